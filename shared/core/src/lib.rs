@@ -1,0 +1,27 @@
+//! The cachewatch domain: what ElastiCache tells us about maintenance and failures, read into one
+//! event model; the lifecycle of each maintenance; and the decisions made on them.
+//!
+//! This crate is pure. It does no I/O and knows no wire format of AWS, HTTP, SQL or Slack: it
+//! describes what should be stored, sent and shown, and the traits through which the adapters do
+//! it. Time comes in as an argument, never from the clock.
+#![warn(missing_docs)]
+
+pub mod correlate;
+pub mod event;
+pub mod ids;
+pub mod kind;
+pub mod lifecycle;
+pub mod parse;
+pub mod pipeline;
+pub mod policy;
+pub mod query;
+pub mod store;
+
+pub use event::{EventId, MaintenanceEvent, Origin, Window};
+pub use kind::{Category, EventKind};
+pub use lifecycle::{Maintenance, MaintenanceState};
+pub use parse::{ParseContext, ParseError, parse_document};
+pub use pipeline::{IngestOutcome, IngestedEvent, ingest};
+pub use policy::AlertPolicy;
+pub use query::EventQuery;
+pub use store::{EventStore, StoreError};

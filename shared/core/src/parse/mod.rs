@@ -1,0 +1,407 @@
+//! Every shape an operator hands us, detected and read into [`MaintenanceEvent`]s.
+//!
+//! | shape | how it is recognised |
+//! |---|---|
+//! | Lambda SNS event | an object with `Records`, each with an `Sns` object |
+//! | SNS HTTP notification | an object with `Type` (`Notification`) and `Message` |
+//! | ElastiCache message body | an object with one or more `ElastiCache:*` keys |
+//! | DescribeEvents output | an object with `Events`, or one record with `SourceIdentifier` |
+//! | a JSON array | each element is any of the above |
+//! | JSON Lines | one document per line, each any of the above |
+//! | console table rows | `source \| type \| date \| message` (or tab-separated), one per line |
+//! | AWS maintenance e-mail lines | `Region: ..., Cluster Name: ..., Node Name: ..., Replacement Time: ...` |
+//!
+//! A document is read whole or not at all: the first problem is returned with the line and record
+//! it is in, and no event of that input is returned.
+
+mod shapes;
+pub mod text;
+pub(crate) mod time;
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use crate::event::{EventId, FailoverNodes, MaintenanceEvent, Origin, Window};
+use crate::ids::{ClusterId, IdError, NodeId, ReplicationGroupId, SourceId};
+use crate::kind::EventKind;
+
+/// The longest message text kept (ElastiCache's own texts are a few hundred characters).
+pub const MAX_MESSAGE_LEN: usize = 64 * 1024;
+
+/// What parsing needs to know that the input does not say.
+#[derive(Debug, Clone, Copy)]
+pub struct ParseContext {
+    /// When the input was received: the date of events that carry none.
+    pub received_at: DateTime<Utc>,
+    /// Mark every event as a drill.
+    pub drill: bool,
+}
+
+impl ParseContext {
+    /// A context for real events received at `received_at`.
+    pub fn received_at(received_at: DateTime<Utc>) -> Self {
+        Self {
+            received_at,
+            drill: false,
+        }
+    }
+}
+
+/// Where in the input a problem is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Location {
+    /// The 1-based line (text and JSON Lines inputs).
+    pub line: Option<usize>,
+    /// The 1-based record within a document (`Records`, `Events`, array elements).
+    pub record: Option<usize>,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.line, self.record) {
+            (Some(line), Some(record)) => write!(f, "line {line}, record {record}: "),
+            (Some(line), None) => write!(f, "line {line}: "),
+            (None, Some(record)) => write!(f, "record {record}: "),
+            (None, None) => Ok(()),
+        }
+    }
+}
+
+/// What is wrong with an input.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Problem {
+    /// Nothing but white space.
+    #[error("the input is empty")]
+    Empty,
+    /// JSON that does not parse.
+    #[error("not valid JSON at line {line}, column {column}: {reason}")]
+    NotJson {
+        /// serde_json's line.
+        line: usize,
+        /// serde_json's column.
+        column: usize,
+        /// serde_json's description.
+        reason: String,
+    },
+    /// A JSON value that is none of the known shapes.
+    #[error(
+        "not an ElastiCache message, SNS notification, Lambda SNS event or DescribeEvents output ({found})"
+    )]
+    UnknownShape {
+        /// What was found instead (keys or type).
+        found: String,
+    },
+    /// A well-formed SNS message that is not an event.
+    #[error("an SNS {kind} carries no event{hint}")]
+    NotAnEvent {
+        /// The SNS message type.
+        kind: String,
+        /// What to do instead.
+        hint: &'static str,
+    },
+    /// A required field is absent.
+    #[error("`{field}` is missing")]
+    MissingField {
+        /// The field's name.
+        field: &'static str,
+    },
+    /// A field has the wrong JSON type.
+    #[error("`{field}` should be {expected}")]
+    WrongType {
+        /// The field's name.
+        field: String,
+        /// What it should be.
+        expected: &'static str,
+    },
+    /// A date that cannot be read.
+    #[error("`{field}` is not a date: {value:?}")]
+    BadDate {
+        /// The field's name.
+        field: &'static str,
+        /// The value, shortened.
+        value: String,
+    },
+    /// An identifier that is not one.
+    #[error("`{field}`: {source}")]
+    BadIdentifier {
+        /// The field's name.
+        field: String,
+        /// Why.
+        #[source]
+        source: IdError,
+    },
+    /// A text over [`MAX_MESSAGE_LEN`].
+    #[error("`{field}` is {len} bytes long (at most {max})")]
+    TooLong {
+        /// The field's name.
+        field: &'static str,
+        /// Its length.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// An SNS message whose body is not an ElastiCache message.
+    #[error("the SNS Message is not an ElastiCache event: {excerpt:?}")]
+    NotElastiCache {
+        /// The start of the message.
+        excerpt: String,
+    },
+    /// A console row that does not read.
+    #[error("console row: {reason}")]
+    BadRow {
+        /// Why.
+        reason: String,
+    },
+    /// A text line that is none of the known text shapes.
+    #[error(
+        "not a console event row (`source | type | date | message`) or maintenance e-mail line: {excerpt:?}"
+    )]
+    UnrecognizedLine {
+        /// The start of the line.
+        excerpt: String,
+    },
+}
+
+/// A problem and where it is.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{location}{problem}")]
+pub struct ParseError {
+    /// Where.
+    pub location: Location,
+    /// What.
+    pub problem: Problem,
+}
+
+pub(crate) fn excerpt(text: &str) -> String {
+    const MAX: usize = 60;
+    let mut out: String = text.chars().take(MAX).collect();
+    if text.chars().count() > MAX {
+        out.push('…');
+    }
+    out
+}
+
+/// Reads a whole input. Either every event in it, or the first problem.
+pub fn parse_document(
+    input: &str,
+    ctx: &ParseContext,
+) -> Result<Vec<MaintenanceEvent>, ParseError> {
+    let input = input.trim_start_matches('\u{feff}');
+    let trimmed = input.trim_start();
+    let at = |problem| ParseError {
+        location: Location::default(),
+        problem,
+    };
+    match trimmed.as_bytes().first() {
+        None => Err(at(Problem::Empty)),
+        Some(b'{' | b'[') => match serde_json::from_str::<Value>(input) {
+            Ok(value) => shapes::top_level(value, Location::default(), ctx),
+            Err(whole) => {
+                let first = trimmed.lines().next().unwrap_or_default();
+                if serde_json::from_str::<Value>(first).is_ok() {
+                    json_lines(input, ctx)
+                } else {
+                    Err(at(not_json(&whole)))
+                }
+            }
+        },
+        Some(_) => shapes::text_lines(input, ctx),
+    }
+}
+
+pub(crate) fn not_json(e: &serde_json::Error) -> Problem {
+    let reason = e.to_string();
+    // serde_json appends " at line L column C"; the location is given separately.
+    let reason = reason
+        .rsplit_once(" at line ")
+        .map_or(reason.as_str(), |(head, _)| head)
+        .to_owned();
+    Problem::NotJson {
+        line: e.line(),
+        column: e.column(),
+        reason,
+    }
+}
+
+fn json_lines(input: &str, ctx: &ParseContext) -> Result<Vec<MaintenanceEvent>, ParseError> {
+    let mut events = Vec::new();
+    for (index, line) in input.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let location = Location {
+            line: Some(index + 1),
+            record: None,
+        };
+        let value = serde_json::from_str::<Value>(line).map_err(|e| ParseError {
+            location,
+            problem: not_json(&e),
+        })?;
+        events.extend(shapes::top_level(value, location, ctx)?);
+    }
+    Ok(events)
+}
+
+/// An event being assembled: what a shape, a drill or a test knows of it. [`EventDraft::finish`]
+/// gives it its id and category.
+#[derive(Debug, Clone)]
+pub struct EventDraft {
+    /// The ElastiCache event name, when the input named one.
+    pub event_name: Option<String>,
+    /// The kind (from the name or the text).
+    pub kind: EventKind,
+    /// `cache-cluster`, `replication-group`, ...
+    pub source_type: String,
+    /// What the event is about.
+    pub source_id: SourceId,
+    /// The cluster.
+    pub cluster_id: Option<ClusterId>,
+    /// The node.
+    pub node_id: Option<NodeId>,
+    /// The replication group.
+    pub replication_group_id: Option<ReplicationGroupId>,
+    /// When it happened; `None` dates it at reception.
+    pub occurred_at: Option<DateTime<Utc>>,
+    /// The window it announces.
+    pub window: Option<Window>,
+    /// A reschedule's previous window.
+    pub previous_window: Option<Window>,
+    /// The original text.
+    pub message: Option<String>,
+    /// From the topic ARN.
+    pub region: Option<String>,
+    /// From the topic ARN.
+    pub account_id: Option<String>,
+    /// Failover nodes.
+    pub failover: Option<FailoverNodes>,
+    /// How it reached us.
+    pub origin: Origin,
+    /// Other metadata.
+    pub attributes: BTreeMap<String, String>,
+}
+
+impl EventDraft {
+    /// A draft with only what every event has.
+    pub fn new(kind: EventKind, source_type: String, source_id: SourceId, origin: Origin) -> Self {
+        Self {
+            event_name: None,
+            kind,
+            source_type,
+            source_id,
+            cluster_id: None,
+            node_id: None,
+            replication_group_id: None,
+            occurred_at: None,
+            window: None,
+            previous_window: None,
+            message: None,
+            region: None,
+            account_id: None,
+            failover: None,
+            origin,
+            attributes: BTreeMap::new(),
+        }
+    }
+
+    /// Fills in what the message text says (`reference` gives window times their year), one draft
+    /// per node the text names.
+    pub fn with_text(
+        mut self,
+        message: String,
+        reference: DateTime<Utc>,
+    ) -> Result<Vec<Self>, Problem> {
+        let facts = text::read(&message, reference);
+        if self.event_name.is_none()
+            && let Some(kind) = facts.kind
+        {
+            self.kind = kind;
+        }
+        if let Some(cluster) = facts.cluster_id {
+            self.cluster_id =
+                Some(
+                    ClusterId::parse(&cluster).map_err(|source| Problem::BadIdentifier {
+                        field: "Cache Cluster ID".into(),
+                        source,
+                    })?,
+                );
+        }
+        self.window = self.window.or(facts.window);
+        self.previous_window = self.previous_window.or(facts.previous_window);
+        self.failover = self.failover.or(facts.failover);
+        for (key, value) in facts.attributes {
+            self.attributes.insert(key.to_owned(), value);
+        }
+        if facts.unreadable_window {
+            self.attributes
+                .insert("window_unreadable".into(), "true".into());
+        }
+        self.message = Some(message);
+        if facts.node_ids.is_empty() {
+            return Ok(vec![self]);
+        }
+        facts
+            .node_ids
+            .iter()
+            .map(|node| {
+                let mut draft = self.clone();
+                draft.node_id =
+                    Some(
+                        NodeId::parse(node).map_err(|source| Problem::BadIdentifier {
+                            field: "Node ID".into(),
+                            source,
+                        })?,
+                    );
+                Ok(draft)
+            })
+            .collect()
+    }
+
+    /// The event, with its id, category and default actionability.
+    pub fn finish(self, ctx: &ParseContext) -> MaintenanceEvent {
+        let occurred_at = self.occurred_at.unwrap_or(ctx.received_at);
+        // An undated input that announces a window (an e-mail line) is identified by its window,
+        // so that pasting the same line twice stores it once.
+        let identity_time = self
+            .occurred_at
+            .or(self.window.map(|w| w.start))
+            .unwrap_or(ctx.received_at);
+        let id = EventId::derive(
+            &self.source_id,
+            &self.kind,
+            self.node_id.as_ref(),
+            identity_time,
+        );
+        let category = self.kind.category();
+        MaintenanceEvent {
+            id,
+            event_name: self.event_name,
+            actionable: category.has_lifecycle(),
+            category,
+            kind: self.kind,
+            source_type: self.source_type,
+            source_id: self.source_id,
+            cluster_id: self.cluster_id,
+            node_id: self.node_id,
+            replication_group_id: self.replication_group_id,
+            occurred_at,
+            window: self.window,
+            previous_window: self.previous_window,
+            message: self.message,
+            region: self.region,
+            account_id: self.account_id,
+            failover: self.failover,
+            origin: if ctx.drill {
+                Origin::Drill
+            } else {
+                self.origin
+            },
+            received_at: ctx.received_at,
+            attributes: self.attributes,
+            drill: ctx.drill,
+            maintenance_id: None,
+        }
+    }
+}

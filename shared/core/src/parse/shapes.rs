@@ -1,0 +1,567 @@
+//! The readers of each input shape; see the table in the parent module.
+
+use std::sync::LazyLock;
+
+use chrono::{DateTime, Utc};
+use regex::Regex;
+use serde_json::{Map, Value};
+
+use super::time::{parse_console_date, parse_text_time, parse_timestamp};
+use super::{EventDraft, Location, MAX_MESSAGE_LEN, ParseContext, ParseError, Problem, excerpt};
+use crate::event::{MaintenanceEvent, Origin, Window};
+use crate::ids::{ClusterId, NodeId, ReplicationGroupId, SourceId};
+use crate::kind::{EVENT_NAME_PREFIX, EventKind};
+
+type Object = Map<String, Value>;
+
+/// Provenance carried from an SNS envelope into the events of its message.
+#[derive(Default)]
+struct Envelope {
+    origin: Option<Origin>,
+    occurred_at: Option<DateTime<Utc>>,
+    region: Option<String>,
+    account_id: Option<String>,
+    attributes: Vec<(&'static str, String)>,
+}
+
+impl Envelope {
+    fn apply(&self, draft: &mut EventDraft) {
+        draft.region.clone_from(&self.region);
+        draft.account_id.clone_from(&self.account_id);
+        for (key, value) in &self.attributes {
+            draft.attributes.insert((*key).to_owned(), value.clone());
+        }
+    }
+}
+
+pub(super) fn top_level(
+    value: Value,
+    location: Location,
+    ctx: &ParseContext,
+) -> Result<Vec<MaintenanceEvent>, ParseError> {
+    let drafts = match value {
+        Value::Array(items) => {
+            let mut drafts = Vec::new();
+            for (i, item) in items.into_iter().enumerate() {
+                drafts.extend(document(
+                    item,
+                    Location {
+                        record: Some(i + 1),
+                        ..location
+                    },
+                    ctx,
+                )?);
+            }
+            drafts
+        }
+        other => document(other, location, ctx)?,
+    };
+    Ok(drafts.into_iter().map(|d| d.finish(ctx)).collect())
+}
+
+fn document(
+    value: Value,
+    location: Location,
+    ctx: &ParseContext,
+) -> Result<Vec<EventDraft>, ParseError> {
+    let fail = |problem| ParseError { location, problem };
+    let Value::Object(obj) = value else {
+        return Err(fail(Problem::UnknownShape {
+            found: format!("a JSON {}", type_name(&value)),
+        }));
+    };
+    // The record number of a problem inside a list names the record, counted from 1.
+    let nth = |i: usize| Location {
+        record: Some(i + 1),
+        ..location
+    };
+    if let Some(records) = obj.get("Records") {
+        let records = records.as_array().ok_or_else(|| {
+            fail(Problem::WrongType {
+                field: "Records".into(),
+                expected: "an array",
+            })
+        })?;
+        let mut drafts = Vec::new();
+        for (i, record) in records.iter().enumerate() {
+            let at = |problem| ParseError {
+                location: nth(i),
+                problem,
+            };
+            let sns = record
+                .get("Sns")
+                .or_else(|| record.get("sns"))
+                .and_then(Value::as_object)
+                .ok_or_else(|| {
+                    at(Problem::WrongType {
+                        field: "Sns".into(),
+                        expected: "an SNS notification object",
+                    })
+                })?;
+            drafts.extend(sns_notification(sns, Origin::Sns, ctx).map_err(at)?);
+        }
+        return Ok(drafts);
+    }
+    if obj.contains_key("Type") && (obj.contains_key("Message") || obj.contains_key("TopicArn")) {
+        return sns_notification(&obj, Origin::SnsHttp, ctx).map_err(fail);
+    }
+    if let Some(events) = obj.get("Events") {
+        let events = events.as_array().ok_or_else(|| {
+            fail(Problem::WrongType {
+                field: "Events".into(),
+                expected: "an array",
+            })
+        })?;
+        let mut drafts = Vec::new();
+        for (i, record) in events.iter().enumerate() {
+            let at = |problem| ParseError {
+                location: nth(i),
+                problem,
+            };
+            let record = record.as_object().ok_or_else(|| {
+                at(Problem::WrongType {
+                    field: "Events[]".into(),
+                    expected: "an object",
+                })
+            })?;
+            drafts.extend(describe_record(record, &Envelope::default()).map_err(at)?);
+        }
+        return Ok(drafts);
+    }
+    if obj.contains_key("SourceIdentifier") {
+        return describe_record(&obj, &Envelope::default()).map_err(fail);
+    }
+    if obj.keys().any(|k| k.starts_with(EVENT_NAME_PREFIX)) {
+        return elasticache_body(&obj, &Envelope::default(), ctx).map_err(fail);
+    }
+    Err(fail(Problem::UnknownShape {
+        found: keys_of(&obj),
+    }))
+}
+
+fn type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+fn keys_of(obj: &Object) -> String {
+    if obj.is_empty() {
+        return "an empty object".into();
+    }
+    let keys: Vec<String> = obj.keys().take(6).map(|k| excerpt(k)).collect();
+    let more = if obj.len() > 6 { ", …" } else { "" };
+    format!("keys: {}{more}", keys.join(", "))
+}
+
+fn string_field<'a>(obj: &'a Object, field: &'static str) -> Result<Option<&'a str>, Problem> {
+    match obj.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(Problem::WrongType {
+            field: field.into(),
+            expected: "a string",
+        }),
+    }
+}
+
+fn required_string<'a>(obj: &'a Object, field: &'static str) -> Result<&'a str, Problem> {
+    string_field(obj, field)?.ok_or(Problem::MissingField { field })
+}
+
+fn date_field(obj: &Object, field: &'static str) -> Result<Option<DateTime<Utc>>, Problem> {
+    let bad = |value: &str| Problem::BadDate {
+        field,
+        value: excerpt(value),
+    };
+    match obj.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => parse_timestamp(s).map(Some).ok_or_else(|| bad(s)),
+        Some(Value::Number(n)) => {
+            let text = n.to_string();
+            super::time::parse_epoch(&text)
+                .map(Some)
+                .ok_or_else(|| bad(&text))
+        }
+        Some(other) => Err(bad(&other.to_string())),
+    }
+}
+
+fn message_text(raw: &str, field: &'static str) -> Result<String, Problem> {
+    if raw.len() > MAX_MESSAGE_LEN {
+        return Err(Problem::TooLong {
+            field,
+            len: raw.len(),
+            max: MAX_MESSAGE_LEN,
+        });
+    }
+    Ok(raw.to_owned())
+}
+
+fn identifier<T>(
+    parse: impl Fn(&str) -> Result<T, crate::ids::IdError>,
+    raw: &str,
+    field: &str,
+) -> Result<T, Problem> {
+    parse(raw).map_err(|source| Problem::BadIdentifier {
+        field: field.to_owned(),
+        source,
+    })
+}
+
+/// `arn:aws:sns:us-east-1:123456789012:cachewatch` -> (`us-east-1`, `123456789012`).
+fn region_and_account(arn: &str) -> Option<(String, String)> {
+    let mut parts = arn.splitn(6, ':');
+    let (arn_word, _partition, service) = (parts.next()?, parts.next()?, parts.next()?);
+    if arn_word != "arn" || service != "sns" {
+        return None;
+    }
+    let (region, account) = (parts.next()?, parts.next()?);
+    (!region.is_empty() && account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| (region.to_owned(), account.to_owned()))
+}
+
+fn sns_notification(
+    obj: &Object,
+    origin: Origin,
+    ctx: &ParseContext,
+) -> Result<Vec<EventDraft>, Problem> {
+    let kind = string_field(obj, "Type")?.unwrap_or("Notification");
+    if kind != "Notification" {
+        let hint = if kind == "SubscriptionConfirmation" {
+            " (confirm the subscription at its SubscribeURL, or let `cachewatch serve` do it)"
+        } else {
+            ""
+        };
+        return Err(Problem::NotAnEvent {
+            kind: excerpt(kind),
+            hint,
+        });
+    }
+    let mut envelope = Envelope {
+        origin: Some(origin),
+        occurred_at: date_field(obj, "Timestamp")?,
+        ..Envelope::default()
+    };
+    if let Some(arn) = string_field(obj, "TopicArn")? {
+        if let Some((region, account)) = region_and_account(arn) {
+            envelope.region = Some(region);
+            envelope.account_id = Some(account);
+        }
+        envelope.attributes.push(("sns_topic_arn", arn.to_owned()));
+    }
+    if let Some(id) = string_field(obj, "MessageId")? {
+        envelope.attributes.push(("sns_message_id", id.to_owned()));
+    }
+    if let Some(subject) = string_field(obj, "Subject")? {
+        envelope
+            .attributes
+            .push(("sns_subject", subject.to_owned()));
+    }
+    let message = required_string(obj, "Message")?;
+    let body = match serde_json::from_str::<Value>(message) {
+        Ok(Value::Object(body)) => body,
+        Ok(_) | Err(_) => {
+            return Err(Problem::NotElastiCache {
+                excerpt: excerpt(message),
+            });
+        }
+    };
+    if body.contains_key("SourceIdentifier") {
+        describe_record(&body, &envelope)
+    } else if body.keys().any(|k| k.starts_with(EVENT_NAME_PREFIX)) {
+        elasticache_body(&body, &envelope, ctx)
+    } else {
+        Err(Problem::UnknownShape {
+            found: format!("SNS Message with {}", keys_of(&body)),
+        })
+    }
+}
+
+fn describe_record(obj: &Object, envelope: &Envelope) -> Result<Vec<EventDraft>, Problem> {
+    let source_id = identifier(
+        SourceId::parse,
+        required_string(obj, "SourceIdentifier")?,
+        "SourceIdentifier",
+    )?;
+    let source_type = string_field(obj, "SourceType")?
+        .unwrap_or("cache-cluster")
+        .trim()
+        .to_owned();
+    let message = message_text(string_field(obj, "Message")?.unwrap_or_default(), "Message")?;
+    let occurred_at = date_field(obj, "Date")?
+        .or(envelope.occurred_at)
+        .ok_or(Problem::MissingField { field: "Date" })?;
+    let origin = envelope.origin.unwrap_or(Origin::DescribeEvents);
+    let mut draft = EventDraft::new(
+        EventKind::new(EventKind::UNRECOGNIZED),
+        source_type,
+        source_id,
+        origin,
+    );
+    draft.occurred_at = Some(occurred_at);
+    fill_from_source(&mut draft)?;
+    envelope.apply(&mut draft);
+    draft.with_text(message, occurred_at)
+}
+
+/// A cluster or replication group source names itself.
+fn fill_from_source(draft: &mut EventDraft) -> Result<(), Problem> {
+    match draft.source_type.as_str() {
+        "cache-cluster" => {
+            draft.cluster_id = Some(identifier(
+                ClusterId::parse,
+                draft.source_id.as_str(),
+                "SourceIdentifier",
+            )?);
+        }
+        "replication-group" => {
+            draft.replication_group_id = Some(identifier(
+                ReplicationGroupId::parse,
+                draft.source_id.as_str(),
+                "SourceIdentifier",
+            )?);
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn elasticache_body(
+    obj: &Object,
+    envelope: &Envelope,
+    ctx: &ParseContext,
+) -> Result<Vec<EventDraft>, Problem> {
+    let cluster = string_field(obj, "Cache Cluster ID")?
+        .map(|c| identifier(ClusterId::parse, c, "Cache Cluster ID"))
+        .transpose()?;
+    let group = string_field(obj, "Replication Group ID")?
+        .map(|g| identifier(ReplicationGroupId::parse, g, "Replication Group ID"))
+        .transpose()?;
+    let node = match string_field(obj, "Cache Node ID")? {
+        Some(n) => Some(n),
+        None => string_field(obj, "Node ID")?,
+    }
+    .map(|n| identifier(NodeId::parse, n, "Cache Node ID"))
+    .transpose()?;
+    let occurred_at = date_field(obj, "Date")?.or(envelope.occurred_at);
+
+    let mut attributes = Vec::new();
+    for (key, value) in obj {
+        let mapped = key.starts_with(EVENT_NAME_PREFIX)
+            || matches!(
+                key.as_str(),
+                "Cache Cluster ID" | "Replication Group ID" | "Cache Node ID" | "Node ID" | "Date"
+            );
+        if !mapped {
+            let text = match value {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            attributes.push((key.clone(), text));
+        }
+    }
+
+    let mut drafts = Vec::new();
+    for (key, value) in obj.iter().filter(|(k, _)| k.starts_with(EVENT_NAME_PREFIX)) {
+        let kind = EventKind::from_event_name(key).ok_or_else(|| Problem::WrongType {
+            field: excerpt(key),
+            expected: "an event name with letters after `ElastiCache:`",
+        })?;
+        let value = value.as_str().ok_or_else(|| Problem::WrongType {
+            field: excerpt(key),
+            expected: "a string (the source id)",
+        })?;
+        let source_id = identifier(SourceId::parse, value, key)?;
+        let is_group = group
+            .as_ref()
+            .is_some_and(|g| g.as_str() == source_id.as_str())
+            || cluster
+                .as_ref()
+                .is_some_and(|c| c.as_str() != source_id.as_str());
+        let source_type = if is_group {
+            "replication-group"
+        } else {
+            "cache-cluster"
+        };
+        let origin = envelope.origin.unwrap_or(Origin::ElasticacheBody);
+        let mut draft = EventDraft::new(kind, source_type.to_owned(), source_id, origin);
+        draft.event_name = Some(key.clone());
+        draft.occurred_at = occurred_at;
+        fill_from_source(&mut draft)?;
+        if let Some(c) = &cluster {
+            draft.cluster_id = Some(c.clone());
+        }
+        if let Some(g) = &group {
+            draft.replication_group_id = Some(g.clone());
+        }
+        draft.node_id.clone_from(&node);
+        envelope.apply(&mut draft);
+        for (k, v) in &attributes {
+            draft.attributes.insert(k.clone(), v.clone());
+        }
+        if let Some(message) = string_field(obj, "Message")? {
+            let reference = occurred_at.unwrap_or(ctx.received_at);
+            drafts.extend(draft.with_text(message_text(message, "Message")?, reference)?);
+        } else {
+            drafts.push(draft);
+        }
+    }
+    Ok(drafts)
+}
+
+static EMAIL_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)^\s*Region:\s*(?P<region>[^,]+?),\s*Cluster Name:\s*(?P<cluster>[^,]+?),\s*Node Name:\s*(?P<node>[^,]+?),\s*Replacement Time:\s*(?P<time>.+?)\s*$",
+    )
+    .expect("a valid regular expression")
+});
+
+pub(super) fn text_lines(
+    input: &str,
+    ctx: &ParseContext,
+) -> Result<Vec<MaintenanceEvent>, ParseError> {
+    let mut events = Vec::new();
+    for (index, line) in input.lines().enumerate() {
+        let location = Location {
+            line: Some(index + 1),
+            record: None,
+        };
+        let trimmed = line.trim();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        let drafts = if let Some(caps) = EMAIL_LINE.captures(trimmed) {
+            email_line(&caps, ctx)
+        } else if let Some(cells) = console_cells(trimmed) {
+            console_row(&cells)
+        } else {
+            Err(Problem::UnrecognizedLine {
+                excerpt: excerpt(trimmed),
+            })
+        }
+        .map_err(|problem| ParseError { location, problem })?;
+        events.extend(drafts.into_iter().map(|d| d.finish(ctx)));
+    }
+    Ok(events)
+}
+
+fn email_line(caps: &regex::Captures<'_>, ctx: &ParseContext) -> Result<Vec<EventDraft>, Problem> {
+    let cell = |name: &str| caps.name(name).map_or("", |m| m.as_str().trim());
+    let member = identifier(ClusterId::parse, cell("node"), "Node Name")?;
+    let group = identifier(ReplicationGroupId::parse, cell("cluster"), "Cluster Name")?;
+    let time = cell("time");
+    let at = parse_text_time(time, ctx.received_at).ok_or_else(|| Problem::BadDate {
+        field: "Replacement Time",
+        value: excerpt(time),
+    })?;
+    let source_id = identifier(SourceId::parse, member.as_str(), "Node Name")?;
+    let mut draft = EventDraft::new(
+        EventKind::new(EventKind::NODE_REPLACEMENT_SCHEDULED),
+        "cache-cluster".into(),
+        source_id,
+        Origin::Email,
+    );
+    draft.cluster_id = Some(member);
+    draft.replication_group_id = Some(group);
+    draft.region = Some(cell("region").to_owned());
+    draft.window = Some(Window { start: at, end: at });
+    draft.message = Some(caps.get(0).map_or("", |m| m.as_str()).trim().to_owned());
+    Ok(vec![draft])
+}
+
+/// The cells of a console row: `|`-separated (with or without outer pipes) or tab-separated.
+fn console_cells(line: &str) -> Option<Vec<String>> {
+    let separator = if line.contains('\t') { '\t' } else { '|' };
+    let mut cells: Vec<&str> = line.split(separator).map(str::trim).collect();
+    if separator == '|' {
+        if cells.first() == Some(&"") {
+            cells.remove(0);
+        }
+        if cells.last() == Some(&"") {
+            cells.pop();
+        }
+    }
+    if cells.len() < 4 {
+        return None;
+    }
+    // A message may itself contain the separator: everything after the date is the message.
+    let message = cells[3..].join(if separator == '|' { " | " } else { "\t" });
+    let mut out: Vec<String> = cells[..3].iter().map(|c| (*c).to_owned()).collect();
+    out.push(message);
+    Some(out)
+}
+
+fn console_row(cells: &[String]) -> Result<Vec<EventDraft>, Problem> {
+    let is_rule = |c: &String| !c.is_empty() && c.chars().all(|ch| matches!(ch, '-' | ':' | ' '));
+    if cells[0].eq_ignore_ascii_case("source") || cells.iter().all(is_rule) {
+        return Ok(Vec::new()); // a header or a Markdown rule
+    }
+    let source_id = identifier(SourceId::parse, &cells[0], "source")?;
+    let source_type = cells[1]
+        .trim()
+        .to_ascii_lowercase()
+        .replace([' ', '_'], "-");
+    if source_type.is_empty() {
+        return Err(Problem::BadRow {
+            reason: "the type column is empty".into(),
+        });
+    }
+    let occurred_at = parse_console_date(&cells[2]).ok_or_else(|| Problem::BadRow {
+        reason: format!(
+            "the date column {:?} is not a date like `June 11, 2022, 00:22:03 (UTC+09:00)`",
+            excerpt(&cells[2])
+        ),
+    })?;
+    let message = message_text(&cells[3], "message")?;
+    let mut draft = EventDraft::new(
+        EventKind::new(EventKind::UNRECOGNIZED),
+        source_type,
+        source_id,
+        Origin::Console,
+    );
+    draft.occurred_at = Some(occurred_at);
+    fill_from_source(&mut draft)?;
+    draft.with_text(message, occurred_at)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topic_arns_give_region_and_account() {
+        assert_eq!(
+            region_and_account("arn:aws:sns:ap-northeast-1:123456789012:cachewatch-events"),
+            Some(("ap-northeast-1".into(), "123456789012".into()))
+        );
+        assert_eq!(
+            region_and_account("arn:aws:sqs:ap-northeast-1:123456789012:q"),
+            None
+        );
+        assert_eq!(region_and_account("not an arn"), None);
+    }
+
+    #[test]
+    fn console_cells_accept_pipes_tabs_and_markdown() {
+        let cells =
+            console_cells("| a | cache-cluster | June 1, 2026, 00:00:00 (UTC) | x | y |").unwrap();
+        assert_eq!(
+            cells,
+            [
+                "a",
+                "cache-cluster",
+                "June 1, 2026, 00:00:00 (UTC)",
+                "x | y"
+            ]
+        );
+        let cells = console_cells("a\tcache-cluster\tJune 1, 2026, 00:00:00 (UTC)\tx").unwrap();
+        assert_eq!(cells[3], "x");
+        assert!(console_cells("a | b | c").is_none());
+    }
+}

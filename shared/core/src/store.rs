@@ -1,0 +1,347 @@
+//! The history, as the domain needs it: the [`EventStore`] trait that the SQLite and DynamoDB
+//! adapters implement, and the in-memory store the domain's own tests run on.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Mutex;
+
+use chrono::{DateTime, Utc};
+
+use crate::correlate::{self, SAME_OCCURRENCE};
+use crate::event::{EventId, IdPrefix, MaintenanceEvent};
+use crate::lifecycle::Maintenance;
+use crate::query::EventQuery;
+
+/// An error from a storage backend, with its cause kept.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Why the store could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A passing condition (busy, throttled, unreachable): trying again may work.
+    #[error("the store is unavailable ({operation})")]
+    Unavailable {
+        /// What was being done.
+        operation: &'static str,
+        /// The backend's error.
+        #[source]
+        source: BoxError,
+    },
+    /// A lasting failure (bad schema, permissions, a bug): trying again will not help.
+    #[error("the store failed ({operation})")]
+    Failed {
+        /// What was being done.
+        operation: &'static str,
+        /// The backend's error.
+        #[source]
+        source: BoxError,
+    },
+    /// Something stored cannot be read back.
+    #[error("stored {what} cannot be read: {detail}")]
+    Corrupt {
+        /// What was being read.
+        what: &'static str,
+        /// Why.
+        detail: String,
+    },
+}
+
+impl StoreError {
+    /// Whether the same call may succeed later.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, StoreError::Unavailable { .. })
+    }
+}
+
+/// What is stored that an incoming event could be.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Candidates {
+    /// The event stored under the incoming event's id, or the one it was merged into.
+    pub same: Option<MaintenanceEvent>,
+    /// Stored events with the same source and kind within [`SAME_OCCURRENCE`] of it, of the other
+    /// shape (a notice for a text, a text for a notice). A store may return more; never fewer.
+    pub near: Vec<MaintenanceEvent>,
+}
+
+/// A change to the stored events.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EventWrite {
+    /// Store a new event, unless its id is stored already.
+    Insert(MaintenanceEvent),
+    /// Replace a stored event with its merge with another report, and remember that report's id.
+    Merge {
+        /// The merged event, under the stored id.
+        merged: MaintenanceEvent,
+        /// The id of the report merged into it.
+        alias: EventId,
+    },
+}
+
+/// What a write did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteOutcome {
+    /// The event was stored.
+    Inserted,
+    /// Another writer had stored the same id first: nothing changed.
+    AlreadyStored,
+    /// The merge was stored.
+    Merged,
+}
+
+/// The event history and the maintenances worked out from it.
+///
+/// Writes of one call are atomic where the backend allows it (SQLite: one transaction). Methods
+/// return `Send` futures so that handlers on a multi-threaded runtime can hold them.
+pub trait EventStore: Send + Sync {
+    /// For each event, what is stored that it could be.
+    fn candidates(
+        &self,
+        events: &[MaintenanceEvent],
+    ) -> impl Future<Output = Result<Vec<Candidates>, StoreError>> + Send;
+
+    /// Applies writes; one outcome per write, in order.
+    fn write(
+        &self,
+        writes: &[EventWrite],
+    ) -> impl Future<Output = Result<Vec<WriteOutcome>, StoreError>> + Send;
+
+    /// Every event of a lifecycle group.
+    fn group_events(
+        &self,
+        group_key: &str,
+    ) -> impl Future<Output = Result<Vec<MaintenanceEvent>, StoreError>> + Send;
+
+    /// Replaces a group's maintenances and points each member event at its maintenance.
+    fn save_maintenances(
+        &self,
+        group_key: &str,
+        maintenances: &[Maintenance],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// One event, by its id or the id of a report merged into it.
+    fn event(
+        &self,
+        id: &EventId,
+    ) -> impl Future<Output = Result<Option<MaintenanceEvent>, StoreError>> + Send;
+
+    /// The ids starting with `prefix` (at most `limit`), for ids typed by people.
+    fn resolve(
+        &self,
+        prefix: &IdPrefix,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<EventId>, StoreError>> + Send;
+
+    /// The maintenance named `id`, or the one the event `id` belongs to.
+    fn maintenance(
+        &self,
+        id: &EventId,
+    ) -> impl Future<Output = Result<Option<Maintenance>, StoreError>> + Send;
+
+    /// Events matching a query, newest first.
+    fn search(
+        &self,
+        query: &EventQuery,
+    ) -> impl Future<Output = Result<Vec<MaintenanceEvent>, StoreError>> + Send;
+
+    /// Maintenances that may not be over at `now` (scheduled, rescheduled, in progress): a superset
+    /// that [`Maintenance::is_upcoming`] narrows.
+    fn open_maintenances(
+        &self,
+        now: DateTime<Utc>,
+        include_drills: bool,
+    ) -> impl Future<Output = Result<Vec<Maintenance>, StoreError>> + Send;
+}
+
+/// An event store in memory: the reference behaviour the adapters' conformance tests compare
+/// against, and the store of the domain's own tests.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    inner: Mutex<Memory>,
+}
+
+#[derive(Debug, Default)]
+struct Memory {
+    events: BTreeMap<EventId, MaintenanceEvent>,
+    aliases: BTreeMap<EventId, EventId>,
+    maintenances: BTreeMap<String, Vec<Maintenance>>,
+}
+
+impl MemoryStore {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Memory> {
+        // A panic while holding the lock leaves plain data behind; it is still consistent.
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl Memory {
+    fn get(&self, id: &EventId) -> Option<&MaintenanceEvent> {
+        let id = self.aliases.get(id).unwrap_or(id);
+        self.events.get(id)
+    }
+}
+
+impl EventStore for MemoryStore {
+    async fn candidates(&self, events: &[MaintenanceEvent]) -> Result<Vec<Candidates>, StoreError> {
+        let m = self.lock();
+        Ok(events
+            .iter()
+            .map(|incoming| Candidates {
+                same: m.get(&incoming.id).cloned(),
+                near: m
+                    .events
+                    .values()
+                    .filter(|e| {
+                        e.source_id == incoming.source_id
+                            && e.kind == incoming.kind
+                            && (e.occurred_at - incoming.occurred_at).abs() <= SAME_OCCURRENCE
+                            && correlate::same_occurrence(e, incoming)
+                    })
+                    .cloned()
+                    .collect(),
+            })
+            .collect())
+    }
+
+    async fn write(&self, writes: &[EventWrite]) -> Result<Vec<WriteOutcome>, StoreError> {
+        let mut m = self.lock();
+        Ok(writes
+            .iter()
+            .map(|w| match w {
+                EventWrite::Insert(e) => {
+                    if m.get(&e.id).is_some() {
+                        WriteOutcome::AlreadyStored
+                    } else {
+                        m.events.insert(e.id.clone(), e.clone());
+                        WriteOutcome::Inserted
+                    }
+                }
+                EventWrite::Merge { merged, alias } => {
+                    m.events.insert(merged.id.clone(), merged.clone());
+                    m.aliases.insert(alias.clone(), merged.id.clone());
+                    WriteOutcome::Merged
+                }
+            })
+            .collect())
+    }
+
+    async fn group_events(&self, group_key: &str) -> Result<Vec<MaintenanceEvent>, StoreError> {
+        let m = self.lock();
+        Ok(m.events
+            .values()
+            .filter(|e| e.group_key().as_deref() == Some(group_key))
+            .cloned()
+            .collect())
+    }
+
+    async fn save_maintenances(
+        &self,
+        group_key: &str,
+        maintenances: &[Maintenance],
+    ) -> Result<(), StoreError> {
+        let mut m = self.lock();
+        for maintenance in maintenances {
+            for id in &maintenance.event_ids {
+                if let Some(e) = m.events.get_mut(id) {
+                    e.maintenance_id = Some(maintenance.id.clone());
+                }
+            }
+        }
+        m.maintenances
+            .insert(group_key.to_owned(), maintenances.to_vec());
+        Ok(())
+    }
+
+    async fn event(&self, id: &EventId) -> Result<Option<MaintenanceEvent>, StoreError> {
+        Ok(self.lock().get(id).cloned())
+    }
+
+    async fn resolve(&self, prefix: &IdPrefix, limit: usize) -> Result<Vec<EventId>, StoreError> {
+        let m = self.lock();
+        Ok(m.events
+            .keys()
+            .filter(|id| id.as_str().starts_with(prefix.as_str()))
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    async fn maintenance(&self, id: &EventId) -> Result<Option<Maintenance>, StoreError> {
+        let m = self.lock();
+        let id = m.aliases.get(id).unwrap_or(id);
+        Ok(m.maintenances
+            .values()
+            .flatten()
+            .find(|mt| mt.id == *id || mt.event_ids.contains(id))
+            .cloned())
+    }
+
+    async fn search(&self, query: &EventQuery) -> Result<Vec<MaintenanceEvent>, StoreError> {
+        let m = self.lock();
+        let words = query.words();
+        let mut found: Vec<MaintenanceEvent> = m
+            .events
+            .values()
+            .filter(|e| matches_query(e, query, &words))
+            .cloned()
+            .collect();
+        found.sort_by(|a, b| (b.occurred_at, &b.id).cmp(&(a.occurred_at, &a.id)));
+        found.truncate(query.limit);
+        Ok(found)
+    }
+
+    async fn open_maintenances(
+        &self,
+        now: DateTime<Utc>,
+        include_drills: bool,
+    ) -> Result<Vec<Maintenance>, StoreError> {
+        let m = self.lock();
+        Ok(m.maintenances
+            .values()
+            .flatten()
+            .filter(|mt| (include_drills || !mt.drill) && mt.is_upcoming(now))
+            .cloned()
+            .collect())
+    }
+}
+
+/// Whether an event matches a query: the reference semantics of [`EventStore::search`].
+pub fn matches_query(e: &MaintenanceEvent, q: &EventQuery, words: &[String]) -> bool {
+    let cluster_ok = q.cluster.as_deref().is_none_or(|c| {
+        e.cluster_id.as_ref().is_some_and(|id| id.as_str() == c)
+            || e.replication_group_id
+                .as_ref()
+                .is_some_and(|id| id.as_str() == c)
+            || e.source_id.as_str() == c
+            || e.cluster_group() == c
+    });
+    let haystack = || {
+        format!(
+            "{} {} {} {} {} {}",
+            e.message.as_deref().unwrap_or_default(),
+            e.source_id,
+            e.cluster_id.as_ref().map_or("", |c| c.as_str()),
+            e.replication_group_id.as_ref().map_or("", |c| c.as_str()),
+            e.node_id.as_ref().map_or("", |c| c.as_str()),
+            e.kind,
+        )
+        .to_lowercase()
+    };
+    cluster_ok
+        && q.node
+            .as_deref()
+            .is_none_or(|n| e.node_id.as_ref().is_some_and(|id| id.as_str() == n))
+        && q.kind.as_ref().is_none_or(|k| &e.kind == k)
+        && q.category.is_none_or(|c| e.category == c)
+        && q.since.is_none_or(|t| e.occurred_at >= t)
+        && q.until.is_none_or(|t| e.occurred_at < t)
+        && (q.include_drills || !e.drill)
+        && (words.is_empty() || {
+            let text = haystack();
+            let tokens: Vec<&str> = text.split(|c: char| !c.is_alphanumeric()).collect();
+            words
+                .iter()
+                .all(|w| tokens.iter().any(|t| t.starts_with(w.as_str())))
+        })
+}
