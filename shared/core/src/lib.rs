@@ -8,6 +8,7 @@
 
 pub mod correlate;
 pub mod event;
+pub mod facts;
 pub mod ids;
 pub mod kind;
 pub mod lifecycle;
@@ -15,6 +16,7 @@ pub mod parse;
 pub mod pipeline;
 pub mod policy;
 pub mod query;
+pub mod runbook;
 pub mod store;
 
 pub use event::{EventId, MaintenanceEvent, Origin, Window};

@@ -1,0 +1,2 @@
+//! What is known about the cluster and node an event is about (engine, role, failover settings,
+//! backups...), and the risks that follow from it.

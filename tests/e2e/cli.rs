@@ -1,0 +1,1 @@
+//! The `cachewatch` binary end to end on a temporary database.

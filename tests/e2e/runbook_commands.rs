@@ -1,0 +1,1 @@
+//! Every command in every rendered runbook is one the real tools accept.
