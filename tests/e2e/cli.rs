@@ -1,1 +1,324 @@
-//! The `cachewatch` binary end to end on a temporary database.
+//! The `cachewatch` binary end to end on a temporary database: what a person running it sees.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use cachewatch_tests::{fixture, workspace_bin};
+use chrono::{Duration, Utc};
+use serde_json::Value;
+
+/// A temporary database and the binary pointed at it.
+struct Cli {
+    _dir: tempfile::TempDir,
+    db: PathBuf,
+}
+
+impl Cli {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("history.db");
+        Self { _dir: dir, db }
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(workspace_bin("cachewatch"));
+        cmd.args(args)
+            .env("CACHEWATCH_DB", &self.db)
+            .env_remove("CACHEWATCH_TZ")
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    /// Runs and expects success; returns standard output.
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "cachewatch {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        serde_json::from_str(&self.ok(args)).unwrap()
+    }
+
+    fn ingest_text(&self, text: &str) -> String {
+        let mut child = self
+            .command(&["ingest", "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), text.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// Every stored event's id, for before/after comparisons.
+    fn stored_ids(&self) -> Vec<String> {
+        let events = self.json(&["events", "--json", "--limit", "10000", "--drills"]);
+        let mut ids: Vec<String> = events
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["id"].as_str().unwrap().to_owned())
+            .collect();
+        ids.sort();
+        ids
+    }
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn kinds_of(events: &Value) -> Vec<&str> {
+    events
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect()
+}
+
+#[test]
+fn ingest_summarises_and_a_second_ingest_adds_nothing() {
+    let cli = Cli::new();
+    let history = fixture("cli/history.json");
+    assert_eq!(
+        cli.ok(&["ingest", path(&history)]).trim(),
+        "7 events, 7 new"
+    );
+    let before = cli.stored_ids();
+    assert_eq!(
+        cli.ok(&["ingest", path(&history)]).trim(),
+        "7 events, 0 new"
+    );
+    assert_eq!(cli.stored_ids(), before);
+    assert_eq!(before.len(), 7);
+}
+
+#[test]
+fn ingest_json_prints_each_normalized_event_with_new() {
+    let cli = Cli::new();
+    let history = fixture("cli/history.json");
+    let first = cli.json(&["ingest", path(&history), "--json"]);
+    let events = first.as_array().unwrap();
+    assert_eq!(events.len(), 7);
+    let scheduled = &events[0];
+    assert_eq!(scheduled["new"], true);
+    assert_eq!(scheduled["kind"], "node_replacement_scheduled");
+    assert_eq!(scheduled["category"], "node_replacement");
+    assert_eq!(scheduled["actionable"], true);
+    assert_eq!(scheduled["cluster_id"], "payments-0001-001");
+    assert_eq!(scheduled["node_id"], "0001");
+    assert_eq!(scheduled["occurred_at"], "2026-03-02T08:41:17.512Z");
+    assert_eq!(scheduled["window"]["start"], "2026-03-14T18:00:00Z");
+    assert_eq!(scheduled["event_name"], Value::Null);
+    let again = cli.json(&["ingest", path(&history), "--json"]);
+    assert!(again.as_array().unwrap().iter().all(|e| e["new"] == false));
+    assert_eq!(again[0]["id"], scheduled["id"]);
+}
+
+#[test]
+fn a_malformed_file_exits_2_names_the_line_and_stores_nothing() {
+    let cli = Cli::new();
+    cli.ok(&["ingest", path(&fixture("cli/history.json"))]);
+    let before = cli.stored_ids();
+    let out = cli.run(&["ingest", path(&fixture("cli/broken-third-line.jsonl"))]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("line 3"), "{stderr}");
+    assert!(stderr.contains("nothing was stored"), "{stderr}");
+    assert_eq!(
+        cli.stored_ids(),
+        before,
+        "the two good lines before it were not stored either"
+    );
+}
+
+#[test]
+fn unreadable_input_and_bad_filters_exit_2() {
+    let cli = Cli::new();
+    let out = cli.run(&["ingest", "/nonexistent/events.json"]);
+    assert_eq!(out.status.code(), Some(2));
+    for args in [
+        &["events", "--since", "last tuesday"][..],
+        &["events", "--category", "snapshots"],
+        &["events", "--limit", "0"],
+        &["show", "not-an-id"],
+        &["show", "ffffffff"],
+        &["--tz", "Mars/Olympus", "events"],
+    ] {
+        let out = cli.run(args);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn search_filters_narrow_the_history() {
+    let cli = Cli::new();
+    cli.ok(&["ingest", path(&fixture("cli/history.json"))]);
+    let all = cli.json(&["events", "--json"]);
+    assert_eq!(all.as_array().unwrap().len(), 7);
+    assert_eq!(all[0]["kind"], "node_replacement_scheduled", "newest first");
+    assert_eq!(all[0]["cluster_id"], "catalog-mc");
+
+    // A replication group's name finds its member clusters' events and its own.
+    let group = cli.json(&["events", "--cluster", "payments", "--json"]);
+    assert_eq!(group.as_array().unwrap().len(), 5);
+    let member = cli.json(&["events", "--cluster", "payments-0001-001", "--json"]);
+    assert_eq!(member.as_array().unwrap().len(), 3);
+
+    let failovers = cli.json(&["events", "--category", "failover", "--json"]);
+    assert_eq!(kinds_of(&failovers), ["failover_complete"]);
+    let reboots = cli.json(&["events", "--kind", "cache_nodes_rebooted", "--json"]);
+    assert_eq!(reboots[0]["node_id"], "0003");
+    let node = cli.json(&["events", "--node", "0003", "--json"]);
+    assert_eq!(node.as_array().unwrap().len(), 2);
+
+    let march = cli.json(&[
+        "events",
+        "--since",
+        "2026-03-10",
+        "--until",
+        "2026-03-22",
+        "--json",
+    ]);
+    assert_eq!(
+        kinds_of(&march),
+        ["cache_node_replace_complete", "failover_complete"]
+    );
+    let text = cli.json(&["events", "--text", "snapshot payments-daily", "--json"]);
+    assert_eq!(kinds_of(&text), ["snapshot_complete"]);
+    let limited = cli.json(&["events", "--limit", "2", "--json"]);
+    assert_eq!(limited.as_array().unwrap().len(), 2);
+    let none = cli.ok(&["events", "--cluster", "nothing-here"]);
+    assert_eq!(none.trim(), "No events match.");
+}
+
+#[test]
+fn csv_and_table_listings_carry_the_same_events() {
+    let cli = Cli::new();
+    cli.ok(&["ingest", path(&fixture("cli/history.json"))]);
+    let csv = cli.ok(&["events", "--csv", "--cluster", "catalog-mc"]);
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(lines[0].starts_with("id,event_name,kind,category,actionable,"));
+    assert_eq!(lines.len(), 3);
+    assert!(lines[1].contains("2026-04-20T01:00:00Z"), "{csv}");
+    let table = cli.ok(&["events", "--cluster", "catalog-mc"]);
+    assert!(table.starts_with("ID"), "{table}");
+    assert!(table.contains("node_replacement_scheduled"));
+    assert!(table.contains("2026-04-20 01:00–02:00 UTC"));
+    let tokyo = cli.ok(&["--tz", "Asia/Tokyo", "events", "--cluster", "catalog-mc"]);
+    assert!(tokyo.contains("2026-04-20 10:00–11:00 JST"), "{tokyo}");
+}
+
+#[test]
+fn show_follows_an_event_to_its_maintenance() {
+    let cli = Cli::new();
+    cli.ok(&["ingest", path(&fixture("cli/history.json"))]);
+    let failover = cli.json(&["events", "--category", "failover", "--json"]);
+    let id = failover[0]["id"].as_str().unwrap();
+    let shown = cli.json(&["show", &id[..8], "--json"]);
+    assert_eq!(shown["event"]["id"], id);
+    let maintenance = &shown["maintenance"];
+    assert_eq!(maintenance["state"], "completed");
+    assert_eq!(maintenance["cluster_id"], "payments-0001-001");
+    assert_eq!(maintenance["window"]["start"], "2026-03-21T18:00:00Z");
+    assert_eq!(
+        maintenance["previous_windows"][0]["start"],
+        "2026-03-14T18:00:00Z"
+    );
+    assert_eq!(maintenance["failovers"][0]["to"], "payments-0001-002");
+    assert_eq!(shown["events"].as_array().unwrap().len(), 4);
+    let text = cli.ok(&["show", id]);
+    assert!(
+        text.contains("planned node replacement, completed"),
+        "{text}"
+    );
+    assert!(text.contains("moved from"), "{text}");
+}
+
+#[test]
+fn upcoming_lists_what_is_ahead_soonest_first() {
+    let cli = Cli::new();
+    let now = Utc::now();
+    let record = |cluster: &str, node: &str, days: i64| {
+        let start = now + Duration::days(days);
+        let text = |t: chrono::DateTime<Utc>| t.format("%b %d %H:%M UTC").to_string();
+        format!(
+            r#"{{"SourceIdentifier":"{cluster}","SourceType":"cache-cluster","Date":"{}","Message":"The node with Cache Cluster ID: {cluster}, Node ID: {node} is scheduled for replacement during the maintenance window from Start Time: {}, End Time: {}"}}"#,
+            (now - Duration::hours(1)).to_rfc3339(),
+            text(start),
+            text(start + Duration::hours(1)),
+        )
+    };
+    let input = [
+        record("later-0001-001", "0001", 9),
+        record("sooner-001", "0001", 2),
+        record("past-001", "0001", -3),
+    ]
+    .join("\n");
+    assert_eq!(cli.ingest_text(&input).trim(), "3 events, 3 new");
+    let upcoming = cli.json(&["upcoming", "--json"]);
+    let subjects: Vec<&str> = upcoming
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["cluster_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        subjects,
+        ["sooner-001", "later-0001-001"],
+        "the past window is not ahead"
+    );
+    let table = cli.ok(&["upcoming"]);
+    assert!(
+        table.contains("in 1 day") || table.contains("in 2 days"),
+        "{table}"
+    );
+}
+
+#[test]
+fn the_demo_shows_the_product_working_without_any_setup() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(workspace_bin("cachewatch"))
+        .arg("demo")
+        .env("HOME", dir.path())
+        .env_remove("CACHEWATCH_DB")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("$ cachewatch ingest describe-events.json    # delivered again"));
+    assert!(text.contains("5 events, 0 new"), "{text}");
+    assert!(
+        text.contains("planned node replacement, completed"),
+        "{text}"
+    );
+    assert!(text.contains("REPEAT"), "{text}");
+    assert!(text.contains("repeat notice for this node"), "{text}");
+    assert!(text.contains("failover      to shop-redis-002"), "{text}");
+}

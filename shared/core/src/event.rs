@@ -243,24 +243,31 @@ pub struct MaintenanceEvent {
 }
 
 impl MaintenanceEvent {
-    /// The replication group or standalone cluster the event is about: the group its cluster's
-    /// name points at, else the named replication group, else the source. Searches for a cluster
-    /// name match this too, so `--cluster orders` finds the events of `orders-0001-002`.
+    /// The replication group or standalone cluster the event is about, for searches: the named
+    /// replication group, else the group its cluster's name points at, else the cluster, else the
+    /// source. A search for `orders` matches this, so it finds the events of `orders-0001-002`.
     pub fn cluster_group(&self) -> &str {
-        match (&self.cluster_id, &self.replication_group_id) {
-            (Some(cluster), _) => cluster.group_guess().unwrap_or(cluster.as_str()),
-            (None, Some(group)) => group.as_str(),
+        match (&self.replication_group_id, &self.cluster_id) {
+            (Some(group), _) => group.as_str(),
+            (None, Some(cluster)) => cluster.group_guess().unwrap_or(cluster.as_str()),
             (None, None) => self.source_id.as_str(),
         }
     }
 
     /// The key of the events whose lifecycles are worked out together, for events that take part
     /// in a maintenance lifecycle. Drill events have keys of their own.
+    ///
+    /// A node's events do not all name its replication group, so the key comes from the cluster's
+    /// name first: every event of `orders-0001-002` then lands in group `orders` alike.
     pub fn group_key(&self) -> Option<String> {
         if !self.category.has_lifecycle() {
             return None;
         }
-        let key = self.cluster_group();
+        let key = match (&self.cluster_id, &self.replication_group_id) {
+            (Some(cluster), _) => cluster.group_guess().unwrap_or(cluster.as_str()),
+            (None, Some(group)) => group.as_str(),
+            (None, None) => self.source_id.as_str(),
+        };
         Some(if self.drill {
             format!("drill:{key}")
         } else {

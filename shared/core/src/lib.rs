@@ -18,6 +18,7 @@ pub mod policy;
 pub mod query;
 pub mod runbook;
 pub mod store;
+pub mod timefmt;
 
 pub use event::{EventId, MaintenanceEvent, Origin, Window};
 pub use kind::{Category, EventKind};

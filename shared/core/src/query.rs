@@ -13,7 +13,8 @@ pub const MAX_LIMIT: usize = 10_000;
 /// A search of the event history. Every filter is optional; results are newest first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EventQuery {
-    /// A cluster, replication group or source id; matches the group's member clusters too.
+    /// A cluster id, or a replication group (or other source) id, which also matches the events
+    /// of the group's member clusters.
     pub cluster: Option<String>,
     /// A node id, exactly as written.
     pub node: Option<String>,

@@ -309,12 +309,7 @@ impl EventStore for MemoryStore {
 /// Whether an event matches a query: the reference semantics of [`EventStore::search`].
 pub fn matches_query(e: &MaintenanceEvent, q: &EventQuery, words: &[String]) -> bool {
     let cluster_ok = q.cluster.as_deref().is_none_or(|c| {
-        e.cluster_id.as_ref().is_some_and(|id| id.as_str() == c)
-            || e.replication_group_id
-                .as_ref()
-                .is_some_and(|id| id.as_str() == c)
-            || e.source_id.as_str() == c
-            || e.cluster_group() == c
+        e.cluster_id.as_ref().is_some_and(|id| id.as_str() == c) || e.cluster_group() == c
     });
     let haystack = || {
         format!(

@@ -1,0 +1,139 @@
+//! The command line: what each subcommand takes.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Watch ElastiCache maintenance and failure events: keep every event, follow each maintenance,
+/// search the history.
+#[derive(Debug, Parser)]
+#[command(name = "cachewatch", version, about, max_term_width = 100)]
+pub struct Cli {
+    /// The SQLite database (default: $CACHEWATCH_DB, else cachewatch/cachewatch.db in the
+    /// platform's data directory).
+    #[arg(long, global = true, env = "CACHEWATCH_DB", value_name = "PATH")]
+    pub db: Option<PathBuf>,
+
+    /// The time zone for times shown as text (an IANA name like Europe/Paris, or UTC).
+    #[arg(
+        long,
+        global = true,
+        env = "CACHEWATCH_TZ",
+        value_name = "ZONE",
+        default_value = "UTC"
+    )]
+    pub tz: String,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Read events (SNS notifications, Lambda SNS events, ElastiCache bodies, DescribeEvents output,
+    /// console rows, JSON Lines of any of them) and store each occurrence once.
+    Ingest(IngestArgs),
+    /// Search the event history, newest first.
+    Events(EventsArgs),
+    /// One event and the maintenance it belongs to.
+    Show(ShowArgs),
+    /// Maintenances whose window has not ended, soonest deadline first.
+    Upcoming(UpcomingArgs),
+    /// See cachewatch work on a bundled timeline, in a temporary database.
+    Demo,
+}
+
+/// `cachewatch ingest`.
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// The file to read, or `-` for standard input.
+    #[arg(default_value = "-", value_name = "FILE|-")]
+    pub input: String,
+    /// Print the normalized events of the input as JSON, each with `"new"`.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// How a listing is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum Listing {
+    /// A readable table.
+    #[default]
+    Table,
+    /// A JSON array of normalized events.
+    Json,
+    /// CSV with a header row.
+    Csv,
+}
+
+/// `cachewatch events`.
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    /// A cluster id, or a replication group id (which includes its member clusters).
+    #[arg(long, value_name = "ID")]
+    pub cluster: Option<String>,
+    /// A node id, exactly as written ("0002").
+    #[arg(long, value_name = "ID")]
+    pub node: Option<String>,
+    /// An event kind (node_replacement_scheduled, failover_complete, ...).
+    #[arg(long, value_name = "KIND")]
+    pub kind: Option<String>,
+    /// A category: node_replacement, failover, other.
+    #[arg(long, value_name = "CATEGORY")]
+    pub category: Option<String>,
+    /// Events at or after: 2026-06-01, 2026-06-01T09:00:00Z, or a duration ago (7d, 12h).
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
+    /// Events before: the same forms as --since.
+    #[arg(long, value_name = "DATE")]
+    pub until: Option<String>,
+    /// Words that must all appear in the message or identifiers (prefixes match).
+    #[arg(long, value_name = "WORDS")]
+    pub text: Option<String>,
+    /// The most events to show.
+    #[arg(long, default_value_t = 50, value_name = "N")]
+    pub limit: usize,
+    /// Include drill events.
+    #[arg(long)]
+    pub drills: bool,
+    /// Print a JSON array.
+    #[arg(long, conflicts_with = "csv")]
+    pub json: bool,
+    /// Print CSV.
+    #[arg(long)]
+    pub csv: bool,
+}
+
+impl EventsArgs {
+    /// How to print.
+    pub fn listing(&self) -> Listing {
+        match (self.json, self.csv) {
+            (true, _) => Listing::Json,
+            (_, true) => Listing::Csv,
+            _ => Listing::Table,
+        }
+    }
+}
+
+/// `cachewatch show`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// An event or maintenance id, or its first digits.
+    pub id: String,
+    /// Print JSON: the event, its maintenance and the maintenance's events.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `cachewatch upcoming`.
+#[derive(Debug, Args)]
+pub struct UpcomingArgs {
+    /// Print a JSON array of maintenances.
+    #[arg(long)]
+    pub json: bool,
+    /// Include drill maintenances.
+    #[arg(long)]
+    pub drills: bool,
+}

@@ -1,0 +1,66 @@
+//! `cachewatch ingest`: parse an input whole, then store it.
+
+use std::io::Write;
+
+use anyhow::anyhow;
+use cachewatch_core::parse::{ParseContext, parse_document};
+use cachewatch_core::store::EventStore;
+use cachewatch_core::{AlertPolicy, IngestOutcome, ingest};
+use serde::Serialize;
+
+use super::{Context, Failure, read_input, write_json};
+use crate::args::IngestArgs;
+
+/// A normalized event with whether this input added it.
+#[derive(Serialize)]
+struct Ingested<'a> {
+    #[serde(flatten)]
+    event: &'a cachewatch_core::MaintenanceEvent,
+    new: bool,
+}
+
+pub async fn run<S: EventStore>(
+    ctx: &Context<S>,
+    args: &IngestArgs,
+    out: &mut dyn Write,
+) -> Result<(), Failure> {
+    let text = read_input(&args.input)?;
+    let outcome = ingest_text(ctx, &text, &args.input).await?;
+    if args.json {
+        let events: Vec<Ingested<'_>> = outcome
+            .events
+            .iter()
+            .map(|e| Ingested {
+                event: &e.event,
+                new: e.new,
+            })
+            .collect();
+        write_json(out, &events)
+    } else {
+        writeln!(out, "{}", summary(&outcome))?;
+        Ok(())
+    }
+}
+
+/// Parses `text` whole (nothing is stored if any of it is wrong), then ingests it.
+pub async fn ingest_text<S: EventStore>(
+    ctx: &Context<S>,
+    text: &str,
+    name: &str,
+) -> Result<IngestOutcome, Failure> {
+    let events = parse_document(text, &ParseContext::received_at(ctx.now)).map_err(|e| {
+        let name = if name == "-" { "standard input" } else { name };
+        Failure::Input(anyhow!("{name}: {e}; nothing was stored"))
+    })?;
+    Ok(ingest(&ctx.store, events, &AlertPolicy::default()).await?)
+}
+
+/// `N events, M new`.
+pub fn summary(outcome: &IngestOutcome) -> String {
+    let n = outcome.events.len();
+    format!(
+        "{n} event{}, {} new",
+        if n == 1 { "" } else { "s" },
+        outcome.new_count()
+    )
+}

@@ -1,0 +1,154 @@
+//! The subcommands: each turns its arguments into domain types, calls the domain, and prints.
+
+mod demo;
+mod events;
+mod ingest;
+mod show;
+mod upcoming;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context as _, anyhow};
+use cachewatch_adapters::SqliteStore;
+use cachewatch_core::event::EventId;
+use cachewatch_core::store::EventStore;
+use cachewatch_core::timefmt::Zone;
+use chrono::{DateTime, Utc};
+
+use crate::args::{Cli, Command};
+
+/// How a command failed, and the exit code that says so.
+#[derive(Debug)]
+pub enum Failure {
+    /// The input or the arguments are wrong (exit 2): nothing was changed.
+    Input(anyhow::Error),
+    /// Something else went wrong (exit 1).
+    Other(anyhow::Error),
+}
+
+impl Failure {
+    /// Prints the failure with its causes and gives the exit code.
+    pub fn report(self) -> ExitCode {
+        let (error, code) = match self {
+            Failure::Input(e) => (e, 2),
+            Failure::Other(e) => (e, 1),
+        };
+        eprintln!("cachewatch: {error:#}");
+        ExitCode::from(code)
+    }
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(e: anyhow::Error) -> Self {
+        Failure::Other(e)
+    }
+}
+
+impl From<std::io::Error> for Failure {
+    fn from(e: std::io::Error) -> Self {
+        Failure::Other(e.into())
+    }
+}
+
+impl From<cachewatch_core::StoreError> for Failure {
+    fn from(e: cachewatch_core::StoreError) -> Self {
+        Failure::Other(e.into())
+    }
+}
+
+/// What every command works with.
+pub struct Context<S> {
+    /// The history.
+    pub store: S,
+    /// The zone times are shown in.
+    pub zone: Zone,
+    /// The time the command runs at.
+    pub now: DateTime<Utc>,
+}
+
+/// Runs the command line.
+pub async fn run(cli: Cli) -> Result<(), Failure> {
+    let zone: Zone = cli
+        .tz
+        .parse()
+        .map_err(|e: cachewatch_core::timefmt::BadZone| Failure::Input(anyhow!(e)))?;
+    let now = Utc::now();
+    let mut out = std::io::stdout().lock();
+    if let Command::Demo = cli.command {
+        return demo::run(zone, now, &mut out).await;
+    }
+    let path = database_path(cli.db)?;
+    let store = SqliteStore::open(&path).map_err(|e| Failure::Other(e.into()))?;
+    let ctx = Context { store, zone, now };
+    match cli.command {
+        Command::Ingest(args) => ingest::run(&ctx, &args, &mut out).await,
+        Command::Events(args) => events::run(&ctx, &args, &mut out).await,
+        Command::Show(args) => show::run(&ctx, &args.id, args.json, &mut out).await,
+        Command::Upcoming(args) => upcoming::run(&ctx, args.json, args.drills, &mut out).await,
+        Command::Demo => unreachable!("handled above"),
+    }
+}
+
+/// `--db`, else `$CACHEWATCH_DB` (clap reads both), else the platform's data directory.
+fn database_path(given: Option<PathBuf>) -> Result<PathBuf, Failure> {
+    if let Some(path) = given {
+        return Ok(path);
+    }
+    let dir = dirs::data_dir().ok_or_else(|| {
+        Failure::Input(anyhow!(
+            "no data directory on this platform: give --db PATH"
+        ))
+    })?;
+    Ok(dir.join("cachewatch").join("cachewatch.db"))
+}
+
+/// The event a person means by `raw`: a whole id, or the first digits of exactly one.
+pub async fn resolve_id<S: EventStore>(store: &S, raw: &str) -> Result<EventId, Failure> {
+    let prefix = EventId::parse_prefix(raw).ok_or_else(|| {
+        Failure::Input(anyhow!("{raw:?} is not an event id (4 to 20 hex digits)"))
+    })?;
+    if let Some(id) = prefix.as_full()
+        && let Some(event) = store.event(&id).await?
+    {
+        return Ok(event.id);
+    }
+    let ids = store.resolve(&prefix, 6).await?;
+    match ids.as_slice() {
+        [] => Err(Failure::Input(anyhow!(
+            "no event has an id starting with {raw}"
+        ))),
+        [one] => Ok(one.clone()),
+        many => Err(Failure::Input(anyhow!(
+            "{raw} is ambiguous: {}{} — give more digits",
+            many.iter()
+                .take(5)
+                .map(EventId::as_str)
+                .collect::<Vec<_>>()
+                .join(", "),
+            if many.len() > 5 { ", …" } else { "" }
+        ))),
+    }
+}
+
+/// Reads a whole input: a file, or standard input for `-`.
+pub fn read_input(input: &str) -> Result<String, Failure> {
+    if input == "-" {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin().lock(), &mut text)
+            .context("cannot read standard input")
+            .map_err(Failure::Input)?;
+        return Ok(text);
+    }
+    std::fs::read_to_string(Path::new(input))
+        .with_context(|| format!("cannot read {input}"))
+        .map_err(Failure::Input)
+}
+
+/// Writes `value` as pretty JSON and a newline.
+pub fn write_json(out: &mut dyn Write, value: &impl serde::Serialize) -> Result<(), Failure> {
+    serde_json::to_writer_pretty(&mut *out, value).context("cannot write JSON")?;
+    writeln!(out)?;
+    Ok(())
+}

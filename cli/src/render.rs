@@ -1,0 +1,398 @@
+//! How the CLI prints: tables, CSV and details, times in the chosen zone.
+
+use std::io::Write;
+
+use cachewatch_core::event::rfc3339;
+use cachewatch_core::lifecycle::MaintenanceKind;
+use cachewatch_core::timefmt::{Zone, relative};
+use cachewatch_core::{Maintenance, MaintenanceEvent};
+use chrono::{DateTime, Utc};
+
+use crate::commands::Failure;
+
+/// The widest a table cell grows before it is shortened.
+const MAX_CELL: usize = 40;
+
+fn cell(text: &str) -> String {
+    // Tables are one line per row: control characters from event text are shown as spaces.
+    let flat: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if flat.chars().count() > MAX_CELL {
+        let mut short: String = flat.chars().take(MAX_CELL - 1).collect();
+        short.push('…');
+        short
+    } else {
+        flat
+    }
+}
+
+/// Prints rows under a header, columns padded to their widest cell.
+fn table(header: &[&str], rows: &[Vec<String>], out: &mut dyn Write) -> Result<(), Failure> {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (w, c) in widths.iter_mut().zip(row) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| -> String {
+        let mut s = String::new();
+        for (i, (c, w)) in cells.iter().zip(&widths).enumerate() {
+            if i + 1 == cells.len() {
+                s.push_str(c);
+            } else {
+                s.push_str(c);
+                s.push_str(&" ".repeat(w - c.chars().count() + 2));
+            }
+        }
+        s.trim_end().to_owned()
+    };
+    writeln!(out, "{}", line(header.to_vec()))?;
+    for row in rows {
+        writeln!(out, "{}", line(row.iter().map(String::as_str).collect()))?;
+    }
+    Ok(())
+}
+
+fn local(zone: Zone, at: DateTime<Utc>) -> String {
+    zone.format_with(at, "%Y-%m-%d %H:%M")
+        .rsplit_once(' ')
+        .map_or_else(String::new, |(time, _zone)| time.to_owned())
+}
+
+fn window_text(e: &MaintenanceEvent, zone: Zone) -> String {
+    e.window
+        .map_or_else(|| "-".to_owned(), |w| zone.format_window(w.start, w.end))
+}
+
+/// The events as a table.
+pub fn events_table(
+    events: &[MaintenanceEvent],
+    zone: Zone,
+    out: &mut dyn Write,
+) -> Result<(), Failure> {
+    if events.is_empty() {
+        writeln!(out, "No events match.")?;
+        return Ok(());
+    }
+    let when = format!("OCCURRED ({zone})");
+    let rows: Vec<Vec<String>> = events
+        .iter()
+        .map(|e| {
+            vec![
+                e.id.short().to_owned(),
+                local(zone, e.occurred_at),
+                cell(e.kind.as_str()),
+                cell(e.cluster_label()),
+                cell(e.node_id.as_ref().map_or("-", |n| n.as_str())),
+                window_text(e, zone),
+            ]
+        })
+        .collect();
+    table(
+        &["ID", &when, "KIND", "CLUSTER", "NODE", "WINDOW"],
+        &rows,
+        out,
+    )
+}
+
+/// The events as CSV: the contract's fields, windows split into start and end.
+pub fn events_csv(events: &[MaintenanceEvent], out: &mut dyn Write) -> Result<(), Failure> {
+    let mut w = csv::Writer::from_writer(out);
+    let io = |e: csv::Error| Failure::Other(e.into());
+    w.write_record([
+        "id",
+        "event_name",
+        "kind",
+        "category",
+        "actionable",
+        "source_type",
+        "source_id",
+        "cluster_id",
+        "node_id",
+        "replication_group_id",
+        "occurred_at",
+        "window_start",
+        "window_end",
+        "previous_window_start",
+        "previous_window_end",
+        "message",
+        "region",
+        "account_id",
+        "maintenance_id",
+    ])
+    .map_err(io)?;
+    let opt = |s: Option<&str>| s.unwrap_or_default().to_owned();
+    for e in events {
+        let time = |t: Option<DateTime<Utc>>| t.map(|t| rfc3339::format(&t)).unwrap_or_default();
+        w.write_record([
+            e.id.to_string(),
+            opt(e.event_name.as_deref()),
+            e.kind.to_string(),
+            e.category.to_string(),
+            e.actionable.to_string(),
+            e.source_type.clone(),
+            e.source_id.to_string(),
+            opt(e.cluster_id.as_ref().map(|c| c.as_str())),
+            opt(e.node_id.as_ref().map(|c| c.as_str())),
+            opt(e.replication_group_id.as_ref().map(|c| c.as_str())),
+            rfc3339::format(&e.occurred_at),
+            time(e.window.map(|w| w.start)),
+            time(e.window.map(|w| w.end)),
+            time(e.previous_window.map(|w| w.start)),
+            time(e.previous_window.map(|w| w.end)),
+            opt(e.message.as_deref()),
+            opt(e.region.as_deref()),
+            opt(e.account_id.as_deref()),
+            opt(e.maintenance_id.as_ref().map(|m| m.as_str())),
+        ])
+        .map_err(io)?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// One event, field by field.
+pub fn event_details(
+    e: &MaintenanceEvent,
+    zone: Zone,
+    now: DateTime<Utc>,
+    out: &mut dyn Write,
+) -> Result<(), Failure> {
+    writeln!(
+        out,
+        "Event {}{}",
+        e.id,
+        if e.drill { "  [DRILL]" } else { "" }
+    )?;
+    let mut field = |name: &str, value: String| writeln!(out, "  {name:<14}{value}");
+    field(
+        "kind",
+        format!(
+            "{}{}",
+            e.kind,
+            if e.actionable { "  (needs people)" } else { "" }
+        ),
+    )?;
+    field(
+        "event name",
+        e.event_name.clone().unwrap_or_else(|| "(text only)".into()),
+    )?;
+    field("source", format!("{} {}", e.source_type, e.source_id))?;
+    if let Some(c) = &e.cluster_id {
+        field("cluster", c.to_string())?;
+    }
+    if let Some(n) = &e.node_id {
+        field("node", n.to_string())?;
+    }
+    if let Some(g) = &e.replication_group_id {
+        field("repl. group", g.to_string())?;
+    }
+    field(
+        "occurred",
+        format!(
+            "{} ({})",
+            zone.format(e.occurred_at),
+            relative(now, e.occurred_at)
+        ),
+    )?;
+    if let Some(w) = e.window {
+        field(
+            "window",
+            format!(
+                "{} (starts {})",
+                zone.format_window(w.start, w.end),
+                relative(now, w.start)
+            ),
+        )?;
+    }
+    if let Some(w) = e.previous_window {
+        field("moved from", zone.format_window(w.start, w.end))?;
+    }
+    if let Some(f) = &e.failover {
+        field(
+            "failover",
+            format!(
+                "{} -> {}",
+                f.from.as_deref().unwrap_or("?"),
+                f.to.as_deref().unwrap_or("?")
+            ),
+        )?;
+    }
+    if let (Some(region), Some(account)) = (&e.region, &e.account_id) {
+        field("account", format!("{account} in {region}"))?;
+    }
+    if let Some(m) = &e.message {
+        field(
+            "message",
+            m.chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect(),
+        )?;
+    }
+    field("via", e.origin.as_str().to_owned())?;
+    Ok(())
+}
+
+fn maintenance_title(m: &Maintenance) -> &'static str {
+    match m.kind {
+        MaintenanceKind::Planned => "planned node replacement",
+        MaintenanceKind::Unplanned => "unplanned node replacement",
+        MaintenanceKind::Failover => "unplanned failover",
+    }
+}
+
+/// A maintenance and its timeline.
+pub fn maintenance_details(
+    m: &Maintenance,
+    events: &[MaintenanceEvent],
+    zone: Zone,
+    now: DateTime<Utc>,
+    out: &mut dyn Write,
+) -> Result<(), Failure> {
+    let status = m.status(now);
+    writeln!(
+        out,
+        "Maintenance {} — {}, {}",
+        m.id,
+        maintenance_title(m),
+        status.as_str().replace('_', " ")
+    )?;
+    writeln!(out, "  {:<14}{}", "subject", m.subject_label())?;
+    if let Some(g) = &m.replication_group_id {
+        writeln!(out, "  {:<14}{}", "repl. group", g)?;
+    }
+    if let Some(w) = m.window {
+        writeln!(
+            out,
+            "  {:<14}{}",
+            "window",
+            zone.format_window(w.start, w.end)
+        )?;
+        if m.is_upcoming(now) {
+            writeln!(
+                out,
+                "  {:<14}{} ({})",
+                "deadline",
+                zone.format(w.start),
+                relative(now, w.start)
+            )?;
+        }
+    }
+    for w in &m.previous_windows {
+        writeln!(
+            out,
+            "  {:<14}{}",
+            "moved from",
+            zone.format_window(w.start, w.end)
+        )?;
+    }
+    if let Some(previous) = &m.repeat_of {
+        writeln!(
+            out,
+            "  {:<14}this node's previous maintenance {} ended less than 30 days before",
+            "REPEAT",
+            previous.short()
+        )?;
+    }
+    if m.notices > 1 {
+        writeln!(
+            out,
+            "  {:<14}{} notices for this window (repeats are normal and do not re-alert)",
+            "notices", m.notices
+        )?;
+    }
+    for f in &m.failovers {
+        writeln!(
+            out,
+            "  {:<14}{} at {}",
+            "failover",
+            match (&f.from, &f.to) {
+                (Some(from), Some(to)) => format!("{from} -> {to}"),
+                (None, Some(to)) => format!("to {to}"),
+                _ => "reported".into(),
+            },
+            zone.format(f.at)
+        )?;
+    }
+    writeln!(out, "  timeline:")?;
+    for e in events {
+        let detail = match (e.previous_window, e.window) {
+            (Some(p), Some(w)) => format!(
+                "{} -> {}",
+                zone.format_window(p.start, p.end),
+                zone.format_window(w.start, w.end)
+            ),
+            (None, Some(w)) => zone.format_window(w.start, w.end),
+            _ => e
+                .failover
+                .as_ref()
+                .and_then(|f| f.to.clone())
+                .map(|to| format!("to {to}"))
+                .unwrap_or_default(),
+        };
+        writeln!(
+            out,
+            "    {}  {}  {:<30} {}",
+            local(zone, e.occurred_at),
+            e.id.short(),
+            e.kind,
+            detail
+        )?;
+    }
+    Ok(())
+}
+
+/// Upcoming maintenances as a table.
+pub fn upcoming_table(
+    ms: &[Maintenance],
+    zone: Zone,
+    now: DateTime<Utc>,
+    out: &mut dyn Write,
+) -> Result<(), Failure> {
+    if ms.is_empty() {
+        writeln!(out, "No maintenance ahead.")?;
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = ms
+        .iter()
+        .map(|m| {
+            let mut notes = Vec::new();
+            if m.repeat_of.is_some() {
+                notes.push("repeat notice for this node".to_owned());
+            }
+            if !m.previous_windows.is_empty() {
+                notes.push(format!(
+                    "moved {} time{}",
+                    m.previous_windows.len(),
+                    if m.previous_windows.len() == 1 {
+                        ""
+                    } else {
+                        "s"
+                    }
+                ));
+            }
+            if m.drill {
+                notes.push("DRILL".to_owned());
+            }
+            vec![
+                m.id.short().to_owned(),
+                m.deadline().map_or_else(|| "-".into(), |d| local(zone, d)),
+                m.deadline()
+                    .map_or_else(|| "-".into(), |d| relative(now, d)),
+                cell(&m.subject_label()),
+                m.status(now).as_str().replace('_', " "),
+                m.window
+                    .map_or_else(|| "-".into(), |w| zone.format_window(w.start, w.end)),
+                notes.join("; "),
+            ]
+        })
+        .collect();
+    let deadline = format!("DEADLINE ({zone})");
+    table(
+        &["ID", &deadline, "IN", "NODE", "STATE", "WINDOW", "NOTE"],
+        &rows,
+        out,
+    )
+}

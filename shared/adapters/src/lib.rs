@@ -1,0 +1,7 @@
+//! The edges of cachewatch: every conversation with something outside the process (a SQLite file,
+//! DynamoDB, ElastiCache, Slack) happens here, behind the traits the domain defines.
+#![warn(missing_docs)]
+
+pub mod sqlite;
+
+pub use sqlite::SqliteStore;

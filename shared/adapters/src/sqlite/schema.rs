@@ -1,0 +1,116 @@
+//! The SQLite schema and its versioned migrations.
+//!
+//! Each migration runs once, in a transaction, and bumps `PRAGMA user_version`. A database written
+//! by a newer cachewatch is refused rather than guessed at.
+
+use rusqlite::Connection;
+
+/// Migrations in order; migration `n` (1-based) brings a database to `user_version = n`.
+const MIGRATIONS: &[&str] = &[
+    // 1: events, their full-text index, aliases of merged reports, maintenances.
+    r#"
+    CREATE TABLE events (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        event_name TEXT,
+        kind TEXT NOT NULL,
+        category TEXT NOT NULL,
+        actionable INTEGER NOT NULL,
+        source_id TEXT NOT NULL,
+        cluster_id TEXT,
+        node_id TEXT,
+        cluster_group TEXT NOT NULL,
+        group_key TEXT,
+        occurred_at INTEGER NOT NULL,
+        message TEXT,
+        subjects TEXT NOT NULL,
+        drill INTEGER NOT NULL,
+        maintenance_id TEXT,
+        body TEXT NOT NULL
+    );
+    CREATE INDEX events_by_time ON events (occurred_at);
+    CREATE INDEX events_by_group ON events (cluster_group, occurred_at);
+    CREATE INDEX events_by_cluster ON events (cluster_id, occurred_at) WHERE cluster_id IS NOT NULL;
+    CREATE INDEX events_by_kind ON events (kind, occurred_at);
+    CREATE INDEX events_by_source ON events (source_id, occurred_at);
+    CREATE INDEX events_by_lifecycle ON events (group_key) WHERE group_key IS NOT NULL;
+    -- Named notices without a text (SNS), for matching the text of the same occurrence.
+    CREATE INDEX events_notices ON events (source_id, occurred_at)
+        WHERE event_name IS NOT NULL AND message IS NULL;
+
+    -- Words of the message and the identifiers, for `--text`.
+    CREATE VIRTUAL TABLE events_fts USING fts5(
+        message, subjects, content = 'events', content_rowid = 'seq'
+    );
+    CREATE TRIGGER events_fts_insert AFTER INSERT ON events BEGIN
+        INSERT INTO events_fts (rowid, message, subjects) VALUES (new.seq, new.message, new.subjects);
+    END;
+    CREATE TRIGGER events_fts_update AFTER UPDATE OF message, subjects ON events BEGIN
+        INSERT INTO events_fts (events_fts, rowid, message, subjects)
+            VALUES ('delete', old.seq, old.message, old.subjects);
+        INSERT INTO events_fts (rowid, message, subjects) VALUES (new.seq, new.message, new.subjects);
+    END;
+    CREATE TRIGGER events_fts_delete AFTER DELETE ON events BEGIN
+        INSERT INTO events_fts (events_fts, rowid, message, subjects)
+            VALUES ('delete', old.seq, old.message, old.subjects);
+    END;
+
+    -- The id of a report that was merged into a stored event, and that event's id.
+    CREATE TABLE event_aliases (
+        alias TEXT PRIMARY KEY,
+        id TEXT NOT NULL
+    ) WITHOUT ROWID;
+
+    CREATE TABLE maintenances (
+        id TEXT PRIMARY KEY,
+        group_key TEXT NOT NULL,
+        state TEXT NOT NULL,
+        window_start INTEGER,
+        window_end INTEGER,
+        drill INTEGER NOT NULL,
+        body TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX maintenances_by_group ON maintenances (group_key);
+    CREATE INDEX maintenances_open ON maintenances (state, window_end)
+        WHERE state IN ('scheduled', 'rescheduled', 'in_progress');
+    "#,
+];
+
+/// Why a database cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum SchemaError {
+    /// The database was written by a newer cachewatch.
+    #[error(
+        "the database is at schema version {found}, newer than this cachewatch knows ({known}); upgrade cachewatch"
+    )]
+    TooNew {
+        /// The database's version.
+        found: i64,
+        /// The newest version this build knows.
+        known: i64,
+    },
+    /// SQLite refused.
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+}
+
+/// Brings the database to the newest schema.
+pub fn migrate(conn: &mut Connection) -> Result<(), SchemaError> {
+    let known = MIGRATIONS.len() as i64;
+    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if found > known {
+        return Err(SchemaError::TooNew { found, known });
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        // Another process may have migrated while this one waited for the lock.
+        let now: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if now > index as i64 {
+            continue;
+        }
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", index as i64 + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
