@@ -471,7 +471,8 @@ fn email_line(caps: &regex::Captures<'_>, ctx: &ParseContext) -> Result<Vec<Even
     draft.replication_group_id = Some(group);
     draft.region = Some(cell("region").to_owned());
     draft.window = Some(Window { start: at, end: at });
-    draft.message = Some(caps.get(0).map_or("", |m| m.as_str()).trim().to_owned());
+    let line = caps.get(0).map_or("", |m| m.as_str()).trim();
+    draft.message = Some(message_text(line, "message")?);
     Ok(vec![draft])
 }
 

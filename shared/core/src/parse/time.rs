@@ -112,6 +112,11 @@ fn parse_offset(word: &str) -> Option<FixedOffset> {
         b'-' => (-1, &rest[1..]),
         _ => return None,
     };
+    // Only digits and a colon: the byte slicing below then stays on character boundaries, and a
+    // second sign (`UTC+-5`) is not read as one.
+    if !digits.bytes().all(|b| b.is_ascii_digit() || b == b':') {
+        return None;
+    }
     let (hours, minutes) = match digits.split_once(':') {
         Some((h, m)) => (h.parse::<i32>().ok()?, m.parse::<i32>().ok()?),
         None if digits.len() == 4 => (digits[..2].parse().ok()?, digits[2..].parse().ok()?),
@@ -200,8 +205,14 @@ pub(crate) fn parse_console_date(raw: &str) -> Option<DateTime<Utc>> {
     to_utc(date, p.time?, p.offset.unwrap_or(FixedOffset::east_opt(0)?))
 }
 
+/// How far from the event that announced it a year-less time may be. For every day but Feb 29 the
+/// closest year is at most half a year away; a Feb 29 farther than that is not a day of the
+/// event's year or its neighbours', and naming the next leap year instead would invent a date.
+const YEARLESS_REACH_DAYS: i64 = 184;
+
 /// A time inside a message text, with the year inferred from `reference` (the event's date) when
-/// the text does not give one: the candidate year closest to the reference wins.
+/// the text does not give one: the candidate year closest to the reference wins, if it is within
+/// half a year of it.
 pub(crate) fn parse_text_time(raw: &str, reference: DateTime<Utc>) -> Option<DateTime<Utc>> {
     let raw = raw.trim().trim_end_matches('.');
     if let Some(t) = parse_timestamp(raw) {
@@ -219,6 +230,7 @@ pub(crate) fn parse_text_time(raw: &str, reference: DateTime<Utc>) -> Option<Dat
         .into_iter()
         .filter_map(|y| to_utc(NaiveDate::from_ymd_opt(y, month, day)?, time, offset))
         .min_by_key(|candidate| (*candidate - reference).abs())
+        .filter(|closest| (*closest - reference).abs() <= Duration::days(YEARLESS_REACH_DAYS))
 }
 
 /// The end of a window, read relative to its start: a window from Dec 31 23:00 to Jan 1 01:00 ends
@@ -355,12 +367,39 @@ mod tests {
             parse_text_time("Feb 29 02:00 UTC", at("2026-02-10T00:00:00Z")),
             None
         );
+        // The next Feb 29 is more than a year after the event: not the window it announces.
+        assert_eq!(
+            parse_text_time("Feb 29 02:00 UTC", at("2027-02-10T00:00:00Z")),
+            None
+        );
+        // Nor is the last one, almost a year before.
+        assert_eq!(
+            parse_text_time("Feb 29 02:00 UTC", at("2029-01-20T00:00:00Z")),
+            None
+        );
         assert_eq!(
             parse_text_time("Foo 12 02:00 UTC", at("2026-02-10T00:00:00Z")),
             None
         );
         assert_eq!(
             parse_text_time("Jun 25 25:00 UTC", at("2026-02-10T00:00:00Z")),
+            None
+        );
+    }
+
+    #[test]
+    fn offsets_are_signed_digits_and_nothing_else() {
+        assert_eq!(
+            parse_offset("UTC+0930"),
+            FixedOffset::east_opt(9 * 3600 + 1800)
+        );
+        assert_eq!(parse_offset("(UTC-05:00)"), FixedOffset::west_opt(5 * 3600));
+        // Four bytes that are not four digits are never sliced inside a character.
+        assert_eq!(parse_offset("UTC-ア4"), None);
+        assert_eq!(parse_offset("+1é1"), None);
+        assert_eq!(parse_offset("UTC+-5"), None);
+        assert_eq!(
+            parse_console_date("June 18, 2026, 05:36:00 (UTC-ア4)"),
             None
         );
     }
