@@ -89,7 +89,7 @@ pub struct EventsArgs {
     /// Events before: the same forms as --since.
     #[arg(long, value_name = "DATE")]
     pub until: Option<String>,
-    /// Words that must all appear in the message or identifiers (prefixes match).
+    /// Words that must all appear, as whole words, in the message or identifiers.
     #[arg(long, value_name = "WORDS")]
     pub text: Option<String>,
     /// The most events to show.

@@ -50,66 +50,77 @@ pub async fn ingest<S: EventStore>(
     }
     let candidates = store.candidates(&events).await?;
 
-    // Decide each event against the store and against the events before it in this input.
+    // Within one input, a notice and a text of the same occurrence are one event too. Most inputs
+    // hold only one of the two shapes, and then there is nothing to match.
+    let has_notices = events.iter().any(correlate::is_notice);
+    let has_texts = events.iter().any(correlate::is_text);
+    let match_within = has_notices && has_texts;
+
     let mut writes: Vec<EventWrite> = Vec::new();
-    let mut pending: HashMap<EventId, usize> = HashMap::new(); // id (or alias) -> index in `writes`
-    let mut near_pending: HashMap<(String, String), Vec<usize>> = HashMap::new();
-    let mut resolved: Vec<(EventId, bool)> = Vec::with_capacity(events.len());
-    for (incoming, found) in events.iter().zip(candidates) {
+    // An id (or an alias merged into one) -> its write.
+    let mut pending: HashMap<EventId, usize> = HashMap::new();
+    let mut pending_by_source: HashMap<(String, String), Vec<usize>> = HashMap::new();
+    let mut resolved: Vec<Resolved> = Vec::with_capacity(events.len());
+    for (incoming, found) in events.into_iter().zip(candidates) {
         if let Some(&w) = pending.get(&incoming.id) {
-            resolved.push((written_id(&writes[w]).clone(), false));
+            resolved.push(Resolved::Written {
+                write: w,
+                new: false,
+            });
             continue;
         }
-        let correlatable = correlate::is_notice(incoming) || correlate::is_text(incoming);
-        let key = (incoming.source_id.to_string(), incoming.kind.to_string());
+        let correlatable =
+            match_within && (correlate::is_notice(&incoming) || correlate::is_text(&incoming));
         if found.same.is_none() && correlatable {
-            let earlier = near_pending
+            let key = (incoming.source_id.to_string(), incoming.kind.to_string());
+            let earlier = pending_by_source
                 .get(&key)
                 .into_iter()
                 .flatten()
                 .copied()
-                .find(|&w| correlate::same_occurrence(written_event(&writes[w]), incoming));
-            if let Some(w) = earlier {
-                let merged = correlate::merge(written_event(&writes[w]), incoming);
-                let id = merged.id.clone();
-                match &mut writes[w] {
-                    EventWrite::Insert(e) | EventWrite::Merge { merged: e, .. } => *e = merged,
+                .find(|&w| correlate::same_occurrence(written_event(&writes[w]), &incoming));
+            match earlier {
+                Some(w) => {
+                    let merged = correlate::merge(written_event(&writes[w]), &incoming);
+                    match &mut writes[w] {
+                        EventWrite::Insert(e) | EventWrite::Merge { merged: e, .. } => *e = merged,
+                    }
+                    pending.insert(incoming.id.clone(), w);
+                    resolved.push(Resolved::Written {
+                        write: w,
+                        new: false,
+                    });
+                    continue;
                 }
-                pending.insert(incoming.id.clone(), w);
-                resolved.push((id, false));
-                continue;
+                None => pending_by_source.entry(key).or_default().push(writes.len()),
             }
         }
-        match correlate::decide(incoming, found.same.as_ref(), &found.near) {
-            Disposition::Duplicate(stored) => resolved.push((stored.id, false)),
+        match correlate::decide(&incoming, found.same.as_ref(), &found.near) {
+            Disposition::Duplicate(stored) => resolved.push(Resolved::Stored(Box::new(stored))),
             Disposition::Merge(merged) => {
-                let id = merged.id.clone();
                 pending.insert(incoming.id.clone(), writes.len());
-                pending.insert(id.clone(), writes.len());
+                pending.insert(merged.id.clone(), writes.len());
+                resolved.push(Resolved::Written {
+                    write: writes.len(),
+                    new: false,
+                });
                 writes.push(EventWrite::Merge {
                     merged,
-                    alias: incoming.id.clone(),
+                    alias: incoming.id,
                 });
-                resolved.push((id, false));
             }
             Disposition::New => {
                 pending.insert(incoming.id.clone(), writes.len());
-                if correlatable {
-                    near_pending.entry(key).or_default().push(writes.len());
-                }
-                writes.push(EventWrite::Insert(incoming.clone()));
-                resolved.push((incoming.id.clone(), true));
+                resolved.push(Resolved::Written {
+                    write: writes.len(),
+                    new: true,
+                });
+                writes.push(EventWrite::Insert(incoming));
             }
         }
     }
 
     let outcomes = store.write(&writes).await?;
-    let lost_races: BTreeSet<&EventId> = writes
-        .iter()
-        .zip(&outcomes)
-        .filter(|(_, o)| **o == WriteOutcome::AlreadyStored)
-        .map(|(w, _)| written_id(w))
-        .collect();
 
     // Work out again the maintenances of every group that gained or changed an event.
     let groups: BTreeSet<String> = writes
@@ -118,12 +129,11 @@ pub async fn ingest<S: EventStore>(
         .filter(|(_, o)| **o != WriteOutcome::AlreadyStored)
         .filter_map(|(w, _)| written_event(w).group_key())
         .collect();
+    let groups: Vec<String> = groups.into_iter().collect();
     let mut maintenances = BTreeMap::new();
     let mut maintenance_of: HashMap<EventId, EventId> = HashMap::new();
-    for group in groups {
-        let group_events = store.group_events(&group).await?;
+    for (group, group_events) in store.group_events(&groups).await? {
         let assembled = lifecycle::assemble(&group_events);
-        store.save_maintenances(&group, &assembled).await?;
         for m in &assembled {
             for id in &m.event_ids {
                 maintenance_of.insert(id.clone(), m.id.clone());
@@ -131,26 +141,43 @@ pub async fn ingest<S: EventStore>(
         }
         maintenances.insert(group, assembled);
     }
+    store.save_maintenances(&maintenances).await?;
 
-    // Report each input event as stored.
-    let mut stored: HashMap<EventId, MaintenanceEvent> = HashMap::new();
-    for w in &writes {
-        let e = written_event(w);
-        stored.insert(e.id.clone(), e.clone());
+    // Report each input event as stored, in input order. A write another writer beat us to is
+    // reported as the store has it.
+    let mut written: Vec<Option<MaintenanceEvent>> = Vec::with_capacity(writes.len());
+    let mut lost: Vec<bool> = Vec::with_capacity(writes.len());
+    for (w, outcome) in writes.into_iter().zip(&outcomes) {
+        lost.push(*outcome == WriteOutcome::AlreadyStored);
+        written.push(Some(match w {
+            EventWrite::Insert(e) | EventWrite::Merge { merged: e, .. } => e,
+        }));
     }
-    let mut report = Vec::with_capacity(resolved.len());
-    for (id, new) in resolved {
-        let new = new && !lost_races.contains(&id);
-        let mut event = match stored.get(&id) {
-            Some(e) if !lost_races.contains(&id) => e.clone(),
-            _ => match store.event(&id).await? {
-                Some(e) => e,
-                None => {
+    let mut reported_at: HashMap<usize, usize> = HashMap::new();
+    let mut report: Vec<IngestedEvent> = Vec::with_capacity(resolved.len());
+    for entry in resolved {
+        let (mut event, new) = match entry {
+            Resolved::Stored(e) => (*e, false),
+            Resolved::Written { write, .. } if lost[write] => {
+                let id = written[write].as_ref().map(|e| e.id.clone());
+                let stored = match id {
+                    Some(id) => store.event(&id).await?,
+                    None => report.get(reported_at[&write]).map(|r| r.event.clone()),
+                };
+                let Some(stored) = stored else {
                     return Err(StoreError::Corrupt {
                         what: "event",
-                        detail: format!("{id} was reported stored but cannot be read"),
+                        detail: "an event reported stored by another writer cannot be read".into(),
                     });
+                };
+                (stored, false)
+            }
+            Resolved::Written { write, new } => match written[write].take() {
+                Some(e) => {
+                    reported_at.insert(write, report.len());
+                    (e, new)
                 }
+                None => (report[reported_at[&write]].event.clone(), false),
             },
         };
         if let Some(m) = maintenance_of.get(&event.id) {
@@ -164,14 +191,18 @@ pub async fn ingest<S: EventStore>(
     })
 }
 
+/// Where an input event ended up.
+enum Resolved {
+    /// Already stored: the store's copy.
+    Stored(Box<MaintenanceEvent>),
+    /// One of this call's writes; `new` when this input event created it.
+    Written { write: usize, new: bool },
+}
+
 fn written_event(w: &EventWrite) -> &MaintenanceEvent {
     match w {
         EventWrite::Insert(e) | EventWrite::Merge { merged: e, .. } => e,
     }
-}
-
-fn written_id(w: &EventWrite) -> &EventId {
-    &written_event(w).id
 }
 
 #[cfg(test)]

@@ -2,6 +2,8 @@
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
+use crate::event::MaintenanceEvent;
+use crate::ids::ClusterId;
 use crate::kind::{Category, EventKind};
 use crate::parse::time::parse_timestamp;
 
@@ -26,7 +28,7 @@ pub struct EventQuery {
     pub since: Option<DateTime<Utc>>,
     /// Events before this time.
     pub until: Option<DateTime<Utc>>,
-    /// Words that must all appear in the message or the identifiers.
+    /// Words that must all appear, as whole words, in the message or the identifiers.
     pub text: Option<String>,
     /// The most events to return.
     pub limit: usize,
@@ -51,6 +53,24 @@ impl Default for EventQuery {
 }
 
 impl EventQuery {
+    /// The group a `--cluster` value searches in: the group a member cluster's name points at
+    /// (`orders` for `orders-0001-002`), else the value itself.
+    pub fn cluster_search_group(cluster: &str) -> String {
+        ClusterId::parse(cluster)
+            .ok()
+            .and_then(|c| c.group_guess().map(str::to_owned))
+            .unwrap_or_else(|| cluster.to_owned())
+    }
+
+    /// Whether `e` is about `cluster`: a member cluster's own events, or every event of a
+    /// replication group (or other source) named. Stores index [`MaintenanceEvent::cluster_group`],
+    /// so the test is: the event is in the value's group, and is the cluster or the group itself.
+    pub fn matches_cluster(e: &MaintenanceEvent, cluster: &str) -> bool {
+        e.cluster_group() == Self::cluster_search_group(cluster)
+            && (e.cluster_id.as_ref().is_some_and(|c| c.as_str() == cluster)
+                || e.cluster_group() == cluster)
+    }
+
     /// The words of the text filter: letters and digits only, so that no search syntax reaches the
     /// store from a person's input.
     pub fn words(&self) -> Vec<String> {

@@ -105,17 +105,17 @@ pub trait EventStore: Send + Sync {
         writes: &[EventWrite],
     ) -> impl Future<Output = Result<Vec<WriteOutcome>, StoreError>> + Send;
 
-    /// Every event of a lifecycle group.
+    /// Every event of each lifecycle group named, keyed by group.
     fn group_events(
         &self,
-        group_key: &str,
-    ) -> impl Future<Output = Result<Vec<MaintenanceEvent>, StoreError>> + Send;
+        group_keys: &[String],
+    ) -> impl Future<Output = Result<BTreeMap<String, Vec<MaintenanceEvent>>, StoreError>> + Send;
 
-    /// Replaces a group's maintenances and points each member event at its maintenance.
+    /// Replaces each named group's maintenances, and points each member event at its maintenance.
+    /// Atomic for the whole call where the backend allows it.
     fn save_maintenances(
         &self,
-        group_key: &str,
-        maintenances: &[Maintenance],
+        groups: &BTreeMap<String, Vec<Maintenance>>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// One event, by its id or the id of a report merged into it.
@@ -226,30 +226,37 @@ impl EventStore for MemoryStore {
             .collect())
     }
 
-    async fn group_events(&self, group_key: &str) -> Result<Vec<MaintenanceEvent>, StoreError> {
+    async fn group_events(
+        &self,
+        group_keys: &[String],
+    ) -> Result<BTreeMap<String, Vec<MaintenanceEvent>>, StoreError> {
         let m = self.lock();
-        Ok(m.events
-            .values()
-            .filter(|e| e.group_key().as_deref() == Some(group_key))
-            .cloned()
-            .collect())
+        let mut groups: BTreeMap<String, Vec<MaintenanceEvent>> =
+            group_keys.iter().map(|k| (k.clone(), Vec::new())).collect();
+        for e in m.events.values() {
+            if let Some(events) = e.group_key().and_then(|k| groups.get_mut(&k)) {
+                events.push(e.clone());
+            }
+        }
+        Ok(groups)
     }
 
     async fn save_maintenances(
         &self,
-        group_key: &str,
-        maintenances: &[Maintenance],
+        groups: &BTreeMap<String, Vec<Maintenance>>,
     ) -> Result<(), StoreError> {
         let mut m = self.lock();
-        for maintenance in maintenances {
-            for id in &maintenance.event_ids {
-                if let Some(e) = m.events.get_mut(id) {
-                    e.maintenance_id = Some(maintenance.id.clone());
+        for (group_key, maintenances) in groups {
+            for maintenance in maintenances {
+                for id in &maintenance.event_ids {
+                    if let Some(e) = m.events.get_mut(id) {
+                        e.maintenance_id = Some(maintenance.id.clone());
+                    }
                 }
             }
+            m.maintenances
+                .insert(group_key.clone(), maintenances.clone());
         }
-        m.maintenances
-            .insert(group_key.to_owned(), maintenances.to_vec());
         Ok(())
     }
 
@@ -308,9 +315,10 @@ impl EventStore for MemoryStore {
 
 /// Whether an event matches a query: the reference semantics of [`EventStore::search`].
 pub fn matches_query(e: &MaintenanceEvent, q: &EventQuery, words: &[String]) -> bool {
-    let cluster_ok = q.cluster.as_deref().is_none_or(|c| {
-        e.cluster_id.as_ref().is_some_and(|id| id.as_str() == c) || e.cluster_group() == c
-    });
+    let cluster_ok = q
+        .cluster
+        .as_deref()
+        .is_none_or(|c| EventQuery::matches_cluster(e, c));
     let haystack = || {
         format!(
             "{} {} {} {} {} {}",

@@ -8,6 +8,10 @@ use rusqlite::Connection;
 /// Migrations in order; migration `n` (1-based) brings a database to `user_version = n`.
 const MIGRATIONS: &[&str] = &[
     // 1: events, their full-text index, aliases of merged reports, maintenances.
+    //
+    // `seq` (the rowid) is the event's time in milliseconds times 4096 plus a disambiguator, so
+    // rowid order is time order: time ranges are rowid ranges, every index on one column comes
+    // out time-ordered, and the full-text index yields the newest matches first.
     r#"
     CREATE TABLE events (
         seq INTEGER PRIMARY KEY,
@@ -16,44 +20,41 @@ const MIGRATIONS: &[&str] = &[
         kind TEXT NOT NULL,
         category TEXT NOT NULL,
         actionable INTEGER NOT NULL,
+        source_type TEXT NOT NULL,
         source_id TEXT NOT NULL,
         cluster_id TEXT,
         node_id TEXT,
+        replication_group_id TEXT,
         cluster_group TEXT NOT NULL,
         group_key TEXT,
         occurred_at INTEGER NOT NULL,
+        window_start INTEGER,
+        window_end INTEGER,
+        previous_window_start INTEGER,
+        previous_window_end INTEGER,
         message TEXT,
-        subjects TEXT NOT NULL,
+        region TEXT,
+        account_id TEXT,
+        failover_from TEXT,
+        failover_to TEXT,
+        origin TEXT NOT NULL,
+        received_at INTEGER NOT NULL,
+        attributes TEXT,
         drill INTEGER NOT NULL,
-        maintenance_id TEXT,
-        body TEXT NOT NULL
+        subjects TEXT NOT NULL
     );
-    CREATE INDEX events_by_time ON events (occurred_at);
-    CREATE INDEX events_by_group ON events (cluster_group, occurred_at);
-    CREATE INDEX events_by_cluster ON events (cluster_id, occurred_at) WHERE cluster_id IS NOT NULL;
-    CREATE INDEX events_by_kind ON events (kind, occurred_at);
-    CREATE INDEX events_by_source ON events (source_id, occurred_at);
+    CREATE INDEX events_by_group ON events (cluster_group);
+    CREATE INDEX events_by_kind ON events (kind);
     CREATE INDEX events_by_lifecycle ON events (group_key) WHERE group_key IS NOT NULL;
     -- Named notices without a text (SNS), for matching the text of the same occurrence.
-    CREATE INDEX events_notices ON events (source_id, occurred_at)
-        WHERE event_name IS NOT NULL AND message IS NULL;
+    CREATE INDEX events_notices ON events (source_id) WHERE event_name IS NOT NULL AND message IS NULL;
 
-    -- Words of the message and the identifiers, for `--text`.
+    -- Words of the message and of the identifiers, for `--text`. Searches are ANDs of prefix terms,
+    -- so neither positions (detail) nor column sizes are kept. Maintained by the store, not by
+    -- triggers: a trigger per row costs several times the insert itself.
     CREATE VIRTUAL TABLE events_fts USING fts5(
-        message, subjects, content = 'events', content_rowid = 'seq'
+        message, subjects, content = 'events', content_rowid = 'seq', detail = none, columnsize = 0
     );
-    CREATE TRIGGER events_fts_insert AFTER INSERT ON events BEGIN
-        INSERT INTO events_fts (rowid, message, subjects) VALUES (new.seq, new.message, new.subjects);
-    END;
-    CREATE TRIGGER events_fts_update AFTER UPDATE OF message, subjects ON events BEGIN
-        INSERT INTO events_fts (events_fts, rowid, message, subjects)
-            VALUES ('delete', old.seq, old.message, old.subjects);
-        INSERT INTO events_fts (rowid, message, subjects) VALUES (new.seq, new.message, new.subjects);
-    END;
-    CREATE TRIGGER events_fts_delete AFTER DELETE ON events BEGIN
-        INSERT INTO events_fts (events_fts, rowid, message, subjects)
-            VALUES ('delete', old.seq, old.message, old.subjects);
-    END;
 
     -- The id of a report that was merged into a stored event, and that event's id.
     CREATE TABLE event_aliases (
@@ -71,6 +72,12 @@ const MIGRATIONS: &[&str] = &[
         body TEXT NOT NULL
     ) WITHOUT ROWID;
     CREATE INDEX maintenances_by_group ON maintenances (group_key);
+    -- Which maintenance each lifecycle event belongs to: a narrow table, rewritten per group, so
+    -- that placing an event never rewrites its (wide) row.
+    CREATE TABLE maintenance_events (
+        event_id TEXT PRIMARY KEY,
+        maintenance_id TEXT NOT NULL
+    ) WITHOUT ROWID;
     CREATE INDEX maintenances_open ON maintenances (state, window_end)
         WHERE state IN ('scheduled', 'rescheduled', 'in_progress');
     "#,

@@ -226,23 +226,68 @@ pub(crate) fn not_json(e: &serde_json::Error) -> Problem {
     }
 }
 
+/// One document per line.
 fn json_lines(input: &str, ctx: &ParseContext) -> Result<Vec<MaintenanceEvent>, ParseError> {
-    let mut events = Vec::new();
-    for (index, line) in input.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let location = Location {
-            line: Some(index + 1),
-            record: None,
-        };
+    by_lines(input, ctx, |line, location, ctx| {
         let value = serde_json::from_str::<Value>(line).map_err(|e| ParseError {
             location,
             problem: not_json(&e),
         })?;
-        events.extend(shapes::top_level(value, location, ctx)?);
+        shapes::top_level(value, location, ctx)
+    })
+}
+
+/// Inputs of at least this many bytes (and more lines than cores) are read on every core: a bulk
+/// import of a million events is mostly JSON and regular expressions, and lines are independent.
+const PARALLEL_BYTES: usize = 256 * 1024;
+
+/// Reads each non-blank line with `read`, on several threads for large inputs. The events come out
+/// in input order, and the error reported is the first one in input order, as if read one by one.
+pub(crate) fn by_lines<F>(
+    input: &str,
+    ctx: &ParseContext,
+    read: F,
+) -> Result<Vec<MaintenanceEvent>, ParseError>
+where
+    F: Fn(&str, Location, &ParseContext) -> Result<Vec<MaintenanceEvent>, ParseError> + Sync,
+{
+    let lines: Vec<(usize, &str)> = input
+        .lines()
+        .enumerate()
+        .filter(|(_, line)| !line.trim().is_empty())
+        .collect();
+    let read_all = |part: &[(usize, &str)]| -> Result<Vec<MaintenanceEvent>, ParseError> {
+        let mut events = Vec::new();
+        for (index, line) in part {
+            let location = Location {
+                line: Some(index + 1),
+                record: None,
+            };
+            events.extend(read(line, location, ctx)?);
+        }
+        Ok(events)
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    if input.len() < PARALLEL_BYTES || lines.len() < threads * 2 || threads < 2 {
+        return read_all(&lines);
     }
-    Ok(events)
+    let chunk = lines.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let parts: Vec<_> = lines
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || read_all(part)))
+            .collect();
+        let mut events = Vec::with_capacity(lines.len());
+        for part in parts {
+            match part.join() {
+                Ok(read) => events.extend(read?),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        Ok(events)
+    })
 }
 
 /// An event being assembled: what a shape, a drill or a test knows of it. [`EventDraft::finish`]
@@ -403,5 +448,52 @@ impl EventDraft {
             drill: ctx.drill,
             maintenance_id: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx() -> ParseContext {
+        ParseContext::received_at(
+            DateTime::parse_from_rfc3339("2026-06-11T00:00:00Z")
+                .unwrap()
+                .with_timezone(&Utc),
+        )
+    }
+
+    fn line(i: usize) -> String {
+        format!(
+            r#"{{"SourceIdentifier":"c-{:03}","SourceType":"cache-cluster","Date":"2026-06-10T00:{:02}:{:02}Z","Message":"Cache node 0001 restarted"}}"#,
+            i % 1000,
+            (i / 60) % 60,
+            i % 60
+        )
+    }
+
+    #[test]
+    fn a_large_input_read_on_every_core_keeps_input_order() {
+        let lines: Vec<String> = (0..6_007).map(line).collect();
+        assert!(lines.iter().map(String::len).sum::<usize>() > PARALLEL_BYTES);
+        let events = parse_document(&lines.join("\n"), &ctx()).unwrap();
+        assert_eq!(events.len(), lines.len());
+        for (i, e) in events.iter().enumerate() {
+            assert_eq!(
+                e.source_id.as_str(),
+                format!("c-{:03}", i % 1000),
+                "event {i}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_large_input_reports_its_first_bad_line_whichever_thread_read_it() {
+        let mut lines: Vec<String> = (0..6_000).map(line).collect();
+        let (first, later) = (3_500, 5_995);
+        lines[later] = "{not json".into();
+        lines[first] = r#"{"SourceIdentifier":"x","Date":"soon","Message":"m"}"#.into();
+        let err = parse_document(&lines.join("\n"), &ctx()).unwrap_err();
+        assert_eq!(err.location.line, Some(first + 1), "{err}");
     }
 }

@@ -426,15 +426,10 @@ pub(super) fn text_lines(
     input: &str,
     ctx: &ParseContext,
 ) -> Result<Vec<MaintenanceEvent>, ParseError> {
-    let mut events = Vec::new();
-    for (index, line) in input.lines().enumerate() {
-        let location = Location {
-            line: Some(index + 1),
-            record: None,
-        };
+    super::by_lines(input, ctx, |line, location, ctx| {
         let trimmed = line.trim();
-        if trimmed.is_empty() || trimmed.starts_with('#') {
-            continue;
+        if trimmed.starts_with('#') {
+            return Ok(Vec::new());
         }
         let drafts = if let Some(caps) = EMAIL_LINE.captures(trimmed) {
             email_line(&caps, ctx)
@@ -446,9 +441,8 @@ pub(super) fn text_lines(
             })
         }
         .map_err(|problem| ParseError { location, problem })?;
-        events.extend(drafts.into_iter().map(|d| d.finish(ctx)));
-    }
-    Ok(events)
+        Ok(drafts.into_iter().map(|d| d.finish(ctx)).collect())
+    })
 }
 
 fn email_line(caps: &regex::Captures<'_>, ctx: &ParseContext) -> Result<Vec<EventDraft>, Problem> {

@@ -98,3 +98,20 @@ fn events_learn_their_maintenance() {
     let m = block_on(store.maintenance(&scheduled.id)).unwrap().unwrap();
     assert_eq!(m.event_ids, vec![scheduled.id.clone()]);
 }
+
+#[test]
+fn a_notice_repeated_after_merging_with_a_text_in_one_input_is_stored_once() {
+    let store = MemoryStore::default();
+    let input = format!("{NOTICE}\n{}\n{NOTICE}", SCHEDULED.replace('\n', ""));
+    let outcome = block_on(ingest(&store, parse(&input), &AlertPolicy::default())).unwrap();
+    assert_eq!(outcome.new_count(), 2, "the occurrence and the snapshot");
+    let ids: Vec<_> = outcome.events.iter().map(|e| e.event.id.clone()).collect();
+    assert_eq!(ids[0], ids[1]);
+    assert_eq!(ids[0], ids[3], "the repeated notice is the same event");
+    let stored = block_on(store.search(&crate::EventQuery {
+        limit: 100,
+        ..Default::default()
+    }))
+    .unwrap();
+    assert_eq!(stored.len(), 2);
+}
