@@ -1,0 +1,791 @@
+//! What a template sees: the event, the maintenance, the facts and the risks, plus what follows
+//! from them for the commands (which replication group, which failover, which endpoint, which
+//! time range), each worked out once here so every template uses the same answer.
+//!
+//! Values are handed to the template as data, never spliced into its source: an event's text
+//! can never become template code. Shell fragments under `sh` are built here, already quoted
+//! (see [`escape::shell_word`]); everything else a template prints is escaped for Markdown
+//! unless the template asks for a code span (`| code`), a shell word (`| shell`) or a fenced
+//! block (`| fence`).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Datelike, Duration, Utc};
+use minijinja::Value;
+use serde::Serialize;
+
+use super::escape;
+use super::{Owners, RunbookInput};
+use crate::event::{MaintenanceEvent, Window};
+use crate::facts::{self, ClusterFacts, Engine, NodeRole};
+use crate::kind::EventKind;
+use crate::lifecycle::MaintenanceState;
+
+/// The port ElastiCache gives Redis OSS and Valkey clusters unless told otherwise.
+pub const REDIS_DEFAULT_PORT: u16 = 6379;
+/// The port ElastiCache gives Memcached clusters unless told otherwise.
+pub const MEMCACHED_DEFAULT_PORT: u16 = 11211;
+/// CloudWatch answers at most this many data points per request.
+const MAX_DATAPOINTS: i64 = 1440;
+
+/// How a primary can be failed over by hand, given what is known about its replication group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailoverMethod {
+    /// `aws elasticache test-failover`: automatic failover is on (always, with cluster mode
+    /// enabled). ElastiCache picks the replica.
+    TestFailover,
+    /// `aws elasticache modify-replication-group --primary-cluster-id`: cluster mode disabled
+    /// and automatic failover off (AWS refuses the promotion while Multi-AZ with automatic
+    /// failover is on).
+    Promote,
+    /// The primary has no replica: there is nothing to fail over to.
+    NoReplica,
+    /// The node is a replica: nothing to fail over.
+    NotNeeded,
+    /// Memcached has no replicas and no failover.
+    NotApplicable,
+    /// Not known yet: the runbook shows both ways and how to tell which applies.
+    Unknown,
+}
+
+impl FailoverMethod {
+    /// The method's name as templates see it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailoverMethod::TestFailover => "test_failover",
+            FailoverMethod::Promote => "promote",
+            FailoverMethod::NoReplica => "no_replica",
+            FailoverMethod::NotNeeded => "not_needed",
+            FailoverMethod::NotApplicable => "not_applicable",
+            FailoverMethod::Unknown => "unknown",
+        }
+    }
+}
+
+/// How the node of `facts` can be failed over by hand. A node whose role is not known is
+/// treated as a primary: the runbook then says how to find out.
+pub fn failover_method(facts: &ClusterFacts) -> FailoverMethod {
+    if facts.engine == Some(Engine::Memcached) {
+        return FailoverMethod::NotApplicable;
+    }
+    if facts.node_role == Some(NodeRole::Replica) {
+        return FailoverMethod::NotNeeded;
+    }
+    if facts.replicas_per_shard == Some(0) {
+        return FailoverMethod::NoReplica;
+    }
+    match (facts.cluster_mode_enabled, facts.automatic_failover) {
+        (Some(true), _) | (_, Some(true)) => FailoverMethod::TestFailover,
+        (_, Some(false)) => FailoverMethod::Promote,
+        (_, None) => FailoverMethod::Unknown,
+    }
+}
+
+/// The effective state of the input: the maintenance's as of `now`, else what the event's kind
+/// says; `None` for an event outside any lifecycle.
+pub fn state_of(input: &RunbookInput<'_>) -> Option<MaintenanceState> {
+    if let Some(m) = input.maintenance {
+        return Some(m.status(input.now));
+    }
+    let e = input.event;
+    let passed = e.window.is_some_and(|w| w.end < input.now);
+    match e.kind.as_str() {
+        EventKind::NODE_REPLACEMENT_SCHEDULED if passed => Some(MaintenanceState::WindowPassed),
+        EventKind::NODE_REPLACEMENT_SCHEDULED => Some(MaintenanceState::Scheduled),
+        EventKind::NODE_REPLACEMENT_RESCHEDULED if passed => Some(MaintenanceState::WindowPassed),
+        EventKind::NODE_REPLACEMENT_RESCHEDULED => Some(MaintenanceState::Rescheduled),
+        EventKind::NODE_REPLACEMENT_CANCELED => Some(MaintenanceState::Canceled),
+        EventKind::CACHE_NODE_REPLACE_STARTED => Some(MaintenanceState::InProgress),
+        EventKind::CACHE_NODE_REPLACE_COMPLETE | EventKind::FAILOVER_COMPLETE => {
+            Some(MaintenanceState::Completed)
+        }
+        _ if e.category.has_lifecycle() => Some(MaintenanceState::InProgress),
+        _ => None,
+    }
+}
+
+/// A time as runbooks print it: `Thu 25 Jun 2026 19:00 UTC`.
+pub fn time_text(at: DateTime<Utc>) -> String {
+    at.format("%a %d %b %Y %H:%M UTC").to_string()
+}
+
+/// A time for the AWS CLI: `2026-06-25T19:00:00Z`.
+fn cli_time(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+fn plural(n: i64, unit: &str) -> String {
+    if n == 1 {
+        format!("1 {unit}")
+    } else {
+        format!("{n} {unit}s")
+    }
+}
+
+/// `in 3 days 10 hours`, `45 minutes ago`.
+pub fn relative(now: DateTime<Utc>, at: DateTime<Utc>) -> String {
+    let secs = (at - now).num_seconds();
+    let abs = secs.abs();
+    let (days, hours, minutes) = (abs / 86_400, abs % 86_400 / 3_600, abs % 3_600 / 60);
+    let amount = if days > 0 {
+        if hours > 0 {
+            format!("{} {}", plural(days, "day"), plural(hours, "hour"))
+        } else {
+            plural(days, "day")
+        }
+    } else if hours > 0 {
+        if minutes > 0 {
+            format!("{} {}", plural(hours, "hour"), plural(minutes, "minute"))
+        } else {
+            plural(hours, "hour")
+        }
+    } else {
+        plural(minutes, "minute")
+    };
+    if secs >= 0 {
+        format!("in {amount}")
+    } else {
+        format!("{amount} ago")
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct WindowView {
+    start: String,
+    end: String,
+    text: String,
+}
+
+/// A window as runbooks print it: `Thu 25 Jun 2026 19:00–20:00 UTC`, or both times in full
+/// when it spans two days.
+fn window_view(w: Window) -> WindowView {
+    let text = if w.end.date_naive() == w.start.date_naive() {
+        format!(
+            "{}–{} UTC",
+            w.start.format("%a %d %b %Y %H:%M"),
+            w.end.format("%H:%M")
+        )
+    } else {
+        format!("{} – {}", time_text(w.start), time_text(w.end))
+    };
+    WindowView {
+        start: time_text(w.start),
+        end: time_text(w.end),
+        text,
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct Deadline {
+    text: String,
+    relative: String,
+    passed: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct EventView {
+    id: String,
+    kind: String,
+    kind_text: String,
+    category: String,
+    source_type: String,
+    source_id: String,
+    cluster: Option<String>,
+    node: Option<String>,
+    replication_group: Option<String>,
+    occurred_at: String,
+    message: Option<String>,
+    region: Option<String>,
+    account_id: Option<String>,
+    failover_from: Option<String>,
+    failover_to: Option<String>,
+    drill: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct FailoverView {
+    at: String,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct MaintenanceView {
+    id: String,
+    kind: String,
+    state: String,
+    notices: u32,
+    repeat_of: Option<String>,
+    failovers: Vec<FailoverView>,
+    started_at: Option<String>,
+    completed_at: Option<String>,
+    canceled_at: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct HistoryItem {
+    at: String,
+    kind_text: String,
+    message: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct ProposedWindow {
+    /// `wed:19:00-wed:20:00`, as `--preferred-maintenance-window` takes it.
+    slot: String,
+    /// When the next window of that slot opens.
+    next: String,
+    /// Whether that is before the announced window.
+    earlier: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct Metrics {
+    before_start: String,
+    before_end: String,
+    around_start: String,
+    around_end: String,
+    period: i64,
+}
+
+#[derive(Debug, Serialize)]
+struct Target {
+    cluster: String,
+    group: Option<String>,
+    node: Option<String>,
+    node_group: Option<String>,
+    mode: &'static str,
+    automatic_failover: &'static str,
+    tls: &'static str,
+    failover: &'static str,
+    promote_to: Option<String>,
+    snapshot_name: String,
+    snapshot_source: String,
+    latest_snapshot: Option<String>,
+    endpoint: Option<String>,
+    node_endpoint: Option<String>,
+    port: u16,
+    proposed_window: Option<ProposedWindow>,
+    metrics: Metrics,
+    region: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct Context<'a> {
+    event: EventView,
+    maintenance: Option<MaintenanceView>,
+    history: Vec<HistoryItem>,
+    state: Option<&'static str>,
+    engine: Option<&'static str>,
+    engine_name: Option<&'static str>,
+    role: Option<&'static str>,
+    facts: &'a ClusterFacts,
+    risks: Vec<facts::Risk>,
+    owners: &'a Owners,
+    window: Option<WindowView>,
+    previous_windows: Vec<WindowView>,
+    deadline: Option<Deadline>,
+    subject: String,
+    now: String,
+    target: Target,
+}
+
+fn on_off(value: Option<bool>) -> &'static str {
+    match value {
+        Some(true) => "on",
+        Some(false) => "off",
+        None => "unknown",
+    }
+}
+
+/// The name of a manual backup: `{base}-{purpose}-{yyyymmdd}`, lowercase letters, digits and
+/// hyphens only (ElastiCache stores names in lowercase).
+fn snapshot_name(base: &str, purpose: &str, day: DateTime<Utc>) -> String {
+    let mut clean = String::new();
+    for c in base.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_alphanumeric() {
+            clean.push(c);
+        } else if !clean.ends_with('-') {
+            clean.push('-');
+        }
+    }
+    let clean: String = clean.trim_matches('-').chars().take(40).collect();
+    let clean = clean.trim_end_matches('-');
+    let base = if clean.is_empty() { "cache" } else { clean };
+    format!("{base}-{purpose}-{}", day.format("%Y%m%d"))
+}
+
+/// The weekly slot one day before the announced window, and when it next opens after `now`.
+fn proposed_window(w: Window, now: DateTime<Utc>) -> ProposedWindow {
+    let length = (w.end - w.start).clamp(Duration::minutes(60), Duration::hours(24));
+    let mut start = w.start - Duration::days(1);
+    while start <= now {
+        start += Duration::days(7);
+    }
+    while start - Duration::days(7) > now {
+        start -= Duration::days(7);
+    }
+    let end = start + length;
+    let day = |t: DateTime<Utc>| t.weekday().to_string().to_ascii_lowercase();
+    ProposedWindow {
+        slot: format!(
+            "{}:{}-{}:{}",
+            day(start),
+            start.format("%H:%M"),
+            day(end),
+            end.format("%H:%M")
+        ),
+        next: time_text(start),
+        earlier: start < w.start,
+    }
+}
+
+/// A CloudWatch time range around `from`..`to`, an hour either side, with a period that keeps
+/// it under CloudWatch's data-point limit.
+fn period_for(from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
+    let secs = (to - from).num_seconds().max(60);
+    let per_point = (secs + MAX_DATAPOINTS - 1) / MAX_DATAPOINTS;
+    ((per_point + 59) / 60 * 60).max(60)
+}
+
+/// `--dimensions` for one node: shorthand when the ids are plain, JSON otherwise (shorthand
+/// cannot carry commas or equals signs).
+fn dimensions(cluster: &str, node: &str) -> String {
+    let plain = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    };
+    if plain(cluster) && plain(node) {
+        format!("Name=CacheClusterId,Value={cluster} Name=CacheNodeId,Value={node}")
+    } else {
+        let json = serde_json::json!([
+            {"Name": "CacheClusterId", "Value": cluster},
+            {"Name": "CacheNodeId", "Value": node},
+        ]);
+        escape::shell_word(&json.to_string())
+    }
+}
+
+/// The template context for `input`.
+pub fn build(input: &RunbookInput<'_>) -> Value {
+    let e: &MaintenanceEvent = input.event;
+    let m = input.maintenance;
+    let f = input.facts;
+    let now = input.now;
+    let state = state_of(input);
+    let engine = f.engine;
+    let method = failover_method(f);
+
+    let window = m.and_then(|m| m.window).or(e.window);
+    let previous: Vec<Window> = match m {
+        Some(m) => m.previous_windows.clone(),
+        None => e.previous_window.into_iter().collect(),
+    };
+    let failover_to = e.failover.as_ref().and_then(|n| n.to.clone());
+    let failover_from = e.failover.as_ref().and_then(|n| n.from.clone());
+    let cluster = e
+        .cluster_id
+        .as_ref()
+        .map(ToString::to_string)
+        .or_else(|| m.and_then(|m| m.cluster_id.as_ref().map(ToString::to_string)))
+        .or_else(|| failover_to.clone())
+        .unwrap_or_else(|| e.source_id.to_string());
+    let group = e
+        .replication_group_id
+        .as_ref()
+        .map(ToString::to_string)
+        .or_else(|| m.and_then(|m| m.replication_group_id.as_ref().map(ToString::to_string)))
+        .or_else(|| f.replication_group_id.clone())
+        .or_else(|| (e.source_type == "replication-group").then(|| e.source_id.to_string()));
+    let node = e
+        .node_id
+        .as_ref()
+        .map(ToString::to_string)
+        .or_else(|| m.and_then(|m| m.node_id.as_ref().map(ToString::to_string)));
+    let cluster_mode = f.cluster_mode_enabled;
+    let node_group = f
+        .node_group_id
+        .clone()
+        .or_else(|| (cluster_mode == Some(false)).then(|| "0001".to_owned()));
+    let promote_to = f
+        .replica_cluster_ids
+        .as_ref()
+        .and_then(|ids| ids.iter().find(|id| **id != cluster).cloned());
+    let snapshot_source = match (f.node_role, &promote_to) {
+        (Some(NodeRole::Primary), Some(replica)) => replica.clone(),
+        _ => cluster.clone(),
+    };
+    // A backup before the work is named for the day of the window; one after it, for today.
+    let after = e.category == crate::kind::Category::Failover
+        || matches!(
+            state,
+            Some(
+                MaintenanceState::InProgress
+                    | MaintenanceState::Completed
+                    | MaintenanceState::WindowPassed
+            )
+        );
+    let snapshot_name = match (after, window) {
+        (false, Some(w)) => snapshot_name(group.as_deref().unwrap_or(&cluster), "before", w.start),
+        (false, None) => snapshot_name(group.as_deref().unwrap_or(&cluster), "before", now),
+        (true, _) => snapshot_name(group.as_deref().unwrap_or(&cluster), "after", now),
+    };
+    let memcached = engine == Some(Engine::Memcached);
+    let port = f.port.unwrap_or(if memcached {
+        MEMCACHED_DEFAULT_PORT
+    } else {
+        REDIS_DEFAULT_PORT
+    });
+    let endpoint = if cluster_mode == Some(true) || memcached {
+        f.configuration_endpoint.clone()
+    } else {
+        f.primary_endpoint.clone()
+    };
+
+    let around_at = m
+        .and_then(|m| m.failovers.last().map(|fo| fo.at))
+        .or_else(|| (e.category == crate::kind::Category::Failover).then_some(e.occurred_at));
+    let (around_start, around_end) = match (around_at, window) {
+        (Some(at), _) => (at - Duration::hours(1), at + Duration::hours(1)),
+        (None, Some(w)) => (w.start - Duration::hours(1), w.end + Duration::hours(1)),
+        (None, None) => (
+            e.occurred_at - Duration::hours(1),
+            e.occurred_at + Duration::hours(1),
+        ),
+    };
+    let before_start = now - Duration::hours(3);
+    let metrics = Metrics {
+        before_start: cli_time(before_start),
+        before_end: cli_time(now),
+        around_start: cli_time(around_start),
+        around_end: cli_time(around_end),
+        period: period_for(before_start, now).max(period_for(around_start, around_end)),
+    };
+
+    let subject = match m {
+        Some(m) => m.subject_label(),
+        None => match (&e.cluster_id, &node) {
+            (Some(c), Some(n)) => format!("{c} node {n}"),
+            (Some(c), None) => c.to_string(),
+            (None, _) => e.cluster_label().to_owned(),
+        },
+    };
+
+    let history = {
+        let mut events: Vec<&MaintenanceEvent> = input.events.iter().collect();
+        events.sort_by_key(|ev| (ev.occurred_at, ev.id.clone()));
+        events.dedup_by(|a, b| a.id == b.id);
+        events
+            .into_iter()
+            .map(|ev| HistoryItem {
+                at: time_text(ev.occurred_at),
+                kind_text: ev.kind.describe(),
+                message: ev.message.clone(),
+            })
+            .collect()
+    };
+
+    let context = Context {
+        event: EventView {
+            id: e.id.to_string(),
+            kind: e.kind.to_string(),
+            kind_text: e.kind.describe(),
+            category: e.category.as_str().to_owned(),
+            source_type: e.source_type.clone(),
+            source_id: e.source_id.to_string(),
+            cluster: e.cluster_id.as_ref().map(ToString::to_string),
+            node: e.node_id.as_ref().map(ToString::to_string),
+            replication_group: e.replication_group_id.as_ref().map(ToString::to_string),
+            occurred_at: time_text(e.occurred_at),
+            message: e.message.clone(),
+            region: e.region.clone(),
+            account_id: e.account_id.clone(),
+            failover_from: failover_from.clone(),
+            failover_to: failover_to.clone(),
+            drill: e.drill,
+        },
+        maintenance: m.map(|m| MaintenanceView {
+            id: m.id.to_string(),
+            kind: m.kind.as_str().to_owned(),
+            state: m.status(now).as_str().to_owned(),
+            notices: m.notices,
+            repeat_of: m.repeat_of.as_ref().map(ToString::to_string),
+            failovers: m
+                .failovers
+                .iter()
+                .map(|fo| FailoverView {
+                    at: time_text(fo.at),
+                    from: fo.from.clone(),
+                    to: fo.to.clone(),
+                })
+                .collect(),
+            started_at: m.started_at.map(time_text),
+            completed_at: m.completed_at.map(time_text),
+            canceled_at: m.canceled_at.map(time_text),
+        }),
+        history,
+        state: state.map(MaintenanceState::as_str),
+        engine: engine.map(Engine::as_str),
+        engine_name: engine.map(Engine::display_name),
+        role: f.node_role.map(NodeRole::as_str),
+        facts: f,
+        risks: facts::risks(f, e, m, now),
+        owners: input.owners,
+        window: window.map(window_view),
+        previous_windows: previous.iter().copied().map(window_view).collect(),
+        deadline: window.map(|w| Deadline {
+            text: time_text(w.start),
+            relative: relative(now, w.start),
+            passed: w.start <= now,
+        }),
+        subject,
+        now: time_text(now),
+        target: Target {
+            cluster: cluster.clone(),
+            group: group.clone(),
+            node: node.clone(),
+            node_group: node_group.clone(),
+            mode: match cluster_mode {
+                Some(true) => "enabled",
+                Some(false) => "disabled",
+                None => "unknown",
+            },
+            automatic_failover: on_off(f.automatic_failover),
+            tls: on_off(f.tls_in_transit),
+            failover: method.as_str(),
+            promote_to: promote_to.clone(),
+            snapshot_name: snapshot_name.clone(),
+            snapshot_source: snapshot_source.clone(),
+            latest_snapshot: f.latest_snapshot_at.map(time_text),
+            endpoint: endpoint.clone(),
+            node_endpoint: f.node_endpoint.clone(),
+            port,
+            proposed_window: window.map(|w| proposed_window(w, now)),
+            metrics,
+            region: e.region.clone(),
+        },
+    };
+
+    // Shell fragments, quoted once here. Unknown values become upper-case placeholders that a
+    // person replaces; the runbook says how to find each.
+    let word = |v: Option<&str>, placeholder: &str| escape::shell_word(v.unwrap_or(placeholder));
+    let tls = if f.tls_in_transit == Some(true) {
+        " --tls"
+    } else {
+        ""
+    };
+    let host = endpoint
+        .as_deref()
+        .unwrap_or(if cluster_mode == Some(true) {
+            "CONFIGURATION_ENDPOINT"
+        } else {
+            "PRIMARY_ENDPOINT"
+        });
+    let node_host = f.node_endpoint.as_deref().unwrap_or("NODE_ENDPOINT");
+    let cache_node = match (&node, engine) {
+        (Some(n), _) => n.clone(),
+        (None, Some(Engine::Memcached)) => "NODE_ID".to_owned(),
+        (None, _) => "0001".to_owned(),
+    };
+    let mut sh: BTreeMap<&str, Value> = BTreeMap::new();
+    let mut put = |key: &'static str, text: String| {
+        sh.insert(key, Value::from_safe_string(text));
+    };
+    put(
+        "aws",
+        e.region.as_deref().map_or_else(String::new, |r| {
+            format!(" --region {}", escape::shell_word(r))
+        }),
+    );
+    put("cluster", escape::shell_word(&cluster));
+    put("group", word(group.as_deref(), "REPLICATION_GROUP_ID"));
+    put("node_group", word(node_group.as_deref(), "NODE_GROUP_ID"));
+    put(
+        "promote_to",
+        word(promote_to.as_deref(), "REPLICA_CLUSTER_ID"),
+    );
+    put("snapshot", escape::shell_word(&snapshot_name));
+    put("snapshot_source", escape::shell_word(&snapshot_source));
+    put("source", escape::shell_word(e.source_id.as_str()));
+    put(
+        "replaced",
+        escape::shell_word(failover_from.as_deref().unwrap_or(&cluster)),
+    );
+    put("source_type", escape::shell_word(&e.source_type));
+    put(
+        "redis",
+        format!("-h {} -p {port}{tls}", escape::shell_word(host)),
+    );
+    put(
+        "redis_node",
+        format!("-h {} -p {port}{tls}", escape::shell_word(node_host)),
+    );
+    put(
+        "redis_cluster",
+        format!(
+            "{}--cluster call {}",
+            if tls.is_empty() { "" } else { "--tls " },
+            escape::shell_word(&format!("{host}:{port}"))
+        ),
+    );
+    put("dimensions", dimensions(&cluster, &cache_node));
+    put(
+        "dimensions_from",
+        dimensions(failover_from.as_deref().unwrap_or(&cluster), "0001"),
+    );
+    put(
+        "dimensions_to",
+        dimensions(failover_to.as_deref().unwrap_or(&cluster), "0001"),
+    );
+
+    let sh: BTreeMap<String, Value> = sh.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+    minijinja::context! {
+        sh => Value::from(sh),
+        ..Value::from(minijinja::value::Serde(&context)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn the_failover_by_hand_follows_the_topology() {
+        let base = ClusterFacts {
+            engine: Some(Engine::Redis),
+            node_role: Some(NodeRole::Primary),
+            ..ClusterFacts::default()
+        };
+        let cases = [
+            (
+                "cluster mode disabled, automatic failover on",
+                Some(false),
+                Some(true),
+                Some(2),
+                FailoverMethod::TestFailover,
+            ),
+            (
+                "cluster mode disabled, automatic failover off",
+                Some(false),
+                Some(false),
+                Some(1),
+                FailoverMethod::Promote,
+            ),
+            (
+                "cluster mode enabled",
+                Some(true),
+                None,
+                Some(2),
+                FailoverMethod::TestFailover,
+            ),
+            (
+                "no replica",
+                Some(false),
+                Some(false),
+                Some(0),
+                FailoverMethod::NoReplica,
+            ),
+            (
+                "failover setting unknown",
+                None,
+                None,
+                None,
+                FailoverMethod::Unknown,
+            ),
+        ];
+        for (name, mode, af, replicas, expected) in cases {
+            let facts = ClusterFacts {
+                cluster_mode_enabled: mode,
+                automatic_failover: af,
+                replicas_per_shard: replicas,
+                ..base.clone()
+            };
+            assert_eq!(failover_method(&facts), expected, "{name}");
+        }
+        let replica = ClusterFacts {
+            node_role: Some(NodeRole::Replica),
+            ..base.clone()
+        };
+        assert_eq!(failover_method(&replica), FailoverMethod::NotNeeded);
+        let memcached = ClusterFacts {
+            engine: Some(Engine::Memcached),
+            ..ClusterFacts::default()
+        };
+        assert_eq!(failover_method(&memcached), FailoverMethod::NotApplicable);
+    }
+
+    #[test]
+    fn relative_times_read_naturally() {
+        let now = at("2026-06-22T09:00:00Z");
+        let cases = [
+            ("2026-06-25T19:00:00Z", "in 3 days 10 hours"),
+            ("2026-06-23T09:00:00Z", "in 1 day"),
+            ("2026-06-22T10:30:00Z", "in 1 hour 30 minutes"),
+            ("2026-06-22T09:05:00Z", "in 5 minutes"),
+            ("2026-06-22T07:00:00Z", "2 hours ago"),
+        ];
+        for (t, expected) in cases {
+            assert_eq!(relative(now, at(t)), expected, "{t}");
+        }
+    }
+
+    #[test]
+    fn the_proposed_window_is_the_day_before_and_at_least_an_hour() {
+        // Arrange
+        let w = Window {
+            start: at("2026-06-25T19:00:00Z"),
+            end: at("2026-06-25T19:30:00Z"),
+        };
+
+        // Act
+        let early = proposed_window(w, at("2026-06-22T09:00:00Z"));
+        let late = proposed_window(w, at("2026-06-24T20:00:00Z"));
+
+        // Assert
+        assert_eq!(early.slot, "wed:19:00-wed:20:00");
+        assert_eq!(early.next, "Wed 24 Jun 2026 19:00 UTC");
+        assert!(early.earlier);
+        assert_eq!(late.next, "Wed 01 Jul 2026 19:00 UTC");
+        assert!(!late.earlier);
+    }
+
+    #[test]
+    fn snapshot_names_are_plain_lowercase() {
+        let day = at("2026-06-25T19:00:00Z");
+        assert_eq!(
+            snapshot_name("Orders", "before", day),
+            "orders-before-20260625"
+        );
+        assert_eq!(
+            snapshot_name("<!channel> $(x)", "after", day),
+            "channel-x-after-20260625"
+        );
+        assert_eq!(snapshot_name("***", "before", day), "cache-before-20260625");
+    }
+
+    #[test]
+    fn cloudwatch_periods_keep_under_the_data_point_limit() {
+        let t = at("2026-06-25T00:00:00Z");
+        assert_eq!(period_for(t, t + Duration::hours(3)), 60);
+        assert_eq!(period_for(t, t + Duration::hours(26)), 120);
+        assert_eq!(period_for(t, t + Duration::days(7)), 420);
+    }
+
+    #[test]
+    fn dimensions_fall_back_to_json_for_odd_ids() {
+        assert_eq!(
+            dimensions("orders-0001-001", "0001"),
+            "Name=CacheClusterId,Value=orders-0001-001 Name=CacheNodeId,Value=0001"
+        );
+        assert_eq!(
+            dimensions("a,b", "0001"),
+            r#"'[{"Name":"CacheClusterId","Value":"a,b"},{"Name":"CacheNodeId","Value":"0001"}]'"#
+        );
+    }
+}

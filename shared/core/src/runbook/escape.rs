@@ -1,0 +1,192 @@
+//! Escaping for every place a value from an event can land: Markdown text, a Markdown code span
+//! or fenced block, a shell word, Slack mrkdwn and HTML.
+//!
+//! Identifiers and texts that come from events are kept as written (see [`crate::ids`]), so a
+//! cluster may be named `<!channel>` or `$(reboot)`. Each function here makes such a value inert
+//! in one output: it reads as the same characters and never as structure (a heading, a step, a
+//! mention, a tag, a second shell command).
+
+/// Characters that carry meaning in Markdown text and are escaped with a backslash.
+const MARKDOWN_SPECIAL: &[char] = &['\\', '`', '*', '_', '[', ']', '<', '>', '~', '&', '|'];
+
+/// Control characters (newlines included) become spaces: a value stays on its line.
+fn one_line(raw: &str) -> impl Iterator<Item = char> + '_ {
+    raw.chars().map(|c| if c.is_control() { ' ' } else { c })
+}
+
+/// `raw` as Markdown text that reads as itself: special characters backslash-escaped, line
+/// breaks flattened, and a leading list or quote marker neutralised.
+pub fn markdown_text(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len() + 8);
+    for (i, c) in one_line(raw).enumerate() {
+        if MARKDOWN_SPECIAL.contains(&c) || (i == 0 && matches!(c, '-' | '+' | '#')) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The longest run of `mark` in `text`.
+fn longest_run(text: &str, mark: char) -> usize {
+    let (mut best, mut run) = (0, 0);
+    for c in text.chars() {
+        run = if c == mark { run + 1 } else { 0 };
+        best = best.max(run);
+    }
+    best
+}
+
+/// `raw` as a Markdown code span: fenced by more backticks than it contains, padded when it
+/// starts or ends with a backtick, on one line.
+pub fn code_span(raw: &str) -> String {
+    let text: String = one_line(raw).collect();
+    if text.trim().is_empty() {
+        return "` `".to_owned();
+    }
+    let fence = "`".repeat(longest_run(&text, '`') + 1);
+    let pad = if text.starts_with('`') || text.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{text}{pad}{fence}")
+}
+
+/// `raw` as a fenced Markdown block with the info string `info`, fenced by more backticks than
+/// any run in it, so no line of it can close the block. Ends with a newline.
+pub fn fenced_block(raw: &str, info: &str) -> String {
+    let body: String = raw
+        .chars()
+        .map(|c| if c.is_control() && c != '\n' { ' ' } else { c })
+        .collect();
+    let fence = "`".repeat((longest_run(&body, '`') + 1).max(3));
+    let mut out = format!("{fence}{info}\n");
+    for line in body.lines() {
+        out.push_str(line);
+        out.push('\n');
+    }
+    out.push_str(&fence);
+    out.push('\n');
+    out
+}
+
+/// Whether a shell would read `c` as itself, unquoted.
+fn shell_plain(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "@%+=:,./_-".contains(c)
+}
+
+/// `raw` as one shell word: as is when it is plain, else single-quoted. Control characters,
+/// which no ElastiCache identifier contains, become `?`, so the command stays on one line.
+pub fn shell_word(raw: &str) -> String {
+    let text: String = raw
+        .chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect();
+    if !text.is_empty() && text.chars().all(shell_plain) {
+        return text;
+    }
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+/// `raw` for Slack mrkdwn: `&`, `<` and `>` as entities, so nothing becomes a mention, a
+/// channel ping or a link.
+pub fn slack(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    for c in raw.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `raw` for HTML text and attribute values.
+pub fn html(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    for c in raw.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markdown_text_escapes_structure_and_flattens_lines() {
+        let cases = [
+            ("orders-0001-002", "orders-0001-002"),
+            ("<!channel>", r"\<!channel\>"),
+            ("a*b_c`d", r"a\*b\_c\`d"),
+            ("- [app] forged", r"\- \[app\] forged"),
+            ("# heading", r"\# heading"),
+            ("line\n## two", "line ## two"),
+            (r"back\slash", r"back\\slash"),
+        ];
+        for (raw, expected) in cases {
+            assert_eq!(markdown_text(raw), expected, "{raw}");
+        }
+    }
+
+    #[test]
+    fn code_spans_are_fenced_longer_than_their_content() {
+        let cases = [
+            ("orders", "`orders`"),
+            ("a`b", "``a`b``"),
+            ("`edge`", "`` `edge` ``"),
+            ("x```y", "````x```y````"),
+            ("two\nlines", "`two lines`"),
+            ("", "` `"),
+        ];
+        for (raw, expected) in cases {
+            assert_eq!(code_span(raw), expected, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn fenced_blocks_cannot_be_closed_from_inside() {
+        let block = fenced_block("first\n```\nstill inside", "text");
+        assert_eq!(block, "````text\nfirst\n```\nstill inside\n````\n");
+    }
+
+    #[test]
+    fn shell_words_are_quoted_only_when_needed() {
+        let cases = [
+            ("orders-0001-002", "orders-0001-002"),
+            ("us-east-1", "us-east-1"),
+            ("", "''"),
+            ("a b", "'a b'"),
+            ("$(reboot)", "'$(reboot)'"),
+            ("it's", r"'it'\''s'"),
+            ("`x`;y", "'`x`;y'"),
+            ("new\nline", "'new?line'"),
+        ];
+        for (raw, expected) in cases {
+            assert_eq!(shell_word(raw), expected, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn slack_and_html_escape_their_markup() {
+        assert_eq!(
+            slack("<!channel> & <@U1>"),
+            "&lt;!channel&gt; &amp; &lt;@U1&gt;"
+        );
+        assert_eq!(
+            html(r#"<script>"x" & 'y'"#),
+            "&lt;script&gt;&quot;x&quot; &amp; &#39;y&#39;"
+        );
+    }
+}

@@ -1,0 +1,678 @@
+//! The runbook cases: one event (and maintenance) per template and topology, with the facts
+//! enrichment would have found. The golden files under `tests/golden/` are these cases rendered.
+
+use chrono::{DateTime, Duration, Utc};
+
+use cachewatch_core::event::{FailoverNodes, MaintenanceEvent, Origin, Window};
+use cachewatch_core::facts::{ClusterFacts, Engine, NodeRole};
+use cachewatch_core::ids::{ClusterId, NodeId, ReplicationGroupId, SourceId};
+use cachewatch_core::kind::EventKind;
+use cachewatch_core::lifecycle::{self, Maintenance};
+use cachewatch_core::parse::{EventDraft, ParseContext};
+use cachewatch_core::runbook::{Owners, RunbookInput};
+
+/// Now, in every case: Monday 22 June 2026, 09:00 UTC.
+pub const NOW: &str = "2026-06-22T09:00:00Z";
+
+pub fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+pub fn now() -> DateTime<Utc> {
+    at(NOW)
+}
+
+/// The announced window: Thursday 25 June 2026, 19:00 to 20:00 UTC.
+pub fn window() -> Window {
+    Window {
+        start: at("2026-06-25T19:00:00Z"),
+        end: at("2026-06-25T20:00:00Z"),
+    }
+}
+
+fn later_window() -> Window {
+    Window {
+        start: at("2026-07-02T19:00:00Z"),
+        end: at("2026-07-02T20:00:00Z"),
+    }
+}
+
+/// A runbook case.
+pub struct Case {
+    pub name: &'static str,
+    pub event: MaintenanceEvent,
+    pub maintenance: Option<Maintenance>,
+    pub events: Vec<MaintenanceEvent>,
+    pub facts: ClusterFacts,
+    /// The template the case must select.
+    pub template: &'static str,
+}
+
+impl Case {
+    pub fn input<'a>(&'a self, owners: &'a Owners) -> RunbookInput<'a> {
+        let input = RunbookInput::new(&self.event, &self.facts, owners, now());
+        match &self.maintenance {
+            Some(m) => input.with_maintenance(m, &self.events),
+            None => input,
+        }
+    }
+}
+
+/// What a node event needs: kind, cluster, node, when.
+struct Node<'a> {
+    kind: &'a str,
+    cluster: &'a str,
+    node: &'a str,
+    group: Option<&'a str>,
+    at: &'a str,
+    window: Option<Window>,
+    previous: Option<Window>,
+    message: Option<String>,
+    region: Option<&'a str>,
+    drill: bool,
+}
+
+impl<'a> Node<'a> {
+    fn new(kind: &'a str, cluster: &'a str, node: &'a str, at: &'a str) -> Self {
+        Self {
+            kind,
+            cluster,
+            node,
+            group: None,
+            at,
+            window: None,
+            previous: None,
+            message: None,
+            region: Some("us-east-1"),
+            drill: false,
+        }
+    }
+
+    fn finish(self) -> MaintenanceEvent {
+        let mut d = EventDraft::new(
+            EventKind::new(self.kind),
+            "cache-cluster".into(),
+            SourceId::parse(self.cluster).unwrap(),
+            Origin::DescribeEvents,
+        );
+        d.cluster_id = Some(ClusterId::parse(self.cluster).unwrap());
+        d.node_id = Some(NodeId::parse(self.node).unwrap());
+        d.replication_group_id = self.group.map(|g| ReplicationGroupId::parse(g).unwrap());
+        d.occurred_at = Some(at(self.at));
+        d.window = self.window;
+        d.previous_window = self.previous;
+        d.message = self.message;
+        d.region = self.region.map(Into::into);
+        d.account_id = self.region.map(|_| "123456789012".into());
+        let ctx = ParseContext {
+            received_at: at(self.at),
+            drill: self.drill,
+        };
+        d.finish(&ctx)
+    }
+}
+
+fn scheduled_text(cluster: &str, node: &str) -> String {
+    format!(
+        "The node with Cache Cluster ID: {cluster}, Node ID: {node} is scheduled for replacement during the maintenance window from Start Time: Jun 25 19:00 UTC, End Time: Jun 25 20:00 UTC"
+    )
+}
+
+fn scheduled(cluster: &str, node: &str, group: Option<&str>) -> MaintenanceEvent {
+    Node {
+        group,
+        window: Some(window()),
+        message: Some(scheduled_text(cluster, node)),
+        ..Node::new(
+            EventKind::NODE_REPLACEMENT_SCHEDULED,
+            cluster,
+            node,
+            "2026-06-18T03:12:00Z",
+        )
+    }
+    .finish()
+}
+
+/// The maintenance `event` belongs to, among those `events` make.
+fn maintenance_of(event: &MaintenanceEvent, events: &[MaintenanceEvent]) -> Maintenance {
+    lifecycle::assemble(events)
+        .into_iter()
+        .find(|m| m.event_ids.contains(&event.id))
+        .expect("the event belongs to a maintenance")
+}
+
+/// A case for the last of `events`, within its maintenance.
+fn in_maintenance(
+    name: &'static str,
+    events: Vec<MaintenanceEvent>,
+    facts: ClusterFacts,
+    template: &'static str,
+) -> Case {
+    let event = events.last().unwrap().clone();
+    let maintenance = maintenance_of(&event, &events);
+    let own: Vec<MaintenanceEvent> = events
+        .iter()
+        .filter(|e| maintenance.event_ids.contains(&e.id))
+        .cloned()
+        .collect();
+    Case {
+        name,
+        event,
+        maintenance: Some(maintenance),
+        events: own,
+        facts,
+        template,
+    }
+}
+
+/// A Redis OSS 7.1 primary of a cluster-mode-disabled group with two replicas and automatic
+/// failover: the healthy, common case.
+pub fn redis_primary_facts() -> ClusterFacts {
+    ClusterFacts {
+        engine: Some(Engine::Redis),
+        engine_version: Some("7.1.0".into()),
+        replication_group_id: Some("orders".into()),
+        cluster_mode_enabled: Some(false),
+        node_role: Some(NodeRole::Primary),
+        multi_az: Some(true),
+        automatic_failover: Some(true),
+        replicas_per_shard: Some(2),
+        node_group_id: Some("0001".into()),
+        replica_cluster_ids: Some(vec!["orders-0001-002".into(), "orders-0001-003".into()]),
+        node_endpoint: Some("orders-0001-001.orders.abc123.use1.cache.amazonaws.com".into()),
+        primary_endpoint: Some("master.orders.abc123.use1.cache.amazonaws.com".into()),
+        reader_endpoint: Some("replica.orders.abc123.use1.cache.amazonaws.com".into()),
+        configuration_endpoint: None,
+        port: Some(6379),
+        tls_in_transit: Some(true),
+        preferred_maintenance_window: Some("thu:19:00-thu:20:00".into()),
+        snapshot_retention_days: Some(7),
+        latest_snapshot_at: Some(at("2026-06-22T03:10:00Z")),
+        pending_reboot_parameters: Some(vec![]),
+        production: Some(true),
+        unavailable: None,
+    }
+}
+
+fn memcached_facts() -> ClusterFacts {
+    ClusterFacts {
+        engine: Some(Engine::Memcached),
+        engine_version: Some("1.6.22".into()),
+        configuration_endpoint: Some("sessions-mc.x1y2z3.cfg.use1.cache.amazonaws.com".into()),
+        port: Some(11211),
+        preferred_maintenance_window: Some("thu:19:00-thu:20:00".into()),
+        pending_reboot_parameters: Some(vec![]),
+        production: Some(true),
+        ..ClusterFacts::default()
+    }
+}
+
+fn redis_primary() -> Case {
+    in_maintenance(
+        "redis-primary",
+        vec![scheduled("orders-0001-001", "0001", None)],
+        redis_primary_facts(),
+        "redis-node-replacement.md",
+    )
+}
+
+fn redis_replica() -> Case {
+    in_maintenance(
+        "redis-replica",
+        vec![scheduled("orders-0001-002", "0001", None)],
+        ClusterFacts {
+            node_role: Some(NodeRole::Replica),
+            replicas_per_shard: Some(1),
+            replica_cluster_ids: Some(vec!["orders-0001-002".into()]),
+            node_endpoint: Some("orders-0001-002.orders.abc123.use1.cache.amazonaws.com".into()),
+            tls_in_transit: Some(false),
+            ..redis_primary_facts()
+        },
+        "redis-node-replacement.md",
+    )
+}
+
+fn redis_role_unknown() -> Case {
+    let event = Node {
+        window: Some(window()),
+        message: Some(scheduled_text("billing-0001-001", "0001")),
+        region: Some("eu-west-1"),
+        ..Node::new(
+            EventKind::NODE_REPLACEMENT_SCHEDULED,
+            "billing-0001-001",
+            "0001",
+            "2026-06-18T03:12:00Z",
+        )
+    }
+    .finish();
+    Case {
+        name: "redis-role-unknown",
+        event,
+        maintenance: None,
+        events: vec![],
+        facts: ClusterFacts {
+            unavailable: Some("DescribeCacheClusters was denied (AccessDenied)".into()),
+            ..ClusterFacts::default()
+        },
+        template: "redis-node-replacement.md",
+    }
+}
+
+fn redis_promote_old_engine() -> Case {
+    in_maintenance(
+        "redis-automatic-failover-off",
+        vec![scheduled("legacy-001", "0001", Some("legacy"))],
+        ClusterFacts {
+            engine_version: Some("4.0.10".into()),
+            replication_group_id: Some("legacy".into()),
+            multi_az: Some(false),
+            automatic_failover: Some(false),
+            replicas_per_shard: Some(1),
+            replica_cluster_ids: Some(vec!["legacy-002".into()]),
+            node_endpoint: Some("legacy-001.legacy.abc123.use1.cache.amazonaws.com".into()),
+            primary_endpoint: Some("legacy.abc123.ng.0001.use1.cache.amazonaws.com".into()),
+            reader_endpoint: None,
+            tls_in_transit: None,
+            snapshot_retention_days: Some(1),
+            latest_snapshot_at: Some(at("2026-06-19T03:10:00Z")),
+            pending_reboot_parameters: Some(vec!["maxmemory-policy".into()]),
+            production: None,
+            ..redis_primary_facts()
+        },
+        "redis-node-replacement.md",
+    )
+}
+
+fn redis_single_node() -> Case {
+    in_maintenance(
+        "redis-no-replica",
+        vec![scheduled("cart-001", "0001", Some("cart"))],
+        ClusterFacts {
+            replication_group_id: Some("cart".into()),
+            multi_az: Some(false),
+            automatic_failover: Some(false),
+            replicas_per_shard: Some(0),
+            replica_cluster_ids: Some(vec![]),
+            node_endpoint: Some("cart-001.cart.abc123.use1.cache.amazonaws.com".into()),
+            primary_endpoint: Some("master.cart.abc123.use1.cache.amazonaws.com".into()),
+            reader_endpoint: None,
+            production: Some(false),
+            ..redis_primary_facts()
+        },
+        "redis-node-replacement.md",
+    )
+}
+
+fn redis_cluster_mode_enabled() -> Case {
+    in_maintenance(
+        "redis-cluster-mode-enabled",
+        vec![scheduled("catalog-0002-001", "0001", Some("catalog"))],
+        ClusterFacts {
+            replication_group_id: Some("catalog".into()),
+            cluster_mode_enabled: Some(true),
+            node_group_id: Some("0002".into()),
+            replica_cluster_ids: Some(vec!["catalog-0002-002".into(), "catalog-0002-003".into()]),
+            node_endpoint: Some("catalog-0002-001.catalog.abc123.use1.cache.amazonaws.com".into()),
+            primary_endpoint: None,
+            reader_endpoint: None,
+            configuration_endpoint: Some(
+                "clustercfg.catalog.abc123.use1.cache.amazonaws.com".into(),
+            ),
+            ..redis_primary_facts()
+        },
+        "redis-node-replacement.md",
+    )
+}
+
+fn valkey_primary() -> Case {
+    let event = Node {
+        group: Some("feeds"),
+        window: Some(window()),
+        message: Some(scheduled_text("feeds-001", "0001")),
+        region: None,
+        ..Node::new(
+            EventKind::NODE_REPLACEMENT_SCHEDULED,
+            "feeds-001",
+            "0001",
+            "2026-06-18T03:12:00Z",
+        )
+    }
+    .finish();
+    in_maintenance(
+        "valkey-primary",
+        vec![event],
+        ClusterFacts {
+            engine: Some(Engine::Valkey),
+            engine_version: Some("8.0.1".into()),
+            replication_group_id: Some("feeds".into()),
+            replica_cluster_ids: Some(vec!["feeds-002".into(), "feeds-003".into()]),
+            node_endpoint: Some("feeds-001.feeds.abc123.use1.cache.amazonaws.com".into()),
+            primary_endpoint: Some("master.feeds.abc123.use1.cache.amazonaws.com".into()),
+            tls_in_transit: Some(false),
+            production: None,
+            ..redis_primary_facts()
+        },
+        "redis-node-replacement.md",
+    )
+}
+
+fn memcached_scheduled() -> Case {
+    in_maintenance(
+        "memcached",
+        vec![scheduled("sessions-mc", "0002", None)],
+        memcached_facts(),
+        "memcached-node-replacement.md",
+    )
+}
+
+fn memcached_repeat() -> Case {
+    let first_window = Window {
+        start: at("2026-06-20T19:00:00Z"),
+        end: at("2026-06-20T20:00:00Z"),
+    };
+    let first = Node {
+        window: Some(first_window),
+        message: Some(
+            "The node with Cache Cluster ID: sessions-mc, Node ID: 0002 is scheduled for replacement during the maintenance window from Start Time: Jun 20 19:00 UTC, End Time: Jun 20 20:00 UTC".into(),
+        ),
+        ..Node::new(
+            EventKind::NODE_REPLACEMENT_SCHEDULED,
+            "sessions-mc",
+            "0002",
+            "2026-06-12T03:12:00Z",
+        )
+    }
+    .finish();
+    let done = Node {
+        message: Some("Finished recovery for cache nodes 0002".into()),
+        ..Node::new(
+            EventKind::CACHE_NODE_REPLACE_COMPLETE,
+            "sessions-mc",
+            "0002",
+            "2026-06-20T19:24:00Z",
+        )
+    }
+    .finish();
+    let again = Node {
+        window: Some(window()),
+        message: Some(scheduled_text("sessions-mc", "0002")),
+        ..Node::new(
+            EventKind::NODE_REPLACEMENT_SCHEDULED,
+            "sessions-mc",
+            "0002",
+            "2026-06-21T03:12:00Z",
+        )
+    }
+    .finish();
+    in_maintenance(
+        "memcached-repeat",
+        vec![first, done, again],
+        memcached_facts(),
+        "memcached-node-replacement.md",
+    )
+}
+
+fn memcached_replaced() -> Case {
+    let done = Node {
+        message: Some("Finished recovery for cache nodes 0002".into()),
+        ..Node::new(
+            EventKind::CACHE_NODE_REPLACE_COMPLETE,
+            "sessions-mc",
+            "0002",
+            "2026-06-22T07:41:00Z",
+        )
+    }
+    .finish();
+    let started = Node {
+        message: Some("Recovering cache nodes 0002".into()),
+        ..Node::new(
+            EventKind::CACHE_NODE_REPLACE_STARTED,
+            "sessions-mc",
+            "0002",
+            "2026-06-22T07:30:00Z",
+        )
+    }
+    .finish();
+    in_maintenance(
+        "memcached-replaced",
+        vec![started, done],
+        memcached_facts(),
+        "memcached-node-replacement.md",
+    )
+}
+
+fn failover_event() -> MaintenanceEvent {
+    let mut d = EventDraft::new(
+        EventKind::new(EventKind::FAILOVER_COMPLETE),
+        "replication-group".into(),
+        SourceId::parse("orders").unwrap(),
+        Origin::Sns,
+    );
+    d.event_name = Some("ElastiCache:FailoverComplete".into());
+    d.replication_group_id = Some(ReplicationGroupId::parse("orders").unwrap());
+    d.occurred_at = Some(at("2026-06-22T05:02:00Z"));
+    d.message = Some(
+        "Failover from master node orders-0001-001 to replica node orders-0001-002 completed"
+            .into(),
+    );
+    d.failover = Some(FailoverNodes {
+        from: Some("orders-0001-001".into()),
+        to: Some("orders-0001-002".into()),
+    });
+    d.region = Some("us-east-1".into());
+    d.account_id = Some("123456789012".into());
+    d.finish(&ParseContext::received_at(at("2026-06-22T05:02:00Z")))
+}
+
+fn failover_unplanned() -> Case {
+    in_maintenance(
+        "failover-unplanned",
+        vec![failover_event()],
+        ClusterFacts {
+            node_role: None,
+            latest_snapshot_at: Some(at("2026-06-20T03:10:00Z")),
+            ..redis_primary_facts()
+        },
+        "failover-happened.md",
+    )
+}
+
+/// A failover on a cluster nothing is known about: the runbook starts by finding out.
+fn failover_facts_unknown() -> Case {
+    Case {
+        name: "failover-facts-unknown",
+        event: failover_event(),
+        maintenance: None,
+        events: vec![],
+        facts: ClusterFacts::default(),
+        template: "failover-happened.md",
+    }
+}
+
+fn redis_replaced_without_notice() -> Case {
+    let started = Node {
+        group: Some("orders"),
+        message: Some("Recovering cache nodes 0001".into()),
+        ..Node::new(
+            EventKind::CACHE_NODE_REPLACE_STARTED,
+            "orders-0001-001",
+            "0001",
+            "2026-06-22T04:10:00Z",
+        )
+    }
+    .finish();
+    let done = Node {
+        group: Some("orders"),
+        message: Some("Finished recovery for cache nodes 0001".into()),
+        ..Node::new(
+            EventKind::CACHE_NODE_REPLACE_COMPLETE,
+            "orders-0001-001",
+            "0001",
+            "2026-06-22T04:25:00Z",
+        )
+    }
+    .finish();
+    in_maintenance(
+        "redis-replaced-without-notice",
+        vec![started, done],
+        redis_primary_facts(),
+        "failover-happened.md",
+    )
+}
+
+fn rescheduled() -> Case {
+    let moved = Node {
+        window: Some(later_window()),
+        previous: Some(window()),
+        message: Some(
+            "The replacement in maintenance window for node with Cache Cluster ID: orders-0001-001, Node ID: 0001 has re-scheduled from Previous Start Time: Jun 25 19:00 UTC, Previous End Time: Jun 25 20:00 UTC to New Start Time: Jul 02 19:00 UTC, New End Time: Jul 02 20:00 UTC".into(),
+        ),
+        ..Node::new(
+            EventKind::NODE_REPLACEMENT_RESCHEDULED,
+            "orders-0001-001",
+            "0001",
+            "2026-06-21T16:40:00Z",
+        )
+    }
+    .finish();
+    in_maintenance(
+        "rescheduled",
+        vec![scheduled("orders-0001-001", "0001", None), moved],
+        redis_primary_facts(),
+        "replacement-changed.md",
+    )
+}
+
+fn canceled() -> Case {
+    let canceled = Node {
+        window: Some(window()),
+        message: Some(
+            "The replacement for Cache Cluster ID: orders-0001-001, Node ID: 0001 scheduled during the maintenance window from Start Time: Jun 25 19:00 UTC, End Time: Jun 25 20:00 UTC has been canceled".into(),
+        ),
+        ..Node::new(
+            EventKind::NODE_REPLACEMENT_CANCELED,
+            "orders-0001-001",
+            "0001",
+            "2026-06-21T16:40:00Z",
+        )
+    }
+    .finish();
+    in_maintenance(
+        "canceled",
+        vec![scheduled("orders-0001-001", "0001", None), canceled],
+        redis_primary_facts(),
+        "replacement-changed.md",
+    )
+}
+
+fn generic() -> Case {
+    let mut event = Node {
+        message: Some(
+            "Snapshot failed for snapshot with ID 'orders-nightly' of cache cluster with ID 'orders-0001-002'".into(),
+        ),
+        ..Node::new(
+            EventKind::SNAPSHOT_FAILED,
+            "orders-0001-002",
+            "0001",
+            "2026-06-22T03:15:00Z",
+        )
+    }
+    .finish();
+    event.node_id = None;
+    event.actionable = true;
+    Case {
+        name: "generic",
+        event,
+        maintenance: None,
+        events: vec![],
+        facts: ClusterFacts::default(),
+        template: "generic.md",
+    }
+}
+
+fn drill() -> Case {
+    let event = Node {
+        window: Some(window()),
+        message: Some(scheduled_text("orders-0001-001", "0001")),
+        drill: true,
+        ..Node::new(
+            EventKind::NODE_REPLACEMENT_SCHEDULED,
+            "orders-0001-001",
+            "0001",
+            "2026-06-22T08:55:00Z",
+        )
+    }
+    .finish();
+    in_maintenance(
+        "drill",
+        vec![event],
+        redis_primary_facts(),
+        "redis-node-replacement.md",
+    )
+}
+
+/// Names, texts and facts chosen to break every output: Slack mentions, HTML, Markdown
+/// structure, template code and shell syntax.
+pub const HOSTILE_CLUSTER: &str = "<!channel> `x` *y* $(reboot)";
+
+fn hostile_names() -> Case {
+    let mut event = Node {
+        window: Some(window()),
+        message: Some(
+            "<!channel> ```\n- [app] forged step\n## Forged section\n{{ 7 * 7 }} {% if true %}x{% endif %}\n<script>alert(1)</script>".into(),
+        ),
+        ..Node::new(
+            EventKind::NODE_REPLACEMENT_SCHEDULED,
+            HOSTILE_CLUSTER,
+            "0001",
+            "2026-06-18T03:12:00Z",
+        )
+    }
+    .finish();
+    event.replication_group_id = Some(ReplicationGroupId::parse("grp;rm -rf ~").unwrap());
+    in_maintenance(
+        "hostile-names",
+        vec![event],
+        ClusterFacts {
+            replication_group_id: Some("grp;rm -rf ~".into()),
+            replica_cluster_ids: Some(vec!["<@U0123>".into()]),
+            primary_endpoint: Some("`host` & <b>".into()),
+            pending_reboot_parameters: Some(vec!["<b>x</b> & **y**".into()]),
+            latest_snapshot_at: Some(at("2026-06-22T03:10:00Z") - Duration::days(2)),
+            ..redis_primary_facts()
+        },
+        "redis-node-replacement.md",
+    )
+}
+
+/// Every case.
+pub fn all() -> Vec<Case> {
+    vec![
+        redis_primary(),
+        redis_replica(),
+        redis_role_unknown(),
+        redis_promote_old_engine(),
+        redis_single_node(),
+        redis_cluster_mode_enabled(),
+        valkey_primary(),
+        memcached_scheduled(),
+        memcached_repeat(),
+        memcached_replaced(),
+        failover_unplanned(),
+        failover_facts_unknown(),
+        redis_replaced_without_notice(),
+        rescheduled(),
+        canceled(),
+        generic(),
+        drill(),
+        hostile_names(),
+    ]
+}
+
+/// The case named `name`.
+pub fn named(name: &str) -> Case {
+    all()
+        .into_iter()
+        .find(|c| c.name == name)
+        .unwrap_or_else(|| panic!("no case {name}"))
+}

@@ -1,0 +1,135 @@
+//! Golden tests: every case rendered, compared with its file under `tests/golden/`.
+//!
+//! `CACHEWATCH_UPDATE_GOLDEN=1 cargo test -p cachewatch-core --test runbooks` rewrites the files;
+//! without it, a difference fails with a line diff.
+
+use std::path::PathBuf;
+
+use cachewatch_core::runbook::{Owners, RunbookFormat, Runbooks};
+
+use crate::cases;
+
+/// The cases whose runbook is kept in every format; the others are kept in Markdown.
+const EVERY_FORMAT: &[&str] = &["redis-primary", "memcached-repeat", "hostile-names"];
+
+fn golden_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
+}
+
+/// The golden file of `case` in `format`: `name.md` for Markdown, `name.format.ext` otherwise.
+fn golden_path(case: &str, format: RunbookFormat) -> PathBuf {
+    let file = match format {
+        RunbookFormat::Markdown => format!("{case}.md"),
+        other => format!("{case}.{}.{}", other.as_str(), other.extension()),
+    };
+    golden_dir().join(file)
+}
+
+/// A line diff of `expected` and `actual` (longest common subsequence), with two lines of
+/// context around each change.
+fn diff(expected: &str, actual: &str) -> String {
+    let a: Vec<&str> = expected.lines().collect();
+    let b: Vec<&str> = actual.lines().collect();
+    let mut lcs = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for i in (0..a.len()).rev() {
+        for j in (0..b.len()).rev() {
+            lcs[i][j] = if a[i] == b[j] {
+                lcs[i + 1][j + 1] + 1
+            } else {
+                lcs[i + 1][j].max(lcs[i][j + 1])
+            };
+        }
+    }
+    let mut ops: Vec<(char, &str)> = Vec::new();
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() || j < b.len() {
+        if i < a.len() && j < b.len() && a[i] == b[j] {
+            ops.push((' ', a[i]));
+            i += 1;
+            j += 1;
+        } else if i < a.len() && (j == b.len() || lcs[i + 1][j] >= lcs[i][j + 1]) {
+            ops.push(('-', a[i]));
+            i += 1;
+        } else {
+            ops.push(('+', b[j]));
+            j += 1;
+        }
+    }
+    let near_change = |k: usize| {
+        ops[k.saturating_sub(2)..(k + 3).min(ops.len())]
+            .iter()
+            .any(|(op, _)| *op != ' ')
+    };
+    let mut out = String::new();
+    let mut skipped = false;
+    for (k, (op, line)) in ops.iter().enumerate() {
+        if near_change(k) {
+            out.push_str(&format!("{op} {line}\n"));
+            skipped = false;
+        } else if !skipped {
+            out.push_str("  ...\n");
+            skipped = true;
+        }
+    }
+    out
+}
+
+#[test]
+fn every_case_renders_as_its_golden_file() {
+    // Arrange
+    let runbooks = Runbooks::embedded();
+    let owners = Owners::default();
+    let update = std::env::var_os("CACHEWATCH_UPDATE_GOLDEN").is_some_and(|v| v == "1");
+    let mut failures = Vec::new();
+
+    for case in cases::all() {
+        // Act
+        let runbook = runbooks
+            .render(&case.input(&owners))
+            .unwrap_or_else(|e| panic!("{}: {e}", case.name));
+        let formats: &[RunbookFormat] = if EVERY_FORMAT.contains(&case.name) {
+            &RunbookFormat::ALL
+        } else {
+            &[RunbookFormat::Markdown]
+        };
+
+        // Assert
+        for &format in formats {
+            let path = golden_path(case.name, format);
+            let actual = runbook.render(format);
+            if update {
+                std::fs::write(&path, &actual).unwrap();
+                continue;
+            }
+            let expected = std::fs::read_to_string(&path).unwrap_or_default();
+            if expected != actual {
+                failures.push(format!(
+                    "{} differs (- golden, + rendered):\n{}",
+                    path.display(),
+                    diff(&expected, &actual)
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{}\nRun with CACHEWATCH_UPDATE_GOLDEN=1 to accept the rendered runbooks.",
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn the_golden_diff_shows_changed_lines_with_context() {
+    let out = diff("a\nb\nc\nd\ne\nf\ng\n", "a\nb\nc\nD\ne\nf\ng\n");
+    assert_eq!(out, "  ...\n  b\n  c\n- d\n+ D\n  e\n  f\n  ...\n");
+}
+
+#[test]
+fn no_golden_file_is_left_without_a_case() {
+    let names: Vec<String> = cases::all().iter().map(|c| c.name.to_owned()).collect();
+    for entry in std::fs::read_dir(golden_dir()).unwrap() {
+        let file = entry.unwrap().file_name().to_string_lossy().into_owned();
+        let case = file.split('.').next().unwrap_or_default().to_owned();
+        assert!(names.contains(&case), "{file} belongs to no case");
+    }
+}

@@ -1,0 +1,9 @@
+//! The runbooks end to end: every template and topology rendered against golden files, which
+//! template is chosen for which event, overrides by file, and what event text can and cannot do
+//! to the output.
+
+mod cases;
+mod escaping;
+mod golden;
+mod overrides;
+mod selection;
