@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 pub mod correlate;
+pub mod delivery;
 pub mod event;
 pub mod facts;
 pub mod ids;
@@ -17,6 +18,7 @@ pub mod pipeline;
 pub mod policy;
 pub mod query;
 pub mod runbook;
+pub mod slack;
 pub mod store;
 pub mod timefmt;
 
