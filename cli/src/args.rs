@@ -24,6 +24,19 @@ pub struct Cli {
     )]
     pub tz: String,
 
+    /// The team's configuration: which events alert, routes, mutes (cachewatch.toml).
+    #[arg(long, global = true, env = "CACHEWATCH_CONFIG", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// A directory of runbook templates that replace the built-in ones file by file.
+    #[arg(
+        long,
+        global = true,
+        env = "CACHEWATCH_RUNBOOK_DIR",
+        value_name = "DIR"
+    )]
+    pub runbook_dir: Option<PathBuf>,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -41,6 +54,8 @@ pub enum Command {
     Show(ShowArgs),
     /// Maintenances whose window has not ended, soonest deadline first.
     Upcoming(UpcomingArgs),
+    /// The runbook for an event or maintenance: what to do, step by step, for whom.
+    Runbook(RunbookArgs),
     /// See cachewatch work on a bundled timeline, in a temporary database.
     Demo,
 }
@@ -125,6 +140,16 @@ pub struct ShowArgs {
     /// Print JSON: the event, its maintenance and the maintenance's events.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `cachewatch runbook`.
+#[derive(Debug, Args)]
+pub struct RunbookArgs {
+    /// An event or maintenance id, or its first digits.
+    pub id: String,
+    /// markdown, github (a checklist to paste into an issue, grouped by team), slack, text or html.
+    #[arg(long, default_value = "markdown", value_name = "FORMAT")]
+    pub format: String,
 }
 
 /// `cachewatch upcoming`.

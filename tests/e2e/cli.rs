@@ -322,3 +322,62 @@ fn the_demo_shows_the_product_working_without_any_setup() {
     assert!(text.contains("repeat notice for this node"), "{text}");
     assert!(text.contains("failover      to shop-redis-002"), "{text}");
 }
+
+#[test]
+fn runbook_renders_a_team_checklist_for_a_stored_maintenance() {
+    let cli = Cli::new();
+    cli.ok(&["ingest", path(&fixture("cli/history.json"))]);
+    let scheduled = cli.json(&[
+        "events",
+        "--cluster",
+        "catalog-mc",
+        "--kind",
+        "node_replacement_scheduled",
+        "--json",
+    ]);
+    let id = scheduled[0]["id"].as_str().unwrap();
+    let github = cli.ok(&["runbook", id, "--format", "github"]);
+    assert!(github.contains("### Application team"), "{github}");
+    assert!(github.contains("### Infrastructure team"), "{github}");
+    assert!(github.contains("- [ ] "), "{github}");
+    assert!(github.contains("catalog-mc"), "{github}");
+    let markdown = cli.ok(&["runbook", &id[..8]]);
+    assert!(markdown.starts_with("# "), "{markdown}");
+    let html = cli.ok(&["runbook", id, "--format", "html"]);
+    assert!(html.contains("type=\"checkbox\""), "{html}");
+    let out = cli.run(&["runbook", id, "--format", "pdf"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn a_runbook_directory_replaces_the_built_in_template_of_the_same_name() {
+    let cli = Cli::new();
+    cli.ok(&["ingest", path(&fixture("cli/history.json"))]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("memcached-node-replacement.md"),
+        "---\ncategories: node_replacement\nengines: memcached, unknown\npriority: 99\n---\n# Our Memcached plan for {{ subject }}\n\n## Steps\n\n- [infra] Page the platform team.\n",
+    )
+    .unwrap();
+    let scheduled = cli.json(&[
+        "events",
+        "--cluster",
+        "catalog-mc",
+        "--kind",
+        "node_replacement_scheduled",
+        "--json",
+    ]);
+    let id = scheduled[0]["id"].as_str().unwrap();
+    let dir_arg = dir.path().to_str().unwrap();
+    let text = cli.ok(&["--runbook-dir", dir_arg, "runbook", id, "--format", "text"]);
+    assert!(text.contains("Our Memcached plan for catalog-mc"), "{text}");
+    assert!(text.contains("Page the platform team"), "{text}");
+    std::fs::write(
+        dir.path().join("generic.md"),
+        "---\npriority: soon\n---\n# x\n",
+    )
+    .unwrap();
+    let out = cli.run(&["--runbook-dir", dir_arg, "runbook", id]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("generic.md"));
+}

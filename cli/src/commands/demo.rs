@@ -135,7 +135,13 @@ pub async fn run(zone: Zone, now: DateTime<Utc>, out: &mut dyn Write) -> Result<
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("demo.db");
     let store = SqliteStore::open(&path).map_err(|e| Failure::Other(e.into()))?;
-    let ctx = Context { store, zone, now };
+    let ctx = Context {
+        store,
+        config: Default::default(),
+        runbook_dir: None,
+        zone,
+        now,
+    };
     writeln!(
         out,
         "cachewatch demo: a bundled timeline, dated from now, in a temporary database ({}).\n\

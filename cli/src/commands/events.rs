@@ -65,5 +65,6 @@ fn query_of<S>(args: &EventsArgs, ctx: &Context<S>) -> Result<EventQuery, Failur
         text: args.text.clone(),
         limit: args.limit,
         include_drills: args.drills,
+        actionable_only: false,
     })
 }

@@ -3,6 +3,7 @@
 mod demo;
 mod events;
 mod ingest;
+mod runbook;
 mod show;
 mod upcoming;
 
@@ -62,6 +63,10 @@ impl From<cachewatch_core::StoreError> for Failure {
 pub struct Context<S> {
     /// The history.
     pub store: S,
+    /// The team's configuration.
+    pub config: cachewatch_core::config::Config,
+    /// The directory of runbook overrides, if any.
+    pub runbook_dir: Option<PathBuf>,
     /// The zone times are shown in.
     pub zone: Zone,
     /// The time the command runs at.
@@ -76,17 +81,26 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         .map_err(|e: cachewatch_core::timefmt::BadZone| Failure::Input(anyhow!(e)))?;
     let now = Utc::now();
     let mut out = std::io::stdout().lock();
+    let config = cachewatch_adapters::files::read_config(cli.config.as_deref())
+        .map_err(|e| Failure::Input(e.into()))?;
     if let Command::Demo = cli.command {
         return demo::run(zone, now, &mut out).await;
     }
     let path = database_path(cli.db)?;
     let store = SqliteStore::open(&path).map_err(|e| Failure::Other(e.into()))?;
-    let ctx = Context { store, zone, now };
+    let ctx = Context {
+        store,
+        config,
+        runbook_dir: cli.runbook_dir,
+        zone,
+        now,
+    };
     match cli.command {
         Command::Ingest(args) => ingest::run(&ctx, &args, &mut out).await,
         Command::Events(args) => events::run(&ctx, &args, &mut out).await,
         Command::Show(args) => show::run(&ctx, &args.id, args.json, &mut out).await,
         Command::Upcoming(args) => upcoming::run(&ctx, args.json, args.drills, &mut out).await,
+        Command::Runbook(args) => runbook::run(&ctx, &args, &mut out).await,
         Command::Demo => unreachable!("handled above"),
     }
 }

@@ -2,6 +2,7 @@
 //! DynamoDB, ElastiCache, Slack) happens here, behind the traits the domain defines.
 #![warn(missing_docs)]
 
+pub mod files;
 pub mod sqlite;
 
 pub use sqlite::SqliteStore;

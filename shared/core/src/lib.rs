@@ -6,8 +6,11 @@
 //! it. Time comes in as an argument, never from the clock.
 #![warn(missing_docs)]
 
+pub mod alerting;
+pub mod config;
 pub mod correlate;
 pub mod delivery;
+pub mod enrich;
 pub mod event;
 pub mod facts;
 pub mod ids;

@@ -34,6 +34,8 @@ pub struct EventQuery {
     pub limit: usize,
     /// Include drill events (left out unless asked for).
     pub include_drills: bool,
+    /// Only events people must act on.
+    pub actionable_only: bool,
 }
 
 impl Default for EventQuery {
@@ -48,6 +50,7 @@ impl Default for EventQuery {
             text: None,
             limit: DEFAULT_LIMIT,
             include_drills: false,
+            actionable_only: false,
         }
     }
 }

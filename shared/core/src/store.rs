@@ -8,6 +8,7 @@ use std::sync::Mutex;
 use chrono::{DateTime, Utc};
 
 use crate::correlate::{self, SAME_OCCURRENCE};
+use crate::delivery::{Delivery, DeliveryState, DeliveryStore, Thread};
 use crate::event::{EventId, IdPrefix, MaintenanceEvent};
 use crate::lifecycle::Maintenance;
 use crate::query::EventQuery;
@@ -164,6 +165,9 @@ struct Memory {
     events: BTreeMap<EventId, MaintenanceEvent>,
     aliases: BTreeMap<EventId, EventId>,
     maintenances: BTreeMap<String, Vec<Maintenance>>,
+    deliveries: BTreeMap<EventId, Delivery>,
+    threads: BTreeMap<(String, EventId), Thread>,
+    leases: BTreeMap<String, (String, DateTime<Utc>)>,
 }
 
 impl MemoryStore {
@@ -313,6 +317,113 @@ impl EventStore for MemoryStore {
     }
 }
 
+impl DeliveryStore for MemoryStore {
+    async fn record_deliveries(&self, deliveries: &[Delivery]) -> Result<Vec<bool>, StoreError> {
+        let mut m = self.lock();
+        Ok(deliveries
+            .iter()
+            .map(|d| {
+                let new = !m.deliveries.contains_key(&d.event_id);
+                if new {
+                    m.deliveries.insert(d.event_id.clone(), d.clone());
+                }
+                new
+            })
+            .collect())
+    }
+
+    async fn deliveries(&self, events: &[EventId]) -> Result<Vec<Delivery>, StoreError> {
+        let m = self.lock();
+        Ok(events
+            .iter()
+            .filter_map(|id| m.deliveries.get(id).cloned())
+            .collect())
+    }
+
+    async fn due_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        let m = self.lock();
+        let mut due: Vec<Delivery> = m
+            .deliveries
+            .values()
+            .filter(|d| d.state.is_due_kind() && d.next_attempt_at <= now)
+            .cloned()
+            .collect();
+        due.sort_by(|a, b| (a.created_at, &a.event_id).cmp(&(b.created_at, &b.event_id)));
+        due.truncate(limit);
+        Ok(due)
+    }
+
+    async fn deliveries_in(
+        &self,
+        state: DeliveryState,
+        limit: usize,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        let m = self.lock();
+        let mut found: Vec<Delivery> = m
+            .deliveries
+            .values()
+            .filter(|d| d.state == state)
+            .cloned()
+            .collect();
+        found.sort_by(|a, b| (b.updated_at, &b.event_id).cmp(&(a.updated_at, &a.event_id)));
+        found.truncate(limit);
+        Ok(found)
+    }
+
+    async fn save_delivery(&self, delivery: &Delivery) -> Result<(), StoreError> {
+        self.lock()
+            .deliveries
+            .insert(delivery.event_id.clone(), delivery.clone());
+        Ok(())
+    }
+
+    async fn threads(&self, channel: &str, anchors: &[EventId]) -> Result<Vec<Thread>, StoreError> {
+        let m = self.lock();
+        Ok(anchors
+            .iter()
+            .filter_map(|a| m.threads.get(&(channel.to_owned(), a.clone())).cloned())
+            .collect())
+    }
+
+    async fn save_thread(&self, thread: &Thread) -> Result<(), StoreError> {
+        self.lock().threads.insert(
+            (thread.channel.clone(), thread.anchor.clone()),
+            thread.clone(),
+        );
+        Ok(())
+    }
+
+    async fn acquire_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut m = self.lock();
+        let free = m
+            .leases
+            .get(name)
+            .is_none_or(|(h, u)| *u <= now || h == holder);
+        if free {
+            m.leases.insert(name.to_owned(), (holder.to_owned(), until));
+        }
+        Ok(free)
+    }
+
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        let mut m = self.lock();
+        if m.leases.get(name).is_some_and(|(h, _)| h == holder) {
+            m.leases.remove(name);
+        }
+        Ok(())
+    }
+}
+
 /// Whether an event matches a query: the reference semantics of [`EventStore::search`].
 pub fn matches_query(e: &MaintenanceEvent, q: &EventQuery, words: &[String]) -> bool {
     let cluster_ok = q
@@ -340,6 +451,7 @@ pub fn matches_query(e: &MaintenanceEvent, q: &EventQuery, words: &[String]) -> 
         && q.since.is_none_or(|t| e.occurred_at >= t)
         && q.until.is_none_or(|t| e.occurred_at < t)
         && (q.include_drills || !e.drill)
+        && (!q.actionable_only || e.actionable)
         && (words.is_empty() || {
             let text = haystack();
             let tokens: Vec<&str> = text.split(|c: char| !c.is_alphanumeric()).collect();

@@ -81,6 +81,41 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX maintenances_open ON maintenances (state, window_end)
         WHERE state IN ('scheduled', 'rescheduled', 'in_progress');
     "#,
+    // 2: the outbox of alerts, the threads they went to, and the leases of senders.
+    r#"
+    CREATE TABLE deliveries (
+        event_id TEXT PRIMARY KEY,
+        channel TEXT NOT NULL,
+        group_key TEXT,
+        state TEXT NOT NULL,
+        reason TEXT,
+        attempts INTEGER NOT NULL,
+        next_attempt_at INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        ts TEXT,
+        thread_ts TEXT
+    ) WITHOUT ROWID;
+    CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE state IN ('pending', 'sending');
+    CREATE INDEX deliveries_by_state ON deliveries (state, updated_at);
+
+    CREATE TABLE threads (
+        channel TEXT NOT NULL,
+        anchor TEXT NOT NULL,
+        group_key TEXT NOT NULL,
+        thread_ts TEXT NOT NULL,
+        message_ts TEXT NOT NULL,
+        rendered TEXT,
+        checklist_posted INTEGER NOT NULL,
+        PRIMARY KEY (channel, anchor)
+    ) WITHOUT ROWID;
+
+    CREATE TABLE leases (
+        name TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        until INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// Why a database cannot be used.

@@ -65,6 +65,9 @@ pub fn search_sql(q: &EventQuery) -> (String, Vec<Value>) {
     if !q.include_drills {
         clauses.push("e.drill = 0".to_owned());
     }
+    if q.actionable_only {
+        clauses.push("e.actionable = 1".to_owned());
+    }
 
     let mut sql = if words.is_empty() {
         format!("SELECT {COLUMNS} FROM events e {WITH_MAINTENANCE}")

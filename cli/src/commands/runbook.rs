@@ -1,0 +1,50 @@
+//! `cachewatch runbook`: the runbook of an event or maintenance, in the format asked for.
+
+use std::io::Write;
+
+use anyhow::anyhow;
+use cachewatch_adapters::files::read_runbooks;
+use cachewatch_core::facts::ClusterFacts;
+use cachewatch_core::runbook::{RunbookFormat, RunbookInput};
+use cachewatch_core::store::EventStore;
+
+use super::{Context, Failure, resolve_id};
+use crate::args::RunbookArgs;
+
+pub async fn run<S: EventStore>(
+    ctx: &Context<S>,
+    args: &RunbookArgs,
+    out: &mut dyn Write,
+) -> Result<(), Failure> {
+    let format = RunbookFormat::parse(&args.format).ok_or_else(|| {
+        Failure::Input(anyhow!(
+            "{:?} is not a runbook format: markdown, github, slack, text or html",
+            args.format
+        ))
+    })?;
+    let runbooks =
+        read_runbooks(ctx.runbook_dir.as_deref()).map_err(|e| Failure::Input(e.into()))?;
+    let id = resolve_id(&ctx.store, &args.id).await?;
+    let maintenance = ctx.store.maintenance(&id).await?;
+    let mut events = Vec::new();
+    for member in maintenance.iter().flat_map(|m| m.event_ids.iter()) {
+        events.extend(ctx.store.event(member).await?);
+    }
+    // A maintenance's runbook follows its latest event; an event asked for by id is that event.
+    let event = match (&maintenance, ctx.store.event(&id).await?) {
+        (Some(m), _) if m.id == id => events.last().cloned(),
+        (_, found) => found,
+    }
+    .ok_or_else(|| Failure::Other(anyhow!("event {id} disappeared while reading it")))?;
+    let facts = ClusterFacts::default();
+    let owners = ctx.config.owners();
+    let mut input = RunbookInput::new(&event, &facts, &owners, ctx.now);
+    if let Some(m) = &maintenance {
+        input = input.with_maintenance(m, &events);
+    }
+    let runbook = runbooks
+        .render(&input)
+        .map_err(|e| Failure::Input(e.into()))?;
+    write!(out, "{}", runbook.render(format))?;
+    Ok(())
+}

@@ -1,0 +1,295 @@
+//! The outbox in SQLite: deliveries, threads, and the leases of senders.
+
+use cachewatch_core::delivery::{Delivery, DeliveryState, DeliveryStore, Thread};
+use cachewatch_core::event::EventId;
+use cachewatch_core::store::StoreError;
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, Row, TransactionBehavior, params};
+
+use super::rows::millis;
+use super::{SqliteStore, store_error};
+
+const DELIVERY_COLUMNS: &str = "event_id, channel, group_key, state, reason, attempts, next_attempt_at, created_at, updated_at, ts, thread_ts";
+
+fn time(ms: i64) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::from_timestamp_millis(ms).ok_or_else(|| StoreError::Corrupt {
+        what: "delivery",
+        detail: format!("time {ms} is out of range"),
+    })
+}
+
+type RawDelivery = (
+    String,
+    String,
+    Option<String>,
+    String,
+    Option<String>,
+    u32,
+    i64,
+    i64,
+    i64,
+    Option<String>,
+    Option<String>,
+);
+
+fn raw_delivery(r: &Row<'_>) -> rusqlite::Result<RawDelivery> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+        r.get(8)?,
+        r.get(9)?,
+        r.get(10)?,
+    ))
+}
+
+fn delivery(raw: RawDelivery) -> Result<Delivery, StoreError> {
+    let corrupt = |detail: String| StoreError::Corrupt {
+        what: "delivery",
+        detail,
+    };
+    let (
+        event_id,
+        channel,
+        group_key,
+        state,
+        reason,
+        attempts,
+        next,
+        created,
+        updated,
+        ts,
+        thread_ts,
+    ) = raw;
+    Ok(Delivery {
+        event_id: EventId::parse(&event_id)
+            .ok_or_else(|| corrupt(format!("event id {event_id:?}")))?,
+        channel,
+        group_key,
+        state: DeliveryState::parse(&state).ok_or_else(|| corrupt(format!("state {state:?}")))?,
+        reason,
+        attempts,
+        next_attempt_at: time(next)?,
+        created_at: time(created)?,
+        updated_at: time(updated)?,
+        ts,
+        thread_ts,
+    })
+}
+
+fn query_deliveries(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<Delivery>, StoreError> {
+    let err = store_error("read deliveries");
+    let mut stmt = conn.prepare_cached(sql).map_err(&err)?;
+    let rows = stmt.query_map(params, raw_delivery).map_err(&err)?;
+    let mut found = Vec::new();
+    for row in rows {
+        found.push(delivery(row.map_err(&err)?)?);
+    }
+    Ok(found)
+}
+
+impl DeliveryStore for SqliteStore {
+    async fn record_deliveries(&self, deliveries: &[Delivery]) -> Result<Vec<bool>, StoreError> {
+        let mut conn = self.lock();
+        let err = store_error("record deliveries");
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(&err)?;
+        let mut recorded = Vec::with_capacity(deliveries.len());
+        {
+            let mut insert = tx
+                .prepare_cached(&format!(
+                    "INSERT INTO deliveries ({DELIVERY_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                     ON CONFLICT (event_id) DO NOTHING"
+                ))
+                .map_err(&err)?;
+            for d in deliveries {
+                let changed = insert
+                    .execute(params![
+                        d.event_id.as_str(),
+                        d.channel,
+                        d.group_key,
+                        d.state.as_str(),
+                        d.reason,
+                        d.attempts,
+                        millis(d.next_attempt_at),
+                        millis(d.created_at),
+                        millis(d.updated_at),
+                        d.ts,
+                        d.thread_ts,
+                    ])
+                    .map_err(&err)?;
+                recorded.push(changed == 1);
+            }
+        }
+        tx.commit().map_err(&err)?;
+        Ok(recorded)
+    }
+
+    async fn deliveries(&self, events: &[EventId]) -> Result<Vec<Delivery>, StoreError> {
+        let conn = self.lock();
+        let sql = format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE event_id = ?1");
+        let mut found = Vec::new();
+        for id in events {
+            found.extend(query_deliveries(&conn, &sql, [id.as_str()])?);
+        }
+        Ok(found)
+    }
+
+    async fn due_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        let conn = self.lock();
+        query_deliveries(
+            &conn,
+            &format!(
+                "SELECT {DELIVERY_COLUMNS} FROM deliveries
+                 WHERE state IN ('pending', 'sending') AND next_attempt_at <= ?1
+                 ORDER BY created_at, event_id LIMIT ?2"
+            ),
+            params![millis(now), limit as i64],
+        )
+    }
+
+    async fn deliveries_in(
+        &self,
+        state: DeliveryState,
+        limit: usize,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        let conn = self.lock();
+        query_deliveries(
+            &conn,
+            &format!(
+                "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE state = ?1 ORDER BY updated_at DESC, event_id DESC LIMIT ?2"
+            ),
+            params![state.as_str(), limit as i64],
+        )
+    }
+
+    async fn save_delivery(&self, d: &Delivery) -> Result<(), StoreError> {
+        let conn = self.lock();
+        conn.prepare_cached(&format!(
+            "INSERT OR REPLACE INTO deliveries ({DELIVERY_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+        ))
+        .and_then(|mut s| {
+            s.execute(params![
+                d.event_id.as_str(),
+                d.channel,
+                d.group_key,
+                d.state.as_str(),
+                d.reason,
+                d.attempts,
+                millis(d.next_attempt_at),
+                millis(d.created_at),
+                millis(d.updated_at),
+                d.ts,
+                d.thread_ts,
+            ])
+        })
+        .map_err(store_error("save delivery"))?;
+        Ok(())
+    }
+
+    async fn threads(&self, channel: &str, anchors: &[EventId]) -> Result<Vec<Thread>, StoreError> {
+        let conn = self.lock();
+        let err = store_error("read threads");
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT channel, anchor, group_key, thread_ts, message_ts, rendered, checklist_posted
+                 FROM threads WHERE channel = ?1 AND anchor = ?2",
+            )
+            .map_err(&err)?;
+        let mut found = Vec::new();
+        for anchor in anchors {
+            let rows = stmt
+                .query_map(params![channel, anchor.as_str()], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, String>(4)?,
+                        r.get::<_, Option<String>>(5)?,
+                        r.get::<_, bool>(6)?,
+                    ))
+                })
+                .map_err(&err)?;
+            for row in rows {
+                let (channel, anchor, group_key, thread_ts, message_ts, rendered, checklist_posted) =
+                    row.map_err(&err)?;
+                found.push(Thread {
+                    channel,
+                    anchor: EventId::parse(&anchor).ok_or_else(|| StoreError::Corrupt {
+                        what: "thread",
+                        detail: format!("anchor {anchor:?}"),
+                    })?,
+                    group_key,
+                    thread_ts,
+                    message_ts,
+                    rendered,
+                    checklist_posted,
+                });
+            }
+        }
+        Ok(found)
+    }
+
+    async fn save_thread(&self, t: &Thread) -> Result<(), StoreError> {
+        let conn = self.lock();
+        conn.prepare_cached(
+            "INSERT OR REPLACE INTO threads (channel, anchor, group_key, thread_ts, message_ts, rendered, checklist_posted)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )
+        .and_then(|mut s| {
+            s.execute(params![
+                t.channel,
+                t.anchor.as_str(),
+                t.group_key,
+                t.thread_ts,
+                t.message_ts,
+                t.rendered,
+                t.checklist_posted
+            ])
+        })
+        .map_err(store_error("save thread"))?;
+        Ok(())
+    }
+
+    async fn acquire_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let conn = self.lock();
+        let changed = conn
+            .prepare_cached(
+                "INSERT INTO leases (name, holder, until) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until = excluded.until
+                 WHERE leases.until <= ?4 OR leases.holder = excluded.holder",
+            )
+            .and_then(|mut s| s.execute(params![name, holder, millis(until), millis(now)]))
+            .map_err(store_error("acquire lease"))?;
+        Ok(changed == 1)
+    }
+
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        let conn = self.lock();
+        conn.prepare_cached("DELETE FROM leases WHERE name = ?1 AND holder = ?2")
+            .and_then(|mut s| s.execute(params![name, holder]))
+            .map_err(store_error("release lease"))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,343 @@
+//! The team's configuration: `cachewatch.toml`. Which events alert, which channel each cluster's
+//! alerts go to, what is muted, and how a burst of alerts is grouped.
+//!
+//! ```toml
+//! [alerts]
+//! categories = ["node_replacement", "failover"]   # the default
+//! kinds = ["snapshot_failed"]                      # alert on these too
+//! quiet_kinds = []                                 # never alert on these
+//!
+//! [slack]
+//! channel = "#cache-alerts"          # default channel ($SLACK_CHANNEL wins over it)
+//! group_threshold = 5                # this many new maintenances at once: one grouped message
+//!
+//! [owners]
+//! app = "Checkout team"
+//! infra = "Platform team"
+//!
+//! [[routes]]
+//! clusters = "payments-*"            # a cluster, replication group or group-of-cluster pattern
+//! channel = "#payments-oncall"
+//!
+//! [[mutes]]
+//! clusters = "staging-*"
+//! until = "2026-12-31"
+//! reason = "staging is rebuilt in December"
+//! ```
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::event::MaintenanceEvent;
+use crate::policy::AlertPolicy;
+use crate::runbook::Owners;
+
+/// The default number of new maintenances in one channel at once that are posted as one message.
+pub const DEFAULT_GROUP_THRESHOLD: usize = 5;
+
+/// Everything `cachewatch.toml` says, with its defaults.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Which events alert.
+    pub alerts: AlertPolicy,
+    /// Slack settings that are not secrets.
+    pub slack: SlackOptions,
+    /// How the two teams are named in runbooks and alerts.
+    pub owners: OwnerNames,
+    /// Channels by cluster pattern; the first match wins.
+    pub routes: Vec<Route>,
+    /// Clusters not to alert about, until a date.
+    pub mutes: Vec<Mute>,
+}
+
+/// Slack options.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SlackOptions {
+    /// The channel of alerts no route claims.
+    pub channel: Option<String>,
+    /// New maintenances in one channel at once from which one grouped message is posted.
+    pub group_threshold: usize,
+}
+
+impl Default for SlackOptions {
+    fn default() -> Self {
+        Self {
+            channel: None,
+            group_threshold: DEFAULT_GROUP_THRESHOLD,
+        }
+    }
+}
+
+/// The owners' labels, as written in the file.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OwnerNames {
+    /// The application team.
+    pub app: Option<String>,
+    /// The infrastructure team.
+    pub infra: Option<String>,
+}
+
+/// Alerts of matching clusters go to `channel`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Route {
+    /// A pattern (`*` any run of characters, `?` one character).
+    pub clusters: String,
+    /// The channel.
+    pub channel: String,
+}
+
+/// Matching clusters do not alert until `until` (midnight UTC of a date, or a time).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mute {
+    /// A pattern (`*` any run of characters, `?` one character).
+    pub clusters: String,
+    /// The end of the mute: `2026-12-31` or an RFC 3339 time.
+    pub until: String,
+    /// Why, for the people who will wonder.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// Why a configuration does not read.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// Not TOML, or not the fields above.
+    #[error("{0}")]
+    Toml(#[from] toml::de::Error),
+    /// A value that does not mean anything.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Reads `cachewatch.toml`'s text.
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        let config: Config = toml::from_str(text)?;
+        for mute in &config.mutes {
+            if mute.until_time().is_none() {
+                return Err(ConfigError::Invalid(format!(
+                    "mute of {:?}: until {:?} is not a date (2026-12-31) or an RFC 3339 time",
+                    mute.clusters, mute.until
+                )));
+            }
+        }
+        for (pattern, what) in config
+            .routes
+            .iter()
+            .map(|r| (&r.clusters, "route"))
+            .chain(config.mutes.iter().map(|m| (&m.clusters, "mute")))
+        {
+            if pattern.trim().is_empty() {
+                return Err(ConfigError::Invalid(format!(
+                    "a {what} has an empty clusters pattern"
+                )));
+            }
+        }
+        if config.slack.group_threshold < 2 {
+            return Err(ConfigError::Invalid(
+                "slack.group_threshold must be at least 2".into(),
+            ));
+        }
+        Ok(config)
+    }
+
+    /// The owners' labels, with the defaults where the file names none.
+    pub fn owners(&self) -> Owners {
+        let default = Owners::default();
+        Owners {
+            app: self.owners.app.clone().unwrap_or(default.app),
+            infra: self.owners.infra.clone().unwrap_or(default.infra),
+        }
+    }
+
+    /// The channel an event's alerts go to: the first route matching it, else `default`.
+    pub fn channel_for<'a>(
+        &'a self,
+        e: &MaintenanceEvent,
+        default: Option<&'a str>,
+    ) -> Option<&'a str> {
+        self.routes
+            .iter()
+            .find(|r| matches_event(&r.clusters, e))
+            .map(|r| r.channel.as_str())
+            .or(default)
+            .or(self.slack.channel.as_deref())
+    }
+
+    /// The mute in force for an event at `now`, if any.
+    pub fn mute_for(&self, e: &MaintenanceEvent, now: DateTime<Utc>) -> Option<&Mute> {
+        self.mutes.iter().find(|m| {
+            m.until_time().is_some_and(|until| now < until) && matches_event(&m.clusters, e)
+        })
+    }
+}
+
+impl Mute {
+    /// When the mute ends.
+    pub fn until_time(&self) -> Option<DateTime<Utc>> {
+        let raw = self.until.trim();
+        if let Ok(date) = NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
+            return date.and_hms_opt(0, 0, 0).map(|t| t.and_utc());
+        }
+        DateTime::parse_from_rfc3339(raw)
+            .ok()
+            .map(|t| t.with_timezone(&Utc))
+    }
+}
+
+/// Whether a cluster pattern matches an event: its cluster, its replication group, or the group
+/// its cluster belongs to.
+pub fn matches_event(pattern: &str, e: &MaintenanceEvent) -> bool {
+    let names = [
+        e.cluster_id.as_ref().map(|c| c.as_str()),
+        e.replication_group_id.as_ref().map(|g| g.as_str()),
+        Some(e.cluster_group()),
+        Some(e.source_id.as_str()),
+    ];
+    names.into_iter().flatten().any(|name| glob(pattern, name))
+}
+
+/// `*` matches any run of characters, `?` any one; everything else matches itself.
+pub fn glob(pattern: &str, text: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let t: Vec<char> = text.chars().collect();
+    let (mut pi, mut ti) = (0, 0);
+    let (mut star, mut mark) = (None, 0);
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::{ParseContext, parse_document};
+
+    fn event(cluster: &str) -> MaintenanceEvent {
+        let at = DateTime::parse_from_rfc3339("2026-06-11T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let input = format!(
+            r#"{{"SourceIdentifier":"{cluster}","SourceType":"cache-cluster","Date":"2026-06-10T00:00:00Z","Message":"Cache node 0001 restarted"}}"#
+        );
+        parse_document(&input, &ParseContext::received_at(at))
+            .unwrap()
+            .remove(0)
+    }
+
+    #[test]
+    fn globs_match_like_a_shell() {
+        let cases = [
+            ("payments-*", "payments-0001-001", true),
+            ("payments-*", "payment-0001-001", false),
+            ("*-prod", "orders-prod", true),
+            ("orders-000?-001", "orders-0002-001", true),
+            ("orders", "orders-0001-001", false),
+            ("*", "", true),
+            ("a*b*c", "aXXbYYc", true),
+            ("a*b*c", "aXXbYY", false),
+        ];
+        for (pattern, text, want) in cases {
+            assert_eq!(glob(pattern, text), want, "{pattern} ~ {text}");
+        }
+    }
+
+    #[test]
+    fn the_first_matching_route_wins_and_the_group_name_counts() {
+        let config = Config::from_toml(
+            r##"
+            [slack]
+            channel = "#cache"
+            [[routes]]
+            clusters = "payments"
+            channel = "#payments"
+            [[routes]]
+            clusters = "pay*"
+            channel = "#never"
+            "##,
+        )
+        .unwrap();
+        assert_eq!(
+            config.channel_for(&event("payments-0001-002"), None),
+            Some("#payments")
+        );
+        assert_eq!(
+            config.channel_for(&event("orders-001"), None),
+            Some("#cache")
+        );
+        assert_eq!(
+            config.channel_for(&event("orders-001"), Some("#env")),
+            Some("#env")
+        );
+    }
+
+    #[test]
+    fn mutes_hold_until_their_date() {
+        let config = Config::from_toml(
+            r#"
+            [[mutes]]
+            clusters = "staging-*"
+            until = "2026-07-01"
+            reason = "rebuilding"
+            "#,
+        )
+        .unwrap();
+        let before = DateTime::parse_from_rfc3339("2026-06-30T23:59:59Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let after = DateTime::parse_from_rfc3339("2026-07-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert!(
+            config
+                .mute_for(&event("staging-redis-001"), before)
+                .is_some()
+        );
+        assert!(
+            config
+                .mute_for(&event("staging-redis-001"), after)
+                .is_none()
+        );
+        assert!(config.mute_for(&event("prod-redis-001"), before).is_none());
+    }
+
+    #[test]
+    fn mistakes_in_the_file_are_named() {
+        for (text, says) in [
+            ("[alerts]\ncategories = [\"snapshots\"]", "unknown variant"),
+            (
+                "[[mutes]]\nclusters = \"x\"\nuntil = \"soon\"",
+                "not a date",
+            ),
+            ("[slack]\nchanel = \"#x\"", "unknown field"),
+            ("[slack]\ngroup_threshold = 1", "at least 2"),
+            (
+                "[[routes]]\nclusters = \"\"\nchannel = \"#x\"",
+                "empty clusters pattern",
+            ),
+        ] {
+            let err = Config::from_toml(text).unwrap_err().to_string();
+            assert!(err.contains(says), "{text}: {err}");
+        }
+        assert_eq!(Config::from_toml("").unwrap(), Config::default());
+    }
+}
