@@ -2,6 +2,8 @@
 //! fixtures.
 #![warn(missing_docs)]
 
+pub mod slack;
+
 use std::path::{Path, PathBuf};
 
 /// The workspace's root directory.

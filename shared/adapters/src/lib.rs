@@ -3,6 +3,8 @@
 #![warn(missing_docs)]
 
 pub mod files;
+pub mod slack;
 pub mod sqlite;
 
+pub use slack::{RetryPolicy, SlackClient, SlackSettings, SlackWebhook};
 pub use sqlite::SqliteStore;

@@ -1,0 +1,1185 @@
+//! A local HTTP server that plays Slack, for tests of everything that talks to Slack: the Slack
+//! adapter, the delivery orchestration, the Lambda functions and the HTTP door.
+//!
+//! [`SlackStandIn`] binds `127.0.0.1` on an ephemeral port, runs on its own thread (so sync and
+//! async tests can use it alike) and stops when dropped. It plays:
+//!
+//! | endpoint | path | what it does |
+//! | --- | --- | --- |
+//! | `chat.postMessage` | `POST /api/chat.postMessage` (JSON) | stores the message, answers `{ok, channel, ts, message}` |
+//! | `chat.update` | `POST /api/chat.update` (JSON) | replaces text, blocks (when given) and metadata (when given); keeps every version |
+//! | `conversations.history` | `GET`/`POST /api/conversations.history` (query or form) | the channel's parents, newest first, paged with `cursor` |
+//! | `conversations.replies` | `GET`/`POST /api/conversations.replies` (query or form) | a thread, parent first, paged with `cursor` |
+//! | webhook | `POST /services/T0STANDIN/B0STANDIN/…` (JSON) | stores the message in the webhook's channel, answers `ok` as text |
+//!
+//! Like Slack, Web API answers are HTTP 200 with `ok: false` and a code for refusals: a missing
+//! `Authorization: Bearer` header is `not_authed`, a wrong token `invalid_auth`; a channel it does
+//! not know is `channel_not_found` (`chat.postMessage` accepts a channel's ID or name,
+//! `chat.update` and the reads only its ID, as Slack does); a message without text or blocks is
+//! `no_text`; `chat.update` of an unknown `ts` is `message_not_found`; a `thread_ts` or `ts` that
+//! names no message is `thread_not_found`. Reads return `metadata` only with
+//! `include_all_metadata=true`, and honour `oldest`, `latest`, `inclusive` and `limit` (capped at
+//! the stand-in's page size, 100 unless [`SlackStandInBuilder::page_size`] says otherwise). A
+//! webhook answers `400 invalid_payload`/`no_text`, `403 invalid_token` (right path, wrong
+//! secret) or `404 no_service` (unknown path), as Slack does.
+//!
+//! Message timestamps come from the wall clock (microseconds), strictly increasing, so `oldest`
+//! works with real times.
+//!
+//! # Faults
+//!
+//! Every request first takes a fault, if one is due: the first matching entry of the scripted
+//! queue ([`SlackStandIn::fail_next`], [`SlackStandIn::fail_next_n`],
+//! [`SlackStandIn::fail_next_to`]), else, with [`SlackStandIn::fail_randomly`], a seeded draw.
+//! A failed request stores nothing, except [`Fault::LostAnswer`] (stored, then HTTP 500: the
+//! answer lost on the way back) and [`Fault::SlowAnswer`] (stored, answered late).
+//!
+//! # Assertions
+//!
+//! Every request is recorded ([`SlackStandIn::requests`], [`SlackStandIn::count`]) with its
+//! headers, body, arrival time and answer; messages are read back per channel
+//! ([`SlackStandIn::messages`], [`SlackStandIn::parents`], [`SlackStandIn::replies`],
+//! [`SlackStandIn::versions`]).
+//!
+//! # Use
+//!
+//! Point the code under test at the stand-in: in process, build the adapter with
+//! [`SlackStandIn::api_base`] and [`SlackStandIn::token`] (or [`SlackStandIn::webhook_url`]);
+//! for a binary or a function run as a child process, set `SLACK_API_BASE_URL`,
+//! `SLACK_BOT_TOKEN` (or `SLACK_WEBHOOK_URL`) to the same values. Use the channel IDs [`ALERTS`]
+//! and [`OPS`] (or add channels with [`SlackStandIn::builder`]).
+//!
+//! ```no_run
+//! use std::process::Command;
+//!
+//! use cachewatch_tests::slack::{ALERTS, Fault, SlackStandIn};
+//!
+//! let slack = SlackStandIn::start();
+//! slack.fail_next(Fault::RateLimited { retry_after_secs: 1 });
+//! let status = Command::new("cachewatch")
+//!     .args(["notify"])
+//!     .env("SLACK_API_BASE_URL", slack.api_base())
+//!     .env("SLACK_BOT_TOKEN", slack.token())
+//!     .env("SLACK_CHANNEL", ALERTS)
+//!     .status()
+//!     .unwrap();
+//! assert!(status.success());
+//! assert_eq!(slack.parents(ALERTS).len(), 1);
+//! ```
+
+use std::collections::{BTreeMap, VecDeque};
+use std::future::IntoFuture;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+
+/// The bot token the stand-in accepts unless told otherwise.
+pub const STAND_IN_TOKEN: &str = "xoxb-0000000000-stand-in-token";
+
+/// A channel every stand-in knows: ID `C0ALERTS`, name `alerts`; also the webhook's channel
+/// unless told otherwise.
+pub const ALERTS: &str = "C0ALERTS";
+
+/// A second channel every stand-in knows: ID `C0OPS`, name `ops`.
+pub const OPS: &str = "C0OPS";
+
+/// The webhook path up to its secret.
+const WEBHOOK_PREFIX: &str = "/services/T0STANDIN/B0STANDIN/";
+
+/// The webhook's secret (the last part of its URL).
+const WEBHOOK_SECRET: &str = "stand-in-webhook-secret";
+
+/// Which Slack endpoint a request went to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Endpoint {
+    /// `chat.postMessage`.
+    PostMessage,
+    /// `chat.update`.
+    Update,
+    /// `conversations.history`.
+    History,
+    /// `conversations.replies`.
+    Replies,
+    /// The incoming webhook (any path under `/services/`).
+    Webhook,
+    /// Any other path (answered `unknown_method` under `/api/`, 404 elsewhere).
+    Other,
+}
+
+impl Endpoint {
+    /// Slack's name for it (`chat.postMessage`, ...; `webhook`, `other`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Endpoint::PostMessage => "chat.postMessage",
+            Endpoint::Update => "chat.update",
+            Endpoint::History => "conversations.history",
+            Endpoint::Replies => "conversations.replies",
+            Endpoint::Webhook => "webhook",
+            Endpoint::Other => "other",
+        }
+    }
+
+    fn of(path: &str) -> Self {
+        match path {
+            "/api/chat.postMessage" => Endpoint::PostMessage,
+            "/api/chat.update" => Endpoint::Update,
+            "/api/conversations.history" => Endpoint::History,
+            "/api/conversations.replies" => Endpoint::Replies,
+            _ if path.starts_with("/services/") => Endpoint::Webhook,
+            _ => Endpoint::Other,
+        }
+    }
+}
+
+/// A fault the stand-in plays instead of (or around) a normal answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// HTTP 429 with `Retry-After: {retry_after_secs}` and `{"ok":false,"error":"ratelimited"}`
+    /// (a webhook: the text `rate_limited`). Nothing stored.
+    RateLimited {
+        /// The `Retry-After` header, in seconds (0 is allowed, for fast tests).
+        retry_after_secs: u64,
+    },
+    /// This HTTP status (500, 502, 503, ...) with a short text body. Nothing stored.
+    HttpStatus(u16),
+    /// Slack's refusal with this code: HTTP 200 `{"ok":false,"error":code}` for the Web API; for
+    /// a webhook, the code as text with the status Slack gives it (400, 403, 404, 410; 500 for
+    /// `rollup_error`). Nothing stored.
+    SlackError(String),
+    /// Waits this long, then answers HTTP 500; nothing stored. A client with a shorter timeout
+    /// sees Slack hang.
+    Hang(Duration),
+    /// Carries the request out (a post is stored), then answers HTTP 500: Slack did it, the
+    /// answer was lost on the way back. Refusals are answered as usual.
+    LostAnswer,
+    /// Carries the request out, then waits this long before answering normally: a success that
+    /// arrives after the client's timeout.
+    SlowAnswer(Duration),
+}
+
+/// Failures drawn at random, reproducibly: each request not already given a scripted fault
+/// fails with probability `rate`, with one of `faults` (drawn with the same seeded generator).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RandomFailures {
+    /// The share of requests that fail, from 0.0 to 1.0.
+    pub rate: f64,
+    /// The generator's seed: the same seed and the same sequence of requests give the same
+    /// failures.
+    pub seed: u64,
+    /// The faults to pick from (an empty list fails nothing).
+    pub faults: Vec<Fault>,
+    /// Only requests to this endpoint fail (`None`: any).
+    pub only: Option<Endpoint>,
+}
+
+/// One request as the stand-in received it.
+#[derive(Debug, Clone)]
+pub struct RecordedRequest {
+    /// The endpoint.
+    pub endpoint: Endpoint,
+    /// The HTTP method (`POST`, `GET`).
+    pub method: String,
+    /// The path (`/api/chat.postMessage`).
+    pub path: String,
+    /// The query string's parameters.
+    pub query: BTreeMap<String, String>,
+    /// The headers, names in lower case (repeated headers joined with `, `).
+    pub headers: BTreeMap<String, String>,
+    /// The body as JSON (`Null` when empty or not JSON).
+    pub body: Value,
+    /// The body as text.
+    pub raw_body: String,
+    /// When it arrived.
+    pub received: Instant,
+    /// The fault it was given, if any.
+    pub fault: Option<Fault>,
+    /// The HTTP status answered; `None` while the answer is still pending (a hang).
+    pub status: Option<u16>,
+}
+
+impl RecordedRequest {
+    /// A header's value (`name` in any case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .get(&name.to_ascii_lowercase())
+            .map(String::as_str)
+    }
+
+    /// A parameter of the request, from the JSON body or the query string (or a form body).
+    pub fn param(&self, name: &str) -> Option<String> {
+        match self.body.get(name) {
+            Some(Value::String(text)) => Some(text.clone()),
+            Some(value) => Some(value.to_string()),
+            None => self.query.get(name).cloned(),
+        }
+    }
+}
+
+/// A message as the stand-in holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredMessage {
+    /// The channel's ID.
+    pub channel: String,
+    /// Its timestamp.
+    pub ts: String,
+    /// The thread it replies in (`None` for a parent).
+    pub thread_ts: Option<String>,
+    /// The current text.
+    pub text: String,
+    /// The current blocks.
+    pub blocks: Vec<Value>,
+    /// The current metadata (`{event_type, event_payload}`), if any.
+    pub metadata: Option<Value>,
+    /// How it arrived: [`Endpoint::PostMessage`], [`Endpoint::Webhook`], or
+    /// [`Endpoint::Other`] for [`SlackStandIn::insert_message`].
+    pub via: Endpoint,
+    /// Every version, the original first, then one per `chat.update`.
+    pub versions: Vec<MessageVersion>,
+}
+
+impl StoredMessage {
+    /// The delivery key in its metadata (`metadata.event_payload.delivery`), if any.
+    pub fn delivery_key(&self) -> Option<&str> {
+        self.metadata
+            .as_ref()?
+            .pointer("/event_payload/delivery")?
+            .as_str()
+    }
+
+    /// Whether it is a thread's parent (or a message without a thread).
+    pub fn is_parent(&self) -> bool {
+        self.thread_ts.is_none()
+    }
+}
+
+/// One version of a message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MessageVersion {
+    /// Its text.
+    pub text: String,
+    /// Its blocks.
+    pub blocks: Vec<Value>,
+    /// Its metadata.
+    pub metadata: Option<Value>,
+    /// When the stand-in stored it.
+    pub at: Instant,
+}
+
+/// Sets a stand-in up: token, channels, page size, the webhook's channel.
+#[derive(Debug, Clone)]
+pub struct SlackStandInBuilder {
+    token: String,
+    channels: Vec<(String, String)>,
+    page_size: usize,
+    webhook_channel: String,
+}
+
+impl Default for SlackStandInBuilder {
+    fn default() -> Self {
+        Self {
+            token: STAND_IN_TOKEN.to_owned(),
+            channels: vec![
+                (ALERTS.to_owned(), "alerts".to_owned()),
+                (OPS.to_owned(), "ops".to_owned()),
+            ],
+            page_size: 100,
+            webhook_channel: ALERTS.to_owned(),
+        }
+    }
+}
+
+impl SlackStandInBuilder {
+    /// The bot token it accepts (default [`STAND_IN_TOKEN`]).
+    pub fn token(mut self, token: &str) -> Self {
+        token.clone_into(&mut self.token);
+        self
+    }
+
+    /// One more channel it knows, by ID (`C…`) and name (without `#`), besides [`ALERTS`] and
+    /// [`OPS`].
+    pub fn channel(mut self, id: &str, name: &str) -> Self {
+        self.channels.push((id.to_owned(), name.to_owned()));
+        self
+    }
+
+    /// The most messages a history or replies page holds (default 100), to test paging.
+    pub fn page_size(mut self, page_size: usize) -> Self {
+        self.page_size = page_size.max(1);
+        self
+    }
+
+    /// The channel (ID) the webhook posts to (default [`ALERTS`]).
+    pub fn webhook_channel(mut self, id: &str) -> Self {
+        id.clone_into(&mut self.webhook_channel);
+        self
+    }
+
+    /// Starts the stand-in on `127.0.0.1` (an ephemeral port), on its own thread.
+    pub fn start(self) -> SlackStandIn {
+        let shared = Arc::new(Shared {
+            token: self.token,
+            page_size: self.page_size,
+            webhook_channel: self.webhook_channel,
+            state: Mutex::new(StandInState {
+                channels: self.channels,
+                ..StandInState::default()
+            }),
+        });
+        let (address_tx, address_rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let server_shared = Arc::clone(&shared);
+        let thread = std::thread::Builder::new()
+            .name("slack-stand-in".to_owned())
+            .spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("the stand-in's runtime starts");
+                runtime.block_on(async move {
+                    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+                        .await
+                        .expect("the stand-in binds 127.0.0.1:0");
+                    address_tx
+                        .send(
+                            listener
+                                .local_addr()
+                                .expect("a bound socket has an address"),
+                        )
+                        .expect("the test waits for the stand-in's address");
+                    let app = Router::new().fallback(handle).with_state(server_shared);
+                    tokio::select! {
+                        served = axum::serve(listener, app).into_future() => {
+                            served.expect("the stand-in serves");
+                        }
+                        _ = stop_rx => {}
+                    }
+                });
+                // Drops pending answers (hangs) at once instead of waiting for them.
+                runtime.shutdown_background();
+            })
+            .expect("the stand-in's thread starts");
+        let address = address_rx.recv().expect("the stand-in reports its address");
+        SlackStandIn {
+            address,
+            shared,
+            stop: Some(stop_tx),
+            thread: Some(thread),
+        }
+    }
+}
+
+/// A local server that plays Slack's Web API and an incoming webhook (see the module's
+/// documentation). Stops when dropped.
+#[derive(Debug)]
+pub struct SlackStandIn {
+    address: SocketAddr,
+    shared: Arc<Shared>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Drop for SlackStandIn {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl SlackStandIn {
+    /// A stand-in with the defaults: token [`STAND_IN_TOKEN`], channels [`ALERTS`] (`alerts`,
+    /// also the webhook's) and [`OPS`] (`ops`), pages of 100.
+    pub fn start() -> Self {
+        Self::builder().start()
+    }
+
+    /// A stand-in set up otherwise.
+    pub fn builder() -> SlackStandInBuilder {
+        SlackStandInBuilder::default()
+    }
+
+    /// Where it listens.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// The Web API base URL to configure (`SLACK_API_BASE_URL`): `http://127.0.0.1:PORT/api`.
+    pub fn api_base(&self) -> String {
+        format!("http://{}/api", self.address)
+    }
+
+    /// The incoming webhook's URL (`SLACK_WEBHOOK_URL`).
+    pub fn webhook_url(&self) -> String {
+        format!("http://{}{WEBHOOK_PREFIX}{WEBHOOK_SECRET}", self.address)
+    }
+
+    /// The secret part of [`Self::webhook_url`], to check that it never leaks.
+    pub fn webhook_secret(&self) -> &'static str {
+        WEBHOOK_SECRET
+    }
+
+    /// The bot token it accepts.
+    pub fn token(&self) -> &str {
+        &self.shared.token
+    }
+
+    fn state(&self) -> MutexGuard<'_, StandInState> {
+        self.shared.lock()
+    }
+
+    // --- Faults ------------------------------------------------------------------------------
+
+    /// The next request, whichever endpoint, gets `fault`. Scripted faults queue up in order.
+    pub fn fail_next(&self, fault: Fault) {
+        self.state().scripted.push_back((None, fault));
+    }
+
+    /// The next `n` requests, whichever endpoints, get `fault`.
+    pub fn fail_next_n(&self, n: usize, fault: Fault) {
+        let mut state = self.state();
+        state.scripted.extend(std::iter::repeat_n((None, fault), n));
+    }
+
+    /// The next request to `endpoint` gets `fault` (requests to other endpoints pass it by).
+    pub fn fail_next_to(&self, endpoint: Endpoint, fault: Fault) {
+        self.state().scripted.push_back((Some(endpoint), fault));
+    }
+
+    /// Fails requests at random from now on (after the scripted faults), reproducibly.
+    pub fn fail_randomly(&self, failures: RandomFailures) {
+        let mut state = self.state();
+        state.rng = SplitMix64(failures.seed);
+        state.random = Some(failures);
+    }
+
+    /// Stops failing at random and forgets the scripted faults not yet played.
+    pub fn stop_failing(&self) {
+        let mut state = self.state();
+        state.random = None;
+        state.scripted.clear();
+    }
+
+    // --- Requests ----------------------------------------------------------------------------
+
+    /// Every request received, in the order they arrived.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.state().requests.clone()
+    }
+
+    /// The requests to `endpoint`, in the order they arrived.
+    pub fn requests_to(&self, endpoint: Endpoint) -> Vec<RecordedRequest> {
+        self.state()
+            .requests
+            .iter()
+            .filter(|request| request.endpoint == endpoint)
+            .cloned()
+            .collect()
+    }
+
+    /// How many requests went to `endpoint`.
+    pub fn count(&self, endpoint: Endpoint) -> usize {
+        self.state()
+            .requests
+            .iter()
+            .filter(|request| request.endpoint == endpoint)
+            .count()
+    }
+
+    /// How many requests went to each endpoint.
+    pub fn counts(&self) -> BTreeMap<Endpoint, usize> {
+        let mut counts = BTreeMap::new();
+        for request in &self.state().requests {
+            *counts.entry(request.endpoint).or_insert(0) += 1;
+        }
+        counts
+    }
+
+    // --- Messages ----------------------------------------------------------------------------
+
+    /// Every message of a channel (ID or name), parents and replies, oldest first.
+    pub fn messages(&self, channel: &str) -> Vec<StoredMessage> {
+        let state = self.state();
+        state
+            .channel_id(channel)
+            .and_then(|id| state.messages.get(&id))
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// The parents of a channel (messages not in a thread), oldest first.
+    pub fn parents(&self, channel: &str) -> Vec<StoredMessage> {
+        self.messages(channel)
+            .into_iter()
+            .filter(StoredMessage::is_parent)
+            .collect()
+    }
+
+    /// The replies in the thread `thread_ts` of a channel, oldest first (not the parent).
+    pub fn replies(&self, channel: &str, thread_ts: &str) -> Vec<StoredMessage> {
+        self.messages(channel)
+            .into_iter()
+            .filter(|message| message.thread_ts.as_deref() == Some(thread_ts))
+            .collect()
+    }
+
+    /// A message by its timestamp.
+    pub fn message(&self, channel: &str, ts: &str) -> Option<StoredMessage> {
+        self.messages(channel)
+            .into_iter()
+            .find(|message| message.ts == ts)
+    }
+
+    /// A message's versions, the original first, then one per `chat.update` (empty when there
+    /// is no such message).
+    pub fn versions(&self, channel: &str, ts: &str) -> Vec<MessageVersion> {
+        self.message(channel, ts)
+            .map(|message| message.versions)
+            .unwrap_or_default()
+    }
+
+    /// Puts a message in a channel without a request (to set up a history); returns its `ts`.
+    ///
+    /// # Panics
+    /// When the channel or the thread is unknown.
+    pub fn insert_message(
+        &self,
+        channel: &str,
+        thread_ts: Option<&str>,
+        text: &str,
+        metadata: Option<Value>,
+    ) -> String {
+        let mut state = self.state();
+        let id = state
+            .channel_id(channel)
+            .unwrap_or_else(|| panic!("the stand-in knows no channel {channel}"));
+        let thread_ts = thread_ts.map(|ts| {
+            state
+                .thread_root(&id, ts)
+                .unwrap_or_else(|| panic!("{channel} has no message {ts}"))
+        });
+        state
+            .store(&id, thread_ts, text, Vec::new(), metadata, Endpoint::Other)
+            .ts
+    }
+}
+
+// --- The server ------------------------------------------------------------------------------
+
+#[derive(Debug)]
+struct Shared {
+    token: String,
+    page_size: usize,
+    webhook_channel: String,
+    state: Mutex<StandInState>,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, StandInState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[derive(Debug, Default)]
+struct StandInState {
+    /// (ID, name).
+    channels: Vec<(String, String)>,
+    /// Per channel ID, oldest first.
+    messages: BTreeMap<String, Vec<StoredMessage>>,
+    requests: Vec<RecordedRequest>,
+    scripted: VecDeque<(Option<Endpoint>, Fault)>,
+    random: Option<RandomFailures>,
+    rng: SplitMix64,
+    last_ts_micros: u128,
+}
+
+impl StandInState {
+    /// A channel's ID from its ID or name (`#name` too).
+    fn channel_id(&self, channel: &str) -> Option<String> {
+        let name = channel.strip_prefix('#').unwrap_or(channel);
+        self.channels
+            .iter()
+            .find(|(id, known)| id == channel || known == name)
+            .map(|(id, _)| id.clone())
+    }
+
+    /// A known channel ID, as `chat.update` and the reads want it.
+    fn is_channel_id(&self, channel: &str) -> bool {
+        self.channels.iter().any(|(id, _)| id == channel)
+    }
+
+    /// The thread a message `ts` belongs to (itself for a parent).
+    fn thread_root(&self, channel: &str, ts: &str) -> Option<String> {
+        self.messages
+            .get(channel)?
+            .iter()
+            .find(|message| message.ts == ts)
+            .map(|message| message.thread_ts.clone().unwrap_or_else(|| ts.to_owned()))
+    }
+
+    fn next_ts(&mut self) -> String {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .expect("the clock is after 1970")
+            .as_micros();
+        let micros = now.max(self.last_ts_micros + 1);
+        self.last_ts_micros = micros;
+        format!("{}.{:06}", micros / 1_000_000, micros % 1_000_000)
+    }
+
+    fn store(
+        &mut self,
+        channel: &str,
+        thread_ts: Option<String>,
+        text: &str,
+        blocks: Vec<Value>,
+        metadata: Option<Value>,
+        via: Endpoint,
+    ) -> StoredMessage {
+        let ts = self.next_ts();
+        let message = StoredMessage {
+            channel: channel.to_owned(),
+            ts,
+            thread_ts,
+            text: text.to_owned(),
+            blocks: blocks.clone(),
+            metadata: metadata.clone(),
+            via,
+            versions: vec![MessageVersion {
+                text: text.to_owned(),
+                blocks,
+                metadata,
+                at: Instant::now(),
+            }],
+        };
+        self.messages
+            .entry(channel.to_owned())
+            .or_default()
+            .push(message.clone());
+        message
+    }
+
+    /// The fault due for a request to `endpoint`, if any.
+    fn take_fault(&mut self, endpoint: Endpoint) -> Option<Fault> {
+        let scripted = self
+            .scripted
+            .iter()
+            .position(|(only, _)| only.is_none_or(|only| only == endpoint));
+        if let Some(index) = scripted {
+            return self.scripted.remove(index).map(|(_, fault)| fault);
+        }
+        let random = self.random.as_ref()?;
+        if random.faults.is_empty() || random.only.is_some_and(|only| only != endpoint) {
+            return None;
+        }
+        let (rate, faults) = (random.rate, random.faults.clone());
+        if self.rng.next_f64() >= rate {
+            return None;
+        }
+        let pick = self.rng.next_u64() % faults.len() as u64;
+        faults.into_iter().nth(usize::try_from(pick).ok()?)
+    }
+}
+
+/// A small seeded generator (SplitMix64), enough for reproducible failure draws.
+#[derive(Debug, Default, Clone)]
+struct SplitMix64(u64);
+
+impl SplitMix64 {
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn next_f64(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// What the stand-in answers: a status, headers and a JSON or text body.
+#[derive(Debug)]
+struct Answer {
+    status: StatusCode,
+    retry_after: Option<u64>,
+    body: AnswerBody,
+    /// Whether the request was carried out (a message stored or updated).
+    done: bool,
+}
+
+#[derive(Debug)]
+enum AnswerBody {
+    Json(Value),
+    Text(String),
+}
+
+impl Answer {
+    fn json(body: Value) -> Self {
+        Self {
+            status: StatusCode::OK,
+            retry_after: None,
+            body: AnswerBody::Json(body),
+            done: true,
+        }
+    }
+
+    /// A Web API refusal: HTTP 200, `ok: false`.
+    fn refusal(code: &str) -> Self {
+        Self {
+            done: false,
+            ..Self::json(json!({"ok": false, "error": code}))
+        }
+    }
+
+    fn text(status: StatusCode, text: &str) -> Self {
+        Self {
+            status,
+            retry_after: None,
+            body: AnswerBody::Text(text.to_owned()),
+            done: status.is_success(),
+        }
+    }
+
+    fn rate_limited(endpoint: Endpoint, retry_after_secs: u64) -> Self {
+        let mut answer = if endpoint == Endpoint::Webhook {
+            Self::text(StatusCode::TOO_MANY_REQUESTS, "rate_limited")
+        } else {
+            Self {
+                status: StatusCode::TOO_MANY_REQUESTS,
+                ..Self::refusal("ratelimited")
+            }
+        };
+        answer.retry_after = Some(retry_after_secs);
+        answer
+    }
+
+    fn server_error(status: u16) -> Self {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        Self::text(status, &format!("stand-in: HTTP {}", status.as_u16()))
+    }
+
+    fn slack_error(endpoint: Endpoint, code: &str) -> Self {
+        if endpoint == Endpoint::Webhook {
+            Self::text(webhook_status(code), code)
+        } else {
+            Self::refusal(code)
+        }
+    }
+}
+
+impl IntoResponse for Answer {
+    fn into_response(self) -> Response {
+        let mut response = match self.body {
+            AnswerBody::Json(body) => (self.status, axum::Json(body)).into_response(),
+            AnswerBody::Text(text) => (self.status, text).into_response(),
+        };
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, secs.into());
+        }
+        response
+    }
+}
+
+/// The status Slack gives a webhook's error code.
+fn webhook_status(code: &str) -> StatusCode {
+    match code {
+        "action_prohibited" | "invalid_token" | "posting_to_general_channel_denied" => {
+            StatusCode::FORBIDDEN
+        }
+        "channel_not_found" | "no_service" | "no_team" => StatusCode::NOT_FOUND,
+        "channel_is_archived" => StatusCode::GONE,
+        "rollup_error" => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => StatusCode::BAD_REQUEST,
+    }
+}
+
+/// What a request asked, read once.
+#[derive(Debug)]
+struct Asked {
+    endpoint: Endpoint,
+    method: Method,
+    path: String,
+    headers: HeaderMap,
+    /// The JSON body (`Null` when none).
+    json: Value,
+    /// Query string and form body parameters.
+    params: BTreeMap<String, String>,
+}
+
+async fn handle(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let received = Instant::now();
+    let endpoint = Endpoint::of(uri.path());
+    let query = Query::<BTreeMap<String, String>>::try_from_uri(&uri)
+        .map(|Query(query)| query)
+        .unwrap_or_default();
+    let raw_body = String::from_utf8_lossy(&body).into_owned();
+    let json = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/x-www-form-urlencoded"));
+    let mut params = query.clone();
+    if is_form {
+        let form_uri: Uri = format!("/?{raw_body}").parse().unwrap_or_default();
+        if let Ok(Query(form)) = Query::<BTreeMap<String, String>>::try_from_uri(&form_uri) {
+            params.extend(form);
+        }
+    }
+
+    let (index, fault) = {
+        let mut state = shared.lock();
+        let fault = state.take_fault(endpoint);
+        state.requests.push(RecordedRequest {
+            endpoint,
+            method: method.to_string(),
+            path: uri.path().to_owned(),
+            query,
+            headers: header_map(&headers),
+            body: json.clone(),
+            raw_body,
+            received,
+            fault: fault.clone(),
+            status: None,
+        });
+        (state.requests.len() - 1, fault)
+    };
+
+    let asked = Asked {
+        endpoint,
+        method,
+        path: uri.path().to_owned(),
+        headers,
+        json,
+        params,
+    };
+    let answer = match fault {
+        None => carry_out(&shared, &asked),
+        Some(Fault::RateLimited { retry_after_secs }) => {
+            Answer::rate_limited(endpoint, retry_after_secs)
+        }
+        Some(Fault::HttpStatus(status)) => Answer::server_error(status),
+        Some(Fault::SlackError(code)) => Answer::slack_error(endpoint, &code),
+        Some(Fault::Hang(wait)) => {
+            tokio::time::sleep(wait).await;
+            Answer::server_error(500)
+        }
+        Some(Fault::LostAnswer) => {
+            let answer = carry_out(&shared, &asked);
+            if answer.done {
+                Answer::server_error(500)
+            } else {
+                answer
+            }
+        }
+        Some(Fault::SlowAnswer(wait)) => {
+            let answer = carry_out(&shared, &asked);
+            tokio::time::sleep(wait).await;
+            answer
+        }
+    };
+    if let Some(request) = shared.lock().requests.get_mut(index) {
+        request.status = Some(answer.status.as_u16());
+    }
+    answer.into_response()
+}
+
+fn header_map(headers: &HeaderMap) -> BTreeMap<String, String> {
+    let mut map = BTreeMap::<String, String>::new();
+    for (name, value) in headers {
+        let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+        map.entry(name.as_str().to_owned())
+            .and_modify(|joined| {
+                joined.push_str(", ");
+                joined.push_str(&value);
+            })
+            .or_insert(value);
+    }
+    map
+}
+
+/// Does what the request asks, as Slack would.
+fn carry_out(shared: &Shared, asked: &Asked) -> Answer {
+    match asked.endpoint {
+        Endpoint::Webhook => return webhook(shared, asked),
+        Endpoint::Other if asked.path.starts_with("/api/") => {}
+        Endpoint::Other => return Answer::text(StatusCode::NOT_FOUND, "not found"),
+        _ => {}
+    }
+    match asked
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+    {
+        None => return Answer::refusal("not_authed"),
+        Some(value) if value != format!("Bearer {}", shared.token) => {
+            return Answer::refusal("invalid_auth");
+        }
+        Some(_) => {}
+    }
+    let mut state = shared.lock();
+    match asked.endpoint {
+        Endpoint::PostMessage if asked.method == Method::POST => post_message(&mut state, asked),
+        Endpoint::Update if asked.method == Method::POST => update(&mut state, asked),
+        Endpoint::History => read(&state, asked, shared.page_size, false),
+        Endpoint::Replies => read(&state, asked, shared.page_size, true),
+        Endpoint::PostMessage | Endpoint::Update => Answer::refusal("invalid_arguments"),
+        _ => Answer::refusal("unknown_method"),
+    }
+}
+
+fn blocks_of(json: &Value) -> Option<Vec<Value>> {
+    json.get("blocks").and_then(Value::as_array).cloned()
+}
+
+/// Metadata as `chat.postMessage` and `chat.update` take it: `{event_type, event_payload}`.
+fn metadata_of(json: &Value) -> Result<Option<Value>, Answer> {
+    match json.get("metadata") {
+        None | Some(Value::Null) => Ok(None),
+        Some(metadata)
+            if metadata.get("event_type").is_some_and(Value::is_string)
+                && metadata.get("event_payload").is_some_and(Value::is_object) =>
+        {
+            Ok(Some(json!({
+                "event_type": metadata["event_type"],
+                "event_payload": metadata["event_payload"],
+            })))
+        }
+        Some(_) => Err(Answer::refusal("invalid_metadata_format")),
+    }
+}
+
+fn post_message(state: &mut StandInState, asked: &Asked) -> Answer {
+    let json = &asked.json;
+    if !json.is_object() {
+        return Answer::refusal("invalid_arguments");
+    }
+    let Some(channel) = json
+        .get("channel")
+        .and_then(Value::as_str)
+        .and_then(|channel| state.channel_id(channel))
+    else {
+        return Answer::refusal("channel_not_found");
+    };
+    let text = json.get("text").and_then(Value::as_str).unwrap_or_default();
+    let blocks = blocks_of(json).unwrap_or_default();
+    if text.is_empty() && blocks.is_empty() {
+        return Answer::refusal("no_text");
+    }
+    let metadata = match metadata_of(json) {
+        Ok(metadata) => metadata,
+        Err(refusal) => return refusal,
+    };
+    let thread_ts = match json.get("thread_ts").and_then(Value::as_str) {
+        None => None,
+        Some(ts) => match state.thread_root(&channel, ts) {
+            Some(root) => Some(root),
+            None => return Answer::refusal("thread_not_found"),
+        },
+    };
+    let message = state.store(
+        &channel,
+        thread_ts,
+        text,
+        blocks,
+        metadata,
+        Endpoint::PostMessage,
+    );
+    Answer::json(json!({
+        "ok": true,
+        "channel": channel,
+        "ts": message.ts,
+        "message": rendered(&message, true),
+    }))
+}
+
+fn update(state: &mut StandInState, asked: &Asked) -> Answer {
+    let json = &asked.json;
+    let channel = json
+        .get("channel")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if !state.is_channel_id(channel) {
+        return Answer::refusal("channel_not_found");
+    }
+    let metadata = match metadata_of(json) {
+        Ok(metadata) => metadata,
+        Err(refusal) => return refusal,
+    };
+    let ts = json.get("ts").and_then(Value::as_str).unwrap_or_default();
+    let Some(message) = state
+        .messages
+        .get_mut(channel)
+        .and_then(|messages| messages.iter_mut().find(|message| message.ts == ts))
+    else {
+        return Answer::refusal("message_not_found");
+    };
+    if let Some(text) = json.get("text").and_then(Value::as_str) {
+        text.clone_into(&mut message.text);
+    }
+    if let Some(blocks) = blocks_of(json) {
+        message.blocks = blocks;
+    }
+    if metadata.is_some() {
+        message.metadata = metadata;
+    }
+    message.versions.push(MessageVersion {
+        text: message.text.clone(),
+        blocks: message.blocks.clone(),
+        metadata: message.metadata.clone(),
+        at: Instant::now(),
+    });
+    Answer::json(json!({
+        "ok": true,
+        "channel": channel,
+        "ts": ts,
+        "text": message.text,
+        "message": rendered(message, true),
+    }))
+}
+
+/// A message as the Web API shows it.
+fn rendered(message: &StoredMessage, with_metadata: bool) -> Value {
+    let mut shown = Map::new();
+    shown.insert("type".into(), "message".into());
+    shown.insert("subtype".into(), "bot_message".into());
+    shown.insert("bot_id".into(), "B0STANDIN".into());
+    shown.insert("text".into(), message.text.clone().into());
+    shown.insert("ts".into(), message.ts.clone().into());
+    if let Some(thread_ts) = &message.thread_ts {
+        shown.insert("thread_ts".into(), thread_ts.clone().into());
+    }
+    if !message.blocks.is_empty() {
+        shown.insert("blocks".into(), message.blocks.clone().into());
+    }
+    if with_metadata && let Some(metadata) = &message.metadata {
+        shown.insert("metadata".into(), metadata.clone());
+    }
+    Value::Object(shown)
+}
+
+/// `conversations.history` (a channel's parents, newest first) or `conversations.replies` (a
+/// thread, parent first).
+fn read(state: &StandInState, asked: &Asked, page_size: usize, replies: bool) -> Answer {
+    let params = &asked.params;
+    let channel = params
+        .get("channel")
+        .map(String::as_str)
+        .unwrap_or_default();
+    if !state.is_channel_id(channel) {
+        return Answer::refusal("channel_not_found");
+    }
+    let messages = state.messages.get(channel).cloned().unwrap_or_default();
+    let mut selected: Vec<StoredMessage> = if replies {
+        let Some(root) = params
+            .get("ts")
+            .and_then(|ts| state.thread_root(channel, ts))
+        else {
+            return Answer::refusal("thread_not_found");
+        };
+        messages
+            .into_iter()
+            .filter(|message| message.ts == root || message.thread_ts.as_deref() == Some(&root))
+            .collect()
+    } else {
+        let mut parents: Vec<_> = messages
+            .into_iter()
+            .filter(StoredMessage::is_parent)
+            .collect();
+        parents.reverse();
+        parents
+    };
+    let inclusive = params
+        .get("inclusive")
+        .is_some_and(|value| value == "true" || value == "1");
+    let bound = |name: &str| params.get(name).and_then(|ts| ts.parse::<f64>().ok());
+    let (oldest, latest) = (bound("oldest"), bound("latest"));
+    selected.retain(|message| {
+        let ts: f64 = message.ts.parse().unwrap_or_default();
+        let after = oldest.is_none_or(|oldest| ts > oldest || (inclusive && ts == oldest));
+        let before = latest.is_none_or(|latest| ts < latest || (inclusive && ts == latest));
+        after && before
+    });
+
+    let limit = params
+        .get("limit")
+        .and_then(|limit| limit.parse::<usize>().ok())
+        .filter(|limit| *limit > 0)
+        .unwrap_or(100)
+        .min(page_size);
+    let offset = match params.get("cursor").filter(|cursor| !cursor.is_empty()) {
+        None => 0,
+        Some(cursor) => match cursor
+            .strip_prefix("stand-in:")
+            .and_then(|offset| offset.parse::<usize>().ok())
+        {
+            Some(offset) => offset,
+            None => return Answer::refusal("invalid_cursor"),
+        },
+    };
+    let with_metadata = params
+        .get("include_all_metadata")
+        .is_some_and(|value| value == "true" || value == "1");
+    let page: Vec<Value> = selected
+        .iter()
+        .skip(offset)
+        .take(limit)
+        .map(|message| rendered(message, with_metadata))
+        .collect();
+    let has_more = offset + limit < selected.len();
+    let next_cursor = if has_more {
+        format!("stand-in:{}", offset + limit)
+    } else {
+        String::new()
+    };
+    Answer::json(json!({
+        "ok": true,
+        "messages": page,
+        "has_more": has_more,
+        "response_metadata": {"next_cursor": next_cursor},
+    }))
+}
+
+fn webhook(shared: &Shared, asked: &Asked) -> Answer {
+    let Some(secret) = asked.path.strip_prefix(WEBHOOK_PREFIX) else {
+        return Answer::text(StatusCode::NOT_FOUND, "no_service");
+    };
+    if secret != WEBHOOK_SECRET {
+        return Answer::text(StatusCode::FORBIDDEN, "invalid_token");
+    }
+    if asked.method != Method::POST || !asked.json.is_object() {
+        return Answer::text(StatusCode::BAD_REQUEST, "invalid_payload");
+    }
+    let text = asked
+        .json
+        .get("text")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let blocks = blocks_of(&asked.json).unwrap_or_default();
+    if text.is_empty() && blocks.is_empty() {
+        return Answer::text(StatusCode::BAD_REQUEST, "no_text");
+    }
+    let mut state = shared.lock();
+    let channel = shared.webhook_channel.clone();
+    state.store(&channel, None, text, blocks, None, Endpoint::Webhook);
+    Answer::text(StatusCode::OK, "ok")
+}
