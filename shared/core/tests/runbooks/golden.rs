@@ -128,7 +128,12 @@ fn the_golden_diff_shows_changed_lines_with_context() {
 fn no_golden_file_is_left_without_a_case() {
     let names: Vec<String> = cases::all().iter().map(|c| c.name.to_owned()).collect();
     for entry in std::fs::read_dir(golden_dir()).unwrap() {
-        let file = entry.unwrap().file_name().to_string_lossy().into_owned();
+        let entry = entry.unwrap();
+        // Other test binaries keep their golden files in folders of their own (`slack/`).
+        if entry.file_type().unwrap().is_dir() {
+            continue;
+        }
+        let file = entry.file_name().to_string_lossy().into_owned();
         let case = file.split('.').next().unwrap_or_default().to_owned();
         assert!(names.contains(&case), "{file} belongs to no case");
     }

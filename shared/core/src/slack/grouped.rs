@@ -1,0 +1,209 @@
+//! One message for many new maintenances that hit one channel at once (a region-wide
+//! maintenance): how many, which engines and clusters, the earliest deadline, and a line per
+//! maintenance; each maintenance's own alert follows in the thread.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::blocks;
+use super::limits;
+use super::mrkdwn;
+use super::situation::Situation;
+use super::{AlertContext, SlackMessage};
+
+/// Most characters of listed maintenances in one section.
+const LIST_SECTION: usize = 2800;
+/// Most characters of listed maintenances in all; the others are counted, not named.
+const LIST_TEXT: usize = 5000;
+/// Most characters of one listed maintenance.
+const LIST_LINE: usize = 400;
+
+/// The summary of `ctxs`, to post as a thread parent; the alerts of each go in its thread.
+pub fn grouped(ctxs: &[AlertContext<'_>]) -> SlackMessage {
+    let situations: Vec<Situation<'_>> = ctxs.iter().map(Situation::of).collect();
+    let n = situations.len();
+    let drills = situations.iter().filter(|s| s.drill).count();
+    let all_drills = n > 0 && drills == n;
+    let all_scheduled = situations.iter().all(|s| s.upcoming());
+    let regions: BTreeSet<&str> = situations
+        .iter()
+        .filter_map(|s| s.region.as_deref())
+        .collect();
+    let region = match (regions.len(), regions.first()) {
+        (1, Some(r)) => format!(" in {r}"),
+        _ => String::new(),
+    };
+    let what = match (n, all_scheduled) {
+        (1, true) => "node replacement scheduled".to_owned(),
+        (_, true) => "node replacements scheduled".to_owned(),
+        (1, false) => "new maintenance".to_owned(),
+        (_, false) => "new maintenances".to_owned(),
+    };
+    let headline = format!("{n} {what}{region}");
+    let header = if all_drills {
+        format!("🧪 DRILL · {headline}")
+    } else {
+        format!("🗓️ {headline}")
+    };
+
+    let mut out = vec![blocks::header(&header)];
+    if drills > 0 {
+        let which = if all_drills {
+            "*All of them are drills*".to_owned()
+        } else {
+            format!("*{drills} of them are drills*, marked 🧪 below")
+        };
+        out.push(blocks::section(&format!(
+            "🧪 DRILL: {which}: nothing is happening to those clusters."
+        )));
+    }
+    out.push(blocks::fields(&summary_fields(&situations)));
+    out.extend(list_sections(&situations));
+    out.push(blocks::context(&[
+        "The alert of each maintenance, with what happens and its runbook, follows in this thread."
+            .to_owned(),
+    ]));
+
+    let earliest = situations
+        .iter()
+        .filter_map(|s| s.window.filter(|_| s.upcoming()).map(|w| (w.start, s)))
+        .min_by_key(|(at, _)| *at)
+        .map(|(at, s)| {
+            format!(
+                ", earliest deadline {} ({})",
+                s.at_plain(at),
+                s.relative(at)
+            )
+        })
+        .unwrap_or_default();
+    let drill = if all_drills { "DRILL: " } else { "" };
+    blocks::message(&format!("{drill}{headline}{earliest}"), out)
+}
+
+/// How many per engine, clusters and groups, the earliest and latest deadlines.
+fn summary_fields(situations: &[Situation<'_>]) -> Vec<String> {
+    let mut engines: BTreeMap<&str, usize> = BTreeMap::new();
+    for s in situations {
+        let name = s.engine().map_or("engine not known", |e| e.display_name());
+        *engines.entry(name).or_default() += 1;
+    }
+    let engines: Vec<String> = engines
+        .iter()
+        .map(|(name, count)| format!("{name} ×{count}"))
+        .collect();
+    let clusters: BTreeSet<String> = situations
+        .iter()
+        .map(|s| s.cluster.clone().unwrap_or_else(|| s.subject()))
+        .collect();
+    let groups: BTreeSet<&str> = situations
+        .iter()
+        .filter_map(|s| s.group.as_deref())
+        .collect();
+    let mut out = vec![
+        format!(
+            "*Engines*\n{}",
+            if engines.is_empty() {
+                "—".to_owned()
+            } else {
+                engines.join(" · ")
+            }
+        ),
+        format!(
+            "*Clusters*\n{} cache cluster{} in {} replication group{}",
+            clusters.len(),
+            if clusters.len() == 1 { "" } else { "s" },
+            groups.len(),
+            if groups.len() == 1 { "" } else { "s" },
+        ),
+    ];
+    let deadlines: Vec<(chrono::DateTime<chrono::Utc>, &Situation<'_>)> = situations
+        .iter()
+        .filter(|s| s.upcoming())
+        .filter_map(|s| s.window.map(|w| (w.start, s)))
+        .collect();
+    if let Some((at, s)) = deadlines.iter().min_by_key(|(at, _)| *at) {
+        out.push(format!(
+            "*Earliest deadline*\n{}, {}\n{}",
+            s.at(*at),
+            s.relative(*at),
+            s.subject_md()
+        ));
+    }
+    if let Some((at, s)) = deadlines.iter().max_by_key(|(at, _)| *at)
+        && deadlines.len() > 1
+    {
+        out.push(format!(
+            "*Latest deadline*\n{}, {}",
+            s.at(*at),
+            s.relative(*at)
+        ));
+    }
+    out
+}
+
+/// A line per maintenance, soonest deadline first, over as many sections as they need; past
+/// [`LIST_TEXT`] characters the rest are counted, not named.
+fn list_sections(situations: &[Situation<'_>]) -> Vec<serde_json::Value> {
+    let mut order: Vec<&Situation<'_>> = situations.iter().collect();
+    order.sort_by_key(|s| (s.window.map(|w| w.start), s.subject()));
+    let mut sections = Vec::new();
+    let mut current = String::new();
+    let mut listed = 0;
+    let mut total = 0;
+    for s in &order {
+        let line = list_line(s);
+        let l = mrkdwn::len(&line);
+        if total + l > LIST_TEXT {
+            break;
+        }
+        if !current.is_empty() && mrkdwn::len(&current) + 1 + l > LIST_SECTION {
+            sections.push(blocks::section(&current));
+            current.clear();
+        }
+        if !current.is_empty() {
+            current.push('\n');
+        }
+        current.push_str(&line);
+        listed += 1;
+        total += l + 1;
+    }
+    if listed < order.len() {
+        let more = format!("… and {} more, in the thread.", order.len() - listed);
+        if !current.is_empty() && mrkdwn::len(&current) + 1 + mrkdwn::len(&more) > LIST_SECTION {
+            sections.push(blocks::section(&current));
+            current.clear();
+        }
+        if !current.is_empty() {
+            current.push('\n');
+        }
+        current.push_str(&more);
+    }
+    if !current.is_empty() {
+        sections.push(blocks::section(&current));
+    }
+    // Keep room for the header, the drill line, the fields and the context.
+    sections.truncate(limits::BLOCKS - 4);
+    sections
+}
+
+/// `• 🗓️ orders-0001-001 node 0001 (orders) · Redis OSS primary · deadline …`.
+fn list_line(s: &Situation<'_>) -> String {
+    let (emoji, words) = s.headline();
+    let when = match s.window {
+        Some(w) if s.upcoming() => format!("deadline {}", s.at(w.start)),
+        _ => words.to_lowercase(),
+    };
+    let drill = if s.drill { "🧪 " } else { "" };
+    let group = s
+        .group
+        .as_deref()
+        .map(|g| format!(" ({})", mrkdwn::code(g)))
+        .unwrap_or_default();
+    mrkdwn::truncate(
+        &format!(
+            "• {drill}{emoji} {}{group} · {} · {when}",
+            s.subject_md(),
+            mrkdwn::escape_line(&s.engine_role()),
+        ),
+        LIST_LINE,
+    )
+}

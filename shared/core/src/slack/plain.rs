@@ -1,0 +1,261 @@
+//! A message as plain text for a terminal: what the CLI prints when Slack is not configured.
+//!
+//! Date tokens become their fallback (written in the team's zone), entities become the
+//! characters they stand for, links show their URL, and mrkdwn's emphasis marks go; code blocks
+//! are indented. Text from an event comes out as it was written: a terminal pings nobody.
+
+use serde_json::Value;
+
+use super::SlackMessage;
+use super::mrkdwn;
+
+/// `message` as readable plain text, one block after another.
+pub fn to_text(message: &SlackMessage) -> String {
+    if message.blocks.is_empty() {
+        return format!("{}\n", plain(&message.text).trim_end());
+    }
+    let parts: Vec<String> = message
+        .blocks
+        .iter()
+        .filter_map(block_text)
+        .filter(|p| !p.trim().is_empty())
+        .collect();
+    format!("{}\n", parts.join("\n\n"))
+}
+
+fn str_at<'v>(value: &'v Value, key: &str) -> &'v str {
+    value.get(key).and_then(Value::as_str).unwrap_or_default()
+}
+
+/// The text of a text object: plain text as is, mrkdwn made plain.
+fn object_text(object: &Value) -> String {
+    let text = str_at(object, "text");
+    if str_at(object, "type") == "mrkdwn" {
+        plain(text)
+    } else {
+        text.to_owned()
+    }
+}
+
+fn button_text(button: &Value) -> String {
+    let label = button.get("text").map(object_text).unwrap_or_default();
+    match button.get("url").and_then(Value::as_str) {
+        Some(url) => format!("[ {label}: {url} ]"),
+        None => format!("[ {label} ]"),
+    }
+}
+
+fn block_text(block: &Value) -> Option<String> {
+    let elements = || {
+        block
+            .get("elements")
+            .and_then(Value::as_array)
+            .map_or(&[][..], Vec::as_slice)
+    };
+    Some(match str_at(block, "type") {
+        "header" => {
+            let text = block.get("text").map(object_text).unwrap_or_default();
+            let width = text.chars().count().max(3);
+            format!("{text}\n{}", "=".repeat(width))
+        }
+        "section" => {
+            let mut lines = Vec::new();
+            if let Some(text) = block.get("text") {
+                lines.push(object_text(text).trim_end().to_owned());
+            }
+            for field in block
+                .get("fields")
+                .and_then(Value::as_array)
+                .map_or(&[][..], Vec::as_slice)
+            {
+                let text = object_text(field);
+                let mut field_lines = text.lines();
+                let first = field_lines.next().unwrap_or_default().trim();
+                let rest: Vec<&str> = field_lines.map(str::trim).collect();
+                lines.push(if rest.is_empty() {
+                    first.to_owned()
+                } else {
+                    format!("{first}: {}", rest.join(", "))
+                });
+            }
+            if let Some(accessory) = block.get("accessory") {
+                lines.push(button_text(accessory));
+            }
+            lines.join("\n")
+        }
+        "context" => elements()
+            .iter()
+            .map(|e| object_text(e).trim().to_owned())
+            .collect::<Vec<_>>()
+            .join("   "),
+        "actions" => elements()
+            .iter()
+            .map(button_text)
+            .collect::<Vec<_>>()
+            .join("  "),
+        "divider" => "-".repeat(40),
+        _ => return None,
+    })
+}
+
+/// Entities back to characters.
+fn unescape(text: &str) -> String {
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// What a `<…>` token shows.
+fn token_text(token: &str) -> String {
+    if let Some(date) = mrkdwn::parse_date(token) {
+        return unescape(date.fallback);
+    }
+    let inner = &token[1..token.len() - 1];
+    let (target, label) = match inner.split_once('|') {
+        Some((t, l)) => (t, Some(l)),
+        None => (inner, None),
+    };
+    let label = label.map(unescape);
+    if let Some(special) = target.strip_prefix('!') {
+        let name = special.split('^').next().unwrap_or_default();
+        return format!("@{}", label.unwrap_or_else(|| name.to_owned()));
+    }
+    if let Some(user) = target.strip_prefix('@') {
+        return format!("@{}", label.unwrap_or_else(|| user.to_owned()));
+    }
+    if let Some(channel) = target.strip_prefix('#') {
+        return format!("#{}", label.unwrap_or_else(|| channel.to_owned()));
+    }
+    let url = unescape(target);
+    match label {
+        Some(l) if l != url => format!("{l} ({url})"),
+        _ => url,
+    }
+}
+
+/// Whether `c` may stand right outside an emphasis mark.
+fn boundary(c: Option<char>) -> bool {
+    c.is_none_or(|c| {
+        c.is_whitespace() || (c.is_ascii_punctuation() && !matches!(c, '*' | '_' | '~'))
+    })
+}
+
+/// mrkdwn as plain text.
+pub(crate) fn plain(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::new();
+    let mut i = 0;
+    let at = |i: usize, s: &str| {
+        s.chars()
+            .enumerate()
+            .all(|(k, c)| chars.get(i + k) == Some(&c))
+    };
+    let find = |from: usize, s: &str, same_line: bool| {
+        (from..chars.len())
+            .take_while(|&k| !same_line || chars[k] != '\n')
+            .find(|&k| at(k, s))
+    };
+    while i < chars.len() {
+        let c = chars[i];
+        if at(i, "```") {
+            let Some(close) = find(i + 3, "```", false) else {
+                out.push_str("```");
+                i += 3;
+                continue;
+            };
+            let code: String = chars[i + 3..close].iter().collect();
+            if !out.is_empty() && !out.ends_with('\n') {
+                out.push('\n');
+            }
+            for line in unescape(&code).lines() {
+                out.push_str("    ");
+                out.push_str(line);
+                out.push('\n');
+            }
+            i = close + 3;
+            if chars.get(i) == Some(&'\n') {
+                i += 1;
+            }
+            continue;
+        }
+        if c == '`'
+            && let Some(close) = find(i + 1, "`", true)
+        {
+            let code: String = chars[i + 1..close].iter().collect();
+            out.push_str(&unescape(&code));
+            i = close + 1;
+            continue;
+        }
+        if c == '<'
+            && let Some(close) = find(i + 1, ">", false)
+        {
+            let token: String = chars[i..=close].iter().collect();
+            out.push_str(&token_text(&token));
+            i = close + 1;
+            continue;
+        }
+        if c == '&'
+            && let Some(entity) = ["&amp;", "&lt;", "&gt;"].iter().find(|e| at(i, e))
+        {
+            out.push_str(&unescape(entity));
+            i += entity.chars().count();
+            continue;
+        }
+        if matches!(c, '*' | '_' | '~')
+            && boundary(i.checked_sub(1).map(|k| chars[k]))
+            && chars
+                .get(i + 1)
+                .is_some_and(|n| !n.is_whitespace() && *n != c)
+        {
+            let close = (i + 2..chars.len())
+                .take_while(|&k| chars[k] != '\n')
+                .find(|&k| {
+                    chars[k] == c
+                        && !chars[k - 1].is_whitespace()
+                        && boundary(chars.get(k + 1).copied())
+                });
+            if let Some(close) = close {
+                let inner: String = chars[i + 1..close].iter().collect();
+                out.push_str(&plain(&inner));
+                i = close + 1;
+                continue;
+            }
+        }
+        out.push(c);
+        i += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mrkdwn_reads_as_plain_text() {
+        let cases = [
+            ("*Deadline:* soon", "Deadline: soon"),
+            (
+                "<!date^1782414000^{date_short_pretty} {time}|2026-06-25 19:00 UTC>",
+                "2026-06-25 19:00 UTC",
+            ),
+            ("`&lt;!channel&gt;` &amp; more", "<!channel> & more"),
+            (
+                "<https://x.example/r|the runbook>",
+                "the runbook (https://x.example/r)",
+            ),
+            ("<https://x.example/r>", "https://x.example/r"),
+            ("<@U123> and <!here>", "@U123 and @here"),
+            ("snake_case_name and a*b*c", "snake_case_name and a*b*c"),
+            ("_Application team:_ stop", "Application team: stop"),
+            (
+                "run:\n```ls -l\npwd```\nafter",
+                "run:\n    ls -l\n    pwd\nafter",
+            ),
+            ("a ``` b", "a ``` b"),
+        ];
+        for (mrkdwn, expected) in cases {
+            assert_eq!(plain(mrkdwn), expected, "{mrkdwn}");
+        }
+    }
+}

@@ -1,0 +1,873 @@
+//! The Slack cases: one maintenance (or event) per message the product posts, at fixed times,
+//! with the facts enrichment would have found. The golden files under `tests/golden/slack/` are
+//! these cases rendered.
+
+use chrono::{DateTime, Duration, Utc};
+
+use cachewatch_core::event::{FailoverNodes, MaintenanceEvent, Origin, Window};
+use cachewatch_core::facts::{ClusterFacts, Engine, NodeRole};
+use cachewatch_core::ids::{ClusterId, NodeId, ReplicationGroupId, SourceId};
+use cachewatch_core::kind::EventKind;
+use cachewatch_core::lifecycle::{self, Maintenance};
+use cachewatch_core::parse::{EventDraft, ParseContext};
+use cachewatch_core::runbook::{Owners, Runbook, RunbookInput, Runbooks};
+use cachewatch_core::slack::{self, Acknowledgement, AlertContext, SlackMessage};
+use cachewatch_core::timefmt::Zone;
+
+/// Now, unless a case says otherwise: Monday 22 June 2026, 09:00 UTC.
+pub const NOW: &str = "2026-06-22T09:00:00Z";
+
+/// The runbook page of every case that has one.
+pub const RUNBOOK_URL: &str = "https://cachewatch.example.com/runbooks/";
+
+pub fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+/// The announced window: Thursday 25 June 2026, 19:00 to 20:00 UTC.
+pub fn window() -> Window {
+    Window {
+        start: at("2026-06-25T19:00:00Z"),
+        end: at("2026-06-25T20:00:00Z"),
+    }
+}
+
+fn later_window() -> Window {
+    Window {
+        start: at("2026-07-02T19:00:00Z"),
+        end: at("2026-07-02T20:00:00Z"),
+    }
+}
+
+/// What a node event needs: kind, cluster, node, when.
+pub struct Node<'a> {
+    pub kind: &'a str,
+    pub cluster: &'a str,
+    pub node: &'a str,
+    pub group: Option<&'a str>,
+    pub at: &'a str,
+    pub window: Option<Window>,
+    pub previous: Option<Window>,
+    pub message: Option<String>,
+    pub region: Option<&'a str>,
+    pub drill: bool,
+}
+
+impl<'a> Node<'a> {
+    pub fn new(kind: &'a str, cluster: &'a str, node: &'a str, at: &'a str) -> Self {
+        Self {
+            kind,
+            cluster,
+            node,
+            group: None,
+            at,
+            window: None,
+            previous: None,
+            message: None,
+            region: Some("us-east-1"),
+            drill: false,
+        }
+    }
+
+    pub fn finish(self) -> MaintenanceEvent {
+        let mut d = EventDraft::new(
+            EventKind::new(self.kind),
+            "cache-cluster".into(),
+            SourceId::parse(self.cluster).unwrap(),
+            Origin::DescribeEvents,
+        );
+        d.cluster_id = Some(ClusterId::parse(self.cluster).unwrap());
+        d.node_id = Some(NodeId::parse(self.node).unwrap());
+        d.replication_group_id = self.group.map(|g| ReplicationGroupId::parse(g).unwrap());
+        d.occurred_at = Some(at(self.at));
+        d.window = self.window;
+        d.previous_window = self.previous;
+        d.message = self.message;
+        d.region = self.region.map(Into::into);
+        d.account_id = self.region.map(|_| "123456789012".into());
+        let ctx = ParseContext {
+            received_at: at(self.at),
+            drill: self.drill,
+        };
+        d.finish(&ctx)
+    }
+}
+
+fn scheduled_text(cluster: &str, node: &str) -> String {
+    format!(
+        "The node with Cache Cluster ID: {cluster}, Node ID: {node} is scheduled for replacement during the maintenance window from Start Time: Jun 25 19:00 UTC, End Time: Jun 25 20:00 UTC"
+    )
+}
+
+pub fn scheduled(cluster: &str, node: &str, group: Option<&str>) -> MaintenanceEvent {
+    Node {
+        group,
+        window: Some(window()),
+        message: Some(scheduled_text(cluster, node)),
+        ..Node::new(
+            EventKind::NODE_REPLACEMENT_SCHEDULED,
+            cluster,
+            node,
+            "2026-06-18T03:12:00Z",
+        )
+    }
+    .finish()
+}
+
+fn failover(from: &str, to: &str, group: &str, when: &str) -> MaintenanceEvent {
+    let mut d = EventDraft::new(
+        EventKind::new(EventKind::FAILOVER_COMPLETE),
+        "replication-group".into(),
+        SourceId::parse(group).unwrap(),
+        Origin::Sns,
+    );
+    d.event_name = Some("ElastiCache:FailoverComplete".into());
+    d.replication_group_id = Some(ReplicationGroupId::parse(group).unwrap());
+    d.occurred_at = Some(at(when));
+    d.message = Some(format!(
+        "Failover from master node {from} to replica node {to} completed"
+    ));
+    d.failover = Some(FailoverNodes {
+        from: Some(from.into()),
+        to: Some(to.into()),
+    });
+    d.region = Some("us-east-1".into());
+    d.account_id = Some("123456789012".into());
+    d.finish(&ParseContext::received_at(at(when)))
+}
+
+/// A Redis OSS 7.1 primary of a cluster-mode-disabled group with two replicas and automatic
+/// failover: the healthy, common case.
+pub fn redis_primary_facts() -> ClusterFacts {
+    ClusterFacts {
+        engine: Some(Engine::Redis),
+        engine_version: Some("7.1.0".into()),
+        replication_group_id: Some("orders".into()),
+        cluster_mode_enabled: Some(false),
+        node_role: Some(NodeRole::Primary),
+        multi_az: Some(true),
+        automatic_failover: Some(true),
+        replicas_per_shard: Some(2),
+        node_group_id: Some("0001".into()),
+        replica_cluster_ids: Some(vec!["orders-0001-002".into(), "orders-0001-003".into()]),
+        node_endpoint: Some("orders-0001-001.orders.abc123.use1.cache.amazonaws.com".into()),
+        primary_endpoint: Some("master.orders.abc123.use1.cache.amazonaws.com".into()),
+        reader_endpoint: Some("replica.orders.abc123.use1.cache.amazonaws.com".into()),
+        configuration_endpoint: None,
+        port: Some(6379),
+        tls_in_transit: Some(true),
+        preferred_maintenance_window: Some("thu:19:00-thu:20:00".into()),
+        snapshot_retention_days: Some(7),
+        latest_snapshot_at: Some(at("2026-06-22T03:10:00Z")),
+        pending_reboot_parameters: Some(vec![]),
+        production: Some(true),
+        unavailable: None,
+    }
+}
+
+pub fn memcached_facts() -> ClusterFacts {
+    ClusterFacts {
+        engine: Some(Engine::Memcached),
+        engine_version: Some("1.6.22".into()),
+        configuration_endpoint: Some("sessions-mc.x1y2z3.cfg.use1.cache.amazonaws.com".into()),
+        port: Some(11211),
+        pending_reboot_parameters: Some(vec![]),
+        production: Some(true),
+        ..ClusterFacts::default()
+    }
+}
+
+/// Which messages a case renders, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Render {
+    /// The thread parent.
+    Alert,
+    /// A reply for the case's event.
+    Update,
+    /// A reply for another event of the maintenance (by index in `events`).
+    UpdateFor(usize),
+}
+
+impl Render {
+    pub fn label(self) -> String {
+        match self {
+            Render::Alert => "alert".into(),
+            Render::Update => "update".into(),
+            Render::UpdateFor(i) => format!("update for event {i}"),
+        }
+    }
+}
+
+/// A Slack case: a maintenance (or an event), the moment, and what to render.
+pub struct Case {
+    pub name: &'static str,
+    /// The event messages are about: the maintenance's latest unless said otherwise.
+    pub event: MaintenanceEvent,
+    /// The maintenance's events, in the order they happened.
+    pub events: Vec<MaintenanceEvent>,
+    pub maintenance: Option<Maintenance>,
+    pub previous: Option<Maintenance>,
+    pub facts: ClusterFacts,
+    pub now: DateTime<Utc>,
+    pub zone: Zone,
+    pub runbook_url: Option<String>,
+    pub actions: bool,
+    pub acknowledged: Option<Acknowledgement>,
+    pub owners: Owners,
+    pub renders: Vec<Render>,
+}
+
+impl Case {
+    /// The context for the case's event.
+    pub fn context(&self) -> AlertContext<'_> {
+        self.context_for(&self.event)
+    }
+
+    /// The context for `event`, one of the case's.
+    pub fn context_for<'a>(&'a self, event: &'a MaintenanceEvent) -> AlertContext<'a> {
+        let mut ctx = AlertContext::new(event, &self.facts, &self.owners, self.now);
+        if let Some(m) = &self.maintenance {
+            ctx = ctx.with_maintenance(m, &self.events);
+        }
+        ctx.previous = self.previous.as_ref();
+        ctx.runbook_url = self.runbook_url.clone();
+        ctx.zone = self.zone;
+        ctx.actions = self.actions;
+        ctx.acknowledged = self.acknowledged.clone();
+        ctx
+    }
+
+    /// The case's messages, each with its label.
+    pub fn messages(&self) -> Vec<(String, SlackMessage)> {
+        self.renders
+            .iter()
+            .map(|r| {
+                let message = match r {
+                    Render::Alert => slack::alert(&self.context()),
+                    Render::Update => slack::update(&self.context()),
+                    Render::UpdateFor(i) => slack::update(&self.context_for(&self.events[*i])),
+                };
+                (r.label(), message)
+            })
+            .collect()
+    }
+
+    /// The runbook of the case, rendered from the embedded templates.
+    pub fn runbook(&self) -> Runbook {
+        let input = RunbookInput::new(&self.event, &self.facts, &self.owners, self.now);
+        let input = match &self.maintenance {
+            Some(m) => input.with_maintenance(m, &self.events),
+            None => input,
+        };
+        Runbooks::embedded().render(&input).unwrap()
+    }
+}
+
+/// A case for the last of `events`, within its maintenance, rendering the alert.
+pub fn in_maintenance(
+    name: &'static str,
+    events: Vec<MaintenanceEvent>,
+    facts: ClusterFacts,
+) -> Case {
+    let event = events.last().unwrap().clone();
+    let all = lifecycle::assemble(&events);
+    let maintenance = all
+        .iter()
+        .find(|m| m.event_ids.contains(&event.id))
+        .cloned()
+        .expect("the event belongs to a maintenance");
+    let previous = maintenance
+        .repeat_of
+        .as_ref()
+        .and_then(|id| all.iter().find(|m| &m.id == id).cloned());
+    let own: Vec<MaintenanceEvent> = maintenance
+        .event_ids
+        .iter()
+        .filter_map(|id| events.iter().find(|e| &e.id == id).cloned())
+        .collect();
+    Case {
+        name,
+        event,
+        events: own,
+        maintenance: Some(maintenance),
+        previous,
+        facts,
+        now: at(NOW),
+        zone: Zone::Utc,
+        runbook_url: None,
+        actions: false,
+        acknowledged: None,
+        owners: Owners::default(),
+        renders: vec![Render::Alert],
+    }
+}
+
+/// An event alone, outside any maintenance.
+fn alone(name: &'static str, event: MaintenanceEvent, facts: ClusterFacts) -> Case {
+    Case {
+        name,
+        events: vec![event.clone()],
+        event,
+        maintenance: None,
+        previous: None,
+        facts,
+        now: at(NOW),
+        zone: Zone::Utc,
+        runbook_url: None,
+        actions: false,
+        acknowledged: None,
+        owners: Owners::default(),
+        renders: vec![Render::Alert],
+    }
+}
+
+fn url_of(case: &Case) -> String {
+    let id = case
+        .maintenance
+        .as_ref()
+        .map_or_else(|| case.event.id.to_string(), |m| m.id.to_string());
+    format!("{RUNBOOK_URL}{id}")
+}
+
+fn redis_primary() -> Case {
+    in_maintenance(
+        "redis-primary",
+        vec![scheduled("orders-0001-001", "0001", None)],
+        redis_primary_facts(),
+    )
+}
+
+fn redis_primary_linked() -> Case {
+    let mut case = redis_primary();
+    case.name = "redis-primary-linked";
+    case.runbook_url = Some(url_of(&case));
+    case
+}
+
+fn redis_primary_actions() -> Case {
+    let mut case = redis_primary();
+    case.name = "redis-primary-actions";
+    case.runbook_url = Some(url_of(&case));
+    case.actions = true;
+    case
+}
+
+fn redis_primary_acknowledged() -> Case {
+    let mut case = redis_primary();
+    case.name = "redis-primary-acknowledged";
+    case.actions = true;
+    case.acknowledged = Some(Acknowledgement {
+        by: "mika.tanaka".into(),
+        at: at("2026-06-22T09:12:00Z"),
+    });
+    case.now = at("2026-06-22T09:12:00Z");
+    case
+}
+
+fn redis_replica() -> Case {
+    in_maintenance(
+        "redis-replica",
+        vec![scheduled("orders-0001-002", "0001", None)],
+        ClusterFacts {
+            node_role: Some(NodeRole::Replica),
+            replicas_per_shard: Some(1),
+            replica_cluster_ids: Some(vec!["orders-0001-002".into()]),
+            node_endpoint: Some("orders-0001-002.orders.abc123.use1.cache.amazonaws.com".into()),
+            ..redis_primary_facts()
+        },
+    )
+}
+
+fn redis_role_unknown() -> Case {
+    let event = Node {
+        window: Some(window()),
+        message: Some(scheduled_text("billing-0001-001", "0001")),
+        region: Some("eu-west-1"),
+        ..Node::new(
+            EventKind::NODE_REPLACEMENT_SCHEDULED,
+            "billing-0001-001",
+            "0001",
+            "2026-06-18T03:12:00Z",
+        )
+    }
+    .finish();
+    alone("redis-role-unknown", event, ClusterFacts::default())
+}
+
+fn facts_unavailable() -> Case {
+    in_maintenance(
+        "facts-unavailable",
+        vec![scheduled("billing-0001-001", "0001", Some("billing"))],
+        ClusterFacts {
+            unavailable: Some("DescribeCacheClusters was denied (AccessDenied)".into()),
+            ..ClusterFacts::default()
+        },
+    )
+}
+
+fn valkey_primary() -> Case {
+    let event = Node {
+        group: Some("feeds"),
+        window: Some(window()),
+        message: Some(scheduled_text("feeds-001", "0001")),
+        region: Some("ap-northeast-1"),
+        ..Node::new(
+            EventKind::NODE_REPLACEMENT_SCHEDULED,
+            "feeds-001",
+            "0001",
+            "2026-06-18T03:12:00Z",
+        )
+    }
+    .finish();
+    let mut case = in_maintenance(
+        "valkey-primary",
+        vec![event],
+        ClusterFacts {
+            engine: Some(Engine::Valkey),
+            engine_version: Some("8.0.1".into()),
+            replication_group_id: Some("feeds".into()),
+            replicas_per_shard: Some(1),
+            latest_snapshot_at: Some(at("2026-06-19T03:10:00Z")),
+            production: None,
+            ..redis_primary_facts()
+        },
+    );
+    // The team reads plain text in Tokyo time: fallbacks are written in it.
+    case.zone = "Asia/Tokyo".parse().unwrap();
+    case
+}
+
+fn memcached() -> Case {
+    in_maintenance(
+        "memcached",
+        vec![scheduled("sessions-mc", "0002", None)],
+        memcached_facts(),
+    )
+}
+
+fn memcached_repeat() -> Case {
+    let first_window = Window {
+        start: at("2026-06-20T19:00:00Z"),
+        end: at("2026-06-20T20:00:00Z"),
+    };
+    let first = Node {
+        window: Some(first_window),
+        message: Some(
+            "The node with Cache Cluster ID: sessions-mc, Node ID: 0002 is scheduled for replacement during the maintenance window from Start Time: Jun 20 19:00 UTC, End Time: Jun 20 20:00 UTC".into(),
+        ),
+        ..Node::new(
+            EventKind::NODE_REPLACEMENT_SCHEDULED,
+            "sessions-mc",
+            "0002",
+            "2026-06-12T03:12:00Z",
+        )
+    }
+    .finish();
+    let done = Node {
+        message: Some("Finished recovery for cache nodes 0002".into()),
+        ..Node::new(
+            EventKind::CACHE_NODE_REPLACE_COMPLETE,
+            "sessions-mc",
+            "0002",
+            "2026-06-20T19:24:00Z",
+        )
+    }
+    .finish();
+    let again = Node {
+        window: Some(window()),
+        message: Some(scheduled_text("sessions-mc", "0002")),
+        ..Node::new(
+            EventKind::NODE_REPLACEMENT_SCHEDULED,
+            "sessions-mc",
+            "0002",
+            "2026-06-21T03:12:00Z",
+        )
+    }
+    .finish();
+    let mut case = in_maintenance(
+        "memcached-repeat",
+        vec![first, done, again],
+        memcached_facts(),
+    );
+    case.renders = vec![Render::Alert, Render::Update];
+    case
+}
+
+fn rescheduled() -> Case {
+    let moved = Node {
+        window: Some(later_window()),
+        previous: Some(window()),
+        message: Some(
+            "The replacement in maintenance window for node with Cache Cluster ID: orders-0001-001, Node ID: 0001 has re-scheduled from Previous Start Time: Jun 25 19:00 UTC, Previous End Time: Jun 25 20:00 UTC to New Start Time: Jul 02 19:00 UTC, New End Time: Jul 02 20:00 UTC".into(),
+        ),
+        ..Node::new(
+            EventKind::NODE_REPLACEMENT_RESCHEDULED,
+            "orders-0001-001",
+            "0001",
+            "2026-06-21T16:40:00Z",
+        )
+    }
+    .finish();
+    let mut case = in_maintenance(
+        "rescheduled",
+        vec![scheduled("orders-0001-001", "0001", None), moved],
+        redis_primary_facts(),
+    );
+    case.renders = vec![Render::Update, Render::Alert];
+    case
+}
+
+fn canceled() -> Case {
+    let canceled = Node {
+        window: Some(window()),
+        message: Some(
+            "The replacement for Cache Cluster ID: orders-0001-001, Node ID: 0001 scheduled during the maintenance window from Start Time: Jun 25 19:00 UTC, End Time: Jun 25 20:00 UTC has been canceled".into(),
+        ),
+        ..Node::new(
+            EventKind::NODE_REPLACEMENT_CANCELED,
+            "orders-0001-001",
+            "0001",
+            "2026-06-21T16:40:00Z",
+        )
+    }
+    .finish();
+    let mut case = in_maintenance(
+        "canceled",
+        vec![scheduled("orders-0001-001", "0001", None), canceled],
+        redis_primary_facts(),
+    );
+    case.renders = vec![Render::Update, Render::Alert];
+    case
+}
+
+fn replacement_started() -> Case {
+    let started = Node {
+        message: Some("Recovering cache nodes 0001".into()),
+        ..Node::new(
+            EventKind::CACHE_NODE_REPLACE_STARTED,
+            "orders-0001-001",
+            "0001",
+            "2026-06-25T19:03:00Z",
+        )
+    }
+    .finish();
+    let mut case = in_maintenance(
+        "replacement-started",
+        vec![scheduled("orders-0001-001", "0001", None), started],
+        redis_primary_facts(),
+    );
+    case.now = at("2026-06-25T19:10:00Z");
+    case.renders = vec![Render::Update, Render::Alert];
+    case
+}
+
+fn completed_with_failover() -> Case {
+    let started = Node {
+        message: Some("Recovering cache nodes 0001".into()),
+        ..Node::new(
+            EventKind::CACHE_NODE_REPLACE_STARTED,
+            "orders-0001-001",
+            "0001",
+            "2026-06-25T19:03:00Z",
+        )
+    }
+    .finish();
+    let failed_over = failover(
+        "orders-0001-001",
+        "orders-0001-002",
+        "orders",
+        "2026-06-25T19:05:00Z",
+    );
+    let done = Node {
+        message: Some("Finished recovery for cache nodes 0001".into()),
+        ..Node::new(
+            EventKind::CACHE_NODE_REPLACE_COMPLETE,
+            "orders-0001-001",
+            "0001",
+            "2026-06-25T19:21:00Z",
+        )
+    }
+    .finish();
+    let mut case = in_maintenance(
+        "completed-with-failover",
+        vec![
+            scheduled("orders-0001-001", "0001", None),
+            started,
+            failed_over,
+            done,
+        ],
+        redis_primary_facts(),
+    );
+    case.now = at("2026-06-25T19:30:00Z");
+    let failover_index = case
+        .events
+        .iter()
+        .position(|e| e.kind.is(EventKind::FAILOVER_COMPLETE))
+        .expect("the failover joined the replacement");
+    case.renders = vec![
+        Render::UpdateFor(failover_index),
+        Render::Update,
+        Render::Alert,
+    ];
+    case
+}
+
+fn failover_unplanned() -> Case {
+    let mut case = in_maintenance(
+        "failover-unplanned",
+        vec![failover(
+            "orders-0001-001",
+            "orders-0001-002",
+            "orders",
+            "2026-06-22T05:02:00Z",
+        )],
+        ClusterFacts {
+            node_role: None,
+            ..redis_primary_facts()
+        },
+    );
+    case.renders = vec![Render::Alert, Render::Update];
+    case
+}
+
+fn window_passed() -> Case {
+    let mut case = in_maintenance(
+        "window-passed",
+        vec![scheduled("orders-0001-001", "0001", None)],
+        redis_primary_facts(),
+    );
+    case.now = at("2026-06-26T09:00:00Z");
+    case
+}
+
+fn drill() -> Case {
+    let event = Node {
+        window: Some(window()),
+        message: Some(scheduled_text("orders-0001-001", "0001")),
+        drill: true,
+        ..Node::new(
+            EventKind::NODE_REPLACEMENT_SCHEDULED,
+            "orders-0001-001",
+            "0001",
+            "2026-06-22T08:55:00Z",
+        )
+    }
+    .finish();
+    let mut case = in_maintenance("drill", vec![event], redis_primary_facts());
+    case.actions = true;
+    case.renders = vec![Render::Alert, Render::Update];
+    case
+}
+
+/// A cluster named to ping a whole channel.
+pub const HOSTILE_CLUSTER: &str = "<!channel> `x` *y* <@U0123> & <http://evil.example|click>";
+
+/// Names, texts and facts chosen to ping, link or break: every one must arrive inert.
+pub fn hostile_names() -> Case {
+    let mut event = Node {
+        window: Some(window()),
+        message: Some("<!here> <@U0123> <http://evil.example|click> & ```".into()),
+        ..Node::new(
+            EventKind::NODE_REPLACEMENT_SCHEDULED,
+            HOSTILE_CLUSTER,
+            "<!everyone>",
+            "2026-06-18T03:12:00Z",
+        )
+    }
+    .finish();
+    event.replication_group_id = Some(ReplicationGroupId::parse("grp <!subteam^S1>").unwrap());
+    event
+        .attributes
+        .insert("window_unreadable".into(), "true".into());
+    let mut case = in_maintenance(
+        "hostile-names",
+        vec![event],
+        ClusterFacts {
+            replication_group_id: Some("grp <!subteam^S1>".into()),
+            engine_version: Some("7.1 <!channel>".into()),
+            pending_reboot_parameters: Some(vec!["<b>x</b> & <!here>".into()]),
+            unavailable: Some("<@U999> denied & <https://evil.example>".into()),
+            ..redis_primary_facts()
+        },
+    );
+    case.actions = true;
+    case.runbook_url = Some(url_of(&case));
+    case.acknowledged = Some(Acknowledgement {
+        by: "<!channel> <@U0123>".into(),
+        at: at("2026-06-22T08:59:00Z"),
+    });
+    case.owners = Owners {
+        app: "App <!here>".into(),
+        infra: "Infra & <@U1>".into(),
+    };
+    case.renders = vec![Render::Alert, Render::Update];
+    case
+}
+
+fn generic() -> Case {
+    let mut event = Node {
+        message: Some(
+            "Snapshot failed for snapshot with ID 'orders-nightly' of cache cluster with ID 'orders-0001-002'".into(),
+        ),
+        ..Node::new(
+            EventKind::SNAPSHOT_FAILED,
+            "orders-0001-002",
+            "0001",
+            "2026-06-22T03:15:00Z",
+        )
+    }
+    .finish();
+    event.node_id = None;
+    event.actionable = true;
+    alone(
+        "generic",
+        event,
+        ClusterFacts {
+            node_role: Some(NodeRole::Replica),
+            ..redis_primary_facts()
+        },
+    )
+}
+
+/// Every case that renders alerts and replies.
+pub fn all() -> Vec<Case> {
+    vec![
+        redis_primary(),
+        redis_primary_linked(),
+        redis_primary_actions(),
+        redis_primary_acknowledged(),
+        redis_replica(),
+        redis_role_unknown(),
+        facts_unavailable(),
+        valkey_primary(),
+        memcached(),
+        memcached_repeat(),
+        rescheduled(),
+        canceled(),
+        replacement_started(),
+        completed_with_failover(),
+        failover_unplanned(),
+        window_passed(),
+        drill(),
+        hostile_names(),
+        generic(),
+    ]
+}
+
+/// The case named `name`.
+pub fn named(name: &str) -> Case {
+    all()
+        .into_iter()
+        .find(|c| c.name == name)
+        .unwrap_or_else(|| panic!("no case {name}"))
+}
+
+/// A node of the region-wide maintenance: cluster, node, group, role, engine.
+type Member = (
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    Option<NodeRole>,
+    Option<Engine>,
+);
+
+/// Twelve maintenances of a region-wide maintenance, announced within minutes: seven Redis OSS
+/// nodes, three Memcached nodes, two nodes nothing is known about yet, one of them a day earlier.
+pub fn region_wide() -> Vec<Case> {
+    let nodes: [Member; 12] = [
+        (
+            "orders-0001-001",
+            "0001",
+            Some("orders"),
+            Some(NodeRole::Primary),
+            Some(Engine::Redis),
+        ),
+        (
+            "orders-0001-002",
+            "0001",
+            Some("orders"),
+            Some(NodeRole::Replica),
+            Some(Engine::Redis),
+        ),
+        (
+            "orders-0002-001",
+            "0001",
+            Some("orders"),
+            Some(NodeRole::Primary),
+            Some(Engine::Redis),
+        ),
+        (
+            "carts-001",
+            "0001",
+            Some("carts"),
+            Some(NodeRole::Primary),
+            Some(Engine::Redis),
+        ),
+        (
+            "carts-002",
+            "0001",
+            Some("carts"),
+            Some(NodeRole::Replica),
+            Some(Engine::Redis),
+        ),
+        (
+            "queue-001",
+            "0001",
+            Some("queue"),
+            Some(NodeRole::Primary),
+            Some(Engine::Redis),
+        ),
+        (
+            "queue-003",
+            "0001",
+            Some("queue"),
+            Some(NodeRole::Replica),
+            Some(Engine::Redis),
+        ),
+        ("sessions-mc", "0001", None, None, Some(Engine::Memcached)),
+        ("sessions-mc", "0003", None, None, Some(Engine::Memcached)),
+        ("pages-mc", "0002", None, None, Some(Engine::Memcached)),
+        ("legacy-001", "0001", None, None, None),
+        ("reports-001", "0001", None, None, None),
+    ];
+    nodes
+        .into_iter()
+        .enumerate()
+        .map(|(i, (cluster, node, group, role, engine))| {
+            let offset = i64::try_from(i).unwrap();
+            let start = if cluster == "legacy-001" {
+                window().start - Duration::days(1)
+            } else {
+                window().start + Duration::minutes(30 * (offset % 3))
+            };
+            let event = Node {
+                group,
+                window: Some(Window {
+                    start,
+                    end: start + Duration::hours(1),
+                }),
+                message: Some(scheduled_text(cluster, node)),
+                ..Node::new(
+                    EventKind::NODE_REPLACEMENT_SCHEDULED,
+                    cluster,
+                    node,
+                    "2026-06-22T08:40:00Z",
+                )
+            }
+            .finish();
+            let facts = match engine {
+                Some(Engine::Memcached) => memcached_facts(),
+                Some(engine) => ClusterFacts {
+                    engine: Some(engine),
+                    node_role: role,
+                    replication_group_id: group.map(Into::into),
+                    ..redis_primary_facts()
+                },
+                None => ClusterFacts::default(),
+            };
+            let mut case = in_maintenance("region-wide", vec![event], facts);
+            case.runbook_url = Some(url_of(&case));
+            case
+        })
+        .collect()
+}

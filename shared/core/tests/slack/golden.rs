@@ -1,0 +1,180 @@
+//! Golden tests: every case's messages, compared with `tests/golden/slack/{case}.json` (the
+//! messages as Slack receives them) and `{case}.txt` (as the CLI prints them).
+//!
+//! `CACHEWATCH_UPDATE_GOLDEN=1 cargo test -p cachewatch-core --test slack` rewrites the files;
+//! without it, a difference fails with a line diff.
+
+use std::path::PathBuf;
+
+use cachewatch_core::slack::{self, SlackMessage};
+use serde_json::json;
+
+use crate::cases;
+
+fn golden_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden/slack")
+}
+
+/// The messages of every golden case, by case name.
+fn rendered() -> Vec<(String, Vec<(String, SlackMessage)>)> {
+    let mut out: Vec<(String, Vec<(String, SlackMessage)>)> = cases::all()
+        .iter()
+        .map(|c| (c.name.to_owned(), c.messages()))
+        .collect();
+    let region = cases::region_wide();
+    let contexts: Vec<_> = region.iter().map(cases::Case::context).collect();
+    out.push((
+        "grouped-12".to_owned(),
+        vec![("grouped".to_owned(), slack::grouped(&contexts))],
+    ));
+    for name in ["redis-primary", "drill"] {
+        let case = cases::named(name);
+        let parts = slack::checklist(&case.runbook());
+        let n = parts.len();
+        out.push((
+            format!("checklist-{name}"),
+            parts
+                .into_iter()
+                .enumerate()
+                .map(|(i, m)| (format!("checklist {} of {n}", i + 1), m))
+                .collect(),
+        ));
+    }
+    out
+}
+
+fn as_json(messages: &[(String, SlackMessage)]) -> String {
+    let value: Vec<serde_json::Value> = messages
+        .iter()
+        .map(|(label, m)| json!({"message": label, "text": m.text, "blocks": m.blocks}))
+        .collect();
+    let mut out = serde_json::to_string_pretty(&value).unwrap();
+    out.push('\n');
+    out
+}
+
+fn as_text(messages: &[(String, SlackMessage)]) -> String {
+    messages
+        .iter()
+        .map(|(label, m)| format!("~~~~~ {label} ~~~~~\n{}", slack::to_text(m)))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A line diff of `expected` and `actual` (longest common subsequence), with two lines of
+/// context around each change.
+fn diff(expected: &str, actual: &str) -> String {
+    let a: Vec<&str> = expected.lines().collect();
+    let b: Vec<&str> = actual.lines().collect();
+    let mut lcs = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for i in (0..a.len()).rev() {
+        for j in (0..b.len()).rev() {
+            lcs[i][j] = if a[i] == b[j] {
+                lcs[i + 1][j + 1] + 1
+            } else {
+                lcs[i + 1][j].max(lcs[i][j + 1])
+            };
+        }
+    }
+    let mut ops: Vec<(char, &str)> = Vec::new();
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() || j < b.len() {
+        if i < a.len() && j < b.len() && a[i] == b[j] {
+            ops.push((' ', a[i]));
+            i += 1;
+            j += 1;
+        } else if i < a.len() && (j == b.len() || lcs[i + 1][j] >= lcs[i][j + 1]) {
+            ops.push(('-', a[i]));
+            i += 1;
+        } else {
+            ops.push(('+', b[j]));
+            j += 1;
+        }
+    }
+    let near_change = |k: usize| {
+        ops[k.saturating_sub(2)..(k + 3).min(ops.len())]
+            .iter()
+            .any(|(op, _)| *op != ' ')
+    };
+    let mut out = String::new();
+    let mut skipped = false;
+    for (k, (op, line)) in ops.iter().enumerate() {
+        if near_change(k) {
+            out.push_str(&format!("{op} {line}\n"));
+            skipped = false;
+        } else if !skipped {
+            out.push_str("  ...\n");
+            skipped = true;
+        }
+    }
+    out
+}
+
+#[test]
+fn every_case_renders_as_its_golden_files() {
+    // Arrange
+    let update = std::env::var_os("CACHEWATCH_UPDATE_GOLDEN").is_some_and(|v| v == "1");
+    if update {
+        std::fs::create_dir_all(golden_dir()).unwrap();
+    }
+    let mut failures = Vec::new();
+
+    for (name, messages) in rendered() {
+        // Act
+        let files = [
+            (format!("{name}.json"), as_json(&messages)),
+            (format!("{name}.txt"), as_text(&messages)),
+        ];
+
+        // Assert
+        for (file, actual) in files {
+            let path = golden_dir().join(file);
+            if update {
+                std::fs::write(&path, &actual).unwrap();
+                continue;
+            }
+            let expected = std::fs::read_to_string(&path).unwrap_or_default();
+            if expected != actual {
+                failures.push(format!(
+                    "{} differs (- golden, + rendered):\n{}",
+                    path.display(),
+                    diff(&expected, &actual)
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{}\nRun with CACHEWATCH_UPDATE_GOLDEN=1 to accept the rendered messages.",
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn every_golden_message_is_within_slacks_limits() {
+    for (name, messages) in rendered() {
+        for (label, message) in messages {
+            let problems = slack::limits::check(&message);
+            assert!(problems.is_empty(), "{name} {label}: {problems:#?}");
+        }
+    }
+}
+
+#[test]
+fn no_golden_file_is_left_without_a_case() {
+    let names: Vec<String> = rendered().into_iter().map(|(name, _)| name).collect();
+    for entry in std::fs::read_dir(golden_dir()).unwrap() {
+        let file = entry.unwrap().file_name().to_string_lossy().into_owned();
+        let case = file
+            .rsplit_once('.')
+            .map_or(file.as_str(), |(stem, _)| stem)
+            .to_owned();
+        assert!(names.contains(&case), "{file} belongs to no case");
+    }
+}
+
+#[test]
+fn the_golden_diff_shows_changed_lines_with_context() {
+    let out = diff("a\nb\nc\nd\ne\nf\ng\n", "a\nb\nc\nD\ne\nf\ng\n");
+    assert_eq!(out, "  ...\n  b\n  c\n- d\n+ D\n  e\n  f\n  ...\n");
+}
