@@ -56,6 +56,8 @@ pub enum Command {
     Upcoming(UpcomingArgs),
     /// The runbook for an event or maintenance: what to do, step by step, for whom.
     Runbook(RunbookArgs),
+    /// Send the alerts still to send to Slack (after an outage, say).
+    Notify(NotifyArgs),
     /// See cachewatch work on a bundled timeline, in a temporary database.
     Demo,
 }
@@ -140,6 +142,14 @@ pub struct ShowArgs {
     /// Print JSON: the event, its maintenance and the maintenance's events.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `cachewatch notify`.
+#[derive(Debug, Args)]
+pub struct NotifyArgs {
+    /// Also send again the alerts Slack refused for good (after fixing the channel or token).
+    #[arg(long)]
+    pub retry_failed: bool,
 }
 
 /// `cachewatch runbook`.

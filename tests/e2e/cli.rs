@@ -277,7 +277,12 @@ fn upcoming_lists_what_is_ahead_soonest_first() {
         record("past-001", "0001", -3),
     ]
     .join("\n");
-    assert_eq!(cli.ingest_text(&input).trim(), "3 events, 3 new");
+    let ingested = cli.ingest_text(&input);
+    assert_eq!(
+        ingested.lines().next(),
+        Some("3 events, 3 new"),
+        "{ingested}"
+    );
     let upcoming = cli.json(&["upcoming", "--json"]);
     let subjects: Vec<&str> = upcoming
         .as_array()
@@ -312,14 +317,36 @@ fn the_demo_shows_the_product_working_without_any_setup() {
         String::from_utf8_lossy(&out.stderr)
     );
     let text = String::from_utf8(out.stdout).unwrap();
-    assert!(text.contains("$ cachewatch ingest describe-events.json    # delivered again"));
-    assert!(text.contains("5 events, 0 new"), "{text}");
+    // The replay: alerts as they would be posted, a thread per maintenance.
+    assert!(
+        text.contains("── Slack #cache-alerts, new message ──"),
+        "{text}"
+    );
+    assert!(
+        text.contains("── Slack #cache-alerts, reply in the thread ──"),
+        "{text}"
+    );
+    assert!(
+        text.contains("the thread's first message is updated"),
+        "{text}"
+    );
+    assert!(text.contains("Repeat notice"), "{text}");
+    assert!(
+        text.contains("nothing to post: stored for the history"),
+        "the snapshot does not alert: {text}"
+    );
+    // Delivered again, stored once; the history, the maintenance, what is ahead, the checklist.
+    assert!(
+        text.contains("# the rescheduling, delivered again"),
+        "{text}"
+    );
+    assert!(text.contains("1 event, 0 new"), "{text}");
     assert!(
         text.contains("planned node replacement, completed"),
         "{text}"
     );
-    assert!(text.contains("REPEAT"), "{text}");
     assert!(text.contains("repeat notice for this node"), "{text}");
+    assert!(text.contains("- [ ] "), "{text}");
     assert!(text.contains("failover      to shop-redis-002"), "{text}");
 }
 

@@ -1,27 +1,53 @@
 //! `cachewatch demo`: the product at work on a bundled timeline, in a temporary database.
 //!
-//! The timeline is dated from now, so that the maintenance it leaves ahead shows in `upcoming`:
+//! The timeline is replayed as it would have happened, dated from now: each delivery is ingested at
+//! its own moment, and what cachewatch would post to Slack is printed (the real outbox, threads and
+//! decisions; only the chat is a printer). It holds
 //! - a Redis primary (`shop-redis-001`) scheduled for replacement, rescheduled, then replaced with a
-//!   failover to its replica, reported both by SNS and by DescribeEvents;
-//! - a Memcached node (`sessions-mc` node 0002) replaced, then announced for replacement again two
-//!   days later: a repeat;
-//! - an unrelated snapshot.
+//!   failover to its replica, each reported both by SNS and by the poller's `describe-events`;
+//! - a Memcached node (`sessions-mc` node 0002) replaced, then announced for replacement again the
+//!   next day: a repeat;
+//! - an unrelated snapshot, stored but not alerted on.
 //!
-//! It arrives in three shapes an operator meets: SNS notifications, `aws elasticache
-//! describe-events` output, and rows copied from the console.
+//! Then it shows `events`, `show`, `upcoming` and the runbook checklist of what is ahead. What
+//! enrichment would look up on AWS (engine, role, failover settings, backups) is given by a fixed
+//! description of the two clusters.
 
 use std::io::Write;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use cachewatch_adapters::SqliteStore;
+use cachewatch_core::delivery::{ChatSink, DeliveryError, PostedMessage};
+use cachewatch_core::enrich::FactsSource;
+use cachewatch_core::facts::{ClusterFacts, Engine, NodeRole};
+use cachewatch_core::lifecycle::Maintenance;
+use cachewatch_core::notify::{NotifySettings, notify, record_alerts};
+use cachewatch_core::runbook::Runbooks;
+use cachewatch_core::slack::{self, SlackMessage};
 use cachewatch_core::store::EventStore;
 use cachewatch_core::timefmt::Zone;
+use cachewatch_core::{EventKind, EventQuery, MaintenanceEvent};
 use chrono::{DateTime, Duration, DurationRound, FixedOffset, Utc};
 use serde_json::json;
 
-use super::{Context, Failure, events, ingest, show, upcoming};
-use crate::args::EventsArgs;
+use super::{Context, Failure, events, ingest, runbook, show, upcoming};
+use crate::args::{EventsArgs, RunbookArgs};
 
 const TOPIC: &str = "arn:aws:sns:eu-west-1:111122223333:cachewatch-events";
+const CHANNEL: &str = "#cache-alerts";
+
+/// One delivery of the timeline: when, by which road, and the document.
+pub struct Delivery {
+    /// When it arrives.
+    pub at: DateTime<Utc>,
+    /// How it arrives, in words.
+    pub road: &'static str,
+    /// The file name an operator would have for it.
+    pub name: &'static str,
+    /// The document.
+    pub text: String,
+}
 
 /// A window time as ElastiCache writes it in texts: no year.
 fn text_time(at: DateTime<Utc>) -> String {
@@ -32,98 +58,262 @@ fn iso(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
 
-/// The three inputs of the timeline, named as files an operator would have.
-pub fn timeline(now: DateTime<Utc>) -> Vec<(&'static str, String)> {
-    let t = now.duration_trunc(Duration::hours(1)).unwrap_or(now);
-    let (w1, w2) = (t - Duration::days(5), t - Duration::days(2));
-    let hour = Duration::hours(1);
-    let failed_over = w2 + Duration::minutes(4);
+fn sns(at: DateTime<Utc>, id: &str, body: serde_json::Value) -> String {
+    json!({
+        "Type": "Notification",
+        "MessageId": id,
+        "TopicArn": TOPIC,
+        "Subject": null,
+        "Message": body.to_string(),
+        "Timestamp": iso(at),
+        "SignatureVersion": "1",
+        "Signature": "",
+        "SigningCertURL": "https://sns.eu-west-1.amazonaws.com/SimpleNotificationService.pem",
+        "UnsubscribeURL": "https://sns.eu-west-1.amazonaws.com/?Action=Unsubscribe"
+    })
+    .to_string()
+}
 
-    let sns = |at: DateTime<Utc>, id: &str, body: serde_json::Value| {
-        json!({
-            "Type": "Notification",
-            "MessageId": id,
-            "TopicArn": TOPIC,
-            "Subject": null,
-            "Message": body.to_string(),
-            "Timestamp": iso(at),
-            "SignatureVersion": "1",
-            "Signature": "",
-            "SigningCertURL": "https://sns.eu-west-1.amazonaws.com/SimpleNotificationService.pem",
-            "UnsubscribeURL": "https://sns.eu-west-1.amazonaws.com/?Action=Unsubscribe"
-        })
+fn record(at: DateTime<Utc>, source: &str, kind: &str, message: String) -> String {
+    json!({"Events": [{"SourceIdentifier": source, "SourceType": kind, "Message": message, "Date": iso(at)}]})
         .to_string()
-    };
-    let notifications = [
-        sns(
-            t - Duration::days(12),
-            "5b0c2a6e-0001-4c1d-9d7a-demo00000001",
-            json!({"ElastiCache:NodeReplacementScheduled": "shop-redis-001", "Cache Cluster ID": "shop-redis-001", "Replication Group ID": "shop-redis"}),
-        ),
-        sns(
-            failed_over,
-            "5b0c2a6e-0002-4c1d-9d7a-demo00000002",
-            json!({"ElastiCache:FailoverComplete": "shop-redis", "Cache Cluster ID": "shop-redis-002", "Replication Group ID": "shop-redis"}),
-        ),
-    ]
-    .join("\n");
+}
 
-    let record = |at: DateTime<Utc>, source: &str, kind: &str, message: String| json!({"SourceIdentifier": source, "SourceType": kind, "Message": message, "Date": iso(at)});
-    let describe = json!({"Events": [
-        record(t - Duration::days(1), "shop-redis-002", "cache-cluster",
-            "Snapshot succeeded for snapshot with ID 'shop-redis-nightly' of cache cluster with ID 'shop-redis-002'".into()),
-        record(w2 + Duration::minutes(15), "shop-redis-001", "cache-cluster", "Finished recovery for cache nodes 0001".into()),
-        record(failed_over + Duration::seconds(1), "shop-redis", "replication-group",
-            "Failover to replica node shop-redis-002 completed".into()),
-        record(t - Duration::days(9), "shop-redis-001", "cache-cluster", format!(
-            "The replacement in maintenance window for node with Cache Cluster ID: shop-redis-001, Node ID: 0001 has re-scheduled from Previous Start Time: {}, Previous End Time: {} to New Start Time: {}, New End Time: {}",
-            text_time(w1), text_time(w1 + hour), text_time(w2), text_time(w2 + hour))),
-        record(t - Duration::days(12) + Duration::seconds(2), "shop-redis-001", "cache-cluster", format!(
-            "The node with Cache Cluster ID: shop-redis-001, Node ID: 0001 is scheduled for replacement during the maintenance window from Start Time: {}, End Time: {}",
-            text_time(w1), text_time(w1 + hour))),
-    ]})
-    .to_string();
-
-    // The console shows dates in the browser's zone; this one is in Tokyo.
+/// A console row, dated in Tokyo as a browser there shows it.
+fn console(at: DateTime<Utc>, message: &str) -> String {
     let tokyo = FixedOffset::east_opt(9 * 3600)
         .unwrap_or(FixedOffset::east_opt(0).expect("zero is an offset"));
-    let console_date = |at: DateTime<Utc>| {
-        at.with_timezone(&tokyo)
-            .format("%B %-d, %Y, %H:%M:%S (UTC+09:00)")
-            .to_string()
-    };
-    let (w3, w4) = (t - Duration::days(3), t + Duration::days(4));
-    let scheduled = |w: DateTime<Utc>| {
+    let date = at
+        .with_timezone(&tokyo)
+        .format("%B %-d, %Y, %H:%M:%S (UTC+09:00)");
+    format!("Source | Type | Date | Message\nsessions-mc | cache-cluster | {date} | {message}")
+}
+
+/// The timeline, in the order it happens, dated from `now`.
+pub fn timeline(now: DateTime<Utc>) -> Vec<Delivery> {
+    let t = now.duration_trunc(Duration::hours(1)).unwrap_or(now);
+    let hour = Duration::hours(1);
+    let (w1, w2, w3, w4) = (
+        t - Duration::days(5),
+        t - Duration::days(2),
+        t - Duration::days(3),
+        t + Duration::days(4),
+    );
+    let failed_over = w2 + Duration::minutes(4);
+    let mc_scheduled = |w: DateTime<Utc>| {
         format!(
             "The node with Cache Cluster ID: sessions-mc, Node ID: 0002 is scheduled for replacement during the maintenance window from Start Time: {}, End Time: {}",
             text_time(w),
             text_time(w + hour)
         )
     };
-    let console = [
-        "Source | Type | Date | Message".to_owned(),
-        format!(
-            "sessions-mc | cache-cluster | {} | {}",
-            console_date(t - Duration::days(2)),
-            scheduled(w4)
-        ),
-        format!(
-            "sessions-mc | cache-cluster | {} | Finished recovery for cache nodes 0002",
-            console_date(w3 + Duration::minutes(12))
-        ),
-        format!(
-            "sessions-mc | cache-cluster | {} | {}",
-            console_date(t - Duration::days(20)),
-            scheduled(w3)
-        ),
-    ]
-    .join("\n");
-
+    let redis_scheduled = format!(
+        "The node with Cache Cluster ID: shop-redis-001, Node ID: 0001 is scheduled for replacement during the maintenance window from Start Time: {}, End Time: {}",
+        text_time(w1),
+        text_time(w1 + hour)
+    );
+    let rescheduled = format!(
+        "The replacement in maintenance window for node with Cache Cluster ID: shop-redis-001, Node ID: 0001 has re-scheduled from Previous Start Time: {}, Previous End Time: {} to New Start Time: {}, New End Time: {}",
+        text_time(w1),
+        text_time(w1 + hour),
+        text_time(w2),
+        text_time(w2 + hour)
+    );
+    let at = |d: DateTime<Utc>, road, name, text| Delivery {
+        at: d,
+        road,
+        name,
+        text,
+    };
     vec![
-        ("sns-notifications.json", notifications),
-        ("describe-events.json", describe),
-        ("console-rows.txt", console),
+        at(t - Duration::days(20), "a row copied from the console's event table", "console-rows.txt", console(t - Duration::days(20), &mc_scheduled(w3))),
+        at(
+            t - Duration::days(12),
+            "an SNS notification, then the poller's describe-events record of the same event",
+            "sns-and-poller.jsonl",
+            [
+                sns(t - Duration::days(12), "5b0c2a6e-0001-4c1d-9d7a-0000000demo1", json!({"ElastiCache:NodeReplacementScheduled": "shop-redis-001", "Cache Cluster ID": "shop-redis-001", "Replication Group ID": "shop-redis"})),
+                record(t - Duration::days(12) + Duration::seconds(2), "shop-redis-001", "cache-cluster", redis_scheduled),
+            ]
+            .join("\n"),
+        ),
+        at(t - Duration::days(9), "the poller's describe-events", "describe-events.json", record(t - Duration::days(9), "shop-redis-001", "cache-cluster", rescheduled)),
+        at(w3 + Duration::minutes(12), "a row copied from the console's event table", "console-rows.txt", console(w3 + Duration::minutes(12), "Finished recovery for cache nodes 0002")),
+        at(
+            failed_over,
+            "an SNS notification, then the poller's describe-events record of the same event",
+            "sns-and-poller.jsonl",
+            [
+                sns(failed_over, "5b0c2a6e-0002-4c1d-9d7a-0000000demo2", json!({"ElastiCache:FailoverComplete": "shop-redis", "Cache Cluster ID": "shop-redis-002", "Replication Group ID": "shop-redis"})),
+                record(failed_over + Duration::seconds(1), "shop-redis", "replication-group", "Failover to replica node shop-redis-002 completed".into()),
+            ]
+            .join("\n"),
+        ),
+        at(w2 + Duration::minutes(15), "the poller's describe-events", "describe-events.json", record(w2 + Duration::minutes(15), "shop-redis-001", "cache-cluster", "Finished recovery for cache nodes 0001".into())),
+        at(t - Duration::days(2) + Duration::hours(3), "a row copied from the console's event table", "console-rows.txt", console(t - Duration::days(2) + Duration::hours(3), &mc_scheduled(w4))),
+        at(
+            t - Duration::days(1),
+            "the poller's describe-events",
+            "describe-events.json",
+            record(t - Duration::days(1), "shop-redis-002", "cache-cluster", "Snapshot succeeded for snapshot with ID 'shop-redis-nightly' of cache cluster with ID 'shop-redis-002'".into()),
+        ),
     ]
+}
+
+/// A chat that prints instead of posting, so that the demo runs the real alert path.
+#[derive(Default)]
+struct Printer {
+    lines: Mutex<Vec<String>>,
+    next_ts: AtomicU64,
+}
+
+impl Printer {
+    fn say(&self, head: String, body: &str) {
+        let mut lines = self
+            .lines
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        lines.push(format!("  ── Slack {head} ──"));
+        lines.extend(body.trim_end().lines().map(|l| format!("  │ {l}")));
+    }
+
+    fn take(&self) -> Vec<String> {
+        std::mem::take(
+            &mut *self
+                .lines
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    }
+}
+
+impl ChatSink for Printer {
+    fn threads(&self) -> bool {
+        true
+    }
+
+    async fn post(
+        &self,
+        channel: &str,
+        message: &SlackMessage,
+    ) -> Result<PostedMessage, DeliveryError> {
+        let ts = format!(
+            "{}.000100",
+            1_700_000_000 + self.next_ts.fetch_add(1, Ordering::Relaxed)
+        );
+        let checklist = message
+            .metadata
+            .as_ref()
+            .and_then(|m| m.delivery_key())
+            .is_some_and(|k| k.starts_with("checklist:"));
+        if checklist {
+            let steps = slack::to_text(message)
+                .lines()
+                .filter(|l| l.contains('☐'))
+                .count();
+            self.say(
+                format!("{channel}, in the thread"),
+                &format!(
+                    "(the runbook checklist, {steps} step{}: see `cachewatch runbook` below)",
+                    if steps == 1 { "" } else { "s" }
+                ),
+            );
+        } else if message.thread_ts.is_some() {
+            self.say(
+                format!("{channel}, reply in the thread"),
+                &slack::to_text(message),
+            );
+        } else {
+            self.say(format!("{channel}, new message"), &slack::to_text(message));
+        }
+        Ok(PostedMessage {
+            channel: channel.to_owned(),
+            ts,
+        })
+    }
+
+    async fn update(
+        &self,
+        channel: &str,
+        _ts: &str,
+        message: &SlackMessage,
+    ) -> Result<(), DeliveryError> {
+        let text = slack::to_text(message);
+        let first = text.lines().next().unwrap_or_default();
+        self.say(
+            format!("{channel}, the thread's first message is updated"),
+            first,
+        );
+        Ok(())
+    }
+
+    async fn find_delivery(
+        &self,
+        _channel: &str,
+        _thread_ts: Option<&str>,
+        _key: &str,
+        _since: DateTime<Utc>,
+    ) -> Result<Option<PostedMessage>, DeliveryError> {
+        Ok(None)
+    }
+}
+
+/// What ElastiCache would say about the demo's clusters, as enrichment looks it up on AWS.
+struct DemoFacts {
+    now: DateTime<Utc>,
+}
+
+impl FactsSource for DemoFacts {
+    async fn facts_for(
+        &self,
+        event: &MaintenanceEvent,
+        _maintenance: Option<&Maintenance>,
+    ) -> ClusterFacts {
+        if event.cluster_group() == "sessions-mc" {
+            return ClusterFacts {
+                engine: Some(Engine::Memcached),
+                engine_version: Some("1.6.22".into()),
+                configuration_endpoint: Some(
+                    "sessions-mc.x7q2ab.cfg.euw1.cache.amazonaws.com".into(),
+                ),
+                port: Some(11211),
+                preferred_maintenance_window: Some("thu:05:00-thu:06:00".into()),
+                production: Some(true),
+                ..ClusterFacts::default()
+            };
+        }
+        ClusterFacts {
+            engine: Some(Engine::Redis),
+            engine_version: Some("7.1.0".into()),
+            replication_group_id: Some("shop-redis".into()),
+            cluster_mode_enabled: Some(false),
+            node_role: Some(
+                if event
+                    .cluster_id
+                    .as_ref()
+                    .is_some_and(|c| c.as_str() == "shop-redis-002")
+                {
+                    NodeRole::Replica
+                } else {
+                    NodeRole::Primary
+                },
+            ),
+            multi_az: Some(true),
+            automatic_failover: Some(true),
+            replicas_per_shard: Some(1),
+            node_group_id: Some("0001".into()),
+            replica_cluster_ids: Some(vec!["shop-redis-002".into()]),
+            primary_endpoint: Some("master.shop-redis.x7q2ab.euw1.cache.amazonaws.com".into()),
+            reader_endpoint: Some("replica.shop-redis.x7q2ab.euw1.cache.amazonaws.com".into()),
+            port: Some(6379),
+            tls_in_transit: Some(true),
+            preferred_maintenance_window: Some("tue:05:00-tue:06:00".into()),
+            snapshot_retention_days: Some(7),
+            latest_snapshot_at: Some(self.now - Duration::hours(20)),
+            production: Some(true),
+            ..ClusterFacts::default()
+        }
+    }
 }
 
 fn command(out: &mut dyn Write, line: &str) -> Result<(), Failure> {
@@ -135,7 +325,7 @@ pub async fn run(zone: Zone, now: DateTime<Utc>, out: &mut dyn Write) -> Result<
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("demo.db");
     let store = SqliteStore::open(&path).map_err(|e| Failure::Other(e.into()))?;
-    let ctx = Context {
+    let mut ctx = Context {
         store,
         config: Default::default(),
         runbook_dir: None,
@@ -144,43 +334,114 @@ pub async fn run(zone: Zone, now: DateTime<Utc>, out: &mut dyn Write) -> Result<
     };
     writeln!(
         out,
-        "cachewatch demo: a bundled timeline, dated from now, in a temporary database ({}).\n\
-         Every command below is one you can run yourself with --db PATH.",
+        "cachewatch demo: a timeline replayed as it happened, dated from now, into a temporary database\n\
+         ({}). What cachewatch would post to Slack ({CHANNEL}) is printed after each delivery.",
         path.display()
     )?;
 
-    let inputs = timeline(now);
-    for (name, text) in &inputs {
-        command(out, &format!("cachewatch ingest {name}"))?;
-        let outcome = ingest::ingest_text(&ctx, text, name).await?;
+    let printer = Printer::default();
+    let runbooks = Runbooks::embedded();
+    let settings = NotifySettings {
+        channel: Some(CHANNEL.to_owned()),
+        base_url: None,
+        zone,
+        actions: false,
+        holder: "cachewatch-demo".to_owned(),
+        ignore_backoff: false,
+    };
+    let deliveries = timeline(now);
+    for delivery in &deliveries {
+        ctx.now = delivery.at;
+        writeln!(out, "\n[{}] {}", zone.format(delivery.at), delivery.road)?;
+        command(out, &format!("cachewatch ingest {}", delivery.name))?;
+        let outcome = ingest::ingest_text(&ctx, &delivery.text, delivery.name).await?;
         writeln!(out, "{}", ingest::summary(&outcome))?;
+        let new: Vec<MaintenanceEvent> = outcome
+            .events
+            .iter()
+            .filter(|e| e.new)
+            .map(|e| e.event.clone())
+            .collect();
+        record_alerts(
+            &ctx.store,
+            &new,
+            &ctx.config,
+            settings.channel.as_deref(),
+            ctx.now,
+        )
+        .await?;
+        let refresh: Vec<String> = outcome.maintenances.keys().cloned().collect();
+        let facts = DemoFacts { now: ctx.now };
+        notify(
+            &ctx.store,
+            &printer,
+            &facts,
+            &runbooks,
+            &ctx.config,
+            &settings,
+            &refresh,
+            ctx.now,
+        )
+        .await
+        .map_err(|e| Failure::Other(e.into()))?;
+        let said = printer.take();
+        if said.is_empty() {
+            writeln!(out, "  (nothing to post: {})", quiet_reason(&new))?;
+        }
+        for line in said {
+            writeln!(out, "{line}")?;
+        }
     }
+
+    ctx.now = now;
+    writeln!(out, "\n[{}] now", zone.format(now))?;
     command(
         out,
-        "cachewatch ingest describe-events.json    # delivered again: nothing is stored twice",
+        "cachewatch ingest describe-events.json    # the rescheduling, delivered again",
     )?;
-    let outcome = ingest::ingest_text(&ctx, &inputs[1].1, inputs[1].0).await?;
+    let outcome = ingest::ingest_text(&ctx, &deliveries[2].text, deliveries[2].name).await?;
     writeln!(out, "{}", ingest::summary(&outcome))?;
 
     command(out, "cachewatch events")?;
     events::run(&ctx, &all_events(), out).await?;
-
     let redis = ctx
         .store
-        .search(&query("shop-redis-001", "node_replacement_scheduled"))
+        .search(&query(
+            "shop-redis-001",
+            EventKind::NODE_REPLACEMENT_SCHEDULED,
+        ))
         .await?;
     if let Some(e) = redis.first() {
         command(out, &format!("cachewatch show {}", e.id.short()))?;
         show::run(&ctx, e.id.as_str(), false, out).await?;
     }
-    let repeat = upcoming::upcoming(&ctx, false).await?;
-    if let Some(m) = repeat.first() {
-        command(out, &format!("cachewatch show {}", m.id.short()))?;
-        show::run(&ctx, m.id.as_str(), false, out).await?;
-    }
     command(out, "cachewatch upcoming")?;
     upcoming::run(&ctx, false, false, out).await?;
+    if let Some(m) = upcoming::upcoming(&ctx, false).await?.first() {
+        command(
+            out,
+            &format!(
+                "cachewatch runbook {} --format github    # a checklist to paste into an issue",
+                m.id.short()
+            ),
+        )?;
+        let args = RunbookArgs {
+            id: m.id.to_string(),
+            format: "github".into(),
+        };
+        runbook::render(&ctx, &args, &DemoFacts { now }, out).await?;
+    }
     Ok(())
+}
+
+fn quiet_reason(new: &[MaintenanceEvent]) -> &'static str {
+    if new.is_empty() {
+        "nothing new"
+    } else if new.iter().all(|e| !e.actionable) {
+        "stored for the history; nobody needs to act on it"
+    } else {
+        "already announced"
+    }
 }
 
 fn all_events() -> EventsArgs {
@@ -199,10 +460,10 @@ fn all_events() -> EventsArgs {
     }
 }
 
-fn query(cluster: &str, kind: &str) -> cachewatch_core::EventQuery {
-    cachewatch_core::EventQuery {
+fn query(cluster: &str, kind: &str) -> EventQuery {
+    EventQuery {
         cluster: Some(cluster.to_owned()),
-        kind: Some(cachewatch_core::EventKind::new(kind)),
-        ..cachewatch_core::EventQuery::default()
+        kind: Some(EventKind::new(kind)),
+        ..EventQuery::default()
     }
 }

@@ -3,12 +3,13 @@
 use std::io::Write;
 
 use anyhow::anyhow;
+use cachewatch_core::delivery::DeliveryStore;
 use cachewatch_core::parse::{ParseContext, parse_document};
 use cachewatch_core::store::EventStore;
 use cachewatch_core::{AlertPolicy, IngestOutcome, ingest};
 use serde::Serialize;
 
-use super::{Context, Failure, read_input, write_json};
+use super::{Context, Failure, notify, read_input, write_json};
 use crate::args::IngestArgs;
 
 /// A normalized event with whether this input added it.
@@ -19,7 +20,7 @@ struct Ingested<'a> {
     new: bool,
 }
 
-pub async fn run<S: EventStore>(
+pub async fn run<S: EventStore + DeliveryStore>(
     ctx: &Context<S>,
     args: &IngestArgs,
     out: &mut dyn Write,
@@ -35,10 +36,24 @@ pub async fn run<S: EventStore>(
                 new: e.new,
             })
             .collect();
-        write_json(out, &events)
+        write_json(out, &events)?;
     } else {
         writeln!(out, "{}", summary(&outcome))?;
-        Ok(())
+    }
+    // Alerts: sent when Slack is configured, shown otherwise.
+    match notify::configured_chat()? {
+        Some((chat, channel)) => {
+            let report = notify::after_ingest(ctx, &chat, channel, &outcome).await?;
+            let line = notify::summary(&report);
+            if args.json {
+                eprintln!("{line}");
+            } else {
+                writeln!(out, "{line}")?;
+            }
+            notify::outcome(&report)
+        }
+        None if !args.json => notify::print_preview(ctx, &outcome, out).await,
+        None => Ok(()),
     }
 }
 

@@ -3,6 +3,7 @@
 mod demo;
 mod events;
 mod ingest;
+mod notify;
 mod runbook;
 mod show;
 mod upcoming;
@@ -101,6 +102,7 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         Command::Show(args) => show::run(&ctx, &args.id, args.json, &mut out).await,
         Command::Upcoming(args) => upcoming::run(&ctx, args.json, args.drills, &mut out).await,
         Command::Runbook(args) => runbook::run(&ctx, &args, &mut out).await,
+        Command::Notify(args) => notify::run(&ctx, &args, &mut out).await,
         Command::Demo => unreachable!("handled above"),
     }
 }

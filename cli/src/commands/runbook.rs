@@ -4,7 +4,7 @@ use std::io::Write;
 
 use anyhow::anyhow;
 use cachewatch_adapters::files::read_runbooks;
-use cachewatch_core::facts::ClusterFacts;
+use cachewatch_core::enrich::{FactsSource, NoFacts};
 use cachewatch_core::runbook::{RunbookFormat, RunbookInput};
 use cachewatch_core::store::EventStore;
 
@@ -14,6 +14,16 @@ use crate::args::RunbookArgs;
 pub async fn run<S: EventStore>(
     ctx: &Context<S>,
     args: &RunbookArgs,
+    out: &mut dyn Write,
+) -> Result<(), Failure> {
+    render(ctx, args, &NoFacts, out).await
+}
+
+/// The runbook, with what `facts` knows of the cluster.
+pub async fn render<S: EventStore, F: FactsSource>(
+    ctx: &Context<S>,
+    args: &RunbookArgs,
+    facts: &F,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
     let format = RunbookFormat::parse(&args.format).ok_or_else(|| {
@@ -36,7 +46,7 @@ pub async fn run<S: EventStore>(
         (_, found) => found,
     }
     .ok_or_else(|| Failure::Other(anyhow!("event {id} disappeared while reading it")))?;
-    let facts = ClusterFacts::default();
+    let facts = facts.facts_for(&event, maintenance.as_ref()).await;
     let owners = ctx.config.owners();
     let mut input = RunbookInput::new(&event, &facts, &owners, ctx.now);
     if let Some(m) = &maintenance {

@@ -2,6 +2,7 @@
 //! DynamoDB, ElastiCache, Slack) happens here, behind the traits the domain defines.
 #![warn(missing_docs)]
 
+pub mod chat;
 pub mod files;
 pub mod slack;
 pub mod sqlite;

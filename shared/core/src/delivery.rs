@@ -210,8 +210,10 @@ impl Delivery {
 /// A maintenance's Slack thread in one channel.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Thread {
-    /// The channel.
+    /// The channel, as configured (a name or an id).
     pub channel: String,
+    /// The channel's id as Slack answered it: updates and lookups need the id, not a name.
+    pub channel_id: String,
     /// The event whose alert is the maintenance's own message: the thread belongs to whichever
     /// maintenance holds this event (maintenance ids can change; event ids do not).
     pub anchor: EventId,

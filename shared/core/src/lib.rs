@@ -16,6 +16,7 @@ pub mod facts;
 pub mod ids;
 pub mod kind;
 pub mod lifecycle;
+pub mod notify;
 pub mod parse;
 pub mod pipeline;
 pub mod policy;

@@ -206,7 +206,7 @@ impl DeliveryStore for SqliteStore {
         let err = store_error("read threads");
         let mut stmt = conn
             .prepare_cached(
-                "SELECT channel, anchor, group_key, thread_ts, message_ts, rendered, checklist_posted
+                "SELECT channel, anchor, group_key, thread_ts, message_ts, rendered, checklist_posted, channel_id
                  FROM threads WHERE channel = ?1 AND anchor = ?2",
             )
             .map_err(&err)?;
@@ -222,14 +222,24 @@ impl DeliveryStore for SqliteStore {
                         r.get::<_, String>(4)?,
                         r.get::<_, Option<String>>(5)?,
                         r.get::<_, bool>(6)?,
+                        r.get::<_, String>(7)?,
                     ))
                 })
                 .map_err(&err)?;
             for row in rows {
-                let (channel, anchor, group_key, thread_ts, message_ts, rendered, checklist_posted) =
-                    row.map_err(&err)?;
+                let (
+                    channel,
+                    anchor,
+                    group_key,
+                    thread_ts,
+                    message_ts,
+                    rendered,
+                    checklist_posted,
+                    channel_id,
+                ) = row.map_err(&err)?;
                 found.push(Thread {
                     channel,
+                    channel_id,
                     anchor: EventId::parse(&anchor).ok_or_else(|| StoreError::Corrupt {
                         what: "thread",
                         detail: format!("anchor {anchor:?}"),
@@ -248,8 +258,9 @@ impl DeliveryStore for SqliteStore {
     async fn save_thread(&self, t: &Thread) -> Result<(), StoreError> {
         let conn = self.lock();
         conn.prepare_cached(
-            "INSERT OR REPLACE INTO threads (channel, anchor, group_key, thread_ts, message_ts, rendered, checklist_posted)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT OR REPLACE INTO threads
+                 (channel, anchor, group_key, thread_ts, message_ts, rendered, checklist_posted, channel_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         )
         .and_then(|mut s| {
             s.execute(params![
@@ -259,7 +270,8 @@ impl DeliveryStore for SqliteStore {
                 t.thread_ts,
                 t.message_ts,
                 t.rendered,
-                t.checklist_posted
+                t.checklist_posted,
+                t.channel_id
             ])
         })
         .map_err(store_error("save thread"))?;

@@ -102,6 +102,7 @@ const MIGRATIONS: &[&str] = &[
     CREATE TABLE threads (
         channel TEXT NOT NULL,
         anchor TEXT NOT NULL,
+        channel_id TEXT NOT NULL,
         group_key TEXT NOT NULL,
         thread_ts TEXT NOT NULL,
         message_ts TEXT NOT NULL,

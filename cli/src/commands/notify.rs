@@ -1,0 +1,225 @@
+//! `cachewatch notify`, and what `ingest` does after storing: send what is due to Slack, or, with
+//! no Slack configured, print what would be posted.
+
+use std::io::Write;
+
+use anyhow::anyhow;
+use cachewatch_adapters::chat::{Chat, chat_from_lookup};
+use cachewatch_adapters::files::read_runbooks;
+use cachewatch_core::delivery::{DeliveryState, DeliveryStore};
+use cachewatch_core::enrich::NoFacts;
+use cachewatch_core::notify::{NotifyReport, NotifySettings, notify, preview, record_alerts};
+use cachewatch_core::slack;
+use cachewatch_core::store::EventStore;
+use cachewatch_core::{IngestOutcome, MaintenanceEvent};
+
+use super::{Context, Failure};
+use crate::args::NotifyArgs;
+
+/// The chat the environment configures, and its default channel.
+pub fn configured_chat() -> Result<Option<(Chat, Option<String>)>, Failure> {
+    chat_from_lookup(|name| std::env::var(name).ok(), |settings| settings)
+        .map_err(|e| Failure::Input(e.into()))
+}
+
+fn settings<S>(ctx: &Context<S>, channel: Option<String>) -> NotifySettings {
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    NotifySettings {
+        channel,
+        base_url: env("CACHEWATCH_BASE_URL"),
+        zone: ctx.zone,
+        // Buttons only work where the HTTP door verifies Slack's requests.
+        actions: env("CACHEWATCH_BASE_URL").is_some() && env("SLACK_SIGNING_SECRET").is_some(),
+        holder: format!(
+            "cachewatch-cli-{}-{}",
+            std::process::id(),
+            ctx.now.timestamp_nanos_opt().unwrap_or_default()
+        ),
+        ignore_backoff: false,
+    }
+}
+
+pub async fn run<S: EventStore + DeliveryStore>(
+    ctx: &Context<S>,
+    args: &NotifyArgs,
+    out: &mut dyn Write,
+) -> Result<(), Failure> {
+    let Some((chat, channel)) = configured_chat()? else {
+        return Err(Failure::Input(anyhow!(
+            "Slack is not configured: set SLACK_BOT_TOKEN and SLACK_CHANNEL, or SLACK_WEBHOOK_URL"
+        )));
+    };
+    if args.retry_failed {
+        let failed = ctx
+            .store
+            .deliveries_in(DeliveryState::Failed, 10_000)
+            .await?;
+        for mut d in failed {
+            // Sent where the configuration says now: the fix was often the channel.
+            if let Some(event) = ctx.store.event(&d.event_id).await?
+                && let Some(to) = ctx.config.channel_for(&event, channel.as_deref())
+            {
+                d.channel = to.to_owned();
+            }
+            d.state = DeliveryState::Pending;
+            d.attempts = 0;
+            d.reason = None;
+            d.next_attempt_at = ctx.now;
+            d.updated_at = ctx.now;
+            ctx.store.save_delivery(&d).await?;
+        }
+    }
+    let report = send(ctx, &chat, channel, &[], true).await?;
+    writeln!(out, "{}", summary(&report))?;
+    outcome(&report)
+}
+
+/// Records and sends the alerts of an ingest; returns the report.
+pub async fn after_ingest<S: EventStore + DeliveryStore>(
+    ctx: &Context<S>,
+    chat: &Chat,
+    channel: Option<String>,
+    outcome: &IngestOutcome,
+) -> Result<NotifyReport, Failure> {
+    let new: Vec<MaintenanceEvent> = outcome
+        .events
+        .iter()
+        .filter(|e| e.new)
+        .map(|e| e.event.clone())
+        .collect();
+    record_alerts(&ctx.store, &new, &ctx.config, channel.as_deref(), ctx.now).await?;
+    // Groups whose maintenances changed without a new event (a notice merged with its text).
+    let refresh: Vec<String> = outcome
+        .events
+        .iter()
+        .filter(|e| !e.new)
+        .filter_map(|e| e.event.group_key())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    send(ctx, chat, channel, &refresh, false).await
+}
+
+async fn send<S: EventStore + DeliveryStore>(
+    ctx: &Context<S>,
+    chat: &Chat,
+    channel: Option<String>,
+    refresh: &[String],
+    ignore_backoff: bool,
+) -> Result<NotifyReport, Failure> {
+    let runbooks =
+        read_runbooks(ctx.runbook_dir.as_deref()).map_err(|e| Failure::Input(e.into()))?;
+    let settings = NotifySettings {
+        ignore_backoff,
+        ..settings(ctx, channel)
+    };
+    notify(
+        &ctx.store,
+        chat,
+        &NoFacts,
+        &runbooks,
+        &ctx.config,
+        &settings,
+        refresh,
+        ctx.now,
+    )
+    .await
+    .map_err(|e| Failure::Other(e.into()))
+}
+
+/// Prints what would be posted for an ingest's new events, when Slack is not configured.
+pub async fn print_preview<S: EventStore + DeliveryStore>(
+    ctx: &Context<S>,
+    outcome: &IngestOutcome,
+    out: &mut dyn Write,
+) -> Result<(), Failure> {
+    let new: Vec<MaintenanceEvent> = outcome
+        .events
+        .iter()
+        .filter(|e| e.new)
+        .map(|e| e.event.clone())
+        .collect();
+    let settings = settings(ctx, Some("#(your alerts channel)".to_owned()));
+    let previews = preview(&ctx.store, &NoFacts, &new, &ctx.config, &settings, ctx.now).await?;
+    if previews.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "\nSlack is not configured (SLACK_BOT_TOKEN and SLACK_CHANNEL, or SLACK_WEBHOOK_URL); it would post:"
+    )?;
+    for p in previews {
+        let place = if p.reply {
+            "in the maintenance's thread"
+        } else {
+            "a new alert"
+        };
+        writeln!(out, "\n── {} · {place} ──", p.channel)?;
+        writeln!(out, "{}", slack::to_text(&p.message).trim_end())?;
+    }
+    Ok(())
+}
+
+/// `sent 3, updated 1, …`: one line about a run.
+pub fn summary(report: &NotifyReport) -> String {
+    let mut parts = vec![format!(
+        "sent {} message{}",
+        report.sent.len(),
+        if report.sent.len() == 1 { "" } else { "s" }
+    )];
+    if report.grouped > 0 {
+        parts.push(format!("{} grouped", report.grouped));
+    }
+    if report.updated > 0 {
+        parts.push(format!(
+            "updated {} thread{}",
+            report.updated,
+            if report.updated == 1 { "" } else { "s" }
+        ));
+    }
+    if report.checklists > 0 {
+        parts.push(format!(
+            "{} checklist{}",
+            report.checklists,
+            if report.checklists == 1 { "" } else { "s" }
+        ));
+    }
+    if report.recovered > 0 {
+        parts.push(format!("{} found already delivered", report.recovered));
+    }
+    if report.waiting > 0 {
+        parts.push(format!("{} waiting for Slack", report.waiting));
+    }
+    if !report.failed.is_empty() {
+        parts.push(format!("{} failed", report.failed.len()));
+    }
+    if !report.busy.is_empty() {
+        parts.push(format!("busy elsewhere: {}", report.busy.join(", ")));
+    }
+    format!("alerts: {}", parts.join(", "))
+}
+
+/// A run that left alerts unsent is an error the caller should see.
+pub fn outcome(report: &NotifyReport) -> Result<(), Failure> {
+    if let Some((id, reason)) = report.failed.first() {
+        return Err(Failure::Other(anyhow!(
+            "{} alert{} refused by Slack, first {}: {reason} (fix the configuration, then `cachewatch notify --retry-failed`)",
+            report.failed.len(),
+            if report.failed.len() == 1 {
+                " was"
+            } else {
+                "s were"
+            },
+            id.short()
+        )));
+    }
+    if report.waiting > 0 {
+        return Err(Failure::Other(anyhow!(
+            "{} alert{} still pending: Slack is unavailable; `cachewatch notify` sends {} later",
+            report.waiting,
+            if report.waiting == 1 { " is" } else { "s are" },
+            if report.waiting == 1 { "it" } else { "them" }
+        )));
+    }
+    Ok(())
+}

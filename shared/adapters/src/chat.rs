@@ -1,0 +1,205 @@
+//! The chat the environment configures, the same way for the CLI and the functions:
+//! `SLACK_BOT_TOKEN` (with `SLACK_CHANNEL`) for the Web API with threads, else `SLACK_WEBHOOK_URL`
+//! for an incoming webhook, else none. `SLACK_API_BASE_URL` points the Web API elsewhere (tests);
+//! `SLACK_MIN_INTERVAL_MS` (default 1000: Slack's pace of one message a second per channel),
+//! `SLACK_RETRY_ATTEMPTS` (4) and `SLACK_RETRY_DELAY_MS` (500, doubling) tune the client.
+
+use cachewatch_core::delivery::{ChatSink, DeliveryError, PostedMessage};
+use cachewatch_core::slack::SlackMessage;
+use chrono::{DateTime, Utc};
+use secrecy::SecretString;
+
+use crate::slack::{SettingsError, SetupError, SlackClient, SlackSettings, SlackWebhook};
+
+/// A configured chat.
+#[derive(Debug, Clone)]
+pub enum Chat {
+    /// Slack's Web API: threads, updates, lookups.
+    Api(SlackClient),
+    /// An incoming webhook: one message per alert, no threads.
+    Webhook(SlackWebhook),
+}
+
+/// Why the chat's configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ChatConfigError {
+    /// A variable has a value that does not work.
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    /// The client cannot be built from it.
+    #[error(transparent)]
+    Setup(#[from] SetupError),
+    /// A tuning variable that is not a number.
+    #[error("{name} must be a whole number of {unit}, not {value:?}")]
+    NotANumber {
+        /// The variable.
+        name: &'static str,
+        /// What it counts.
+        unit: &'static str,
+        /// Its value.
+        value: String,
+    },
+    /// A bot token without a channel to post to.
+    #[error("SLACK_BOT_TOKEN is set but SLACK_CHANNEL is not: say which channel alerts go to")]
+    NoChannel,
+}
+
+/// The chat and its default channel, from environment-like `lookup`; `None` when neither a bot
+/// token nor a webhook is configured. `settings` adjusts timeouts and pacing (tests shorten them).
+pub fn chat_from_lookup(
+    lookup: impl Fn(&str) -> Option<String>,
+    adjust: impl FnOnce(SlackSettings) -> SlackSettings,
+) -> Result<Option<(Chat, Option<String>)>, ChatConfigError> {
+    let value = |name: &str| {
+        lookup(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    let number = |name: &'static str, unit: &'static str| -> Result<Option<u64>, ChatConfigError> {
+        value(name)
+            .map(|v| {
+                v.parse::<u64>().map_err(|_| ChatConfigError::NotANumber {
+                    name,
+                    unit,
+                    value: v,
+                })
+            })
+            .transpose()
+    };
+    let mut settings = SlackSettings::from_lookup(&lookup)?;
+    if let Some(ms) = number("SLACK_MIN_INTERVAL_MS", "milliseconds")? {
+        settings.min_interval = std::time::Duration::from_millis(ms);
+    }
+    if let Some(n) = number("SLACK_RETRY_ATTEMPTS", "attempts")? {
+        settings.retry.attempts = u32::try_from(n.max(1)).unwrap_or(u32::MAX);
+    }
+    if let Some(ms) = number("SLACK_RETRY_DELAY_MS", "milliseconds")? {
+        settings.retry.first_delay = std::time::Duration::from_millis(ms);
+    }
+    let settings = adjust(settings);
+    let channel = value("SLACK_CHANNEL");
+    if let Some(token) = value("SLACK_BOT_TOKEN") {
+        if channel.is_none() {
+            return Err(ChatConfigError::NoChannel);
+        }
+        let client = SlackClient::new(settings, SecretString::from(token))?;
+        return Ok(Some((Chat::Api(client), channel)));
+    }
+    if let Some(url) = value("SLACK_WEBHOOK_URL") {
+        let webhook = SlackWebhook::new(settings, SecretString::from(url))?;
+        // A webhook posts to its own channel: alerts are routed to it whatever the routes say.
+        return Ok(Some((
+            Chat::Webhook(webhook),
+            Some(channel.unwrap_or_else(|| "webhook".to_owned())),
+        )));
+    }
+    Ok(None)
+}
+
+impl ChatSink for Chat {
+    fn threads(&self) -> bool {
+        match self {
+            Chat::Api(c) => c.threads(),
+            Chat::Webhook(w) => w.threads(),
+        }
+    }
+
+    async fn post(
+        &self,
+        channel: &str,
+        message: &SlackMessage,
+    ) -> Result<PostedMessage, DeliveryError> {
+        match self {
+            Chat::Api(c) => c.post(channel, message).await,
+            Chat::Webhook(w) => w.post(channel, message).await,
+        }
+    }
+
+    async fn update(
+        &self,
+        channel: &str,
+        ts: &str,
+        message: &SlackMessage,
+    ) -> Result<(), DeliveryError> {
+        match self {
+            Chat::Api(c) => c.update(channel, ts, message).await,
+            Chat::Webhook(w) => w.update(channel, ts, message).await,
+        }
+    }
+
+    async fn find_delivery(
+        &self,
+        channel: &str,
+        thread_ts: Option<&str>,
+        key: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Option<PostedMessage>, DeliveryError> {
+        match self {
+            Chat::Api(c) => c.find_delivery(channel, thread_ts, key, since).await,
+            Chat::Webhook(w) => w.find_delivery(channel, thread_ts, key, since).await,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        move |name| map.get(name).cloned()
+    }
+
+    #[test]
+    fn a_bot_token_and_a_channel_make_the_web_api() {
+        let found = chat_from_lookup(
+            env(&[("SLACK_BOT_TOKEN", "xoxb-1"), ("SLACK_CHANNEL", "C1")]),
+            |s| s,
+        )
+        .unwrap();
+        let (chat, channel) = found.unwrap();
+        assert!(matches!(chat, Chat::Api(_)));
+        assert!(chat.threads());
+        assert_eq!(channel.as_deref(), Some("C1"));
+    }
+
+    #[test]
+    fn a_webhook_is_the_fallback_and_nothing_is_nothing() {
+        let (chat, _) = chat_from_lookup(
+            env(&[("SLACK_WEBHOOK_URL", "https://hooks.example/T/B/x")]),
+            |s| s,
+        )
+        .unwrap()
+        .unwrap();
+        assert!(!chat.threads());
+        assert!(chat_from_lookup(env(&[]), |s| s).unwrap().is_none());
+        assert!(
+            chat_from_lookup(env(&[("SLACK_BOT_TOKEN", " ")]), |s| s)
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn tuning_variables_must_be_numbers() {
+        let err = chat_from_lookup(
+            env(&[
+                ("SLACK_WEBHOOK_URL", "https://h.example/x"),
+                ("SLACK_MIN_INTERVAL_MS", "fast"),
+            ]),
+            |s| s,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("SLACK_MIN_INTERVAL_MS"), "{err}");
+    }
+
+    #[test]
+    fn a_token_without_a_channel_is_refused_by_name() {
+        let err = chat_from_lookup(env(&[("SLACK_BOT_TOKEN", "xoxb-1")]), |s| s).unwrap_err();
+        assert!(err.to_string().contains("SLACK_CHANNEL"), "{err}");
+    }
+}

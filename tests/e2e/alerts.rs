@@ -1,0 +1,824 @@
+//! Alerts end to end against the local server that plays Slack: one thread per maintenance, never
+//! doubled, never lost, escaped; through the library (many deliveries, concurrent senders) and
+//! through the `cachewatch` binary (what an operator runs).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::{Command, Output, Stdio};
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use cachewatch_adapters::SqliteStore;
+use cachewatch_adapters::slack::{RetryPolicy, SlackClient, SlackSettings};
+use cachewatch_core::config::Config;
+use cachewatch_core::delivery::{DeliveryState, DeliveryStore};
+use cachewatch_core::enrich::NoFacts;
+use cachewatch_core::notify::{NotifySettings, notify, record_alerts};
+use cachewatch_core::parse::{ParseContext, parse_document};
+use cachewatch_core::runbook::Runbooks;
+use cachewatch_core::timefmt::Zone;
+use cachewatch_core::{AlertPolicy, EventId, ingest};
+use cachewatch_tests::slack::{Fault, RandomFailures, SlackStandIn, StoredMessage};
+use cachewatch_tests::workspace_bin;
+use chrono::{DateTime, Duration, DurationRound, Utc};
+use secrecy::SecretString;
+use serde_json::json;
+
+const CHANNEL: &str = "C0ALERTS";
+
+fn now() -> DateTime<Utc> {
+    Utc::now().duration_trunc(Duration::minutes(1)).unwrap()
+}
+
+fn text_time(at: DateTime<Utc>) -> String {
+    at.format("%b %d %H:%M UTC").to_string()
+}
+
+fn describe(at: DateTime<Utc>, source: &str, source_type: &str, message: &str) -> String {
+    json!({"SourceIdentifier": source, "SourceType": source_type, "Date": at.to_rfc3339(), "Message": message}).to_string()
+}
+
+fn sns(at: DateTime<Utc>, id: &str, body: serde_json::Value) -> String {
+    json!({
+        "Type": "Notification", "MessageId": id, "TopicArn": "arn:aws:sns:eu-west-1:111122223333:cachewatch",
+        "Timestamp": at.to_rfc3339(), "Message": body.to_string()
+    })
+    .to_string()
+}
+
+/// The four events of one node's replacement, all in the last two days so that each alerts:
+/// notice, reschedule, start, completion.
+fn replacement(cluster: &str, now: DateTime<Utc>) -> Vec<String> {
+    let (w1, w2) = (now - Duration::hours(20), now - Duration::hours(10));
+    let hour = Duration::hours(1);
+    vec![
+        describe(
+            now - Duration::hours(40),
+            cluster,
+            "cache-cluster",
+            &format!(
+                "The node with Cache Cluster ID: {cluster}, Node ID: 0001 is scheduled for replacement during the maintenance window from Start Time: {}, End Time: {}",
+                text_time(w1),
+                text_time(w1 + hour)
+            ),
+        ),
+        describe(
+            now - Duration::hours(30),
+            cluster,
+            "cache-cluster",
+            &format!(
+                "The replacement in maintenance window for node with Cache Cluster ID: {cluster}, Node ID: 0001 has re-scheduled from Previous Start Time: {}, Previous End Time: {} to New Start Time: {}, New End Time: {}",
+                text_time(w1),
+                text_time(w1 + hour),
+                text_time(w2),
+                text_time(w2 + hour)
+            ),
+        ),
+        describe(
+            w2 + Duration::minutes(2),
+            cluster,
+            "cache-cluster",
+            "Recovering cache nodes 0001",
+        ),
+        describe(
+            w2 + Duration::minutes(20),
+            cluster,
+            "cache-cluster",
+            "Finished recovery for cache nodes 0001",
+        ),
+    ]
+}
+
+/// One unplanned failover, reported for the replication group and for the new primary.
+fn failover(group: &str, now: DateTime<Utc>) -> Vec<String> {
+    let at = now - Duration::hours(2);
+    let text = format!("Failover to replica node {group}-002 completed");
+    vec![
+        describe(at, group, "replication-group", &text),
+        describe(
+            at + Duration::seconds(2),
+            &format!("{group}-002"),
+            "cache-cluster",
+            &text,
+        ),
+    ]
+}
+
+fn client(slack: &SlackStandIn, attempts: u32) -> SlackClient {
+    let settings = SlackSettings {
+        timeout: StdDuration::from_secs(2),
+        retry: RetryPolicy {
+            attempts,
+            first_delay: StdDuration::from_millis(5),
+            max_delay: StdDuration::from_millis(20),
+        },
+        min_interval: StdDuration::ZERO,
+        ..SlackSettings::default()
+    }
+    .with_api_base(&slack.api_base())
+    .unwrap();
+    SlackClient::new(settings, SecretString::from(slack.token().to_owned())).unwrap()
+}
+
+fn settings(holder: &str, base_url: Option<&str>) -> NotifySettings {
+    NotifySettings {
+        channel: Some(CHANNEL.to_owned()),
+        base_url: base_url.map(str::to_owned),
+        zone: Zone::Utc,
+        actions: false,
+        holder: holder.to_owned(),
+        ignore_backoff: false,
+    }
+}
+
+/// What the SNS function does with one delivery: store it, record its alerts, send what is due.
+async fn deliver(
+    store: &SqliteStore,
+    chat: &SlackClient,
+    config: &Config,
+    settings: &NotifySettings,
+    doc: &str,
+    now: DateTime<Utc>,
+) {
+    let events = parse_document(doc, &ParseContext::received_at(now)).unwrap();
+    let outcome = ingest(store, events, &AlertPolicy::default())
+        .await
+        .unwrap();
+    let new: Vec<_> = outcome
+        .events
+        .iter()
+        .filter(|e| e.new)
+        .map(|e| e.event.clone())
+        .collect();
+    record_alerts(store, &new, config, settings.channel.as_deref(), now)
+        .await
+        .unwrap();
+    notify(
+        store,
+        chat,
+        &NoFacts,
+        &Runbooks::embedded(),
+        config,
+        settings,
+        &[],
+        now,
+    )
+    .await
+    .unwrap();
+}
+
+/// Sends until nothing is due (bounded), moving the clock past every backoff.
+async fn drain(
+    store: &SqliteStore,
+    chat: &SlackClient,
+    config: &Config,
+    settings: &NotifySettings,
+    mut now: DateTime<Utc>,
+) {
+    for _ in 0..60 {
+        if store
+            .due_deliveries(now + Duration::days(1), 10)
+            .await
+            .unwrap()
+            .is_empty()
+        {
+            return;
+        }
+        now += Duration::hours(2);
+        notify(
+            store,
+            chat,
+            &NoFacts,
+            &Runbooks::embedded(),
+            config,
+            settings,
+            &[],
+            now,
+        )
+        .await
+        .unwrap();
+    }
+    panic!("deliveries are still due after 60 runs");
+}
+
+/// The delivery keys of every message, which must each appear once.
+fn keys(messages: &[StoredMessage]) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for m in messages {
+        if let Some(key) = m.delivery_key() {
+            *counts.entry(key.to_owned()).or_insert(0) += 1;
+        }
+    }
+    counts
+}
+
+/// A tiny seeded generator, so that the shuffle is the same every run.
+struct Lcg(u64);
+
+impl Lcg {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((self.0 >> 33) % n as u64) as usize
+    }
+}
+
+fn parsed_ids(doc: &str, now: DateTime<Utc>) -> Vec<EventId> {
+    parse_document(doc, &ParseContext::received_at(now))
+        .unwrap()
+        .into_iter()
+        .map(|e| e.id)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_shuffled_deliveries_with_repeats_give_one_thread_per_maintenance_and_no_double()
+{
+    // Arrange: 20 node replacements (4 events each) and 10 failovers (reported twice each): 100
+    // distinct events, delivered 1,000 times in a shuffled order by four concurrent senders.
+    let now = now();
+    let slack = SlackStandIn::start();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("history.db");
+    let config = Config::from_toml("[slack]\ngroup_threshold = 1000").unwrap();
+    let mut docs: Vec<String> = Vec::new();
+    let mut cluster_of: BTreeMap<EventId, String> = BTreeMap::new();
+    for i in 0..20 {
+        let cluster = format!("app{i:02}-0001-001");
+        for doc in replacement(&cluster, now) {
+            for id in parsed_ids(&doc, now) {
+                cluster_of.insert(id, format!("app{i:02}"));
+            }
+            docs.push(doc);
+        }
+    }
+    let mut failover_pairs: Vec<(EventId, EventId)> = Vec::new();
+    for j in 0..10 {
+        let group = format!("solo{j:02}");
+        let pair = failover(&group, now);
+        let ids: Vec<EventId> = pair.iter().flat_map(|d| parsed_ids(d, now)).collect();
+        for id in &ids {
+            cluster_of.insert(id.clone(), group.clone());
+        }
+        failover_pairs.push((ids[0].clone(), ids[1].clone()));
+        docs.extend(pair);
+    }
+    assert_eq!(docs.len(), 100);
+    let mut deliveries: Vec<String> = (0..1000).map(|i| docs[i % 100].clone()).collect();
+    let mut rng = Lcg(42);
+    for i in (1..deliveries.len()).rev() {
+        deliveries.swap(i, rng.below(i + 1));
+    }
+
+    // Act: four senders, each with its own connection to the same database.
+    let queue = Arc::new(tokio::sync::Mutex::new(deliveries));
+    let mut workers = Vec::new();
+    for w in 0..4 {
+        let (queue, db, config, api) =
+            (queue.clone(), db.clone(), config.clone(), client(&slack, 4));
+        workers.push(tokio::spawn(async move {
+            let store = SqliteStore::open(&db).unwrap();
+            let settings = settings(&format!("sender-{w}"), Some("https://cachewatch.example"));
+            loop {
+                let Some(doc) = queue.lock().await.pop() else {
+                    break;
+                };
+                deliver(&store, &api, &config, &settings, &doc, now).await;
+            }
+        }));
+    }
+    for w in workers {
+        w.await.unwrap();
+    }
+    let store = SqliteStore::open(&db).unwrap();
+    drain(
+        &store,
+        &client(&slack, 4),
+        &config,
+        &settings("drain", Some("https://cachewatch.example")),
+        now,
+    )
+    .await;
+
+    // Assert: one parent per maintenance (20 replacements, 10 failovers), every alert once.
+    let messages = slack.messages(CHANNEL);
+    let parents = slack.parents(CHANNEL);
+    assert_eq!(parents.len(), 30, "one parent per maintenance");
+    let counts = keys(&messages);
+    let doubled: Vec<_> = counts.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(doubled.is_empty(), "sent twice: {doubled:?}");
+    for (a, b) in &failover_pairs {
+        let sent = usize::from(counts.contains_key(a.as_str()))
+            + usize::from(counts.contains_key(b.as_str()));
+        assert_eq!(sent, 1, "a failover reported twice is announced once");
+    }
+    let node_events: Vec<&EventId> = cluster_of
+        .iter()
+        .filter(|(_, c)| c.starts_with("app"))
+        .map(|(id, _)| id)
+        .collect();
+    for id in &node_events {
+        assert_eq!(
+            counts.get(id.as_str()),
+            Some(&1),
+            "every replacement event is announced once"
+        );
+    }
+    // Each thread holds the events of one maintenance.
+    for parent in &parents {
+        let cluster = &cluster_of[&EventId::parse(parent.delivery_key().unwrap()).unwrap()];
+        for reply in slack.replies(CHANNEL, &parent.ts) {
+            assert_eq!(
+                &cluster_of[&EventId::parse(reply.delivery_key().unwrap()).unwrap()],
+                cluster
+            );
+        }
+        if cluster.starts_with("app") {
+            assert_eq!(
+                slack.replies(CHANNEL, &parent.ts).len(),
+                3,
+                "three updates in the thread of {cluster}"
+            );
+            let last = parent.versions.last().unwrap();
+            assert!(
+                last.text.to_lowercase().contains("replaced"),
+                "the parent shows the end: {}",
+                last.text
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn with_thirty_percent_failures_everything_is_sent_once() {
+    // Several failure sequences: each seed orders the 500s, 429s and lost answers differently.
+    for seed in [7, 11, 777, 2024, 31337] {
+        everything_is_sent_once_despite_failures(seed).await;
+    }
+}
+
+async fn everything_is_sent_once_despite_failures(seed: u64) {
+    // Arrange: Slack fails 30% of requests: 500s, 429s, and answers lost after the message was
+    // stored; the client tries each request twice.
+    let now = now();
+    let slack = SlackStandIn::start();
+    slack.fail_randomly(RandomFailures {
+        rate: 0.3,
+        seed,
+        faults: vec![
+            Fault::HttpStatus(500),
+            Fault::RateLimited {
+                retry_after_secs: 0,
+            },
+            Fault::LostAnswer,
+        ],
+        only: None,
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("history.db")).unwrap();
+    let chat = client(&slack, 2);
+    let config = Config::default();
+    let settings = settings("sender", None);
+    let mut expected = BTreeSet::new();
+    for i in 0..10 {
+        for doc in replacement(&format!("pay{i}-0001-001"), now) {
+            expected.extend(parsed_ids(&doc, now));
+            deliver(&store, &chat, &config, &settings, &doc, now).await;
+        }
+    }
+
+    // Act: the poller's runs, while Slack keeps failing.
+    drain(&store, &chat, &config, &settings, now).await;
+
+    // Assert: every alert arrived exactly once, one thread per maintenance, nothing left.
+    let counts = keys(&slack.messages(CHANNEL));
+    for id in &expected {
+        assert_eq!(counts.get(id.as_str()), Some(&1), "seed {seed}: {id}");
+    }
+    assert_eq!(slack.parents(CHANNEL).len(), 10, "seed {seed}");
+    let left = store
+        .due_deliveries(now + Duration::days(30), 100)
+        .await
+        .unwrap();
+    assert!(left.is_empty(), "seed {seed}");
+    assert!(
+        store
+            .deliveries_in(DeliveryState::Failed, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "seed {seed}"
+    );
+    let failed = slack
+        .requests()
+        .iter()
+        .filter(|r| r.fault.is_some())
+        .count();
+    assert!(
+        failed > 10,
+        "seed {seed}: the stand-in did fail ({failed} requests)"
+    );
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn hostile_names_and_texts_arrive_escaped() {
+    let now = now();
+    let slack = SlackStandIn::start();
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("history.db")).unwrap();
+    let window = now + Duration::days(3);
+    let doc = [
+        sns(now, "m-1", json!({"ElastiCache:NodeReplacementScheduled": "<!channel>", "Replication Group ID": "<@U0HOSTILE> & co"})),
+        describe(now + Duration::seconds(1), "<!channel>", "cache-cluster", &format!(
+            "The node with Cache Cluster ID: <!channel>, Node ID: <!here> is scheduled for replacement during the maintenance window from Start Time: {}, End Time: {} <https://evil.example|click here>",
+            text_time(window), text_time(window + Duration::hours(1)))),
+    ]
+    .join("\n");
+    deliver(
+        &store,
+        &client(&slack, 2),
+        &Config::default(),
+        &settings("s", None),
+        &doc,
+        now,
+    )
+    .await;
+
+    let messages = slack.messages(CHANNEL);
+    assert!(!messages.is_empty());
+    for m in &messages {
+        let everything = format!("{} {}", m.text, serde_json::to_string(&m.blocks).unwrap());
+        for raw in [
+            "<!channel>",
+            "<!here>",
+            "<@U0HOSTILE>",
+            "<https://evil.example",
+            "& co",
+        ] {
+            assert!(
+                !everything.contains(raw),
+                "{raw} arrived unescaped in {everything}"
+            );
+        }
+    }
+    assert!(
+        messages[0].text.contains("&lt;!channel&gt;"),
+        "{}",
+        messages[0].text
+    );
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn many_new_maintenances_at_once_are_one_grouped_message_with_details_in_its_thread() {
+    let now = now();
+    let slack = SlackStandIn::start();
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("history.db")).unwrap();
+    let window = now + Duration::days(5);
+    let doc = (0..8)
+        .map(|i| {
+            let cluster = format!("region-wide{i}-0001-001");
+            describe(now - Duration::minutes(i), &cluster, "cache-cluster", &format!(
+                "The node with Cache Cluster ID: {cluster}, Node ID: 0001 is scheduled for replacement during the maintenance window from Start Time: {}, End Time: {}",
+                text_time(window), text_time(window + Duration::hours(1))))
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    deliver(
+        &store,
+        &client(&slack, 2),
+        &Config::default(),
+        &settings("s", Some("https://cachewatch.example")),
+        &doc,
+        now,
+    )
+    .await;
+
+    let parents = slack.parents(CHANNEL);
+    assert_eq!(parents.len(), 1, "one grouped message");
+    let replies = slack.replies(CHANNEL, &parents[0].ts);
+    assert_eq!(replies.len(), 8, "each maintenance's alert in its thread");
+    assert_eq!(keys(&replies).len(), 8);
+    assert!(parents[0].text.contains('8'), "{}", parents[0].text);
+}
+
+/// The `cachewatch` binary with Slack pointed at the stand-in.
+fn cachewatch(
+    slack: &SlackStandIn,
+    db: &std::path::Path,
+    args: &[&str],
+    input: Option<&str>,
+    env: &[(&str, &str)],
+) -> Output {
+    let mut cmd = Command::new(workspace_bin("cachewatch"));
+    cmd.args(args)
+        .env("CACHEWATCH_DB", db)
+        .env("SLACK_API_BASE_URL", slack.api_base())
+        .env("SLACK_MIN_INTERVAL_MS", "0")
+        .env("SLACK_RETRY_ATTEMPTS", "2")
+        .env("SLACK_RETRY_DELAY_MS", "5")
+        .env_remove("CACHEWATCH_BASE_URL")
+        .env_remove("SLACK_BOT_TOKEN")
+        .env_remove("SLACK_WEBHOOK_URL")
+        .env_remove("SLACK_CHANNEL")
+        .env_remove("CACHEWATCH_CONFIG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    if let Some(text) = input {
+        std::io::Write::write_all(&mut stdin, text.as_bytes()).unwrap();
+    }
+    drop(stdin);
+    child.wait_with_output().unwrap()
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn the_cli_posts_a_thread_with_its_checklist_and_updates_it() {
+    let now = now();
+    let slack = SlackStandIn::start();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("history.db");
+    let bot = [
+        ("SLACK_BOT_TOKEN", slack.token()),
+        ("SLACK_CHANNEL", CHANNEL),
+    ];
+    let window = now + Duration::days(6);
+    let scheduled = describe(
+        now - Duration::hours(1),
+        "cart-0001-001",
+        "cache-cluster",
+        &format!(
+            "The node with Cache Cluster ID: cart-0001-001, Node ID: 0001 is scheduled for replacement during the maintenance window from Start Time: {}, End Time: {}",
+            text_time(window),
+            text_time(window + Duration::hours(1))
+        ),
+    );
+    let out = cachewatch(&slack, &db, &["ingest", "-"], Some(&scheduled), &bot);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout(&out).contains("alerts: sent 1 message"),
+        "{}",
+        stdout(&out)
+    );
+
+    let later = window + Duration::days(2);
+    let moved = describe(
+        now,
+        "cart-0001-001",
+        "cache-cluster",
+        &format!(
+            "The replacement in maintenance window for node with Cache Cluster ID: cart-0001-001, Node ID: 0001 has re-scheduled from Previous Start Time: {}, Previous End Time: {} to New Start Time: {}, New End Time: {}",
+            text_time(window),
+            text_time(window + Duration::hours(1)),
+            text_time(later),
+            text_time(later + Duration::hours(1))
+        ),
+    );
+    let out = cachewatch(&slack, &db, &["ingest", "-"], Some(&moved), &bot);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let parents = slack.parents(CHANNEL);
+    assert_eq!(parents.len(), 1);
+    let replies = slack.replies(CHANNEL, &parents[0].ts);
+    assert!(
+        replies.iter().any(
+            |r| r.text.contains('☐') || serde_json::to_string(&r.blocks).unwrap().contains('☐')
+        ),
+        "the checklist is in the thread"
+    );
+    assert_eq!(
+        keys(&replies)
+            .keys()
+            .filter(|k| !k.starts_with("checklist:"))
+            .count(),
+        1,
+        "the reschedule is a reply"
+    );
+    let versions = slack.versions(CHANNEL, &parents[0].ts);
+    assert!(versions.len() >= 2, "the parent was updated");
+    assert!(
+        versions
+            .last()
+            .unwrap()
+            .text
+            .to_lowercase()
+            .contains("rescheduled"),
+        "{}",
+        versions.last().unwrap().text
+    );
+}
+
+#[test]
+fn when_slack_is_down_the_alert_waits_and_notify_sends_it_later() {
+    let now = now();
+    let slack = SlackStandIn::start();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("history.db");
+    let bot = [
+        ("SLACK_BOT_TOKEN", slack.token()),
+        ("SLACK_CHANNEL", CHANNEL),
+    ];
+    let window = now + Duration::days(2);
+    let doc = describe(
+        now - Duration::minutes(5),
+        "orders-001",
+        "cache-cluster",
+        &format!(
+            "The node with Cache Cluster ID: orders-001, Node ID: 0001 is scheduled for replacement during the maintenance window from Start Time: {}, End Time: {}",
+            text_time(window),
+            text_time(window + Duration::hours(1))
+        ),
+    );
+    // Slack is down for the whole ingest: every post answers 503.
+    slack.fail_randomly(RandomFailures {
+        rate: 1.0,
+        seed: 1,
+        faults: vec![Fault::HttpStatus(503)],
+        only: Some(cachewatch_tests::slack::Endpoint::PostMessage),
+    });
+    let out = cachewatch(&slack, &db, &["ingest", "-"], Some(&doc), &bot);
+    slack.stop_failing();
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("1 event, 1 new"),
+        "the event is stored all the same"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("still pending"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(slack.parents(CHANNEL).is_empty());
+
+    let out = cachewatch(&slack, &db, &["notify"], None, &bot);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(slack.parents(CHANNEL).len(), 1);
+    let out = cachewatch(&slack, &db, &["notify"], None, &bot);
+    assert!(
+        stdout(&out).contains("sent 0 messages"),
+        "nothing twice: {}",
+        stdout(&out)
+    );
+    assert_eq!(slack.parents(CHANNEL).len(), 1);
+}
+
+#[test]
+fn a_refused_channel_is_reported_and_retried_only_when_asked() {
+    let now = now();
+    let slack = SlackStandIn::start();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("history.db");
+    let window = now + Duration::days(2);
+    let doc = describe(
+        now - Duration::minutes(5),
+        "orders-001",
+        "cache-cluster",
+        &format!(
+            "The node with Cache Cluster ID: orders-001, Node ID: 0001 is scheduled for replacement during the maintenance window from Start Time: {}, End Time: {}",
+            text_time(window),
+            text_time(window + Duration::hours(1))
+        ),
+    );
+    let wrong = [
+        ("SLACK_BOT_TOKEN", slack.token()),
+        ("SLACK_CHANNEL", "C0MISSING"),
+    ];
+    let out = cachewatch(&slack, &db, &["ingest", "-"], Some(&doc), &wrong);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("channel_not_found"), "{stderr}");
+    assert!(stderr.contains("--retry-failed"), "{stderr}");
+    assert_eq!(
+        slack.count(cachewatch_tests::slack::Endpoint::PostMessage),
+        1,
+        "refused once, not retried"
+    );
+
+    let right = [
+        ("SLACK_BOT_TOKEN", slack.token()),
+        ("SLACK_CHANNEL", CHANNEL),
+    ];
+    let out = cachewatch(&slack, &db, &["notify"], None, &right);
+    assert!(
+        stdout(&out).contains("sent 0 messages"),
+        "a refused alert waits for a person: {}",
+        stdout(&out)
+    );
+    let out = cachewatch(&slack, &db, &["notify", "--retry-failed"], None, &wrong);
+    assert_eq!(out.status.code(), Some(1), "still the wrong channel");
+    // The routes decide the channel; with the right one configured, the retry goes through.
+    let config = dir.path().join("cachewatch.toml");
+    std::fs::write(
+        &config,
+        format!("[[routes]]\nclusters = \"orders*\"\nchannel = \"{CHANNEL}\"\n"),
+    )
+    .unwrap();
+    let mut env = right.to_vec();
+    env.push(("CACHEWATCH_CONFIG", config.to_str().unwrap()));
+    let out = cachewatch(&slack, &db, &["notify", "--retry-failed"], None, &env);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        slack.parents("C0MISSING").len() + slack.parents(CHANNEL).len(),
+        1
+    );
+}
+
+#[test]
+fn an_incoming_webhook_gets_one_message_per_alert_without_threads() {
+    let now = now();
+    let slack = SlackStandIn::start();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("history.db");
+    let hook = [("SLACK_WEBHOOK_URL", slack.webhook_url())];
+    let hook: Vec<(&str, &str)> = hook.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let window = now + Duration::days(2);
+    let docs = [
+        describe(
+            now - Duration::hours(3),
+            "web-001",
+            "cache-cluster",
+            &format!(
+                "The node with Cache Cluster ID: web-001, Node ID: 0001 is scheduled for replacement during the maintenance window from Start Time: {}, End Time: {}",
+                text_time(window),
+                text_time(window + Duration::hours(1))
+            ),
+        ),
+        describe(
+            now - Duration::hours(1),
+            "web-001",
+            "cache-cluster",
+            &format!(
+                "The replacement for Cache Cluster ID: web-001, Node ID: 0001 scheduled during the maintenance window from Start Time: {}, End Time: {} has been canceled",
+                text_time(window),
+                text_time(window + Duration::hours(1))
+            ),
+        ),
+    ];
+    for doc in &docs {
+        let out = cachewatch(&slack, &db, &["ingest", "-"], Some(doc), &hook);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let messages = slack.messages(CHANNEL);
+    assert_eq!(messages.len(), 2, "one message per alert");
+    assert!(messages.iter().all(StoredMessage::is_parent));
+    assert!(
+        messages[1].text.to_lowercase().contains("cancel"),
+        "{}",
+        messages[1].text
+    );
+}
+
+#[test]
+fn without_slack_ingest_shows_what_it_would_post() {
+    let now = now();
+    let slack = SlackStandIn::start();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("history.db");
+    let window = now + Duration::days(2);
+    let doc = describe(
+        now - Duration::hours(1),
+        "web-001",
+        "cache-cluster",
+        &format!(
+            "The node with Cache Cluster ID: web-001, Node ID: 0001 is scheduled for replacement during the maintenance window from Start Time: {}, End Time: {}",
+            text_time(window),
+            text_time(window + Duration::hours(1))
+        ),
+    );
+    let out = cachewatch(&slack, &db, &["ingest", "-"], Some(&doc), &[]);
+    assert!(out.status.success());
+    let text = stdout(&out);
+    assert!(text.contains("Slack is not configured"), "{text}");
+    assert!(text.contains("web-001"), "{text}");
+    assert!(slack.requests().is_empty(), "nothing was sent");
+}
