@@ -2,6 +2,9 @@
 //! fixtures.
 #![warn(missing_docs)]
 
+pub mod elasticache;
+pub mod lambda;
+pub mod moto;
 pub mod slack;
 
 use std::path::{Path, PathBuf};

@@ -2,7 +2,10 @@
 //! DynamoDB, ElastiCache, Slack) happens here, behind the traits the domain defines.
 #![warn(missing_docs)]
 
+pub mod aws;
 pub mod chat;
+pub mod dynamo;
+pub mod elasticache;
 pub mod files;
 pub mod slack;
 pub mod sqlite;

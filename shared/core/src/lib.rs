@@ -13,6 +13,7 @@ pub mod delivery;
 pub mod enrich;
 pub mod event;
 pub mod facts;
+pub mod fleet;
 pub mod ids;
 pub mod kind;
 pub mod lifecycle;

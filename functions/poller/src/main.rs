@@ -1,0 +1,2 @@
+//! Placeholder until the function is wired.
+fn main() {}

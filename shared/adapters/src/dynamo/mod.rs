@@ -1,0 +1,1 @@
+//! The event history in one DynamoDB table.

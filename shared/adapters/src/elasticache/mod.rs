@@ -1,0 +1,1 @@
+//! ElastiCache: what the account's clusters are, their events, their service updates.

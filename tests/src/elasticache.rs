@@ -1,0 +1,1 @@
+//! A local stand-in for the ElastiCache operations moto lacks.
