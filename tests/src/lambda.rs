@@ -1,1 +1,341 @@
 //! A local implementation of the Lambda Runtime API, to run the built functions as Lambda does.
+//!
+//! Lambda runs a custom runtime (`provided.al2023`) as a process that asks
+//! `GET /2018-06-01/runtime/invocation/next` for work, and answers each invocation with
+//! `POST …/invocation/{request id}/response` or `…/error`; an initialization failure goes to
+//! `POST …/runtime/init/error`. This stand-in plays that API on `127.0.0.1`: a test queues an
+//! event with [`LambdaRuntime::invoke`], the function process (started with
+//! [`LambdaRuntime::spawn`], which sets `AWS_LAMBDA_RUNTIME_API` and the variables Lambda sets)
+//! picks it up, and `invoke` returns what the function answered.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::Value;
+
+/// How an invocation ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// The function answered with this JSON.
+    Response(Value),
+    /// The function reported an error: its `errorType` and `errorMessage`.
+    Error {
+        /// `errorType` (also sent as the `Lambda-Runtime-Function-Error-Type` header).
+        error_type: String,
+        /// `errorMessage`.
+        message: String,
+    },
+}
+
+/// One finished invocation.
+#[derive(Debug, Clone)]
+pub struct Invocation {
+    /// The request id the function was given.
+    pub request_id: String,
+    /// What it answered.
+    pub outcome: Outcome,
+    /// From handing the event over to the answer.
+    pub took: Duration,
+}
+
+#[derive(Default)]
+struct Queue {
+    waiting: VecDeque<(String, Value)>,
+    started: BTreeMap<String, Instant>,
+    done: BTreeMap<String, Invocation>,
+    init_error: Option<Value>,
+    next_id: u64,
+}
+
+#[derive(Default)]
+struct Shared {
+    queue: Mutex<Queue>,
+    changed: Condvar,
+}
+
+impl Shared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Queue> {
+        self.queue
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// The stand-in. Stops (and kills the functions it spawned) when dropped.
+pub struct LambdaRuntime {
+    address: SocketAddr,
+    shared: Arc<Shared>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+    children: Vec<Child>,
+}
+
+impl Drop for LambdaRuntime {
+    fn drop(&mut self) {
+        for child in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl LambdaRuntime {
+    /// Starts the API on a free loopback port.
+    pub fn start() -> Self {
+        let shared = Arc::new(Shared::default());
+        let (address_tx, address_rx) = std::sync::mpsc::channel();
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = Arc::clone(&shared);
+        let thread = std::thread::Builder::new()
+            .name("lambda-runtime-api".to_owned())
+            .spawn(move || {
+                let runtime = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()
+                    .expect("the stand-in's runtime starts");
+                runtime.block_on(async move {
+                    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+                        .await
+                        .expect("the stand-in binds 127.0.0.1:0");
+                    address_tx
+                        .send(
+                            listener
+                                .local_addr()
+                                .expect("a bound socket has an address"),
+                        )
+                        .expect("the test waits for the address");
+                    let app = Router::new()
+                        .route("/2018-06-01/runtime/invocation/next", get(next))
+                        .route(
+                            "/2018-06-01/runtime/invocation/{id}/response",
+                            post(response),
+                        )
+                        .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
+                        .route("/2018-06-01/runtime/init/error", post(init_error))
+                        .with_state(server);
+                    tokio::select! {
+                        served = axum::serve(listener, app).into_future() => {
+                            served.expect("the stand-in serves");
+                        }
+                        _ = stop_rx => {}
+                    }
+                });
+                // A function still waiting for its next event is dropped at once.
+                runtime.shutdown_background();
+            })
+            .expect("the stand-in's thread starts");
+        let address = address_rx.recv().expect("the stand-in reports its address");
+        Self {
+            address,
+            shared,
+            stop: Some(stop_tx),
+            thread: Some(thread),
+            children: Vec::new(),
+        }
+    }
+
+    /// `127.0.0.1:PORT`: the value of `AWS_LAMBDA_RUNTIME_API`.
+    pub fn address(&self) -> String {
+        self.address.to_string()
+    }
+
+    /// Starts a function binary as Lambda would, with the Runtime API's address, the variables
+    /// Lambda sets for every function, and `env`. Its output goes to this process's stderr.
+    pub fn spawn(&mut self, binary: &Path, name: &str, env: &[(&str, String)]) -> u32 {
+        let mut cmd = Command::new(binary);
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("AWS_LAMBDA_RUNTIME_API", self.address())
+            .env("AWS_LAMBDA_FUNCTION_NAME", name)
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+            .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}"))
+            .env(
+                "AWS_LAMBDA_LOG_STREAM_NAME",
+                "2026/01/01/[$LATEST]0123456789abcdef",
+            )
+            .env("_HANDLER", "bootstrap")
+            .stdin(Stdio::null())
+            .stdout(Stdio::inherit())
+            .stderr(Stdio::inherit());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().expect("the function starts");
+        let pid = child.id();
+        self.children.push(child);
+        pid
+    }
+
+    /// Hands `event` to the function and waits (up to `within`) for its answer.
+    pub fn invoke(&self, event: Value, within: Duration) -> Invocation {
+        let id = {
+            let mut q = self.shared.lock();
+            q.next_id += 1;
+            let id = format!("00000000-0000-4000-8000-{:012}", q.next_id);
+            q.waiting.push_back((id.clone(), event));
+            id
+        };
+        self.shared.changed.notify_all();
+        let deadline = Instant::now() + within;
+        let mut q = self.shared.lock();
+        loop {
+            if let Some(done) = q.done.remove(&id) {
+                return done;
+            }
+            if let Some(init) = &q.init_error {
+                panic!("the function failed to start: {init}");
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            assert!(
+                !left.is_zero(),
+                "the function did not answer invocation {id} within {within:?}"
+            );
+            q = self
+                .shared
+                .changed
+                .wait_timeout(q, left.min(Duration::from_millis(200)))
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .0;
+        }
+    }
+
+    /// The error the function reported while starting, if any.
+    pub fn init_error(&self) -> Option<Value> {
+        self.shared.lock().init_error.clone()
+    }
+}
+
+async fn next(State(shared): State<Arc<Shared>>) -> Response {
+    // Long poll, as Lambda's does: the answer waits for the next event.
+    loop {
+        let taken = {
+            let mut q = shared.lock();
+            let taken = q.waiting.pop_front();
+            if let Some((id, _)) = &taken {
+                q.started.insert(id.clone(), Instant::now());
+            }
+            taken
+        };
+        if let Some((id, event)) = taken {
+            let deadline = chrono::Utc::now().timestamp_millis() + 60_000;
+            let mut headers = HeaderMap::new();
+            let mut set = |name: &'static str, value: String| {
+                if let Ok(v) = HeaderValue::from_str(&value) {
+                    headers.insert(name, v);
+                }
+            };
+            set("lambda-runtime-aws-request-id", id);
+            set("lambda-runtime-deadline-ms", deadline.to_string());
+            set(
+                "lambda-runtime-invoked-function-arn",
+                "arn:aws:lambda:eu-west-1:111122223333:function:cachewatch".to_owned(),
+            );
+            set(
+                "lambda-runtime-trace-id",
+                "Root=1-00000000-000000000000000000000000;Sampled=0".to_owned(),
+            );
+            set("content-type", "application/json".to_owned());
+            return (StatusCode::OK, headers, event.to_string()).into_response();
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+fn finish(shared: &Shared, id: String, outcome: Outcome) -> StatusCode {
+    let mut q = shared.lock();
+    let Some(started) = q.started.remove(&id) else {
+        return StatusCode::BAD_REQUEST;
+    };
+    q.done.insert(
+        id.clone(),
+        Invocation {
+            request_id: id,
+            outcome,
+            took: started.elapsed(),
+        },
+    );
+    drop(q);
+    shared.changed.notify_all();
+    StatusCode::ACCEPTED
+}
+
+async fn response(
+    State(shared): State<Arc<Shared>>,
+    UrlPath(id): UrlPath<String>,
+    body: Bytes,
+) -> StatusCode {
+    let value = serde_json::from_slice(&body)
+        .unwrap_or(Value::String(String::from_utf8_lossy(&body).into_owned()));
+    finish(&shared, id, Outcome::Response(value))
+}
+
+async fn error(
+    State(shared): State<Arc<Shared>>,
+    UrlPath(id): UrlPath<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> StatusCode {
+    let value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let error_type = value
+        .get("errorType")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .or_else(|| {
+            headers
+                .get("lambda-runtime-function-error-type")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        })
+        .unwrap_or_default();
+    let message = value
+        .get("errorMessage")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    finish(
+        &shared,
+        id,
+        Outcome::Error {
+            error_type,
+            message,
+        },
+    )
+}
+
+async fn init_error(State(shared): State<Arc<Shared>>, body: Bytes) -> StatusCode {
+    let value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    shared.lock().init_error = Some(value);
+    shared.changed.notify_all();
+    StatusCode::ACCEPTED
+}
+
+/// The peak resident memory of a process so far (`VmHWM`), in kilobytes, on Linux.
+pub fn peak_rss_kb(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}

@@ -8,7 +8,7 @@ use cachewatch_adapters::chat::{Chat, chat_from_lookup};
 use cachewatch_adapters::files::read_runbooks;
 use cachewatch_core::delivery::{DeliveryState, DeliveryStore};
 use cachewatch_core::enrich::NoFacts;
-use cachewatch_core::notify::{NotifyReport, NotifySettings, notify, preview, record_alerts};
+use cachewatch_core::notify::{self, NotifyReport, NotifySettings, preview};
 use cachewatch_core::slack;
 use cachewatch_core::store::EventStore;
 use cachewatch_core::{IngestOutcome, MaintenanceEvent};
@@ -81,23 +81,21 @@ pub async fn after_ingest<S: EventStore + DeliveryStore>(
     channel: Option<String>,
     outcome: &IngestOutcome,
 ) -> Result<NotifyReport, Failure> {
-    let new: Vec<MaintenanceEvent> = outcome
-        .events
-        .iter()
-        .filter(|e| e.new)
-        .map(|e| e.event.clone())
-        .collect();
-    record_alerts(&ctx.store, &new, &ctx.config, channel.as_deref(), ctx.now).await?;
-    // Groups whose maintenances changed without a new event (a notice merged with its text).
-    let refresh: Vec<String> = outcome
-        .events
-        .iter()
-        .filter(|e| !e.new)
-        .filter_map(|e| e.event.group_key())
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    send(ctx, chat, channel, &refresh, false).await
+    let runbooks =
+        read_runbooks(ctx.runbook_dir.as_deref()).map_err(|e| Failure::Input(e.into()))?;
+    let settings = settings(ctx, channel);
+    notify::after_ingest(
+        &ctx.store,
+        chat,
+        &NoFacts,
+        &runbooks,
+        &ctx.config,
+        &settings,
+        outcome,
+        ctx.now,
+    )
+    .await
+    .map_err(|e| Failure::Other(e.into()))
 }
 
 async fn send<S: EventStore + DeliveryStore>(
@@ -113,7 +111,7 @@ async fn send<S: EventStore + DeliveryStore>(
         ignore_backoff,
         ..settings(ctx, channel)
     };
-    notify(
+    notify::notify(
         &ctx.store,
         chat,
         &NoFacts,

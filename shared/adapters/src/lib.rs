@@ -7,6 +7,7 @@ pub mod chat;
 pub mod dynamo;
 pub mod elasticache;
 pub mod files;
+pub mod secrets;
 pub mod slack;
 pub mod sqlite;
 

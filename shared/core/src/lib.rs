@@ -22,6 +22,7 @@ pub mod parse;
 pub mod pipeline;
 pub mod policy;
 pub mod query;
+pub mod response;
 pub mod runbook;
 pub mod slack;
 pub mod store;

@@ -1109,3 +1109,43 @@ impl ChatSink for NoSink {
         Ok(None)
     }
 }
+
+/// What every door does after an ingest: records the alerts of the new events and sends what is
+/// due, refreshing the threads of groups the ingest changed without a new event (a notice merged
+/// with its text).
+#[allow(clippy::too_many_arguments)]
+pub async fn after_ingest<S, C, F>(
+    store: &S,
+    sink: &C,
+    facts: &F,
+    runbooks: &Runbooks,
+    config: &Config,
+    settings: &NotifySettings,
+    outcome: &crate::pipeline::IngestOutcome,
+    now: DateTime<Utc>,
+) -> Result<NotifyReport, NotifyError>
+where
+    S: EventStore + DeliveryStore,
+    C: ChatSink,
+    F: FactsSource,
+{
+    let new: Vec<MaintenanceEvent> = outcome
+        .events
+        .iter()
+        .filter(|e| e.new)
+        .map(|e| e.event.clone())
+        .collect();
+    record_alerts(store, &new, config, settings.channel.as_deref(), now).await?;
+    let refresh: Vec<String> = outcome
+        .events
+        .iter()
+        .filter(|e| !e.new)
+        .filter_map(|e| e.event.group_key())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    notify(
+        store, sink, facts, runbooks, config, settings, &refresh, now,
+    )
+    .await
+}

@@ -12,6 +12,7 @@ use crate::delivery::{Delivery, DeliveryState, DeliveryStore, Thread};
 use crate::event::{EventId, IdPrefix, MaintenanceEvent};
 use crate::lifecycle::Maintenance;
 use crate::query::EventQuery;
+use crate::response::{Acknowledgement, MuteRecord, Outcome, ResponseStore, StepDone};
 
 /// An error from a storage backend, with its cause kept.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -168,6 +169,10 @@ struct Memory {
     deliveries: BTreeMap<EventId, Delivery>,
     threads: BTreeMap<(String, EventId), Thread>,
     leases: BTreeMap<String, (String, DateTime<Utc>)>,
+    acknowledgements: Vec<Acknowledgement>,
+    steps: Vec<StepDone>,
+    outcomes: BTreeMap<EventId, Outcome>,
+    mutes: Vec<MuteRecord>,
 }
 
 impl MemoryStore {
@@ -421,6 +426,98 @@ impl DeliveryStore for MemoryStore {
             m.leases.remove(name);
         }
         Ok(())
+    }
+}
+
+impl ResponseStore for MemoryStore {
+    async fn record_acknowledgement(&self, ack: &Acknowledgement) -> Result<(), StoreError> {
+        self.lock().acknowledgements.push(ack.clone());
+        Ok(())
+    }
+
+    async fn acknowledgements(
+        &self,
+        events: &[EventId],
+    ) -> Result<Vec<Acknowledgement>, StoreError> {
+        let mut found: Vec<Acknowledgement> = self
+            .lock()
+            .acknowledgements
+            .iter()
+            .filter(|a| events.contains(&a.event_id))
+            .cloned()
+            .collect();
+        found.sort_by(|a, b| (a.at, &a.by).cmp(&(b.at, &b.by)));
+        Ok(found)
+    }
+
+    async fn record_step(&self, step: &StepDone) -> Result<(), StoreError> {
+        let mut m = self.lock();
+        if !m
+            .steps
+            .iter()
+            .any(|s| s.event_id == step.event_id && s.step == step.step)
+        {
+            m.steps.push(step.clone());
+        }
+        Ok(())
+    }
+
+    async fn steps(&self, events: &[EventId]) -> Result<Vec<StepDone>, StoreError> {
+        let mut found: Vec<StepDone> = self
+            .lock()
+            .steps
+            .iter()
+            .filter(|s| events.contains(&s.event_id))
+            .cloned()
+            .collect();
+        found.sort_by_key(|s| (s.at, s.step));
+        Ok(found)
+    }
+
+    async fn record_outcome(&self, outcome: &Outcome) -> Result<(), StoreError> {
+        self.lock()
+            .outcomes
+            .insert(outcome.event_id.clone(), outcome.clone());
+        Ok(())
+    }
+
+    async fn outcomes(&self, events: &[EventId]) -> Result<Vec<Outcome>, StoreError> {
+        let m = self.lock();
+        Ok(events
+            .iter()
+            .filter_map(|id| m.outcomes.get(id).cloned())
+            .collect())
+    }
+
+    async fn outcomes_between(
+        &self,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> Result<Vec<Outcome>, StoreError> {
+        let mut found: Vec<Outcome> = self
+            .lock()
+            .outcomes
+            .values()
+            .filter(|o| o.at >= start && o.at < end)
+            .cloned()
+            .collect();
+        found.sort_by(|a, b| (a.at, &a.event_id).cmp(&(b.at, &b.event_id)));
+        Ok(found)
+    }
+
+    async fn record_mute(&self, mute: &MuteRecord) -> Result<(), StoreError> {
+        self.lock().mutes.push(mute.clone());
+        Ok(())
+    }
+
+    async fn mutes(&self, now: DateTime<Utc>) -> Result<Vec<MuteRecord>, StoreError> {
+        Ok(self
+            .lock()
+            .mutes
+            .iter()
+            .filter(|m| m.until > now)
+            .cloned()
+            .collect())
     }
 }
 

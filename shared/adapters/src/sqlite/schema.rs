@@ -117,6 +117,34 @@ const MIGRATIONS: &[&str] = &[
         until INTEGER NOT NULL
     ) WITHOUT ROWID;
     "#,
+    // 3: what people did: acknowledgements, checklist steps, outcomes, mutes.
+    r#"
+    CREATE TABLE acknowledgements (
+        event_id TEXT NOT NULL,
+        by_whom TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        PRIMARY KEY (event_id, by_whom, at)
+    ) WITHOUT ROWID;
+    CREATE TABLE steps (
+        event_id TEXT NOT NULL,
+        step INTEGER NOT NULL,
+        by_whom TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        PRIMARY KEY (event_id, step)
+    ) WITHOUT ROWID;
+    CREATE TABLE outcomes (
+        event_id TEXT PRIMARY KEY,
+        at INTEGER NOT NULL,
+        body TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX outcomes_by_time ON outcomes (at);
+    CREATE TABLE mutes (
+        clusters TEXT NOT NULL,
+        until INTEGER NOT NULL,
+        by_whom TEXT NOT NULL,
+        at INTEGER NOT NULL
+    );
+    "#,
 ];
 
 /// Why a database cannot be used.

@@ -1,0 +1,223 @@
+//! The SNS function: each record of an SNS event from ElastiCache goes through the one ingest
+//! pipeline (parse, store, lifecycle), then its alerts are recorded and sent.
+//!
+//! Records are handled one by one: a record that cannot be read (a poison record) does not keep
+//! the others from being stored. The invocation then fails, with an error type that says whether a
+//! retry can help: Lambda retries the whole event (the good records are stored once: ingest is
+//! idempotent) and, when retries are spent, sends it to the stack's dead-letter queue.
+#![warn(missing_docs)]
+
+use cachewatch_core::config::Config;
+use cachewatch_core::delivery::{ChatSink, DeliveryStore};
+use cachewatch_core::enrich::FactsSource;
+use cachewatch_core::ingest;
+use cachewatch_core::notify::{NotifyError, NotifySettings, after_ingest};
+use cachewatch_core::parse::{ParseContext, parse_document};
+use cachewatch_core::runbook::Runbooks;
+use cachewatch_core::store::{EventStore, StoreError};
+use chrono::{DateTime, Utc};
+use lambda_runtime::Diagnostic;
+use serde_json::{Value, json};
+
+/// What a handler needs, built once per cold start.
+pub struct Deps<S, C, F> {
+    /// The history.
+    pub store: S,
+    /// The chat, when Slack is configured.
+    pub chat: Option<C>,
+    /// Where facts about clusters come from.
+    pub facts: F,
+    /// The runbooks (for checklists in threads).
+    pub runbooks: Runbooks,
+    /// The team's configuration.
+    pub config: Config,
+    /// How alerts are sent.
+    pub notify: NotifySettings,
+}
+
+/// Why an invocation failed, as Lambda reports it.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// A passing condition (the table throttled, a timeout): retrying the event can succeed.
+    #[error("{failed} of {records} records could not be stored yet: {first}")]
+    Retryable {
+        /// Records that failed this way.
+        failed: usize,
+        /// Records in the event.
+        records: usize,
+        /// The first failure.
+        first: String,
+    },
+    /// Records that are not ElastiCache events (or are malformed): retrying will not help; the
+    /// event ends in the dead-letter queue, where a person can look at it.
+    #[error("{failed} of {records} records are not readable: {first}")]
+    Poison {
+        /// Records that failed this way.
+        failed: usize,
+        /// Records in the event.
+        records: usize,
+        /// The first failure.
+        first: String,
+    },
+    /// A lasting failure of the store (permissions, a missing table): retrying will not help.
+    #[error("the store failed: {0}")]
+    Store(String),
+}
+
+impl From<IngestError> for Diagnostic {
+    fn from(e: IngestError) -> Self {
+        let error_type = match &e {
+            IngestError::Retryable { .. } => "Cachewatch.Retryable",
+            IngestError::Poison { .. } => "Cachewatch.PoisonRecord",
+            IngestError::Store(_) => "Cachewatch.StoreFailed",
+        };
+        Diagnostic {
+            error_type: error_type.to_owned(),
+            error_message: e.to_string(),
+        }
+    }
+}
+
+/// The outcome of one record.
+enum Record {
+    Stored {
+        events: usize,
+        new: usize,
+        sent: usize,
+        waiting: usize,
+    },
+    Poison(String),
+    Retry(String),
+    Failed(String),
+}
+
+/// Handles one SNS event (or, invoked directly, one document of any shape cachewatch reads).
+pub async fn handle<S, C, F>(
+    deps: &Deps<S, C, F>,
+    event: Value,
+    now: DateTime<Utc>,
+) -> Result<Value, IngestError>
+where
+    S: EventStore + DeliveryStore,
+    C: ChatSink,
+    F: FactsSource,
+{
+    let documents: Vec<String> = match event.get("Records").and_then(Value::as_array) {
+        Some(records) => records
+            .iter()
+            .map(|r| json!({ "Records": [r] }).to_string())
+            .collect(),
+        None => vec![event.to_string()],
+    };
+    let mut outcomes = Vec::with_capacity(documents.len());
+    for document in &documents {
+        outcomes.push(record(deps, document, now).await);
+    }
+    summarize(documents.len(), outcomes)
+}
+
+async fn record<S, C, F>(deps: &Deps<S, C, F>, document: &str, now: DateTime<Utc>) -> Record
+where
+    S: EventStore + DeliveryStore,
+    C: ChatSink,
+    F: FactsSource,
+{
+    let events = match parse_document(document, &ParseContext::received_at(now)) {
+        Ok(events) => events,
+        Err(e) => {
+            tracing::error!(error = %e, "a record is not an ElastiCache event");
+            return Record::Poison(e.to_string());
+        }
+    };
+    let outcome = match ingest(&deps.store, events, &deps.config.alerts).await {
+        Ok(outcome) => outcome,
+        Err(e) => return store_failure(&e),
+    };
+    let (events, new) = (outcome.events.len(), outcome.new_count());
+    let Some(chat) = &deps.chat else {
+        return Record::Stored {
+            events,
+            new,
+            sent: 0,
+            waiting: 0,
+        };
+    };
+    // The events are stored: an alert that cannot be sent now is kept and sent by the poller.
+    match after_ingest(
+        &deps.store,
+        chat,
+        &deps.facts,
+        &deps.runbooks,
+        &deps.config,
+        &deps.notify,
+        &outcome,
+        now,
+    )
+    .await
+    {
+        Ok(report) => {
+            for (id, reason) in &report.failed {
+                tracing::error!(event = %id, %reason, "Slack refused an alert");
+            }
+            Record::Stored {
+                events,
+                new,
+                sent: report.sent.len(),
+                waiting: report.waiting,
+            }
+        }
+        Err(NotifyError::Store(e)) => store_failure(&e),
+    }
+}
+
+fn store_failure(e: &StoreError) -> Record {
+    tracing::error!(error = %e, source = ?std::error::Error::source(e), "the store failed");
+    if e.is_retryable() {
+        Record::Retry(e.to_string())
+    } else {
+        Record::Failed(e.to_string())
+    }
+}
+
+fn summarize(records: usize, outcomes: Vec<Record>) -> Result<Value, IngestError> {
+    let (mut events, mut new, mut sent, mut waiting) = (0, 0, 0, 0);
+    let (mut poison, mut retry, mut failed) = (Vec::new(), Vec::new(), Vec::new());
+    for outcome in outcomes {
+        match outcome {
+            Record::Stored {
+                events: e,
+                new: n,
+                sent: s,
+                waiting: w,
+            } => {
+                events += e;
+                new += n;
+                sent += s;
+                waiting += w;
+            }
+            Record::Poison(why) => poison.push(why),
+            Record::Retry(why) => retry.push(why),
+            Record::Failed(why) => failed.push(why),
+        }
+    }
+    if let Some(first) = failed.first() {
+        return Err(IngestError::Store(first.clone()));
+    }
+    if let Some(first) = retry.first() {
+        return Err(IngestError::Retryable {
+            failed: retry.len(),
+            records,
+            first: first.clone(),
+        });
+    }
+    if let Some(first) = poison.first() {
+        return Err(IngestError::Poison {
+            failed: poison.len(),
+            records,
+            first: first.clone(),
+        });
+    }
+    Ok(
+        json!({ "records": records, "events": events, "new": new, "alerts_sent": sent, "alerts_waiting": waiting }),
+    )
+}
