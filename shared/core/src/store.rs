@@ -552,8 +552,6 @@ pub fn matches_query(e: &MaintenanceEvent, q: &EventQuery, words: &[String]) -> 
         && (words.is_empty() || {
             let text = haystack();
             let tokens: Vec<&str> = text.split(|c: char| !c.is_alphanumeric()).collect();
-            words
-                .iter()
-                .all(|w| tokens.iter().any(|t| t.starts_with(w.as_str())))
+            words.iter().all(|w| tokens.contains(&w.as_str()))
         })
 }

@@ -1,0 +1,534 @@
+//! [`EventStore`] on the table: events, aliases and maintenances.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use aws_sdk_dynamodb::types::{
+    DeleteRequest, Put, PutRequest, TransactWriteItem, Update, WriteRequest,
+};
+use cachewatch_core::correlate::{self, SAME_OCCURRENCE};
+use cachewatch_core::event::{EventId, IdPrefix, MaintenanceEvent};
+use cachewatch_core::lifecycle::Maintenance;
+use cachewatch_core::query::EventQuery;
+use cachewatch_core::store::{Candidates, EventStore, EventWrite, StoreError, WriteOutcome};
+use chrono::{DateTime, Duration, Utc};
+
+use super::error::{corrupt, is_condition_failed, sdk_error, transaction_error};
+use super::items::{self, StoredEvent, s, string};
+use super::keys;
+use super::paging::{Pages, all_of, batch_get, batch_write};
+use super::schema::{Index, TABLE_SCHEMA};
+use super::{CONCURRENT_REQUESTS, DynamoStore};
+
+/// In-progress work may be reported until this long after its window (see the lifecycle).
+const LATE_WORK: Duration = Duration::hours(12);
+
+impl DynamoStore {
+    /// The events stored under `ids`, or merged into the event an id is an alias of (the alias
+    /// wins, as in the reference store).
+    pub(super) async fn stored_events(
+        &self,
+        ids: &[EventId],
+    ) -> Result<HashMap<EventId, StoredEvent>, StoreError> {
+        const OPERATION: &str = "read events";
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let wanted = ids.iter().flat_map(|id| {
+            let pk = keys::event_pk(id);
+            [
+                (pk.clone(), keys::EVENT_SK.to_owned()),
+                (pk, keys::ALIAS_SK.to_owned()),
+            ]
+        });
+        let mut found = batch_get(&self.client, &self.table, wanted, OPERATION).await?;
+        let mut target_of: HashMap<EventId, EventId> = HashMap::new();
+        for id in ids {
+            if let Some(alias) = found.get(&(keys::event_pk(id), keys::ALIAS_SK.to_owned())) {
+                let raw = string(alias, items::TARGET).unwrap_or_default();
+                let target =
+                    EventId::parse(raw).ok_or_else(|| corrupt("alias", format!("{raw:?}")))?;
+                target_of.insert(id.clone(), target);
+            }
+        }
+        let missing: Vec<(String, String)> = target_of
+            .values()
+            .map(|t| (keys::event_pk(t), keys::EVENT_SK.to_owned()))
+            .filter(|k| !found.contains_key(k))
+            .collect();
+        if !missing.is_empty() {
+            found.extend(batch_get(&self.client, &self.table, missing, OPERATION).await?);
+        }
+        let mut events = HashMap::with_capacity(ids.len());
+        for id in ids {
+            let stored_id = target_of.get(id).unwrap_or(id);
+            if let Some(item) = found.get(&(keys::event_pk(stored_id), keys::EVENT_SK.to_owned())) {
+                events.insert(id.clone(), items::stored_event(item)?);
+            }
+        }
+        Ok(events)
+    }
+
+    /// Stored events that may be the other report of the same occurrence as `e`.
+    async fn near(&self, e: &MaintenanceEvent) -> Result<Vec<MaintenanceEvent>, StoreError> {
+        let request = self
+            .query()
+            .index_name(Index::Kind.name())
+            .key_condition_expression("#pk = :pk AND #sk BETWEEN :from AND :to")
+            .filter_expression("#source = :source")
+            .expression_attribute_names("#pk", Index::Kind.partition_key())
+            .expression_attribute_names("#sk", Index::Kind.sort_key())
+            .expression_attribute_names("#source", items::SOURCE_ID)
+            .expression_attribute_values(":pk", s(keys::kind_partition(e.kind.as_str())))
+            .expression_attribute_values(
+                ":from",
+                s(keys::time_key(e.occurred_at - SAME_OCCURRENCE)),
+            )
+            .expression_attribute_values(
+                ":to",
+                s(format!(
+                    "{}{}",
+                    keys::time_key(e.occurred_at + SAME_OCCURRENCE),
+                    keys::AFTER_IDS
+                )),
+            )
+            .expression_attribute_values(":source", s(e.source_id.as_str()));
+        let mut near = Vec::new();
+        for item in Pages::new(request, "read near events").all().await? {
+            let stored = items::stored_event(&item)?.event;
+            if correlate::same_occurrence(&stored, e) {
+                near.push(stored);
+            }
+        }
+        Ok(near)
+    }
+
+    /// Stores a new event unless its id is stored, or is the alias of a stored event.
+    async fn insert(
+        &self,
+        e: &MaintenanceEvent,
+        aliased: bool,
+    ) -> Result<WriteOutcome, StoreError> {
+        if aliased {
+            return Ok(WriteOutcome::AlreadyStored);
+        }
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(items::event_item(e)?))
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", TABLE_SCHEMA.partition_key)
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(WriteOutcome::Inserted),
+            Err(err) if is_condition_failed(&err) => Ok(WriteOutcome::AlreadyStored),
+            Err(err) => Err(sdk_error("insert event", err)),
+        }
+    }
+
+    /// Rewrites a stored event as its merge with another report, and records that report's id as
+    /// its alias, in one transaction. The event's maintenance is kept.
+    async fn merge(&self, merged: &MaintenanceEvent, alias: &EventId) -> Result<(), StoreError> {
+        const OPERATION: &str = "merge event";
+        let mut sets = Vec::new();
+        let mut removes = Vec::new();
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(items::key(keys::event_pk(&merged.id), keys::EVENT_SK)));
+        let key_attributes = [TABLE_SCHEMA.partition_key, TABLE_SCHEMA.sort_key];
+        let attributes = items::event_attributes(merged)?
+            .into_iter()
+            .filter(|(name, _)| !key_attributes.contains(name));
+        for (i, (name, value)) in attributes.enumerate() {
+            let placeholder = format!("#a{i}");
+            update = update.expression_attribute_names(&placeholder, name);
+            match value {
+                Some(value) => {
+                    let v = format!(":a{i}");
+                    sets.push(format!("{placeholder} = {v}"));
+                    update = update.expression_attribute_values(v, value);
+                }
+                None => removes.push(placeholder),
+            }
+        }
+        let mut expression = format!("SET {}", sets.join(", "));
+        if !removes.is_empty() {
+            expression.push_str(&format!(" REMOVE {}", removes.join(", ")));
+        }
+        let build_error = |e| StoreError::Failed {
+            operation: OPERATION,
+            source: Box::new(e),
+        };
+        let update = update
+            .update_expression(expression)
+            .build()
+            .map_err(build_error)?;
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(items::alias_item(alias, &merged.id)))
+            .build()
+            .map_err(build_error)?;
+        self.client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(update).build())
+            .transact_items(TransactWriteItem::builder().put(put).build())
+            .send()
+            .await
+            .map_err(|e| transaction_error(OPERATION, e))?;
+        Ok(())
+    }
+
+    /// Applies one write; `aliased` are the inserted ids that are aliases already.
+    async fn write_one(
+        &self,
+        w: &EventWrite,
+        aliased: &BTreeSet<EventId>,
+    ) -> Result<WriteOutcome, StoreError> {
+        let (outcome, written) = match w {
+            EventWrite::Insert(e) => (self.insert(e, aliased.contains(&e.id)).await?, e),
+            EventWrite::Merge { merged, alias } => {
+                self.merge(merged, alias).await?;
+                (WriteOutcome::Merged, merged)
+            }
+        };
+        if outcome != WriteOutcome::AlreadyStored
+            && let Some(group) = written.group_key()
+        {
+            self.recent.note(group, written.id.clone());
+        }
+        Ok(outcome)
+    }
+
+    /// The ids among `ids` that are aliases of merged reports.
+    async fn aliases(&self, ids: &[&EventId]) -> Result<BTreeSet<EventId>, StoreError> {
+        if ids.is_empty() {
+            return Ok(BTreeSet::new());
+        }
+        let wanted = ids
+            .iter()
+            .map(|id| (keys::event_pk(id), keys::ALIAS_SK.to_owned()));
+        let found = batch_get(&self.client, &self.table, wanted, "read aliases").await?;
+        Ok(ids
+            .iter()
+            .filter(|id| found.contains_key(&(keys::event_pk(id), keys::ALIAS_SK.to_owned())))
+            .map(|id| (*id).clone())
+            .collect())
+    }
+
+    /// Points `event` at its maintenance, if the event is stored.
+    async fn place(
+        &self,
+        event: &EventId,
+        maintenance: &EventId,
+        group_key: &str,
+    ) -> Result<(), StoreError> {
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(items::key(keys::event_pk(event), keys::EVENT_SK)))
+            .update_expression("SET #m = :m, #g = :g")
+            .condition_expression("attribute_exists(#pk)")
+            .expression_attribute_names("#m", items::MAINTENANCE_ID)
+            .expression_attribute_names("#g", items::MAINTENANCE_GROUP)
+            .expression_attribute_names("#pk", TABLE_SCHEMA.partition_key)
+            .expression_attribute_values(":m", s(maintenance.as_str()))
+            .expression_attribute_values(":g", s(group_key))
+            .send()
+            .await;
+        match update {
+            Ok(_) => Ok(()),
+            Err(err) if is_condition_failed(&err) => Ok(()),
+            Err(err) => Err(sdk_error("place event in its maintenance", err)),
+        }
+    }
+
+    /// Replaces one group's maintenances (see the module documentation for the order of writes).
+    async fn save_group(
+        &self,
+        group_key: &str,
+        maintenances: &[Maintenance],
+    ) -> Result<(), StoreError> {
+        const OPERATION: &str = "save maintenances";
+        let request = self
+            .query()
+            .consistent_read(true)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", TABLE_SCHEMA.partition_key)
+            .expression_attribute_values(":pk", s(keys::maintenance_pk(group_key)));
+        let old_items = Pages::new(request, OPERATION).all().await?;
+        let mut old_json: HashMap<EventId, String> = HashMap::new();
+        let mut old_of: HashMap<EventId, Vec<EventId>> = HashMap::new();
+        for item in &old_items {
+            let m = items::maintenance(item)?;
+            for id in &m.event_ids {
+                old_of.entry(id.clone()).or_default().push(m.id.clone());
+            }
+            old_json.insert(
+                m.id.clone(),
+                string(item, items::JSON).unwrap_or_default().to_owned(),
+            );
+        }
+
+        let moved: Vec<(&EventId, &EventId)> = maintenances
+            .iter()
+            .flat_map(|m| m.event_ids.iter().map(move |id| (id, &m.id)))
+            .filter(|(id, m)| {
+                old_of
+                    .get(*id)
+                    .is_none_or(|ms| ms != std::slice::from_ref(*m))
+            })
+            .collect();
+        for chunk in moved.chunks(CONCURRENT_REQUESTS) {
+            let updates = chunk
+                .iter()
+                .map(|(id, m)| self.place(id, m, group_key))
+                .collect();
+            for placed in all_of(updates).await {
+                placed?;
+            }
+        }
+
+        let mut requests = Vec::new();
+        for m in maintenances {
+            let item = items::maintenance_item(group_key, m)?;
+            if old_json.get(&m.id).map(String::as_str) == string(&item, items::JSON) {
+                continue;
+            }
+            let put = PutRequest::builder()
+                .set_item(Some(item))
+                .build()
+                .map_err(|e| StoreError::Failed {
+                    operation: OPERATION,
+                    source: Box::new(e),
+                })?;
+            requests.push(WriteRequest::builder().put_request(put).build());
+        }
+        let kept: BTreeSet<&EventId> = maintenances.iter().map(|m| &m.id).collect();
+        for gone in old_json.keys().filter(|id| !kept.contains(id)) {
+            let delete = DeleteRequest::builder()
+                .set_key(Some(items::key(
+                    keys::maintenance_pk(group_key),
+                    keys::maintenance_sk(gone),
+                )))
+                .build()
+                .map_err(|e| StoreError::Failed {
+                    operation: OPERATION,
+                    source: Box::new(e),
+                })?;
+            requests.push(WriteRequest::builder().delete_request(delete).build());
+        }
+        batch_write(&self.client, &self.table, requests, OPERATION).await
+    }
+
+    /// The maintenance stored under `group_key` and `id`.
+    async fn maintenance_item(
+        &self,
+        group_key: &str,
+        id: &EventId,
+    ) -> Result<Option<Maintenance>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(items::key(
+                keys::maintenance_pk(group_key),
+                keys::maintenance_sk(id),
+            )))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| sdk_error("read maintenance", e))?;
+        out.item.as_ref().map(items::maintenance).transpose()
+    }
+}
+
+impl EventStore for DynamoStore {
+    async fn candidates(&self, events: &[MaintenanceEvent]) -> Result<Vec<Candidates>, StoreError> {
+        let ids: Vec<EventId> = events.iter().map(|e| e.id.clone()).collect();
+        let stored = self.stored_events(&ids).await?;
+        // Only a notice and a text can be two reports of one occurrence.
+        let correlatable: Vec<&MaintenanceEvent> = events
+            .iter()
+            .filter(|e| correlate::is_notice(e) || correlate::is_text(e))
+            .collect();
+        let mut near_of: HashMap<&EventId, Vec<MaintenanceEvent>> = HashMap::new();
+        for chunk in correlatable.chunks(CONCURRENT_REQUESTS) {
+            let reads = chunk.iter().map(|e| self.near(e)).collect();
+            for (e, near) in chunk.iter().zip(all_of(reads).await) {
+                near_of.insert(&e.id, near?);
+            }
+        }
+        Ok(events
+            .iter()
+            .map(|e| Candidates {
+                same: stored.get(&e.id).map(|s| s.event.clone()),
+                near: near_of.get(&e.id).cloned().unwrap_or_default(),
+            })
+            .collect())
+    }
+
+    async fn write(&self, writes: &[EventWrite]) -> Result<Vec<WriteOutcome>, StoreError> {
+        let inserted: Vec<&EventId> = writes
+            .iter()
+            .filter_map(|w| match w {
+                EventWrite::Insert(e) => Some(&e.id),
+                EventWrite::Merge { .. } => None,
+            })
+            .collect();
+        let aliased = self.aliases(&inserted).await?;
+        // Writes of distinct events run together; a write touching an event an earlier write of
+        // the same run touches waits for the next run, so that writes apply in order.
+        let mut outcomes = Vec::with_capacity(writes.len());
+        let mut start = 0;
+        while start < writes.len() {
+            let mut touched: BTreeSet<&EventId> = BTreeSet::new();
+            let mut end = start;
+            while end < writes.len() && end - start < CONCURRENT_REQUESTS {
+                let ids = match &writes[end] {
+                    EventWrite::Insert(e) => vec![&e.id],
+                    EventWrite::Merge { merged, alias } => vec![&merged.id, alias],
+                };
+                if ids.iter().any(|id| touched.contains(id)) {
+                    break;
+                }
+                touched.extend(ids);
+                end += 1;
+            }
+            let run = writes[start..end]
+                .iter()
+                .map(|w| self.write_one(w, &aliased))
+                .collect();
+            for outcome in all_of(run).await {
+                outcomes.push(outcome?);
+            }
+            start = end;
+        }
+        Ok(outcomes)
+    }
+
+    async fn group_events(
+        &self,
+        group_keys: &[String],
+    ) -> Result<BTreeMap<String, Vec<MaintenanceEvent>>, StoreError> {
+        let mut groups: BTreeMap<String, BTreeMap<EventId, MaintenanceEvent>> = group_keys
+            .iter()
+            .map(|k| (k.clone(), BTreeMap::new()))
+            .collect();
+        for (group, events) in &mut groups {
+            let request = self
+                .query()
+                .index_name(Index::Lifecycle.name())
+                .key_condition_expression("#pk = :pk")
+                .expression_attribute_names("#pk", Index::Lifecycle.partition_key())
+                .expression_attribute_values(":pk", s(keys::lifecycle_partition(group)));
+            for item in Pages::new(request, "read group events").all().await? {
+                let e = items::stored_event(&item)?.event;
+                events.insert(e.id.clone(), e);
+            }
+        }
+        // The index may not show this store's latest writes yet: read them by key.
+        let recent = self.recent.of(group_keys);
+        for (_, fresh) in self.stored_events(&recent).await? {
+            let e = fresh.event;
+            for events in groups.values_mut() {
+                events.remove(&e.id);
+            }
+            if let Some(events) = e.group_key().and_then(|g| groups.get_mut(&g)) {
+                events.insert(e.id.clone(), e);
+            }
+        }
+        Ok(groups
+            .into_iter()
+            .map(|(group, events)| (group, events.into_values().collect()))
+            .collect())
+    }
+
+    async fn save_maintenances(
+        &self,
+        groups: &BTreeMap<String, Vec<Maintenance>>,
+    ) -> Result<(), StoreError> {
+        for (group_key, maintenances) in groups {
+            self.save_group(group_key, maintenances).await?;
+        }
+        Ok(())
+    }
+
+    async fn event(&self, id: &EventId) -> Result<Option<MaintenanceEvent>, StoreError> {
+        Ok(self
+            .stored_events(std::slice::from_ref(id))
+            .await?
+            .remove(id)
+            .map(|s| s.event))
+    }
+
+    async fn resolve(&self, prefix: &IdPrefix, limit: usize) -> Result<Vec<EventId>, StoreError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let request = self
+            .query()
+            .index_name(Index::Key.name())
+            .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+            .projection_expression("#sk")
+            .expression_attribute_names("#pk", Index::Key.partition_key())
+            .expression_attribute_names("#sk", Index::Key.sort_key())
+            .expression_attribute_values(":pk", s(keys::prefix_partition(prefix.as_str())))
+            .expression_attribute_values(":prefix", s(prefix.as_str()))
+            .limit(self.page_size(limit));
+        let mut pages = Pages::new(request, "resolve id");
+        let mut ids = Vec::new();
+        while let Some(page) = pages.next().await? {
+            for item in page {
+                let raw = string(&item, Index::Key.sort_key()).unwrap_or_default();
+                ids.push(EventId::parse(raw).ok_or_else(|| corrupt("event id", raw))?);
+                if ids.len() == limit {
+                    return Ok(ids);
+                }
+            }
+        }
+        Ok(ids)
+    }
+
+    async fn maintenance(&self, id: &EventId) -> Result<Option<Maintenance>, StoreError> {
+        let Some(stored) = self
+            .stored_events(std::slice::from_ref(id))
+            .await?
+            .remove(id)
+        else {
+            return Ok(None);
+        };
+        match (stored.event.maintenance_id, stored.maintenance_group) {
+            (Some(maintenance), Some(group)) => self.maintenance_item(&group, &maintenance).await,
+            _ => Ok(None),
+        }
+    }
+
+    async fn search(&self, query: &EventQuery) -> Result<Vec<MaintenanceEvent>, StoreError> {
+        self.search_events(query, Utc::now()).await
+    }
+
+    async fn open_maintenances(
+        &self,
+        now: DateTime<Utc>,
+        include_drills: bool,
+    ) -> Result<Vec<Maintenance>, StoreError> {
+        let request = self
+            .query()
+            .index_name(Index::Key.name())
+            .key_condition_expression("#pk = :pk AND #sk >= :from")
+            .expression_attribute_names("#pk", Index::Key.partition_key())
+            .expression_attribute_names("#sk", Index::Key.sort_key())
+            .expression_attribute_values(":pk", s(keys::OPEN))
+            .expression_attribute_values(":from", s(keys::time_key(now - LATE_WORK)));
+        let mut open = Vec::new();
+        for item in Pages::new(request, "read open maintenances").all().await? {
+            let m = items::maintenance(&item)?;
+            if (include_drills || !m.drill) && m.is_upcoming(now) {
+                open.push(m);
+            }
+        }
+        Ok(open)
+    }
+}
