@@ -18,6 +18,7 @@
 mod alert;
 mod blocks;
 mod checklist;
+pub mod digest;
 mod grouped;
 pub mod limits;
 pub mod mrkdwn;
@@ -37,6 +38,7 @@ use crate::timefmt::Zone;
 
 pub use alert::{alert, update};
 pub use checklist::checklist;
+pub use digest::{coverage, digest};
 pub use grouped::grouped;
 pub use plain::to_text;
 
