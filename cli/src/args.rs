@@ -9,6 +9,15 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(name = "cachewatch", version, about, max_term_width = 100)]
 pub struct Cli {
+    /// Where the history is: a SQLite file on this machine, or the DynamoDB table of a deployed
+    /// stack (with the standard AWS configuration: AWS_PROFILE, AWS_REGION, ...).
+    #[arg(long, global = true, env = "CACHEWATCH_STORE", value_enum, default_value_t = StoreKind::Sqlite)]
+    pub store: StoreKind,
+
+    /// The DynamoDB table, with --store dynamodb.
+    #[arg(long, global = true, env = "CACHEWATCH_TABLE", value_name = "NAME")]
+    pub table: Option<String>,
+
     /// The SQLite database (default: $CACHEWATCH_DB, else cachewatch/cachewatch.db in the
     /// platform's data directory).
     #[arg(long, global = true, env = "CACHEWATCH_DB", value_name = "PATH")]
@@ -40,6 +49,15 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// Where the history is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StoreKind {
+    /// A SQLite file on this machine.
+    Sqlite,
+    /// A deployed stack's DynamoDB table.
+    Dynamodb,
 }
 
 /// The subcommands.

@@ -14,12 +14,14 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, anyhow};
 use cachewatch_adapters::SqliteStore;
+use cachewatch_adapters::dynamo::DynamoStore;
+use cachewatch_core::delivery::DeliveryStore;
 use cachewatch_core::event::EventId;
 use cachewatch_core::store::EventStore;
 use cachewatch_core::timefmt::Zone;
 use chrono::{DateTime, Utc};
 
-use crate::args::{Cli, Command};
+use crate::args::{Cli, Command, StoreKind};
 
 /// How a command failed, and the exit code that says so.
 #[derive(Debug)]
@@ -87,23 +89,53 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
     if let Command::Demo = cli.command {
         return demo::run(zone, now, &mut out).await;
     }
-    let path = database_path(cli.db)?;
-    let store = SqliteStore::open(&path).map_err(|e| Failure::Other(e.into()))?;
-    let ctx = Context {
-        store,
-        config,
-        runbook_dir: cli.runbook_dir,
-        zone,
-        now,
-    };
-    match cli.command {
-        Command::Ingest(args) => ingest::run(&ctx, &args, &mut out).await,
-        Command::Events(args) => events::run(&ctx, &args, &mut out).await,
-        Command::Show(args) => show::run(&ctx, &args.id, args.json, &mut out).await,
-        Command::Upcoming(args) => upcoming::run(&ctx, args.json, args.drills, &mut out).await,
-        Command::Runbook(args) => runbook::run(&ctx, &args, &mut out).await,
-        Command::Notify(args) => notify::run(&ctx, &args, &mut out).await,
-        Command::Demo => unreachable!("handled above"),
+    match cli.store {
+        StoreKind::Sqlite => {
+            let path = database_path(cli.db)?;
+            let store = SqliteStore::open(&path).map_err(|e| Failure::Other(e.into()))?;
+            let ctx = Context {
+                store,
+                config,
+                runbook_dir: cli.runbook_dir,
+                zone,
+                now,
+            };
+            dispatch(&ctx, cli.command, &mut out).await
+        }
+        StoreKind::Dynamodb => {
+            let table = cli.table.ok_or_else(|| {
+                Failure::Input(anyhow!(
+                    "--store dynamodb needs the table: --table NAME or CACHEWATCH_TABLE"
+                ))
+            })?;
+            let sdk = cachewatch_adapters::aws::load().await;
+            let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table);
+            let ctx = Context {
+                store,
+                config,
+                runbook_dir: cli.runbook_dir,
+                zone,
+                now,
+            };
+            dispatch(&ctx, cli.command, &mut out).await
+        }
+    }
+}
+
+/// Runs a command on whichever store was chosen.
+async fn dispatch<S: EventStore + DeliveryStore>(
+    ctx: &Context<S>,
+    command: Command,
+    out: &mut dyn Write,
+) -> Result<(), Failure> {
+    match command {
+        Command::Ingest(args) => ingest::run(ctx, &args, out).await,
+        Command::Events(args) => events::run(ctx, &args, out).await,
+        Command::Show(args) => show::run(ctx, &args.id, args.json, out).await,
+        Command::Upcoming(args) => upcoming::run(ctx, args.json, args.drills, out).await,
+        Command::Runbook(args) => runbook::run(ctx, &args, out).await,
+        Command::Notify(args) => notify::run(ctx, &args, out).await,
+        Command::Demo => unreachable!("the demo has its own store"),
     }
 }
 
