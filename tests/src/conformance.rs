@@ -17,6 +17,7 @@ use cachewatch_core::delivery::{Delivery, DeliveryState, DeliveryStore, Thread};
 use cachewatch_core::event::{EventId, MaintenanceEvent};
 use cachewatch_core::lifecycle::MaintenanceState;
 use cachewatch_core::parse::{ParseContext, parse_document};
+use cachewatch_core::response::{Acknowledgement, MuteRecord, Outcome, ResponseStore, StepDone};
 use cachewatch_core::store::{EventStore, EventWrite, WriteOutcome};
 use cachewatch_core::{AlertPolicy, Category, EventKind, EventQuery, IngestOutcome, ingest};
 use chrono::{DateTime, Duration, DurationRound, Utc};
@@ -52,6 +53,10 @@ macro_rules! conformance_cases {
             a_lease_is_held_by_one_holder_until_it_expires,
             concurrent_writes_of_one_event_store_it_once,
             concurrent_ingests_of_one_notification_store_it_once,
+            acknowledgements_of_any_event_of_a_maintenance_read_back_oldest_first,
+            a_step_done_twice_counts_the_first_time,
+            a_later_outcome_replaces_an_earlier_one_and_the_year_lists_them_in_order,
+            mutes_hold_until_they_expire,
         }
     };
 }
@@ -1584,4 +1589,143 @@ pub async fn concurrent_ingests_of_one_notification_store_it_once<S: EventStore 
     assert_eq!(a.new_count() + b.new_count(), 1);
     assert_eq!(a.events[0].event.id, b.events[0].event.id);
     assert_eq!(search(store, EventQuery::default()).await.len(), 1);
+}
+
+/// Acknowledgements are recorded against whichever event the button was on; a maintenance's
+/// acknowledgements are those of any of its events, the first one first (it is the one shown).
+pub async fn acknowledgements_of_any_event_of_a_maintenance_read_back_oldest_first<
+    S: ResponseStore,
+>(
+    store: &S,
+) {
+    let now = now();
+    let (notice, reminder, other) = (
+        event_id("aaaaaaaaaaaaaaaaaaa1"),
+        event_id("aaaaaaaaaaaaaaaaaaa2"),
+        event_id("bbbbbbbbbbbbbbbbbbb3"),
+    );
+    let ack = |event: &EventId, by: &str, minutes: i64| Acknowledgement {
+        event_id: event.clone(),
+        by: by.to_owned(),
+        at: now - Duration::minutes(minutes),
+    };
+    let later = ack(&notice, "U0MARTA", 5);
+    let first = ack(&reminder, "U0DEV", 30);
+    let elsewhere = ack(&other, "U0SAM", 60);
+    for a in [&later, &first, &elsewhere] {
+        store.record_acknowledgement(a).await.unwrap();
+    }
+    let found = store
+        .acknowledgements(&[notice.clone(), reminder.clone()])
+        .await
+        .unwrap();
+    assert_eq!(found, [first.clone(), later]);
+    assert_eq!(
+        cachewatch_core::response::first_acknowledgement(&found),
+        Some(&first)
+    );
+    assert!(
+        store
+            .acknowledgements(&[event_id("ccccccccccccccccccc4")])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// A checklist step ticked twice (two people, or a page reloaded) keeps who ticked it first.
+pub async fn a_step_done_twice_counts_the_first_time<S: ResponseStore>(store: &S) {
+    let now = now();
+    let event = event_id("aaaaaaaaaaaaaaaaaaa1");
+    let step = |n: u32, by: &str, minutes: i64| StepDone {
+        event_id: event.clone(),
+        step: n,
+        by: by.to_owned(),
+        at: now - Duration::minutes(minutes),
+    };
+    let backup = step(2, "U0MARTA", 20);
+    let stop_jobs = step(1, "U0MARTA", 40);
+    store.record_step(&backup).await.unwrap();
+    store.record_step(&stop_jobs).await.unwrap();
+    store.record_step(&step(2, "U0DEV", 10)).await.unwrap();
+    assert_eq!(
+        store.steps(std::slice::from_ref(&event)).await.unwrap(),
+        [stop_jobs, backup],
+        "in the order they were done, the first tick of each"
+    );
+}
+
+/// The outcome of an event can be corrected: the later record replaces the earlier one. The
+/// yearly log lists outcomes recorded in its interval (end excluded), in time order.
+pub async fn a_later_outcome_replaces_an_earlier_one_and_the_year_lists_them_in_order<
+    S: ResponseStore,
+>(
+    store: &S,
+) {
+    let now = now();
+    let outcome = |hex: &str, handled: &str, days: i64| Outcome {
+        event_id: event_id(hex),
+        handled: handled.to_owned(),
+        site_maintenance: handled == "waited",
+        downtime: Some(Duration::seconds(40)),
+        note: Some("backup taken <first>; keys counted & compared".to_owned()),
+        by: "U0MARTA".to_owned(),
+        at: now - Duration::days(days),
+    };
+    let orders = outcome("aaaaaaaaaaaaaaaaaaa1", "waited", 30);
+    let orders_corrected = Outcome {
+        downtime: None,
+        note: None,
+        ..outcome("aaaaaaaaaaaaaaaaaaa1", "manual-failover", 29)
+    };
+    let sessions = outcome("bbbbbbbbbbbbbbbbbbb2", "moved-window", 200);
+    let last_year = outcome("ccccccccccccccccccc3", "waited", 400);
+    for o in [&orders, &sessions, &last_year, &orders_corrected] {
+        store.record_outcome(o).await.unwrap();
+    }
+    assert_eq!(
+        store
+            .outcomes(&[orders.event_id.clone(), event_id("ddddddddddddddddddd4")])
+            .await
+            .unwrap(),
+        [orders_corrected.clone()]
+    );
+    let year = store
+        .outcomes_between(now - Duration::days(365), now)
+        .await
+        .unwrap();
+    assert_eq!(year, [sessions.clone(), orders_corrected.clone()]);
+    let up_to_sessions = store
+        .outcomes_between(now - Duration::days(365), sessions.at)
+        .await
+        .unwrap();
+    assert!(
+        up_to_sessions.is_empty(),
+        "the end is excluded: {up_to_sessions:?}"
+    );
+    assert_eq!(
+        store
+            .outcomes_between(sessions.at, sessions.at + Duration::seconds(1))
+            .await
+            .unwrap(),
+        [sessions],
+        "the start is included"
+    );
+}
+
+/// A mute from Slack holds until its time, then no longer.
+pub async fn mutes_hold_until_they_expire<S: ResponseStore>(store: &S) {
+    let now = now();
+    let mute = |clusters: &str, hours: i64| MuteRecord {
+        clusters: clusters.to_owned(),
+        until: now + Duration::hours(hours),
+        by: "U0DEV".to_owned(),
+        at: now - Duration::hours(1),
+    };
+    let staging = mute("staging-*", 24);
+    let expired = mute("load-test-*", -1);
+    store.record_mute(&staging).await.unwrap();
+    store.record_mute(&expired).await.unwrap();
+    assert_eq!(store.mutes(now).await.unwrap(), [staging.clone()]);
+    assert!(store.mutes(staging.until).await.unwrap().is_empty());
 }

@@ -85,6 +85,7 @@ mod items;
 mod keys;
 mod outbox;
 mod paging;
+mod responses;
 mod schema;
 mod search;
 
