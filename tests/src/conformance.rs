@@ -1688,7 +1688,7 @@ pub async fn a_later_outcome_replaces_an_earlier_one_and_the_year_lists_them_in_
             .outcomes(&[orders.event_id.clone(), event_id("ddddddddddddddddddd4")])
             .await
             .unwrap(),
-        [orders_corrected.clone()]
+        std::slice::from_ref(&orders_corrected)
     );
     let year = store
         .outcomes_between(now - Duration::days(365), now)
@@ -1726,6 +1726,9 @@ pub async fn mutes_hold_until_they_expire<S: ResponseStore>(store: &S) {
     let expired = mute("load-test-*", -1);
     store.record_mute(&staging).await.unwrap();
     store.record_mute(&expired).await.unwrap();
-    assert_eq!(store.mutes(now).await.unwrap(), [staging.clone()]);
+    assert_eq!(
+        store.mutes(now).await.unwrap(),
+        std::slice::from_ref(&staging)
+    );
     assert!(store.mutes(staging.until).await.unwrap().is_empty());
 }

@@ -7,12 +7,14 @@
 //! idempotent) and, when retries are spent, sends it to the stack's dead-letter queue.
 #![warn(missing_docs)]
 
+use cachewatch_adapters::deployment::config_at;
 use cachewatch_core::config::Config;
 use cachewatch_core::delivery::{ChatSink, DeliveryStore};
 use cachewatch_core::enrich::FactsSource;
 use cachewatch_core::ingest;
 use cachewatch_core::notify::{NotifyError, NotifySettings, after_ingest};
 use cachewatch_core::parse::{ParseContext, parse_document};
+use cachewatch_core::response::ResponseStore;
 use cachewatch_core::runbook::Runbooks;
 use cachewatch_core::store::{EventStore, StoreError};
 use chrono::{DateTime, Utc};
@@ -98,10 +100,12 @@ pub async fn handle<S, C, F>(
     now: DateTime<Utc>,
 ) -> Result<Value, IngestError>
 where
-    S: EventStore + DeliveryStore,
+    S: EventStore + DeliveryStore + ResponseStore,
     C: ChatSink,
     F: FactsSource,
 {
+    // Mutes set in Slack count from the next notification on.
+    let config = config_at(&deps.store, &deps.config, now).await;
     let documents: Vec<String> = match event.get("Records").and_then(Value::as_array) {
         Some(records) => records
             .iter()
@@ -111,12 +115,17 @@ where
     };
     let mut outcomes = Vec::with_capacity(documents.len());
     for document in &documents {
-        outcomes.push(record(deps, document, now).await);
+        outcomes.push(record(deps, &config, document, now).await);
     }
     summarize(documents.len(), outcomes)
 }
 
-async fn record<S, C, F>(deps: &Deps<S, C, F>, document: &str, now: DateTime<Utc>) -> Record
+async fn record<S, C, F>(
+    deps: &Deps<S, C, F>,
+    config: &Config,
+    document: &str,
+    now: DateTime<Utc>,
+) -> Record
 where
     S: EventStore + DeliveryStore,
     C: ChatSink,
@@ -129,7 +138,7 @@ where
             return Record::Poison(e.to_string());
         }
     };
-    let outcome = match ingest(&deps.store, events, &deps.config.alerts).await {
+    let outcome = match ingest(&deps.store, events, &config.alerts).await {
         Ok(outcome) => outcome,
         Err(e) => return store_failure(&e),
     };
@@ -148,7 +157,7 @@ where
         chat,
         &deps.facts,
         &deps.runbooks,
-        &deps.config,
+        config,
         &deps.notify,
         &outcome,
         now,

@@ -1,2 +1,26 @@
-//! Placeholder until the function is wired.
-fn main() {}
+//! `cachewatch-ingest`: the deployment from the environment, then each SNS event through
+//! [`cachewatch_ingest::handle`].
+
+use cachewatch_adapters::deployment::Deployment;
+use cachewatch_ingest::{Deps, handle};
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    cachewatch_adapters::logging::init();
+    let deployment = Deployment::from_env("cachewatch-ingest").await?;
+    let deps = Deps {
+        store: deployment.store,
+        chat: deployment.chat,
+        facts: deployment.elasticache,
+        runbooks: deployment.runbooks,
+        config: deployment.config,
+        notify: deployment.notify,
+    };
+    let deps = &deps;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        handle(deps, event.payload, chrono::Utc::now()).await
+    }))
+    .await
+}

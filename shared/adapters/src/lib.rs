@@ -4,9 +4,11 @@
 
 pub mod aws;
 pub mod chat;
+pub mod deployment;
 pub mod dynamo;
 pub mod elasticache;
 pub mod files;
+pub mod logging;
 pub mod secrets;
 pub mod slack;
 pub mod sqlite;

@@ -169,6 +169,17 @@ impl Config {
             .or(self.slack.channel.as_deref())
     }
 
+    /// This configuration with the mutes people set from Slack (kept in the store) beside those
+    /// of the file.
+    pub fn with_stored_mutes(mut self, stored: &[crate::response::MuteRecord]) -> Self {
+        self.mutes.extend(stored.iter().map(|m| Mute {
+            clusters: m.clusters.clone(),
+            until: m.until.to_rfc3339(),
+            reason: Some(format!("muted by {} in Slack", m.by)),
+        }));
+        self
+    }
+
     /// The mute in force for an event at `now`, if any.
     pub fn mute_for(&self, e: &MaintenanceEvent, now: DateTime<Utc>) -> Option<&Mute> {
         self.mutes.iter().find(|m| {
@@ -318,6 +329,36 @@ mod tests {
                 .is_none()
         );
         assert!(config.mute_for(&event("prod-redis-001"), before).is_none());
+    }
+
+    #[test]
+    fn mutes_set_in_slack_hold_beside_those_of_the_file() {
+        let at = |t: &str| DateTime::parse_from_rfc3339(t).unwrap().with_timezone(&Utc);
+        let stored = crate::response::MuteRecord {
+            clusters: "load-test-*".into(),
+            until: at("2026-06-12T18:30:00Z"),
+            by: "U0DEV".into(),
+            at: at("2026-06-10T09:00:00Z"),
+        };
+        let config =
+            Config::from_toml("[[mutes]]\nclusters = \"staging-*\"\nuntil = \"2026-07-01\"")
+                .unwrap()
+                .with_stored_mutes(&[stored]);
+        let during = at("2026-06-12T18:29:59Z");
+        let mute = config
+            .mute_for(&event("load-test-0001-001"), during)
+            .unwrap();
+        assert_eq!(mute.reason.as_deref(), Some("muted by U0DEV in Slack"));
+        assert!(
+            config
+                .mute_for(&event("staging-redis-001"), during)
+                .is_some()
+        );
+        assert!(
+            config
+                .mute_for(&event("load-test-0001-001"), at("2026-06-12T18:30:00Z"))
+                .is_none()
+        );
     }
 
     #[test]

@@ -17,12 +17,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::facts::Engine;
 use crate::ids::{ClusterId, ReplicationGroupId};
 use crate::lifecycle::Maintenance;
+use crate::timefmt::Zone;
 
 /// How far ahead the upcoming digest looks.
 pub const DIGEST_HORIZON: Duration = Duration::days(7);
@@ -512,6 +513,10 @@ pub struct UpcomingDigest {
     /// Service updates not applied yet: overdue first (longest overdue first), then by
     /// apply-by date, those without one last.
     pub updates: Vec<ServiceUpdate>,
+    /// Why service updates could not be read, when they could not: the digest then says so
+    /// rather than claim there is nothing to apply.
+    #[serde(default)]
+    pub updates_unavailable: Option<String>,
 }
 
 impl UpcomingDigest {
@@ -525,7 +530,9 @@ impl UpcomingDigest {
 
     /// Whether there is nothing to say.
     pub fn is_empty(&self) -> bool {
-        self.maintenances.is_empty() && self.updates.is_empty()
+        self.maintenances.is_empty()
+            && self.updates.is_empty()
+            && self.updates_unavailable.is_none()
     }
 }
 
@@ -568,7 +575,16 @@ pub fn upcoming_digest(
         until,
         maintenances: ahead,
         updates: pending,
+        updates_unavailable: None,
     }
+}
+
+/// The team's date whose daily report (the digest, the coverage audit) is due at `now`: today in
+/// `zone`, once its clock has reached `hour` (0–23); before that, none (yesterday's was due
+/// yesterday).
+pub fn daily_report_day(now: DateTime<Utc>, zone: Zone, hour: u32) -> Option<NaiveDate> {
+    let local = zone.local(now);
+    (local.hour() >= hour).then(|| local.date())
 }
 
 /// Tag keys that name an environment, compared without case.
@@ -598,6 +614,32 @@ mod tests {
     use crate::lifecycle::{MaintenanceKind, MaintenanceState};
 
     const OURS: &str = "arn:aws:sns:eu-west-1:123456789012:cachewatch";
+
+    #[test]
+    fn the_daily_report_is_due_from_the_teams_morning_on() {
+        let zone: Zone = "Asia/Tokyo".parse().unwrap();
+        let date = |d: &str| NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap();
+        // 23:59 UTC on the 21st is 08:59 on the 22nd in Tokyo: not yet.
+        assert_eq!(daily_report_day(at("2026-11-21T23:59:00Z"), zone, 9), None);
+        assert_eq!(
+            daily_report_day(at("2026-11-22T00:00:00Z"), zone, 9),
+            Some(date("2026-11-22"))
+        );
+        assert_eq!(
+            daily_report_day(at("2026-11-22T14:59:00Z"), zone, 9),
+            Some(date("2026-11-22")),
+            "23:59 in Tokyo: still the 22nd's"
+        );
+        assert_eq!(
+            daily_report_day(at("2026-11-22T15:00:00Z"), zone, 9),
+            None,
+            "midnight in Tokyo: the 23rd's is not due yet"
+        );
+        assert_eq!(
+            daily_report_day(at("2026-11-22T00:00:00Z"), Zone::Utc, 0),
+            Some(date("2026-11-22"))
+        );
+    }
     const THEIRS: &str = "arn:aws:sns:eu-west-1:123456789012:platform-alerts";
 
     fn at(s: &str) -> DateTime<Utc> {

@@ -64,15 +64,17 @@ impl Zone {
         }
     }
 
+    /// The wall-clock time at `at` in this zone.
+    pub fn local(&self, at: DateTime<Utc>) -> chrono::NaiveDateTime {
+        match self {
+            Zone::Utc => at.naive_utc(),
+            Zone::Named(tz) => at.with_timezone(tz).naive_local(),
+        }
+    }
+
     /// A window: `2026-06-25 19:00–20:00 UTC`, or with both dates when it spans midnight.
     pub fn format_window(&self, start: DateTime<Utc>, end: DateTime<Utc>) -> String {
-        let (s, e) = match self {
-            Zone::Utc => (start.naive_utc(), end.naive_utc()),
-            Zone::Named(tz) => (
-                start.with_timezone(tz).naive_local(),
-                end.with_timezone(tz).naive_local(),
-            ),
-        };
+        let (s, e) = (self.local(start), self.local(end));
         let zone = self.format_with(end, "").trim().to_owned();
         if s.date() == e.date() {
             format!(

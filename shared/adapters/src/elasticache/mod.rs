@@ -6,7 +6,8 @@
 //! | method | operations | for |
 //! |---|---|---|
 //! | [`FactsSource::facts_for`] | DescribeCacheClusters, DescribeReplicationGroups, DescribeSnapshots, ListTagsForResource | enriching an alert; cached, time-bounded, never an error |
-//! | [`ElastiCache::describe_events`], [`ElastiCache::maintenance_events`] | DescribeEvents, every page | the backfill, a notice's window |
+//! | [`ElastiCache::describe_events`], [`ElastiCache::maintenance_events`] | DescribeEvents, every page | a notice's window |
+//! | [`ElastiCache::backfill`] | DescribeEvents, every page, then the ingest | the poller, `cachewatch backfill` |
 //! | [`ElastiCache::pending_service_updates`] | DescribeUpdateActions, every page | the upcoming digest |
 //! | [`ElastiCache::coverage`] | DescribeCacheClusters, DescribeReplicationGroups, every page | the coverage audit |
 //! | [`ElastiCache::set_notification_topic`] | ModifyReplicationGroup, ModifyCacheCluster | `audit --fix` |
@@ -16,6 +17,7 @@
 //! [`ElastiCacheError::MarkerLoop`] if it repeats one. Errors say whether trying again may
 //! help ([`ElastiCacheError::is_retryable`]).
 
+mod backfill;
 mod error;
 mod events;
 mod facts;
@@ -32,6 +34,7 @@ use aws_sdk_elasticache::primitives::DateTime as AwsDateTime;
 use cachewatch_core::enrich::FactsSource;
 use chrono::{DateTime, Utc};
 
+pub use backfill::{Backfill, BackfillError, BackfillProgress};
 pub use error::{ElastiCacheError, ErrorKind};
 pub use events::{
     DescribedEvents, EVENT_RETENTION, EventQuery, EventRecord, EventsProgress, RejectedRecord,

@@ -57,13 +57,26 @@ pub fn digest(digest: &UpcomingDigest, zone: Zone) -> SlackMessage {
     } else {
         String::new()
     };
+    let (updates, updates_field) = match &digest.updates_unavailable {
+        Some(_) => (
+            "service updates unknown".to_owned(),
+            "*Service updates to apply*\nunknown: could not be read".to_owned(),
+        ),
+        None => (
+            updates,
+            format!("*Service updates to apply*\n{u}{overdue_note}"),
+        ),
+    };
     let mut out = vec![
         blocks::header(&format!("🗓️ Coming up in {horizon}")),
-        blocks::fields(&[
-            format!("*Maintenance windows*\n{n}"),
-            format!("*Service updates to apply*\n{u}{overdue_note}"),
-        ]),
+        blocks::fields(&[format!("*Maintenance windows*\n{n}"), updates_field]),
     ];
+    if let Some(why) = &digest.updates_unavailable {
+        out.push(blocks::section(&format!(
+            "⚠️ *Service updates could not be read*: {}. Check them in the console (ElastiCache › Service updates) until this is fixed.",
+            mrkdwn::truncate(&mrkdwn::escape_line(why), LIST_LINE)
+        )));
+    }
     if n > 0 {
         let lines: Vec<String> = digest
             .maintenances
@@ -478,6 +491,29 @@ mod tests {
             "{}",
             message.text
         );
+    }
+
+    #[test]
+    fn updates_that_could_not_be_read_are_not_reported_as_applied() {
+        let mut d = upcoming_digest(&[], &[], at(NOW), DIGEST_HORIZON);
+        d.updates_unavailable =
+            Some("AccessDenied: not authorized to perform DescribeUpdateActions <x>".into());
+        let message = digest(&d, Zone::Utc);
+        assert_eq!(check(&message), vec![]);
+        let text = serde_json::to_string(&message.blocks).unwrap();
+        assert!(
+            !message.text.contains("Nothing coming up"),
+            "{}",
+            message.text
+        );
+        assert!(
+            message.text.contains("service updates unknown"),
+            "{}",
+            message.text
+        );
+        assert!(text.contains("Service updates could not be read"), "{text}");
+        assert!(text.contains("&lt;x&gt;"), "{text}");
+        assert!(!text.contains("every service update is applied"), "{text}");
     }
 
     #[test]

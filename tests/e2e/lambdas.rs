@@ -1,0 +1,449 @@
+//! The built `cachewatch-ingest` and `cachewatch-poller` binaries, run the way Lambda runs them
+//! (against a local Runtime API), on the emulator's DynamoDB table and Secrets Manager secret,
+//! ElastiCache played by moto and the stand-in, and Slack played by its stand-in.
+//!
+//! One team's morning: SNS delivers a replacement notice, then delivers it again; Slack is down
+//! when the next notice (a failover) arrives; a Memcached cluster that has no topic is scheduled
+//! for replacement, so SNS never tells. The poller's run finds that event in DescribeEvents, sends
+//! what Slack could not take, posts the day's digest and says which cluster is not covered; its
+//! next run changes nothing.
+
+use std::time::Duration as StdDuration;
+
+use aws_sdk_elasticache::Client as ElastiCacheClient;
+use cachewatch_adapters::dynamo::DynamoStore;
+use cachewatch_core::EventQuery;
+use cachewatch_core::delivery::{DeliveryState, DeliveryStore};
+use cachewatch_core::store::EventStore;
+use cachewatch_tests::elasticache::ElastiCacheStandIn;
+use cachewatch_tests::lambda::{LambdaRuntime, Outcome};
+use cachewatch_tests::moto::Moto;
+use cachewatch_tests::slack::{ALERTS, Endpoint, Fault, SlackStandIn, StoredMessage};
+use cachewatch_tests::workspace_bin;
+use chrono::{DateTime, Duration, DurationRound, Utc};
+use serde_json::{Value, json};
+
+const TABLE: &str = "cachewatch-history";
+const OURS: &str = "arn:aws:sns:eu-west-1:123456789012:cachewatch";
+const WITHIN: StdDuration = StdDuration::from_secs(60);
+
+/// Now, to the second.
+fn now() -> DateTime<Utc> {
+    DateTime::from_timestamp(Utc::now().timestamp(), 0).expect("now is a time")
+}
+
+/// `Jun 24 21:00 UTC`, as ElastiCache writes window times.
+fn text_time(at: DateTime<Utc>) -> String {
+    at.format("%b %-d %H:%M UTC").to_string()
+}
+
+fn scheduled_text(cluster: &str, start: DateTime<Utc>) -> String {
+    format!(
+        "The node with Cache Cluster ID: {cluster}, Node ID: 0001 is scheduled for replacement during the maintenance window from Start Time: {}, End Time: {}",
+        text_time(start),
+        text_time(start + Duration::hours(1))
+    )
+}
+
+/// A Lambda SNS event of one notification with `body` as its message.
+fn sns_event(at: DateTime<Utc>, message_id: &str, body: &Value) -> Value {
+    json!({
+        "Records": [{
+            "EventVersion": "1.0",
+            "EventSubscriptionArn": format!("{OURS}:5c1d7e02-93a4-4f6b-b8e2-0d6a41c9f735"),
+            "EventSource": "aws:sns",
+            "Sns": {
+                "Type": "Notification",
+                "MessageId": message_id,
+                "TopicArn": OURS,
+                "Subject": "ElastiCache notification",
+                "Message": body.to_string(),
+                "Timestamp": at.to_rfc3339(),
+                "SignatureVersion": "1",
+                "Signature": "EXAMPLE",
+                "SigningCertUrl": "https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-example.pem",
+                "UnsubscribeUrl": "https://sns.eu-west-1.amazonaws.com/?Action=Unsubscribe",
+                "MessageAttributes": {}
+            }
+        }]
+    })
+}
+
+/// The event EventBridge Scheduler hands the poller.
+fn scheduled_event(at: DateTime<Utc>) -> Value {
+    json!({
+        "version": "0",
+        "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "time": at.to_rfc3339(),
+        "region": "eu-west-1",
+        "resources": ["arn:aws:events:eu-west-1:123456789012:rule/cachewatch-poll"],
+        "detail": {}
+    })
+}
+
+fn answer(outcome: &Outcome) -> &Value {
+    match outcome {
+        Outcome::Response(v) => v,
+        Outcome::Error {
+            error_type,
+            message,
+        } => {
+            panic!("the function failed: {error_type}: {message}")
+        }
+    }
+}
+
+/// The team's account: replication group `orders` (one primary, one replica) publishing to our
+/// topic, and Memcached cluster `sessions`, created before cachewatch, publishing nowhere.
+async fn create_fleet(stand_in: &ElastiCacheStandIn) {
+    let client = ElastiCacheClient::new(&stand_in.sdk_config().await);
+    client
+        .create_replication_group()
+        .replication_group_id("orders")
+        .replication_group_description("orders cache")
+        .engine("redis")
+        .engine_version("7.1")
+        .cache_node_type("cache.t4g.small")
+        .replicas_per_node_group(1)
+        .automatic_failover_enabled(true)
+        .multi_az_enabled(true)
+        .snapshot_retention_limit(5)
+        .notification_topic_arn(OURS)
+        .send()
+        .await
+        .expect("moto creates the replication group");
+    for (id, group, engine) in [
+        ("orders-001", Some("orders"), "redis"),
+        ("orders-002", Some("orders"), "redis"),
+        ("sessions", None, "memcached"),
+    ] {
+        client
+            .create_cache_cluster()
+            .cache_cluster_id(id)
+            .set_replication_group_id(group.map(str::to_owned))
+            .engine(engine)
+            .cache_node_type("cache.t4g.small")
+            .num_cache_nodes(1)
+            .send()
+            .await
+            .expect("moto creates the cache cluster");
+    }
+}
+
+/// The deployment's variables, as the stack sets them (and what points them here).
+async fn environment(
+    moto: &Moto,
+    stand_in: &ElastiCacheStandIn,
+    slack: &SlackStandIn,
+) -> Vec<(&'static str, String)> {
+    let sdk = moto_sdk(moto).await;
+    DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), TABLE)
+        .create_table()
+        .await
+        .expect("moto creates the table");
+    let secret = aws_sdk_secretsmanager::Client::new(&sdk)
+        .create_secret()
+        .name("cachewatch/slack")
+        .secret_string(json!({ "SLACK_BOT_TOKEN": slack.token() }).to_string())
+        .send()
+        .await
+        .expect("moto keeps the secret");
+    let mut env = moto.env();
+    env.extend([
+        ("AWS_ENDPOINT_URL_ELASTICACHE", stand_in.endpoint()),
+        ("CACHEWATCH_TABLE", TABLE.to_owned()),
+        (
+            "CACHEWATCH_SECRET_ARN",
+            secret.arn().expect("an ARN").to_owned(),
+        ),
+        ("CACHEWATCH_TOPIC_ARN", OURS.to_owned()),
+        ("CACHEWATCH_TZ", "UTC".to_owned()),
+        ("CACHEWATCH_DIGEST_HOUR", "0".to_owned()),
+        ("SLACK_CHANNEL", ALERTS.to_owned()),
+        ("SLACK_API_BASE_URL", slack.api_base()),
+        ("SLACK_MIN_INTERVAL_MS", "0".to_owned()),
+        ("SLACK_RETRY_ATTEMPTS", "2".to_owned()),
+        ("SLACK_RETRY_DELAY_MS", "10".to_owned()),
+        ("RUST_LOG", "info".to_owned()),
+    ]);
+    env
+}
+
+/// An SDK configuration for the emulator.
+async fn moto_sdk(moto: &Moto) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(moto.endpoint())
+        .region(aws_config::Region::new("eu-west-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "testing", "testing", None, None, "tests",
+        ))
+        .load()
+        .await
+}
+
+fn mentions(message: &StoredMessage, what: &str) -> bool {
+    message.text.contains(what)
+        || Value::Array(message.blocks.clone())
+            .to_string()
+            .contains(what)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sns_deliveries_a_lost_event_and_a_slack_outage_end_as_one_alert_each() {
+    // Arrange: the account, the stack's table and secret, the two functions.
+    let moto = Moto::start();
+    let stand_in = ElastiCacheStandIn::forwarding_to(&moto.endpoint());
+    let slack = SlackStandIn::start();
+    create_fleet(&stand_in).await;
+    let env = environment(&moto, &stand_in, &slack).await;
+    let mut ingest = LambdaRuntime::start();
+    ingest.spawn(
+        &workspace_bin("cachewatch-ingest"),
+        "cachewatch-ingest",
+        &env,
+    );
+    let mut poller = LambdaRuntime::start();
+    poller.spawn(
+        &workspace_bin("cachewatch-poller"),
+        "cachewatch-poller",
+        &env,
+    );
+
+    let now = now();
+    let notice_at = now - Duration::minutes(40);
+    // Windows are written to the minute.
+    let window = (now + Duration::days(3))
+        .duration_trunc(Duration::minutes(1))
+        .unwrap();
+    let failover_at = now - Duration::minutes(20);
+    let replacement = sns_event(
+        notice_at,
+        "0f1b2c3d-0000-4000-8000-000000000001",
+        &json!({ "ElastiCache:NodeReplacementScheduled": "orders-001" }),
+    );
+    let failover = sns_event(
+        failover_at,
+        "0f1b2c3d-0000-4000-8000-000000000002",
+        &json!({
+            "ElastiCache:FailoverComplete": "orders",
+            "Cache Cluster ID": "orders-002",
+            "Replication Group ID": "orders",
+        }),
+    );
+    // What DescribeEvents keeps: the texts of both notices (stamped a little earlier than SNS's),
+    // and the replacement of `sessions`, which publishes to no topic.
+    stand_in.add_event(
+        "cache-cluster",
+        "orders-001",
+        &scheduled_text("orders-001", window),
+        notice_at - Duration::seconds(2),
+    );
+    stand_in.add_event(
+        "replication-group",
+        "orders",
+        "Failover from master node orders-001 to replica node orders-002 completed",
+        failover_at - Duration::seconds(1),
+    );
+    let sessions_window = now + Duration::days(2);
+    stand_in.add_event(
+        "cache-cluster",
+        "sessions",
+        &scheduled_text("sessions", sessions_window),
+        now - Duration::minutes(30),
+    );
+
+    // Act 1: SNS delivers the replacement notice, then delivers it again.
+    let first = ingest.invoke(replacement.clone(), WITHIN);
+    let again = ingest.invoke(replacement, WITHIN);
+
+    // Assert 1: one event, one alert.
+    let first = answer(&first.outcome);
+    assert_eq!(
+        (first["new"].as_u64(), first["alerts_sent"].as_u64()),
+        (Some(1), Some(1)),
+        "{first}"
+    );
+    let again = answer(&again.outcome);
+    assert_eq!(
+        (again["new"].as_u64(), again["alerts_sent"].as_u64()),
+        (Some(0), Some(0)),
+        "{again}"
+    );
+    let parents = slack.parents(ALERTS);
+    assert_eq!(parents.len(), 1, "{parents:#?}");
+    assert!(mentions(&parents[0], "orders-001"), "{:?}", parents[0].text);
+
+    // Act 2: Slack is down when the failover notice arrives.
+    slack.fail_next_n(50, Fault::HttpStatus(503));
+    let during_outage = ingest.invoke(failover, WITHIN);
+    slack.stop_failing();
+
+    // Assert 2: the event is kept, its alert waits; Slack shows nothing new.
+    let during_outage = answer(&during_outage.outcome);
+    assert_eq!(during_outage["new"].as_u64(), Some(1), "{during_outage}");
+    assert_eq!(
+        during_outage["alerts_waiting"].as_u64(),
+        Some(1),
+        "{during_outage}"
+    );
+    assert_eq!(slack.parents(ALERTS).len(), 1);
+
+    // Act 3: the poller's scheduled run.
+    let run = poller.invoke(scheduled_event(now), WITHIN);
+
+    // Assert 3: DescribeEvents gave three records, of which one occurrence was new (the texts
+    // of the two notices are the events SNS delivered); the waiting failover alert and the
+    // `sessions` alert went out; the digest and the coverage gap were posted.
+    let run = answer(&run.outcome);
+    assert_eq!(
+        run["backfill"],
+        json!({ "records": 3, "new": 1, "rejected": 0 }),
+        "{run}"
+    );
+    assert_eq!(run["alerts"]["sent"].as_u64(), Some(2), "{run}");
+    assert_eq!(run["alerts"]["waiting"].as_u64(), Some(0), "{run}");
+    assert_eq!(run["daily"]["digest"], json!("posted"), "{run}");
+    assert_eq!(run["daily"]["coverage"], json!("posted"), "{run}");
+
+    let parents = slack.parents(ALERTS);
+    let alerts: Vec<&StoredMessage> = parents
+        .iter()
+        .filter(|m| m.delivery_key().is_some())
+        .collect();
+    let others: Vec<&StoredMessage> = parents
+        .iter()
+        .filter(|m| m.delivery_key().is_none())
+        .collect();
+    assert_eq!(alerts.len(), 3, "one alert per occurrence: {alerts:#?}");
+    let keys: std::collections::BTreeSet<&str> =
+        alerts.iter().filter_map(|m| m.delivery_key()).collect();
+    assert_eq!(keys.len(), 3, "no alert twice");
+    assert!(
+        alerts.iter().any(|m| mentions(m, "orders-002")),
+        "{alerts:#?}"
+    );
+    assert!(
+        alerts.iter().any(|m| mentions(m, "sessions")),
+        "{alerts:#?}"
+    );
+    assert_eq!(
+        others.len(),
+        2,
+        "the digest and the coverage audit: {others:#?}"
+    );
+    let digest = others
+        .iter()
+        .find(|m| m.text.starts_with("Coming up"))
+        .expect("the digest");
+    assert!(
+        mentions(digest, "orders-001") && mentions(digest, "sessions"),
+        "{:?}",
+        digest.blocks
+    );
+    let coverage = others
+        .iter()
+        .find(|m| !m.text.starts_with("Coming up"))
+        .expect("the audit");
+    assert!(
+        mentions(coverage, "sessions") && !mentions(coverage, "orders-001"),
+        "{:?}",
+        coverage.text
+    );
+
+    // The table: three events, each alerted once.
+    let sdk = moto_sdk(&moto).await;
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), TABLE);
+    let events = store.search(&EventQuery::default()).await.unwrap();
+    let mut kinds: Vec<(&str, &str)> = events
+        .iter()
+        .map(|e| (e.source_id.as_str(), e.kind.as_str()))
+        .collect();
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        [
+            ("orders", "failover_complete"),
+            ("orders-001", "node_replacement_scheduled"),
+            ("sessions", "node_replacement_scheduled"),
+        ],
+        "{events:#?}"
+    );
+    let replacement = events
+        .iter()
+        .find(|e| e.source_id.as_str() == "orders-001")
+        .unwrap();
+    assert_eq!(
+        replacement.window.map(|w| w.start),
+        Some(window),
+        "the text's window joined the notice"
+    );
+    let ids: Vec<_> = events.iter().map(|e| e.id.clone()).collect();
+    let deliveries = store.deliveries(&ids).await.unwrap();
+    assert_eq!(deliveries.len(), 3);
+    assert!(
+        deliveries.iter().all(|d| d.state == DeliveryState::Sent),
+        "{deliveries:#?}"
+    );
+
+    // Act 4: the next run, with nothing new.
+    let posts_before = slack.count(Endpoint::PostMessage);
+    let next = poller.invoke(scheduled_event(now + Duration::minutes(15)), WITHIN);
+
+    // Assert 4: nothing new, nothing posted.
+    let next = answer(&next.outcome);
+    assert_eq!(next["backfill"]["new"].as_u64(), Some(0), "{next}");
+    assert_eq!(next["alerts"]["sent"].as_u64(), Some(0), "{next}");
+    assert_eq!(next["daily"]["digest"], json!("done already"), "{next}");
+    assert_eq!(next["daily"]["coverage"], json!("done already"), "{next}");
+    assert_eq!(slack.count(Endpoint::PostMessage), posts_before);
+    assert_eq!(store.search(&EventQuery::default()).await.unwrap().len(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poison_record_fails_the_invocation_for_the_dead_letter_queue_and_costs_the_others_nothing()
+ {
+    // Arrange: the function without Slack (a team that only keeps the history).
+    let moto = Moto::start();
+    let sdk = moto_sdk(&moto).await;
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), TABLE);
+    store.create_table().await.expect("moto creates the table");
+    let mut env = moto.env();
+    env.push(("CACHEWATCH_TABLE", TABLE.to_owned()));
+    let mut ingest = LambdaRuntime::start();
+    ingest.spawn(
+        &workspace_bin("cachewatch-ingest"),
+        "cachewatch-ingest",
+        &env,
+    );
+    let now = now();
+    let good = sns_event(
+        now - Duration::minutes(1),
+        "0f1b2c3d-0000-4000-8000-000000000003",
+        &json!({ "ElastiCache:FailoverComplete": "payments", "Cache Cluster ID": "payments-0001-002" }),
+    );
+    let mut poison = sns_event(now, "0f1b2c3d-0000-4000-8000-000000000004", &json!({}));
+    poison["Records"][0]["Sns"]["Message"] = json!("<html>Service Unavailable</html>");
+    let both = json!({ "Records": [poison["Records"][0].clone(), good["Records"][0].clone()] });
+
+    // Act
+    let invocation = ingest.invoke(both, WITHIN);
+
+    // Assert: the invocation fails with a type that says retrying will not help...
+    match &invocation.outcome {
+        Outcome::Error {
+            error_type,
+            message,
+        } => {
+            assert_eq!(error_type, "Cachewatch.PoisonRecord");
+            assert!(message.contains("1 of 2 records"), "{message}");
+        }
+        Outcome::Response(v) => panic!("a poison record must fail the invocation: {v}"),
+    }
+    // ...and the good record is stored all the same.
+    let events = store.search(&EventQuery::default()).await.unwrap();
+    assert_eq!(events.len(), 1, "{events:#?}");
+    assert_eq!(events[0].source_id.as_str(), "payments");
+}
