@@ -2,6 +2,7 @@
 //! fixtures.
 #![warn(missing_docs)]
 
+pub mod browser;
 pub mod conformance;
 pub mod elasticache;
 pub mod lambda;

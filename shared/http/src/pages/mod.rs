@@ -1,6 +1,35 @@
 //! The pages people read in a browser: a maintenance's runbook, and the history of events with a
 //! timeline of maintenances per cluster. Pure functions from what to show to HTML; every value from
 //! a request or an event is escaped.
+//!
+//! # What the routes that serve them agree to
+//!
+//! - **Headers.** Both pages are whole documents that load nothing: send them as
+//!   `text/html; charset=utf-8` with the policy of [`content_security_policy`] as
+//!   `Content-Security-Policy` (it allows the pages' one stylesheet and one script by their hashes,
+//!   the inline icon, and requests and form submissions to the page's own origin only). The pages
+//!   also ask browsers not to send their address on (`<meta name="referrer">`), since signed links
+//!   are credentials.
+//! - **The history page** (`GET /events`) submits its filter form with `GET` to its own address,
+//!   with the query parameters `cluster`, `node`, `kind`, `category`, `since`, `until` and `text`
+//!   (empty when not used). Every other entry of [`HistoryPage::filters`] (`limit`, a signed link's
+//!   parameters) is sent back as it came, in a hidden field.
+//! - **Recording a step.** When [`RunbookPage::step_url`] is set, ticking step `N` sends
+//!   `POST {step_url}` with the form body `step=N` (`Content-Type:
+//!   application/x-www-form-urlencoded`), `N` being [`Step::number`] as in
+//!   [`StepDone::step`]. Any `2xx` answer means recorded (the body is not read); anything else
+//!   unticks the box and tells the reader. A recorded step cannot be unticked from the page. The
+//!   address must be on the page's own origin (the policy allows no other).
+//!
+//! [`Step::number`]: cachewatch_core::runbook::Step::number
+
+mod document;
+mod history_page;
+mod runbook_page;
+mod timeline;
+
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
 
@@ -57,14 +86,16 @@ pub struct RunbookPage {
     pub now: DateTime<Utc>,
 }
 
-/// The history page.
+pub use document::content_security_policy;
+pub use timeline::{MAX_MAINTENANCES, MAX_ROWS};
+
+/// The history page: the filters, the problem with them if any, the timeline of maintenances per
+/// cluster, and the events found.
 pub fn history(page: &HistoryPage) -> String {
-    let _ = page;
-    String::from("<!doctype html><title>cachewatch</title>")
+    history_page::render(page)
 }
 
-/// A runbook page.
+/// A runbook page: the maintenance in a header, then the runbook with a checkbox per step.
 pub fn runbook(page: &RunbookPage) -> String {
-    let _ = page;
-    String::from("<!doctype html><title>cachewatch</title>")
+    runbook_page::render(page)
 }
