@@ -76,6 +76,12 @@ pub enum Command {
     Runbook(RunbookArgs),
     /// Send the alerts still to send to Slack (after an outage, say).
     Notify(NotifyArgs),
+    /// Read what ElastiCache still keeps (DescribeEvents: the last 14 days at most) and store
+    /// what the history lacks; alerts as `ingest` does. Uses the standard AWS configuration.
+    Backfill(BackfillArgs),
+    /// Which replication groups and clusters do not send their events to cachewatch's topic;
+    /// with --fix, set it on them (after showing what changes).
+    Audit(AuditArgs),
     /// See cachewatch work on a bundled timeline, in a temporary database.
     Demo,
 }
@@ -183,10 +189,50 @@ pub struct RunbookArgs {
 /// `cachewatch upcoming`.
 #[derive(Debug, Args)]
 pub struct UpcomingArgs {
-    /// Print a JSON array of maintenances.
+    /// Print JSON: an array of maintenances (with --service-updates, an object with
+    /// `maintenances` and `service_updates`).
     #[arg(long)]
     pub json: bool,
     /// Include drill maintenances.
     #[arg(long)]
     pub drills: bool,
+    /// Also list the service updates not applied yet (DescribeUpdateActions, with the standard
+    /// AWS configuration); on by default with --store dynamodb.
+    #[arg(long)]
+    pub service_updates: bool,
+}
+
+/// `cachewatch backfill`.
+#[derive(Debug, Args)]
+pub struct BackfillArgs {
+    /// Read events from this time on: 2026-11-20, 2026-11-20T09:00:00Z, or a duration ago (3d,
+    /// 12h). Default: as far back as ElastiCache keeps (14 days).
+    #[arg(long, value_name = "DATE", conflicts_with = "hours")]
+    pub since: Option<String>,
+    /// Read the events of the last N hours.
+    #[arg(long, value_name = "N")]
+    pub hours: Option<u32>,
+    /// Show progress on standard error even when it is not a terminal.
+    #[arg(long)]
+    pub progress: bool,
+    /// Print what was read as JSON (the normalized events, each with "new").
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `cachewatch audit`.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// The topic every cluster should publish to (the stack's `TopicArn` output).
+    #[arg(long, env = "CACHEWATCH_TOPIC_ARN", value_name = "ARN")]
+    pub topic: Option<String>,
+    /// Set the topic on every replication group and cluster that lacks it.
+    #[arg(long)]
+    pub fix: bool,
+    /// With --fix: apply without asking.
+    #[arg(long, requires = "fix")]
+    pub yes: bool,
+    /// Print the audit as JSON.
+    #[arg(long)]
+    pub json: bool,
 }

@@ -3,6 +3,7 @@
 use std::io::Write;
 
 use cachewatch_core::event::rfc3339;
+use cachewatch_core::fleet::{CoverageAudit, ServiceUpdate, TopicState};
 use cachewatch_core::lifecycle::MaintenanceKind;
 use cachewatch_core::timefmt::{Zone, relative};
 use cachewatch_core::{Maintenance, MaintenanceEvent};
@@ -395,4 +396,91 @@ pub fn upcoming_table(
         &rows,
         out,
     )
+}
+
+/// Service updates not applied yet, as a table.
+pub fn service_updates_table(
+    updates: &[ServiceUpdate],
+    zone: Zone,
+    now: DateTime<Utc>,
+    out: &mut dyn Write,
+) -> Result<(), Failure> {
+    if updates.is_empty() {
+        writeln!(out, "Every service update is applied.")?;
+        return Ok(());
+    }
+    writeln!(out, "Service updates not applied yet:")?;
+    let rows: Vec<Vec<String>> = updates
+        .iter()
+        .map(|u| {
+            vec![
+                cell(&u.name),
+                cell(&u.resource.to_string()),
+                u.severity
+                    .as_ref()
+                    .map_or_else(|| "-".into(), |s| s.as_str().to_owned()),
+                u.status.as_str().to_owned(),
+                u.apply_by.map_or_else(|| "-".into(), |d| local(zone, d)),
+                match u.apply_by {
+                    Some(by) if u.is_overdue(now) => format!("OVERDUE ({})", relative(now, by)),
+                    Some(by) => relative(now, by),
+                    None => "-".into(),
+                },
+            ]
+        })
+        .collect();
+    let apply_by = format!("APPLY BY ({zone})");
+    table(
+        &[
+            "SERVICE UPDATE",
+            "ON",
+            "SEVERITY",
+            "STATUS",
+            &apply_by,
+            "DUE",
+        ],
+        &rows,
+        out,
+    )
+}
+
+/// The coverage audit as a table: gaps first.
+pub fn coverage_table(audit: &CoverageAudit, out: &mut dyn Write) -> Result<(), Failure> {
+    writeln!(out, "Topic: {}", audit.topic_arn)?;
+    if audit.resources.is_empty() {
+        writeln!(
+            out,
+            "No replication group or cluster in this account and Region."
+        )?;
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = audit
+        .resources
+        .iter()
+        .map(|c| {
+            vec![
+                cell(&c.resource.to_string()),
+                c.engine.map_or_else(|| "-".into(), |e| e.to_string()),
+                topic_state(&c.state),
+            ]
+        })
+        .collect();
+    table(&["RESOURCE", "ENGINE", "EVENTS GO TO"], &rows, out)?;
+    writeln!(
+        out,
+        "\n{} of {} send their events to cachewatch.",
+        audit.covered(),
+        audit.resources.len()
+    )?;
+    Ok(())
+}
+
+/// Where a resource's events go, in words.
+pub fn topic_state(state: &TopicState) -> String {
+    match state {
+        TopicState::Ours => "cachewatch".to_owned(),
+        TopicState::Missing => "nowhere: no topic (only DescribeEvents, for 14 days)".to_owned(),
+        TopicState::Other { topic_arn } => format!("another topic: {topic_arn}"),
+        TopicState::Inactive => "cachewatch's topic, but inactive: nothing is published".to_owned(),
+    }
 }

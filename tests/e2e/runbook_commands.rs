@@ -223,10 +223,10 @@ fn driver(mode: &str, mut request: Value, home: &Path) -> Value {
 }
 
 /// A port on 127.0.0.1 that nothing listens on.
-fn closed_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port");
-    listener.local_addr().expect("its address").port()
-}
+/// A loopback port nothing listens on, ever: a privileged port (the discard service's), which
+/// no server of the tests binds and the kernel never hands out as an ephemeral port. A port
+/// freed by a probe could be taken by another test's server before the command connects.
+const CLOSED_PORT: u16 = 9;
 
 fn free_ports(n: usize) -> Vec<u16> {
     let listeners: Vec<TcpListener> = (0..n)
@@ -292,7 +292,7 @@ fn every_aws_command_in_every_runbook_fails_only_to_connect() {
     let home = tempfile::tempdir().expect("a temporary home");
     let commands = aws_commands();
     assert!(commands.len() >= 40, "only {} aws commands", commands.len());
-    let endpoint = format!("http://127.0.0.1:{}", closed_port());
+    let endpoint = format!("http://127.0.0.1:{CLOSED_PORT}");
 
     // Act
     let results = driver(

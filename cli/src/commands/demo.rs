@@ -331,6 +331,7 @@ pub async fn run(zone: Zone, now: DateTime<Utc>, out: &mut dyn Write) -> Result<
         runbook_dir: None,
         zone,
         now,
+        elasticache: None,
     };
     writeln!(
         out,
@@ -416,7 +417,7 @@ pub async fn run(zone: Zone, now: DateTime<Utc>, out: &mut dyn Write) -> Result<
         show::run(&ctx, e.id.as_str(), false, out).await?;
     }
     command(out, "cachewatch upcoming")?;
-    upcoming::run(&ctx, false, false, out).await?;
+    upcoming::print(&ctx, false, out).await?;
     if let Some(m) = upcoming::upcoming(&ctx, false).await?.first() {
         command(
             out,

@@ -6,7 +6,7 @@ use anyhow::anyhow;
 use cachewatch_core::delivery::DeliveryStore;
 use cachewatch_core::parse::{ParseContext, parse_document};
 use cachewatch_core::store::EventStore;
-use cachewatch_core::{AlertPolicy, IngestOutcome, ingest};
+use cachewatch_core::{IngestOutcome, ingest};
 use serde::Serialize;
 
 use super::{Context, Failure, notify, read_input, write_json};
@@ -14,7 +14,7 @@ use crate::args::IngestArgs;
 
 /// A normalized event with whether this input added it.
 #[derive(Serialize)]
-struct Ingested<'a> {
+pub struct Ingested<'a> {
     #[serde(flatten)]
     event: &'a cachewatch_core::MaintenanceEvent,
     new: bool,
@@ -28,33 +28,23 @@ pub async fn run<S: EventStore + DeliveryStore>(
     let text = read_input(&args.input)?;
     let outcome = ingest_text(ctx, &text, &args.input).await?;
     if args.json {
-        let events: Vec<Ingested<'_>> = outcome
-            .events
-            .iter()
-            .map(|e| Ingested {
-                event: &e.event,
-                new: e.new,
-            })
-            .collect();
-        write_json(out, &events)?;
+        write_json(out, &ingested(&outcome))?;
     } else {
         writeln!(out, "{}", summary(&outcome))?;
     }
-    // Alerts: sent when Slack is configured, shown otherwise.
-    match notify::configured_chat()? {
-        Some((chat, channel)) => {
-            let report = notify::after_ingest(ctx, &chat, channel, &outcome).await?;
-            let line = notify::summary(&report);
-            if args.json {
-                eprintln!("{line}");
-            } else {
-                writeln!(out, "{line}")?;
-            }
-            notify::outcome(&report)
-        }
-        None if !args.json => notify::print_preview(ctx, &outcome, out).await,
-        None => Ok(()),
-    }
+    notify::alert_or_preview(ctx, &ctx.elasticache, &outcome, args.json, out).await
+}
+
+/// The events of an ingest, each with whether it was new, for JSON.
+pub fn ingested(outcome: &IngestOutcome) -> Vec<Ingested<'_>> {
+    outcome
+        .events
+        .iter()
+        .map(|e| Ingested {
+            event: &e.event,
+            new: e.new,
+        })
+        .collect()
 }
 
 /// Parses `text` whole (nothing is stored if any of it is wrong), then ingests it.
@@ -67,7 +57,7 @@ pub async fn ingest_text<S: EventStore>(
         let name = if name == "-" { "standard input" } else { name };
         Failure::Input(anyhow!("{name}: {e}; nothing was stored"))
     })?;
-    Ok(ingest(&ctx.store, events, &AlertPolicy::default()).await?)
+    Ok(ingest(&ctx.store, events, &ctx.config.alerts).await?)
 }
 
 /// `N events, M new`.

@@ -1,5 +1,7 @@
 //! The subcommands: each turns its arguments into domain types, calls the domain, and prints.
 
+mod audit;
+mod backfill;
 mod demo;
 mod events;
 mod ingest;
@@ -14,9 +16,12 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, anyhow};
 use cachewatch_adapters::SqliteStore;
+use cachewatch_adapters::deployment::config_at;
 use cachewatch_adapters::dynamo::DynamoStore;
+use cachewatch_adapters::elasticache::ElastiCache;
 use cachewatch_core::delivery::DeliveryStore;
 use cachewatch_core::event::EventId;
+use cachewatch_core::response::ResponseStore;
 use cachewatch_core::store::EventStore;
 use cachewatch_core::timefmt::Zone;
 use chrono::{DateTime, Utc};
@@ -74,6 +79,9 @@ pub struct Context<S> {
     pub zone: Zone,
     /// The time the command runs at.
     pub now: DateTime<Utc>,
+    /// ElastiCache, when the history is a deployed stack's (the command works against an AWS
+    /// account): alerts and previews say what it knows of the clusters.
+    pub elasticache: Option<ElastiCache>,
 }
 
 /// Runs the command line.
@@ -93,12 +101,14 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
         StoreKind::Sqlite => {
             let path = database_path(cli.db)?;
             let store = SqliteStore::open(&path).map_err(|e| Failure::Other(e.into()))?;
+            let config = config_at(&store, &config, now).await;
             let ctx = Context {
                 store,
                 config,
                 runbook_dir: cli.runbook_dir,
                 zone,
                 now,
+                elasticache: None,
             };
             dispatch(&ctx, cli.command, &mut out).await
         }
@@ -109,13 +119,16 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
                 ))
             })?;
             let sdk = cachewatch_adapters::aws::load().await;
+            let elasticache = ElastiCache::from_sdk_config(&sdk);
             let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table);
+            let config = config_at(&store, &config, now).await;
             let ctx = Context {
                 store,
                 config,
                 runbook_dir: cli.runbook_dir,
                 zone,
                 now,
+                elasticache: Some(elasticache),
             };
             dispatch(&ctx, cli.command, &mut out).await
         }
@@ -123,7 +136,7 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
 }
 
 /// Runs a command on whichever store was chosen.
-async fn dispatch<S: EventStore + DeliveryStore>(
+async fn dispatch<S: EventStore + DeliveryStore + ResponseStore>(
     ctx: &Context<S>,
     command: Command,
     out: &mut dyn Write,
@@ -132,11 +145,18 @@ async fn dispatch<S: EventStore + DeliveryStore>(
         Command::Ingest(args) => ingest::run(ctx, &args, out).await,
         Command::Events(args) => events::run(ctx, &args, out).await,
         Command::Show(args) => show::run(ctx, &args.id, args.json, out).await,
-        Command::Upcoming(args) => upcoming::run(ctx, args.json, args.drills, out).await,
+        Command::Upcoming(args) => upcoming::run(ctx, &args, out).await,
         Command::Runbook(args) => runbook::run(ctx, &args, out).await,
         Command::Notify(args) => notify::run(ctx, &args, out).await,
+        Command::Backfill(args) => backfill::run(ctx, &args, out).await,
+        Command::Audit(args) => audit::run(&args, out).await,
         Command::Demo => unreachable!("the demo has its own store"),
     }
+}
+
+/// ElastiCache, with the standard AWS configuration (profiles, `AWS_REGION`, `AWS_ENDPOINT_URL`).
+pub async fn elasticache() -> ElastiCache {
+    ElastiCache::from_sdk_config(&cachewatch_adapters::aws::load().await)
 }
 
 /// `--db`, else `$CACHEWATCH_DB` (clap reads both), else the platform's data directory.

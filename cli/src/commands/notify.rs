@@ -7,7 +7,7 @@ use anyhow::anyhow;
 use cachewatch_adapters::chat::{Chat, chat_from_lookup};
 use cachewatch_adapters::files::read_runbooks;
 use cachewatch_core::delivery::{DeliveryState, DeliveryStore};
-use cachewatch_core::enrich::NoFacts;
+use cachewatch_core::enrich::FactsSource;
 use cachewatch_core::notify::{self, NotifyReport, NotifySettings, preview};
 use cachewatch_core::slack;
 use cachewatch_core::store::EventStore;
@@ -69,15 +69,41 @@ pub async fn run<S: EventStore + DeliveryStore>(
             ctx.store.save_delivery(&d).await?;
         }
     }
-    let report = send(ctx, &chat, channel, &[], true).await?;
+    let report = send(ctx, &chat, &ctx.elasticache, channel, &[], true).await?;
     writeln!(out, "{}", summary(&report))?;
     outcome(&report)
 }
 
+/// What every command that stores events does next: send their alerts when Slack is configured
+/// (the summary on standard error when standard output is JSON), or show what would be posted.
+pub async fn alert_or_preview<S: EventStore + DeliveryStore, F: FactsSource>(
+    ctx: &Context<S>,
+    facts: &F,
+    outcome: &IngestOutcome,
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<(), Failure> {
+    match configured_chat()? {
+        Some((chat, channel)) => {
+            let report = after_ingest(ctx, &chat, facts, channel, outcome).await?;
+            let line = summary(&report);
+            if json {
+                eprintln!("{line}");
+            } else {
+                writeln!(out, "{line}")?;
+            }
+            self::outcome(&report)
+        }
+        None if !json => print_preview(ctx, facts, outcome, out).await,
+        None => Ok(()),
+    }
+}
+
 /// Records and sends the alerts of an ingest; returns the report.
-pub async fn after_ingest<S: EventStore + DeliveryStore>(
+pub async fn after_ingest<S: EventStore + DeliveryStore, F: FactsSource>(
     ctx: &Context<S>,
     chat: &Chat,
+    facts: &F,
     channel: Option<String>,
     outcome: &IngestOutcome,
 ) -> Result<NotifyReport, Failure> {
@@ -87,7 +113,7 @@ pub async fn after_ingest<S: EventStore + DeliveryStore>(
     notify::after_ingest(
         &ctx.store,
         chat,
-        &NoFacts,
+        facts,
         &runbooks,
         &ctx.config,
         &settings,
@@ -98,9 +124,10 @@ pub async fn after_ingest<S: EventStore + DeliveryStore>(
     .map_err(|e| Failure::Other(e.into()))
 }
 
-async fn send<S: EventStore + DeliveryStore>(
+async fn send<S: EventStore + DeliveryStore, F: FactsSource>(
     ctx: &Context<S>,
     chat: &Chat,
+    facts: &F,
     channel: Option<String>,
     refresh: &[String],
     ignore_backoff: bool,
@@ -114,7 +141,7 @@ async fn send<S: EventStore + DeliveryStore>(
     notify::notify(
         &ctx.store,
         chat,
-        &NoFacts,
+        facts,
         &runbooks,
         &ctx.config,
         &settings,
@@ -126,8 +153,9 @@ async fn send<S: EventStore + DeliveryStore>(
 }
 
 /// Prints what would be posted for an ingest's new events, when Slack is not configured.
-pub async fn print_preview<S: EventStore + DeliveryStore>(
+pub async fn print_preview<S: EventStore + DeliveryStore, F: FactsSource>(
     ctx: &Context<S>,
+    facts: &F,
     outcome: &IngestOutcome,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
@@ -138,7 +166,7 @@ pub async fn print_preview<S: EventStore + DeliveryStore>(
         .map(|e| e.event.clone())
         .collect();
     let settings = settings(ctx, Some("#(your alerts channel)".to_owned()));
-    let previews = preview(&ctx.store, &NoFacts, &new, &ctx.config, &settings, ctx.now).await?;
+    let previews = preview(&ctx.store, facts, &new, &ctx.config, &settings, ctx.now).await?;
     if previews.is_empty() {
         return Ok(());
     }

@@ -1,25 +1,50 @@
-//! `cachewatch upcoming`: what is still ahead, soonest deadline first.
+//! `cachewatch upcoming`: what is still ahead, soonest deadline first; with
+//! `--service-updates`, the service updates not applied yet too.
 
 use std::io::Write;
 
+use anyhow::anyhow;
 use cachewatch_core::Maintenance;
+use cachewatch_core::fleet::{ServiceUpdate, upcoming_digest};
 use cachewatch_core::store::EventStore;
+use serde_json::json;
 
-use super::{Context, Failure, write_json};
+use super::{Context, Failure, elasticache, write_json};
+use crate::args::UpcomingArgs;
 use crate::render;
 
 pub async fn run<S: EventStore>(
     ctx: &Context<S>,
-    json: bool,
+    args: &UpcomingArgs,
+    out: &mut dyn Write,
+) -> Result<(), Failure> {
+    if !(args.service_updates || ctx.elasticache.is_some()) {
+        return match args.json {
+            true => write_json(out, &upcoming(ctx, args.drills).await?),
+            false => print(ctx, args.drills, out).await,
+        };
+    }
+    let maintenances = upcoming(ctx, args.drills).await?;
+    let updates = service_updates(ctx).await?;
+    if args.json {
+        return write_json(
+            out,
+            &json!({ "maintenances": maintenances, "service_updates": updates }),
+        );
+    }
+    render::upcoming_table(&maintenances, ctx.zone, ctx.now, out)?;
+    writeln!(out)?;
+    render::service_updates_table(&updates, ctx.zone, ctx.now, out)
+}
+
+/// Prints the maintenances ahead as a table.
+pub async fn print<S: EventStore>(
+    ctx: &Context<S>,
     drills: bool,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
     let upcoming = upcoming(ctx, drills).await?;
-    if json {
-        write_json(out, &upcoming)
-    } else {
-        render::upcoming_table(&upcoming, ctx.zone, ctx.now, out)
-    }
+    render::upcoming_table(&upcoming, ctx.zone, ctx.now, out)
 }
 
 /// Maintenances whose window has not ended, soonest deadline first (those without a window last).
@@ -30,4 +55,15 @@ pub async fn upcoming<S: EventStore>(
     let mut found = ctx.store.open_maintenances(ctx.now, drills).await?;
     found.sort_by_key(|m| (m.deadline().is_none(), m.deadline(), m.id.clone()));
     Ok(found)
+}
+
+/// The service updates not applied yet, overdue first, then by apply-by date.
+async fn service_updates<S>(ctx: &Context<S>) -> Result<Vec<ServiceUpdate>, Failure> {
+    let updates = elasticache()
+        .await
+        .pending_service_updates()
+        .await
+        .map_err(|e| Failure::Other(anyhow!(e).context("cannot list the service updates")))?;
+    // The digest's order: overdue first, then by apply-by date, those without one last.
+    Ok(upcoming_digest(&[], &updates, ctx.now, chrono::Duration::zero()).updates)
 }

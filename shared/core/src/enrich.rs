@@ -32,3 +32,17 @@ impl FactsSource for NoFacts {
         ClusterFacts::default()
     }
 }
+
+/// A source that may not be configured: without one, nothing is known (as [`NoFacts`]).
+impl<F: FactsSource> FactsSource for Option<F> {
+    async fn facts_for(
+        &self,
+        event: &MaintenanceEvent,
+        maintenance: Option<&Maintenance>,
+    ) -> ClusterFacts {
+        match self {
+            Some(source) => source.facts_for(event, maintenance).await,
+            None => ClusterFacts::default(),
+        }
+    }
+}

@@ -1,0 +1,309 @@
+//! The `cachewatch` commands that read an AWS account (`backfill`, `audit`, `upcoming
+//! --service-updates`), run as an operator runs them: the binary, the standard AWS variables
+//! pointing at the ElastiCache stand-in (in front of moto), a temporary SQLite history.
+
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+use aws_sdk_elasticache::Client;
+use aws_sdk_elasticache::primitives::DateTime as AwsDateTime;
+use aws_sdk_elasticache::types::{
+    ServiceUpdateSeverity, ServiceUpdateStatus, ServiceUpdateType, UpdateAction, UpdateActionStatus,
+};
+use cachewatch_tests::elasticache::ElastiCacheStandIn;
+use cachewatch_tests::workspace_bin;
+use chrono::{DateTime, Duration, Utc};
+use serde_json::Value;
+
+const OURS: &str = "arn:aws:sns:eu-west-1:123456789012:cachewatch";
+const THEIRS: &str = "arn:aws:sns:eu-west-1:123456789012:platform-alerts";
+
+/// The binary, with only the variables an operator would have set: the AWS ones (pointing at
+/// the stand-in) and the history's file. No Slack.
+struct Operator {
+    _dir: tempfile::TempDir,
+    db: PathBuf,
+    aws: Vec<(&'static str, String)>,
+}
+
+impl Operator {
+    fn new(stand_in: &ElastiCacheStandIn) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("history.db");
+        Self {
+            _dir: dir,
+            db,
+            aws: stand_in.env(),
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(workspace_bin("cachewatch"))
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("CACHEWATCH_DB", &self.db)
+            .envs(self.aws.iter().map(|(k, v)| (*k, v.as_str())))
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+
+    /// Runs and expects success; returns standard output and standard error.
+    fn ok(&self, args: &[&str]) -> (String, String) {
+        let out = self.run(args);
+        let (stdout, stderr) = (
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        );
+        assert!(
+            out.status.success(),
+            "cachewatch {args:?} failed:\n{stdout}\n{stderr}"
+        );
+        (stdout, stderr)
+    }
+}
+
+fn now() -> DateTime<Utc> {
+    DateTime::from_timestamp(Utc::now().timestamp(), 0).expect("now is a time")
+}
+
+fn scheduled_text(cluster: &str, start: DateTime<Utc>) -> String {
+    let t = |at: DateTime<Utc>| at.format("%b %-d %H:%M UTC").to_string();
+    format!(
+        "The node with Cache Cluster ID: {cluster}, Node ID: 0001 is scheduled for replacement during the maintenance window from Start Time: {}, End Time: {}",
+        t(start),
+        t(start + Duration::hours(1))
+    )
+}
+
+async fn client(stand_in: &ElastiCacheStandIn) -> Client {
+    Client::new(&stand_in.sdk_config().await)
+}
+
+async fn create_cluster(client: &Client, id: &str, engine: &str, topic: Option<&str>) {
+    client
+        .create_cache_cluster()
+        .cache_cluster_id(id)
+        .engine(engine)
+        .cache_node_type("cache.t4g.small")
+        .num_cache_nodes(1)
+        .set_notification_topic_arn(topic.map(str::to_owned))
+        .send()
+        .await
+        .expect("moto creates the cache cluster");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backfill_stores_what_describe_events_keeps_once_and_shows_its_progress() {
+    // Arrange: three days of events, 150 of them, so that DescribeEvents answers in two pages.
+    let stand_in = ElastiCacheStandIn::start();
+    let now = now();
+    let window = now + Duration::days(2);
+    stand_in.add_event(
+        "cache-cluster",
+        "orders-0001-001",
+        &scheduled_text("orders-0001-001", window),
+        now - Duration::hours(30),
+    );
+    for i in 0..149 {
+        stand_in.add_event(
+            "cache-cluster",
+            "analytics-0001-001",
+            &format!(
+                "Snapshot succeeded for snapshot with ID 'automatic.analytics-{i:03}' of cache cluster with ID 'analytics-0001-001'"
+            ),
+            now - Duration::hours(70) + Duration::minutes(i),
+        );
+    }
+    stand_in.add_event(
+        "cache-cluster",
+        "old-cache",
+        "Cache cluster created",
+        now - Duration::days(20),
+    );
+    let operator = Operator::new(&stand_in);
+
+    // Act
+    let (first, progress) = operator.ok(&["backfill", "--hours", "72", "--progress"]);
+    let (again, _) = operator.ok(&["backfill", "--since", "30d"]);
+
+    // Assert: every record of the range once, with the progress of both phases...
+    assert!(
+        first.starts_with("Read 150 records from DescribeEvents")
+            && first.contains(": 150 new, 0 already in the history, 0 not readable"),
+        "{first}"
+    );
+    assert!(progress.contains("reading  ["), "{progress}");
+    assert!(
+        progress.contains(&format!(
+            "storing  [{}] 100%  150 of 150 events",
+            "#".repeat(30)
+        )),
+        "{progress}"
+    );
+    // ...what would be posted for the one event that needs people...
+    assert!(first.contains("Slack is not configured"), "{first}");
+    assert!(first.contains("orders-0001-001"), "{first}");
+    // ...and a second, longer backfill (cut to the 14 days kept) adds nothing.
+    assert!(
+        again.contains(": 0 new, 150 already in the history"),
+        "{again}"
+    );
+    let (listed, _) = operator.ok(&["events", "--json", "--limit", "1000"]);
+    let listed: Value = serde_json::from_str(&listed).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 150);
+    let pages = stand_in.requests_for("DescribeEvents");
+    assert!(
+        pages.iter().any(|r| r.param("Marker").is_some()),
+        "the second page was asked for with its marker"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_names_the_clusters_that_do_not_publish_and_fix_sets_our_topic_only_when_told() {
+    // Arrange: one cluster on our topic, one with none, one on another team's topic.
+    let stand_in = ElastiCacheStandIn::start();
+    let client = client(&stand_in).await;
+    create_cluster(&client, "orders", "redis", Some(OURS)).await;
+    create_cluster(&client, "sessions", "memcached", None).await;
+    create_cluster(&client, "search", "redis", Some(THEIRS)).await;
+    let operator = Operator::new(&stand_in);
+
+    // Act 1: the audit.
+    let (audit, _) = operator.ok(&["audit", "--topic", OURS]);
+
+    // Assert 1: the gaps first, each with where its events go now.
+    let lines: Vec<&str> = audit.lines().collect();
+    let row = |id: &str| {
+        lines
+            .iter()
+            .position(|l| l.starts_with(&format!("cluster {id} ")))
+            .unwrap_or_else(|| panic!("no row for {id}:\n{audit}"))
+    };
+    assert!(
+        row("search") < row("orders") && row("sessions") < row("orders"),
+        "{audit}"
+    );
+    assert!(
+        lines[row("sessions")].contains("nowhere: no topic"),
+        "{audit}"
+    );
+    assert!(lines[row("search")].contains(THEIRS), "{audit}");
+    assert!(lines[row("orders")].ends_with("cachewatch"), "{audit}");
+    assert!(
+        audit.contains("1 of 3 send their events to cachewatch."),
+        "{audit}"
+    );
+    assert!(stand_in.requests_for("ModifyCacheCluster").is_empty());
+
+    // Act 2: --fix with nobody to confirm.
+    let refused = operator.run(&["audit", "--topic", OURS, "--fix"]);
+
+    // Assert 2: the plan is shown, nothing is changed.
+    assert_eq!(refused.status.code(), Some(2));
+    let shown = String::from_utf8_lossy(&refused.stdout);
+    assert!(
+        shown.contains("ModifyCacheCluster cluster search (replaces ")
+            && shown.contains("ModifyCacheCluster cluster sessions"),
+        "{shown}"
+    );
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("nothing was changed"));
+    assert!(stand_in.requests_for("ModifyCacheCluster").is_empty());
+
+    // Act 3: --fix --yes.
+    let (fixed, _) = operator.ok(&["audit", "--topic", OURS, "--fix", "--yes"]);
+
+    // Assert 3: both gaps set, and the account audits clean.
+    assert!(
+        fixed.contains("Now 3 of 3 send their events to cachewatch."),
+        "{fixed}"
+    );
+    let modified: Vec<String> = stand_in
+        .requests_for("ModifyCacheCluster")
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {} {}",
+                r.param("CacheClusterId").unwrap_or_default(),
+                r.param("NotificationTopicArn").unwrap_or_default(),
+                r.param("NotificationTopicStatus").unwrap_or_default()
+            )
+        })
+        .collect();
+    assert_eq!(
+        modified,
+        [
+            format!("search {OURS} active"),
+            format!("sessions {OURS} active")
+        ]
+    );
+    let (after, _) = operator.ok(&["audit", "--topic", OURS, "--json"]);
+    let after: Value = serde_json::from_str(&after).unwrap();
+    assert!(
+        after["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["state"]["state"] == "ours"),
+        "{after}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upcoming_lists_service_updates_not_applied_overdue_first() {
+    // Arrange
+    let stand_in = ElastiCacheStandIn::start();
+    let now = now();
+    let action = |name: &str, group: &str, status: &str, apply_by: DateTime<Utc>| {
+        let at = |t: DateTime<Utc>| AwsDateTime::from_secs(t.timestamp());
+        UpdateAction::builder()
+            .replication_group_id(group)
+            .engine("redis")
+            .service_update_name(name)
+            .service_update_release_date(at(apply_by - Duration::days(60)))
+            .service_update_recommended_apply_by_date(at(apply_by))
+            .service_update_severity(ServiceUpdateSeverity::Important)
+            .service_update_status(ServiceUpdateStatus::Available)
+            .service_update_type(ServiceUpdateType::SecurityUpdate)
+            .update_action_status(UpdateActionStatus::from(status))
+            .build()
+    };
+    stand_in.add_update_action(action(
+        "elasticache-20261201-001",
+        "orders",
+        "not-applied",
+        now + Duration::days(9),
+    ));
+    stand_in.add_update_action(action(
+        "elasticache-20261001-002",
+        "ledger",
+        "not-applied",
+        now - Duration::days(3),
+    ));
+    stand_in.add_update_action(action(
+        "elasticache-20260901-001",
+        "orders",
+        "complete",
+        now - Duration::days(40),
+    ));
+    let operator = Operator::new(&stand_in);
+
+    // Act
+    let (table, _) = operator.ok(&["upcoming", "--service-updates"]);
+    let (plain, _) = operator.ok(&["upcoming"]);
+
+    // Assert: overdue first, applied ones left out; without the flag, no AWS call.
+    let overdue = table
+        .find("elasticache-20261001-002")
+        .expect("the overdue update");
+    let later = table
+        .find("elasticache-20261201-001")
+        .expect("the next update");
+    assert!(overdue < later, "{table}");
+    assert!(!table.contains("elasticache-20260901-001"), "{table}");
+    assert!(table.contains("OVERDUE (3 days ago)"), "{table}");
+    assert!(table.contains("replication group ledger"), "{table}");
+    assert_eq!(plain.trim(), "No maintenance ahead.");
+    assert_eq!(stand_in.requests_for("DescribeUpdateActions").len(), 1);
+}
