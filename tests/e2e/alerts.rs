@@ -123,6 +123,7 @@ fn settings(holder: &str, base_url: Option<&str>) -> NotifySettings {
     NotifySettings {
         channel: Some(CHANNEL.to_owned()),
         base_url: base_url.map(str::to_owned),
+        links: None,
         zone: Zone::Utc,
         actions: false,
         holder: holder.to_owned(),

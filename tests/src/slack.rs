@@ -10,6 +10,7 @@
 //! | `chat.update` | `POST /api/chat.update` (JSON) | replaces text, blocks (when given) and metadata (when given); keeps every version |
 //! | `conversations.history` | `GET`/`POST /api/conversations.history` (query or form) | the channel's parents, newest first, paged with `cursor` |
 //! | `conversations.replies` | `GET`/`POST /api/conversations.replies` (query or form) | a thread, parent first, paged with `cursor` |
+//! | `views.open` | `POST /api/views.open` (JSON) | takes a trigger it made, once, within 3 seconds; records the view, answers `{ok, view}` |
 //! | webhook | `POST /services/T0STANDIN/B0STANDIN/…` (JSON) | stores the message in the webhook's channel, answers `ok` as text |
 //!
 //! Like Slack, Web API answers are HTTP 200 with `ok: false` and a code for refusals: a missing
@@ -25,6 +26,18 @@
 //!
 //! Message timestamps come from the wall clock (microseconds), strictly increasing, so `oldest`
 //! works with real times.
+//!
+//! # Requests from Slack
+//!
+//! The stand-in also plays the other direction, Slack calling the app: [`SlackStandIn::slash_command`],
+//! [`SlackStandIn::block_action`] and [`SlackStandIn::view_submission`] build the requests Slack
+//! sends to an app's Request URLs, form-encoded and signed as Slack signs them
+//! (`X-Slack-Signature: v0=HMAC-SHA256(signing secret, "v0:{timestamp}:{body}")`,
+//! <https://api.slack.com/authentication/verifying-requests-from-slack>) with
+//! [`SlackStandIn::signing_secret`]. Each one carries a fresh `trigger_id` that `views.open`
+//! accepts once, within 3 seconds, as Slack does (`invalid_trigger_id`, `exchanged_trigger_id`,
+//! `expired_trigger_id` otherwise); the views opened are read back with
+//! [`SlackStandIn::views`].
 //!
 //! # Faults
 //!
@@ -74,6 +87,9 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
@@ -90,6 +106,12 @@ pub const ALERTS: &str = "C0ALERTS";
 
 /// A second channel every stand-in knows: ID `C0OPS`, name `ops`.
 pub const OPS: &str = "C0OPS";
+
+/// The signing secret the stand-in signs its requests to the app with unless told otherwise.
+pub const STAND_IN_SIGNING_SECRET: &str = "stand-in-signing-secret-0f1e2d3c4b5a";
+
+/// How long a `trigger_id` may be exchanged for a modal, as Slack documents.
+const TRIGGER_LIFETIME: Duration = Duration::from_secs(3);
 
 /// The webhook path up to its secret.
 const WEBHOOK_PREFIX: &str = "/services/T0STANDIN/B0STANDIN/";
@@ -108,6 +130,8 @@ pub enum Endpoint {
     History,
     /// `conversations.replies`.
     Replies,
+    /// `views.open`.
+    ViewsOpen,
     /// The incoming webhook (any path under `/services/`).
     Webhook,
     /// Any other path (answered `unknown_method` under `/api/`, 404 elsewhere).
@@ -122,6 +146,7 @@ impl Endpoint {
             Endpoint::Update => "chat.update",
             Endpoint::History => "conversations.history",
             Endpoint::Replies => "conversations.replies",
+            Endpoint::ViewsOpen => "views.open",
             Endpoint::Webhook => "webhook",
             Endpoint::Other => "other",
         }
@@ -133,6 +158,7 @@ impl Endpoint {
             "/api/chat.update" => Endpoint::Update,
             "/api/conversations.history" => Endpoint::History,
             "/api/conversations.replies" => Endpoint::Replies,
+            "/api/views.open" => Endpoint::ViewsOpen,
             _ if path.starts_with("/services/") => Endpoint::Webhook,
             _ => Endpoint::Other,
         }
@@ -273,10 +299,104 @@ pub struct MessageVersion {
     pub at: Instant,
 }
 
+/// A modal opened with `views.open`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpenedView {
+    /// The trigger it was opened with.
+    pub trigger_id: String,
+    /// The view, as sent.
+    pub view: Value,
+}
+
+/// A request Slack sends to the app (a slash command, a button press, a modal submitted),
+/// form-encoded and signed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlackRequest {
+    /// The app's path it goes to (`/slack/commands`, `/slack/interactions`).
+    pub path: String,
+    /// The form-encoded body.
+    pub body: String,
+    /// `X-Slack-Request-Timestamp`: Unix seconds.
+    pub timestamp: i64,
+    /// `X-Slack-Signature`: `v0=` and the lowercase hex HMAC.
+    pub signature: String,
+    /// The `trigger_id` it carries.
+    pub trigger_id: String,
+}
+
+impl SlackRequest {
+    /// The headers Slack sends with it: content type, timestamp and signature.
+    pub fn headers(&self) -> Vec<(&'static str, String)> {
+        vec![
+            (
+                "content-type",
+                "application/x-www-form-urlencoded".to_owned(),
+            ),
+            ("x-slack-request-timestamp", self.timestamp.to_string()),
+            ("x-slack-signature", self.signature.clone()),
+        ]
+    }
+
+    /// The request, ready for a router (`tower::ServiceExt::oneshot`) or to be rebuilt for a
+    /// client.
+    pub fn to_request(&self) -> axum::http::Request<axum::body::Body> {
+        let mut request = axum::http::Request::post(self.path.as_str());
+        for (name, value) in self.headers() {
+            request = request.header(name, value);
+        }
+        request
+            .body(axum::body::Body::from(self.body.clone()))
+            .expect("a request of static parts builds")
+    }
+
+    /// The same request signed again, at `timestamp` (to play a late or early delivery).
+    pub fn signed_at(&self, secret: &str, timestamp: i64) -> Self {
+        Self {
+            timestamp,
+            signature: sign(secret, timestamp, &self.body),
+            ..self.clone()
+        }
+    }
+}
+
+/// Slack's request signature: `v0=` and the hex HMAC-SHA256 of `v0:{timestamp}:{body}` under
+/// `secret`.
+pub fn sign(secret: &str, timestamp: i64, body: &str) -> String {
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes a key of any length");
+    mac.update(format!("v0:{timestamp}:{body}").as_bytes());
+    let digest = mac.finalize().into_bytes();
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("v0={hex}")
+}
+
+/// `application/x-www-form-urlencoded`, as browsers and Slack write it.
+fn form_encode(pairs: &[(&str, &str)]) -> String {
+    fn encode(text: &str) -> String {
+        let mut out = String::with_capacity(text.len());
+        for byte in text.bytes() {
+            match byte {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'*' | b'-' | b'.' | b'_' => {
+                    out.push(char::from(byte));
+                }
+                b' ' => out.push('+'),
+                _ => out.push_str(&format!("%{byte:02X}")),
+            }
+        }
+        out
+    }
+    pairs
+        .iter()
+        .map(|(name, value)| format!("{}={}", encode(name), encode(value)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
 /// Sets a stand-in up: token, channels, page size, the webhook's channel.
 #[derive(Debug, Clone)]
 pub struct SlackStandInBuilder {
     token: String,
+    signing_secret: String,
     channels: Vec<(String, String)>,
     page_size: usize,
     webhook_channel: String,
@@ -286,6 +406,7 @@ impl Default for SlackStandInBuilder {
     fn default() -> Self {
         Self {
             token: STAND_IN_TOKEN.to_owned(),
+            signing_secret: STAND_IN_SIGNING_SECRET.to_owned(),
             channels: vec![
                 (ALERTS.to_owned(), "alerts".to_owned()),
                 (OPS.to_owned(), "ops".to_owned()),
@@ -300,6 +421,13 @@ impl SlackStandInBuilder {
     /// The bot token it accepts (default [`STAND_IN_TOKEN`]).
     pub fn token(mut self, token: &str) -> Self {
         token.clone_into(&mut self.token);
+        self
+    }
+
+    /// The signing secret of the requests it sends to the app (default
+    /// [`STAND_IN_SIGNING_SECRET`]).
+    pub fn signing_secret(mut self, secret: &str) -> Self {
+        secret.clone_into(&mut self.signing_secret);
         self
     }
 
@@ -326,6 +454,7 @@ impl SlackStandInBuilder {
     pub fn start(self) -> SlackStandIn {
         let shared = Arc::new(Shared {
             token: self.token,
+            signing_secret: self.signing_secret,
             page_size: self.page_size,
             webhook_channel: self.webhook_channel,
             state: Mutex::new(StandInState {
@@ -436,6 +565,136 @@ impl SlackStandIn {
 
     fn state(&self) -> MutexGuard<'_, StandInState> {
         self.shared.lock()
+    }
+
+    // --- Requests to the app ----------------------------------------------------------------
+
+    /// The signing secret its requests to the app are signed with (`SLACK_SIGNING_SECRET`).
+    pub fn signing_secret(&self) -> &str {
+        &self.shared.signing_secret
+    }
+
+    /// `/cachewatch {text}` typed by `user` in `channel`, as Slack posts it to the app's
+    /// `/slack/commands`, signed now.
+    pub fn slash_command(&self, text: &str, user: &str, channel: &str) -> SlackRequest {
+        let trigger_id = self.new_trigger();
+        let body = form_encode(&[
+            ("token", "deprecated-verification-token"),
+            ("team_id", "T0STANDIN"),
+            ("team_domain", "stand-in"),
+            ("channel_id", channel),
+            ("channel_name", "alerts"),
+            ("user_id", user),
+            ("user_name", &user.to_ascii_lowercase()),
+            ("command", "/cachewatch"),
+            ("text", text),
+            ("api_app_id", "A0STANDIN"),
+            ("is_enterprise_install", "false"),
+            (
+                "response_url",
+                &format!("http://{}/commands/response", self.address),
+            ),
+            ("trigger_id", &trigger_id),
+        ]);
+        self.signed("/slack/commands", body, trigger_id)
+    }
+
+    /// `user` pressing the button `action_id` (with `value`) on the message `message_ts` of
+    /// `channel`, as Slack posts it to the app's `/slack/interactions` (`block_actions`), signed
+    /// now.
+    pub fn block_action(
+        &self,
+        action_id: &str,
+        value: &str,
+        user: &str,
+        channel: &str,
+        message_ts: &str,
+    ) -> SlackRequest {
+        let trigger_id = self.new_trigger();
+        let message = self
+            .message(channel, message_ts)
+            .map(|m| rendered(&m, false))
+            .unwrap_or_else(|| json!({"type": "message", "ts": message_ts}));
+        let payload = json!({
+            "type": "block_actions",
+            "user": {"id": user, "username": user.to_ascii_lowercase(), "name": user.to_ascii_lowercase(), "team_id": "T0STANDIN"},
+            "api_app_id": "A0STANDIN",
+            "token": "deprecated-verification-token",
+            "container": {"type": "message", "message_ts": message_ts, "channel_id": channel, "is_ephemeral": false},
+            "trigger_id": trigger_id,
+            "team": {"id": "T0STANDIN", "domain": "stand-in"},
+            "channel": {"id": channel, "name": "alerts"},
+            "message": message,
+            "response_url": format!("http://{}/actions/response", self.address),
+            "actions": [{
+                "type": "button",
+                "action_id": action_id,
+                "block_id": "cachewatch",
+                "value": value,
+                "text": {"type": "plain_text", "text": action_id},
+                "action_ts": "1700000000.000001",
+            }],
+        });
+        let body = form_encode(&[("payload", &payload.to_string())]);
+        self.signed("/slack/interactions", body, trigger_id)
+    }
+
+    /// `user` submitting the modal `view` (as opened with `views.open`) with the input `values`
+    /// (`{block_id: {action_id: {type, value | selected_option}}}`, as in `view.state.values`),
+    /// as Slack posts it to the app's `/slack/interactions` (`view_submission`), signed now.
+    pub fn view_submission(&self, view: &Value, values: Value, user: &str) -> SlackRequest {
+        let trigger_id = self.new_trigger();
+        let mut submitted = view.clone();
+        submitted["id"] = json!("V0STANDIN");
+        submitted["team_id"] = json!("T0STANDIN");
+        submitted["state"] = json!({"values": values});
+        let payload = json!({
+            "type": "view_submission",
+            "team": {"id": "T0STANDIN", "domain": "stand-in"},
+            "user": {"id": user, "username": user.to_ascii_lowercase(), "name": user.to_ascii_lowercase(), "team_id": "T0STANDIN"},
+            "api_app_id": "A0STANDIN",
+            "token": "deprecated-verification-token",
+            "trigger_id": trigger_id,
+            "view": submitted,
+            "response_urls": [],
+        });
+        let body = form_encode(&[("payload", &payload.to_string())]);
+        self.signed("/slack/interactions", body, trigger_id)
+    }
+
+    /// The modals opened with `views.open`, in order.
+    pub fn views(&self) -> Vec<OpenedView> {
+        self.state().views.clone()
+    }
+
+    fn new_trigger(&self) -> String {
+        let mut state = self.state();
+        state.triggers_made += 1;
+        let trigger = format!(
+            "{}.{}.standin{:06}",
+            1_700_000_000 + state.triggers_made,
+            42,
+            state.triggers_made
+        );
+        state.triggers.insert(trigger.clone(), Instant::now());
+        trigger
+    }
+
+    fn signed(&self, path: &str, body: String, trigger_id: String) -> SlackRequest {
+        let timestamp = i64::try_from(
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .expect("the clock is after 1970")
+                .as_secs(),
+        )
+        .expect("seconds since 1970 fit an i64");
+        SlackRequest {
+            path: path.to_owned(),
+            signature: sign(&self.shared.signing_secret, timestamp, &body),
+            body,
+            timestamp,
+            trigger_id,
+        }
     }
 
     // --- Faults ------------------------------------------------------------------------------
@@ -579,6 +838,7 @@ impl SlackStandIn {
 #[derive(Debug)]
 struct Shared {
     token: String,
+    signing_secret: String,
     page_size: usize,
     webhook_channel: String,
     state: Mutex<StandInState>,
@@ -601,6 +861,12 @@ struct StandInState {
     random: Option<RandomFailures>,
     rng: SplitMix64,
     last_ts_micros: u128,
+    /// Triggers made for requests to the app, and when; taken by `views.open`.
+    triggers: BTreeMap<String, Instant>,
+    /// Triggers already exchanged for a view.
+    exchanged: Vec<String>,
+    views: Vec<OpenedView>,
+    triggers_made: u64,
 }
 
 impl StandInState {
@@ -942,7 +1208,10 @@ fn carry_out(shared: &Shared, asked: &Asked) -> Answer {
         Endpoint::Update if asked.method == Method::POST => update(&mut state, asked),
         Endpoint::History => read(&state, asked, shared.page_size, false),
         Endpoint::Replies => read(&state, asked, shared.page_size, true),
-        Endpoint::PostMessage | Endpoint::Update => Answer::refusal("invalid_arguments"),
+        Endpoint::ViewsOpen if asked.method == Method::POST => views_open(&mut state, asked),
+        Endpoint::PostMessage | Endpoint::Update | Endpoint::ViewsOpen => {
+            Answer::refusal("invalid_arguments")
+        }
         _ => Answer::refusal("unknown_method"),
     }
 }
@@ -1157,6 +1426,43 @@ fn read(state: &StandInState, asked: &Asked, page_size: usize, replies: bool) ->
         "has_more": has_more,
         "response_metadata": {"next_cursor": next_cursor},
     }))
+}
+
+/// `views.open`: a trigger the stand-in made, not exchanged yet and at most 3 seconds old, and
+/// a modal view.
+fn views_open(state: &mut StandInState, asked: &Asked) -> Answer {
+    let json = &asked.json;
+    let trigger = json
+        .get("trigger_id")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let Some(view) = json.get("view").filter(|v| v.is_object()).cloned() else {
+        return Answer::refusal("invalid_arguments");
+    };
+    if view.get("type").and_then(Value::as_str) != Some("modal")
+        || view.get("title").is_none()
+        || !view.get("blocks").is_some_and(Value::is_array)
+    {
+        return Answer::refusal("invalid_arguments");
+    }
+    if state.exchanged.contains(&trigger) {
+        return Answer::refusal("exchanged_trigger_id");
+    }
+    let Some(made) = state.triggers.remove(&trigger) else {
+        return Answer::refusal("invalid_trigger_id");
+    };
+    if made.elapsed() > TRIGGER_LIFETIME {
+        return Answer::refusal("expired_trigger_id");
+    }
+    state.exchanged.push(trigger.clone());
+    state.views.push(OpenedView {
+        trigger_id: trigger,
+        view: view.clone(),
+    });
+    let mut shown = view;
+    shown["id"] = json!("V0STANDIN");
+    Answer::json(json!({"ok": true, "view": shown}))
 }
 
 fn webhook(shared: &Shared, asked: &Asked) -> Answer {

@@ -349,6 +349,7 @@ pub async fn run(zone: Zone, now: DateTime<Utc>, out: &mut dyn Write) -> Result<
         actions: false,
         holder: "cachewatch-demo".to_owned(),
         ignore_backoff: false,
+        links: None,
     };
     let deliveries = timeline(now);
     for delivery in &deliveries {

@@ -8,6 +8,7 @@ use cachewatch_adapters::chat::{Chat, chat_from_lookup};
 use cachewatch_adapters::files::read_runbooks;
 use cachewatch_core::delivery::{DeliveryState, DeliveryStore};
 use cachewatch_core::enrich::FactsSource;
+use cachewatch_core::links::LinkSigner;
 use cachewatch_core::notify::{self, NotifyReport, NotifySettings, preview};
 use cachewatch_core::slack;
 use cachewatch_core::store::EventStore;
@@ -22,9 +23,10 @@ pub fn configured_chat() -> Result<Option<(Chat, Option<String>)>, Failure> {
         .map_err(|e| Failure::Input(e.into()))
 }
 
-fn settings<S>(ctx: &Context<S>, channel: Option<String>) -> NotifySettings {
+fn settings<S>(ctx: &Context<S>, channel: Option<String>) -> Result<NotifySettings, Failure> {
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-    NotifySettings {
+    let links = LinkSigner::from_lookup(env).map_err(|e| Failure::Input(e.into()))?;
+    Ok(NotifySettings {
         channel,
         base_url: env("CACHEWATCH_BASE_URL"),
         zone: ctx.zone,
@@ -36,7 +38,8 @@ fn settings<S>(ctx: &Context<S>, channel: Option<String>) -> NotifySettings {
             ctx.now.timestamp_nanos_opt().unwrap_or_default()
         ),
         ignore_backoff: false,
-    }
+        links,
+    })
 }
 
 pub async fn run<S: EventStore + DeliveryStore>(
@@ -109,7 +112,7 @@ pub async fn after_ingest<S: EventStore + DeliveryStore, F: FactsSource>(
 ) -> Result<NotifyReport, Failure> {
     let runbooks =
         read_runbooks(ctx.runbook_dir.as_deref()).map_err(|e| Failure::Input(e.into()))?;
-    let settings = settings(ctx, channel);
+    let settings = settings(ctx, channel)?;
     notify::after_ingest(
         &ctx.store,
         chat,
@@ -136,7 +139,7 @@ async fn send<S: EventStore + DeliveryStore, F: FactsSource>(
         read_runbooks(ctx.runbook_dir.as_deref()).map_err(|e| Failure::Input(e.into()))?;
     let settings = NotifySettings {
         ignore_backoff,
-        ..settings(ctx, channel)
+        ..settings(ctx, channel)?
     };
     notify::notify(
         &ctx.store,
@@ -165,7 +168,7 @@ pub async fn print_preview<S: EventStore + DeliveryStore, F: FactsSource>(
         .filter(|e| e.new)
         .map(|e| e.event.clone())
         .collect();
-    let settings = settings(ctx, Some("#(your alerts channel)".to_owned()));
+    let settings = settings(ctx, Some("#(your alerts channel)".to_owned()))?;
     let previews = preview(&ctx.store, facts, &new, &ctx.config, &settings, ctx.now).await?;
     if previews.is_empty() {
         return Ok(());

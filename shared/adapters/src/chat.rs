@@ -4,7 +4,7 @@
 //! `SLACK_MIN_INTERVAL_MS` (default 1000: Slack's pace of one message a second per channel),
 //! `SLACK_RETRY_ATTEMPTS` (4) and `SLACK_RETRY_DELAY_MS` (500, doubling) tune the client.
 
-use cachewatch_core::delivery::{ChatSink, DeliveryError, PostedMessage};
+use cachewatch_core::delivery::{ChatSink, DeliveryError, PostedMessage, SlackViews};
 use cachewatch_core::slack::SlackMessage;
 use chrono::{DateTime, Utc};
 use secrecy::SecretString;
@@ -141,6 +141,25 @@ impl ChatSink for Chat {
     }
 }
 
+/// The code of the refusal a webhook gives when asked to open a modal.
+pub const WEBHOOK_HAS_NO_VIEWS: &str = "webhook_cannot_open_views";
+
+impl SlackViews for Chat {
+    async fn open_view(
+        &self,
+        trigger_id: &str,
+        view: &serde_json::Value,
+    ) -> Result<(), DeliveryError> {
+        match self {
+            Chat::Api(c) => c.open_view(trigger_id, view).await,
+            Chat::Webhook(_) => Err(DeliveryError::Permanent {
+                code: WEBHOOK_HAS_NO_VIEWS.to_owned(),
+                detail: "an incoming webhook cannot open Slack modals: configure SLACK_BOT_TOKEN (and SLACK_CHANNEL) to use the Web API".to_owned(),
+            }),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -195,6 +214,23 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("SLACK_MIN_INTERVAL_MS"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_webhook_refuses_to_open_a_modal_for_good() {
+        let (chat, _) = chat_from_lookup(
+            env(&[("SLACK_WEBHOOK_URL", "https://hooks.example/T/B/x")]),
+            |s| s,
+        )
+        .unwrap()
+        .unwrap();
+        let err = chat
+            .open_view("1.2.abc", &serde_json::json!({"type": "modal"}))
+            .await
+            .unwrap_err();
+        assert!(!err.is_retryable());
+        assert!(err.to_string().contains(WEBHOOK_HAS_NO_VIEWS), "{err}");
+        assert!(err.to_string().contains("SLACK_BOT_TOKEN"), "{err}");
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! | `CACHEWATCH_CONFIG_TOML` | the text of `cachewatch.toml` (alerts, routes, mutes) |
 //! | `CACHEWATCH_TZ` | the zone of times written as text (default UTC) |
 //! | `CACHEWATCH_BASE_URL` | where runbook pages are served: alerts link there and carry buttons |
+//! | `CACHEWATCH_LINK_TTL` | how long the signed links of alerts hold (default 30d; the secret is `CACHEWATCH_LINK_SECRET`) |
 //! | `CACHEWATCH_TOPIC_ARN` | the stack's topic, which every cluster should publish to |
 //! | `CACHEWATCH_LOOKBACK_MINUTES` | how far back each poll reads DescribeEvents (default 60) |
 //! | `CACHEWATCH_DIGEST_HOUR` | the hour (0–23, in `CACHEWATCH_TZ`) from which the daily digest and coverage audit are posted (default 9) |
@@ -20,6 +21,7 @@
 
 use aws_config::SdkConfig;
 use cachewatch_core::config::{Config, ConfigError};
+use cachewatch_core::links::{LinkSettingsError, LinkSigner};
 use cachewatch_core::notify::NotifySettings;
 use cachewatch_core::response::ResponseStore;
 use cachewatch_core::runbook::Runbooks;
@@ -82,6 +84,9 @@ pub enum DeploymentError {
     /// The zone is not one.
     #[error("CACHEWATCH_TZ: {0}")]
     Zone(#[source] BadZone),
+    /// The link secret or lifetime does not work.
+    #[error(transparent)]
+    Links(#[from] LinkSettingsError),
     /// A runbook override does not read.
     #[error(transparent)]
     Runbooks(#[from] FileError),
@@ -158,6 +163,7 @@ impl Deployment {
             None => (None, value("SLACK_CHANNEL")),
         };
         let base_url = value("CACHEWATCH_BASE_URL").map(|u| u.trim_end_matches('/').to_owned());
+        let links = LinkSigner::from_lookup(&lookup)?;
         let notify = NotifySettings {
             channel,
             // Buttons only work where the HTTP function verifies Slack's requests.
@@ -173,6 +179,7 @@ impl Deployment {
                 ))
             ),
             ignore_backoff: false,
+            links,
         };
         drop(lookup);
         let runbook_dir = value("CACHEWATCH_RUNBOOK_DIR").map(std::path::PathBuf::from);

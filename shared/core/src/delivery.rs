@@ -1,5 +1,5 @@
-//! Sending messages to a chat: the [`ChatSink`] trait the Slack adapter implements, and what a
-//! send can come back with.
+//! Sending messages to a chat: the [`ChatSink`] trait the Slack adapter implements, what a send
+//! can come back with, and the modals of [`SlackViews`].
 
 use std::future::Future;
 use std::time::Duration;
@@ -85,6 +85,19 @@ pub trait ChatSink: Send + Sync {
         key: &str,
         since: DateTime<Utc>,
     ) -> impl Future<Output = Result<Option<PostedMessage>, DeliveryError>> + Send;
+}
+
+/// Slack's modals: the forms a person fills in after pressing a button (the outcome of a
+/// maintenance). Only the Web API opens them; a webhook cannot.
+pub trait SlackViews: Send + Sync {
+    /// Opens `view` (a Block Kit view object, built by the caller) for the person whose
+    /// interaction carried `trigger_id`. Slack accepts a trigger once, within 3 seconds of the
+    /// interaction, so implementations retry little and fast.
+    fn open_view(
+        &self,
+        trigger_id: &str,
+        view: &serde_json::Value,
+    ) -> impl Future<Output = Result<(), DeliveryError>> + Send;
 }
 
 /// Where an alert stands.

@@ -17,6 +17,7 @@ pub mod fleet;
 pub mod ids;
 pub mod kind;
 pub mod lifecycle;
+pub mod links;
 pub mod notify;
 pub mod parse;
 pub mod pipeline;

@@ -27,6 +27,7 @@ use crate::delivery::{
 use crate::enrich::FactsSource;
 use crate::event::{EventId, MaintenanceEvent};
 use crate::lifecycle::{self, Maintenance};
+use crate::links::{self, LinkSigner};
 use crate::query::{EventQuery, MAX_LIMIT};
 use crate::runbook::{RunbookInput, Runbooks};
 use crate::slack::{self, AlertContext, MessageMetadata, SlackMessage};
@@ -49,6 +50,9 @@ pub struct NotifySettings {
     /// The base URL of runbook pages (`CACHEWATCH_BASE_URL`): alerts link to
     /// `{base}/runbooks/{id}`; without one, the checklist is posted in the thread.
     pub base_url: Option<String>,
+    /// Signs the runbook links of alerts (`CACHEWATCH_LINK_SECRET`), which then read
+    /// `{base}/runbooks/{id}?expires=…&sig=…`: the pages are not public.
+    pub links: Option<LinkSigner>,
     /// The zone of fallback texts.
     pub zone: Zone,
     /// Whether alerts carry buttons (the HTTP door is deployed).
@@ -321,9 +325,14 @@ where
     }
 
     fn runbook_url(&self, around: &Around, event: &MaintenanceEvent) -> Option<String> {
-        let base = self.settings.base_url.as_deref()?.trim_end_matches('/');
+        let base = self.settings.base_url.as_deref()?;
         let id = around.maintenance.as_ref().map_or(&event.id, |m| &m.id);
-        Some(format!("{base}/runbooks/{id}"))
+        Some(links::link(
+            Some(base),
+            &format!("/runbooks/{id}"),
+            self.settings.links.as_ref(),
+            self.now,
+        ))
     }
 
     /// Renders one message about `event` in its surroundings.
@@ -332,6 +341,17 @@ where
         event: &MaintenanceEvent,
         around: &Around,
         how: fn(&AlertContext<'_>) -> SlackMessage,
+    ) -> Result<SlackMessage, StoreError> {
+        self.render_acknowledged(event, around, how, None).await
+    }
+
+    /// Renders one message about `event` in its surroundings, showing who acknowledged it.
+    async fn render_acknowledged(
+        &self,
+        event: &MaintenanceEvent,
+        around: &Around,
+        how: fn(&AlertContext<'_>) -> SlackMessage,
+        acknowledged: Option<slack::Acknowledgement>,
     ) -> Result<SlackMessage, StoreError> {
         let (facts, previous) = self.context_parts(event, around).await?;
         let owners = self.config.owners();
@@ -346,7 +366,7 @@ where
             now: self.now,
             zone: self.settings.zone,
             actions: self.settings.actions,
-            acknowledged: None,
+            acknowledged,
         };
         Ok(how(&ctx))
     }
@@ -1071,7 +1091,38 @@ pub async fn preview<S: EventStore + DeliveryStore, F: FactsSource>(
     Ok(previews)
 }
 
-/// The sink of a preview: never called.
+/// The thread parent of the maintenance `anchor` belongs to (`anchor`'s alert is the parent), as
+/// it stands now and showing who acknowledged it: what replaces the parent when someone presses
+/// Acknowledge. The message carries `anchor`'s delivery key, as the parent does.
+pub async fn parent_message<S: EventStore + DeliveryStore, F: FactsSource>(
+    store: &S,
+    facts: &F,
+    config: &Config,
+    settings: &NotifySettings,
+    anchor: &MaintenanceEvent,
+    acknowledged: Option<slack::Acknowledgement>,
+    now: DateTime<Utc>,
+) -> Result<SlackMessage, StoreError> {
+    let runbooks = Runbooks::embedded();
+    let run = Run {
+        store,
+        sink: &NoSink,
+        facts,
+        runbooks: &runbooks,
+        config,
+        settings,
+        now,
+        report: NotifyReport::default(),
+    };
+    let around = around_of(store, anchor).await?;
+    let mut message = run
+        .render_acknowledged(anchor, &around, slack::alert, acknowledged)
+        .await?;
+    message.metadata = Some(MessageMetadata::for_delivery(anchor.id.as_str()));
+    Ok(message)
+}
+
+/// The sink of a preview or of a message rendered to be put in place elsewhere: never called.
 struct NoSink;
 
 impl ChatSink for NoSink {

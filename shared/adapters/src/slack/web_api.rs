@@ -1,6 +1,6 @@
 //! [`SlackClient`]: Slack's Web API with a bot token. Posts (`chat.postMessage`), updates
 //! (`chat.update`) and finds cachewatch's messages again by the delivery key in their metadata
-//! (`conversations.history`, `conversations.replies`).
+//! (`conversations.history`, `conversations.replies`); opens modals (`views.open`).
 //!
 //! A post whose outcome is unknown (a timeout, a 5xx, `internal_error`) may be in the channel.
 //! Before it is sent again, the client looks for it by its delivery key and returns the message
@@ -11,7 +11,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use cachewatch_core::delivery::{ChatSink, DeliveryError, PostedMessage};
+use cachewatch_core::delivery::{ChatSink, DeliveryError, PostedMessage, SlackViews};
 use cachewatch_core::slack::{MessageMetadata, SlackMessage};
 use chrono::{DateTime, Utc};
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
@@ -23,13 +23,18 @@ use serde_json::{Map, Value, json};
 use super::answer::{Class, Failure, read_api_answer};
 use super::pacing::Pacer;
 use super::retry::RetryBudget;
-use super::settings::{SetupError, SlackSettings};
+use super::settings::{RetryPolicy, SetupError, SlackSettings};
 use super::{http_client, log_retry};
 
 const POST_MESSAGE: &str = "chat.postMessage";
 const UPDATE: &str = "chat.update";
 const HISTORY: &str = "conversations.history";
 const REPLIES: &str = "conversations.replies";
+const VIEWS_OPEN: &str = "views.open";
+
+/// The longest wait between two attempts to open a modal: Slack takes a trigger only within 3
+/// seconds of the interaction that gave it.
+const VIEW_RETRY_DELAY: std::time::Duration = std::time::Duration::from_millis(300);
 
 /// JSON with its charset, as Slack asks of JSON bodies.
 const JSON_UTF8: &str = "application/json; charset=utf-8";
@@ -62,6 +67,7 @@ struct MethodUrls {
     update: Url,
     history: Url,
     replies: Url,
+    views_open: Url,
 }
 
 impl fmt::Debug for SlackClient {
@@ -105,6 +111,7 @@ impl SlackClient {
             update: method_url(UPDATE)?,
             history: method_url(HISTORY)?,
             replies: method_url(REPLIES)?,
+            views_open: method_url(VIEWS_OPEN)?,
         };
         Ok(Self {
             http: http_client(settings.timeout)?,
@@ -328,6 +335,28 @@ impl ChatSink for SlackClient {
         let mut budget = RetryBudget::new(self.settings.retry);
         self.search(&mut budget, channel, thread_ts, key, since)
             .await
+    }
+}
+
+impl SlackViews for SlackClient {
+    /// `views.open` with `{trigger_id, view}` (<https://docs.slack.dev/reference/methods/views.open>):
+    /// at most two attempts, a short wait between them, as a trigger expires 3 seconds after the
+    /// interaction; `expired_trigger_id` and the other refusals are final.
+    async fn open_view(&self, trigger_id: &str, view: &Value) -> Result<(), DeliveryError> {
+        let body = json!({"trigger_id": trigger_id, "view": view})
+            .to_string()
+            .into_bytes();
+        let policy = RetryPolicy {
+            attempts: self.settings.retry.attempts.min(2),
+            first_delay: self.settings.retry.first_delay.min(VIEW_RETRY_DELAY),
+            max_delay: VIEW_RETRY_DELAY,
+        };
+        let mut budget = RetryBudget::new(policy);
+        self.call(&mut budget, VIEWS_OPEN, || {
+            self.json_post(&self.urls.views_open, &body)
+        })
+        .await
+        .map(drop)
     }
 }
 

@@ -1,0 +1,72 @@
+//! `GET /api/events`: the history searched with the CLI's filters as query parameters
+//! (`cluster`, `node`, `kind`, `category`, `since`, `until`, `text`, `limit`), answered as a JSON
+//! list of normalized events, newest first (the contract of `cachewatch events --json`).
+//!
+//! A filter that does not read, or a parameter that is not a filter, is a 400 whose JSON names
+//! it: `{"error": "since: \"yesterday\" is not a date: …", "parameter": "since"}`. Like the pages,
+//! the API needs a signed link unless the door's pages are public.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use cachewatch_core::delivery::{ChatSink, DeliveryStore, SlackViews};
+use cachewatch_core::enrich::FactsSource;
+use cachewatch_core::query::{DEFAULT_LIMIT, MAX_LIMIT};
+use cachewatch_core::response::ResponseStore;
+use cachewatch_core::store::EventStore;
+use chrono::Utc;
+use serde_json::json;
+
+use crate::access;
+use crate::browser::query_pairs;
+use crate::door::App;
+use crate::filters::{self, Reading};
+use crate::sns::SnsFetcher;
+
+/// `GET /api/events`.
+pub(crate) async fn events<S, C, F, K>(
+    State(app): State<Arc<App<S, C, F, K>>>,
+    uri: Uri,
+) -> Response
+where
+    S: EventStore + DeliveryStore + ResponseStore + 'static,
+    C: ChatSink + SlackViews + 'static,
+    F: FactsSource + 'static,
+    K: SnsFetcher + 'static,
+{
+    let now = Utc::now();
+    let pairs = query_pairs(&uri);
+    if let Err(e) = access::check(&app.settings, uri.path(), &pairs, now) {
+        return (StatusCode::FORBIDDEN, Json(json!({"error": e.to_string()}))).into_response();
+    }
+    let reading = Reading {
+        default_limit: DEFAULT_LIMIT,
+        max_limit: MAX_LIMIT,
+        strict: true,
+    };
+    let query = match filters::read(&access::without_signature(&pairs), now, reading) {
+        Ok((query, _)) => query,
+        Err(bad) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                Json(json!({"error": bad.to_string(), "parameter": bad.parameter})),
+            )
+                .into_response();
+        }
+    };
+    match app.store.search(&query).await {
+        Ok(events) => Json(events).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, source = ?std::error::Error::source(&e), "the store failed");
+            let status = if e.is_retryable() {
+                StatusCode::SERVICE_UNAVAILABLE
+            } else {
+                StatusCode::INTERNAL_SERVER_ERROR
+            };
+            (status, Json(json!({"error": "the history is unavailable"}))).into_response()
+        }
+    }
+}

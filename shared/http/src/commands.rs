@@ -1,0 +1,631 @@
+//! `POST /slack/commands`: `/cachewatch …`, answered at once in Slack's format
+//! (<https://api.slack.com/interactivity/slash-commands>): a JSON body with `response_type`
+//! (`ephemeral`: only the person who typed it sees it; `in_channel`: everyone does), a
+//! notification `text` and Block Kit `blocks`.
+//!
+//! | command | answer |
+//! |---|---|
+//! | `search <filters or words>` | the events found, newest first (ephemeral); filters as `cluster:payments since:30d kind:failover_complete limit:20`, other words match messages and identifiers |
+//! | `runbook <id>` | the runbook's checklist, and a link to its page (ephemeral) |
+//! | `upcoming` | maintenances ahead, soonest deadline first (ephemeral) |
+//! | `mute <cluster-pattern> <duration>` | no alerts for those clusters for that long; said in the channel, so the team knows |
+//! | `help` | the commands (ephemeral) |
+//!
+//! Every value from an event or the request is escaped for mrkdwn; links are signed.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Form, State};
+use axum::response::{IntoResponse, Response};
+use cachewatch_core::delivery::{ChatSink, DeliveryStore, SlackViews};
+use cachewatch_core::enrich::FactsSource;
+use cachewatch_core::event::MaintenanceEvent;
+use cachewatch_core::lifecycle::Maintenance;
+use cachewatch_core::query::parse_duration;
+use cachewatch_core::response::{MuteRecord, ResponseStore};
+use cachewatch_core::slack::mrkdwn::{self, DateStyle};
+use cachewatch_core::slack::{self, ACTION_RUNBOOK, SlackMessage, limits};
+use cachewatch_core::store::EventStore;
+use cachewatch_core::timefmt;
+use chrono::{DateTime, Duration, Utc};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::door::App;
+use crate::filters::{self, Reading};
+use crate::lookup::{self, Found};
+use crate::sns::SnsFetcher;
+
+/// Events a search shows unless `limit:` says otherwise.
+pub const SEARCH_LIMIT: usize = 10;
+/// The most events a search shows in Slack.
+pub const SEARCH_MAX: usize = 20;
+/// The most maintenances `upcoming` shows.
+pub const UPCOMING_MAX: usize = 15;
+/// The longest mute set from Slack; longer ones belong in `cachewatch.toml`.
+pub const MAX_MUTE: Duration = Duration::days(90);
+/// The longest cluster pattern.
+pub const MAX_PATTERN: usize = 128;
+/// The filters a search takes as `name:value` (the other words are its text).
+const SEARCH_FILTERS: [&str; 7] = [
+    "cluster", "node", "kind", "category", "since", "until", "limit",
+];
+
+/// A slash command as Slack posts it (form-encoded); fields not used are ignored.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct SlashCommand {
+    /// `/cachewatch`.
+    #[serde(default)]
+    pub command: String,
+    /// What follows the command.
+    #[serde(default)]
+    pub text: String,
+    /// Who typed it.
+    #[serde(default)]
+    pub user_id: String,
+    /// Their name (deprecated by Slack, still sent).
+    #[serde(default)]
+    pub user_name: String,
+    /// Where.
+    #[serde(default)]
+    pub channel_id: String,
+}
+
+/// An answer to a command.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    /// Whether the whole channel sees it.
+    pub in_channel: bool,
+    /// The message.
+    pub message: SlackMessage,
+}
+
+impl Reply {
+    fn ephemeral(text: &str, blocks: Vec<Value>) -> Self {
+        Self {
+            in_channel: false,
+            message: SlackMessage {
+                text: mrkdwn::truncate(text, limits::MESSAGE_TEXT),
+                blocks,
+                thread_ts: None,
+                metadata: None,
+            },
+        }
+    }
+
+    fn note(text: &str) -> Self {
+        Self::ephemeral(text, vec![section(text)])
+    }
+
+    /// Slack's response body.
+    pub fn to_json(&self) -> Value {
+        json!({
+            "response_type": if self.in_channel { "in_channel" } else { "ephemeral" },
+            "text": self.message.text,
+            "blocks": self.message.blocks,
+        })
+    }
+}
+
+fn section(text: &str) -> Value {
+    json!({"type": "section", "text": {"type": "mrkdwn", "text": mrkdwn::truncate(text, limits::SECTION_TEXT)}})
+}
+
+fn section_with_link(text: &str, label: &str, url: &str) -> Value {
+    let mut block = section(text);
+    block["accessory"] = link_button(label, url);
+    block
+}
+
+fn link_button(label: &str, url: &str) -> Value {
+    json!({
+        "type": "button",
+        "text": {"type": "plain_text", "text": label},
+        "action_id": ACTION_RUNBOOK,
+        "url": url,
+    })
+}
+
+fn context(text: &str) -> Value {
+    json!({"type": "context", "elements": [{"type": "mrkdwn", "text": mrkdwn::truncate(text, limits::SECTION_TEXT)}]})
+}
+
+/// `POST /slack/commands` (Slack's signature already checked).
+pub(crate) async fn receive<S, C, F, K>(
+    State(app): State<Arc<App<S, C, F, K>>>,
+    Form(command): Form<SlashCommand>,
+) -> Response
+where
+    S: EventStore + DeliveryStore + ResponseStore + 'static,
+    C: ChatSink + SlackViews + 'static,
+    F: FactsSource + 'static,
+    K: SnsFetcher + 'static,
+{
+    let reply = answer(&app, &command, Utc::now()).await;
+    Json(reply.to_json()).into_response()
+}
+
+async fn answer<S, C, F, K>(
+    app: &App<S, C, F, K>,
+    command: &SlashCommand,
+    now: DateTime<Utc>,
+) -> Reply
+where
+    S: EventStore + DeliveryStore + ResponseStore,
+    F: FactsSource,
+{
+    let text = command.text.trim();
+    let (verb, rest) = text
+        .split_once(char::is_whitespace)
+        .map_or((text, ""), |(v, r)| (v, r.trim()));
+    let outcome = match verb.to_ascii_lowercase().as_str() {
+        "" | "help" => Ok(help(None)),
+        "search" => search(app, rest, now).await,
+        "runbook" => runbook(app, rest, now).await,
+        "upcoming" => upcoming(app, now).await,
+        "mute" => mute(app, command, rest, now).await,
+        _ => Ok(help(Some(verb))),
+    };
+    outcome.unwrap_or_else(|e| {
+        tracing::error!(error = %e, source = ?std::error::Error::source(&e), "a command failed on the store");
+        Reply::note("⚠️ The history is unavailable right now: try again in a moment.")
+    })
+}
+
+fn help(unknown: Option<&str>) -> Reply {
+    let mut lines = Vec::new();
+    if let Some(verb) = unknown {
+        lines.push(format!(
+            "⚠️ {} is not a cachewatch command.",
+            mrkdwn::code(verb)
+        ));
+    }
+    lines.push("*cachewatch* keeps the history of ElastiCache maintenance and failures.".into());
+    lines.push("• `/cachewatch search cluster:payments since:30d replacement`: search the history. Filters: `cluster:` `node:` `kind:` `category:` `since:` `until:` `limit:`; other words must appear in the message.".into());
+    lines.push("• `/cachewatch upcoming`: maintenances ahead, soonest deadline first.".into());
+    lines.push("• `/cachewatch runbook 3f9a2c71`: the runbook of an event or maintenance.".into());
+    lines.push("• `/cachewatch mute staging-* 3d`: no alerts for matching clusters for a while (at most 90 days).".into());
+    lines.push("• `/cachewatch help`: this.".into());
+    let text = lines.join("\n");
+    Reply::ephemeral("cachewatch commands", vec![section(&text)])
+}
+
+type StoreResult<T> = Result<T, cachewatch_core::store::StoreError>;
+
+/// The filters and words of a search, as name-value pairs.
+pub fn search_pairs(text: &str) -> Vec<(String, String)> {
+    let mut pairs = Vec::new();
+    let mut words = Vec::new();
+    for token in text.split_whitespace() {
+        match token.split_once(':') {
+            Some((name, value))
+                if SEARCH_FILTERS.contains(&name.to_ascii_lowercase().as_str())
+                    && !value.is_empty() =>
+            {
+                pairs.push((name.to_ascii_lowercase(), value.to_owned()));
+            }
+            _ => words.push(token),
+        }
+    }
+    if !words.is_empty() {
+        pairs.push(("text".to_owned(), words.join(" ")));
+    }
+    pairs
+}
+
+async fn search<S, C, F, K>(
+    app: &App<S, C, F, K>,
+    text: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<Reply>
+where
+    S: EventStore,
+{
+    let reading = Reading {
+        default_limit: SEARCH_LIMIT,
+        max_limit: SEARCH_MAX,
+        strict: true,
+    };
+    let pairs = search_pairs(text);
+    let (query, given) = match filters::read(&pairs, now, reading) {
+        Ok(read) => read,
+        Err(bad) => {
+            return Ok(Reply::note(&format!(
+                "⚠️ {}",
+                mrkdwn::escape_line(&bad.to_string())
+            )));
+        }
+    };
+    let events = app.store.search(&query).await?;
+    if events.is_empty() {
+        return Ok(Reply::note("No event matches that search."));
+    }
+    let zone = app.settings.zone;
+    let found = events.len();
+    let items: Vec<Value> = events
+        .iter()
+        .map(|e| {
+            let line = event_line(e, zone);
+            let id = e.maintenance_id.as_ref().unwrap_or(&e.id);
+            match app.slack_link(&format!("/runbooks/{id}"), now) {
+                Some(url) => section_with_link(&line, "Runbook", &url),
+                None => section(&line),
+            }
+        })
+        .collect();
+    let footer = history_url(app, &given, now).map(|url| {
+        json!({"type": "actions", "elements": [link_button("Open in the history page", &url)]})
+    });
+    let more = found == query.limit;
+    Ok(fit(
+        &format!("{found} events found"),
+        |shown| {
+            section(&format!(
+                "*{found} event{} found*, newest first{}",
+                if found == 1 { "" } else { "s" },
+                if shown < found || more {
+                    format!(" (the first {shown}: narrow the search, or open the history page)")
+                } else {
+                    String::new()
+                }
+            ))
+        },
+        items,
+        footer,
+    ))
+}
+
+/// A list as one answer: `header` (told how many items are shown), the items, `footer`; items are
+/// left out from the end until the answer is within Slack's limits.
+fn fit(
+    text: &str,
+    header: impl Fn(usize) -> Value,
+    mut items: Vec<Value>,
+    footer: Option<Value>,
+) -> Reply {
+    loop {
+        let mut blocks = vec![header(items.len())];
+        blocks.extend(items.iter().cloned());
+        blocks.extend(footer.clone());
+        let reply = Reply::ephemeral(text, blocks);
+        if items.len() <= 1 || limits::check(&reply.message).is_empty() {
+            return reply;
+        }
+        items.pop();
+    }
+}
+
+/// One event on one line: when, what, where, its id, and the start of its text.
+fn event_line(e: &MaintenanceEvent, zone: cachewatch_core::timefmt::Zone) -> String {
+    let mut line = format!(
+        "{} · *{}* · {}",
+        mrkdwn::date(e.occurred_at, zone, DateStyle::DateTime),
+        mrkdwn::escape_line(&e.kind.describe()),
+        mrkdwn::code(e.cluster_label()),
+    );
+    if let Some(node) = &e.node_id {
+        line.push_str(&format!(" node {}", mrkdwn::code(node.as_str())));
+    }
+    line.push_str(&format!(" · {}", mrkdwn::code(e.id.short())));
+    if let Some(message) = &e.message {
+        line.push_str(&format!(
+            "\n{}",
+            mrkdwn::truncate(&mrkdwn::escape_line(message), 300)
+        ));
+    }
+    line
+}
+
+/// The history page with these filters, signed.
+fn history_url<S, C, F, K>(
+    app: &App<S, C, F, K>,
+    given: &std::collections::BTreeMap<String, String>,
+    now: DateTime<Utc>,
+) -> Option<String> {
+    let mut url = reqwest::Url::parse(&app.slack_link("/events", now)?).ok()?;
+    {
+        let mut query = url.query_pairs_mut();
+        for (name, value) in given {
+            query.append_pair(name, value);
+        }
+    }
+    Some(url.to_string())
+}
+
+async fn runbook<S, C, F, K>(
+    app: &App<S, C, F, K>,
+    raw: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<Reply>
+where
+    S: EventStore + ResponseStore,
+    F: FactsSource,
+{
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok(Reply::note(
+            "Say which event: `/cachewatch runbook 3f9a2c71` (an id from an alert or a search).",
+        ));
+    }
+    let subject = match lookup::find(&app.store, raw).await? {
+        Found::One(subject) => subject,
+        Found::NotAnId => {
+            return Ok(Reply::note(&format!(
+                "⚠️ {} is not an event id (4 to 20 hex digits).",
+                mrkdwn::code(raw)
+            )));
+        }
+        Found::Nothing => {
+            return Ok(Reply::note(&format!(
+                "No event has an id starting with {}.",
+                mrkdwn::code(raw)
+            )));
+        }
+        Found::Ambiguous(ids) => {
+            return Ok(Reply::note(&format!(
+                "{} is the start of {}: give more digits.",
+                mrkdwn::code(raw),
+                ids.iter()
+                    .map(|id| mrkdwn::code(id.as_str()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+    };
+    let config = app.config_now(now).await;
+    let runbook = match subject
+        .runbook(&app.runbooks, &app.facts, &config.owners(), now)
+        .await
+    {
+        Ok(runbook) => runbook,
+        Err(e) => {
+            return Ok(Reply::note(&format!(
+                "⚠️ The runbook cannot be rendered: {}",
+                mrkdwn::escape_line(&e.to_string())
+            )));
+        }
+    };
+    let link = app.slack_link(&format!("/runbooks/{}", subject.link_id()), now);
+    let title = format!(
+        "📋 *{}* for {}",
+        mrkdwn::escape_line(&runbook.plain_title()),
+        mrkdwn::code(&subject.label())
+    );
+    let mut head = vec![match &link {
+        Some(url) => section_with_link(&title, "Open runbook", url),
+        None => section(&title),
+    }];
+    let parts = slack::checklist(&runbook);
+    let mut blocks = head.clone();
+    if let Some(first) = parts.first() {
+        blocks.extend(first.blocks.iter().cloned());
+        if parts.len() > 1 {
+            blocks.push(context(&format!(
+                "…and {} more part{}: open the runbook page, or press *Post checklist* on the alert.",
+                parts.len() - 1,
+                if parts.len() == 2 { "" } else { "s" }
+            )));
+        }
+    }
+    let text = format!("Runbook for {}", subject.label());
+    let full = Reply::ephemeral(&text, blocks);
+    if limits::check(&full.message).is_empty() {
+        return Ok(full);
+    }
+    // Too long for one answer: the title, the link, and where the rest is.
+    head.push(context(&format!(
+        "The checklist has {} steps: open the runbook page, or press *Post checklist* on the alert.",
+        runbook.steps().count()
+    )));
+    Ok(Reply::ephemeral(&text, head))
+}
+
+async fn upcoming<S, C, F, K>(app: &App<S, C, F, K>, now: DateTime<Utc>) -> StoreResult<Reply>
+where
+    S: EventStore,
+{
+    let mut ahead: Vec<Maintenance> = app
+        .store
+        .open_maintenances(now, false)
+        .await?
+        .into_iter()
+        .filter(|m| m.is_upcoming(now))
+        .collect();
+    if ahead.is_empty() {
+        return Ok(Reply::note(
+            "Nothing is scheduled: no maintenance is ahead.",
+        ));
+    }
+    ahead.sort_by_key(|m| (m.deadline().is_none(), m.deadline(), m.id.clone()));
+    let total = ahead.len();
+    let zone = app.settings.zone;
+    let items: Vec<Value> = ahead
+        .iter()
+        .take(UPCOMING_MAX)
+        .map(|m| {
+            let when = match m.deadline() {
+                Some(at) => format!(
+                    "{}, {}",
+                    mrkdwn::date(at, zone, DateStyle::DateTime),
+                    mrkdwn::escape_line(&timefmt::relative(now, at))
+                ),
+                None => "no window given".to_owned(),
+            };
+            let line = format!(
+                "*{when}* · {} · {} · {}",
+                mrkdwn::code(&m.subject_label()),
+                mrkdwn::escape_line(&m.status(now).as_str().replace('_', " ")),
+                mrkdwn::code(m.id.short())
+            );
+            match app.slack_link(&format!("/runbooks/{}", m.id), now) {
+                Some(url) => section_with_link(&line, "Runbook", &url),
+                None => section(&line),
+            }
+        })
+        .collect();
+    Ok(fit(
+        &format!("{total} maintenances ahead"),
+        |shown| {
+            section(&format!(
+                "*{total} maintenance{} ahead*, soonest deadline first{}",
+                if total == 1 { "" } else { "s" },
+                if shown < total {
+                    format!(" (the first {shown})")
+                } else {
+                    String::new()
+                }
+            ))
+        },
+        items,
+        None,
+    ))
+}
+
+/// Why a mute is refused.
+fn mute_problem(pattern: &str, duration: Option<Duration>) -> Option<String> {
+    if pattern.is_empty() {
+        return Some(
+            "Say which clusters and for how long: `/cachewatch mute staging-* 3d`.".into(),
+        );
+    }
+    if pattern.chars().count() > MAX_PATTERN
+        || !pattern
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.*?:/".contains(c))
+    {
+        return Some(format!(
+            "{} is not a cluster pattern: letters, digits, `-`, `_`, `.`, and `*` or `?` as wildcards.",
+            mrkdwn::code(pattern)
+        ));
+    }
+    if pattern.chars().all(|c| c == '*' || c == '?') {
+        return Some(
+            "Muting every cluster is not done from Slack: set it in cachewatch.toml if it must be."
+                .into(),
+        );
+    }
+    match duration {
+        None => Some("Say for how long, like `3d`, `12h` or `1w` (at most 90 days).".into()),
+        Some(d) if d <= Duration::zero() || d > MAX_MUTE => Some(
+            "A mute lasts from a minute to 90 days; longer ones belong in cachewatch.toml.".into(),
+        ),
+        Some(_) => None,
+    }
+}
+
+async fn mute<S, C, F, K>(
+    app: &App<S, C, F, K>,
+    command: &SlashCommand,
+    rest: &str,
+    now: DateTime<Utc>,
+) -> StoreResult<Reply>
+where
+    S: ResponseStore,
+{
+    let args: Vec<&str> = rest.split_whitespace().collect();
+    let (pattern, duration) = match args.as_slice() {
+        [pattern, duration] => (*pattern, parse_duration(duration)),
+        [pattern] => (*pattern, None),
+        [] => ("", None),
+        _ => {
+            return Ok(Reply::note(
+                "`mute` takes a cluster pattern and a duration: `/cachewatch mute staging-* 3d`.",
+            ));
+        }
+    };
+    if let Some(problem) = mute_problem(pattern, duration) {
+        return Ok(Reply::note(&format!("⚠️ {problem}")));
+    }
+    let until = now + duration.unwrap_or(MAX_MUTE);
+    let by = if command.user_id.is_empty() {
+        "someone".to_owned()
+    } else {
+        command.user_id.clone()
+    };
+    app.store
+        .record_mute(&MuteRecord {
+            clusters: pattern.to_owned(),
+            until,
+            by: by.clone(),
+            at: now,
+        })
+        .await?;
+    let who = if command.user_name.is_empty() {
+        &by
+    } else {
+        &command.user_name
+    };
+    let text = format!(
+        "🔕 Alerts for {} are muted until {}, by *{}*.",
+        mrkdwn::code(pattern),
+        mrkdwn::date(until, app.settings.zone, DateStyle::DateTime),
+        mrkdwn::escape_line(who)
+    );
+    Ok(Reply {
+        in_channel: true,
+        ..Reply::ephemeral(
+            &format!("Alerts for {pattern} are muted"),
+            vec![section(&text)],
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_search_reads_named_filters_and_keeps_the_other_words() {
+        assert_eq!(
+            search_pairs("cluster:payments since:30d scheduled  replacement Node:0001 ID:x kind:"),
+            vec![
+                ("cluster".to_owned(), "payments".to_owned()),
+                ("since".to_owned(), "30d".to_owned()),
+                ("node".to_owned(), "0001".to_owned()),
+                (
+                    "text".to_owned(),
+                    "scheduled replacement ID:x kind:".to_owned()
+                ),
+            ]
+        );
+        assert!(search_pairs("  ").is_empty());
+    }
+
+    #[test]
+    fn mutes_are_bounded_and_never_everything() {
+        let day = Some(Duration::days(1));
+        assert_eq!(mute_problem("staging-*", day), None);
+        assert_eq!(
+            mute_problem("payments-0001-001", Some(Duration::days(90))),
+            None
+        );
+        for (pattern, duration) in [
+            ("", day),
+            ("*", day),
+            ("**?", day),
+            ("staging <!channel>", day),
+            ("staging-*", None),
+            ("staging-*", Some(Duration::days(91))),
+            ("staging-*", Some(Duration::zero())),
+        ] {
+            assert!(
+                mute_problem(pattern, duration).is_some(),
+                "{pattern:?} {duration:?}"
+            );
+        }
+        assert!(mute_problem(&"a".repeat(MAX_PATTERN + 1), day).is_some());
+    }
+
+    #[test]
+    fn help_answers_only_the_person_who_asked() {
+        let reply = help(Some("<!channel>"));
+        assert!(!reply.in_channel);
+        assert_eq!(reply.to_json()["response_type"], "ephemeral");
+        assert!(
+            limits::check(&reply.message).is_empty(),
+            "{:?}",
+            limits::check(&reply.message)
+        );
+    }
+}

@@ -1,0 +1,202 @@
+//! The router and what its handlers share: the [`Door`] a host builds, and the checks every
+//! request passes (body size, Slack's signature on Slack's routes, headers on every answer).
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use cachewatch_core::config::Config;
+use cachewatch_core::delivery::{ChatSink, DeliveryStore, SlackViews};
+use cachewatch_core::enrich::FactsSource;
+use cachewatch_core::links;
+use cachewatch_core::notify::NotifySettings;
+use cachewatch_core::response::ResponseStore;
+use cachewatch_core::runbook::Runbooks;
+use cachewatch_core::store::EventStore;
+use chrono::{DateTime, Utc};
+
+use crate::settings::HttpSettings;
+use crate::sns::{SnsFetcher, SnsVerifier};
+use crate::{api, browser, commands, interactions, slack_auth, sns};
+
+/// Everything the door works with, built by its host once at start-up.
+///
+/// - `S`, the store: the history, the outbox of alerts, what people did;
+/// - `C`, the chat: posts and updates messages, opens modals (`None` when Slack is not
+///   configured: commands still answer, buttons record but cannot update messages);
+/// - `F`, where facts about clusters come from (ElastiCache on AWS, nothing on a laptop);
+/// - `K`, what fetches SNS's certificates and confirms subscriptions.
+#[derive(Debug)]
+pub struct Door<S, C, F, K> {
+    /// The store.
+    pub store: S,
+    /// The chat, when Slack is configured.
+    pub chat: Option<C>,
+    /// Facts about clusters, for alerts and runbooks.
+    pub facts: F,
+    /// Fetches SNS's signing certificates and confirms subscriptions
+    /// ([`crate::sns::HttpsFetcher`] in production).
+    pub sns_fetcher: K,
+    /// The runbook templates.
+    pub runbooks: Runbooks,
+    /// The team's configuration (`cachewatch.toml`); the mutes set in Slack are added to it
+    /// whenever alerts are decided.
+    pub config: Config,
+    /// How alerts are sent (for notifications arriving on `/sns`, and the parents updated by
+    /// Acknowledge).
+    pub notify: NotifySettings,
+    /// What the door checks and how it writes links.
+    pub settings: HttpSettings,
+}
+
+/// The shared state of the handlers.
+pub(crate) struct App<S, C, F, K> {
+    pub store: S,
+    pub chat: Option<C>,
+    pub facts: F,
+    pub sns: SnsVerifier<K>,
+    pub runbooks: Runbooks,
+    pub config: Config,
+    pub notify: NotifySettings,
+    pub settings: HttpSettings,
+}
+
+impl<S, C, F, K> App<S, C, F, K> {
+    /// A link to `path`: under the base URL when there is one, signed when links are.
+    pub fn link(&self, path: &str, now: DateTime<Utc>) -> String {
+        links::link(
+            self.settings.base_url.as_deref(),
+            path,
+            self.settings.links.as_ref(),
+            now,
+        )
+    }
+
+    /// A link to `path` for Slack, which needs a whole URL: `None` without a base URL.
+    pub fn slack_link(&self, path: &str, now: DateTime<Utc>) -> Option<String> {
+        self.settings.base_url.as_ref()?;
+        Some(self.link(path, now))
+    }
+}
+
+impl<S: ResponseStore, C, F, K> App<S, C, F, K> {
+    /// The configuration at `now`, with the mutes people set in Slack. When those cannot be read,
+    /// the file's alone: a mute missed is one alert too many, better than none.
+    pub async fn config_now(&self, now: DateTime<Utc>) -> Config {
+        match self.store.mutes(now).await {
+            Ok(mutes) => self.config.clone().with_stored_mutes(&mutes),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the mutes set in Slack");
+                self.config.clone()
+            }
+        }
+    }
+}
+
+/// The door's routes, over `door`.
+pub fn router<S, C, F, K>(door: Door<S, C, F, K>) -> Router
+where
+    S: EventStore + DeliveryStore + ResponseStore + 'static,
+    C: ChatSink + SlackViews + 'static,
+    F: FactsSource + 'static,
+    K: SnsFetcher + 'static,
+{
+    let limit = door.settings.body_limit;
+    let app = Arc::new(App {
+        sns: SnsVerifier::new(door.sns_fetcher, door.settings.topic_arns.clone()),
+        store: door.store,
+        chat: door.chat,
+        facts: door.facts,
+        runbooks: door.runbooks,
+        config: door.config,
+        notify: door.notify,
+        settings: door.settings,
+    });
+    let slack = Router::new()
+        .route("/slack/commands", post(commands::receive::<S, C, F, K>))
+        .route(
+            "/slack/interactions",
+            post(interactions::receive::<S, C, F, K>),
+        )
+        .route_layer(middleware::from_fn_with_state(
+            Arc::clone(&app),
+            slack_only::<S, C, F, K>,
+        ));
+    Router::new()
+        .merge(slack)
+        .route("/runbooks/{id}", get(browser::runbook::<S, C, F, K>))
+        .route("/runbooks/{id}/steps", post(browser::step::<S, C, F, K>))
+        .route("/events", get(browser::history::<S, C, F, K>))
+        .route("/api/events", get(api::events::<S, C, F, K>))
+        .route("/sns", post(sns::receive::<S, C, F, K>))
+        .route("/healthz", get(healthz))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(middleware::map_response(guard_headers))
+        .with_state(app)
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, "not found").into_response()
+}
+
+/// Lets through only requests Slack signed: the body is read (within the limit), checked, and
+/// handed on unchanged. Anything else is a 401 that reached no handler.
+async fn slack_only<S, C, F, K>(
+    State(app): State<Arc<App<S, C, F, K>>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, app.settings.body_limit).await else {
+        return (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "the request body is too large",
+        )
+            .into_response();
+    };
+    let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    if let Err(e) = slack_auth::verify(
+        app.settings.signing_secret.as_ref(),
+        header(slack_auth::TIMESTAMP_HEADER),
+        header(slack_auth::SIGNATURE_HEADER),
+        &bytes,
+        Utc::now(),
+    ) {
+        tracing::warn!(error = %e, path = parts.uri.path(), "a request to a Slack route is not Slack's");
+        return (StatusCode::UNAUTHORIZED, "not a signed request from Slack").into_response();
+    }
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
+}
+
+/// Headers every answer carries: nothing is sniffed, framed, cached, or told where a signed link
+/// came from.
+async fn guard_headers(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    for (name, value) in [
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (header::CACHE_CONTROL, "no-store"),
+        // Pages send their own policy; everything else (JSON, short notices) loads nothing.
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+        ),
+    ] {
+        headers
+            .entry(name)
+            .or_insert(HeaderValue::from_static(value));
+    }
+    response
+}

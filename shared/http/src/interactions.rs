@@ -1,0 +1,615 @@
+//! `POST /slack/interactions`: the buttons of an alert, and the modal one of them opens.
+//!
+//! Slack posts a form with one field, `payload`, holding JSON
+//! (<https://docs.slack.dev/reference/interaction-payloads/block_actions-payload>,
+//! <https://docs.slack.dev/reference/interaction-payloads/view-interactions-payload>):
+//!
+//! - `block_actions`, a button pressed (its `value` is the maintenance or event id):
+//!   - **Acknowledge**: records who and when, and puts the alert back in place with
+//!     `chat.update`, now saying who took it on (and without the button);
+//!   - **Post checklist**: posts the runbook's checklist in the alert's thread;
+//!   - **Record outcome**: opens a modal (`views.open`, with the interaction's `trigger_id`)
+//!     asking how it was handled, whether the site was put into maintenance, the downtime and a
+//!     note;
+//!   - **Open runbook** (a link button): nothing to do, Slack only wants its 200.
+//! - `view_submission`, the outcome modal submitted: the outcome is recorded; a downtime that
+//!   does not read is sent back as an error on its field (`response_action: errors`).
+//!
+//! Slack wants an answer within 3 seconds; every answer here is a 200 (empty, or the modal's
+//! errors), whatever happened to the work, which is logged.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Form, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use cachewatch_core::delivery::{ChatSink, DeliveryError, DeliveryStore, SlackViews};
+use cachewatch_core::enrich::FactsSource;
+use cachewatch_core::event::EventId;
+use cachewatch_core::notify;
+use cachewatch_core::query::parse_duration;
+use cachewatch_core::response::{Acknowledgement, Outcome, ResponseStore, first_acknowledgement};
+use cachewatch_core::runbook::RunbookError;
+use cachewatch_core::slack::{
+    self, ACTION_ACKNOWLEDGE, ACTION_CHECKLIST, ACTION_OUTCOME, MessageMetadata, mrkdwn,
+};
+use cachewatch_core::store::{EventStore, StoreError};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::door::App;
+use crate::lookup::{self, Found, Subject};
+use crate::sns::SnsFetcher;
+
+/// The `callback_id` of the outcome modal.
+pub const OUTCOME_CALLBACK: &str = "cachewatch_outcome";
+/// The modal's fields: block and action ids alike.
+pub const FIELD_HANDLED: &str = "handled";
+/// Whether the site was put into maintenance (`yes` / `no`).
+pub const FIELD_SITE_MAINTENANCE: &str = "site_maintenance";
+/// How long users were affected.
+pub const FIELD_DOWNTIME: &str = "downtime";
+/// Anything worth remembering.
+pub const FIELD_NOTE: &str = "note";
+/// The longest note kept.
+pub const MAX_NOTE: usize = 3000;
+
+/// How a maintenance can have been handled: the value stored, and what the modal says.
+pub const HANDLED: [(&str, &str); 6] = [
+    (
+        "manual-failover",
+        "Failed over by hand, ahead of the window",
+    ),
+    ("waited", "Let it run in its maintenance window"),
+    ("moved-window", "Moved the maintenance window"),
+    ("restored-backup", "Restored from a backup"),
+    ("canceled", "Canceled: nothing happened"),
+    ("other", "Something else (see the note)"),
+];
+
+/// Why a button could not be carried out (logged: Slack has had its 200).
+#[derive(Debug, thiserror::Error)]
+enum ButtonError {
+    /// The button's value names nothing stored.
+    #[error("no event or maintenance has the id {0:?}")]
+    Unknown(String),
+    /// The payload lacks what the button needs.
+    #[error("the interaction does not say {0}")]
+    Incomplete(&'static str),
+    /// Recorded, but there is no chat to show it in.
+    #[error("Slack is not configured: the button's work cannot be shown")]
+    NoChat,
+    /// The store failed.
+    #[error("the store failed")]
+    Store(#[from] StoreError),
+    /// The runbook does not render.
+    #[error("the runbook cannot be rendered")]
+    Runbook(#[from] RunbookError),
+    /// Slack did not do what was asked.
+    #[error("Slack did not carry it out")]
+    Slack(#[from] DeliveryError),
+}
+
+/// The form Slack posts.
+#[derive(Debug, Deserialize)]
+pub(crate) struct Envelope {
+    payload: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Payload {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    user: User,
+    #[serde(default)]
+    trigger_id: Option<String>,
+    #[serde(default)]
+    container: Option<Container>,
+    #[serde(default)]
+    channel: Option<Channel>,
+    #[serde(default)]
+    message: Option<Message>,
+    #[serde(default)]
+    actions: Vec<Action>,
+    #[serde(default)]
+    view: Option<View>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct User {
+    #[serde(default)]
+    id: String,
+    #[serde(default)]
+    username: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+}
+
+impl User {
+    /// How the person is shown: their name, else their id.
+    fn shown(&self) -> &str {
+        self.name
+            .as_deref()
+            .or(self.username.as_deref())
+            .filter(|n| !n.is_empty())
+            .unwrap_or(&self.id)
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Container {
+    #[serde(default)]
+    message_ts: Option<String>,
+    #[serde(default)]
+    channel_id: Option<String>,
+    #[serde(default)]
+    thread_ts: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Channel {
+    #[serde(default)]
+    id: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Message {
+    #[serde(default)]
+    ts: Option<String>,
+    #[serde(default)]
+    thread_ts: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Action {
+    #[serde(default)]
+    action_id: String,
+    #[serde(default)]
+    value: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct View {
+    #[serde(default)]
+    callback_id: Option<String>,
+    #[serde(default)]
+    private_metadata: Option<String>,
+    #[serde(default)]
+    state: Option<ViewState>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ViewState {
+    #[serde(default)]
+    values: BTreeMap<String, BTreeMap<String, Input>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Input {
+    #[serde(default)]
+    value: Option<String>,
+    #[serde(default)]
+    selected_option: Option<SelectedOption>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct SelectedOption {
+    value: String,
+}
+
+/// What the outcome modal carries back (`private_metadata`): whose outcome it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct OutcomeContext {
+    id: String,
+}
+
+/// Where the button pressed is: its channel, its message, and the thread that message is in.
+struct Place {
+    channel: String,
+    message_ts: String,
+    thread_ts: String,
+}
+
+impl Payload {
+    fn place(&self) -> Option<Place> {
+        let container = self.container.as_ref();
+        let channel = container
+            .and_then(|c| c.channel_id.clone())
+            .or_else(|| self.channel.as_ref().map(|c| c.id.clone()))
+            .filter(|c| !c.is_empty())?;
+        let message_ts = container
+            .and_then(|c| c.message_ts.clone())
+            .or_else(|| self.message.as_ref().and_then(|m| m.ts.clone()))?;
+        let thread_ts = self
+            .message
+            .as_ref()
+            .and_then(|m| m.thread_ts.clone())
+            .or_else(|| container.and_then(|c| c.thread_ts.clone()))
+            .unwrap_or_else(|| message_ts.clone());
+        Some(Place {
+            channel,
+            message_ts,
+            thread_ts,
+        })
+    }
+}
+
+fn ok() -> Response {
+    StatusCode::OK.into_response()
+}
+
+/// `POST /slack/interactions` (Slack's signature already checked).
+pub(crate) async fn receive<S, C, F, K>(
+    State(app): State<Arc<App<S, C, F, K>>>,
+    Form(envelope): Form<Envelope>,
+) -> Response
+where
+    S: EventStore + DeliveryStore + ResponseStore + 'static,
+    C: ChatSink + SlackViews + 'static,
+    F: FactsSource + 'static,
+    K: SnsFetcher + 'static,
+{
+    let payload: Payload = match serde_json::from_str(&envelope.payload) {
+        Ok(payload) => payload,
+        Err(e) => {
+            tracing::warn!(error = %e, "an interaction payload does not read");
+            return (StatusCode::BAD_REQUEST, "the payload is not an interaction").into_response();
+        }
+    };
+    let now = Utc::now();
+    match payload.kind.as_str() {
+        "block_actions" => {
+            for action in &payload.actions {
+                pressed(&app, &payload, action, now).await;
+            }
+            ok()
+        }
+        "view_submission" => submitted(&app, &payload, now).await,
+        other => {
+            tracing::info!(kind = other, "an interaction cachewatch does not handle");
+            ok()
+        }
+    }
+}
+
+/// A button pressed.
+async fn pressed<S, C, F, K>(
+    app: &App<S, C, F, K>,
+    payload: &Payload,
+    action: &Action,
+    now: DateTime<Utc>,
+) where
+    S: EventStore + DeliveryStore + ResponseStore,
+    C: ChatSink + SlackViews,
+    F: FactsSource,
+{
+    let id = action.value.as_deref().unwrap_or_default();
+    let handled = match action.action_id.as_str() {
+        ACTION_ACKNOWLEDGE => acknowledge(app, payload, id, now).await,
+        ACTION_CHECKLIST => post_checklist(app, payload, id, now).await,
+        ACTION_OUTCOME => ask_outcome(app, payload, id).await,
+        // The link button opens the page in the browser; Slack only wants the 200.
+        _ => Ok(()),
+    };
+    if let Err(e) = handled {
+        tracing::error!(action = %action.action_id, id, error = %e, source = ?std::error::Error::source(&e), "a button could not be carried out");
+    }
+}
+
+/// The subject a button's value names, or why there is none.
+async fn subject_of<S: EventStore>(store: &S, id: &str) -> Result<Subject, ButtonError> {
+    match lookup::find(store, id).await? {
+        Found::One(subject) => Ok(*subject),
+        _ => Err(ButtonError::Unknown(id.to_owned())),
+    }
+}
+
+async fn acknowledge<S, C, F, K>(
+    app: &App<S, C, F, K>,
+    payload: &Payload,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<(), ButtonError>
+where
+    S: EventStore + DeliveryStore + ResponseStore,
+    C: ChatSink,
+    F: FactsSource,
+{
+    let subject = subject_of(&app.store, id).await?;
+    let user = &payload.user;
+    if user.id.is_empty() {
+        return Err(ButtonError::Incomplete("who pressed it"));
+    }
+    let ack = Acknowledgement {
+        event_id: subject.link_id().clone(),
+        by: user.id.clone(),
+        at: now,
+    };
+    app.store.record_acknowledgement(&ack).await?;
+    let ids = subject.event_ids();
+    let acks = app.store.acknowledgements(&ids).await?;
+    let first = first_acknowledgement(&acks).unwrap_or(&ack);
+    let shown = slack::Acknowledgement {
+        by: if first.by == user.id {
+            user.shown().to_owned()
+        } else {
+            first.by.clone()
+        },
+        at: first.at,
+    };
+    let Some(place) = payload.place() else {
+        return Err(ButtonError::Incomplete("which message the button is on"));
+    };
+    let Some(chat) = &app.chat else {
+        return Err(ButtonError::NoChat);
+    };
+    // The alert's own event (its delivery carries the message's ts), else the maintenance's first.
+    let anchor_id: EventId = app
+        .store
+        .deliveries(&ids)
+        .await?
+        .into_iter()
+        .find(|d| d.ts.as_deref() == Some(place.message_ts.as_str()))
+        .map_or_else(|| subject.link_id().clone(), |d| d.event_id);
+    let anchor = match app.store.event(&anchor_id).await? {
+        Some(event) => event,
+        None => subject.event.clone(),
+    };
+    let config = app.config_now(now).await;
+    let message = notify::parent_message(
+        &app.store,
+        &app.facts,
+        &config,
+        &app.notify,
+        &anchor,
+        Some(shown),
+        now,
+    )
+    .await?;
+    chat.update(&place.channel, &place.message_ts, &message)
+        .await
+        .map_err(ButtonError::from)
+}
+
+async fn post_checklist<S, C, F, K>(
+    app: &App<S, C, F, K>,
+    payload: &Payload,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<(), ButtonError>
+where
+    S: EventStore + ResponseStore,
+    C: ChatSink,
+    F: FactsSource,
+{
+    let subject = subject_of(&app.store, id).await?;
+    let place = payload
+        .place()
+        .ok_or(ButtonError::Incomplete("which message the button is on"))?;
+    let chat = app.chat.as_ref().ok_or(ButtonError::NoChat)?;
+    let config = app.config_now(now).await;
+    let runbook = subject
+        .runbook(&app.runbooks, &app.facts, &config.owners(), now)
+        .await?;
+    for (i, mut message) in slack::checklist(&runbook).into_iter().enumerate() {
+        message.thread_ts = Some(place.thread_ts.clone());
+        message.metadata = Some(MessageMetadata::for_delivery(&format!(
+            "checklist:{}:{}:{i}",
+            subject.link_id(),
+            now.timestamp()
+        )));
+        chat.post(&place.channel, &message).await?;
+    }
+    Ok(())
+}
+
+async fn ask_outcome<S, C, F, K>(
+    app: &App<S, C, F, K>,
+    payload: &Payload,
+    id: &str,
+) -> Result<(), ButtonError>
+where
+    S: EventStore,
+    C: SlackViews,
+{
+    let subject = subject_of(&app.store, id).await?;
+    let trigger = payload
+        .trigger_id
+        .as_deref()
+        .filter(|t| !t.is_empty())
+        .ok_or(ButtonError::Incomplete("its trigger_id"))?;
+    let chat = app.chat.as_ref().ok_or(ButtonError::NoChat)?;
+    let context = OutcomeContext {
+        id: subject.link_id().to_string(),
+    };
+    chat.open_view(trigger, &outcome_view(&subject.label(), &context))
+        .await
+        .map_err(ButtonError::from)
+}
+
+fn plain(text: &str) -> Value {
+    json!({"type": "plain_text", "text": text})
+}
+
+fn input(block: &str, label: &str, element: Value, optional: bool) -> Value {
+    json!({
+        "type": "input",
+        "block_id": block,
+        "optional": optional,
+        "label": plain(label),
+        "element": element,
+    })
+}
+
+/// The outcome modal for the maintenance of `label`.
+fn outcome_view(label: &str, context: &OutcomeContext) -> Value {
+    let options: Vec<Value> = HANDLED
+        .iter()
+        .map(|(value, text)| json!({"text": plain(text), "value": value}))
+        .collect();
+    let yes_no: Vec<Value> = [("no", "No"), ("yes", "Yes")]
+        .iter()
+        .map(|(value, text)| json!({"text": plain(text), "value": value}))
+        .collect();
+    json!({
+        "type": "modal",
+        "callback_id": OUTCOME_CALLBACK,
+        "private_metadata": serde_json::to_string(context).unwrap_or_default(),
+        "title": plain("Record outcome"),
+        "submit": plain("Record"),
+        "close": plain("Cancel"),
+        "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": mrkdwn::truncate(&format!("How did the maintenance of {} go? This goes into the team's log.", mrkdwn::code(label)), 3000)}},
+            input(FIELD_HANDLED, "How was it handled?", json!({"type": "static_select", "action_id": FIELD_HANDLED, "options": options}), false),
+            input(FIELD_SITE_MAINTENANCE, "Was the site put into maintenance?", json!({"type": "radio_buttons", "action_id": FIELD_SITE_MAINTENANCE, "options": yes_no, "initial_option": yes_no[0]}), false),
+            input(FIELD_DOWNTIME, "How long were users affected?", json!({"type": "plain_text_input", "action_id": FIELD_DOWNTIME, "placeholder": plain("2m, 90s, 1h30m; empty if not measured"), "max_length": 32}), true),
+            input(FIELD_NOTE, "Note", json!({"type": "plain_text_input", "action_id": FIELD_NOTE, "multiline": true, "max_length": MAX_NOTE}), true),
+        ],
+    })
+}
+
+/// The modal's errors, as Slack shows them under each field.
+fn field_errors(errors: &[(&str, String)]) -> Response {
+    let map: serde_json::Map<String, Value> = errors
+        .iter()
+        .map(|(field, message)| ((*field).to_owned(), Value::from(message.clone())))
+        .collect();
+    Json(json!({"response_action": "errors", "errors": map})).into_response()
+}
+
+/// What the outcome modal says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Answers {
+    handled: String,
+    site_maintenance: bool,
+    downtime: Option<chrono::Duration>,
+    note: Option<String>,
+}
+
+/// What the outcome modal says, read; or the errors to show under its fields.
+fn read_outcome(
+    values: &BTreeMap<String, BTreeMap<String, Input>>,
+) -> Result<Answers, Vec<(&'static str, String)>> {
+    let field = |name: &str| values.get(name).and_then(|b| b.get(name));
+    let choice = |name: &str| {
+        field(name)
+            .and_then(|i| i.selected_option.as_ref())
+            .map(|o| o.value.clone())
+    };
+    let text = |name: &str| {
+        field(name)
+            .and_then(|i| i.value.clone())
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    let mut errors = Vec::new();
+    let handled = choice(FIELD_HANDLED).filter(|h| HANDLED.iter().any(|(v, _)| v == h));
+    if handled.is_none() {
+        errors.push((FIELD_HANDLED, "Choose how it was handled.".to_owned()));
+    }
+    let site = match choice(FIELD_SITE_MAINTENANCE).as_deref() {
+        Some("yes") => Some(true),
+        Some("no") => Some(false),
+        _ => {
+            errors.push((FIELD_SITE_MAINTENANCE, "Say yes or no.".to_owned()));
+            None
+        }
+    };
+    let downtime = match text(FIELD_DOWNTIME) {
+        None => None,
+        Some(raw) => match parse_duration(&raw) {
+            Some(d) if d >= chrono::Duration::zero() => Some(d),
+            _ => {
+                errors.push((FIELD_DOWNTIME, "Write it like 2m, 90s or 1h30m.".to_owned()));
+                None
+            }
+        },
+    };
+    let note = text(FIELD_NOTE);
+    if note.as_ref().is_some_and(|n| n.chars().count() > MAX_NOTE) {
+        errors.push((FIELD_NOTE, format!("At most {MAX_NOTE} characters.")));
+    }
+    match (handled, site) {
+        (Some(handled), Some(site_maintenance)) if errors.is_empty() => Ok(Answers {
+            handled,
+            site_maintenance,
+            downtime,
+            note,
+        }),
+        _ => Err(errors),
+    }
+}
+
+/// The outcome modal submitted.
+async fn submitted<S, C, F, K>(
+    app: &App<S, C, F, K>,
+    payload: &Payload,
+    now: DateTime<Utc>,
+) -> Response
+where
+    S: EventStore + ResponseStore,
+{
+    let Some(view) = payload.view.as_ref() else {
+        return ok();
+    };
+    if view.callback_id.as_deref() != Some(OUTCOME_CALLBACK) {
+        tracing::info!(callback = ?view.callback_id, "a view cachewatch did not open");
+        return ok();
+    }
+    let id = view
+        .private_metadata
+        .as_deref()
+        .and_then(|m| serde_json::from_str::<OutcomeContext>(m).ok())
+        .and_then(|c| EventId::parse(&c.id));
+    let Some(id) = id else {
+        return field_errors(&[(
+            FIELD_HANDLED,
+            "This form has lost its maintenance: open it again from the alert.".into(),
+        )]);
+    };
+    match app.store.event(&id).await {
+        Ok(Some(_)) => {}
+        Ok(None) => {
+            return field_errors(&[(
+                FIELD_HANDLED,
+                "This maintenance is not in the history any more.".into(),
+            )]);
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "the store failed");
+            return field_errors(&[(
+                FIELD_HANDLED,
+                "The history is unavailable: try again in a moment.".into(),
+            )]);
+        }
+    }
+    let empty = BTreeMap::new();
+    let values = view.state.as_ref().map_or(&empty, |s| &s.values);
+    let answers = match read_outcome(values) {
+        Ok(answers) => answers,
+        Err(errors) => return field_errors(&errors),
+    };
+    let outcome = Outcome {
+        event_id: id,
+        handled: answers.handled,
+        site_maintenance: answers.site_maintenance,
+        downtime: answers.downtime,
+        note: answers.note,
+        by: payload.user.id.clone(),
+        at: now,
+    };
+    match app.store.record_outcome(&outcome).await {
+        Ok(()) => ok(),
+        Err(e) => {
+            tracing::error!(error = %e, "the store failed");
+            field_errors(&[(
+                FIELD_HANDLED,
+                "The history is unavailable: try again in a moment.".into(),
+            )])
+        }
+    }
+}

@@ -1,0 +1,154 @@
+//! Finding what a person or a link names: an event or a maintenance, by its id or the start of
+//! it, with the maintenance's events; and what people recorded about it.
+
+use cachewatch_core::enrich::FactsSource;
+use cachewatch_core::event::{EventId, MaintenanceEvent};
+use cachewatch_core::lifecycle::Maintenance;
+use cachewatch_core::response::{Acknowledgement, Outcome, ResponseStore, StepDone};
+use cachewatch_core::runbook::{Owners, Runbook, RunbookError, RunbookInput, Runbooks};
+use cachewatch_core::store::{EventStore, StoreError};
+use chrono::{DateTime, Utc};
+
+/// An event, or a maintenance and its events.
+#[derive(Debug, Clone)]
+pub(crate) struct Subject {
+    /// The id as found (a whole id).
+    pub id: EventId,
+    /// The event a runbook is rendered for: the maintenance's latest event, or the event named.
+    pub event: MaintenanceEvent,
+    /// The maintenance, when the event belongs to one.
+    pub maintenance: Option<Maintenance>,
+    /// The maintenance's events in the order they happened (or the event alone).
+    pub events: Vec<MaintenanceEvent>,
+}
+
+/// What an id typed or linked names.
+#[derive(Debug)]
+pub(crate) enum Found {
+    One(Box<Subject>),
+    /// Not an id (4 to 20 hex digits).
+    NotAnId,
+    Nothing,
+    /// These ids (at most 5 shown) start with it.
+    Ambiguous(Vec<EventId>),
+}
+
+impl Subject {
+    /// The ids responses are recorded against: every event of the maintenance.
+    pub fn event_ids(&self) -> Vec<EventId> {
+        match &self.maintenance {
+            Some(m) => m.event_ids.clone(),
+            None => vec![self.event.id.clone()],
+        }
+    }
+
+    /// The id links and buttons use: the maintenance's, else the event's.
+    pub fn link_id(&self) -> &EventId {
+        self.maintenance.as_ref().map_or(&self.event.id, |m| &m.id)
+    }
+
+    /// What it is about, for people: `orders-0001-001 node 0001`.
+    pub fn label(&self) -> String {
+        match &self.maintenance {
+            Some(m) => m.subject_label(),
+            None => match &self.event.node_id {
+                Some(node) => format!("{} node {node}", self.event.cluster_label()),
+                None => self.event.cluster_label().to_owned(),
+            },
+        }
+    }
+
+    /// Its runbook, with what `facts` knows of the cluster.
+    pub async fn runbook<F: FactsSource>(
+        &self,
+        runbooks: &Runbooks,
+        facts: &F,
+        owners: &Owners,
+        now: DateTime<Utc>,
+    ) -> Result<Runbook, RunbookError> {
+        let known = facts
+            .facts_for(&self.event, self.maintenance.as_ref())
+            .await;
+        let mut input = RunbookInput::new(&self.event, &known, owners, now);
+        if let Some(m) = &self.maintenance {
+            input = input.with_maintenance(m, &self.events);
+        }
+        runbooks.render(&input)
+    }
+
+    /// What people recorded about it: who acknowledged first, the steps done, the latest outcome.
+    pub async fn responses<S: ResponseStore>(&self, store: &S) -> Result<Responses, StoreError> {
+        let ids = self.event_ids();
+        let acknowledgements = store.acknowledgements(&ids).await?;
+        let steps = store.steps(&ids).await?;
+        let outcome = store.outcomes(&ids).await?.into_iter().max_by_key(|o| o.at);
+        Ok(Responses {
+            acknowledged: cachewatch_core::response::first_acknowledgement(&acknowledgements)
+                .cloned(),
+            steps,
+            outcome,
+        })
+    }
+}
+
+/// What people recorded about a subject.
+#[derive(Debug, Clone)]
+pub(crate) struct Responses {
+    pub acknowledged: Option<Acknowledgement>,
+    pub steps: Vec<StepDone>,
+    pub outcome: Option<Outcome>,
+}
+
+/// Finds what `raw` (an id, or the start of one) names.
+pub(crate) async fn find<S: EventStore>(store: &S, raw: &str) -> Result<Found, StoreError> {
+    let Some(prefix) = EventId::parse_prefix(raw) else {
+        return Ok(Found::NotAnId);
+    };
+    let id = match prefix.as_full() {
+        Some(id) if store.event(&id).await?.is_some() => id,
+        _ => {
+            let ids = store.resolve(&prefix, 6).await?;
+            match ids.as_slice() {
+                [] => return Ok(Found::Nothing),
+                [one] => one.clone(),
+                many => return Ok(Found::Ambiguous(many.iter().take(5).cloned().collect())),
+            }
+        }
+    };
+    Ok(match subject(store, &id).await? {
+        Some(subject) => Found::One(Box::new(subject)),
+        None => Found::Nothing,
+    })
+}
+
+/// The event or maintenance `id` names.
+pub(crate) async fn subject<S: EventStore>(
+    store: &S,
+    id: &EventId,
+) -> Result<Option<Subject>, StoreError> {
+    let Some(named) = store.event(id).await? else {
+        return Ok(None);
+    };
+    let maintenance = match named.category.has_lifecycle() {
+        true => store.maintenance(&named.id).await?,
+        false => None,
+    };
+    let mut events = Vec::new();
+    for member in maintenance.iter().flat_map(|m| m.event_ids.iter()) {
+        events.extend(store.event(member).await?);
+    }
+    if events.is_empty() {
+        events.push(named.clone());
+    }
+    // A maintenance's runbook follows its latest event; an event asked for by id is that event.
+    let event = match &maintenance {
+        Some(m) if m.id == named.id => events.last().cloned().unwrap_or(named),
+        _ => named,
+    };
+    Ok(Some(Subject {
+        id: id.clone(),
+        event,
+        maintenance,
+        events,
+    }))
+}

@@ -1,0 +1,224 @@
+//! SNS verification as a table: what passes, and why each forgery does not.
+
+use chrono::Utc;
+use serde_json::{Value, json};
+
+use super::message::SnsMessage;
+use super::test_signer::{
+    self, CERT_URL, Fetcher, TOPIC, confirmation, key, notification, other_key, sign,
+};
+use super::verify::{SnsVerifier, VerifyError};
+
+fn body() -> Value {
+    json!({"ElastiCache:NodeReplacementScheduled": "orders-0001-001"})
+}
+
+/// What happened to a message: `ok`, or the name of the refusal.
+async fn outcome(verifier: &SnsVerifier<Fetcher>, message: &Value) -> String {
+    let parsed = match SnsMessage::parse(message.to_string().as_bytes()) {
+        Ok(parsed) => parsed,
+        Err(e) => return format!("unreadable: {e}"),
+    };
+    match verifier.verify(&parsed, Utc::now()).await {
+        Ok(()) => "ok".to_owned(),
+        Err(VerifyError::TopicNotAllowed(_)) => "topic not allowed".to_owned(),
+        Err(VerifyError::CertificateUrl(why)) => format!("certificate url: {why}"),
+        Err(VerifyError::Mismatch) => "mismatch".to_owned(),
+        Err(VerifyError::SignatureEncoding) => "not base64".to_owned(),
+        Err(e @ VerifyError::Fetch(_)) => format!("fetch, retryable {}", e.is_retryable()),
+        Err(e) => format!("other: {e}"),
+    }
+}
+
+fn changed(mut message: Value, field: &str, value: Value) -> Value {
+    message[field] = value;
+    message
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn only_messages_sns_signed_for_an_allowed_topic_pass() {
+    let verifier = SnsVerifier::new(Fetcher::serving(key()), vec![TOPIC.to_owned()]);
+    let v1 = notification(&body(), "1", key());
+    let v2 = notification(&body(), "2", key());
+    let cases: Vec<(&str, Value, &str)> = vec![
+        ("valid, version 1 (SHA1withRSA)", v1.clone(), "ok"),
+        ("valid, version 2 (SHA256withRSA)", v2.clone(), "ok"),
+        (
+            "valid confirmation, version 1",
+            confirmation("1", key()),
+            "ok",
+        ),
+        (
+            "valid confirmation, version 2",
+            confirmation("2", key()),
+            "ok",
+        ),
+        (
+            "valid, without a subject",
+            sign(changed(v2.clone(), "Subject", Value::Null), key()),
+            "ok",
+        ),
+        (
+            "certificate on another host, signed by its owner",
+            sign(
+                changed(
+                    v2.clone(),
+                    "SigningCertURL",
+                    json!(
+                        "https://sns.eu-west-1.amazonaws.com.evil.example/SimpleNotificationService-x.pem"
+                    ),
+                ),
+                other_key(),
+            ),
+            "certificate url: not an sns.<region>.amazonaws.com host",
+        ),
+        (
+            "certificate in an S3 bucket",
+            sign(
+                changed(
+                    v2.clone(),
+                    "SigningCertURL",
+                    json!(
+                        "https://s3.eu-west-1.amazonaws.com/bucket/SimpleNotificationService-x.pem"
+                    ),
+                ),
+                other_key(),
+            ),
+            "certificate url: not an sns.<region>.amazonaws.com host",
+        ),
+        (
+            "certificate over plain HTTP",
+            changed(
+                v2.clone(),
+                "SigningCertURL",
+                json!(CERT_URL.replace("https://", "http://")),
+            ),
+            "certificate url: not HTTPS",
+        ),
+        (
+            "certificate that is not a .pem",
+            changed(
+                v2.clone(),
+                "SigningCertURL",
+                json!(CERT_URL.replace(".pem", ".html")),
+            ),
+            "certificate url: its path does not end in .pem",
+        ),
+        (
+            "another topic, genuinely signed",
+            sign(
+                changed(
+                    v2.clone(),
+                    "TopicArn",
+                    json!("arn:aws:sns:eu-west-1:999999999999:elsewhere"),
+                ),
+                key(),
+            ),
+            "topic not allowed",
+        ),
+        (
+            "message tampered with",
+            changed(
+                v1.clone(),
+                "Message",
+                json!(
+                    json!({"ElastiCache:NodeReplacementCanceled": "orders-0001-001"}).to_string()
+                ),
+            ),
+            "mismatch",
+        ),
+        (
+            "subject tampered with",
+            changed(v2.clone(), "Subject", json!("Hello")),
+            "mismatch",
+        ),
+        (
+            "subject removed",
+            changed(v2.clone(), "Subject", Value::Null),
+            "mismatch",
+        ),
+        (
+            "timestamp tampered with",
+            changed(v2.clone(), "Timestamp", json!("2026-08-04T02:41:19.007Z")),
+            "mismatch",
+        ),
+        (
+            "version 1 called version 2",
+            changed(v1.clone(), "SignatureVersion", json!("2")),
+            "mismatch",
+        ),
+        (
+            "signed with another key",
+            notification(&body(), "2", other_key()),
+            "mismatch",
+        ),
+        (
+            "signature not base64",
+            changed(v2.clone(), "Signature", json!("%%%")),
+            "not base64",
+        ),
+        (
+            "unknown type",
+            changed(v2.clone(), "Type", json!("Notice")),
+            "unreadable: `Type` \"Notice\" is not an SNS message type",
+        ),
+        (
+            "unknown signature version",
+            changed(v2.clone(), "SignatureVersion", json!("3")),
+            "unreadable: `SignatureVersion` \"3\" is not 1 or 2",
+        ),
+        (
+            "certificate that cannot be fetched",
+            sign(
+                changed(
+                    v2.clone(),
+                    "SigningCertURL",
+                    json!(CERT_URL.replace("test.pem", "gone.pem")),
+                ),
+                key(),
+            ),
+            "fetch, retryable true",
+        ),
+    ];
+    for (name, message, want) in cases {
+        assert_eq!(outcome(&verifier, &message).await, want, "{name}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_certificate_is_fetched_once_and_only_for_allowed_topics() {
+    let verifier = SnsVerifier::new(Fetcher::serving(key()), vec![TOPIC.to_owned()]);
+    for _ in 0..5 {
+        assert_eq!(
+            outcome(&verifier, &notification(&body(), "2", key())).await,
+            "ok"
+        );
+    }
+    assert_eq!(verifier.fetcher().fetches(), 1);
+    let stranger = sign(
+        changed(
+            notification(&body(), "2", key()),
+            "TopicArn",
+            json!("arn:aws:sns:eu-west-1:1:x"),
+        ),
+        key(),
+    );
+    let before = verifier.fetcher().fetches();
+    assert_eq!(outcome(&verifier, &stranger).await, "topic not allowed");
+    assert_eq!(verifier.fetcher().fetches(), before);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_verifier_with_no_allowed_topic_refuses_everything() {
+    let verifier = SnsVerifier::new(Fetcher::serving(key()), Vec::new());
+    assert_eq!(
+        outcome(&verifier, &notification(&body(), "2", key())).await,
+        "topic not allowed"
+    );
+    assert_eq!(verifier.fetcher().fetches(), 0);
+    assert!(
+        test_signer::key()
+            .pem
+            .starts_with("-----BEGIN CERTIFICATE-----")
+    );
+}
