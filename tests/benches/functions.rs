@@ -1,0 +1,201 @@
+//! What one SNS notification costs the ingest function, run as Lambda runs it: the release
+//! `cachewatch-ingest` against the local Runtime API, moto's DynamoDB and Secrets Manager, and the
+//! Slack stand-in; beside it, what a Python function pays before doing anything (importing boto3
+//! and making two clients).
+//!
+//! ```sh
+//! cargo build --release -p cachewatch-ingest -p cachewatch-poller
+//! cargo bench -p cachewatch-tests --bench functions      # CACHEWATCH_BENCH_RUNS=N (default 15)
+//! ```
+//!
+//! Each cold run starts a new function process and times its first invocation from the moment the
+//! process is started (the cold start: runtime, AWS configuration, reading the secret) to its
+//! answer, then reads the process's peak resident memory. Warm runs are the following
+//! invocations of one process. Every notification is a new replacement notice, so each run
+//! stores an event, works out its maintenance and posts an alert.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use cachewatch_adapters::dynamo::DynamoStore;
+use cachewatch_tests::lambda::{LambdaRuntime, Outcome, peak_rss_kb};
+use cachewatch_tests::moto::Moto;
+use cachewatch_tests::slack::{ALERTS, SlackStandIn};
+use cachewatch_tests::{tool, workspace_root};
+use chrono::{Duration as ChronoDuration, Utc};
+use serde_json::{Value, json};
+
+const TABLE: &str = "cachewatch-history";
+
+fn release_bin(name: &str) -> PathBuf {
+    release_bin_if_built(name)
+        .unwrap_or_else(|| panic!("{name} is not built: cargo build --release -p {name}"))
+}
+
+fn notice(n: usize) -> Value {
+    let at = Utc::now() - ChronoDuration::seconds(5);
+    json!({ "Records": [{
+        "EventSource": "aws:sns",
+        "Sns": {
+            "Type": "Notification",
+            "MessageId": format!("0f1b2c3d-0000-4000-8000-{n:012}"),
+            "TopicArn": "arn:aws:sns:eu-west-1:123456789012:cachewatch",
+            "Timestamp": at.to_rfc3339(),
+            "Message": json!({ "ElastiCache:NodeReplacementScheduled": format!("bench-{n:04}-001") }).to_string(),
+        }
+    }]})
+}
+
+fn answered(outcome: &Outcome) {
+    match outcome {
+        Outcome::Response(v) if v["new"] == json!(1) && v["alerts_sent"] == json!(1) => {}
+        other => panic!("the invocation did not store and alert: {other:?}"),
+    }
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let i = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[i]
+}
+
+fn summary(name: &str, mut values: Vec<f64>, unit: &str) {
+    values.sort_by(f64::total_cmp);
+    println!(
+        "{name:<46} median {:>8.1} {unit}   p90 {:>8.1} {unit}   min {:>8.1} {unit}   ({} runs)",
+        percentile(&values, 0.5),
+        percentile(&values, 0.9),
+        values[0],
+        values.len()
+    );
+}
+
+fn size(path: &Path) -> Option<f64> {
+    std::fs::metadata(path)
+        .ok()
+        .map(|m| m.len() as f64 / 1_048_576.0)
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; nothing else is taken.
+    let runs: usize = std::env::var("CACHEWATCH_BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(15);
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+
+    println!("== binary sizes (stripped)");
+    for function in ["cachewatch-ingest", "cachewatch-poller", "cachewatch-api"] {
+        let lambda = workspace_root()
+            .join("target/lambda")
+            .join(function)
+            .join("bootstrap");
+        let native = release_bin_if_built(function);
+        println!(
+            "{function:<20} arm64 Lambda bootstrap: {:>6}   x86_64 release: {:>6}",
+            size(&lambda).map_or("-".to_owned(), |s| format!("{s:.1} MB")),
+            native
+                .as_deref()
+                .and_then(size)
+                .map_or("-".to_owned(), |s| format!("{s:.1} MB")),
+        );
+    }
+
+    let moto = Moto::start();
+    let slack = SlackStandIn::start();
+    let env = runtime.block_on(async {
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(moto.endpoint())
+            .region(aws_config::Region::new("eu-west-1"))
+            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+                "testing", "testing", None, None, "bench",
+            ))
+            .load()
+            .await;
+        DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), TABLE)
+            .create_table()
+            .await
+            .expect("moto creates the table");
+        let secret = aws_sdk_secretsmanager::Client::new(&sdk)
+            .create_secret()
+            .name("cachewatch/slack")
+            .secret_string(json!({ "SLACK_BOT_TOKEN": slack.token() }).to_string())
+            .send()
+            .await
+            .expect("moto keeps the secret");
+        let mut env = moto.env();
+        env.extend([
+            ("CACHEWATCH_TABLE", TABLE.to_owned()),
+            ("CACHEWATCH_SECRET_ARN", secret.arn().unwrap().to_owned()),
+            ("SLACK_CHANNEL", ALERTS.to_owned()),
+            ("SLACK_API_BASE_URL", slack.api_base()),
+            ("SLACK_MIN_INTERVAL_MS", "0".to_owned()),
+            // No cluster exists in moto: the facts lookup is answered at once, not waited for.
+            ("RUST_LOG", "warn".to_owned()),
+        ]);
+        env
+    });
+
+    let binary = release_bin("cachewatch-ingest");
+    let mut cold = Vec::new();
+    let mut rss = Vec::new();
+    let mut warm = Vec::new();
+    let mut n = 0;
+    for run in 0..runs {
+        let mut lambda = LambdaRuntime::start();
+        let started = Instant::now();
+        let pid = lambda.spawn(&binary, "cachewatch-ingest", &env);
+        n += 1;
+        let first = lambda.invoke(notice(n), Duration::from_secs(60));
+        cold.push(started.elapsed().as_secs_f64() * 1000.0);
+        answered(&first.outcome);
+        if run == 0 {
+            for _ in 0..runs * 4 {
+                n += 1;
+                let next = lambda.invoke(notice(n), Duration::from_secs(60));
+                answered(&next.outcome);
+                warm.push(next.took.as_secs_f64() * 1000.0);
+            }
+        }
+        rss.push(peak_rss_kb(pid).expect("the function is running") as f64 / 1024.0);
+    }
+    println!("\n== cachewatch-ingest, one SNS notification (store, lifecycle, Slack alert)");
+    summary("cold: process start to answer", cold, "ms");
+    summary("warm: invocation to answer", warm, "ms");
+    summary("peak resident memory (VmHWM)", rss, "MB");
+
+    println!("\n== Python 3 + boto3, before any work");
+    let python = tool("python");
+    let script = "import resource, time\n\
+        t = time.perf_counter()\n\
+        import boto3\n\
+        boto3.client('dynamodb', region_name='eu-west-1')\n\
+        boto3.client('elasticache', region_name='eu-west-1')\n\
+        print((time.perf_counter() - t) * 1000, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)";
+    let (mut import, mut whole, mut py_rss) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..runs {
+        let started = Instant::now();
+        let out = Command::new(&python)
+            .args(["-c", script])
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .output()
+            .expect("python runs");
+        whole.push(started.elapsed().as_secs_f64() * 1000.0);
+        let text = String::from_utf8_lossy(&out.stdout);
+        let mut parts = text.split_whitespace().map(|v| v.parse::<f64>().unwrap());
+        import.push(parts.next().expect("a time"));
+        py_rss.push(parts.next().expect("a size"));
+    }
+    summary("import boto3 and create two clients", import, "ms");
+    summary("the whole process (interpreter start, exit)", whole, "ms");
+    summary("peak resident memory (ru_maxrss)", py_rss, "MB");
+}
+
+fn release_bin_if_built(name: &str) -> Option<PathBuf> {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"));
+    let bin = target.join("release").join(name);
+    bin.exists().then_some(bin)
+}
