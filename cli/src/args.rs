@@ -84,6 +84,18 @@ pub enum Command {
     Audit(AuditArgs),
     /// See cachewatch work on a bundled timeline, in a temporary database.
     Demo,
+    /// Serve the HTTP door on this machine: Slack's slash command and buttons, the runbook and
+    /// history pages, the search API, an SNS subscription endpoint.
+    Serve(ServeArgs),
+}
+
+/// `cachewatch serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The address to listen on. On a loopback address the pages open without signed links
+    /// (unless CACHEWATCH_LINK_SECRET is set); anywhere else they need them.
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "HOST:PORT")]
+    pub addr: std::net::SocketAddr,
 }
 
 /// `cachewatch ingest`.

@@ -8,6 +8,7 @@ pub mod elasticache;
 pub mod lambda;
 pub mod moto;
 pub mod slack;
+pub mod sns;
 
 use std::path::{Path, PathBuf};
 

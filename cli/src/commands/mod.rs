@@ -7,6 +7,7 @@ mod events;
 mod ingest;
 mod notify;
 mod runbook;
+mod serve;
 mod show;
 mod upcoming;
 
@@ -110,6 +111,13 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
                 now,
                 elasticache: None,
             };
+            if let Command::Serve(args) = &cli.command {
+                let resender = serve::Resender {
+                    store: SqliteStore::open(&path).map_err(|e| Failure::Other(e.into()))?,
+                    facts: None,
+                };
+                return serve::run(ctx, resender, args, &mut out).await;
+            }
             dispatch(&ctx, cli.command, &mut out).await
         }
         StoreKind::Dynamodb => {
@@ -120,7 +128,8 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
             })?;
             let sdk = cachewatch_adapters::aws::load().await;
             let elasticache = ElastiCache::from_sdk_config(&sdk);
-            let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table);
+            let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
+            let store = DynamoStore::new(dynamodb.clone(), table.clone());
             let config = config_at(&store, &config, now).await;
             let ctx = Context {
                 store,
@@ -130,6 +139,13 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
                 now,
                 elasticache: Some(elasticache),
             };
+            if let Command::Serve(args) = &cli.command {
+                let resender = serve::Resender {
+                    store: DynamoStore::new(dynamodb, table),
+                    facts: Some(ElastiCache::from_sdk_config(&sdk)),
+                };
+                return serve::run(ctx, resender, args, &mut out).await;
+            }
             dispatch(&ctx, cli.command, &mut out).await
         }
     }
@@ -151,6 +167,7 @@ async fn dispatch<S: EventStore + DeliveryStore + ResponseStore>(
         Command::Backfill(args) => backfill::run(ctx, &args, out).await,
         Command::Audit(args) => audit::run(&args, out).await,
         Command::Demo => unreachable!("the demo has its own store"),
+        Command::Serve(_) => unreachable!("serve owns its store"),
     }
 }
 

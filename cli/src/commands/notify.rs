@@ -23,7 +23,11 @@ pub fn configured_chat() -> Result<Option<(Chat, Option<String>)>, Failure> {
         .map_err(|e| Failure::Input(e.into()))
 }
 
-fn settings<S>(ctx: &Context<S>, channel: Option<String>) -> Result<NotifySettings, Failure> {
+/// How alerts are sent from this machine: the channel, links and zone the environment gives.
+pub fn notify_settings<S>(
+    ctx: &Context<S>,
+    channel: Option<String>,
+) -> Result<NotifySettings, Failure> {
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
     let links = LinkSigner::from_lookup(env).map_err(|e| Failure::Input(e.into()))?;
     Ok(NotifySettings {
@@ -112,7 +116,7 @@ pub async fn after_ingest<S: EventStore + DeliveryStore, F: FactsSource>(
 ) -> Result<NotifyReport, Failure> {
     let runbooks =
         read_runbooks(ctx.runbook_dir.as_deref()).map_err(|e| Failure::Input(e.into()))?;
-    let settings = settings(ctx, channel)?;
+    let settings = notify_settings(ctx, channel)?;
     notify::after_ingest(
         &ctx.store,
         chat,
@@ -139,7 +143,7 @@ async fn send<S: EventStore + DeliveryStore, F: FactsSource>(
         read_runbooks(ctx.runbook_dir.as_deref()).map_err(|e| Failure::Input(e.into()))?;
     let settings = NotifySettings {
         ignore_backoff,
-        ..settings(ctx, channel)?
+        ..notify_settings(ctx, channel)?
     };
     notify::notify(
         &ctx.store,
@@ -168,7 +172,7 @@ pub async fn print_preview<S: EventStore + DeliveryStore, F: FactsSource>(
         .filter(|e| e.new)
         .map(|e| e.event.clone())
         .collect();
-    let settings = settings(ctx, Some("#(your alerts channel)".to_owned()))?;
+    let settings = notify_settings(ctx, Some("#(your alerts channel)".to_owned()))?;
     let previews = preview(&ctx.store, facts, &new, &ctx.config, &settings, ctx.now).await?;
     if previews.is_empty() {
         return Ok(());

@@ -1,0 +1,302 @@
+//! `cachewatch serve`: the HTTP door on this machine, over the history the other commands use.
+//!
+//! The same router as the API function ([`cachewatch_http::router`]): Slack's slash command and
+//! buttons, the runbook and history pages, the search API, and an SNS subscription endpoint, so a
+//! team without Lambda gets what a deployed stack gives. While it runs, what Slack refused earlier
+//! is sent again every minute.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::time::Duration as StdDuration;
+
+use anyhow::{Context as _, anyhow};
+use cachewatch_adapters::elasticache::ElastiCache;
+use cachewatch_adapters::files::read_runbooks;
+use cachewatch_core::delivery::DeliveryStore;
+use cachewatch_core::enrich::FactsSource;
+use cachewatch_core::notify;
+use cachewatch_core::response::ResponseStore;
+use cachewatch_core::store::EventStore;
+use cachewatch_http::settings::{BASE_URL_VAR, LINK_SECRET_VAR, PUBLIC_PAGES_VAR};
+use cachewatch_http::sns::HttpsFetcher;
+use cachewatch_http::{Door, HttpSettings, router};
+use chrono::Utc;
+
+use super::notify::{configured_chat, notify_settings};
+use super::{Context, Failure};
+use crate::args::ServeArgs;
+
+/// How often what is still to send (Slack was down, or rate-limited) is tried again.
+const RESEND_EVERY: StdDuration = StdDuration::from_secs(60);
+
+/// What the resending in the background works with: a second handle on the same history, and on
+/// ElastiCache when the history is a stack's.
+pub struct Resender<S> {
+    /// The store.
+    pub store: S,
+    /// Facts for the alerts it sends.
+    pub facts: Option<ElastiCache>,
+}
+
+/// Serves the door until Ctrl-C or SIGTERM, then finishes the requests under way.
+pub async fn run<S>(
+    ctx: Context<S>,
+    resender: Resender<S>,
+    args: &ServeArgs,
+    out: &mut dyn Write,
+) -> Result<(), Failure>
+where
+    S: EventStore + DeliveryStore + ResponseStore + 'static,
+{
+    let listener = tokio::net::TcpListener::bind(args.addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.addr))
+        .map_err(Failure::Input)?;
+    let addr = listener.local_addr()?;
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let settings = door_settings(addr, env, ctx.zone)?;
+    let (chat, channel) = match configured_chat()? {
+        Some((chat, channel)) => (Some(chat), channel),
+        None => (None, None),
+    };
+    let mut notify = notify_settings(&ctx, channel)?;
+    // Alerts link to this server's pages, with its signer; buttons work where Slack's requests
+    // can be verified.
+    notify.base_url.clone_from(&settings.base_url);
+    notify.links.clone_from(&settings.links);
+    notify.actions = settings.base_url.is_some() && settings.signing_secret.is_some();
+    let runbooks =
+        read_runbooks(ctx.runbook_dir.as_deref()).map_err(|e| Failure::Input(e.into()))?;
+    let fetcher =
+        HttpsFetcher::new().context("cannot set up the client that fetches SNS's certificates")?;
+
+    describe(out, addr, &settings, chat.is_some())?;
+
+    let resend = chat.clone().map(|chat| {
+        // The templates were read above; reading them again cannot fail where that did not.
+
+        let Resender { store, facts } = resender;
+        let runbooks = read_runbooks(ctx.runbook_dir.as_deref());
+        let config = ctx.config.clone();
+        let settings = notify::NotifySettings {
+            ignore_backoff: false,
+            ..notify.clone()
+        };
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(RESEND_EVERY);
+            tick.tick().await;
+            let Ok(runbooks) = runbooks else { return };
+            loop {
+                tick.tick().await;
+                let now = Utc::now();
+                let config = cachewatch_adapters::deployment::config_at(&store, &config, now).await;
+                resend_due(&store, &chat, &facts, &runbooks, &config, &settings, now).await;
+            }
+        })
+    });
+
+    let door = Door {
+        store: ctx.store,
+        chat,
+        facts: ctx.elasticache,
+        sns_fetcher: fetcher,
+        runbooks,
+        config: ctx.config,
+        notify,
+        settings,
+    };
+    axum::serve(listener, router(door))
+        .with_graceful_shutdown(stop_signal())
+        .await
+        .context("the server stopped")?;
+    if let Some(task) = resend {
+        task.abort();
+    }
+    writeln!(out, "stopped")?;
+    Ok(())
+}
+
+/// What the door checks, from the environment, with the defaults of a server on this machine:
+/// on a loopback address the pages need no signed link unless a link secret is set, and links
+/// point at the address served.
+fn door_settings(
+    addr: SocketAddr,
+    env: impl Fn(&str) -> Option<String>,
+    zone: cachewatch_core::timefmt::Zone,
+) -> Result<HttpSettings, Failure> {
+    let loopback = addr.ip().is_loopback();
+    let mut settings = HttpSettings::from_lookup(|name| match env(name) {
+        Some(value) => Some(value),
+        None if name == PUBLIC_PAGES_VAR && loopback && env(LINK_SECRET_VAR).is_none() => {
+            Some("true".to_owned())
+        }
+        None if name == BASE_URL_VAR && !addr.ip().is_unspecified() => {
+            Some(format!("http://{addr}"))
+        }
+        None => None,
+    })
+    .map_err(|e| {
+        Failure::Input(anyhow!(e).context(if loopback {
+            "cannot set up the door"
+        } else {
+            "cannot set up the door: it listens beyond this machine, so its pages need signed links"
+        }))
+    })?;
+    settings.zone = zone;
+    Ok(settings)
+}
+
+/// The lines a person starting the server needs: where it is, what is open, what is missing.
+fn describe(
+    out: &mut dyn Write,
+    addr: SocketAddr,
+    settings: &HttpSettings,
+    slack: bool,
+) -> Result<(), Failure> {
+    writeln!(out, "cachewatch serve: listening on http://{addr}")?;
+    let base = settings.base_url.as_deref().unwrap_or("(no base URL)");
+    writeln!(out, "  history   {base}/events")?;
+    writeln!(out, "  search    {base}/api/events?cluster=...")?;
+    writeln!(out, "  runbooks  {base}/runbooks/ID")?;
+    writeln!(
+        out,
+        "  slack     {base}/slack/commands, {base}/slack/interactions"
+    )?;
+    writeln!(out, "  sns       {base}/sns")?;
+    if !settings.links_required {
+        writeln!(
+            out,
+            "pages open without signed links (loopback; set {LINK_SECRET_VAR} to require them)"
+        )?;
+    }
+    if settings.base_url.is_none() {
+        writeln!(
+            out,
+            "{BASE_URL_VAR} is not set: alerts cannot link to this server's pages"
+        )?;
+    }
+    if settings.signing_secret.is_none() {
+        writeln!(
+            out,
+            "SLACK_SIGNING_SECRET is not set: Slack's commands and buttons are refused"
+        )?;
+    }
+    if settings.topic_arns.is_empty() {
+        writeln!(
+            out,
+            "CACHEWATCH_TOPIC_ARNS is not set: SNS notifications are refused"
+        )?;
+    }
+    if !slack {
+        writeln!(
+            out,
+            "Slack is not configured (SLACK_BOT_TOKEN and SLACK_CHANNEL, or SLACK_WEBHOOK_URL): events are stored, not posted"
+        )?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// Sends what is due; a failure is logged and tried again at the next tick.
+async fn resend_due<S, C, F>(
+    store: &S,
+    chat: &C,
+    facts: &F,
+    runbooks: &cachewatch_core::runbook::Runbooks,
+    config: &cachewatch_core::config::Config,
+    settings: &notify::NotifySettings,
+    now: chrono::DateTime<Utc>,
+) where
+    S: EventStore + DeliveryStore,
+    C: cachewatch_core::delivery::ChatSink,
+    F: FactsSource,
+{
+    match notify::notify(store, chat, facts, runbooks, config, settings, &[], now).await {
+        Ok(report) if !report.sent.is_empty() || !report.failed.is_empty() => {
+            eprintln!("{}", super::notify::summary(&report));
+        }
+        Ok(_) => {}
+        Err(e) => eprintln!("cachewatch serve: cannot send what is due: {e}"),
+    }
+}
+
+/// Ctrl-C, or SIGTERM where there is one.
+async fn stop_signal() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cachewatch_core::timefmt::Zone;
+
+    fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        }
+    }
+
+    #[test]
+    fn on_loopback_the_pages_are_open_and_links_point_at_the_server() {
+        let s = door_settings("127.0.0.1:8080".parse().unwrap(), env(&[]), Zone::Utc).unwrap();
+        assert!(!s.links_required);
+        assert_eq!(s.base_url.as_deref(), Some("http://127.0.0.1:8080"));
+    }
+
+    #[test]
+    fn a_link_secret_makes_loopback_pages_signed_too() {
+        let s = door_settings(
+            "127.0.0.1:8080".parse().unwrap(),
+            env(&[(LINK_SECRET_VAR, "0123456789abcdef0123456789abcdef")]),
+            Zone::Utc,
+        )
+        .unwrap();
+        assert!(s.links_required);
+        assert!(s.links.is_some());
+    }
+
+    #[test]
+    fn beyond_loopback_the_pages_need_a_link_secret() {
+        let e = door_settings("0.0.0.0:8080".parse().unwrap(), env(&[]), Zone::Utc)
+            .expect_err("no link secret on 0.0.0.0 must be refused");
+        let Failure::Input(e) = e else {
+            panic!("a settings problem is an input error")
+        };
+        assert!(format!("{e:#}").contains(LINK_SECRET_VAR), "{e:#}");
+        let s = door_settings(
+            "0.0.0.0:8080".parse().unwrap(),
+            env(&[
+                (LINK_SECRET_VAR, "0123456789abcdef0123456789abcdef"),
+                (BASE_URL_VAR, "https://cachewatch.example.com"),
+            ]),
+            Zone::Utc,
+        )
+        .unwrap();
+        assert_eq!(
+            s.base_url.as_deref(),
+            Some("https://cachewatch.example.com")
+        );
+    }
+}

@@ -1,0 +1,301 @@
+//! `cachewatch serve`, the built binary, on 127.0.0.1 over a SQLite file, with Slack played by
+//! its stand-in and SNS's certificate host by [`SnsHost`] (an HTTPS proxy the server reaches
+//! through `HTTPS_PROXY`, trusted through `SSL_CERT_FILE`): the server runs exactly as it would
+//! on a team's machine.
+//!
+//! The morning of the issue: SNS delivers a replacement notice to `/sns`; the alert lands in the
+//! channel; on-call presses Acknowledge, records the outcome in the modal, and later finds the
+//! event with `/cachewatch search`. And nothing forged gets in.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration as StdDuration, Instant};
+
+use cachewatch_adapters::SqliteStore;
+use cachewatch_core::EventId;
+use cachewatch_core::response::ResponseStore;
+use cachewatch_core::slack::{ACTION_ACKNOWLEDGE, ACTION_OUTCOME};
+use cachewatch_core::store::EventStore;
+use cachewatch_tests::slack::{ALERTS, SlackRequest, SlackStandIn, StoredMessage};
+use cachewatch_tests::sns::{self, SnsHost, TOPIC};
+use cachewatch_tests::workspace_bin;
+use chrono::{Duration, Utc};
+use serde_json::{Value, json};
+
+const ONCALL: &str = "U0ONCALL";
+
+/// A `cachewatch serve` process; killed when dropped.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    /// Starts `cachewatch serve --addr 127.0.0.1:0` on `db`, with Slack at the stand-in, and
+    /// waits until it answers.
+    fn start(db: &std::path::Path, slack: &SlackStandIn, host: &SnsHost) -> Self {
+        let mut child = Command::new(workspace_bin("cachewatch"))
+            .args(["serve", "--addr", "127.0.0.1:0"])
+            .env("CACHEWATCH_DB", db)
+            .env("SLACK_API_BASE_URL", slack.api_base())
+            .env("SLACK_BOT_TOKEN", slack.token())
+            .env("SLACK_CHANNEL", ALERTS)
+            .env("SLACK_SIGNING_SECRET", slack.signing_secret())
+            .env("SLACK_MIN_INTERVAL_MS", "0")
+            .env("SLACK_RETRY_ATTEMPTS", "2")
+            .env("SLACK_RETRY_DELAY_MS", "5")
+            .env("CACHEWATCH_TOPIC_ARNS", TOPIC)
+            .env("HTTPS_PROXY", host.proxy_url())
+            .env("SSL_CERT_FILE", host.ca_file())
+            .env_remove("NO_PROXY")
+            .env_remove("no_proxy")
+            .env_remove("CACHEWATCH_BASE_URL")
+            .env_remove("CACHEWATCH_LINK_SECRET")
+            .env_remove("CACHEWATCH_PUBLIC_PAGES")
+            .env_remove("CACHEWATCH_CONFIG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("cachewatch serve starts");
+        // The first line says where it listens: `cachewatch serve: listening on http://…`.
+        let stdout = child.stdout.take().expect("its output");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            if let Some(Ok(first)) = lines.next() {
+                let _ = tx.send(first);
+            }
+            // Keep reading so the server never blocks on a full pipe.
+            for _ in lines {}
+        });
+        let first = rx
+            .recv_timeout(StdDuration::from_secs(30))
+            .expect("serve says where it listens");
+        let base = first
+            .rsplit_once("listening on ")
+            .map(|(_, url)| url.trim().to_owned())
+            .unwrap_or_else(|| panic!("unexpected first line: {first}"));
+        let server = Self { child, base };
+        let deadline = Instant::now() + StdDuration::from_secs(30);
+        while !answers(&format!("{}/healthz", server.base)) {
+            assert!(Instant::now() < deadline, "serve never answered /healthz");
+            std::thread::sleep(StdDuration::from_millis(50));
+        }
+        server
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Whether `url` answers 2xx (blocking: for waiting on the server before it is used).
+fn answers(url: &str) -> bool {
+    let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    else {
+        return false;
+    };
+    runtime.block_on(async {
+        reqwest::get(url)
+            .await
+            .is_ok_and(|a| a.status().is_success())
+    })
+}
+
+async fn post_sns(server: &Server, message: &Value) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(server.url("/sns"))
+        .header("content-type", "text/plain; charset=UTF-8")
+        .header(
+            "x-amz-sns-message-type",
+            message["Type"].as_str().unwrap_or(""),
+        )
+        .body(message.to_string())
+        .send()
+        .await
+        .expect("the server answers")
+}
+
+async fn post_slack(server: &Server, request: &SlackRequest) -> (u16, String) {
+    let mut builder = reqwest::Client::new().post(server.url(&request.path));
+    for (name, value) in request.headers() {
+        builder = builder.header(name, value);
+    }
+    let answer = builder
+        .body(request.body.clone())
+        .send()
+        .await
+        .expect("the server answers");
+    let status = answer.status().as_u16();
+    (status, answer.text().await.unwrap_or_default())
+}
+
+/// The value of the element with `action_id` in a message's blocks.
+fn element_value(message: &StoredMessage, action_id: &str) -> Option<String> {
+    fn find(value: &Value, action_id: &str) -> Option<String> {
+        match value {
+            Value::Object(map) => {
+                if map.get("action_id").and_then(Value::as_str) == Some(action_id) {
+                    return map.get("value").and_then(Value::as_str).map(str::to_owned);
+                }
+                map.values().find_map(|v| find(v, action_id))
+            }
+            Value::Array(items) => items.iter().find_map(|v| find(v, action_id)),
+            _ => None,
+        }
+    }
+    find(&Value::Array(message.blocks.clone()), action_id)
+}
+
+fn replacement_notice() -> Value {
+    json!({
+        "ElastiCache:NodeReplacementScheduled": "payments-0001-001",
+        "Replication Group ID": "payments",
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sns_notice_on_serve_becomes_an_alert_that_is_acknowledged_recorded_and_found() {
+    // Arrange
+    let slack = SlackStandIn::start();
+    let host = SnsHost::start(&sns::key().pem);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("history.db");
+    let server = tokio::task::block_in_place(|| Server::start(&db, &slack, &host));
+
+    // SNS delivers the notice: the certificate is fetched from SNS's host, the alert posted.
+    let notice = sns::notification(
+        &replacement_notice(),
+        Utc::now() - Duration::minutes(1),
+        "2",
+    );
+    let answer = post_sns(&server, &notice).await;
+    assert_eq!(answer.status(), 200, "{:?}", answer.text().await);
+    assert_eq!(host.fetched(), vec![sns::CERT_URL.to_owned()]);
+    let parents = slack.parents(ALERTS);
+    assert_eq!(parents.len(), 1, "one alert: {parents:#?}");
+    let alert = &parents[0];
+    assert!(alert.text.contains("payments-0001-001"), "{}", alert.text);
+    let shown = serde_json::to_string(&alert.blocks).unwrap();
+    assert!(
+        shown.contains(&format!("{}/runbooks/", server.base)),
+        "the alert links to this server's runbook page: {shown}"
+    );
+
+    // SNS delivers it again (it does): nothing is posted twice.
+    assert_eq!(post_sns(&server, &notice).await.status(), 200);
+    assert_eq!(slack.parents(ALERTS).len(), 1);
+
+    // Acknowledge: who is recorded, and the alert says so in place.
+    let value = element_value(alert, ACTION_ACKNOWLEDGE).expect("an Acknowledge button");
+    let id = EventId::parse(&value).expect("the button carries the event id");
+    let press = slack.block_action(ACTION_ACKNOWLEDGE, &value, ONCALL, ALERTS, &alert.ts);
+    let (status, body) = post_slack(&server, &press).await;
+    assert_eq!(status, 200, "{body}");
+    let versions = slack.versions(ALERTS, &alert.ts);
+    assert_eq!(versions.len(), 2, "the alert was updated once");
+    let now_shown = serde_json::to_string(&versions[1].blocks).unwrap();
+    assert!(now_shown.contains("Acknowledged by"), "{now_shown}");
+
+    // Record outcome: the modal opens; what is submitted is stored.
+    let outcome_value = element_value(alert, ACTION_OUTCOME).expect("a Record outcome button");
+    let press = slack.block_action(ACTION_OUTCOME, &outcome_value, ONCALL, ALERTS, &alert.ts);
+    assert_eq!(post_slack(&server, &press).await.0, 200);
+    let views = slack.views();
+    assert_eq!(views.len(), 1, "the modal opened");
+    let values = json!({
+        "handled": {"handled": {"type": "static_select", "selected_option": {"text": {"type": "plain_text", "text": "Failed over by hand"}, "value": "manual-failover"}}},
+        "site_maintenance": {"site_maintenance": {"type": "radio_buttons", "selected_option": {"text": {"type": "plain_text", "text": "No"}, "value": "no"}}},
+        "downtime": {"downtime": {"type": "plain_text_input", "value": "1m30s"}},
+        "note": {"note": {"type": "plain_text_input", "value": "failed over at 04:50"}},
+    });
+    let submit = slack.view_submission(&views[0].view, values, ONCALL);
+    let (status, body) = post_slack(&server, &submit).await;
+    assert_eq!((status, body.as_str()), (200, ""));
+
+    // What the server recorded is in the history file, for the CLI and the yearly log.
+    let store = SqliteStore::open(&db).unwrap();
+    assert!(store.event(&id).await.unwrap().is_some());
+    let acks = store
+        .acknowledgements(std::slice::from_ref(&id))
+        .await
+        .unwrap();
+    assert_eq!(acks.len(), 1);
+    assert_eq!(acks[0].by, ONCALL);
+    let outcomes = store.outcomes(std::slice::from_ref(&id)).await.unwrap();
+    assert_eq!(outcomes.len(), 1);
+    assert_eq!(outcomes[0].handled, "manual-failover");
+    assert!(!outcomes[0].site_maintenance);
+    assert_eq!(outcomes[0].downtime, Some(Duration::seconds(90)));
+
+    // /cachewatch search finds it.
+    let search = slack.slash_command("search cluster:payments since:7d", ONCALL, ALERTS);
+    let (status, body) = post_slack(&server, &search).await;
+    assert_eq!(status, 200, "{body}");
+    let answer: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(answer["response_type"], "ephemeral");
+    let found = answer["blocks"].to_string();
+    assert!(found.contains(id.short()), "{found}");
+    assert!(found.contains("payments-0001-001"), "{found}");
+
+    // On loopback the pages open without a signed link.
+    let page = reqwest::get(server.url(&format!("/runbooks/{}", id.as_str())))
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("payments-0001-001"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_lets_nothing_forged_in_and_stops_cleanly_on_sigterm() {
+    let slack = SlackStandIn::start();
+    let host = SnsHost::start(&sns::key().pem);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("history.db");
+    let mut server = tokio::task::block_in_place(|| Server::start(&db, &slack, &host));
+
+    // A notice whose text was changed after SNS signed it.
+    let mut tampered = sns::notification(&replacement_notice(), Utc::now(), "2");
+    tampered["Message"] =
+        json!(json!({"ElastiCache:NodeReplacementScheduled": "billing-0001-001"}).to_string());
+    let answer = post_sns(&server, &tampered).await;
+    assert_eq!(answer.status(), 403);
+    // A command Slack did not sign.
+    let mut forged = slack.slash_command("mute * 30d", ONCALL, ALERTS);
+    forged.signature = format!("v0={}", "0".repeat(64));
+    assert_eq!(post_slack(&server, &forged).await.0, 401);
+
+    // Nothing was stored, posted or muted.
+    let store = SqliteStore::open(&db).unwrap();
+    let stored = store
+        .search(&cachewatch_core::EventQuery::default())
+        .await
+        .unwrap();
+    assert!(stored.is_empty(), "{stored:#?}");
+    assert!(slack.parents(ALERTS).is_empty());
+    assert!(store.mutes(Utc::now()).await.unwrap().is_empty());
+
+    // SIGTERM: it finishes and exits 0.
+    let pid = server.child.id().to_string();
+    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(killed.success());
+    let deadline = Instant::now() + StdDuration::from_secs(10);
+    let status = loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "serve did not stop on SIGTERM");
+        std::thread::sleep(StdDuration::from_millis(20));
+    };
+    assert!(status.success(), "{status}");
+}
