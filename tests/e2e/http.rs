@@ -1051,3 +1051,39 @@ async fn a_step_ticked_on_the_runbook_page_is_recorded() {
         BTreeMap::from([(2, "Ana".to_owned()), (3, "runbook page".to_owned())])
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_acknowledged_alert_keeps_saying_so_when_its_maintenance_changes() {
+    let door = door(true).await;
+    let parent = alerted(&door).await;
+    let value = element(&parent, ACTION_ACKNOWLEDGE).unwrap()["value"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let press = door
+        .slack
+        .block_action(ACTION_ACKNOWLEDGE, &value, ONCALL, ALERTS, &parent.ts);
+    assert_eq!(door.slack_request(&press).await.status, StatusCode::OK);
+
+    // Act: the replacement is rescheduled; the parent is brought up to date.
+    let body = json!({"ElastiCache:NodeReplacementRescheduled": "payments-0001-001", "Replication Group ID": "payments"});
+    let answer = door
+        .post_sns(&sns_notification(body, Utc::now(), "2"))
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+
+    // Assert
+    assert_eq!(
+        door.slack.replies(ALERTS, &parent.ts).len(),
+        1,
+        "the reschedule is a reply in the thread"
+    );
+    let versions = door.slack.versions(ALERTS, &parent.ts);
+    assert!(
+        versions.len() >= 3,
+        "the parent was updated again: {versions:#?}"
+    );
+    let latest = serde_json::to_string(&versions.last().unwrap().blocks).unwrap();
+    assert!(latest.contains("Acknowledged by"), "{latest}");
+    assert!(!latest.contains(ACTION_ACKNOWLEDGE), "{latest}");
+}

@@ -7,6 +7,7 @@ use anyhow::anyhow;
 use cachewatch_adapters::elasticache::{BackfillProgress, EVENT_RETENTION, EventQuery};
 use cachewatch_core::delivery::DeliveryStore;
 use cachewatch_core::query::parse_when;
+use cachewatch_core::response::ResponseStore;
 use cachewatch_core::store::EventStore;
 use chrono::{DateTime, Duration, Utc};
 
@@ -16,7 +17,7 @@ use crate::args::BackfillArgs;
 /// The width of the bar, in characters.
 const BAR: usize = 30;
 
-pub async fn run<S: EventStore + DeliveryStore>(
+pub async fn run<S: EventStore + DeliveryStore + ResponseStore>(
     ctx: &Context<S>,
     args: &BackfillArgs,
     out: &mut dyn Write,

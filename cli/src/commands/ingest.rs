@@ -5,6 +5,7 @@ use std::io::Write;
 use anyhow::anyhow;
 use cachewatch_core::delivery::DeliveryStore;
 use cachewatch_core::parse::{ParseContext, parse_document};
+use cachewatch_core::response::ResponseStore;
 use cachewatch_core::store::EventStore;
 use cachewatch_core::{IngestOutcome, ingest};
 use serde::Serialize;
@@ -20,7 +21,7 @@ pub struct Ingested<'a> {
     new: bool,
 }
 
-pub async fn run<S: EventStore + DeliveryStore>(
+pub async fn run<S: EventStore + DeliveryStore + ResponseStore>(
     ctx: &Context<S>,
     args: &IngestArgs,
     out: &mut dyn Write,

@@ -10,6 +10,7 @@ use cachewatch_core::delivery::{DeliveryState, DeliveryStore};
 use cachewatch_core::enrich::FactsSource;
 use cachewatch_core::links::LinkSigner;
 use cachewatch_core::notify::{self, NotifyReport, NotifySettings, preview};
+use cachewatch_core::response::ResponseStore;
 use cachewatch_core::slack;
 use cachewatch_core::store::EventStore;
 use cachewatch_core::{IngestOutcome, MaintenanceEvent};
@@ -46,7 +47,7 @@ pub fn notify_settings<S>(
     })
 }
 
-pub async fn run<S: EventStore + DeliveryStore>(
+pub async fn run<S: EventStore + DeliveryStore + ResponseStore>(
     ctx: &Context<S>,
     args: &NotifyArgs,
     out: &mut dyn Write,
@@ -83,7 +84,7 @@ pub async fn run<S: EventStore + DeliveryStore>(
 
 /// What every command that stores events does next: send their alerts when Slack is configured
 /// (the summary on standard error when standard output is JSON), or show what would be posted.
-pub async fn alert_or_preview<S: EventStore + DeliveryStore, F: FactsSource>(
+pub async fn alert_or_preview<S: EventStore + DeliveryStore + ResponseStore, F: FactsSource>(
     ctx: &Context<S>,
     facts: &F,
     outcome: &IngestOutcome,
@@ -107,7 +108,7 @@ pub async fn alert_or_preview<S: EventStore + DeliveryStore, F: FactsSource>(
 }
 
 /// Records and sends the alerts of an ingest; returns the report.
-pub async fn after_ingest<S: EventStore + DeliveryStore, F: FactsSource>(
+pub async fn after_ingest<S: EventStore + DeliveryStore + ResponseStore, F: FactsSource>(
     ctx: &Context<S>,
     chat: &Chat,
     facts: &F,
@@ -131,7 +132,7 @@ pub async fn after_ingest<S: EventStore + DeliveryStore, F: FactsSource>(
     .map_err(|e| Failure::Other(e.into()))
 }
 
-async fn send<S: EventStore + DeliveryStore, F: FactsSource>(
+async fn send<S: EventStore + DeliveryStore + ResponseStore, F: FactsSource>(
     ctx: &Context<S>,
     chat: &Chat,
     facts: &F,
@@ -160,7 +161,7 @@ async fn send<S: EventStore + DeliveryStore, F: FactsSource>(
 }
 
 /// Prints what would be posted for an ingest's new events, when Slack is not configured.
-pub async fn print_preview<S: EventStore + DeliveryStore, F: FactsSource>(
+pub async fn print_preview<S: EventStore + DeliveryStore + ResponseStore, F: FactsSource>(
     ctx: &Context<S>,
     facts: &F,
     outcome: &IngestOutcome,

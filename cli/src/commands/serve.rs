@@ -207,7 +207,7 @@ async fn resend_due<S, C, F>(
     settings: &notify::NotifySettings,
     now: chrono::DateTime<Utc>,
 ) where
-    S: EventStore + DeliveryStore,
+    S: EventStore + DeliveryStore + ResponseStore,
     C: cachewatch_core::delivery::ChatSink,
     F: FactsSource,
 {

@@ -127,7 +127,7 @@ async fn record<S, C, F>(
     now: DateTime<Utc>,
 ) -> Record
 where
-    S: EventStore + DeliveryStore,
+    S: EventStore + DeliveryStore + ResponseStore,
     C: ChatSink,
     F: FactsSource,
 {

@@ -29,6 +29,7 @@ use crate::event::{EventId, MaintenanceEvent};
 use crate::lifecycle::{self, Maintenance};
 use crate::links::{self, LinkSigner};
 use crate::query::{EventQuery, MAX_LIMIT};
+use crate::response::{ResponseStore, first_acknowledgement};
 use crate::runbook::{RunbookInput, Runbooks};
 use crate::slack::{self, AlertContext, MessageMetadata, SlackMessage};
 use crate::store::{EventStore, StoreError};
@@ -135,7 +136,7 @@ async fn events_around<S: EventStore>(
 
 /// Records the alerts of `events` (new or not yet decided): one delivery per event that alerts,
 /// is muted, or is skipped for a reason worth keeping. Returns how many were recorded.
-pub async fn record_alerts<S: EventStore + DeliveryStore>(
+pub async fn record_alerts<S: EventStore + DeliveryStore + ResponseStore>(
     store: &S,
     events: &[MaintenanceEvent],
     config: &Config,
@@ -300,7 +301,7 @@ pub fn backoff(attempts: u32, asked: Option<std::time::Duration>) -> Duration {
 
 impl<S, C, F> Run<'_, S, C, F>
 where
-    S: EventStore + DeliveryStore,
+    S: EventStore + DeliveryStore + ResponseStore,
     C: ChatSink,
     F: FactsSource,
 {
@@ -342,7 +343,28 @@ where
         around: &Around,
         how: fn(&AlertContext<'_>) -> SlackMessage,
     ) -> Result<SlackMessage, StoreError> {
-        self.render_acknowledged(event, around, how, None).await
+        let acknowledged = self.acknowledged(event, around).await;
+        self.render_acknowledged(event, around, how, acknowledged)
+            .await
+    }
+
+    /// Who acknowledged the maintenance first (on any of its events), so that a refreshed parent
+    /// or a reply keeps saying so. When acknowledgements cannot be read, the message goes without:
+    /// an alert is worth more than the line.
+    async fn acknowledged(
+        &self,
+        event: &MaintenanceEvent,
+        around: &Around,
+    ) -> Option<slack::Acknowledgement> {
+        let mut ids: Vec<EventId> = around.events.iter().map(|e| e.id.clone()).collect();
+        if !ids.contains(&event.id) {
+            ids.push(event.id.clone());
+        }
+        let acks = self.store.acknowledgements(&ids).await.ok()?;
+        first_acknowledgement(&acks).map(|ack| slack::Acknowledgement {
+            by: ack.by.clone(),
+            at: ack.at,
+        })
     }
 
     /// Renders one message about `event` in its surroundings, showing who acknowledged it.
@@ -829,7 +851,7 @@ where
 
 /// What is due in `channel`, by maintenance, in the order it happened. A lifecycle event whose
 /// maintenance is not saved yet is being ingested right now: it is left for the next run.
-async fn due_in<S: EventStore + DeliveryStore>(
+async fn due_in<S: EventStore + DeliveryStore + ResponseStore>(
     store: &S,
     channel: &str,
     due_by: DateTime<Utc>,
@@ -902,7 +924,7 @@ pub async fn notify<S, C, F>(
     now: DateTime<Utc>,
 ) -> Result<NotifyReport, NotifyError>
 where
-    S: EventStore + DeliveryStore,
+    S: EventStore + DeliveryStore + ResponseStore,
     C: ChatSink,
     F: FactsSource,
 {
@@ -1034,7 +1056,7 @@ pub struct Preview {
 
 /// What [`record_alerts`] and [`notify`] would post for `events`, without recording or sending
 /// anything: the alerts a person sees when Slack is not configured.
-pub async fn preview<S: EventStore + DeliveryStore, F: FactsSource>(
+pub async fn preview<S: EventStore + DeliveryStore + ResponseStore, F: FactsSource>(
     store: &S,
     facts: &F,
     events: &[MaintenanceEvent],
@@ -1094,7 +1116,7 @@ pub async fn preview<S: EventStore + DeliveryStore, F: FactsSource>(
 /// The thread parent of the maintenance `anchor` belongs to (`anchor`'s alert is the parent), as
 /// it stands now and showing who acknowledged it: what replaces the parent when someone presses
 /// Acknowledge. The message carries `anchor`'s delivery key, as the parent does.
-pub async fn parent_message<S: EventStore + DeliveryStore, F: FactsSource>(
+pub async fn parent_message<S: EventStore + DeliveryStore + ResponseStore, F: FactsSource>(
     store: &S,
     facts: &F,
     config: &Config,
@@ -1176,7 +1198,7 @@ pub async fn after_ingest<S, C, F>(
     now: DateTime<Utc>,
 ) -> Result<NotifyReport, NotifyError>
 where
-    S: EventStore + DeliveryStore,
+    S: EventStore + DeliveryStore + ResponseStore,
     C: ChatSink,
     F: FactsSource,
 {
