@@ -4,6 +4,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod probe;
+
+pub use probe::*;
+
 /// Watch ElastiCache maintenance and failure events: keep every event, follow each maintenance,
 /// search the history.
 #[derive(Debug, Parser)]
@@ -84,6 +88,8 @@ pub enum Command {
     Audit(AuditArgs),
     /// See cachewatch work on a bundled timeline, in a temporary database.
     Demo,
+    /// Measure a Redis OSS or Valkey endpoint's unavailability: write and read a key every tick.
+    Probe(ProbeArgs),
     /// Serve the HTTP door on this machine: Slack's slash command and buttons, the runbook and
     /// history pages, the search API, an SNS subscription endpoint.
     Serve(ServeArgs),

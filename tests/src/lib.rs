@@ -7,6 +7,7 @@ pub mod conformance;
 pub mod elasticache;
 pub mod lambda;
 pub mod moto;
+pub mod redis;
 pub mod slack;
 pub mod sns;
 

@@ -6,6 +6,7 @@ mod demo;
 mod events;
 mod ingest;
 mod notify;
+mod probe;
 mod runbook;
 mod serve;
 mod show;
@@ -98,6 +99,9 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
     if let Command::Demo = cli.command {
         return demo::run(zone, now, &mut out).await;
     }
+    if let Command::Probe(args) = &cli.command {
+        return probe::run(args, zone, &mut out).await;
+    }
     match cli.store {
         StoreKind::Sqlite => {
             let path = database_path(cli.db)?;
@@ -167,6 +171,7 @@ async fn dispatch<S: EventStore + DeliveryStore + ResponseStore>(
         Command::Backfill(args) => backfill::run(ctx, &args, out).await,
         Command::Audit(args) => audit::run(&args, out).await,
         Command::Demo => unreachable!("the demo has its own store"),
+        Command::Probe(_) => unreachable!("the probe needs no store"),
         Command::Serve(_) => unreachable!("serve owns its store"),
     }
 }

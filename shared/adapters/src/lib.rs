@@ -1,5 +1,5 @@
 //! The edges of cachewatch: every conversation with something outside the process (a SQLite file,
-//! DynamoDB, ElastiCache, Slack) happens here, behind the traits the domain defines.
+//! DynamoDB, ElastiCache, Slack, Redis) happens here, behind the traits the domain defines.
 #![warn(missing_docs)]
 
 pub mod aws;
@@ -9,6 +9,7 @@ pub mod dynamo;
 pub mod elasticache;
 pub mod files;
 pub mod logging;
+pub mod redis;
 pub mod secrets;
 pub mod slack;
 pub mod sqlite;

@@ -22,6 +22,7 @@ pub mod notify;
 pub mod parse;
 pub mod pipeline;
 pub mod policy;
+pub mod probe;
 pub mod query;
 pub mod response;
 pub mod runbook;
