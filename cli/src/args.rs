@@ -4,8 +4,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod drill;
 mod probe;
 
+pub use drill::*;
 pub use probe::*;
 
 /// Watch ElastiCache maintenance and failure events: keep every event, follow each maintenance,
@@ -88,6 +90,14 @@ pub enum Command {
     Audit(AuditArgs),
     /// See cachewatch work on a bundled timeline, in a temporary database.
     Demo,
+    /// Drills: rehearse a maintenance or failure through the real pipeline, marked as a drill.
+    Drill(DrillArgs),
+    /// Record that you have seen an alert and are on it.
+    Ack(AckArgs),
+    /// Record a checklist step of a runbook as done.
+    Step(StepArgs),
+    /// Record how a maintenance was handled, for the team's log.
+    Outcome(OutcomeArgs),
     /// Measure a Redis OSS or Valkey endpoint's unavailability: write and read a key every tick.
     Probe(ProbeArgs),
     /// Serve the HTTP door on this machine: Slack's slash command and buttons, the runbook and

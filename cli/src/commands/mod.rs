@@ -3,10 +3,12 @@
 mod audit;
 mod backfill;
 mod demo;
+mod drill;
 mod events;
 mod ingest;
 mod notify;
 mod probe;
+mod respond;
 mod runbook;
 mod serve;
 mod show;
@@ -171,6 +173,10 @@ async fn dispatch<S: EventStore + DeliveryStore + ResponseStore>(
         Command::Backfill(args) => backfill::run(ctx, &args, out).await,
         Command::Audit(args) => audit::run(&args, out).await,
         Command::Demo => unreachable!("the demo has its own store"),
+        Command::Drill(args) => drill::run(ctx, &args, out).await,
+        Command::Ack(args) => respond::ack(ctx, &args, out).await,
+        Command::Step(args) => respond::step(ctx, &args, out).await,
+        Command::Outcome(args) => respond::outcome(ctx, &args, out).await,
         Command::Probe(_) => unreachable!("the probe needs no store"),
         Command::Serve(_) => unreachable!("serve owns its store"),
     }

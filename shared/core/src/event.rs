@@ -255,7 +255,9 @@ impl MaintenanceEvent {
     }
 
     /// The key of the events whose lifecycles are worked out together, for events that take part
-    /// in a maintenance lifecycle. Drill events have keys of their own.
+    /// in a maintenance lifecycle. Drill events have keys of their own, one per drill run when
+    /// they name it ([`crate::drill::DRILL_ID`]): a second drill on a cluster is not a reschedule
+    /// of the first.
     ///
     /// A node's events do not all name its replication group, so the key comes from the cluster's
     /// name first: every event of `orders-0001-002` then lands in group `orders` alike.
@@ -269,7 +271,10 @@ impl MaintenanceEvent {
             (None, None) => self.source_id.as_str(),
         };
         Some(if self.drill {
-            format!("drill:{key}")
+            match self.attributes.get(crate::drill::DRILL_ID) {
+                Some(run) => format!("drill:{run}:{key}"),
+                None => format!("drill:{key}"),
+            }
         } else {
             key.to_owned()
         })

@@ -10,6 +10,7 @@ pub mod alerting;
 pub mod config;
 pub mod correlate;
 pub mod delivery;
+pub mod drill;
 pub mod enrich;
 pub mod event;
 pub mod facts;

@@ -1,0 +1,363 @@
+//! Drills end to end, through the `cachewatch` binary, a SQLite file and the local server that
+//! plays Slack: a drill raises an alert marked DRILL through the real pipeline, the responses
+//! recorded from the command line show on it, and the drill report measures them; drill events
+//! stay out of normal searches; the failure menu is a plan naming the nodes to stop.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::thread::sleep;
+use std::time::Duration as StdDuration;
+
+use cachewatch_adapters::SqliteStore;
+use cachewatch_core::EventId;
+use cachewatch_core::response::ResponseStore;
+use cachewatch_tests::slack::{ALERTS, SlackStandIn, StoredMessage};
+use cachewatch_tests::workspace_bin;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+/// The `cachewatch` binary on the history `db`, with Slack's Web API pointed at the stand-in.
+fn cachewatch(slack: &SlackStandIn, db: &Path, args: &[&str]) -> Output {
+    Command::new(workspace_bin("cachewatch"))
+        .args(args)
+        .env("CACHEWATCH_DB", db)
+        .env("SLACK_API_BASE_URL", slack.api_base())
+        .env("SLACK_BOT_TOKEN", slack.token())
+        .env("SLACK_CHANNEL", ALERTS)
+        .env("SLACK_MIN_INTERVAL_MS", "0")
+        .env("SLACK_RETRY_ATTEMPTS", "2")
+        .env("SLACK_RETRY_DELAY_MS", "5")
+        .env("CACHEWATCH_TZ", "UTC")
+        .env_remove("CACHEWATCH_BASE_URL")
+        .env_remove("SLACK_WEBHOOK_URL")
+        .env_remove("CACHEWATCH_CONFIG")
+        .env_remove("CACHEWATCH_STORE")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap()
+}
+
+/// Runs `cachewatch` and returns its standard output, failing the test if it failed.
+fn ok(slack: &SlackStandIn, db: &Path, args: &[&str]) -> String {
+    let out = cachewatch(slack, db, args);
+    assert!(
+        out.status.success(),
+        "cachewatch {args:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn json(slack: &SlackStandIn, db: &Path, args: &[&str]) -> Value {
+    let text = ok(slack, db, args);
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{args:?}: {e}\n{text}"))
+}
+
+fn time(v: &Value) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(v.as_str().unwrap())
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+/// Everything a message shows: its text and its blocks.
+fn shown(m: &StoredMessage) -> String {
+    format!("{}\n{}", m.text, serde_json::to_string(&m.blocks).unwrap())
+}
+
+fn the_alert(slack: &SlackStandIn) -> StoredMessage {
+    let parents = slack.parents(ALERTS);
+    assert_eq!(parents.len(), 1, "one alert: {parents:#?}");
+    parents.into_iter().next().unwrap()
+}
+
+#[test]
+fn a_drill_runs_through_slack_and_its_report_measures_the_responses() {
+    let slack = SlackStandIn::start();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("history.db");
+
+    let started = json(
+        &slack,
+        &db,
+        &[
+            "drill",
+            "start",
+            "--scenario",
+            "primary-replacement",
+            "--cluster",
+            "orders-0001-001",
+            "--json",
+        ],
+    );
+    let id = started["drill_id"].as_str().unwrap().to_owned();
+    assert_eq!(started["scenario"], "primary-replacement");
+    assert_eq!(started["events"][0]["drill"], true);
+    assert_eq!(started["events"][0]["origin"], "drill");
+    assert_eq!(started["events"][0]["attributes"]["drill_id"], id.as_str());
+
+    // The alert went out through the real path, marked as a drill first thing.
+    let alert = the_alert(&slack);
+    assert!(alert.text.starts_with("DRILL: "), "{}", alert.text);
+    let header = alert.blocks[0]["text"]["text"].as_str().unwrap();
+    assert!(header.starts_with("🧪 DRILL"), "{header}");
+    assert!(shown(&alert).contains("Nothing is happening to a real cluster"));
+    assert!(shown(&alert).contains("orders-0001-001"));
+
+    // The responses, a moment apart, from the command line (a prefix works as for other commands).
+    let ack = ok(&slack, &db, &["ack", &id[..8], "--by", "alice"]);
+    assert!(ack.contains("acknowledged by alice"), "{ack}");
+    let acknowledged = the_alert(&slack);
+    assert!(acknowledged.versions.len() >= 2, "the alert was updated");
+    assert!(
+        shown(&acknowledged).contains("Acknowledged by *alice*"),
+        "{}",
+        shown(&acknowledged)
+    );
+    assert!(shown(&acknowledged).contains("DRILL"), "still marked");
+    sleep(StdDuration::from_millis(1100));
+    let step = ok(&slack, &db, &["step", &id, "1", "--by", "bob"]);
+    assert!(step.contains("step 1 done by bob"), "{step}");
+    sleep(StdDuration::from_millis(1100));
+    ok(
+        &slack,
+        &db,
+        &[
+            "outcome",
+            &id,
+            "--handled",
+            "manual-failover",
+            "--site-maintenance",
+            "no",
+            "--downtime",
+            "2m5s",
+            "--note",
+            "failed over by hand, keys matched",
+            "--by",
+            "alice",
+        ],
+    );
+
+    let report = json(&slack, &db, &["drill", "report", &id, "--json"]);
+    assert_eq!(report["drill_id"], id.as_str());
+    assert_eq!(report["scenario"], "primary-replacement");
+    assert_eq!(report["acknowledged"]["by"], "alice");
+    assert_eq!(report["first_step"]["step"], 1);
+    assert_eq!(report["first_step"]["by"], "bob");
+    assert_eq!(report["done"]["handled"], "manual-failover");
+    assert_eq!(report["done"]["site_maintenance"], false);
+    assert_eq!(report["downtime"], 125);
+    let seconds = |k: &str| {
+        report[k]
+            .as_i64()
+            .unwrap_or_else(|| panic!("{k}: {report}"))
+    };
+    let (to_ack, to_step, to_done) = (
+        seconds("time_to_acknowledge"),
+        seconds("time_to_first_step"),
+        seconds("time_to_done"),
+    );
+    assert!(to_ack >= 0, "{report}");
+    assert!(to_ack < to_step && to_step < to_done, "{report}");
+
+    // The times are those recorded in the history, measured from when the drill was raised.
+    let raised = time(&report["raised_at"]);
+    let alerted = time(&report["alerted_at"]);
+    assert!(raised <= alerted, "{report}");
+    let store = SqliteStore::open(&db).unwrap();
+    let event = EventId::parse(&id).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let (acks, steps, outcomes) = runtime.block_on(async {
+        let ids = [event];
+        (
+            store.acknowledgements(&ids).await.unwrap(),
+            store.steps(&ids).await.unwrap(),
+            store.outcomes(&ids).await.unwrap(),
+        )
+    });
+    assert_eq!(acks.len(), 1);
+    assert_eq!(time(&report["acknowledged"]["at"]), acks[0].at);
+    assert_eq!((acks[0].at - raised).num_seconds(), to_ack);
+    assert_eq!((steps[0].at - raised).num_seconds(), to_step);
+    assert_eq!((outcomes[0].at - raised).num_seconds(), to_done);
+
+    // Every drill, newest first, holds this one.
+    let all = json(&slack, &db, &["drill", "report", "--json"]);
+    assert_eq!(all.as_array().unwrap().len(), 1);
+    assert_eq!(all[0]["drill_id"], id.as_str());
+
+    // A drill is not history: searches leave it out unless asked.
+    assert_eq!(
+        json(&slack, &db, &["events", "--json"]),
+        serde_json::json!([])
+    );
+    let with_drills = json(&slack, &db, &["events", "--json", "--drills"]);
+    assert_eq!(with_drills.as_array().unwrap().len(), 1);
+    assert_eq!(with_drills[0]["id"], id.as_str());
+}
+
+#[test]
+fn a_name_given_to_ack_is_shown_on_the_alert_as_text_not_markup() {
+    let slack = SlackStandIn::start();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("history.db");
+    let started = json(
+        &slack,
+        &db,
+        &[
+            "drill",
+            "start",
+            "--scenario",
+            "memcached-replacement",
+            "--cluster",
+            "sessions-mc",
+            "--json",
+        ],
+    );
+    let id = started["drill_id"].as_str().unwrap();
+    ok(&slack, &db, &["ack", id, "--by", "<!channel> *eve*"]);
+    let alert = shown(&the_alert(&slack));
+    assert!(alert.contains("&lt;!channel&gt;"), "{alert}");
+    assert!(!alert.contains("<!channel>"), "{alert}");
+    assert!(
+        alert.contains("Memcached"),
+        "the scenario's engine: {alert}"
+    );
+}
+
+#[test]
+fn drill_list_names_the_six_scenarios() {
+    let slack = SlackStandIn::start();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("history.db");
+    let list = json(&slack, &db, &["drill", "list", "--json"]);
+    let names: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "primary-replacement",
+            "replica-replacement",
+            "unplanned-failover",
+            "memcached-replacement",
+            "repeat-notice",
+            "failure-menu"
+        ]
+    );
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .all(|s| !s["description"].as_str().unwrap().is_empty())
+    );
+    let unknown = cachewatch(
+        &slack,
+        &db,
+        &["drill", "start", "--scenario", "meteor", "--cluster", "x"],
+    );
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("repeat-notice"));
+}
+
+#[test]
+fn a_repeat_notice_drill_is_flagged_as_a_repeat_and_alerts_once() {
+    let slack = SlackStandIn::start();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("history.db");
+    let started = json(
+        &slack,
+        &db,
+        &[
+            "drill",
+            "start",
+            "--scenario",
+            "repeat-notice",
+            "--cluster",
+            "sessions-mc",
+            "--node",
+            "0002",
+            "--json",
+        ],
+    );
+    let maintenances = started["maintenances"].as_array().unwrap();
+    assert_eq!(maintenances.len(), 2, "{started}");
+    let repeat = maintenances
+        .iter()
+        .find(|m| !m["repeat_of"].is_null())
+        .unwrap_or_else(|| panic!("no repeat: {started}"));
+    assert_eq!(repeat["id"], started["drill_id"]);
+    assert_eq!(repeat["state"], "scheduled");
+    assert_eq!(repeat["drill"], true);
+
+    // Only today's notice pages (the replacement two days ago is history), and it says "again".
+    let alert = the_alert(&slack);
+    assert!(alert.text.starts_with("DRILL: "), "{}", alert.text);
+    assert!(shown(&alert).contains("again"), "{}", shown(&alert));
+    assert!(shown(&alert).contains("Repeat notice"), "{}", shown(&alert));
+}
+
+#[test]
+fn the_failure_menu_plans_which_nodes_to_stop_and_injects_nothing() {
+    let slack = SlackStandIn::start();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("history.db");
+    let plan = ok(
+        &slack,
+        &db,
+        &[
+            "drill",
+            "start",
+            "--scenario",
+            "failure-menu",
+            "--cluster",
+            "orders",
+            "--shards",
+            "3",
+            "--replicas",
+            "2",
+        ],
+    );
+    for shard in 1..=3 {
+        for node in 1..=3 {
+            let name = format!("orders-{shard:04}-{node:03}");
+            assert!(plan.contains(&name), "{name} missing:\n{plan}");
+        }
+    }
+    assert!(plan.contains("## 1. One replica down"), "{plan}");
+    assert!(plan.contains("Stop: `orders-0001-002`\n"), "{plan}");
+    assert!(
+        plan.contains(
+            "Stop: `orders-0001-001`, `orders-0002-001`\n\nExpect: The cluster loses quorum"
+        ),
+        "{plan}"
+    );
+    assert!(plan.contains("## 7. Every node down"), "{plan}");
+    assert!(slack.parents(ALERTS).is_empty(), "a plan posts nothing");
+    assert_eq!(
+        json(&slack, &db, &["events", "--json", "--drills"]),
+        serde_json::json!([])
+    );
+
+    let without = cachewatch(
+        &slack,
+        &db,
+        &[
+            "drill",
+            "start",
+            "--scenario",
+            "failure-menu",
+            "--cluster",
+            "orders",
+        ],
+    );
+    assert_eq!(without.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&without.stderr).contains("--shards N --replicas N"));
+}
