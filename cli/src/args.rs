@@ -5,9 +5,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod drill;
+mod failover;
 mod probe;
 
 pub use drill::*;
+pub use failover::*;
 pub use probe::*;
 
 /// Watch ElastiCache maintenance and failure events: keep every event, follow each maintenance,
@@ -100,6 +102,10 @@ pub enum Command {
     Outcome(OutcomeArgs),
     /// Measure a Redis OSS or Valkey endpoint's unavailability: write and read a key every tick.
     Probe(ProbeArgs),
+    /// Rehearse a failover on ElastiCache (TestFailover), with guard rails, recorded as a drill.
+    Failover(FailoverArgs),
+    /// The yearly maintenance log: a row per maintenance, totals per engine, a chart per month.
+    Report(ReportArgs),
     /// Serve the HTTP door on this machine: Slack's slash command and buttons, the runbook and
     /// history pages, the search API, an SNS subscription endpoint.
     Serve(ServeArgs),

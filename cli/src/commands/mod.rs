@@ -5,9 +5,11 @@ mod backfill;
 mod demo;
 mod drill;
 mod events;
+mod failover;
 mod ingest;
 mod notify;
 mod probe;
+mod report;
 mod respond;
 mod runbook;
 mod serve;
@@ -177,6 +179,8 @@ async fn dispatch<S: EventStore + DeliveryStore + ResponseStore>(
         Command::Ack(args) => respond::ack(ctx, &args, out).await,
         Command::Step(args) => respond::step(ctx, &args, out).await,
         Command::Outcome(args) => respond::outcome(ctx, &args, out).await,
+        Command::Failover(args) => failover::run(ctx, &args, out).await,
+        Command::Report(args) => report::run(ctx, &args, out).await,
         Command::Probe(_) => unreachable!("the probe needs no store"),
         Command::Serve(_) => unreachable!("serve owns its store"),
     }

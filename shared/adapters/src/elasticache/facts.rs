@@ -329,7 +329,11 @@ impl ElastiCache {
         Ok(answer.cache_clusters().first().cloned())
     }
 
-    async fn describe_group(&self, id: &str) -> Result<Option<ReplicationGroup>, ElastiCacheError> {
+    /// The replication group `id`, when ElastiCache describes one.
+    pub(crate) async fn describe_group(
+        &self,
+        id: &str,
+    ) -> Result<Option<ReplicationGroup>, ElastiCacheError> {
         let answer = self
             .client
             .describe_replication_groups()
@@ -373,7 +377,8 @@ impl ElastiCache {
         }
     }
 
-    async fn tags(&self, arn: &str) -> Result<Vec<(String, String)>, ElastiCacheError> {
+    /// The tags of the resource `arn`, as (key, value).
+    pub(crate) async fn tags(&self, arn: &str) -> Result<Vec<(String, String)>, ElastiCacheError> {
         let answer = self
             .client
             .list_tags_for_resource()

@@ -12,6 +12,7 @@
 //! | [`ElastiCache::coverage`] | DescribeCacheClusters, DescribeReplicationGroups, every page | the coverage audit |
 //! | [`ElastiCache::set_notification_topic`] | ModifyReplicationGroup, ModifyCacheCluster | `audit --fix` |
 //! | [`ElastiCache::test_failover`] | TestFailover | a failover rehearsal |
+//! | [`ElastiCache::failover_target`], [`ElastiCache::failover_records`] | DescribeReplicationGroups, ListTagsForResource, DescribeEvents | a rehearsal's guard rails and following it |
 //!
 //! Paged operations follow `Marker` until ElastiCache stops answering one, and stop with
 //! [`ElastiCacheError::MarkerLoop`] if it repeats one. Errors say whether trying again may
@@ -21,6 +22,7 @@ mod backfill;
 mod error;
 mod events;
 mod facts;
+mod failover;
 mod fleet;
 
 use std::collections::{HashMap, HashSet};
@@ -40,6 +42,7 @@ pub use events::{
     DescribedEvents, EVENT_RETENTION, EventQuery, EventRecord, EventsProgress, RejectedRecord,
     events_document,
 };
+pub use failover::FailoverLookupError;
 
 /// How many records a page holds unless told otherwise: the most DescribeEvents allows.
 pub const DEFAULT_PAGE_SIZE: i32 = 100;

@@ -1,0 +1,351 @@
+//! `cachewatch report`, the yearly maintenance log, read as a team reads it: a year of
+//! maintenances ingested from DescribeEvents output into a temporary SQLite history, outcomes
+//! recorded against them, then the log as Markdown, CSV and an SVG chart. Engines come from
+//! ElastiCache (the stand-in in front of moto) when asked.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use aws_sdk_elasticache::Client;
+use cachewatch_adapters::SqliteStore;
+use cachewatch_core::event::EventId;
+use cachewatch_core::response::{Outcome, ResponseStore};
+use cachewatch_tests::elasticache::ElastiCacheStandIn;
+use cachewatch_tests::{fixture, workspace_bin};
+use chrono::{DateTime, Duration, Utc};
+use serde_json::Value;
+
+/// A temporary history and the binary pointed at it, with no AWS configuration unless given.
+struct Team {
+    _dir: tempfile::TempDir,
+    db: PathBuf,
+    aws: Vec<(&'static str, String)>,
+}
+
+impl Team {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("history.db");
+        Self {
+            _dir: dir,
+            db,
+            aws: Vec::new(),
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(workspace_bin("cachewatch"))
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("CACHEWATCH_DB", &self.db)
+            .envs(self.aws.iter().map(|(k, v)| (*k, v.as_str())))
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "cachewatch {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// The year of maintenances, ingested.
+    fn with_a_year() -> Self {
+        let team = Self::new();
+        let path = fixture("report_year_2025.json");
+        team.ok(&["ingest", path.to_str().unwrap()]);
+        team
+    }
+
+    /// The maintenance of the first stored event about `cluster` of `kind`.
+    fn maintenance_of(&self, cluster: &str, kind: &str) -> EventId {
+        let events: Value = serde_json::from_str(&self.ok(&[
+            "events",
+            "--json",
+            "--limit",
+            "1000",
+            "--cluster",
+            cluster,
+            "--kind",
+            kind,
+        ]))
+        .unwrap();
+        let id = events[0]["maintenance_id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("a {kind} event of {cluster} in a maintenance: {events:#}"));
+        EventId::parse(id).unwrap()
+    }
+
+    /// Records an outcome through the store, as `cachewatch outcome` or Slack's modal would.
+    async fn record(&self, outcome: Outcome) {
+        let store = SqliteStore::open(Path::new(&self.db)).unwrap();
+        store.record_outcome(&outcome).await.unwrap();
+    }
+}
+
+fn outcome(
+    event_id: EventId,
+    handled: &str,
+    site_maintenance: bool,
+    downtime: Option<Duration>,
+    note: &str,
+) -> Outcome {
+    Outcome {
+        event_id,
+        handled: handled.to_owned(),
+        site_maintenance,
+        downtime,
+        note: Some(note.to_owned()),
+        by: "oncall".to_owned(),
+        at: DateTime::parse_from_rfc3339("2025-12-31T09:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc),
+    }
+}
+
+/// The team's log for 2025: the orders replacement handled by a manual failover, the first
+/// Memcached replacement with a site maintenance.
+async fn team_with_outcomes() -> Team {
+    let team = Team::with_a_year();
+    let orders = team.maintenance_of("orders-0001-001", "node_replacement_scheduled");
+    let sessions = team.maintenance_of("sessions", "cache_node_replace_complete");
+    team.record(outcome(
+        orders,
+        "manual-failover",
+        false,
+        Some(Duration::seconds(125)),
+        "batch jobs stopped | keys counted, 1,204 before and after",
+    ))
+    .await;
+    team.record(outcome(
+        sessions,
+        "waited",
+        true,
+        Some(Duration::minutes(10)),
+        "dumped and restored the \"catalog\" keys",
+    ))
+    .await;
+    team
+}
+
+#[tokio::test]
+async fn the_markdown_log_has_a_row_per_maintenance_totals_and_months() {
+    // Arrange
+    let team = team_with_outcomes().await;
+
+    // Act
+    let md = team.ok(&["report", "--year", "2025"]);
+
+    // Assert
+    assert!(md.starts_with("# Maintenance log 2025\n"), "{md}");
+    assert!(
+        md.contains("6 maintenances in 2025 (dates in UTC)."),
+        "{md}"
+    );
+    let rows: Vec<&str> = md
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| Date"))
+        .filter(|l| l.split(" | ").count() == 8)
+        .collect();
+    let expected_starts = [
+        "| Jan 6 | unknown | checkout-0002-001 node 0001 | planned replacement |",
+        "| Jan 14 | unknown | orders-0001-001 node 0001 | planned replacement with failover | manual-failover | no | 2 minutes 5 seconds | batch jobs stopped \\| keys counted, 1,204 before and after |",
+        "| Mar 10 | unknown | sessions node 0002 | planned replacement | waited | yes | 10 minutes | dumped and restored the \"catalog\" keys |",
+        "| Mar 18 | unknown | sessions node 0002 | planned replacement |",
+        "| Jul 21 | unknown | payments | failover |",
+        "| Dec 31 | unknown | checkout-0003-001 node 0001 | planned replacement |",
+    ];
+    assert_eq!(rows.len(), expected_starts.len(), "{md}");
+    for (row, start) in rows.iter().zip(expected_starts) {
+        assert!(row.starts_with(start), "{row}\nshould start with\n{start}");
+    }
+    assert!(
+        !md.contains("checkout-0001-001"),
+        "its window is in 2026: {md}"
+    );
+    assert!(
+        md.contains("| unknown | 6 | 1 | 12 minutes 5 seconds (2 measured) |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| 2 | 0 | 2 | 0 | 0 | 0 | 1 | 0 | 0 | 0 | 0 | 1 |"),
+        "{md}"
+    );
+}
+
+#[tokio::test]
+async fn the_csv_log_reads_back_as_one_record_per_maintenance() {
+    // Arrange
+    let team = team_with_outcomes().await;
+
+    // Act
+    let csv = team.ok(&["report", "--year", "2025", "--format", "csv"]);
+
+    // Assert
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    let header: Vec<String> = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(
+        header,
+        [
+            "month",
+            "date",
+            "engine",
+            "cluster",
+            "node",
+            "kind",
+            "handled",
+            "site_maintenance",
+            "downtime_seconds",
+            "note",
+            "drill",
+            "maintenance_id"
+        ]
+    );
+    let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let months: Vec<&str> = records.iter().map(|r| &r[0]).collect();
+    assert_eq!(
+        months,
+        [
+            "2025-01", "2025-01", "2025-03", "2025-03", "2025-07", "2025-12"
+        ]
+    );
+    let orders = &records[1];
+    assert_eq!(&orders[3], "orders-0001-001");
+    assert_eq!(&orders[6], "manual-failover");
+    assert_eq!(&orders[7], "no");
+    assert_eq!(&orders[8], "125");
+    assert_eq!(
+        &orders[9],
+        "batch jobs stopped | keys counted, 1,204 before and after"
+    );
+    assert_eq!(&records[2][9], "dumped and restored the \"catalog\" keys");
+    assert_eq!(&records[2][7], "yes");
+    assert!(records.iter().all(|r| &r[10] == "false"));
+}
+
+#[tokio::test]
+async fn the_svg_chart_counts_maintenances_per_month() {
+    // Arrange
+    let team = team_with_outcomes().await;
+
+    // Act
+    let svg = team.ok(&["report", "--year", "2025", "--format", "svg"]);
+
+    // Assert
+    assert!(
+        svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""),
+        "{svg}"
+    );
+    assert!(svg.trim_end().ends_with("</svg>"), "{svg}");
+    assert!(
+        svg.contains("Maintenances per month, 2025 (6 in all)"),
+        "{svg}"
+    );
+    assert!(
+        svg.contains("<title>Jan 2025: 2 unknown (checkout-0002-001, orders-0001-001)</title>"),
+        "{svg}"
+    );
+    assert!(
+        svg.contains("<title>Mar 2025: 2 unknown (sessions, sessions)</title>"),
+        "{svg}"
+    );
+    assert!(
+        svg.contains("<title>Jul 2025: 1 unknown (payments)</title>"),
+        "{svg}"
+    );
+    assert!(
+        svg.contains("<title>Dec 2025: 1 unknown (checkout-0003-001)</title>"),
+        "{svg}"
+    );
+    assert!(!svg.contains("<title>Feb"), "{svg}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn engines_come_from_elasticache_when_asked() {
+    // Arrange: orders (Redis OSS) and sessions (Memcached) still exist; the others were deleted.
+    let stand_in = ElastiCacheStandIn::start();
+    let client = Client::new(&stand_in.sdk_config().await);
+    client
+        .create_replication_group()
+        .replication_group_id("orders")
+        .replication_group_description("orders cache")
+        .engine("redis")
+        .cache_node_type("cache.t4g.small")
+        .replicas_per_node_group(1)
+        .send()
+        .await
+        .expect("moto creates the replication group");
+    client
+        .create_cache_cluster()
+        .cache_cluster_id("sessions")
+        .engine("memcached")
+        .cache_node_type("cache.t4g.small")
+        .num_cache_nodes(2)
+        .send()
+        .await
+        .expect("moto creates the cluster");
+    let mut team = team_with_outcomes().await;
+    team.aws = stand_in.env();
+
+    // Act
+    let md = team.ok(&["report", "--year", "2025", "--elasticache"]);
+
+    // Assert
+    assert!(
+        md.contains("| Jan 14 | redis | orders-0001-001 node 0001 |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| Mar 10 | memcached | sessions node 0002 |"),
+        "{md}"
+    );
+    assert!(md.contains("| Jul 21 | unknown | payments |"), "{md}");
+    assert!(
+        md.contains("| redis | 1 | 0 | 2 minutes 5 seconds (1 measured) |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| memcached | 2 | 1 | 10 minutes (1 measured) |"),
+        "{md}"
+    );
+    assert!(md.contains("| unknown | 3 | 0 | — |"), "{md}");
+    assert!(
+        !stand_in.requests_for("DescribeCacheClusters").is_empty(),
+        "the clusters were listed"
+    );
+}
+
+#[test]
+fn an_empty_year_and_a_bad_year_say_so() {
+    let team = Team::with_a_year();
+    let empty = team.ok(&["report", "--year", "2019"]);
+    assert!(empty.contains("0 maintenances in 2019"), "{empty}");
+    assert!(
+        empty.contains("Nothing was recorded for this year."),
+        "{empty}"
+    );
+    let this_year = team.ok(&["report"]);
+    let year = Utc::now().format("%Y").to_string();
+    assert!(
+        this_year.starts_with(&format!("# Maintenance log {year}\n")),
+        "{this_year}"
+    );
+    let bad = team.run(&["report", "--year", "20000"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("--year 20000 is not a year"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+}
