@@ -155,3 +155,25 @@ pub struct OutcomeArgs {
     #[arg(long, value_name = "NAME")]
     pub by: Option<String>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handled_takes_exactly_the_values_the_slack_form_offers() {
+        let cli: Vec<&str> = Handled::value_variants()
+            .iter()
+            .map(|h| h.as_str())
+            .collect();
+        let form: Vec<&str> = cachewatch_core::response::HANDLED
+            .iter()
+            .map(|(value, _)| *value)
+            .collect();
+        assert_eq!(cli, form);
+        for h in Handled::value_variants() {
+            let name = h.to_possible_value().expect("a visible value");
+            assert_eq!(name.get_name(), h.as_str(), "--handled {}", h.as_str());
+        }
+    }
+}

@@ -146,6 +146,21 @@ pub trait ResponseStore: Send + Sync {
     ) -> impl Future<Output = Result<Vec<MuteRecord>, StoreError>> + Send;
 }
 
+/// How a maintenance can have been handled: the value stored in [`Outcome::handled`], and how
+/// people are asked (the Slack form; the CLI's `--handled` takes the same values).
+pub const HANDLED: [(&str, &str); 7] = [
+    (
+        "manual-failover",
+        "Failed over by hand, ahead of the window",
+    ),
+    ("waited", "Let it run in its maintenance window"),
+    ("moved-window", "Moved the maintenance window"),
+    ("restored-backup", "Restored from a backup"),
+    ("test-failover", "Rehearsed with ElastiCache's TestFailover"),
+    ("canceled", "Canceled: nothing happened"),
+    ("other", "Something else (see the note)"),
+];
+
 /// The first acknowledgement of each maintenance counts: who took it on, and when.
 pub fn first_acknowledgement(acks: &[Acknowledgement]) -> Option<&Acknowledgement> {
     acks.iter().min_by_key(|a| (a.at, a.by.clone()))

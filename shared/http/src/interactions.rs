@@ -58,17 +58,7 @@ pub const FIELD_NOTE: &str = "note";
 pub const MAX_NOTE: usize = 3000;
 
 /// How a maintenance can have been handled: the value stored, and what the modal says.
-pub const HANDLED: [(&str, &str); 6] = [
-    (
-        "manual-failover",
-        "Failed over by hand, ahead of the window",
-    ),
-    ("waited", "Let it run in its maintenance window"),
-    ("moved-window", "Moved the maintenance window"),
-    ("restored-backup", "Restored from a backup"),
-    ("canceled", "Canceled: nothing happened"),
-    ("other", "Something else (see the note)"),
-];
+pub use cachewatch_core::response::HANDLED;
 
 /// Why a button could not be carried out (logged: Slack has had its 200).
 #[derive(Debug, thiserror::Error)]
