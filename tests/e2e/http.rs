@@ -5,14 +5,12 @@
 //! changes anything.
 
 use std::collections::BTreeMap;
-use std::str::FromStr;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::Duration as StdDuration;
 
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
-use base64::Engine;
 use cachewatch_adapters::SqliteStore;
 use cachewatch_adapters::slack::{RetryPolicy, SlackClient, SlackSettings};
 use cachewatch_core::config::Config;
@@ -28,107 +26,24 @@ use cachewatch_core::slack::{
 use cachewatch_core::store::EventStore;
 use cachewatch_core::timefmt::Zone;
 use cachewatch_core::{AlertPolicy, EventId, ingest};
-use cachewatch_http::sns::{FetchError, SnsFetcher, SnsMessage};
+use cachewatch_http::sns::{FetchError, SnsFetcher};
 use cachewatch_http::{Door, HttpSettings, router};
 use cachewatch_tests::slack::{ALERTS, Endpoint, SlackRequest, SlackStandIn, StoredMessage};
+use cachewatch_tests::sns::{self, CERT_URL, TOPIC};
 use chrono::{DateTime, Duration, Utc};
 use reqwest::Url;
-use rsa::RsaPrivateKey;
-use rsa::pkcs1v15::SigningKey;
-use rsa::signature::{SignatureEncoding, Signer};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use tower::ServiceExt;
-use x509_cert::builder::{Builder, CertificateBuilder, Profile};
-use x509_cert::der::Encode;
-use x509_cert::name::Name;
-use x509_cert::serial_number::SerialNumber;
-use x509_cert::spki::SubjectPublicKeyInfoOwned;
-use x509_cert::time::Validity;
 
 const BASE: &str = "https://cachewatch.example.com";
-const TOPIC: &str = "arn:aws:sns:eu-west-1:111122223333:cachewatch";
-const CERT_URL: &str = "https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-00000000000000000000000000http.pem";
 const LINK_SECRET: &str = "http-test-link-secret-0123456789abcdef";
 const ONCALL: &str = "U0ONCALL";
 
 // --- SNS played by the test ------------------------------------------------------------------
 
-/// A key made for these tests (1024 bits: generation is slow in a debug build, and the checks
-/// under test do not depend on the size), and a self-signed certificate for it.
-struct TestKey {
-    private: RsaPrivateKey,
-    pem: String,
-}
-
-fn sns_key() -> &'static TestKey {
-    static KEY: OnceLock<TestKey> = OnceLock::new();
-    KEY.get_or_init(|| {
-        let private = RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 1024).unwrap();
-        let signer = SigningKey::<sha2::Sha256>::new(private.clone());
-        let spki = SubjectPublicKeyInfoOwned::from_key(private.to_public_key()).unwrap();
-        let certificate = CertificateBuilder::new(
-            Profile::Root,
-            SerialNumber::from(7u32),
-            Validity::from_now(StdDuration::from_secs(30 * 24 * 3600)).unwrap(),
-            Name::from_str("CN=sns.eu-west-1.amazonaws.com").unwrap(),
-            spki,
-            &signer,
-        )
-        .unwrap()
-        .build::<rsa::pkcs1v15::Signature>()
-        .unwrap();
-        let base64 =
-            base64::engine::general_purpose::STANDARD.encode(certificate.to_der().unwrap());
-        let pem = format!(
-            "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
-            base64
-                .as_bytes()
-                .chunks(64)
-                .map(|c| std::str::from_utf8(c).unwrap())
-                .collect::<Vec<_>>()
-                .join("\n")
-        );
-        TestKey { private, pem }
-    })
-}
-
-/// `message` signed as SNS signs it (SHA256withRSA for version 2, SHA1withRSA for 1).
-fn sns_sign(mut message: Value) -> Value {
-    message["Signature"] = json!("");
-    let text = SnsMessage::parse(message.to_string().as_bytes())
-        .unwrap()
-        .string_to_sign();
-    let key = &sns_key().private;
-    let signature = if message["SignatureVersion"] == "1" {
-        SigningKey::<sha1::Sha1>::new(key.clone())
-            .sign(text.as_bytes())
-            .to_vec()
-    } else {
-        SigningKey::<sha2::Sha256>::new(key.clone())
-            .sign(text.as_bytes())
-            .to_vec()
-    };
-    message["Signature"] = json!(base64::engine::general_purpose::STANDARD.encode(signature));
-    message
-}
-
-fn sns_notification(body: Value, at: DateTime<Utc>, version: &str) -> Value {
-    sns_sign(json!({
-        "Type": "Notification",
-        "MessageId": format!("msg-{}", at.timestamp_nanos_opt().unwrap()),
-        "TopicArn": TOPIC,
-        "Subject": "ElastiCache notification",
-        "Message": body.to_string(),
-        "Timestamp": at.to_rfc3339(),
-        "SignatureVersion": version,
-        "SigningCertURL": CERT_URL,
-        "UnsubscribeURL": format!("https://sns.eu-west-1.amazonaws.com/?Action=Unsubscribe&SubscriptionArn={TOPIC}:1"),
-    }))
-}
-
 fn sns_confirmation() -> Value {
-    sns_sign(json!({
+    sns::sign(json!({
         "Type": "SubscriptionConfirmation",
         "MessageId": "a5544098-f8c9-4589-81b2-d8b719f21e3c",
         "Token": "2336412f37fb687f5d51e6e2425a8a58",
@@ -155,7 +70,7 @@ impl SnsFetcher for LocalSns {
     async fn certificate(&self, url: &Url) -> Result<String, FetchError> {
         *self.certificates_fetched.lock().unwrap() += 1;
         if url.as_str() == CERT_URL {
-            Ok(sns_key().pem.clone())
+            Ok(sns::key().pem.clone())
         } else {
             Err(FetchError::Status {
                 what: "the signing certificate",
@@ -411,8 +326,8 @@ async fn scheduled(store: &SqliteStore, cluster: &str) -> EventId {
 async fn alerted(door: &TestDoor) -> StoredMessage {
     let body = json!({"ElastiCache:NodeReplacementScheduled": "payments-0001-001", "Replication Group ID": "payments"});
     let answer = door
-        .post_sns(&sns_notification(
-            body,
+        .post_sns(&sns::notification(
+            &body,
             Utc::now() - Duration::minutes(1),
             "2",
         ))
@@ -465,8 +380,8 @@ async fn a_signed_sns_notification_becomes_an_alert_whose_signed_link_opens_the_
 
     // A retry of the same delivery (SNS reuses the message) stores and posts nothing more.
     let again = door
-        .post_sns(&sns_notification(
-            json!({"ElastiCache:NodeReplacementScheduled": "payments-0001-001", "Replication Group ID": "payments"}),
+        .post_sns(&sns::notification(
+            &json!({"ElastiCache:NodeReplacementScheduled": "payments-0001-001", "Replication Group ID": "payments"}),
             events[0].occurred_at,
             "1",
         ))
@@ -509,7 +424,7 @@ async fn a_subscription_is_confirmed_only_once_its_confirmation_is_verified() {
 async fn unsigned_forged_and_foreign_sns_messages_store_nothing() {
     let door = door(true).await;
     let body = json!({"ElastiCache:FailoverComplete": "payments-0001-002"});
-    let genuine = sns_notification(body.clone(), Utc::now(), "2");
+    let genuine = sns::notification(&body, Utc::now(), "2");
     let mut tampered = genuine.clone();
     tampered["Message"] =
         json!(json!({"ElastiCache:FailoverComplete": "orders-0001-002"}).to_string());
@@ -517,10 +432,10 @@ async fn unsigned_forged_and_foreign_sns_messages_store_nothing() {
     unsigned.as_object_mut().unwrap().remove("Signature");
     let mut foreign = genuine.clone();
     foreign["TopicArn"] = json!("arn:aws:sns:eu-west-1:999999999999:elsewhere");
-    let foreign = sns_sign(foreign);
+    let foreign = sns::sign(foreign);
     let mut elsewhere = genuine.clone();
     elsewhere["SigningCertURL"] = json!("https://attacker.example/SimpleNotificationService-x.pem");
-    let elsewhere = sns_sign(elsewhere);
+    let elsewhere = sns::sign(elsewhere);
     let cases = [
         ("tampered", tampered, StatusCode::FORBIDDEN),
         ("unsigned", unsigned, StatusCode::BAD_REQUEST),
@@ -1068,7 +983,7 @@ async fn an_acknowledged_alert_keeps_saying_so_when_its_maintenance_changes() {
     // Act: the replacement is rescheduled; the parent is brought up to date.
     let body = json!({"ElastiCache:NodeReplacementRescheduled": "payments-0001-001", "Replication Group ID": "payments"});
     let answer = door
-        .post_sns(&sns_notification(body, Utc::now(), "2"))
+        .post_sns(&sns::notification(&body, Utc::now(), "2"))
         .await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
 
