@@ -9,6 +9,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration as StdDuration, Instant};
 
 use cachewatch_adapters::SqliteStore;
@@ -28,6 +29,8 @@ const ONCALL: &str = "U0ONCALL";
 struct Server {
     child: Child,
     base: String,
+    /// What it wrote to standard error (its log), also passed on to the test's.
+    log: Arc<Mutex<String>>,
 }
 
 impl Server {
@@ -55,9 +58,20 @@ impl Server {
             .env_remove("CACHEWATCH_CONFIG")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::piped())
             .spawn()
             .expect("cachewatch serve starts");
+        let log = Arc::new(Mutex::new(String::new()));
+        let stderr = child.stderr.take().expect("its log");
+        let written = Arc::clone(&log);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                eprintln!("serve: {line}");
+                let mut log = written.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
         // The first line says where it listens: `cachewatch serve: listening on http://…`.
         let stdout = child.stdout.take().expect("its output");
         let (tx, rx) = std::sync::mpsc::channel();
@@ -76,7 +90,7 @@ impl Server {
             .rsplit_once("listening on ")
             .map(|(_, url)| url.trim().to_owned())
             .unwrap_or_else(|| panic!("unexpected first line: {first}"));
-        let server = Self { child, base };
+        let server = Self { child, base, log };
         let deadline = Instant::now() + StdDuration::from_secs(30);
         while !answers(&format!("{}/healthz", server.base)) {
             assert!(Instant::now() < deadline, "serve never answered /healthz");
@@ -87,6 +101,16 @@ impl Server {
 
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
+    }
+
+    /// `host:port` it listens on.
+    fn authority(&self) -> &str {
+        self.base.trim_start_matches("http://")
+    }
+
+    /// Its log so far.
+    fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
     }
 }
 
@@ -298,4 +322,220 @@ async fn serve_lets_nothing_forged_in_and_stops_cleanly_on_sigterm() {
         std::thread::sleep(StdDuration::from_millis(20));
     };
     assert!(status.success(), "{status}");
+}
+
+/// Everything stored in `db`.
+async fn stored(db: &std::path::Path) -> Vec<cachewatch_core::MaintenanceEvent> {
+    SqliteStore::open(db)
+        .unwrap()
+        .search(&cachewatch_core::EventQuery::default())
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_notification_brings_in_only_what_sns_signed_and_only_once() {
+    let slack = SlackStandIn::start();
+    let host = SnsHost::start(&sns::key().pem);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("history.db");
+    let server = tokio::task::block_in_place(|| Server::start(&db, &slack, &host));
+
+    // A genuine notification with a Lambda-shaped `Records` array added: the array is not signed,
+    // and once carried a forged replacement of another account's cluster into the history.
+    let genuine = sns::notification(&replacement_notice(), Utc::now(), "2");
+    let mut smuggled = genuine.clone();
+    smuggled["Records"] = json!([{
+        "EventSource": "aws:sns",
+        "Sns": {
+            "Type": "Notification",
+            "MessageId": "forged-1",
+            "TopicArn": "arn:aws:sns:us-east-1:999999999999:elsewhere",
+            "Timestamp": Utc::now().to_rfc3339(),
+            "Message": json!({"ElastiCache:NodeReplacementScheduled": "billing-0001-001"}).to_string(),
+        }
+    }]);
+    let answer = post_sns(&server, &smuggled).await;
+    assert_eq!(answer.status(), 400);
+    assert!(stored(&db).await.is_empty());
+
+    // A genuine notification published two hours ago, replayed: SNS stops retrying within one.
+    let old = sns::notification(&replacement_notice(), Utc::now() - Duration::hours(2), "2");
+    assert_eq!(post_sns(&server, &old).await.status(), 403);
+    assert!(stored(&db).await.is_empty());
+
+    // The genuine notification: stored, with the signed topic's account and Region only.
+    assert_eq!(post_sns(&server, &genuine).await.status(), 200);
+    let events = stored(&db).await;
+    assert_eq!(events.len(), 1, "{events:#?}");
+    assert_eq!(
+        events[0].cluster_id.as_ref().map(|c| c.as_str()),
+        Some("payments-0001-001")
+    );
+    assert_eq!(events[0].account_id.as_deref(), Some("111122223333"));
+    // SNS's retry of it changes nothing; the same id carrying other (unsigned) fields is refused.
+    assert_eq!(post_sns(&server, &genuine).await.status(), 200);
+    let mut same_id = genuine.clone();
+    same_id["MessageAttributes"] = json!({"cluster": {"Type": "String", "Value": "billing"}});
+    let same_id = sns::sign(same_id);
+    assert_eq!(post_sns(&server, &same_id).await.status(), 403);
+    assert_eq!(stored(&db).await.len(), 1);
+
+    // Each refusal is in the server's log, with its reason.
+    let log = server.log();
+    for reason in [
+        "`Records` is not a field",
+        "outside the hour",
+        "was delivered before",
+    ] {
+        assert!(log.contains(reason), "{reason:?} not in the log:\n{log}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_name_rebound_to_the_servers_address_reaches_nothing() {
+    let slack = SlackStandIn::start();
+    let host = SnsHost::start(&sns::key().pem);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("history.db");
+    let server = tokio::task::block_in_place(|| Server::start(&db, &slack, &host));
+    let port = server.authority().rsplit_once(':').unwrap().1.to_owned();
+    let http = reqwest::Client::new();
+
+    // The pages are open on loopback, under the server's own names.
+    for name in [server.authority().to_owned(), format!("localhost:{port}")] {
+        let answer = http
+            .get(server.url("/api/events"))
+            .header("host", &name)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 200, "{name}");
+    }
+    // A page of another site whose name now resolves to 127.0.0.1 reads and records nothing.
+    let rebound = format!("rebound.example:{port}");
+    let read = http
+        .get(server.url("/api/events"))
+        .header("host", &rebound)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.status(), 421);
+    let step = http
+        .post(server.url("/runbooks/0123456789abcdef/steps"))
+        .header("host", &rebound)
+        .header("origin", format!("http://{rebound}"))
+        .header("content-type", "application/json")
+        .body(r#"{"step":1,"by":"mallory"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(step.status(), 421);
+    // Its own name with another site's origin cannot record a step either.
+    let cross = http
+        .post(server.url("/runbooks/0123456789abcdef/steps"))
+        .header("origin", format!("http://{rebound}"))
+        .header("content-type", "application/json")
+        .body(r#"{"step":1,"by":"mallory"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross.status(), 403);
+    assert!(server.log().contains("rebound.example"), "{}", server.log());
+}
+
+/// Reads what the server sends on `stream` until it closes or `wait` passes.
+async fn read_until_closed(
+    stream: &mut tokio::net::TcpStream,
+    wait: StdDuration,
+) -> Option<String> {
+    use tokio::io::AsyncReadExt;
+    let mut got = Vec::new();
+    let mut buffer = [0u8; 4096];
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        match tokio::time::timeout_at(deadline, stream.read(&mut buffer)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => return Some(String::from_utf8_lossy(&got).into_owned()),
+            Ok(Ok(n)) => got.extend_from_slice(&buffer[..n]),
+            Err(_) => return None,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_slow_and_oversized_clients_do_not_starve_the_server() {
+    use tokio::io::AsyncWriteExt;
+    let slack = SlackStandIn::start();
+    let host = SnsHost::start(&sns::key().pem);
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("history.db");
+    let server = tokio::task::block_in_place(|| Server::start(&db, &slack, &host));
+    let authority = server.authority().to_owned();
+
+    // 300 connections that never send a byte.
+    let mut idle = Vec::new();
+    for _ in 0..300 {
+        idle.push(tokio::net::TcpStream::connect(&authority).await.unwrap());
+    }
+    // The server still answers.
+    let health = reqwest::Client::builder()
+        .timeout(StdDuration::from_secs(5))
+        .build()
+        .unwrap()
+        .get(server.url("/healthz"))
+        .send()
+        .await
+        .expect("/healthz answers beside 300 idle connections");
+    assert_eq!(health.status(), 200);
+
+    // A body announced at 10 GB is refused at once, without waiting for it.
+    let mut huge = tokio::net::TcpStream::connect(&authority).await.unwrap();
+    huge.write_all(
+        format!("POST /sns HTTP/1.1\r\nHost: {authority}\r\nContent-Type: text/plain\r\nContent-Length: 10000000000\r\n\r\n").as_bytes(),
+    )
+    .await
+    .unwrap();
+    // A body that stops arriving half-way.
+    let mut slow = tokio::net::TcpStream::connect(&authority).await.unwrap();
+    slow.write_all(
+        format!("POST /sns HTTP/1.1\r\nHost: {authority}\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\n{{\"Type\":").as_bytes(),
+    )
+    .await
+    .unwrap();
+    let huge_answer = read_until_closed(&mut huge, StdDuration::from_secs(5))
+        .await
+        .expect("the oversized request is answered and closed at once");
+    assert!(huge_answer.starts_with("HTTP/1.1 413"), "{huge_answer}");
+    let slow_answer = read_until_closed(&mut slow, StdDuration::from_secs(20))
+        .await
+        .expect("the stalled body is given up on");
+    assert!(slow_answer.starts_with("HTTP/1.1 408"), "{slow_answer}");
+    // The idle connections were closed (their headers never came).
+    let closed = read_until_closed(&mut idle[0], StdDuration::from_secs(20)).await;
+    assert_eq!(closed.as_deref(), Some(""), "an idle connection is closed");
+    assert!(stored(&db).await.is_empty());
+}
+
+#[test]
+fn a_link_lifetime_that_cannot_be_written_stops_the_start_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(workspace_bin("cachewatch"))
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .env("CACHEWATCH_DB", dir.path().join("history.db"))
+        .env("CACHEWATCH_LINK_SECRET", "0123456789abcdef0123456789abcdef")
+        .env("CACHEWATCH_LINK_TTL", "9999999999d")
+        .env_remove("CACHEWATCH_CONFIG")
+        .env_remove("SLACK_BOT_TOKEN")
+        .env_remove("SLACK_WEBHOOK_URL")
+        .stdin(Stdio::null())
+        .output()
+        .expect("cachewatch serve runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("CACHEWATCH_LINK_TTL"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(
+        String::from_utf8_lossy(&output.stdout).is_empty(),
+        "it never said it listens"
+    );
 }

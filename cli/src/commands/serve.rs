@@ -17,7 +17,8 @@ use cachewatch_core::enrich::FactsSource;
 use cachewatch_core::notify;
 use cachewatch_core::response::ResponseStore;
 use cachewatch_core::store::EventStore;
-use cachewatch_http::settings::{BASE_URL_VAR, LINK_SECRET_VAR, PUBLIC_PAGES_VAR};
+use cachewatch_http::listener::{self, ConnectionLimits};
+use cachewatch_http::settings::{BASE_URL_VAR, LINK_SECRET_VAR, PUBLIC_PAGES_VAR, hosts_of};
 use cachewatch_http::sns::HttpsFetcher;
 use cachewatch_http::{Door, HttpSettings, router};
 use chrono::Utc;
@@ -48,6 +49,8 @@ pub async fn run<S>(
 where
     S: EventStore + DeliveryStore + ResponseStore + 'static,
 {
+    // What the door refuses, and why, goes to standard error as the functions log it.
+    cachewatch_adapters::logging::init();
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .with_context(|| format!("cannot listen on {}", args.addr))
@@ -105,10 +108,14 @@ where
         notify,
         settings,
     };
-    axum::serve(listener, router(door))
-        .with_graceful_shutdown(stop_signal())
-        .await
-        .context("the server stopped")?;
+    listener::serve(
+        listener,
+        router(door),
+        ConnectionLimits::default(),
+        stop_signal(),
+    )
+    .await
+    .context("the server stopped")?;
     if let Some(task) = resend {
         task.abort();
     }
@@ -118,7 +125,10 @@ where
 
 /// What the door checks, from the environment, with the defaults of a server on this machine:
 /// on a loopback address the pages need no signed link unless a link secret is set, and links
-/// point at the address served.
+/// point at the address served. A server on one address answers only the host names it is
+/// reached by (that address, `localhost` on loopback, and the base URL's host), so a name
+/// rebound to its address reaches nothing; one on every address (`0.0.0.0`) cannot know its
+/// names, and its pages need signed links anyway.
 fn door_settings(
     addr: SocketAddr,
     env: impl Fn(&str) -> Option<String>,
@@ -143,6 +153,18 @@ fn door_settings(
         }))
     })?;
     settings.zone = zone;
+    if !addr.ip().is_unspecified() {
+        let port = addr.port();
+        let mut hosts = vec![addr.to_string()];
+        if loopback {
+            hosts.push(format!("localhost:{port}"));
+        }
+        if let Some(base) = &settings.base_url {
+            hosts.extend(hosts_of(base));
+        }
+        hosts.dedup();
+        settings.allowed_hosts = hosts;
+    }
     Ok(settings)
 }
 
@@ -263,6 +285,35 @@ mod tests {
         let s = door_settings("127.0.0.1:8080".parse().unwrap(), env(&[]), Zone::Utc).unwrap();
         assert!(!s.links_required);
         assert_eq!(s.base_url.as_deref(), Some("http://127.0.0.1:8080"));
+    }
+
+    #[test]
+    fn on_one_address_only_its_own_host_names_are_answered() {
+        let s = door_settings(
+            "127.0.0.1:8080".parse().unwrap(),
+            env(&[(BASE_URL_VAR, "https://cachewatch.example.com")]),
+            Zone::Utc,
+        )
+        .unwrap();
+        for host in [
+            "127.0.0.1:8080",
+            "localhost:8080",
+            "cachewatch.example.com",
+            "CacheWatch.example.com:443",
+        ] {
+            assert!(s.accepts_host(Some(host)), "{host}");
+        }
+        for host in ["rebound.example:8080", "127.0.0.1:9090", "evil.example"] {
+            assert!(!s.accepts_host(Some(host)), "{host}");
+        }
+        assert!(!s.accepts_host(None));
+        let everywhere = door_settings(
+            "0.0.0.0:8080".parse().unwrap(),
+            env(&[(LINK_SECRET_VAR, "0123456789abcdef0123456789abcdef")]),
+            Zone::Utc,
+        )
+        .unwrap();
+        assert!(everywhere.accepts_host(Some("10.1.2.3:8080")));
     }
 
     #[test]

@@ -24,6 +24,9 @@ pub const MIN_SECRET_LEN: usize = 32;
 /// How long a link holds unless the deployment says otherwise: a maintenance is announced up to
 /// a few weeks ahead, and its alert's link must still open on the day.
 pub const DEFAULT_LINK_TTL: Duration = Duration::days(30);
+/// The longest a link may hold: a year. Longer is no longer an expiry, and far longer cannot be
+/// written as a time at all.
+pub const MAX_LINK_TTL: Duration = Duration::days(366);
 
 /// What every signature starts with, so that no other HMAC made with the same secret can pass
 /// for a link's.
@@ -58,8 +61,8 @@ pub enum LinkSecretError {
         /// Its length.
         len: usize,
     },
-    /// A lifetime that is not positive.
-    #[error("a link must hold for some time, not {0}")]
+    /// A lifetime that is not positive, or longer than [`MAX_LINK_TTL`].
+    #[error("a link must hold for some time, at most a year, not {0}")]
     BadLifetime(Duration),
 }
 
@@ -74,8 +77,8 @@ pub enum LinkSettingsError {
     /// The secret or the lifetime cannot sign.
     #[error("{SECRET_VAR}: {0}")]
     Secret(#[source] LinkSecretError),
-    /// A lifetime that is not a duration.
-    #[error("{TTL_VAR} must be a duration like 30d or 12h, not {0:?}")]
+    /// A lifetime that is not a duration, or not one from a second to a year.
+    #[error("{TTL_VAR} must be a duration from 1s to 366d, like 30d or 12h, not {0:?}")]
     Lifetime(String),
 }
 
@@ -138,7 +141,7 @@ impl LinkSigner {
         if secret.len() < MIN_SECRET_LEN {
             return Err(LinkSecretError::TooShort { len: secret.len() });
         }
-        if ttl <= Duration::zero() {
+        if ttl <= Duration::zero() || ttl > MAX_LINK_TTL {
             return Err(LinkSecretError::BadLifetime(ttl));
         }
         Ok(Self {
@@ -160,7 +163,7 @@ impl LinkSigner {
         };
         let ttl = match value(TTL_VAR) {
             Some(raw) => crate::query::parse_duration(&raw)
-                .filter(|d| *d > Duration::zero())
+                .filter(|d| *d > Duration::zero() && *d <= MAX_LINK_TTL)
                 .ok_or(LinkSettingsError::Lifetime(raw))?,
             None => DEFAULT_LINK_TTL,
         };
@@ -437,10 +440,25 @@ mod tests {
             LinkSigner::from_lookup(env(&[(SECRET_VAR, "short")])),
             Err(LinkSettingsError::Secret(_))
         ));
-        assert!(matches!(
-            LinkSigner::from_lookup(env(&[(SECRET_VAR, SECRET), (TTL_VAR, "soon")])),
-            Err(LinkSettingsError::Lifetime(_))
-        ));
+        for ttl in ["soon", "0s", "367d", "9999999999d", "99999999999999999999d"] {
+            let lookup = |name: &str| match name {
+                SECRET_VAR => Some(SECRET.to_owned()),
+                TTL_VAR => Some(ttl.to_owned()),
+                _ => None,
+            };
+            assert!(
+                matches!(
+                    LinkSigner::from_lookup(lookup),
+                    Err(LinkSettingsError::Lifetime(_))
+                ),
+                "{ttl}"
+            );
+        }
+        let longest = LinkSigner::from_lookup(env(&[(SECRET_VAR, SECRET), (TTL_VAR, "366d")]))
+            .unwrap()
+            .unwrap();
+        let link = longest.sign("/runbooks/x", Utc::now());
+        assert!(link.expires > Utc::now() + Duration::days(365));
     }
 
     #[test]
@@ -450,6 +468,7 @@ mod tests {
             LinkSecretError::TooShort { len: 5 }
         );
         assert!(LinkSigner::new(SECRET, Duration::zero()).is_err());
+        assert!(LinkSigner::new(SECRET, Duration::days(9_999_999)).is_err());
         assert!(!format!("{:?}", signer()).contains(SECRET));
     }
 }

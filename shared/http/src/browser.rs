@@ -39,6 +39,7 @@ use crate::door::App;
 use crate::filters::{self, Reading};
 use crate::lookup::{self, Found};
 use crate::pages::{self, HistoryPage, RunbookPage};
+use crate::settings::HttpSettings;
 use crate::sns::SnsFetcher;
 
 /// The history page's default number of events.
@@ -240,7 +241,7 @@ where
     if let Err(e) = access::check(&app.settings, uri.path(), &query_pairs(&uri), now) {
         return refuse(StatusCode::FORBIDDEN, e.to_string());
     }
-    if !same_origin(&headers, app.settings.base_url.as_deref()) {
+    if !same_origin(&headers, &app.settings) {
         return refuse(
             StatusCode::FORBIDDEN,
             "a step is recorded only from the runbook page itself".into(),
@@ -338,20 +339,21 @@ pub(crate) fn form_pairs(body: &[u8]) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
-/// Whether a browser's `Origin` (when it sends one) is the door's own: the base URL's, or the
-/// host the request was sent to. Another site's page cannot record steps in a person's name.
-fn same_origin(headers: &HeaderMap, base_url: Option<&str>) -> bool {
+/// Whether a browser's `Origin` (when it sends one) is the door's own: the base URL's, or one of
+/// the hosts it answers ([`HttpSettings::own_origins`]). Another site's page, a page under a name
+/// rebound to this machine's address included, cannot record steps in a person's name. Only a
+/// door that knows neither (no base URL, any host) compares with the request's `Host`.
+fn same_origin(headers: &HeaderMap, settings: &HttpSettings) -> bool {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return true;
     };
-    let origin = origin.trim_end_matches('/');
+    let origin = origin.trim_end_matches('/').to_ascii_lowercase();
+    let own = settings.own_origins();
+    if !own.is_empty() {
+        return own.contains(&origin);
+    }
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
-    let base_origin = base_url.and_then(|b| {
-        let url = reqwest::Url::parse(b).ok()?;
-        Some(url.origin().ascii_serialization())
-    });
-    base_origin.as_deref() == Some(origin)
-        || host.is_some_and(|h| origin == format!("http://{h}") || origin == format!("https://{h}"))
+    host.is_some_and(|h| origin == format!("http://{h}") || origin == format!("https://{h}"))
 }
 
 /// `GET /events`.
@@ -472,20 +474,43 @@ mod tests {
             }
             h
         };
-        let base = Some("https://cw.example.com");
-        assert!(same_origin(&headers(None, "lambda.example"), base));
+        let base = HttpSettings {
+            base_url: Some("https://cw.example.com".into()),
+            ..HttpSettings::default()
+        };
+        let nothing_known = HttpSettings::default();
+        let local = HttpSettings {
+            base_url: Some("http://127.0.0.1:8080".into()),
+            allowed_hosts: vec!["127.0.0.1:8080".into(), "localhost:8080".into()],
+            ..HttpSettings::default()
+        };
+        assert!(same_origin(&headers(None, "lambda.example"), &base));
         assert!(same_origin(
             &headers(Some("https://cw.example.com"), "lambda.example"),
-            base
+            &base
         ));
         assert!(same_origin(
             &headers(Some("http://127.0.0.1:8080"), "127.0.0.1:8080"),
-            None
+            &nothing_known
+        ));
+        assert!(same_origin(
+            &headers(Some("http://localhost:8080"), "localhost:8080"),
+            &local
         ));
         assert!(!same_origin(
             &headers(Some("https://evil.example"), "cw.example.com"),
-            base
+            &base
         ));
-        assert!(!same_origin(&headers(Some("null"), "127.0.0.1:8080"), None));
+        assert!(
+            !same_origin(
+                &headers(Some("http://rebound.example:8080"), "rebound.example:8080"),
+                &local
+            ),
+            "a name rebound to 127.0.0.1 is not the door's origin"
+        );
+        assert!(!same_origin(
+            &headers(Some("null"), "127.0.0.1:8080"),
+            &nothing_known
+        ));
     }
 }

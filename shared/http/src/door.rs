@@ -1,7 +1,9 @@
 //! The router and what its handlers share: the [`Door`] a host builds, and the checks every
-//! request passes (body size, Slack's signature on Slack's routes, headers on every answer).
+//! request passes (its `Host`, its body's size and how long the body takes to arrive, Slack's
+//! signature on Slack's routes, headers on every answer).
 
 use std::sync::Arc;
+use std::time::Duration as StdDuration;
 
 use axum::Router;
 use axum::body::Body;
@@ -137,8 +139,86 @@ where
         .route("/healthz", get(healthz))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&app),
+            guard_request::<S, C, F, K>,
+        ))
         .layer(middleware::map_response(guard_headers))
         .with_state(app)
+}
+
+/// How long a request's body may take to arrive once its headers have.
+pub const BODY_TIMEOUT: StdDuration = StdDuration::from_secs(10);
+
+/// Checks every request before any handler sees it:
+/// - its `Host` is one the door answers ([`HttpSettings::accepts_host`]): 421 otherwise;
+/// - a `Content-Length` over the limit is refused at once, before a byte of the body is waited
+///   for (413);
+/// - the body arrives whole within [`BODY_TIMEOUT`] (408) and within the limit (413), and is
+///   handed on read.
+async fn guard_request<S, C, F, K>(
+    State(app): State<Arc<App<S, C, F, K>>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    let host = parts
+        .headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| parts.uri.authority().map(|a| a.as_str()));
+    if !app.settings.accepts_host(host) {
+        tracing::warn!(
+            host = host.unwrap_or_default(),
+            path = parts.uri.path(),
+            "a request for a host this door does not answer"
+        );
+        return (
+            StatusCode::MISDIRECTED_REQUEST,
+            "this door does not answer that host name",
+        )
+            .into_response();
+    }
+    let limit = app.settings.body_limit;
+    let declared = parts
+        .headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit as u64) {
+        tracing::warn!(
+            length = declared,
+            limit,
+            path = parts.uri.path(),
+            "a request body over the limit, refused before reading it"
+        );
+        return too_large();
+    }
+    let bytes = match tokio::time::timeout(BODY_TIMEOUT, axum::body::to_bytes(body, limit)).await {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(_)) => return too_large(),
+        Err(_) => {
+            tracing::warn!(
+                path = parts.uri.path(),
+                "a request body did not arrive in time"
+            );
+            return (
+                StatusCode::REQUEST_TIMEOUT,
+                "the request body did not arrive in time",
+            )
+                .into_response();
+        }
+    };
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
+}
+
+fn too_large() -> Response {
+    (
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "the request body is too large",
+    )
+        .into_response()
 }
 
 async fn healthz() -> &'static str {
@@ -158,11 +238,7 @@ async fn slack_only<S, C, F, K>(
 ) -> Response {
     let (parts, body) = request.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, app.settings.body_limit).await else {
-        return (
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "the request body is too large",
-        )
-            .into_response();
+        return too_large();
     };
     let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
     if let Err(e) = slack_auth::verify(

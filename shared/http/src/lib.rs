@@ -18,7 +18,8 @@
 //! mrkdwn by [`cachewatch_core::slack::mrkdwn`]).
 //!
 //! The hosts build a [`Door`] (the store, the chat, facts, the SNS fetcher, the team's
-//! configuration, [`HttpSettings`] from their environment) and serve [`router`].
+//! configuration, [`HttpSettings`] from their environment) and serve [`router`] (on a socket,
+//! with [`listener::serve`]).
 #![warn(missing_docs)]
 
 pub mod access;
@@ -28,11 +29,12 @@ pub mod commands;
 mod door;
 pub mod filters;
 pub mod interactions;
+pub mod listener;
 mod lookup;
 pub mod pages;
 pub mod settings;
 pub mod slack_auth;
 pub mod sns;
 
-pub use door::{Door, router};
+pub use door::{BODY_TIMEOUT, Door, router};
 pub use settings::{HttpSettings, SettingsError};

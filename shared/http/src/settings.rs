@@ -62,6 +62,11 @@ pub struct HttpSettings {
     pub zone: Zone,
     /// The largest request body, in bytes.
     pub body_limit: usize,
+    /// The `Host` values the door answers (`127.0.0.1:8080`, `cachewatch.example.com`), in
+    /// lower case; empty: any (behind a Function URL, whose host AWS routes by). A request for
+    /// another host is refused, so that a name rebound to this machine's address cannot reach
+    /// the door from a browser.
+    pub allowed_hosts: Vec<String>,
 }
 
 impl Default for HttpSettings {
@@ -75,6 +80,7 @@ impl Default for HttpSettings {
             base_url: None,
             zone: Zone::Utc,
             body_limit: DEFAULT_BODY_LIMIT,
+            allowed_hosts: Vec::new(),
         }
     }
 }
@@ -156,7 +162,52 @@ impl HttpSettings {
             base_url,
             zone,
             body_limit,
+            allowed_hosts: Vec::new(),
         })
+    }
+
+    /// Whether the door answers a request whose `Host` is `host`.
+    pub fn accepts_host(&self, host: Option<&str>) -> bool {
+        if self.allowed_hosts.is_empty() {
+            return true;
+        }
+        host.is_some_and(|h| {
+            let h = h.trim().to_ascii_lowercase();
+            self.allowed_hosts.contains(&h)
+        })
+    }
+
+    /// The origins a browser's page of this door has: the base URL's, and each allowed host's.
+    pub fn own_origins(&self) -> Vec<String> {
+        let mut origins: Vec<String> = self
+            .base_url
+            .as_deref()
+            .and_then(|b| reqwest::Url::parse(b).ok())
+            .map(|url| url.origin().ascii_serialization())
+            .into_iter()
+            .collect();
+        for host in &self.allowed_hosts {
+            origins.push(format!("http://{host}"));
+            origins.push(format!("https://{host}"));
+        }
+        origins
+    }
+}
+
+/// The `Host` values a URL is reached under: its host, with its port, and without it when the
+/// port is the scheme's own.
+pub fn hosts_of(url: &str) -> Vec<String> {
+    let Ok(url) = reqwest::Url::parse(url) else {
+        return Vec::new();
+    };
+    let Some(host) = url.host_str() else {
+        return Vec::new();
+    };
+    let host = host.to_ascii_lowercase();
+    match (url.port(), url.port_or_known_default()) {
+        (Some(port), _) => vec![format!("{host}:{port}")],
+        (None, Some(port)) => vec![host.clone(), format!("{host}:{port}")],
+        (None, None) => vec![host],
     }
 }
 

@@ -12,8 +12,35 @@
 //!
 //! `SignatureVersion` 1 signs that string with SHA1withRSA, 2 with SHA256withRSA; `Signature` is
 //! the base64 of the signature.
+//!
+//! A message carries only the names AWS's "HTTP/HTTPS notification JSON format" and
+//! "HTTP/HTTPS subscription confirmation JSON format" pages list
+//! (<https://docs.aws.amazon.com/sns/latest/dg/http-notification-json.html>), plus
+//! `MessageAttributes`: a body with any other name was not written by SNS and is refused, so
+//! that nothing unsigned rides along with a signed message.
 
 use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+/// The names SNS writes in the messages it posts to an HTTP(S) endpoint.
+pub const SNS_FIELDS: &[&str] = &[
+    "Type",
+    "MessageId",
+    "Token",
+    "TopicArn",
+    "Subject",
+    "Message",
+    "SubscribeURL",
+    "Timestamp",
+    "SignatureVersion",
+    "Signature",
+    "SigningCertURL",
+    "UnsubscribeURL",
+    "MessageAttributes",
+];
+
+/// Names that may differ between two deliveries of one message: how it was signed.
+const SIGNING_FIELDS: &[&str] = &["Signature", "SignatureVersion", "SigningCertURL"];
 
 /// What an SNS message is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,6 +108,9 @@ pub struct SnsMessage {
     pub subscribe_url: Option<String>,
     /// `Token` (confirmations only).
     pub token: Option<String>,
+    /// SHA-256 of every field but how it was signed (`Signature`, `SignatureVersion`,
+    /// `SigningCertURL`), names in byte order: two deliveries of one message have the same.
+    pub fingerprint: [u8; 32],
 }
 
 /// Why a body is not an SNS message.
@@ -101,6 +131,9 @@ pub enum MessageError {
     /// A `SignatureVersion` other than 1 and 2.
     #[error("`SignatureVersion` {0:?} is not 1 or 2")]
     UnknownSignatureVersion(String),
+    /// A name SNS does not write.
+    #[error("`{0}` is not a field of SNS's messages")]
+    UnexpectedField(String),
 }
 
 impl SnsMessage {
@@ -108,6 +141,9 @@ impl SnsMessage {
     pub fn parse(body: &[u8]) -> Result<Self, MessageError> {
         let value: Value = serde_json::from_slice(body).map_err(|_| MessageError::NotAnObject)?;
         let object = value.as_object().ok_or(MessageError::NotAnObject)?;
+        if let Some(name) = object.keys().find(|k| !SNS_FIELDS.contains(&k.as_str())) {
+            return Err(MessageError::UnexpectedField(excerpt(name)));
+        }
         let kind = required(object, "Type")?;
         let kind = MessageType::parse(&kind).ok_or(MessageError::UnknownType(kind))?;
         let version = required(object, "SignatureVersion")?;
@@ -136,7 +172,26 @@ impl SnsMessage {
             signing_cert_url: required(object, "SigningCertURL")?,
             subscribe_url: needed_by_confirmations("SubscribeURL")?,
             token: needed_by_confirmations("Token")?,
+            fingerprint: fingerprint(object),
         })
+    }
+
+    /// The notification as SNS signed it, and nothing else: `Type`, `MessageId`, `TopicArn`,
+    /// `Subject`, `Message` and `Timestamp`, as a JSON document for the input reader.
+    pub fn signed_document(&self) -> String {
+        let mut document = Map::new();
+        let mut put = |name: &str, value: &str| {
+            document.insert(name.to_owned(), Value::String(value.to_owned()));
+        };
+        put("Type", self.kind.as_str());
+        put("MessageId", &self.message_id);
+        put("TopicArn", &self.topic_arn);
+        if let Some(subject) = &self.subject {
+            put("Subject", subject);
+        }
+        put("Message", &self.message);
+        put("Timestamp", &self.timestamp);
+        Value::Object(document).to_string()
     }
 
     /// The string AWS signed for this message (see the module's documentation).
@@ -174,6 +229,28 @@ impl SnsMessage {
     pub fn region(&self) -> Option<&str> {
         self.topic_arn.split(':').nth(3).filter(|r| !r.is_empty())
     }
+}
+
+/// At most 64 characters of a name, for an error message.
+fn excerpt(name: &str) -> String {
+    name.chars().take(64).collect()
+}
+
+/// See [`SnsMessage::fingerprint`].
+fn fingerprint(object: &Map<String, Value>) -> [u8; 32] {
+    let mut fields: Vec<(&String, &Value)> = object
+        .iter()
+        .filter(|(name, _)| !SIGNING_FIELDS.contains(&name.as_str()))
+        .collect();
+    fields.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    let mut hash = Sha256::new();
+    for (name, value) in fields {
+        hash.update(name.as_bytes());
+        hash.update([0]);
+        hash.update(value.to_string().as_bytes());
+        hash.update([0]);
+    }
+    hash.finalize().into()
 }
 
 fn required(object: &Map<String, Value>, name: &'static str) -> Result<String, MessageError> {

@@ -3,7 +3,8 @@
 //! Every message is verified first ([`verify`]): from SNS, for an allowed topic. Then:
 //! - `SubscriptionConfirmation`: the `SubscribeURL`, checked, is visited: the subscription is
 //!   confirmed;
-//! - `Notification`: the body goes through the one ingest pipeline (`parse_document`, `ingest`),
+//! - `Notification`: the fields SNS signed, and only those, go through the one ingest pipeline
+//!   (`parse_document`, `ingest`),
 //!   then the alerts of what is new are recorded and sent (`notify::after_ingest`), with the mutes
 //!   set in Slack;
 //! - `UnsubscribeConfirmation`: noted in the log.
@@ -76,7 +77,7 @@ where
             tracing::warn!(topic = %message.topic_arn, "/sns: the subscription was removed");
             answer(StatusCode::OK, json!({"unsubscribed": message.topic_arn}))
         }
-        MessageType::Notification => notification(&app, &body, now).await,
+        MessageType::Notification => notification(&app, &message, now).await,
     }
 }
 
@@ -105,7 +106,7 @@ async fn confirm<S, C, F, K: SnsFetcher>(app: &App<S, C, F, K>, message: &SnsMes
 
 async fn notification<S, C, F, K>(
     app: &App<S, C, F, K>,
-    body: &[u8],
+    message: &SnsMessage,
     now: chrono::DateTime<Utc>,
 ) -> Response
 where
@@ -114,8 +115,7 @@ where
     F: FactsSource,
     K: SnsFetcher,
 {
-    let text = String::from_utf8_lossy(body);
-    let events = match parse_document(&text, &ParseContext::received_at(now)) {
+    let events = match parse_document(&message.signed_document(), &ParseContext::received_at(now)) {
         Ok(events) => events,
         Err(e) => {
             // From SNS, for our topic, but not an ElastiCache event: sending it again won't help.

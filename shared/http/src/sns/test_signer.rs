@@ -78,6 +78,16 @@ fn make_key(subject: &str) -> TestKey {
     }
 }
 
+/// When the test's messages were published: a minute before the tests started (the test
+/// certificate is valid from their start; a message is let in only within the hour after).
+pub fn published() -> &'static str {
+    static PUBLISHED: OnceLock<String> = OnceLock::new();
+    PUBLISHED.get_or_init(|| {
+        (chrono::Utc::now() - chrono::Duration::minutes(1))
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    })
+}
+
 /// A notification from [`TOPIC`] carrying `body`, signed with `key` in `version` (1 or 2).
 pub fn notification(body: &Value, version: &str, key: &TestKey) -> Value {
     let message = json!({
@@ -86,7 +96,7 @@ pub fn notification(body: &Value, version: &str, key: &TestKey) -> Value {
         "TopicArn": TOPIC,
         "Subject": "ElastiCache notification",
         "Message": body.to_string(),
-        "Timestamp": "2026-08-03T02:41:19.007Z",
+        "Timestamp": published(),
         "SignatureVersion": version,
         "Signature": "",
         "SigningCertURL": CERT_URL,
@@ -104,7 +114,7 @@ pub fn confirmation(version: &str, key: &TestKey) -> Value {
         "TopicArn": TOPIC,
         "Message": format!("You have chosen to subscribe to the topic {TOPIC}.\nTo confirm the subscription, visit the SubscribeURL included in this message."),
         "SubscribeURL": format!("https://sns.eu-west-1.amazonaws.com/?Action=ConfirmSubscription&TopicArn={TOPIC}&Token=2336412f37fb687f5d51e6e2425a8a58"),
-        "Timestamp": "2026-07-30T22:05:13.580Z",
+        "Timestamp": published(),
         "SignatureVersion": version,
         "Signature": "",
         "SigningCertURL": CERT_URL,

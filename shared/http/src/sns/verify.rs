@@ -2,14 +2,22 @@
 //!
 //! In this order, the cheap refusals first, so that a stranger's message costs no fetch:
 //! 1. the topic is in the allowlist (`CACHEWATCH_TOPIC_ARNS`);
-//! 2. `SigningCertURL` is `https://sns.<region>.amazonaws.com/….pem` (or `.amazonaws.com.cn` in
+//! 2. `Timestamp` is recent: SNS stops retrying a delivery to an HTTP(S) endpoint after at most
+//!    3,600 seconds ("The total policy retry time for an HTTP/S endpoint cannot be greater than
+//!    3,600 seconds", <https://docs.aws.amazon.com/sns/latest/dg/sns-message-delivery-retries.html>),
+//!    so a message published longer ago than that (give or take [`CLOCK_SKEW`]), or in the
+//!    future, is a replay;
+//! 3. `SigningCertURL` is `https://sns.<region>.amazonaws.com/….pem` (or `.amazonaws.com.cn` in
 //!    China): HTTPS, an SNS host and nothing else (no user, no port but 443, no query), a path
 //!    ending in `.pem`, as AWS's own validators check it (aws-php-sns-message-validator: host
 //!    `^sns\.[a-zA-Z0-9\-]{3,}\.amazonaws\.com(\.cn)?$`, `.pem`);
-//! 3. the certificate (fetched once per URL and kept while it is valid) is an X.509 certificate
+//! 4. the certificate (fetched once per URL and kept while it is valid) is an X.509 certificate
 //!    with an RSA key, within its validity period;
-//! 4. `Signature` is that key's SHA1withRSA (version 1) or SHA256withRSA (version 2) signature of
-//!    the message's string to sign (see [`super::message`]).
+//! 5. `Signature` is that key's SHA1withRSA (version 1) or SHA256withRSA (version 2) signature of
+//!    the message's string to sign (see [`super::message`]);
+//! 6. a `MessageId` seen before comes with the same fields (SNS reuses it for the retries of one
+//!    message): the same id with other fields is a replay and is refused. Ids are remembered by
+//!    this process as long as step 2 would let their message in.
 //!
 //! A `SubscribeURL` is visited only after the confirmation passed all of this, and only if it too
 //! is HTTPS on an SNS host and asks `Action=ConfirmSubscription`.
@@ -38,6 +46,15 @@ use super::message::{SignatureVersion, SnsMessage};
 /// Certificates kept at most; past this the cache starts afresh (SNS uses a handful).
 const CACHE_SIZE: usize = 32;
 
+/// The longest SNS retries a delivery to an HTTP(S) endpoint: 3,600 seconds.
+pub const SNS_RETRY_LIMIT: chrono::TimeDelta = chrono::TimeDelta::seconds(3600);
+
+/// How far this machine's clock and SNS's may disagree.
+pub const CLOCK_SKEW: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
+
+/// Message ids remembered before the ones too old to matter are forgotten.
+const REMEMBERED: usize = 4096;
+
 /// Why a message is refused.
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
@@ -62,6 +79,18 @@ pub enum VerifyError {
     /// The signature does not match the message.
     #[error("the signature does not match the message")]
     Mismatch,
+    /// `Timestamp` is not an RFC 3339 time.
+    #[error("Timestamp {0:?} is not a time")]
+    Timestamp(String),
+    /// Published too long ago for SNS to be still delivering it, or in the future.
+    #[error("published at {published}, outside the hour SNS retries in: a replay")]
+    Stale {
+        /// The message's `Timestamp`.
+        published: DateTime<Utc>,
+    },
+    /// A `MessageId` seen before, with other fields.
+    #[error("MessageId {0} was delivered before with other fields: a replay")]
+    Replayed(String),
 }
 
 impl VerifyError {
@@ -79,12 +108,17 @@ struct Key {
     not_after: DateTime<Utc>,
 }
 
+/// A message that passed: its fingerprint, and when it was published.
+type Seen = ([u8; 32], DateTime<Utc>);
+
 /// Checks messages against the allowlist and SNS's certificates, which it fetches with `F` and
 /// keeps.
 pub struct SnsVerifier<F> {
     fetcher: F,
     topics: Vec<String>,
     keys: Mutex<HashMap<String, Key>>,
+    /// Message ids that passed.
+    seen: Mutex<HashMap<String, Seen>>,
 }
 
 impl<F> std::fmt::Debug for SnsVerifier<F> {
@@ -102,6 +136,7 @@ impl<F: SnsFetcher> SnsVerifier<F> {
             fetcher,
             topics,
             keys: Mutex::new(HashMap::new()),
+            seen: Mutex::new(HashMap::new()),
         }
     }
 
@@ -119,6 +154,7 @@ impl<F: SnsFetcher> SnsVerifier<F> {
         if !self.topics.contains(&message.topic_arn) {
             return Err(VerifyError::TopicNotAllowed(message.topic_arn.clone()));
         }
+        let published = check_freshness(&message.timestamp, now)?;
         let url = check_certificate_url(&message.signing_cert_url)?;
         let key = self.key(&url, now).await?;
         let signature = base64::engine::general_purpose::STANDARD
@@ -135,7 +171,32 @@ impl<F: SnsFetcher> SnsVerifier<F> {
                 VerifyingKey::<sha2::Sha256>::new(key).verify(signed.as_bytes(), &signature)
             }
         };
-        verified.map_err(|_| VerifyError::Mismatch)
+        verified.map_err(|_| VerifyError::Mismatch)?;
+        self.remember(message, published, now)
+    }
+
+    /// Step 6: remembers a verified message's id, refusing it when the id came before with
+    /// other fields.
+    fn remember(
+        &self,
+        message: &SnsMessage,
+        published: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), VerifyError> {
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((fingerprint, _)) = seen.get(&message.message_id) {
+            return if *fingerprint == message.fingerprint {
+                Ok(())
+            } else {
+                Err(VerifyError::Replayed(message.message_id.clone()))
+            };
+        }
+        if seen.len() >= REMEMBERED {
+            let oldest = now - SNS_RETRY_LIMIT - CLOCK_SKEW;
+            seen.retain(|_, (_, at)| *at >= oldest);
+        }
+        seen.insert(message.message_id.clone(), (message.fingerprint, published));
+        Ok(())
     }
 
     /// The key of the certificate at `url`: kept, or fetched and kept.
@@ -170,6 +231,17 @@ impl<F: SnsFetcher> SnsVerifier<F> {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
+}
+
+/// Step 2: when the message was published, if that is recent enough for SNS to be delivering it.
+pub fn check_freshness(timestamp: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, VerifyError> {
+    let published = DateTime::parse_from_rfc3339(timestamp)
+        .map_err(|_| VerifyError::Timestamp(timestamp.chars().take(64).collect()))?
+        .with_timezone(&Utc);
+    if published < now - SNS_RETRY_LIMIT - CLOCK_SKEW || published > now + CLOCK_SKEW {
+        return Err(VerifyError::Stale { published });
+    }
+    Ok(published)
 }
 
 /// Whether `host` is an SNS endpoint: `sns.<region>.amazonaws.com`, or `.amazonaws.com.cn` in
