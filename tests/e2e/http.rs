@@ -524,8 +524,24 @@ async fn slash_commands_search_show_runbooks_list_what_is_ahead_and_mute() {
         ("staging-*", ONCALL)
     );
     assert!(mutes[0].until > Utc::now() + Duration::days(2));
-    let (_, refused) = door.command("mute * 3d").await;
-    assert!(refused.text.contains("⚠️"), "{refused:?}");
+    for everything in ["mute * 3d", "mute *-* 90d", "mute a* 1d"] {
+        let (_, refused) = door.command(everything).await;
+        assert!(refused.text.contains("⚠️"), "{everything}: {refused:?}");
+    }
+    assert_eq!(door.store.mutes(Utc::now()).await.unwrap().len(), 1);
+    // Without a duration, a pattern shows what it would mute, and mutes nothing.
+    let (json, preview) = door.command("mute orders-*").await;
+    assert_eq!(json["response_type"], "ephemeral");
+    assert!(
+        preview.text.contains("reaches 1 of the 1 clusters"),
+        "{preview:?}"
+    );
+    assert!(
+        serde_json::to_string(&preview.blocks)
+            .unwrap()
+            .contains("`orders`"),
+        "{preview:?}"
+    );
     assert_eq!(door.store.mutes(Utc::now()).await.unwrap().len(), 1);
 
     // A search that finds many long events still answers within Slack's limits (checked by
@@ -545,6 +561,10 @@ async fn slash_commands_search_show_runbooks_list_what_is_ahead_and_mute() {
     ingest(&door.store, events, &AlertPolicy::default())
         .await
         .unwrap();
+    // Now that the history knows two groups, a pattern reaching both of them is refused.
+    let (_, both) = door.command("mute *-0001-001 1d").await;
+    assert!(both.text.contains("reaches every cluster seen"), "{both:?}");
+    assert_eq!(door.store.mutes(Utc::now()).await.unwrap().len(), 1);
     let (_, many) = door.command("search cluster:noisy limit:20").await;
     let shown = many
         .blocks
@@ -908,7 +928,7 @@ async fn a_step_ticked_on_the_runbook_page_is_recorded() {
         .send(post(
             &steps,
             "application/json",
-            r#"{"step": 2, "by": "Ana"}"#,
+            r#"{"step": 2, "by": "A\u200bna\u202e"}"#,
             Some(BASE),
         ))
         .await;
@@ -963,7 +983,13 @@ async fn a_step_ticked_on_the_runbook_page_is_recorded() {
         .collect();
     assert_eq!(
         done,
-        BTreeMap::from([(2, "Ana".to_owned()), (3, "runbook page".to_owned())])
+        BTreeMap::from([
+            (2, "Ana (unverified: typed on the runbook page)".to_owned()),
+            (
+                3,
+                "someone (unverified: typed on the runbook page)".to_owned()
+            )
+        ])
     );
 }
 

@@ -213,6 +213,54 @@ pub fn matches_event(pattern: &str, e: &MaintenanceEvent) -> bool {
     names.into_iter().flatten().any(|name| glob(pattern, name))
 }
 
+/// The fewest characters other than `*` and `?` a pattern with wildcards must have: `*-*` or `a*`
+/// reach nearly every cluster anyone names.
+pub const MIN_PATTERN_LITERALS: usize = 3;
+
+/// Whether a pattern is too broad to mute by: wildcards with fewer than
+/// [`MIN_PATTERN_LITERALS`] other characters. A name without wildcards is never too broad.
+pub fn too_broad(pattern: &str) -> bool {
+    let wildcards = pattern.chars().filter(|c| matches!(c, '*' | '?')).count();
+    let literals = pattern.chars().count() - wildcards;
+    wildcards > 0 && literals < MIN_PATTERN_LITERALS
+}
+
+/// What a cluster pattern reaches among the cluster groups of some events (a history's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PatternReach {
+    /// The groups it matches ([`MaintenanceEvent::cluster_group`]), in order.
+    pub matched: Vec<String>,
+    /// How many groups the events name.
+    pub known: usize,
+}
+
+impl PatternReach {
+    /// Whether it matches every group, of at least two: a mute of everything in disguise.
+    pub fn is_everything(&self) -> bool {
+        self.known >= 2 && self.matched.len() == self.known
+    }
+}
+
+/// Which of the groups of `events` `pattern` matches (as a mute would: [`matches_event`]).
+pub fn pattern_reach<'a>(
+    pattern: &str,
+    events: impl IntoIterator<Item = &'a MaintenanceEvent>,
+) -> PatternReach {
+    let mut groups: std::collections::BTreeMap<&str, bool> = std::collections::BTreeMap::new();
+    for e in events {
+        let matched = groups.entry(e.cluster_group()).or_insert(false);
+        *matched = *matched || matches_event(pattern, e);
+    }
+    PatternReach {
+        matched: groups
+            .iter()
+            .filter(|(_, matched)| **matched)
+            .map(|(group, _)| (*group).to_owned())
+            .collect(),
+        known: groups.len(),
+    }
+}
+
 /// `*` matches any run of characters, `?` any one; everything else matches itself.
 pub fn glob(pattern: &str, text: &str) -> bool {
     let p: Vec<char> = pattern.chars().collect();
@@ -253,6 +301,31 @@ mod tests {
         parse_document(&input, &ParseContext::received_at(at))
             .unwrap()
             .remove(0)
+    }
+
+    #[test]
+    fn a_pattern_that_reaches_every_cluster_is_told_apart() {
+        let history = [
+            event("payments-0001-001"),
+            event("payments-0001-002"),
+            event("orders-0001-001"),
+            event("staging-web"),
+        ];
+        let reach = |p: &str| pattern_reach(p, &history);
+        assert_eq!(reach("payments-*").matched, vec!["payments".to_owned()]);
+        assert_eq!(reach("payments-*").known, 3);
+        assert!(!reach("payments-*").is_everything());
+        assert!(reach("*-*").is_everything());
+        assert!(reach("*0*").matched.len() < 3);
+        assert!(reach("*s*").is_everything());
+        assert_eq!(reach("billing-*").matched, Vec::<String>::new());
+        assert!(!pattern_reach("*", &history[..1]).is_everything());
+        for broad in ["*", "*-*", "a*", "??", "*ab?"] {
+            assert!(too_broad(broad), "{broad}");
+        }
+        for narrow in ["db", "x", "staging-*", "pay*", "orders-000?-001"] {
+            assert!(!too_broad(narrow), "{narrow}");
+        }
     }
 
     #[test]

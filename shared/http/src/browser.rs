@@ -296,19 +296,24 @@ where
             );
         }
     };
+    // Whoever holds the link can type any name: the name is kept, and says so wherever a step is
+    // shown (pages, Slack, the CLI, reports), unlike the names Slack's signature vouches for.
     let by = tick
         .by
         .as_deref()
         .map(|b| {
             b.chars()
-                .filter(|c| !c.is_control())
+                .filter(|c| !c.is_control() && !is_invisible(*c))
                 .take(MAX_BY)
                 .collect::<String>()
                 .trim()
                 .to_owned()
         })
         .filter(|b| !b.is_empty())
-        .unwrap_or_else(|| "runbook page".to_owned());
+        .map_or_else(
+            || format!("someone {UNVERIFIED}"),
+            |name| format!("{name} {UNVERIFIED}"),
+        );
     let done = StepDone {
         event_id: subject.link_id().clone(),
         step: tick.step,
@@ -338,6 +343,18 @@ pub(crate) fn form_pairs(body: &[u8]) -> Vec<(String, String)> {
         .map(|url| url.query_pairs().into_owned().collect())
         .unwrap_or_default()
 }
+
+/// Characters that show nothing or reorder what follows (zero-width, bidirectional controls, the
+/// soft hyphen, the byte-order mark): a typed name keeps none of them, so it cannot pass for
+/// another.
+fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}' | '\u{FEFF}')
+}
+
+/// What a name typed on a runbook page carries: nobody verified it.
+pub const UNVERIFIED: &str = "(unverified: typed on the runbook page)";
 
 /// Whether a browser's `Origin` (when it sends one) is the door's own: the base URL's, or one of
 /// the hosts it answers ([`HttpSettings::own_origins`]). Another site's page, a page under a name

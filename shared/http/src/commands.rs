@@ -8,7 +8,8 @@
 //! | `search <filters or words>` | the events found, newest first (ephemeral); filters as `cluster:payments since:30d kind:failover_complete limit:20`, other words match messages and identifiers |
 //! | `runbook <id>` | the runbook's checklist, and a link to its page (ephemeral) |
 //! | `upcoming` | maintenances ahead, soonest deadline first (ephemeral) |
-//! | `mute <cluster-pattern> <duration>` | no alerts for those clusters for that long; said in the channel, so the team knows |
+//! | `mute <cluster-pattern>` | which clusters of the history the pattern reaches (ephemeral), before muting them |
+//! | `mute <cluster-pattern> <duration>` | no alerts for those clusters for that long; said in the channel with what it reaches, so the team knows. A pattern that reaches every cluster seen, or wildcards with fewer than three other characters, is refused |
 //! | `help` | the commands (ephemeral) |
 //!
 //! Every value from an event or the request is escaped for mrkdwn; links are signed.
@@ -18,10 +19,12 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{Form, State};
 use axum::response::{IntoResponse, Response};
+use cachewatch_core::config::{PatternReach, pattern_reach, too_broad};
 use cachewatch_core::delivery::{ChatSink, DeliveryStore, SlackViews};
 use cachewatch_core::enrich::FactsSource;
 use cachewatch_core::event::MaintenanceEvent;
 use cachewatch_core::lifecycle::Maintenance;
+use cachewatch_core::query::EventQuery;
 use cachewatch_core::query::parse_duration;
 use cachewatch_core::response::{MuteRecord, ResponseStore};
 use cachewatch_core::slack::mrkdwn::{self, DateStyle};
@@ -47,6 +50,12 @@ pub const UPCOMING_MAX: usize = 15;
 pub const MAX_MUTE: Duration = Duration::days(90);
 /// The longest cluster pattern.
 pub const MAX_PATTERN: usize = 128;
+/// How far back a mute's pattern is compared with the clusters of the history.
+const REACH_HISTORY: Duration = Duration::days(90);
+/// The most events read for that.
+const REACH_EVENTS: usize = 2000;
+/// The most cluster names a mute's answer lists.
+const REACH_SHOWN: usize = 10;
 /// The filters a search takes as `name:value` (the other words are its text).
 const SEARCH_FILTERS: [&str; 7] = [
     "cluster", "node", "kind", "category", "since", "until", "limit",
@@ -185,7 +194,7 @@ fn help(unknown: Option<&str>) -> Reply {
     lines.push("• `/cachewatch search cluster:payments since:30d replacement`: search the history. Filters: `cluster:` `node:` `kind:` `category:` `since:` `until:` `limit:`; other words must appear in the message.".into());
     lines.push("• `/cachewatch upcoming`: maintenances ahead, soonest deadline first.".into());
     lines.push("• `/cachewatch runbook 3f9a2c71`: the runbook of an event or maintenance.".into());
-    lines.push("• `/cachewatch mute staging-* 3d`: no alerts for matching clusters for a while (at most 90 days).".into());
+    lines.push("• `/cachewatch mute staging-*`: which clusters it reaches; `/cachewatch mute staging-* 3d`: no alerts for them for a while (at most 90 days).".into());
     lines.push("• `/cachewatch help`: this.".into());
     let text = lines.join("\n");
     Reply::ephemeral("cachewatch commands", vec![section(&text)])
@@ -499,11 +508,11 @@ fn mute_problem(pattern: &str, duration: Option<Duration>) -> Option<String> {
             mrkdwn::code(pattern)
         ));
     }
-    if pattern.chars().all(|c| c == '*' || c == '?') {
-        return Some(
-            "Muting every cluster is not done from Slack: set it in cachewatch.toml if it must be."
-                .into(),
-        );
+    if too_broad(pattern) {
+        return Some(format!(
+            "{} reaches nearly every cluster: name them with at least three characters besides `*` and `?`. Muting everything is not done from Slack: set it in cachewatch.toml if it must be.",
+            mrkdwn::code(pattern)
+        ));
     }
     match duration {
         None => Some("Say for how long, like `3d`, `12h` or `1w` (at most 90 days).".into()),
@@ -521,7 +530,7 @@ async fn mute<S, C, F, K>(
     now: DateTime<Utc>,
 ) -> StoreResult<Reply>
 where
-    S: ResponseStore,
+    S: EventStore + ResponseStore,
 {
     let args: Vec<&str> = rest.split_whitespace().collect();
     let (pattern, duration) = match args.as_slice() {
@@ -534,8 +543,35 @@ where
             ));
         }
     };
-    if let Some(problem) = mute_problem(pattern, duration) {
+    let wants_preview = !pattern.is_empty() && duration.is_none() && args.len() == 1;
+    if let Some(problem) = mute_problem(pattern, duration).filter(|_| {
+        // Without a duration, a pattern that is otherwise fine is shown, not refused.
+        !(wants_preview && mute_problem(pattern, Some(Duration::days(1))).is_none())
+    }) {
         return Ok(Reply::note(&format!("⚠️ {problem}")));
+    }
+    let history = app
+        .store
+        .search(&EventQuery {
+            since: Some(now - REACH_HISTORY),
+            limit: REACH_EVENTS,
+            include_drills: true,
+            ..EventQuery::default()
+        })
+        .await?;
+    let reach = pattern_reach(pattern, &history);
+    if reach.is_everything() {
+        return Ok(Reply::note(&format!(
+            "⚠️ {} reaches every cluster seen in the last 90 days ({}): name the ones to mute.",
+            mrkdwn::code(pattern),
+            reach.known
+        )));
+    }
+    if wants_preview {
+        return Ok(Reply::note(&format!(
+            "{} Mute them with `/cachewatch mute {pattern} 3d` (at most 90 days).",
+            reach_sentence(pattern, &reach)
+        )));
     }
     let until = now + duration.unwrap_or(MAX_MUTE);
     let by = if command.user_id.is_empty() {
@@ -557,10 +593,11 @@ where
         &command.user_name
     };
     let text = format!(
-        "🔕 Alerts for {} are muted until {}, by *{}*.",
+        "🔕 Alerts for {} are muted until {}, by *{}*. {}",
         mrkdwn::code(pattern),
         mrkdwn::date(until, app.settings.zone, DateStyle::DateTime),
-        mrkdwn::escape_line(who)
+        mrkdwn::escape_line(who),
+        reach_sentence(pattern, &reach)
     );
     Ok(Reply {
         in_channel: true,
@@ -569,6 +606,34 @@ where
             vec![section(&text)],
         )
     })
+}
+
+/// What a pattern reaches, in a sentence: "`staging-*` reaches 2 of the 14 clusters seen in the
+/// last 90 days: `staging-a`, `staging-b`."
+fn reach_sentence(pattern: &str, reach: &PatternReach) -> String {
+    if reach.matched.is_empty() {
+        return format!(
+            "{} reaches none of the {} clusters seen in the last 90 days.",
+            mrkdwn::code(pattern),
+            reach.known
+        );
+    }
+    let mut names: Vec<String> = reach
+        .matched
+        .iter()
+        .take(REACH_SHOWN)
+        .map(|name| mrkdwn::code(name))
+        .collect();
+    if reach.matched.len() > REACH_SHOWN {
+        names.push(format!("and {} more", reach.matched.len() - REACH_SHOWN));
+    }
+    format!(
+        "{} reaches {} of the {} clusters seen in the last 90 days: {}.",
+        mrkdwn::code(pattern),
+        reach.matched.len(),
+        reach.known,
+        names.join(", ")
+    )
 }
 
 #[cfg(test)]
@@ -604,6 +669,8 @@ mod tests {
             ("", day),
             ("*", day),
             ("**?", day),
+            ("*-*", day),
+            ("a*", day),
             ("staging <!channel>", day),
             ("staging-*", None),
             ("staging-*", Some(Duration::days(91))),
