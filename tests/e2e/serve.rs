@@ -121,6 +121,33 @@ impl Drop for Server {
     }
 }
 
+/// A server over a fresh history, with Slack and SNS's certificate host played on 127.0.0.1.
+struct Setup {
+    server: Server,
+    slack: SlackStandIn,
+    db: std::path::PathBuf,
+    host: SnsHost,
+    dir: tempfile::TempDir,
+}
+
+impl Setup {
+    /// Starts them all (blocking).
+    fn start() -> Self {
+        let slack = SlackStandIn::start();
+        let host = SnsHost::start(&sns::key().pem);
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("history.db");
+        let server = Server::start(&db, &slack, &host);
+        Self {
+            server,
+            slack,
+            db,
+            host,
+            dir,
+        }
+    }
+}
+
 /// Whether `url` answers 2xx (blocking: for waiting on the server before it is used).
 fn answers(url: &str) -> bool {
     let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
@@ -191,11 +218,13 @@ fn replacement_notice() -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_sns_notice_on_serve_becomes_an_alert_that_is_acknowledged_recorded_and_found() {
     // Arrange
-    let slack = SlackStandIn::start();
-    let host = SnsHost::start(&sns::key().pem);
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("history.db");
-    let server = tokio::task::block_in_place(|| Server::start(&db, &slack, &host));
+    let Setup {
+        server,
+        slack,
+        db,
+        host,
+        dir: _dir,
+    } = tokio::task::block_in_place(Setup::start);
 
     // SNS delivers the notice: the certificate is fetched from SNS's host, the alert posted.
     let notice = sns::notification(
@@ -282,11 +311,13 @@ async fn an_sns_notice_on_serve_becomes_an_alert_that_is_acknowledged_recorded_a
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_lets_nothing_forged_in_and_stops_cleanly_on_sigterm() {
-    let slack = SlackStandIn::start();
-    let host = SnsHost::start(&sns::key().pem);
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("history.db");
-    let mut server = tokio::task::block_in_place(|| Server::start(&db, &slack, &host));
+    let Setup {
+        mut server,
+        slack,
+        db,
+        host: _host,
+        dir: _dir,
+    } = tokio::task::block_in_place(Setup::start);
 
     // A notice whose text was changed after SNS signed it.
     let mut tampered = sns::notification(&replacement_notice(), Utc::now(), "2");
@@ -335,11 +366,13 @@ async fn stored(db: &std::path::Path) -> Vec<cachewatch_core::MaintenanceEvent> 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_signed_notification_brings_in_only_what_sns_signed_and_only_once() {
-    let slack = SlackStandIn::start();
-    let host = SnsHost::start(&sns::key().pem);
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("history.db");
-    let server = tokio::task::block_in_place(|| Server::start(&db, &slack, &host));
+    let Setup {
+        server,
+        slack: _slack,
+        db,
+        host: _host,
+        dir: _dir,
+    } = tokio::task::block_in_place(Setup::start);
 
     // A genuine notification with a Lambda-shaped `Records` array added: the array is not signed,
     // and once carried a forged replacement of another account's cluster into the history.
@@ -394,11 +427,13 @@ async fn a_signed_notification_brings_in_only_what_sns_signed_and_only_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_name_rebound_to_the_servers_address_reaches_nothing() {
-    let slack = SlackStandIn::start();
-    let host = SnsHost::start(&sns::key().pem);
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("history.db");
-    let server = tokio::task::block_in_place(|| Server::start(&db, &slack, &host));
+    let Setup {
+        server,
+        slack: _slack,
+        db: _db,
+        host: _host,
+        dir: _dir,
+    } = tokio::task::block_in_place(Setup::start);
     let port = server.authority().rsplit_once(':').unwrap().1.to_owned();
     let http = reqwest::Client::new();
 
@@ -465,11 +500,13 @@ async fn read_until_closed(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_slow_and_oversized_clients_do_not_starve_the_server() {
     use tokio::io::AsyncWriteExt;
-    let slack = SlackStandIn::start();
-    let host = SnsHost::start(&sns::key().pem);
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("history.db");
-    let server = tokio::task::block_in_place(|| Server::start(&db, &slack, &host));
+    let Setup {
+        server,
+        slack: _slack,
+        db,
+        host: _host,
+        dir: _dir,
+    } = tokio::task::block_in_place(Setup::start);
     let authority = server.authority().to_owned();
 
     // 300 connections that never send a byte.
@@ -519,7 +556,7 @@ async fn idle_slow_and_oversized_clients_do_not_starve_the_server() {
 #[test]
 fn a_link_lifetime_that_cannot_be_written_stops_the_start_up() {
     let dir = tempfile::tempdir().unwrap();
-    let output = Command::new(workspace_bin("cachewatch"))
+    let mut child = Command::new(workspace_bin("cachewatch"))
         .args(["serve", "--addr", "127.0.0.1:0"])
         .env("CACHEWATCH_DB", dir.path().join("history.db"))
         .env("CACHEWATCH_LINK_SECRET", "0123456789abcdef0123456789abcdef")
@@ -528,8 +565,19 @@ fn a_link_lifetime_that_cannot_be_written_stops_the_start_up() {
         .env_remove("SLACK_BOT_TOKEN")
         .env_remove("SLACK_WEBHOOK_URL")
         .stdin(Stdio::null())
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .expect("cachewatch serve runs");
+    let deadline = Instant::now() + StdDuration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("serve started with a link lifetime it cannot write");
+        }
+        std::thread::sleep(StdDuration::from_millis(20));
+    }
+    let output = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("CACHEWATCH_LINK_TTL"), "{stderr}");
