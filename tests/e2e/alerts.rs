@@ -823,3 +823,70 @@ fn without_slack_ingest_shows_what_it_would_post() {
     assert!(text.contains("web-001"), "{text}");
     assert!(slack.requests().is_empty(), "nothing was sent");
 }
+
+#[test]
+fn a_stored_record_that_cannot_be_read_stops_neither_upcoming_nor_notify() {
+    let now = now();
+    let slack = SlackStandIn::start();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("history.db");
+    let bot = [
+        ("SLACK_BOT_TOKEN", slack.token()),
+        ("SLACK_CHANNEL", CHANNEL),
+    ];
+    let window = now + Duration::days(3);
+    let notice = |cluster: &str| {
+        describe(
+            now - Duration::minutes(5),
+            cluster,
+            "cache-cluster",
+            &format!(
+                "The node with Cache Cluster ID: {cluster}, Node ID: 0001 is scheduled for replacement during the maintenance window from Start Time: {}, End Time: {}",
+                text_time(window),
+                text_time(window + Duration::hours(1))
+            ),
+        )
+    };
+    let doc = format!("{}\n{}\n", notice("plum-001"), notice("pear-001"));
+    // Slack is down while they are stored: both alerts wait.
+    slack.fail_randomly(RandomFailures {
+        rate: 1.0,
+        seed: 7,
+        faults: vec![Fault::HttpStatus(503)],
+        only: Some(cachewatch_tests::slack::Endpoint::PostMessage),
+    });
+    let out = cachewatch(&slack, &db, &["ingest", "-"], Some(&doc), &bot);
+    slack.stop_failing();
+    assert!(stdout(&out).contains("2 events, 2 new"), "{}", stdout(&out));
+
+    // plum's maintenance as a version that did not bound dates stored it: a window in the year
+    // 10000, which no reader can take back.
+    let start = window
+        .duration_trunc(Duration::minutes(1))
+        .unwrap()
+        .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
+    {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        let changed = conn
+            .execute(
+                "UPDATE maintenances SET body = replace(body, ?1, ?2) WHERE group_key = 'plum'",
+                [format!("\"{start}\""), format!("\"+1{start}\"")],
+            )
+            .unwrap();
+        assert_eq!(changed, 1);
+    }
+
+    let out = cachewatch(&slack, &db, &["upcoming"], None, &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout(&out).contains("pear-001"), "{}", stdout(&out));
+    assert!(stderr.contains("cannot be read"), "{stderr}");
+
+    let out = cachewatch(&slack, &db, &["notify"], None, &bot);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("cannot be read"), "{stderr}");
+    let parents = slack.parents(CHANNEL);
+    assert_eq!(parents.len(), 1, "pear's alert was sent");
+    assert!(parents[0].text.contains("pear-001"), "{}", parents[0].text);
+}

@@ -150,6 +150,36 @@ fn a_malformed_file_exits_2_names_the_line_and_stores_nothing() {
 }
 
 #[test]
+fn a_date_that_could_not_be_read_back_exits_2_and_stores_nothing() {
+    let cli = Cli::new();
+    cli.ok(&["ingest", path(&fixture("cli/history.json"))]);
+    let before = cli.stored_ids();
+    // The second line's window, year-less, falls in January 10000.
+    let input = concat!(
+        r#"{"SourceIdentifier":"fig-001","SourceType":"cache-cluster","Date":"2026-06-10T00:00:00Z","Message":"Cache node 0001 restarted"}"#,
+        "\n",
+        r#"{"SourceIdentifier":"fig-001","SourceType":"cache-cluster","Date":"9999-12-30T08:00:00Z","Message":"The node with Cache Cluster ID: fig-001, Node ID: 0001 is scheduled for replacement during the maintenance window from Start Time: Jan 03 01:00 UTC, End Time: Jan 03 02:00 UTC"}"#,
+        "\n"
+    );
+    let mut child = cli
+        .command(&["ingest", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), input.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("line 2"), "{stderr}");
+    assert!(stderr.contains("window start"), "{stderr}");
+    assert!(stderr.contains("nothing was stored"), "{stderr}");
+    assert_eq!(cli.stored_ids(), before);
+    cli.ok(&["upcoming"]);
+}
+
+#[test]
 fn unreadable_input_and_bad_filters_exit_2() {
     let cli = Cli::new();
     let out = cli.run(&["ingest", "/nonexistent/events.json"]);

@@ -159,8 +159,27 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
     }
 }
 
-/// Runs a command on whichever store was chosen.
+/// Runs a command on whichever store was chosen, then says which stored records it had to skip.
 async fn dispatch<S: EventStore + DeliveryStore + ResponseStore>(
+    ctx: &Context<S>,
+    command: Command,
+    out: &mut dyn Write,
+) -> Result<(), Failure> {
+    let result = run_command(ctx, command, out).await;
+    report_unreadable(&ctx.store);
+    result
+}
+
+/// Warns on standard error about each stored record the command met but could not read: the
+/// command went on without it.
+fn report_unreadable<S: EventStore>(store: &S) {
+    for unreadable in store.take_unreadable() {
+        eprintln!("cachewatch: warning: {unreadable}");
+    }
+}
+
+/// Runs one command.
+async fn run_command<S: EventStore + DeliveryStore + ResponseStore>(
     ctx: &Context<S>,
     command: Command,
     out: &mut dyn Write,

@@ -13,6 +13,7 @@ pub mod redis;
 pub mod secrets;
 pub mod slack;
 pub mod sqlite;
+mod unreadable;
 
 pub use slack::{RetryPolicy, SlackClient, SlackSettings, SlackWebhook};
 pub use sqlite::SqliteStore;

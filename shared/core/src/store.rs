@@ -55,6 +55,65 @@ impl StoreError {
     }
 }
 
+/// A stored row or item that could not be read back, and was left out of the answer that met it:
+/// one damaged record never stops the reads, the alerts and the searches of all the others.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unreadable {
+    /// What it holds (`event`, `maintenance`, `delivery`).
+    pub what: &'static str,
+    /// Its key in the store (an event id, a maintenance id), as stored.
+    pub key: String,
+    /// Why it cannot be read.
+    pub detail: String,
+}
+
+impl std::fmt::Display for Unreadable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "stored {} {:?} cannot be read and was skipped: {}",
+            self.what, self.key, self.detail
+        )
+    }
+}
+
+/// The unreadable records a store met, kept until a door asks for them.
+#[derive(Debug, Default)]
+pub struct UnreadableLog {
+    met: Mutex<Vec<Unreadable>>,
+}
+
+/// At most this many unreadable records are kept between two reports: a whole damaged table is
+/// reported by its first records, not held in memory.
+const UNREADABLE_KEPT: usize = 100;
+
+impl UnreadableLog {
+    /// Notes a record that was skipped (once per key until the next [`UnreadableLog::take`]).
+    pub fn record(&self, unreadable: Unreadable) {
+        let mut met = self
+            .met
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if met.len() < UNREADABLE_KEPT
+            && !met
+                .iter()
+                .any(|u| u.what == unreadable.what && u.key == unreadable.key)
+        {
+            met.push(unreadable);
+        }
+    }
+
+    /// The records skipped since the last call.
+    pub fn take(&self) -> Vec<Unreadable> {
+        std::mem::take(
+            &mut *self
+                .met
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    }
+}
+
 /// What is stored that an incoming event could be.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Candidates {
@@ -152,6 +211,13 @@ pub trait EventStore: Send + Sync {
         now: DateTime<Utc>,
         include_drills: bool,
     ) -> impl Future<Output = Result<Vec<Maintenance>, StoreError>> + Send;
+
+    /// The stored records met since the last call that could not be read. Reads skip them (an
+    /// event that cannot be read is as if absent) so that one damaged record stops nothing; the
+    /// door reports them.
+    fn take_unreadable(&self) -> Vec<Unreadable> {
+        Vec::new()
+    }
 }
 
 /// An event store in memory: the reference behaviour the adapters' conformance tests compare

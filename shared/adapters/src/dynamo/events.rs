@@ -9,7 +9,9 @@ use cachewatch_core::correlate::{self, SAME_OCCURRENCE};
 use cachewatch_core::event::{EventId, IdPrefix, MaintenanceEvent};
 use cachewatch_core::lifecycle::Maintenance;
 use cachewatch_core::query::EventQuery;
-use cachewatch_core::store::{Candidates, EventStore, EventWrite, StoreError, WriteOutcome};
+use cachewatch_core::store::{
+    Candidates, EventStore, EventWrite, StoreError, Unreadable, WriteOutcome,
+};
 use chrono::{DateTime, Duration, Utc};
 
 use super::error::{corrupt, is_condition_failed, sdk_error, transaction_error};
@@ -18,6 +20,7 @@ use super::keys;
 use super::paging::{Pages, all_of, batch_get, batch_write};
 use super::schema::{Index, TABLE_SCHEMA};
 use super::{CONCURRENT_REQUESTS, DynamoStore};
+use crate::unreadable::skip;
 
 /// In-progress work may be reported until this long after its window (see the lifecycle).
 const LATE_WORK: Duration = Duration::hours(12);
@@ -61,8 +64,12 @@ impl DynamoStore {
         let mut events = HashMap::with_capacity(ids.len());
         for id in ids {
             let stored_id = target_of.get(id).unwrap_or(id);
-            if let Some(item) = found.get(&(keys::event_pk(stored_id), keys::EVENT_SK.to_owned())) {
-                events.insert(id.clone(), items::stored_event(item)?);
+            if let Some(item) = found.get(&(keys::event_pk(stored_id), keys::EVENT_SK.to_owned()))
+                && let Some(stored) = skip(&self.unreadable, items::stored_event(item), || {
+                    items::item_name(item)
+                })?
+            {
+                events.insert(id.clone(), stored);
             }
         }
         Ok(events)
@@ -94,7 +101,13 @@ impl DynamoStore {
             .expression_attribute_values(":source", s(e.source_id.as_str()));
         let mut near = Vec::new();
         for item in Pages::new(request, "read near events").all().await? {
-            let stored = items::stored_event(&item)?.event;
+            let Some(stored) = skip(&self.unreadable, items::stored_event(&item), || {
+                items::item_name(&item)
+            })?
+            else {
+                continue;
+            };
+            let stored = stored.event;
             if correlate::same_occurrence(&stored, e) {
                 near.push(stored);
             }
@@ -261,7 +274,12 @@ impl DynamoStore {
         let mut old_json: HashMap<EventId, String> = HashMap::new();
         let mut old_of: HashMap<EventId, Vec<EventId>> = HashMap::new();
         for item in &old_items {
-            let m = items::maintenance(item)?;
+            let Some(m) = skip(&self.unreadable, items::maintenance(item), || {
+                items::item_name(item)
+            })?
+            else {
+                continue;
+            };
             for id in &m.event_ids {
                 old_of.entry(id.clone()).or_default().push(m.id.clone());
             }
@@ -340,7 +358,12 @@ impl DynamoStore {
             .send()
             .await
             .map_err(|e| sdk_error("read maintenance", e))?;
-        out.item.as_ref().map(items::maintenance).transpose()
+        match out.item.as_ref() {
+            Some(item) => skip(&self.unreadable, items::maintenance(item), || {
+                items::item_name(item)
+            }),
+            None => Ok(None),
+        }
     }
 }
 
@@ -424,8 +447,13 @@ impl EventStore for DynamoStore {
                 .expression_attribute_names("#pk", Index::Lifecycle.partition_key())
                 .expression_attribute_values(":pk", s(keys::lifecycle_partition(group)));
             for item in Pages::new(request, "read group events").all().await? {
-                let e = items::stored_event(&item)?.event;
-                events.insert(e.id.clone(), e);
+                let Some(stored) = skip(&self.unreadable, items::stored_event(&item), || {
+                    items::item_name(&item)
+                })?
+                else {
+                    continue;
+                };
+                events.insert(stored.event.id.clone(), stored.event);
             }
         }
         // The index may not show this store's latest writes yet: read them by key.
@@ -524,11 +552,20 @@ impl EventStore for DynamoStore {
             .expression_attribute_values(":from", s(keys::time_key(now - LATE_WORK)));
         let mut open = Vec::new();
         for item in Pages::new(request, "read open maintenances").all().await? {
-            let m = items::maintenance(&item)?;
+            let Some(m) = skip(&self.unreadable, items::maintenance(&item), || {
+                items::item_name(&item)
+            })?
+            else {
+                continue;
+            };
             if (include_drills || !m.drill) && m.is_upcoming(now) {
                 open.push(m);
             }
         }
         Ok(open)
+    }
+
+    fn take_unreadable(&self) -> Vec<Unreadable> {
+        self.unreadable.take()
     }
 }

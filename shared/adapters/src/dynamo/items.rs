@@ -68,6 +68,14 @@ pub(crate) fn string<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
         .map(String::as_str)
 }
 
+/// An item's partition key, to name it when it cannot be read.
+pub(crate) fn item_name(item: &Item) -> String {
+    key_of(item).map_or_else(
+        || "(an item without a key)".to_owned(),
+        |(pk, sk)| format!("{pk} {sk}"),
+    )
+}
+
 /// An item's partition and sort key values.
 pub(crate) fn key_of(item: &Item) -> Option<(&str, &str)> {
     Some((

@@ -97,7 +97,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::client::Waiters;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use cachewatch_core::event::EventId;
-use cachewatch_core::store::StoreError;
+use cachewatch_core::store::{StoreError, UnreadableLog};
 
 pub use schema::{IndexSchema, KEY_ATTRIBUTE_TYPE, TABLE_SCHEMA, TableSchema};
 pub use search::SEARCH_HORIZON;
@@ -126,6 +126,7 @@ pub struct DynamoStore {
     table: String,
     page_limit: Option<i32>,
     recent: RecentWrites,
+    unreadable: UnreadableLog,
 }
 
 impl DynamoStore {
@@ -136,6 +137,7 @@ impl DynamoStore {
             table: table.into(),
             page_limit: None,
             recent: RecentWrites::default(),
+            unreadable: UnreadableLog::default(),
         }
     }
 

@@ -15,6 +15,7 @@ use super::items::{self, Item, s};
 use super::keys;
 use super::paging::{Pages, batch_get};
 use super::schema::{Index, TABLE_SCHEMA};
+use crate::unreadable::skip;
 
 impl DynamoStore {
     /// The events of the deliveries the index has in `state` with a next attempt at or before
@@ -44,7 +45,13 @@ impl DynamoStore {
             .all()
             .await?
             .iter()
-            .map(|item| items::delivery(item).map(|d| d.event_id))
+            .filter_map(|item| {
+                skip(&self.unreadable, items::delivery(item), || {
+                    items::item_name(item)
+                })
+                .transpose()
+            })
+            .map(|d| d.map(|d| d.event_id))
             .collect()
     }
 
@@ -99,7 +106,12 @@ impl DeliveryStore for DynamoStore {
         events
             .iter()
             .filter_map(|id| found.get(&(keys::delivery_pk(id), keys::DELIVERY_SK.to_owned())))
-            .map(items::delivery)
+            .filter_map(|item| {
+                skip(&self.unreadable, items::delivery(item), || {
+                    items::item_name(item)
+                })
+                .transpose()
+            })
             .collect()
     }
 

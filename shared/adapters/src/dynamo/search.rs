@@ -229,7 +229,14 @@ impl DynamoStore {
         let mut found = Vec::new();
         while let Some(items) = pages.next().await? {
             for item in items {
-                let e = items::stored_event(&item)?.event;
+                let Some(stored) =
+                    crate::unreadable::skip(&self.unreadable, items::stored_event(&item), || {
+                        items::item_name(&item)
+                    })?
+                else {
+                    continue;
+                };
+                let e = stored.event;
                 if matches(&e, q, words) {
                     found.push(e);
                     if found.len() == wanted {

@@ -20,7 +20,11 @@ use cachewatch_core::correlate::{self, SAME_OCCURRENCE};
 use cachewatch_core::event::{EventId, IdPrefix, MaintenanceEvent};
 use cachewatch_core::lifecycle::Maintenance;
 use cachewatch_core::query::EventQuery;
-use cachewatch_core::store::{Candidates, EventStore, EventWrite, StoreError, WriteOutcome};
+use cachewatch_core::store::{
+    Candidates, EventStore, EventWrite, StoreError, Unreadable, UnreadableLog, WriteOutcome,
+};
+
+use crate::unreadable::skip;
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 
@@ -57,6 +61,7 @@ pub enum OpenError {
 pub struct SqliteStore {
     conn: Mutex<Connection>,
     path: PathBuf,
+    unreadable: UnreadableLog,
 }
 
 impl SqliteStore {
@@ -93,6 +98,7 @@ impl SqliteStore {
         Ok(Self {
             conn: Mutex::new(conn),
             path: path.to_owned(),
+            unreadable: UnreadableLog::default(),
         })
     }
 
@@ -128,9 +134,11 @@ fn store_error(operation: &'static str) -> impl Fn(rusqlite::Error) -> StoreErro
     }
 }
 
-/// Runs a query of [`COLUMNS`] and reads its events.
+/// Runs a query of [`COLUMNS`] and reads its events; a row that does not read as an event is
+/// skipped and noted in `unreadable`.
 fn query_events(
     conn: &Connection,
+    unreadable: &UnreadableLog,
     sql: &str,
     params: impl rusqlite::Params,
     operation: &'static str,
@@ -140,7 +148,21 @@ fn query_events(
     let rows = stmt.query_map(params, RawEvent::read).map_err(&err)?;
     let mut events = Vec::new();
     for row in rows {
-        events.push(row.map_err(&err)?.into_event()?);
+        let row = match row {
+            Ok(row) => row,
+            // A column of the wrong type: the row is damaged, not the database.
+            Err(e @ rusqlite::Error::FromSqlConversionFailure(..))
+            | Err(e @ rusqlite::Error::InvalidColumnType(..))
+            | Err(e @ rusqlite::Error::IntegralValueOutOfRange(..)) => {
+                crate::unreadable::note(unreadable, "event", "(a row)".into(), e.to_string());
+                continue;
+            }
+            Err(e) => return Err(err(e)),
+        };
+        let id = row.stored_id().to_owned();
+        if let Some(event) = crate::unreadable::skip(unreadable, row.into_event(), || id)? {
+            events.push(event);
+        }
     }
     Ok(events)
 }
@@ -148,11 +170,12 @@ fn query_events(
 /// The stored event under `id`, following an alias when `id` was merged into another event.
 fn stored_event(
     conn: &Connection,
+    unreadable: &UnreadableLog,
     id: &EventId,
     aliases: bool,
 ) -> Result<Option<MaintenanceEvent>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM {FROM_EVENTS} WHERE e.id = ?1");
-    if let Some(e) = query_events(conn, &sql, [id.as_str()], "read event")?.pop() {
+    if let Some(e) = query_events(conn, unreadable, &sql, [id.as_str()], "read event")?.pop() {
         return Ok(Some(e));
     }
     if !aliases {
@@ -161,7 +184,7 @@ fn stored_event(
     let sql = format!(
         "SELECT {COLUMNS} FROM {FROM_EVENTS} WHERE e.id = (SELECT id FROM event_aliases WHERE alias = ?1)"
     );
-    Ok(query_events(conn, &sql, [id.as_str()], "read event")?.pop())
+    Ok(query_events(conn, unreadable, &sql, [id.as_str()], "read event")?.pop())
 }
 
 /// Whether a statement returns any row: `SELECT EXISTS (...)`.
@@ -174,6 +197,7 @@ fn exists(conn: &Connection, sql: &str) -> Result<bool, StoreError> {
 /// Stored events near `e` of the other shape, for [`correlate::same_occurrence`].
 fn near_events(
     conn: &Connection,
+    unreadable: &UnreadableLog,
     e: &MaintenanceEvent,
 ) -> Result<Vec<MaintenanceEvent>, StoreError> {
     let (from, to) = (
@@ -200,6 +224,7 @@ fn near_events(
     };
     query_events(
         conn,
+        unreadable,
         &sql,
         params![e.source_id.as_str(), from, to, e.kind.as_str()],
         "read near events",
@@ -373,10 +398,10 @@ impl EventStore for SqliteStore {
                 let near = if correlate::is_text(e) && !any_notice {
                     Vec::new()
                 } else {
-                    near_events(&conn, e)?
+                    near_events(&conn, &self.unreadable, e)?
                 };
                 Ok(Candidates {
-                    same: stored_event(&conn, &e.id, any_alias)?,
+                    same: stored_event(&conn, &self.unreadable, &e.id, any_alias)?,
                     near,
                 })
             })
@@ -425,7 +450,7 @@ impl EventStore for SqliteStore {
             .map(|key| {
                 Ok((
                     key.clone(),
-                    query_events(&conn, &sql, [key], "read group events")?,
+                    query_events(&conn, &self.unreadable, &sql, [key], "read group events")?,
                 ))
             })
             .collect()
@@ -483,7 +508,7 @@ impl EventStore for SqliteStore {
     }
 
     async fn event(&self, id: &EventId) -> Result<Option<MaintenanceEvent>, StoreError> {
-        stored_event(&self.lock(), id, true)
+        stored_event(&self.lock(), &self.unreadable, id, true)
     }
 
     async fn resolve(&self, prefix: &IdPrefix, limit: usize) -> Result<Vec<EventId>, StoreError> {
@@ -512,7 +537,8 @@ impl EventStore for SqliteStore {
 
     async fn maintenance(&self, id: &EventId) -> Result<Option<Maintenance>, StoreError> {
         let conn = self.lock();
-        let Some(maintenance_id) = stored_event(&conn, id, true)?.and_then(|e| e.maintenance_id)
+        let Some(maintenance_id) =
+            stored_event(&conn, &self.unreadable, id, true)?.and_then(|e| e.maintenance_id)
         else {
             return Ok(None);
         };
@@ -523,7 +549,12 @@ impl EventStore for SqliteStore {
                     .optional()
             })
             .map_err(store_error("read maintenance"))?;
-        body.as_deref().map(read_maintenance).transpose()
+        match body {
+            Some(body) => skip(&self.unreadable, read_maintenance(&body), || {
+                maintenance_id.as_str().to_owned()
+            }),
+            None => Ok(None),
+        }
     }
 
     async fn search(&self, query: &EventQuery) -> Result<Vec<MaintenanceEvent>, StoreError> {
@@ -531,6 +562,7 @@ impl EventStore for SqliteStore {
         let (sql, values) = search::search_sql(query);
         query_events(
             &conn,
+            &self.unreadable,
             &sql,
             rusqlite::params_from_iter(values),
             "search events",
@@ -548,22 +580,31 @@ impl EventStore for SqliteStore {
         let horizon = millis(now - Duration::hours(12));
         let mut stmt = conn
             .prepare_cached(
-                "SELECT body FROM maintenances
+                "SELECT id, body FROM maintenances
                  WHERE state IN ('scheduled', 'rescheduled', 'in_progress')
                    AND (window_end IS NULL OR window_end >= ?1) AND (?2 OR drill = 0)",
             )
             .map_err(&err)?;
         let rows = stmt
-            .query_map(params![horizon, include_drills], |r| r.get::<_, String>(0))
+            .query_map(params![horizon, include_drills], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })
             .map_err(&err)?;
         let mut found = Vec::new();
         for row in rows {
-            let m = read_maintenance(&row.map_err(&err)?)?;
+            let (id, body) = row.map_err(&err)?;
+            let Some(m) = skip(&self.unreadable, read_maintenance(&body), || id)? else {
+                continue;
+            };
             if m.is_upcoming(now) {
                 found.push(m);
             }
         }
         Ok(found)
+    }
+
+    fn take_unreadable(&self) -> Vec<Unreadable> {
+        self.unreadable.take()
     }
 }
 

@@ -2,12 +2,13 @@
 
 use cachewatch_core::delivery::{Delivery, DeliveryState, DeliveryStore, Thread};
 use cachewatch_core::event::EventId;
-use cachewatch_core::store::StoreError;
+use cachewatch_core::store::{StoreError, UnreadableLog};
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, Row, TransactionBehavior, params};
 
 use super::rows::millis;
 use super::{SqliteStore, store_error};
+use crate::unreadable::skip;
 
 const DELIVERY_COLUMNS: &str = "event_id, channel, group_key, state, reason, attempts, next_attempt_at, created_at, updated_at, ts, thread_ts";
 
@@ -82,8 +83,11 @@ fn delivery(raw: RawDelivery) -> Result<Delivery, StoreError> {
     })
 }
 
+/// Runs a query of [`DELIVERY_COLUMNS`]; a row that does not read as a delivery is skipped and
+/// noted in `unreadable`, so that one damaged delivery does not stop the sending of the others.
 fn query_deliveries(
     conn: &Connection,
+    unreadable: &UnreadableLog,
     sql: &str,
     params: impl rusqlite::Params,
 ) -> Result<Vec<Delivery>, StoreError> {
@@ -92,7 +96,11 @@ fn query_deliveries(
     let rows = stmt.query_map(params, raw_delivery).map_err(&err)?;
     let mut found = Vec::new();
     for row in rows {
-        found.push(delivery(row.map_err(&err)?)?);
+        let raw = row.map_err(&err)?;
+        let key = raw.0.clone();
+        if let Some(d) = skip(unreadable, delivery(raw), || key)? {
+            found.push(d);
+        }
     }
     Ok(found)
 }
@@ -140,7 +148,12 @@ impl DeliveryStore for SqliteStore {
         let sql = format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE event_id = ?1");
         let mut found = Vec::new();
         for id in events {
-            found.extend(query_deliveries(&conn, &sql, [id.as_str()])?);
+            found.extend(query_deliveries(
+                &conn,
+                &self.unreadable,
+                &sql,
+                [id.as_str()],
+            )?);
         }
         Ok(found)
     }
@@ -153,6 +166,7 @@ impl DeliveryStore for SqliteStore {
         let conn = self.lock();
         query_deliveries(
             &conn,
+            &self.unreadable,
             &format!(
                 "SELECT {DELIVERY_COLUMNS} FROM deliveries
                  WHERE state IN ('pending', 'sending') AND next_attempt_at <= ?1
@@ -170,6 +184,7 @@ impl DeliveryStore for SqliteStore {
         let conn = self.lock();
         query_deliveries(
             &conn,
+            &self.unreadable,
             &format!(
                 "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE state = ?1 ORDER BY updated_at DESC, event_id DESC LIMIT ?2"
             ),

@@ -28,7 +28,7 @@ pub fn millis(at: DateTime<Utc>) -> i64 {
 
 /// The first `seq` of a millisecond: time ranges are `seq` ranges.
 pub fn seq_floor(at: DateTime<Utc>) -> i64 {
-    millis(at).max(0).saturating_mul(SEQ_SLOTS)
+    millis(at).saturating_mul(SEQ_SLOTS)
 }
 
 /// Where an event would like to sit: its millisecond, and a slot from its id so that events of the
@@ -129,6 +129,11 @@ impl RawEvent {
             drill: r.get(23)?,
             maintenance_id: r.get(24)?,
         })
+    }
+
+    /// The event id the row is stored under, as stored.
+    pub fn stored_id(&self) -> &str {
+        &self.id
     }
 
     /// The event the row holds.

@@ -108,3 +108,96 @@ fn a_busy_database_is_a_passing_condition() {
     );
     assert!(!store_error("test")(broken).is_retryable());
 }
+
+fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+/// The snapshot event of [`events`], moved to `when` (inputs cannot name such times; an older
+/// file or another writer may hold them).
+fn snapshot_at(when: &str) -> MaintenanceEvent {
+    let mut e = events().pop().unwrap();
+    e.occurred_at = at(when);
+    e.id = cachewatch_core::EventId::derive(&e.source_id, &e.kind, None, e.occurred_at);
+    e
+}
+
+#[test]
+fn events_before_1970_keep_their_own_time_slots() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("h.db")).unwrap();
+    let times = [
+        "1969-06-01T00:00:00Z",
+        "1965-01-01T00:00:00Z",
+        "1969-12-31T23:59:59Z",
+    ];
+    let writes: Vec<EventWrite> = times
+        .iter()
+        .map(|t| EventWrite::Insert(snapshot_at(t)))
+        .collect();
+    block_on(store.write(&writes)).unwrap();
+
+    let found = block_on(store.search(&EventQuery::default())).unwrap();
+    let order: Vec<String> = found
+        .iter()
+        .map(|e| cachewatch_core::event::rfc3339::format(&e.occurred_at))
+        .collect();
+    assert_eq!(
+        order,
+        [
+            "1969-12-31T23:59:59Z",
+            "1969-06-01T00:00:00Z",
+            "1965-01-01T00:00:00Z"
+        ],
+        "newest first"
+    );
+    let since = EventQuery {
+        since: Some(at("1969-01-01T00:00:00Z")),
+        ..EventQuery::default()
+    };
+    assert_eq!(block_on(store.search(&since)).unwrap().len(), 2);
+}
+
+#[test]
+fn a_row_that_cannot_be_read_is_skipped_and_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("h.db")).unwrap();
+    block_on(ingest(&store, events(), &AlertPolicy::default())).unwrap();
+    let snapshot = events().pop().unwrap();
+    {
+        let conn = store.lock();
+        conn.execute(
+            "UPDATE events SET occurred_at = ?1 WHERE id = ?2",
+            params![i64::MAX, snapshot.id.as_str()],
+        )
+        .unwrap();
+        // A window in the year 10000, as versions that did not bound dates stored it.
+        conn.execute(
+            "UPDATE maintenances SET body = replace(body, '\"2026-06-25T19:00:00Z\"', '\"+10000-06-25T19:00:00Z\"')",
+            [],
+        )
+        .unwrap();
+    }
+
+    let found = block_on(store.search(&EventQuery::default())).unwrap();
+    assert_eq!(found.len(), 1, "the readable event is still found");
+    assert_eq!(found[0].kind.as_str(), "node_replacement_scheduled");
+    assert_eq!(block_on(store.event(&snapshot.id)).unwrap(), None);
+    let open = block_on(store.open_maintenances(at("2026-06-12T02:00:00Z"), false)).unwrap();
+    assert!(open.is_empty());
+
+    let unreadable = store.take_unreadable();
+    let named: Vec<(&str, &str)> = unreadable
+        .iter()
+        .map(|u| (u.what, u.key.as_str()))
+        .collect();
+    assert!(
+        named.contains(&("event", snapshot.id.as_str())),
+        "{unreadable:?}"
+    );
+    assert!(
+        unreadable.iter().any(|u| u.what == "maintenance"),
+        "{unreadable:?}"
+    );
+    assert!(store.take_unreadable().is_empty(), "reported once");
+}

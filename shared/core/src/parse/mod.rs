@@ -18,6 +18,8 @@ mod shapes;
 pub mod text;
 pub(crate) mod time;
 
+pub use time::{date_in_range, earliest_date, latest_date};
+
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -122,6 +124,14 @@ pub enum Problem {
         /// The field's name.
         field: &'static str,
         /// The value, shortened.
+        value: String,
+    },
+    /// A date outside [`earliest_date`] ..= [`latest_date`].
+    #[error("`{field}` is {value}, outside the years 1970 to 9999 that cachewatch keeps")]
+    DateOutOfRange {
+        /// The field's name.
+        field: &'static str,
+        /// The date read, in RFC 3339.
         value: String,
     },
     /// An identifier that is not one.
@@ -404,6 +414,35 @@ impl EventDraft {
             .collect()
     }
 
+    /// Refuses a draft whose dates could not be kept: one outside [`earliest_date`] ..=
+    /// [`latest_date`] would be stored but not read back, and would stop every later read.
+    pub fn check_dates(&self) -> Result<(), Problem> {
+        let windows = |field_start, field_end, window: Option<Window>| {
+            window
+                .into_iter()
+                .flat_map(move |w| [(field_start, w.start), (field_end, w.end)])
+        };
+        let dates = self
+            .occurred_at
+            .map(|at| ("Date", at))
+            .into_iter()
+            .chain(windows("window start", "window end", self.window))
+            .chain(windows(
+                "previous window start",
+                "previous window end",
+                self.previous_window,
+            ));
+        for (field, at) in dates {
+            if !date_in_range(at) {
+                return Err(Problem::DateOutOfRange {
+                    field,
+                    value: at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// The event, with its id, category and default actionability.
     pub fn finish(self, ctx: &ParseContext) -> MaintenanceEvent {
         let occurred_at = self.occurred_at.unwrap_or(ctx.received_at);
@@ -484,6 +523,56 @@ mod tests {
                 format!("c-{:03}", i % 1000),
                 "event {i}"
             );
+        }
+    }
+
+    fn out_of_range(input: &str) -> ParseError {
+        let err = parse_document(input, &ctx()).unwrap_err();
+        assert!(
+            matches!(err.problem, Problem::DateOutOfRange { .. }),
+            "{err}"
+        );
+        err
+    }
+
+    #[test]
+    fn a_date_past_the_year_9999_is_refused_with_its_record() {
+        // Epoch milliseconds of the year 11476: microseconds or a typo, never an event.
+        let err = out_of_range(
+            r#"{"Events":[
+              {"SourceIdentifier":"kiwi-001","SourceType":"cache-cluster","Date":"2026-06-10T00:00:00Z","Message":"Cache node 0001 restarted"},
+              {"SourceIdentifier":"kiwi-001","SourceType":"cache-cluster","Date":300000000000000,"Message":"Cache node 0001 restarted"}
+            ]}"#,
+        );
+        assert_eq!(err.location.record, Some(2), "{err}");
+        assert!(err.to_string().contains("`Date`"), "{err}");
+        assert!(err.to_string().contains("1970 to 9999"), "{err}");
+    }
+
+    #[test]
+    fn a_date_before_1970_is_refused() {
+        let err = out_of_range(
+            r#"{"SourceIdentifier":"kiwi-001","SourceType":"cache-cluster","Date":"1969-07-20T20:17:40Z","Message":"Cache cluster created"}"#,
+        );
+        assert!(err.to_string().contains("1969-07-20T20:17:40Z"), "{err}");
+    }
+
+    #[test]
+    fn a_year_less_window_rolled_past_9999_is_refused() {
+        let err = out_of_range(
+            "{\"SourceIdentifier\":\"kiwi-001\",\"SourceType\":\"cache-cluster\",\"Date\":\"9999-12-31T12:00:00Z\",\"Message\":\"The node with Cache Cluster ID: kiwi-001, Node ID: 0001 is scheduled for replacement during the maintenance window from Start Time: Jan 02 03:00 UTC, End Time: Jan 02 04:00 UTC\"}\n",
+        );
+        assert!(err.to_string().contains("window start"), "{err}");
+    }
+
+    #[test]
+    fn the_first_and_last_keepable_dates_are_kept() {
+        for date in ["1970-01-01T00:00:00Z", "9999-12-31T23:59:59Z"] {
+            let input = format!(
+                r#"{{"SourceIdentifier":"kiwi-001","SourceType":"cache-cluster","Date":"{date}","Message":"Cache cluster created"}}"#
+            );
+            let events = parse_document(&input, &ctx()).unwrap();
+            assert_eq!(crate::event::rfc3339::format(&events[0].occurred_at), date);
         }
     }
 

@@ -59,6 +59,14 @@ pub(super) fn top_level(
     Ok(drafts.into_iter().map(|d| d.finish(ctx)).collect())
 }
 
+/// `drafts`, unless one of them has a date that cannot be kept.
+fn dated(drafts: Vec<EventDraft>) -> Result<Vec<EventDraft>, Problem> {
+    for draft in &drafts {
+        draft.check_dates()?;
+    }
+    Ok(drafts)
+}
+
 fn document(
     value: Value,
     location: Location,
@@ -307,7 +315,7 @@ fn describe_record(obj: &Object, envelope: &Envelope) -> Result<Vec<EventDraft>,
     draft.occurred_at = Some(occurred_at);
     fill_from_source(&mut draft)?;
     envelope.apply(&mut draft);
-    draft.with_text(message, occurred_at)
+    dated(draft.with_text(message, occurred_at)?)
 }
 
 /// A cluster or replication group source names itself.
@@ -412,7 +420,7 @@ fn elasticache_body(
             drafts.push(draft);
         }
     }
-    Ok(drafts)
+    dated(drafts)
 }
 
 static EMAIL_LINE: LazyLock<Regex> = LazyLock::new(|| {
@@ -467,7 +475,7 @@ fn email_line(caps: &regex::Captures<'_>, ctx: &ParseContext) -> Result<Vec<Even
     draft.window = Some(Window { start: at, end: at });
     let line = caps.get(0).map_or("", |m| m.as_str()).trim();
     draft.message = Some(message_text(line, "message")?);
-    Ok(vec![draft])
+    dated(vec![draft])
 }
 
 /// The cells of a console row: `|`-separated (with or without outer pipes) or tab-separated.
@@ -522,7 +530,7 @@ fn console_row(cells: &[String]) -> Result<Vec<EventDraft>, Problem> {
     );
     draft.occurred_at = Some(occurred_at);
     fill_from_source(&mut draft)?;
-    draft.with_text(message, occurred_at)
+    dated(draft.with_text(message, occurred_at)?)
 }
 
 #[cfg(test)]

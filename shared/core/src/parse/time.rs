@@ -11,6 +11,26 @@ use chrono::{
     DateTime, Datelike, Duration, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc,
 };
 
+/// The earliest time an input may name: the Unix epoch, from which the stores count time. An
+/// earlier date in an input is a misread number, not an event.
+pub fn earliest_date() -> DateTime<Utc> {
+    DateTime::UNIX_EPOCH
+}
+
+/// The latest time an input may name: the end of the year 9999, the last year RFC 3339 (four
+/// digits) can write. Anything later (an epoch in microseconds read as milliseconds, a year-less
+/// window rolled past 9999) could be stored but never read back as the contract writes times.
+pub fn latest_date() -> DateTime<Utc> {
+    NaiveDate::from_ymd_opt(9999, 12, 31)
+        .and_then(|d| d.and_hms_milli_opt(23, 59, 59, 999))
+        .map_or(DateTime::<Utc>::MAX_UTC, |t| t.and_utc())
+}
+
+/// Whether `at` lies between [`earliest_date`] and [`latest_date`].
+pub fn date_in_range(at: DateTime<Utc>) -> bool {
+    (earliest_date()..=latest_date()).contains(&at)
+}
+
 /// Reads an API or CLI timestamp.
 pub(crate) fn parse_timestamp(raw: &str) -> Option<DateTime<Utc>> {
     let raw = raw.trim();
