@@ -180,6 +180,25 @@ fn a_date_that_could_not_be_read_back_exits_2_and_stores_nothing() {
 }
 
 #[test]
+fn a_pasted_email_stores_its_nodes_and_counts_the_prose() {
+    let cli = Cli::new();
+    let out = cli.run(&["ingest", path(&fixture("maintenance_email_whole.txt"))]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).starts_with("3 events, 3 new"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(stderr.contains("7 lines skipped: not events"), "{stderr}");
+    let listed = cli.ok(&["events", "--cluster", "rowan"]);
+    assert!(
+        listed.contains("from 2026-10-03 14:00 UTC (end not given)"),
+        "{listed}"
+    );
+}
+
+#[test]
 fn unreadable_input_and_bad_filters_exit_2() {
     let cli = Cli::new();
     let out = cli.run(&["ingest", "/nonexistent/events.json"]);

@@ -4,7 +4,7 @@ use std::io::Write;
 
 use anyhow::anyhow;
 use cachewatch_core::delivery::DeliveryStore;
-use cachewatch_core::parse::{ParseContext, parse_document};
+use cachewatch_core::parse::{ParseContext, read_document};
 use cachewatch_core::response::ResponseStore;
 use cachewatch_core::store::EventStore;
 use cachewatch_core::{IngestOutcome, ingest};
@@ -27,11 +27,18 @@ pub async fn run<S: EventStore + DeliveryStore + ResponseStore>(
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
     let text = read_input(&args.input)?;
-    let outcome = ingest_text(ctx, &text, &args.input).await?;
+    let (outcome, skipped) = ingest_text(ctx, &text, &args.input).await?;
     if args.json {
         write_json(out, &ingested(&outcome))?;
     } else {
         writeln!(out, "{}", summary(&outcome))?;
+    }
+    if skipped > 0 {
+        // On standard error: standard output may be JSON.
+        eprintln!(
+            "{skipped} line{} skipped: not events",
+            if skipped == 1 { "" } else { "s" }
+        );
     }
     notify::alert_or_preview(ctx, &ctx.elasticache, &outcome, args.json, out).await
 }
@@ -48,17 +55,19 @@ pub fn ingested(outcome: &IngestOutcome) -> Vec<Ingested<'_>> {
         .collect()
 }
 
-/// Parses `text` whole (nothing is stored if any of it is wrong), then ingests it.
+/// Parses `text` whole (nothing is stored if any of it is wrong), then ingests it; with the
+/// number of pasted lines that were not events.
 pub async fn ingest_text<S: EventStore>(
     ctx: &Context<S>,
     text: &str,
     name: &str,
-) -> Result<IngestOutcome, Failure> {
-    let events = parse_document(text, &ParseContext::received_at(ctx.now)).map_err(|e| {
+) -> Result<(IngestOutcome, usize), Failure> {
+    let document = read_document(text, &ParseContext::received_at(ctx.now)).map_err(|e| {
         let name = if name == "-" { "standard input" } else { name };
         Failure::Input(anyhow!("{name}: {e}; nothing was stored"))
     })?;
-    Ok(ingest(&ctx.store, events, &ctx.config.alerts).await?)
+    let outcome = ingest(&ctx.store, document.events, &ctx.config.alerts).await?;
+    Ok((outcome, document.skipped_lines))
 }
 
 /// `N events, M new`.

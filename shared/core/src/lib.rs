@@ -36,7 +36,7 @@ pub mod timefmt;
 pub use event::{EventId, MaintenanceEvent, Origin, Window};
 pub use kind::{Category, EventKind};
 pub use lifecycle::{Maintenance, MaintenanceState};
-pub use parse::{ParseContext, ParseError, parse_document};
+pub use parse::{Document, ParseContext, ParseError, parse_document, read_document};
 pub use pipeline::{IngestOutcome, IngestedEvent, ingest};
 pub use policy::AlertPolicy;
 pub use query::EventQuery;

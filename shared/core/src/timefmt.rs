@@ -72,8 +72,13 @@ impl Zone {
         }
     }
 
-    /// A window: `2026-06-25 19:00–20:00 UTC`, or with both dates when it spans midnight.
+    /// A window: `2026-06-25 19:00–20:00 UTC`, or with both dates when it spans midnight. A
+    /// window that ends where it starts is a start whose end was not given (an AWS e-mail names
+    /// only the replacement time): `from 2026-09-30 09:00 UTC (end not given)`.
     pub fn format_window(&self, start: DateTime<Utc>, end: DateTime<Utc>) -> String {
+        if start == end {
+            return format!("from {} (end not given)", self.format(start));
+        }
         let (s, e) = (self.local(start), self.local(end));
         let zone = self.format_with(end, "").trim().to_owned();
         if s.date() == e.date() {

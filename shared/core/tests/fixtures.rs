@@ -10,6 +10,7 @@ use std::collections::BTreeSet;
 use cachewatch_core::event::EVENT_ID_LEN;
 use cachewatch_core::{
     Category, MaintenanceEvent, Origin, ParseContext, Window, event::FailoverNodes, parse_document,
+    read_document,
 };
 use chrono::{DateTime, Utc};
 
@@ -706,7 +707,8 @@ fn creation_scaling_and_added_node_texts_have_their_kinds() {
         "pricing-mc",
         "Finished modifying number of nodes from 2 to 3",
     );
-    assert_eq!(scaled.kind.as_str(), "cache_cluster_scaling_complete");
+    // AWS's event table lists this text under AddCacheNodeComplete.
+    assert_eq!(scaled.kind.as_str(), "add_cache_node_complete");
     assert_eq!(
         scaled.attributes.get("from_count").map(String::as_str),
         Some("2")
@@ -787,7 +789,7 @@ fn every_documented_template_in_the_fixtures_has_its_kind() {
         ("Test Failover API called", "test_failover_api_called"),
         (
             "Finished modifying number of nodes",
-            "cache_cluster_scaling_complete",
+            "add_cache_node_complete",
         ),
         ("Added cache node", "add_cache_node_complete"),
     ];
@@ -1314,7 +1316,7 @@ fn a_console_row_with_an_unreadable_date_names_its_line() {
 
     // Assert
     assert!(
-        error.starts_with("line 3: console row: the date column"),
+        error.starts_with("line 3: console row: the date"),
         "{error}"
     );
     assert!(error.contains("last Sunday, 02:20 (UTC+09:00)"), "{error}");
@@ -1353,10 +1355,26 @@ fn a_bad_record_inside_a_json_line_names_the_line_and_the_record() {
 }
 
 #[test]
-fn a_line_that_is_no_known_text_shape_is_quoted() {
+fn prose_pasted_around_email_lines_is_skipped_and_counted() {
     // Arrange
     let input = format!(
-        "{}Dear customer, one or more of your nodes is scheduled for replacement.\n",
+        "Dear customer, one or more of your nodes is scheduled for replacement.\n\n{}Thank you.\n",
+        MAINTENANCE_EMAIL
+    );
+
+    // Act
+    let document = read_document(&input, &context()).unwrap();
+
+    // Assert
+    assert_eq!(document.events.len(), 3);
+    assert_eq!(document.skipped_lines, 2);
+}
+
+#[test]
+fn a_line_that_looks_like_an_email_line_but_does_not_read_is_an_error() {
+    // Arrange
+    let input = format!(
+        "{}Region: us-west-2, Cluster Name: ledger-usw2, Replacement Time: 09:00 UTC, Sep 30, 2026\n",
         MAINTENANCE_EMAIL
     );
 
@@ -1365,10 +1383,21 @@ fn a_line_that_is_no_known_text_shape_is_quoted() {
 
     // Assert
     assert!(
-        error.starts_with("line 4: not a console event row"),
+        error.starts_with("line 4: e-mail line: it reads `Region:"),
         "{error}"
     );
-    assert!(error.contains("Dear customer"), "{error}");
+}
+
+#[test]
+fn a_text_without_any_event_is_an_error() {
+    // Act
+    let error = parse_error("Hello,\nplease find the schedule below.\n-----\n");
+
+    // Assert
+    assert!(
+        error.starts_with("no event found (3 lines skipped: not events)"),
+        "{error}"
+    );
 }
 
 // --- The JSON contract ------------------------------------------------------------------------------

@@ -8,12 +8,13 @@
 //! | DescribeEvents output | an object with `Events`, or one record with `SourceIdentifier` |
 //! | a JSON array | each element is any of the above |
 //! | JSON Lines | one document per line, each any of the above |
-//! | console table rows | `source \| type \| date \| message` (or tab-separated), one per line |
-//! | AWS maintenance e-mail lines | `Region: ..., Cluster Name: ..., Node Name: ..., Replacement Time: ...` |
+//! | pasted text | console and CLI tables, AWS maintenance e-mails, with the prose around them (see `pasted.rs`) |
 //!
 //! A document is read whole or not at all: the first problem is returned with the line and record
-//! it is in, and no event of that input is returned.
+//! it is in, and no event of that input is returned. In pasted text, lines that are clearly not
+//! events (prose, headers, separators) are skipped and counted.
 
+mod pasted;
 mod shapes;
 pub mod text;
 pub(crate) mod time;
@@ -165,13 +166,19 @@ pub enum Problem {
         /// Why.
         reason: String,
     },
-    /// A text line that is none of the known text shapes.
+    /// A line that starts like an AWS maintenance e-mail line but does not read as one.
+    #[error("e-mail line: {reason}")]
+    BadEmailLine {
+        /// Why.
+        reason: String,
+    },
+    /// A pasted text in which no line is an event.
     #[error(
-        "not a console event row (`source | type | date | message`) or maintenance e-mail line: {excerpt:?}"
+        "no event found ({skipped} lines skipped: not events); expected console or CLI table rows, `aws elasticache describe-events` output or AWS maintenance e-mail lines"
     )]
-    UnrecognizedLine {
-        /// The start of the line.
-        excerpt: String,
+    NoEvents {
+        /// The lines skipped.
+        skipped: usize,
     },
 }
 
@@ -194,11 +201,30 @@ pub(crate) fn excerpt(text: &str) -> String {
     out
 }
 
+/// A whole input, read.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Document {
+    /// Every event in it, in input order.
+    pub events: Vec<MaintenanceEvent>,
+    /// The lines of a pasted text that were clearly not events (prose, headers, separators).
+    pub skipped_lines: usize,
+}
+
 /// Reads a whole input. Either every event in it, or the first problem.
 pub fn parse_document(
     input: &str,
     ctx: &ParseContext,
 ) -> Result<Vec<MaintenanceEvent>, ParseError> {
+    read_document(input, ctx).map(|d| d.events)
+}
+
+/// Reads a whole input, saying how many lines of pasted text were not events. Either every
+/// event in it, or the first problem.
+pub fn read_document(input: &str, ctx: &ParseContext) -> Result<Document, ParseError> {
+    let events = |events| Document {
+        events,
+        skipped_lines: 0,
+    };
     let input = input.trim_start_matches('\u{feff}');
     let trimmed = input.trim_start();
     let at = |problem| ParseError {
@@ -208,17 +234,20 @@ pub fn parse_document(
     match trimmed.as_bytes().first() {
         None => Err(at(Problem::Empty)),
         Some(b'{' | b'[') => match serde_json::from_str::<Value>(input) {
-            Ok(value) => shapes::top_level(value, Location::default(), ctx),
+            Ok(value) => shapes::top_level(value, Location::default(), ctx).map(events),
             Err(whole) => {
                 let first = trimmed.lines().next().unwrap_or_default();
                 if serde_json::from_str::<Value>(first).is_ok() {
-                    json_lines(input, ctx)
+                    json_lines(input, ctx).map(events)
                 } else {
                     Err(at(not_json(&whole)))
                 }
             }
         },
-        Some(_) => shapes::text_lines(input, ctx),
+        Some(_) => pasted::pasted_text(input, ctx).map(|p| Document {
+            events: p.events,
+            skipped_lines: p.skipped,
+        }),
     }
 }
 
@@ -382,6 +411,15 @@ impl EventDraft {
                         source,
                     })?,
                 );
+        }
+        if let Some(group) = facts.replication_group_id {
+            self.replication_group_id =
+                Some(ReplicationGroupId::parse(&group).map_err(|source| {
+                    Problem::BadIdentifier {
+                        field: "replication group ID".into(),
+                        source,
+                    }
+                })?);
         }
         self.window = self.window.or(facts.window);
         self.previous_window = self.previous_window.or(facts.previous_window);

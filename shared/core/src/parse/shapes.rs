@@ -1,14 +1,11 @@
 //! The readers of each input shape; see the table in the parent module.
 
-use std::sync::LazyLock;
-
 use chrono::{DateTime, Utc};
-use regex::Regex;
 use serde_json::{Map, Value};
 
-use super::time::{parse_console_date, parse_text_time, parse_timestamp};
+use super::time::parse_timestamp;
 use super::{EventDraft, Location, MAX_MESSAGE_LEN, ParseContext, ParseError, Problem, excerpt};
-use crate::event::{MaintenanceEvent, Origin, Window};
+use crate::event::{MaintenanceEvent, Origin};
 use crate::ids::{ClusterId, NodeId, ReplicationGroupId, SourceId};
 use crate::kind::{EVENT_NAME_PREFIX, EventKind};
 
@@ -60,7 +57,7 @@ pub(super) fn top_level(
 }
 
 /// `drafts`, unless one of them has a date that cannot be kept.
-fn dated(drafts: Vec<EventDraft>) -> Result<Vec<EventDraft>, Problem> {
+pub(super) fn dated(drafts: Vec<EventDraft>) -> Result<Vec<EventDraft>, Problem> {
     for draft in &drafts {
         draft.check_dates()?;
     }
@@ -200,7 +197,7 @@ fn date_field(obj: &Object, field: &'static str) -> Result<Option<DateTime<Utc>>
     }
 }
 
-fn message_text(raw: &str, field: &'static str) -> Result<String, Problem> {
+pub(super) fn message_text(raw: &str, field: &'static str) -> Result<String, Problem> {
     if raw.len() > MAX_MESSAGE_LEN {
         return Err(Problem::TooLong {
             field,
@@ -211,7 +208,7 @@ fn message_text(raw: &str, field: &'static str) -> Result<String, Problem> {
     Ok(raw.to_owned())
 }
 
-fn identifier<T>(
+pub(super) fn identifier<T>(
     parse: impl Fn(&str) -> Result<T, crate::ids::IdError>,
     raw: &str,
     field: &str,
@@ -319,7 +316,7 @@ fn describe_record(obj: &Object, envelope: &Envelope) -> Result<Vec<EventDraft>,
 }
 
 /// A cluster or replication group source names itself.
-fn fill_from_source(draft: &mut EventDraft) -> Result<(), Problem> {
+pub(super) fn fill_from_source(draft: &mut EventDraft) -> Result<(), Problem> {
     match draft.source_type.as_str() {
         "cache-cluster" => {
             draft.cluster_id = Some(identifier(
@@ -423,116 +420,6 @@ fn elasticache_body(
     dated(drafts)
 }
 
-static EMAIL_LINE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r"(?i)^\s*Region:\s*(?P<region>[^,]+?),\s*Cluster Name:\s*(?P<cluster>[^,]+?),\s*Node Name:\s*(?P<node>[^,]+?),\s*Replacement Time:\s*(?P<time>.+?)\s*$",
-    )
-    .expect("a valid regular expression")
-});
-
-pub(super) fn text_lines(
-    input: &str,
-    ctx: &ParseContext,
-) -> Result<Vec<MaintenanceEvent>, ParseError> {
-    super::by_lines(input, ctx, |line, location, ctx| {
-        let trimmed = line.trim();
-        if trimmed.starts_with('#') {
-            return Ok(Vec::new());
-        }
-        let drafts = if let Some(caps) = EMAIL_LINE.captures(trimmed) {
-            email_line(&caps, ctx)
-        } else if let Some(cells) = console_cells(trimmed) {
-            console_row(&cells)
-        } else {
-            Err(Problem::UnrecognizedLine {
-                excerpt: excerpt(trimmed),
-            })
-        }
-        .map_err(|problem| ParseError { location, problem })?;
-        Ok(drafts.into_iter().map(|d| d.finish(ctx)).collect())
-    })
-}
-
-fn email_line(caps: &regex::Captures<'_>, ctx: &ParseContext) -> Result<Vec<EventDraft>, Problem> {
-    let cell = |name: &str| caps.name(name).map_or("", |m| m.as_str().trim());
-    let member = identifier(ClusterId::parse, cell("node"), "Node Name")?;
-    let group = identifier(ReplicationGroupId::parse, cell("cluster"), "Cluster Name")?;
-    let time = cell("time");
-    let at = parse_text_time(time, ctx.received_at).ok_or_else(|| Problem::BadDate {
-        field: "Replacement Time",
-        value: excerpt(time),
-    })?;
-    let source_id = identifier(SourceId::parse, member.as_str(), "Node Name")?;
-    let mut draft = EventDraft::new(
-        EventKind::new(EventKind::NODE_REPLACEMENT_SCHEDULED),
-        "cache-cluster".into(),
-        source_id,
-        Origin::Email,
-    );
-    draft.cluster_id = Some(member);
-    draft.replication_group_id = Some(group);
-    draft.region = Some(cell("region").to_owned());
-    draft.window = Some(Window { start: at, end: at });
-    let line = caps.get(0).map_or("", |m| m.as_str()).trim();
-    draft.message = Some(message_text(line, "message")?);
-    dated(vec![draft])
-}
-
-/// The cells of a console row: `|`-separated (with or without outer pipes) or tab-separated.
-fn console_cells(line: &str) -> Option<Vec<String>> {
-    let separator = if line.contains('\t') { '\t' } else { '|' };
-    let mut cells: Vec<&str> = line.split(separator).map(str::trim).collect();
-    if separator == '|' {
-        if cells.first() == Some(&"") {
-            cells.remove(0);
-        }
-        if cells.last() == Some(&"") {
-            cells.pop();
-        }
-    }
-    if cells.len() < 4 {
-        return None;
-    }
-    // A message may itself contain the separator: everything after the date is the message.
-    let message = cells[3..].join(if separator == '|' { " | " } else { "\t" });
-    let mut out: Vec<String> = cells[..3].iter().map(|c| (*c).to_owned()).collect();
-    out.push(message);
-    Some(out)
-}
-
-fn console_row(cells: &[String]) -> Result<Vec<EventDraft>, Problem> {
-    let is_rule = |c: &String| !c.is_empty() && c.chars().all(|ch| matches!(ch, '-' | ':' | ' '));
-    if cells[0].eq_ignore_ascii_case("source") || cells.iter().all(is_rule) {
-        return Ok(Vec::new()); // a header or a Markdown rule
-    }
-    let source_id = identifier(SourceId::parse, &cells[0], "source")?;
-    let source_type = cells[1]
-        .trim()
-        .to_ascii_lowercase()
-        .replace([' ', '_'], "-");
-    if source_type.is_empty() {
-        return Err(Problem::BadRow {
-            reason: "the type column is empty".into(),
-        });
-    }
-    let occurred_at = parse_console_date(&cells[2]).ok_or_else(|| Problem::BadRow {
-        reason: format!(
-            "the date column {:?} is not a date like `June 11, 2022, 00:22:03 (UTC+09:00)`",
-            excerpt(&cells[2])
-        ),
-    })?;
-    let message = message_text(&cells[3], "message")?;
-    let mut draft = EventDraft::new(
-        EventKind::new(EventKind::UNRECOGNIZED),
-        source_type,
-        source_id,
-        Origin::Console,
-    );
-    draft.occurred_at = Some(occurred_at);
-    fill_from_source(&mut draft)?;
-    dated(draft.with_text(message, occurred_at)?)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -548,23 +435,5 @@ mod tests {
             None
         );
         assert_eq!(region_and_account("not an arn"), None);
-    }
-
-    #[test]
-    fn console_cells_accept_pipes_tabs_and_markdown() {
-        let cells =
-            console_cells("| a | cache-cluster | June 1, 2026, 00:00:00 (UTC) | x | y |").unwrap();
-        assert_eq!(
-            cells,
-            [
-                "a",
-                "cache-cluster",
-                "June 1, 2026, 00:00:00 (UTC)",
-                "x | y"
-            ]
-        );
-        let cells = console_cells("a\tcache-cluster\tJune 1, 2026, 00:00:00 (UTC)\tx").unwrap();
-        assert_eq!(cells[3], "x");
-        assert!(console_cells("a | b | c").is_none());
     }
 }

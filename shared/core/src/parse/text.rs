@@ -22,6 +22,8 @@ pub struct TextFacts {
     pub kind: Option<EventKind>,
     /// `Cache Cluster ID: %s`, or the cluster of a snapshot.
     pub cluster_id: Option<String>,
+    /// The replication group of a snapshot.
+    pub replication_group_id: Option<String>,
     /// The nodes the text names (`Node ID: %s`, `cache nodes 0001,0002`).
     pub node_ids: Vec<String>,
     /// The maintenance window.
@@ -96,6 +98,14 @@ static TEMPLATES: LazyLock<Vec<Template>> = LazyLock::new(|| {
             r"Snapshot failed for snapshot with ID\s+'(?P<snapshot>[^']*)'\s+of cache cluster with ID\s+'(?P<cluster>[^']*)'.*?",
         ),
         template(
+            EventKind::SNAPSHOT_COMPLETE,
+            r"Snapshot succeeded for snapshot with ID\s+'(?P<snapshot>[^']*)'\s+of replication group with ID\s+'(?P<group>[^']*)'",
+        ),
+        template(
+            EventKind::SNAPSHOT_FAILED,
+            r"Snapshot failed for snapshot with ID\s+'(?P<snapshot>[^']*)'\s+of replication group with ID\s+'(?P<group>[^']*)'.*?",
+        ),
+        template(
             EventKind::CACHE_CLUSTER_PROVISIONING_COMPLETE,
             r"Cache cluster created",
         ),
@@ -103,8 +113,10 @@ static TEMPLATES: LazyLock<Vec<Template>> = LazyLock::new(|| {
             EventKind::TEST_FAILOVER_API_CALLED,
             r"Test Failover API called for node group\s+(?P<node_group>\S+?)",
         ),
+        // AWS's event table lists this text under `AddCacheNodeComplete`
+        // (https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/ElastiCacheSNS.html).
         template(
-            EventKind::CACHE_CLUSTER_SCALING_COMPLETE,
+            EventKind::ADD_CACHE_NODE_COMPLETE,
             r"Finished modifying number of nodes from\s+(?P<from_count>\d+)\s+to\s+(?P<to_count>\d+)",
         ),
         template(
@@ -148,6 +160,7 @@ pub fn read(message: &str, reference: DateTime<Utc>) -> TextFacts {
     let text = |name: &str| caps.name(name).map(|m| m.as_str().trim().to_owned());
 
     facts.cluster_id = text("cluster");
+    facts.replication_group_id = text("group");
     if let Some(node) = text("node") {
         facts.node_ids.push(node);
     }
@@ -306,7 +319,11 @@ mod tests {
             ),
             (
                 "Finished modifying number of nodes from 1 to 3",
-                "cache_cluster_scaling_complete",
+                "add_cache_node_complete",
+            ),
+            (
+                "Snapshot succeeded for snapshot with ID 'weekly-7' of replication group with ID 'quince'",
+                "snapshot_complete",
             ),
             (
                 "Added cache node 0002 in availability zone us-west-2a",

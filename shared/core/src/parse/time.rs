@@ -140,6 +140,8 @@ fn parse_offset(word: &str) -> Option<FixedOffset> {
     let (hours, minutes) = match digits.split_once(':') {
         Some((h, m)) => (h.parse::<i32>().ok()?, m.parse::<i32>().ok()?),
         None if digits.len() == 4 => (digits[..2].parse().ok()?, digits[2..].parse().ok()?),
+        // `GMT-500`, as the older console wrote five hours west.
+        None if digits.len() == 3 => (digits[..1].parse().ok()?, digits[1..].parse().ok()?),
         None => (digits.parse().ok()?, 0),
     };
     if hours > 14 || minutes > 59 {
@@ -172,9 +174,24 @@ fn parse_clock(word: &str) -> Option<NaiveTime> {
     NaiveTime::from_hms_nano_opt(h, m, s, nanos)
 }
 
+/// A zone's name after an offset, as browsers print dates: `GMT-0500 (Central Daylight Time)`.
+fn without_zone_name(text: &str) -> &str {
+    let trimmed = text.trim_end();
+    match trimmed.strip_suffix(')').and_then(|t| t.rsplit_once('(')) {
+        Some((head, name))
+            if !name.is_empty()
+                && name.chars().all(|c| c.is_ascii_alphabetic() || c == ' ')
+                && head.to_ascii_uppercase().contains("GMT") =>
+        {
+            head
+        }
+        _ => trimmed,
+    }
+}
+
 fn pieces_of(text: &str) -> Option<Pieces> {
     let mut p = Pieces::default();
-    let cleaned = text.replace(['(', ')'], " ");
+    let cleaned = without_zone_name(text).replace(['(', ')'], " ");
     for word in cleaned.split(|c: char| c.is_whitespace() || c == ',') {
         let word = word.trim_end_matches('.');
         if word.is_empty() || is_weekday(word) {

@@ -129,6 +129,9 @@ impl<'a> Situation<'a> {
 
     /// A window every reader sees in their own zone.
     pub fn window_md(&self, w: Window) -> String {
+        if w.start == w.end {
+            return format!("from {} (end not given)", self.at(w.start));
+        }
         let end = if w.end - w.start < Duration::hours(20) {
             DateStyle::Time
         } else {
