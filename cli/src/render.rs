@@ -15,8 +15,9 @@ use crate::commands::Failure;
 const MAX_CELL: usize = 40;
 
 fn cell(text: &str) -> String {
-    // Tables are one line per row: control characters from event text are shown as spaces.
-    let flat: String = text
+    // Tables are one line per row: control characters from event text are shown as spaces, and
+    // invisible or bidirectional ones written out.
+    let flat: String = cachewatch_core::invisible::shown(text)
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
@@ -227,7 +228,8 @@ pub fn event_details(
     if let Some(m) = &e.message {
         field(
             "message",
-            m.chars()
+            cachewatch_core::invisible::shown(m)
+                .chars()
                 .map(|c| if c.is_control() { ' ' } else { c })
                 .collect(),
         )?;

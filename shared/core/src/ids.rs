@@ -1,9 +1,13 @@
 //! Identifiers of the things events are about, made once by `parse` and trusted afterwards.
 //!
-//! ElastiCache names clusters with letters, digits and hyphens, but an event is kept whatever it
-//! names: a hostile or odd identifier is stored as written and escaped where it is shown. What an
-//! identifier may not be is empty, padded, longer than [`MAX_ID_LEN`], or carry control characters:
-//! such a value is a malformed record, not a name.
+//! ElastiCache names clusters and replication groups with ASCII letters, digits and hyphens
+//! ([CreateCacheCluster](https://docs.aws.amazon.com/AmazonElastiCache/latest/APIReference/API_CreateCacheCluster.html),
+//! [CreateReplicationGroup](https://docs.aws.amazon.com/AmazonElastiCache/latest/APIReference/API_CreateReplicationGroup.html)),
+//! but an event is kept whatever it names: a hostile or odd identifier is stored as written and
+//! escaped where it is shown. What an identifier may not be is empty, padded, longer than
+//! [`MAX_ID_LEN`], or carry control characters or invisible and bidirectional characters
+//! ([`crate::invisible`]), which make look-alike names: such a value is a malformed record, not a
+//! name.
 
 use std::fmt;
 
@@ -35,6 +39,16 @@ pub enum IdError {
         /// Which identifier was being read.
         what: &'static str,
     },
+    /// The text contains an invisible or bidirectional character, which makes look-alike names.
+    #[error(
+        "{what} contains the invisible or bidirectional character U+{codepoint:04X}; ElastiCache names are ASCII letters, digits and hyphens (https://docs.aws.amazon.com/AmazonElastiCache/latest/APIReference/API_CreateCacheCluster.html)"
+    )]
+    Invisible {
+        /// Which identifier was being read.
+        what: &'static str,
+        /// The character.
+        codepoint: u32,
+    },
 }
 
 fn check(what: &'static str, raw: &str) -> Result<String, IdError> {
@@ -48,6 +62,12 @@ fn check(what: &'static str, raw: &str) -> Result<String, IdError> {
     }
     if trimmed.chars().any(char::is_control) {
         return Err(IdError::ControlCharacter { what });
+    }
+    if let Some(c) = trimmed.chars().find(|c| crate::invisible::is_invisible(*c)) {
+        return Err(IdError::Invisible {
+            what,
+            codepoint: u32::from(c),
+        });
     }
     Ok(trimmed.to_owned())
 }
@@ -167,6 +187,25 @@ mod tests {
             ClusterId::parse("a\nb"),
             Err(IdError::ControlCharacter { .. })
         ));
+    }
+
+    #[test]
+    fn invisible_and_bidirectional_characters_are_refused_by_every_identifier() {
+        for raw in [
+            "orders\u{200B}-001",
+            "\u{202E}100-sredro",
+            "orders-001\u{2066}",
+            "ord\u{00AD}ers",
+            "\u{FEFF}orders",
+        ] {
+            let err = ClusterId::parse(raw).unwrap_err();
+            assert!(matches!(err, IdError::Invisible { .. }), "{raw:?}: {err}");
+            assert!(err.to_string().contains("U+"), "{err}");
+            assert!(ReplicationGroupId::parse(raw).is_err(), "{raw:?}");
+            assert!(NodeId::parse(raw).is_err(), "{raw:?}");
+            assert!(SourceId::parse(raw).is_err(), "{raw:?}");
+        }
+        assert!(ClusterId::parse("orders-0001-001").is_ok());
     }
 
     #[test]

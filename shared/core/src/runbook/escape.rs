@@ -17,8 +17,9 @@ fn one_line(raw: &str) -> impl Iterator<Item = char> + '_ {
 /// `raw` as Markdown text that reads as itself: special characters backslash-escaped, line
 /// breaks flattened, and a leading list or quote marker neutralised.
 pub fn markdown_text(raw: &str) -> String {
+    let raw = crate::invisible::shown(raw);
     let mut out = String::with_capacity(raw.len() + 8);
-    for (i, c) in one_line(raw).enumerate() {
+    for (i, c) in one_line(&raw).enumerate() {
         if MARKDOWN_SPECIAL.contains(&c) || (i == 0 && matches!(c, '-' | '+' | '#')) {
             out.push('\\');
         }
@@ -104,8 +105,10 @@ pub fn slack(raw: &str) -> String {
     out
 }
 
-/// `raw` for HTML text and attribute values.
+/// `raw` for HTML text and attribute values; invisible and bidirectional characters written out
+/// (`[U+202E]`), so that a page shows what the text holds.
 pub fn html(raw: &str) -> String {
+    let raw = crate::invisible::shown(raw);
     let mut out = String::with_capacity(raw.len());
     for c in raw.chars() {
         match c {

@@ -22,9 +22,10 @@ pub fn len(text: &str) -> usize {
 }
 
 /// `raw` for mrkdwn: `&`, `<` and `>` as entities, so nothing in it becomes a mention, a channel
-/// ping, a link or a date token. Control characters other than line breaks become spaces.
+/// ping, a link or a date token. Control characters other than line breaks become spaces;
+/// invisible and bidirectional characters are written out (`[U+202E]`).
 pub fn escape(raw: &str) -> String {
-    let flat: String = raw
+    let flat: String = crate::invisible::shown(raw)
         .chars()
         .map(|c| if c.is_control() && c != '\n' { ' ' } else { c })
         .collect();
