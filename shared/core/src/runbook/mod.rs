@@ -385,6 +385,7 @@ impl Runbooks {
         let engine = input
             .facts
             .engine
+            .or_else(|| context::inferred_engine(input))
             .map_or(front_matter::UNKNOWN, Engine::as_str);
         let role = input
             .facts
