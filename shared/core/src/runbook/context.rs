@@ -300,6 +300,10 @@ struct Target {
     engine_inferred: bool,
     /// `--start-time` for the event log around the work: an hour before the window opens.
     events_since: Option<String>,
+    /// When the facts were read from ElastiCache, if they were.
+    facts_read_at: Option<String>,
+    /// Whether anything is known of the cluster beyond the event.
+    facts_known: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -652,6 +656,8 @@ pub fn build(input: &RunbookInput<'_>) -> Value {
             replicas_plus_one: f.replicas_per_shard.map(|n| n + 1),
             engine_inferred,
             events_since: window.map(|w| cli_time(w.start - Duration::hours(1))),
+            facts_read_at: input.facts_read_at.map(time_text),
+            facts_known: !input.facts.is_empty(),
         },
     };
 
