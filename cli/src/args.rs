@@ -215,9 +215,13 @@ pub struct NotifyArgs {
 pub struct RunbookArgs {
     /// An event or maintenance id, or its first digits.
     pub id: String,
-    /// markdown, github (a checklist to paste into an issue, grouped by team), slack, text or html.
+    /// markdown, github (a checklist to paste into an issue), slack, text or html.
     #[arg(long, default_value = "markdown", value_name = "FORMAT")]
     pub format: String,
+    /// Look nothing up in ElastiCache, even with AWS credentials at hand: the runbook then says
+    /// what is not known and the commands that find it out.
+    #[arg(long)]
+    pub offline: bool,
 }
 
 /// `cachewatch upcoming`.

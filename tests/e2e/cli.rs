@@ -413,9 +413,10 @@ fn runbook_renders_a_team_checklist_for_a_stored_maintenance() {
     ]);
     let id = scheduled[0]["id"].as_str().unwrap();
     let github = cli.ok(&["runbook", id, "--format", "github"]);
-    assert!(github.contains("### Application team"), "{github}");
-    assert!(github.contains("### Infrastructure team"), "{github}");
+    assert!(github.contains("**Application team:**"), "{github}");
+    assert!(github.contains("**Infrastructure team:**"), "{github}");
     assert!(github.contains("- [ ] "), "{github}");
+    assert!(github.contains("comes back empty"), "{github}");
     assert!(github.contains("catalog-mc"), "{github}");
     let markdown = cli.ok(&["runbook", &id[..8]]);
     assert!(markdown.starts_with("# "), "{markdown}");

@@ -307,3 +307,53 @@ async fn upcoming_lists_service_updates_not_applied_overdue_first() {
     assert_eq!(plain.trim(), "No maintenance ahead.");
     assert_eq!(stand_in.requests_for("DescribeUpdateActions").len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runbook_looks_the_cluster_up_with_credentials_and_not_when_offline() {
+    // Arrange: a Redis OSS cluster in the account, and a notice for it in the history.
+    let stand_in = ElastiCacheStandIn::start();
+    create_cluster(&client(&stand_in).await, "ledger-001", "redis", None).await;
+    let now = now();
+    stand_in.add_event(
+        "cache-cluster",
+        "ledger-001",
+        &scheduled_text("ledger-001", now + Duration::days(3)),
+        now - Duration::hours(2),
+    );
+    let operator = Operator::new(&stand_in);
+    operator.ok(&["backfill", "--hours", "24"]);
+    let (listed, _) = operator.ok(&["events", "--cluster", "ledger-001", "--json"]);
+    let events: Value = serde_json::from_str(&listed).unwrap();
+    let id = events[0]["id"]
+        .as_str()
+        .expect("the notice is stored")
+        .to_owned();
+
+    // Act
+    let (looked_up, _) = operator.ok(&["runbook", &id]);
+    let lookups = stand_in.requests_for("DescribeCacheClusters").len();
+    let (offline, _) = operator.ok(&["runbook", &id, "--offline"]);
+
+    // Assert: with credentials, the runbook is the one for what ElastiCache says, and says when
+    // it was read...
+    assert!(lookups >= 1, "no lookup was made");
+    assert!(
+        looked_up.contains("read from ElastiCache at"),
+        "{looked_up}"
+    );
+    assert!(looked_up.contains("Engine: Redis OSS"), "{looked_up}");
+    // ...and offline nothing is asked, and the runbook says what is not known.
+    assert_eq!(
+        stand_in.requests_for("DescribeCacheClusters").len(),
+        lookups,
+        "--offline looked something up"
+    );
+    assert!(
+        offline.contains("Nothing is known of the cluster beyond the notice"),
+        "{offline}"
+    );
+    assert!(
+        offline.contains("Find out what is not known yet"),
+        "{offline}"
+    );
+}

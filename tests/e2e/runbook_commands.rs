@@ -255,6 +255,9 @@ fn the_runbooks_hold_every_kind_of_command_the_checks_are_for() {
         "--preferred-maintenance-window",
         "aws elasticache modify-cache-cluster",
         "aws elasticache increase-replica-count",
+        "aws elasticache decrease-replica-count --replication-group-id",
+        "--no-multi-az-enabled --no-automatic-failover-enabled",
+        "describe-snapshots --snapshot-source manual",
         "aws elasticache wait replication-group-available",
         "aws cloudwatch get-metric-statistics --namespace AWS/ElastiCache --metric-name CurrItems",
         "--show-cache-node-info",
@@ -272,6 +275,7 @@ fn the_runbooks_hold_every_kind_of_command_the_checks_are_for() {
         " INFO replication",
         " CLUSTER NODES",
         "--cluster call",
+        "DBSIZE --cluster-only-masters",
         " --tls",
     ] {
         assert!(

@@ -430,6 +430,7 @@ pub async fn run(zone: Zone, now: DateTime<Utc>, out: &mut dyn Write) -> Result<
         let args = RunbookArgs {
             id: m.id.to_string(),
             format: "github".into(),
+            offline: true,
         };
         runbook::render(&ctx, &args, &DemoFacts { now }, out).await?;
     }

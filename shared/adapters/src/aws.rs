@@ -8,3 +8,34 @@ use aws_config::{BehaviorVersion, SdkConfig};
 pub async fn load() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest()).load().await
 }
+
+/// Whether AWS credentials are configured on this machine, without asking any service: the
+/// standard variables (keys, a profile, web identity, container credentials) or a shared
+/// credentials or config file. Commands that can work without AWS use it to decide whether to
+/// look anything up.
+pub fn credentials_configured() -> bool {
+    let set = |name: &str| std::env::var_os(name).is_some_and(|v| !v.is_empty());
+    if [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_PROFILE",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    ]
+    .iter()
+    .any(|name| set(name))
+    {
+        return true;
+    }
+    let file = |variable: &str, default: &str| {
+        std::env::var_os(variable)
+            .map(std::path::PathBuf::from)
+            .or_else(|| dirs_home().map(|home| home.join(".aws").join(default)))
+            .is_some_and(|path| path.is_file())
+    };
+    file("AWS_SHARED_CREDENTIALS_FILE", "credentials") || file("AWS_CONFIG_FILE", "config")
+}
+
+fn dirs_home() -> Option<std::path::PathBuf> {
+    std::env::var_os("HOME").map(std::path::PathBuf::from)
+}

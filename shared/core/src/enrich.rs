@@ -17,6 +17,12 @@ pub trait FactsSource: Send + Sync {
         event: &MaintenanceEvent,
         maintenance: Option<&Maintenance>,
     ) -> impl Future<Output = ClusterFacts> + Send;
+
+    /// Whether this source asks ElastiCache (the runbook then says when it was read), rather
+    /// than knowing nothing or assuming a drill's scenario.
+    fn looks_up(&self) -> bool {
+        false
+    }
 }
 
 /// No source: nothing is known.

@@ -170,6 +170,15 @@ impl ClusterFacts {
             .is_some_and(|v| v <= max)
     }
 
+    /// Whether the engine version is known and is at least `min` (`(5, 0, 6)`), read as
+    /// [`engine_version_at_most`](Self::engine_version_at_most) reads it.
+    pub fn engine_version_at_least(&self, min: (u32, u32, u32)) -> bool {
+        self.engine_version
+            .as_deref()
+            .and_then(parse_version)
+            .is_some_and(|v| v >= min)
+    }
+
     /// Whether nothing at all is known.
     pub fn is_empty(&self) -> bool {
         *self == ClusterFacts::default()

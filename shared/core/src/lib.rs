@@ -17,6 +17,7 @@ pub mod facts;
 pub mod failover;
 pub mod fleet;
 pub mod ids;
+pub mod impact;
 pub mod invisible;
 pub mod kind;
 pub mod lifecycle;

@@ -18,6 +18,7 @@ use super::escape;
 use super::{Owners, RunbookInput};
 use crate::event::{MaintenanceEvent, Window};
 use crate::facts::{self, ClusterFacts, Engine, NodeRole};
+use crate::impact;
 use crate::kind::EventKind;
 use crate::lifecycle::MaintenanceState;
 
@@ -80,6 +81,25 @@ pub fn failover_method(facts: &ClusterFacts) -> FailoverMethod {
         (_, Some(false)) => FailoverMethod::Promote,
         (_, None) => FailoverMethod::Unknown,
     }
+}
+
+/// The engine the event's node id shows when the facts do not name one: a node numbered
+/// `0002` or higher is Memcached's (see [`impact::engine_from_node_id`]).
+pub fn inferred_engine(input: &RunbookInput<'_>) -> Option<Engine> {
+    if input.facts.engine.is_some() {
+        return None;
+    }
+    let node = input
+        .event
+        .node_id
+        .as_ref()
+        .map(ToString::to_string)
+        .or_else(|| {
+            input
+                .maintenance
+                .and_then(|m| m.node_id.as_ref().map(ToString::to_string))
+        })?;
+    impact::engine_from_node_id(&node)
 }
 
 /// The effective state of the input: the maintenance's as of `now`, else what the event's kind
@@ -238,6 +258,8 @@ struct ProposedWindow {
     next: String,
     /// Whether that is before the announced window.
     earlier: bool,
+    /// How many whole days before (or after) the announced window it opens.
+    days_apart: i64,
 }
 
 #[derive(Debug, Serialize)]
@@ -269,6 +291,19 @@ struct Target {
     proposed_window: Option<ProposedWindow>,
     metrics: Metrics,
     region: Option<String>,
+    /// What a planned replacement of the primary does (see [`impact::PrimaryImpact`]).
+    impact: &'static str,
+    /// The replicas per shard, and one more: the count while a replica is replaced by hand.
+    replicas: Option<u32>,
+    replicas_plus_one: Option<u32>,
+    /// Whether the engine was inferred from the node id rather than looked up.
+    engine_inferred: bool,
+    /// `--start-time` for the event log around the work: an hour before the window opens.
+    events_since: Option<String>,
+    /// When the facts were read from ElastiCache, if they were.
+    facts_read_at: Option<String>,
+    /// Whether anything is known of the cluster beyond the event.
+    facts_known: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -316,7 +351,9 @@ fn snapshot_name(base: &str, purpose: &str, day: DateTime<Utc>) -> String {
     format!("{base}-{purpose}-{}", day.format("%Y%m%d"))
 }
 
-/// The weekly slot one day before the announced window, and when it next opens after `now`.
+/// The weekly slot of the day before the announced window, and when that slot next opens after
+/// `now`: AWS replaces the node at the next window of a changed slot, which may be more than a
+/// day before the announced one.
 fn proposed_window(w: Window, now: DateTime<Utc>) -> ProposedWindow {
     let length = (w.end - w.start).clamp(Duration::minutes(60), Duration::hours(24));
     let mut start = w.start - Duration::days(1);
@@ -338,15 +375,31 @@ fn proposed_window(w: Window, now: DateTime<Utc>) -> ProposedWindow {
         ),
         next: time_text(start),
         earlier: start < w.start,
+        days_apart: (w.start - start).num_days().abs(),
     }
 }
 
-/// A CloudWatch time range around `from`..`to`, an hour either side, with a period that keeps
-/// it under CloudWatch's data-point limit.
-fn period_for(from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
-    let secs = (to - from).num_seconds().max(60);
+/// The shortest period CloudWatch still answers for data that starts at `from`, seen at `now`:
+/// AWS keeps 60-second data points for 15 days, 300-second ones for 63 days and 3600-second
+/// ones for 455 days (GetMetricStatistics).
+fn shortest_period(from: DateTime<Utc>, now: DateTime<Utc>) -> i64 {
+    let age = now - from;
+    if age > Duration::days(63) {
+        3600
+    } else if age > Duration::days(15) {
+        300
+    } else {
+        60
+    }
+}
+
+/// The `--period` for a CloudWatch range `from`..`to` read at `now`: a multiple of the shortest
+/// period CloudWatch keeps for data that old, long enough to stay under its data-point limit.
+fn period_for(from: DateTime<Utc>, to: DateTime<Utc>, now: DateTime<Utc>) -> i64 {
+    let base = shortest_period(from, now);
+    let secs = (to - from).num_seconds().max(base);
     let per_point = (secs + MAX_DATAPOINTS - 1) / MAX_DATAPOINTS;
-    ((per_point + 59) / 60 * 60).max(60)
+    ((per_point + base - 1) / base * base).max(base)
 }
 
 /// `--dimensions` for one node: shorthand when the ids are plain, JSON otherwise (shorthand
@@ -368,11 +421,41 @@ fn dimensions(cluster: &str, node: &str) -> String {
     }
 }
 
+/// The AWS documentation pages templates link, by the key they use (`aws.multi_az`).
+fn aws_pages() -> BTreeMap<&'static str, &'static str> {
+    use impact::sources::*;
+    BTreeMap::from([
+        ("node_replacement", NODE_REPLACEMENT),
+        ("node_replacement_memcached", NODE_REPLACEMENT_MEMCACHED),
+        ("multi_az", MULTI_AZ),
+        ("minimize_downtime", MINIMIZE_DOWNTIME),
+        ("test_failover", TEST_FAILOVER),
+        ("backups", BACKUPS),
+        ("get_metric_statistics", GET_METRIC_STATISTICS),
+        ("describe_events", DESCRIBE_EVENTS),
+        ("client_dns", CLIENT_DNS),
+        ("client_lettuce", CLIENT_LETTUCE),
+        ("create_cache_cluster", CREATE_CACHE_CLUSTER),
+        ("metrics", METRICS),
+    ])
+}
+
 /// The template context for `input`.
 pub fn build(input: &RunbookInput<'_>) -> Value {
     let e: &MaintenanceEvent = input.event;
     let m = input.maintenance;
-    let f = input.facts;
+    let inferred_facts;
+    let engine_inferred = inferred_engine(input).is_some();
+    let f = match inferred_engine(input) {
+        Some(engine) => {
+            inferred_facts = ClusterFacts {
+                engine: Some(engine),
+                ..input.facts.clone()
+            };
+            &inferred_facts
+        }
+        None => input.facts,
+    };
     let now = input.now;
     let state = state_of(input);
     let engine = f.engine;
@@ -427,7 +510,10 @@ pub fn build(input: &RunbookInput<'_>) -> Value {
                     | MaintenanceState::WindowPassed
             )
         );
-    let snapshot_name = match (after, window) {
+    // Named for the first window announced, so that the backup keeps its name when the
+    // replacement is rescheduled or canceled.
+    let first_window = previous.first().copied().or(window);
+    let snapshot_name = match (after, first_window) {
         (false, Some(w)) => snapshot_name(group.as_deref().unwrap_or(&cluster), "before", w.start),
         (false, None) => snapshot_name(group.as_deref().unwrap_or(&cluster), "before", now),
         (true, _) => snapshot_name(group.as_deref().unwrap_or(&cluster), "after", now),
@@ -461,7 +547,7 @@ pub fn build(input: &RunbookInput<'_>) -> Value {
         before_end: cli_time(now),
         around_start: cli_time(around_start),
         around_end: cli_time(around_end),
-        period: period_for(before_start, now).max(period_for(around_start, around_end)),
+        period: period_for(before_start, now, now).max(period_for(around_start, around_end, now)),
     };
 
     let subject = match m {
@@ -565,6 +651,13 @@ pub fn build(input: &RunbookInput<'_>) -> Value {
             proposed_window: window.map(|w| proposed_window(w, now)),
             metrics,
             region: e.region.clone(),
+            impact: impact::primary_impact(f).as_str(),
+            replicas: f.replicas_per_shard,
+            replicas_plus_one: f.replicas_per_shard.map(|n| n + 1),
+            engine_inferred,
+            events_since: window.map(|w| cli_time(w.start - Duration::hours(1))),
+            facts_read_at: input.facts_read_at.map(time_text),
+            facts_known: !input.facts.is_empty(),
         },
     };
 
@@ -641,8 +734,14 @@ pub fn build(input: &RunbookInput<'_>) -> Value {
     );
 
     let sh: BTreeMap<String, Value> = sh.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+    // Addresses are printed as they are (they hold no Markdown), inside `[text](…)` links.
+    let aws: BTreeMap<String, Value> = aws_pages()
+        .into_iter()
+        .map(|(k, url)| (k.to_owned(), Value::from_safe_string(url.to_owned())))
+        .collect();
     minijinja::context! {
         sh => Value::from(sh),
+        aws => Value::from(aws),
         ..Value::from(minijinja::value::Serde(&context)),
     }
 }
@@ -751,8 +850,27 @@ mod tests {
         assert_eq!(early.slot, "wed:19:00-wed:20:00");
         assert_eq!(early.next, "Wed 24 Jun 2026 19:00 UTC");
         assert!(early.earlier);
+        assert_eq!(early.days_apart, 1);
         assert_eq!(late.next, "Wed 01 Jul 2026 19:00 UTC");
         assert!(!late.earlier);
+        assert_eq!(late.days_apart, 6);
+    }
+
+    #[test]
+    fn a_slot_moved_a_day_earlier_can_open_more_than_a_day_earlier() {
+        // Arrange: announced for Saturday 19 December, read on Wednesday 9 December.
+        let w = Window {
+            start: at("2026-12-19T05:00:00Z"),
+            end: at("2026-12-19T06:00:00Z"),
+        };
+
+        // Act
+        let proposed = proposed_window(w, at("2026-12-09T10:00:00Z"));
+
+        // Assert: the Friday slot next opens on 11 December, eight days before.
+        assert_eq!(proposed.slot, "fri:05:00-fri:06:00");
+        assert_eq!(proposed.next, "Fri 11 Dec 2026 05:00 UTC");
+        assert_eq!(proposed.days_apart, 8);
     }
 
     #[test]
@@ -772,9 +890,34 @@ mod tests {
     #[test]
     fn cloudwatch_periods_keep_under_the_data_point_limit() {
         let t = at("2026-06-25T00:00:00Z");
-        assert_eq!(period_for(t, t + Duration::hours(3)), 60);
-        assert_eq!(period_for(t, t + Duration::hours(26)), 120);
-        assert_eq!(period_for(t, t + Duration::days(7)), 420);
+        let now = t + Duration::days(8);
+        assert_eq!(period_for(t, t + Duration::hours(3), now), 60);
+        assert_eq!(period_for(t, t + Duration::hours(26), now), 120);
+        assert_eq!(period_for(t, t + Duration::days(7), now), 420);
+    }
+
+    #[test]
+    fn cloudwatch_periods_follow_how_long_aws_keeps_each_resolution() {
+        // Arrange: a two-hour range, read 10, 19, 40 and 90 days later.
+        let t = at("2026-06-25T00:00:00Z");
+        let end = t + Duration::hours(2);
+        let cases = [
+            (10, 60),
+            (15, 60),
+            (19, 300),
+            (40, 300),
+            (63, 300),
+            (64, 3600),
+            (90, 3600),
+        ];
+
+        for (days, expected) in cases {
+            // Act
+            let period = period_for(t, end, t + Duration::days(days));
+
+            // Assert
+            assert_eq!(period, expected, "{days} days later");
+        }
     }
 
     #[test]

@@ -8,7 +8,7 @@
 use std::fmt;
 use std::fmt::Write as _;
 
-use super::document::{Owner, ParagraphStyle, Runbook, Section, Step};
+use super::document::{ParagraphStyle, Runbook, Section, Step};
 use super::escape;
 use super::inline::{self, Span};
 
@@ -21,7 +21,8 @@ pub const DRILL_NOTICE: &str =
 pub enum RunbookFormat {
     /// Markdown, in the runbook's order.
     Markdown,
-    /// A `- [ ]` checklist grouped by owner, to paste into a GitHub issue.
+    /// A `- [ ]` checklist in the runbook's order, with its explanations, to paste into a
+    /// GitHub issue.
     Github,
     /// Slack mrkdwn, every text escaped for Slack.
     Slack,
@@ -162,35 +163,33 @@ fn markdown(rb: &Runbook) -> String {
     out
 }
 
+/// A GitHub issue body: the runbook in its own order (so the order between the teams stays
+/// visible), every section's explanations kept (the deadline, the impact, the risks, the
+/// decision), and each step a checkbox naming its team. A step's condition is part of its text.
 fn github(rb: &Runbook) -> String {
     let mut out = String::new();
     put(&mut out, format_args!("## {}\n", rb.title));
     if rb.drill {
         put(&mut out, format_args!("\n> **{DRILL_NOTICE}**\n"));
     }
-    for owner in [Owner::App, Owner::Infra] {
-        let steps: Vec<(&Section, &Step)> = rb
-            .sections
-            .iter()
-            .flat_map(|s| s.steps.iter().map(move |st| (s, st)))
-            .filter(|(_, st)| st.owner == owner)
-            .collect();
-        let Some((_, first)) = steps.first() else {
-            continue;
-        };
-        put(
-            &mut out,
-            format_args!("\n### {}\n\n", escape::markdown_text(&first.owner_label)),
-        );
-        for (section, step) in steps {
-            let context = if section.heading.is_empty() {
-                String::new()
-            } else {
-                format!(" _({})_", section.heading)
-            };
+    for section in &rb.sections {
+        out.push('\n');
+        if !section.heading.is_empty() {
+            put(&mut out, format_args!("### {}\n\n", section.heading));
+        }
+        markdown_paragraphs(&mut out, section);
+        if !section.paragraphs.is_empty() && !section.steps.is_empty() {
+            out.push('\n');
+        }
+        for step in &section.steps {
             put(
                 &mut out,
-                format_args!("- [ ] **{}.** {}{context}\n", step.number, step.text),
+                format_args!(
+                    "- [ ] **{}.** {} {}\n",
+                    step.number,
+                    owner_markdown(step),
+                    step.text
+                ),
             );
             markdown_commands(&mut out, &step.commands, 2);
         }
@@ -217,6 +216,11 @@ fn slack_inline(spans: &[Span]) -> String {
                     put(&mut out, format_args!("*{text}*"));
                 }
             }
+            // The address holds no `<`, `>` or `|` (see `inline`): only the text needs escaping.
+            Span::Link { text, url } => put(
+                &mut out,
+                format_args!("<{url}|{}>", escape::slack(&text.replace('|', "¦"))),
+            ),
         }
     }
     out
@@ -345,6 +349,14 @@ fn html_inline(spans: &[Span]) -> String {
                 &mut out,
                 format_args!("<strong>{}</strong>", html_inline(inner)),
             ),
+            Span::Link { text, url } => put(
+                &mut out,
+                format_args!(
+                    "<a rel=\"noreferrer\" href=\"{}\">{}</a>",
+                    escape::html(url),
+                    escape::html(text)
+                ),
+            ),
         }
     }
     out
@@ -450,7 +462,7 @@ fn html(rb: &Runbook) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runbook::document::Paragraph;
+    use crate::runbook::document::{Owner, Paragraph};
 
     fn hostile() -> Runbook {
         Runbook {
@@ -527,23 +539,24 @@ mod tests {
     }
 
     #[test]
-    fn github_checklists_group_steps_by_owner() {
+    fn github_checklists_keep_the_order_and_the_explanations() {
         let mut rb = hostile();
         rb.sections[0].steps.push(Step {
             number: 2,
             owner: Owner::App,
             owner_label: "Application team".into(),
-            text: "Stop the jobs".into(),
+            text: "**Only if you chose it:** stop the jobs".into(),
             commands: vec![],
         });
         let out = rb.render(RunbookFormat::Github);
-        let app = out.find("### Application team").unwrap();
-        let infra = out.find(r"### Infra \<team\>").unwrap();
-        assert!(app < infra, "{out}");
-        assert!(
-            out.contains("- [ ] **2.** Stop the jobs _(Understand & decide)_"),
-            "{out}"
-        );
-        assert!(out.contains("- [ ] **1.** Run it"), "{out}");
+        let first = out
+            .find("- [ ] **1.** **Infra \\<team\\>:** Run it")
+            .unwrap();
+        let second = out
+            .find("- [ ] **2.** **Application team:** **Only if you chose it:** stop the jobs")
+            .unwrap();
+        assert!(first < second, "{out}");
+        assert!(out.contains("### Understand & decide"), "{out}");
+        assert!(out.contains(r"Cluster \<\!channel\> & `a``b`"), "{out}");
     }
 }

@@ -2,7 +2,9 @@
 //! its own way.
 //!
 //! Runbook texts use a small subset: backslash escapes, code spans (`` `x` ``, fenced by any
-//! number of backticks) and strong emphasis (`**x**`). Anything else is text.
+//! number of backticks), strong emphasis (`**x**`) and links to `https://` pages
+//! (`[text](https://…)`), which templates use to cite AWS's documentation. Anything else is
+//! text. Values printed from events have `[`, `]` and `*` escaped, so they never form a link.
 
 /// A piece of inline text.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,6 +15,14 @@ pub enum Span {
     Code(String),
     /// Strong emphasis around more spans.
     Strong(Vec<Span>),
+    /// A link: its text (escapes resolved) and an `https://` address without spaces, quotes,
+    /// angle brackets or parentheses.
+    Link {
+        /// What the link says.
+        text: String,
+        /// Where it points.
+        url: String,
+    },
 }
 
 /// Reads inline Markdown into spans.
@@ -28,9 +38,55 @@ pub fn plain(spans: &[Span]) -> String {
         match span {
             Span::Text(t) | Span::Code(t) => out.push_str(t),
             Span::Strong(inner) => out.push_str(&plain(inner)),
+            Span::Link { text, url } => {
+                out.push_str(text);
+                out.push_str(" (");
+                out.push_str(url);
+                out.push(')');
+            }
         }
     }
     out
+}
+
+/// Whether `url` may be a link's address: `https://`, then characters that need no escaping
+/// in any output (no spaces, quotes, angle brackets, parentheses, pipes or backslashes).
+fn link_address(url: &str) -> bool {
+    url.len() > "https://".len()
+        && url.starts_with("https://")
+        && url
+            .chars()
+            .all(|c| c.is_ascii_graphic() && !"\"'<>()|\\`*[]{}".contains(c))
+}
+
+/// The link opened by `[` at `open`: its text, its address and the index after its `)`.
+fn link_at(chars: &[char], open: usize, end: usize) -> Option<(String, String, usize)> {
+    let mut text = String::new();
+    let mut i = open + 1;
+    loop {
+        if i >= end {
+            return None;
+        }
+        match chars[i] {
+            '\\' if i + 1 < end && chars[i + 1].is_ascii_punctuation() => {
+                text.push(chars[i + 1]);
+                i += 2;
+            }
+            '[' | '`' | '*' => return None,
+            ']' => break,
+            c => {
+                text.push(c);
+                i += 1;
+            }
+        }
+    }
+    if text.trim().is_empty() || i + 1 >= end || chars[i + 1] != '(' {
+        return None;
+    }
+    let start = i + 2;
+    let close = (start..end).find(|&k| chars[k] == ')')?;
+    let url: String = chars[start..close].iter().collect();
+    link_address(&url).then_some((text, url, close + 1))
 }
 
 fn run_length(chars: &[char], at: usize, end: usize, mark: char) -> usize {
@@ -122,6 +178,17 @@ fn parse_range(chars: &[char], start: usize, end: usize) -> Vec<Span> {
                     i += 2;
                 }
             },
+            '[' => match link_at(chars, i, end) {
+                Some((link, url, next)) => {
+                    flush(&mut text, &mut spans);
+                    spans.push(Span::Link { text: link, url });
+                    i = next;
+                }
+                None => {
+                    text.push('[');
+                    i += 1;
+                }
+            },
             c => {
                 text.push(c);
                 i += 1;
@@ -170,6 +237,45 @@ mod tests {
         for (raw, expected) in cases {
             assert_eq!(parse(raw), expected, "{raw}");
         }
+    }
+
+    #[test]
+    fn links_to_https_pages_are_read_and_nothing_else_is() {
+        let link = |t: &str, u: &str| Span::Link {
+            text: t.into(),
+            url: u.into(),
+        };
+        let cases = [
+            (
+                "see [Replacing nodes](https://docs.aws.amazon.com/x.html).",
+                vec![
+                    text("see "),
+                    link("Replacing nodes", "https://docs.aws.amazon.com/x.html"),
+                    text("."),
+                ],
+            ),
+            (
+                "[a](javascript:alert(1))",
+                vec![text("[a](javascript:alert(1))")],
+            ),
+            ("[a](http://x.example)", vec![text("[a](http://x.example)")]),
+            (
+                r"\[a\](https://x.example)",
+                vec![text("[a](https://x.example)")],
+            ),
+            (
+                "[a](https://x.example/<b>)",
+                vec![text("[a](https://x.example/<b>)")],
+            ),
+            ("[a] b", vec![text("[a] b")]),
+        ];
+        for (raw, expected) in cases {
+            assert_eq!(parse(raw), expected, "{raw}");
+        }
+        assert_eq!(
+            plain(&parse("[AWS](https://docs.aws.amazon.com/a)")),
+            "AWS (https://docs.aws.amazon.com/a)"
+        );
     }
 
     #[test]

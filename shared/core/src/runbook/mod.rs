@@ -120,6 +120,8 @@ pub struct RunbookInput<'a> {
     pub owners: &'a Owners,
     /// Now: deadlines are measured from it.
     pub now: DateTime<Utc>,
+    /// When the facts were read from ElastiCache, if they were: the runbook says so.
+    pub facts_read_at: Option<DateTime<Utc>>,
 }
 
 impl<'a> RunbookInput<'a> {
@@ -137,6 +139,15 @@ impl<'a> RunbookInput<'a> {
             facts,
             owners,
             now,
+            facts_read_at: None,
+        }
+    }
+
+    /// The same input, with facts read from ElastiCache at `at`.
+    pub fn with_facts_read_at(self, at: DateTime<Utc>) -> Self {
+        Self {
+            facts_read_at: Some(at),
+            ..self
         }
     }
 
@@ -385,6 +396,7 @@ impl Runbooks {
         let engine = input
             .facts
             .engine
+            .or_else(|| context::inferred_engine(input))
             .map_or(front_matter::UNKNOWN, Engine::as_str);
         let role = input
             .facts

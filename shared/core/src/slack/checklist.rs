@@ -33,6 +33,14 @@ fn inline_mrkdwn(spans: &[Span]) -> String {
                     out.push('*');
                 }
             }
+            // The address holds no `<`, `>` or `|` (see `inline`): only the text is escaped.
+            Span::Link { text, url } => {
+                out.push('<');
+                out.push_str(url);
+                out.push('|');
+                out.push_str(&mrkdwn::escape_line(&text.replace('|', "¦")));
+                out.push('>');
+            }
         }
     }
     out

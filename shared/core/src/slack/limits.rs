@@ -121,8 +121,8 @@ fn collect_mrkdwn<'a>(at: &str, value: &'a Value, out: &mut Vec<(String, &'a str
     }
 }
 
-/// The problems of one mrkdwn text: a `&` that starts no entity, or a `<` that starts no date
-/// token.
+/// The problems of one mrkdwn text: a `&` that starts no entity, or a `<` that starts neither
+/// a date token nor a link to an `https://` page (AWS's documentation, cited by alerts).
 pub fn markup_problems(text: &str) -> Vec<String> {
     let mut found = Vec::new();
     let mut rest = text;
@@ -142,6 +142,7 @@ pub fn markup_problems(text: &str) -> Vec<String> {
         } else if tail.starts_with('<') {
             match tail.find('>').map(|end| &tail[..=end]) {
                 Some(token) if mrkdwn::parse_date(token).is_some() => token.len(),
+                Some(token) if mrkdwn::is_https_link(token) => token.len(),
                 token => {
                     found.push(format!("`<` outside a date token at {:?}", excerpt(tail)));
                     token.map_or(1, str::len)

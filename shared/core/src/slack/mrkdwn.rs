@@ -37,6 +37,26 @@ pub fn escape_line(raw: &str) -> String {
     escape(&raw.replace('\n', " "))
 }
 
+/// Whether `token` is a link to an `https://` page, `<https://address|text>`: an address with
+/// no space, `|`, `<` or `>`, and a text with no `<` or `>` (escaped as entities).
+pub fn is_https_link(token: &str) -> bool {
+    let Some(inner) = token
+        .strip_prefix("<https://")
+        .and_then(|t| t.strip_suffix('>'))
+    else {
+        return false;
+    };
+    let Some((address, text)) = inner.split_once('|') else {
+        return false;
+    };
+    !address.is_empty()
+        && address
+            .chars()
+            .all(|c| c.is_ascii_graphic() && !"|<>\"'".contains(c))
+        && !text.trim().is_empty()
+        && !text.contains(['<', '>'])
+}
+
 /// `raw` as an inline code span on one line (identifiers): shown as written, never formatted.
 pub fn code(raw: &str) -> String {
     let text = escape_line(&raw.replace('`', &BACKTICK_LOOKALIKE.to_string()));

@@ -11,6 +11,7 @@ use super::AlertContext;
 use super::mrkdwn::{self, DateStyle};
 use crate::event::Window;
 use crate::facts::{self, Engine, NodeRole, Severity};
+use crate::impact;
 use crate::kind::{Category, EventKind};
 use crate::lifecycle::{MaintenanceKind, MaintenanceState};
 use crate::runbook::escape::shell_word;
@@ -425,33 +426,17 @@ impl<'a> Situation<'a> {
                 )
             }
             (_, Some(NodeRole::Primary)) => {
-                if f.replicas_per_shard == Some(0) {
-                    format!(
-                        "{head} {when}, this *primary* has no replica to fail over to: reads and writes fail until the node is back."
-                    )
-                } else if f.cluster_mode_enabled == Some(true) {
-                    let shard = f
-                        .node_group_id
-                        .as_deref()
-                        .map(|s| format!(" of shard {}", mrkdwn::code(s)))
-                        .unwrap_or_default();
-                    format!(
-                        "{head} {when}, ElastiCache promotes a replica{shard} to primary; cluster-aware clients follow the new topology through the configuration endpoint. Writes to this shard fail for a short while. The old primary is replaced and comes back as a replica."
-                    )
-                } else if f.automatic_failover == Some(true) {
-                    format!(
-                        "{head} {when}, ElastiCache promotes a replica to primary and moves the primary endpoint to it. Clients reconnect: writes fail for a short while (about 2 minutes, as one team measured in a test). Anything connected to this node's own endpoint now reaches a replica. The old primary is replaced and comes back as a replica."
-                    )
-                } else if f.automatic_failover == Some(false) {
-                    format!(
-                        "{head} {when}, nothing is promoted (automatic failover is off): writes fail until the primary is back, a few minutes or more."
-                    )
+                let impact = impact::primary_impact(f);
+                let find_out = if impact == impact::PrimaryImpact::Unknown {
+                    format!(" Find out which applies:\n{}", self.role_commands())
                 } else {
-                    format!(
-                        "{head} {when}, this *primary* is replaced. If automatic failover is on, ElastiCache promotes a replica and moves the primary endpoint (writes fail briefly); if it is off, writes fail until the node is back. Find out which:\n{}",
-                        self.role_commands()
-                    )
-                }
+                    String::new()
+                };
+                format!(
+                    "{head} {when}, this *primary* is replaced. {} (<{}|AWS>){find_out}",
+                    impact.summary(),
+                    impact.source()
+                )
             }
             (engine, None) => {
                 let memcached = if engine.is_none() {
@@ -460,7 +445,9 @@ impl<'a> Situation<'a> {
                     ""
                 };
                 format!(
-                    "{head} {when}, this node is replaced, and its *role is not known*. If it is the primary, ElastiCache promotes a replica and moves the primary endpoint: writes fail for a short while, or until the node is back if automatic failover is off. If it is a replica, writers see nothing.{memcached} Find out (the second command lists every member and its role; with cluster mode enabled, run `ROLE` on the node with redis-cli):\n{}",
+                    "{head} {when}, this node is replaced, and its *role is not known*. If it is the primary: {} (<{}|AWS>) If it is a replica, writers see nothing.{memcached} Find out (the second command lists every member and its role; with cluster mode enabled, run `ROLE` on the node with redis-cli):\n{}",
+                    impact::primary_impact(f).summary(),
+                    impact::primary_impact(f).source(),
                     self.role_commands()
                 )
             }

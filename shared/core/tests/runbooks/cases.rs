@@ -645,6 +645,84 @@ fn hostile_names() -> Case {
     )
 }
 
+/// A Memcached-shaped notice (node `0002`) for a cluster nothing is known about.
+fn memcached_inferred() -> Case {
+    let event = Node {
+        window: Some(window()),
+        message: Some(scheduled_text("pricing-mc", "0002")),
+        ..Node::new(
+            EventKind::NODE_REPLACEMENT_SCHEDULED,
+            "pricing-mc",
+            "0002",
+            "2026-06-18T03:12:00Z",
+        )
+    }
+    .finish();
+    Case {
+        name: "memcached-inferred",
+        event,
+        maintenance: None,
+        events: vec![],
+        facts: ClusterFacts::default(),
+        template: "memcached-node-replacement.md",
+    }
+}
+
+/// A Redis OSS 5.0.3 primary with Multi-AZ: a version AWS's Multi-AZ page does not cover.
+fn redis_version_not_covered() -> Case {
+    in_maintenance(
+        "redis-5-0-3",
+        vec![scheduled("queue-001", "0001", Some("queue"))],
+        ClusterFacts {
+            engine_version: Some("5.0.3".into()),
+            replication_group_id: Some("queue".into()),
+            replicas_per_shard: Some(1),
+            replica_cluster_ids: Some(vec!["queue-002".into()]),
+            node_endpoint: Some("queue-001.queue.abc123.use1.cache.amazonaws.com".into()),
+            primary_endpoint: Some("master.queue.abc123.use1.cache.amazonaws.com".into()),
+            ..redis_primary_facts()
+        },
+        "redis-node-replacement.md",
+    )
+}
+
+/// A replica of a cluster-mode-enabled group with two replicas per shard.
+fn redis_cluster_mode_enabled_replica() -> Case {
+    in_maintenance(
+        "redis-cluster-mode-enabled-replica",
+        vec![scheduled("catalog-0003-002", "0001", Some("catalog"))],
+        ClusterFacts {
+            replication_group_id: Some("catalog".into()),
+            cluster_mode_enabled: Some(true),
+            node_role: Some(NodeRole::Replica),
+            node_group_id: Some("0003".into()),
+            replica_cluster_ids: Some(vec!["catalog-0003-002".into(), "catalog-0003-003".into()]),
+            node_endpoint: Some("catalog-0003-002.catalog.abc123.use1.cache.amazonaws.com".into()),
+            primary_endpoint: None,
+            reader_endpoint: None,
+            configuration_endpoint: Some(
+                "clustercfg.catalog.abc123.use1.cache.amazonaws.com".into(),
+            ),
+            ..redis_primary_facts()
+        },
+        "redis-node-replacement.md",
+    )
+}
+
+/// A failover 19 days ago: CloudWatch keeps no 60-second data that old.
+fn failover_19_days_ago() -> Case {
+    let mut event = failover_event();
+    event.occurred_at = at("2026-06-03T05:02:00Z");
+    Case {
+        name: "failover-19-days-ago",
+        event,
+        maintenance: None,
+        events: vec![],
+        facts: redis_primary_facts(),
+        template: "failover-happened.md",
+    }
+}
+
 /// Every case.
 pub fn all() -> Vec<Case> {
     vec![
@@ -666,6 +744,10 @@ pub fn all() -> Vec<Case> {
         generic(),
         drill(),
         hostile_names(),
+        memcached_inferred(),
+        redis_version_not_covered(),
+        redis_cluster_mode_enabled_replica(),
+        failover_19_days_ago(),
     ]
 }
 

@@ -1,4 +1,6 @@
-//! Golden tests: every case rendered, compared with its file under `tests/golden/`.
+//! Golden tests: every case (the scenario matrix of engines, versions, topologies, roles and
+//! events, with and without facts) rendered in every format, compared with its files under
+//! `tests/golden/`.
 //!
 //! `CACHEWATCH_UPDATE_GOLDEN=1 cargo test -p cachewatch-core --test runbooks` rewrites the files;
 //! without it, a difference fails with a line diff.
@@ -8,9 +10,6 @@ use std::path::PathBuf;
 use cachewatch_core::runbook::{Owners, RunbookFormat, Runbooks};
 
 use crate::cases;
-
-/// The cases whose runbook is kept in every format; the others are kept in Markdown.
-const EVERY_FORMAT: &[&str] = &["redis-primary", "memcached-repeat", "hostile-names"];
 
 fn golden_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
@@ -87,14 +86,8 @@ fn every_case_renders_as_its_golden_file() {
         let runbook = runbooks
             .render(&case.input(&owners))
             .unwrap_or_else(|e| panic!("{}: {e}", case.name));
-        let formats: &[RunbookFormat] = if EVERY_FORMAT.contains(&case.name) {
-            &RunbookFormat::ALL
-        } else {
-            &[RunbookFormat::Markdown]
-        };
-
-        // Assert
-        for &format in formats {
+        // Assert: the scenario matrix, every case in every format.
+        for format in RunbookFormat::ALL {
             let path = golden_path(case.name, format);
             let actual = runbook.render(format);
             if update {

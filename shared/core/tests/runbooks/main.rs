@@ -6,4 +6,5 @@ mod cases;
 mod escaping;
 mod golden;
 mod overrides;
+mod rules;
 mod selection;

@@ -59,12 +59,21 @@ fn the_window_and_deadline_show_in_each_readers_zone_with_a_fallback() {
 }
 
 #[test]
-fn a_primary_says_a_replica_is_promoted_and_the_endpoint_moves() {
+fn a_primary_says_what_aws_documents_for_its_configuration() {
     let text = all_mrkdwn(&alert_of("redis-primary"));
     assert!(
-        text.contains("promotes a replica to primary and moves the primary endpoint"),
+        text.contains(
+            "AWS documents that this planned replacement completes while the cluster serves writes"
+        ),
         "{text}"
     );
+    assert!(
+        text.contains(
+            "<https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/AutoFailover.html|AWS>"
+        ),
+        "{text}"
+    );
+    assert!(!text.contains("2 minutes"), "{text}");
     assert!(text.contains("*Node*\n`0001` · primary"), "{text}");
     assert!(
         text.contains("*Cache cluster*\n`orders-0001-001`"),

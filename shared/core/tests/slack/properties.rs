@@ -278,6 +278,12 @@ fn check(message: &SlackMessage) -> Result<(), TestCaseError> {
     let problems = limits::check(message);
     prop_assert!(problems.is_empty(), "{:#?}\n{:#?}", problems, message);
     for (at, text) in limits::mrkdwn_texts(message) {
+        // cachewatch's own links to AWS's documentation are the only links a message may hold.
+        let mut text = text.to_owned();
+        while let Some(start) = text.find("<https://docs.aws.amazon.com/") {
+            let end = start + text[start..].find('>').expect("a closed link");
+            text.replace_range(start..=end, "");
+        }
         for bad in [
             "<!channel",
             "<!here",

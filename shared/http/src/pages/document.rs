@@ -248,6 +248,14 @@ pub(super) fn inline_markdown(markdown: &str) -> String {
                     spans(out, inner);
                     out.push_str("</strong>");
                 }
+                Span::Link { text, url } => {
+                    // The page's own address carries its signature: never send it on.
+                    out.push_str("<a rel=\"noreferrer\" href=\"");
+                    out.push_str(&esc(url));
+                    out.push_str("\">");
+                    out.push_str(&esc(text));
+                    out.push_str("</a>");
+                }
             }
         }
     }
