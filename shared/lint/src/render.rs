@@ -163,7 +163,7 @@ pub fn sarif(report: &Report, rules: &RuleSet) -> String {
             let mut result = json!({
                 "ruleId": f.rule,
                 "level": f.severity.as_str(),
-                "message": { "text": format!("{} During a maintenance: {} Fix: {}", f.title, f.failure, f.fix) },
+                "message": { "text": format!("{}. During a maintenance: {} Fix: {}", f.title, f.failure, f.fix) },
                 "locations": [{
                     "physicalLocation": {
                         "artifactLocation": { "uri": uri_path(&f.path), "uriBaseId": "%SRCROOT%" },

@@ -24,7 +24,8 @@ pub const MAX_FILE_BYTES: u64 = 2 * 1024 * 1024;
 /// What one file gave.
 struct FileResult {
     path: String,
-    dependencies: Vec<Dependency>,
+    /// The clients the file names, each with the text of its line.
+    dependencies: Vec<(Dependency, String)>,
     findings: Vec<Finding>,
     suppressions: Vec<Suppression>,
 }
@@ -109,6 +110,12 @@ fn read_file(
         .join("/");
     let dependencies = if is_manifest {
         manifest::dependencies(name, &relative, &text)
+            .into_iter()
+            .map(|d| {
+                let line = snippet(&text, d.line);
+                (d, line)
+            })
+            .collect()
     } else {
         Vec::new()
     };
@@ -203,7 +210,7 @@ fn snippet(text: &str, line: usize) -> String {
 /// Puts the files' results together: client-limited rules, version rules, suppressions.
 fn assemble(results: Vec<FileResult>, rules: &RuleSet) -> Report {
     let files_read = results.len();
-    let mut clients: Vec<Dependency> = Vec::new();
+    let mut clients: Vec<(Dependency, String)> = Vec::new();
     let mut findings: Vec<Finding> = Vec::new();
     let mut suppressions: BTreeMap<String, Vec<Suppression>> = BTreeMap::new();
     for result in results {
@@ -213,7 +220,7 @@ fn assemble(results: Vec<FileResult>, rules: &RuleSet) -> Report {
             suppressions.insert(result.path, result.suppressions);
         }
     }
-    let used: BTreeSet<Client> = clients.iter().map(|d| d.client).collect();
+    let used: BTreeSet<Client> = clients.iter().map(|(d, _)| d.client).collect();
     findings.retain(|f| {
         rules
             .get(&f.rule)
@@ -223,7 +230,7 @@ fn assemble(results: Vec<FileResult>, rules: &RuleSet) -> Report {
         let Matcher::Version { client, below } = &rule.matcher else {
             continue;
         };
-        for dep in clients.iter().filter(|d| d.client == *client) {
+        for (dep, line) in clients.iter().filter(|(d, _)| d.client == *client) {
             let Some(version) = dep
                 .version
                 .as_deref()
@@ -232,12 +239,7 @@ fn assemble(results: Vec<FileResult>, rules: &RuleSet) -> Report {
                 continue;
             };
             if &version < below {
-                findings.push(finding(
-                    rule,
-                    &dep.path,
-                    dep.line,
-                    format!("{} {}", dep.client, dep.version.as_deref().unwrap_or("")),
-                ));
+                findings.push(finding(rule, &dep.path, dep.line, line.clone()));
             }
         }
     }
@@ -254,7 +256,7 @@ fn assemble(results: Vec<FileResult>, rules: &RuleSet) -> Report {
     findings.dedup();
     Report {
         files_read,
-        clients,
+        clients: clients.into_iter().map(|(d, _)| d).collect(),
         findings,
         suppressed,
     }
