@@ -6,10 +6,12 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod drill;
 mod failover;
+mod lint;
 mod probe;
 
 pub use drill::*;
 pub use failover::*;
+pub use lint::*;
 pub use probe::*;
 
 /// Watch ElastiCache maintenance and failure events: keep every event, follow each maintenance,
@@ -109,6 +111,9 @@ pub enum Command {
     /// Serve the HTTP door on this machine: Slack's slash command and buttons, the runbook and
     /// history pages, the search API, an SNS subscription endpoint.
     Serve(ServeArgs),
+    /// Is the application ready for a maintenance? Find the Redis and Valkey clients a
+    /// repository uses and the settings that fail during a failover (reads files only).
+    Lint(LintArgs),
 }
 
 /// `cachewatch serve`.

@@ -7,6 +7,7 @@ mod drill;
 mod events;
 mod failover;
 mod ingest;
+mod lint;
 mod notify;
 mod probe;
 mod report;
@@ -92,6 +93,9 @@ pub struct Context<S> {
 
 /// Runs the command line.
 pub async fn run(cli: Cli) -> Result<(), Failure> {
+    if let Command::Lint(args) = &cli.command {
+        return lint::run(args, &mut std::io::stdout().lock());
+    }
     let zone: Zone = cli
         .tz
         .parse()
@@ -202,6 +206,7 @@ async fn run_command<S: EventStore + DeliveryStore + ResponseStore>(
         Command::Report(args) => report::run(ctx, &args, out).await,
         Command::Probe(_) => unreachable!("the probe needs no store"),
         Command::Serve(_) => unreachable!("serve owns its store"),
+        Command::Lint(_) => unreachable!("lint reads files, not the history"),
     }
 }
 
