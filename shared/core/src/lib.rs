@@ -13,6 +13,7 @@ pub mod delivery;
 pub mod drill;
 pub mod enrich;
 pub mod event;
+pub mod export;
 pub mod facts;
 pub mod failover;
 pub mod fleet;

@@ -21,6 +21,7 @@ use std::fmt::Write as _;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 
 use crate::event::EventId;
+use crate::export::spreadsheet_cell;
 use crate::facts::Engine;
 use crate::fleet::Fleet;
 use crate::lifecycle::{Maintenance, MaintenanceKind, MaintenanceState};
@@ -494,18 +495,14 @@ pub fn render_markdown(report: &YearReport) -> String {
     out
 }
 
-/// A CSV field: quoted when it holds a comma, a quote or a line break (quotes doubled), and
-/// prefixed with `'` when a spreadsheet would read it as a formula.
+/// A CSV field: made safe for a spreadsheet ([`spreadsheet_cell`]), then quoted when it holds a
+/// comma, a quote or a line break (quotes doubled).
 fn csv_field(raw: &str) -> String {
-    let guarded = if raw.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{raw}")
-    } else {
-        raw.to_owned()
-    };
+    let guarded = spreadsheet_cell(raw);
     if guarded.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", guarded.replace('"', "\"\""))
     } else {
-        guarded
+        guarded.into_owned()
     }
 }
 
