@@ -17,8 +17,17 @@ pub use probe::*;
 /// Watch ElastiCache maintenance and failure events: keep every event, follow each maintenance,
 /// search the history.
 #[derive(Debug, Parser)]
-#[command(name = "cachewatch", version, about, max_term_width = 100)]
+#[command(
+    name = "cachewatch",
+    version = env!("CACHEWATCH_VERSION"),
+    about,
+    max_term_width = 100
+)]
 pub struct Cli {
+    /// Print only errors and what was asked for: no progress, notes or summaries.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+
     /// Where the history is: a SQLite file on this machine, or the DynamoDB table of a deployed
     /// stack (with the standard AWS configuration: AWS_PROFILE, AWS_REGION, ...).
     #[arg(long, global = true, env = "CACHEWATCH_STORE", value_enum, default_value_t = StoreKind::Sqlite)]
@@ -114,6 +123,29 @@ pub enum Command {
     /// Is the application ready for a maintenance? Find the Redis and Valkey clients a
     /// repository uses and the settings that fail during a failover (reads files only).
     Lint(LintArgs),
+    /// Print the shell's completion script: `cachewatch completions bash > ...` (see the README).
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff): `cachewatch man | man -l -`.
+    Man,
+}
+
+/// `cachewatch completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: CompletionShell,
+}
+
+/// The shells completions are written for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompletionShell {
+    /// Bash.
+    Bash,
+    /// Zsh.
+    Zsh,
+    /// Fish.
+    Fish,
 }
 
 /// `cachewatch serve`.
@@ -144,6 +176,8 @@ pub enum Listing {
     Table,
     /// A JSON array of normalized events.
     Json,
+    /// One normalized event a line, as JSON.
+    JsonLines,
     /// CSV with a header row.
     Csv,
 }
@@ -175,13 +209,20 @@ pub struct EventsArgs {
     /// The most events to show.
     #[arg(long, default_value_t = 50, value_name = "N")]
     pub limit: usize,
+    /// Every matching event, however many, read and written a page at a time (an export: with
+    /// --csv or --jsonl).
+    #[arg(long, conflicts_with = "limit")]
+    pub all: bool,
     /// Include drill events.
     #[arg(long)]
     pub drills: bool,
     /// Print a JSON array.
-    #[arg(long, conflicts_with = "csv")]
+    #[arg(long, conflicts_with_all = ["csv", "jsonl"])]
     pub json: bool,
-    /// Print CSV.
+    /// Print JSON Lines: one normalized event a line.
+    #[arg(long, conflicts_with = "csv")]
+    pub jsonl: bool,
+    /// Print CSV (cells a spreadsheet would run as formulas are prefixed with ').
     #[arg(long)]
     pub csv: bool,
 }
@@ -189,9 +230,10 @@ pub struct EventsArgs {
 impl EventsArgs {
     /// How to print.
     pub fn listing(&self) -> Listing {
-        match (self.json, self.csv) {
-            (true, _) => Listing::Json,
-            (_, true) => Listing::Csv,
+        match (self.json, self.jsonl, self.csv) {
+            (true, _, _) => Listing::Json,
+            (_, true, _) => Listing::JsonLines,
+            (_, _, true) => Listing::Csv,
             _ => Listing::Table,
         }
     }

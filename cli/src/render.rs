@@ -3,6 +3,7 @@
 use std::io::Write;
 
 use cachewatch_core::event::rfc3339;
+use cachewatch_core::export::spreadsheet_cell;
 use cachewatch_core::fleet::{CoverageAudit, ServiceUpdate, TopicState};
 use cachewatch_core::lifecycle::MaintenanceKind;
 use cachewatch_core::timefmt::{Zone, relative};
@@ -101,58 +102,92 @@ pub fn events_table(
 
 /// The events as CSV: the contract's fields, windows split into start and end.
 pub fn events_csv(events: &[MaintenanceEvent], out: &mut dyn Write) -> Result<(), Failure> {
-    let mut w = csv::Writer::from_writer(out);
-    let io = |e: csv::Error| Failure::Other(e.into());
-    w.write_record([
-        "id",
-        "event_name",
-        "kind",
-        "category",
-        "actionable",
-        "source_type",
-        "source_id",
-        "cluster_id",
-        "node_id",
-        "replication_group_id",
-        "occurred_at",
-        "window_start",
-        "window_end",
-        "previous_window_start",
-        "previous_window_end",
-        "message",
-        "region",
-        "account_id",
-        "maintenance_id",
-    ])
-    .map_err(io)?;
-    let opt = |s: Option<&str>| s.unwrap_or_default().to_owned();
-    for e in events {
-        let time = |t: Option<DateTime<Utc>>| t.map(|t| rfc3339::format(&t)).unwrap_or_default();
-        w.write_record([
-            e.id.to_string(),
-            opt(e.event_name.as_deref()),
-            e.kind.to_string(),
-            e.category.to_string(),
-            e.actionable.to_string(),
-            e.source_type.clone(),
-            e.source_id.to_string(),
-            opt(e.cluster_id.as_ref().map(|c| c.as_str())),
-            opt(e.node_id.as_ref().map(|c| c.as_str())),
-            opt(e.replication_group_id.as_ref().map(|c| c.as_str())),
-            rfc3339::format(&e.occurred_at),
-            time(e.window.map(|w| w.start)),
-            time(e.window.map(|w| w.end)),
-            time(e.previous_window.map(|w| w.start)),
-            time(e.previous_window.map(|w| w.end)),
-            opt(e.message.as_deref()),
-            opt(e.region.as_deref()),
-            opt(e.account_id.as_deref()),
-            opt(e.maintenance_id.as_ref().map(|m| m.as_str())),
-        ])
-        .map_err(io)?;
+    let mut csv = EventsCsv::start(out)?;
+    csv.write(events)?;
+    csv.finish()
+}
+
+/// CSV of events written as they come, a header row first: an export of any length. Every cell
+/// goes through [`spreadsheet_cell`]: text from events never runs as a formula.
+pub struct EventsCsv<'a> {
+    writer: csv::Writer<&'a mut dyn Write>,
+}
+
+fn csv_failure(e: csv::Error) -> Failure {
+    match e.into_kind() {
+        csv::ErrorKind::Io(io) => Failure::from(io),
+        other => Failure::Other(anyhow::anyhow!("cannot write CSV: {other:?}")),
     }
-    w.flush()?;
-    Ok(())
+}
+
+impl<'a> EventsCsv<'a> {
+    /// Writes the header row.
+    pub fn start(out: &'a mut dyn Write) -> Result<Self, Failure> {
+        let mut writer = csv::Writer::from_writer(out);
+        writer
+            .write_record([
+                "id",
+                "event_name",
+                "kind",
+                "category",
+                "actionable",
+                "source_type",
+                "source_id",
+                "cluster_id",
+                "node_id",
+                "replication_group_id",
+                "occurred_at",
+                "window_start",
+                "window_end",
+                "previous_window_start",
+                "previous_window_end",
+                "message",
+                "region",
+                "account_id",
+                "maintenance_id",
+            ])
+            .map_err(csv_failure)?;
+        Ok(Self { writer })
+    }
+
+    /// Writes a row per event.
+    pub fn write(&mut self, events: &[MaintenanceEvent]) -> Result<(), Failure> {
+        let opt = |s: Option<&str>| s.unwrap_or_default().to_owned();
+        let time = |t: Option<DateTime<Utc>>| t.map(|t| rfc3339::format(&t)).unwrap_or_default();
+        for e in events {
+            let fields = [
+                e.id.to_string(),
+                opt(e.event_name.as_deref()),
+                e.kind.to_string(),
+                e.category.to_string(),
+                e.actionable.to_string(),
+                e.source_type.clone(),
+                e.source_id.to_string(),
+                opt(e.cluster_id.as_ref().map(|c| c.as_str())),
+                opt(e.node_id.as_ref().map(|c| c.as_str())),
+                opt(e.replication_group_id.as_ref().map(|c| c.as_str())),
+                rfc3339::format(&e.occurred_at),
+                time(e.window.map(|w| w.start)),
+                time(e.window.map(|w| w.end)),
+                time(e.previous_window.map(|w| w.start)),
+                time(e.previous_window.map(|w| w.end)),
+                opt(e.message.as_deref()),
+                opt(e.region.as_deref()),
+                opt(e.account_id.as_deref()),
+                opt(e.maintenance_id.as_ref().map(|m| m.as_str())),
+            ];
+            self.writer
+                .write_record(fields.iter().map(|f| spreadsheet_cell(f).into_owned()))
+                .map_err(csv_failure)?;
+        }
+        Ok(())
+    }
+
+    /// Writes out what is buffered.
+    pub fn finish(mut self) -> Result<(), Failure> {
+        self.writer.flush()?;
+        Ok(())
+    }
 }
 
 /// One event, field by field.

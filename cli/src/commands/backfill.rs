@@ -1,7 +1,7 @@
 //! `cachewatch backfill`: what DescribeEvents still keeps, through the one ingest, with a
 //! progress bar on standard error.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 
 use anyhow::anyhow;
 use cachewatch_adapters::elasticache::{BackfillProgress, EVENT_RETENTION, EventQuery};
@@ -13,9 +13,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::{Context, Failure, elasticache, ingest, notify, write_json};
 use crate::args::BackfillArgs;
-
-/// The width of the bar, in characters.
-const BAR: usize = 30;
+use crate::{output, progress};
 
 pub async fn run<S: EventStore + DeliveryStore + ResponseStore>(
     ctx: &Context<S>,
@@ -34,22 +32,19 @@ pub async fn run<S: EventStore + DeliveryStore + ResponseStore>(
     }
     let kept_from = ctx.now - EVENT_RETENTION;
     if start < kept_from {
-        eprintln!(
-            "cachewatch: ElastiCache keeps events for 14 days: reading from {} on",
+        output::note(format_args!(
+            "ElastiCache keeps events for 14 days: reading from {} on",
             ctx.zone.format(kept_from)
-        );
+        ));
     }
     let start = start.max(kept_from);
     let query = EventQuery::between(start, ctx.now);
-    let mut bar = Progress::new(
-        args.progress || std::io::stderr().is_terminal(),
-        start,
-        ctx.now,
-    );
+    let bar = progress::bar(args.progress);
     let elasticache = elasticache().await;
     let done = elasticache
         .backfill(&ctx.store, &query, &ctx.config.alerts, ctx.now, &mut |p| {
-            bar.show(p)
+            let (name, done, of, message) = phase(p, start, ctx.now);
+            progress::show(&bar, name, done, of, message);
         })
         .await;
     bar.finish();
@@ -83,83 +78,38 @@ pub async fn run<S: EventStore + DeliveryStore + ResponseStore>(
     notify::alert_or_preview(ctx, &elasticache, &backfill.outcome, args.json, out).await
 }
 
-/// The progress bar: while reading, how much of the time range is read (DescribeEvents answers
-/// newest first); while storing, how many events are stored.
-struct Progress {
-    on: bool,
+/// Where the work is: while reading, how much of the time range is read (DescribeEvents answers
+/// newest first), in seconds; while storing, how many events are stored. The phase, done, of, and
+/// what is counted.
+fn phase(
+    p: BackfillProgress,
     start: DateTime<Utc>,
     end: DateTime<Utc>,
-    shown: bool,
-}
-
-impl Progress {
-    fn new(on: bool, start: DateTime<Utc>, end: DateTime<Utc>) -> Self {
-        Self {
-            on,
-            start,
-            end,
-            shown: false,
-        }
-    }
-
-    fn show(&mut self, p: BackfillProgress) {
-        if !self.on {
-            return;
-        }
-        let line = line(p, self.start, self.end);
-        eprint!("\r{line}\x1b[K");
-        let _ = std::io::stderr().flush();
-        self.shown = true;
-    }
-
-    fn finish(&mut self) {
-        if self.shown {
-            eprintln!();
-        }
-    }
-}
-
-/// One line of progress.
-fn line(p: BackfillProgress, start: DateTime<Utc>, end: DateTime<Utc>) -> String {
+) -> (&'static str, u64, u64, String) {
     match p {
         BackfillProgress::Reading(read) => {
-            let span = (end - start).num_seconds().max(1) as f64;
+            let span = (end - start).num_seconds().max(1);
             let covered = read
                 .oldest
-                .map_or(0.0, |oldest| (end - oldest).num_seconds() as f64 / span);
-            format!(
-                "reading  {} {:>3}%  {} page{}, {} record{}",
-                bar(covered),
-                percent(covered),
-                read.pages,
-                if read.pages == 1 { "" } else { "s" },
-                read.records,
-                if read.records == 1 { "" } else { "s" }
+                .map_or(0, |oldest| (end - oldest).num_seconds().clamp(0, span));
+            (
+                "reading",
+                covered as u64,
+                span as u64,
+                format!(
+                    "{}, {}",
+                    progress::count(read.pages, "page"),
+                    progress::count(read.records, "record")
+                ),
             )
         }
-        BackfillProgress::Storing { done, of } => {
-            let share = if of == 0 {
-                1.0
-            } else {
-                done as f64 / of as f64
-            };
-            format!(
-                "storing  {} {:>3}%  {done} of {of} event{}",
-                bar(share),
-                percent(share),
-                if of == 1 { "" } else { "s" }
-            )
-        }
+        BackfillProgress::Storing { done, of } => (
+            "storing",
+            done as u64,
+            of as u64,
+            format!("{done} of {}", progress::count(of, "event")),
+        ),
     }
-}
-
-fn percent(share: f64) -> u32 {
-    (share.clamp(0.0, 1.0) * 100.0).round() as u32
-}
-
-fn bar(share: f64) -> String {
-    let filled = ((share.clamp(0.0, 1.0) * BAR as f64).round() as usize).min(BAR);
-    format!("[{}{}]", "#".repeat(filled), "-".repeat(BAR - filled))
 }
 
 #[cfg(test)]
@@ -182,26 +132,19 @@ mod tests {
                 newest: Some(end),
             })
         };
-        let quarter = line(read(Some("2026-11-19T12:00:00Z")), start, end);
-        assert!(quarter.contains(" 25%"), "{quarter}");
-        assert!(
-            quarter.contains("[########----------------------]"),
-            "{quarter}"
-        );
-        assert!(quarter.ends_with("2 pages, 200 records"), "{quarter}");
-        assert!(line(read(None), start, end).contains("  0%"));
+        let (name, done, of, message) = phase(read(Some("2026-11-19T12:00:00Z")), start, end);
+        assert_eq!((name, done * 4), ("reading", of));
+        assert_eq!(message, "2 pages, 200 records");
+        assert_eq!(phase(read(None), start, end).1, 0);
         // A record older than the range (ElastiCache's clock) does not overflow the bar.
-        let over = line(read(Some("2026-11-01T00:00:00Z")), start, end);
-        assert!(
-            over.contains("100%") && over.contains(&format!("[{}]", "#".repeat(BAR))),
-            "{over}"
-        );
+        let (_, done, of, _) = phase(read(Some("2026-11-01T00:00:00Z")), start, end);
+        assert_eq!(done, of);
     }
 
     #[test]
-    fn storing_counts_events_and_nothing_to_store_is_done() {
+    fn storing_counts_events() {
         let (start, end) = (at("2026-11-12T00:00:00Z"), at("2026-11-22T00:00:00Z"));
-        let half = line(
+        let half = phase(
             BackfillProgress::Storing {
                 done: 500,
                 of: 1000,
@@ -209,11 +152,9 @@ mod tests {
             start,
             end,
         );
-        assert!(
-            half.contains(" 50%") && half.ends_with("500 of 1000 events"),
-            "{half}"
+        assert_eq!(
+            half,
+            ("storing", 500, 1000, "500 of 1000 events".to_owned())
         );
-        let nothing = line(BackfillProgress::Storing { done: 0, of: 0 }, start, end);
-        assert!(nothing.contains("100%"), "{nothing}");
     }
 }

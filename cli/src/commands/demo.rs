@@ -457,8 +457,10 @@ fn all_events() -> EventsArgs {
         until: None,
         text: None,
         limit: 50,
+        all: false,
         drills: false,
         json: false,
+        jsonl: false,
         csv: false,
     }
 }

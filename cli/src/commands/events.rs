@@ -1,8 +1,10 @@
-//! `cachewatch events`: search the history.
+//! `cachewatch events`: search the history; with `--all`, export every matching event a page at
+//! a time, in constant memory.
 
 use std::io::Write;
 
 use anyhow::anyhow;
+use cachewatch_core::export::{EXPORT_PAGE, EventPages};
 use cachewatch_core::kind::{Category, EventKind};
 use cachewatch_core::query::{EventQuery, MAX_LIMIT, parse_when};
 use cachewatch_core::store::EventStore;
@@ -17,12 +19,56 @@ pub async fn run<S: EventStore>(
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
     let query = query_of(args, ctx)?;
+    if args.all {
+        return export(ctx, query, args.listing(), out).await;
+    }
     let events = ctx.store.search(&query).await?;
     match args.listing() {
         Listing::Json => write_json(out, &events),
+        Listing::JsonLines => write_json_lines(&events, out),
         Listing::Csv => render::events_csv(&events, out),
         Listing::Table => render::events_table(&events, ctx.zone, out),
     }
+}
+
+/// Every event `query` matches, written a page at a time as it is read.
+async fn export<S: EventStore>(
+    ctx: &Context<S>,
+    query: EventQuery,
+    listing: Listing,
+    out: &mut dyn Write,
+) -> Result<(), Failure> {
+    if !matches!(listing, Listing::Csv | Listing::JsonLines) {
+        return Err(Failure::Input(anyhow!(
+            "--all is for exports: add --csv or --jsonl (a --json array or a table of the whole \
+             history would be held in memory)"
+        )));
+    }
+    let mut pages = EventPages::new(&ctx.store, query, EXPORT_PAGE);
+    if listing == Listing::Csv {
+        let mut csv = render::EventsCsv::start(out)?;
+        while let Some(events) = pages.next_page().await? {
+            csv.write(&events)?;
+        }
+        return csv.finish();
+    }
+    while let Some(events) = pages.next_page().await? {
+        write_json_lines(&events, out)?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// One event a line, as JSON.
+fn write_json_lines(
+    events: &[cachewatch_core::MaintenanceEvent],
+    out: &mut dyn Write,
+) -> Result<(), Failure> {
+    for e in events {
+        serde_json::to_writer(&mut *out, e).map_err(|e| Failure::from(std::io::Error::from(e)))?;
+        writeln!(out)?;
+    }
+    Ok(())
 }
 
 fn query_of<S>(args: &EventsArgs, ctx: &Context<S>) -> Result<EventQuery, Failure> {
@@ -53,7 +99,9 @@ fn query_of<S>(args: &EventsArgs, ctx: &Context<S>) -> Result<EventQuery, Failur
         })
         .transpose()?;
     if args.limit == 0 || args.limit > MAX_LIMIT {
-        return Err(input(format!("--limit must be between 1 and {MAX_LIMIT}")));
+        return Err(input(format!(
+            "--limit must be between 1 and {MAX_LIMIT}; to export more, use --all with --csv or --jsonl"
+        )));
     }
     Ok(EventQuery {
         cluster: args.cluster.clone(),

@@ -2,6 +2,7 @@
 
 mod audit;
 mod backfill;
+mod conventions;
 mod demo;
 mod drill;
 mod events;
@@ -51,7 +52,7 @@ impl Failure {
             Failure::Input(e) => (e, 2),
             Failure::Other(e) => (e, 1),
         };
-        eprintln!("cachewatch: {error:#}");
+        eprintln!("cachewatch: {}", crate::output::error_line(&error));
         ExitCode::from(code)
     }
 }
@@ -92,23 +93,25 @@ pub struct Context<S> {
 }
 
 /// Runs the command line.
-pub async fn run(cli: Cli) -> Result<(), Failure> {
-    if let Command::Lint(args) = &cli.command {
-        return lint::run(args, &mut std::io::stdout().lock());
+pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Failure> {
+    match &cli.command {
+        Command::Completions(args) => return conventions::completions(args.shell, out),
+        Command::Man => return conventions::man_page(out),
+        Command::Lint(args) => return lint::run(args, out),
+        _ => {}
     }
     let zone: Zone = cli
         .tz
         .parse()
         .map_err(|e: cachewatch_core::timefmt::BadZone| Failure::Input(anyhow!(e)))?;
     let now = Utc::now();
-    let mut out = std::io::stdout().lock();
     let config = cachewatch_adapters::files::read_config(cli.config.as_deref())
         .map_err(|e| Failure::Input(e.into()))?;
     if let Command::Demo = cli.command {
-        return demo::run(zone, now, &mut out).await;
+        return demo::run(zone, now, &mut *out).await;
     }
     if let Command::Probe(args) = &cli.command {
-        return probe::run(args, zone, &mut out).await;
+        return probe::run(args, zone, &mut *out).await;
     }
     match cli.store {
         StoreKind::Sqlite => {
@@ -128,9 +131,9 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
                     store: SqliteStore::open(&path).map_err(|e| Failure::Other(e.into()))?,
                     facts: None,
                 };
-                return serve::run(ctx, resender, args, &mut out).await;
+                return serve::run(ctx, resender, args, &mut *out).await;
             }
-            dispatch(&ctx, cli.command, &mut out).await
+            dispatch(&ctx, cli.command, &mut *out).await
         }
         StoreKind::Dynamodb => {
             let table = cli.table.ok_or_else(|| {
@@ -156,9 +159,9 @@ pub async fn run(cli: Cli) -> Result<(), Failure> {
                     store: DynamoStore::new(dynamodb, table),
                     facts: Some(ElastiCache::from_sdk_config(&sdk)),
                 };
-                return serve::run(ctx, resender, args, &mut out).await;
+                return serve::run(ctx, resender, args, &mut *out).await;
             }
-            dispatch(&ctx, cli.command, &mut out).await
+            dispatch(&ctx, cli.command, &mut *out).await
         }
     }
 }
@@ -206,6 +209,7 @@ async fn run_command<S: EventStore + DeliveryStore + ResponseStore>(
         Command::Report(args) => report::run(ctx, &args, out).await,
         Command::Probe(_) => unreachable!("the probe needs no store"),
         Command::Serve(_) => unreachable!("serve owns its store"),
+        Command::Completions(_) | Command::Man => unreachable!("these need no store"),
         Command::Lint(_) => unreachable!("lint reads files, not the history"),
     }
 }

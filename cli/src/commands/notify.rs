@@ -95,14 +95,15 @@ pub async fn alert_or_preview<S: EventStore + DeliveryStore + ResponseStore, F: 
         Some((chat, channel)) => {
             let report = after_ingest(ctx, &chat, facts, channel, outcome).await?;
             let line = summary(&report);
-            if json {
+            if crate::output::quiet() {
+            } else if json {
                 eprintln!("{line}");
             } else {
                 writeln!(out, "{line}")?;
             }
             self::outcome(&report)
         }
-        None if !json => print_preview(ctx, facts, outcome, out).await,
+        None if !json && !crate::output::quiet() => print_preview(ctx, facts, outcome, out).await,
         None => Ok(()),
     }
 }
