@@ -97,6 +97,19 @@ pub fn error_line(error: &anyhow::Error) -> String {
     line
 }
 
+/// What to do about an error whose cause people meet on their first day, if it is one: no AWS
+/// credentials.
+pub fn remedy(error: &anyhow::Error) -> Option<&'static str> {
+    let no_credentials = error.chain().any(|cause| {
+        let text = cause.to_string();
+        text.contains("loading credentials") || text.contains("no credentials found")
+    });
+    no_credentials.then_some(
+        "this needs AWS credentials: set AWS_PROFILE (after `aws configure` or `aws sso login`) or \
+         AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, and AWS_REGION",
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,6 +148,19 @@ mod tests {
         let mut out = PipeOutput::new(Full);
         assert!(writeln!(out, "x").is_err());
         assert!(!out.closed());
+    }
+
+    #[test]
+    fn missing_aws_credentials_say_what_to_set() {
+        let error = anyhow::Error::new(io::Error::other(
+            "an error occurred while loading credentials: failed to load IMDS session token",
+        ))
+        .context("ElastiCache DescribeEvents failed");
+        assert!(remedy(&error).is_some_and(|r| r.contains("AWS_PROFILE")));
+        assert_eq!(
+            remedy(&anyhow::anyhow!("--limit must be between 1 and 10000")),
+            None
+        );
     }
 
     #[test]

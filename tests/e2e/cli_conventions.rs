@@ -403,3 +403,34 @@ fn every_input_error_is_said_once_with_what_to_do() {
         assert_eq!(parts.len(), before, "{args:?} repeats itself: {said}");
     }
 }
+
+#[test]
+fn without_aws_credentials_a_command_says_what_to_set() {
+    let cli = Cli::new();
+    let out = cli
+        .command(&["backfill", "--hours", "1"])
+        .env("AWS_REGION", "eu-west-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", cli.dir.path().join("no-config"))
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            cli.dir.path().join("no-credentials"),
+        )
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_WEB_IDENTITY_TOKEN_FILE")
+        .env_remove("AWS_CONTAINER_CREDENTIALS_FULL_URI")
+        .env_remove("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")
+        .env_remove("AWS_ENDPOINT_URL")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let said = stderr(&out);
+    assert!(said.contains("no credentials found"), "{said}");
+    assert!(
+        said.contains("this needs AWS credentials: set AWS_PROFILE"),
+        "{said}"
+    );
+}

@@ -53,6 +53,9 @@ impl Failure {
             Failure::Other(e) => (e, 1),
         };
         eprintln!("cachewatch: {}", crate::output::error_line(&error));
+        if let Some(remedy) = crate::output::remedy(&error) {
+            eprintln!("cachewatch: {remedy}");
+        }
         ExitCode::from(code)
     }
 }
