@@ -288,21 +288,7 @@ fn go_mod(text: &str) -> Found {
 fn package_json(text: &str) -> Found {
     static ENTRY: LazyLock<Regex> =
         LazyLock::new(|| regex(r#""(ioredis|redis|@redis/client)"\s*:\s*"([^"]*)""#));
-    ENTRY
-        .captures_iter(text)
-        .map(|c| {
-            let client = if &c[1] == "ioredis" {
-                Client::Ioredis
-            } else {
-                Client::NodeRedis
-            };
-            (
-                c.get(0).expect("match").start(),
-                client,
-                Some(c[2].to_string()),
-            )
-        })
-        .collect()
+    npm_entries(&ENTRY, text)
 }
 
 fn package_lock(text: &str) -> Found {
@@ -311,7 +297,13 @@ fn package_lock(text: &str) -> Found {
             r#""node_modules/(ioredis|redis|@redis/client)"\s*:\s*\{\s*"version"\s*:\s*"([^"]+)""#,
         )
     });
-    ENTRY
+    npm_entries(&ENTRY, text)
+}
+
+/// The npm packages `entry` finds (group 1 the package, group 2 its version): `ioredis`, or
+/// node-redis (`redis`, `@redis/client`).
+fn npm_entries(entry: &Regex, text: &str) -> Found {
+    entry
         .captures_iter(text)
         .map(|c| {
             let client = if &c[1] == "ioredis" {
