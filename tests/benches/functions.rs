@@ -1,10 +1,10 @@
-//! What one SNS notification costs the ingest function, run as Lambda runs it: the release
+//! What one SNS notification costs the ingest function, run as Lambda runs it: the deployed build of
 //! `cachewatch-ingest` against the local Runtime API, moto's DynamoDB and Secrets Manager, and the
 //! Slack stand-in; beside it, what a Python function pays before doing anything (importing boto3
 //! and making two clients).
 //!
 //! ```sh
-//! cargo build --release -p cachewatch-ingest -p cachewatch-poller
+//! cargo build --profile deploy -p cachewatch-ingest -p cachewatch-poller
 //! cargo bench -p cachewatch-tests --bench functions      # CACHEWATCH_BENCH_RUNS=N (default 15)
 //! ```
 //!
@@ -28,9 +28,9 @@ use serde_json::{Value, json};
 
 const TABLE: &str = "cachewatch-history";
 
-fn release_bin(name: &str) -> PathBuf {
-    release_bin_if_built(name)
-        .unwrap_or_else(|| panic!("{name} is not built: cargo build --release -p {name}"))
+fn deploy_bin(name: &str) -> PathBuf {
+    deploy_bin_if_built(name)
+        .unwrap_or_else(|| panic!("{name} is not built: cargo build --profile deploy -p {name}"))
 }
 
 fn notice(n: usize) -> Value {
@@ -90,9 +90,9 @@ fn main() {
             .join("target/lambda")
             .join(function)
             .join("bootstrap");
-        let native = release_bin_if_built(function);
+        let native = deploy_bin_if_built(function);
         println!(
-            "{function:<20} arm64 Lambda bootstrap: {:>6}   x86_64 release: {:>6}",
+            "{function:<20} arm64 Lambda bootstrap: {:>6}   x86_64 deploy:  {:>6}",
             size(&lambda).map_or("-".to_owned(), |s| format!("{s:.1} MB")),
             native
                 .as_deref()
@@ -136,7 +136,7 @@ fn main() {
         env
     });
 
-    let binary = release_bin("cachewatch-ingest");
+    let binary = deploy_bin("cachewatch-ingest");
     let mut cold = Vec::new();
     let mut rss = Vec::new();
     let mut warm = Vec::new();
@@ -192,10 +192,10 @@ fn main() {
     summary("peak resident memory (ru_maxrss)", py_rss, "MB");
 }
 
-fn release_bin_if_built(name: &str) -> Option<PathBuf> {
+fn deploy_bin_if_built(name: &str) -> Option<PathBuf> {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| workspace_root().join("target"));
-    let bin = target.join("release").join(name);
+    let bin = target.join("deploy").join(name);
     bin.exists().then_some(bin)
 }
