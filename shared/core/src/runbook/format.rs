@@ -89,7 +89,7 @@ impl Runbook {
             RunbookFormat::Github => github(self),
             RunbookFormat::Slack => slack(self),
             RunbookFormat::Text => text(self),
-            RunbookFormat::Html => html(self),
+            RunbookFormat::Html => super::html::document(self),
         }
     }
 }
@@ -339,126 +339,6 @@ fn text(rb: &Runbook) -> String {
     out
 }
 
-fn html_inline(spans: &[Span]) -> String {
-    let mut out = String::new();
-    for span in spans {
-        match span {
-            Span::Text(t) => out.push_str(&escape::html(t)),
-            Span::Code(c) => put(&mut out, format_args!("<code>{}</code>", escape::html(c))),
-            Span::Strong(inner) => put(
-                &mut out,
-                format_args!("<strong>{}</strong>", html_inline(inner)),
-            ),
-            Span::Link { text, url } => put(
-                &mut out,
-                format_args!(
-                    "<a rel=\"noreferrer\" href=\"{}\">{}</a>",
-                    escape::html(url),
-                    escape::html(text)
-                ),
-            ),
-        }
-    }
-    out
-}
-
-fn html_md(markdown: &str) -> String {
-    html_inline(&inline::parse(markdown))
-}
-
-const HTML_STYLE: &str = "body{font-family:system-ui,-apple-system,\"Segoe UI\",sans-serif;line-height:1.5;max-width:52rem;margin:2rem auto;padding:0 1rem;color:#1b1b1b}\
-h1{font-size:1.6rem}h2{font-size:1.2rem;margin-top:2rem;border-bottom:1px solid #ccc}\
-.drill{border:3px solid #b00020;color:#b00020;font-weight:bold;padding:.5rem 1rem}\
-ol.steps{list-style:none;padding-left:0}ol.steps li{margin:.75rem 0;break-inside:avoid}\
-.owner{font-weight:bold}.num{font-variant-numeric:tabular-nums}\
-pre{background:#f4f4f4;padding:.5rem .75rem;overflow-x:auto;white-space:pre-wrap;word-break:break-all}\
-blockquote{border-left:4px solid #ccc;margin-left:0;padding-left:1rem;color:#444}\
-@media print{body{margin:0;max-width:none}pre{background:none;border:1px solid #999}a{color:inherit}}";
-
-fn html(rb: &Runbook) -> String {
-    let mut out = String::new();
-    let title = escape::html(&rb.plain_title());
-    put(
-        &mut out,
-        format_args!(
-            "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{title}</title>\n<style>{HTML_STYLE}</style>\n</head>\n<body>\n<main>\n"
-        ),
-    );
-    if rb.drill {
-        put(
-            &mut out,
-            format_args!("<p class=\"drill\">{}</p>\n", escape::html(DRILL_NOTICE)),
-        );
-    }
-    put(&mut out, format_args!("<h1>{}</h1>\n", html_md(&rb.title)));
-    for section in &rb.sections {
-        out.push_str("<section>\n");
-        if !section.heading.is_empty() {
-            put(
-                &mut out,
-                format_args!("<h2>{}</h2>\n", html_md(&section.heading)),
-            );
-        }
-        let mut in_list = false;
-        for p in &section.paragraphs {
-            if p.style == ParagraphStyle::Bullet && !in_list {
-                out.push_str("<ul>\n");
-                in_list = true;
-            } else if p.style != ParagraphStyle::Bullet && in_list {
-                out.push_str("</ul>\n");
-                in_list = false;
-            }
-            match p.style {
-                ParagraphStyle::Text => {
-                    put(&mut out, format_args!("<p>{}</p>\n", html_md(&p.text)))
-                }
-                ParagraphStyle::Bullet => {
-                    put(&mut out, format_args!("<li>{}</li>\n", html_md(&p.text)))
-                }
-                ParagraphStyle::Quote => put(
-                    &mut out,
-                    format_args!("<blockquote><p>{}</p></blockquote>\n", html_md(&p.text)),
-                ),
-                ParagraphStyle::Verbatim => put(
-                    &mut out,
-                    format_args!("<pre>{}</pre>\n", escape::html(&p.text)),
-                ),
-            }
-        }
-        if in_list {
-            out.push_str("</ul>\n");
-        }
-        if !section.steps.is_empty() {
-            out.push_str("<ol class=\"steps\">\n");
-            for step in &section.steps {
-                put(
-                    &mut out,
-                    format_args!(
-                        "<li><label><input type=\"checkbox\"> <span class=\"num\">{}.</span> <span class=\"owner\">{}:</span> {}</label>",
-                        step.number,
-                        escape::html(&step.owner_label),
-                        html_md(&step.text)
-                    ),
-                );
-                if !step.commands.is_empty() {
-                    put(
-                        &mut out,
-                        format_args!(
-                            "\n<pre><code>{}</code></pre>\n",
-                            escape::html(&step.commands.join("\n"))
-                        ),
-                    );
-                }
-                out.push_str("</li>\n");
-            }
-            out.push_str("</ol>\n");
-        }
-        out.push_str("</section>\n");
-    }
-    out.push_str("</main>\n</body>\n</html>\n");
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -525,7 +405,10 @@ mod tests {
         assert!(!out.contains("<@U123>"), "{out}");
         assert!(!out.contains("<team>"), "{out}");
         assert!(out.contains("&lt;!channel&gt;"), "{out}");
-        assert!(out.contains("<input type=\"checkbox\">"), "{out}");
+        assert!(
+            out.contains("<input type=\"checkbox\" id=\"step-1-box\""),
+            "{out}"
+        );
         assert!(out.contains("class=\"drill\""), "{out}");
     }
 

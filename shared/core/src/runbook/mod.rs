@@ -21,6 +21,7 @@ mod document;
 pub mod escape;
 mod format;
 mod front_matter;
+pub mod html;
 pub mod inline;
 
 use std::collections::BTreeMap;
