@@ -1,7 +1,7 @@
-//! What both pages share: the document around their content, the one stylesheet, the runbook
-//! page's script, the Content-Security-Policy that allows exactly these, and the small writers
-//! every value passes through on its way into HTML (escaping, inline Markdown, links, query
-//! strings).
+//! What both pages share besides their templates: the one stylesheet, the runbook page's script,
+//! the Content-Security-Policy that allows exactly these, and the small helpers that prepare
+//! values for the templates (which links a page may show, query strings, windows, shortened
+//! texts).
 //!
 //! The stylesheet and the script are constants, so the policy names them by hash: no inline
 //! `style` attribute, no event handler attribute and no other script can run on a page, even if a
@@ -11,8 +11,6 @@ use std::sync::OnceLock;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use cachewatch_core::runbook::escape;
-use cachewatch_core::runbook::inline::{self, Span};
 use cachewatch_core::timefmt::Zone;
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
@@ -194,74 +192,6 @@ pub fn content_security_policy() -> &'static str {
             hash_source(RUNBOOK_SCRIPT),
         )
     })
-}
-
-/// A whole document: the shell, `body_class` on the body, `area` named in the top bar, `main` as
-/// its content (`main_attrs` already escaped), and the script when `script` is set.
-pub(super) fn page(
-    title: &str,
-    body_class: &str,
-    area: &str,
-    main_attrs: &str,
-    main: &str,
-    script: bool,
-) -> String {
-    let mut out = String::with_capacity(main.len() + STYLE.len() + 1024);
-    out.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
-    out.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
-    out.push_str("<meta name=\"referrer\" content=\"no-referrer\">\n");
-    out.push_str("<link rel=\"icon\" href=\"data:,\">\n");
-    out.push_str(&format!("<title>{}</title>\n", esc(title)));
-    out.push_str(&format!("<style>{STYLE}</style>\n</head>\n"));
-    out.push_str(&format!("<body class=\"{body_class}\">\n"));
-    out.push_str(&format!(
-        "<header class=\"bar\"><span class=\"brand\">cachewatch</span><span class=\"where\">{}</span></header>\n",
-        esc(area)
-    ));
-    out.push_str(&format!("<main{main_attrs}>\n{main}</main>\n"));
-    if script {
-        out.push_str(&format!("<script>{RUNBOOK_SCRIPT}</script>\n"));
-    }
-    out.push_str("</body>\n</html>\n");
-    out
-}
-
-/// `raw` as HTML text or an attribute value (quoted with `"`), inert whatever it holds.
-pub(super) fn esc(raw: &str) -> String {
-    escape::html(raw)
-}
-
-/// Inline Markdown of a runbook text (already escaped by its template) as HTML: code spans and
-/// strong emphasis become elements, every character of the text is escaped.
-pub(super) fn inline_markdown(markdown: &str) -> String {
-    fn spans(out: &mut String, list: &[Span]) {
-        for span in list {
-            match span {
-                Span::Text(text) => out.push_str(&esc(text)),
-                Span::Code(code) => {
-                    out.push_str("<code>");
-                    out.push_str(&esc(code));
-                    out.push_str("</code>");
-                }
-                Span::Strong(inner) => {
-                    out.push_str("<strong>");
-                    spans(out, inner);
-                    out.push_str("</strong>");
-                }
-                Span::Link { text, url } => {
-                    // The page's own address carries its signature: never send it on.
-                    out.push_str("<a rel=\"noreferrer\" href=\"");
-                    out.push_str(&esc(url));
-                    out.push_str("\">");
-                    out.push_str(&esc(text));
-                    out.push_str("</a>");
-                }
-            }
-        }
-    }
-    let mut out = String::new();
-    spans(&mut out, &inline::parse(markdown));
-    out
 }
 
 /// A link the router made, if it is one a page may point at: a path, a query, or an `http(s)`

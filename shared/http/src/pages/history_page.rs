@@ -11,9 +11,11 @@ use std::fmt::Write as _;
 
 use cachewatch_core::event::MaintenanceEvent;
 use cachewatch_core::kind::{Category, EventKind};
+use serde::Serialize;
 
 use super::HistoryPage;
-use super::document::{self, esc, query_string, safe_href, shorten, window_text};
+use super::document::{self, query_string, safe_href, shorten, window_text};
+use super::render::{render as fill, safe, view};
 use super::timeline::{self, Timeline};
 
 /// The text filters the form shows, in order: (query parameter, label, example).
@@ -59,37 +61,82 @@ const CATEGORIES: [Category; 3] = [
 /// The longest message shown whole in the table (the rest is in its tooltip).
 const MESSAGE_CHARS: usize = 180;
 
+/// The filter form: the person's values, the choices offered, and what is carried along.
+#[derive(Serialize)]
+struct Form {
+    text_filters: Vec<TextFilter>,
+    kinds: Vec<Choice>,
+    categories: Vec<Choice>,
+    hidden: Vec<Hidden>,
+    /// The query of the "Clear" link: only what the form does not show.
+    kept: String,
+}
+
+#[derive(Serialize)]
+struct TextFilter {
+    name: &'static str,
+    label: &'static str,
+    example: &'static str,
+    value: String,
+}
+
+#[derive(Serialize)]
+struct Choice {
+    value: String,
+    text: String,
+    selected: bool,
+}
+
+#[derive(Serialize)]
+struct Hidden {
+    name: String,
+    value: String,
+}
+
+/// One row of the events table, as text.
+#[derive(Serialize)]
+struct EventRow {
+    category: &'static str,
+    id: String,
+    datetime: String,
+    at: String,
+    ago: String,
+    kind: String,
+    drill: bool,
+    cluster: String,
+    group: Option<String>,
+    node: String,
+    window: String,
+    moved_from: Option<String>,
+    message: String,
+    /// The whole message, when the cell shows it shortened.
+    message_title: Option<String>,
+    link: Option<String>,
+}
+
 /// The history page's HTML.
 pub fn render(page: &HistoryPage) -> String {
-    let mut main = String::new();
-    main.push_str("<h1>Event history</h1>\n");
-    filter_form(&mut main, page);
-    if let Some(error) = &page.error {
-        let _ = writeln!(main, "<p class=\"error\" role=\"alert\">{}</p>", esc(error));
-    }
-    main.push_str("<section aria-labelledby=\"timeline-heading\">\n<h2 id=\"timeline-heading\">Maintenances per cluster</h2>\n");
-    main.push_str(&timeline::render(&Timeline {
+    let chart = timeline::chart(&Timeline {
         maintenances: &page.maintenances,
         links: &page.runbook_links,
         zone: page.zone,
         now: page.now,
-    }));
-    main.push_str("</section>\n");
-    main.push_str(
-        "<section aria-labelledby=\"events-heading\">\n<h2 id=\"events-heading\">Events</h2>\n",
-    );
-    summary(&mut main, page);
-    if !page.events.is_empty() {
-        events_table(&mut main, page);
-    }
-    main.push_str("</section>\n");
-    document::page(
-        "Event history · cachewatch",
-        "history",
-        "Event history",
-        "",
-        &main,
-        false,
+    });
+    let events: Vec<EventRow> = page.events.iter().map(|e| event_row(page, e)).collect();
+    fill(
+        "history.html",
+        minijinja::context! {
+            title => "Event history · cachewatch",
+            style => safe(document::STYLE.to_owned()),
+            body_class => "history",
+            area => "Event history",
+            form => view(&form(page)),
+            error => page.error.clone(),
+            chart => view(&chart),
+            summary => summary(page),
+            zone => page.zone.to_string(),
+            events => view(&events),
+        },
     )
 }
 
@@ -98,110 +145,79 @@ fn given<'a>(page: &'a HistoryPage, name: &str) -> &'a str {
     page.filters.get(name).map_or("", String::as_str)
 }
 
-fn filter_form(out: &mut String, page: &HistoryPage) {
-    out.push_str("<form class=\"filters\" method=\"get\" role=\"search\">\n");
-    for (name, label, example) in TEXT_FILTERS {
-        let _ = writeln!(
-            out,
-            "<label>{label}<input type=\"text\" name=\"{name}\" value=\"{}\" placeholder=\"{example}\"></label>",
-            esc(given(page, name))
-        );
-        if name == "node" {
-            kind_select(out, page);
-            category_select(out, page);
-        }
-    }
-    for (name, value) in &page.filters {
-        if SHOWN.contains(&name.as_str()) || name.is_empty() || value.is_empty() {
-            continue;
-        }
-        let _ = writeln!(
-            out,
-            "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
-            esc(name),
-            esc(value)
-        );
-    }
-    let kept = query_string(
-        page.filters
-            .iter()
-            .filter(|(name, value)| {
-                !SHOWN.contains(&name.as_str()) && !name.is_empty() && !value.is_empty()
+fn form(page: &HistoryPage) -> Form {
+    let carried: Vec<(&str, &str)> = page
+        .filters
+        .iter()
+        .filter(|(name, value)| {
+            !SHOWN.contains(&name.as_str()) && !name.is_empty() && !value.is_empty()
+        })
+        .map(|(name, value)| (name.as_str(), value.as_str()))
+        .collect();
+    Form {
+        text_filters: TEXT_FILTERS
+            .into_iter()
+            .map(|(name, label, example)| TextFilter {
+                name,
+                label,
+                example,
+                value: given(page, name).to_owned(),
             })
-            .map(|(name, value)| (name.as_str(), value.as_str())),
-    );
-    let _ = writeln!(
-        out,
-        "<div class=\"actions\"><button type=\"submit\">Filter</button><a href=\"?{}\">Clear</a></div>\n</form>",
-        esc(&kept)
-    );
+            .collect(),
+        kinds: kinds(page),
+        categories: categories(page),
+        hidden: carried
+            .iter()
+            .map(|(name, value)| Hidden {
+                name: (*name).to_owned(),
+                value: (*value).to_owned(),
+            })
+            .collect(),
+        kept: query_string(carried),
+    }
 }
 
-fn kind_select(out: &mut String, page: &HistoryPage) {
-    let current = given(page, "kind").trim();
+/// `offered` as choices, `current` selected; a current value not offered (a new ElastiCache
+/// event name) is added, selected, as given.
+fn choices(offered: Vec<(String, String)>, current: &str) -> Vec<Choice> {
+    let mut out: Vec<Choice> = offered
+        .into_iter()
+        .map(|(value, text)| Choice {
+            selected: value == current,
+            value,
+            text,
+        })
+        .collect();
+    if !current.is_empty() && !out.iter().any(|c| c.selected) {
+        out.push(Choice {
+            value: current.to_owned(),
+            text: current.to_owned(),
+            selected: true,
+        });
+    }
+    out
+}
+
+fn kinds(page: &HistoryPage) -> Vec<Choice> {
     let mut kinds: BTreeSet<&str> = KNOWN_KINDS.into_iter().collect();
     kinds.extend(page.events.iter().map(|e| e.kind.as_str()));
-    out.push_str("<label>Kind<select name=\"kind\">\n<option value=\"\">any kind</option>\n");
-    let mut matched = current.is_empty();
-    for kind in kinds {
-        let selected = if kind == current {
-            matched = true;
-            " selected"
-        } else {
-            ""
-        };
-        let _ = writeln!(
-            out,
-            "<option value=\"{}\"{selected}>{}</option>",
-            esc(kind),
-            esc(&kind.replace('_', " "))
-        );
-    }
-    if !matched {
-        // A kind the page does not know (a new ElastiCache event name): shown back as given.
-        let _ = writeln!(
-            out,
-            "<option value=\"{}\" selected>{}</option>",
-            esc(current),
-            esc(current)
-        );
-    }
-    out.push_str("</select></label>\n");
+    let offered = kinds
+        .into_iter()
+        .map(|kind| (kind.to_owned(), kind.replace('_', " ")))
+        .collect();
+    choices(offered, given(page, "kind").trim())
 }
 
-fn category_select(out: &mut String, page: &HistoryPage) {
-    let current = given(page, "category").trim();
-    out.push_str(
-        "<label>Category<select name=\"category\">\n<option value=\"\">any category</option>\n",
-    );
-    let mut matched = current.is_empty();
-    for category in CATEGORIES {
-        let name = category.as_str();
-        let selected = if name == current {
-            matched = true;
-            " selected"
-        } else {
-            ""
-        };
-        let _ = writeln!(
-            out,
-            "<option value=\"{name}\"{selected}>{}</option>",
-            name.replace('_', " ")
-        );
-    }
-    if !matched {
-        let _ = writeln!(
-            out,
-            "<option value=\"{}\" selected>{}</option>",
-            esc(current),
-            esc(current)
-        );
-    }
-    out.push_str("</select></label>\n");
+fn categories(page: &HistoryPage) -> Vec<Choice> {
+    let offered = CATEGORIES
+        .into_iter()
+        .map(|c| (c.as_str().to_owned(), c.as_str().replace('_', " ")))
+        .collect();
+    choices(offered, given(page, "category").trim())
 }
 
-/// How many events, over what time, in which zone.
-fn summary(out: &mut String, page: &HistoryPage) {
+/// How many events, over what time.
+fn summary(page: &HistoryPage) -> String {
     let n = page.events.len();
     let mut text = match n {
         0 => "No events match these filters".to_owned(),
@@ -222,98 +238,43 @@ fn summary(out: &mut String, page: &HistoryPage) {
             page.query.limit
         );
     }
-    let _ = writeln!(
-        out,
-        "<p class=\"summary\" data-count=\"{n}\">{} Times in {}.</p>",
-        esc(&text),
-        esc(&page.zone.to_string())
-    );
+    text
 }
 
-fn events_table(out: &mut String, page: &HistoryPage) {
-    out.push_str("<table class=\"events\">\n<thead><tr><th>Time</th><th>Kind</th><th>Cluster</th><th>Node</th><th>Window</th><th>Message</th><th>Runbook</th></tr></thead>\n<tbody>\n");
-    for e in &page.events {
-        event_row(out, page, e);
-    }
-    out.push_str("</tbody>\n</table>\n");
-}
-
-fn event_row(out: &mut String, page: &HistoryPage, e: &MaintenanceEvent) {
+fn event_row(page: &HistoryPage, e: &MaintenanceEvent) -> EventRow {
     let zone = page.zone;
-    let _ = write!(
-        out,
-        "<tr class=\"c-{}\" data-event-id=\"{}\">",
-        e.category.as_str(),
-        esc(e.id.as_str())
-    );
-    let _ = write!(
-        out,
-        "<td class=\"time\"><time datetime=\"{}\">{}</time><span class=\"sub\">{}</span></td>",
-        esc(&cachewatch_core::event::rfc3339::format(&e.occurred_at)),
-        esc(&zone.format(e.occurred_at)),
-        esc(&cachewatch_core::timefmt::relative(page.now, e.occurred_at)),
-    );
-    let drill = if e.drill {
-        "<span class=\"tag drill-tag\">DRILL</span>"
-    } else {
-        ""
-    };
-    let _ = write!(
-        out,
-        "<td class=\"kind\">{}{drill}</td>",
-        esc(&e.kind.describe())
-    );
-    let group = e
-        .replication_group_id
-        .as_ref()
-        .map(ToString::to_string)
-        .filter(|g| g != e.cluster_label())
-        .map(|g| format!("<span class=\"sub\">in {}</span>", esc(&g)))
-        .unwrap_or_default();
-    let _ = write!(
-        out,
-        "<td class=\"cluster\">{}{group}</td>",
-        esc(e.cluster_label())
-    );
-    let _ = write!(
-        out,
-        "<td class=\"node\">{}</td>",
-        esc(e.node_id.as_ref().map_or("", |n| n.as_str()))
-    );
-    let window = match e.window {
-        Some(w) => esc(&window_text(zone, w.start, w.end)),
-        None => String::new(),
-    };
-    let moved = e
-        .previous_window
-        .map(|w| {
-            format!(
-                "<span class=\"sub\">moved from {}</span>",
-                esc(&window_text(zone, w.start, w.end))
-            )
-        })
-        .unwrap_or_default();
-    let _ = write!(out, "<td class=\"window\">{window}{moved}</td>");
-    let message = e.message.as_deref().unwrap_or_default();
-    if message.chars().count() > MESSAGE_CHARS {
-        let _ = write!(
-            out,
-            "<td class=\"msg\" title=\"{}\">{}</td>",
-            esc(message),
-            esc(&shorten(message, MESSAGE_CHARS))
-        );
-    } else {
-        let _ = write!(out, "<td class=\"msg\">{}</td>", esc(message));
+    let message = e.message.clone().unwrap_or_default();
+    let long = message.chars().count() > MESSAGE_CHARS;
+    EventRow {
+        category: e.category.as_str(),
+        id: e.id.as_str().to_owned(),
+        datetime: cachewatch_core::event::rfc3339::format(&e.occurred_at),
+        at: zone.format(e.occurred_at),
+        ago: cachewatch_core::timefmt::relative(page.now, e.occurred_at),
+        kind: e.kind.describe(),
+        drill: e.drill,
+        cluster: e.cluster_label().to_owned(),
+        group: e
+            .replication_group_id
+            .as_ref()
+            .map(ToString::to_string)
+            .filter(|g| g != e.cluster_label()),
+        node: e.node_id.as_ref().map_or("", |n| n.as_str()).to_owned(),
+        window: e
+            .window
+            .map(|w| window_text(zone, w.start, w.end))
+            .unwrap_or_default(),
+        moved_from: e.previous_window.map(|w| window_text(zone, w.start, w.end)),
+        message: if long {
+            shorten(&message, MESSAGE_CHARS)
+        } else {
+            message.clone()
+        },
+        message_title: long.then_some(message),
+        link: page
+            .runbook_links
+            .get(&e.id)
+            .and_then(|url| safe_href(url))
+            .map(ToOwned::to_owned),
     }
-    match page.runbook_links.get(&e.id).and_then(|url| safe_href(url)) {
-        Some(url) => {
-            let _ = write!(
-                out,
-                "<td class=\"runbook\"><a href=\"{}\">runbook</a></td>",
-                esc(url)
-            );
-        }
-        None => out.push_str("<td class=\"runbook\"></td>"),
-    }
-    out.push_str("</tr>\n");
 }

@@ -1,6 +1,8 @@
 //! The pages people read in a browser: a maintenance's runbook, and the history of events with a
-//! timeline of maintenances per cluster. Pure functions from what to show to HTML; every value from
-//! a request or an event is escaped.
+//! timeline of maintenances per cluster. Pure functions from what to show to HTML: the Rust side
+//! works out what to show (texts, times, the chart's positions) as plain view-models, and the
+//! templates under `templates/` lay them out, with every printed value escaped for HTML. The
+//! runbook itself is written by core's one HTML renderer ([`cachewatch_core::runbook::html`]).
 //!
 //! # What the routes that serve them agree to
 //!
@@ -25,6 +27,7 @@
 
 mod document;
 mod history_page;
+mod render;
 mod runbook_page;
 mod timeline;
 

@@ -7,62 +7,123 @@
 //! a box posts it; the contract is in [`super`]'s documentation. Printed, the page keeps the
 //! checkboxes and drops everything that only works on a screen.
 
-use std::fmt::Write as _;
+use std::collections::BTreeMap;
 
-use cachewatch_core::runbook::{DRILL_NOTICE, ParagraphStyle, Section, Step};
-use cachewatch_core::timefmt::{human_duration, relative};
+use cachewatch_core::event::MaintenanceEvent;
+use cachewatch_core::lifecycle::{FailoverRecord, Maintenance};
+use cachewatch_core::response::Outcome;
+use cachewatch_core::runbook::html::{DoneStep, heading_html, sections_html};
+use cachewatch_core::timefmt::{Zone, human_duration, relative};
+use serde::Serialize;
 
 use super::RunbookPage;
-use super::document::{self, esc, inline_markdown, window_text};
+use super::document::{self, window_text};
+use super::render::{render as fill, safe, view};
 use super::timeline::{kind_words, state_words};
+
+/// The header of the page: what the maintenance is, and what people did about it. Plain text
+/// throughout; the template lays it out.
+#[derive(Serialize)]
+struct Facts {
+    cluster: String,
+    group: Option<String>,
+    node: Option<String>,
+    region: Option<String>,
+    window: Option<WindowFacts>,
+    state: Option<StateFacts>,
+    event: EventFacts,
+    acknowledged: Option<Acknowledged>,
+    outcome: Option<OutcomeFacts>,
+}
+
+#[derive(Serialize)]
+struct WindowFacts {
+    text: String,
+    moved_from: Vec<String>,
+    deadline: String,
+    deadline_in: String,
+}
+
+#[derive(Serialize)]
+struct StateFacts {
+    name: &'static str,
+    words: &'static str,
+    kind: &'static str,
+    failovers: Vec<String>,
+    repeat_of: Option<String>,
+}
+
+#[derive(Serialize)]
+struct EventFacts {
+    kind: String,
+    at: String,
+    id: String,
+}
+
+#[derive(Serialize)]
+struct Acknowledged {
+    by: String,
+    at: String,
+    ago: String,
+}
+
+#[derive(Serialize)]
+struct OutcomeFacts {
+    handled: String,
+    site_maintenance: &'static str,
+    downtime: Option<String>,
+    note: Option<String>,
+    by: String,
+    at: String,
+}
 
 /// The runbook page's HTML.
 pub fn render(page: &RunbookPage) -> String {
-    let mut main = String::new();
     let drill = page.runbook.drill
         || page.event.drill
         || page.maintenance.as_ref().is_some_and(|m| m.drill);
-    if drill {
-        let _ = writeln!(
-            main,
-            "<p class=\"drill\" role=\"note\">{}</p>",
-            esc(DRILL_NOTICE)
-        );
-    }
-    let _ = writeln!(main, "<h1>{}</h1>", inline_markdown(&page.runbook.title));
-    facts(&mut main, page);
-    match &page.step_url {
-        Some(_) => main.push_str(
-            "<p id=\"status\" class=\"screen-only\" role=\"status\" aria-live=\"polite\"></p>\n",
-        ),
-        None => main.push_str(
-            "<p id=\"status\" class=\"screen-only muted\" role=\"status\">Ticks on this page are not recorded.</p>\n",
-        ),
-    }
-    for section in &page.runbook.sections {
-        write_section(&mut main, section, page);
-    }
-    let main_attrs = match &page.step_url {
-        Some(url) => format!(" data-step-url=\"{}\"", esc(url)),
-        None => String::new(),
-    };
-    document::page(
-        &format!("{} · cachewatch", page.runbook.plain_title()),
-        "runbook",
-        "Runbook",
-        &main_attrs,
-        &main,
-        true,
+    let done: BTreeMap<usize, DoneStep> = page
+        .steps_done
+        .iter()
+        .filter_map(|d| Some((usize::try_from(d.step).ok()?, d)))
+        .fold(BTreeMap::new(), |mut first, (n, d)| {
+            let earlier = first.get(&n).is_some_and(|(at, _)| *at <= d.at);
+            if !earlier {
+                first.insert(n, (d.at, d));
+            }
+            first
+        })
+        .into_iter()
+        .map(|(n, (_, d))| {
+            let at = page.zone.format(d.at);
+            (
+                n,
+                DoneStep {
+                    by: d.by.clone(),
+                    at,
+                },
+            )
+        })
+        .collect();
+    fill(
+        "runbook.html",
+        minijinja::context! {
+            title => format!("{} · cachewatch", page.runbook.plain_title()),
+            style => safe(document::STYLE.to_owned()),
+            script => safe(document::RUNBOOK_SCRIPT.to_owned()),
+            body_class => "runbook",
+            area => "Runbook",
+            step_url => page.step_url.clone(),
+            heading => safe(heading_html(&page.runbook, drill)),
+            facts => view(&facts(page)),
+            sections => safe(sections_html(&page.runbook, &done)),
+        },
     )
 }
 
-/// The header: what the maintenance is, and what people did about it.
-fn facts(out: &mut String, page: &RunbookPage) {
-    let zone = page.zone;
+fn facts(page: &RunbookPage) -> Facts {
     let event = &page.event;
     let m = page.maintenance.as_ref();
-    let mut rows: Vec<(&str, String)> = Vec::new();
-
     let cluster = m
         .and_then(|m| m.cluster_id.as_ref().map(ToString::to_string))
         .unwrap_or_else(|| event.cluster_label().to_owned());
@@ -70,231 +131,96 @@ fn facts(out: &mut String, page: &RunbookPage) {
         .and_then(|m| m.replication_group_id.as_ref())
         .or(event.replication_group_id.as_ref())
         .map(ToString::to_string)
-        .filter(|g| *g != cluster)
-        .map(|g| {
-            format!(
-                " <span class=\"muted\">in replication group</span> {}",
-                esc(&g)
-            )
-        })
-        .unwrap_or_default();
-    rows.push(("Cluster", format!("{}{group}", esc(&cluster))));
+        .filter(|g| *g != cluster);
     let node = m
         .and_then(|m| m.node_id.as_ref())
-        .or(event.node_id.as_ref());
-    if let Some(node) = node {
-        rows.push(("Node", esc(node.as_str())));
+        .or(event.node_id.as_ref())
+        .map(|n| n.as_str().to_owned());
+    Facts {
+        cluster,
+        group,
+        node,
+        region: place(event),
+        window: window(page),
+        state: m.map(|m| state(m, page)),
+        event: EventFacts {
+            kind: event.kind.describe(),
+            at: page.zone.format(event.occurred_at),
+            id: event.id.short().to_owned(),
+        },
+        acknowledged: page.acknowledged.as_ref().map(|ack| Acknowledged {
+            by: ack.by.clone(),
+            at: page.zone.format(ack.at),
+            ago: relative(page.now, ack.at),
+        }),
+        outcome: page.outcome.as_ref().map(|o| outcome(o, page.zone)),
     }
-    let place = match (event.region.as_deref(), event.account_id.as_deref()) {
-        (Some(region), Some(account)) => Some(format!("{}, account {}", esc(region), esc(account))),
-        (Some(region), None) => Some(esc(region)),
-        (None, Some(account)) => Some(format!("account {}", esc(account))),
+}
+
+/// Where the event happened: its region and account, as far as known.
+fn place(event: &MaintenanceEvent) -> Option<String> {
+    match (event.region.as_deref(), event.account_id.as_deref()) {
+        (Some(region), Some(account)) => Some(format!("{region}, account {account}")),
+        (Some(region), None) => Some(region.to_owned()),
+        (None, Some(account)) => Some(format!("account {account}")),
         (None, None) => None,
-    };
-    if let Some(place) = place {
-        rows.push(("Region", place));
     }
-
-    let window = m.and_then(|m| m.window).or(event.window);
-    match window {
-        Some(w) => {
-            let mut text = esc(&window_text(zone, w.start, w.end));
-            let previous: Vec<_> = match m {
-                Some(m) => m.previous_windows.clone(),
-                None => event.previous_window.into_iter().collect(),
-            };
-            for p in previous {
-                let _ = write!(
-                    text,
-                    "<br><span class=\"muted\">moved from {}</span>",
-                    esc(&window_text(zone, p.start, p.end))
-                );
-            }
-            rows.push(("Window", text));
-            rows.push((
-                "Deadline",
-                format!(
-                    "<strong>{}</strong> <span class=\"muted\">({})</span>",
-                    esc(&zone.format(w.start)),
-                    esc(&relative(page.now, w.start))
-                ),
-            ));
-        }
-        None => rows.push((
-            "Window",
-            "<span class=\"muted\">none announced</span>".into(),
-        )),
-    }
-
-    match m {
-        Some(m) => {
-            let state = m.status(page.now);
-            rows.push((
-                "State",
-                format!(
-                    "<span class=\"state s-{}\">{}</span> {}",
-                    state.as_str(),
-                    state_words(state),
-                    kind_words(m.kind)
-                ),
-            ));
-            for f in &m.failovers {
-                let who = match (&f.from, &f.to) {
-                    (Some(from), Some(to)) => format!(": {} to {}", esc(from), esc(to)),
-                    (None, Some(to)) => format!(": {} promoted", esc(to)),
-                    (Some(from), None) => format!(": from {}", esc(from)),
-                    (None, None) => String::new(),
-                };
-                rows.push(("Failover", format!("{}{who}", esc(&zone.format(f.at)))));
-            }
-            if let Some(previous) = &m.repeat_of {
-                rows.push((
-                    "Repeat",
-                    format!(
-                        "this node's previous maintenance (<span class=\"mono\">{}</span>) ended shortly before",
-                        esc(previous.short())
-                    ),
-                ));
-            }
-        }
-        None => rows.push((
-            "State",
-            "<span class=\"muted\">not part of a maintenance</span>".into(),
-        )),
-    }
-    rows.push((
-        "Event",
-        format!(
-            "{}, {} <span class=\"mono muted\">{}</span>",
-            esc(&event.kind.describe()),
-            esc(&zone.format(event.occurred_at)),
-            esc(event.id.short())
-        ),
-    ));
-
-    match &page.acknowledged {
-        Some(ack) => rows.push((
-            "Acknowledged",
-            format!(
-                "by <strong>{}</strong>, {} <span class=\"muted\">({})</span>",
-                esc(&ack.by),
-                esc(&zone.format(ack.at)),
-                esc(&relative(page.now, ack.at))
-            ),
-        )),
-        None => rows.push((
-            "Acknowledged",
-            "<span class=\"muted\">not yet</span>".into(),
-        )),
-    }
-    if let Some(outcome) = &page.outcome {
-        let mut text = format!(
-            "{}; site maintenance: {}",
-            esc(&outcome.handled.replace('-', " ")),
-            if outcome.site_maintenance {
-                "yes"
-            } else {
-                "no"
-            }
-        );
-        if let Some(downtime) = outcome.downtime {
-            let _ = write!(text, "; downtime {}", esc(&human_duration(downtime)));
-        }
-        if let Some(note) = outcome.note.as_deref().filter(|n| !n.trim().is_empty()) {
-            let _ = write!(text, "<br>{}", esc(note));
-        }
-        let _ = write!(
-            text,
-            "<br><span class=\"muted\">recorded by {}, {}</span>",
-            esc(&outcome.by),
-            esc(&zone.format(outcome.at))
-        );
-        rows.push(("Outcome", text));
-    }
-
-    out.push_str("<dl class=\"facts\">\n");
-    for (term, value) in rows {
-        let _ = writeln!(out, "<dt>{term}</dt><dd>{value}</dd>");
-    }
-    out.push_str("</dl>\n");
 }
 
-fn write_section(out: &mut String, section: &Section, page: &RunbookPage) {
-    out.push_str("<section>\n");
-    if !section.heading.is_empty() {
-        let _ = writeln!(out, "<h2>{}</h2>", inline_markdown(&section.heading));
-    }
-    let mut in_list = false;
-    for p in &section.paragraphs {
-        let bullet = p.style == ParagraphStyle::Bullet;
-        if bullet != in_list {
-            out.push_str(if bullet { "<ul>\n" } else { "</ul>\n" });
-            in_list = bullet;
-        }
-        match p.style {
-            ParagraphStyle::Text => {
-                let _ = writeln!(out, "<p>{}</p>", inline_markdown(&p.text));
-            }
-            ParagraphStyle::Bullet => {
-                let _ = writeln!(out, "<li>{}</li>", inline_markdown(&p.text));
-            }
-            ParagraphStyle::Quote => {
-                let _ = writeln!(
-                    out,
-                    "<blockquote><p>{}</p></blockquote>",
-                    inline_markdown(&p.text)
-                );
-            }
-            ParagraphStyle::Verbatim => {
-                let _ = writeln!(out, "<pre>{}</pre>", esc(&p.text));
-            }
-        }
-    }
-    if in_list {
-        out.push_str("</ul>\n");
-    }
-    if !section.steps.is_empty() {
-        out.push_str("<ol class=\"steps\">\n");
-        for step in &section.steps {
-            write_step(out, step, page);
-        }
-        out.push_str("</ol>\n");
-    }
-    out.push_str("</section>\n");
+/// The window, the windows it was moved from, and the deadline it sets.
+fn window(page: &RunbookPage) -> Option<WindowFacts> {
+    let zone = page.zone;
+    let m = page.maintenance.as_ref();
+    let w = m.and_then(|m| m.window).or(page.event.window)?;
+    let previous: Vec<_> = match m {
+        Some(m) => m.previous_windows.clone(),
+        None => page.event.previous_window.into_iter().collect(),
+    };
+    Some(WindowFacts {
+        text: window_text(zone, w.start, w.end),
+        moved_from: previous
+            .iter()
+            .map(|p| window_text(zone, p.start, p.end))
+            .collect(),
+        deadline: zone.format(w.start),
+        deadline_in: relative(page.now, w.start),
+    })
 }
 
-fn write_step(out: &mut String, step: &Step, page: &RunbookPage) {
-    let n = step.number;
-    let done = page
-        .steps_done
-        .iter()
-        .filter(|d| usize::try_from(d.step).is_ok_and(|s| s == n))
-        .min_by_key(|d| d.at);
-    let (class, checked) = match done {
-        Some(_) => (" class=\"done\"", " checked data-done"),
-        None => ("", ""),
-    };
-    let _ = write!(
-        out,
-        "<li id=\"step-{n}\"{class}>\n<div class=\"step-head\"><input type=\"checkbox\" id=\"step-{n}-box\" data-step=\"{n}\"{checked}><label for=\"step-{n}-box\"><span class=\"num\">{n}.</span> <span class=\"owner o-{}\">{}</span> {}</label></div>\n",
-        step.owner.as_str(),
-        esc(&step.owner_label),
-        inline_markdown(&step.text),
-    );
-    if let Some(done) = done {
-        let _ = writeln!(
-            out,
-            "<p class=\"done-by\">Done by {}, {}</p>",
-            esc(&done.by),
-            esc(&page.zone.format(done.at))
-        );
+/// The maintenance's state as of now, its failovers, and the maintenance it repeats.
+fn state(m: &Maintenance, page: &RunbookPage) -> StateFacts {
+    let state = m.status(page.now);
+    StateFacts {
+        name: state.as_str(),
+        words: state_words(state),
+        kind: kind_words(m.kind),
+        failovers: m.failovers.iter().map(|f| failover(f, page.zone)).collect(),
+        repeat_of: m.repeat_of.as_ref().map(|p| p.short().to_owned()),
     }
-    if !step.commands.is_empty() {
-        let _ = writeln!(
-            out,
-            "<div class=\"cmd\"><pre><code>{}</code></pre></div>",
-            esc(&step.commands.join("\n"))
-        );
+}
+
+/// `2026-11-15 19:04 UTC: a to b`, as far as the roles are known.
+fn failover(f: &FailoverRecord, zone: Zone) -> String {
+    let at = zone.format(f.at);
+    match (&f.from, &f.to) {
+        (Some(from), Some(to)) => format!("{at}: {from} to {to}"),
+        (None, Some(to)) => format!("{at}: {to} promoted"),
+        (Some(from), None) => format!("{at}: from {from}"),
+        (None, None) => at,
     }
-    out.push_str("</li>\n");
+}
+
+fn outcome(outcome: &Outcome, zone: Zone) -> OutcomeFacts {
+    OutcomeFacts {
+        handled: outcome.handled.replace('-', " "),
+        site_maintenance: if outcome.site_maintenance {
+            "yes"
+        } else {
+            "no"
+        },
+        downtime: outcome.downtime.map(human_duration),
+        note: outcome.note.clone().filter(|n| !n.trim().is_empty()),
+        by: outcome.by.clone(),
+        at: zone.format(outcome.at),
+    }
 }

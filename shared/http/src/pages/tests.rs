@@ -538,6 +538,49 @@ fn bars_link_to_their_runbook_and_titles_are_escaped() {
 }
 
 #[test]
+fn hostile_names_cannot_leave_the_chart() {
+    // Arrange
+    const CLOSE_SVG: &str = "</svg><script>alert(1)</script>'\"";
+    const CLOSE_TITLE: &str = "</title></svg><img src=x onerror=alert(1)>";
+    let base = history_page();
+    let mut m = base
+        .maintenances
+        .iter()
+        .find(|m| !m.failovers.is_empty())
+        .unwrap()
+        .clone();
+    m.cluster_id = Some(cachewatch_core::ids::ClusterId::parse(CLOSE_SVG).unwrap());
+    m.failovers[0].from = Some(CLOSE_TITLE.into());
+    m.failovers[0].to = Some(CLOSE_SVG.into());
+    let page = HistoryPage {
+        maintenances: vec![m],
+        events: Vec::new(),
+        ..base
+    };
+
+    // Act
+    let html = history(&page);
+
+    // Assert
+    assert_well_formed(&html, HISTORY_ELEMENTS);
+    assert_eq!(html.matches("</svg>").count(), 1, "{html}");
+    assert!(
+        !html.contains("<script") && !html.contains("<img"),
+        "{html}"
+    );
+    let svg = between(&html, "<svg", "</svg>");
+    let shown = "&lt;/svg&gt;&lt;script&gt;alert(1)&lt;/script&gt;&#39;&quot;";
+    assert!(svg.contains(&format!("data-cluster=\"{shown}\"")), "{svg}");
+    assert!(svg.contains(&format!("<title>{shown}</title>")), "{svg}");
+    assert!(
+        svg.contains(&format!(
+            "&lt;/title&gt;&lt;/svg&gt;&lt;img src=x onerror=alert(1)&gt; to {shown}</title></path>"
+        )),
+        "{svg}"
+    );
+}
+
+#[test]
 fn a_maintenance_without_a_window_is_a_mark() {
     // Act
     let html = history(&history_page());

@@ -15,7 +15,9 @@ use cachewatch_core::lifecycle::{Maintenance, MaintenanceKind, MaintenanceState}
 use cachewatch_core::timefmt::Zone;
 use chrono::{DateTime, Datelike, Duration, Months, NaiveDateTime, TimeZone, Timelike, Utc};
 
-use super::document::{esc, safe_href, shorten, window_text};
+use serde::Serialize;
+
+use super::document::{safe_href, shorten, window_text};
 
 /// The most clusters drawn.
 pub const MAX_ROWS: usize = 40;
@@ -123,27 +125,115 @@ pub fn kind_words(kind: MaintenanceKind) -> &'static str {
     }
 }
 
-/// The legend under the drawing.
-const LEGEND: &str = concat!(
-    "<ul class=\"legend\">",
-    "<li><span class=\"sw s-scheduled\"></span>scheduled</li>",
-    "<li><span class=\"sw s-rescheduled\"></span>rescheduled</li>",
-    "<li><span class=\"sw s-in_progress\"></span>in progress</li>",
-    "<li><span class=\"sw s-completed\"></span>completed</li>",
-    "<li><span class=\"sw s-window_passed\"></span>window passed</li>",
-    "<li><span class=\"sw s-canceled\"></span>canceled</li>",
-    "<li><span class=\"sw lead\"></span>from the notice to the window</li>",
-    "<li><span class=\"sw prev\"></span>window it moved from</li>",
-    "<li><span class=\"sw fo\"></span>failover</li>",
-    "<li><span class=\"sw repeat\"></span>repeat of the node's last maintenance</li>",
-    "<li><span class=\"sw mark\"></span>no window known</li>",
-    "<li><span class=\"sw now\"></span>now</li>",
-    "</ul>\n"
-);
+/// The drawing as the template lays it out: every position already worked out, as SVG numbers.
+#[derive(Debug, Serialize)]
+pub struct Chart {
+    width: String,
+    height: String,
+    row_height: String,
+    top: String,
+    bottom: String,
+    tick_y: String,
+    axis_start: String,
+    axis_end: String,
+    /// What the drawing shows, for assistive technology.
+    description: String,
+    rows: Vec<Row>,
+    ticks: Vec<Tick>,
+    now: Option<NowMark>,
+    dropped: Option<Dropped>,
+}
 
-/// The timeline as HTML: the SVG, its legend, and what was left out.
-pub fn render(t: &Timeline<'_>) -> String {
-    // The most recent maintenances, then the most recently active clusters.
+/// One cluster's row.
+#[derive(Debug, Serialize)]
+struct Row {
+    label: String,
+    short_label: String,
+    band: &'static str,
+    y: String,
+    label_x: String,
+    label_y: String,
+    maintenances: Vec<Mark>,
+}
+
+/// One maintenance: its lead, moved-from windows, bar (or diamond), date, failovers and link.
+#[derive(Debug, Serialize)]
+struct Mark {
+    id: String,
+    state: &'static str,
+    link: Option<String>,
+    title: String,
+    classes: String,
+    lead: Option<Lead>,
+    moved_from: Vec<Rect>,
+    bar: Option<Rect>,
+    when: Option<When>,
+    diamond: Option<String>,
+    failovers: Vec<Failover>,
+}
+
+#[derive(Debug, Serialize)]
+struct Lead {
+    x: String,
+    y: String,
+    width: String,
+    notice_y: String,
+}
+
+#[derive(Debug, Serialize)]
+struct Rect {
+    x: String,
+    y: String,
+    width: String,
+    height: String,
+}
+
+/// The date written beside an upcoming maintenance.
+#[derive(Debug, Serialize)]
+struct When {
+    x: String,
+    y: String,
+    anchor: &'static str,
+    text: String,
+}
+
+#[derive(Debug, Serialize)]
+struct Failover {
+    path: String,
+    title: String,
+}
+
+#[derive(Debug, Serialize)]
+struct Tick {
+    x: String,
+    label: String,
+}
+
+#[derive(Debug, Serialize)]
+struct NowMark {
+    x: String,
+    top: String,
+    label_y: String,
+    at: String,
+}
+
+/// What was left out of the drawing.
+#[derive(Debug, Serialize)]
+struct Dropped {
+    rows: usize,
+    rows_plural: &'static str,
+    maintenances: usize,
+    maintenances_plural: &'static str,
+}
+
+/// An SVG number with one decimal.
+fn num(x: f64) -> String {
+    format!("{x:.1}")
+}
+
+/// The rows to draw, by label, and how many clusters and maintenances were left out: the most
+/// recent maintenances, then the most recently active clusters.
+fn choose<'a>(t: &Timeline<'a>) -> (BTreeMap<String, Vec<&'a Maintenance>>, usize, usize) {
     let mut chosen: Vec<&Maintenance> = t.maintenances.iter().collect();
     chosen.sort_by_key(|m| std::cmp::Reverse(last_moment(m)));
     let dropped_maintenances = chosen.len().saturating_sub(MAX_MAINTENANCES);
@@ -166,72 +256,64 @@ pub fn render(t: &Timeline<'_>) -> String {
             rows.remove(&label);
         }
     }
-    if rows.is_empty() {
-        return "<p class=\"muted\">No maintenances to draw for the clusters found.</p>\n"
-            .to_owned();
-    }
+    (rows, dropped_rows, dropped_maintenances)
+}
 
+/// The timeline's drawing, or nothing when there is nothing to draw.
+pub fn chart(t: &Timeline<'_>) -> Option<Chart> {
+    let (rows, dropped_rows, dropped_maintenances) = choose(t);
+    if rows.is_empty() {
+        return None;
+    }
     let (t0, t1) = range(&rows, t.now);
     let plot = Plot { t0, t1 };
-    let height = TOP + ROW * rows.len() as f64 + AXIS;
+    let bottom = TOP + ROW * rows.len() as f64;
     let count: usize = rows.values().map(Vec::len).sum();
-    let mut out = String::new();
-    let _ = write!(
-        out,
-        "<div class=\"timeline-box\">\n<svg class=\"timeline\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {WIDTH} {height}\" width=\"{WIDTH}\" height=\"{height}\" role=\"img\" aria-labelledby=\"tl-title tl-desc\" data-rows=\"{}\">\n",
-        rows.len()
-    );
-    let _ = writeln!(
-        out,
-        "<title id=\"tl-title\">Maintenances per cluster</title>\n<desc id=\"tl-desc\">{count} maintenance{} of {} cluster{}, {} to {}</desc>",
+    let description = format!(
+        "{count} maintenance{} of {} cluster{}, {} to {}",
         plural(count),
         rows.len(),
         plural(rows.len()),
-        esc(&t.zone.format(t0)),
-        esc(&t.zone.format(t1)),
+        t.zone.format(t0),
+        t.zone.format(t1),
     );
-    let ticks = ticks(t0, t1, t.zone);
-    let bottom = TOP + ROW * rows.len() as f64;
-    for (i, (label, ms)) in rows.iter().enumerate() {
-        draw_row(&mut out, i, label, ms, &plot, t);
-    }
-    out.push_str("<g class=\"axis-ticks\">\n");
-    for (at, text) in &ticks {
-        let x = plot.x(*at);
-        let _ = writeln!(
-            out,
-            "<line class=\"grid\" x1=\"{x:.1}\" y1=\"{TOP}\" x2=\"{x:.1}\" y2=\"{bottom}\"/><text class=\"tick\" x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{}</text>",
-            bottom + 16.0,
-            esc(text)
-        );
-    }
-    let _ = writeln!(
-        out,
-        "<line class=\"axis\" x1=\"{LABEL_WIDTH}\" y1=\"{bottom}\" x2=\"{:.1}\" y2=\"{bottom}\"/>\n</g>",
-        WIDTH - RIGHT
-    );
-    if t.now >= t0 && t.now <= t1 {
-        let x = plot.x(t.now);
-        let _ = writeln!(
-            out,
-            "<g class=\"now-marker\"><title>now: {}</title><line class=\"now\" x1=\"{x:.1}\" y1=\"{:.1}\" x2=\"{x:.1}\" y2=\"{bottom}\"/><text class=\"now-label\" x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\">now</text></g>",
-            esc(&t.zone.format(t.now)),
-            TOP - 4.0,
-            TOP - 6.0,
-        );
-    }
-    out.push_str("</svg>\n");
-    out.push_str(LEGEND);
-    if dropped_rows > 0 || dropped_maintenances > 0 {
-        let _ = writeln!(
-            out,
-            "<p class=\"muted\">Not drawn: {dropped_rows} less recently active cluster{} and {dropped_maintenances} older maintenance{}; narrow the filters to see them.</p>",
-            plural(dropped_rows),
-            plural(dropped_maintenances),
-        );
-    }
-    out.push_str("</div>\n");
-    out
+    let now = (t.now >= t0 && t.now <= t1).then(|| NowMark {
+        x: num(plot.x(t.now)),
+        top: num(TOP - 4.0),
+        label_y: num(TOP - 6.0),
+        at: t.zone.format(t.now),
+    });
+    let dropped = (dropped_rows > 0 || dropped_maintenances > 0).then(|| Dropped {
+        rows: dropped_rows,
+        rows_plural: plural(dropped_rows),
+        maintenances: dropped_maintenances,
+        maintenances_plural: plural(dropped_maintenances),
+    });
+    Some(Chart {
+        width: WIDTH.to_string(),
+        height: (bottom + AXIS).to_string(),
+        row_height: ROW.to_string(),
+        top: TOP.to_string(),
+        bottom: bottom.to_string(),
+        tick_y: num(bottom + 16.0),
+        axis_start: LABEL_WIDTH.to_string(),
+        axis_end: num(WIDTH - RIGHT),
+        description,
+        rows: rows
+            .iter()
+            .enumerate()
+            .map(|(i, (label, ms))| row(i, label, ms, &plot, t))
+            .collect(),
+        ticks: ticks(t0, t1, t.zone)
+            .into_iter()
+            .map(|(at, label)| Tick {
+                x: num(plot.x(at)),
+                label,
+            })
+            .collect(),
+        now,
+        dropped,
+    })
 }
 
 fn plural(n: usize) -> &'static str {
@@ -292,32 +374,26 @@ impl Plot {
 }
 
 /// One cluster's row.
-fn draw_row(
-    out: &mut String,
+fn row(
     index: usize,
     label: &str,
     maintenances: &[&Maintenance],
     plot: &Plot,
     t: &Timeline<'_>,
-) {
+) -> Row {
     let y = TOP + ROW * index as f64;
-    let band = if index % 2 == 1 { "band odd" } else { "band" };
-    let _ = writeln!(
-        out,
-        "<g class=\"row\" data-cluster=\"{}\">\n<rect class=\"{band}\" x=\"0\" y=\"{y}\" width=\"{WIDTH}\" height=\"{ROW}\"/>\n<text class=\"label\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\"><title>{}</title>{}</text>",
-        esc(label),
-        LABEL_WIDTH - 10.0,
-        y + ROW / 2.0 + 4.0,
-        esc(label),
-        esc(&shorten(label, LABEL_CHARS)),
-    );
     // Oldest first, so that a later bar lies over an earlier one.
     let mut ordered = maintenances.to_vec();
     ordered.sort_by_key(|m| (Extent::of(m).start(), m.id.clone()));
-    for m in ordered {
-        draw_maintenance(out, m, y, plot, t);
+    Row {
+        label: label.to_owned(),
+        short_label: shorten(label, LABEL_CHARS),
+        band: if index % 2 == 1 { "band odd" } else { "band" },
+        y: y.to_string(),
+        label_x: num(LABEL_WIDTH - 10.0),
+        label_y: num(y + ROW / 2.0 + 4.0),
+        maintenances: ordered.into_iter().map(|m| mark(m, y, plot, t)).collect(),
     }
-    out.push_str("</g>\n");
 }
 
 /// The tooltip of a maintenance.
@@ -379,45 +455,39 @@ fn failover_words(f: &cachewatch_core::lifecycle::FailoverRecord, zone: Zone) ->
 
 /// One maintenance: its moved-from windows, its bar or mark, its failovers; a link to its
 /// runbook around them when there is one.
-fn draw_maintenance(out: &mut String, m: &Maintenance, y: f64, plot: &Plot, t: &Timeline<'_>) {
+fn mark(m: &Maintenance, y: f64, plot: &Plot, t: &Timeline<'_>) -> Mark {
     let state = m.status(t.now).as_str();
     let link = std::iter::once(&m.id)
         .chain(m.event_ids.iter())
         .find_map(|id| t.links.get(id))
-        .and_then(|url| safe_href(url));
+        .and_then(|url| safe_href(url))
+        .map(ToOwned::to_owned);
     let top = y + (ROW - BAR) / 2.0;
     let middle = y + ROW / 2.0;
-    let _ = write!(
-        out,
-        "<g class=\"m\" data-id=\"{}\" data-state=\"{state}\">",
-        esc(m.id.as_str())
-    );
-    if let Some(url) = link {
-        let _ = write!(out, "<a href=\"{}\">", esc(url));
-    }
-    let _ = write!(out, "<title>{}</title>", esc(&tooltip(m, t)));
     let extent = Extent::of(m);
-    if m.first_event_at < extent.start() {
-        // From the notice to the window: how much warning there was.
+    // From the notice to the window: how much warning there was.
+    let lead = (m.first_event_at < extent.start()).then(|| {
         let (x0, x1) = (plot.x(m.first_event_at), plot.x(extent.start()));
-        let _ = write!(
-            out,
-            "<rect class=\"lead s-{state}\" x=\"{x0:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"2\"/><rect class=\"notice s-{state}\" x=\"{x0:.1}\" y=\"{:.1}\" width=\"2\" height=\"8\"/>",
-            middle - 1.0,
-            (x1 - x0).max(0.0),
-            middle - 4.0,
-        );
-    }
-    for w in &m.previous_windows {
-        let (x0, x1) = (plot.x(w.start), plot.x(w.end));
-        let _ = write!(
-            out,
-            "<rect class=\"prev\" x=\"{x0:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" rx=\"2\"/>",
-            top + 1.0,
-            (x1 - x0).max(MIN_BAR),
-            BAR - 2.0
-        );
-    }
+        Lead {
+            x: num(x0),
+            y: num(middle - 1.0),
+            width: num((x1 - x0).max(0.0)),
+            notice_y: num(middle - 4.0),
+        }
+    });
+    let moved_from = m
+        .previous_windows
+        .iter()
+        .map(|w| {
+            let (x0, x1) = (plot.x(w.start), plot.x(w.end));
+            Rect {
+                x: num(x0),
+                y: num(top + 1.0),
+                width: num((x1 - x0).max(MIN_BAR)),
+                height: num(BAR - 2.0),
+            }
+        })
+        .collect();
     let mut classes = format!("bar s-{state}");
     if m.repeat_of.is_some() {
         classes.push_str(" repeat");
@@ -425,54 +495,75 @@ fn draw_maintenance(out: &mut String, m: &Maintenance, y: f64, plot: &Plot, t: &
     if m.drill {
         classes.push_str(" drill-bar");
     }
+    let (bar, when, diamond) = shape(m, extent, y, plot, t);
+    Mark {
+        id: m.id.as_str().to_owned(),
+        state,
+        link,
+        title: tooltip(m, t),
+        classes,
+        lead,
+        moved_from,
+        bar,
+        when,
+        diamond,
+        failovers: m
+            .failovers
+            .iter()
+            .map(|f| Failover {
+                path: format!("M{:.1},{:.1}h10l-5,8z", plot.x(f.at) - 5.0, y + 1.0),
+                title: failover_words(f, t.zone),
+            })
+            .collect(),
+    }
+}
+
+/// A maintenance's bar over its span (with its date when it is ahead), or its diamond.
+fn shape(
+    m: &Maintenance,
+    extent: Extent,
+    y: f64,
+    plot: &Plot,
+    t: &Timeline<'_>,
+) -> (Option<Rect>, Option<When>, Option<String>) {
+    let top = y + (ROW - BAR) / 2.0;
+    let middle = y + ROW / 2.0;
     match extent {
         Extent::Span(start, end) => {
             let (x0, x1) = (plot.x(start), plot.x(end));
             let width = (x1 - x0).max(MIN_BAR);
-            let _ = write!(
-                out,
-                "<rect class=\"{classes}\" x=\"{:.1}\" y=\"{top:.1}\" width=\"{width:.1}\" height=\"{BAR}\" rx=\"2\"/>",
-                x0.min(WIDTH - RIGHT - width)
-            );
-            if m.is_upcoming(t.now) {
-                // What is ahead says when, without hovering.
+            let bar = Rect {
+                x: num(x0.min(WIDTH - RIGHT - width)),
+                y: num(top),
+                width: num(width),
+                height: BAR.to_string(),
+            };
+            // What is ahead says when, without hovering.
+            let when = m.is_upcoming(t.now).then(|| {
                 let (x, anchor) = if x0 + width + 6.0 + DATE_LABEL <= WIDTH {
                     (x0 + width + 6.0, "start")
                 } else {
                     (x0 - 6.0, "end")
                 };
-                let _ = write!(
-                    out,
-                    "<text class=\"when\" x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"{anchor}\">{}</text>",
-                    middle + 4.0,
-                    esc(&start_label(start, t.zone))
-                );
-            }
+                When {
+                    x: num(x),
+                    y: num(middle + 4.0),
+                    anchor,
+                    text: start_label(start, t.zone),
+                }
+            });
+            (Some(bar), when, None)
         }
         Extent::Mark(at) => {
             let x = plot.x(at);
             let half = BAR / 2.0 + 1.0;
-            let _ = write!(
-                out,
-                "<path class=\"{classes} mark\" d=\"M{x:.1},{:.1}l{half},{half}l-{half},{half}l-{half},-{half}z\"/>",
+            let d = format!(
+                "M{x:.1},{:.1}l{half},{half}l-{half},{half}l-{half},-{half}z",
                 middle - half
             );
+            (None, None, Some(d))
         }
     }
-    for f in &m.failovers {
-        let x = plot.x(f.at);
-        let _ = write!(
-            out,
-            "<path class=\"fo\" d=\"M{:.1},{:.1}h10l-5,8z\"><title>{}</title></path>",
-            x - 5.0,
-            y + 1.0,
-            esc(&failover_words(f, t.zone))
-        );
-    }
-    if link.is_some() {
-        out.push_str("</a>");
-    }
-    out.push_str("</g>\n");
 }
 
 /// A step between axis ticks.
