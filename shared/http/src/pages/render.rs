@@ -77,3 +77,18 @@ pub(super) fn render(name: &str, view: Value) -> String {
         .and_then(|t| t.render(view))
         .unwrap_or_else(|e| panic!("the page template {name} renders: {e:#}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_embedded_template_is_escaped_for_html() {
+        for (name, _) in TEMPLATES {
+            assert_eq!(auto_escape(name), AutoEscape::Html, "{name}");
+            let template = environment().get_template(name).unwrap();
+            let state = template.new_state();
+            assert_eq!(*state.auto_escape(), AutoEscape::Html, "{name}");
+        }
+    }
+}
