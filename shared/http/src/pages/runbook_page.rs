@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use cachewatch_core::event::MaintenanceEvent;
 use cachewatch_core::lifecycle::{FailoverRecord, Maintenance};
-use cachewatch_core::response::Outcome;
+use cachewatch_core::response::{Outcome, StepDone};
 use cachewatch_core::runbook::html::{DoneStep, heading_html, sections_html};
 use cachewatch_core::timefmt::{Zone, human_duration, relative};
 use serde::Serialize;
@@ -82,29 +82,6 @@ pub fn render(page: &RunbookPage) -> String {
     let drill = page.runbook.drill
         || page.event.drill
         || page.maintenance.as_ref().is_some_and(|m| m.drill);
-    let done: BTreeMap<usize, DoneStep> = page
-        .steps_done
-        .iter()
-        .filter_map(|d| Some((usize::try_from(d.step).ok()?, d)))
-        .fold(BTreeMap::new(), |mut first, (n, d)| {
-            let earlier = first.get(&n).is_some_and(|(at, _)| *at <= d.at);
-            if !earlier {
-                first.insert(n, (d.at, d));
-            }
-            first
-        })
-        .into_iter()
-        .map(|(n, (_, d))| {
-            let at = page.zone.format(d.at);
-            (
-                n,
-                DoneStep {
-                    by: d.by.clone(),
-                    at,
-                },
-            )
-        })
-        .collect();
     fill(
         "runbook.html",
         minijinja::context! {
@@ -116,9 +93,35 @@ pub fn render(page: &RunbookPage) -> String {
             step_url => page.step_url.clone(),
             heading => safe(heading_html(&page.runbook, drill)),
             facts => view(&facts(page)),
-            sections => safe(sections_html(&page.runbook, &done)),
+            sections => safe(sections_html(&page.runbook, &done_steps(page))),
         },
     )
+}
+
+/// The steps recorded as done, by number: the first record of each, as the page shows it.
+fn done_steps(page: &RunbookPage) -> BTreeMap<usize, DoneStep> {
+    let mut first: BTreeMap<usize, &StepDone> = BTreeMap::new();
+    for d in &page.steps_done {
+        let Ok(n) = usize::try_from(d.step) else {
+            continue;
+        };
+        if first.get(&n).is_none_or(|earlier| d.at < earlier.at) {
+            first.insert(n, d);
+        }
+    }
+    first
+        .into_iter()
+        .map(|(n, d)| {
+            let at = page.zone.format(d.at);
+            (
+                n,
+                DoneStep {
+                    by: d.by.clone(),
+                    at,
+                },
+            )
+        })
+        .collect()
 }
 
 fn facts(page: &RunbookPage) -> Facts {
