@@ -15,6 +15,7 @@ pub mod enrich;
 pub mod event;
 pub mod export;
 pub mod facts;
+pub mod facts_history;
 pub mod failover;
 pub mod fleet;
 pub mod ids;

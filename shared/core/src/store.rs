@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use crate::correlate::{self, SAME_OCCURRENCE};
 use crate::delivery::{Delivery, DeliveryState, DeliveryStore, Thread};
 use crate::event::{EventId, IdPrefix, MaintenanceEvent};
+use crate::facts_history::{FactsRecord, FactsStore};
 use crate::lifecycle::Maintenance;
 use crate::query::EventQuery;
 use crate::response::{Acknowledgement, MuteRecord, Outcome, ResponseStore, StepDone};
@@ -239,6 +240,7 @@ struct Memory {
     steps: Vec<StepDone>,
     outcomes: BTreeMap<EventId, Outcome>,
     mutes: Vec<MuteRecord>,
+    facts: BTreeMap<(String, DateTime<Utc>), FactsRecord>,
 }
 
 impl MemoryStore {
@@ -584,6 +586,26 @@ impl ResponseStore for MemoryStore {
             .filter(|m| m.until > now)
             .cloned()
             .collect())
+    }
+}
+
+impl FactsStore for MemoryStore {
+    async fn record_facts(&self, record: &FactsRecord) -> Result<(), StoreError> {
+        self.lock().facts.insert(
+            (record.cluster_id.clone(), record.read_at),
+            record.clone(),
+        );
+        Ok(())
+    }
+
+    async fn latest_facts(&self, cluster_id: &str) -> Result<Option<FactsRecord>, StoreError> {
+        Ok(self
+            .lock()
+            .facts
+            .values()
+            .filter(|r| r.cluster_id == cluster_id)
+            .max_by_key(|r| r.read_at)
+            .cloned())
     }
 }
 

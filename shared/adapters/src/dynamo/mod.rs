@@ -27,6 +27,7 @@
 //! | delivery | `D#{event id}` | `D` | `json`, `D#{state}` index keys |
 //! | thread | `H#{channel}` | `H#{anchor event id}` | `json` |
 //! | lease | `L#{name}` | `L` | `holder`, `until` (epoch milliseconds) |
+//! | facts of a cluster | `F#{cluster id}` | `{read_at}` | `json` (one item per reading) |
 //!
 //! The stack turns on point-in-time recovery and deletion protection; [`DynamoStore::create_table`]
 //! (for tests and local emulators) does not.
@@ -81,6 +82,7 @@
 
 mod error;
 mod events;
+mod facts;
 mod items;
 mod keys;
 mod outbox;

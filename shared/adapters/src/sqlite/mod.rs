@@ -5,6 +5,7 @@
 //! rowid is the event's time. Writes of one call are one `IMMEDIATE` transaction, so concurrent
 //! ingests serialize instead of failing, and a bulk import is stored whole or not at all.
 
+mod facts;
 mod outbox;
 mod responses;
 mod rows;

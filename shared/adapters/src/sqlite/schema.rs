@@ -145,6 +145,15 @@ const MIGRATIONS: &[&str] = &[
         at INTEGER NOT NULL
     );
     "#,
+    // 4: what ElastiCache said of each cluster, with the time it was read.
+    r#"
+    CREATE TABLE cluster_facts (
+        cluster_id TEXT NOT NULL,
+        read_at INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        PRIMARY KEY (cluster_id, read_at)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 /// Why a database cannot be used.

@@ -324,6 +324,8 @@ struct Context<'a> {
     subject: String,
     now: String,
     target: Target,
+    /// The team's latest measured rehearsal, as a sentence.
+    rehearsal: Option<String>,
 }
 
 fn on_off(value: Option<bool>) -> &'static str {
@@ -656,9 +658,13 @@ pub fn build(input: &RunbookInput<'_>) -> Value {
             replicas_plus_one: f.replicas_per_shard.map(|n| n + 1),
             engine_inferred,
             events_since: window.map(|w| cli_time(w.start - Duration::hours(1))),
-            facts_read_at: input.facts_read_at.map(time_text),
+            facts_read_at: input.facts_read_at.map(|at| match input.facts_kept {
+                Some(why) => crate::facts_history::kept_facts_text(at, now, why),
+                None => time_text(at),
+            }),
             facts_known: !input.facts.is_empty(),
         },
+        rehearsal: input.rehearsal.map(crate::facts_history::Rehearsal::sentence),
     };
 
     // Shell fragments, quoted once here. Unknown values become upper-case placeholders that a

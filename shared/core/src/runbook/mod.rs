@@ -33,6 +33,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::event::MaintenanceEvent;
 use crate::facts::{ClusterFacts, Engine, NodeRole};
+use crate::facts_history::Rehearsal;
 use crate::lifecycle::Maintenance;
 
 pub use context::{FailoverMethod, failover_method};
@@ -123,6 +124,11 @@ pub struct RunbookInput<'a> {
     pub now: DateTime<Utc>,
     /// When the facts were read from ElastiCache, if they were: the runbook says so.
     pub facts_read_at: Option<DateTime<Utc>>,
+    /// Why the facts were not looked up now, when they were kept from an earlier lookup: the
+    /// runbook then says how old they are.
+    pub facts_kept: Option<&'a str>,
+    /// The team's latest measured rehearsal of the cluster, shown beside AWS's impact.
+    pub rehearsal: Option<&'a Rehearsal>,
 }
 
 impl<'a> RunbookInput<'a> {
@@ -141,6 +147,8 @@ impl<'a> RunbookInput<'a> {
             owners,
             now,
             facts_read_at: None,
+            facts_kept: None,
+            rehearsal: None,
         }
     }
 
@@ -148,6 +156,24 @@ impl<'a> RunbookInput<'a> {
     pub fn with_facts_read_at(self, at: DateTime<Utc>) -> Self {
         Self {
             facts_read_at: Some(at),
+            ..self
+        }
+    }
+
+    /// The same input, with facts read from ElastiCache at `at` and kept since, not looked up
+    /// now because `why_not_now`.
+    pub fn with_kept_facts(self, at: DateTime<Utc>, why_not_now: &'a str) -> Self {
+        Self {
+            facts_read_at: Some(at),
+            facts_kept: Some(why_not_now),
+            ..self
+        }
+    }
+
+    /// The same input, with the team's latest measured rehearsal of the cluster.
+    pub fn with_rehearsal(self, rehearsal: &'a Rehearsal) -> Self {
+        Self {
+            rehearsal: Some(rehearsal),
             ..self
         }
     }
