@@ -244,9 +244,13 @@ impl EventsArgs {
 pub struct ShowArgs {
     /// An event or maintenance id, or its first digits.
     pub id: String,
-    /// Print JSON: the event, its maintenance and the maintenance's events.
+    /// Print JSON: the event, its maintenance, the maintenance's events and the cluster's facts.
     #[arg(long)]
     pub json: bool,
+    /// Look nothing up in ElastiCache, even with AWS credentials at hand: the facts kept from
+    /// the last lookup are shown, with when they were read.
+    #[arg(long)]
+    pub offline: bool,
 }
 
 /// `cachewatch notify`.
@@ -285,6 +289,10 @@ pub struct UpcomingArgs {
     /// AWS configuration); on by default with --store dynamodb.
     #[arg(long)]
     pub service_updates: bool,
+    /// Look nothing up in ElastiCache, even with AWS credentials at hand: the facts kept from
+    /// the last lookup are shown, with when they were read.
+    #[arg(long)]
+    pub offline: bool,
 }
 
 /// `cachewatch backfill`.

@@ -415,7 +415,7 @@ pub async fn run(zone: Zone, now: DateTime<Utc>, out: &mut dyn Write) -> Result<
         .await?;
     if let Some(e) = redis.first() {
         command(out, &format!("cachewatch show {}", e.id.short()))?;
-        show::run(&ctx, e.id.as_str(), false, out).await?;
+        show::details(&ctx, e.id.as_str(), false, None, out).await?;
     }
     command(out, "cachewatch upcoming")?;
     upcoming::print(&ctx, false, out).await?;

@@ -6,6 +6,7 @@ mod conventions;
 mod demo;
 mod drill;
 mod events;
+mod facts;
 mod failover;
 mod ingest;
 mod lint;
@@ -29,6 +30,7 @@ use cachewatch_adapters::dynamo::DynamoStore;
 use cachewatch_adapters::elasticache::ElastiCache;
 use cachewatch_core::delivery::DeliveryStore;
 use cachewatch_core::event::EventId;
+use cachewatch_core::facts_history::FactsStore;
 use cachewatch_core::response::ResponseStore;
 use cachewatch_core::store::EventStore;
 use cachewatch_core::timefmt::Zone;
@@ -170,7 +172,7 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Failure> {
 }
 
 /// Runs a command on whichever store was chosen, then says which stored records it had to skip.
-async fn dispatch<S: EventStore + DeliveryStore + ResponseStore>(
+async fn dispatch<S: EventStore + DeliveryStore + ResponseStore + FactsStore>(
     ctx: &Context<S>,
     command: Command,
     out: &mut dyn Write,
@@ -189,7 +191,7 @@ fn report_unreadable<S: EventStore>(store: &S) {
 }
 
 /// Runs one command.
-async fn run_command<S: EventStore + DeliveryStore + ResponseStore>(
+async fn run_command<S: EventStore + DeliveryStore + ResponseStore + FactsStore>(
     ctx: &Context<S>,
     command: Command,
     out: &mut dyn Write,
@@ -197,7 +199,7 @@ async fn run_command<S: EventStore + DeliveryStore + ResponseStore>(
     match command {
         Command::Ingest(args) => ingest::run(ctx, &args, out).await,
         Command::Events(args) => events::run(ctx, &args, out).await,
-        Command::Show(args) => show::run(ctx, &args.id, args.json, out).await,
+        Command::Show(args) => show::run(ctx, &args, out).await,
         Command::Upcoming(args) => upcoming::run(ctx, &args, out).await,
         Command::Runbook(args) => runbook::run(ctx, &args, out).await,
         Command::Notify(args) => notify::run(ctx, &args, out).await,

@@ -12,6 +12,7 @@ use cachewatch_core::delivery::{ChatSink, DeliveryStore};
 use cachewatch_core::drill::DrillFacts;
 use cachewatch_core::drill::report::run_of;
 use cachewatch_core::event::EventId;
+use cachewatch_core::facts_history::FactsStore;
 use cachewatch_core::notify;
 use cachewatch_core::query::parse_duration;
 use cachewatch_core::response::{
@@ -138,7 +139,7 @@ pub async fn ack<S: EventStore + DeliveryStore + ResponseStore>(
 }
 
 /// `cachewatch step`.
-pub async fn step<S: EventStore + ResponseStore>(
+pub async fn step<S: EventStore + ResponseStore + FactsStore>(
     ctx: &Context<S>,
     args: &StepArgs,
     out: &mut dyn Write,

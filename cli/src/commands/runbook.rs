@@ -3,60 +3,53 @@
 use std::io::Write;
 
 use anyhow::anyhow;
-use cachewatch_adapters::aws::credentials_configured;
-use cachewatch_adapters::elasticache::ElastiCache;
 use cachewatch_adapters::files::read_runbooks;
 use cachewatch_core::drill::DrillFacts;
 use cachewatch_core::enrich::{FactsSource, NoFacts};
 use cachewatch_core::event::EventId;
 use cachewatch_core::facts::ClusterFacts;
+use cachewatch_core::facts_history::{FactsStore, Rehearsal, last_rehearsal};
+use cachewatch_core::response::ResponseStore;
+use cachewatch_core::{EventQuery, MaintenanceEvent};
 use cachewatch_core::runbook::{Runbook, RunbookFormat, RunbookInput};
 use cachewatch_core::store::EventStore;
 
+use super::facts::{Asker, Looked, NOT_LOOKED_UP, known_facts};
 use super::{Context, Failure, resolve_id};
 use crate::args::RunbookArgs;
 
 /// Renders the runbook with what ElastiCache says of the cluster when AWS credentials are at
-/// hand (the same lookup as the functions'), and without looking anything up with `--offline`.
-pub async fn run<S: EventStore>(
+/// hand (the same lookup as the functions'), and without looking anything up with `--offline`:
+/// then with the facts kept from the last lookup, if any, and their age.
+pub async fn run<S: EventStore + FactsStore + ResponseStore>(
     ctx: &Context<S>,
     args: &RunbookArgs,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
-    if args.offline {
-        return render(ctx, args, &NoFacts, out).await;
-    }
-    match &ctx.elasticache {
-        Some(elasticache) => render(ctx, args, &Looked(elasticache), out).await,
-        None if credentials_configured() => {
-            render(ctx, args, &Looked(&super::elasticache().await), out).await
-        }
-        None => render(ctx, args, &NoFacts, out).await,
-    }
-}
-
-/// A lookup in ElastiCache, which the runbook names with the time it was made.
-struct Looked<'a>(&'a ElastiCache);
-
-impl FactsSource for Looked<'_> {
-    async fn facts_for(
-        &self,
-        event: &cachewatch_core::MaintenanceEvent,
-        maintenance: Option<&cachewatch_core::Maintenance>,
-    ) -> ClusterFacts {
-        self.0.facts_for(event, maintenance).await
-    }
-
-    fn looks_up(&self) -> bool {
-        true
+    let asker = Asker::choose(ctx, args.offline).await;
+    match asker.client() {
+        Some(client) => render_with(ctx, args, &Looked(client), NOT_LOOKED_UP, out).await,
+        None => render_with(ctx, args, &NoFacts, asker.why_not(), out).await,
     }
 }
 
 /// The runbook, with what `facts` knows of the cluster.
-pub async fn render<S: EventStore, F: FactsSource>(
+pub async fn render<S: EventStore + FactsStore + ResponseStore, F: FactsSource>(
     ctx: &Context<S>,
     args: &RunbookArgs,
     facts: &F,
+    out: &mut dyn Write,
+) -> Result<(), Failure> {
+    render_with(ctx, args, facts, NOT_LOOKED_UP, out).await
+}
+
+/// The runbook, with what `facts` knows of the cluster, or else the facts kept, not read now
+/// because `why_not`.
+async fn render_with<S: EventStore + FactsStore + ResponseStore, F: FactsSource>(
+    ctx: &Context<S>,
+    args: &RunbookArgs,
+    facts: &F,
+    why_not: &str,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
     let format = RunbookFormat::parse(&args.format).ok_or_else(|| {
@@ -66,17 +59,28 @@ pub async fn render<S: EventStore, F: FactsSource>(
         ))
     })?;
     let id = resolve_id(&ctx.store, &args.id).await?;
-    let runbook = runbook_of(ctx, &id, facts).await?;
+    let runbook = runbook_explained(ctx, &id, facts, why_not).await?;
     write!(out, "{}", runbook.render(format))?;
     Ok(())
 }
 
 /// The runbook of the event or maintenance `id`, with what `facts` knows of the cluster: a
 /// maintenance's runbook follows its latest event; an event asked for by id is that event.
-pub async fn runbook_of<S: EventStore, F: FactsSource>(
+pub async fn runbook_of<S: EventStore + FactsStore + ResponseStore, F: FactsSource>(
     ctx: &Context<S>,
     id: &EventId,
     facts: &F,
+) -> Result<Runbook, Failure> {
+    runbook_explained(ctx, id, facts, NOT_LOOKED_UP).await
+}
+
+/// [`runbook_of`], saying `why_not` when the facts come from the history rather than from a
+/// lookup now.
+async fn runbook_explained<S: EventStore + FactsStore + ResponseStore, F: FactsSource>(
+    ctx: &Context<S>,
+    id: &EventId,
+    facts: &F,
+    why_not: &str,
 ) -> Result<Runbook, Failure> {
     let runbooks =
         read_runbooks(ctx.runbook_dir.as_deref()).map_err(|e| Failure::Input(e.into()))?;
@@ -91,14 +95,32 @@ pub async fn runbook_of<S: EventStore, F: FactsSource>(
     }
     .ok_or_else(|| Failure::Other(anyhow!("event {id} disappeared while reading it")))?;
     // A drill's runbook assumes what its scenario does, as its alert did.
-    let source = facts;
-    let facts = DrillFacts { source: facts }
-        .facts_for(&event, maintenance.as_ref())
-        .await;
+    let known = if event.drill {
+        None
+    } else {
+        Some(known_facts(&ctx.store, facts, &event, maintenance.as_ref(), ctx.now, why_not).await)
+    };
+    let facts = match &known {
+        Some(known) => known.facts.clone(),
+        None => {
+            DrillFacts { source: facts }
+                .facts_for(&event, maintenance.as_ref())
+                .await
+        }
+    };
+    let rehearsal = match event.drill {
+        true => None,
+        false => rehearsal_of(&ctx.store, &event, &facts).await?,
+    };
     let owners = ctx.config.owners();
     let mut input = RunbookInput::new(&event, &facts, &owners, ctx.now);
-    if source.looks_up() && !event.drill {
-        input = input.with_facts_read_at(ctx.now);
+    match known.as_ref().map(|k| (k.read_at, k.fresh, k.why_not_now.as_deref())) {
+        Some((Some(at), true, _)) => input = input.with_facts_read_at(at),
+        Some((Some(at), false, Some(why))) => input = input.with_kept_facts(at, why),
+        _ => {}
+    }
+    if let Some(rehearsal) = &rehearsal {
+        input = input.with_rehearsal(rehearsal);
     }
     if let Some(m) = &maintenance {
         input = input.with_maintenance(m, &events);
@@ -107,3 +129,37 @@ pub async fn runbook_of<S: EventStore, F: FactsSource>(
         .render(&input)
         .map_err(|e| Failure::Input(e.into()))
 }
+
+/// The team's latest measured rehearsal of the event's replication group (or cluster).
+async fn rehearsal_of<S: EventStore + ResponseStore>(
+    store: &S,
+    event: &MaintenanceEvent,
+    facts: &ClusterFacts,
+) -> Result<Option<Rehearsal>, Failure> {
+    let subject = facts
+        .replication_group_id
+        .clone()
+        .or_else(|| event.replication_group_id.as_ref().map(ToString::to_string))
+        .unwrap_or_else(|| event.source_id.to_string());
+    let query = EventQuery {
+        cluster: Some(subject),
+        include_drills: true,
+        limit: REHEARSALS_READ,
+        ..EventQuery::default()
+    };
+    let drills: Vec<MaintenanceEvent> = store
+        .search(&query)
+        .await?
+        .into_iter()
+        .filter(|e| e.drill)
+        .collect();
+    if drills.is_empty() {
+        return Ok(None);
+    }
+    let ids: Vec<EventId> = drills.iter().map(|e| e.id.clone()).collect();
+    let outcomes = store.outcomes(&ids).await?;
+    Ok(last_rehearsal(&drills, &outcomes))
+}
+
+/// How many of a cluster's latest events are read for its rehearsals.
+const REHEARSALS_READ: usize = 500;

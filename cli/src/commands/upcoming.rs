@@ -4,25 +4,29 @@
 use std::io::Write;
 
 use anyhow::anyhow;
-use cachewatch_core::Maintenance;
+use cachewatch_core::facts_history::{FactsStore, facts_key};
+use cachewatch_core::{Maintenance, MaintenanceEvent};
 use cachewatch_core::fleet::{ServiceUpdate, upcoming_digest};
 use cachewatch_core::store::EventStore;
 use serde_json::json;
 
+use super::facts::{Asker, bounded, write_known};
 use super::{Context, Failure, elasticache, write_json};
 use crate::args::UpcomingArgs;
 use crate::render;
 
-pub async fn run<S: EventStore>(
+pub async fn run<S: EventStore + FactsStore>(
     ctx: &Context<S>,
     args: &UpcomingArgs,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
     if !(args.service_updates || ctx.elasticache.is_some()) {
-        return match args.json {
-            true => write_json(out, &upcoming(ctx, args.drills).await?),
-            false => print(ctx, args.drills, out).await,
-        };
+        if args.json {
+            return write_json(out, &upcoming(ctx, args.drills).await?);
+        }
+        let maintenances = upcoming(ctx, args.drills).await?;
+        render::upcoming_table(&maintenances, ctx.zone, ctx.now, out)?;
+        return print_facts(ctx, &maintenances, args.offline, out).await;
     }
     let maintenances = upcoming(ctx, args.drills).await?;
     let updates = service_updates(ctx).await?;
@@ -33,8 +37,45 @@ pub async fn run<S: EventStore>(
         );
     }
     render::upcoming_table(&maintenances, ctx.zone, ctx.now, out)?;
+    print_facts(ctx, &maintenances, args.offline, out).await?;
     writeln!(out)?;
     render::service_updates_table(&updates, ctx.zone, ctx.now, out)
+}
+
+/// What is known of each cluster ahead, each looked up once (a few at a time): the facts that
+/// decide the impact and the impact as AWS documents it, or why nothing is known.
+async fn print_facts<S: EventStore + FactsStore>(
+    ctx: &Context<S>,
+    maintenances: &[Maintenance],
+    offline: bool,
+    out: &mut dyn Write,
+) -> Result<(), Failure> {
+    let mut latest: Vec<(Maintenance, MaintenanceEvent)> = Vec::new();
+    for m in maintenances {
+        let Some(last) = m.event_ids.last() else {
+            continue;
+        };
+        if let Some(event) = ctx.store.event(last).await?
+            && !latest.iter().any(|(_, e)| facts_key(e) == facts_key(&event))
+        {
+            latest.push((m.clone(), event));
+        }
+    }
+    if latest.is_empty() {
+        return Ok(());
+    }
+    let asker = Asker::choose(ctx, offline).await;
+    let lookups = latest
+        .iter()
+        .map(|(m, e)| asker.known(&ctx.store, e, Some(m), ctx.now))
+        .collect();
+    writeln!(out)?;
+    writeln!(out, "What is known of each cluster:")?;
+    for known in bounded(lookups).await {
+        writeln!(out, "{}", known.cluster)?;
+        write_known(&known, ctx.now, out)?;
+    }
+    Ok(())
 }
 
 /// Prints the maintenances ahead as a table.

@@ -52,10 +52,10 @@ pub fn worth_keeping(facts: &ClusterFacts) -> bool {
 }
 
 /// How a runbook names facts kept from an earlier lookup: `Tue 01 Dec 2026 10:04 UTC, 5 days
-/// ago (kept from the last lookup; not looked up now: offline)`.
+/// ago (kept from the last lookup; not looked up now: --offline)`.
 pub fn kept_facts_text(read_at: DateTime<Utc>, now: DateTime<Utc>, why_not_now: &str) -> String {
     format!(
-        "{}, {} (kept from the last lookup; not looked up now: {})",
+        "{}, {} (kept from the last lookup; {})",
         read_at.format("%a %d %b %Y %H:%M UTC"),
         relative(now, read_at),
         why_not_now.trim_end_matches('.'),
@@ -181,11 +181,11 @@ mod tests {
         let text = kept_facts_text(
             at("2026-12-01T10:04:00Z"),
             at("2026-12-06T11:00:00Z"),
-            "offline.",
+            "not looked up now: --offline.",
         );
         assert_eq!(
             text,
-            "Tue 01 Dec 2026 10:04 UTC, 5 days ago (kept from the last lookup; not looked up now: offline)"
+            "Tue 01 Dec 2026 10:04 UTC, 5 days ago (kept from the last lookup; not looked up now: --offline)"
         );
     }
 
