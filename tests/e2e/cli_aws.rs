@@ -10,7 +10,7 @@ use aws_sdk_elasticache::primitives::DateTime as AwsDateTime;
 use aws_sdk_elasticache::types::{
     ServiceUpdateSeverity, ServiceUpdateStatus, ServiceUpdateType, UpdateAction, UpdateActionStatus,
 };
-use cachewatch_tests::elasticache::ElastiCacheStandIn;
+use cachewatch_tests::elasticache::{ElastiCacheStandIn, Fault};
 use cachewatch_tests::workspace_bin;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
@@ -308,52 +308,186 @@ async fn upcoming_lists_service_updates_not_applied_overdue_first() {
     assert_eq!(stand_in.requests_for("DescribeUpdateActions").len(), 1);
 }
 
+/// Stores a scheduled notice for each cluster through `backfill`; the id of each, in order.
+fn notices_for(stand_in: &ElastiCacheStandIn, operator: &Operator, clusters: &[&str]) -> Vec<String> {
+    let now = now();
+    for cluster in clusters {
+        stand_in.add_event(
+            "cache-cluster",
+            cluster,
+            &scheduled_text(cluster, now + Duration::days(3)),
+            now - Duration::hours(2),
+        );
+    }
+    operator.ok(&["backfill", "--hours", "24"]);
+    clusters
+        .iter()
+        .map(|cluster| {
+            let (listed, _) = operator.ok(&["events", "--cluster", cluster, "--json"]);
+            let events: Value = serde_json::from_str(&listed).unwrap();
+            events[0]["id"]
+                .as_str()
+                .expect("the notice is stored")
+                .to_owned()
+        })
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn runbook_looks_the_cluster_up_with_credentials_and_not_when_offline() {
+async fn runbook_looks_the_cluster_up_with_credentials_and_keeps_what_it_read_for_offline_use() {
     // Arrange: a Redis OSS cluster in the account, and a notice for it in the history.
     let stand_in = ElastiCacheStandIn::start();
     create_cluster(&client(&stand_in).await, "ledger-001", "redis", None).await;
-    let now = now();
-    stand_in.add_event(
-        "cache-cluster",
-        "ledger-001",
-        &scheduled_text("ledger-001", now + Duration::days(3)),
-        now - Duration::hours(2),
-    );
     let operator = Operator::new(&stand_in);
-    operator.ok(&["backfill", "--hours", "24"]);
-    let (listed, _) = operator.ok(&["events", "--cluster", "ledger-001", "--json"]);
-    let events: Value = serde_json::from_str(&listed).unwrap();
-    let id = events[0]["id"]
-        .as_str()
-        .expect("the notice is stored")
-        .to_owned();
+    let id = notices_for(&stand_in, &operator, &["ledger-001"]).remove(0);
 
     // Act
+    let (before_any_lookup, _) = operator.ok(&["runbook", &id, "--offline"]);
     let (looked_up, _) = operator.ok(&["runbook", &id]);
     let lookups = stand_in.requests_for("DescribeCacheClusters").len();
     let (offline, _) = operator.ok(&["runbook", &id, "--offline"]);
 
-    // Assert: with credentials, the runbook is the one for what ElastiCache says, and says when
-    // it was read...
+    // Assert: with nothing kept, offline says what is not known and how to find it out...
+    assert!(
+        before_any_lookup.contains("Nothing is known of the cluster beyond the notice"),
+        "{before_any_lookup}"
+    );
+    assert!(
+        before_any_lookup.contains("Find out what is not known yet"),
+        "{before_any_lookup}"
+    );
+    // ...with credentials, the runbook is the one for what ElastiCache says, read now...
     assert!(lookups >= 1, "no lookup was made");
     assert!(
         looked_up.contains("read from ElastiCache at"),
         "{looked_up}"
     );
+    assert!(!looked_up.contains("kept from the last lookup"), "{looked_up}");
     assert!(looked_up.contains("Engine: Redis OSS"), "{looked_up}");
-    // ...and offline nothing is asked, and the runbook says what is not known.
+    // ...and offline nothing is asked, and the facts kept are used, saying when they were read.
     assert_eq!(
         stand_in.requests_for("DescribeCacheClusters").len(),
         lookups,
         "--offline looked something up"
     );
+    assert!(offline.contains("Engine: Redis OSS"), "{offline}");
     assert!(
-        offline.contains("Nothing is known of the cluster beyond the notice"),
+        offline.contains("kept from the last lookup; not looked up now: --offline"),
         "{offline}"
     );
     assert!(
-        offline.contains("Find out what is not known yet"),
+        !offline.contains("Nothing is known of the cluster"),
         "{offline}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_lookup_falls_back_on_the_facts_kept_and_says_why() {
+    // Arrange: the cluster was looked up once, then the credentials lose the right to ask.
+    let stand_in = ElastiCacheStandIn::start();
+    create_cluster(&client(&stand_in).await, "ledger-001", "redis", None).await;
+    let operator = Operator::new(&stand_in);
+    let id = notices_for(&stand_in, &operator, &["ledger-001"]).remove(0);
+    operator.ok(&["show", &id]);
+    for _ in 0..10 {
+        stand_in.fail_next(
+            "DescribeCacheClusters",
+            Fault::Error {
+                status: 403,
+                code: "AccessDenied".into(),
+                message: "not authorized to perform elasticache:DescribeCacheClusters".into(),
+            },
+        );
+    }
+
+    // Act
+    let (runbook, _) = operator.ok(&["runbook", &id]);
+    let (shown, _) = operator.ok(&["show", &id]);
+
+    // Assert: the facts read by `show` stand in, with why they were not read again.
+    assert!(runbook.contains("Engine: Redis OSS"), "{runbook}");
+    assert!(runbook.contains("AccessDenied"), "{runbook}");
+    assert!(
+        runbook.contains("kept from the last lookup; looking it up again failed:"),
+        "{runbook}"
+    );
+    assert!(runbook.contains("ledger-001"), "{runbook}");
+    assert!(shown.contains("Redis OSS"), "{shown}");
+    assert!(
+        shown.contains("(kept from the last lookup; looking it up again failed:"),
+        "{shown}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn show_gives_the_facts_that_decide_the_impact_and_the_impact_aws_documents() {
+    // Arrange
+    let stand_in = ElastiCacheStandIn::start();
+    create_cluster(&client(&stand_in).await, "ledger-001", "redis", None).await;
+    let operator = Operator::new(&stand_in);
+    let id = notices_for(&stand_in, &operator, &["ledger-001"]).remove(0);
+
+    // Act
+    let (offline, _) = operator.ok(&["show", &id, "--offline"]);
+    let (shown, _) = operator.ok(&["show", &id]);
+    let (json, _) = operator.ok(&["show", &id, "--json"]);
+
+    // Assert: offline with nothing kept, it says so; looked up, the facts and the impact with
+    // its AWS page.
+    assert!(
+        offline.contains("facts         not looked up: --offline"),
+        "{offline}"
+    );
+    assert!(!offline.contains("impact"), "{offline}");
+    assert!(shown.contains("facts         Redis OSS"), "{shown}");
+    assert!(shown.contains("cluster mode"), "{shown}");
+    assert!(shown.contains("automatic failover"), "{shown}");
+    assert!(shown.contains("from ElastiCache (now)"), "{shown}");
+    assert!(
+        shown.contains("impact        ") && shown.contains("(https://docs.aws.amazon.com/"),
+        "{shown}"
+    );
+    let json: Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json["facts"]["cluster"], "ledger-001");
+    assert_eq!(json["facts"]["facts"]["engine"], "redis");
+    assert_eq!(json["facts"]["fresh"], true);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upcoming_looks_each_cluster_up_once_and_one_failed_lookup_stops_nothing() {
+    // Arrange: notices for two clusters of the account and one it does not have.
+    let stand_in = ElastiCacheStandIn::start();
+    create_cluster(&client(&stand_in).await, "ledger-001", "redis", None).await;
+    create_cluster(&client(&stand_in).await, "sessions-001", "valkey", None).await;
+    let operator = Operator::new(&stand_in);
+    notices_for(&stand_in, &operator, &["ledger-001", "sessions-001", "ghost-001"]);
+    let before = stand_in.requests_for("DescribeCacheClusters").len();
+
+    // Act
+    let (table, _) = operator.ok(&["upcoming"]);
+    let asked: Vec<String> = stand_in.requests_for("DescribeCacheClusters")[before..]
+        .iter()
+        .map(|r| format!("{r:?}"))
+        .collect();
+    let (offline, _) = operator.ok(&["upcoming", "--offline"]);
+
+    // Assert: each cluster asked about once, the failure named, the others shown.
+    for cluster in ["ledger-001", "sessions-001", "ghost-001"] {
+        let times = asked.iter().filter(|r| r.contains(cluster)).count();
+        assert_eq!(times, 1, "{cluster} asked {times} times: {asked:#?}");
+    }
+    assert!(table.contains("What is known of each cluster:"), "{table}");
+    assert!(table.contains("facts         Redis OSS"), "{table}");
+    assert!(table.contains("facts         Valkey"), "{table}");
+    assert!(
+        table.contains("facts         not looked up: looking it up again failed:"),
+        "{table}"
+    );
+    assert!(table.contains("ghost-001"), "{table}");
+    assert!(offline.contains("kept from the last lookup; not looked up now: --offline"), "{offline}");
+    assert_eq!(
+        stand_in.requests_for("DescribeCacheClusters").len(),
+        before + asked.len(),
+        "--offline looked something up"
     );
 }

@@ -361,3 +361,87 @@ fn the_failure_menu_plans_which_nodes_to_stop_and_injects_nothing() {
     assert_eq!(without.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&without.stderr).contains("--shards N --replicas N"));
 }
+
+#[test]
+fn a_runbook_shows_the_teams_last_measured_rehearsal_of_the_cluster_beside_aws_impact() {
+    // Arrange: a rehearsal of orders-0001-001 whose outcome measured 4 seconds, and real notices
+    // for that cluster and for one never rehearsed.
+    let slack = SlackStandIn::start();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("history.db");
+    let started = json(
+        &slack,
+        &db,
+        &[
+            "drill",
+            "start",
+            "--scenario",
+            "primary-replacement",
+            "--cluster",
+            "orders-0001-001",
+            "--json",
+        ],
+    );
+    let drill = started["drill_id"].as_str().unwrap().to_owned();
+    ok(
+        &slack,
+        &db,
+        &[
+            "outcome",
+            &drill,
+            "--handled",
+            "test-failover",
+            "--site-maintenance",
+            "no",
+            "--downtime",
+            "4s",
+            "--by",
+            "alice",
+        ],
+    );
+    let start = Utc::now() + chrono::Duration::days(5);
+    let notice = |cluster: &str| {
+        serde_json::json!({
+            "SourceIdentifier": cluster,
+            "SourceType": "cache-cluster",
+            "Date": Utc::now().to_rfc3339(),
+            "Message": format!(
+                "The node with Cache Cluster ID: {cluster}, Node ID: 0001 is scheduled for replacement during the maintenance window from Start Time: {}, End Time: {}",
+                start.format("%b %-d %H:%M UTC"),
+                (start + chrono::Duration::hours(1)).format("%b %-d %H:%M UTC"),
+            ),
+        })
+    };
+    let file = dir.path().join("events.json");
+    std::fs::write(
+        &file,
+        serde_json::json!({ "Events": [notice("orders-0001-001"), notice("billing-0001-001")] })
+            .to_string(),
+    )
+    .unwrap();
+    ok(&slack, &db, &["ingest", file.to_str().unwrap()]);
+    let id_of = |cluster: &str| {
+        json(&slack, &db, &["events", "--cluster", cluster, "--json"])[0]["id"]
+            .as_str()
+            .expect("the notice is stored")
+            .to_owned()
+    };
+    let (rehearsed, never) = (id_of("orders-0001-001"), id_of("billing-0001-001"));
+
+    // Act
+    let with = ok(&slack, &db, &["runbook", &rehearsed, "--offline"]);
+    let without = ok(&slack, &db, &["runbook", &never, "--offline"]);
+
+    // Assert: the team's number beside AWS's documented impact, and nothing where nothing
+    // was measured.
+    let impact = &with[with.find("## Impact").expect("an impact section")..];
+    let impact = &impact[..impact[3..].find("\n## ").map_or(impact.len(), |end| end + 3)];
+    assert!(
+        impact.contains("Your team's last measured rehearsal of this cluster"),
+        "{impact}"
+    );
+    assert!(impact.contains("unavailable for 4 seconds at the longest"), "{impact}");
+    assert!(impact.contains("Rehearsed with ElastiCache's TestFailover"), "{impact}");
+    assert!(impact.contains("https://docs.aws.amazon.com/"), "{impact}");
+    assert!(!without.contains("measured rehearsal"), "{without}");
+}

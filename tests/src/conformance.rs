@@ -15,6 +15,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use cachewatch_core::delivery::{Delivery, DeliveryState, DeliveryStore, Thread};
 use cachewatch_core::event::{EventId, MaintenanceEvent};
+use cachewatch_core::facts::{ClusterFacts, Engine, NodeRole};
+use cachewatch_core::facts_history::{FactsRecord, FactsStore};
 use cachewatch_core::lifecycle::MaintenanceState;
 use cachewatch_core::parse::{ParseContext, parse_document};
 use cachewatch_core::response::{Acknowledgement, MuteRecord, Outcome, ResponseStore, StepDone};
@@ -57,6 +59,7 @@ macro_rules! conformance_cases {
             a_step_done_twice_counts_the_first_time,
             a_later_outcome_replaces_an_earlier_one_and_the_year_lists_them_in_order,
             mutes_hold_until_they_expire,
+            the_latest_facts_read_of_a_cluster_come_back_with_the_time_they_were_read,
         }
     };
 }
@@ -1731,4 +1734,41 @@ pub async fn mutes_hold_until_they_expire<S: ResponseStore>(store: &S) {
         std::slice::from_ref(&staging)
     );
     assert!(store.mutes(staging.until).await.unwrap().is_empty());
+}
+
+/// Facts read from ElastiCache come back for their cluster only, the latest reading first,
+/// with the time they were read and everything that was read.
+pub async fn the_latest_facts_read_of_a_cluster_come_back_with_the_time_they_were_read<
+    S: FactsStore,
+>(
+    store: &S,
+) {
+    let now = now();
+    let reading = |cluster: &str, hours_ago: i64, version: &str| FactsRecord {
+        cluster_id: cluster.to_owned(),
+        read_at: now - Duration::hours(hours_ago),
+        facts: ClusterFacts {
+            engine: Some(Engine::Redis),
+            engine_version: Some(version.to_owned()),
+            cluster_mode_enabled: Some(false),
+            multi_az: Some(true),
+            automatic_failover: Some(true),
+            replicas_per_shard: Some(2),
+            node_role: Some(NodeRole::Primary),
+            replica_cluster_ids: Some(vec!["ledger-002".into(), "ledger-003".into()]),
+            unavailable: Some("ListTagsForResource: AccessDenied".into()),
+            ..ClusterFacts::default()
+        },
+    };
+    assert_eq!(store.latest_facts("ledger-001").await.unwrap(), None);
+    let older = reading("ledger-001", 120, "6.2.6");
+    let latest = reading("ledger-001", 1, "7.1.0");
+    let other = reading("billing-001", 0, "7.0.7");
+    // Recorded out of order: the latest by read time wins, not the last written.
+    store.record_facts(&latest).await.unwrap();
+    store.record_facts(&older).await.unwrap();
+    store.record_facts(&other).await.unwrap();
+    assert_eq!(store.latest_facts("ledger-001").await.unwrap(), Some(latest));
+    assert_eq!(store.latest_facts("billing-001").await.unwrap(), Some(other));
+    assert_eq!(store.latest_facts("ledger").await.unwrap(), None, "no prefix match");
 }
