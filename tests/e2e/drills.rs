@@ -404,7 +404,8 @@ fn a_runbook_shows_the_teams_last_measured_rehearsal_of_the_cluster_beside_aws_i
         serde_json::json!({
             "SourceIdentifier": cluster,
             "SourceType": "cache-cluster",
-            "Date": Utc::now().to_rfc3339(),
+            // An hour before the drill's own notice, so that it is a separate occurrence.
+            "Date": (Utc::now() - chrono::Duration::hours(1)).to_rfc3339(),
             "Message": format!(
                 "The node with Cache Cluster ID: {cluster}, Node ID: 0001 is scheduled for replacement during the maintenance window from Start Time: {}, End Time: {}",
                 start.format("%b %-d %H:%M UTC"),
