@@ -309,7 +309,11 @@ async fn upcoming_lists_service_updates_not_applied_overdue_first() {
 }
 
 /// Stores a scheduled notice for each cluster through `backfill`; the id of each, in order.
-fn notices_for(stand_in: &ElastiCacheStandIn, operator: &Operator, clusters: &[&str]) -> Vec<String> {
+fn notices_for(
+    stand_in: &ElastiCacheStandIn,
+    operator: &Operator,
+    clusters: &[&str],
+) -> Vec<String> {
     let now = now();
     for cluster in clusters {
         stand_in.add_event(
@@ -362,7 +366,10 @@ async fn runbook_looks_the_cluster_up_with_credentials_and_keeps_what_it_read_fo
         looked_up.contains("read from ElastiCache at"),
         "{looked_up}"
     );
-    assert!(!looked_up.contains("kept from the last lookup"), "{looked_up}");
+    assert!(
+        !looked_up.contains("kept from the last lookup"),
+        "{looked_up}"
+    );
     assert!(looked_up.contains("Engine: Redis OSS"), "{looked_up}");
     // ...and offline nothing is asked, and the facts kept are used, saying when they were read.
     assert_eq!(
@@ -460,7 +467,11 @@ async fn upcoming_looks_each_cluster_up_once_and_one_failed_lookup_stops_nothing
     create_cluster(&client(&stand_in).await, "ledger-001", "redis", None).await;
     create_cluster(&client(&stand_in).await, "sessions-001", "valkey", None).await;
     let operator = Operator::new(&stand_in);
-    notices_for(&stand_in, &operator, &["ledger-001", "sessions-001", "ghost-001"]);
+    notices_for(
+        &stand_in,
+        &operator,
+        &["ledger-001", "sessions-001", "ghost-001"],
+    );
     let before = stand_in.requests_for("DescribeCacheClusters").len();
 
     // Act
@@ -484,7 +495,10 @@ async fn upcoming_looks_each_cluster_up_once_and_one_failed_lookup_stops_nothing
         "{table}"
     );
     assert!(table.contains("ghost-001"), "{table}");
-    assert!(offline.contains("kept from the last lookup; not looked up now: --offline"), "{offline}");
+    assert!(
+        offline.contains("kept from the last lookup; not looked up now: --offline"),
+        "{offline}"
+    );
     assert_eq!(
         stand_in.requests_for("DescribeCacheClusters").len(),
         before + asked.len(),

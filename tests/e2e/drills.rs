@@ -436,13 +436,21 @@ fn a_runbook_shows_the_teams_last_measured_rehearsal_of_the_cluster_beside_aws_i
     // Assert: the team's number beside AWS's documented impact, and nothing where nothing
     // was measured.
     let impact = &with[with.find("## Impact").expect("an impact section")..];
-    let impact = &impact[..impact[3..].find("\n## ").map_or(impact.len(), |end| end + 3)];
+    let impact = &impact[..impact[3..]
+        .find("\n## ")
+        .map_or(impact.len(), |end| end + 3)];
     assert!(
         impact.contains("Your team's last measured rehearsal of this cluster"),
         "{impact}"
     );
-    assert!(impact.contains("unavailable for 4 seconds at the longest"), "{impact}");
-    assert!(impact.contains("Rehearsed with ElastiCache's TestFailover"), "{impact}");
+    assert!(
+        impact.contains("unavailable for 4 seconds at the longest"),
+        "{impact}"
+    );
+    assert!(
+        impact.contains("Rehearsed with ElastiCache's TestFailover"),
+        "{impact}"
+    );
     assert!(impact.contains("https://docs.aws.amazon.com/"), "{impact}");
     assert!(!without.contains("measured rehearsal"), "{without}");
 }

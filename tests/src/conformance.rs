@@ -1768,7 +1768,17 @@ pub async fn the_latest_facts_read_of_a_cluster_come_back_with_the_time_they_wer
     store.record_facts(&latest).await.unwrap();
     store.record_facts(&older).await.unwrap();
     store.record_facts(&other).await.unwrap();
-    assert_eq!(store.latest_facts("ledger-001").await.unwrap(), Some(latest));
-    assert_eq!(store.latest_facts("billing-001").await.unwrap(), Some(other));
-    assert_eq!(store.latest_facts("ledger").await.unwrap(), None, "no prefix match");
+    assert_eq!(
+        store.latest_facts("ledger-001").await.unwrap(),
+        Some(latest)
+    );
+    assert_eq!(
+        store.latest_facts("billing-001").await.unwrap(),
+        Some(other)
+    );
+    assert_eq!(
+        store.latest_facts("ledger").await.unwrap(),
+        None,
+        "no prefix match"
+    );
 }

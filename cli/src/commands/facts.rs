@@ -93,7 +93,15 @@ impl<'a> Asker<'a> {
     ) -> Known {
         match self.client() {
             Some(client) => {
-                known_facts(store, &Looked(client), event, maintenance, now, NOT_LOOKED_UP).await
+                known_facts(
+                    store,
+                    &Looked(client),
+                    event,
+                    maintenance,
+                    now,
+                    NOT_LOOKED_UP,
+                )
+                .await
             }
             None => known_facts(store, &NoFacts, event, maintenance, now, self.why_not()).await,
         }
@@ -125,7 +133,10 @@ impl Known {
                 at.format("%a %d %b %Y %H:%M UTC"),
                 relative(now, at)
             ),
-            _ => format!("read {} from ElastiCache (now)", at.format("%a %d %b %Y %H:%M UTC")),
+            _ => format!(
+                "read {} from ElastiCache (now)",
+                at.format("%a %d %b %Y %H:%M UTC")
+            ),
         })
     }
 }
@@ -189,7 +200,13 @@ pub fn write_known(known: &Known, now: DateTime<Utc>, out: &mut dyn Write) -> Re
     let mut field = |name: &str, value: String| writeln!(out, "  {name:<14}{}", printable(&value));
     let Some(read) = known.read_text(now) else {
         let why = known.why_not_now.as_deref().unwrap_or(NOT_LOOKED_UP);
-        field("facts", format!("not looked up: {}", why.trim_start_matches("not looked up now: ")))?;
+        field(
+            "facts",
+            format!(
+                "not looked up: {}",
+                why.trim_start_matches("not looked up now: ")
+            ),
+        )?;
         return Ok(());
     };
     field("facts", facts_line(&known.facts))?;
@@ -230,7 +247,11 @@ async fn join_all<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
                 }
             }
         }
-        if waiting { Poll::Pending } else { Poll::Ready(()) }
+        if waiting {
+            Poll::Pending
+        } else {
+            Poll::Ready(())
+        }
     })
     .await;
     done.into_iter().flatten().collect()

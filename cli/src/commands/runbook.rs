@@ -10,9 +10,9 @@ use cachewatch_core::event::EventId;
 use cachewatch_core::facts::ClusterFacts;
 use cachewatch_core::facts_history::{FactsStore, Rehearsal, last_rehearsal};
 use cachewatch_core::response::ResponseStore;
-use cachewatch_core::{EventQuery, MaintenanceEvent};
 use cachewatch_core::runbook::{Runbook, RunbookFormat, RunbookInput};
 use cachewatch_core::store::EventStore;
+use cachewatch_core::{EventQuery, MaintenanceEvent};
 
 use super::facts::{Asker, Looked, NOT_LOOKED_UP, known_facts};
 use super::{Context, Failure, resolve_id};
@@ -98,7 +98,17 @@ async fn runbook_explained<S: EventStore + FactsStore + ResponseStore, F: FactsS
     let known = if event.drill {
         None
     } else {
-        Some(known_facts(&ctx.store, facts, &event, maintenance.as_ref(), ctx.now, why_not).await)
+        Some(
+            known_facts(
+                &ctx.store,
+                facts,
+                &event,
+                maintenance.as_ref(),
+                ctx.now,
+                why_not,
+            )
+            .await,
+        )
     };
     let facts = match &known {
         Some(known) => known.facts.clone(),
@@ -114,7 +124,10 @@ async fn runbook_explained<S: EventStore + FactsStore + ResponseStore, F: FactsS
     };
     let owners = ctx.config.owners();
     let mut input = RunbookInput::new(&event, &facts, &owners, ctx.now);
-    match known.as_ref().map(|k| (k.read_at, k.fresh, k.why_not_now.as_deref())) {
+    match known
+        .as_ref()
+        .map(|k| (k.read_at, k.fresh, k.why_not_now.as_deref()))
+    {
         Some((Some(at), true, _)) => input = input.with_facts_read_at(at),
         Some((Some(at), false, Some(why))) => input = input.with_kept_facts(at, why),
         _ => {}

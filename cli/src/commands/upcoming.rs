@@ -5,9 +5,9 @@ use std::io::Write;
 
 use anyhow::anyhow;
 use cachewatch_core::facts_history::{FactsStore, facts_key};
-use cachewatch_core::{Maintenance, MaintenanceEvent};
 use cachewatch_core::fleet::{ServiceUpdate, upcoming_digest};
 use cachewatch_core::store::EventStore;
+use cachewatch_core::{Maintenance, MaintenanceEvent};
 use serde_json::json;
 
 use super::facts::{Asker, bounded, write_known};
@@ -56,7 +56,9 @@ async fn print_facts<S: EventStore + FactsStore>(
             continue;
         };
         if let Some(event) = ctx.store.event(last).await?
-            && !latest.iter().any(|(_, e)| facts_key(e) == facts_key(&event))
+            && !latest
+                .iter()
+                .any(|(_, e)| facts_key(e) == facts_key(&event))
         {
             latest.push((m.clone(), event));
         }

@@ -591,10 +591,9 @@ impl ResponseStore for MemoryStore {
 
 impl FactsStore for MemoryStore {
     async fn record_facts(&self, record: &FactsRecord) -> Result<(), StoreError> {
-        self.lock().facts.insert(
-            (record.cluster_id.clone(), record.read_at),
-            record.clone(),
-        );
+        self.lock()
+            .facts
+            .insert((record.cluster_id.clone(), record.read_at), record.clone());
         Ok(())
     }
 

@@ -664,7 +664,9 @@ pub fn build(input: &RunbookInput<'_>) -> Value {
             }),
             facts_known: !input.facts.is_empty(),
         },
-        rehearsal: input.rehearsal.map(crate::facts_history::Rehearsal::sentence),
+        rehearsal: input
+            .rehearsal
+            .map(crate::facts_history::Rehearsal::sentence),
     };
 
     // Shell fragments, quoted once here. Unknown values become upper-case placeholders that a
