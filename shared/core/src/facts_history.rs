@@ -233,4 +233,57 @@ mod tests {
             ..ClusterFacts::default()
         }));
     }
+
+    fn event(date: &str, drill: bool) -> MaintenanceEvent {
+        let input = format!(
+            r#"{{"SourceIdentifier":"orders-0001-001","SourceType":"cache-cluster","Date":"{date}","Message":"Cache node 0001 restarted"}}"#
+        );
+        let mut e = crate::parse::parse_document(
+            &input,
+            &crate::parse::ParseContext::received_at(at("2026-12-01T00:00:00Z")),
+        )
+        .unwrap()
+        .remove(0);
+        e.drill = drill;
+        e
+    }
+
+    fn outcome(e: &MaintenanceEvent, at_: &str, seconds: Option<i64>) -> Outcome {
+        Outcome {
+            event_id: e.id.clone(),
+            handled: "test-failover".into(),
+            site_maintenance: false,
+            downtime: seconds.map(Duration::seconds),
+            note: None,
+            by: "alice".into(),
+            at: at(at_),
+        }
+    }
+
+    #[test]
+    fn the_last_measured_rehearsal_is_the_latest_drill_outcome_with_a_downtime() {
+        let old = event("2026-10-01T00:00:00Z", true);
+        let newer = event("2026-11-02T00:00:00Z", true);
+        let unmeasured = event("2026-11-20T00:00:00Z", true);
+        let real = event("2026-11-25T00:00:00Z", false);
+        let events = [old.clone(), newer.clone(), unmeasured.clone(), real.clone()];
+        let outcomes = [
+            outcome(&old, "2026-10-01T01:00:00Z", Some(9)),
+            outcome(&newer, "2026-11-02T01:00:00Z", Some(4)),
+            outcome(&unmeasured, "2026-11-20T01:00:00Z", None),
+            outcome(&real, "2026-11-25T01:00:00Z", Some(120)),
+        ];
+        let last = last_rehearsal(&events, &outcomes).expect("a measured rehearsal");
+        assert_eq!(last.event_id, newer.id);
+        assert_eq!(last.downtime, Duration::seconds(4));
+        assert_eq!(
+            last.sentence(),
+            "Your team's last measured rehearsal of this cluster, Mon 02 Nov 2026 (Rehearsed with ElastiCache's TestFailover): unavailable for 4 seconds at the longest, as measured then; AWS's documented impact is above."
+        );
+        assert_eq!(
+            last_rehearsal(&events[2..], &outcomes),
+            None,
+            "nothing measured"
+        );
+    }
 }
