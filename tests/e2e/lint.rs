@@ -101,6 +101,29 @@ fn json_and_sarif_are_machine_readable() {
 }
 
 #[test]
+fn a_jedis_release_with_a_known_failover_bug_fails_the_run_and_cites_its_release_notes() {
+    let out = lint(&["--json", &repo("java-jedis/risky")]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let report: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(report["clients"][0]["client"], "jedis");
+    assert_eq!(report["clients"][0]["version"], "7.2.0");
+    let bug = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "jedis-cluster-stale-primaries")
+        .expect("the version finding");
+    assert_eq!(bug["severity"], "error");
+    assert_eq!(bug["path"], "pom.xml");
+    assert_eq!(
+        bug["sources"][0],
+        "https://github.com/redis/jedis/releases/tag/v8.0.1"
+    );
+    // A release before the bug came in is clean.
+    assert_eq!(lint(&[&repo("java-jedis/clean")]).status.code(), Some(0));
+}
+
+#[test]
 fn a_teams_rules_directory_replaces_a_built_in_rule() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(

@@ -9,7 +9,8 @@
 //!   expressions that must all match somewhere in the same file, `unless` expressions none of
 //!   which may. With `view = "properties"`, Spring configuration (`.yml`, `.yaml`,
 //!   `.properties`) is read as `dotted.key=value` lines, whichever way it was written.
-//! - a version (`[rule.version]`): a client (`client`) in a version below `below`, as a
+//! - a version (`[rule.version]`): a client (`client`) in a version below `below` (and, with
+//!   `from`, at or above `from`: a bug introduced in one release and fixed in another), as a
 //!   manifest or lock file names it.
 //!
 //! `clients` limits a rule to repositories that use one of those clients (empty: any).
@@ -40,10 +41,23 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         "ioredis.toml",
         include_str!("../../../lint-rules/ioredis.toml"),
     ),
+    ("jedis.toml", include_str!("../../../lint-rules/jedis.toml")),
     ("jvm.toml", include_str!("../../../lint-rules/jvm.toml")),
     (
         "lettuce.toml",
         include_str!("../../../lint-rules/lettuce.toml"),
+    ),
+    (
+        "node-redis.toml",
+        include_str!("../../../lint-rules/node-redis.toml"),
+    ),
+    (
+        "redis-py.toml",
+        include_str!("../../../lint-rules/redis-py.toml"),
+    ),
+    (
+        "redis-rs.toml",
+        include_str!("../../../lint-rules/redis-rs.toml"),
     ),
     (
         "spring.toml",
@@ -101,6 +115,8 @@ pub enum Matcher {
     Version {
         /// The client.
         client: Client,
+        /// Versions from this one on match (every version when absent).
+        from: Option<Version>,
         /// Versions below this one match.
         below: Version,
     },
@@ -310,6 +326,7 @@ struct RuleSpec {
 #[serde(deny_unknown_fields)]
 struct VersionSpec {
     client: Client,
+    from: Option<String>,
     below: String,
 }
 
@@ -401,15 +418,7 @@ fn build(file: &str, spec: RuleSpec) -> Result<Rule, RuleError> {
                 once: spec.once,
             })
         }
-        (None, Some(version)) => {
-            let below = Version::parse(&version.below).ok_or_else(|| {
-                invalid(format!("version.below {:?} is no version", version.below))
-            })?;
-            Matcher::Version {
-                client: version.client,
-                below,
-            }
-        }
+        (None, Some(version)) => version_matcher(version).map_err(invalid)?,
         _ => {
             return Err(invalid(
                 "a rule has either a `pattern` or a `[rule.version]`, not both".to_string(),
@@ -429,6 +438,26 @@ fn build(file: &str, spec: RuleSpec) -> Result<Rule, RuleError> {
     })
 }
 
+/// The matcher of a `[rule.version]`, or what is wrong with it.
+fn version_matcher(version: &VersionSpec) -> Result<Matcher, String> {
+    let parse = |field: &str, text: &str| {
+        Version::parse(text).ok_or_else(|| format!("version.{field} {text:?} is no version"))
+    };
+    let below = parse("below", &version.below)?;
+    let from = match version.from.as_deref() {
+        Some(text) => Some(parse("from", text)?),
+        None => None,
+    };
+    if from.as_ref().is_some_and(|from| from >= &below) {
+        return Err("version.from must be lower than version.below".to_string());
+    }
+    Ok(Matcher::Version {
+        client: version.client,
+        from,
+        below,
+    })
+}
+
 /// Joins the lines of a multi-line TOML string into one paragraph.
 fn squash(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
@@ -445,6 +474,26 @@ mod tests {
         for rule in rules.iter() {
             assert!(rule.sources.iter().all(|s| s.starts_with("https://")));
         }
+    }
+
+    #[test]
+    fn a_version_range_that_ends_before_it_starts_is_refused() {
+        let text = r#"
+[[rule]]
+id = "backwards"
+severity = "warning"
+title = "t"
+failure = "f"
+fix = "x"
+sources = ["https://example.com/"]
+
+[rule.version]
+client = "jedis"
+from = "8.0.1"
+below = "6.2.0"
+"#;
+        let err = parse_file("mine.toml", text).unwrap_err().to_string();
+        assert!(err.contains("version.from must be lower"), "{err}");
     }
 
     #[test]

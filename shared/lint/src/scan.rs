@@ -227,7 +227,12 @@ fn assemble(results: Vec<FileResult>, rules: &RuleSet) -> Report {
             .is_none_or(|r| r.clients.is_empty() || r.clients.iter().any(|c| used.contains(c)))
     });
     for rule in rules.iter() {
-        let Matcher::Version { client, below } = &rule.matcher else {
+        let Matcher::Version {
+            client,
+            from,
+            below,
+        } = &rule.matcher
+        else {
             continue;
         };
         for (dep, line) in clients.iter().filter(|(d, _)| d.client == *client) {
@@ -238,7 +243,7 @@ fn assemble(results: Vec<FileResult>, rules: &RuleSet) -> Report {
             else {
                 continue;
             };
-            if &version < below {
+            if &version < below && from.as_ref().is_none_or(|from| &version >= from) {
                 findings.push(finding(rule, &dep.path, dep.line, line.clone()));
             }
         }

@@ -65,6 +65,38 @@ fn each_risky_repository_is_found_out_for_what_its_documentation_warns_about() {
             ],
         ),
         ("dotnet/risky", &["stackexchange-abort-connect"]),
+        (
+            "java-jedis/risky",
+            &[
+                "jedis-timeout-infinite",
+                "jedis-cluster-single-attempt",
+                "jedis-cluster-stale-primaries",
+            ],
+        ),
+        (
+            "python-redis-py/risky",
+            &[
+                "redis-py-timeout-disabled",
+                "redis-py-no-socket-timeout",
+                "redis-py-retries-disabled",
+            ],
+        ),
+        (
+            "node-redis/risky",
+            &[
+                "node-redis-reconnect-disabled",
+                "node-redis-command-timeout-disabled",
+            ],
+        ),
+        (
+            "rust/risky",
+            &[
+                "redis-rs-timeout-disabled",
+                "redis-rs-connection-without-timeout",
+                "redis-rs-cluster-without-response-timeout",
+                "redis-rs-cluster-retries-disabled",
+            ],
+        ),
     ];
     for (name, expected) in cases {
         let found: BTreeSet<String> = rules_found(name).into_iter().collect();
@@ -83,6 +115,8 @@ fn clean_repositories_have_no_finding() {
         "node-redis/clean",
         "dotnet/clean",
         "rust/clean",
+        "java-jedis/clean",
+        "python-redis-py/clean",
     ] {
         assert_eq!(rules_found(name), Vec::<String>::new(), "{name}");
     }
@@ -124,6 +158,18 @@ fn clients_and_versions_come_from_manifests_and_lock_files() {
             ],
         ),
         ("rust/clean", &[(Client::RedisRs, Some("0.25"))]),
+        ("java-jedis/risky", &[(Client::Jedis, Some("7.2.0"))]),
+        ("java-jedis/clean", &[(Client::Jedis, Some("6.1.0"))]),
+        (
+            "python-redis-py/risky",
+            &[(Client::RedisPy, Some("==7.4.0"))],
+        ),
+        (
+            "python-redis-py/clean",
+            &[(Client::RedisPy, Some(">=5.0.1"))],
+        ),
+        ("node-redis/risky", &[(Client::NodeRedis, Some("^4.7.0"))]),
+        ("rust/risky", &[(Client::RedisRs, Some("0.27"))]),
     ];
     for (name, expected) in cases {
         let report = lint_repository(&repo(name), &rules).unwrap();
@@ -157,6 +203,97 @@ fn a_suppression_with_a_reason_silences_and_one_without_is_a_finding() {
             (9, "hardcoded-node-endpoint"),
         ]
     );
+}
+
+/// The findings of a repository as (path, line, rule).
+fn located(name: &str) -> Vec<(String, usize, String)> {
+    let report = lint_repository(&repo(name), &RuleSet::embedded().unwrap()).unwrap();
+    report
+        .findings
+        .into_iter()
+        .map(|f| (f.path, f.line, f.rule))
+        .collect()
+}
+
+fn at(path: &str, line: usize, rule: &str) -> (String, usize, String) {
+    (path.to_string(), line, rule.to_string())
+}
+
+#[test]
+fn client_rules_point_at_the_risky_line_and_pass_its_safe_neighbour() {
+    let jedis = "src/main/java/com/example/cache/JedisConfig.java";
+    // Line 19 passes a database of 0 after a 2000 ms timeout: not a finding.
+    assert_eq!(
+        located("java-jedis/risky"),
+        vec![
+            at("pom.xml", 10, "jedis-cluster-stale-primaries"),
+            at(jedis, 14, "jedis-timeout-infinite"),
+            at(jedis, 25, "jedis-timeout-infinite"),
+            at(jedis, 30, "jedis-cluster-single-attempt"),
+        ]
+    );
+    // jobs.py sets a (disabled) socket timeout, so only sessions.py lacks one.
+    assert_eq!(
+        located("python-redis-py/risky"),
+        vec![
+            at("app/jobs.py", 9, "redis-py-timeout-disabled"),
+            at("app/sessions.py", 6, "redis-py-no-socket-timeout"),
+            at("app/sessions.py", 10, "redis-py-retries-disabled"),
+        ]
+    );
+    assert_eq!(
+        located("node-redis/risky"),
+        vec![
+            at("src/cache.js", 5, "node-redis-reconnect-disabled"),
+            at("src/cache.js", 10, "node-redis-command-timeout-disabled"),
+        ]
+    );
+    assert_eq!(
+        located("rust/risky"),
+        vec![
+            at("src/main.rs", 6, "redis-rs-connection-without-timeout"),
+            at("src/main.rs", 9, "redis-rs-timeout-disabled"),
+            at("src/main.rs", 12, "redis-rs-cluster-retries-disabled"),
+            at(
+                "src/main.rs",
+                12,
+                "redis-rs-cluster-without-response-timeout"
+            ),
+        ]
+    );
+}
+
+#[test]
+fn a_version_rule_with_a_range_flags_only_the_releases_inside_it() {
+    let rules = RuleSet::embedded().unwrap();
+    let flagged: Vec<&str> = ["6.1.0", "6.2.0", "7.5.3", "8.0.0", "8.0.1", "8.1.0"]
+        .into_iter()
+        .filter(|version| {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(
+                dir.path().join("build.gradle"),
+                format!("dependencies {{\n  implementation 'redis.clients:jedis:{version}'\n}}\n"),
+            )
+            .unwrap();
+            let report = lint_repository(dir.path(), &rules).unwrap();
+            report
+                .findings
+                .iter()
+                .any(|f| f.rule == "jedis-cluster-stale-primaries")
+        })
+        .collect();
+    assert_eq!(flagged, vec!["6.2.0", "7.5.3", "8.0.0"]);
+}
+
+#[test]
+fn the_version_rule_from_a_changelog_cites_the_release_that_fixed_it() {
+    let rules = RuleSet::embedded().unwrap();
+    let rule = rules.get("jedis-cluster-stale-primaries").unwrap();
+    assert_eq!(
+        rule.sources[0],
+        "https://github.com/redis/jedis/releases/tag/v8.0.1"
+    );
+    assert!(rule.failure.contains("from 6.2.0"), "{}", rule.failure);
 }
 
 fn golden(name: &str, actual: &str) {
@@ -233,6 +370,10 @@ fn every_sarif_log_is_valid_sarif_2_1_0() {
         "node-ioredis/risky",
         "dotnet/risky",
         "go/clean",
+        "java-jedis/risky",
+        "python-redis-py/risky",
+        "node-redis/risky",
+        "rust/risky",
     ] {
         let log: serde_json::Value = serde_json::from_str(&output(name, Format::Sarif)).unwrap();
         let errors: Vec<String> = validator
