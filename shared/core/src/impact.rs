@@ -110,7 +110,10 @@ impl EngineSupport {
 
 /// The support status of the engine in `facts` at `now`, for the versions whose dates AWS's
 /// Extended Support page gives (Redis OSS 4 and 5); `None` for any other or unknown version.
-pub fn engine_support(facts: &ClusterFacts, now: chrono::DateTime<chrono::Utc>) -> Option<EngineSupport> {
+pub fn engine_support(
+    facts: &ClusterFacts,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<EngineSupport> {
     if facts.engine != Some(Engine::Redis) {
         return None;
     }

@@ -496,9 +496,7 @@ fn read_group_settings(facts: &mut ClusterFacts, group: &ReplicationGroup) {
     facts.global_datastore_role = global
         .and_then(|g| g.global_replication_group_member_role())
         .map(str::to_owned);
-    facts.durability = group
-        .effective_durability()
-        .map(|d| d.as_str().to_owned());
+    facts.durability = group.effective_durability().map(|d| d.as_str().to_owned());
     facts.node_group_count = u32::try_from(group.node_groups().len())
         .ok()
         .filter(|n| *n > 0);
