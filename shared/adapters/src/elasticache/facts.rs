@@ -482,7 +482,7 @@ fn pending_changes(cluster: &CacheCluster) -> Option<Vec<String>> {
 /// The group's access, storage and cross-Region settings: AUTH and RBAC, data tiering, Global
 /// Datastore membership, durability, and its shard count.
 fn read_group_settings(facts: &mut ClusterFacts, group: &ReplicationGroup) {
-    facts.auth_token_enabled = facts.auth_token_enabled.or(group.auth_token_enabled());
+    facts.auth_token_enabled = group.auth_token_enabled().or(facts.auth_token_enabled);
     facts.user_group_ids = Some(group.user_group_ids().to_vec());
     facts.data_tiering = match group.data_tiering() {
         Some(DataTieringStatus::Enabled) => Some(true),
