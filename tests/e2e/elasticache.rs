@@ -201,6 +201,11 @@ async fn facts_of_a_primary_and_its_replica_come_from_the_cluster_its_group_back
             "parameter group orders-redis7 (pending-reboot)".to_owned(),
         ]),
         production: Some(true),
+        auth_token_enabled: Some(false),
+        user_group_ids: Some(vec![]),
+        data_tiering: Some(false),
+        node_group_count: Some(1),
+        num_cache_nodes: Some(1),
         ..ClusterFacts::default()
     };
     let without_endpoints = |f: &ClusterFacts| ClusterFacts {
@@ -226,6 +231,64 @@ async fn facts_of_a_primary_and_its_replica_come_from_the_cluster_its_group_back
         found,
         vec![RiskKind::PendingParameterChanges, RiskKind::SingleReplica]
     );
+}
+
+#[tokio::test]
+async fn facts_of_an_auth_protected_tiered_group_and_of_a_memcached_cluster_come_from_moto() {
+    // Arrange
+    let stand_in = ElastiCacheStandIn::start();
+    let client = client(&stand_in).await;
+    client
+        .create_replication_group()
+        .replication_group_id("ledger")
+        .replication_group_description("ledger cache")
+        .engine("redis")
+        .engine_version("7.1")
+        .cache_node_type("cache.r6gd.xlarge")
+        .replicas_per_node_group(1)
+        .automatic_failover_enabled(true)
+        .transit_encryption_enabled(true)
+        .auth_token("a-long-enough-auth-token-1")
+        .data_tiering_enabled(true)
+        .send()
+        .await
+        .expect("moto creates the replication group");
+    // A member cluster holds the group's AUTH setting, as in ElastiCache.
+    client
+        .create_cache_cluster()
+        .cache_cluster_id("ledger-001")
+        .replication_group_id("ledger")
+        .engine("redis")
+        .engine_version("7.1")
+        .cache_node_type("cache.r6gd.xlarge")
+        .num_cache_nodes(1)
+        .transit_encryption_enabled(true)
+        .auth_token("a-long-enough-auth-token-1")
+        .send()
+        .await
+        .expect("moto creates the member cluster");
+    create_cluster(&client, "sessions", None, "memcached", None).await;
+    let elasticache = ElastiCache::new(client);
+
+    // Act
+    let ledger = elasticache
+        .facts_for(&replacement_notice("ledger-001"), None)
+        .await;
+    let sessions = elasticache
+        .facts_for(&replacement_notice("sessions"), None)
+        .await;
+
+    // Assert
+    assert_eq!(ledger.unavailable, None);
+    assert_eq!(ledger.tls_in_transit, Some(true));
+    assert_eq!(ledger.auth_token_enabled, Some(true));
+    assert_eq!(ledger.data_tiering, Some(true));
+    assert_eq!(ledger.user_group_ids, Some(vec![]));
+    assert_eq!(ledger.global_datastore_id, None);
+    assert_eq!(ledger.node_group_count, Some(1));
+    assert_eq!(sessions.engine, Some(Engine::Memcached));
+    assert_eq!(sessions.num_cache_nodes, Some(2));
+    assert_eq!(sessions.node_group_count, None);
 }
 
 #[tokio::test]

@@ -262,6 +262,11 @@ fn the_runbooks_hold_every_kind_of_command_the_checks_are_for() {
         "aws cloudwatch get-metric-statistics --namespace AWS/ElastiCache --metric-name CurrItems",
         "--show-cache-node-info",
         "aws elasticache delete-snapshot",
+        "aws elasticache modify-replication-group-shard-configuration --replication-group-id catalog --node-group-count 4",
+        "--node-groups-to-remove 0002",
+        "--replica-configuration NodeGroupId=0003,NewReplicaCount=3",
+        "--num-cache-nodes 2 --cache-node-ids-to-remove 0002",
+        "aws elasticache wait cache-cluster-available",
     ];
     for fragment in expected {
         assert!(
@@ -277,6 +282,8 @@ fn the_runbooks_hold_every_kind_of_command_the_checks_are_for() {
         "--cluster call",
         "DBSIZE --cluster-only-masters",
         " --tls",
+        " --tls --askpass ",
+        " --tls --user USER_NAME --askpass ",
     ] {
         assert!(
             redis.iter().any(|c| c.contains(fragment)),
@@ -338,7 +345,7 @@ fn every_aws_command_in_every_runbook_fails_only_to_connect() {
 /// A process started by this test, stopped when dropped.
 struct Process {
     child: Child,
-    name: &'static str,
+    name: String,
 }
 
 impl Drop for Process {
@@ -348,24 +355,52 @@ impl Drop for Process {
     }
 }
 
-/// The redis-servers the commands run against.
+/// The redis-servers the commands run against: a standalone server (plain and TLS), one that
+/// requires a password over TLS (AUTH, and an ACL user for `--user`), and two Redis Clusters
+/// of three primaries with one replica each (plain and TLS).
 struct Servers {
     plain: u16,
     tls: u16,
+    auth_tls: u16,
     cluster_plain: u16,
     cluster_tls: u16,
     ca: PathBuf,
     _processes: Vec<Process>,
 }
 
+/// The password of the server that requires one, and of its ACL user.
+const PASSWORD: &str = "cachewatch-test-password";
+/// The ACL user the runbooks name as a placeholder under role-based access control.
+const ACL_USER: &str = "USER_NAME";
+/// The keys stored in each Redis Cluster before the commands run: a count that counts
+/// replicas too would show twice as many.
+const CLUSTER_KEYS: u64 = 30;
+/// Primaries (and replicas, one each) of each test Redis Cluster.
+const CLUSTER_PRIMARIES: usize = 3;
+
 /// Runs a command with a time limit; kills it when the limit passes.
 fn run(command: &mut Command, limit: Duration) -> Output {
+    run_with_input(command, None, limit)
+}
+
+/// [`run`], with `input` written to the command's standard input (a password asked for).
+fn run_with_input(command: &mut Command, input: Option<&str>, limit: Duration) -> Output {
     let mut child = command
-        .stdin(Stdio::null())
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("{command:?} does not start: {e}"));
+    if let Some(text) = input {
+        let mut stdin = child.stdin.take().expect("a stdin pipe");
+        stdin
+            .write_all(text.as_bytes())
+            .expect("the input is written");
+    }
     let deadline = Instant::now() + limit;
     loop {
         if child
@@ -418,33 +453,31 @@ fn wait_for(args: &[String], want: &str, processes: &mut [Process]) {
     }
 }
 
-fn start_servers(dir: &Path) -> Servers {
-    let present = Command::new("redis-server").arg("--version").output();
-    assert!(
-        present.is_ok_and(|o| o.status.success()),
-        "redis-server is not installed (Debian: apt-get install -y --no-install-recommends redis-server)"
-    );
-    driver("cert", json!({ "dir": dir }), dir);
-    let (cert, key) = (dir.join("tls.crt"), dir.join("tls.key"));
-    let ports = free_ports(6);
-    let [plain, tls, cluster_plain, bus_plain, cluster_tls, bus_tls] = ports[..] else {
-        unreachable!("six ports were asked for")
-    };
-    let tls_args = |port: u16| -> Vec<String> {
+/// How to start the test's redis-servers: the files they share, and the ports of a server's
+/// own TLS.
+struct Launch<'a> {
+    dir: &'a Path,
+    cert: PathBuf,
+    key: PathBuf,
+}
+
+impl Launch<'_> {
+    fn tls_args(&self, port: u16) -> Vec<String> {
         vec![
             "--tls-port".into(),
             port.to_string(),
             "--tls-cert-file".into(),
-            cert.display().to_string(),
+            self.cert.display().to_string(),
             "--tls-key-file".into(),
-            key.display().to_string(),
+            self.key.display().to_string(),
             "--tls-ca-cert-file".into(),
-            cert.display().to_string(),
+            self.cert.display().to_string(),
             "--tls-auth-clients".into(),
             "no".into(),
         ]
-    };
-    let common = |name: &str| -> Vec<String> {
+    }
+
+    fn common(&self, name: &str) -> Vec<String> {
         vec![
             "--bind".into(),
             "127.0.0.1".into(),
@@ -453,67 +486,37 @@ fn start_servers(dir: &Path) -> Servers {
             "--appendonly".into(),
             "no".into(),
             "--dir".into(),
-            dir.display().to_string(),
+            self.dir.display().to_string(),
+            // A replica writes what it receives to its file: one file per server.
+            "--dbfilename".into(),
+            format!("{name}.rdb"),
             "--logfile".into(),
-            dir.join(format!("{name}.log")).display().to_string(),
+            self.dir.join(format!("{name}.log")).display().to_string(),
         ]
-    };
-    let cluster = |name: &str, bus: u16| -> Vec<String> {
-        vec![
-            "--cluster-enabled".into(),
-            "yes".into(),
-            "--cluster-port".into(),
-            bus.to_string(),
-            "--cluster-config-file".into(),
-            dir.join(format!("{name}-nodes.conf")).display().to_string(),
-        ]
-    };
-    let spawn = |name: &'static str, args: Vec<String>| Process {
-        child: Command::new("redis-server")
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("{name} does not start: {e}")),
-        name,
-    };
-    let mut processes = vec![
-        spawn(
-            "standalone",
-            [
-                common("standalone"),
-                vec!["--port".into(), plain.to_string()],
-                tls_args(tls),
-            ]
-            .concat(),
-        ),
-        spawn(
-            "cluster",
-            [
-                common("cluster"),
-                vec!["--port".into(), cluster_plain.to_string()],
-                cluster("cluster", bus_plain),
-            ]
-            .concat(),
-        ),
-        spawn(
-            "cluster-tls",
-            [
-                common("cluster-tls"),
-                vec!["--port".into(), "0".into()],
-                tls_args(cluster_tls),
-                vec!["--tls-cluster".into(), "yes".into()],
-                cluster("cluster-tls", bus_tls),
-            ]
-            .concat(),
-        ),
-    ];
-    let ca = cert.display().to_string();
-    let client = |port: u16, tls: bool, command: &[&str]| -> Vec<String> {
+    }
+
+    fn spawn(&self, name: &str, args: Vec<String>) -> Process {
+        Process {
+            child: Command::new("redis-server")
+                .args([self.common(name), args].concat())
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap_or_else(|e| panic!("{name} does not start: {e}")),
+            name: name.to_owned(),
+        }
+    }
+
+    /// redis-cli arguments for `command` on 127.0.0.1:`port`.
+    fn client(&self, port: u16, tls: bool, command: &[&str]) -> Vec<String> {
         let mut args: Vec<String> = Vec::new();
         if tls {
-            args.extend(["--tls".into(), "--cacert".into(), ca.clone()]);
+            args.extend([
+                "--tls".into(),
+                "--cacert".into(),
+                self.cert.display().to_string(),
+            ]);
         }
         args.extend([
             "-h".into(),
@@ -523,54 +526,241 @@ fn start_servers(dir: &Path) -> Servers {
         ]);
         args.extend(command.iter().map(|s| (*s).to_owned()));
         args
-    };
-    for (port, tls) in [
-        (plain, false),
-        (tls, true),
-        (cluster_plain, false),
-        (cluster_tls, true),
-    ] {
-        wait_for(&client(port, tls, &["PING"]), "PONG", &mut processes);
     }
-    for (port, tls) in [(cluster_plain, false), (cluster_tls, true)] {
-        let slots = redis_cli(&client(
-            port,
-            tls,
-            &["CLUSTER", "ADDSLOTSRANGE", "0", "16383"],
-        ));
-        assert!(stdout(&slots).contains("OK"), "slots are assigned");
-        wait_for(
-            &client(port, tls, &["CLUSTER", "INFO"]),
-            "cluster_state:ok",
-            &mut processes,
+
+    /// A Redis Cluster of [`CLUSTER_PRIMARIES`] primaries with one replica each, made with
+    /// `redis-cli --cluster create … --cluster-replicas 1`, holding [`CLUSTER_KEYS`] keys that
+    /// the replicas have copied. Answers the port of its first primary.
+    fn cluster(&self, tls: bool, processes: &mut Vec<Process>) -> u16 {
+        let nodes = CLUSTER_PRIMARIES * 2;
+        let ports = free_ports(nodes * 2);
+        let (ports, buses) = ports.split_at(nodes);
+        for (i, (&port, &bus)) in ports.iter().zip(buses).enumerate() {
+            let name = format!("cluster-{}-{i}", if tls { "tls" } else { "plain" });
+            let mut args = vec![
+                "--cluster-enabled".into(),
+                "yes".into(),
+                "--cluster-port".into(),
+                bus.to_string(),
+                "--cluster-config-file".into(),
+                self.dir
+                    .join(format!("{name}-nodes.conf"))
+                    .display()
+                    .to_string(),
+            ];
+            if tls {
+                args.extend(["--port".into(), "0".into()]);
+                args.extend(self.tls_args(port));
+                args.extend(["--tls-cluster".into(), "yes".into()]);
+                args.extend(["--tls-replication".into(), "yes".into()]);
+            } else {
+                args.extend(["--port".into(), port.to_string()]);
+            }
+            processes.push(self.spawn(&name, args));
+        }
+        for &port in ports {
+            wait_for(&self.client(port, tls, &["PING"]), "PONG", processes);
+        }
+        let mut create = self.client(ports[0], tls, &[]);
+        create.truncate(create.len() - 4); // no -h/-p: --cluster create names every node
+        create.extend(["--cluster".into(), "create".into()]);
+        create.extend(ports.iter().map(|p| format!("127.0.0.1:{p}")));
+        create.extend([
+            "--cluster-replicas".into(),
+            "1".into(),
+            "--cluster-yes".into(),
+        ]);
+        let made = run(
+            Command::new("redis-cli").args(&create),
+            Duration::from_secs(60),
         );
+        assert!(
+            stdout(&made).contains("All 16384 slots covered"),
+            "the cluster (TLS: {tls}) is not made: {}{}",
+            stdout(&made),
+            String::from_utf8_lossy(&made.stderr)
+        );
+        for &port in ports {
+            wait_for(
+                &self.client(port, tls, &["CLUSTER", "INFO"]),
+                "cluster_state:ok",
+                processes,
+            );
+        }
+        // Each node learns the others' roles by gossip: wait until the first one knows them all.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while cluster_roles(&stdout(&redis_cli(&self.client(
+            ports[0],
+            tls,
+            &["CLUSTER", "NODES"],
+        )))) != (CLUSTER_PRIMARIES, CLUSTER_PRIMARIES)
+        {
+            assert!(
+                Instant::now() < deadline,
+                "the cluster's first node did not learn every role within 20 s"
+            );
+            thread::sleep(Duration::from_millis(100));
+        }
+        for i in 0..CLUSTER_KEYS {
+            let key = format!("cachewatch:key:{i}");
+            let mut set = self.client(ports[0], tls, &["SET", &key, "1"]);
+            set.insert(0, "-c".into());
+            assert!(stdout(&redis_cli(&set)).contains("OK"), "{key} is stored");
+        }
+        let all = self.client(ports[0], tls, &[]);
+        let mut count_all = all[..all.len() - 4].to_vec();
+        count_all.extend([
+            "--cluster".into(),
+            "call".into(),
+            format!("127.0.0.1:{}", ports[0]),
+            "DBSIZE".into(),
+        ]);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while cluster_call_total(&stdout(&redis_cli(&count_all))) != Some(2 * CLUSTER_KEYS) {
+            assert!(
+                Instant::now() < deadline,
+                "the replicas did not copy the {CLUSTER_KEYS} keys within 20 s"
+            );
+            thread::sleep(Duration::from_millis(100));
+        }
+        ports[0]
     }
-    for (port, tls) in [(plain, false), (cluster_plain, false), (cluster_tls, true)] {
-        let set = redis_cli(&client(port, tls, &["SET", "cachewatch:probe", "1"]));
-        assert!(stdout(&set).contains("OK"), "a key is stored");
-    }
+}
+
+/// The numbers a `redis-cli --cluster call … DBSIZE` prints, one line per node, added up; `None`
+/// when a line is not a count.
+fn cluster_call_total(output: &str) -> Option<u64> {
+    output
+        .lines()
+        .filter(|l| l.starts_with("127.0.0.1:"))
+        .map(|l| {
+            l.rsplit(": ")
+                .next()
+                .and_then(|n| n.trim().parse::<u64>().ok())
+        })
+        .sum()
+}
+
+/// How many primaries and replicas a `CLUSTER NODES` answer lists (the third field holds the
+/// flags: `myself,master`, `slave`, ...).
+fn cluster_roles(output: &str) -> (usize, usize) {
+    let role = |r: &str| {
+        output
+            .lines()
+            .filter(|l| l.split(' ').nth(2).is_some_and(|flags| flags.contains(r)))
+            .count()
+    };
+    (role("master"), role("slave"))
+}
+
+fn start_servers(dir: &Path) -> Servers {
+    let present = Command::new("redis-server").arg("--version").output();
+    assert!(
+        present.is_ok_and(|o| o.status.success()),
+        "redis-server is not installed (Debian: apt-get install -y --no-install-recommends redis-server)"
+    );
+    driver("cert", json!({ "dir": dir }), dir);
+    let launch = Launch {
+        dir,
+        cert: dir.join("tls.crt"),
+        key: dir.join("tls.key"),
+    };
+    let ports = free_ports(3);
+    let [plain, tls, auth_tls] = ports[..] else {
+        unreachable!("three ports were asked for")
+    };
+    let mut processes = vec![
+        launch.spawn(
+            "standalone",
+            [
+                vec!["--port".into(), plain.to_string()],
+                launch.tls_args(tls),
+            ]
+            .concat(),
+        ),
+        launch.spawn(
+            "standalone-auth",
+            [
+                vec!["--port".into(), "0".into()],
+                launch.tls_args(auth_tls),
+                vec!["--requirepass".into(), PASSWORD.into()],
+                vec![
+                    "--user".into(),
+                    ACL_USER.into(),
+                    "on".into(),
+                    format!(">{PASSWORD}"),
+                    "~*".into(),
+                    "&*".into(),
+                    "+@all".into(),
+                ],
+            ]
+            .concat(),
+        ),
+    ];
+    wait_for(
+        &launch.client(plain, false, &["PING"]),
+        "PONG",
+        &mut processes,
+    );
+    wait_for(&launch.client(tls, true, &["PING"]), "PONG", &mut processes);
+    let auth_ping = launch.client(
+        auth_tls,
+        true,
+        &["--user", ACL_USER, "--pass", PASSWORD, "PING"],
+    );
+    wait_for(&auth_ping, "PONG", &mut processes);
+    let cluster_plain = launch.cluster(false, &mut processes);
+    let cluster_tls = launch.cluster(true, &mut processes);
+    let set = redis_cli(&launch.client(plain, false, &["SET", "cachewatch:probe", "1"]));
+    assert!(stdout(&set).contains("OK"), "a key is stored");
+    let set = redis_cli(&launch.client(
+        auth_tls,
+        true,
+        &["--pass", PASSWORD, "SET", "cachewatch:probe", "1"],
+    ));
+    assert!(stdout(&set).contains("OK"), "a key is stored behind AUTH");
     Servers {
         plain,
         tls,
+        auth_tls,
         cluster_plain,
         cluster_tls,
-        ca: cert,
+        ca: launch.cert.clone(),
         _processes: processes,
     }
+}
+
+/// Whether `argv` is meant for a Redis Cluster: a `--cluster` or `CLUSTER` command, or one
+/// aimed at a configuration endpoint (cluster mode enabled).
+fn for_cluster(argv: &[String]) -> bool {
+    let host = argv
+        .iter()
+        .position(|a| a == "-h")
+        .and_then(|i| argv.get(i + 1))
+        .map(String::as_str)
+        .unwrap_or_default();
+    host.starts_with("clustercfg.")
+        || host == "CONFIGURATION_ENDPOINT"
+        || argv
+            .iter()
+            .any(|a| a == "--cluster" || a.eq_ignore_ascii_case("CLUSTER"))
 }
 
 /// `argv` aimed at the test's servers: host and port substituted, the test's certificate
 /// authority added after `--tls`. Returns the arguments after `redis-cli`.
 fn aimed(argv: &[String], servers: &Servers) -> Vec<String> {
     let tls = argv.iter().any(|a| a == "--tls");
-    let cluster = argv
-        .iter()
-        .any(|a| a == "--cluster" || a.eq_ignore_ascii_case("CLUSTER"));
-    let port = match (cluster, tls) {
-        (false, false) => servers.plain,
-        (false, true) => servers.tls,
-        (true, false) => servers.cluster_plain,
-        (true, true) => servers.cluster_tls,
+    let auth = argv.iter().any(|a| a == "--askpass");
+    let cluster = for_cluster(argv);
+    let port = match (cluster, tls, auth) {
+        (false, true, true) => servers.auth_tls,
+        (_, false, true) | (true, _, true) => {
+            panic!("no test server for AUTH without TLS or in a cluster: {argv:?}")
+        }
+        (false, false, _) => servers.plain,
+        (false, true, _) => servers.tls,
+        (true, false, _) => servers.cluster_plain,
+        (true, true, _) => servers.cluster_tls,
     };
     let mut out = Vec::new();
     let mut args = argv.iter().skip(1);
@@ -599,13 +789,26 @@ fn aimed(argv: &[String], servers: &Servers) -> Vec<String> {
     out
 }
 
-/// What a command's answer must show.
-fn answers(command: &str, output: &str) -> bool {
+/// What a command's answer must show: what the runbook tells the reader to look at.
+fn answers(command: &str, cluster: bool, output: &str) -> bool {
     if output.trim_start().starts_with("ERR") || output.contains("(error)") {
         return false;
     }
+    let nodes = output
+        .lines()
+        .filter(|l| l.starts_with("127.0.0.1:"))
+        .count();
+    if command.contains("--cluster call") && command.contains("--cluster-only-masters") {
+        // Primaries only, and their counts add up to the keys stored (each once).
+        return nodes == CLUSTER_PRIMARIES && cluster_call_total(output) == Some(CLUSTER_KEYS);
+    }
     if command.contains("--cluster call") {
-        return output.lines().any(|l| l.starts_with("127.0.0.1:"));
+        // A key count over every node counts each key twice (once per replica too).
+        return !command.contains("DBSIZE") && nodes == CLUSTER_PRIMARIES * 2;
+    }
+    if command.ends_with(" CLUSTER NODES") {
+        return output.contains("myself")
+            && cluster_roles(output) == (CLUSTER_PRIMARIES, CLUSTER_PRIMARIES);
     }
     if command.ends_with(" DBSIZE") {
         return output.trim().parse::<u64>().is_ok();
@@ -614,10 +817,9 @@ fn answers(command: &str, output: &str) -> bool {
         return output.contains("# Keyspace") && output.contains("keys=");
     }
     if command.ends_with(" INFO replication") {
-        return output.contains("# Replication");
-    }
-    if command.ends_with(" CLUSTER NODES") {
-        return output.contains("myself");
+        return output.contains("# Replication")
+            && (!cluster
+                || output.contains("role:master") && output.contains("connected_slaves:1"));
     }
     false
 }
@@ -645,12 +847,17 @@ fn every_redis_cli_command_in_every_runbook_runs_against_a_real_redis_server() {
         }
         let argv: Vec<String> = serde_json::from_value(r["argv"].clone()).expect("words");
         let args = aimed(&argv, &servers);
-        let output = run(
+        let password = argv
+            .iter()
+            .any(|a| a == "--askpass")
+            .then(|| format!("{PASSWORD}\n"));
+        let output = run_with_input(
             Command::new("redis-cli").args(&args),
+            password.as_deref(),
             Duration::from_secs(10),
         );
         let text = stdout(&output);
-        if !output.status.success() || !answers(command, &text) {
+        if !output.status.success() || !answers(command, for_cluster(&argv), &text) {
             failures.push(format!(
                 "{command}\n  ran as: redis-cli {}\n  exit {}: {}{}",
                 args.join(" "),

@@ -156,6 +156,22 @@ pub struct ClusterFacts {
     pub production: Option<bool>,
     /// Why a lookup failed, when one did: what is missing above may be unknown for that reason.
     pub unavailable: Option<String>,
+    /// Whether clients must authenticate with an AUTH token (`AuthTokenEnabled`).
+    pub auth_token_enabled: Option<bool>,
+    /// The user groups of role-based access control (`UserGroupIds`; `Some(empty)`: none).
+    pub user_group_ids: Option<Vec<String>>,
+    /// Whether data is tiered between memory and SSD (`DataTiering`, r6gd node types).
+    pub data_tiering: Option<bool>,
+    /// The Global Datastore the replication group belongs to (`GlobalReplicationGroupInfo`).
+    pub global_datastore_id: Option<String>,
+    /// The group's role in its Global Datastore, as ElastiCache writes it (`primary`, `secondary`).
+    pub global_datastore_role: Option<String>,
+    /// The durability in force (`EffectiveDurability`: `sync`, `async`, `disabled`).
+    pub durability: Option<String>,
+    /// How many shards (node groups) the replication group has.
+    pub node_group_count: Option<u32>,
+    /// How many nodes the cache cluster has (`NumCacheNodes`; Memcached clusters have several).
+    pub num_cache_nodes: Option<u32>,
 }
 
 impl ClusterFacts {

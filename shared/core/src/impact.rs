@@ -46,6 +46,89 @@ pub mod sources {
     /// Metrics for Valkey and Redis OSS (ReplicationLag, DatabaseMemoryUsagePercentage...).
     pub const METRICS: &str =
         "https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/CacheMetrics.Redis.html";
+    /// ElastiCache in-transit encryption (TLS).
+    pub const IN_TRANSIT_ENCRYPTION: &str =
+        "https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/in-transit-encryption.html";
+    /// The AUTH command: a token, only with in-transit encryption; superseded by RBAC.
+    pub const AUTH: &str = "https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/auth.html";
+    /// Role-based access control: users in user groups.
+    pub const RBAC: &str =
+        "https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/Clusters.RBAC.html";
+    /// Data tiering: values moved between memory and SSD on r6gd nodes; backups restore only
+    /// into r6gd clusters.
+    pub const DATA_TIERING: &str =
+        "https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/data-tiering.html";
+    /// Global Datastore prerequisites and limitations: no automatic failover across Regions.
+    pub const GLOBAL_DATASTORE: &str = "https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/Redis-Global-Datastores-Getting-Started.html";
+    /// FailoverGlobalReplicationGroup: promoting a secondary Region by hand.
+    pub const GLOBAL_FAILOVER: &str = "https://docs.aws.amazon.com/AmazonElastiCache/latest/APIReference/API_FailoverGlobalReplicationGroup.html";
+    /// Durability options (Valkey 9 and later): synchronous and asynchronous writes.
+    pub const DURABILITY: &str =
+        "https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/Durability.Options.html";
+    /// ElastiCache Extended Support: Redis OSS 4 and 5 past the end of standard support.
+    pub const EXTENDED_SUPPORT: &str =
+        "https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/extended-support.html";
+    /// Online resharding (cluster mode enabled): adding and removing shards.
+    pub const ONLINE_RESHARDING: &str = "https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/scaling-redis-cluster-mode-enabled.html";
+    /// Removing nodes from a Memcached cluster.
+    pub const MEMCACHED_REMOVE_NODE: &str =
+        "https://docs.aws.amazon.com/AmazonElastiCache/latest/mem-ug/Clusters.DeleteNode.html";
+}
+
+/// Where the engine version stands in ElastiCache's support lifecycle, where AWS documents it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EngineSupport {
+    /// Redis OSS 4 or 5 before 2026-02-01: standard support ends on 2026-01-31.
+    StandardEnding,
+    /// Redis OSS 4 or 5 from 2026-02-01: in paid Extended Support until 2029-01-31, then
+    /// upgraded to the latest Valkey by ElastiCache.
+    ExtendedSupport,
+}
+
+impl EngineSupport {
+    /// The status's name as templates see it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EngineSupport::StandardEnding => "standard_ending",
+            EngineSupport::ExtendedSupport => "extended_support",
+        }
+    }
+
+    /// One plain sentence for people, without markup.
+    pub fn summary(self) -> &'static str {
+        match self {
+            EngineSupport::StandardEnding => {
+                "ElastiCache's standard support for Redis OSS 4 and 5 ends on 2026-01-31; caches still on them are then enrolled in paid Extended Support."
+            }
+            EngineSupport::ExtendedSupport => {
+                "ElastiCache's standard support for Redis OSS 4 and 5 ended on 2026-01-31: the cluster runs on paid Extended Support, which ends on 2029-01-31, after which ElastiCache upgrades it to the latest Valkey."
+            }
+        }
+    }
+}
+
+/// The support status of the engine in `facts` at `now`, for the versions whose dates AWS's
+/// Extended Support page gives (Redis OSS 4 and 5); `None` for any other or unknown version.
+pub fn engine_support(
+    facts: &ClusterFacts,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<EngineSupport> {
+    if facts.engine != Some(Engine::Redis) {
+        return None;
+    }
+    let old = facts.engine_version_at_least((4, 0, 0)) && facts.engine_version_at_most((5, 99, 99));
+    if !old {
+        return None;
+    }
+    let end = chrono::NaiveDate::from_ymd_opt(2026, 2, 1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc())?;
+    Some(if now < end {
+        EngineSupport::StandardEnding
+    } else {
+        EngineSupport::ExtendedSupport
+    })
 }
 
 /// What a planned replacement of a primary does to writes, by what AWS documents for the
@@ -248,6 +331,42 @@ mod tests {
             assert!(!impact.summary().contains("minute"), "{impact:?}");
             assert!(impact.source().starts_with("https://docs.aws.amazon.com/"));
         }
+    }
+
+    #[test]
+    fn redis_oss_4_and_5_left_standard_support_at_the_end_of_january_2026() {
+        let at = |s: &str| {
+            chrono::DateTime::parse_from_rfc3339(s)
+                .expect("a time")
+                .with_timezone(&chrono::Utc)
+        };
+        let redis = |v: &str| ClusterFacts {
+            engine: Some(Engine::Redis),
+            engine_version: Some(v.into()),
+            ..ClusterFacts::default()
+        };
+        let after = at("2026-12-06T23:00:00Z");
+        let before = at("2026-01-31T23:59:59Z");
+        assert_eq!(
+            engine_support(&redis("4.0.10"), after),
+            Some(EngineSupport::ExtendedSupport)
+        );
+        assert_eq!(
+            engine_support(&redis("5.0.6"), after),
+            Some(EngineSupport::ExtendedSupport)
+        );
+        assert_eq!(
+            engine_support(&redis("5.0.6"), before),
+            Some(EngineSupport::StandardEnding)
+        );
+        assert_eq!(engine_support(&redis("6.2.6"), after), None);
+        assert_eq!(engine_support(&redis("3.2.10"), after), None);
+        assert_eq!(engine_support(&ClusterFacts::default(), after), None);
+        let valkey = ClusterFacts {
+            engine: Some(Engine::Valkey),
+            ..redis("5.0.6")
+        };
+        assert_eq!(engine_support(&valkey, after), None);
     }
 
     #[test]

@@ -11,7 +11,8 @@ use std::future::Future;
 use std::time::Instant;
 
 use aws_sdk_elasticache::types::{
-    AutomaticFailoverStatus, CacheCluster, ClusterMode, MultiAzStatus, ReplicationGroup,
+    AutomaticFailoverStatus, CacheCluster, ClusterMode, DataTieringStatus, MultiAzStatus,
+    ReplicationGroup,
 };
 use cachewatch_core::facts::{ClusterFacts, Engine, NodeRole};
 use cachewatch_core::fleet::production_from_tags;
@@ -416,6 +417,10 @@ fn read_cluster(facts: &mut ClusterFacts, cluster: &CacheCluster, node: Option<&
         .snapshot_retention_limit()
         .and_then(|days| u32::try_from(days).ok());
     facts.tls_in_transit = cluster.transit_encryption_enabled();
+    facts.auth_token_enabled = cluster.auth_token_enabled();
+    facts.num_cache_nodes = cluster
+        .num_cache_nodes()
+        .and_then(|n| u32::try_from(n).ok());
     facts.pending_reboot_parameters = pending_changes(cluster);
     let nodes = cluster.cache_nodes();
     let this_node = match node {
@@ -474,6 +479,29 @@ fn pending_changes(cluster: &CacheCluster) -> Option<Vec<String>> {
     Some(out)
 }
 
+/// The group's access, storage and cross-Region settings: AUTH and RBAC, data tiering, Global
+/// Datastore membership, durability, and its shard count.
+fn read_group_settings(facts: &mut ClusterFacts, group: &ReplicationGroup) {
+    facts.auth_token_enabled = group.auth_token_enabled().or(facts.auth_token_enabled);
+    facts.user_group_ids = Some(group.user_group_ids().to_vec());
+    facts.data_tiering = match group.data_tiering() {
+        Some(DataTieringStatus::Enabled) => Some(true),
+        Some(DataTieringStatus::Disabled) => Some(false),
+        _ => None,
+    };
+    let global = group.global_replication_group_info();
+    facts.global_datastore_id = global
+        .and_then(|g| g.global_replication_group_id())
+        .map(str::to_owned);
+    facts.global_datastore_role = global
+        .and_then(|g| g.global_replication_group_member_role())
+        .map(str::to_owned);
+    facts.durability = group.effective_durability().map(|d| d.as_str().to_owned());
+    facts.node_group_count = u32::try_from(group.node_groups().len())
+        .ok()
+        .filter(|n| *n > 0);
+}
+
 /// What `DescribeReplicationGroups` says, about `member` when the facts are about one node.
 fn read_group(facts: &mut ClusterFacts, group: &ReplicationGroup, member: Option<&str>) {
     facts.replication_group_id = group.replication_group_id().map(str::to_owned);
@@ -503,6 +531,7 @@ fn read_group(facts: &mut ClusterFacts, group: &ReplicationGroup, member: Option
         facts.snapshot_retention_days = Some(days);
     }
     facts.tls_in_transit = facts.tls_in_transit.or(group.transit_encryption_enabled());
+    read_group_settings(facts, group);
     if let Some(endpoint) = group.configuration_endpoint() {
         facts.configuration_endpoint = endpoint.address().map(str::to_owned);
         facts.port = endpoint
@@ -575,8 +604,8 @@ fn read_group(facts: &mut ClusterFacts, group: &ReplicationGroup, member: Option
 #[cfg(test)]
 mod tests {
     use aws_sdk_elasticache::types::{
-        CacheNode, CacheParameterGroupStatus, Endpoint, NodeGroup, NodeGroupMember,
-        PendingModifiedValues,
+        CacheNode, CacheParameterGroupStatus, EffectiveDurability, Endpoint,
+        GlobalReplicationGroupInfo, NodeGroup, NodeGroupMember, PendingModifiedValues,
     };
 
     use super::*;
@@ -610,6 +639,56 @@ mod tests {
                     .build(),
             )
             .build()
+    }
+
+    #[test]
+    fn a_group_tells_its_access_tiering_global_datastore_durability_and_shards() {
+        // Arrange
+        let g = ReplicationGroup::builder()
+            .replication_group_id("orders")
+            .auth_token_enabled(true)
+            .user_group_ids("orders-users")
+            .data_tiering(DataTieringStatus::Enabled)
+            .global_replication_group_info(
+                GlobalReplicationGroupInfo::builder()
+                    .global_replication_group_id("ldgnf-orders")
+                    .global_replication_group_member_role("SECONDARY")
+                    .build(),
+            )
+            .effective_durability(EffectiveDurability::Sync)
+            .node_groups(NodeGroup::builder().node_group_id("0001").build())
+            .node_groups(NodeGroup::builder().node_group_id("0002").build())
+            .build();
+        let mut facts = ClusterFacts::default();
+
+        // Act
+        read_group(&mut facts, &g, None);
+
+        // Assert
+        assert_eq!(facts.auth_token_enabled, Some(true));
+        assert_eq!(facts.user_group_ids, Some(vec!["orders-users".to_owned()]));
+        assert_eq!(facts.data_tiering, Some(true));
+        assert_eq!(facts.global_datastore_id.as_deref(), Some("ldgnf-orders"));
+        assert_eq!(facts.global_datastore_role.as_deref(), Some("SECONDARY"));
+        assert_eq!(facts.durability.as_deref(), Some("sync"));
+        assert_eq!(facts.node_group_count, Some(2));
+    }
+
+    #[test]
+    fn a_group_outside_any_global_datastore_says_so_by_leaving_it_empty() {
+        // Arrange
+        let g = group(vec![member("orders-001", Some("primary"))]);
+        let mut facts = ClusterFacts::default();
+
+        // Act
+        read_group(&mut facts, &g, Some("orders-001"));
+
+        // Assert
+        assert_eq!(facts.global_datastore_id, None);
+        assert_eq!(facts.user_group_ids, Some(Vec::new()));
+        assert_eq!(facts.data_tiering, None);
+        assert_eq!(facts.durability, None);
+        assert_eq!(facts.node_group_count, Some(1));
     }
 
     #[test]
@@ -709,6 +788,7 @@ mod tests {
         let cluster = CacheCluster::builder()
             .engine("memcached")
             .engine_version("1.6.22")
+            .num_cache_nodes(2)
             .configuration_endpoint(endpoint("sessions.cfg.example.cache.amazonaws.com"))
             .cache_nodes(
                 CacheNode::builder()
@@ -727,6 +807,7 @@ mod tests {
         read_cluster(&mut facts, &cluster, Some("0002"));
         assert_eq!(facts.engine, Some(Engine::Memcached));
         assert_eq!(facts.node_endpoint.as_deref(), Some("n2"));
+        assert_eq!(facts.num_cache_nodes, Some(2));
         assert_eq!(
             facts.configuration_endpoint.as_deref(),
             Some("sessions.cfg.example.cache.amazonaws.com")

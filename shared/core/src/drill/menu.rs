@@ -113,8 +113,13 @@ pub fn failure_menu(topology: &Topology) -> Vec<FailureTest> {
     let replicated = topology.min_replicas() > 0;
     let majority = n / 2 + 1;
     let primaries: Vec<String> = shards.iter().map(|s| s.primary.clone()).collect();
-    let failover = "from seconds to a few minutes (one team measured about 2 minutes), and \
-                    clients must then follow the new primary";
+    let failover = format!(
+        "AWS gives no duration for a failed primary (for planned replacements it documents \
+         writes continuing with cluster mode enabled or with Multi-AZ on 5.0.6 or later, and an \
+         interruption of up to a few seconds on 4.0.10 or older: {}), so measure it with \
+         `cachewatch probe`; clients must then follow the new primary",
+        crate::impact::sources::MULTI_AZ
+    );
     let mut tests = Vec::new();
 
     tests.push(FailureTest {
@@ -381,6 +386,27 @@ mod tests {
             ["orders-0001-001", "orders-0001-002", "orders-0001-003"]
         );
         assert_eq!(find(&tests, "every-node").stop.len(), 9);
+    }
+
+    #[test]
+    fn a_failed_primary_is_described_by_aws_with_its_page_not_by_a_team_s_minutes() {
+        for topology in [
+            Topology::named("orders", 3, 2),
+            Topology::named("one", 1, 1),
+        ] {
+            let tests = failure_menu(&topology);
+            for name in ["one-primary", "all-primaries"] {
+                let expect = &find(&tests, name).expect;
+                assert!(!expect.contains("2 minutes"), "{name}: {expect}");
+                if expect.contains("until a replica is promoted") {
+                    assert!(
+                        expect.contains(crate::impact::sources::MULTI_AZ),
+                        "{name}: {expect}"
+                    );
+                    assert!(expect.contains("a few seconds on 4.0.10"), "{expect}");
+                }
+            }
+        }
     }
 
     #[test]

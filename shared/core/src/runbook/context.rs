@@ -304,6 +304,42 @@ struct Target {
     facts_read_at: Option<String>,
     /// Whether anything is known of the cluster beyond the event.
     facts_known: bool,
+    /// How clients authenticate: `token` (AUTH), `rbac` (user groups), `none`, `unknown`.
+    auth: &'static str,
+    /// Where the engine version stands in its support lifecycle, where AWS documents it.
+    support: Option<SupportView>,
+    /// The shards of the replication group, and one more: the count while one is replaced.
+    node_groups: Option<u32>,
+    node_groups_plus_one: Option<u32>,
+    /// The nodes of a Memcached cluster, and one fewer: the count while one is replaced.
+    cache_nodes: Option<u32>,
+    cache_nodes_minus_one: Option<u32>,
+}
+
+#[derive(Debug, Serialize)]
+struct SupportView {
+    status: &'static str,
+    text: &'static str,
+}
+
+/// How clients authenticate, as far as the facts show: RBAC user groups first (they replace
+/// an AUTH token), then an AUTH token.
+fn auth_mode(f: &ClusterFacts) -> &'static str {
+    match (&f.user_group_ids, f.auth_token_enabled) {
+        (Some(groups), _) if !groups.is_empty() => "rbac",
+        (_, Some(true)) => "token",
+        (Some(_), Some(false)) => "none",
+        _ => "unknown",
+    }
+}
+
+/// The redis-cli options that authenticate, for [`auth_mode`].
+fn auth_args(mode: &str) -> &'static str {
+    match mode {
+        "rbac" => " --user USER_NAME --askpass",
+        "token" => " --askpass",
+        _ => "",
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -439,6 +475,16 @@ fn aws_pages() -> BTreeMap<&'static str, &'static str> {
         ("client_lettuce", CLIENT_LETTUCE),
         ("create_cache_cluster", CREATE_CACHE_CLUSTER),
         ("metrics", METRICS),
+        ("in_transit_encryption", IN_TRANSIT_ENCRYPTION),
+        ("auth", AUTH),
+        ("rbac", RBAC),
+        ("data_tiering", DATA_TIERING),
+        ("global_datastore", GLOBAL_DATASTORE),
+        ("global_failover", GLOBAL_FAILOVER),
+        ("durability", DURABILITY),
+        ("extended_support", EXTENDED_SUPPORT),
+        ("online_resharding", ONLINE_RESHARDING),
+        ("memcached_remove_node", MEMCACHED_REMOVE_NODE),
     ])
 }
 
@@ -663,6 +709,15 @@ pub fn build(input: &RunbookInput<'_>) -> Value {
                 None => time_text(at),
             }),
             facts_known: !input.facts.is_empty(),
+            auth: auth_mode(f),
+            support: impact::engine_support(f, now).map(|s| SupportView {
+                status: s.as_str(),
+                text: s.summary(),
+            }),
+            node_groups: f.node_group_count,
+            node_groups_plus_one: f.node_group_count.map(|n| n + 1),
+            cache_nodes: f.num_cache_nodes,
+            cache_nodes_minus_one: f.num_cache_nodes.and_then(|n| n.checked_sub(1)),
         },
         rehearsal: input
             .rehearsal
@@ -672,11 +727,12 @@ pub fn build(input: &RunbookInput<'_>) -> Value {
     // Shell fragments, quoted once here. Unknown values become upper-case placeholders that a
     // person replaces; the runbook says how to find each.
     let word = |v: Option<&str>, placeholder: &str| escape::shell_word(v.unwrap_or(placeholder));
-    let tls = if f.tls_in_transit == Some(true) {
+    let tls_only = if f.tls_in_transit == Some(true) {
         " --tls"
     } else {
         ""
     };
+    let tls = format!("{tls_only}{}", auth_args(auth_mode(f)));
     let host = endpoint
         .as_deref()
         .unwrap_or(if cluster_mode == Some(true) {
@@ -727,7 +783,11 @@ pub fn build(input: &RunbookInput<'_>) -> Value {
         "redis_cluster",
         format!(
             "{}--cluster call {}",
-            if tls.is_empty() { "" } else { "--tls " },
+            if tls.is_empty() {
+                String::new()
+            } else {
+                format!("{} ", tls.trim_start())
+            },
             escape::shell_word(&format!("{host}:{port}"))
         ),
     );

@@ -71,6 +71,10 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         "_memcached-plan.md",
         include_str!("../../../../runbooks/_memcached-plan.md"),
     ),
+    (
+        "_redis-facts.md",
+        include_str!("../../../../runbooks/_redis-facts.md"),
+    ),
 ];
 
 /// The name of the auto-escape mode that escapes printed values for Markdown.

@@ -191,6 +191,14 @@ pub fn redis_primary_facts() -> ClusterFacts {
         pending_reboot_parameters: Some(vec![]),
         production: Some(true),
         unavailable: None,
+        auth_token_enabled: Some(false),
+        user_group_ids: Some(vec![]),
+        data_tiering: Some(false),
+        global_datastore_id: None,
+        global_datastore_role: None,
+        durability: None,
+        node_group_count: Some(1),
+        num_cache_nodes: Some(1),
     }
 }
 
@@ -203,6 +211,7 @@ fn memcached_facts() -> ClusterFacts {
         preferred_maintenance_window: Some("thu:19:00-thu:20:00".into()),
         pending_reboot_parameters: Some(vec![]),
         production: Some(true),
+        num_cache_nodes: Some(3),
         ..ClusterFacts::default()
     }
 }
@@ -318,6 +327,7 @@ fn redis_cluster_mode_enabled() -> Case {
             configuration_endpoint: Some(
                 "clustercfg.catalog.abc123.use1.cache.amazonaws.com".into(),
             ),
+            node_group_count: Some(3),
             ..redis_primary_facts()
         },
         "redis-node-replacement.md",
@@ -668,7 +678,8 @@ fn memcached_inferred() -> Case {
     }
 }
 
-/// A Redis OSS 5.0.3 primary with Multi-AZ: a version AWS's Multi-AZ page does not cover.
+/// A Redis OSS 5.0.3 primary with Multi-AZ and an AUTH token: a version AWS's Multi-AZ page does
+/// not cover, in Extended Support.
 fn redis_version_not_covered() -> Case {
     in_maintenance(
         "redis-5-0-3",
@@ -680,6 +691,7 @@ fn redis_version_not_covered() -> Case {
             replica_cluster_ids: Some(vec!["queue-002".into()]),
             node_endpoint: Some("queue-001.queue.abc123.use1.cache.amazonaws.com".into()),
             primary_endpoint: Some("master.queue.abc123.use1.cache.amazonaws.com".into()),
+            auth_token_enabled: Some(true),
             ..redis_primary_facts()
         },
         "redis-node-replacement.md",
@@ -703,6 +715,32 @@ fn redis_cluster_mode_enabled_replica() -> Case {
             configuration_endpoint: Some(
                 "clustercfg.catalog.abc123.use1.cache.amazonaws.com".into(),
             ),
+            node_group_count: Some(3),
+            ..redis_primary_facts()
+        },
+        "redis-node-replacement.md",
+    )
+}
+
+/// A Valkey 9 primary of the secondary member of a Global Datastore, durable (synchronous
+/// writes), with data tiering, TLS and role-based access control.
+fn valkey_global_secondary() -> Case {
+    in_maintenance(
+        "valkey-global-secondary",
+        vec![scheduled("ledger-001", "0001", Some("ledger"))],
+        ClusterFacts {
+            engine: Some(Engine::Valkey),
+            engine_version: Some("9.0".into()),
+            replication_group_id: Some("ledger".into()),
+            replica_cluster_ids: Some(vec!["ledger-002".into(), "ledger-003".into()]),
+            node_endpoint: Some("ledger-001.ledger.abc123.euw1.cache.amazonaws.com".into()),
+            primary_endpoint: Some("master.ledger.abc123.euw1.cache.amazonaws.com".into()),
+            reader_endpoint: Some("replica.ledger.abc123.euw1.cache.amazonaws.com".into()),
+            user_group_ids: Some(vec!["ledger-users".into()]),
+            data_tiering: Some(true),
+            global_datastore_id: Some("ldgnf-ledger".into()),
+            global_datastore_role: Some("secondary".into()),
+            durability: Some("sync".into()),
             ..redis_primary_facts()
         },
         "redis-node-replacement.md",
@@ -748,6 +786,7 @@ pub fn all() -> Vec<Case> {
         redis_version_not_covered(),
         redis_cluster_mode_enabled_replica(),
         failover_19_days_ago(),
+        valkey_global_secondary(),
     ]
 }
 

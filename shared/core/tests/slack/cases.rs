@@ -162,6 +162,9 @@ pub fn redis_primary_facts() -> ClusterFacts {
         pending_reboot_parameters: Some(vec![]),
         production: Some(true),
         unavailable: None,
+        auth_token_enabled: Some(false),
+        user_group_ids: Some(vec![]),
+        ..ClusterFacts::default()
     }
 }
 
