@@ -1,4 +1,4 @@
-//! `cachewatch backfill`: what DescribeEvents still keeps, through the one ingest, with a
+//! `cachewatch backfill`: what DescribeEvents still keeps, through the one ingest entry, with a
 //! progress bar on standard error.
 
 use std::io::Write;
@@ -11,7 +11,10 @@ use cachewatch_core::response::ResponseStore;
 use cachewatch_core::store::EventStore;
 use chrono::{DateTime, Duration, Utc};
 
-use super::{Context, Failure, elasticache, ingest, notify, write_json};
+use cachewatch_app::{Door, Input};
+
+use super::notify::Sending;
+use super::{Context, Failure, elasticache, ingest, write_json};
 use crate::args::BackfillArgs;
 use crate::{output, progress};
 
@@ -39,33 +42,53 @@ pub async fn run<S: EventStore + DeliveryStore + ResponseStore>(
     }
     let start = start.max(kept_from);
     let query = EventQuery::between(start, ctx.now);
+    let sending = Sending::from_env(ctx)?;
     let bar = progress::bar(args.progress);
+    let show = |p| {
+        let (name, done, of, message) = phase(p, start, ctx.now);
+        progress::show(&bar, name, done, of, message);
+    };
     let elasticache = elasticache().await;
-    let done = elasticache
-        .backfill(&ctx.store, &query, &ctx.config.alerts, ctx.now, &mut |p| {
-            let (name, done, of, message) = phase(p, start, ctx.now);
-            progress::show(&bar, name, done, of, message);
-        })
+    let read = elasticache
+        .backfill(&query, ctx.now, &mut |p| show(BackfillProgress::Reading(p)))
+        .await;
+    let backfill = match read {
+        Ok(backfill) => backfill,
+        Err(e) => {
+            bar.finish();
+            return Err(Failure::Other(anyhow!(e).context("the backfill stopped")));
+        }
+    };
+    let (records, rejected) = (backfill.records, backfill.rejected);
+    let ingested = sending
+        .ingest(
+            ctx,
+            &elasticache,
+            Door::Backfill,
+            Input::Events(backfill.events),
+            Some(&mut |done, of| show(BackfillProgress::Storing { done, of })),
+        )
         .await;
     bar.finish();
-    let backfill = done.map_err(|e| Failure::Other(anyhow!(e).context("the backfill stopped")))?;
+    let ingested = ingested
+        .map_err(|e| Failure::Other(anyhow::Error::from(e).context("the backfill stopped")))?;
+    let outcome = &ingested.outcome;
 
     if args.json {
-        write_json(out, &ingest::ingested(&backfill.outcome))?;
+        write_json(out, &ingest::ingested(outcome))?;
     } else {
-        let new = backfill.outcome.new_count();
-        let known = backfill.outcome.events.len() - new;
+        let new = outcome.new_count();
+        let known = outcome.events.len() - new;
         writeln!(
             out,
-            "Read {} record{} from DescribeEvents, {} to {}: {new} new, {known} already in the history, {} not readable",
-            backfill.records,
-            if backfill.records == 1 { "" } else { "s" },
+            "Read {records} record{} from DescribeEvents, {} to {}: {new} new, {known} already in the history, {} not readable",
+            if records == 1 { "" } else { "s" },
             ctx.zone.format(start),
             ctx.zone.format(ctx.now),
-            backfill.rejected.len(),
+            rejected.len(),
         )?;
     }
-    for rejected in &backfill.rejected {
+    for rejected in &rejected {
         eprintln!(
             "cachewatch: not an event cachewatch reads ({} {}, {}): {:?}: {}",
             rejected.record.source_type,
@@ -75,7 +98,9 @@ pub async fn run<S: EventStore + DeliveryStore + ResponseStore>(
             rejected.error
         );
     }
-    notify::alert_or_preview(ctx, &elasticache, &backfill.outcome, args.json, out).await
+    sending
+        .report(ctx, &elasticache, outcome, ingested.alerts, args.json, out)
+        .await
 }
 
 /// Where the work is: while reading, how much of the time range is read (DescribeEvents answers

@@ -356,7 +356,8 @@ pub async fn run(zone: Zone, now: DateTime<Utc>, out: &mut dyn Write) -> Result<
         ctx.now = delivery.at;
         writeln!(out, "\n[{}] {}", zone.format(delivery.at), delivery.road)?;
         command(out, &format!("cachewatch ingest {}", delivery.name))?;
-        let (outcome, _) = ingest::ingest_text(&ctx, &delivery.text, delivery.name).await?;
+        let (outcome, _) =
+            ingest::ingest_text(&ctx, &settings, &delivery.text, delivery.name).await?;
         writeln!(out, "{}", ingest::summary(&outcome))?;
         let new: Vec<MaintenanceEvent> = outcome
             .events
@@ -401,7 +402,8 @@ pub async fn run(zone: Zone, now: DateTime<Utc>, out: &mut dyn Write) -> Result<
         out,
         "cachewatch ingest describe-events.json    # the rescheduling, delivered again",
     )?;
-    let (outcome, _) = ingest::ingest_text(&ctx, &deliveries[2].text, deliveries[2].name).await?;
+    let (outcome, _) =
+        ingest::ingest_text(&ctx, &settings, &deliveries[2].text, deliveries[2].name).await?;
     writeln!(out, "{}", ingest::summary(&outcome))?;
 
     command(out, "cachewatch events")?;

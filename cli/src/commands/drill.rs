@@ -12,20 +12,22 @@ use anyhow::anyhow;
 use cachewatch_core::delivery::DeliveryStore;
 use cachewatch_core::drill::menu::{Topology, failure_menu, render_markdown};
 use cachewatch_core::drill::report::{DrillReport, Recorded, report, run_of, runs};
-use cachewatch_core::drill::{DRILL_ID, DrillFacts, DrillTarget, Scenario, events_for};
+use cachewatch_core::drill::{DRILL_ID, DrillTarget, Scenario, events_for};
 use cachewatch_core::ids::{ClusterId, NodeId, ReplicationGroupId};
 use cachewatch_core::query::{EventQuery, MAX_LIMIT};
 use cachewatch_core::response::ResponseStore;
 use cachewatch_core::store::EventStore;
 use cachewatch_core::timefmt::human_duration;
-use cachewatch_core::{Maintenance, MaintenanceEvent, ingest};
+use cachewatch_core::{Maintenance, MaintenanceEvent};
 use chrono::Duration;
 use serde::Serialize;
 use serde_json::json;
 
 use super::ingest::{Ingested, ingested, summary};
-use super::{Context, Failure, notify, resolve_id, write_json};
+use super::notify::Sending;
+use super::{Context, Failure, resolve_id, write_json};
 use crate::args::{DrillArgs, DrillCommand, DrillListArgs, DrillReportArgs, DrillStartArgs};
+use cachewatch_app::{Door, Input};
 
 pub async fn run<S: EventStore + DeliveryStore + ResponseStore>(
     ctx: &Context<S>,
@@ -95,7 +97,18 @@ async fn start<S: EventStore + DeliveryStore + ResponseStore>(
             .map_err(input)?,
     };
     let drill = events_for(scenario, &target, ctx.now).map_err(input)?;
-    let outcome = ingest(&ctx.store, drill.events, &ctx.config.alerts).await?;
+    let sending = Sending::from_env(ctx)?;
+    let stored = sending
+        .ingest(
+            ctx,
+            &ctx.elasticache,
+            Door::Drill,
+            Input::Events(drill.events),
+            None,
+        )
+        .await
+        .map_err(|e| super::ingest::refused(e, "the drill"))?;
+    let outcome = &stored.outcome;
     let id = drill.id.to_string();
     let maintenances: Vec<&Maintenance> = outcome
         .maintenances
@@ -115,7 +128,7 @@ async fn start<S: EventStore + DeliveryStore + ResponseStore>(
             &Started {
                 drill_id: &id,
                 scenario: scenario.name(),
-                events: ingested(&outcome),
+                events: ingested(outcome),
                 maintenances,
             },
         )?;
@@ -125,7 +138,7 @@ async fn start<S: EventStore + DeliveryStore + ResponseStore>(
             "🧪 DRILL {} on {}: {}, marked as a drill.",
             scenario.name(),
             target.cluster,
-            summary(&outcome)
+            summary(outcome)
         )?;
         for m in &maintenances {
             if let Some(previous) = &m.repeat_of {
@@ -148,16 +161,16 @@ async fn start<S: EventStore + DeliveryStore + ResponseStore>(
         writeln!(out, "  the times:       cachewatch drill report {id}")?;
         writeln!(out)?;
     }
-    notify::alert_or_preview(
-        ctx,
-        &DrillFacts {
-            source: &ctx.elasticache,
-        },
-        &outcome,
-        args.json,
-        out,
-    )
-    .await
+    sending
+        .report(
+            ctx,
+            &ctx.elasticache,
+            outcome,
+            stored.alerts,
+            args.json,
+            out,
+        )
+        .await
 }
 
 /// `drill start --scenario failure-menu`: the plan for the topology given, or ElastiCache's.

@@ -14,6 +14,7 @@ use cachewatch_adapters::elasticache::{
     DescribedEvents, ElastiCache, EventRecord, FailoverLookupError,
 };
 use cachewatch_adapters::redis::{ProbeSettings, RedisTarget, probe};
+use cachewatch_app::{Door, Input};
 use cachewatch_core::delivery::DeliveryStore;
 use cachewatch_core::event::EventId;
 use cachewatch_core::failover::{
@@ -27,10 +28,11 @@ use cachewatch_core::query::{EventQuery, MAX_LIMIT, parse_duration};
 use cachewatch_core::response::ResponseStore;
 use cachewatch_core::store::EventStore;
 use cachewatch_core::timefmt::human_duration;
-use cachewatch_core::{IngestOutcome, ParseContext, ingest};
+use cachewatch_core::{IngestOutcome, ParseContext};
 use chrono::{Duration, Utc};
 
-use super::{Context, Failure, elasticache, notify};
+use super::notify::Sending;
+use super::{Context, Failure, elasticache};
 use crate::args::FailoverArgs;
 
 /// How often DescribeEvents is asked while following a failover.
@@ -102,9 +104,11 @@ pub async fn run<S: EventStore + DeliveryStore + ResponseStore>(
 
     let since = Utc::now() - CLOCK_SLACK;
     let mut watch = FailoverWatch::new(&target, &node_group, since);
+    let sending = Sending::from_env(ctx)?;
     let rehearsal = Rehearsal {
         ctx,
         ec,
+        sending: &sending,
         group: &group,
         node_group: &node_group,
         timeout,
@@ -137,7 +141,7 @@ pub async fn run<S: EventStore + DeliveryStore + ResponseStore>(
         (None, _) => {}
     }
     if let Some(stage) = unfinished {
-        notify::alert_or_preview(ctx, ec, &done.ingested, false, out).await?;
+        sending.alert(ctx, ec, &done.ingested, out).await?;
         return Err(Failure::Other(anyhow!(
             "the failover did not finish within {}: {} (check the group in the console; what was seen is recorded)",
             human_duration(Duration::from_std(timeout).unwrap_or(Duration::MAX)),
@@ -158,7 +162,7 @@ pub async fn run<S: EventStore + DeliveryStore + ResponseStore>(
             "Recorded as drill {id} (scenario test-failover): `cachewatch events --drills --cluster {group}`, `cachewatch drill report {id}`."
         )?;
     }
-    notify::alert_or_preview(ctx, ec, &done.ingested, false, out).await
+    sending.alert(ctx, ec, &done.ingested, out).await
 }
 
 /// The failover events of the last 24 hours in the history, drills included: rehearsals count
@@ -249,12 +253,13 @@ struct Unfinished {
 struct Rehearsal<'a, S> {
     ctx: &'a Context<S>,
     ec: &'a ElastiCache,
+    sending: &'a Sending,
     group: &'a ReplicationGroupId,
     node_group: &'a NodeGroupId,
     timeout: StdDuration,
 }
 
-impl<S: EventStore> Rehearsal<'_, S> {
+impl<S: EventStore + DeliveryStore + ResponseStore> Rehearsal<'_, S> {
     /// Calls TestFailover and follows its events until it is over or the time is up.
     async fn run(
         &self,
@@ -413,7 +418,11 @@ impl<S: EventStore> Rehearsal<'_, S> {
             }
         }
         out.flush()?;
-        let stored = ingest(&self.ctx.store, fresh, &self.ctx.config.alerts).await?;
+        let stored = self
+            .sending
+            .store(self.ctx, self.ec, Door::Failover, Input::Events(fresh))
+            .await
+            .map_err(|e| super::ingest::refused(e, "the failover's events"))?;
         done.ingested.events.extend(stored.events);
         done.ingested.maintenances.extend(stored.maintenances);
         Ok(())

@@ -1,22 +1,26 @@
-//! `cachewatch ingest`: parse an input whole, then store it (a large input in chunks, with a
-//! progress bar on a terminal).
+//! `cachewatch ingest`: an input read whole, then stored through the one ingest entry (a large
+//! input in chunks, with a progress bar on a terminal) and alerted.
 
 use std::io::Write;
 
 use anyhow::anyhow;
+use cachewatch_adapters::chat::Chat;
+use cachewatch_app::{Alerting, Door, IngestError, IngestRequest, Input, Ports};
+use cachewatch_core::IngestOutcome;
 use cachewatch_core::delivery::DeliveryStore;
-use cachewatch_core::parse::{ParseContext, read_document};
+use cachewatch_core::notify::NotifySettings;
 use cachewatch_core::response::ResponseStore;
+use cachewatch_core::runbook::Runbooks;
 use cachewatch_core::store::EventStore;
-use cachewatch_core::{IngestOutcome, MaintenanceEvent, ingest};
 use serde::Serialize;
 
-use super::{Context, Failure, notify, read_input, write_json};
+use super::{Context, Failure, read_input, write_json};
 use crate::args::IngestArgs;
+use crate::commands::notify::Sending;
 use crate::{output, progress};
 
-/// How many events of a large input one store call takes: progress is shown between them.
-const CHUNK: usize = 500;
+/// Inputs of more events than this show a progress bar while they are stored.
+const SHOWN_FROM: usize = 500;
 
 /// A normalized event with whether this input added it.
 #[derive(Serialize)]
@@ -32,17 +36,32 @@ pub async fn run<S: EventStore + DeliveryStore + ResponseStore>(
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
     let text = read_input(&args.input)?;
-    let (events, skipped) = parse_text(ctx, &text, &args.input)?;
-    let outcome = if events.len() > CHUNK {
-        store_in_chunks(ctx, events).await?
-    } else {
-        ingest(&ctx.store, events, &ctx.config.alerts).await?
+    let sending = Sending::from_env(ctx)?;
+    let bar = progress::bar(false);
+    let mut storing = |done: usize, of: usize| {
+        if of > SHOWN_FROM && done < of {
+            let message = format!("{done} of {}", progress::count(of, "event"));
+            progress::show(&bar, "storing", done as u64, of as u64, message);
+        }
     };
+    let done = sending
+        .ingest(
+            ctx,
+            &ctx.elasticache,
+            Door::Text,
+            Input::Document(&text),
+            Some(&mut storing),
+        )
+        .await;
+    bar.finish_and_clear();
+    let done = done.map_err(|e| refused(e, &args.input))?;
+    let outcome = &done.outcome;
     if args.json {
-        write_json(out, &ingested(&outcome))?;
+        write_json(out, &ingested(outcome))?;
     } else if !output::quiet() {
-        writeln!(out, "{}", summary(&outcome))?;
+        writeln!(out, "{}", summary(outcome))?;
     }
+    let skipped = done.skipped_lines;
     if skipped > 0 && !output::quiet() {
         // On standard error: standard output may be JSON.
         eprintln!(
@@ -50,7 +69,20 @@ pub async fn run<S: EventStore + DeliveryStore + ResponseStore>(
             if skipped == 1 { "" } else { "s" }
         );
     }
-    notify::alert_or_preview(ctx, &ctx.elasticache, &outcome, args.json, out).await
+    sending
+        .report(ctx, &ctx.elasticache, outcome, done.alerts, args.json, out)
+        .await
+}
+
+/// An ingest refused: an input that does not read is the person's to fix (nothing was stored).
+pub fn refused(e: IngestError, name: &str) -> Failure {
+    match e {
+        IngestError::Parse(e) => {
+            let name = if name == "-" { "standard input" } else { name };
+            Failure::Input(anyhow!("{name}: {e}; nothing was stored"))
+        }
+        IngestError::Store(e) => e.into(),
+    }
 }
 
 /// The events of an ingest, each with whether it was new, for JSON.
@@ -65,62 +97,34 @@ pub fn ingested(outcome: &IngestOutcome) -> Vec<Ingested<'_>> {
         .collect()
 }
 
-/// Parses `text` whole (nothing is stored if any of it is wrong), then ingests it; with the
-/// number of pasted lines that were not events.
-pub async fn ingest_text<S: EventStore>(
+/// Reads `text` whole (nothing is stored if any of it is wrong) and stores it, sending no alert;
+/// with the number of pasted lines that were not events.
+pub async fn ingest_text<S: EventStore + DeliveryStore + ResponseStore>(
     ctx: &Context<S>,
+    settings: &NotifySettings,
     text: &str,
     name: &str,
 ) -> Result<(IngestOutcome, usize), Failure> {
-    let (events, skipped) = parse_text(ctx, text, name)?;
-    Ok((
-        ingest(&ctx.store, events, &ctx.config.alerts).await?,
-        skipped,
-    ))
-}
-
-/// Parses `text` whole: every event and how many pasted lines were not events, or an error
-/// naming the input.
-fn parse_text<S>(
-    ctx: &Context<S>,
-    text: &str,
-    name: &str,
-) -> Result<(Vec<MaintenanceEvent>, usize), Failure> {
-    let document = read_document(text, &ParseContext::received_at(ctx.now)).map_err(|e| {
-        let name = if name == "-" { "standard input" } else { name };
-        Failure::Input(anyhow!("{name}: {e}; nothing was stored"))
-    })?;
-    Ok((document.events, document.skipped_lines))
-}
-
-/// Stores a large input [`CHUNK`] events at a time, in input order, with a progress bar on a
-/// terminal. What one chunk stores, the next one's candidates see, so an occurrence is still
-/// stored once.
-async fn store_in_chunks<S: EventStore>(
-    ctx: &Context<S>,
-    events: Vec<MaintenanceEvent>,
-) -> Result<IngestOutcome, Failure> {
-    let of = events.len();
-    let bar = progress::bar(false);
-    let mut outcome = IngestOutcome::default();
-    let mut done = 0;
-    let mut rest = events.into_iter().peekable();
-    while rest.peek().is_some() {
-        progress::show(
-            &bar,
-            "storing",
-            done as u64,
-            of as u64,
-            format!("{done} of {}", progress::count(of, "event")),
-        );
-        let chunk: Vec<_> = rest.by_ref().take(CHUNK).collect();
-        done += chunk.len();
-        let stored = ingest(&ctx.store, chunk, &ctx.config.alerts).await?;
-        outcome.events.extend(stored.events);
-        outcome.maintenances.extend(stored.maintenances);
-    }
-    bar.finish_and_clear();
-    Ok(outcome)
+    let runbooks = Runbooks::embedded();
+    let ports: Ports<'_, S, Chat, _> = Ports {
+        store: &ctx.store,
+        chat: None,
+        facts: &ctx.elasticache,
+        runbooks: &runbooks,
+    };
+    let request = IngestRequest {
+        door: Door::Text,
+        input: Input::Document(text),
+        config: &ctx.config,
+        settings,
+        alerting: Alerting::Later,
+        progress: None,
+        now: ctx.now,
+    };
+    let ingested = cachewatch_app::ingest(ports, request)
+        .await
+        .map_err(|e| refused(e, name))?;
+    Ok((ingested.outcome, ingested.skipped_lines))
 }
 
 /// `N events, M new`.

@@ -25,9 +25,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, anyhow};
 use cachewatch_adapters::SqliteStore;
-use cachewatch_adapters::deployment::config_at;
 use cachewatch_adapters::dynamo::DynamoStore;
 use cachewatch_adapters::elasticache::ElastiCache;
+use cachewatch_app::config_at;
 use cachewatch_core::delivery::DeliveryStore;
 use cachewatch_core::event::EventId;
 use cachewatch_core::facts_history::FactsStore;

@@ -6,14 +6,16 @@ use std::io::Write;
 use anyhow::anyhow;
 use cachewatch_adapters::chat::{Chat, chat_from_lookup};
 use cachewatch_adapters::files::read_runbooks;
+use cachewatch_app::{Alerting, Alerts, Door, IngestError, IngestRequest, Ingested, Input, Ports};
+use cachewatch_core::IngestOutcome;
 use cachewatch_core::delivery::{DeliveryState, DeliveryStore};
 use cachewatch_core::enrich::FactsSource;
 use cachewatch_core::links::LinkSigner;
-use cachewatch_core::notify::{self, NotifyReport, NotifySettings, preview};
+use cachewatch_core::notify::{self, NotifyReport, NotifySettings};
 use cachewatch_core::response::ResponseStore;
+use cachewatch_core::runbook::Runbooks;
 use cachewatch_core::slack;
 use cachewatch_core::store::EventStore;
-use cachewatch_core::{IngestOutcome, MaintenanceEvent};
 
 use super::{Context, Failure};
 use crate::args::NotifyArgs;
@@ -82,55 +84,178 @@ pub async fn run<S: EventStore + DeliveryStore + ResponseStore>(
     outcome(&report)
 }
 
-/// What every command that stores events does next: send their alerts when Slack is configured
-/// (the summary on standard error when standard output is JSON), or show what would be posted.
-pub async fn alert_or_preview<S: EventStore + DeliveryStore + ResponseStore, F: FactsSource>(
-    ctx: &Context<S>,
-    facts: &F,
-    outcome: &IngestOutcome,
-    json: bool,
-    out: &mut dyn Write,
-) -> Result<(), Failure> {
-    match configured_chat()? {
-        Some((chat, channel)) => {
-            let report = after_ingest(ctx, &chat, facts, channel, outcome).await?;
-            let line = summary(&report);
-            if crate::output::quiet() {
-            } else if json {
-                eprintln!("{line}");
-            } else {
-                writeln!(out, "{line}")?;
-            }
-            self::outcome(&report)
+/// How this machine sends alerts: the chat the environment configures (none: what would be
+/// posted is shown instead), the runbooks of its threads and the settings.
+pub struct Sending {
+    chat: Option<Chat>,
+    runbooks: Runbooks,
+    settings: NotifySettings,
+}
+
+impl Sending {
+    /// Reads the chat, the runbooks and the settings from the environment.
+    pub fn from_env<S>(ctx: &Context<S>) -> Result<Self, Failure> {
+        let Some((chat, channel)) = configured_chat()? else {
+            return Ok(Sending {
+                chat: None,
+                runbooks: Runbooks::embedded(),
+                settings: notify_settings(ctx, Some("#(your alerts channel)".to_owned()))?,
+            });
+        };
+        Ok(Sending {
+            runbooks: read_runbooks(ctx.runbook_dir.as_deref())
+                .map_err(|e| Failure::Input(e.into()))?,
+            settings: notify_settings(ctx, channel)?,
+            chat: Some(chat),
+        })
+    }
+
+    fn ports<'a, S, F>(&'a self, ctx: &'a Context<S>, facts: &'a F) -> Ports<'a, S, Chat, F> {
+        Ports {
+            store: &ctx.store,
+            chat: self.chat.as_ref(),
+            facts,
+            runbooks: &self.runbooks,
         }
-        None if !json && !crate::output::quiet() => print_preview(ctx, facts, outcome, out).await,
-        None => Ok(()),
+    }
+
+    /// Ingests `input` through the one entry, alerting when Slack is configured; `progress`
+    /// hears `(stored, of)`.
+    pub async fn ingest<'a, S: EventStore + DeliveryStore + ResponseStore, F: FactsSource>(
+        &'a self,
+        ctx: &'a Context<S>,
+        facts: &'a F,
+        door: Door,
+        input: Input<'a>,
+        progress: Option<&'a mut (dyn FnMut(usize, usize) + Send + 'a)>,
+    ) -> Result<Ingested, IngestError> {
+        let request = IngestRequest {
+            door,
+            input,
+            config: &ctx.config,
+            settings: &self.settings,
+            alerting: Alerting::Now,
+            progress,
+            now: ctx.now,
+        };
+        cachewatch_app::ingest(self.ports(ctx, facts), request).await
+    }
+
+    /// Stores `input` through the one entry without alerting: for events stored in steps and
+    /// alerted once, by [`Sending::alert`].
+    pub async fn store<S: EventStore + DeliveryStore + ResponseStore, F: FactsSource>(
+        &self,
+        ctx: &Context<S>,
+        facts: &F,
+        door: Door,
+        input: Input<'_>,
+    ) -> Result<IngestOutcome, IngestError> {
+        let request = IngestRequest {
+            door,
+            input,
+            config: &ctx.config,
+            settings: &self.settings,
+            alerting: Alerting::Later,
+            progress: None,
+            now: ctx.now,
+        };
+        let ingested = cachewatch_app::ingest(self.ports(ctx, facts), request).await?;
+        Ok(ingested.outcome)
+    }
+
+    /// What every command that stores events says last: how its alerts went (on standard error
+    /// when standard output is JSON), or, with no Slack configured, what would be posted.
+    pub async fn report<S: EventStore + DeliveryStore + ResponseStore, F: FactsSource>(
+        &self,
+        ctx: &Context<S>,
+        facts: &F,
+        outcome: &IngestOutcome,
+        alerts: Alerts,
+        json: bool,
+        out: &mut dyn Write,
+    ) -> Result<(), Failure> {
+        match alerts {
+            Alerts::Sent(report) => report_sent(&report, json, out),
+            Alerts::Failed(e) => Err(Failure::Other(e.into())),
+            Alerts::NotSent if self.chat.is_none() && !json && !crate::output::quiet() => {
+                self.print_preview(ctx, facts, outcome, out).await
+            }
+            Alerts::NotSent => Ok(()),
+        }
+    }
+
+    /// Sends the alerts of what was stored in steps (the events of a failover being followed),
+    /// or shows what would be posted; then says how it went.
+    pub async fn alert<S: EventStore + DeliveryStore + ResponseStore, F: FactsSource>(
+        &self,
+        ctx: &Context<S>,
+        facts: &F,
+        outcome: &IngestOutcome,
+        out: &mut dyn Write,
+    ) -> Result<(), Failure> {
+        let sent = cachewatch_app::alert(
+            self.ports(ctx, facts),
+            outcome,
+            &ctx.config,
+            &self.settings,
+            ctx.now,
+        )
+        .await
+        .map_err(|e| Failure::Other(e.into()))?;
+        match sent {
+            Some(report) => report_sent(&report, false, out),
+            None if !crate::output::quiet() => self.print_preview(ctx, facts, outcome, out).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Prints what would be posted for an ingest's new events, when Slack is not configured.
+    async fn print_preview<S: EventStore + DeliveryStore + ResponseStore, F: FactsSource>(
+        &self,
+        ctx: &Context<S>,
+        facts: &F,
+        outcome: &IngestOutcome,
+        out: &mut dyn Write,
+    ) -> Result<(), Failure> {
+        let previews = cachewatch_app::preview(
+            self.ports(ctx, facts),
+            outcome,
+            &ctx.config,
+            &self.settings,
+            ctx.now,
+        )
+        .await?;
+        if previews.is_empty() {
+            return Ok(());
+        }
+        writeln!(
+            out,
+            "\nSlack is not configured (SLACK_BOT_TOKEN and SLACK_CHANNEL, or SLACK_WEBHOOK_URL); it would post:"
+        )?;
+        for p in previews {
+            let place = if p.reply {
+                "in the maintenance's thread"
+            } else {
+                "a new alert"
+            };
+            writeln!(out, "\n── {} · {place} ──", p.channel)?;
+            writeln!(out, "{}", slack::to_text(&p.message).trim_end())?;
+        }
+        Ok(())
     }
 }
 
-/// Records and sends the alerts of an ingest; returns the report.
-pub async fn after_ingest<S: EventStore + DeliveryStore + ResponseStore, F: FactsSource>(
-    ctx: &Context<S>,
-    chat: &Chat,
-    facts: &F,
-    channel: Option<String>,
-    outcome: &IngestOutcome,
-) -> Result<NotifyReport, Failure> {
-    let runbooks =
-        read_runbooks(ctx.runbook_dir.as_deref()).map_err(|e| Failure::Input(e.into()))?;
-    let settings = notify_settings(ctx, channel)?;
-    notify::after_ingest(
-        &ctx.store,
-        chat,
-        facts,
-        &runbooks,
-        &ctx.config,
-        &settings,
-        outcome,
-        ctx.now,
-    )
-    .await
-    .map_err(|e| Failure::Other(e.into()))
+/// The one line about the alerts sent (on standard error when standard output is JSON), and
+/// whether any was left unsent.
+fn report_sent(report: &NotifyReport, json: bool, out: &mut dyn Write) -> Result<(), Failure> {
+    let line = summary(report);
+    if crate::output::quiet() {
+    } else if json {
+        eprintln!("{line}");
+    } else {
+        writeln!(out, "{line}")?;
+    }
+    outcome(report)
 }
 
 async fn send<S: EventStore + DeliveryStore + ResponseStore, F: FactsSource>(
@@ -159,40 +284,6 @@ async fn send<S: EventStore + DeliveryStore + ResponseStore, F: FactsSource>(
     )
     .await
     .map_err(|e| Failure::Other(e.into()))
-}
-
-/// Prints what would be posted for an ingest's new events, when Slack is not configured.
-pub async fn print_preview<S: EventStore + DeliveryStore + ResponseStore, F: FactsSource>(
-    ctx: &Context<S>,
-    facts: &F,
-    outcome: &IngestOutcome,
-    out: &mut dyn Write,
-) -> Result<(), Failure> {
-    let new: Vec<MaintenanceEvent> = outcome
-        .events
-        .iter()
-        .filter(|e| e.new)
-        .map(|e| e.event.clone())
-        .collect();
-    let settings = notify_settings(ctx, Some("#(your alerts channel)".to_owned()))?;
-    let previews = preview(&ctx.store, facts, &new, &ctx.config, &settings, ctx.now).await?;
-    if previews.is_empty() {
-        return Ok(());
-    }
-    writeln!(
-        out,
-        "\nSlack is not configured (SLACK_BOT_TOKEN and SLACK_CHANNEL, or SLACK_WEBHOOK_URL); it would post:"
-    )?;
-    for p in previews {
-        let place = if p.reply {
-            "in the maintenance's thread"
-        } else {
-            "a new alert"
-        };
-        writeln!(out, "\n── {} · {place} ──", p.channel)?;
-        writeln!(out, "{}", slack::to_text(&p.message).trim_end())?;
-    }
-    Ok(())
 }
 
 /// `sent 3, updated 1, …`: one line about a run.

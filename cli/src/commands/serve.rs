@@ -92,7 +92,7 @@ where
             loop {
                 tick.tick().await;
                 let now = Utc::now();
-                let config = cachewatch_adapters::deployment::config_at(&store, &config, now).await;
+                let config = cachewatch_app::config_at(&store, &config, now).await;
                 resend_due(&store, &chat, &facts, &runbooks, &config, &settings, now).await;
             }
         })

@@ -7,16 +7,15 @@
 //! idempotent) and, when retries are spent, sends it to the stack's dead-letter queue.
 #![warn(missing_docs)]
 
-use cachewatch_adapters::deployment::config_at;
+use cachewatch_app::{
+    Alerting, Alerts, Door, IngestError as Refused, IngestRequest, Input, Ports, Store,
+};
 use cachewatch_core::config::Config;
-use cachewatch_core::delivery::{ChatSink, DeliveryStore};
+use cachewatch_core::delivery::ChatSink;
 use cachewatch_core::enrich::FactsSource;
-use cachewatch_core::ingest;
-use cachewatch_core::notify::{NotifyError, NotifySettings, after_ingest};
-use cachewatch_core::parse::{ParseContext, parse_document};
-use cachewatch_core::response::ResponseStore;
+use cachewatch_core::notify::NotifySettings;
 use cachewatch_core::runbook::Runbooks;
-use cachewatch_core::store::{EventStore, StoreError};
+use cachewatch_core::store::StoreError;
 use chrono::{DateTime, Utc};
 use lambda_runtime::Diagnostic;
 use serde_json::{Value, json};
@@ -100,12 +99,10 @@ pub async fn handle<S, C, F>(
     now: DateTime<Utc>,
 ) -> Result<Value, IngestError>
 where
-    S: EventStore + DeliveryStore + ResponseStore,
+    S: Store,
     C: ChatSink,
     F: FactsSource,
 {
-    // Mutes set in Slack count from the next notification on.
-    let config = config_at(&deps.store, &deps.config, now).await;
     let documents: Vec<String> = match event.get("Records").and_then(Value::as_array) {
         Some(records) => records
             .iter()
@@ -115,67 +112,57 @@ where
     };
     let mut outcomes = Vec::with_capacity(documents.len());
     for document in &documents {
-        outcomes.push(record(deps, &config, document, now).await);
+        outcomes.push(record(deps, document, now).await);
     }
     summarize(documents.len(), outcomes)
 }
 
-async fn record<S, C, F>(
-    deps: &Deps<S, C, F>,
-    config: &Config,
-    document: &str,
-    now: DateTime<Utc>,
-) -> Record
+async fn record<S, C, F>(deps: &Deps<S, C, F>, document: &str, now: DateTime<Utc>) -> Record
 where
-    S: EventStore + DeliveryStore + ResponseStore,
+    S: Store,
     C: ChatSink,
     F: FactsSource,
 {
-    let events = match parse_document(document, &ParseContext::received_at(now)) {
-        Ok(events) => events,
-        Err(e) => {
+    let ports = Ports {
+        store: &deps.store,
+        chat: deps.chat.as_ref(),
+        facts: &deps.facts,
+        runbooks: &deps.runbooks,
+    };
+    let request = IngestRequest {
+        door: Door::Sns,
+        input: Input::Document(document),
+        config: &deps.config,
+        settings: &deps.notify,
+        alerting: Alerting::Now,
+        progress: None,
+        now,
+    };
+    let ingested = match cachewatch_app::ingest(ports, request).await {
+        Ok(ingested) => ingested,
+        Err(Refused::Parse(e)) => {
             tracing::error!(error = %e, "a record is not an ElastiCache event");
             return Record::Poison(e.to_string());
         }
+        Err(Refused::Store(e)) => return store_failure(&e),
     };
-    let outcome = match ingest(&deps.store, events, &config.alerts).await {
-        Ok(outcome) => outcome,
-        Err(e) => return store_failure(&e),
-    };
-    let (events, new) = (outcome.events.len(), outcome.new_count());
-    let Some(chat) = &deps.chat else {
-        return Record::Stored {
-            events,
-            new,
-            sent: 0,
-            waiting: 0,
-        };
-    };
+    let (events, new) = (ingested.outcome.events.len(), ingested.outcome.new_count());
     // The events are stored: an alert that cannot be sent now is kept and sent by the poller.
-    match after_ingest(
-        &deps.store,
-        chat,
-        &deps.facts,
-        &deps.runbooks,
-        config,
-        &deps.notify,
-        &outcome,
-        now,
-    )
-    .await
-    {
-        Ok(report) => {
+    let (sent, waiting) = match ingested.alerts {
+        Alerts::NotSent => (0, 0),
+        Alerts::Sent(report) => {
             for (id, reason) in &report.failed {
                 tracing::error!(event = %id, %reason, "Slack refused an alert");
             }
-            Record::Stored {
-                events,
-                new,
-                sent: report.sent.len(),
-                waiting: report.waiting,
-            }
+            (report.sent.len(), report.waiting)
         }
-        Err(NotifyError::Store(e)) => store_failure(&e),
+        Alerts::Failed(e) => return store_failure(&e),
+    };
+    Record::Stored {
+        events,
+        new,
+        sent,
+        waiting,
     }
 }
 

@@ -1,8 +1,9 @@
 //! The poller, run on a schedule (every 15 minutes):
 //!
 //! 1. **backfill**: DescribeEvents over the look-back window (longer than the schedule, so runs
-//!    overlap), through the one idempotent ingest: an event whose SNS delivery was lost, or of a
-//!    cluster that has no topic yet, is recorded and alerted all the same;
+//!    overlap), through the one idempotent ingest entry (`cachewatch_app::ingest`): an event
+//!    whose SNS delivery was lost, or of a cluster that has no topic yet, is recorded and alerted
+//!    all the same;
 //! 2. **send what is pending**: alerts Slack could not take earlier, whatever their backoff (the
 //!    schedule is backoff enough: a passing failure stops the channel for the run);
 //! 3. **once a day**, from the team's morning on (`CACHEWATCH_DIGEST_HOUR` in `CACHEWATCH_TZ`):
@@ -17,14 +18,14 @@
 
 use cachewatch_adapters::chat::Chat;
 use cachewatch_adapters::deployment::Deployment;
-use cachewatch_adapters::elasticache::{BackfillError, EventQuery};
-use cachewatch_core::IngestOutcome;
-use cachewatch_core::config::Config;
+use cachewatch_adapters::elasticache::EventQuery;
+use cachewatch_app::{Alerting, Alerts, Door, IngestRequest, Input, Ports};
 use cachewatch_core::delivery::{ChatSink as _, DeliveryStore as _};
 use cachewatch_core::fleet::{DIGEST_HORIZON, audit_coverage, daily_report_day, upcoming_digest};
-use cachewatch_core::notify::{NotifyError, NotifyReport, NotifySettings, after_ingest};
+use cachewatch_core::notify::{NotifyError, NotifyReport, NotifySettings};
 use cachewatch_core::slack::{self, SlackMessage};
 use cachewatch_core::store::{EventStore as _, StoreError};
+use cachewatch_core::{IngestOutcome, MaintenanceEvent};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use lambda_runtime::Diagnostic;
 use serde_json::{Value, json};
@@ -62,14 +63,71 @@ impl From<PollError> for Diagnostic {
 
 /// One poll at `now`; the answer reports what it did.
 pub async fn poll(d: &Deployment, now: DateTime<Utc>) -> Result<Value, PollError> {
-    let config = d.config_at(now).await;
+    let (events, mut backfill, mut failed) = read_back(d, now).await;
+    // The backfill's alerts and every pending one, whatever its backoff.
+    let settings = NotifySettings {
+        ignore_backoff: true,
+        ..d.notify.clone()
+    };
+    let ports = Ports {
+        store: &d.store,
+        chat: d.chat.as_ref(),
+        facts: &d.elasticache,
+        runbooks: &d.runbooks,
+    };
+    let request = IngestRequest {
+        door: Door::Backfill,
+        input: Input::Events(events),
+        config: &d.config,
+        settings: &settings,
+        alerting: Alerting::Now,
+        progress: None,
+        now,
+    };
+    let sent = match cachewatch_app::ingest(ports, request).await {
+        Ok(ingested) => {
+            backfill["new"] = json!(ingested.outcome.new_count());
+            match ingested.alerts {
+                Alerts::Sent(report) => Some(report),
+                Alerts::NotSent => None,
+                Alerts::Failed(e) => return Err(PollError::Store(e)),
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, source = ?std::error::Error::source(&e), "the backfill failed");
+            backfill = json!({ "error": e.to_string() });
+            failed = Some(match e {
+                cachewatch_app::IngestError::Store(e) => PollError::Store(e),
+                e => PollError::Failed(e.to_string()),
+            });
+            // What is pending is sent all the same.
+            let none = IngestOutcome::default();
+            cachewatch_app::alert(ports, &none, &d.config, &settings, now)
+                .await
+                .map_err(|NotifyError::Store(e)| PollError::Store(e))?
+        }
+    };
+    let (alerts, daily) = match (&d.chat, sent) {
+        (Some(chat), Some(report)) => (alerts(&report), daily(d, chat, now).await?),
+        _ => {
+            tracing::info!("Slack is not configured: events are stored, nothing is posted");
+            (json!(null), json!(null))
+        }
+    };
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(json!({ "backfill": backfill, "alerts": alerts, "daily": daily })),
+    }
+}
+
+/// What DescribeEvents keeps for the look-back window: its events, the report's start, and the
+/// failure to report once the rest is done.
+async fn read_back(
+    d: &Deployment,
+    now: DateTime<Utc>,
+) -> (Vec<MaintenanceEvent>, Value, Option<PollError>) {
     let query = EventQuery::between(now - d.lookback, now);
-    let mut quiet = |_| {};
-    let backfill = d
-        .elasticache
-        .backfill(&d.store, &query, &config.alerts, now, &mut quiet)
-        .await;
-    let (outcome, backfill_report) = match &backfill {
+    match d.elasticache.backfill(&query, now, &mut |_| {}).await {
         Ok(b) => {
             for rejected in &b.rejected {
                 tracing::warn!(
@@ -79,73 +137,33 @@ pub async fn poll(d: &Deployment, now: DateTime<Utc>) -> Result<Value, PollError
                     "a DescribeEvents record is not an event cachewatch reads"
                 );
             }
-            let report = json!({
-                "records": b.records,
-                "new": b.outcome.new_count(),
-                "rejected": b.rejected.len(),
-            });
-            (b.outcome.clone(), report)
+            let report = json!({ "records": b.records, "new": 0, "rejected": b.rejected.len() });
+            (b.events, report, None)
         }
         Err(e) => {
-            tracing::error!(error = %e, source = ?std::error::Error::source(e), "the backfill failed");
-            (IngestOutcome::default(), json!({ "error": e.to_string() }))
+            tracing::error!(error = %e, source = ?std::error::Error::source(&e), "the backfill failed");
+            let report = json!({ "error": e.to_string() });
+            let failed = if e.is_retryable() {
+                PollError::Retryable(e.to_string())
+            } else {
+                PollError::Failed(e.to_string())
+            };
+            (Vec::new(), report, Some(failed))
         }
-    };
-
-    let (alerts, daily) = match &d.chat {
-        Some(chat) => {
-            let alerts = send(d, chat, &config, &outcome, now).await?;
-            let daily = daily(d, chat, now).await?;
-            (alerts, daily)
-        }
-        None => {
-            tracing::info!("Slack is not configured: events are stored, nothing is posted");
-            (json!(null), json!(null))
-        }
-    };
-    if let Err(e) = backfill {
-        return Err(match e {
-            BackfillError::Store(e) => PollError::Store(e),
-            e if e.is_retryable() => PollError::Retryable(e.to_string()),
-            e => PollError::Failed(e.to_string()),
-        });
     }
-    Ok(json!({ "backfill": backfill_report, "alerts": alerts, "daily": daily }))
 }
 
-/// Records the alerts of the new events and sends everything pending.
-async fn send(
-    d: &Deployment,
-    chat: &Chat,
-    config: &Config,
-    outcome: &IngestOutcome,
-    now: DateTime<Utc>,
-) -> Result<Value, PollError> {
-    let settings = NotifySettings {
-        ignore_backoff: true,
-        ..d.notify.clone()
-    };
-    let report: NotifyReport = after_ingest(
-        &d.store,
-        chat,
-        &d.elasticache,
-        &d.runbooks,
-        config,
-        &settings,
-        outcome,
-        now,
-    )
-    .await
-    .map_err(|NotifyError::Store(e)| PollError::Store(e))?;
+/// What a run of the sender did, for the answer.
+fn alerts(report: &NotifyReport) -> Value {
     for (id, reason) in &report.failed {
         tracing::error!(event = %id, %reason, "Slack refused an alert");
     }
-    Ok(json!({
+    json!({
         "reconciled": report.reconciled,
         "sent": report.sent.len(),
         "waiting": report.waiting,
         "failed": report.failed.len(),
-    }))
+    })
 }
 
 /// Posts the day's digest and, when there are gaps, the coverage audit: each once a day.

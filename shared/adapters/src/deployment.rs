@@ -23,10 +23,9 @@ use aws_config::SdkConfig;
 use cachewatch_core::config::{Config, ConfigError};
 use cachewatch_core::links::{LinkSettingsError, LinkSigner};
 use cachewatch_core::notify::NotifySettings;
-use cachewatch_core::response::ResponseStore;
 use cachewatch_core::runbook::Runbooks;
 use cachewatch_core::timefmt::{BadZone, Zone};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{Duration, Utc};
 
 use crate::chat::{Chat, ChatConfigError, chat_from_lookup};
 use crate::dynamo::DynamoStore;
@@ -51,8 +50,7 @@ pub struct Deployment {
     pub chat: Option<Chat>,
     /// The runbooks.
     pub runbooks: Runbooks,
-    /// The team's configuration (from the file; see [`Deployment::config_at`] for the mutes set
-    /// in Slack).
+    /// The team's configuration, from the file (the use cases add the mutes set in Slack).
     pub config: Config,
     /// How alerts are sent.
     pub notify: NotifySettings,
@@ -196,23 +194,6 @@ impl Deployment {
             digest_hour,
             secrets,
         })
-    }
-
-    /// The configuration at `now`: see [`config_at`].
-    pub async fn config_at(&self, now: DateTime<Utc>) -> Config {
-        config_at(&self.store, &self.config, now).await
-    }
-}
-
-/// The configuration at `now`: `config` with the mutes people set in Slack. When those cannot be
-/// read, `config` alone: a mute missed is one alert too many, which is better than none.
-pub async fn config_at<S: ResponseStore>(store: &S, config: &Config, now: DateTime<Utc>) -> Config {
-    match store.mutes(now).await {
-        Ok(mutes) => config.clone().with_stored_mutes(&mutes),
-        Err(e) => {
-            tracing::warn!(error = %e, "cannot read the mutes set in Slack");
-            config.clone()
-        }
     }
 }
 

@@ -90,13 +90,7 @@ impl<S: ResponseStore, C, F, K> App<S, C, F, K> {
     /// The configuration at `now`, with the mutes people set in Slack. When those cannot be read,
     /// the file's alone: a mute missed is one alert too many, better than none.
     pub async fn config_now(&self, now: DateTime<Utc>) -> Config {
-        match self.store.mutes(now).await {
-            Ok(mutes) => self.config.clone().with_stored_mutes(&mutes),
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot read the mutes set in Slack");
-                self.config.clone()
-            }
-        }
+        cachewatch_app::config_at(&self.store, &self.config, now).await
     }
 }
 

@@ -36,7 +36,7 @@ use aws_sdk_elasticache::primitives::DateTime as AwsDateTime;
 use cachewatch_core::enrich::FactsSource;
 use chrono::{DateTime, Utc};
 
-pub use backfill::{Backfill, BackfillError, BackfillProgress};
+pub use backfill::{Backfill, BackfillProgress};
 pub use error::{ElastiCacheError, ErrorKind};
 pub use events::{
     DescribedEvents, EVENT_RETENTION, EventQuery, EventRecord, EventsProgress, RejectedRecord,

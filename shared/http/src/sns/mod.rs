@@ -3,10 +3,9 @@
 //! Every message is verified first ([`verify`]): from SNS, for an allowed topic. Then:
 //! - `SubscriptionConfirmation`: the `SubscribeURL`, checked, is visited: the subscription is
 //!   confirmed;
-//! - `Notification`: the fields SNS signed, and only those, go through the one ingest pipeline
-//!   (`parse_document`, `ingest`),
-//!   then the alerts of what is new are recorded and sent (`notify::after_ingest`), with the mutes
-//!   set in Slack;
+//! - `Notification`: the fields SNS signed, and only those, go through the one ingest entry
+//!   (`cachewatch_app::ingest`): read, stored, and the alerts of what is new recorded and sent,
+//!   with the mutes set in Slack;
 //! - `UnsubscribeConfirmation`: noted in the log.
 //!
 //! Answers follow SNS's retry rules: a message that can never pass (not SNS's, not ours, not an
@@ -24,13 +23,11 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use cachewatch_app::{Alerting, Alerts, Door, IngestError, IngestRequest, Input, Ports};
 use cachewatch_core::delivery::{ChatSink, DeliveryStore, SlackViews};
 use cachewatch_core::enrich::FactsSource;
-use cachewatch_core::notify::after_ingest;
-use cachewatch_core::parse::{ParseContext, parse_document};
 use cachewatch_core::response::ResponseStore;
 use cachewatch_core::store::EventStore;
-use cachewatch_core::{ingest, notify::NotifyError};
 use chrono::Utc;
 use serde_json::json;
 
@@ -115,17 +112,30 @@ where
     F: FactsSource,
     K: SnsFetcher,
 {
-    let events = match parse_document(&message.signed_document(), &ParseContext::received_at(now)) {
-        Ok(events) => events,
-        Err(e) => {
+    let ports = Ports {
+        store: &app.store,
+        chat: app.chat.as_ref(),
+        facts: &app.facts,
+        runbooks: &app.runbooks,
+    };
+    let document = message.signed_document();
+    let request = IngestRequest {
+        door: Door::Sns,
+        input: Input::Document(&document),
+        config: &app.config,
+        settings: &app.notify,
+        alerting: Alerting::Now,
+        progress: None,
+        now,
+    };
+    let ingested = match cachewatch_app::ingest(ports, request).await {
+        Ok(ingested) => ingested,
+        Err(IngestError::Parse(e)) => {
             // From SNS, for our topic, but not an ElastiCache event: sending it again won't help.
             tracing::error!(error = %e, "/sns: a notification carries no ElastiCache event");
             return answer(StatusCode::BAD_REQUEST, json!({"error": e.to_string()}));
         }
-    };
-    let outcome = match ingest(&app.store, events, &app.config.alerts).await {
-        Ok(outcome) => outcome,
-        Err(e) => {
+        Err(IngestError::Store(e)) => {
             tracing::error!(error = %e, source = ?std::error::Error::source(&e), "/sns: the store failed");
             let status = if e.is_retryable() {
                 StatusCode::SERVICE_UNAVAILABLE
@@ -135,33 +145,21 @@ where
             return answer(status, json!({"error": e.to_string()}));
         }
     };
-    let mut sent = 0;
-    if let Some(chat) = &app.chat {
-        let config = app.config_now(now).await;
-        // The events are stored: an alert that cannot be sent now stays pending for the next run.
-        match after_ingest(
-            &app.store,
-            chat,
-            &app.facts,
-            &app.runbooks,
-            &config,
-            &app.notify,
-            &outcome,
-            now,
-        )
-        .await
-        {
-            Ok(report) => {
-                for (id, reason) in &report.failed {
-                    tracing::error!(event = %id, %reason, "Slack refused an alert");
-                }
-                sent = report.sent.len();
+    // The events are stored: an alert that cannot be sent now stays pending for the next run.
+    let sent = match &ingested.alerts {
+        Alerts::NotSent => 0,
+        Alerts::Sent(report) => {
+            for (id, reason) in &report.failed {
+                tracing::error!(event = %id, %reason, "Slack refused an alert");
             }
-            Err(NotifyError::Store(e)) => {
-                tracing::error!(error = %e, "/sns: stored, but the alerts could not be sent yet");
-            }
+            report.sent.len()
         }
-    }
+        Alerts::Failed(e) => {
+            tracing::error!(error = %e, "/sns: stored, but the alerts could not be sent yet");
+            0
+        }
+    };
+    let outcome = &ingested.outcome;
     answer(
         StatusCode::OK,
         json!({"events": outcome.events.len(), "new": outcome.new_count(), "alerts_sent": sent}),

@@ -1,0 +1,263 @@
+//! Ingest and alert: a document or events from any door, read, stored once, and alerted.
+//!
+//! [`ingest`] is the one entry. It reads a document whole (nothing is stored if any of it is
+//! wrong), stores every occurrence once and works out the maintenances it touched (in chunks for
+//! a large input, reporting progress between them), then records and sends the alerts of what
+//! is new with the team's configuration at that moment (the mutes set in Slack included) and
+//! the facts a drill's scenario takes for granted. [`alert`] and [`preview`] are its last step
+//! alone, for a door that stores in steps and alerts once (a failover being followed) or that
+//! shows what would be posted when no chat is configured.
+
+use cachewatch_core::config::Config;
+use cachewatch_core::delivery::ChatSink;
+use cachewatch_core::drill::DrillFacts;
+use cachewatch_core::enrich::FactsSource;
+use cachewatch_core::notify::{self, NotifyError, NotifyReport, NotifySettings, Preview};
+use cachewatch_core::parse::{ParseContext, ParseError, read_document};
+use cachewatch_core::store::StoreError;
+use cachewatch_core::{IngestOutcome, MaintenanceEvent, pipeline};
+use chrono::{DateTime, Utc};
+
+use crate::{Ports, Store, config_at};
+
+/// How many events one store call takes: progress is reported between them.
+pub const CHUNK: usize = 500;
+
+/// Which door an input came through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Door {
+    /// An SNS notification (the SNS function, `POST /sns`).
+    Sns,
+    /// A text or file a person gave (`cachewatch ingest`, the demo).
+    Text,
+    /// DescribeEvents, read back over a time range (the poller, `cachewatch backfill`).
+    Backfill,
+    /// A drill's made-up events.
+    Drill,
+    /// The events of a failover being rehearsed.
+    Failover,
+}
+
+impl Door {
+    /// Whether what comes through this door is a drill, whatever it says.
+    pub fn is_drill(self) -> bool {
+        matches!(self, Door::Drill | Door::Failover)
+    }
+}
+
+/// What is ingested.
+#[derive(Debug)]
+pub enum Input<'a> {
+    /// A document of any shape cachewatch reads, read whole.
+    Document(&'a str),
+    /// Events a door has read already (DescribeEvents records, a drill's events).
+    Events(Vec<MaintenanceEvent>),
+}
+
+/// When the alerts of an ingest are sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Alerting {
+    /// Now, when a chat is configured.
+    Now,
+    /// Not by this call: the door calls [`alert`] once it has stored everything.
+    Later,
+}
+
+/// One ingest.
+pub struct IngestRequest<'a> {
+    /// The door it came through.
+    pub door: Door,
+    /// What to ingest.
+    pub input: Input<'a>,
+    /// The team's configuration; the mutes set in Slack are added to it.
+    pub config: &'a Config,
+    /// How alerts are sent.
+    pub settings: &'a NotifySettings,
+    /// Whether the alerts are sent by this call.
+    pub alerting: Alerting,
+    /// Hears `(stored, of)` before the first chunk and after each.
+    pub progress: Option<&'a mut (dyn FnMut(usize, usize) + Send)>,
+    /// The time of the ingest.
+    pub now: DateTime<Utc>,
+}
+
+/// What an ingest did.
+#[derive(Debug)]
+pub struct Ingested {
+    /// Each input event as stored, and the maintenances changed.
+    pub outcome: IngestOutcome,
+    /// The lines of a pasted text that were clearly not events.
+    pub skipped_lines: usize,
+    /// What became of the alerts.
+    pub alerts: Alerts,
+}
+
+/// What became of the alerts of an ingest.
+#[derive(Debug)]
+pub enum Alerts {
+    /// Not sent by this call: no chat is configured, or the door sends them later.
+    NotSent,
+    /// Recorded, and sent as far as the chat took them.
+    Sent(NotifyReport),
+    /// The events are stored, but their alerts could not be recorded or sent: the store failed.
+    /// The next run that sends what is pending picks them up.
+    Failed(StoreError),
+}
+
+/// Why nothing (or not everything) was stored.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// The document does not read: nothing was stored.
+    #[error(transparent)]
+    Parse(#[from] ParseError),
+    /// The store failed. What earlier chunks stored stays stored.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Ingests one input and alerts: the one entry of every door.
+pub async fn ingest<S, C, F>(
+    ports: Ports<'_, S, C, F>,
+    request: IngestRequest<'_>,
+) -> Result<Ingested, IngestError>
+where
+    S: Store,
+    C: ChatSink,
+    F: FactsSource,
+{
+    let IngestRequest {
+        door,
+        input,
+        config,
+        settings,
+        alerting,
+        mut progress,
+        now,
+    } = request;
+    let (events, skipped_lines) = read(door, input, now)?;
+    let outcome = store(ports.store, events, config, &mut progress).await?;
+    let alerts = match alerting {
+        Alerting::Later => Alerts::NotSent,
+        Alerting::Now => match alert(ports, &outcome, config, settings, now).await {
+            Ok(Some(report)) => Alerts::Sent(report),
+            Ok(None) => Alerts::NotSent,
+            Err(NotifyError::Store(e)) => Alerts::Failed(e),
+        },
+    };
+    Ok(Ingested {
+        outcome,
+        skipped_lines,
+        alerts,
+    })
+}
+
+/// Records the alerts of what `outcome` stored as new and sends what is due, refreshing the
+/// threads of the groups it changed; `None` when no chat is configured.
+pub async fn alert<S, C, F>(
+    ports: Ports<'_, S, C, F>,
+    outcome: &IngestOutcome,
+    config: &Config,
+    settings: &NotifySettings,
+    now: DateTime<Utc>,
+) -> Result<Option<NotifyReport>, NotifyError>
+where
+    S: Store,
+    C: ChatSink,
+    F: FactsSource,
+{
+    let Some(chat) = ports.chat else {
+        return Ok(None);
+    };
+    let config = config_at(ports.store, config, now).await;
+    let facts = DrillFacts {
+        source: ports.facts,
+    };
+    notify::after_ingest(
+        ports.store,
+        chat,
+        &facts,
+        ports.runbooks,
+        &config,
+        settings,
+        outcome,
+        now,
+    )
+    .await
+    .map(Some)
+}
+
+/// What the alerts of `outcome`'s new events would be, recording and sending nothing.
+pub async fn preview<S, C, F>(
+    ports: Ports<'_, S, C, F>,
+    outcome: &IngestOutcome,
+    config: &Config,
+    settings: &NotifySettings,
+    now: DateTime<Utc>,
+) -> Result<Vec<Preview>, StoreError>
+where
+    S: Store,
+    F: FactsSource,
+{
+    let new: Vec<MaintenanceEvent> = outcome
+        .events
+        .iter()
+        .filter(|e| e.new)
+        .map(|e| e.event.clone())
+        .collect();
+    let config = config_at(ports.store, config, now).await;
+    let facts = DrillFacts {
+        source: ports.facts,
+    };
+    notify::preview(ports.store, &facts, &new, &config, settings, now).await
+}
+
+/// The events of `input`, and how many pasted lines were not events.
+fn read(
+    door: Door,
+    input: Input<'_>,
+    now: DateTime<Utc>,
+) -> Result<(Vec<MaintenanceEvent>, usize), ParseError> {
+    match input {
+        Input::Events(events) => Ok((events, 0)),
+        Input::Document(text) => {
+            let ctx = ParseContext {
+                received_at: now,
+                drill: door.is_drill(),
+            };
+            let document = read_document(text, &ctx)?;
+            Ok((document.events, document.skipped_lines))
+        }
+    }
+}
+
+/// Stores `events` [`CHUNK`] at a time, in input order. What one chunk stores, the next one's
+/// candidates see, so an occurrence is still stored once.
+async fn store<S: Store>(
+    store: &S,
+    events: Vec<MaintenanceEvent>,
+    config: &Config,
+    progress: &mut Option<&mut (dyn FnMut(usize, usize) + Send)>,
+) -> Result<IngestOutcome, StoreError> {
+    let of = events.len();
+    let mut heard = |done: usize| {
+        if let Some(progress) = progress.as_mut() {
+            progress(done, of);
+        }
+    };
+    let mut outcome = IngestOutcome::default();
+    let mut done = 0;
+    heard(done);
+    let mut rest = events.into_iter().peekable();
+    while rest.peek().is_some() {
+        let chunk: Vec<_> = rest.by_ref().take(CHUNK).collect();
+        done += chunk.len();
+        let stored = pipeline::ingest(store, chunk, &config.alerts).await?;
+        outcome.events.extend(stored.events);
+        outcome.maintenances.extend(stored.maintenances);
+        heard(done);
+    }
+    Ok(outcome)
+}
+
+#[cfg(test)]
+mod tests;

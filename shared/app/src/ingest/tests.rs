@@ -1,0 +1,270 @@
+//! The ingest entry against a real SQLite file, with a chat that keeps what it is sent.
+
+use std::sync::Mutex;
+
+use cachewatch_adapters::sqlite::SqliteStore;
+use cachewatch_core::config::Config;
+use cachewatch_core::delivery::{
+    ChatSink, DeliveryError, DeliveryState, DeliveryStore, PostedMessage,
+};
+use cachewatch_core::notify::NotifySettings;
+use cachewatch_core::response::{MuteRecord, ResponseStore};
+use cachewatch_core::runbook::Runbooks;
+use cachewatch_core::slack::{self, SlackMessage};
+use chrono::{DateTime, Duration, Utc};
+
+use super::*;
+
+const SNS_EVENT: &str = include_str!("../../../../tests/fixtures/lambda_sns_event.json");
+
+fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+/// A chat that keeps the text of every message posted.
+#[derive(Default)]
+struct KeptChat {
+    posted: Mutex<Vec<String>>,
+}
+
+impl KeptChat {
+    fn texts(&self) -> Vec<String> {
+        self.posted.lock().unwrap().clone()
+    }
+}
+
+impl ChatSink for KeptChat {
+    fn threads(&self) -> bool {
+        true
+    }
+
+    async fn post(
+        &self,
+        channel: &str,
+        message: &SlackMessage,
+    ) -> Result<PostedMessage, DeliveryError> {
+        let mut posted = self.posted.lock().unwrap();
+        posted.push(slack::to_text(message));
+        Ok(PostedMessage {
+            channel: channel.to_owned(),
+            ts: format!("1700000000.{:06}", posted.len()),
+        })
+    }
+
+    async fn update(&self, _: &str, _: &str, _: &SlackMessage) -> Result<(), DeliveryError> {
+        Ok(())
+    }
+
+    async fn find_delivery(
+        &self,
+        _: &str,
+        _: Option<&str>,
+        _: &str,
+        _: DateTime<Utc>,
+    ) -> Result<Option<PostedMessage>, DeliveryError> {
+        Ok(None)
+    }
+}
+
+/// Facts that know nothing about any cluster.
+struct NoFacts;
+
+impl FactsSource for NoFacts {
+    async fn facts_for(
+        &self,
+        _: &MaintenanceEvent,
+        _: Option<&cachewatch_core::Maintenance>,
+    ) -> cachewatch_core::facts::ClusterFacts {
+        cachewatch_core::facts::ClusterFacts::default()
+    }
+}
+
+struct World {
+    _dir: tempfile::TempDir,
+    store: SqliteStore,
+    chat: KeptChat,
+    runbooks: Runbooks,
+    config: Config,
+    settings: NotifySettings,
+}
+
+impl World {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("history.db")).unwrap();
+        World {
+            _dir: dir,
+            store,
+            chat: KeptChat::default(),
+            runbooks: Runbooks::embedded(),
+            config: Config::default(),
+            settings: NotifySettings {
+                channel: Some("#ops".to_owned()),
+                base_url: None,
+                links: None,
+                zone: Default::default(),
+                actions: false,
+                holder: "test".to_owned(),
+                ignore_backoff: false,
+            },
+        }
+    }
+
+    fn ports(&self, chat: bool) -> Ports<'_, SqliteStore, KeptChat, NoFacts> {
+        Ports {
+            store: &self.store,
+            chat: chat.then_some(&self.chat),
+            facts: &NoFacts,
+            runbooks: &self.runbooks,
+        }
+    }
+
+    async fn ingest(
+        &self,
+        door: Door,
+        input: Input<'_>,
+        chat: bool,
+    ) -> Result<Ingested, IngestError> {
+        let request = IngestRequest {
+            door,
+            input,
+            config: &self.config,
+            settings: &self.settings,
+            alerting: Alerting::Now,
+            progress: None,
+            now: at("2026-06-10T15:23:00Z"),
+        };
+        ingest(self.ports(chat), request).await
+    }
+}
+
+#[tokio::test]
+async fn a_notification_is_stored_and_alerted_once_however_often_it_arrives() {
+    let world = World::new();
+
+    let first = world
+        .ingest(Door::Sns, Input::Document(SNS_EVENT), true)
+        .await
+        .unwrap();
+    let posted = world.chat.texts().len();
+    let again = world
+        .ingest(Door::Sns, Input::Document(SNS_EVENT), true)
+        .await
+        .unwrap();
+
+    assert!(first.outcome.new_count() > 0);
+    assert!(matches!(&first.alerts, Alerts::Sent(r) if !r.sent.is_empty()));
+    assert!(posted > 0, "the new events were alerted");
+    assert_eq!(again.outcome.new_count(), 0);
+    assert_eq!(world.chat.texts().len(), posted, "nothing was posted twice");
+}
+
+#[tokio::test]
+async fn a_document_that_does_not_read_stores_nothing() {
+    let world = World::new();
+    let broken = format!("{}\n{{ not json", &SNS_EVENT[..SNS_EVENT.len() / 2]);
+
+    let result = world
+        .ingest(Door::Text, Input::Document(&broken), true)
+        .await;
+
+    assert!(matches!(result, Err(IngestError::Parse(_))));
+    let stored = world
+        .store
+        .deliveries_in(DeliveryState::Pending, 100)
+        .await
+        .unwrap();
+    assert!(stored.is_empty());
+    assert!(world.chat.texts().is_empty());
+}
+
+#[tokio::test]
+async fn without_a_chat_events_are_stored_and_no_alert_is_recorded() {
+    let world = World::new();
+
+    let done = world
+        .ingest(Door::Sns, Input::Document(SNS_EVENT), false)
+        .await
+        .unwrap();
+
+    assert!(done.outcome.new_count() > 0);
+    assert!(matches!(done.alerts, Alerts::NotSent));
+    for state in [DeliveryState::Pending, DeliveryState::Sent] {
+        assert!(
+            world
+                .store
+                .deliveries_in(state, 100)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_mute_set_in_slack_silences_the_alert_of_a_notification() {
+    let world = World::new();
+    let now = at("2026-06-10T15:23:00Z");
+    world
+        .store
+        .record_mute(&MuteRecord {
+            clusters: "ledger-*".to_owned(),
+            until: now + Duration::days(1),
+            by: "ana".to_owned(),
+            at: now,
+        })
+        .await
+        .unwrap();
+
+    let done = world
+        .ingest(Door::Sns, Input::Document(SNS_EVENT), true)
+        .await
+        .unwrap();
+
+    assert!(done.outcome.new_count() > 0);
+    assert!(world.chat.texts().is_empty(), "{:?}", world.chat.texts());
+}
+
+#[tokio::test]
+async fn a_document_through_the_drill_door_is_stored_as_a_drill() {
+    let world = World::new();
+
+    let done = world
+        .ingest(Door::Drill, Input::Document(SNS_EVENT), false)
+        .await
+        .unwrap();
+
+    assert!(!done.outcome.events.is_empty());
+    assert!(done.outcome.events.iter().all(|e| e.event.drill));
+}
+
+#[tokio::test]
+async fn a_large_input_is_stored_in_chunks_and_progress_is_heard_after_each() {
+    let world = World::new();
+    let of = CHUNK + 10;
+    let lines: Vec<String> = (0..of)
+        .map(|i| {
+            format!(
+                r#"{{"SourceIdentifier":"ledger-{i:04}-001","SourceType":"cache-cluster","Message":"Cache node 0001 restarted","Date":"2026-06-10T15:22:03Z"}}"#
+            )
+        })
+        .collect();
+    let document = lines.join("\n");
+    let mut heard = Vec::new();
+    let mut progress = |done, of| heard.push((done, of));
+
+    let request = IngestRequest {
+        door: Door::Backfill,
+        input: Input::Document(&document),
+        config: &world.config,
+        settings: &world.settings,
+        alerting: Alerting::Later,
+        progress: Some(&mut progress),
+        now: at("2026-06-10T15:23:00Z"),
+    };
+    let done = ingest(world.ports(true), request).await.unwrap();
+
+    assert_eq!(heard, vec![(0, of), (CHUNK, of), (of, of)]);
+    assert_eq!(done.outcome.events.len(), of);
+    assert!(world.chat.texts().is_empty(), "alerts are left for later");
+}

@@ -1,0 +1,71 @@
+//! The application layer: one entry per use case, called by every door.
+//!
+//! A door (the SNS function, `POST /sns`, a CLI command, the poller) turns its wire format into
+//! one request, calls one entry here with its [`Ports`], and turns the answer back into its wire
+//! format. The rules live behind the entries, once: which input is read and how, the mutes set in
+//! Slack, storing and the lifecycle, the facts a drill takes for granted, the alerts.
+//!
+//! This crate knows no wire format: no AWS SDK, HTTP, SQL or Lambda types. Adapters implement
+//! the ports (traits of `cachewatch-core`); this crate composes the core's decisions.
+#![warn(missing_docs)]
+
+pub mod ingest;
+
+pub use ingest::{
+    Alerting, Alerts, Door, IngestError, IngestRequest, Ingested, Input, alert, ingest, preview,
+};
+
+use cachewatch_core::config::Config;
+use cachewatch_core::delivery::DeliveryStore;
+use cachewatch_core::response::ResponseStore;
+use cachewatch_core::runbook::Runbooks;
+use cachewatch_core::store::EventStore;
+use chrono::{DateTime, Utc};
+
+/// The history a use case reads and writes: events, deliveries and people's responses.
+pub trait Store: EventStore + DeliveryStore + ResponseStore {}
+
+impl<T: EventStore + DeliveryStore + ResponseStore> Store for T {}
+
+/// What the use cases reach the outside through: one bundle, built by a door once.
+#[derive(Debug)]
+pub struct Ports<'a, S, C, F> {
+    /// The history.
+    pub store: &'a S,
+    /// The chat, when one is configured: without one, nothing is sent.
+    pub chat: Option<&'a C>,
+    /// Where facts about clusters come from.
+    pub facts: &'a F,
+    /// The runbooks (for checklists in threads).
+    pub runbooks: &'a Runbooks,
+}
+
+impl<S, C, F> Clone for Ports<'_, S, C, F> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<S, C, F> Copy for Ports<'_, S, C, F> {}
+
+/// The team's configuration at `now`: `config` with the mutes people set in Slack, each once
+/// (a configuration that has them already is returned as it is). When those cannot be read,
+/// `config` alone: a mute missed is one alert too many, which is better than none.
+pub async fn config_at<S: ResponseStore>(store: &S, config: &Config, now: DateTime<Utc>) -> Config {
+    let mut muted = match store.mutes(now).await {
+        Ok(mutes) => config.clone().with_stored_mutes(&mutes),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the mutes set in Slack");
+            return config.clone();
+        }
+    };
+    let mut seen = Vec::with_capacity(muted.mutes.len());
+    muted.mutes.retain(|m| {
+        let first = !seen.contains(m);
+        if first {
+            seen.push(m.clone());
+        }
+        first
+    });
+    muted
+}
