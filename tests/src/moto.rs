@@ -8,6 +8,28 @@ use std::time::{Duration, Instant};
 
 use crate::tool;
 
+/// `moto_server`, answering one request at a time. moto checks a write's condition and then
+/// writes, in whichever of its threads the request came to, with nothing between the two; DynamoDB
+/// does both at once for an item. Run side by side, two conditional writes of one item could
+/// both succeed on moto, which DynamoDB never lets happen. Connections stay concurrent (an SDK
+/// client keeps several open); the answers are made one after the other.
+const ONE_REQUEST_AT_A_TIME: &str = r#"
+import sys, threading
+import moto.server as server
+
+run_simple = server.run_simple
+lock = threading.Lock()
+
+def one_at_a_time(host, port, app, **options):
+    def serialised(environ, start_response):
+        with lock:
+            return list(app(environ, start_response))
+    return run_simple(host, port, serialised, **options)
+
+server.run_simple = one_at_a_time
+server.main(sys.argv[1:])
+"#;
+
 /// A running moto server.
 pub struct Moto {
     child: Child,
@@ -26,8 +48,15 @@ impl Moto {
     /// Starts moto on 127.0.0.1 and waits until it answers (a few hundred milliseconds).
     pub fn start() -> Self {
         let port = free_port();
-        let child = Command::new(tool("moto_server"))
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        let child = Command::new(tool("python3"))
+            .args([
+                "-c",
+                ONE_REQUEST_AT_A_TIME,
+                "-H",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+            ])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
