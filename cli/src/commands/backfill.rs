@@ -5,10 +5,7 @@ use std::io::Write;
 
 use anyhow::anyhow;
 use cachewatch_adapters::elasticache::{BackfillProgress, EVENT_RETENTION, EventQuery};
-use cachewatch_core::delivery::DeliveryStore;
 use cachewatch_core::query::parse_when;
-use cachewatch_core::response::ResponseStore;
-use cachewatch_core::store::EventStore;
 use chrono::{DateTime, Duration, Utc};
 
 use cachewatch_app::{Door, Input};
@@ -18,7 +15,7 @@ use super::{Context, Failure, elasticache, ingest, write_json};
 use crate::args::BackfillArgs;
 use crate::{output, progress};
 
-pub async fn run<S: EventStore + DeliveryStore + ResponseStore>(
+pub async fn run<S: cachewatch_app::Store>(
     ctx: &Context<S>,
     args: &BackfillArgs,
     out: &mut dyn Write,

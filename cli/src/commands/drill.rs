@@ -9,13 +9,11 @@ use std::collections::BTreeSet;
 use std::io::Write;
 
 use anyhow::anyhow;
-use cachewatch_core::delivery::DeliveryStore;
 use cachewatch_core::drill::menu::{Topology, failure_menu, render_markdown};
 use cachewatch_core::drill::report::{DrillReport, Recorded, report, run_of, runs};
 use cachewatch_core::drill::{DRILL_ID, DrillTarget, Scenario, events_for};
 use cachewatch_core::ids::{ClusterId, NodeId, ReplicationGroupId};
 use cachewatch_core::query::{EventQuery, MAX_LIMIT};
-use cachewatch_core::response::ResponseStore;
 use cachewatch_core::store::EventStore;
 use cachewatch_core::timefmt::human_duration;
 use cachewatch_core::{Maintenance, MaintenanceEvent};
@@ -29,7 +27,7 @@ use super::{Context, Failure, resolve_id, write_json};
 use crate::args::{DrillArgs, DrillCommand, DrillListArgs, DrillReportArgs, DrillStartArgs};
 use cachewatch_app::{Door, Input};
 
-pub async fn run<S: EventStore + DeliveryStore + ResponseStore>(
+pub async fn run<S: cachewatch_app::Store>(
     ctx: &Context<S>,
     args: &DrillArgs,
     out: &mut dyn Write,
@@ -72,7 +70,7 @@ struct Started<'a> {
     maintenances: Vec<&'a Maintenance>,
 }
 
-async fn start<S: EventStore + DeliveryStore + ResponseStore>(
+async fn start<S: cachewatch_app::Store>(
     ctx: &Context<S>,
     args: &DrillStartArgs,
     out: &mut dyn Write,
@@ -310,7 +308,7 @@ async fn run_events<S: EventStore>(
 }
 
 /// Measures one run from what its events' stores recorded.
-async fn measure<S: EventStore + DeliveryStore + ResponseStore>(
+async fn measure<S: cachewatch_app::Store>(
     store: &S,
     drill_id: &str,
     mut events: Vec<MaintenanceEvent>,
@@ -349,7 +347,7 @@ async fn measure<S: EventStore + DeliveryStore + ResponseStore>(
     ))
 }
 
-async fn report_drills<S: EventStore + DeliveryStore + ResponseStore>(
+async fn report_drills<S: cachewatch_app::Store>(
     ctx: &Context<S>,
     args: &DrillReportArgs,
     out: &mut dyn Write,

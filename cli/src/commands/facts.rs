@@ -1,6 +1,7 @@
 //! The facts of a cluster for `runbook`, `show` and `upcoming`: read from ElastiCache when AWS
 //! credentials are at hand (unless `--offline`) and kept in the history with the time they were
-//! read; otherwise the last facts kept, with their age.
+//! read; otherwise the last facts kept, with their age (the rule is the application's,
+//! [`cachewatch_app::known_facts`]; this module prints it and chooses the client).
 
 use std::future::Future;
 use std::io::Write;
@@ -11,21 +12,16 @@ use cachewatch_adapters::aws::credentials_configured;
 use cachewatch_adapters::elasticache::ElastiCache;
 use cachewatch_core::enrich::{FactsSource, NoFacts};
 use cachewatch_core::facts::ClusterFacts;
-use cachewatch_core::facts_history::{
-    FactsRecord, FactsStore, facts_key, facts_line, impact_line, worth_keeping,
-};
-use cachewatch_core::timefmt::relative;
+use cachewatch_core::facts_history::{FactsStore, facts_line, impact_line};
 use cachewatch_core::{Maintenance, MaintenanceEvent};
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+
+pub use cachewatch_app::{Known, NOT_LOOKED_UP, known_facts};
 
 use super::{Context, Failure};
 
 /// How many clusters are looked up at once.
 pub const LOOKUPS_AT_ONCE: usize = 4;
-
-/// Why the runbook's facts were not read now, when the source cannot say better.
-pub const NOT_LOOKED_UP: &str = "not looked up now";
 
 /// A lookup in ElastiCache, which the runbook names with the time it was made.
 pub struct Looked<'a>(pub &'a ElastiCache);
@@ -106,92 +102,6 @@ impl<'a> Asker<'a> {
             None => known_facts(store, &NoFacts, event, maintenance, now, self.why_not()).await,
         }
     }
-}
-
-/// What is known of a cluster, and where it comes from.
-#[derive(Debug, Clone, Serialize)]
-pub struct Known {
-    /// The cluster or group looked up.
-    pub cluster: String,
-    /// The facts.
-    pub facts: ClusterFacts,
-    /// When they were read from ElastiCache.
-    pub read_at: Option<DateTime<Utc>>,
-    /// Whether they were read now (rather than kept from an earlier lookup).
-    pub fresh: bool,
-    /// Why they were not read now.
-    pub why_not_now: Option<String>,
-}
-
-impl Known {
-    /// How a runbook names where the facts come from.
-    pub fn read_text(&self, now: DateTime<Utc>) -> Option<String> {
-        let at = self.read_at?;
-        Some(match (&self.why_not_now, self.fresh) {
-            (Some(why), false) => format!(
-                "read {} from ElastiCache, {} (kept from the last lookup; {why})",
-                at.format("%a %d %b %Y %H:%M UTC"),
-                relative(now, at)
-            ),
-            _ => format!(
-                "read {} from ElastiCache (now)",
-                at.format("%a %d %b %Y %H:%M UTC")
-            ),
-        })
-    }
-}
-
-/// The facts `source` gives for `event`; those read from ElastiCache are kept in `store`, and
-/// when none could be read the last ones kept stand in, with why they were not read now.
-pub async fn known_facts<S: FactsStore, F: FactsSource>(
-    store: &S,
-    source: &F,
-    event: &MaintenanceEvent,
-    maintenance: Option<&Maintenance>,
-    now: DateTime<Utc>,
-    why_not: &str,
-) -> Known {
-    let cluster = facts_key(event).to_owned();
-    let looked = source.facts_for(event, maintenance).await;
-    let mut known = Known {
-        cluster: cluster.clone(),
-        facts: looked,
-        read_at: None,
-        fresh: false,
-        why_not_now: None,
-    };
-    if worth_keeping(&known.facts) {
-        if source.looks_up() && !event.drill {
-            let record = FactsRecord {
-                cluster_id: cluster,
-                read_at: now,
-                facts: known.facts.clone(),
-            };
-            if let Err(e) = store.record_facts(&record).await {
-                eprintln!("cachewatch: warning: the facts read are not kept in the history: {e}");
-            }
-            known.read_at = Some(now);
-            known.fresh = true;
-        }
-        return known;
-    }
-    known.why_not_now = Some(match (source.looks_up(), &known.facts.unavailable) {
-        (true, Some(why)) => format!("looking it up again failed: {why}"),
-        (true, None) => "looking it up again found nothing".to_owned(),
-        (false, _) => why_not.to_owned(),
-    });
-    if event.drill {
-        return known;
-    }
-    match store.latest_facts(&known.cluster).await {
-        Ok(Some(kept)) => {
-            known.facts = kept.facts;
-            known.read_at = Some(kept.read_at);
-        }
-        Ok(None) => {}
-        Err(e) => eprintln!("cachewatch: warning: the facts kept cannot be read: {e}"),
-    }
-    known
 }
 
 /// The lines `show` and `upcoming` print for what is known: the facts that decide the

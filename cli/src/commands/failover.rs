@@ -15,7 +15,6 @@ use cachewatch_adapters::elasticache::{
 };
 use cachewatch_adapters::redis::{ProbeSettings, RedisTarget, probe};
 use cachewatch_app::{Door, Input};
-use cachewatch_core::delivery::DeliveryStore;
 use cachewatch_core::event::EventId;
 use cachewatch_core::failover::{
     FailoverPlan, FailoverRequest, FailoverStage, FailoverWatch, NodeGroupId, mark_as_drill,
@@ -40,7 +39,7 @@ const POLL_EVERY: StdDuration = StdDuration::from_secs(10);
 /// How far before the call events are read: ElastiCache's clock and ours may differ a little.
 const CLOCK_SLACK: Duration = Duration::seconds(5);
 
-pub async fn run<S: EventStore + DeliveryStore + ResponseStore>(
+pub async fn run<S: cachewatch_app::Store>(
     ctx: &Context<S>,
     args: &FailoverArgs,
     out: &mut dyn Write,
@@ -259,7 +258,7 @@ struct Rehearsal<'a, S> {
     timeout: StdDuration,
 }
 
-impl<S: EventStore + DeliveryStore + ResponseStore> Rehearsal<'_, S> {
+impl<S: cachewatch_app::Store> Rehearsal<'_, S> {
     /// Calls TestFailover and follows its events until it is over or the time is up.
     async fn run(
         &self,

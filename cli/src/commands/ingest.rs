@@ -7,11 +7,8 @@ use anyhow::anyhow;
 use cachewatch_adapters::chat::Chat;
 use cachewatch_app::{Alerting, Door, IngestError, IngestRequest, Input, Ports};
 use cachewatch_core::IngestOutcome;
-use cachewatch_core::delivery::DeliveryStore;
 use cachewatch_core::notify::NotifySettings;
-use cachewatch_core::response::ResponseStore;
 use cachewatch_core::runbook::Runbooks;
-use cachewatch_core::store::EventStore;
 use serde::Serialize;
 
 use super::{Context, Failure, read_input, write_json};
@@ -30,7 +27,7 @@ pub struct Ingested<'a> {
     new: bool,
 }
 
-pub async fn run<S: EventStore + DeliveryStore + ResponseStore>(
+pub async fn run<S: cachewatch_app::Store>(
     ctx: &Context<S>,
     args: &IngestArgs,
     out: &mut dyn Write,
@@ -99,7 +96,7 @@ pub fn ingested(outcome: &IngestOutcome) -> Vec<Ingested<'_>> {
 
 /// Reads `text` whole (nothing is stored if any of it is wrong) and stores it, sending no alert;
 /// with the number of pasted lines that were not events.
-pub async fn ingest_text<S: EventStore + DeliveryStore + ResponseStore>(
+pub async fn ingest_text<S: cachewatch_app::Store>(
     ctx: &Context<S>,
     settings: &NotifySettings,
     text: &str,

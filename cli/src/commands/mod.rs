@@ -28,10 +28,7 @@ use cachewatch_adapters::SqliteStore;
 use cachewatch_adapters::dynamo::DynamoStore;
 use cachewatch_adapters::elasticache::ElastiCache;
 use cachewatch_app::config_at;
-use cachewatch_core::delivery::DeliveryStore;
 use cachewatch_core::event::EventId;
-use cachewatch_core::facts_history::FactsStore;
-use cachewatch_core::response::ResponseStore;
 use cachewatch_core::store::EventStore;
 use cachewatch_core::timefmt::Zone;
 use chrono::{DateTime, Utc};
@@ -172,7 +169,7 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Failure> {
 }
 
 /// Runs a command on whichever store was chosen, then says which stored records it had to skip.
-async fn dispatch<S: EventStore + DeliveryStore + ResponseStore + FactsStore>(
+async fn dispatch<S: cachewatch_app::Store>(
     ctx: &Context<S>,
     command: Command,
     out: &mut dyn Write,
@@ -191,7 +188,7 @@ fn report_unreadable<S: EventStore>(store: &S) {
 }
 
 /// Runs one command.
-async fn run_command<S: EventStore + DeliveryStore + ResponseStore + FactsStore>(
+async fn run_command<S: cachewatch_app::Store>(
     ctx: &Context<S>,
     command: Command,
     out: &mut dyn Write,

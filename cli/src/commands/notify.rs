@@ -8,14 +8,12 @@ use cachewatch_adapters::chat::{Chat, chat_from_lookup};
 use cachewatch_adapters::files::read_runbooks;
 use cachewatch_app::{Alerting, Alerts, Door, IngestError, IngestRequest, Ingested, Input, Ports};
 use cachewatch_core::IngestOutcome;
-use cachewatch_core::delivery::{DeliveryState, DeliveryStore};
+use cachewatch_core::delivery::DeliveryState;
 use cachewatch_core::enrich::FactsSource;
 use cachewatch_core::links::LinkSigner;
 use cachewatch_core::notify::{self, NotifyReport, NotifySettings};
-use cachewatch_core::response::ResponseStore;
 use cachewatch_core::runbook::Runbooks;
 use cachewatch_core::slack;
-use cachewatch_core::store::EventStore;
 
 use super::{Context, Failure};
 use crate::args::NotifyArgs;
@@ -49,7 +47,7 @@ pub fn notify_settings<S>(
     })
 }
 
-pub async fn run<S: EventStore + DeliveryStore + ResponseStore>(
+pub async fn run<S: cachewatch_app::Store>(
     ctx: &Context<S>,
     args: &NotifyArgs,
     out: &mut dyn Write,
@@ -121,7 +119,7 @@ impl Sending {
 
     /// Ingests `input` through the one entry, alerting when Slack is configured; `progress`
     /// hears `(stored, of)`.
-    pub async fn ingest<'a, S: EventStore + DeliveryStore + ResponseStore, F: FactsSource>(
+    pub async fn ingest<'a, S: cachewatch_app::Store, F: FactsSource>(
         &'a self,
         ctx: &'a Context<S>,
         facts: &'a F,
@@ -143,7 +141,7 @@ impl Sending {
 
     /// Stores `input` through the one entry without alerting: for events stored in steps and
     /// alerted once, by [`Sending::alert`].
-    pub async fn store<S: EventStore + DeliveryStore + ResponseStore, F: FactsSource>(
+    pub async fn store<S: cachewatch_app::Store, F: FactsSource>(
         &self,
         ctx: &Context<S>,
         facts: &F,
@@ -165,7 +163,7 @@ impl Sending {
 
     /// What every command that stores events says last: how its alerts went (on standard error
     /// when standard output is JSON), or, with no Slack configured, what would be posted.
-    pub async fn report<S: EventStore + DeliveryStore + ResponseStore, F: FactsSource>(
+    pub async fn report<S: cachewatch_app::Store, F: FactsSource>(
         &self,
         ctx: &Context<S>,
         facts: &F,
@@ -186,7 +184,7 @@ impl Sending {
 
     /// Sends the alerts of what was stored in steps (the events of a failover being followed),
     /// or shows what would be posted; then says how it went.
-    pub async fn alert<S: EventStore + DeliveryStore + ResponseStore, F: FactsSource>(
+    pub async fn alert<S: cachewatch_app::Store, F: FactsSource>(
         &self,
         ctx: &Context<S>,
         facts: &F,
@@ -210,7 +208,7 @@ impl Sending {
     }
 
     /// Prints what would be posted for an ingest's new events, when Slack is not configured.
-    async fn print_preview<S: EventStore + DeliveryStore + ResponseStore, F: FactsSource>(
+    async fn print_preview<S: cachewatch_app::Store, F: FactsSource>(
         &self,
         ctx: &Context<S>,
         facts: &F,
@@ -258,7 +256,7 @@ fn report_sent(report: &NotifyReport, json: bool, out: &mut dyn Write) -> Result
     outcome(report)
 }
 
-async fn send<S: EventStore + DeliveryStore + ResponseStore, F: FactsSource>(
+async fn send<S: cachewatch_app::Store, F: FactsSource>(
     ctx: &Context<S>,
     chat: &Chat,
     facts: &F,

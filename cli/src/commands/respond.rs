@@ -8,7 +8,7 @@ use std::io::Write;
 
 use anyhow::anyhow;
 use cachewatch_adapters::chat::Chat;
-use cachewatch_core::delivery::{ChatSink, DeliveryStore};
+use cachewatch_core::delivery::ChatSink;
 use cachewatch_core::drill::DrillFacts;
 use cachewatch_core::drill::report::run_of;
 use cachewatch_core::event::EventId;
@@ -100,7 +100,7 @@ fn who(by: Option<&str>) -> Result<String, Failure> {
 }
 
 /// `cachewatch ack`.
-pub async fn ack<S: EventStore + DeliveryStore + ResponseStore>(
+pub async fn ack<S: cachewatch_app::Store>(
     ctx: &Context<S>,
     args: &AckArgs,
     out: &mut dyn Write,
@@ -182,7 +182,7 @@ pub async fn step<S: EventStore + ResponseStore + FactsStore>(
 }
 
 /// `cachewatch outcome`.
-pub async fn outcome<S: EventStore + DeliveryStore + ResponseStore>(
+pub async fn outcome<S: cachewatch_app::Store>(
     ctx: &Context<S>,
     args: &OutcomeArgs,
     out: &mut dyn Write,
@@ -265,7 +265,7 @@ fn plain_line(text: &str) -> String {
 
 /// Rebuilds the Slack thread parents of the subject's maintenance to show who acknowledged it.
 /// Failing to is a warning, not a failure: the response is recorded either way.
-async fn refresh_thread<S: EventStore + DeliveryStore + ResponseStore>(
+async fn refresh_thread<S: cachewatch_app::Store>(
     ctx: &Context<S>,
     subject: &Subject,
     shown: slack::Acknowledgement,

@@ -12,11 +12,8 @@ use std::time::Duration as StdDuration;
 use anyhow::{Context as _, anyhow};
 use cachewatch_adapters::elasticache::ElastiCache;
 use cachewatch_adapters::files::read_runbooks;
-use cachewatch_core::delivery::DeliveryStore;
 use cachewatch_core::enrich::FactsSource;
 use cachewatch_core::notify;
-use cachewatch_core::response::ResponseStore;
-use cachewatch_core::store::EventStore;
 use cachewatch_http::listener::{self, ConnectionLimits};
 use cachewatch_http::settings::{BASE_URL_VAR, LINK_SECRET_VAR, PUBLIC_PAGES_VAR, hosts_of};
 use cachewatch_http::sns::HttpsFetcher;
@@ -47,7 +44,7 @@ pub async fn run<S>(
     out: &mut dyn Write,
 ) -> Result<(), Failure>
 where
-    S: EventStore + DeliveryStore + ResponseStore + 'static,
+    S: cachewatch_app::Store + 'static,
 {
     // What the door refuses, and why, goes to standard error as the functions log it.
     cachewatch_adapters::logging::init();
@@ -229,7 +226,7 @@ async fn resend_due<S, C, F>(
     settings: &notify::NotifySettings,
     now: chrono::DateTime<Utc>,
 ) where
-    S: EventStore + DeliveryStore + ResponseStore,
+    S: cachewatch_app::Store,
     C: cachewatch_core::delivery::ChatSink,
     F: FactsSource,
 {

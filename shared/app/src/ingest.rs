@@ -18,7 +18,7 @@ use cachewatch_core::store::StoreError;
 use cachewatch_core::{IngestOutcome, MaintenanceEvent, pipeline};
 use chrono::{DateTime, Utc};
 
-use crate::{Ports, Store, config_at};
+use crate::{KeptFacts, Ports, Store, config_at};
 
 /// How many events one store call takes: progress is reported between them.
 pub const CHUNK: usize = 500;
@@ -169,9 +169,12 @@ where
         return Ok(None);
     };
     let config = config_at(ports.store, config, now).await;
-    let facts = DrillFacts {
+    let kept = KeptFacts {
+        store: ports.store,
         source: ports.facts,
+        now,
     };
+    let facts = DrillFacts { source: &kept };
     notify::after_ingest(
         ports.store,
         chat,
@@ -205,9 +208,12 @@ where
         .map(|e| e.event.clone())
         .collect();
     let config = config_at(ports.store, config, now).await;
-    let facts = DrillFacts {
+    let kept = KeptFacts {
+        store: ports.store,
         source: ports.facts,
+        now,
     };
+    let facts = DrillFacts { source: &kept };
     notify::preview(ports.store, &facts, &new, &config, settings, now).await
 }
 

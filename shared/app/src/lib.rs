@@ -9,7 +9,10 @@
 //! the ports (traits of `cachewatch-core`); this crate composes the core's decisions.
 #![warn(missing_docs)]
 
+pub mod facts;
 pub mod ingest;
+
+pub use facts::{KeptFacts, Known, NOT_LOOKED_UP, known_facts};
 
 pub use ingest::{
     Alerting, Alerts, Door, IngestError, IngestRequest, Ingested, Input, alert, ingest, preview,
@@ -17,15 +20,17 @@ pub use ingest::{
 
 use cachewatch_core::config::Config;
 use cachewatch_core::delivery::DeliveryStore;
+use cachewatch_core::facts_history::FactsStore;
 use cachewatch_core::response::ResponseStore;
 use cachewatch_core::runbook::Runbooks;
 use cachewatch_core::store::EventStore;
 use chrono::{DateTime, Utc};
 
-/// The history a use case reads and writes: events, deliveries and people's responses.
-pub trait Store: EventStore + DeliveryStore + ResponseStore {}
+/// The history a use case reads and writes: events, deliveries, people's responses and the
+/// facts read from ElastiCache.
+pub trait Store: EventStore + DeliveryStore + ResponseStore + FactsStore {}
 
-impl<T: EventStore + DeliveryStore + ResponseStore> Store for T {}
+impl<T: EventStore + DeliveryStore + ResponseStore + FactsStore> Store for T {}
 
 /// What the use cases reach the outside through: one bundle, built by a door once.
 #[derive(Debug)]

@@ -12,11 +12,9 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use cachewatch_core::delivery::{ChatSink, DeliveryStore, SlackViews};
+use cachewatch_core::delivery::{ChatSink, SlackViews};
 use cachewatch_core::enrich::FactsSource;
 use cachewatch_core::query::{DEFAULT_LIMIT, MAX_LIMIT};
-use cachewatch_core::response::ResponseStore;
-use cachewatch_core::store::EventStore;
 use chrono::Utc;
 use serde_json::json;
 
@@ -32,7 +30,7 @@ pub(crate) async fn events<S, C, F, K>(
     uri: Uri,
 ) -> Response
 where
-    S: EventStore + DeliveryStore + ResponseStore + 'static,
+    S: cachewatch_app::Store + 'static,
     C: ChatSink + SlackViews + 'static,
     F: FactsSource + 'static,
     K: SnsFetcher + 'static,

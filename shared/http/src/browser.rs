@@ -21,13 +21,13 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use cachewatch_core::delivery::{ChatSink, DeliveryStore, SlackViews};
+use cachewatch_core::delivery::{ChatSink, SlackViews};
 use cachewatch_core::enrich::FactsSource;
 use cachewatch_core::event::EventId;
 use cachewatch_core::lifecycle::{self, Maintenance};
 use cachewatch_core::links::LinkError;
 use cachewatch_core::query::EventQuery;
-use cachewatch_core::response::{ResponseStore, StepDone};
+use cachewatch_core::response::StepDone;
 use cachewatch_core::runbook::escape;
 use cachewatch_core::store::{EventStore, StoreError};
 use chrono::{DateTime, Utc};
@@ -161,7 +161,7 @@ pub(crate) async fn runbook<S, C, F, K>(
     uri: Uri,
 ) -> Response
 where
-    S: EventStore + DeliveryStore + ResponseStore + 'static,
+    S: cachewatch_app::Store + 'static,
     C: ChatSink + SlackViews + 'static,
     F: FactsSource + 'static,
     K: SnsFetcher + 'static,
@@ -177,7 +177,7 @@ where
     };
     let config = app.config_now(now).await;
     let runbook = match subject
-        .runbook(&app.runbooks, &app.facts, &config.owners(), now)
+        .runbook(&app.store, &app.runbooks, &app.facts, &config.owners(), now)
         .await
     {
         Ok(runbook) => runbook,
@@ -229,7 +229,7 @@ pub(crate) async fn step<S, C, F, K>(
     body: Bytes,
 ) -> Response
 where
-    S: EventStore + DeliveryStore + ResponseStore + 'static,
+    S: cachewatch_app::Store + 'static,
     C: ChatSink + SlackViews + 'static,
     F: FactsSource + 'static,
     K: SnsFetcher + 'static,
@@ -379,7 +379,7 @@ pub(crate) async fn history<S, C, F, K>(
     uri: Uri,
 ) -> Response
 where
-    S: EventStore + DeliveryStore + ResponseStore + 'static,
+    S: cachewatch_app::Store + 'static,
     C: ChatSink + SlackViews + 'static,
     F: FactsSource + 'static,
     K: SnsFetcher + 'static,

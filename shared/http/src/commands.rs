@@ -20,9 +20,10 @@ use axum::Json;
 use axum::extract::{Form, State};
 use axum::response::{IntoResponse, Response};
 use cachewatch_core::config::{PatternReach, pattern_reach, too_broad};
-use cachewatch_core::delivery::{ChatSink, DeliveryStore, SlackViews};
+use cachewatch_core::delivery::{ChatSink, SlackViews};
 use cachewatch_core::enrich::FactsSource;
 use cachewatch_core::event::MaintenanceEvent;
+use cachewatch_core::facts_history::FactsStore;
 use cachewatch_core::lifecycle::Maintenance;
 use cachewatch_core::query::EventQuery;
 use cachewatch_core::query::parse_duration;
@@ -146,7 +147,7 @@ pub(crate) async fn receive<S, C, F, K>(
     Form(command): Form<SlashCommand>,
 ) -> Response
 where
-    S: EventStore + DeliveryStore + ResponseStore + 'static,
+    S: cachewatch_app::Store + 'static,
     C: ChatSink + SlackViews + 'static,
     F: FactsSource + 'static,
     K: SnsFetcher + 'static,
@@ -161,7 +162,7 @@ async fn answer<S, C, F, K>(
     now: DateTime<Utc>,
 ) -> Reply
 where
-    S: EventStore + DeliveryStore + ResponseStore,
+    S: cachewatch_app::Store,
     F: FactsSource,
 {
     let text = command.text.trim();
@@ -348,7 +349,7 @@ async fn runbook<S, C, F, K>(
     now: DateTime<Utc>,
 ) -> StoreResult<Reply>
 where
-    S: EventStore + ResponseStore,
+    S: EventStore + ResponseStore + FactsStore,
     F: FactsSource,
 {
     let raw = raw.trim();
@@ -384,7 +385,7 @@ where
     };
     let config = app.config_now(now).await;
     let runbook = match subject
-        .runbook(&app.runbooks, &app.facts, &config.owners(), now)
+        .runbook(&app.store, &app.runbooks, &app.facts, &config.owners(), now)
         .await
     {
         Ok(runbook) => runbook,

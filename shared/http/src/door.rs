@@ -13,13 +13,12 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use cachewatch_core::config::Config;
-use cachewatch_core::delivery::{ChatSink, DeliveryStore, SlackViews};
+use cachewatch_core::delivery::{ChatSink, SlackViews};
 use cachewatch_core::enrich::FactsSource;
 use cachewatch_core::links;
 use cachewatch_core::notify::NotifySettings;
 use cachewatch_core::response::ResponseStore;
 use cachewatch_core::runbook::Runbooks;
-use cachewatch_core::store::EventStore;
 use chrono::{DateTime, Utc};
 
 use crate::settings::HttpSettings;
@@ -97,7 +96,7 @@ impl<S: ResponseStore, C, F, K> App<S, C, F, K> {
 /// The door's routes, over `door`.
 pub fn router<S, C, F, K>(door: Door<S, C, F, K>) -> Router
 where
-    S: EventStore + DeliveryStore + ResponseStore + 'static,
+    S: cachewatch_app::Store + 'static,
     C: ChatSink + SlackViews + 'static,
     F: FactsSource + 'static,
     K: SnsFetcher + 'static,

@@ -25,9 +25,10 @@ use axum::Json;
 use axum::extract::{Form, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use cachewatch_core::delivery::{ChatSink, DeliveryError, DeliveryStore, SlackViews};
+use cachewatch_core::delivery::{ChatSink, DeliveryError, SlackViews};
 use cachewatch_core::enrich::FactsSource;
 use cachewatch_core::event::EventId;
+use cachewatch_core::facts_history::FactsStore;
 use cachewatch_core::notify;
 use cachewatch_core::query::parse_duration;
 use cachewatch_core::response::{Acknowledgement, Outcome, ResponseStore, first_acknowledgement};
@@ -238,7 +239,7 @@ pub(crate) async fn receive<S, C, F, K>(
     Form(envelope): Form<Envelope>,
 ) -> Response
 where
-    S: EventStore + DeliveryStore + ResponseStore + 'static,
+    S: cachewatch_app::Store + 'static,
     C: ChatSink + SlackViews + 'static,
     F: FactsSource + 'static,
     K: SnsFetcher + 'static,
@@ -273,7 +274,7 @@ async fn pressed<S, C, F, K>(
     action: &Action,
     now: DateTime<Utc>,
 ) where
-    S: EventStore + DeliveryStore + ResponseStore,
+    S: cachewatch_app::Store,
     C: ChatSink + SlackViews,
     F: FactsSource,
 {
@@ -305,7 +306,7 @@ async fn acknowledge<S, C, F, K>(
     now: DateTime<Utc>,
 ) -> Result<(), ButtonError>
 where
-    S: EventStore + DeliveryStore + ResponseStore,
+    S: cachewatch_app::Store,
     C: ChatSink,
     F: FactsSource,
 {
@@ -372,7 +373,7 @@ async fn post_checklist<S, C, F, K>(
     now: DateTime<Utc>,
 ) -> Result<(), ButtonError>
 where
-    S: EventStore + ResponseStore,
+    S: EventStore + ResponseStore + FactsStore,
     C: ChatSink,
     F: FactsSource,
 {
@@ -383,7 +384,7 @@ where
     let chat = app.chat.as_ref().ok_or(ButtonError::NoChat)?;
     let config = app.config_now(now).await;
     let runbook = subject
-        .runbook(&app.runbooks, &app.facts, &config.owners(), now)
+        .runbook(&app.store, &app.runbooks, &app.facts, &config.owners(), now)
         .await?;
     for (i, mut message) in slack::checklist(&runbook).into_iter().enumerate() {
         message.thread_ts = Some(place.thread_ts.clone());

@@ -1,8 +1,10 @@
 //! Finding what a person or a link names: an event or a maintenance, by its id or the start of
 //! it, with the maintenance's events; and what people recorded about it.
 
+use cachewatch_app::{NOT_LOOKED_UP, known_facts};
 use cachewatch_core::enrich::FactsSource;
 use cachewatch_core::event::{EventId, MaintenanceEvent};
+use cachewatch_core::facts_history::FactsStore;
 use cachewatch_core::lifecycle::Maintenance;
 use cachewatch_core::response::{Acknowledgement, Outcome, ResponseStore, StepDone};
 use cachewatch_core::runbook::{Owners, Runbook, RunbookError, RunbookInput, Runbooks};
@@ -58,18 +60,31 @@ impl Subject {
         }
     }
 
-    /// Its runbook, with what `facts` knows of the cluster.
-    pub async fn runbook<F: FactsSource>(
+    /// Its runbook, with what `facts` knows of the cluster: facts read are kept in `store`, and
+    /// when a lookup fails the runbook names the facts kept and when they were read.
+    pub async fn runbook<S: FactsStore, F: FactsSource>(
         &self,
+        store: &S,
         runbooks: &Runbooks,
         facts: &F,
         owners: &Owners,
         now: DateTime<Utc>,
     ) -> Result<Runbook, RunbookError> {
-        let known = facts
-            .facts_for(&self.event, self.maintenance.as_ref())
-            .await;
-        let mut input = RunbookInput::new(&self.event, &known, owners, now);
+        let known = known_facts(
+            store,
+            facts,
+            &self.event,
+            self.maintenance.as_ref(),
+            now,
+            NOT_LOOKED_UP,
+        )
+        .await;
+        let mut input = RunbookInput::new(&self.event, &known.facts, owners, now);
+        match (known.read_at, known.fresh, known.why_not_now.as_deref()) {
+            (Some(at), true, _) => input = input.with_facts_read_at(at),
+            (Some(at), false, Some(why)) => input = input.with_kept_facts(at, why),
+            _ => {}
+        }
         if let Some(m) = &self.maintenance {
             input = input.with_maintenance(m, &self.events);
         }

@@ -24,10 +24,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use cachewatch_app::{Alerting, Alerts, Door, IngestError, IngestRequest, Input, Ports};
-use cachewatch_core::delivery::{ChatSink, DeliveryStore, SlackViews};
+use cachewatch_core::delivery::{ChatSink, SlackViews};
 use cachewatch_core::enrich::FactsSource;
-use cachewatch_core::response::ResponseStore;
-use cachewatch_core::store::EventStore;
 use chrono::Utc;
 use serde_json::json;
 
@@ -46,7 +44,7 @@ pub(crate) async fn receive<S, C, F, K>(
     body: Bytes,
 ) -> Response
 where
-    S: EventStore + DeliveryStore + ResponseStore + 'static,
+    S: cachewatch_app::Store + 'static,
     C: ChatSink + SlackViews + 'static,
     F: FactsSource + 'static,
     K: SnsFetcher + 'static,
@@ -107,7 +105,7 @@ async fn notification<S, C, F, K>(
     now: chrono::DateTime<Utc>,
 ) -> Response
 where
-    S: EventStore + DeliveryStore + ResponseStore,
+    S: cachewatch_app::Store,
     C: ChatSink + SlackViews,
     F: FactsSource,
     K: SnsFetcher,

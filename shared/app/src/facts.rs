@@ -1,0 +1,150 @@
+//! The facts of a cluster wherever a runbook or an alert is rendered: those read from
+//! ElastiCache are kept in the history with the time they were read; when a lookup cannot be
+//! made or fails, the last facts kept stand in, with their age and why they were not read now.
+//!
+//! [`known_facts`] is the rule; [`KeptFacts`] is the same rule as a [`FactsSource`], for the
+//! alerts of an ingest.
+
+use cachewatch_core::enrich::FactsSource;
+use cachewatch_core::facts::ClusterFacts;
+use cachewatch_core::facts_history::{FactsRecord, FactsStore, facts_key, worth_keeping};
+use cachewatch_core::timefmt::relative;
+use cachewatch_core::{Maintenance, MaintenanceEvent};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+/// Why the facts were not read now, when the source cannot say better.
+pub const NOT_LOOKED_UP: &str = "not looked up now";
+
+/// What is known of a cluster, and where it comes from.
+#[derive(Debug, Clone, Serialize)]
+pub struct Known {
+    /// The cluster or group looked up.
+    pub cluster: String,
+    /// The facts.
+    pub facts: ClusterFacts,
+    /// When they were read from ElastiCache.
+    pub read_at: Option<DateTime<Utc>>,
+    /// Whether they were read now (rather than kept from an earlier lookup).
+    pub fresh: bool,
+    /// Why they were not read now.
+    pub why_not_now: Option<String>,
+}
+
+impl Known {
+    /// How a runbook names where the facts come from.
+    pub fn read_text(&self, now: DateTime<Utc>) -> Option<String> {
+        let at = self.read_at?;
+        Some(match (&self.why_not_now, self.fresh) {
+            (Some(why), false) => format!(
+                "read {} from ElastiCache, {} (kept from the last lookup; {why})",
+                at.format("%a %d %b %Y %H:%M UTC"),
+                relative(now, at)
+            ),
+            _ => format!(
+                "read {} from ElastiCache (now)",
+                at.format("%a %d %b %Y %H:%M UTC")
+            ),
+        })
+    }
+
+    /// The facts to render: when they were kept from an earlier lookup, `unavailable` says why
+    /// they were not read now and when they were read, so that an alert says it too.
+    pub fn facts_to_render(&self, now: DateTime<Utc>) -> ClusterFacts {
+        let mut facts = self.facts.clone();
+        if let (Some(why), false, Some(read)) = (&self.why_not_now, self.fresh, self.read_text(now))
+        {
+            facts.unavailable = Some(format!("{why}; the facts shown were {read}"));
+        }
+        facts
+    }
+}
+
+/// The facts `source` gives for `event`; those read from ElastiCache are kept in `store`, and
+/// when none could be read the last ones kept stand in, with why they were not read now. A
+/// drill's facts are never kept, and never stand in.
+pub async fn known_facts<S: FactsStore, F: FactsSource>(
+    store: &S,
+    source: &F,
+    event: &MaintenanceEvent,
+    maintenance: Option<&Maintenance>,
+    now: DateTime<Utc>,
+    why_not: &str,
+) -> Known {
+    let cluster = facts_key(event).to_owned();
+    let looked = source.facts_for(event, maintenance).await;
+    let mut known = Known {
+        cluster: cluster.clone(),
+        facts: looked,
+        read_at: None,
+        fresh: false,
+        why_not_now: None,
+    };
+    if worth_keeping(&known.facts) {
+        if source.looks_up() && !event.drill {
+            let record = FactsRecord {
+                cluster_id: cluster,
+                read_at: now,
+                facts: known.facts.clone(),
+            };
+            if let Err(e) = store.record_facts(&record).await {
+                tracing::warn!(error = %e, "the facts read are not kept in the history");
+            }
+            known.read_at = Some(now);
+            known.fresh = true;
+        }
+        return known;
+    }
+    known.why_not_now = Some(match (source.looks_up(), &known.facts.unavailable) {
+        (true, Some(why)) => format!("looking it up again failed: {why}"),
+        (true, None) => "looking it up again found nothing".to_owned(),
+        (false, _) => why_not.to_owned(),
+    });
+    if event.drill {
+        return known;
+    }
+    match store.latest_facts(&known.cluster).await {
+        Ok(Some(kept)) => {
+            known.facts = kept.facts;
+            known.read_at = Some(kept.read_at);
+        }
+        Ok(None) => {}
+        Err(e) => tracing::warn!(error = %e, "the facts kept cannot be read"),
+    }
+    known
+}
+
+/// A [`FactsSource`] that keeps what `source` reads in `store` and falls back on the facts
+/// kept when a lookup fails, saying when they were read (see [`Known::facts_to_render`]).
+#[derive(Debug)]
+pub struct KeptFacts<'a, S, F> {
+    /// Where facts are kept.
+    pub store: &'a S,
+    /// Where they are read.
+    pub source: &'a F,
+    /// The time of the lookup.
+    pub now: DateTime<Utc>,
+}
+
+impl<S: FactsStore, F: FactsSource> FactsSource for KeptFacts<'_, S, F> {
+    async fn facts_for(
+        &self,
+        event: &MaintenanceEvent,
+        maintenance: Option<&Maintenance>,
+    ) -> ClusterFacts {
+        known_facts(
+            self.store,
+            self.source,
+            event,
+            maintenance,
+            self.now,
+            NOT_LOOKED_UP,
+        )
+        .await
+        .facts_to_render(self.now)
+    }
+
+    fn looks_up(&self) -> bool {
+        self.source.looks_up()
+    }
+}
