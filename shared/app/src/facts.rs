@@ -52,9 +52,8 @@ impl Known {
     /// they were not read now and when they were read, so that an alert says it too.
     pub fn facts_to_render(&self, now: DateTime<Utc>) -> ClusterFacts {
         let mut facts = self.facts.clone();
-        if let (Some(why), false, Some(read)) = (&self.why_not_now, self.fresh, self.read_text(now))
-        {
-            facts.unavailable = Some(format!("{why}; the facts shown were {read}"));
+        if let (Some(_), false, Some(read)) = (&self.why_not_now, self.fresh, self.read_text(now)) {
+            facts.unavailable = Some(format!("the facts shown were {read}"));
         }
         facts
     }

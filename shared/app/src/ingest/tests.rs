@@ -7,11 +7,15 @@ use cachewatch_core::config::Config;
 use cachewatch_core::delivery::{
     ChatSink, DeliveryError, DeliveryState, DeliveryStore, PostedMessage,
 };
+use cachewatch_core::facts::{ClusterFacts, Engine, NodeRole};
+use cachewatch_core::facts_history::FactsStore;
 use cachewatch_core::notify::NotifySettings;
 use cachewatch_core::response::{MuteRecord, ResponseStore};
 use cachewatch_core::runbook::Runbooks;
 use cachewatch_core::slack::{self, SlackMessage};
 use chrono::{DateTime, Duration, Utc};
+
+use crate::known_facts;
 
 use super::*;
 
@@ -267,4 +271,196 @@ async fn a_large_input_is_stored_in_chunks_and_progress_is_heard_after_each() {
     assert_eq!(heard, vec![(0, of), (CHUNK, of), (of, of)]);
     assert_eq!(done.outcome.events.len(), of);
     assert!(world.chat.texts().is_empty(), "alerts are left for later");
+}
+
+/// ElastiCache describing the cluster: a Valkey primary with two replicas.
+struct Answers;
+
+impl FactsSource for Answers {
+    async fn facts_for(
+        &self,
+        _: &MaintenanceEvent,
+        _: Option<&cachewatch_core::Maintenance>,
+    ) -> ClusterFacts {
+        ClusterFacts {
+            engine: Some(Engine::Valkey),
+            engine_version: Some("8.0.1".to_owned()),
+            cluster_mode_enabled: Some(false),
+            node_role: Some(NodeRole::Primary),
+            multi_az: Some(true),
+            automatic_failover: Some(true),
+            replicas_per_shard: Some(2),
+            ..ClusterFacts::default()
+        }
+    }
+
+    fn looks_up(&self) -> bool {
+        true
+    }
+}
+
+/// ElastiCache refusing the lookup, as it does to a role without the permission.
+struct Refuses;
+
+impl FactsSource for Refuses {
+    async fn facts_for(
+        &self,
+        _: &MaintenanceEvent,
+        _: Option<&cachewatch_core::Maintenance>,
+    ) -> ClusterFacts {
+        ClusterFacts {
+            unavailable: Some("AccessDenied".to_owned()),
+            ..ClusterFacts::default()
+        }
+    }
+
+    fn looks_up(&self) -> bool {
+        true
+    }
+}
+
+const READ_AT: &str = "2026-06-05T08:30:00Z";
+const LATER: &str = "2026-06-10T15:23:00Z";
+
+impl World {
+    /// The first event of the SNS notification, read but not stored.
+    fn notified_event(&self) -> MaintenanceEvent {
+        let (events, _) = read(Door::Sns, Input::Document(SNS_EVENT), at(LATER)).unwrap();
+        events.into_iter().next().unwrap()
+    }
+
+    async fn ingest_looking_up<F: FactsSource>(&self, facts: &F) -> Ingested {
+        let ports = Ports {
+            store: &self.store,
+            chat: Some(&self.chat),
+            facts,
+            runbooks: &self.runbooks,
+        };
+        let request = IngestRequest {
+            door: Door::Sns,
+            input: Input::Document(SNS_EVENT),
+            config: &self.config,
+            settings: &self.settings,
+            alerting: Alerting::Now,
+            progress: None,
+            now: at(LATER),
+        };
+        ingest(ports, request).await.unwrap()
+    }
+}
+
+#[tokio::test]
+async fn facts_elasticache_answers_with_are_kept_with_the_time_they_were_read() {
+    let world = World::new();
+    let event = world.notified_event();
+
+    let known = known_facts(&world.store, &Answers, &event, None, at(READ_AT), "").await;
+
+    let kept = world
+        .store
+        .latest_facts(event.source_id.as_str())
+        .await
+        .unwrap()
+        .expect("the facts read are kept");
+    assert_eq!(kept.read_at, at(READ_AT));
+    assert_eq!(kept.facts.engine, Some(Engine::Valkey));
+    assert_eq!(kept.facts.replicas_per_shard, Some(2));
+    assert!(known.fresh);
+    assert_eq!(
+        known.read_text(at(READ_AT)).unwrap(),
+        "read Fri 05 Jun 2026 08:30 UTC from ElastiCache (now)"
+    );
+}
+
+#[tokio::test]
+async fn a_refused_lookup_stands_on_the_facts_kept_and_says_when_they_were_read_and_why() {
+    let world = World::new();
+    let event = world.notified_event();
+    known_facts(&world.store, &Answers, &event, None, at(READ_AT), "").await;
+
+    let known = known_facts(&world.store, &Refuses, &event, None, at(LATER), "").await;
+
+    assert!(!known.fresh);
+    assert_eq!(known.facts.engine, Some(Engine::Valkey));
+    assert_eq!(known.read_at, Some(at(READ_AT)));
+    let text = known.read_text(at(LATER)).unwrap();
+    assert!(
+        text.starts_with("read Fri 05 Jun 2026 08:30 UTC from ElastiCache, 5 days 6 hours ago"),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("(kept from the last lookup; looking it up again failed: AccessDenied)"),
+        "{text}"
+    );
+    let kept = world
+        .store
+        .latest_facts(event.source_id.as_str())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(kept.read_at, at(READ_AT), "a failed lookup keeps nothing");
+}
+
+#[tokio::test]
+async fn a_refused_lookup_with_nothing_kept_says_only_why() {
+    let world = World::new();
+    let event = world.notified_event();
+
+    let known = known_facts(&world.store, &Refuses, &event, None, at(LATER), "").await;
+
+    assert_eq!(known.facts.engine, None);
+    assert_eq!(known.read_text(at(LATER)), None);
+    assert_eq!(
+        known.why_not_now.as_deref(),
+        Some("looking it up again failed: AccessDenied")
+    );
+}
+
+#[tokio::test]
+async fn the_alert_of_an_ingest_keeps_the_facts_its_lookup_read() {
+    let world = World::new();
+
+    world.ingest_looking_up(&Answers).await;
+
+    let event = world.notified_event();
+    let kept = world
+        .store
+        .latest_facts(event.source_id.as_str())
+        .await
+        .unwrap()
+        .expect("the ingest kept what it read");
+    assert_eq!(kept.read_at, at(LATER));
+    assert_eq!(kept.facts.engine, Some(Engine::Valkey));
+}
+
+#[tokio::test]
+async fn the_alert_of_an_ingest_whose_lookup_is_refused_names_the_facts_kept_and_their_age() {
+    let world = World::new();
+    let event = world.notified_event();
+    known_facts(&world.store, &Answers, &event, None, at(READ_AT), "").await;
+
+    world.ingest_looking_up(&Refuses).await;
+
+    let posted = world.chat.texts().join("\n");
+    assert!(posted.contains("Valkey"), "{posted}");
+    assert!(
+        posted.contains("the facts shown were read Fri 05 Jun 2026 08:30 UTC from ElastiCache, 5 days 6 hours ago (kept from the last lookup; looking it up again failed: AccessDenied)"),
+        "{posted}"
+    );
+}
+
+#[tokio::test]
+async fn the_facts_of_a_drill_are_never_kept() {
+    let world = World::new();
+    let mut event = world.notified_event();
+    event.drill = true;
+
+    known_facts(&world.store, &Answers, &event, None, at(READ_AT), "").await;
+
+    let kept = world
+        .store
+        .latest_facts(event.source_id.as_str())
+        .await
+        .unwrap();
+    assert_eq!(kept, None);
 }
