@@ -15,7 +15,7 @@ use cachewatch_adapters::dynamo::DynamoStore;
 use cachewatch_core::EventQuery;
 use cachewatch_core::delivery::{DeliveryState, DeliveryStore};
 use cachewatch_core::store::EventStore;
-use cachewatch_tests::elasticache::ElastiCacheStandIn;
+use cachewatch_tests::elasticache::{ElastiCacheStandIn, Fault as ElastiCacheFault};
 use cachewatch_tests::lambda::{LambdaRuntime, Outcome};
 use cachewatch_tests::moto::Moto;
 use cachewatch_tests::slack::{ALERTS, Endpoint, Fault, SlackStandIn, StoredMessage};
@@ -446,4 +446,73 @@ async fn a_poison_record_fails_the_invocation_for_the_dead_letter_queue_and_cost
     let events = store.search(&EventQuery::default()).await.unwrap();
     assert_eq!(events.len(), 1, "{events:#?}");
     assert_eq!(events[0].source_id.as_str(), "payments");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ingest_function_keeps_the_facts_it_reads_and_alerts_them_with_their_age_when_elasticache_refuses()
+ {
+    // Arrange: the stack, and a replacement notice for `orders-001` whose lookup succeeds.
+    let moto = Moto::start();
+    let stand_in = ElastiCacheStandIn::forwarding_to(&moto.endpoint());
+    let slack = SlackStandIn::start();
+    create_fleet(&stand_in).await;
+    let env = environment(&moto, &stand_in, &slack).await;
+    let mut ingest = LambdaRuntime::start();
+    ingest.spawn(
+        &workspace_bin("cachewatch-ingest"),
+        "cachewatch-ingest",
+        &env,
+    );
+    let now = now();
+    let scheduled = sns_event(
+        now - Duration::minutes(30),
+        "0f1b2c3d-0000-4000-8000-000000000011",
+        &json!({ "ElastiCache:NodeReplacementScheduled": "orders-001" }),
+    );
+    let started = sns_event(
+        now - Duration::minutes(5),
+        "0f1b2c3d-0000-4000-8000-000000000012",
+        &json!({ "ElastiCache:CacheNodeReplaceStarted": "orders-001" }),
+    );
+    let first = ingest.invoke(scheduled, WITHIN);
+    assert_eq!(answer(&first.outcome)["alerts_sent"].as_u64(), Some(1));
+    let read_first: Vec<_> = slack.messages(ALERTS);
+
+    // Act: the function's role loses the right to describe the cluster; the next notice comes.
+    for _ in 0..10 {
+        stand_in.fail_next(
+            "DescribeCacheClusters",
+            ElastiCacheFault::Error {
+                status: 403,
+                code: "AccessDenied".into(),
+                message: "not authorized to perform elasticache:DescribeCacheClusters".into(),
+            },
+        );
+    }
+    // A new instance of the function: nothing of the first lookup is left in its memory.
+    let mut cold = LambdaRuntime::start();
+    cold.spawn(
+        &workspace_bin("cachewatch-ingest"),
+        "cachewatch-ingest",
+        &env,
+    );
+    let second = cold.invoke(started, WITHIN);
+
+    // Assert: the first alert had the facts read now; the second names the facts kept in the
+    // table, when they were read and why they were not read again.
+    assert_eq!(answer(&second.outcome)["new"].as_u64(), Some(1));
+    assert!(
+        read_first.iter().any(|m| mentions(m, "Redis OSS")),
+        "{read_first:?}"
+    );
+    // The alert of the group is refreshed in place: its text now is what a person reads.
+    let later = slack.messages(ALERTS);
+    assert!(
+        later.iter().any(
+            |m| mentions(m, "kept from the last lookup; looking it up again failed:")
+                && mentions(m, "AccessDenied")
+        ),
+        "{later:?}"
+    );
+    assert!(later.iter().any(|m| mentions(m, "Redis OSS")), "{later:?}");
 }

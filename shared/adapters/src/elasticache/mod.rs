@@ -138,6 +138,10 @@ impl FactsSource for ElastiCache {
     ) -> cachewatch_core::facts::ClusterFacts {
         self.facts_about(event, maintenance).await
     }
+
+    fn looks_up(&self) -> bool {
+        true
+    }
 }
 
 /// Follows the `Marker`s of one paged operation.
