@@ -189,7 +189,8 @@ where
     .map(Some)
 }
 
-/// What the alerts of `outcome`'s new events would be, recording and sending nothing.
+/// What the alerts of `outcome`'s new events would be, recording and sending nothing (the
+/// facts looked up are not kept either).
 pub async fn preview<S, C, F>(
     ports: Ports<'_, S, C, F>,
     outcome: &IngestOutcome,
@@ -208,12 +209,9 @@ where
         .map(|e| e.event.clone())
         .collect();
     let config = config_at(ports.store, config, now).await;
-    let kept = KeptFacts {
-        store: ports.store,
+    let facts = DrillFacts {
         source: ports.facts,
-        now,
     };
-    let facts = DrillFacts { source: &kept };
     notify::preview(ports.store, &facts, &new, &config, settings, now).await
 }
 
