@@ -108,6 +108,25 @@ impl Sending {
         })
     }
 
+    fn request<'a, S>(
+        &'a self,
+        ctx: &'a Context<S>,
+        door: Door,
+        input: Input<'a>,
+        alerting: Alerting,
+        progress: Option<&'a mut (dyn FnMut(usize, usize) + Send + 'a)>,
+    ) -> IngestRequest<'a> {
+        IngestRequest {
+            door,
+            input,
+            config: &ctx.config,
+            settings: &self.settings,
+            alerting,
+            progress,
+            now: ctx.now,
+        }
+    }
+
     fn ports<'a, S, F>(&'a self, ctx: &'a Context<S>, facts: &'a F) -> Ports<'a, S, Chat, F> {
         Ports {
             store: &ctx.store,
@@ -127,15 +146,7 @@ impl Sending {
         input: Input<'a>,
         progress: Option<&'a mut (dyn FnMut(usize, usize) + Send + 'a)>,
     ) -> Result<Ingested, IngestError> {
-        let request = IngestRequest {
-            door,
-            input,
-            config: &ctx.config,
-            settings: &self.settings,
-            alerting: Alerting::Now,
-            progress,
-            now: ctx.now,
-        };
+        let request = self.request(ctx, door, input, Alerting::Now, progress);
         cachewatch_app::ingest(self.ports(ctx, facts), request).await
     }
 
@@ -148,15 +159,7 @@ impl Sending {
         door: Door,
         input: Input<'_>,
     ) -> Result<IngestOutcome, IngestError> {
-        let request = IngestRequest {
-            door,
-            input,
-            config: &ctx.config,
-            settings: &self.settings,
-            alerting: Alerting::Later,
-            progress: None,
-            now: ctx.now,
-        };
+        let request = self.request(ctx, door, input, Alerting::Later, None);
         let ingested = cachewatch_app::ingest(self.ports(ctx, facts), request).await?;
         Ok(ingested.outcome)
     }
