@@ -70,6 +70,10 @@ pub mod sources {
         "https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/extended-support.html";
     /// Online resharding (cluster mode enabled): adding and removing shards.
     pub const ONLINE_RESHARDING: &str = "https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/scaling-redis-cluster-mode-enabled.html";
+    /// Managing reserved memory for Valkey and Redis OSS: backups and failovers record writes
+    /// in the memory left free; 25% of `maxmemory` is the default and the recommendation.
+    pub const RESERVED_MEMORY: &str =
+        "https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/redis-memory-management.html";
     /// Removing nodes from a Memcached cluster.
     pub const MEMCACHED_REMOVE_NODE: &str =
         "https://docs.aws.amazon.com/AmazonElastiCache/latest/mem-ug/Clusters.DeleteNode.html";

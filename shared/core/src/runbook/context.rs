@@ -314,6 +314,44 @@ struct Target {
     /// The nodes of a Memcached cluster, and one fewer: the count while one is replaced.
     cache_nodes: Option<u32>,
     cache_nodes_minus_one: Option<u32>,
+    /// What the parameter group sets aside of the nodes' memory (see [`reserved_memory`]).
+    reserved_memory: ReservedMemoryView,
+}
+
+/// What the parameter group sets aside of the nodes' memory for other uses than data.
+#[derive(Debug, Serialize)]
+struct ReservedMemoryView {
+    /// `recommended` (25% of `maxmemory` or more), `below` (less), `none` (nothing), `bytes`
+    /// (a number of bytes, through `reserved-memory`), `unknown` (not read).
+    status: &'static str,
+    percent: Option<u32>,
+    bytes: Option<u64>,
+    /// Whether the parameter group is one of ElastiCache's defaults (`default.redis7`).
+    default_group: bool,
+}
+
+/// The share of `maxmemory` AWS recommends setting aside for most cases, its default.
+const RECOMMENDED_RESERVED_MEMORY_PERCENT: u32 = 25;
+
+/// What `facts` say the parameter group sets aside. The two parameters exclude each other:
+/// `reserved-memory-percent` counts unless it is zero and `reserved-memory` is set.
+fn reserved_memory(f: &ClusterFacts) -> ReservedMemoryView {
+    let status = match (f.reserved_memory_percent, f.reserved_memory_bytes) {
+        (Some(0) | None, Some(b)) if b > 0 => "bytes",
+        (Some(p), _) if p >= RECOMMENDED_RESERVED_MEMORY_PERCENT => "recommended",
+        (Some(p), _) if p > 0 => "below",
+        (Some(_), _) | (None, Some(_)) => "none",
+        (None, None) => "unknown",
+    };
+    ReservedMemoryView {
+        status,
+        percent: f.reserved_memory_percent,
+        bytes: f.reserved_memory_bytes,
+        default_group: f
+            .cache_parameter_group
+            .as_deref()
+            .is_some_and(|g| g.starts_with("default.")),
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -485,6 +523,7 @@ fn aws_pages() -> BTreeMap<&'static str, &'static str> {
         ("extended_support", EXTENDED_SUPPORT),
         ("online_resharding", ONLINE_RESHARDING),
         ("memcached_remove_node", MEMCACHED_REMOVE_NODE),
+        ("reserved_memory", RESERVED_MEMORY),
     ])
 }
 
@@ -718,6 +757,7 @@ pub fn build(input: &RunbookInput<'_>) -> Value {
             node_groups_plus_one: f.node_group_count.map(|n| n + 1),
             cache_nodes: f.num_cache_nodes,
             cache_nodes_minus_one: f.num_cache_nodes.and_then(|n| n.checked_sub(1)),
+            reserved_memory: reserved_memory(f),
         },
         rehearsal: input
             .rehearsal
@@ -758,6 +798,10 @@ pub fn build(input: &RunbookInput<'_>) -> Value {
     );
     put("cluster", escape::shell_word(&cluster));
     put("group", word(group.as_deref(), "REPLICATION_GROUP_ID"));
+    put(
+        "parameter_group",
+        word(f.cache_parameter_group.as_deref(), "PARAMETER_GROUP_NAME"),
+    );
     put("node_group", word(node_group.as_deref(), "NODE_GROUP_ID"));
     put(
         "promote_to",

@@ -199,6 +199,9 @@ pub fn redis_primary_facts() -> ClusterFacts {
         durability: None,
         node_group_count: Some(1),
         num_cache_nodes: Some(1),
+        cache_parameter_group: Some("default.redis7".into()),
+        reserved_memory_percent: Some(25),
+        reserved_memory_bytes: Some(0),
     }
 }
 
@@ -286,6 +289,9 @@ fn redis_promote_old_engine() -> Case {
             latest_snapshot_at: Some(at("2026-06-19T03:10:00Z")),
             pending_reboot_parameters: Some(vec!["maxmemory-policy".into()]),
             production: None,
+            cache_parameter_group: Some("default.redis4.0".into()),
+            reserved_memory_percent: None,
+            reserved_memory_bytes: Some(0),
             ..redis_primary_facts()
         },
         "redis-node-replacement.md",
@@ -360,6 +366,8 @@ fn valkey_primary() -> Case {
             primary_endpoint: Some("master.feeds.abc123.use1.cache.amazonaws.com".into()),
             tls_in_transit: Some(false),
             production: None,
+            cache_parameter_group: Some("feeds-valkey8".into()),
+            reserved_memory_percent: Some(30),
             ..redis_primary_facts()
         },
         "redis-node-replacement.md",
@@ -649,6 +657,8 @@ fn hostile_names() -> Case {
             primary_endpoint: Some("`host` & <b>".into()),
             pending_reboot_parameters: Some(vec!["<b>x</b> & **y**".into()]),
             latest_snapshot_at: Some(at("2026-06-22T03:10:00Z") - Duration::days(2)),
+            cache_parameter_group: Some("pg`x` $(id) <b>".into()),
+            reserved_memory_percent: Some(0),
             ..redis_primary_facts()
         },
         "redis-node-replacement.md",
@@ -692,6 +702,9 @@ fn redis_version_not_covered() -> Case {
             node_endpoint: Some("queue-001.queue.abc123.use1.cache.amazonaws.com".into()),
             primary_endpoint: Some("master.queue.abc123.use1.cache.amazonaws.com".into()),
             auth_token_enabled: Some(true),
+            cache_parameter_group: Some("default.redis5.0".into()),
+            reserved_memory_percent: None,
+            reserved_memory_bytes: None,
             ..redis_primary_facts()
         },
         "redis-node-replacement.md",
@@ -741,6 +754,8 @@ fn valkey_global_secondary() -> Case {
             global_datastore_id: Some("ldgnf-ledger".into()),
             global_datastore_role: Some("secondary".into()),
             durability: Some("sync".into()),
+            cache_parameter_group: Some("ledger-valkey9".into()),
+            reserved_memory_percent: Some(10),
             ..redis_primary_facts()
         },
         "redis-node-replacement.md",
