@@ -322,12 +322,21 @@ async fn the_reserved_memory_comes_from_the_parameter_group_of_the_cluster_page_
 
     // Assert
     assert_eq!(orders.unavailable, None);
-    assert_eq!(orders.cache_parameter_group.as_deref(), Some("orders-redis7"));
+    assert_eq!(
+        orders.cache_parameter_group.as_deref(),
+        Some("orders-redis7")
+    );
     assert_eq!(orders.reserved_memory_percent, Some(0));
-    assert_eq!(ledger.cache_parameter_group.as_deref(), Some("default.redis7"));
+    assert_eq!(
+        ledger.cache_parameter_group.as_deref(),
+        Some("default.redis7")
+    );
     assert_eq!(ledger.reserved_memory_percent, Some(25));
     assert_eq!(ledger.reserved_memory_bytes, Some(0));
-    assert_eq!(sessions.cache_parameter_group.as_deref(), Some("default.memcached1.6"));
+    assert_eq!(
+        sessions.cache_parameter_group.as_deref(),
+        Some("default.memcached1.6")
+    );
     assert_eq!(sessions.reserved_memory_percent, None, "Memcached has none");
     let asked: Vec<(Option<String>, Option<String>)> = stand_in
         .requests_for("DescribeCacheParameters")
@@ -339,8 +348,15 @@ async fn the_reserved_memory_comes_from_the_parameter_group_of_the_cluster_page_
             )
         })
         .collect();
-    assert_eq!(asked.len(), 3, "two pages for orders, one for ledger: {asked:?}");
-    assert!(asked[1].1.is_some(), "the second page is asked by marker: {asked:?}");
+    assert_eq!(
+        asked.len(),
+        3,
+        "two pages for orders, one for ledger: {asked:?}"
+    );
+    assert!(
+        asked[1].1.is_some(),
+        "the second page is asked by marker: {asked:?}"
+    );
     assert_eq!(asked[2].0.as_deref(), Some("default.redis7"));
 }
 
@@ -369,7 +385,10 @@ async fn a_denied_parameter_lookup_leaves_only_the_reserved_memory_unknown() {
     assert_eq!(facts.engine, Some(Engine::Redis));
     assert_eq!(facts.node_role, Some(NodeRole::Primary));
     assert_eq!(facts.multi_az, Some(true));
-    assert_eq!(facts.cache_parameter_group.as_deref(), Some("orders-redis7"));
+    assert_eq!(
+        facts.cache_parameter_group.as_deref(),
+        Some("orders-redis7")
+    );
     assert_eq!(facts.reserved_memory_percent, None);
     assert_eq!(facts.reserved_memory_bytes, None);
     let why = facts.unavailable.as_deref().unwrap_or_default();
