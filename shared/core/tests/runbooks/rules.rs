@@ -474,7 +474,8 @@ fn the_reserved_memory_of_the_parameter_group_is_said_with_what_aws_recommends()
         let reads = step_with(&rb, "describe-cache-parameters").len();
         (said, reads)
     };
-    let link = "https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/redis-memory-management.html";
+    let link =
+        "https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/redis-memory-management.html";
 
     let (default, reads) = reserved("redis-primary");
     assert!(
@@ -496,7 +497,10 @@ fn the_reserved_memory_of_the_parameter_group_is_said_with_what_aws_recommends()
     for name in ["redis-5-0-3", "redis-role-unknown"] {
         let (unknown, reads) = reserved(name);
         assert!(unknown.contains("Reserved memory: not read."), "{unknown}");
-        assert!(unknown.contains("recommends setting aside 25%"), "{unknown}");
+        assert!(
+            unknown.contains("recommends setting aside 25%"),
+            "{unknown}"
+        );
         assert_eq!(reads, 1, "{name}: one step reads it");
     }
 }
