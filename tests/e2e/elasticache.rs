@@ -478,11 +478,27 @@ async fn facts_are_looked_up_once_and_reused_for_a_while() {
     let cluster = ClusterId::parse("orders-002").unwrap();
 
     // Act
+    let before = Utc::now();
     let first = elasticache.cluster_facts(&cluster, None).await;
+    let after = Utc::now();
     let second = elasticache.cluster_facts(&cluster, None).await;
 
-    // Assert
-    assert_eq!(first, second);
+    // Assert: the second answer is the first, marked with when it was read.
+    assert_eq!(first.reused_from, None, "the first answer was read now");
+    let reused_from = second
+        .reused_from
+        .expect("the second answer says it is reused");
+    assert!(
+        (before..=after).contains(&reused_from),
+        "{reused_from} is not the time of the first lookup ({before}..{after})"
+    );
+    assert_eq!(
+        ClusterFacts {
+            reused_from: None,
+            ..second
+        },
+        first
+    );
     assert_eq!(first.unavailable, None);
     assert_eq!(stand_in.requests_for("DescribeCacheClusters").len(), 1);
 }

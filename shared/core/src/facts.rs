@@ -180,6 +180,10 @@ pub struct ClusterFacts {
     /// The bytes the parameter group sets aside for other uses than data (`reserved-memory`),
     /// when the group says.
     pub reserved_memory_bytes: Option<u64>,
+    /// When ElastiCache gave these facts, when they are an earlier answer the lookup reused
+    /// within its reuse window (`None`: read now, or not read at all).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reused_from: Option<DateTime<Utc>>,
 }
 
 impl ClusterFacts {

@@ -34,10 +34,11 @@ pub(crate) enum FactsKey {
     Group(String),
 }
 
-/// Facts and until when they may be reused.
+/// Facts, when they were read, and until when they may be reused.
 #[derive(Debug, Clone)]
 pub(crate) struct Cached {
     facts: ClusterFacts,
+    read_at: DateTime<Utc>,
     until: Instant,
 }
 
@@ -164,12 +165,18 @@ impl ElastiCache {
         facts
     }
 
+    /// An earlier answer still within its reuse window, marked with when it was read.
     fn cached(&self, key: &FactsKey) -> Option<ClusterFacts> {
         let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        cache
-            .get(key)
-            .filter(|c| c.until > Instant::now())
-            .map(|c| c.facts.clone())
+        let cached = cache.get(key).filter(|c| c.until > Instant::now())?;
+        tracing::info!(
+            read_at = %cached.read_at.to_rfc3339(),
+            "facts reused from an earlier lookup"
+        );
+        Some(ClusterFacts {
+            reused_from: Some(cached.read_at),
+            ..cached.facts.clone()
+        })
     }
 
     fn remember(&self, key: FactsKey, facts: &ClusterFacts) {
@@ -193,6 +200,7 @@ impl ElastiCache {
             key,
             Cached {
                 facts: facts.clone(),
+                read_at: Utc::now(),
                 until: now + ttl,
             },
         );

@@ -202,6 +202,7 @@ pub fn redis_primary_facts() -> ClusterFacts {
         cache_parameter_group: Some("default.redis7".into()),
         reserved_memory_percent: Some(25),
         reserved_memory_bytes: Some(0),
+        reused_from: None,
     }
 }
 
