@@ -24,21 +24,11 @@ pub mod model;
 pub mod operations;
 pub mod runbook;
 
-// The paths of the modules before they were grouped into sub-domains.
-pub use alerting::{delivery, notify, policy, slack};
-pub use cluster::kept as facts_history;
-pub use cluster::source as enrich;
-pub use cluster::{facts, impact};
-pub use history::{export, query, response, store};
-pub use intake::{correlate, parse, pipeline};
-pub use model::{event, ids, invisible, kind, timefmt};
-pub use operations::{drill, failover, probe, report};
-
-pub use event::{EventId, MaintenanceEvent, Origin, Window};
-pub use kind::{Category, EventKind};
+pub use alerting::policy::AlertPolicy;
+pub use history::query::EventQuery;
+pub use history::store::{EventStore, StoreError};
+pub use intake::parse::{Document, ParseContext, ParseError, parse_document, read_document};
+pub use intake::pipeline::{IngestOutcome, IngestedEvent, ingest};
 pub use lifecycle::{Maintenance, MaintenanceState};
-pub use parse::{Document, ParseContext, ParseError, parse_document, read_document};
-pub use pipeline::{IngestOutcome, IngestedEvent, ingest};
-pub use policy::AlertPolicy;
-pub use query::EventQuery;
-pub use store::{EventStore, StoreError};
+pub use model::event::{EventId, MaintenanceEvent, Origin, Window};
+pub use model::kind::{Category, EventKind};
