@@ -5,16 +5,18 @@
 //! [`due_step`] decides, purely, which step (if any) is due for a maintenance at a time. A step
 //! is named by the maintenance, its deadline and its lead ([`ReminderStep::key`]), so that a
 //! reschedule starts the steps again for the new deadline. [`send_reminders`] sends each step
-//! once whatever the runs, retries and concurrent senders: a sender first takes the step's lease
-//! in the store (a conditional write), asks the chat whether an earlier send whose answer was
-//! lost arrived after all, posts, and keeps the lease until long after the deadline; a send that
-//! fails gives the lease back for the next run.
+//! once whatever the runs, retries and concurrent senders, with the store's leases (conditional
+//! writes in SQLite and DynamoDB): a step marked sent is left alone; otherwise a sender claims it
+//! for a few minutes, asks the chat whether an earlier send whose answer was lost arrived after
+//! all, posts, and marks it sent until long after the deadline (a lease held by no sender). A
+//! send that fails leaves it unmarked for the next run; a sender that dies holding the claim
+//! leaves it to the next run once the claim expires.
 
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::alerting::delivery::{ChatSink, DeliveryState, DeliveryStore, Thread};
+use crate::alerting::delivery::{ChatSink, DeliveryError, DeliveryState, DeliveryStore, Thread};
 use crate::alerting::notify::{LEASE_FOR, NotifyError, NotifySettings};
 use crate::alerting::slack::{self, ReminderText};
 use crate::config::Config;
@@ -26,6 +28,8 @@ use crate::model::event::EventId;
 /// How long after its deadline a step's lease is kept: past any run that could still see the
 /// maintenance as ahead.
 const KEEP_AFTER_DEADLINE: Duration = Duration::days(7);
+/// The holder of the lease that marks a step sent: no sender's name (theirs hold a `/`).
+const SENT: &str = "sent";
 
 /// One reminder of one maintenance for one deadline.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -137,8 +141,8 @@ where
     if !sink.threads() || leads.is_empty() {
         return Ok(report);
     }
-    // Leases outlive this run: a holder of its own, so that the same sender's next run does not
-    // take a step it has sent as its own again.
+    // A claim can outlive a run that dies: a holder per run, so that the same sender's next run
+    // does not take it as its own while it may still be posting.
     let holder = format!(
         "{}/reminders/{}",
         settings.holder,
@@ -164,6 +168,14 @@ where
     Ok(report)
 }
 
+/// Whether a step's reminder is in Slack.
+enum Posted {
+    /// Posted by this run.
+    Now,
+    /// Found there: an earlier send whose answer was lost.
+    Before,
+}
+
 /// One run sending reminders.
 struct Sender<'a, S, C> {
     store: &'a S,
@@ -179,7 +191,8 @@ where
     S: EventStore + DeliveryStore + ResponseStore,
     C: ChatSink,
 {
-    /// Sends `step` of `m` once: under its lease, unless Slack has it already.
+    /// Sends `step` of `m` once: unless it is marked sent, under its claim, unless Slack has it
+    /// already; then marks it sent.
     async fn send(
         &self,
         m: &Maintenance,
@@ -192,48 +205,28 @@ where
         };
         let key = step.key();
         let (store, holder, now) = (self.store, self.holder, self.now);
-        if !store
-            .acquire_lease(&key, holder, now, now + LEASE_FOR)
-            .await?
+        let marker = format!("{key}:{SENT}");
+        // Taking the marker for no time at all succeeds only while nobody has marked the step.
+        if !store.acquire_lease(&marker, holder, now, now).await?
+            || !store
+                .acquire_lease(&key, holder, now, now + LEASE_FOR)
+                .await?
         {
             report.already += 1;
             return Ok(());
-        }
-        let keep = step.deadline + KEEP_AFTER_DEADLINE;
-        let (channel, ts) = (&thread.channel_id, thread.thread_ts.as_str());
-        match self
-            .sink
-            .find_delivery(channel, Some(ts), &key, step.due_at())
-            .await
-        {
-            Ok(Some(_)) => {
-                report.recovered += 1;
-                store.acquire_lease(&key, holder, now, keep).await?;
-                return Ok(());
-            }
-            Ok(None) => {}
-            Err(e) => {
-                report.waiting.push((key.clone(), e.to_string()));
-                return store.release_lease(&key, holder).await;
-            }
         }
         let mention = match store.event(&thread.anchor).await? {
             Some(anchor) => self.config.mention_for(&anchor),
             None => self.config.reminders.mention.as_deref(),
         };
-        let text = ReminderText {
-            maintenance: m,
-            deadline: step.deadline,
-            mention,
-            key: &key,
-            thread_ts: ts,
-            now,
-        };
-        let message = slack::reminder(&text, self.settings.zone);
-        match self.sink.post(channel, &message).await {
-            Ok(_) => {
-                store.acquire_lease(&key, holder, now, keep).await?;
-                report.sent.push(key);
+        let sent = match self.post(m, step, &thread, &key, mention).await {
+            Ok(Posted::Now) => {
+                report.sent.push(key.clone());
+                true
+            }
+            Ok(Posted::Before) => {
+                report.recovered += 1;
+                true
             }
             Err(e) => {
                 let failed = (key.clone(), e.to_string());
@@ -242,10 +235,45 @@ where
                 } else {
                     report.failed.push(failed);
                 }
-                store.release_lease(&key, holder).await?;
+                false
             }
+        };
+        if sent {
+            let keep = step.deadline + KEEP_AFTER_DEADLINE;
+            store.acquire_lease(&marker, SENT, now, keep).await?;
         }
-        Ok(())
+        store.release_lease(&key, holder).await
+    }
+
+    /// Posts the reminder of `step` in `thread`, unless a send whose answer was lost arrived.
+    async fn post(
+        &self,
+        m: &Maintenance,
+        step: &ReminderStep,
+        thread: &Thread,
+        key: &str,
+        mention: Option<&str>,
+    ) -> Result<Posted, DeliveryError> {
+        let (channel, ts) = (&thread.channel_id, thread.thread_ts.as_str());
+        if self
+            .sink
+            .find_delivery(channel, Some(ts), key, step.due_at())
+            .await?
+            .is_some()
+        {
+            return Ok(Posted::Before);
+        }
+        let text = ReminderText {
+            maintenance: m,
+            deadline: step.deadline,
+            mention,
+            key,
+            thread_ts: ts,
+            now: self.now,
+        };
+        let message = slack::reminder(&text, self.settings.zone);
+        self.sink.post(channel, &message).await?;
+        Ok(Posted::Now)
     }
 
     /// The maintenance's thread: where its alerts went, anchored on its earliest event.
