@@ -24,7 +24,12 @@ pub struct AlertPolicy {
 impl Default for AlertPolicy {
     fn default() -> Self {
         Self {
-            categories: [Category::NodeReplacement, Category::Failover].into(),
+            categories: [
+                Category::NodeReplacement,
+                Category::Failover,
+                Category::Health,
+            ]
+            .into(),
             kinds: BTreeSet::new(),
             quiet_kinds: BTreeSet::new(),
         }
