@@ -50,11 +50,11 @@ pub mod attribute {
     pub const ENTITY: &str = "health_entity";
 }
 
-/// Whether `obj` is an EventBridge event (of any source): such an object is read here, and one
-/// that is not from AWS Health about ElastiCache is refused with a clear reason.
+/// Whether `obj` is an AWS Health event (of any service): such an object is read here, and one
+/// about another service is refused with a clear reason. EventBridge events from other sources
+/// are no shape cachewatch reads.
 pub(super) fn is_eventbridge(obj: &Object) -> bool {
     obj.get("source").and_then(Value::as_str) == Some(HEALTH_SOURCE)
-        || (obj.contains_key("detail-type") && obj.contains_key("detail"))
 }
 
 /// The envelope fields every event of one Health event shares.
@@ -72,12 +72,6 @@ struct Communication<'a> {
 
 /// Reads one AWS Health event into one event per affected entity.
 pub(super) fn health_event(obj: &Object) -> Result<Vec<EventDraft>, Problem> {
-    let source = required_string(obj, "source")?;
-    if source != HEALTH_SOURCE {
-        return Err(Problem::NotElastiCacheHealth {
-            found: format!("an EventBridge event from {:?}", excerpt(source)),
-        });
-    }
     let detail = match obj.get("detail") {
         Some(Value::Object(detail)) => detail,
         Some(_) => {

@@ -6,7 +6,7 @@
 //! | SNS HTTP notification | an object with `Type` (`Notification`) and `Message` |
 //! | ElastiCache message body | an object with one or more `ElastiCache:*` keys |
 //! | DescribeEvents output | an object with `Events`, or one record with `SourceIdentifier` |
-//! | AWS Health event (EventBridge) | an object with `source` `aws.health`, or `detail-type` and `detail` (see `health.rs`) |
+//! | AWS Health event (EventBridge) | an object with `source` `aws.health` (see `health.rs`) |
 //! | a JSON array | each element is any of the above |
 //! | JSON Lines | one document per line, each any of the above |
 //! | pasted text | console and CLI tables, AWS maintenance e-mails, with the prose around them (see `pasted.rs`) |
