@@ -212,3 +212,27 @@ fn a_health_event_forwarded_through_sns_reads_the_same() {
         direct.iter().map(|e| &e.id).collect::<Vec<_>>()
     );
 }
+
+#[test]
+fn the_slack_alert_of_a_service_update_speaks_of_the_update_not_of_a_node_replacement() {
+    use cachewatch_core::facts::ClusterFacts;
+    use cachewatch_core::runbook::Owners;
+    use cachewatch_core::slack::{self, AlertContext};
+
+    let events = parse(DUE, "2026-06-01T09:00:05Z");
+    let event = &events[0];
+    let m = assemble(std::slice::from_ref(event)).remove(0);
+    let (facts, owners) = (ClusterFacts::default(), Owners::default());
+    let ctx = AlertContext::new(event, &facts, &owners, at("2026-06-22T09:00:00Z"))
+        .with_maintenance(&m, std::slice::from_ref(event));
+
+    let message = slack::alert(&ctx);
+    let whole = format!(
+        "{}\n{}",
+        message.text,
+        serde_json::Value::Array(message.blocks.clone())
+    );
+
+    assert!(whole.contains("Service update due"), "{whole}");
+    assert!(!whole.to_lowercase().contains("replace"), "{whole}");
+}
