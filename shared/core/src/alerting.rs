@@ -12,9 +12,9 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Duration, Utc};
 
 use crate::config::Config;
-use crate::event::{EventId, MaintenanceEvent};
-use crate::kind::EventKind;
 use crate::lifecycle::Maintenance;
+use crate::model::event::{EventId, MaintenanceEvent};
+use crate::model::kind::EventKind;
 
 /// Events older than this, whose maintenance is over, are history: they do not page.
 pub const FRESH_FOR: Duration = Duration::hours(48);
@@ -132,8 +132,8 @@ pub fn verdict(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::intake::parse::{ParseContext, parse_document};
     use crate::lifecycle::assemble;
-    use crate::parse::{ParseContext, parse_document};
 
     fn at(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)

@@ -4,9 +4,9 @@
 
 use std::future::Future;
 
-use crate::event::MaintenanceEvent;
-use crate::facts::ClusterFacts;
+use crate::cluster::facts::ClusterFacts;
 use crate::lifecycle::Maintenance;
+use crate::model::event::MaintenanceEvent;
 
 /// Looks up what is known about the cluster and node of an event. A failed lookup is not an
 /// error: it returns facts whose `unavailable` says why, and the alert goes out all the same.

@@ -2,9 +2,9 @@
 //! (written from AWS Health's EventBridge schema): what each one becomes, which deliveries are
 //! the same record, and the maintenance their communications make.
 
+use cachewatch_core::intake::parse::Problem;
+use cachewatch_core::intake::parse::health::attribute;
 use cachewatch_core::lifecycle::{MaintenanceKind, assemble};
-use cachewatch_core::parse::Problem;
-use cachewatch_core::parse::health::attribute;
 use cachewatch_core::{
     Category, MaintenanceEvent, MaintenanceState, Origin, ParseContext, parse_document,
 };
@@ -215,9 +215,9 @@ fn a_health_event_forwarded_through_sns_reads_the_same() {
 
 #[test]
 fn the_slack_alert_of_a_service_update_speaks_of_the_update_not_of_a_node_replacement() {
-    use cachewatch_core::facts::ClusterFacts;
+    use cachewatch_core::alerting::slack::{self, AlertContext};
+    use cachewatch_core::cluster::facts::ClusterFacts;
     use cachewatch_core::runbook::Owners;
-    use cachewatch_core::slack::{self, AlertContext};
 
     let events = parse(DUE, "2026-06-01T09:00:05Z");
     let event = &events[0];

@@ -10,8 +10,8 @@
 use std::collections::BTreeMap;
 
 use super::{Maintenance, MaintenanceKind, MaintenanceState, chronological};
-use crate::event::{MaintenanceEvent, Window};
-use crate::parse::health::attribute;
+use crate::intake::parse::health::attribute;
+use crate::model::event::{MaintenanceEvent, Window};
 
 /// The maintenances of a group's AWS Health events, one per `eventArn` and entity.
 pub(super) fn maintenances(events: Vec<&MaintenanceEvent>) -> Vec<Maintenance> {

@@ -23,9 +23,9 @@ use serde_json::Value;
 
 use super::shapes::{Object, identifier, message_text, required_string, string_field};
 use super::{EventDraft, Problem, excerpt, shapes::dated};
-use crate::event::{Origin, Window};
-use crate::ids::{ClusterId, ReplicationGroupId, SourceId};
-use crate::kind::EventKind;
+use crate::model::event::{Origin, Window};
+use crate::model::ids::{ClusterId, ReplicationGroupId, SourceId};
+use crate::model::kind::EventKind;
 
 /// The `source` of every AWS Health event.
 const HEALTH_SOURCE: &str = "aws.health";

@@ -1,8 +1,8 @@
 use super::*;
-use crate::event::Window;
 use crate::fleet::{ClusterTopic, GroupMembers};
-use crate::ids::{ClusterId, NodeId, ReplicationGroupId};
 use crate::lifecycle::FailoverRecord;
+use crate::model::event::Window;
+use crate::model::ids::{ClusterId, NodeId, ReplicationGroupId};
 
 fn at(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
