@@ -399,9 +399,6 @@ fn csv_quotes_what_needs_it_and_guards_against_formulas() {
             id(1)
         )
     );
-    assert_eq!(csv_field("-1"), "'-1");
-    assert_eq!(csv_field("plain"), "plain");
-    assert_eq!(csv_field("a,b"), "\"a,b\"");
 }
 
 #[test]

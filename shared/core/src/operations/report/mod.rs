@@ -496,24 +496,26 @@ pub fn render_markdown(report: &YearReport) -> String {
     out
 }
 
-/// A CSV field: made safe for a spreadsheet ([`spreadsheet_cell`]), then quoted when it holds a
-/// comma, a quote or a line break (quotes doubled).
-fn csv_field(raw: &str) -> String {
-    let guarded = spreadsheet_cell(raw);
-    if guarded.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", guarded.replace('"', "\"\""))
-    } else {
-        guarded.into_owned()
-    }
-}
-
-/// The log as CSV: a header row, then one line per maintenance (downtime in seconds).
+/// The log as CSV: a header row, then one line per maintenance (downtime in seconds). Every field
+/// is made safe for a spreadsheet ([`spreadsheet_cell`]) before the `csv` writer quotes it.
 pub fn render_csv(report: &YearReport) -> String {
-    let mut out = String::from(
-        "month,date,engine,cluster,node,kind,handled,site_maintenance,downtime_seconds,note,drill,maintenance_id\n",
-    );
-    for row in &report.rows {
-        let fields = [
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let header = [
+        "month",
+        "date",
+        "engine",
+        "cluster",
+        "node",
+        "kind",
+        "handled",
+        "site_maintenance",
+        "downtime_seconds",
+        "note",
+        "drill",
+        "maintenance_id",
+    ];
+    let rows = report.rows.iter().map(|row| {
+        [
             row.date.format("%Y-%m").to_string(),
             row.date.format("%Y-%m-%d").to_string(),
             engine_name(row.engine).to_owned(),
@@ -528,12 +530,17 @@ pub fn render_csv(report: &YearReport) -> String {
             row.note.clone().unwrap_or_default(),
             row.drill.to_string(),
             row.maintenance_id.to_string(),
-        ];
-        let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
-        out.push_str(&line.join(","));
-        out.push('\n');
-    }
-    out
+        ]
+    });
+    // Writing to memory cannot fail, and every record has the header's length.
+    let written = writer.write_record(header).and_then(|()| {
+        rows.into_iter().try_for_each(|fields| {
+            writer.write_record(fields.iter().map(|f| spreadsheet_cell(f).into_owned()))
+        })
+    });
+    debug_assert!(written.is_ok(), "{written:?}");
+    let bytes = writer.into_inner().unwrap_or_default();
+    String::from_utf8(bytes).unwrap_or_default()
 }
 
 /// The colour of an engine's bars.
