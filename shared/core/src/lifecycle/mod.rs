@@ -91,6 +91,10 @@ pub enum MaintenanceKind {
     Unplanned,
     /// A failover outside any known replacement.
     Failover,
+    /// An AWS Health event about ElastiCache (a service update due, an engine's end of
+    /// support), followed through its communications.
+    #[serde(rename = "aws_health")]
+    Health,
 }
 
 impl MaintenanceKind {
@@ -100,6 +104,7 @@ impl MaintenanceKind {
             MaintenanceKind::Planned => "planned",
             MaintenanceKind::Unplanned => "unplanned",
             MaintenanceKind::Failover => "failover",
+            MaintenanceKind::Health => "aws_health",
         }
     }
 }
@@ -467,10 +472,12 @@ fn cluster_of(e: &MaintenanceEvent) -> String {
 pub fn assemble(events: &[MaintenanceEvent]) -> Vec<Maintenance> {
     let mut node_events: Vec<&MaintenanceEvent> = Vec::new();
     let mut failovers: Vec<&MaintenanceEvent> = Vec::new();
+    let mut notices: Vec<&MaintenanceEvent> = Vec::new();
     for e in events {
         match e.category {
             Category::NodeReplacement => node_events.push(e),
             Category::Failover => failovers.push(e),
+            Category::Health => notices.push(e),
             Category::Other => {}
         }
     }
@@ -568,6 +575,7 @@ pub fn assemble(events: &[MaintenanceEvent]) -> Vec<Maintenance> {
         episode.failovers = burst;
         maintenances.push(build(&episode, MaintenanceKind::Failover, None, None, None));
     }
+    maintenances.extend(health::maintenances(notices));
     maintenances.sort_by(|a, b| (a.first_event_at, &a.id).cmp(&(b.first_event_at, &b.id)));
     maintenances
 }
@@ -629,5 +637,6 @@ fn build(
     }
 }
 
+mod health;
 #[cfg(test)]
 mod tests;

@@ -120,6 +120,17 @@ pub fn state_of(input: &RunbookInput<'_>) -> Option<MaintenanceState> {
         EventKind::CACHE_NODE_REPLACE_COMPLETE | EventKind::FAILOVER_COMPLETE => {
             Some(MaintenanceState::Completed)
         }
+        _ if e.category == crate::model::kind::Category::Health => {
+            let status = e
+                .attributes
+                .get(crate::intake::parse::health::attribute::STATUS);
+            Some(match status.map(String::as_str) {
+                Some("open") => MaintenanceState::InProgress,
+                Some("closed") => MaintenanceState::Completed,
+                _ if passed => MaintenanceState::WindowPassed,
+                _ => MaintenanceState::Scheduled,
+            })
+        }
         _ if e.category.has_lifecycle() => Some(MaintenanceState::InProgress),
         _ => None,
     }
@@ -524,6 +535,13 @@ fn aws_pages() -> BTreeMap<&'static str, &'static str> {
         ("online_resharding", ONLINE_RESHARDING),
         ("memcached_remove_node", MEMCACHED_REMOVE_NODE),
         ("reserved_memory", RESERVED_MEMORY),
+        ("health_event_schema", HEALTH_EVENT_SCHEMA),
+        ("service_updates", SERVICE_UPDATES),
+        ("service_update_type", SERVICE_UPDATE_TYPE),
+        ("batch_apply_update_action", BATCH_APPLY_UPDATE_ACTION),
+        ("engine_versions", ENGINE_VERSIONS),
+        ("upgrade_considerations", UPGRADE_CONSIDERATIONS),
+        ("version_compatibility", VERSION_COMPATIBILITY),
     ])
 }
 

@@ -803,7 +803,43 @@ pub fn all() -> Vec<Case> {
         redis_cluster_mode_enabled_replica(),
         failover_19_days_ago(),
         valkey_global_secondary(),
+        health_service_update(),
+        health_engine_end_of_life(),
     ]
+}
+
+/// The first event of an AWS Health fixture, in the maintenance its communication makes.
+fn health_case(name: &'static str, fixture: &str, template: &'static str) -> Case {
+    let events = cachewatch_core::parse_document(fixture, &ParseContext::received_at(at(NOW)))
+        .expect("the AWS Health fixture reads");
+    let event = events[0].clone();
+    let maintenance = lifecycle::assemble(std::slice::from_ref(&event)).remove(0);
+    Case {
+        name,
+        event: event.clone(),
+        maintenance: Some(maintenance),
+        events: vec![event],
+        facts: ClusterFacts::default(),
+        template,
+    }
+}
+
+/// A service update due for replication group `orders`, announced by AWS Health.
+fn health_service_update() -> Case {
+    health_case(
+        "health-service-update",
+        include_str!("../../../../tests/fixtures/health/service_update_due.json"),
+        "service-update-due.md",
+    )
+}
+
+/// An engine's end of standard support for cluster `legacy-cache-001`, announced by AWS Health.
+fn health_engine_end_of_life() -> Case {
+    health_case(
+        "health-engine-end-of-life",
+        include_str!("../../../../tests/fixtures/health/planned_lifecycle.json"),
+        "engine-end-of-life.md",
+    )
 }
 
 /// The case named `name`.

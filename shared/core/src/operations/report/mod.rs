@@ -281,7 +281,7 @@ pub fn year_of(at: DateTime<Utc>, zone: Zone) -> i32 {
 pub fn maintenance_date(m: &Maintenance) -> DateTime<Utc> {
     match m.kind {
         MaintenanceKind::Failover => m.first_event_at,
-        MaintenanceKind::Planned | MaintenanceKind::Unplanned => m
+        MaintenanceKind::Planned | MaintenanceKind::Unplanned | MaintenanceKind::Health => m
             .started_at
             .or(m.window.map(|w| w.start))
             .or(m.completed_at)
@@ -303,6 +303,7 @@ fn kind_label(m: &Maintenance, now: DateTime<Utc>) -> String {
         MaintenanceKind::Planned => "planned replacement",
         MaintenanceKind::Unplanned => "unplanned replacement",
         MaintenanceKind::Failover => "failover",
+        MaintenanceKind::Health => "AWS Health notice",
     }
     .to_owned();
     if m.kind != MaintenanceKind::Failover && !m.failovers.is_empty() {
