@@ -27,7 +27,6 @@ pub mod api;
 pub mod browser;
 pub mod commands;
 mod door;
-pub mod filters;
 pub mod interactions;
 pub mod listener;
 mod lookup;
