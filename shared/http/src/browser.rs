@@ -36,10 +36,10 @@ use serde_json::json;
 
 use crate::access;
 use crate::door::App;
-use crate::lookup::{self, Found};
 use crate::pages::{self, HistoryPage, RunbookPage};
 use crate::settings::HttpSettings;
 use crate::sns::SnsFetcher;
+use cachewatch_app::lookup::{self, Found};
 use cachewatch_core::history::filters::{self, Reading};
 
 /// The history page's default number of events.

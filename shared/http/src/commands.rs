@@ -37,8 +37,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::door::App;
-use crate::lookup::{self, Found};
 use crate::sns::SnsFetcher;
+use cachewatch_app::lookup::{self, Found};
 use cachewatch_core::history::filters::{self, Reading};
 
 /// Events a search shows unless `limit:` says otherwise.

@@ -29,7 +29,6 @@ pub mod commands;
 mod door;
 pub mod interactions;
 pub mod listener;
-mod lookup;
 pub mod pages;
 pub mod settings;
 pub mod slack_auth;
