@@ -98,8 +98,9 @@ pub enum Command {
     /// Read what ElastiCache still keeps (DescribeEvents: the last 14 days at most) and store
     /// what the history lacks; alerts as `ingest` does. Uses the standard AWS configuration.
     Backfill(BackfillArgs),
-    /// Which replication groups and clusters do not send their events to cachewatch's topic;
-    /// with --fix, set it on them (after showing what changes).
+    /// Audit every link of the alert path: clusters to topic, the topic's policy and encryption,
+    /// the ingest subscription, the dead-letter queue; with --fix, repair (after showing what
+    /// changes).
     Audit(AuditArgs),
     /// See cachewatch work on a bundled timeline, in a temporary database.
     Demo,
@@ -319,7 +320,15 @@ pub struct AuditArgs {
     /// The topic every cluster should publish to (the stack's `TopicArn` output).
     #[arg(long, env = "CACHEWATCH_TOPIC_ARN", value_name = "ARN")]
     pub topic: Option<String>,
-    /// Set the topic on every replication group and cluster that lacks it.
+    /// The ingest function that should be subscribed to the topic: its ARN (the stack's
+    /// `IngestFunctionArn` output), or the URL of an HTTP endpoint (`cachewatch serve`'s /sns).
+    #[arg(long, env = "CACHEWATCH_INGEST_ARN", value_name = "ARN|URL")]
+    pub ingest: Option<String>,
+    /// The dead-letter queue that should be empty (the stack's `DeadLetterQueueUrl` output).
+    #[arg(long, env = "CACHEWATCH_DEAD_LETTER_QUEUE_URL", value_name = "URL")]
+    pub dead_letter_queue: Option<String>,
+    /// Set the topic on every replication group and cluster that lacks it, add the statement
+    /// ElastiCache needs to the topic's policy, and subscribe the ingest function.
     #[arg(long)]
     pub fix: bool,
     /// With --fix: apply without asking.

@@ -25,6 +25,7 @@ use serde_json::{Value, json};
 
 const TABLE: &str = "cachewatch-history";
 const OURS: &str = "arn:aws:sns:eu-west-1:123456789012:cachewatch";
+const INGEST_ARN: &str = "arn:aws:lambda:eu-west-1:123456789012:function:cachewatch-ingest";
 const WITHIN: StdDuration = StdDuration::from_secs(60);
 
 /// Now, to the second.
@@ -151,7 +152,9 @@ async fn environment(
         .send()
         .await
         .expect("moto keeps the secret");
+    let path = alert_path(&sdk).await;
     let mut env = moto.env();
+    env.extend(path);
     env.extend([
         ("AWS_ENDPOINT_URL_ELASTICACHE", stand_in.endpoint()),
         ("CACHEWATCH_TABLE", TABLE.to_owned()),
@@ -170,6 +173,49 @@ async fn environment(
         ("RUST_LOG", "info".to_owned()),
     ]);
     env
+}
+
+/// The stack's topic, as a team that created it by hand may have it: its policy lets the account
+/// publish with `aws:SourceAccount` only, which ElastiCache cannot publish with. The ingest
+/// function is subscribed and the dead-letter queue is empty. Returns the variables that name them.
+async fn alert_path(sdk: &aws_config::SdkConfig) -> Vec<(&'static str, String)> {
+    let policy = json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"AWS": "*"},
+            "Action": "SNS:Publish",
+            "Resource": OURS,
+            "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"}}
+        }]
+    });
+    let sns = aws_sdk_sns::Client::new(sdk);
+    sns.create_topic()
+        .name("cachewatch")
+        .attributes("Policy", policy.to_string())
+        .send()
+        .await
+        .expect("moto creates the topic");
+    sns.subscribe()
+        .topic_arn(OURS)
+        .protocol("lambda")
+        .endpoint(INGEST_ARN)
+        .send()
+        .await
+        .expect("moto subscribes the function");
+    let queue = aws_sdk_sqs::Client::new(sdk)
+        .create_queue()
+        .queue_name("cachewatch-dead-letters")
+        .send()
+        .await
+        .expect("moto creates the queue");
+    vec![
+        ("CACHEWATCH_INGEST_ARN", INGEST_ARN.to_owned()),
+        (
+            "CACHEWATCH_DEAD_LETTER_QUEUE_URL",
+            queue.queue_url().expect("a URL").to_owned(),
+        ),
+    ]
 }
 
 /// An SDK configuration for the emulator.
@@ -351,6 +397,22 @@ async fn sns_deliveries_a_lost_event_and_a_slack_outage_end_as_one_alert_each() 
         mentions(coverage, "sessions") && !mentions(coverage, "orders-001"),
         "{:?}",
         coverage.text
+    );
+    // The same audit as `cachewatch audit`: the policy ElastiCache cannot publish with, said
+    // with AWS's page; the subscription and the empty queue are not mentioned.
+    assert!(
+        coverage
+            .text
+            .starts_with("The alert path is broken: 1 problem")
+            && mentions(coverage, "only with aws:SourceAccount")
+            && mentions(
+                coverage,
+                "<https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/ElastiCacheSNS.html|AWS>"
+            )
+            && !mentions(coverage, "subscribed")
+            && !mentions(coverage, "dead-letter"),
+        "{:?}",
+        coverage.blocks
     );
 
     // The table: three events, each alerted once.

@@ -8,7 +8,8 @@
 //!    schedule is backoff enough: a passing failure stops the channel for the run);
 //! 3. **once a day**, from the team's morning on (`CACHEWATCH_DIGEST_HOUR` in `CACHEWATCH_TZ`):
 //!    the upcoming digest (maintenance windows of the next 7 days, service updates not applied)
-//!    and, when some cluster does not publish to the stack's topic, the coverage audit. Each is
+//!    and, when a link of the alert path is broken (a cluster not publishing to the stack's topic,
+//!    the topic's policy or encryption, the ingest subscription, dead letters), its audit. Each is
 //!    posted once a day, under a lease; one that could not be posted is tried again next run.
 //!
 //! A failed backfill fails the invocation (Lambda retries it, then the dead-letter queue's alarm
@@ -21,7 +22,7 @@ use cachewatch_adapters::deployment::Deployment;
 use cachewatch_adapters::elasticache::EventQuery;
 use cachewatch_app::{Alerting, Alerts, Door, IngestRequest, Input, Ports};
 use cachewatch_core::delivery::{ChatSink as _, DeliveryStore as _};
-use cachewatch_core::fleet::{DIGEST_HORIZON, audit_coverage, daily_report_day, upcoming_digest};
+use cachewatch_core::fleet::{DIGEST_HORIZON, daily_report_day, upcoming_digest};
 use cachewatch_core::notify::{NotifyError, NotifyReport, NotifySettings};
 use cachewatch_core::slack::{self, SlackMessage};
 use cachewatch_core::store::{EventStore as _, StoreError};
@@ -166,7 +167,8 @@ fn alerts(report: &NotifyReport) -> Value {
     })
 }
 
-/// Posts the day's digest and, when there are gaps, the coverage audit: each once a day.
+/// Posts the day's digest and, when a link is broken, the audit of the alert path: each once a
+/// day.
 async fn daily(d: &Deployment, chat: &Chat, now: DateTime<Utc>) -> Result<Value, PollError> {
     let Some(day) = daily_report_day(now, d.notify.zone, d.digest_hour) else {
         return Ok(json!("not due yet"));
@@ -203,16 +205,17 @@ async fn daily(d: &Deployment, chat: &Chat, now: DateTime<Utc>) -> Result<Value,
             Ok(Some(slack::digest(&digest, d.notify.zone)))
         })
         .await?;
-    let coverage = match &d.topic_arn {
+    let coverage = match d.path_settings() {
         None => json!("no topic"),
-        Some(topic) => {
+        Some(settings) => {
             today
                 .once("coverage", async {
-                    let fleet = d.elasticache.coverage().await.map_err(|e| {
-                        format!("cannot read the clusters for the coverage audit: {e}")
-                    })?;
-                    let audit = audit_coverage(&fleet, topic);
-                    Ok((!audit.gaps().is_empty()).then(|| slack::coverage(&audit)))
+                    let audit = d
+                        .alert_path
+                        .audit(&d.elasticache, &settings)
+                        .await
+                        .map_err(|e| format!("cannot audit the alert path: {e}"))?;
+                    Ok((!audit.is_clean()).then(|| slack::alert_path(&audit)))
                 })
                 .await?
         }

@@ -6,6 +6,7 @@
 //! it. Time comes in as an argument, never from the clock.
 #![warn(missing_docs)]
 
+pub mod alert_path;
 pub mod alerting;
 pub mod config;
 pub mod correlate;

@@ -15,6 +15,7 @@ use super::SlackMessage;
 use super::blocks;
 use super::limits;
 use super::mrkdwn::{self, DateStyle};
+use crate::alert_path::PathAudit;
 use crate::fleet::{Coverage, CoverageAudit, Resource, ServiceUpdate, TopicState, UpcomingDigest};
 use crate::lifecycle::{Maintenance, MaintenanceState};
 use crate::timefmt::{self, Zone};
@@ -170,6 +171,43 @@ pub fn coverage(audit: &CoverageAudit) -> SlackMessage {
         ),
         out,
     )
+}
+
+/// The audit of the whole alert path as a message: the broken links past the clusters first
+/// (each with the AWS page its rule comes from), then the clusters' coverage.
+pub fn alert_path(audit: &PathAudit) -> SlackMessage {
+    let covered = coverage(&audit.coverage);
+    if audit.problems.is_empty() {
+        return covered;
+    }
+    let count = audit.problems.len();
+    let headline = format!(
+        "The alert path is broken: {}",
+        plural(
+            count,
+            "problem past the clusters",
+            "problems past the clusters"
+        )
+    );
+    let lines: Vec<String> = audit
+        .problems
+        .iter()
+        .map(|p| {
+            let text = mrkdwn::escape_line(&p.describe());
+            match p.source() {
+                Some(url) => format!("• {text} (<{url}|AWS>)"),
+                None => format!("• {text}"),
+            }
+        })
+        .collect();
+    let mut out = vec![blocks::header(&format!("🚨 {headline}"))];
+    out.extend(list_sections("*Broken links*", &lines, LIST_TEXT));
+    out.push(blocks::context(&[
+        "`cachewatch audit --fix` repairs the topic policy and the subscription, after showing what it changes.".to_owned(),
+    ]));
+    out.push(blocks::divider());
+    out.extend(covered.blocks);
+    blocks::message(&format!("{headline}. {}", covered.text), out)
 }
 
 /// `• `orders-0001-001` node `0001` (`orders`) · <date> – <time> (in 2 days) · rescheduled`.
@@ -601,6 +639,34 @@ mod tests {
             text.contains("stops the other topic's notifications"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_broken_link_past_the_clusters_leads_the_audit_with_its_aws_source_and_escaped() {
+        let fleet = Fleet {
+            clusters: vec![topic("orders-001", Some("orders"), Some(OURS), "active")],
+            replication_groups: vec![],
+        };
+        let audit = crate::alert_path::audit_path(
+            audit_coverage(&fleet, OURS),
+            &crate::alert_path::PathFacts {
+                kms_master_key_id: Some("<!channel> key".into()),
+                ..Default::default()
+            },
+        );
+        let message = alert_path(&audit);
+        assert_eq!(check(&message), vec![]);
+        assert!(
+            message
+                .text
+                .starts_with("The alert path is broken: 3 problems"),
+            "{}",
+            message.text
+        );
+        let blocks = Value::Array(message.blocks.clone()).to_string();
+        assert!(blocks.contains(&format!("<{}|AWS>", crate::alert_path::ELASTICACHE_SNS_DOC)));
+        assert!(!blocks.contains("<!channel>"), "{blocks}");
+        assert!(blocks.contains("Every cluster sends"), "coverage follows");
     }
 
     #[test]

@@ -38,7 +38,7 @@ use crate::timefmt::Zone;
 
 pub use alert::{alert, update};
 pub use checklist::checklist;
-pub use digest::{coverage, digest};
+pub use digest::{alert_path, coverage, digest};
 pub use grouped::grouped;
 pub use plain::to_text;
 
