@@ -102,6 +102,9 @@ pub enum Command {
     /// the ingest subscription, the dead-letter queue; with --fix, repair (after showing what
     /// changes).
     Audit(AuditArgs),
+    /// Prove the alert path works: publish a synthetic notification to the topic and wait for it
+    /// in the history (the deployed one: --store dynamodb). Never alerted, kept out of searches.
+    Canary(CanaryArgs),
     /// See cachewatch work on a bundled timeline, in a temporary database.
     Demo,
     /// Drills: rehearse a maintenance or failure through the real pipeline, marked as a drill.
@@ -312,6 +315,17 @@ pub struct BackfillArgs {
     /// Print what was read as JSON (the normalized events, each with "new").
     #[arg(long)]
     pub json: bool,
+}
+
+/// `cachewatch canary`.
+#[derive(Debug, Args)]
+pub struct CanaryArgs {
+    /// The topic to publish to (the stack's `TopicArn` output).
+    #[arg(long, env = "CACHEWATCH_TOPIC_ARN", value_name = "ARN")]
+    pub topic: Option<String>,
+    /// How long to wait for the canary in the history, in seconds, before saying it was lost.
+    #[arg(long, default_value_t = 60, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub wait: u64,
 }
 
 /// `cachewatch audit`.

@@ -578,3 +578,164 @@ async fn the_ingest_function_keeps_the_facts_it_reads_and_alerts_them_with_their
     );
     assert!(later.iter().any(|m| mentions(m, "Redis OSS")), "{later:?}");
 }
+
+/// `cachewatch` against the stack's table on the emulator, with the AWS variables of `moto`.
+fn cli(moto: &Moto, args: &[&str]) -> std::process::Command {
+    let mut command = std::process::Command::new(workspace_bin("cachewatch"));
+    command
+        .args(["--store", "dynamodb", "--table", TABLE])
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .envs(moto.env())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    command
+}
+
+/// Plays SNS invoking the ingest function: takes what the topic delivered to `queue` (the SNS
+/// envelope, as an SQS subscription receives it) and hands it to the function as the Lambda SNS
+/// event of that notification. Returns how many notifications it delivered.
+async fn deliver_to_ingest(
+    sqs: &aws_sdk_sqs::Client,
+    queue: &str,
+    ingest: &LambdaRuntime,
+    within: StdDuration,
+) -> usize {
+    let deadline = std::time::Instant::now() + within;
+    while std::time::Instant::now() < deadline {
+        let received = sqs
+            .receive_message()
+            .queue_url(queue)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .expect("moto answers");
+        let messages = received.messages();
+        if messages.is_empty() {
+            continue;
+        }
+        for message in messages {
+            let envelope: Value = serde_json::from_str(message.body().unwrap()).unwrap();
+            let mut sns = envelope.clone();
+            let fields = sns.as_object_mut().unwrap();
+            for (http, lambda) in [
+                ("SigningCertURL", "SigningCertUrl"),
+                ("UnsubscribeURL", "UnsubscribeUrl"),
+            ] {
+                if let Some(v) = fields.remove(http) {
+                    fields.insert(lambda.to_owned(), v);
+                }
+            }
+            let event = json!({"Records": [{
+                "EventVersion": "1.0",
+                "EventSubscriptionArn": format!("{OURS}:5c1d7e02-93a4-4f6b-b8e2-0d6a41c9f735"),
+                "EventSource": "aws:sns",
+                "Sns": sns,
+            }]});
+            answer(&ingest.invoke(event, WITHIN).outcome);
+        }
+        return messages.len();
+    }
+    0
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_canary_travels_from_the_topic_to_the_history_is_never_alerted_and_a_lost_one_fails() {
+    // Arrange: the stack, with its topic delivering to the ingest function (through a queue
+    // the test reads, playing SNS's Lambda invocation); Slack ready to receive alerts.
+    let moto = Moto::start();
+    let stand_in = ElastiCacheStandIn::forwarding_to(&moto.endpoint());
+    let slack = SlackStandIn::start();
+    let env = environment(&moto, &stand_in, &slack).await;
+    let mut ingest = LambdaRuntime::start();
+    ingest.spawn(
+        &workspace_bin("cachewatch-ingest"),
+        "cachewatch-ingest",
+        &env,
+    );
+    let sdk = moto_sdk(&moto).await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let delivery = sqs
+        .create_queue()
+        .queue_name("sns-to-ingest")
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_owned();
+    // moto would invoke a Lambda subscription in its own Lambda: the queue takes its place.
+    let sns = aws_sdk_sns::Client::new(&sdk);
+    let listed = sns
+        .list_subscriptions_by_topic()
+        .topic_arn(OURS)
+        .send()
+        .await
+        .unwrap();
+    for lambda in listed
+        .subscriptions()
+        .iter()
+        .filter(|s| s.protocol() == Some("lambda"))
+    {
+        sns.unsubscribe()
+            .subscription_arn(lambda.subscription_arn().unwrap())
+            .send()
+            .await
+            .unwrap();
+    }
+    sns.subscribe()
+        .topic_arn(OURS)
+        .protocol("sqs")
+        .endpoint("arn:aws:sqs:eu-west-1:123456789012:sns-to-ingest")
+        .send()
+        .await
+        .expect("moto subscribes the queue");
+
+    // Act 1: the canary, while the notification is carried to the function.
+    let canary = cli(&moto, &["canary", "--topic", OURS, "--wait", "30"])
+        .spawn()
+        .unwrap();
+    let delivered = deliver_to_ingest(&sqs, &delivery, &ingest, StdDuration::from_secs(30)).await;
+    let canary = canary.wait_with_output().unwrap();
+
+    // Assert 1: it arrived, with its time end to end; nobody was paged; searches do not show it.
+    let said = String::from_utf8_lossy(&canary.stdout);
+    assert!(
+        canary.status.success(),
+        "{said}\n{}",
+        String::from_utf8_lossy(&canary.stderr)
+    );
+    assert_eq!(delivered, 1);
+    assert!(
+        said.starts_with("Canary canary-") && said.contains(" s end to end"),
+        "{said}"
+    );
+    assert!(slack.parents(ALERTS).is_empty(), "a canary never alerts");
+    let events = cli(&moto, &["events", "--json"]).output().unwrap();
+    let events: Value = serde_json::from_slice(&events.stdout).unwrap();
+    assert_eq!(events, json!([]), "normal searches leave the canary out");
+    let kept = cli(&moto, &["events", "--json", "--drills"])
+        .output()
+        .unwrap();
+    let kept: Value = serde_json::from_slice(&kept.stdout).unwrap();
+    assert_eq!(
+        kept[0]["event_name"], "ElastiCache:CachewatchCanary",
+        "{kept}"
+    );
+    assert_eq!(kept[0]["actionable"], false, "{kept}");
+
+    // Act 2: a canary nobody carries to the function.
+    let lost = cli(&moto, &["canary", "--topic", OURS, "--wait", "2"])
+        .output()
+        .unwrap();
+
+    // Assert 2: it fails, saying so.
+    assert_eq!(lost.status.code(), Some(1));
+    let why = String::from_utf8_lossy(&lost.stderr);
+    assert!(
+        why.contains("did not arrive within 2 s") && why.contains("cachewatch audit"),
+        "{why}"
+    );
+}

@@ -6,10 +6,12 @@
 
 use aws_config::SdkConfig;
 use aws_sdk_sns::error::ProvideErrorMetadata;
+use aws_sdk_sns::types::MessageAttributeValue;
 use aws_sdk_sqs::types::QueueAttributeName;
 use cachewatch_core::alert_path::{
     DeadLetters, PathAudit, PathFacts, PathFix, TopicSubscription, audit_path,
 };
+use cachewatch_core::canary::CANARY_MESSAGE_ATTRIBUTE;
 use cachewatch_core::fleet::audit_coverage;
 
 use crate::elasticache::{ElastiCache, ElastiCacheError};
@@ -33,6 +35,9 @@ pub enum AlertPathError {
     /// The clusters could not be read.
     #[error("cannot list the clusters: {0}")]
     Clusters(#[from] ElastiCacheError),
+    /// A request could not be built.
+    #[error("the SNS request could not be built: {0}")]
+    Build(#[from] aws_sdk_sns::error::BuildError),
     /// SQS answered a depth that is not a number.
     #[error("SQS GetQueueAttributes answered {0:?} messages, not a number")]
     Depth(String),
@@ -174,6 +179,31 @@ impl AlertPath {
                 .map_err(|_| AlertPathError::Depth(value.clone()))?;
         }
         Ok(total)
+    }
+
+    /// Publishes the canary `id` with `body` to `topic`, carrying the canary message attribute;
+    /// answers SNS's message id.
+    pub async fn publish_canary(
+        &self,
+        topic: &str,
+        id: &str,
+        body: &str,
+    ) -> Result<String, AlertPathError> {
+        let marker = MessageAttributeValue::builder()
+            .data_type("String")
+            .string_value(id)
+            .build()?;
+        let published = self
+            .sns
+            .publish()
+            .topic_arn(topic)
+            .subject("cachewatch canary")
+            .message(body)
+            .message_attributes(CANARY_MESSAGE_ATTRIBUTE, marker)
+            .send()
+            .await
+            .map_err(|e| AlertPathError::call("SNS Publish", e.into_service_error()))?;
+        Ok(published.message_id().unwrap_or_default().to_owned())
     }
 
     /// Makes one change of `--fix` on `topic`.

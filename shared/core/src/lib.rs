@@ -8,6 +8,7 @@
 
 pub mod alert_path;
 pub mod alerting;
+pub mod canary;
 pub mod config;
 pub mod correlate;
 pub mod delivery;

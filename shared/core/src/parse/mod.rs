@@ -497,6 +497,8 @@ impl EventDraft {
             identity_time,
         );
         let category = self.kind.category();
+        // A canary is kept like a drill: out of normal searches, reports and pages.
+        let drill = ctx.drill || crate::canary::is_canary_name(self.event_name.as_deref());
         MaintenanceEvent {
             id,
             event_name: self.event_name,
@@ -522,7 +524,7 @@ impl EventDraft {
             },
             received_at: ctx.received_at,
             attributes: self.attributes,
-            drill: ctx.drill,
+            drill,
             maintenance_id: None,
         }
     }
