@@ -10,7 +10,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
-use crate::event::MaintenanceEvent;
+use crate::model::event::MaintenanceEvent;
 
 /// The event name of a canary: ElastiCache's prefix, a name ElastiCache does not use.
 pub const CANARY_EVENT_NAME: &str = "ElastiCache:CachewatchCanary";
@@ -51,7 +51,7 @@ pub fn arrived<'e>(events: &'e [MaintenanceEvent], id: &str) -> Option<&'e Maint
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::parse::{ParseContext, parse_document};
+    use crate::intake::parse::{ParseContext, parse_document};
 
     fn at() -> DateTime<Utc> {
         DateTime::parse_from_rfc3339("2026-06-23T09:00:00Z")
