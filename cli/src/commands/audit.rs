@@ -9,7 +9,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use anyhow::anyhow;
 use cachewatch_adapters::alert_path::{AlertPath, PathSettings};
 use cachewatch_adapters::elasticache::ElastiCache;
-use cachewatch_core::alert_path::PathAudit;
+use cachewatch_core::alerting::alert_path::PathAudit;
 use cachewatch_core::fleet::TopicFix;
 
 use super::{Failure, write_json};

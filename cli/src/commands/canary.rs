@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::anyhow;
 use cachewatch_adapters::alert_path::AlertPath;
-use cachewatch_core::canary::{CANARY_SOURCE, arrived, canary_body};
+use cachewatch_core::alerting::canary::{CANARY_SOURCE, arrived, canary_body};
 use cachewatch_core::history::query::EventQuery;
 use cachewatch_core::history::store::EventStore;
 use chrono::Utc;

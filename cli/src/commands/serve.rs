@@ -12,8 +12,8 @@ use std::time::Duration as StdDuration;
 use anyhow::{Context as _, anyhow};
 use cachewatch_adapters::elasticache::ElastiCache;
 use cachewatch_adapters::files::read_runbooks;
-use cachewatch_core::cluster::source::FactsSource;
 use cachewatch_core::alerting::notify;
+use cachewatch_core::cluster::source::FactsSource;
 use cachewatch_http::listener::{self, ConnectionLimits};
 use cachewatch_http::settings::{BASE_URL_VAR, LINK_SECRET_VAR, PUBLIC_PAGES_VAR, hosts_of};
 use cachewatch_http::sns::HttpsFetcher;
@@ -216,7 +216,8 @@ fn describe(
     Ok(())
 }
 
-/// Sends what is due; a failure is logged and tried again at the next tick.
+/// Sends what is due and the reminders due; a failure is logged and tried again at the next
+/// tick.
 async fn resend_due<S, C, F>(
     store: &S,
     chat: &C,
@@ -236,6 +237,16 @@ async fn resend_due<S, C, F>(
         }
         Ok(_) => {}
         Err(e) => eprintln!("cachewatch serve: cannot send what is due: {e}"),
+    }
+    match cachewatch_core::alerting::reminder::send_reminders(store, chat, config, settings, now)
+        .await
+    {
+        Ok(report) => {
+            if let Some(line) = super::notify::reminders_summary(&report) {
+                eprintln!("{line}");
+            }
+        }
+        Err(e) => eprintln!("cachewatch serve: cannot send the reminders: {e}"),
     }
 }
 

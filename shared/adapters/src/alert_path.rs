@@ -2,16 +2,16 @@
 //! (`Policy`, `KmsMasterKeyId`), its subscriptions, the dead-letter queue's depth; setting the
 //! policy, subscribing the ingest endpoint, and publishing (the canary).
 //!
-//! What to make of what is read is decided by [`cachewatch_core::alert_path::audit_path`].
+//! What to make of what is read is decided by [`cachewatch_core::alerting::alert_path::audit_path`].
 
 use aws_config::SdkConfig;
 use aws_sdk_sns::error::ProvideErrorMetadata;
 use aws_sdk_sns::types::MessageAttributeValue;
 use aws_sdk_sqs::types::QueueAttributeName;
-use cachewatch_core::alert_path::{
+use cachewatch_core::alerting::alert_path::{
     DeadLetters, PathAudit, PathFacts, PathFix, TopicSubscription, audit_path,
 };
-use cachewatch_core::canary::CANARY_MESSAGE_ATTRIBUTE;
+use cachewatch_core::alerting::canary::CANARY_MESSAGE_ATTRIBUTE;
 use cachewatch_core::fleet::audit_coverage;
 
 use crate::elasticache::{ElastiCache, ElastiCacheError};
