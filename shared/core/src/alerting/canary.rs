@@ -7,7 +7,7 @@
 //! of normal searches, reports and pages) and never actionable, so it never pages as a real
 //! event, whatever the configuration says.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 
 use crate::model::event::MaintenanceEvent;
@@ -41,6 +41,105 @@ pub fn is_canary(event: &MaintenanceEvent) -> bool {
     is_canary_name(event.event_name.as_deref())
 }
 
+/// What became of a canary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CanaryOutcome {
+    /// It reached the history `took` after it was published.
+    Arrived {
+        /// Its id.
+        id: String,
+        /// The topic it was published to.
+        topic: String,
+        /// When it was published.
+        published_at: DateTime<Utc>,
+        /// From the publish to the history.
+        took: Duration,
+    },
+    /// It was not in the history `waited` after it was published.
+    Lost {
+        /// Its id.
+        id: String,
+        /// The topic it was published to.
+        topic: String,
+        /// When it was published.
+        published_at: DateTime<Utc>,
+        /// How long it was waited for.
+        waited: Duration,
+    },
+}
+
+impl CanaryOutcome {
+    /// The outcome of the canary `id` published to `topic` at `published_at`, given what the
+    /// history holds of it (`arrived`) and how long it was waited for.
+    pub fn of(
+        id: &str,
+        topic: &str,
+        published_at: DateTime<Utc>,
+        arrived: Option<&MaintenanceEvent>,
+        waited: Duration,
+    ) -> Self {
+        let (id, topic) = (id.to_owned(), topic.to_owned());
+        match arrived {
+            Some(event) => CanaryOutcome::Arrived {
+                id,
+                topic,
+                published_at,
+                took: (event.received_at - published_at).max(Duration::zero()),
+            },
+            None => CanaryOutcome::Lost {
+                id,
+                topic,
+                published_at,
+                waited,
+            },
+        }
+    }
+
+    /// What the command line says of it: one sentence.
+    pub fn sentence(&self) -> String {
+        match self {
+            CanaryOutcome::Arrived { id, took, .. } => format!(
+                "Canary {id} arrived: {} end to end, from the topic to the history.",
+                seconds(*took)
+            ),
+            CanaryOutcome::Lost { id, waited, .. } => format!(
+                "canary {id} did not arrive within {}: the alert path is broken somewhere \
+                 between the topic and the history; `cachewatch audit` checks each link",
+                seconds(*waited)
+            ),
+        }
+    }
+
+    /// The subject and the message of the alarm a lost canary raises on the stack's alarm
+    /// topic, read by people (email) and by tools (the first line); `None` for one that arrived.
+    pub fn alarm(&self) -> Option<(String, String)> {
+        let CanaryOutcome::Lost {
+            id,
+            topic,
+            published_at,
+            waited,
+        } = self
+        else {
+            return None;
+        };
+        let subject = "cachewatch: the alert path lost a canary".to_owned();
+        let message = format!(
+            "ALARM: the cachewatch alert path lost a canary.\n\n\
+             The test notification {id}, published to {topic} at {}, was not in the history \
+             {} later. Alerts for real ElastiCache events may be lost the same way.\n\n\
+             Check each link: cachewatch audit (and cachewatch audit --fix to repair).\n",
+            published_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            seconds(*waited)
+        );
+        Some((subject, message))
+    }
+}
+
+/// `3.8 s`.
+pub fn seconds(d: Duration) -> String {
+    format!("{:.1} s", d.num_milliseconds() as f64 / 1000.0)
+}
+
 /// The canary `id` among `events`, when it arrived.
 pub fn arrived<'e>(events: &'e [MaintenanceEvent], id: &str) -> Option<&'e MaintenanceEvent> {
     events
@@ -72,5 +171,34 @@ mod tests {
             Some(event.id.clone())
         );
         assert!(arrived(&events, "c-43").is_none());
+    }
+
+    #[test]
+    fn an_arrived_canary_is_timed_from_its_publish_and_raises_no_alarm() {
+        let mut event = parse_document(&canary_body("c-1", at()), &ParseContext::received_at(at()))
+            .unwrap()
+            .remove(0);
+        event.received_at = at() + Duration::milliseconds(3_840);
+        let outcome = CanaryOutcome::of("c-1", "arn:t", at(), Some(&event), Duration::seconds(60));
+        assert_eq!(
+            outcome.sentence(),
+            "Canary c-1 arrived: 3.8 s end to end, from the topic to the history."
+        );
+        assert_eq!(outcome.alarm(), None);
+    }
+
+    #[test]
+    fn a_lost_canary_says_how_long_it_was_awaited_and_raises_an_alarm() {
+        let outcome = CanaryOutcome::of("c-2", "arn:t", at(), None, Duration::seconds(60));
+        assert!(outcome.sentence().contains("did not arrive within 60.0 s"));
+        let (subject, message) = outcome.alarm().unwrap();
+        assert!(subject.contains("lost a canary"), "{subject}");
+        assert!(
+            message.starts_with("ALARM:")
+                && message.contains("c-2")
+                && message.contains("arn:t")
+                && message.contains("2026-06-23T09:00:00Z"),
+            "{message}"
+        );
     }
 }
