@@ -323,6 +323,10 @@ pub struct CanaryArgs {
     /// The topic to publish to (the stack's `TopicArn` output).
     #[arg(long, env = "CACHEWATCH_TOPIC_ARN", value_name = "ARN")]
     pub topic: Option<String>,
+    /// Where a lost canary raises its alarm besides Slack: the stack's alarm topic (the
+    /// `AlarmTopicArn` parameter, or the topic the `AlarmEmail` subscription is on).
+    #[arg(long, env = "CACHEWATCH_ALARM_TOPIC_ARN", value_name = "ARN")]
+    pub alarm_topic: Option<String>,
     /// How long to wait for the canary in the history, in seconds, before saying it was lost.
     #[arg(long, default_value_t = 60, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub wait: u64,

@@ -693,14 +693,50 @@ async fn a_canary_travels_from_the_topic_to_the_history_is_never_alerted_and_a_l
         .await
         .expect("moto subscribes the queue");
 
+    // The alarm topic of the stack, read through a queue.
+    let alarms = sns
+        .create_topic()
+        .name("cachewatch-alarms")
+        .send()
+        .await
+        .unwrap()
+        .topic_arn()
+        .unwrap()
+        .to_owned();
+    let alarm_queue = sqs
+        .create_queue()
+        .queue_name("alarms")
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_owned();
+    sns.subscribe()
+        .topic_arn(&alarms)
+        .protocol("sqs")
+        .endpoint("arn:aws:sqs:eu-west-1:123456789012:alarms")
+        .send()
+        .await
+        .expect("moto subscribes the queue");
+    let with_slack = |command: &mut std::process::Command| {
+        command.envs([
+            ("SLACK_BOT_TOKEN", slack.token().to_owned()),
+            ("SLACK_CHANNEL", ALERTS.to_owned()),
+            ("SLACK_API_BASE_URL", slack.api_base()),
+            ("SLACK_MIN_INTERVAL_MS", "0".to_owned()),
+        ]);
+    };
+
     // Act 1: the canary, while the notification is carried to the function.
-    let canary = cli(&moto, &["canary", "--topic", OURS, "--wait", "30"])
-        .spawn()
-        .unwrap();
+    let mut command = cli(&moto, &["canary", "--topic", OURS, "--wait", "30"]);
+    with_slack(&mut command);
+    let canary = command.spawn().unwrap();
     let delivered = deliver_to_ingest(&sqs, &delivery, &ingest, StdDuration::from_secs(30)).await;
     let canary = canary.wait_with_output().unwrap();
 
-    // Assert 1: it arrived, with its time end to end; nobody was paged; searches do not show it.
+    // Assert 1: it arrived, with its time end to end; nobody was paged, Slack has the one quiet
+    // line the command posted and confirmed; searches do not show it.
     let said = String::from_utf8_lossy(&canary.stdout);
     assert!(
         canary.status.success(),
@@ -712,7 +748,15 @@ async fn a_canary_travels_from_the_topic_to_the_history_is_never_alerted_and_a_l
         said.starts_with("Canary canary-") && said.contains(" s end to end"),
         "{said}"
     );
-    assert!(slack.parents(ALERTS).is_empty(), "a canary never alerts");
+    let posted = slack.messages(ALERTS);
+    let [check] = posted.as_slice() else {
+        panic!("a canary never alerts, and its check is one line: {posted:?}")
+    };
+    assert!(mentions(check, "Alert path checked"), "{check:?}");
+    assert!(
+        said.contains(&format!("Slack confirmed the post (message {})", check.ts)),
+        "{said}"
+    );
     let events = cli(&moto, &["events", "--json"]).output().unwrap();
     let events: Value = serde_json::from_slice(&events.stdout).unwrap();
     assert_eq!(events, json!([]), "normal searches leave the canary out");
@@ -727,15 +771,57 @@ async fn a_canary_travels_from_the_topic_to_the_history_is_never_alerted_and_a_l
     assert_eq!(kept[0]["actionable"], false, "{kept}");
 
     // Act 2: a canary nobody carries to the function.
-    let lost = cli(&moto, &["canary", "--topic", OURS, "--wait", "2"])
-        .output()
-        .unwrap();
+    let mut command = cli(
+        &moto,
+        &[
+            "canary",
+            "--topic",
+            OURS,
+            "--alarm-topic",
+            &alarms,
+            "--wait",
+            "2",
+        ],
+    );
+    with_slack(&mut command);
+    let lost = command.output().unwrap();
 
-    // Assert 2: it fails, saying so.
+    // Assert 2: it fails, saying so, and alerts loudly: in Slack and on the alarm topic.
     assert_eq!(lost.status.code(), Some(1));
     let why = String::from_utf8_lossy(&lost.stderr);
     assert!(
-        why.contains("did not arrive within 2 s") && why.contains("cachewatch audit"),
+        why.contains("did not arrive within 2.0 s")
+            && why.contains("cachewatch audit")
+            && why.contains("alerted in Slack")
+            && why.contains("alarm published to"),
         "{why}"
+    );
+    let loud = slack.messages(ALERTS);
+    assert_eq!(loud.len(), 2, "{loud:?}");
+    assert!(
+        mentions(&loud[1], "lost a canary") && mentions(&loud[1], "🚨"),
+        "{:?}",
+        loud[1]
+    );
+    let alarm = sqs
+        .receive_message()
+        .queue_url(&alarm_queue)
+        .wait_time_seconds(5)
+        .send()
+        .await
+        .expect("moto answers");
+    let [alarm] = alarm.messages() else {
+        panic!("one alarm: {alarm:?}")
+    };
+    let alarm: Value = serde_json::from_str(alarm.body().unwrap()).unwrap();
+    assert_eq!(
+        alarm["Subject"], "cachewatch: the alert path lost a canary",
+        "{alarm}"
+    );
+    assert!(
+        alarm["Message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("ALARM:") && m.contains(OURS)),
+        "{alarm}"
     );
 }

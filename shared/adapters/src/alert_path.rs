@@ -206,6 +206,26 @@ impl AlertPath {
         Ok(published.message_id().unwrap_or_default().to_owned())
     }
 
+    /// Publishes an alarm (`subject`, `message`) to `topic`, the stack's alarm topic; answers
+    /// SNS's message id.
+    pub async fn publish_alarm(
+        &self,
+        topic: &str,
+        subject: &str,
+        message: &str,
+    ) -> Result<String, AlertPathError> {
+        let published = self
+            .sns
+            .publish()
+            .topic_arn(topic)
+            .subject(subject)
+            .message(message)
+            .send()
+            .await
+            .map_err(|e| AlertPathError::call("SNS Publish", e.into_service_error()))?;
+        Ok(published.message_id().unwrap_or_default().to_owned())
+    }
+
     /// Makes one change of `--fix` on `topic`.
     pub async fn apply(&self, topic: &str, fix: &PathFix) -> Result<(), AlertPathError> {
         match fix {
