@@ -26,6 +26,7 @@ use cachewatch_adapters::chat::Chat;
 use cachewatch_adapters::deployment::Deployment;
 use cachewatch_adapters::elasticache::EventQuery;
 use cachewatch_app::{Alerting, Alerts, Door, IngestRequest, Input, Ports};
+use cachewatch_core::alerting::canary::{CANARY_SOURCE, LastCheck, last_check};
 use cachewatch_core::alerting::delivery::{ChatSink as _, DeliveryStore as _};
 use cachewatch_core::alerting::notify::{NotifyError, NotifyReport, NotifySettings};
 use cachewatch_core::alerting::reminder::{ReminderReport, send_reminders};
@@ -184,6 +185,24 @@ fn alerts(report: &NotifyReport) -> Value {
     })
 }
 
+/// The last canary of the past 30 days that reached the history, for the digest's line; none
+/// when the history cannot be read (the digest goes out without the line).
+async fn last_canary(d: &Deployment, now: DateTime<Utc>) -> Option<LastCheck> {
+    let query = cachewatch_core::EventQuery {
+        cluster: Some(CANARY_SOURCE.to_owned()),
+        since: Some(now - Duration::days(30)),
+        include_drills: true,
+        ..cachewatch_core::EventQuery::default()
+    };
+    match d.store.search(&query).await {
+        Ok(events) => last_check(&events),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read the last canary");
+            None
+        }
+    }
+}
+
 /// What a run of the reminders did, for the answer.
 fn reminded(report: &ReminderReport) -> Value {
     for (key, reason) in &report.failed {
@@ -249,6 +268,7 @@ async fn daily(d: &Deployment, chat: &Chat, now: DateTime<Utc>) -> Result<Value,
             }
             digest = digest.with_acknowledged(acknowledged);
             digest.updates_unavailable = unavailable;
+            digest.alert_path_checked = last_canary(d, now).await;
             Ok(Some(slack::digest(&digest, d.notify.zone)))
         })
         .await?;

@@ -8,9 +8,11 @@
 //! event, whatever the configuration says.
 
 use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::model::event::MaintenanceEvent;
+use crate::model::timefmt::Zone;
 
 /// The event name of a canary: ElastiCache's prefix, a name ElastiCache does not use.
 pub const CANARY_EVENT_NAME: &str = "ElastiCache:CachewatchCanary";
@@ -135,6 +137,43 @@ impl CanaryOutcome {
     }
 }
 
+/// The last canary that arrived: when, and how long it took from the topic to the history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LastCheck {
+    /// When it reached the history.
+    pub at: DateTime<Utc>,
+    /// From its publish (the `Date` it carries) to the history, in milliseconds.
+    pub took_ms: i64,
+}
+
+impl LastCheck {
+    /// The line the digest shows: `Alert path checked Tuesday 09:00 UTC, 3.8 s end to end`; a
+    /// check older than a week shows its date.
+    pub fn line(&self, now: DateTime<Utc>, zone: Zone) -> String {
+        let when = if now - self.at < Duration::days(7) {
+            zone.format_with(self.at, "%A %H:%M")
+        } else {
+            zone.format_with(self.at, "%Y-%m-%d %H:%M")
+        };
+        format!(
+            "Alert path checked {when}, {} end to end",
+            seconds(Duration::milliseconds(self.took_ms))
+        )
+    }
+}
+
+/// The last canary among `events` that arrived, as the digest shows it.
+pub fn last_check(events: &[MaintenanceEvent]) -> Option<LastCheck> {
+    events
+        .iter()
+        .filter(|e| is_canary(e))
+        .max_by_key(|e| e.received_at)
+        .map(|e| LastCheck {
+            at: e.received_at,
+            took_ms: (e.received_at - e.occurred_at).num_milliseconds().max(0),
+        })
+}
+
 /// `3.8 s`.
 pub fn seconds(d: Duration) -> String {
     format!("{:.1} s", d.num_milliseconds() as f64 / 1000.0)
@@ -185,6 +224,35 @@ mod tests {
             "Canary c-1 arrived: 3.8 s end to end, from the topic to the history."
         );
         assert_eq!(outcome.alarm(), None);
+    }
+
+    #[test]
+    fn the_last_check_is_the_latest_canary_timed_from_the_date_it_carries() {
+        let parse = |id: &str, published: DateTime<Utc>, took_ms: i64| {
+            let mut e = parse_document(
+                &canary_body(id, published),
+                &ParseContext::received_at(at()),
+            )
+            .unwrap()
+            .remove(0);
+            e.received_at = published + Duration::milliseconds(took_ms);
+            e
+        };
+        let events = [
+            parse("c-1", at() - Duration::days(7), 1_200),
+            parse("c-2", at(), 3_840),
+        ];
+        let last = last_check(&events).unwrap();
+        assert_eq!(last.took_ms, 3_840);
+        assert_eq!(
+            last.line(at() + Duration::hours(1), Zone::Utc),
+            "Alert path checked Tuesday 09:00 UTC, 3.8 s end to end"
+        );
+        assert_eq!(
+            last.line(at() + Duration::days(8), Zone::Utc),
+            "Alert path checked 2026-06-23 09:00 UTC, 3.8 s end to end"
+        );
+        assert_eq!(last_check(&[]), None);
     }
 
     #[test]

@@ -36,19 +36,23 @@ pub fn digest(digest: &UpcomingDigest, zone: Zone) -> SlackMessage {
     let u = digest.updates.len();
     let overdue = digest.overdue();
 
+    // The last canary, a line of its own: the digest says the path it came by still works.
+    let checked = digest
+        .alert_path_checked
+        .map(|c| blocks::context(&[format!("✅ {}.", c.line(digest.now, zone))]));
+
     if digest.is_empty() {
         let text = format!(
             "Nothing coming up: no maintenance window in {horizon}, no service update to apply"
         );
-        return blocks::message(
-            &text,
-            vec![
-                blocks::header("🗓️ Nothing coming up"),
-                blocks::section(&format!(
-                    "No maintenance window opens in {horizon}, and every service update is applied."
-                )),
-            ],
-        );
+        let mut out = vec![
+            blocks::header("🗓️ Nothing coming up"),
+            blocks::section(&format!(
+                "No maintenance window opens in {horizon}, and every service update is applied."
+            )),
+        ];
+        out.extend(checked);
+        return blocks::message(&text, out);
     }
 
     let windows = plural(n, "maintenance window", "maintenance windows");
@@ -116,6 +120,7 @@ pub fn digest(digest: &UpcomingDigest, zone: Zone) -> SlackMessage {
     out.push(blocks::context(&[
         "Times are shown in your own time zone. A replacement happens in the cluster's maintenance window: moving the window moves the work.".to_owned(),
     ]));
+    out.extend(checked);
     blocks::message(
         &format!("Coming up in {horizon}: {windows}, {updates}{overdue_note}"),
         out,
@@ -576,6 +581,24 @@ mod tests {
             message.text.starts_with("Nothing coming up"),
             "{}",
             message.text
+        );
+    }
+
+    #[test]
+    fn the_digest_says_when_the_alert_path_was_last_checked() {
+        let mut d = upcoming_digest(&[], &[], at(NOW), DIGEST_HORIZON);
+        let quiet = serde_json::to_string(&digest(&d, Zone::Utc).blocks).unwrap();
+        assert!(!quiet.contains("Alert path checked"), "{quiet}");
+        d.alert_path_checked = Some(crate::alerting::canary::LastCheck {
+            at: at("2026-06-16T09:00:00Z"),
+            took_ms: 3_800,
+        });
+        let message = digest(&d, Zone::Utc);
+        assert_eq!(check(&message), vec![]);
+        let text = serde_json::to_string(&message.blocks).unwrap();
+        assert!(
+            text.contains("Alert path checked Tuesday 09:00 UTC, 3.8 s end to end"),
+            "{text}"
         );
     }
 
