@@ -824,4 +824,30 @@ async fn a_canary_travels_from_the_topic_to_the_history_is_never_alerted_and_a_l
             .is_some_and(|m| m.starts_with("ALARM:") && m.contains(OURS)),
         "{alarm}"
     );
+
+    // Act 3: the poller's run that posts the day's digest.
+    let mut poller = LambdaRuntime::start();
+    poller.spawn(
+        &workspace_bin("cachewatch-poller"),
+        "cachewatch-poller",
+        &env,
+    );
+    answer(&poller.invoke(scheduled_event(now()), WITHIN).outcome);
+
+    // Assert 3: the digest says when the path was last checked, and how long the canary took.
+    let posted = slack.messages(ALERTS);
+    let digest = posted
+        .iter()
+        .find(|m| m.text.contains("oming up"))
+        .unwrap_or_else(|| panic!("the digest: {posted:#?}"));
+    let took = said
+        .split("arrived: ")
+        .nth(1)
+        .and_then(|rest| rest.split(" end to end").next())
+        .expect("the command said how long it took");
+    assert!(
+        mentions(digest, "Alert path checked") && mentions(digest, &format!(", {took} end to end")),
+        "{took}: {:?}",
+        digest.blocks
+    );
 }

@@ -15,7 +15,7 @@ use cachewatch_core::alerting::delivery::ChatSink as _;
 use cachewatch_core::alerting::slack;
 use cachewatch_core::history::query::EventQuery;
 use cachewatch_core::history::store::EventStore;
-use chrono::Utc;
+use chrono::{DurationRound as _, Utc};
 
 use super::notify::configured_chat;
 use super::{Context, Failure};
@@ -64,7 +64,10 @@ pub async fn run<S: EventStore>(
     // Read before publishing: a configuration mistake is said before anything is sent.
     let chat = configured_chat()?;
     let path = AlertPath::from_sdk_config(&cachewatch_adapters::aws::load().await);
-    let published_at = Utc::now();
+    // To the millisecond, as the body's `Date` carries it: the digest times it the same way.
+    let published_at = Utc::now()
+        .duration_trunc(chrono::Duration::milliseconds(1))
+        .unwrap_or_else(|_| Utc::now());
     let id = format!(
         "canary-{}",
         published_at.timestamp_nanos_opt().unwrap_or_default()
