@@ -279,6 +279,7 @@ fn maintenance_title(m: &Maintenance) -> &'static str {
         MaintenanceKind::Planned => "planned node replacement",
         MaintenanceKind::Unplanned => "unplanned node replacement",
         MaintenanceKind::Failover => "unplanned failover",
+        MaintenanceKind::Health => "AWS Health notice",
     }
 }
 

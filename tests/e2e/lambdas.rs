@@ -851,3 +851,88 @@ async fn a_canary_travels_from_the_topic_to_the_history_is_never_alerted_and_a_l
         digest.blocks
     );
 }
+
+/// AWS Health events about ElastiCache, as EventBridge delivers them (written from AWS Health's
+/// EventBridge schema: `tests/fixtures/health/README.md`).
+const HEALTH_DUE: &str = include_str!("../fixtures/health/service_update_due.json");
+const HEALTH_DUE_OPEN: &str = include_str!("../fixtures/health/service_update_due_open.json");
+const HEALTH_NO_ARN: &str = include_str!("../fixtures/health/malformed_no_event_arn.json");
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_aws_health_event_from_eventbridge_is_stored_once_per_communication_and_a_malformed_one_not_at_all()
+ {
+    // Arrange: the function as the stack's EventBridge rule invokes it, without Slack.
+    let moto = Moto::start();
+    let sdk = moto_sdk(&moto).await;
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), TABLE);
+    store.create_table().await.expect("moto creates the table");
+    let mut env = moto.env();
+    env.push(("CACHEWATCH_TABLE", TABLE.to_owned()));
+    let mut ingest = LambdaRuntime::start();
+    ingest.spawn(
+        &workspace_bin("cachewatch-ingest"),
+        "cachewatch-ingest",
+        &env,
+    );
+    let due: Value = serde_json::from_str(HEALTH_DUE).unwrap();
+    let due_open: Value = serde_json::from_str(HEALTH_DUE_OPEN).unwrap();
+    let no_arn: Value = serde_json::from_str(HEALTH_NO_ARN).unwrap();
+    // The fixtures are dated months ago: search the kind, which reads its whole partition.
+    let due_query = || EventQuery {
+        kind: Some(cachewatch_core::EventKind::new(
+            "aws_elasticache_before_update_due_notification",
+        )),
+        ..EventQuery::default()
+    };
+
+    // Act: the communication, delivered twice (EventBridge delivers at least once)...
+    let first = ingest.invoke(due.clone(), WITHIN);
+    let again = ingest.invoke(due, WITHIN);
+
+    // Assert: one event per affected entity, stored once.
+    assert_eq!(answer(&first.outcome)["new"], 2, "{:?}", first.outcome);
+    assert_eq!(answer(&again.outcome)["events"], 2);
+    assert_eq!(answer(&again.outcome)["new"], 0);
+    let stored = store.search(&due_query()).await.unwrap();
+    assert_eq!(stored.len(), 2, "{stored:#?}");
+    let orders = stored
+        .iter()
+        .find(|e| e.source_id.as_str() == "orders")
+        .expect("the replication group's event");
+    assert_eq!(
+        orders.kind.as_str(),
+        "aws_elasticache_before_update_due_notification"
+    );
+    assert_eq!(orders.origin.as_str(), "aws_health");
+
+    // Act: the next communication of the same AWS Health event.
+    let next = ingest.invoke(due_open, WITHIN);
+
+    // Assert: a new record, in the same maintenance.
+    assert_eq!(answer(&next.outcome)["new"], 1);
+    let stored = store.search(&due_query()).await.unwrap();
+    assert_eq!(stored.len(), 3);
+    let of_orders: Vec<_> = stored
+        .iter()
+        .filter(|e| e.source_id.as_str() == "orders")
+        .collect();
+    assert_eq!(of_orders.len(), 2);
+    assert!(of_orders[0].maintenance_id.is_some(), "{of_orders:#?}");
+    assert_eq!(of_orders[0].maintenance_id, of_orders[1].maintenance_id);
+
+    // Act: an AWS Health event without its ARN.
+    let refused = ingest.invoke(no_arn, WITHIN);
+
+    // Assert: a clear error that retrying will not help, and nothing stored.
+    match &refused.outcome {
+        Outcome::Error {
+            error_type,
+            message,
+        } => {
+            assert_eq!(error_type, "Cachewatch.PoisonRecord");
+            assert!(message.contains("`eventArn` is missing"), "{message}");
+        }
+        Outcome::Response(v) => panic!("a malformed Health event must fail: {v}"),
+    }
+    assert_eq!(store.search(&due_query()).await.unwrap().len(), 3);
+}
