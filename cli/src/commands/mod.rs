@@ -2,6 +2,7 @@
 
 mod audit;
 mod backfill;
+mod canary;
 mod conventions;
 mod demo;
 mod drill;
@@ -203,6 +204,7 @@ async fn run_command<S: cachewatch_app::Store>(
         Command::Notify(args) => notify::run(ctx, &args, out).await,
         Command::Backfill(args) => backfill::run(ctx, &args, out).await,
         Command::Audit(args) => audit::run(&args, out).await,
+        Command::Canary(args) => canary::run(ctx, &args, out).await,
         Command::Demo => unreachable!("the demo has its own store"),
         Command::Drill(args) => drill::run(ctx, &args, out).await,
         Command::Ack(args) => respond::ack(ctx, &args, out).await,

@@ -512,6 +512,9 @@ impl EventDraft {
             ),
         };
         let category = self.kind.category();
+        // A canary is kept like a drill: out of normal searches, reports and pages.
+        let drill =
+            ctx.drill || crate::alerting::canary::is_canary_name(self.event_name.as_deref());
         MaintenanceEvent {
             id,
             event_name: self.event_name,
@@ -537,7 +540,7 @@ impl EventDraft {
             },
             received_at: ctx.received_at,
             attributes: self.attributes,
-            drill: ctx.drill,
+            drill,
             maintenance_id: None,
         }
     }
