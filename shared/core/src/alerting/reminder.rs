@@ -207,13 +207,20 @@ where
         let (store, holder, now) = (self.store, self.holder, self.now);
         let marker = format!("{key}:{SENT}");
         // Taking the marker for no time at all succeeds only while nobody has marked the step.
-        if !store.acquire_lease(&marker, holder, now, now).await?
+        let unmarked = || store.acquire_lease(&marker, holder, now, now);
+        if !unmarked().await?
             || !store
                 .acquire_lease(&key, holder, now, now + LEASE_FOR)
                 .await?
         {
             report.already += 1;
             return Ok(());
+        }
+        // Looked again under the claim: a sender that marked the step and let its claim go
+        // between the first look and the claim has sent it.
+        if !unmarked().await? {
+            report.already += 1;
+            return store.release_lease(&key, holder).await;
         }
         let mention = match store.event(&thread.anchor).await? {
             Some(anchor) => self.config.mention_for(&anchor),
