@@ -95,7 +95,7 @@ async fn start<S: cachewatch_app::Store>(
             .map_err(input)?,
     };
     let drill = events_for(scenario, &target, ctx.now).map_err(input)?;
-    let sending = Sending::from_env(ctx)?;
+    let sending = Sending::from_env(ctx).await?;
     let stored = sending
         .ingest(
             ctx,

@@ -23,6 +23,13 @@
 //! clusters = "staging-*"
 //! until = "2026-12-31"
 //! reason = "staging is rebuilt in December"
+//!
+//! [webhook]                          # every alert also POSTed, signed, to this URL
+//! url = "https://hooks.example.com/cachewatch"
+//! secret = "CACHEWATCH_WEBHOOK_SECRET"   # the variable (or Secrets Manager key) holding the key
+//!
+//! [q_developer]                      # every alert also published for Amazon Q Developer
+//! topic_arn = "arn:aws:sns:eu-west-1:111122223333:cache-alerts"
 //! ```
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -49,6 +56,38 @@ pub struct Config {
     pub routes: Vec<Route>,
     /// Clusters not to alert about, until a date.
     pub mutes: Vec<Mute>,
+    /// A signed webhook every alert is also sent to.
+    pub webhook: Option<WebhookOptions>,
+    /// An SNS topic every alert is also published to, as an Amazon Q Developer custom
+    /// notification.
+    pub q_developer: Option<QDeveloperOptions>,
+}
+
+/// The default name of the variable (or Secrets Manager key) holding the webhook's signing key.
+pub const DEFAULT_WEBHOOK_SECRET: &str = "CACHEWATCH_WEBHOOK_SECRET";
+
+/// The outbound webhook.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookOptions {
+    /// Where alerts are POSTed: `https://`, or `http://` to this machine only.
+    pub url: String,
+    /// The name of the variable, or of the key in the deployment's Secrets Manager secret, that
+    /// holds the signing key: never the key itself.
+    #[serde(default = "default_webhook_secret")]
+    pub secret: String,
+}
+
+fn default_webhook_secret() -> String {
+    DEFAULT_WEBHOOK_SECRET.to_owned()
+}
+
+/// The topic Amazon Q Developer in chat applications reads.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct QDeveloperOptions {
+    /// The SNS topic's ARN.
+    pub topic_arn: String,
 }
 
 /// Slack options.
@@ -143,7 +182,44 @@ impl Config {
                 "slack.group_threshold must be at least 2".into(),
             ));
         }
+        if let Some(webhook) = &config.webhook {
+            if !webhook_url_allowed(&webhook.url) {
+                return Err(ConfigError::Invalid(format!(
+                    "webhook.url {:?} must be an https:// URL (http:// only to 127.0.0.1 or localhost)",
+                    webhook.url
+                )));
+            }
+            let name = webhook.secret.trim();
+            if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+                return Err(ConfigError::Invalid(format!(
+                    "webhook.secret {:?} must name the variable holding the key (like {DEFAULT_WEBHOOK_SECRET}), not be the key",
+                    webhook.secret
+                )));
+            }
+        }
+        if let Some(q) = &config.q_developer {
+            let parts: Vec<&str> = q.topic_arn.split(':').collect();
+            if parts.len() != 6 || parts[0] != "arn" || parts[2] != "sns" || parts[5].is_empty() {
+                return Err(ConfigError::Invalid(format!(
+                    "q_developer.topic_arn {:?} is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)",
+                    q.topic_arn
+                )));
+            }
+        }
         Ok(config)
+    }
+
+    /// The outputs beyond Slack this configuration sends alerts to.
+    pub fn outputs(&self) -> Vec<crate::alerting::outbound::Output> {
+        use crate::alerting::outbound::Output;
+        let mut outputs = Vec::new();
+        if self.webhook.is_some() {
+            outputs.push(Output::Webhook);
+        }
+        if self.q_developer.is_some() {
+            outputs.push(Output::QDeveloper);
+        }
+        outputs
     }
 
     /// The owners' labels, with the defaults where the file names none.
@@ -186,6 +262,23 @@ impl Config {
             m.until_time().is_some_and(|until| now < until) && matches_event(&m.clusters, e)
         })
     }
+}
+
+/// Whether alerts may be POSTed to `url`: over TLS, or in the clear to this machine only.
+fn webhook_url_allowed(url: &str) -> bool {
+    let url = url.trim();
+    if let Some(rest) = url.strip_prefix("https://") {
+        return !rest.is_empty() && !rest.starts_with('/');
+    }
+    let Some(rest) = url.strip_prefix("http://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.split(':').next().unwrap_or_default(),
+    };
+    matches!(host, "127.0.0.1" | "localhost" | "::1") && !authority.contains('@')
 }
 
 impl Mute {

@@ -233,7 +233,7 @@ pub(crate) fn maintenance(item: &Item) -> Result<Maintenance, StoreError> {
 
 /// A delivery's item, in the index of its state by its next attempt.
 pub(crate) fn delivery_item(d: &Delivery) -> Result<Item, StoreError> {
-    let mut item = key(keys::delivery_pk(&d.event_id), keys::DELIVERY_SK);
+    let mut item = key(keys::delivery_pk(&d.event_id), &keys::delivery_sk(d.lane()));
     item.insert(JSON.to_owned(), s(to_json(d, "encode delivery")?));
     item.insert(
         Index::Key.partition_key().to_owned(),
@@ -242,9 +242,10 @@ pub(crate) fn delivery_item(d: &Delivery) -> Result<Item, StoreError> {
     item.insert(
         Index::Key.sort_key().to_owned(),
         s(format!(
-            "{}#{}",
+            "{}#{}#{}",
             keys::time_key(d.next_attempt_at),
-            d.event_id
+            d.event_id,
+            d.lane()
         )),
     );
     Ok(item)
