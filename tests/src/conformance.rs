@@ -1251,7 +1251,10 @@ pub async fn an_event_has_one_delivery_per_output_beside_slacks<S: EventStore + 
         lanes.sort_unstable();
         lanes
     };
-    let found = store.deliveries(&[slack.event_id.clone()]).await.unwrap();
+    let found = store
+        .deliveries(std::slice::from_ref(&slack.event_id))
+        .await
+        .unwrap();
     assert_eq!(lanes(&found), ["", "q-developer", "webhook"]);
     assert!(found.iter().all(|d| d.state == DeliveryState::Pending));
 
@@ -1268,7 +1271,10 @@ pub async fn an_event_has_one_delivery_per_output_beside_slacks<S: EventStore + 
     assert_eq!(lanes(&due), ["", "q-developer"]);
     let listed = store.deliveries_in(DeliveryState::Sent, 10).await.unwrap();
     assert_eq!(listed, [sent.clone()]);
-    let found = store.deliveries(&[slack.event_id.clone()]).await.unwrap();
+    let found = store
+        .deliveries(std::slice::from_ref(&slack.event_id))
+        .await
+        .unwrap();
     assert_eq!(found.len(), 3);
     assert!(found.contains(&sent) && found.contains(&slack) && found.contains(&q));
 }

@@ -422,6 +422,61 @@ mod tests {
     }
 
     #[test]
+    fn outputs_are_read_with_their_defaults_and_bad_ones_refused() {
+        let config = Config::from_toml(
+            "[webhook]\nurl = \"https://hooks.example.com/x\"\n[q_developer]\ntopic_arn = \"arn:aws:sns:eu-west-1:111122223333:alerts\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            config.webhook.as_ref().unwrap().secret,
+            DEFAULT_WEBHOOK_SECRET
+        );
+        assert_eq!(
+            config.outputs(),
+            [
+                crate::alerting::outbound::Output::Webhook,
+                crate::alerting::outbound::Output::QDeveloper
+            ]
+        );
+        assert!(Config::default().outputs().is_empty());
+        for local in [
+            "http://127.0.0.1:8080/hook",
+            "http://localhost/x",
+            "http://[::1]:9/x",
+        ] {
+            let text = format!("[webhook]\nurl = \"{local}\"\n");
+            assert!(Config::from_toml(&text).is_ok(), "{local}");
+        }
+        for (text, says) in [
+            (
+                "[webhook]\nurl = \"http://hooks.example.com/x\"\n",
+                "webhook.url",
+            ),
+            (
+                "[webhook]\nurl = \"http://127.0.0.1@evil.example/x\"\n",
+                "webhook.url",
+            ),
+            ("[webhook]\nurl = \"ftp://127.0.0.1/x\"\n", "webhook.url"),
+            (
+                "[webhook]\nurl = \"https://h.example/x\"\nsecret = \"s3cr3t key!\"\n",
+                "webhook.secret",
+            ),
+            ("[webhook]\nsecret = \"KEY\"\n", "url"),
+            (
+                "[q_developer]\ntopic_arn = \"arn:aws:sqs:eu-west-1:1:q\"\n",
+                "q_developer.topic_arn",
+            ),
+            (
+                "[q_developer]\ntopic_arn = \"alerts\"\n",
+                "q_developer.topic_arn",
+            ),
+        ] {
+            let err = Config::from_toml(text).unwrap_err().to_string();
+            assert!(err.contains(says), "{text}: {err}");
+        }
+    }
+
+    #[test]
     fn globs_match_like_a_shell() {
         let cases = [
             ("payments-*", "payments-0001-001", true),
