@@ -209,11 +209,13 @@ pub async fn record_alerts<S: EventStore + DeliveryStore + ResponseStore>(
         };
         let mut delivery = Delivery::new(event.id.clone(), target, event.group_key(), state, now);
         delivery.reason = reason;
-        // The outputs' deliveries are recorded with Slack's, in one call: an alert is never
-        // recorded for one and lost for the other.
-        let mut deliveries = vec![delivery];
-        deliveries.extend(outbound::with_outputs(&deliveries[0], &config.outputs()));
-        if store.record_deliveries(&deliveries).await?[0] {
+        // The outputs' deliveries are recorded before Slack's, in the same call: a run that
+        // stops between the two leaves the event without Slack's, and the next run records it
+        // again (what is recorded already stays as it is), so no output's alert is lost.
+        let mut deliveries = outbound::with_outputs(&delivery, &config.outputs());
+        deliveries.push(delivery);
+        let recorded_now = store.record_deliveries(&deliveries).await?;
+        if recorded_now.last().copied().unwrap_or(false) {
             recorded += 1;
             if state == DeliveryState::Pending {
                 announced_here.insert(event.id.clone());

@@ -2,8 +2,8 @@
 //! signed webhook ([`webhook_body`]) and an SNS topic read by Amazon Q Developer in chat
 //! applications ([`q_developer_message`]).
 //!
-//! An output's alert is a [`Delivery`] in the same outbox as Slack's, recorded with the Slack
-//! delivery it goes with, under the output's own channel ([`Output::channel`]): it is sent once,
+//! An output's alert is a [`Delivery`] in the same outbox as Slack's, recorded just before the
+//! Slack delivery it goes with, under the output's own channel ([`Output::channel`]): it is sent once,
 //! retried with the same backoff while the output is down, and remembered once sent. The
 //! messages are data here; adapters sign, post and publish them.
 
@@ -765,6 +765,50 @@ mod tests {
             [(Output::Webhook, events[0].id.as_str().to_owned())]
         );
         assert_eq!(webhook(&store).state, DeliveryState::Sent);
+    }
+
+    #[test]
+    fn a_run_that_stopped_after_recording_the_outputs_is_made_good_once() {
+        let store = MemoryStore::default();
+        let events = stored(
+            &store,
+            &[scheduled(
+                "shop-001",
+                "2026-06-10T10:00:00Z",
+                "Jun 17 05:00 UTC",
+                "Jun 17 06:00 UTC",
+            )],
+        );
+        let config =
+            Config::from_toml("[webhook]\nurl = \"https://hooks.example/cachewatch\"\n").unwrap();
+        let now = at("2026-06-11T00:00:00Z");
+        // What a run that stopped between the two writes left: the webhook's delivery alone.
+        let slack = Delivery::new(
+            events[0].id.clone(),
+            "#cache".into(),
+            events[0].group_key(),
+            DeliveryState::Pending,
+            now,
+        );
+        let webhook = with_outputs(&slack, &config.outputs());
+        assert_eq!(block_on(store.record_deliveries(&webhook)).unwrap(), [true]);
+        // The next run records Slack's, and the webhook's stays the one there was.
+        let later = now + chrono::Duration::minutes(5);
+        assert_eq!(
+            block_on(record_alerts(
+                &store,
+                &events,
+                &config,
+                Some("#cache"),
+                later
+            ))
+            .unwrap(),
+            1
+        );
+        let found = block_on(store.deliveries(std::slice::from_ref(&events[0].id))).unwrap();
+        assert_eq!(found.len(), 2);
+        assert_eq!(found[1], webhook[0]);
+        assert_eq!(found[0].lane(), "");
     }
 
     #[test]
