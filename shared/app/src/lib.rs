@@ -11,6 +11,7 @@
 
 pub mod facts;
 pub mod ingest;
+pub mod lookup;
 
 pub use facts::{KeptFacts, Known, NOT_LOOKED_UP, known_facts};
 

@@ -17,12 +17,14 @@
 
 mod alert;
 mod blocks;
+mod canary;
 mod checklist;
 pub mod digest;
 mod grouped;
 pub mod limits;
 pub mod mrkdwn;
 mod plain;
+mod reminder;
 mod situation;
 
 use std::collections::BTreeMap;
@@ -37,10 +39,12 @@ use crate::model::timefmt::Zone;
 use crate::runbook::Owners;
 
 pub use alert::{alert, update};
+pub use canary::canary;
 pub use checklist::checklist;
-pub use digest::{coverage, digest};
+pub use digest::{alert_path, coverage, digest};
 pub use grouped::grouped;
 pub use plain::to_text;
+pub use reminder::{ReminderText, reminder};
 
 /// The `action_id` of the button that acknowledges an alert.
 pub const ACTION_ACKNOWLEDGE: &str = "cachewatch_acknowledge";

@@ -46,7 +46,8 @@ pub async fn ingest<S: EventStore>(
     policy: &AlertPolicy,
 ) -> Result<IngestOutcome, StoreError> {
     for e in &mut events {
-        e.actionable = policy.is_actionable(&e.kind);
+        // A canary never pages, whatever the policy says of its kind.
+        e.actionable = !crate::alerting::canary::is_canary(e) && policy.is_actionable(&e.kind);
     }
     let candidates = store.candidates(&events).await?;
 
