@@ -87,7 +87,7 @@ pub async fn run<S: cachewatch_app::Store>(
 
     let since = Utc::now() - CLOCK_SLACK;
     let mut watch = FailoverWatch::new(&target, &request.node_group, since);
-    let sending = Sending::from_env(ctx)?;
+    let sending = Sending::from_env(ctx).await?;
     let rehearsal = Rehearsal {
         ctx,
         ec,

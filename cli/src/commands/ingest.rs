@@ -33,7 +33,7 @@ pub async fn run<S: cachewatch_app::Store>(
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
     let text = read_input(&args.input)?;
-    let sending = Sending::from_env(ctx)?;
+    let sending = Sending::from_env(ctx).await?;
     let bar = progress::bar(false);
     let mut storing = |done: usize, of: usize| {
         if of > SHOWN_FROM && done < of {

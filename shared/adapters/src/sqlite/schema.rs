@@ -154,6 +154,33 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (cluster_id, read_at)
     ) WITHOUT ROWID;
     "#,
+    // 5: one delivery per event and lane: Slack's (lane '') and each output's beside it (a
+    // webhook, Amazon Q Developer), in the same outbox.
+    r#"
+    CREATE TABLE deliveries_by_lane (
+        event_id TEXT NOT NULL,
+        lane TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        group_key TEXT,
+        state TEXT NOT NULL,
+        reason TEXT,
+        attempts INTEGER NOT NULL,
+        next_attempt_at INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        ts TEXT,
+        thread_ts TEXT,
+        PRIMARY KEY (event_id, lane)
+    ) WITHOUT ROWID;
+    INSERT INTO deliveries_by_lane
+        SELECT event_id, '', channel, group_key, state, reason, attempts, next_attempt_at,
+               created_at, updated_at, ts, thread_ts
+        FROM deliveries;
+    DROP TABLE deliveries;
+    ALTER TABLE deliveries_by_lane RENAME TO deliveries;
+    CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE state IN ('pending', 'sending');
+    CREATE INDEX deliveries_by_state ON deliveries (state, updated_at);
+    "#,
 ];
 
 /// Why a database cannot be used.

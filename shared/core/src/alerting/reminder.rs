@@ -18,6 +18,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::alerting::delivery::{ChatSink, DeliveryError, DeliveryState, DeliveryStore, Thread};
 use crate::alerting::notify::{LEASE_FOR, NotifyError, NotifySettings};
+use crate::alerting::outbound::is_output_channel;
 use crate::alerting::slack::{self, ReminderText};
 use crate::config::Config;
 use crate::history::response::ResponseStore;
@@ -290,7 +291,7 @@ where
             .deliveries(&m.event_ids)
             .await?
             .into_iter()
-            .filter(|d| d.state == DeliveryState::Sent)
+            .filter(|d| d.state == DeliveryState::Sent && !is_output_channel(&d.channel))
             .map(|d| d.channel)
             .collect();
         let position = |t: &Thread| m.event_ids.iter().position(|id| *id == t.anchor);

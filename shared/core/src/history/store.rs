@@ -233,7 +233,7 @@ struct Memory {
     events: BTreeMap<EventId, MaintenanceEvent>,
     aliases: BTreeMap<EventId, EventId>,
     maintenances: BTreeMap<String, Vec<Maintenance>>,
-    deliveries: BTreeMap<EventId, Delivery>,
+    deliveries: BTreeMap<(EventId, &'static str), Delivery>,
     threads: BTreeMap<(String, EventId), Thread>,
     leases: BTreeMap<String, (String, DateTime<Utc>)>,
     acknowledgements: Vec<Acknowledgement>,
@@ -396,9 +396,10 @@ impl DeliveryStore for MemoryStore {
         Ok(deliveries
             .iter()
             .map(|d| {
-                let new = !m.deliveries.contains_key(&d.event_id);
+                let key = (d.event_id.clone(), d.lane());
+                let new = !m.deliveries.contains_key(&key);
                 if new {
-                    m.deliveries.insert(d.event_id.clone(), d.clone());
+                    m.deliveries.insert(key, d.clone());
                 }
                 new
             })
@@ -409,7 +410,12 @@ impl DeliveryStore for MemoryStore {
         let m = self.lock();
         Ok(events
             .iter()
-            .filter_map(|id| m.deliveries.get(id).cloned())
+            .flat_map(|id| {
+                m.deliveries
+                    .range((id.clone(), "")..)
+                    .take_while(move |((e, _), _)| e == id)
+                    .map(|(_, d)| d.clone())
+            })
             .collect())
     }
 
@@ -448,9 +454,10 @@ impl DeliveryStore for MemoryStore {
     }
 
     async fn save_delivery(&self, delivery: &Delivery) -> Result<(), StoreError> {
-        self.lock()
-            .deliveries
-            .insert(delivery.event_id.clone(), delivery.clone());
+        self.lock().deliveries.insert(
+            (delivery.event_id.clone(), delivery.lane()),
+            delivery.clone(),
+        );
         Ok(())
     }
 
