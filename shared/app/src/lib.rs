@@ -10,9 +10,11 @@
 #![warn(missing_docs)]
 
 pub mod facts;
+pub mod import;
 pub mod ingest;
 
 pub use facts::{KeptFacts, Known, NOT_LOOKED_UP, known_facts};
+pub use import::{ImportError, ImportRequest, Imported, LineRuns, import_lines};
 
 pub use ingest::{
     Alerting, Alerts, Door, IngestError, IngestRequest, Ingested, Input, alert, ingest, preview,

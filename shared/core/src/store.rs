@@ -167,6 +167,20 @@ pub trait EventStore: Send + Sync {
         writes: &[EventWrite],
     ) -> impl Future<Output = Result<Vec<WriteOutcome>, StoreError>> + Send;
 
+    /// Begins an import that spans many calls, kept whole or not at all by [`Self::end_import`]:
+    /// until then, the calls of this store see what the import wrote and other readers see
+    /// the history as it was before. `false` when the store cannot hold an import back (each
+    /// call's writes are kept as they come); then the caller reads all of its input first.
+    fn begin_import(&self) -> Result<bool, StoreError> {
+        Ok(false)
+    }
+
+    /// Ends what [`Self::begin_import`] began: keeps all of its writes, or none of them.
+    fn end_import(&self, keep: bool) -> Result<(), StoreError> {
+        let _ = keep;
+        Ok(())
+    }
+
     /// Every event of each lifecycle group named, keyed by group.
     fn group_events(
         &self,

@@ -27,7 +27,7 @@ use cachewatch_core::store::{
 
 use crate::unreadable::skip;
 use chrono::{DateTime, Duration, Utc};
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use rows::{
     COLUMNS, FROM_EVENTS, RawEvent, attributes_json, millis, preferred_seq, seq_floor, subjects,
@@ -239,7 +239,7 @@ fn is_alias(conn: &Connection, id: &EventId) -> Result<bool, StoreError> {
         .map_err(store_error("insert event"))
 }
 
-fn insert_event(tx: &Transaction<'_>, e: &MaintenanceEvent) -> Result<bool, StoreError> {
+fn insert_event(tx: &Connection, e: &MaintenanceEvent) -> Result<bool, StoreError> {
     let err = store_error("insert event");
     let mut insert = tx
         .prepare_cached(
@@ -320,7 +320,7 @@ fn insert_event(tx: &Transaction<'_>, e: &MaintenanceEvent) -> Result<bool, Stor
 }
 
 fn merge_event(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     merged: &MaintenanceEvent,
     alias: &EventId,
 ) -> Result<(), StoreError> {
@@ -377,6 +377,77 @@ fn merge_event(
     Ok(())
 }
 
+/// Runs `f` as one transaction of its own, or, inside an import, as a savepoint of the
+/// import's transaction (kept or dropped with the whole import).
+fn atomically<T>(
+    conn: &mut Connection,
+    operation: &'static str,
+    f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let err = store_error(operation);
+    if conn.is_autocommit() {
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(&err)?;
+        let done = f(&tx)?;
+        tx.commit().map_err(&err)?;
+        Ok(done)
+    } else {
+        let savepoint = conn.savepoint().map_err(&err)?;
+        let done = f(&savepoint)?;
+        savepoint.commit().map_err(&err)?;
+        Ok(done)
+    }
+}
+
+/// Replaces each group's maintenances and points their events at them.
+fn save_groups(
+    tx: &Connection,
+    groups: &BTreeMap<String, Vec<Maintenance>>,
+) -> Result<(), StoreError> {
+    let err = store_error("save maintenances");
+    for (group_key, maintenances) in groups {
+        tx.prepare_cached("DELETE FROM maintenances WHERE group_key = ?1")
+            .map_err(&err)?
+            .execute([group_key])
+            .map_err(&err)?;
+        for m in maintenances {
+            let body = serde_json::to_string(m).map_err(|e| StoreError::Failed {
+                operation: "encode maintenance",
+                source: Box::new(e),
+            })?;
+            tx.prepare_cached(
+                    "INSERT OR REPLACE INTO maintenances (id, group_key, state, window_start, window_end, drill, body)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )
+                .map_err(&err)?
+                .execute(params![
+                    m.id.as_str(),
+                    group_key,
+                    m.state.as_str(),
+                    m.window.map(|w| millis(w.start)),
+                    m.window.map(|w| millis(w.end)),
+                    m.drill,
+                    body,
+                ])
+                .map_err(&err)?;
+            let mut point = tx
+                    .prepare_cached(
+                        "INSERT INTO maintenance_events (event_id, maintenance_id) VALUES (?1, ?2)
+                         ON CONFLICT (event_id) DO UPDATE SET maintenance_id = excluded.maintenance_id
+                         WHERE maintenance_id IS NOT excluded.maintenance_id",
+                    )
+                    .map_err(&err)?;
+            for id in &m.event_ids {
+                point
+                    .execute(params![id.as_str(), m.id.as_str()])
+                    .map_err(&err)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 fn read_maintenance(body: &str) -> Result<Maintenance, StoreError> {
     serde_json::from_str(body).map_err(|err| StoreError::Corrupt {
         what: "maintenance",
@@ -409,35 +480,49 @@ impl EventStore for SqliteStore {
             .collect()
     }
 
+    fn begin_import(&self) -> Result<bool, StoreError> {
+        let conn = self.lock();
+        conn.execute_batch("BEGIN IMMEDIATE")
+            .map_err(store_error("begin an import"))?;
+        Ok(true)
+    }
+
+    fn end_import(&self, keep: bool) -> Result<(), StoreError> {
+        let conn = self.lock();
+        if conn.is_autocommit() {
+            return Ok(());
+        }
+        let sql = if keep { "COMMIT" } else { "ROLLBACK" };
+        conn.execute_batch(sql)
+            .map_err(store_error("end an import"))
+    }
+
     async fn write(&self, writes: &[EventWrite]) -> Result<Vec<WriteOutcome>, StoreError> {
         let mut conn = self.lock();
-        let err = store_error("write events");
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(&err)?;
-        // An id merged into another event is stored already, as that event. Asked once per call,
-        // so that bulk imports into a history without merges pay nothing for it.
-        let mut any_alias = exists(&tx, "SELECT EXISTS (SELECT 1 FROM event_aliases)")?;
-        let mut outcomes = Vec::with_capacity(writes.len());
-        for w in writes {
-            outcomes.push(match w {
-                EventWrite::Insert(e) => {
-                    let aliased = any_alias && is_alias(&tx, &e.id)?;
-                    if !aliased && insert_event(&tx, e)? {
-                        WriteOutcome::Inserted
-                    } else {
-                        WriteOutcome::AlreadyStored
+        atomically(&mut conn, "write events", |tx| {
+            // An id merged into another event is stored already, as that event. Asked once per
+            // call, so that bulk imports into a history without merges pay nothing for it.
+            let mut any_alias = exists(tx, "SELECT EXISTS (SELECT 1 FROM event_aliases)")?;
+            let mut outcomes = Vec::with_capacity(writes.len());
+            for w in writes {
+                outcomes.push(match w {
+                    EventWrite::Insert(e) => {
+                        let aliased = any_alias && is_alias(tx, &e.id)?;
+                        if !aliased && insert_event(tx, e)? {
+                            WriteOutcome::Inserted
+                        } else {
+                            WriteOutcome::AlreadyStored
+                        }
                     }
-                }
-                EventWrite::Merge { merged, alias } => {
-                    merge_event(&tx, merged, alias)?;
-                    any_alias = true;
-                    WriteOutcome::Merged
-                }
-            });
-        }
-        tx.commit().map_err(&err)?;
-        Ok(outcomes)
+                    EventWrite::Merge { merged, alias } => {
+                        merge_event(tx, merged, alias)?;
+                        any_alias = true;
+                        WriteOutcome::Merged
+                    }
+                });
+            }
+            Ok(outcomes)
+        })
     }
 
     async fn group_events(
@@ -462,50 +547,7 @@ impl EventStore for SqliteStore {
         groups: &BTreeMap<String, Vec<Maintenance>>,
     ) -> Result<(), StoreError> {
         let mut conn = self.lock();
-        let err = store_error("save maintenances");
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(&err)?;
-        for (group_key, maintenances) in groups {
-            tx.prepare_cached("DELETE FROM maintenances WHERE group_key = ?1")
-                .map_err(&err)?
-                .execute([group_key])
-                .map_err(&err)?;
-            for m in maintenances {
-                let body = serde_json::to_string(m).map_err(|e| StoreError::Failed {
-                    operation: "encode maintenance",
-                    source: Box::new(e),
-                })?;
-                tx.prepare_cached(
-                    "INSERT OR REPLACE INTO maintenances (id, group_key, state, window_start, window_end, drill, body)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                )
-                .map_err(&err)?
-                .execute(params![
-                    m.id.as_str(),
-                    group_key,
-                    m.state.as_str(),
-                    m.window.map(|w| millis(w.start)),
-                    m.window.map(|w| millis(w.end)),
-                    m.drill,
-                    body,
-                ])
-                .map_err(&err)?;
-                let mut point = tx
-                    .prepare_cached(
-                        "INSERT INTO maintenance_events (event_id, maintenance_id) VALUES (?1, ?2)
-                         ON CONFLICT (event_id) DO UPDATE SET maintenance_id = excluded.maintenance_id
-                         WHERE maintenance_id IS NOT excluded.maintenance_id",
-                    )
-                    .map_err(&err)?;
-                for id in &m.event_ids {
-                    point
-                        .execute(params![id.as_str(), m.id.as_str()])
-                        .map_err(&err)?;
-                }
-            }
-        }
-        tx.commit().map_err(&err)
+        atomically(&mut conn, "save maintenances", |tx| save_groups(tx, groups))
     }
 
     async fn event(&self, id: &EventId) -> Result<Option<MaintenanceEvent>, StoreError> {
