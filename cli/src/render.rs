@@ -2,11 +2,11 @@
 
 use std::io::Write;
 
-use cachewatch_core::event::rfc3339;
-use cachewatch_core::export::spreadsheet_cell;
+use cachewatch_core::model::event::rfc3339;
+use cachewatch_core::history::export::spreadsheet_cell;
 use cachewatch_core::fleet::{CoverageAudit, ServiceUpdate, TopicState};
 use cachewatch_core::lifecycle::MaintenanceKind;
-use cachewatch_core::timefmt::{Zone, relative};
+use cachewatch_core::model::timefmt::{Zone, relative};
 use cachewatch_core::{Maintenance, MaintenanceEvent};
 use chrono::{DateTime, Utc};
 
@@ -18,7 +18,7 @@ const MAX_CELL: usize = 40;
 fn cell(text: &str) -> String {
     // Tables are one line per row: control characters from event text are shown as spaces, and
     // invisible or bidirectional ones written out.
-    let flat: String = cachewatch_core::invisible::shown(text)
+    let flat: String = cachewatch_core::model::invisible::shown(text)
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
@@ -263,7 +263,7 @@ pub fn event_details(
     if let Some(m) = &e.message {
         field(
             "message",
-            cachewatch_core::invisible::shown(m)
+            cachewatch_core::model::invisible::shown(m)
                 .chars()
                 .map(|c| if c.is_control() { ' ' } else { c })
                 .collect(),

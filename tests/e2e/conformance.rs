@@ -6,7 +6,7 @@
 
 use cachewatch_adapters::SqliteStore;
 use cachewatch_adapters::dynamo::DynamoStore;
-use cachewatch_core::store::MemoryStore;
+use cachewatch_core::history::store::MemoryStore;
 use cachewatch_tests::conformance;
 use cachewatch_tests::moto::Moto;
 
@@ -102,9 +102,9 @@ mod dynamodb_table {
     use aws_sdk_dynamodb::types::AttributeValue;
     use axum::http::StatusCode;
     use cachewatch_adapters::dynamo::TABLE_SCHEMA;
-    use cachewatch_core::delivery::{Delivery, DeliveryState, DeliveryStore};
-    use cachewatch_core::parse::{ParseContext, parse_document};
-    use cachewatch_core::store::{EventStore, StoreError};
+    use cachewatch_core::alerting::delivery::{Delivery, DeliveryState, DeliveryStore};
+    use cachewatch_core::intake::parse::{ParseContext, parse_document};
+    use cachewatch_core::history::store::{EventStore, StoreError};
     use cachewatch_core::{AlertPolicy, EventId, EventQuery, ingest};
     use chrono::{DateTime, Utc};
 

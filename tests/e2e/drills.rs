@@ -10,7 +10,7 @@ use std::time::Duration as StdDuration;
 
 use cachewatch_adapters::SqliteStore;
 use cachewatch_core::EventId;
-use cachewatch_core::response::ResponseStore;
+use cachewatch_core::history::response::ResponseStore;
 use cachewatch_tests::slack::{ALERTS, SlackStandIn, StoredMessage};
 use cachewatch_tests::workspace_bin;
 use chrono::{DateTime, Utc};

@@ -4,8 +4,8 @@
 use std::time::{Duration, Instant};
 
 use cachewatch_adapters::slack::{RetryPolicy, SlackClient, SlackSettings, SlackWebhook};
-use cachewatch_core::delivery::{ChatSink, DeliveryError, PostedMessage};
-use cachewatch_core::slack::{MessageMetadata, SlackMessage};
+use cachewatch_core::alerting::delivery::{ChatSink, DeliveryError, PostedMessage};
+use cachewatch_core::alerting::slack::{MessageMetadata, SlackMessage};
 use cachewatch_tests::slack::{
     ALERTS, Endpoint, Fault, OPS, RandomFailures, RecordedRequest, SlackStandIn,
 };

@@ -13,14 +13,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use cachewatch_core::delivery::{Delivery, DeliveryState, DeliveryStore, Thread};
-use cachewatch_core::event::{EventId, MaintenanceEvent};
-use cachewatch_core::facts::{ClusterFacts, Engine, NodeRole};
-use cachewatch_core::facts_history::{FactsRecord, FactsStore};
+use cachewatch_core::alerting::delivery::{Delivery, DeliveryState, DeliveryStore, Thread};
+use cachewatch_core::model::event::{EventId, MaintenanceEvent};
+use cachewatch_core::cluster::facts::{ClusterFacts, Engine, NodeRole};
+use cachewatch_core::cluster::kept::{FactsRecord, FactsStore};
 use cachewatch_core::lifecycle::MaintenanceState;
-use cachewatch_core::parse::{ParseContext, parse_document};
-use cachewatch_core::response::{Acknowledgement, MuteRecord, Outcome, ResponseStore, StepDone};
-use cachewatch_core::store::{EventStore, EventWrite, WriteOutcome};
+use cachewatch_core::intake::parse::{ParseContext, parse_document};
+use cachewatch_core::history::response::{Acknowledgement, MuteRecord, Outcome, ResponseStore, StepDone};
+use cachewatch_core::history::store::{EventStore, EventWrite, WriteOutcome};
 use cachewatch_core::{AlertPolicy, Category, EventKind, EventQuery, IngestOutcome, ingest};
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use serde_json::{Value, json};
@@ -1624,7 +1624,7 @@ pub async fn acknowledgements_of_any_event_of_a_maintenance_read_back_oldest_fir
         .unwrap();
     assert_eq!(found, [first.clone(), later]);
     assert_eq!(
-        cachewatch_core::response::first_acknowledgement(&found),
+        cachewatch_core::history::response::first_acknowledgement(&found),
         Some(&first)
     );
     assert!(

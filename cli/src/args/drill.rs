@@ -166,7 +166,7 @@ mod tests {
             .iter()
             .map(|h| h.as_str())
             .collect();
-        let form: Vec<&str> = cachewatch_core::response::HANDLED
+        let form: Vec<&str> = cachewatch_core::history::response::HANDLED
             .iter()
             .map(|(value, _)| *value)
             .collect();

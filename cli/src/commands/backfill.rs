@@ -5,7 +5,7 @@ use std::io::Write;
 
 use anyhow::anyhow;
 use cachewatch_adapters::elasticache::{BackfillProgress, EVENT_RETENTION, EventQuery};
-use cachewatch_core::query::parse_when;
+use cachewatch_core::history::query::parse_when;
 use chrono::{DateTime, Duration, Utc};
 
 use cachewatch_app::{Door, Input};

@@ -4,10 +4,10 @@
 use std::io::Write;
 
 use anyhow::anyhow;
-use cachewatch_core::export::{EXPORT_PAGE, EventPages};
-use cachewatch_core::kind::{Category, EventKind};
-use cachewatch_core::query::{EventQuery, MAX_LIMIT, parse_when};
-use cachewatch_core::store::EventStore;
+use cachewatch_core::history::export::{EXPORT_PAGE, EventPages};
+use cachewatch_core::model::kind::{Category, EventKind};
+use cachewatch_core::history::query::{EventQuery, MAX_LIMIT, parse_when};
+use cachewatch_core::history::store::EventStore;
 
 use super::{Context, Failure, write_json};
 use crate::args::{EventsArgs, Listing};

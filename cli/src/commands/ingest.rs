@@ -8,7 +8,7 @@ use anyhow::anyhow;
 use cachewatch_adapters::chat::Chat;
 use cachewatch_app::{Alerting, Door, ImportError, IngestError, IngestRequest, Input, Ports};
 use cachewatch_core::IngestOutcome;
-use cachewatch_core::notify::NotifySettings;
+use cachewatch_core::alerting::notify::NotifySettings;
 use cachewatch_core::runbook::Runbooks;
 use serde::Serialize;
 

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use anyhow::Context as _;
 use cachewatch_app::LineRuns;
-use cachewatch_core::parse::starts_json_lines;
+use cachewatch_core::intake::parse::starts_json_lines;
 use indicatif::ProgressBar;
 
 use super::Failure;

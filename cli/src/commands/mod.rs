@@ -29,9 +29,9 @@ use cachewatch_adapters::SqliteStore;
 use cachewatch_adapters::dynamo::DynamoStore;
 use cachewatch_adapters::elasticache::ElastiCache;
 use cachewatch_app::config_at;
-use cachewatch_core::event::EventId;
-use cachewatch_core::store::EventStore;
-use cachewatch_core::timefmt::Zone;
+use cachewatch_core::model::event::EventId;
+use cachewatch_core::history::store::EventStore;
+use cachewatch_core::model::timefmt::Zone;
 use chrono::{DateTime, Utc};
 
 use crate::args::{Cli, Command, StoreKind};
@@ -106,7 +106,7 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Failure> {
     let zone: Zone = cli
         .tz
         .parse()
-        .map_err(|e: cachewatch_core::timefmt::BadZone| Failure::Input(anyhow!(e)))?;
+        .map_err(|e: cachewatch_core::model::timefmt::BadZone| Failure::Input(anyhow!(e)))?;
     let now = Utc::now();
     let config = cachewatch_adapters::files::read_config(cli.config.as_deref())
         .map_err(|e| Failure::Input(e.into()))?;

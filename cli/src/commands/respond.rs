@@ -8,18 +8,18 @@ use std::io::Write;
 
 use anyhow::anyhow;
 use cachewatch_adapters::chat::Chat;
-use cachewatch_core::delivery::ChatSink;
-use cachewatch_core::drill::DrillFacts;
-use cachewatch_core::drill::report::run_of;
-use cachewatch_core::event::EventId;
-use cachewatch_core::facts_history::FactsStore;
-use cachewatch_core::notify;
-use cachewatch_core::query::parse_duration;
-use cachewatch_core::response::{
+use cachewatch_core::alerting::delivery::ChatSink;
+use cachewatch_core::operations::drill::DrillFacts;
+use cachewatch_core::operations::drill::report::run_of;
+use cachewatch_core::model::event::EventId;
+use cachewatch_core::cluster::kept::FactsStore;
+use cachewatch_core::alerting::notify;
+use cachewatch_core::history::query::parse_duration;
+use cachewatch_core::history::response::{
     Acknowledgement, Outcome, ResponseStore, StepDone, first_acknowledgement,
 };
-use cachewatch_core::slack;
-use cachewatch_core::store::EventStore;
+use cachewatch_core::alerting::slack;
+use cachewatch_core::history::store::EventStore;
 use cachewatch_core::{Maintenance, MaintenanceEvent};
 
 use super::notify::{configured_chat, notify_settings};
@@ -235,7 +235,7 @@ pub async fn outcome<S: cachewatch_app::Store>(
             .downtime
             .map(|d| format!(
                 ", {} of downtime",
-                cachewatch_core::timefmt::human_duration(d)
+                cachewatch_core::model::timefmt::human_duration(d)
             ))
             .unwrap_or_default()
     )?;

@@ -12,8 +12,8 @@ use std::time::Duration as StdDuration;
 use anyhow::{Context as _, anyhow};
 use cachewatch_adapters::elasticache::ElastiCache;
 use cachewatch_adapters::files::read_runbooks;
-use cachewatch_core::enrich::FactsSource;
-use cachewatch_core::notify;
+use cachewatch_core::cluster::source::FactsSource;
+use cachewatch_core::alerting::notify;
 use cachewatch_http::listener::{self, ConnectionLimits};
 use cachewatch_http::settings::{BASE_URL_VAR, LINK_SECRET_VAR, PUBLIC_PAGES_VAR, hosts_of};
 use cachewatch_http::sns::HttpsFetcher;
@@ -129,7 +129,7 @@ where
 fn door_settings(
     addr: SocketAddr,
     env: impl Fn(&str) -> Option<String>,
-    zone: cachewatch_core::timefmt::Zone,
+    zone: cachewatch_core::model::timefmt::Zone,
 ) -> Result<HttpSettings, Failure> {
     let loopback = addr.ip().is_loopback();
     let mut settings = HttpSettings::from_lookup(|name| match env(name) {
@@ -227,7 +227,7 @@ async fn resend_due<S, C, F>(
     now: chrono::DateTime<Utc>,
 ) where
     S: cachewatch_app::Store,
-    C: cachewatch_core::delivery::ChatSink,
+    C: cachewatch_core::alerting::delivery::ChatSink,
     F: FactsSource,
 {
     match notify::notify(store, chat, facts, runbooks, config, settings, &[], now).await {
@@ -266,7 +266,7 @@ async fn stop_signal() {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cachewatch_core::timefmt::Zone;
+    use cachewatch_core::model::timefmt::Zone;
 
     fn env(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
         move |name| {

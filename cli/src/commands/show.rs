@@ -2,8 +2,8 @@
 
 use std::io::Write;
 
-use cachewatch_core::facts_history::FactsStore;
-use cachewatch_core::store::EventStore;
+use cachewatch_core::cluster::kept::FactsStore;
+use cachewatch_core::history::store::EventStore;
 use serde::Serialize;
 
 use super::facts::{Asker, Known, write_known};

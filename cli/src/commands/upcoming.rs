@@ -4,9 +4,9 @@
 use std::io::Write;
 
 use anyhow::anyhow;
-use cachewatch_core::facts_history::{FactsStore, facts_key};
+use cachewatch_core::cluster::kept::{FactsStore, facts_key};
 use cachewatch_core::fleet::{ServiceUpdate, upcoming_digest};
-use cachewatch_core::store::EventStore;
+use cachewatch_core::history::store::EventStore;
 use cachewatch_core::{Maintenance, MaintenanceEvent};
 use serde_json::json;
 

@@ -4,8 +4,8 @@
 //! `SLACK_MIN_INTERVAL_MS` (default 1000: Slack's pace of one message a second per channel),
 //! `SLACK_RETRY_ATTEMPTS` (4) and `SLACK_RETRY_DELAY_MS` (500, doubling) tune the client.
 
-use cachewatch_core::delivery::{ChatSink, DeliveryError, PostedMessage, SlackViews};
-use cachewatch_core::slack::SlackMessage;
+use cachewatch_core::alerting::delivery::{ChatSink, DeliveryError, PostedMessage, SlackViews};
+use cachewatch_core::alerting::slack::SlackMessage;
 use chrono::{DateTime, Utc};
 use secrecy::SecretString;
 

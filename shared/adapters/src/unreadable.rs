@@ -1,7 +1,7 @@
 //! Stored records that cannot be read back: each is skipped, logged, and kept in the store's
 //! [`UnreadableLog`] for the door to report, so that one damaged record stops no read.
 
-use cachewatch_core::store::{StoreError, Unreadable, UnreadableLog};
+use cachewatch_core::history::store::{StoreError, Unreadable, UnreadableLog};
 
 /// Turns a read's [`StoreError::Corrupt`] into `None`, noting the record under `key`; any other
 /// error stays an error.

@@ -14,13 +14,13 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 
 use cachewatch_core::alerting::FRESH_FOR;
 use cachewatch_core::config::Config;
-use cachewatch_core::delivery::ChatSink;
-use cachewatch_core::enrich::FactsSource;
-use cachewatch_core::event::EventId;
-use cachewatch_core::notify::{NotifyError, NotifySettings};
-use cachewatch_core::parse::{ParseContext, ParseError, read_json_lines};
-use cachewatch_core::pipeline::{IngestedEvent, rework_groups, store_events};
-use cachewatch_core::store::{EventStore, StoreError};
+use cachewatch_core::alerting::delivery::ChatSink;
+use cachewatch_core::cluster::source::FactsSource;
+use cachewatch_core::model::event::EventId;
+use cachewatch_core::alerting::notify::{NotifyError, NotifySettings};
+use cachewatch_core::intake::parse::{ParseContext, ParseError, read_json_lines};
+use cachewatch_core::intake::pipeline::{IngestedEvent, rework_groups, store_events};
+use cachewatch_core::history::store::{EventStore, StoreError};
 use cachewatch_core::{IngestOutcome, MaintenanceEvent};
 use chrono::{DateTime, Utc};
 

@@ -9,13 +9,13 @@
 //! shows what would be posted when no chat is configured.
 
 use cachewatch_core::config::Config;
-use cachewatch_core::delivery::ChatSink;
-use cachewatch_core::drill::DrillFacts;
-use cachewatch_core::enrich::FactsSource;
-use cachewatch_core::notify::{self, NotifyError, NotifyReport, NotifySettings, Preview};
-use cachewatch_core::parse::{ParseContext, ParseError, read_document};
-use cachewatch_core::store::StoreError;
-use cachewatch_core::{IngestOutcome, MaintenanceEvent, pipeline};
+use cachewatch_core::alerting::delivery::ChatSink;
+use cachewatch_core::operations::drill::DrillFacts;
+use cachewatch_core::cluster::source::FactsSource;
+use cachewatch_core::alerting::notify::{self, NotifyError, NotifyReport, NotifySettings, Preview};
+use cachewatch_core::intake::parse::{ParseContext, ParseError, read_document};
+use cachewatch_core::history::store::StoreError;
+use cachewatch_core::{IngestOutcome, MaintenanceEvent, intake::pipeline};
 use chrono::{DateTime, Utc};
 
 use crate::{KeptFacts, Ports, Store, config_at};

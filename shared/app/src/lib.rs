@@ -21,11 +21,11 @@ pub use ingest::{
 };
 
 use cachewatch_core::config::Config;
-use cachewatch_core::delivery::DeliveryStore;
-use cachewatch_core::facts_history::FactsStore;
-use cachewatch_core::response::ResponseStore;
+use cachewatch_core::alerting::delivery::DeliveryStore;
+use cachewatch_core::cluster::kept::FactsStore;
+use cachewatch_core::history::response::ResponseStore;
 use cachewatch_core::runbook::Runbooks;
-use cachewatch_core::store::EventStore;
+use cachewatch_core::history::store::EventStore;
 use chrono::{DateTime, Utc};
 
 /// The history a use case reads and writes: events, deliveries, people's responses and the

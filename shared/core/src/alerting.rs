@@ -12,8 +12,8 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Duration, Utc};
 
 use crate::config::Config;
-use crate::event::{EventId, MaintenanceEvent};
-use crate::kind::EventKind;
+use crate::model::event::{EventId, MaintenanceEvent};
+use crate::model::kind::EventKind;
 use crate::lifecycle::Maintenance;
 
 /// Events older than this, whose maintenance is over, are history: they do not page.
@@ -133,7 +133,7 @@ pub fn verdict(
 mod tests {
     use super::*;
     use crate::lifecycle::assemble;
-    use crate::parse::{ParseContext, parse_document};
+    use crate::intake::parse::{ParseContext, parse_document};
 
     fn at(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)

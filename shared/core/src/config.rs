@@ -28,8 +28,8 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::event::MaintenanceEvent;
-use crate::policy::AlertPolicy;
+use crate::model::event::MaintenanceEvent;
+use crate::alerting::policy::AlertPolicy;
 use crate::runbook::Owners;
 
 /// The default number of new maintenances in one channel at once that are posted as one message.
@@ -171,7 +171,7 @@ impl Config {
 
     /// This configuration with the mutes people set from Slack (kept in the store) beside those
     /// of the file.
-    pub fn with_stored_mutes(mut self, stored: &[crate::response::MuteRecord]) -> Self {
+    pub fn with_stored_mutes(mut self, stored: &[crate::history::response::MuteRecord]) -> Self {
         self.mutes.extend(stored.iter().map(|m| Mute {
             clusters: m.clusters.clone(),
             until: m.until.to_rfc3339(),
@@ -289,7 +289,7 @@ pub fn glob(pattern: &str, text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::parse::{ParseContext, parse_document};
+    use crate::intake::parse::{ParseContext, parse_document};
 
     fn event(cluster: &str) -> MaintenanceEvent {
         let at = DateTime::parse_from_rfc3339("2026-06-11T00:00:00Z")
@@ -407,7 +407,7 @@ mod tests {
     #[test]
     fn mutes_set_in_slack_hold_beside_those_of_the_file() {
         let at = |t: &str| DateTime::parse_from_rfc3339(t).unwrap().with_timezone(&Utc);
-        let stored = crate::response::MuteRecord {
+        let stored = crate::history::response::MuteRecord {
             clusters: "load-test-*".into(),
             until: at("2026-06-12T18:30:00Z"),
             by: "U0DEV".into(),

@@ -11,7 +11,7 @@
 
 use chrono::Duration;
 
-use crate::event::MaintenanceEvent;
+use crate::model::event::MaintenanceEvent;
 
 /// Reports further apart than this are different occurrences.
 pub const SAME_OCCURRENCE: Duration = Duration::minutes(5);
@@ -101,7 +101,7 @@ pub fn decide(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::parse::{ParseContext, parse_document};
+    use crate::intake::parse::{ParseContext, parse_document};
     use chrono::{DateTime, Utc};
 
     fn at(s: &str) -> DateTime<Utc> {

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::event::EventId;
-use crate::slack::SlackMessage;
-use crate::store::StoreError;
+use crate::model::event::EventId;
+use crate::alerting::slack::SlackMessage;
+use crate::history::store::StoreError;
 
 /// A message the chat accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,7 +75,7 @@ pub trait ChatSink: Send + Sync {
     ) -> impl Future<Output = Result<(), DeliveryError>> + Send;
 
     /// A message cachewatch posted to `channel` (in the thread `thread_ts`, when given) since
-    /// `since` for the delivery `key` (see [`crate::slack::MessageMetadata::for_delivery`]), if
+    /// `since` for the delivery `key` (see [`crate::alerting::slack::MessageMetadata::for_delivery`]), if
     /// Slack has it: how a send whose answer was lost is told apart from one that never arrived.
     /// `Ok(None)` when the sink cannot tell (a webhook).
     fn find_delivery(
@@ -176,13 +176,13 @@ pub struct Delivery {
     /// Sends tried.
     pub attempts: u32,
     /// When it may be tried next.
-    #[serde(with = "crate::event::rfc3339")]
+    #[serde(with = "crate::model::event::rfc3339")]
     pub next_attempt_at: DateTime<Utc>,
     /// When it was recorded.
-    #[serde(with = "crate::event::rfc3339")]
+    #[serde(with = "crate::model::event::rfc3339")]
     pub created_at: DateTime<Utc>,
     /// When it last changed.
-    #[serde(with = "crate::event::rfc3339")]
+    #[serde(with = "crate::model::event::rfc3339")]
     pub updated_at: DateTime<Utc>,
     /// The message's timestamp, once sent.
     pub ts: Option<String>,

@@ -20,13 +20,13 @@ use std::fmt;
 
 use chrono::{DateTime, Duration, DurationRound, Utc};
 
-use crate::enrich::FactsSource;
-use crate::event::{EventId, MaintenanceEvent, Origin};
-use crate::facts::{ClusterFacts, Engine, NodeRole};
-use crate::ids::{ClusterId, NodeId, ReplicationGroupId, SourceId};
-use crate::kind::{EVENT_NAME_PREFIX, EventKind};
+use crate::cluster::source::FactsSource;
+use crate::model::event::{EventId, MaintenanceEvent, Origin};
+use crate::cluster::facts::{ClusterFacts, Engine, NodeRole};
+use crate::model::ids::{ClusterId, NodeId, ReplicationGroupId, SourceId};
+use crate::model::kind::{EVENT_NAME_PREFIX, EventKind};
 use crate::lifecycle::Maintenance;
-use crate::parse::{EventDraft, ParseContext, Problem};
+use crate::intake::parse::{EventDraft, ParseContext, Problem};
 
 /// The attribute that names the drill run an event belongs to. Every event of one run carries the
 /// same value; other drill doors (a rehearsed failover) set it too.
@@ -404,8 +404,8 @@ impl<F: FactsSource> FactsSource for DrillFacts<'_, F> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::enrich::NoFacts;
-    use crate::kind::Category;
+    use crate::cluster::source::NoFacts;
+    use crate::model::kind::Category;
     use crate::lifecycle::{MaintenanceKind, MaintenanceState, assemble};
 
     fn at(s: &str) -> DateTime<Utc> {

@@ -4,8 +4,8 @@
 
 use std::future::Future;
 
-use crate::event::MaintenanceEvent;
-use crate::facts::ClusterFacts;
+use crate::model::event::MaintenanceEvent;
+use crate::cluster::facts::ClusterFacts;
 use crate::lifecycle::Maintenance;
 
 /// Looks up what is known about the cluster and node of an event. A failed lookup is not an

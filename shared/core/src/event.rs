@@ -11,8 +11,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest, Sha256};
 
-use crate::ids::{ClusterId, NodeId, ReplicationGroupId, SourceId};
-use crate::kind::{Category, EventKind};
+use crate::model::ids::{ClusterId, NodeId, ReplicationGroupId, SourceId};
+use crate::model::kind::{Category, EventKind};
 
 /// A stable event id: the same for every delivery of the same event (same source, kind, node and
 /// second), whatever shape or channel it arrived by. Twenty lowercase hex digits.
@@ -256,7 +256,7 @@ impl MaintenanceEvent {
 
     /// The key of the events whose lifecycles are worked out together, for events that take part
     /// in a maintenance lifecycle. Drill events have keys of their own, one per drill run when
-    /// they name it ([`crate::drill::DRILL_ID`]): a second drill on a cluster is not a reschedule
+    /// they name it ([`crate::operations::drill::DRILL_ID`]): a second drill on a cluster is not a reschedule
     /// of the first.
     ///
     /// A node's events do not all name its replication group, so the key comes from the cluster's
@@ -271,7 +271,7 @@ impl MaintenanceEvent {
             (None, None) => self.source_id.as_str(),
         };
         Some(if self.drill {
-            match self.attributes.get(crate::drill::DRILL_ID) {
+            match self.attributes.get(crate::operations::drill::DRILL_ID) {
                 Some(run) => format!("drill:{run}:{key}"),
                 None => format!("drill:{key}"),
             }

@@ -7,9 +7,9 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Duration, DurationRound, Utc};
 
-use crate::event::{EventId, MaintenanceEvent};
-use crate::query::EventQuery;
-use crate::store::{EventStore, StoreError};
+use crate::model::event::{EventId, MaintenanceEvent};
+use crate::history::query::EventQuery;
+use crate::history::store::{EventStore, StoreError};
 
 /// How many events a page of an export holds, unless told otherwise.
 pub const EXPORT_PAGE: usize = 1000;
@@ -110,9 +110,9 @@ pub fn spreadsheet_cell(raw: &str) -> Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipeline::ingest;
-    use crate::policy::AlertPolicy;
-    use crate::store::MemoryStore;
+    use crate::intake::pipeline::ingest;
+    use crate::alerting::policy::AlertPolicy;
+    use crate::history::store::MemoryStore;
     use crate::{ParseContext, parse_document};
 
     fn block_on<F: std::future::Future>(future: F) -> F::Output {

@@ -12,8 +12,8 @@ use std::fmt;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::event::MaintenanceEvent;
-use crate::kind::{Category, EventKind};
+use crate::model::event::MaintenanceEvent;
+use crate::model::kind::{Category, EventKind};
 use crate::lifecycle::Maintenance;
 
 /// A backup older than this is not a recent backup.
@@ -399,9 +399,9 @@ pub fn risks(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{Origin, Window};
-    use crate::ids::{ClusterId, NodeId, SourceId};
-    use crate::parse::{EventDraft, ParseContext};
+    use crate::model::event::{Origin, Window};
+    use crate::model::ids::{ClusterId, NodeId, SourceId};
+    use crate::intake::parse::{EventDraft, ParseContext};
 
     fn at(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)

@@ -7,12 +7,12 @@ use std::future::Future;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::event::{EventId, MaintenanceEvent, rfc3339};
-use crate::facts::{ClusterFacts, Engine, NodeRole};
-use crate::impact::{self, sources};
-use crate::response::{HANDLED, Outcome};
-use crate::store::StoreError;
-use crate::timefmt::relative;
+use crate::model::event::{EventId, MaintenanceEvent, rfc3339};
+use crate::cluster::facts::{ClusterFacts, Engine, NodeRole};
+use crate::cluster::impact::{self, sources};
+use crate::history::response::{HANDLED, Outcome};
+use crate::history::store::StoreError;
+use crate::model::timefmt::relative;
 
 /// The facts of one cluster as ElastiCache described them at one time.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -162,7 +162,7 @@ impl Rehearsal {
         format!(
             "Your team's last measured rehearsal of this cluster, {} ({how}): unavailable for {} at the longest, as measured then; AWS's documented impact is above.",
             self.at.format("%a %d %b %Y"),
-            crate::timefmt::human_duration(self.downtime),
+            crate::model::timefmt::human_duration(self.downtime),
         )
     }
 }
@@ -170,7 +170,7 @@ impl Rehearsal {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::facts::NodeRole;
+    use crate::cluster::facts::NodeRole;
 
     fn at(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
@@ -238,9 +238,9 @@ mod tests {
         let input = format!(
             r#"{{"SourceIdentifier":"orders-0001-001","SourceType":"cache-cluster","Date":"{date}","Message":"Cache node 0001 restarted"}}"#
         );
-        let mut e = crate::parse::parse_document(
+        let mut e = crate::intake::parse::parse_document(
             &input,
-            &crate::parse::ParseContext::received_at(at("2026-12-01T00:00:00Z")),
+            &crate::intake::parse::ParseContext::received_at(at("2026-12-01T00:00:00Z")),
         )
         .unwrap()
         .remove(0);

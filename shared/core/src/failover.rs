@@ -24,14 +24,14 @@ use std::fmt;
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::drill::{DRILL_ID, DRILL_SCENARIO};
-use crate::event::{EventId, MaintenanceEvent};
-use crate::facts::{Engine, NodeRole};
+use crate::operations::drill::{DRILL_ID, DRILL_SCENARIO};
+use crate::model::event::{EventId, MaintenanceEvent};
+use crate::cluster::facts::{Engine, NodeRole};
 use crate::fleet::production_from_tags;
-use crate::ids::ReplicationGroupId;
-use crate::kind::EventKind;
-use crate::probe::{ProbeSummary, format_ms};
-use crate::response::Outcome;
+use crate::model::ids::ReplicationGroupId;
+use crate::model::kind::EventKind;
+use crate::operations::probe::{ProbeSummary, format_ms};
+use crate::history::response::Outcome;
 
 /// How many node groups ElastiCache lets TestFailover fail over in any rolling 24 hours.
 pub const TEST_FAILOVER_LIMIT: usize = 15;

@@ -20,10 +20,10 @@ use std::fmt;
 use chrono::{DateTime, Duration, NaiveDate, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::facts::Engine;
-use crate::ids::{ClusterId, ReplicationGroupId};
+use crate::cluster::facts::Engine;
+use crate::model::ids::{ClusterId, ReplicationGroupId};
 use crate::lifecycle::Maintenance;
-use crate::timefmt::Zone;
+use crate::model::timefmt::Zone;
 
 /// How far ahead the upcoming digest looks.
 pub const DIGEST_HORIZON: Duration = Duration::days(7);
@@ -608,9 +608,9 @@ pub fn production_from_tags<'a>(tags: impl IntoIterator<Item = (&'a str, &'a str
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{EventId, Window};
-    use crate::ids::{NodeId, SourceId};
-    use crate::kind::EventKind;
+    use crate::model::event::{EventId, Window};
+    use crate::model::ids::{NodeId, SourceId};
+    use crate::model::kind::EventKind;
     use crate::lifecycle::{MaintenanceKind, MaintenanceState};
 
     const OURS: &str = "arn:aws:sns:eu-west-1:123456789012:cachewatch";

@@ -6,7 +6,7 @@
 //! but an event is kept whatever it names: a hostile or odd identifier is stored as written and
 //! escaped where it is shown. What an identifier may not be is empty, padded, longer than
 //! [`MAX_ID_LEN`], or carry control characters or invisible and bidirectional characters
-//! ([`crate::invisible`]), which make look-alike names: such a value is a malformed record, not a
+//! ([`crate::model::invisible`]), which make look-alike names: such a value is a malformed record, not a
 //! name.
 
 use std::fmt;
@@ -63,7 +63,7 @@ fn check(what: &'static str, raw: &str) -> Result<String, IdError> {
     if trimmed.chars().any(char::is_control) {
         return Err(IdError::ControlCharacter { what });
     }
-    if let Some(c) = trimmed.chars().find(|c| crate::invisible::is_invisible(*c)) {
+    if let Some(c) = trimmed.chars().find(|c| crate::model::invisible::is_invisible(*c)) {
         return Err(IdError::Invisible {
             what,
             codepoint: u32::from(c),

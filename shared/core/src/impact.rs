@@ -11,7 +11,7 @@
 //! "Replacing nodes" page ([`sources::NODE_REPLACEMENT`]) says that a node without replicas is
 //! not available for requests while its replacement syncs from it.
 
-use crate::facts::{ClusterFacts, Engine};
+use crate::cluster::facts::{ClusterFacts, Engine};
 
 /// AWS documentation pages the runbooks and alerts cite, each next to the claim it supports.
 pub mod sources {

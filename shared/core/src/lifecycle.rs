@@ -18,9 +18,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::event::{EventId, MaintenanceEvent, Window, rfc3339};
-use crate::ids::{ClusterId, NodeId, ReplicationGroupId};
-use crate::kind::{Category, EventKind};
+use crate::model::event::{EventId, MaintenanceEvent, Window, rfc3339};
+use crate::model::ids::{ClusterId, NodeId, ReplicationGroupId};
+use crate::model::kind::{Category, EventKind};
 
 /// A replacement notice this soon after the node's previous maintenance ended is a repeat.
 pub const REPEAT_WITHIN: Duration = Duration::days(30);

@@ -92,7 +92,7 @@ pub enum LinkError {
     #[error("the link's signature or expiry is not readable")]
     Malformed,
     /// It is genuine, and it has expired.
-    #[error("the link expired at {}", crate::event::rfc3339::format(at))]
+    #[error("the link expired at {}", crate::model::event::rfc3339::format(at))]
     Expired {
         /// When.
         at: DateTime<Utc>,
@@ -162,7 +162,7 @@ impl LinkSigner {
                 .filter(|v| !v.is_empty())
         };
         let ttl = match value(TTL_VAR) {
-            Some(raw) => crate::query::parse_duration(&raw)
+            Some(raw) => crate::history::query::parse_duration(&raw)
                 .filter(|d| *d > Duration::zero() && *d <= MAX_LINK_TTL)
                 .ok_or(LinkSettingsError::Lifetime(raw))?,
             None => DEFAULT_LINK_TTL,

@@ -21,19 +21,19 @@ use sha2::{Digest, Sha256};
 
 use crate::alerting::{Quiet, Surroundings, Verdict, verdict};
 use crate::config::Config;
-use crate::delivery::{
+use crate::alerting::delivery::{
     ChatSink, Delivery, DeliveryError, DeliveryState, DeliveryStore, PostedMessage, Thread,
 };
-use crate::enrich::FactsSource;
-use crate::event::{EventId, MaintenanceEvent};
+use crate::cluster::source::FactsSource;
+use crate::model::event::{EventId, MaintenanceEvent};
 use crate::lifecycle::{self, Maintenance};
 use crate::links::{self, LinkSigner};
-use crate::query::{EventQuery, MAX_LIMIT};
-use crate::response::{ResponseStore, first_acknowledgement};
+use crate::history::query::{EventQuery, MAX_LIMIT};
+use crate::history::response::{ResponseStore, first_acknowledgement};
 use crate::runbook::{RunbookInput, Runbooks};
-use crate::slack::{self, AlertContext, MessageMetadata, SlackMessage};
-use crate::store::{EventStore, StoreError};
-use crate::timefmt::Zone;
+use crate::alerting::slack::{self, AlertContext, MessageMetadata, SlackMessage};
+use crate::history::store::{EventStore, StoreError};
+use crate::model::timefmt::Zone;
 
 /// How far back [`notify`] looks for actionable events that have no delivery.
 pub const RECONCILE_FOR: Duration = Duration::days(7);
@@ -187,7 +187,7 @@ pub async fn record_alerts<S: EventStore + DeliveryStore + ResponseStore>(
                     .to_owned(),
                 Some(format!(
                     "muted by {pattern} until {}",
-                    crate::event::rfc3339::format(&until)
+                    crate::model::event::rfc3339::format(&until)
                 )),
             ),
             Verdict::Quiet(quiet) => (
@@ -257,7 +257,7 @@ impl From<StoreError> for Stop {
 /// What a maintenance's message shows, as far as it changes: its state, windows, failovers and
 /// events, and what is known of its cluster. Not the rendered text, which also says how far away
 /// the deadline is and would change at every run.
-fn fingerprint(around: &Around, facts: &crate::facts::ClusterFacts) -> String {
+fn fingerprint(around: &Around, facts: &crate::cluster::facts::ClusterFacts) -> String {
     let mut hasher = Sha256::new();
     match &around.maintenance {
         Some(m) => {
@@ -309,7 +309,7 @@ where
         &self,
         event: &MaintenanceEvent,
         around: &Around,
-    ) -> Result<(crate::facts::ClusterFacts, Option<Maintenance>), StoreError> {
+    ) -> Result<(crate::cluster::facts::ClusterFacts, Option<Maintenance>), StoreError> {
         let facts = self
             .facts
             .facts_for(event, around.maintenance.as_ref())
@@ -1194,7 +1194,7 @@ pub async fn after_ingest<S, C, F>(
     runbooks: &Runbooks,
     config: &Config,
     settings: &NotifySettings,
-    outcome: &crate::pipeline::IngestOutcome,
+    outcome: &crate::intake::pipeline::IngestOutcome,
     now: DateTime<Utc>,
 ) -> Result<NotifyReport, NotifyError>
 where

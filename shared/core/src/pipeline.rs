@@ -4,11 +4,11 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use crate::correlate::{self, Disposition};
-use crate::event::{EventId, MaintenanceEvent};
+use crate::intake::correlate::{self, Disposition};
+use crate::model::event::{EventId, MaintenanceEvent};
 use crate::lifecycle::{self, Maintenance};
-use crate::policy::AlertPolicy;
-use crate::store::{EventStore, EventWrite, StoreError, WriteOutcome};
+use crate::alerting::policy::AlertPolicy;
+use crate::history::store::{EventStore, EventWrite, StoreError, WriteOutcome};
 
 /// An input event as the store now has it.
 #[derive(Debug, Clone, PartialEq)]

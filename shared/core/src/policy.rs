@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use crate::kind::{Category, EventKind};
+use crate::model::kind::{Category, EventKind};
 
 /// Which categories and kinds alert.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

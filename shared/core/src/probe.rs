@@ -22,7 +22,7 @@ use std::fmt;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::timefmt::Zone;
+use crate::model::timefmt::Zone;
 
 /// Why a tick failed, in the kinds an operator tells apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -526,7 +526,7 @@ pub fn parse_span(raw: &str) -> Option<std::time::Duration> {
             .ok()
             .map(std::time::Duration::from_millis);
     }
-    crate::query::parse_duration(raw)?.to_std().ok()
+    crate::history::query::parse_duration(raw)?.to_std().ok()
 }
 
 /// The summary as a person reads it at the end of a probe: the longest unavailability first,

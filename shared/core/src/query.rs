@@ -2,10 +2,10 @@
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
-use crate::event::MaintenanceEvent;
-use crate::ids::ClusterId;
-use crate::kind::{Category, EventKind};
-use crate::parse::time::parse_timestamp;
+use crate::model::event::MaintenanceEvent;
+use crate::model::ids::ClusterId;
+use crate::model::kind::{Category, EventKind};
+use crate::intake::parse::time::parse_timestamp;
 
 /// The default number of events a search returns.
 pub const DEFAULT_LIMIT: usize = 50;

@@ -20,14 +20,14 @@ use std::fmt::Write as _;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 
-use crate::event::EventId;
-use crate::export::spreadsheet_cell;
-use crate::facts::Engine;
+use crate::model::event::EventId;
+use crate::history::export::spreadsheet_cell;
+use crate::cluster::facts::Engine;
 use crate::fleet::Fleet;
 use crate::lifecycle::{Maintenance, MaintenanceKind, MaintenanceState};
-use crate::response::Outcome;
+use crate::history::response::Outcome;
 use crate::runbook::escape;
-use crate::timefmt::{Zone, human_duration};
+use crate::model::timefmt::{Zone, human_duration};
 
 /// Events this long before a year can still belong to one of its maintenances (a notice sent in
 /// December for a window in January): the history is searched from this far back.

@@ -12,8 +12,8 @@ use std::future::Future;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::event::{EventId, rfc3339};
-use crate::store::StoreError;
+use crate::model::event::{EventId, rfc3339};
+use crate::history::store::StoreError;
 
 /// Someone took a maintenance on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -7,13 +7,13 @@ use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
 
-use crate::correlate::{self, SAME_OCCURRENCE};
-use crate::delivery::{Delivery, DeliveryState, DeliveryStore, Thread};
-use crate::event::{EventId, IdPrefix, MaintenanceEvent};
-use crate::facts_history::{FactsRecord, FactsStore};
+use crate::intake::correlate::{self, SAME_OCCURRENCE};
+use crate::alerting::delivery::{Delivery, DeliveryState, DeliveryStore, Thread};
+use crate::model::event::{EventId, IdPrefix, MaintenanceEvent};
+use crate::cluster::kept::{FactsRecord, FactsStore};
 use crate::lifecycle::Maintenance;
-use crate::query::EventQuery;
-use crate::response::{Acknowledgement, MuteRecord, Outcome, ResponseStore, StepDone};
+use crate::history::query::EventQuery;
+use crate::history::response::{Acknowledgement, MuteRecord, Outcome, ResponseStore, StepDone};
 
 /// An error from a storage backend, with its cause kept.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;

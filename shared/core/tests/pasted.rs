@@ -2,7 +2,7 @@
 //! orders and older date formats, whole maintenance e-mails with their prose. Each fixture is
 //! written from AWS's documentation of the layout, with made-up names and dates.
 
-use cachewatch_core::parse::{Document, ParseContext, read_document};
+use cachewatch_core::intake::parse::{Document, ParseContext, read_document};
 use cachewatch_core::{MaintenanceEvent, Origin, Window, parse_document};
 use chrono::{DateTime, Utc};
 

@@ -12,9 +12,9 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use cachewatch_core::delivery::{ChatSink, SlackViews};
-use cachewatch_core::enrich::FactsSource;
-use cachewatch_core::query::{DEFAULT_LIMIT, MAX_LIMIT};
+use cachewatch_core::alerting::delivery::{ChatSink, SlackViews};
+use cachewatch_core::cluster::source::FactsSource;
+use cachewatch_core::history::query::{DEFAULT_LIMIT, MAX_LIMIT};
 use chrono::Utc;
 use serde_json::json;
 

@@ -20,18 +20,18 @@ use axum::Json;
 use axum::extract::{Form, State};
 use axum::response::{IntoResponse, Response};
 use cachewatch_core::config::{PatternReach, pattern_reach, too_broad};
-use cachewatch_core::delivery::{ChatSink, SlackViews};
-use cachewatch_core::enrich::FactsSource;
-use cachewatch_core::event::MaintenanceEvent;
-use cachewatch_core::facts_history::FactsStore;
+use cachewatch_core::alerting::delivery::{ChatSink, SlackViews};
+use cachewatch_core::cluster::source::FactsSource;
+use cachewatch_core::model::event::MaintenanceEvent;
+use cachewatch_core::cluster::kept::FactsStore;
 use cachewatch_core::lifecycle::Maintenance;
-use cachewatch_core::query::EventQuery;
-use cachewatch_core::query::parse_duration;
-use cachewatch_core::response::{MuteRecord, ResponseStore};
-use cachewatch_core::slack::mrkdwn::{self, DateStyle};
-use cachewatch_core::slack::{self, ACTION_RUNBOOK, SlackMessage, limits};
-use cachewatch_core::store::EventStore;
-use cachewatch_core::timefmt;
+use cachewatch_core::history::query::EventQuery;
+use cachewatch_core::history::query::parse_duration;
+use cachewatch_core::history::response::{MuteRecord, ResponseStore};
+use cachewatch_core::alerting::slack::mrkdwn::{self, DateStyle};
+use cachewatch_core::alerting::slack::{self, ACTION_RUNBOOK, SlackMessage, limits};
+use cachewatch_core::history::store::EventStore;
+use cachewatch_core::model::timefmt;
 use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -201,7 +201,7 @@ fn help(unknown: Option<&str>) -> Reply {
     Reply::ephemeral("cachewatch commands", vec![section(&text)])
 }
 
-type StoreResult<T> = Result<T, cachewatch_core::store::StoreError>;
+type StoreResult<T> = Result<T, cachewatch_core::history::store::StoreError>;
 
 /// The filters and words of a search, as name-value pairs.
 pub fn search_pairs(text: &str) -> Vec<(String, String)> {
@@ -307,7 +307,7 @@ fn fit(
 }
 
 /// One event on one line: when, what, where, its id, and the start of its text.
-fn event_line(e: &MaintenanceEvent, zone: cachewatch_core::timefmt::Zone) -> String {
+fn event_line(e: &MaintenanceEvent, zone: cachewatch_core::model::timefmt::Zone) -> String {
     let mut line = format!(
         "{} · *{}* · {}",
         mrkdwn::date(e.occurred_at, zone, DateStyle::DateTime),

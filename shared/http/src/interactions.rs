@@ -25,18 +25,18 @@ use axum::Json;
 use axum::extract::{Form, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use cachewatch_core::delivery::{ChatSink, DeliveryError, SlackViews};
-use cachewatch_core::enrich::FactsSource;
-use cachewatch_core::event::EventId;
-use cachewatch_core::facts_history::FactsStore;
-use cachewatch_core::notify;
-use cachewatch_core::query::parse_duration;
-use cachewatch_core::response::{Acknowledgement, Outcome, ResponseStore, first_acknowledgement};
+use cachewatch_core::alerting::delivery::{ChatSink, DeliveryError, SlackViews};
+use cachewatch_core::cluster::source::FactsSource;
+use cachewatch_core::model::event::EventId;
+use cachewatch_core::cluster::kept::FactsStore;
+use cachewatch_core::alerting::notify;
+use cachewatch_core::history::query::parse_duration;
+use cachewatch_core::history::response::{Acknowledgement, Outcome, ResponseStore, first_acknowledgement};
 use cachewatch_core::runbook::RunbookError;
-use cachewatch_core::slack::{
+use cachewatch_core::alerting::slack::{
     self, ACTION_ACKNOWLEDGE, ACTION_CHECKLIST, ACTION_OUTCOME, MessageMetadata, mrkdwn,
 };
-use cachewatch_core::store::{EventStore, StoreError};
+use cachewatch_core::history::store::{EventStore, StoreError};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -59,7 +59,7 @@ pub const FIELD_NOTE: &str = "note";
 pub const MAX_NOTE: usize = 3000;
 
 /// How a maintenance can have been handled: the value stored, and what the modal says.
-pub use cachewatch_core::response::HANDLED;
+pub use cachewatch_core::history::response::HANDLED;
 
 /// Why a button could not be carried out (logged: Slack has had its 200).
 #[derive(Debug, thiserror::Error)]

@@ -15,7 +15,7 @@
 //! signature ([`slack_auth`]), SNS messages AWS's ([`sns`]), and the pages and the API a signed,
 //! expiring link ([`access`], over [`cachewatch_core::links`]). Bodies are size-limited, and every
 //! value from a request or an event is escaped where it is shown (HTML by the page views, Slack
-//! mrkdwn by [`cachewatch_core::slack::mrkdwn`]).
+//! mrkdwn by [`cachewatch_core::alerting::slack::mrkdwn`]).
 //!
 //! The hosts build a [`Door`] (the store, the chat, facts, the SNS fetcher, the team's
 //! configuration, [`HttpSettings`] from their environment) and serve [`router`] (on a socket,

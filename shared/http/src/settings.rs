@@ -16,7 +16,7 @@
 //! required and its absence stops the start-up.
 
 use cachewatch_core::links::{self, LinkSettingsError, LinkSigner};
-use cachewatch_core::timefmt::{BadZone, Zone};
+use cachewatch_core::model::timefmt::{BadZone, Zone};
 use secrecy::SecretString;
 
 /// `SLACK_SIGNING_SECRET`.

@@ -6,7 +6,7 @@
 use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use cachewatch_core::store::StoreError;
+use cachewatch_core::history::store::StoreError;
 
 /// Error codes of answers that say "not now" rather than "no".
 const PASSING_CODES: &[&str] = &[

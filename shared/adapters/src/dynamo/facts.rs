@@ -4,8 +4,8 @@
 //! |---|---|---|
 //! | facts | `F#{cluster id}` | `{read_at}` (the latest is the last in key order) |
 
-use cachewatch_core::facts_history::{FactsRecord, FactsStore};
-use cachewatch_core::store::StoreError;
+use cachewatch_core::cluster::kept::{FactsRecord, FactsStore};
+use cachewatch_core::history::store::StoreError;
 
 use super::DynamoStore;
 use super::error::sdk_error;

@@ -4,8 +4,8 @@
 use std::collections::{BTreeSet, HashMap};
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use cachewatch_core::delivery::{Delivery, Thread};
-use cachewatch_core::event::{EventId, MaintenanceEvent};
+use cachewatch_core::alerting::delivery::{Delivery, Thread};
+use cachewatch_core::model::event::{EventId, MaintenanceEvent};
 use cachewatch_core::lifecycle::{Maintenance, MaintenanceState};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -13,7 +13,7 @@ use serde::de::DeserializeOwned;
 use super::error::{corrupt, encode_error};
 use super::keys;
 use super::schema::{Index, TABLE_SCHEMA};
-use cachewatch_core::store::StoreError;
+use cachewatch_core::history::store::StoreError;
 
 /// An item, as the SDK holds it.
 pub(crate) type Item = HashMap<String, AttributeValue>;
@@ -97,7 +97,7 @@ fn from_json<T: DeserializeOwned>(item: &Item, what: &'static str) -> Result<T, 
 /// split at every character that is not a letter or digit (as [`EventQuery::words`] splits a
 /// search).
 ///
-/// [`EventQuery::words`]: cachewatch_core::query::EventQuery::words
+/// [`EventQuery::words`]: cachewatch_core::history::query::EventQuery::words
 pub(crate) fn words_of(e: &MaintenanceEvent) -> BTreeSet<String> {
     let parts = [
         e.message.as_deref().unwrap_or_default(),

@@ -1,8 +1,8 @@
 //! How items and index entries are named: the key values of the table design in the module
 //! header, in one place.
 
-use cachewatch_core::delivery::DeliveryState;
-use cachewatch_core::event::EventId;
+use cachewatch_core::alerting::delivery::DeliveryState;
+use cachewatch_core::model::event::EventId;
 use cachewatch_core::lifecycle::Maintenance;
 use chrono::{DateTime, NaiveDate, Utc};
 

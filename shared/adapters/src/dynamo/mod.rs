@@ -98,17 +98,17 @@ use std::time::{Duration as StdDuration, Instant};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::client::Waiters;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
-use cachewatch_core::event::EventId;
-use cachewatch_core::store::{StoreError, UnreadableLog};
+use cachewatch_core::model::event::EventId;
+use cachewatch_core::history::store::{StoreError, UnreadableLog};
 
 pub use schema::{IndexSchema, KEY_ATTRIBUTE_TYPE, TABLE_SCHEMA, TableSchema};
 pub use search::SEARCH_HORIZON;
 
 #[cfg(doc)]
 use cachewatch_core::{
-    delivery::DeliveryStore,
+    alerting::delivery::DeliveryStore,
     lifecycle::Maintenance,
-    store::{EventStore, WriteOutcome},
+    history::store::{EventStore, WriteOutcome},
 };
 
 /// How long a store reads the events it wrote by key on top of the lifecycle index.

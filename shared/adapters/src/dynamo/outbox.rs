@@ -4,9 +4,9 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use cachewatch_core::delivery::{Delivery, DeliveryState, DeliveryStore, Thread};
-use cachewatch_core::event::EventId;
-use cachewatch_core::store::StoreError;
+use cachewatch_core::alerting::delivery::{Delivery, DeliveryState, DeliveryStore, Thread};
+use cachewatch_core::model::event::EventId;
+use cachewatch_core::history::store::StoreError;
 use chrono::{DateTime, Utc};
 
 use super::DynamoStore;

@@ -11,7 +11,7 @@ use std::time::Duration;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::{KeysAndAttributes, WriteRequest};
-use cachewatch_core::store::StoreError;
+use cachewatch_core::history::store::StoreError;
 
 use super::error::{Unprocessed, sdk_error};
 use super::items::{Item, key};

@@ -14,9 +14,9 @@ use aws_sdk_elasticache::types::{
     AutomaticFailoverStatus, CacheCluster, ClusterMode, DataTieringStatus, MultiAzStatus,
     ReplicationGroup,
 };
-use cachewatch_core::facts::{ClusterFacts, Engine, NodeRole};
+use cachewatch_core::cluster::facts::{ClusterFacts, Engine, NodeRole};
 use cachewatch_core::fleet::production_from_tags;
-use cachewatch_core::ids::{ClusterId, NodeId, ReplicationGroupId};
+use cachewatch_core::model::ids::{ClusterId, NodeId, ReplicationGroupId};
 use cachewatch_core::{Maintenance, MaintenanceEvent};
 use chrono::{DateTime, Utc};
 

@@ -3,11 +3,11 @@
 //! (`DescribeReplicationGroups`, then `ListTagsForResource` on its ARN), and the events of the
 //! group and of the shard's clusters since the call (`DescribeEvents`, one source at a time).
 //!
-//! The decisions (may it start, is it over) are the domain's: [`cachewatch_core::failover`].
+//! The decisions (may it start, is it over) are the domain's: [`cachewatch_core::operations::failover`].
 
-use cachewatch_core::facts::{Engine, NodeRole};
-use cachewatch_core::failover::{FailoverTarget, GroupTags, Shard, ShardMember};
-use cachewatch_core::ids::ReplicationGroupId;
+use cachewatch_core::cluster::facts::{Engine, NodeRole};
+use cachewatch_core::operations::failover::{FailoverTarget, GroupTags, Shard, ShardMember};
+use cachewatch_core::model::ids::ReplicationGroupId;
 use chrono::{DateTime, Utc};
 
 use super::{ElastiCache, ElastiCacheError, ErrorKind, EventQuery, EventRecord};

@@ -4,11 +4,11 @@
 //! `ModifyCacheCluster`), and `TestFailover`.
 
 use aws_sdk_elasticache::types::{UpdateAction, UpdateActionStatus};
-use cachewatch_core::facts::Engine;
+use cachewatch_core::cluster::facts::Engine;
 use cachewatch_core::fleet::{
     ClusterTopic, Fleet, GroupMembers, Resource, ServiceUpdate, UpdateSeverity, UpdateStatus,
 };
-use cachewatch_core::ids::{ClusterId, ReplicationGroupId};
+use cachewatch_core::model::ids::{ClusterId, ReplicationGroupId};
 
 use super::{ElastiCache, ElastiCacheError, Pager, from_aws_time};
 

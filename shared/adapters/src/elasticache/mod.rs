@@ -33,7 +33,7 @@ use aws_config::SdkConfig;
 use aws_sdk_elasticache::Client;
 use aws_sdk_elasticache::config::timeout::TimeoutConfig;
 use aws_sdk_elasticache::primitives::DateTime as AwsDateTime;
-use cachewatch_core::enrich::FactsSource;
+use cachewatch_core::cluster::source::FactsSource;
 use chrono::{DateTime, Utc};
 
 pub use backfill::{Backfill, BackfillProgress};
@@ -135,7 +135,7 @@ impl FactsSource for ElastiCache {
         &self,
         event: &cachewatch_core::MaintenanceEvent,
         maintenance: Option<&cachewatch_core::Maintenance>,
-    ) -> cachewatch_core::facts::ClusterFacts {
+    ) -> cachewatch_core::cluster::facts::ClusterFacts {
         self.facts_about(event, maintenance).await
     }
 

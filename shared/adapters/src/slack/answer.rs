@@ -24,7 +24,7 @@
 use std::error::Error as StdError;
 use std::time::Duration;
 
-use cachewatch_core::delivery::DeliveryError;
+use cachewatch_core::alerting::delivery::DeliveryError;
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use serde_json::Value;

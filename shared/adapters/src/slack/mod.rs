@@ -17,9 +17,9 @@
 //!   client and its clones.
 //! - **Secrets.** The token and the webhook URL never appear in `Debug`, errors or logs.
 //!
-//! [`ChatSink`]: cachewatch_core::delivery::ChatSink
-//! [`DeliveryError::Retryable`]: cachewatch_core::delivery::DeliveryError::Retryable
-//! [`DeliveryError::Permanent`]: cachewatch_core::delivery::DeliveryError::Permanent
+//! [`ChatSink`]: cachewatch_core::alerting::delivery::ChatSink
+//! [`DeliveryError::Retryable`]: cachewatch_core::alerting::delivery::DeliveryError::Retryable
+//! [`DeliveryError::Permanent`]: cachewatch_core::alerting::delivery::DeliveryError::Permanent
 
 mod answer;
 mod pacing;

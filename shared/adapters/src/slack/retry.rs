@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use cachewatch_core::delivery::DeliveryError;
+use cachewatch_core::alerting::delivery::DeliveryError;
 
 use super::answer::{Class, Failure};
 use super::settings::RetryPolicy;

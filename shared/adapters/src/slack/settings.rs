@@ -77,7 +77,7 @@ pub struct RetryPolicy {
     /// out: the call returns at once with [`DeliveryError::Retryable`] carrying it, so that the
     /// caller can schedule the next try instead of holding a process (or a Lambda) asleep.
     ///
-    /// [`DeliveryError::Retryable`]: cachewatch_core::delivery::DeliveryError::Retryable
+    /// [`DeliveryError::Retryable`]: cachewatch_core::alerting::delivery::DeliveryError::Retryable
     pub max_delay: Duration,
 }
 

@@ -11,8 +11,8 @@
 use std::fmt;
 use std::sync::Arc;
 
-use cachewatch_core::delivery::{ChatSink, DeliveryError, PostedMessage, SlackViews};
-use cachewatch_core::slack::{MessageMetadata, SlackMessage};
+use cachewatch_core::alerting::delivery::{ChatSink, DeliveryError, PostedMessage, SlackViews};
+use cachewatch_core::alerting::slack::{MessageMetadata, SlackMessage};
 use chrono::{DateTime, Utc};
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use reqwest::{RequestBuilder, Url};

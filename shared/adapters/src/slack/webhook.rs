@@ -9,8 +9,8 @@
 use std::fmt;
 use std::sync::Arc;
 
-use cachewatch_core::delivery::{ChatSink, DeliveryError, PostedMessage};
-use cachewatch_core::slack::SlackMessage;
+use cachewatch_core::alerting::delivery::{ChatSink, DeliveryError, PostedMessage};
+use cachewatch_core::alerting::slack::SlackMessage;
 use chrono::{DateTime, Utc};
 use reqwest::Url;
 use reqwest::header::CONTENT_TYPE;
@@ -179,7 +179,7 @@ mod tests {
             text: "hello".to_owned(),
             blocks: vec![serde_json::json!({"type": "divider"})],
             thread_ts: Some("1.2".to_owned()),
-            metadata: Some(cachewatch_core::slack::MessageMetadata::for_delivery("k")),
+            metadata: Some(cachewatch_core::alerting::slack::MessageMetadata::for_delivery("k")),
         };
         assert_eq!(
             webhook_body(&message),

@@ -1,7 +1,7 @@
 //! [`FactsStore`] in SQLite: every reading of a cluster's facts, with the time it was read.
 
-use cachewatch_core::facts_history::{FactsRecord, FactsStore};
-use cachewatch_core::store::StoreError;
+use cachewatch_core::cluster::kept::{FactsRecord, FactsStore};
+use cachewatch_core::history::store::StoreError;
 use rusqlite::{OptionalExtension, params};
 
 use super::rows::millis;

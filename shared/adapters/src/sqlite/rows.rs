@@ -2,10 +2,10 @@
 
 use std::collections::BTreeMap;
 
-use cachewatch_core::event::{EventId, FailoverNodes, MaintenanceEvent, Origin, Window};
-use cachewatch_core::ids::{ClusterId, NodeId, ReplicationGroupId, SourceId};
-use cachewatch_core::kind::{Category, EventKind};
-use cachewatch_core::store::StoreError;
+use cachewatch_core::model::event::{EventId, FailoverNodes, MaintenanceEvent, Origin, Window};
+use cachewatch_core::model::ids::{ClusterId, NodeId, ReplicationGroupId, SourceId};
+use cachewatch_core::model::kind::{Category, EventKind};
+use cachewatch_core::history::store::StoreError;
 use chrono::{DateTime, Utc};
 use rusqlite::Row;
 
@@ -139,7 +139,7 @@ impl RawEvent {
     /// The event the row holds.
     pub fn into_event(self) -> Result<MaintenanceEvent, StoreError> {
         let id_err = |field: &'static str| {
-            move |e: cachewatch_core::ids::IdError| corrupt(format!("{field}: {e}"))
+            move |e: cachewatch_core::model::ids::IdError| corrupt(format!("{field}: {e}"))
         };
         let kind = EventKind::from_event_name(&self.kind)
             .ok_or_else(|| corrupt(format!("kind {:?}", self.kind)))?;

@@ -9,7 +9,7 @@
 //!
 //! Words match whole words of the message or identifiers (`fail` does not match `failover`).
 
-use cachewatch_core::query::EventQuery;
+use cachewatch_core::history::query::EventQuery;
 use rusqlite::types::Value;
 
 use super::rows::{COLUMNS, seq_floor};

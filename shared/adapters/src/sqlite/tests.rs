@@ -1,7 +1,7 @@
 //! What is particular to the SQLite file; the behaviour every store shares is checked by the
 //! conformance suite in `tests/`.
 
-use cachewatch_core::parse::{ParseContext, parse_document};
+use cachewatch_core::intake::parse::{ParseContext, parse_document};
 use cachewatch_core::{AlertPolicy, ingest};
 
 use super::*;
@@ -140,7 +140,7 @@ fn events_before_1970_keep_their_own_time_slots() {
     let found = block_on(store.search(&EventQuery::default())).unwrap();
     let order: Vec<String> = found
         .iter()
-        .map(|e| cachewatch_core::event::rfc3339::format(&e.occurred_at))
+        .map(|e| cachewatch_core::model::event::rfc3339::format(&e.occurred_at))
         .collect();
     assert_eq!(
         order,

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use cachewatch_adapters::sqlite::SqliteStore;
-use cachewatch_core::query::EventQuery;
+use cachewatch_core::history::query::EventQuery;
 use cachewatch_core::runbook::Runbooks;
 
 use super::*;
@@ -242,7 +242,7 @@ async fn an_import_in_runs_stores_and_alerts_as_one_ingest_of_the_same_lines() {
 
 #[tokio::test]
 async fn a_store_that_keeps_each_write_reads_the_whole_input_before_storing() {
-    let store = cachewatch_core::store::MemoryStore::default();
+    let store = cachewatch_core::history::store::MemoryStore::default();
     let runbooks = Runbooks::embedded();
     let world = World::new();
     let ports: Ports<'_, _, KeptChat, _> = Ports {

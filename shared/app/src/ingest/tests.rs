@@ -4,15 +4,15 @@ use std::sync::Mutex;
 
 use cachewatch_adapters::sqlite::SqliteStore;
 use cachewatch_core::config::Config;
-use cachewatch_core::delivery::{
+use cachewatch_core::alerting::delivery::{
     ChatSink, DeliveryError, DeliveryState, DeliveryStore, PostedMessage,
 };
-use cachewatch_core::facts::{ClusterFacts, Engine, NodeRole};
-use cachewatch_core::facts_history::FactsStore;
-use cachewatch_core::notify::NotifySettings;
-use cachewatch_core::response::{MuteRecord, ResponseStore};
+use cachewatch_core::cluster::facts::{ClusterFacts, Engine, NodeRole};
+use cachewatch_core::cluster::kept::FactsStore;
+use cachewatch_core::alerting::notify::NotifySettings;
+use cachewatch_core::history::response::{MuteRecord, ResponseStore};
 use cachewatch_core::runbook::Runbooks;
-use cachewatch_core::slack::{self, SlackMessage};
+use cachewatch_core::alerting::slack::{self, SlackMessage};
 use chrono::{DateTime, Duration, Utc};
 
 use crate::known_facts;
@@ -78,8 +78,8 @@ impl FactsSource for NoFacts {
         &self,
         _: &MaintenanceEvent,
         _: Option<&cachewatch_core::Maintenance>,
-    ) -> cachewatch_core::facts::ClusterFacts {
-        cachewatch_core::facts::ClusterFacts::default()
+    ) -> cachewatch_core::cluster::facts::ClusterFacts {
+        cachewatch_core::cluster::facts::ClusterFacts::default()
     }
 }
 

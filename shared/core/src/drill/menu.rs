@@ -118,7 +118,7 @@ pub fn failure_menu(topology: &Topology) -> Vec<FailureTest> {
          writes continuing with cluster mode enabled or with Multi-AZ on 5.0.6 or later, and an \
          interruption of up to a few seconds on 4.0.10 or older: {}), so measure it with \
          `cachewatch probe`; clients must then follow the new primary",
-        crate::impact::sources::MULTI_AZ
+        crate::cluster::impact::sources::MULTI_AZ
     );
     let mut tests = Vec::new();
 
@@ -400,7 +400,7 @@ mod tests {
                 assert!(!expect.contains("2 minutes"), "{name}: {expect}");
                 if expect.contains("until a replica is promoted") {
                     assert!(
-                        expect.contains(crate::impact::sources::MULTI_AZ),
+                        expect.contains(crate::cluster::impact::sources::MULTI_AZ),
                         "{name}: {expect}"
                     );
                     assert!(expect.contains("a few seconds on 4.0.10"), "{expect}");

@@ -12,9 +12,9 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Serialize, Serializer};
 
 use super::{DRILL_ID, DRILL_SCENARIO};
-use crate::delivery::Delivery;
-use crate::event::{EventId, MaintenanceEvent, rfc3339};
-use crate::response::{Acknowledgement, Outcome, StepDone, first_acknowledgement};
+use crate::alerting::delivery::Delivery;
+use crate::model::event::{EventId, MaintenanceEvent, rfc3339};
+use crate::history::response::{Acknowledgement, Outcome, StepDone, first_acknowledgement};
 
 /// The name of the drill run `e` belongs to: its [`DRILL_ID`], else its maintenance, else itself.
 /// `None` for an event that is not a drill's.
@@ -213,9 +213,9 @@ pub fn report(drill_id: &str, recorded: Recorded<'_>) -> Option<DrillReport> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::delivery::DeliveryState;
-    use crate::drill::{DrillTarget, Scenario, events_for};
-    use crate::ids::ClusterId;
+    use crate::alerting::delivery::DeliveryState;
+    use crate::operations::drill::{DrillTarget, Scenario, events_for};
+    use crate::model::ids::ClusterId;
 
     fn at(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)

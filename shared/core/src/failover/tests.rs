@@ -1,5 +1,5 @@
 use super::*;
-use crate::parse::{ParseContext, parse_document};
+use crate::intake::parse::{ParseContext, parse_document};
 
 fn at(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
@@ -383,7 +383,7 @@ fn the_probe_note_gives_the_longest_gap_the_keys_and_role_changes_on_one_line() 
         keys_before: Some(120),
         keys_after: Some(120),
         initial_role: None,
-        role_changes: vec![crate::probe::RoleChange {
+        role_changes: vec![crate::operations::probe::RoleChange {
             at: t,
             from: "master".to_owned(),
             to: "replica".to_owned(),

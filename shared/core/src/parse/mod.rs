@@ -27,9 +27,9 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use crate::event::{EventId, FailoverNodes, MaintenanceEvent, Origin, Window};
-use crate::ids::{ClusterId, IdError, NodeId, ReplicationGroupId, SourceId};
-use crate::kind::EventKind;
+use crate::model::event::{EventId, FailoverNodes, MaintenanceEvent, Origin, Window};
+use crate::model::ids::{ClusterId, IdError, NodeId, ReplicationGroupId, SourceId};
+use crate::model::kind::EventKind;
 
 /// The longest message text kept (ElastiCache's own texts are a few hundred characters).
 pub const MAX_MESSAGE_LEN: usize = 64 * 1024;
@@ -630,7 +630,7 @@ mod tests {
                 r#"{{"SourceIdentifier":"kiwi-001","SourceType":"cache-cluster","Date":"{date}","Message":"Cache cluster created"}}"#
             );
             let events = parse_document(&input, &ctx()).unwrap();
-            assert_eq!(crate::event::rfc3339::format(&events[0].occurred_at), date);
+            assert_eq!(crate::model::event::rfc3339::format(&events[0].occurred_at), date);
         }
     }
 

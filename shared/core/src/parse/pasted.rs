@@ -25,9 +25,9 @@ use serde_json::Value;
 use super::shapes::{dated, fill_from_source, identifier, message_text, top_level};
 use super::time::{parse_console_date, parse_text_time};
 use super::{EventDraft, Location, ParseContext, ParseError, Problem, excerpt};
-use crate::event::{MaintenanceEvent, Origin, Window};
-use crate::ids::{ClusterId, ReplicationGroupId, SourceId};
-use crate::kind::EventKind;
+use crate::model::event::{MaintenanceEvent, Origin, Window};
+use crate::model::ids::{ClusterId, ReplicationGroupId, SourceId};
+use crate::model::kind::EventKind;
 
 /// The events of a pasted text, and how many of its lines were not events.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -5,9 +5,9 @@ use serde_json::{Map, Value};
 
 use super::time::parse_timestamp;
 use super::{EventDraft, Location, MAX_MESSAGE_LEN, ParseContext, ParseError, Problem, excerpt};
-use crate::event::{MaintenanceEvent, Origin};
-use crate::ids::{ClusterId, NodeId, ReplicationGroupId, SourceId};
-use crate::kind::{EVENT_NAME_PREFIX, EventKind};
+use crate::model::event::{MaintenanceEvent, Origin};
+use crate::model::ids::{ClusterId, NodeId, ReplicationGroupId, SourceId};
+use crate::model::kind::{EVENT_NAME_PREFIX, EventKind};
 
 type Object = Map<String, Value>;
 
@@ -209,7 +209,7 @@ pub(super) fn message_text(raw: &str, field: &'static str) -> Result<String, Pro
 }
 
 pub(super) fn identifier<T>(
-    parse: impl Fn(&str) -> Result<T, crate::ids::IdError>,
+    parse: impl Fn(&str) -> Result<T, crate::model::ids::IdError>,
     raw: &str,
     field: &str,
 ) -> Result<T, Problem> {

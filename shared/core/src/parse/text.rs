@@ -12,8 +12,8 @@ use chrono::{DateTime, Utc};
 use regex::{Captures, Regex};
 
 use super::time::{parse_text_time, parse_window_end};
-use crate::event::{FailoverNodes, Window};
-use crate::kind::EventKind;
+use crate::model::event::{FailoverNodes, Window};
+use crate::model::kind::EventKind;
 
 /// What a message text says.
 #[derive(Debug, Clone, PartialEq, Default)]

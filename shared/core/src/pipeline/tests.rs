@@ -4,8 +4,8 @@ use chrono::{DateTime, Utc};
 
 use super::*;
 use crate::lifecycle::MaintenanceState;
-use crate::parse::{ParseContext, parse_document};
-use crate::store::MemoryStore;
+use crate::intake::parse::{ParseContext, parse_document};
+use crate::history::store::MemoryStore;
 
 fn at(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)

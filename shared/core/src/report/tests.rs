@@ -1,7 +1,7 @@
 use super::*;
-use crate::event::Window;
+use crate::model::event::Window;
 use crate::fleet::{ClusterTopic, GroupMembers};
-use crate::ids::{ClusterId, NodeId, ReplicationGroupId};
+use crate::model::ids::{ClusterId, NodeId, ReplicationGroupId};
 use crate::lifecycle::FailoverRecord;
 
 fn at(s: &str) -> DateTime<Utc> {

@@ -16,10 +16,10 @@ use serde::Serialize;
 
 use super::escape;
 use super::{Owners, RunbookInput};
-use crate::event::{MaintenanceEvent, Window};
-use crate::facts::{self, ClusterFacts, Engine, NodeRole};
-use crate::impact;
-use crate::kind::EventKind;
+use crate::model::event::{MaintenanceEvent, Window};
+use crate::cluster::facts::{self, ClusterFacts, Engine, NodeRole};
+use crate::cluster::impact;
+use crate::model::kind::EventKind;
 use crate::lifecycle::MaintenanceState;
 
 /// The port ElastiCache gives Redis OSS and Valkey clusters unless told otherwise.
@@ -549,7 +549,7 @@ pub fn build(input: &RunbookInput<'_>) -> Value {
         _ => cluster.clone(),
     };
     // A backup before the work is named for the day of the window; one after it, for today.
-    let after = e.category == crate::kind::Category::Failover
+    let after = e.category == crate::model::kind::Category::Failover
         || matches!(
             state,
             Some(
@@ -580,7 +580,7 @@ pub fn build(input: &RunbookInput<'_>) -> Value {
 
     let around_at = m
         .and_then(|m| m.failovers.last().map(|fo| fo.at))
-        .or_else(|| (e.category == crate::kind::Category::Failover).then_some(e.occurred_at));
+        .or_else(|| (e.category == crate::model::kind::Category::Failover).then_some(e.occurred_at));
     let (around_start, around_end) = match (around_at, window) {
         (Some(at), _) => (at - Duration::hours(1), at + Duration::hours(1)),
         (None, Some(w)) => (w.start - Duration::hours(1), w.end + Duration::hours(1)),
@@ -705,7 +705,7 @@ pub fn build(input: &RunbookInput<'_>) -> Value {
             engine_inferred,
             events_since: window.map(|w| cli_time(w.start - Duration::hours(1))),
             facts_read_at: input.facts_read_at.map(|at| match input.facts_kept {
-                Some(why) => crate::facts_history::kept_facts_text(at, now, why),
+                Some(why) => crate::cluster::kept::kept_facts_text(at, now, why),
                 None => time_text(at),
             }),
             facts_known: !input.facts.is_empty(),
@@ -721,7 +721,7 @@ pub fn build(input: &RunbookInput<'_>) -> Value {
         },
         rehearsal: input
             .rehearsal
-            .map(crate::facts_history::Rehearsal::sentence),
+            .map(crate::cluster::kept::Rehearsal::sentence),
     };
 
     // Shell fragments, quoted once here. Unknown values become upper-case placeholders that a

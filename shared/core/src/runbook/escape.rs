@@ -1,7 +1,7 @@
 //! Escaping for every place a value from an event can land: Markdown text, a Markdown code span
 //! or fenced block, a shell word, Slack mrkdwn and HTML.
 //!
-//! Identifiers and texts that come from events are kept as written (see [`crate::ids`]), so a
+//! Identifiers and texts that come from events are kept as written (see [`crate::model::ids`]), so a
 //! cluster may be named `<!channel>` or `$(reboot)`. Each function here makes such a value inert
 //! in one output: it reads as the same characters and never as structure (a heading, a step, a
 //! mention, a tag, a second shell command).
@@ -17,7 +17,7 @@ fn one_line(raw: &str) -> impl Iterator<Item = char> + '_ {
 /// `raw` as Markdown text that reads as itself: special characters backslash-escaped, line
 /// breaks flattened, and a leading list or quote marker neutralised.
 pub fn markdown_text(raw: &str) -> String {
-    let raw = crate::invisible::shown(raw);
+    let raw = crate::model::invisible::shown(raw);
     let mut out = String::with_capacity(raw.len() + 8);
     for (i, c) in one_line(&raw).enumerate() {
         if MARKDOWN_SPECIAL.contains(&c) || (i == 0 && matches!(c, '-' | '+' | '#')) {
@@ -108,7 +108,7 @@ pub fn slack(raw: &str) -> String {
 /// `raw` for HTML text and attribute values; invisible and bidirectional characters written out
 /// (`[U+202E]`), so that a page shows what the text holds.
 pub fn html(raw: &str) -> String {
-    let raw = crate::invisible::shown(raw);
+    let raw = crate::model::invisible::shown(raw);
     let mut out = String::with_capacity(raw.len());
     for c in raw.chars() {
         match c {

@@ -31,9 +31,9 @@ use chrono::{DateTime, Utc};
 use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
 use serde::{Deserialize, Serialize};
 
-use crate::event::MaintenanceEvent;
-use crate::facts::{ClusterFacts, Engine, NodeRole};
-use crate::facts_history::Rehearsal;
+use crate::model::event::MaintenanceEvent;
+use crate::cluster::facts::{ClusterFacts, Engine, NodeRole};
+use crate::cluster::kept::Rehearsal;
 use crate::lifecycle::Maintenance;
 
 pub use context::{FailoverMethod, failover_method};

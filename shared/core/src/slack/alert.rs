@@ -12,10 +12,10 @@ use super::{
     ACTION_ACKNOWLEDGE, ACTION_CHECKLIST, ACTION_OUTCOME, ACTION_RUNBOOK, AlertContext,
     SlackMessage,
 };
-use crate::facts::NodeRole;
-use crate::kind::EventKind;
+use crate::cluster::facts::NodeRole;
+use crate::model::kind::EventKind;
 use crate::lifecycle::MaintenanceState;
-use crate::timefmt;
+use crate::model::timefmt;
 
 /// What starts the header of a drill's messages.
 const DRILL_MARK: &str = "🧪 DRILL";
@@ -121,7 +121,7 @@ fn fields(s: &Situation<'_>) -> Vec<String> {
             .iter()
             .any(|f| f.from.is_some() && f.from == s.cluster);
         let role = match (s.engine(), s.role()) {
-            (Some(crate::facts::Engine::Memcached), _) => "Memcached node".to_owned(),
+            (Some(crate::cluster::facts::Engine::Memcached), _) => "Memcached node".to_owned(),
             (_, Some(NodeRole::Primary)) if failed_over => "primary before the failover".to_owned(),
             (_, Some(role)) => role.to_string(),
             (_, None) => "role not known".to_owned(),
@@ -252,10 +252,10 @@ fn change(s: &Situation<'_>) -> (String, String) {
     let m = ctx.maintenance;
     let subject = s.subject();
     let subject_md = s.subject_md();
-    let window_md = |w: Option<crate::event::Window>| {
+    let window_md = |w: Option<crate::model::event::Window>| {
         w.map_or_else(|| "a window not given".to_owned(), |w| s.window_md(w))
     };
-    let window_plain = |w: Option<crate::event::Window>| {
+    let window_plain = |w: Option<crate::model::event::Window>| {
         w.map_or_else(|| "a window not given".to_owned(), |w| s.window_plain(w))
     };
     match e.kind.as_str() {
@@ -334,9 +334,9 @@ fn change(s: &Situation<'_>) -> (String, String) {
         }
         EventKind::CACHE_NODE_REPLACE_STARTED => {
             let effect = match (s.engine(), s.role()) {
-                (Some(crate::facts::Engine::Memcached), _) => " The node comes back empty.",
-                (_, Some(crate::facts::NodeRole::Replica)) => " Writers see nothing.",
-                (_, Some(crate::facts::NodeRole::Primary)) => {
+                (Some(crate::cluster::facts::Engine::Memcached), _) => " The node comes back empty.",
+                (_, Some(crate::cluster::facts::NodeRole::Replica)) => " Writers see nothing.",
+                (_, Some(crate::cluster::facts::NodeRole::Primary)) => {
                     " A replica is being promoted: writes may fail for a short while."
                 }
                 _ => "",

@@ -17,7 +17,7 @@ use super::limits;
 use super::mrkdwn::{self, DateStyle};
 use crate::fleet::{Coverage, CoverageAudit, Resource, ServiceUpdate, TopicState, UpcomingDigest};
 use crate::lifecycle::{Maintenance, MaintenanceState};
-use crate::timefmt::{self, Zone};
+use crate::model::timefmt::{self, Zone};
 
 /// Most characters of list lines in one section.
 const LIST_SECTION: usize = 2800;
@@ -349,16 +349,16 @@ fn list_sections(title: &str, lines: &[String], budget: usize) -> Vec<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{EventId, Window};
-    use crate::facts::Engine;
+    use crate::model::event::{EventId, Window};
+    use crate::cluster::facts::Engine;
     use crate::fleet::{
         ClusterTopic, DIGEST_HORIZON, Fleet, UpdateSeverity, UpdateStatus, audit_coverage,
         upcoming_digest,
     };
-    use crate::ids::{ClusterId, NodeId, ReplicationGroupId, SourceId};
-    use crate::kind::EventKind;
+    use crate::model::ids::{ClusterId, NodeId, ReplicationGroupId, SourceId};
+    use crate::model::kind::EventKind;
     use crate::lifecycle::MaintenanceKind;
-    use crate::slack::limits::check;
+    use crate::alerting::slack::limits::check;
 
     const OURS: &str = "arn:aws:sns:eu-west-1:123456789012:cachewatch";
     const NOW: &str = "2026-06-22T09:00:00Z";

@@ -30,11 +30,11 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::event::MaintenanceEvent;
-use crate::facts::ClusterFacts;
+use crate::model::event::MaintenanceEvent;
+use crate::cluster::facts::ClusterFacts;
 use crate::lifecycle::Maintenance;
 use crate::runbook::Owners;
-use crate::timefmt::Zone;
+use crate::model::timefmt::Zone;
 
 pub use alert::{alert, update};
 pub use checklist::checklist;
@@ -157,7 +157,7 @@ pub struct MessageMetadata {
 /// The metadata event type of every message cachewatch posts.
 pub const METADATA_EVENT_TYPE: &str = "cachewatch_message";
 
-/// The payload key that names a message's delivery (see [`crate::delivery`]).
+/// The payload key that names a message's delivery (see [`crate::alerting::delivery`]).
 pub const DELIVERY_KEY: &str = "delivery";
 
 impl MessageMetadata {

@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::runbook::escape;
-use crate::timefmt::Zone;
+use crate::model::timefmt::Zone;
 
 /// What marks a cut: one character.
 pub const ELLIPSIS: &str = "…";
@@ -25,7 +25,7 @@ pub fn len(text: &str) -> usize {
 /// ping, a link or a date token. Control characters other than line breaks become spaces;
 /// invisible and bidirectional characters are written out (`[U+202E]`).
 pub fn escape(raw: &str) -> String {
-    let flat: String = crate::invisible::shown(raw)
+    let flat: String = crate::model::invisible::shown(raw)
         .chars()
         .map(|c| if c.is_control() && c != '\n' { ' ' } else { c })
         .collect();

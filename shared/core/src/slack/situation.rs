@@ -9,13 +9,13 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::AlertContext;
 use super::mrkdwn::{self, DateStyle};
-use crate::event::Window;
-use crate::facts::{self, Engine, NodeRole, Severity};
-use crate::impact;
-use crate::kind::{Category, EventKind};
+use crate::model::event::Window;
+use crate::cluster::facts::{self, Engine, NodeRole, Severity};
+use crate::cluster::impact;
+use crate::model::kind::{Category, EventKind};
 use crate::lifecycle::{MaintenanceKind, MaintenanceState};
 use crate::runbook::escape::shell_word;
-use crate::timefmt;
+use crate::model::timefmt;
 
 /// How many characters of an event's original text a message quotes.
 const QUOTED_MESSAGE: usize = 600;

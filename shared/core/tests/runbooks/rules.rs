@@ -383,7 +383,7 @@ fn every_format_keeps_the_deadline_the_risks_the_decision_and_the_conditions() {
                 w.start.format("%a %d %b %Y %H:%M UTC")
             ));
         }
-        for risk in cachewatch_core::facts::risks(
+        for risk in cachewatch_core::cluster::facts::risks(
             &case.facts,
             &case.event,
             case.maintenance.as_ref(),

@@ -1,7 +1,7 @@
 //! What each message says: what happens to which node, when (in each reader's zone), the repeat
 //! warning, the runbook, the buttons, the replies, the grouped summary and the checklist.
 
-use cachewatch_core::slack::{self, SlackMessage, limits};
+use cachewatch_core::alerting::slack::{self, SlackMessage, limits};
 use serde_json::Value;
 
 use crate::cases::{self, Render};
@@ -520,8 +520,8 @@ fn the_terminal_rendering_shows_fallbacks_plain_names_and_links() {
 
 #[test]
 fn a_second_notice_says_whether_the_window_moved() {
-    use cachewatch_core::event::Window;
-    use cachewatch_core::kind::EventKind;
+    use cachewatch_core::model::event::Window;
+    use cachewatch_core::model::kind::EventKind;
 
     // Arrange: the same notice again, then one for a window a day later.
     let notice = |at: &'static str, window: Window| {

@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use cachewatch_core::slack::{self, SlackMessage};
+use cachewatch_core::alerting::slack::{self, SlackMessage};
 use serde_json::json;
 
 use crate::cases;

@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use cachewatch_core::timefmt::Zone;
+use cachewatch_core::model::timefmt::Zone;
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 

@@ -9,8 +9,8 @@
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
-use cachewatch_core::event::MaintenanceEvent;
-use cachewatch_core::kind::{Category, EventKind};
+use cachewatch_core::model::event::MaintenanceEvent;
+use cachewatch_core::model::kind::{Category, EventKind};
 use serde::Serialize;
 
 use super::HistoryPage;
@@ -248,9 +248,9 @@ fn event_row(page: &HistoryPage, e: &MaintenanceEvent) -> EventRow {
     EventRow {
         category: e.category.as_str(),
         id: e.id.as_str().to_owned(),
-        datetime: cachewatch_core::event::rfc3339::format(&e.occurred_at),
+        datetime: cachewatch_core::model::event::rfc3339::format(&e.occurred_at),
         at: zone.format(e.occurred_at),
-        ago: cachewatch_core::timefmt::relative(page.now, e.occurred_at),
+        ago: cachewatch_core::model::timefmt::relative(page.now, e.occurred_at),
         kind: e.kind.describe(),
         drill: e.drill,
         cluster: e.cluster_label().to_owned(),

@@ -5,14 +5,14 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use cachewatch_core::event::{EventId, MaintenanceEvent};
-use cachewatch_core::facts::ClusterFacts;
+use cachewatch_core::model::event::{EventId, MaintenanceEvent};
+use cachewatch_core::cluster::facts::ClusterFacts;
 use cachewatch_core::lifecycle::{self, Maintenance, MaintenanceState};
-use cachewatch_core::parse::{ParseContext, parse_document};
-use cachewatch_core::query::EventQuery;
-use cachewatch_core::response::{Acknowledgement, Outcome, StepDone};
+use cachewatch_core::intake::parse::{ParseContext, parse_document};
+use cachewatch_core::history::query::EventQuery;
+use cachewatch_core::history::response::{Acknowledgement, Outcome, StepDone};
 use cachewatch_core::runbook::{Owners, RunbookInput, Runbooks, escape};
-use cachewatch_core::timefmt::Zone;
+use cachewatch_core::model::timefmt::Zone;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -549,7 +549,7 @@ fn hostile_names_cannot_leave_the_chart() {
         .find(|m| !m.failovers.is_empty())
         .unwrap()
         .clone();
-    m.cluster_id = Some(cachewatch_core::ids::ClusterId::parse(CLOSE_SVG).unwrap());
+    m.cluster_id = Some(cachewatch_core::model::ids::ClusterId::parse(CLOSE_SVG).unwrap());
     m.failovers[0].from = Some(CLOSE_TITLE.into());
     m.failovers[0].to = Some(CLOSE_SVG.into());
     let page = HistoryPage {
@@ -604,7 +604,7 @@ fn many_clusters_are_bounded_and_the_rest_is_counted() {
         .map(|i| {
             let mut m = template.clone();
             m.cluster_id =
-                Some(cachewatch_core::ids::ClusterId::parse(&format!("c{i:03}")).unwrap());
+                Some(cachewatch_core::model::ids::ClusterId::parse(&format!("c{i:03}")).unwrap());
             let shift = Duration::hours(i as i64);
             m.window = m.window.map(|mut w| {
                 w.start += shift;
@@ -752,7 +752,7 @@ fn hostile_values_on_the_runbook_page_stay_text() {
         at: at("2026-11-15T20:10:00Z"),
     });
     page.maintenance.as_mut().unwrap().cluster_id =
-        Some(cachewatch_core::ids::ClusterId::parse(XSS_SCRIPT).unwrap());
+        Some(cachewatch_core::model::ids::ClusterId::parse(XSS_SCRIPT).unwrap());
 
     // Act
     let html = runbook(&page);

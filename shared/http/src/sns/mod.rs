@@ -24,8 +24,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use cachewatch_app::{Alerting, Alerts, Door, IngestError, IngestRequest, Input, Ports};
-use cachewatch_core::delivery::{ChatSink, SlackViews};
-use cachewatch_core::enrich::FactsSource;
+use cachewatch_core::alerting::delivery::{ChatSink, SlackViews};
+use cachewatch_core::cluster::source::FactsSource;
 use chrono::Utc;
 use serde_json::json;
 
