@@ -2,10 +2,10 @@
 
 use std::io::Write;
 
-use cachewatch_core::model::event::rfc3339;
-use cachewatch_core::history::export::spreadsheet_cell;
 use cachewatch_core::fleet::{CoverageAudit, ServiceUpdate, TopicState};
+use cachewatch_core::history::export::spreadsheet_cell;
 use cachewatch_core::lifecycle::MaintenanceKind;
+use cachewatch_core::model::event::rfc3339;
 use cachewatch_core::model::timefmt::{Zone, relative};
 use cachewatch_core::{Maintenance, MaintenanceEvent};
 use chrono::{DateTime, Utc};

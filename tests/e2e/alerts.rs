@@ -9,13 +9,13 @@ use std::time::Duration as StdDuration;
 
 use cachewatch_adapters::SqliteStore;
 use cachewatch_adapters::slack::{RetryPolicy, SlackClient, SlackSettings};
-use cachewatch_core::config::Config;
 use cachewatch_core::alerting::delivery::{DeliveryState, DeliveryStore};
-use cachewatch_core::cluster::source::NoFacts;
 use cachewatch_core::alerting::notify::{NotifySettings, notify, record_alerts};
+use cachewatch_core::cluster::source::NoFacts;
+use cachewatch_core::config::Config;
 use cachewatch_core::intake::parse::{ParseContext, parse_document};
-use cachewatch_core::runbook::Runbooks;
 use cachewatch_core::model::timefmt::Zone;
+use cachewatch_core::runbook::Runbooks;
 use cachewatch_core::{AlertPolicy, EventId, ingest};
 use cachewatch_tests::slack::{Fault, RandomFailures, SlackStandIn, StoredMessage};
 use cachewatch_tests::workspace_bin;

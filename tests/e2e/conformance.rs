@@ -103,8 +103,8 @@ mod dynamodb_table {
     use axum::http::StatusCode;
     use cachewatch_adapters::dynamo::TABLE_SCHEMA;
     use cachewatch_core::alerting::delivery::{Delivery, DeliveryState, DeliveryStore};
-    use cachewatch_core::intake::parse::{ParseContext, parse_document};
     use cachewatch_core::history::store::{EventStore, StoreError};
+    use cachewatch_core::intake::parse::{ParseContext, parse_document};
     use cachewatch_core::{AlertPolicy, EventId, EventQuery, ingest};
     use chrono::{DateTime, Utc};
 

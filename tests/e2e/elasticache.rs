@@ -18,14 +18,14 @@ use aws_sdk_elasticache::types::{
 use cachewatch_adapters::elasticache::{
     ElastiCache, ElastiCacheError, ErrorKind, EventQuery, EventsProgress,
 };
-use cachewatch_core::cluster::source::FactsSource;
+use cachewatch_core::alerting::slack::{self, limits};
 use cachewatch_core::cluster::facts::{ClusterFacts, Engine, NodeRole, RiskKind, risks};
+use cachewatch_core::cluster::source::FactsSource;
 use cachewatch_core::fleet::{
     DIGEST_HORIZON, Resource, ServiceUpdate, TopicState, UpdateSeverity, UpdateStatus,
     audit_coverage, upcoming_digest,
 };
 use cachewatch_core::model::ids::{ClusterId, ReplicationGroupId};
-use cachewatch_core::alerting::slack::{self, limits};
 use cachewatch_core::model::timefmt::Zone;
 use cachewatch_core::{EventKind, MaintenanceEvent, Origin, ParseContext, Window, parse_document};
 use cachewatch_tests::elasticache::{ElastiCacheStandIn, Fault, TEST_FAILOVER_LIMIT};

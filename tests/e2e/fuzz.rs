@@ -13,10 +13,10 @@
 //! `PROPTEST_CASES=20000 cargo test -p cachewatch-tests --test fuzz` runs it longer.
 
 use cachewatch_adapters::SqliteStore;
-use cachewatch_core::cluster::facts::ClusterFacts;
-use cachewatch_core::runbook::{Owners, RunbookFormat, RunbookInput, Runbooks};
 use cachewatch_core::alerting::slack::{AlertContext, alert, to_text};
+use cachewatch_core::cluster::facts::ClusterFacts;
 use cachewatch_core::history::store::{EventStore, EventWrite};
+use cachewatch_core::runbook::{Owners, RunbookFormat, RunbookInput, Runbooks};
 use cachewatch_core::{MaintenanceEvent, ParseContext, parse_document};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use proptest::prelude::*;

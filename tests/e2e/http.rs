@@ -13,18 +13,18 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
 use cachewatch_adapters::SqliteStore;
 use cachewatch_adapters::slack::{RetryPolicy, SlackClient, SlackSettings};
-use cachewatch_core::config::Config;
-use cachewatch_core::cluster::source::NoFacts;
-use cachewatch_core::links::LinkSigner;
 use cachewatch_core::alerting::notify::NotifySettings;
-use cachewatch_core::intake::parse::{ParseContext, parse_document};
-use cachewatch_core::history::response::ResponseStore;
-use cachewatch_core::runbook::Runbooks;
 use cachewatch_core::alerting::slack::{
     ACTION_ACKNOWLEDGE, ACTION_CHECKLIST, ACTION_OUTCOME, ACTION_RUNBOOK, SlackMessage, limits,
 };
+use cachewatch_core::cluster::source::NoFacts;
+use cachewatch_core::config::Config;
+use cachewatch_core::history::response::ResponseStore;
 use cachewatch_core::history::store::EventStore;
+use cachewatch_core::intake::parse::{ParseContext, parse_document};
+use cachewatch_core::links::LinkSigner;
 use cachewatch_core::model::timefmt::Zone;
+use cachewatch_core::runbook::Runbooks;
 use cachewatch_core::{AlertPolicy, EventId, ingest};
 use cachewatch_http::sns::{FetchError, SnsFetcher};
 use cachewatch_http::{Door, HttpSettings, router};

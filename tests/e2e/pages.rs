@@ -15,16 +15,18 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use cachewatch_adapters::SqliteStore;
-use cachewatch_core::model::event::EventId;
 use cachewatch_core::cluster::facts::{ClusterFacts, Engine, NodeRole};
-use cachewatch_core::model::kind::Category;
-use cachewatch_core::lifecycle;
-use cachewatch_core::intake::parse::{ParseContext, parse_document};
 use cachewatch_core::history::query::{EventQuery, MAX_LIMIT, parse_when};
-use cachewatch_core::history::response::{Acknowledgement, ResponseStore, StepDone, first_acknowledgement};
-use cachewatch_core::runbook::{Owners, RunbookInput, Runbooks};
+use cachewatch_core::history::response::{
+    Acknowledgement, ResponseStore, StepDone, first_acknowledgement,
+};
 use cachewatch_core::history::store::EventStore;
+use cachewatch_core::intake::parse::{ParseContext, parse_document};
+use cachewatch_core::lifecycle;
+use cachewatch_core::model::event::EventId;
+use cachewatch_core::model::kind::Category;
 use cachewatch_core::model::timefmt::Zone;
+use cachewatch_core::runbook::{Owners, RunbookInput, Runbooks};
 use cachewatch_core::{AlertPolicy, EventKind, MaintenanceEvent, ingest};
 use cachewatch_http::pages::{self, HistoryPage, RunbookPage};
 use cachewatch_tests::browser::{Browser, Page, png_size};

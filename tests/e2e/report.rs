@@ -8,8 +8,8 @@ use std::process::{Command, Output, Stdio};
 
 use aws_sdk_elasticache::Client;
 use cachewatch_adapters::SqliteStore;
-use cachewatch_core::model::event::EventId;
 use cachewatch_core::history::response::{Outcome, ResponseStore};
+use cachewatch_core::model::event::EventId;
 use cachewatch_tests::elasticache::ElastiCacheStandIn;
 use cachewatch_tests::{fixture, workspace_bin};
 use chrono::{DateTime, Duration, Utc};

@@ -14,8 +14,8 @@ use std::time::{Duration as StdDuration, Instant};
 
 use cachewatch_adapters::SqliteStore;
 use cachewatch_core::EventId;
-use cachewatch_core::history::response::ResponseStore;
 use cachewatch_core::alerting::slack::{ACTION_ACKNOWLEDGE, ACTION_OUTCOME};
+use cachewatch_core::history::response::ResponseStore;
 use cachewatch_core::history::store::EventStore;
 use cachewatch_tests::slack::{ALERTS, SlackRequest, SlackStandIn, StoredMessage};
 use cachewatch_tests::sns::{self, SnsHost, TOPIC};

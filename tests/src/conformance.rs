@@ -14,13 +14,15 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use cachewatch_core::alerting::delivery::{Delivery, DeliveryState, DeliveryStore, Thread};
-use cachewatch_core::model::event::{EventId, MaintenanceEvent};
 use cachewatch_core::cluster::facts::{ClusterFacts, Engine, NodeRole};
 use cachewatch_core::cluster::kept::{FactsRecord, FactsStore};
-use cachewatch_core::lifecycle::MaintenanceState;
-use cachewatch_core::intake::parse::{ParseContext, parse_document};
-use cachewatch_core::history::response::{Acknowledgement, MuteRecord, Outcome, ResponseStore, StepDone};
+use cachewatch_core::history::response::{
+    Acknowledgement, MuteRecord, Outcome, ResponseStore, StepDone,
+};
 use cachewatch_core::history::store::{EventStore, EventWrite, WriteOutcome};
+use cachewatch_core::intake::parse::{ParseContext, parse_document};
+use cachewatch_core::lifecycle::MaintenanceState;
+use cachewatch_core::model::event::{EventId, MaintenanceEvent};
 use cachewatch_core::{AlertPolicy, Category, EventKind, EventQuery, IngestOutcome, ingest};
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use serde_json::{Value, json};

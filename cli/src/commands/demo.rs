@@ -19,14 +19,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use cachewatch_adapters::SqliteStore;
 use cachewatch_core::alerting::delivery::{ChatSink, DeliveryError, PostedMessage};
-use cachewatch_core::cluster::source::FactsSource;
-use cachewatch_core::cluster::facts::{ClusterFacts, Engine, NodeRole};
-use cachewatch_core::lifecycle::Maintenance;
 use cachewatch_core::alerting::notify::{NotifySettings, notify, record_alerts};
-use cachewatch_core::runbook::Runbooks;
 use cachewatch_core::alerting::slack::{self, SlackMessage};
+use cachewatch_core::cluster::facts::{ClusterFacts, Engine, NodeRole};
+use cachewatch_core::cluster::source::FactsSource;
 use cachewatch_core::history::store::EventStore;
+use cachewatch_core::lifecycle::Maintenance;
 use cachewatch_core::model::timefmt::Zone;
+use cachewatch_core::runbook::Runbooks;
 use cachewatch_core::{EventKind, EventQuery, MaintenanceEvent};
 use chrono::{DateTime, Duration, DurationRound, FixedOffset, Utc};
 use serde_json::json;

@@ -9,13 +9,13 @@ use std::collections::BTreeSet;
 use std::io::Write;
 
 use anyhow::anyhow;
+use cachewatch_core::history::query::{EventQuery, MAX_LIMIT};
+use cachewatch_core::history::store::EventStore;
+use cachewatch_core::model::ids::{ClusterId, NodeId, ReplicationGroupId};
+use cachewatch_core::model::timefmt::human_duration;
 use cachewatch_core::operations::drill::menu::{Topology, failure_menu, render_markdown};
 use cachewatch_core::operations::drill::report::{DrillReport, Recorded, report, run_of, runs};
 use cachewatch_core::operations::drill::{DRILL_ID, DrillTarget, Scenario, events_for};
-use cachewatch_core::model::ids::{ClusterId, NodeId, ReplicationGroupId};
-use cachewatch_core::history::query::{EventQuery, MAX_LIMIT};
-use cachewatch_core::history::store::EventStore;
-use cachewatch_core::model::timefmt::human_duration;
 use cachewatch_core::{Maintenance, MaintenanceEvent};
 use chrono::Duration;
 use serde::Serialize;

@@ -5,9 +5,9 @@ use std::io::Write;
 
 use anyhow::anyhow;
 use cachewatch_core::history::export::{EXPORT_PAGE, EventPages};
-use cachewatch_core::model::kind::{Category, EventKind};
 use cachewatch_core::history::query::{EventQuery, MAX_LIMIT, parse_when};
 use cachewatch_core::history::store::EventStore;
+use cachewatch_core::model::kind::{Category, EventKind};
 
 use super::{Context, Failure, write_json};
 use crate::args::{EventsArgs, Listing};

@@ -10,9 +10,9 @@ use std::task::Poll;
 
 use cachewatch_adapters::aws::credentials_configured;
 use cachewatch_adapters::elasticache::ElastiCache;
-use cachewatch_core::cluster::source::{FactsSource, NoFacts};
 use cachewatch_core::cluster::facts::ClusterFacts;
 use cachewatch_core::cluster::kept::{FactsStore, facts_line, impact_line};
+use cachewatch_core::cluster::source::{FactsSource, NoFacts};
 use cachewatch_core::{Maintenance, MaintenanceEvent};
 use chrono::{DateTime, Utc};
 

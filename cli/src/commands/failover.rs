@@ -15,18 +15,18 @@ use cachewatch_adapters::elasticache::{
 };
 use cachewatch_adapters::redis::{ProbeSettings, RedisTarget, probe};
 use cachewatch_app::{Door, Input};
+use cachewatch_core::history::query::{EventQuery, MAX_LIMIT, parse_duration};
+use cachewatch_core::history::response::ResponseStore;
+use cachewatch_core::history::store::EventStore;
 use cachewatch_core::model::event::EventId;
+use cachewatch_core::model::ids::ReplicationGroupId;
+use cachewatch_core::model::kind::EventKind;
+use cachewatch_core::model::timefmt::human_duration;
 use cachewatch_core::operations::failover::{
     FailoverPlan, FailoverRequest, FailoverStage, FailoverWatch, NodeGroupId, mark_as_drill,
     measured_outcome, plan_failover, probe_note, recent_failovers,
 };
-use cachewatch_core::model::ids::ReplicationGroupId;
-use cachewatch_core::model::kind::EventKind;
 use cachewatch_core::operations::probe::{ProbeSummary, Transition, format_ms};
-use cachewatch_core::history::query::{EventQuery, MAX_LIMIT, parse_duration};
-use cachewatch_core::history::response::ResponseStore;
-use cachewatch_core::history::store::EventStore;
-use cachewatch_core::model::timefmt::human_duration;
 use cachewatch_core::{IngestOutcome, ParseContext};
 use chrono::{Duration, Utc};
 

@@ -29,8 +29,8 @@ use cachewatch_adapters::SqliteStore;
 use cachewatch_adapters::dynamo::DynamoStore;
 use cachewatch_adapters::elasticache::ElastiCache;
 use cachewatch_app::config_at;
-use cachewatch_core::model::event::EventId;
 use cachewatch_core::history::store::EventStore;
+use cachewatch_core::model::event::EventId;
 use cachewatch_core::model::timefmt::Zone;
 use chrono::{DateTime, Utc};
 

@@ -12,11 +12,11 @@ use cachewatch_app::{
 };
 use cachewatch_core::IngestOutcome;
 use cachewatch_core::alerting::delivery::DeliveryState;
+use cachewatch_core::alerting::notify::{self, NotifyReport, NotifySettings};
+use cachewatch_core::alerting::slack;
 use cachewatch_core::cluster::source::FactsSource;
 use cachewatch_core::links::LinkSigner;
-use cachewatch_core::alerting::notify::{self, NotifyReport, NotifySettings};
 use cachewatch_core::runbook::Runbooks;
-use cachewatch_core::alerting::slack;
 
 use super::{Context, Failure};
 use crate::args::NotifyArgs;

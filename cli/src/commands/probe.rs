@@ -10,10 +10,10 @@ use std::time::Duration;
 
 use anyhow::anyhow;
 use cachewatch_adapters::redis::{ProbeSettings, RedisTarget, probe};
+use cachewatch_core::model::timefmt::Zone;
 use cachewatch_core::operations::probe::{
     ProbeStatus, Transition, parse_span, render_summary, status_line, transition_line,
 };
-use cachewatch_core::model::timefmt::Zone;
 
 use super::Failure;
 use crate::args::ProbeArgs;

@@ -5,15 +5,15 @@ use std::io::Write;
 
 use anyhow::anyhow;
 use cachewatch_adapters::elasticache::ElastiCache;
+use cachewatch_core::history::query::{EventQuery, MAX_LIMIT};
+use cachewatch_core::history::response::ResponseStore;
+use cachewatch_core::history::store::EventStore;
+use cachewatch_core::lifecycle::Maintenance;
 use cachewatch_core::model::event::EventId;
 use cachewatch_core::model::kind::Category;
-use cachewatch_core::lifecycle::Maintenance;
-use cachewatch_core::history::query::{EventQuery, MAX_LIMIT};
 use cachewatch_core::operations::report::{
     EngineDirectory, NOTICE_LEAD, ReportFormat, build_report, year_of, year_start,
 };
-use cachewatch_core::history::response::ResponseStore;
-use cachewatch_core::history::store::EventStore;
 use chrono::{DateTime, Duration, Utc};
 
 use super::{Context, Failure, elasticache};

@@ -9,17 +9,17 @@ use std::io::Write;
 use anyhow::anyhow;
 use cachewatch_adapters::chat::Chat;
 use cachewatch_core::alerting::delivery::ChatSink;
-use cachewatch_core::operations::drill::DrillFacts;
-use cachewatch_core::operations::drill::report::run_of;
-use cachewatch_core::model::event::EventId;
-use cachewatch_core::cluster::kept::FactsStore;
 use cachewatch_core::alerting::notify;
+use cachewatch_core::alerting::slack;
+use cachewatch_core::cluster::kept::FactsStore;
 use cachewatch_core::history::query::parse_duration;
 use cachewatch_core::history::response::{
     Acknowledgement, Outcome, ResponseStore, StepDone, first_acknowledgement,
 };
-use cachewatch_core::alerting::slack;
 use cachewatch_core::history::store::EventStore;
+use cachewatch_core::model::event::EventId;
+use cachewatch_core::operations::drill::DrillFacts;
+use cachewatch_core::operations::drill::report::run_of;
 use cachewatch_core::{Maintenance, MaintenanceEvent};
 
 use super::notify::{configured_chat, notify_settings};

@@ -4,14 +4,14 @@ use std::io::Write;
 
 use anyhow::anyhow;
 use cachewatch_adapters::files::read_runbooks;
-use cachewatch_core::operations::drill::DrillFacts;
-use cachewatch_core::cluster::source::{FactsSource, NoFacts};
-use cachewatch_core::model::event::EventId;
 use cachewatch_core::cluster::facts::ClusterFacts;
 use cachewatch_core::cluster::kept::{FactsStore, Rehearsal, last_rehearsal};
+use cachewatch_core::cluster::source::{FactsSource, NoFacts};
 use cachewatch_core::history::response::ResponseStore;
-use cachewatch_core::runbook::{Runbook, RunbookFormat, RunbookInput};
 use cachewatch_core::history::store::EventStore;
+use cachewatch_core::model::event::EventId;
+use cachewatch_core::operations::drill::DrillFacts;
+use cachewatch_core::runbook::{Runbook, RunbookFormat, RunbookInput};
 use cachewatch_core::{EventQuery, MaintenanceEvent};
 
 use super::facts::{Asker, Looked, NOT_LOOKED_UP, known_facts};

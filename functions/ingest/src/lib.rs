@@ -10,12 +10,12 @@
 use cachewatch_app::{
     Alerting, Alerts, Door, IngestError as Refused, IngestRequest, Input, Ports, Store,
 };
-use cachewatch_core::config::Config;
 use cachewatch_core::alerting::delivery::ChatSink;
-use cachewatch_core::cluster::source::FactsSource;
 use cachewatch_core::alerting::notify::NotifySettings;
-use cachewatch_core::runbook::Runbooks;
+use cachewatch_core::cluster::source::FactsSource;
+use cachewatch_core::config::Config;
 use cachewatch_core::history::store::StoreError;
+use cachewatch_core::runbook::Runbooks;
 use chrono::{DateTime, Utc};
 use lambda_runtime::Diagnostic;
 use serde_json::{Value, json};

@@ -20,11 +20,11 @@
 //! say so at once, not at 5 a.m.
 
 use aws_config::SdkConfig;
+use cachewatch_core::alerting::notify::NotifySettings;
 use cachewatch_core::config::{Config, ConfigError};
 use cachewatch_core::links::{LinkSettingsError, LinkSigner};
-use cachewatch_core::alerting::notify::NotifySettings;
-use cachewatch_core::runbook::Runbooks;
 use cachewatch_core::model::timefmt::{BadZone, Zone};
+use cachewatch_core::runbook::Runbooks;
 use chrono::{Duration, Utc};
 
 use crate::chat::{Chat, ChatConfigError, chat_from_lookup};

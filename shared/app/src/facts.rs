@@ -5,9 +5,9 @@
 //! [`known_facts`] is the rule; [`KeptFacts`] is the same rule as a [`FactsSource`], for the
 //! alerts of an ingest.
 
-use cachewatch_core::cluster::source::FactsSource;
 use cachewatch_core::cluster::facts::ClusterFacts;
 use cachewatch_core::cluster::kept::{FactsRecord, FactsStore, facts_key, worth_keeping};
+use cachewatch_core::cluster::source::FactsSource;
 use cachewatch_core::model::timefmt::relative;
 use cachewatch_core::{Maintenance, MaintenanceEvent};
 use chrono::{DateTime, Utc};

@@ -8,13 +8,13 @@
 //! alone, for a door that stores in steps and alerts once (a failover being followed) or that
 //! shows what would be posted when no chat is configured.
 
-use cachewatch_core::config::Config;
 use cachewatch_core::alerting::delivery::ChatSink;
-use cachewatch_core::operations::drill::DrillFacts;
-use cachewatch_core::cluster::source::FactsSource;
 use cachewatch_core::alerting::notify::{self, NotifyError, NotifyReport, NotifySettings, Preview};
-use cachewatch_core::intake::parse::{ParseContext, ParseError, read_document};
+use cachewatch_core::cluster::source::FactsSource;
+use cachewatch_core::config::Config;
 use cachewatch_core::history::store::StoreError;
+use cachewatch_core::intake::parse::{ParseContext, ParseError, read_document};
+use cachewatch_core::operations::drill::DrillFacts;
 use cachewatch_core::{IngestOutcome, MaintenanceEvent, intake::pipeline};
 use chrono::{DateTime, Utc};
 

@@ -20,12 +20,12 @@ pub use ingest::{
     Alerting, Alerts, Door, IngestError, IngestRequest, Ingested, Input, alert, ingest, preview,
 };
 
-use cachewatch_core::config::Config;
 use cachewatch_core::alerting::delivery::DeliveryStore;
 use cachewatch_core::cluster::kept::FactsStore;
+use cachewatch_core::config::Config;
 use cachewatch_core::history::response::ResponseStore;
-use cachewatch_core::runbook::Runbooks;
 use cachewatch_core::history::store::EventStore;
+use cachewatch_core::runbook::Runbooks;
 use chrono::{DateTime, Utc};
 
 /// The history a use case reads and writes: events, deliveries, people's responses and the

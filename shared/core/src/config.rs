@@ -28,8 +28,8 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::model::event::MaintenanceEvent;
 use crate::alerting::policy::AlertPolicy;
+use crate::model::event::MaintenanceEvent;
 use crate::runbook::Owners;
 
 /// The default number of new maintenances in one channel at once that are posted as one message.

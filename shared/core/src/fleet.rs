@@ -21,8 +21,8 @@ use chrono::{DateTime, Duration, NaiveDate, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::cluster::facts::Engine;
-use crate::model::ids::{ClusterId, ReplicationGroupId};
 use crate::lifecycle::Maintenance;
+use crate::model::ids::{ClusterId, ReplicationGroupId};
 use crate::model::timefmt::Zone;
 
 /// How far ahead the upcoming digest looks.
@@ -608,10 +608,10 @@ pub fn production_from_tags<'a>(tags: impl IntoIterator<Item = (&'a str, &'a str
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lifecycle::{MaintenanceKind, MaintenanceState};
     use crate::model::event::{EventId, Window};
     use crate::model::ids::{NodeId, SourceId};
     use crate::model::kind::EventKind;
-    use crate::lifecycle::{MaintenanceKind, MaintenanceState};
 
     const OURS: &str = "arn:aws:sns:eu-west-1:123456789012:cachewatch";
 

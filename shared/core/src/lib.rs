@@ -4,44 +4,31 @@
 //! This crate is pure. It does no I/O and knows no wire format of AWS, HTTP, SQL or Slack: it
 //! describes what should be stored, sent and shown, and the traits through which the adapters do
 //! it. Time comes in as an argument, never from the clock.
+//!
+//! Where to start: [`model`] (what an event is), [`intake`] (how one is read and stored),
+//! [`lifecycle`] (what state a maintenance is in), [`alerting`] (who is told, and how),
+//! [`runbook`] and [`cluster`] (what to do, for this cluster), [`history`] (what is kept and
+//! asked of it), [`fleet`] (what the account runs), [`operations`] (drills, rehearsed
+//! failovers, the probe, the yearly log), [`config`] and [`links`].
 #![warn(missing_docs)]
 
 pub mod alerting;
+pub mod cluster;
 pub mod config;
-pub mod correlate;
-pub mod delivery;
-pub mod drill;
-pub mod enrich;
-pub mod event;
-pub mod export;
-pub mod facts;
-pub mod facts_history;
-pub mod failover;
 pub mod fleet;
-pub mod ids;
-pub mod impact;
-pub mod invisible;
-pub mod kind;
+pub mod history;
+pub mod intake;
 pub mod lifecycle;
 pub mod links;
-pub mod notify;
-pub mod parse;
-pub mod pipeline;
-pub mod policy;
-pub mod probe;
-pub mod query;
-pub mod report;
-pub mod response;
+pub mod model;
+pub mod operations;
 pub mod runbook;
-pub mod slack;
-pub mod store;
-pub mod timefmt;
 
-pub use event::{EventId, MaintenanceEvent, Origin, Window};
-pub use kind::{Category, EventKind};
+pub use alerting::policy::AlertPolicy;
+pub use history::query::EventQuery;
+pub use history::store::{EventStore, StoreError};
+pub use intake::parse::{Document, ParseContext, ParseError, parse_document, read_document};
+pub use intake::pipeline::{IngestOutcome, IngestedEvent, ingest};
 pub use lifecycle::{Maintenance, MaintenanceState};
-pub use parse::{Document, ParseContext, ParseError, parse_document, read_document};
-pub use pipeline::{IngestOutcome, IngestedEvent, ingest};
-pub use policy::AlertPolicy;
-pub use query::EventQuery;
-pub use store::{EventStore, StoreError};
+pub use model::event::{EventId, MaintenanceEvent, Origin, Window};
+pub use model::kind::{Category, EventKind};

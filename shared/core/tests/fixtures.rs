@@ -9,8 +9,8 @@ use std::collections::BTreeSet;
 
 use cachewatch_core::model::event::EVENT_ID_LEN;
 use cachewatch_core::{
-    Category, MaintenanceEvent, Origin, ParseContext, Window, model::event::FailoverNodes, parse_document,
-    read_document,
+    Category, MaintenanceEvent, Origin, ParseContext, Window, model::event::FailoverNodes,
+    parse_document, read_document,
 };
 use chrono::{DateTime, Utc};
 

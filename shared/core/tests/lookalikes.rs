@@ -1,9 +1,9 @@
 //! Look-alike names: invisible and bidirectional characters are refused in identifiers, and kept
 //! but written out (`[U+202E]`) in free text wherever it is shown.
 
+use cachewatch_core::alerting::slack::mrkdwn;
 use cachewatch_core::intake::parse::{ParseContext, parse_document};
 use cachewatch_core::runbook::escape;
-use cachewatch_core::alerting::slack::mrkdwn;
 use chrono::{DateTime, Utc};
 
 fn ctx() -> ParseContext {

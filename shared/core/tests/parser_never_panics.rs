@@ -7,8 +7,8 @@
 //! over-long and control-character identifiers, impossible dates, wrong JSON types, and message
 //! texts stitched from fragments of the documented templates.
 
-use cachewatch_core::model::event::EVENT_ID_LEN;
 use cachewatch_core::intake::parse::MAX_MESSAGE_LEN;
+use cachewatch_core::model::event::EVENT_ID_LEN;
 use cachewatch_core::{MaintenanceEvent, ParseContext, Window, parse_document};
 use chrono::{DateTime, Utc};
 use proptest::collection::{btree_map, vec};

@@ -12,12 +12,12 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use cachewatch_core::config::Config;
 use cachewatch_core::alerting::delivery::{ChatSink, SlackViews};
-use cachewatch_core::cluster::source::FactsSource;
-use cachewatch_core::links;
 use cachewatch_core::alerting::notify::NotifySettings;
+use cachewatch_core::cluster::source::FactsSource;
+use cachewatch_core::config::Config;
 use cachewatch_core::history::response::ResponseStore;
+use cachewatch_core::links;
 use cachewatch_core::runbook::Runbooks;
 use chrono::{DateTime, Utc};
 

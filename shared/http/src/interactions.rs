@@ -26,17 +26,19 @@ use axum::extract::{Form, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use cachewatch_core::alerting::delivery::{ChatSink, DeliveryError, SlackViews};
-use cachewatch_core::cluster::source::FactsSource;
-use cachewatch_core::model::event::EventId;
-use cachewatch_core::cluster::kept::FactsStore;
 use cachewatch_core::alerting::notify;
-use cachewatch_core::history::query::parse_duration;
-use cachewatch_core::history::response::{Acknowledgement, Outcome, ResponseStore, first_acknowledgement};
-use cachewatch_core::runbook::RunbookError;
 use cachewatch_core::alerting::slack::{
     self, ACTION_ACKNOWLEDGE, ACTION_CHECKLIST, ACTION_OUTCOME, MessageMetadata, mrkdwn,
 };
+use cachewatch_core::cluster::kept::FactsStore;
+use cachewatch_core::cluster::source::FactsSource;
+use cachewatch_core::history::query::parse_duration;
+use cachewatch_core::history::response::{
+    Acknowledgement, Outcome, ResponseStore, first_acknowledgement,
+};
 use cachewatch_core::history::store::{EventStore, StoreError};
+use cachewatch_core::model::event::EventId;
+use cachewatch_core::runbook::RunbookError;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};

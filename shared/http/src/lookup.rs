@@ -2,13 +2,13 @@
 //! it, with the maintenance's events; and what people recorded about it.
 
 use cachewatch_app::{NOT_LOOKED_UP, known_facts};
-use cachewatch_core::cluster::source::FactsSource;
-use cachewatch_core::model::event::{EventId, MaintenanceEvent};
 use cachewatch_core::cluster::kept::FactsStore;
-use cachewatch_core::lifecycle::Maintenance;
+use cachewatch_core::cluster::source::FactsSource;
 use cachewatch_core::history::response::{Acknowledgement, Outcome, ResponseStore, StepDone};
-use cachewatch_core::runbook::{Owners, Runbook, RunbookError, RunbookInput, Runbooks};
 use cachewatch_core::history::store::{EventStore, StoreError};
+use cachewatch_core::lifecycle::Maintenance;
+use cachewatch_core::model::event::{EventId, MaintenanceEvent};
+use cachewatch_core::runbook::{Owners, Runbook, RunbookError, RunbookInput, Runbooks};
 use chrono::{DateTime, Utc};
 
 /// An event, or a maintenance and its events.
@@ -98,8 +98,10 @@ impl Subject {
         let steps = store.steps(&ids).await?;
         let outcome = store.outcomes(&ids).await?.into_iter().max_by_key(|o| o.at);
         Ok(Responses {
-            acknowledged: cachewatch_core::history::response::first_acknowledgement(&acknowledgements)
-                .cloned(),
+            acknowledged: cachewatch_core::history::response::first_acknowledgement(
+                &acknowledgements,
+            )
+            .cloned(),
             steps,
             outcome,
         })

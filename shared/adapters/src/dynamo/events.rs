@@ -5,13 +5,13 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use aws_sdk_dynamodb::types::{
     DeleteRequest, Put, PutRequest, TransactWriteItem, Update, WriteRequest,
 };
-use cachewatch_core::intake::correlate::{self, SAME_OCCURRENCE};
-use cachewatch_core::model::event::{EventId, IdPrefix, MaintenanceEvent};
-use cachewatch_core::lifecycle::Maintenance;
 use cachewatch_core::history::query::EventQuery;
 use cachewatch_core::history::store::{
     Candidates, EventStore, EventWrite, StoreError, Unreadable, WriteOutcome,
 };
+use cachewatch_core::intake::correlate::{self, SAME_OCCURRENCE};
+use cachewatch_core::lifecycle::Maintenance;
+use cachewatch_core::model::event::{EventId, IdPrefix, MaintenanceEvent};
 use chrono::{DateTime, Duration, Utc};
 
 use super::error::{corrupt, is_condition_failed, sdk_error, transaction_error};

@@ -5,8 +5,8 @@ use std::collections::{BTreeSet, HashMap};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use cachewatch_core::alerting::delivery::{Delivery, Thread};
-use cachewatch_core::model::event::{EventId, MaintenanceEvent};
 use cachewatch_core::lifecycle::{Maintenance, MaintenanceState};
+use cachewatch_core::model::event::{EventId, MaintenanceEvent};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 

@@ -2,8 +2,8 @@
 //! header, in one place.
 
 use cachewatch_core::alerting::delivery::DeliveryState;
-use cachewatch_core::model::event::EventId;
 use cachewatch_core::lifecycle::Maintenance;
+use cachewatch_core::model::event::EventId;
 use chrono::{DateTime, NaiveDate, Utc};
 
 /// The sort key of an event item.

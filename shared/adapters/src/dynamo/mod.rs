@@ -98,8 +98,8 @@ use std::time::{Duration as StdDuration, Instant};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::client::Waiters;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
-use cachewatch_core::model::event::EventId;
 use cachewatch_core::history::store::{StoreError, UnreadableLog};
+use cachewatch_core::model::event::EventId;
 
 pub use schema::{IndexSchema, KEY_ATTRIBUTE_TYPE, TABLE_SCHEMA, TableSchema};
 pub use search::SEARCH_HORIZON;
@@ -107,8 +107,8 @@ pub use search::SEARCH_HORIZON;
 #[cfg(doc)]
 use cachewatch_core::{
     alerting::delivery::DeliveryStore,
-    lifecycle::Maintenance,
     history::store::{EventStore, WriteOutcome},
+    lifecycle::Maintenance,
 };
 
 /// How long a store reads the events it wrote by key on top of the lifecycle index.

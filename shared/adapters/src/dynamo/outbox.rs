@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use cachewatch_core::alerting::delivery::{Delivery, DeliveryState, DeliveryStore, Thread};
-use cachewatch_core::model::event::EventId;
 use cachewatch_core::history::store::StoreError;
+use cachewatch_core::model::event::EventId;
 use chrono::{DateTime, Utc};
 
 use super::DynamoStore;

@@ -7,9 +7,11 @@
 //! | outcome | `R#{event id}` | `OUTCOME` (a later one replaces it); also on `by_key` as `OUTCOMES` / `{time}#{event id}` for the yearly log |
 //! | mute | `MUTES` | `{time}#{who}#{pattern}` |
 
-use cachewatch_core::model::event::EventId;
-use cachewatch_core::history::response::{Acknowledgement, MuteRecord, Outcome, ResponseStore, StepDone};
+use cachewatch_core::history::response::{
+    Acknowledgement, MuteRecord, Outcome, ResponseStore, StepDone,
+};
 use cachewatch_core::history::store::StoreError;
+use cachewatch_core::model::event::EventId;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde::de::DeserializeOwned;

@@ -10,9 +10,9 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use aws_sdk_dynamodb::types::AttributeValue;
-use cachewatch_core::model::event::MaintenanceEvent;
 use cachewatch_core::history::query::EventQuery;
 use cachewatch_core::history::store::{StoreError, matches_query};
+use cachewatch_core::model::event::MaintenanceEvent;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use super::items::{self, s};

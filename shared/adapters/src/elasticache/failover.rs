@@ -6,8 +6,8 @@
 //! The decisions (may it start, is it over) are the domain's: [`cachewatch_core::operations::failover`].
 
 use cachewatch_core::cluster::facts::{Engine, NodeRole};
-use cachewatch_core::operations::failover::{FailoverTarget, GroupTags, Shard, ShardMember};
 use cachewatch_core::model::ids::ReplicationGroupId;
+use cachewatch_core::operations::failover::{FailoverTarget, GroupTags, Shard, ShardMember};
 use chrono::{DateTime, Utc};
 
 use super::{ElastiCache, ElastiCacheError, ErrorKind, EventQuery, EventRecord};

@@ -4,7 +4,9 @@
 use std::future::Future;
 use std::time::Duration;
 
-use cachewatch_core::operations::probe::{ProbeRecorder, ProbeStatus, ProbeSummary, Role, Transition};
+use cachewatch_core::operations::probe::{
+    ProbeRecorder, ProbeStatus, ProbeSummary, Role, Transition,
+};
 use chrono::{DateTime, Utc};
 use tokio::time::Instant;
 

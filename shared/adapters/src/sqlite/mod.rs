@@ -17,13 +17,13 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration as StdDuration;
 
-use cachewatch_core::intake::correlate::{self, SAME_OCCURRENCE};
-use cachewatch_core::model::event::{EventId, IdPrefix, MaintenanceEvent};
-use cachewatch_core::lifecycle::Maintenance;
 use cachewatch_core::history::query::EventQuery;
 use cachewatch_core::history::store::{
     Candidates, EventStore, EventWrite, StoreError, Unreadable, UnreadableLog, WriteOutcome,
 };
+use cachewatch_core::intake::correlate::{self, SAME_OCCURRENCE};
+use cachewatch_core::lifecycle::Maintenance;
+use cachewatch_core::model::event::{EventId, IdPrefix, MaintenanceEvent};
 
 use crate::unreadable::skip;
 use chrono::{DateTime, Duration, Utc};

@@ -1,8 +1,8 @@
 //! The outbox in SQLite: deliveries, threads, and the leases of senders.
 
 use cachewatch_core::alerting::delivery::{Delivery, DeliveryState, DeliveryStore, Thread};
-use cachewatch_core::model::event::EventId;
 use cachewatch_core::history::store::{StoreError, UnreadableLog};
+use cachewatch_core::model::event::EventId;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, Row, TransactionBehavior, params};
 

@@ -1,8 +1,10 @@
 //! What people did, in SQLite: acknowledgements, checklist steps, outcomes, mutes.
 
-use cachewatch_core::model::event::EventId;
-use cachewatch_core::history::response::{Acknowledgement, MuteRecord, Outcome, ResponseStore, StepDone};
+use cachewatch_core::history::response::{
+    Acknowledgement, MuteRecord, Outcome, ResponseStore, StepDone,
+};
 use cachewatch_core::history::store::StoreError;
+use cachewatch_core::model::event::EventId;
 use chrono::{DateTime, Utc};
 use rusqlite::params;
 

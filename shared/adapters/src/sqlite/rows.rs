@@ -2,10 +2,10 @@
 
 use std::collections::BTreeMap;
 
+use cachewatch_core::history::store::StoreError;
 use cachewatch_core::model::event::{EventId, FailoverNodes, MaintenanceEvent, Origin, Window};
 use cachewatch_core::model::ids::{ClusterId, NodeId, ReplicationGroupId, SourceId};
 use cachewatch_core::model::kind::{Category, EventKind};
-use cachewatch_core::history::store::StoreError;
 use chrono::{DateTime, Utc};
 use rusqlite::Row;
 

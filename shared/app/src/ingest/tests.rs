@@ -3,16 +3,16 @@
 use std::sync::Mutex;
 
 use cachewatch_adapters::sqlite::SqliteStore;
-use cachewatch_core::config::Config;
 use cachewatch_core::alerting::delivery::{
     ChatSink, DeliveryError, DeliveryState, DeliveryStore, PostedMessage,
 };
+use cachewatch_core::alerting::notify::NotifySettings;
+use cachewatch_core::alerting::slack::{self, SlackMessage};
 use cachewatch_core::cluster::facts::{ClusterFacts, Engine, NodeRole};
 use cachewatch_core::cluster::kept::FactsStore;
-use cachewatch_core::alerting::notify::NotifySettings;
+use cachewatch_core::config::Config;
 use cachewatch_core::history::response::{MuteRecord, ResponseStore};
 use cachewatch_core::runbook::Runbooks;
-use cachewatch_core::alerting::slack::{self, SlackMessage};
 use chrono::{DateTime, Duration, Utc};
 
 use crate::known_facts;

@@ -3,9 +3,9 @@
 use chrono::{DateTime, Utc};
 
 use super::*;
+use crate::intake::parse::{EventDraft, ParseContext};
 use crate::model::event::{FailoverNodes, Origin};
 use crate::model::ids::SourceId;
-use crate::intake::parse::{EventDraft, ParseContext};
 
 fn at(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)

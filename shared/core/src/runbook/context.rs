@@ -16,11 +16,11 @@ use serde::Serialize;
 
 use super::escape;
 use super::{Owners, RunbookInput};
-use crate::model::event::{MaintenanceEvent, Window};
 use crate::cluster::facts::{self, ClusterFacts, Engine, NodeRole};
 use crate::cluster::impact;
-use crate::model::kind::EventKind;
 use crate::lifecycle::MaintenanceState;
+use crate::model::event::{MaintenanceEvent, Window};
+use crate::model::kind::EventKind;
 
 /// The port ElastiCache gives Redis OSS and Valkey clusters unless told otherwise.
 pub const REDIS_DEFAULT_PORT: u16 = 6379;
@@ -580,7 +580,9 @@ pub fn build(input: &RunbookInput<'_>) -> Value {
 
     let around_at = m
         .and_then(|m| m.failovers.last().map(|fo| fo.at))
-        .or_else(|| (e.category == crate::model::kind::Category::Failover).then_some(e.occurred_at));
+        .or_else(|| {
+            (e.category == crate::model::kind::Category::Failover).then_some(e.occurred_at)
+        });
     let (around_start, around_end) = match (around_at, window) {
         (Some(at), _) => (at - Duration::hours(1), at + Duration::hours(1)),
         (None, Some(w)) => (w.start - Duration::hours(1), w.end + Duration::hours(1)),

@@ -31,10 +31,10 @@ use chrono::{DateTime, Utc};
 use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
 use serde::{Deserialize, Serialize};
 
-use crate::model::event::MaintenanceEvent;
 use crate::cluster::facts::{ClusterFacts, Engine, NodeRole};
 use crate::cluster::kept::Rehearsal;
 use crate::lifecycle::Maintenance;
+use crate::model::event::MaintenanceEvent;
 
 pub use context::{FailoverMethod, failover_method};
 pub use document::{Owner, Paragraph, ParagraphStyle, Runbook, Section, Step};

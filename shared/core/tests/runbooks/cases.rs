@@ -3,12 +3,12 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use cachewatch_core::model::event::{FailoverNodes, MaintenanceEvent, Origin, Window};
 use cachewatch_core::cluster::facts::{ClusterFacts, Engine, NodeRole};
+use cachewatch_core::intake::parse::{EventDraft, ParseContext};
+use cachewatch_core::lifecycle::{self, Maintenance};
+use cachewatch_core::model::event::{FailoverNodes, MaintenanceEvent, Origin, Window};
 use cachewatch_core::model::ids::{ClusterId, NodeId, ReplicationGroupId, SourceId};
 use cachewatch_core::model::kind::EventKind;
-use cachewatch_core::lifecycle::{self, Maintenance};
-use cachewatch_core::intake::parse::{EventDraft, ParseContext};
 use cachewatch_core::runbook::{Owners, RunbookInput};
 
 /// Now, in every case: Monday 22 June 2026, 09:00 UTC.

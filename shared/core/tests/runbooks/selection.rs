@@ -1,7 +1,7 @@
 //! Which template is chosen for which event, engine, role and maintenance state.
 
-use cachewatch_core::model::event::MaintenanceEvent;
 use cachewatch_core::cluster::facts::{ClusterFacts, Engine, NodeRole};
+use cachewatch_core::model::event::MaintenanceEvent;
 use cachewatch_core::model::kind::EventKind;
 use cachewatch_core::runbook::{Owners, RunbookInput, Runbooks};
 

@@ -4,15 +4,15 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use cachewatch_core::model::event::{FailoverNodes, MaintenanceEvent, Origin, Window};
+use cachewatch_core::alerting::slack::{self, Acknowledgement, AlertContext, SlackMessage};
 use cachewatch_core::cluster::facts::{ClusterFacts, Engine, NodeRole};
+use cachewatch_core::intake::parse::{EventDraft, ParseContext};
+use cachewatch_core::lifecycle::{self, Maintenance};
+use cachewatch_core::model::event::{FailoverNodes, MaintenanceEvent, Origin, Window};
 use cachewatch_core::model::ids::{ClusterId, NodeId, ReplicationGroupId, SourceId};
 use cachewatch_core::model::kind::EventKind;
-use cachewatch_core::lifecycle::{self, Maintenance};
-use cachewatch_core::intake::parse::{EventDraft, ParseContext};
-use cachewatch_core::runbook::{Owners, Runbook, RunbookInput, Runbooks};
-use cachewatch_core::alerting::slack::{self, Acknowledgement, AlertContext, SlackMessage};
 use cachewatch_core::model::timefmt::Zone;
+use cachewatch_core::runbook::{Owners, Runbook, RunbookInput, Runbooks};
 
 /// Now, unless a case says otherwise: Monday 22 June 2026, 09:00 UTC.
 pub const NOW: &str = "2026-06-22T09:00:00Z";

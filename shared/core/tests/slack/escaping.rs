@@ -178,11 +178,11 @@ fn an_oversized_message_from_an_event_still_gives_valid_messages() {
 
 #[test]
 fn the_largest_inputs_of_every_kind_still_give_valid_messages() {
+    use cachewatch_core::alerting::slack::{Acknowledgement, AlertContext};
     use cachewatch_core::cluster::facts::{ClusterFacts, Engine, NodeRole};
     use cachewatch_core::model::ids::{ClusterId, NodeId, ReplicationGroupId};
     use cachewatch_core::model::kind::EventKind;
     use cachewatch_core::runbook::Owners;
-    use cachewatch_core::alerting::slack::{Acknowledgement, AlertContext};
 
     // Arrange: identifiers as long as they may be and texts far longer than any block, all
     // made of the characters that grow most when escaped.

@@ -6,15 +6,15 @@ use proptest::option;
 use proptest::prelude::*;
 use proptest::sample::select;
 
-use cachewatch_core::model::event::{FailoverNodes, MaintenanceEvent, Origin, Window};
+use cachewatch_core::alerting::slack::{self, Acknowledgement, AlertContext, SlackMessage, limits};
 use cachewatch_core::cluster::facts::{ClusterFacts, Engine, NodeRole};
+use cachewatch_core::intake::parse::{EventDraft, ParseContext};
+use cachewatch_core::lifecycle;
+use cachewatch_core::model::event::{FailoverNodes, MaintenanceEvent, Origin, Window};
 use cachewatch_core::model::ids::{ClusterId, NodeId, ReplicationGroupId, SourceId};
 use cachewatch_core::model::kind::EventKind;
-use cachewatch_core::lifecycle;
-use cachewatch_core::intake::parse::{EventDraft, ParseContext};
-use cachewatch_core::runbook::{Owners, Runbooks};
-use cachewatch_core::alerting::slack::{self, Acknowledgement, AlertContext, SlackMessage, limits};
 use cachewatch_core::model::timefmt::Zone;
+use cachewatch_core::runbook::{Owners, Runbooks};
 
 use crate::cases::{NOW, at};
 

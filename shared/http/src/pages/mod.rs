@@ -36,12 +36,12 @@ mod tests;
 
 use std::collections::BTreeMap;
 
-use cachewatch_core::model::event::{EventId, MaintenanceEvent};
-use cachewatch_core::lifecycle::Maintenance;
 use cachewatch_core::history::query::EventQuery;
 use cachewatch_core::history::response::{Acknowledgement, Outcome, StepDone};
-use cachewatch_core::runbook::Runbook;
+use cachewatch_core::lifecycle::Maintenance;
+use cachewatch_core::model::event::{EventId, MaintenanceEvent};
 use cachewatch_core::model::timefmt::Zone;
+use cachewatch_core::runbook::Runbook;
 use chrono::{DateTime, Utc};
 
 /// What the history page shows.

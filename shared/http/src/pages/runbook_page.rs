@@ -9,11 +9,11 @@
 
 use std::collections::BTreeMap;
 
-use cachewatch_core::model::event::MaintenanceEvent;
-use cachewatch_core::lifecycle::{FailoverRecord, Maintenance};
 use cachewatch_core::history::response::{Outcome, StepDone};
-use cachewatch_core::runbook::html::{DoneStep, heading_html, sections_html};
+use cachewatch_core::lifecycle::{FailoverRecord, Maintenance};
+use cachewatch_core::model::event::MaintenanceEvent;
 use cachewatch_core::model::timefmt::{Zone, human_duration, relative};
+use cachewatch_core::runbook::html::{DoneStep, heading_html, sections_html};
 use serde::Serialize;
 
 use super::RunbookPage;

@@ -5,14 +5,14 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use cachewatch_core::model::event::{EventId, MaintenanceEvent};
 use cachewatch_core::cluster::facts::ClusterFacts;
-use cachewatch_core::lifecycle::{self, Maintenance, MaintenanceState};
-use cachewatch_core::intake::parse::{ParseContext, parse_document};
 use cachewatch_core::history::query::EventQuery;
 use cachewatch_core::history::response::{Acknowledgement, Outcome, StepDone};
-use cachewatch_core::runbook::{Owners, RunbookInput, Runbooks, escape};
+use cachewatch_core::intake::parse::{ParseContext, parse_document};
+use cachewatch_core::lifecycle::{self, Maintenance, MaintenanceState};
+use cachewatch_core::model::event::{EventId, MaintenanceEvent};
 use cachewatch_core::model::timefmt::Zone;
+use cachewatch_core::runbook::{Owners, RunbookInput, Runbooks, escape};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 use sha2::{Digest, Sha256};

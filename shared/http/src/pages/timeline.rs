@@ -10,8 +10,8 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use cachewatch_core::model::event::EventId;
 use cachewatch_core::lifecycle::{Maintenance, MaintenanceKind, MaintenanceState};
+use cachewatch_core::model::event::EventId;
 use cachewatch_core::model::timefmt::Zone;
 use chrono::{DateTime, Datelike, Duration, Months, NaiveDateTime, TimeZone, Timelike, Utc};
 

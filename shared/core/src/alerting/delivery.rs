@@ -1,0 +1,305 @@
+//! Sending messages to a chat: the [`ChatSink`] trait the Slack adapter implements, what a send
+//! can come back with, and the modals of [`SlackViews`].
+
+use std::future::Future;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::alerting::slack::SlackMessage;
+use crate::history::store::StoreError;
+use crate::model::event::EventId;
+
+/// A message the chat accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostedMessage {
+    /// The channel it went to (Slack's id when the API says it).
+    pub channel: String,
+    /// Its timestamp, which names it in `chat.update` and as a thread. Empty for sinks without
+    /// threads (an incoming webhook).
+    pub ts: String,
+}
+
+/// Why a send did not succeed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeliveryError {
+    /// A passing condition (rate limited, server error, timeout) that survived the sink's own
+    /// retries: try again later.
+    #[error("the chat is unavailable: {reason}")]
+    Retryable {
+        /// What happened.
+        reason: String,
+        /// How long the chat asked us to wait (Slack's `Retry-After`).
+        retry_after: Option<Duration>,
+    },
+    /// The chat refused for good (`channel_not_found`, `invalid_auth`, ...): trying again will not
+    /// help until someone changes the configuration.
+    #[error("the chat refused: {code}{}", if detail.is_empty() { String::new() } else { format!(" ({detail})") })]
+    Permanent {
+        /// Slack's error code.
+        code: String,
+        /// More about it.
+        detail: String,
+    },
+}
+
+impl DeliveryError {
+    /// Whether trying again later may work.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, DeliveryError::Retryable { .. })
+    }
+}
+
+/// A chat to post to: Slack's Web API (threads, updates) or an incoming webhook (neither).
+///
+/// Implementations retry passing failures themselves (honouring `Retry-After`, with a bounded
+/// backoff), keep to Slack's pace of one message a second per channel, and return an error only
+/// once that is spent.
+pub trait ChatSink: Send + Sync {
+    /// Whether messages can be threaded and updated (`false` for a webhook).
+    fn threads(&self) -> bool;
+
+    /// Posts a message (in `message.thread_ts`'s thread if set) to `channel`.
+    fn post(
+        &self,
+        channel: &str,
+        message: &SlackMessage,
+    ) -> impl Future<Output = Result<PostedMessage, DeliveryError>> + Send;
+
+    /// Replaces the message `ts` of `channel` with `message`.
+    fn update(
+        &self,
+        channel: &str,
+        ts: &str,
+        message: &SlackMessage,
+    ) -> impl Future<Output = Result<(), DeliveryError>> + Send;
+
+    /// A message cachewatch posted to `channel` (in the thread `thread_ts`, when given) since
+    /// `since` for the delivery `key` (see [`crate::alerting::slack::MessageMetadata::for_delivery`]), if
+    /// Slack has it: how a send whose answer was lost is told apart from one that never arrived.
+    /// `Ok(None)` when the sink cannot tell (a webhook).
+    fn find_delivery(
+        &self,
+        channel: &str,
+        thread_ts: Option<&str>,
+        key: &str,
+        since: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Option<PostedMessage>, DeliveryError>> + Send;
+}
+
+/// Slack's modals: the forms a person fills in after pressing a button (the outcome of a
+/// maintenance). Only the Web API opens them; a webhook cannot.
+pub trait SlackViews: Send + Sync {
+    /// Opens `view` (a Block Kit view object, built by the caller) for the person whose
+    /// interaction carried `trigger_id`. Slack accepts a trigger once, within 3 seconds of the
+    /// interaction, so implementations retry little and fast.
+    fn open_view(
+        &self,
+        trigger_id: &str,
+        view: &serde_json::Value,
+    ) -> impl Future<Output = Result<(), DeliveryError>> + Send;
+}
+
+/// Where an alert stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryState {
+    /// To send.
+    Pending,
+    /// A send began and its answer is not recorded: if it is due again, Slack is asked whether
+    /// the message arrived before it is sent again.
+    Sending,
+    /// Sent.
+    Sent,
+    /// The chat refused for good; `reason` says why.
+    Failed,
+    /// Held back by a mute.
+    Muted,
+    /// Actionable but not worth a message; `reason` says why.
+    Skipped,
+}
+
+impl DeliveryState {
+    /// The state's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryState::Pending => "pending",
+            DeliveryState::Sending => "sending",
+            DeliveryState::Sent => "sent",
+            DeliveryState::Failed => "failed",
+            DeliveryState::Muted => "muted",
+            DeliveryState::Skipped => "skipped",
+        }
+    }
+
+    /// Reads a state name.
+    pub fn parse(raw: &str) -> Option<Self> {
+        [
+            Self::Pending,
+            Self::Sending,
+            Self::Sent,
+            Self::Failed,
+            Self::Muted,
+            Self::Skipped,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == raw)
+    }
+
+    /// Whether the alert is still to be sent.
+    pub fn is_due_kind(self) -> bool {
+        matches!(self, DeliveryState::Pending | DeliveryState::Sending)
+    }
+
+    /// Whether the event counts as announced (sent, or about to be).
+    pub fn announces(self) -> bool {
+        matches!(
+            self,
+            DeliveryState::Pending | DeliveryState::Sending | DeliveryState::Sent
+        )
+    }
+}
+
+/// The alert of one event, recorded before it is sent: the outbox.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Delivery {
+    /// The event announced; also the delivery's key in message metadata.
+    pub event_id: EventId,
+    /// The channel.
+    pub channel: String,
+    /// The event's lifecycle group, if any.
+    pub group_key: Option<String>,
+    /// Where it stands.
+    pub state: DeliveryState,
+    /// Why it was skipped, muted or failed, or the last passing error.
+    pub reason: Option<String>,
+    /// Sends tried.
+    pub attempts: u32,
+    /// When it may be tried next.
+    #[serde(with = "crate::model::event::rfc3339")]
+    pub next_attempt_at: DateTime<Utc>,
+    /// When it was recorded.
+    #[serde(with = "crate::model::event::rfc3339")]
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    #[serde(with = "crate::model::event::rfc3339")]
+    pub updated_at: DateTime<Utc>,
+    /// The message's timestamp, once sent.
+    pub ts: Option<String>,
+    /// The thread it went to.
+    pub thread_ts: Option<String>,
+}
+
+impl Delivery {
+    /// A new delivery of `event_id` recorded at `now`.
+    pub fn new(
+        event_id: EventId,
+        channel: String,
+        group_key: Option<String>,
+        state: DeliveryState,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            event_id,
+            channel,
+            group_key,
+            state,
+            reason: None,
+            attempts: 0,
+            next_attempt_at: now,
+            created_at: now,
+            updated_at: now,
+            ts: None,
+            thread_ts: None,
+        }
+    }
+
+    /// The key its message's metadata carries.
+    pub fn key(&self) -> &str {
+        self.event_id.as_str()
+    }
+}
+
+/// A maintenance's Slack thread in one channel.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Thread {
+    /// The channel, as configured (a name or an id).
+    pub channel: String,
+    /// The channel's id as Slack answered it: updates and lookups need the id, not a name.
+    pub channel_id: String,
+    /// The event whose alert is the maintenance's own message: the thread belongs to whichever
+    /// maintenance holds this event (maintenance ids can change; event ids do not).
+    pub anchor: EventId,
+    /// The lifecycle group.
+    pub group_key: String,
+    /// The thread replies go to (the maintenance's message, or a grouped message it replies in).
+    pub thread_ts: String,
+    /// The maintenance's own message, which is updated to show its current state.
+    pub message_ts: String,
+    /// A fingerprint of what the message shows now.
+    pub rendered: Option<String>,
+    /// Whether the runbook checklist was posted in the thread.
+    pub checklist_posted: bool,
+}
+
+/// The outbox of alerts and the threads they went to.
+pub trait DeliveryStore: Send + Sync {
+    /// Records deliveries whose event has none yet; returns, per delivery, whether it was recorded.
+    fn record_deliveries(
+        &self,
+        deliveries: &[Delivery],
+    ) -> impl Future<Output = Result<Vec<bool>, StoreError>> + Send;
+
+    /// The deliveries of these events (those that have one).
+    fn deliveries(
+        &self,
+        events: &[EventId],
+    ) -> impl Future<Output = Result<Vec<Delivery>, StoreError>> + Send;
+
+    /// Deliveries to send now (`pending` or `sending`, due by `now`), oldest first, at most `limit`.
+    fn due_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<Delivery>, StoreError>> + Send;
+
+    /// Deliveries in a state (e.g. `failed`), newest first, at most `limit`.
+    fn deliveries_in(
+        &self,
+        state: DeliveryState,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<Delivery>, StoreError>> + Send;
+
+    /// Writes a delivery's new state.
+    fn save_delivery(
+        &self,
+        delivery: &Delivery,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The threads of `channel` anchored on any of `anchors`.
+    fn threads(
+        &self,
+        channel: &str,
+        anchors: &[EventId],
+    ) -> impl Future<Output = Result<Vec<Thread>, StoreError>> + Send;
+
+    /// Writes a thread.
+    fn save_thread(&self, thread: &Thread) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Takes the lease `name` for `holder` until `until`, if it is free (or already this holder's)
+    /// at `now`. Only the holder of a channel's lease sends to it.
+    fn acquire_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Gives the lease back, if `holder` has it.
+    fn release_lease(
+        &self,
+        name: &str,
+        holder: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}

@@ -1,0 +1,1224 @@
+//! Alerts, sent once and never lost: the outbox and the one sender per channel.
+//!
+//! 1. After an ingest, [`record_alerts`] decides for each new event whether it alerts (see
+//!    [`crate::alerting`]) and records a [`Delivery`] *before* anything is sent.
+//! 2. [`notify`] first records what an interrupted ingest may have missed (recent actionable events
+//!    with no delivery), then sends what is due, channel by channel, under a lease so that two
+//!    senders never post to one channel at once:
+//!    - the first alert of a maintenance is its thread's parent (or, when many maintenances hit
+//!      one channel at once, a reply under one grouped message); later events of the maintenance
+//!      are replies, and the parent is updated to show the maintenance's current state;
+//!    - without a runbook link (no base URL), the runbook checklist follows in the thread;
+//!    - a delivery is marked `sending` before it is sent and `sent` after; if the answer was lost,
+//!      the chat is asked whether the message arrived before it is ever sent again;
+//!    - a passing failure leaves the delivery pending with a later attempt time and stops the
+//!      channel for this run; a permanent one marks it failed with the chat's reason.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Duration, Utc};
+use sha2::{Digest, Sha256};
+
+use crate::alerting::delivery::{
+    ChatSink, Delivery, DeliveryError, DeliveryState, DeliveryStore, PostedMessage, Thread,
+};
+use crate::alerting::slack::{self, AlertContext, MessageMetadata, SlackMessage};
+use crate::alerting::{Quiet, Surroundings, Verdict, verdict};
+use crate::cluster::source::FactsSource;
+use crate::config::Config;
+use crate::history::query::{EventQuery, MAX_LIMIT};
+use crate::history::response::{ResponseStore, first_acknowledgement};
+use crate::history::store::{EventStore, StoreError};
+use crate::lifecycle::{self, Maintenance};
+use crate::links::{self, LinkSigner};
+use crate::model::event::{EventId, MaintenanceEvent};
+use crate::model::timefmt::Zone;
+use crate::runbook::{RunbookInput, Runbooks};
+
+/// How far back [`notify`] looks for actionable events that have no delivery.
+pub const RECONCILE_FOR: Duration = Duration::days(7);
+/// How long a sender holds a channel before another may take it over.
+pub const LEASE_FOR: Duration = Duration::minutes(5);
+/// The most deliveries one run sends.
+pub const DUE_PER_RUN: usize = 1_000;
+
+/// What a sender needs to know besides the configuration file.
+#[derive(Debug, Clone)]
+pub struct NotifySettings {
+    /// The channel for alerts no route claims (`SLACK_CHANNEL`); a webhook's own channel when
+    /// posting through one.
+    pub channel: Option<String>,
+    /// The base URL of runbook pages (`CACHEWATCH_BASE_URL`): alerts link to
+    /// `{base}/runbooks/{id}`; without one, the checklist is posted in the thread.
+    pub base_url: Option<String>,
+    /// Signs the runbook links of alerts (`CACHEWATCH_LINK_SECRET`), which then read
+    /// `{base}/runbooks/{id}?expires=…&sig=…`: the pages are not public.
+    pub links: Option<LinkSigner>,
+    /// The zone of fallback texts.
+    pub zone: Zone,
+    /// Whether alerts carry buttons (the HTTP door is deployed).
+    pub actions: bool,
+    /// This sender's name, unique among concurrent senders.
+    pub holder: String,
+    /// Send every pending alert now, whatever its backoff says (a person asked for it).
+    pub ignore_backoff: bool,
+}
+
+/// What a run of [`notify`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NotifyReport {
+    /// Deliveries recorded for events an ingest had not recorded.
+    pub reconciled: usize,
+    /// Alerts and updates posted.
+    pub sent: Vec<EventId>,
+    /// Grouped messages posted.
+    pub grouped: usize,
+    /// Thread parents updated to a new state.
+    pub updated: usize,
+    /// Checklists posted.
+    pub checklists: usize,
+    /// Sends whose lost answer turned out to have arrived.
+    pub recovered: usize,
+    /// Deliveries left pending because the chat is unavailable.
+    pub waiting: usize,
+    /// Deliveries the chat refused for good, with its reason.
+    pub failed: Vec<(EventId, String)>,
+    /// Channels another sender is working on.
+    pub busy: Vec<String>,
+}
+
+/// Why a run stopped early.
+#[derive(Debug, thiserror::Error)]
+pub enum NotifyError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The events of a maintenance, and the maintenance, as the store has them now.
+struct Around {
+    maintenance: Option<Maintenance>,
+    events: Vec<MaintenanceEvent>,
+}
+
+async fn around_of<S: EventStore>(
+    store: &S,
+    event: &MaintenanceEvent,
+) -> Result<Around, StoreError> {
+    let maintenance = match event.category.has_lifecycle() {
+        true => store.maintenance(&event.id).await?,
+        false => None,
+    };
+    events_around(store, maintenance, event).await
+}
+
+async fn events_around<S: EventStore>(
+    store: &S,
+    maintenance: Option<Maintenance>,
+    event: &MaintenanceEvent,
+) -> Result<Around, StoreError> {
+    let mut events = Vec::new();
+    match &maintenance {
+        Some(m) => {
+            for id in &m.event_ids {
+                if let Some(e) = store.event(id).await? {
+                    events.push(e);
+                }
+            }
+        }
+        None => events.push(event.clone()),
+    }
+    Ok(Around {
+        maintenance,
+        events,
+    })
+}
+
+/// Records the alerts of `events` (new or not yet decided): one delivery per event that alerts,
+/// is muted, or is skipped for a reason worth keeping. Returns how many were recorded.
+pub async fn record_alerts<S: EventStore + DeliveryStore + ResponseStore>(
+    store: &S,
+    events: &[MaintenanceEvent],
+    config: &Config,
+    channel: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<usize, StoreError> {
+    let mut candidates: Vec<&MaintenanceEvent> = events.iter().filter(|e| e.actionable).collect();
+    // In the order they happened, so that the first notice of a window is the one announced.
+    candidates.sort_by(|a, b| (a.occurred_at, &a.id).cmp(&(b.occurred_at, &b.id)));
+    let mut recorded = 0;
+    let mut announced_here: BTreeSet<EventId> = BTreeSet::new();
+    for event in candidates {
+        // History is dropped with one lookup: an old event whose maintenance is over.
+        let maintenance = match event.category.has_lifecycle() {
+            true => store.maintenance(&event.id).await?,
+            false => None,
+        };
+        let ahead = maintenance.as_ref().is_some_and(|m| m.is_upcoming(now));
+        if event.occurred_at < now - crate::alerting::FRESH_FOR && !ahead {
+            continue;
+        }
+        let around = events_around(store, maintenance, event).await?;
+        let ids: Vec<EventId> = around.events.iter().map(|e| e.id.clone()).collect();
+        let mut announced: BTreeSet<EventId> = store
+            .deliveries(&ids)
+            .await?
+            .into_iter()
+            .filter(|d| d.state.announces())
+            .map(|d| d.event_id)
+            .collect();
+        announced.extend(ids.iter().filter(|id| announced_here.contains(id)).cloned());
+        let surroundings = Surroundings {
+            maintenance: around.maintenance.as_ref(),
+            events: &around.events,
+            announced: &announced,
+        };
+        let fallback_channel = channel.unwrap_or("-");
+        let (state, target, reason) = match verdict(event, surroundings, config, channel, now) {
+            Verdict::NotActionable
+            | Verdict::Quiet(Quiet::Stale)
+            | Verdict::Quiet(Quiet::NoChannel) => continue,
+            Verdict::Announce { channel } => (DeliveryState::Pending, channel, None),
+            Verdict::Muted { pattern, until } => (
+                DeliveryState::Muted,
+                config
+                    .channel_for(event, channel)
+                    .unwrap_or(fallback_channel)
+                    .to_owned(),
+                Some(format!(
+                    "muted by {pattern} until {}",
+                    crate::model::event::rfc3339::format(&until)
+                )),
+            ),
+            Verdict::Quiet(quiet) => (
+                DeliveryState::Skipped,
+                config
+                    .channel_for(event, channel)
+                    .unwrap_or(fallback_channel)
+                    .to_owned(),
+                Some(quiet.describe().to_owned()),
+            ),
+        };
+        let mut delivery = Delivery::new(event.id.clone(), target, event.group_key(), state, now);
+        delivery.reason = reason;
+        if store
+            .record_deliveries(std::slice::from_ref(&delivery))
+            .await?[0]
+        {
+            recorded += 1;
+            if state == DeliveryState::Pending {
+                announced_here.insert(event.id.clone());
+            }
+        }
+    }
+    Ok(recorded)
+}
+
+/// What every message of a run shares.
+struct Run<'a, S, C, F> {
+    store: &'a S,
+    sink: &'a C,
+    facts: &'a F,
+    runbooks: &'a Runbooks,
+    config: &'a Config,
+    settings: &'a NotifySettings,
+    now: DateTime<Utc>,
+    report: NotifyReport,
+}
+
+/// One maintenance (or a lone event) with its due deliveries.
+struct Work {
+    around: Around,
+    due: Vec<(MaintenanceEvent, Delivery)>,
+}
+
+impl Work {
+    fn ids(&self) -> Vec<EventId> {
+        self.around.events.iter().map(|e| e.id.clone()).collect()
+    }
+}
+
+/// Why a send did not go out.
+enum Stop {
+    /// The chat is unavailable: leave the channel for later.
+    Channel,
+    /// This delivery failed for good: go on with the others.
+    Delivery,
+    /// The store failed.
+    Store(StoreError),
+}
+
+impl From<StoreError> for Stop {
+    fn from(e: StoreError) -> Self {
+        Stop::Store(e)
+    }
+}
+
+/// What a maintenance's message shows, as far as it changes: its state, windows, failovers and
+/// events, and what is known of its cluster. Not the rendered text, which also says how far away
+/// the deadline is and would change at every run.
+fn fingerprint(around: &Around, facts: &crate::cluster::facts::ClusterFacts) -> String {
+    let mut hasher = Sha256::new();
+    match &around.maintenance {
+        Some(m) => {
+            hasher.update(m.state.as_str().as_bytes());
+            hasher.update(
+                serde_json::to_string(&(
+                    &m.window,
+                    &m.previous_windows,
+                    &m.failovers,
+                    &m.repeat_of,
+                ))
+                .unwrap_or_default(),
+            );
+            for id in &m.event_ids {
+                hasher.update(id.as_str().as_bytes());
+            }
+        }
+        None => {
+            for e in &around.events {
+                hasher.update(e.id.as_str().as_bytes());
+            }
+        }
+    }
+    hasher.update(serde_json::to_string(facts).unwrap_or_default());
+    hasher
+        .finalize()
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// How long to wait after the `attempts`-th passing failure: 1 minute, doubling, at most an hour.
+pub fn backoff(attempts: u32, asked: Option<std::time::Duration>) -> Duration {
+    let doubling = Duration::minutes(1) * 2_i32.saturating_pow(attempts.saturating_sub(1).min(6));
+    let asked = asked
+        .and_then(|d| Duration::from_std(d).ok())
+        .unwrap_or_else(Duration::zero);
+    doubling.min(Duration::hours(1)).max(asked)
+}
+
+impl<S, C, F> Run<'_, S, C, F>
+where
+    S: EventStore + DeliveryStore + ResponseStore,
+    C: ChatSink,
+    F: FactsSource,
+{
+    async fn context_parts(
+        &self,
+        event: &MaintenanceEvent,
+        around: &Around,
+    ) -> Result<(crate::cluster::facts::ClusterFacts, Option<Maintenance>), StoreError> {
+        let facts = self
+            .facts
+            .facts_for(event, around.maintenance.as_ref())
+            .await;
+        let previous = match around
+            .maintenance
+            .as_ref()
+            .and_then(|m| m.repeat_of.as_ref())
+        {
+            Some(id) => self.store.maintenance(id).await?,
+            None => None,
+        };
+        Ok((facts, previous))
+    }
+
+    fn runbook_url(&self, around: &Around, event: &MaintenanceEvent) -> Option<String> {
+        let base = self.settings.base_url.as_deref()?;
+        let id = around.maintenance.as_ref().map_or(&event.id, |m| &m.id);
+        Some(links::link(
+            Some(base),
+            &format!("/runbooks/{id}"),
+            self.settings.links.as_ref(),
+            self.now,
+        ))
+    }
+
+    /// Renders one message about `event` in its surroundings.
+    async fn render(
+        &self,
+        event: &MaintenanceEvent,
+        around: &Around,
+        how: fn(&AlertContext<'_>) -> SlackMessage,
+    ) -> Result<SlackMessage, StoreError> {
+        let acknowledged = self.acknowledged(event, around).await;
+        self.render_acknowledged(event, around, how, acknowledged)
+            .await
+    }
+
+    /// Who acknowledged the maintenance first (on any of its events), so that a refreshed parent
+    /// or a reply keeps saying so. When acknowledgements cannot be read, the message goes without:
+    /// an alert is worth more than the line.
+    async fn acknowledged(
+        &self,
+        event: &MaintenanceEvent,
+        around: &Around,
+    ) -> Option<slack::Acknowledgement> {
+        let mut ids: Vec<EventId> = around.events.iter().map(|e| e.id.clone()).collect();
+        if !ids.contains(&event.id) {
+            ids.push(event.id.clone());
+        }
+        let acks = self.store.acknowledgements(&ids).await.ok()?;
+        first_acknowledgement(&acks).map(|ack| slack::Acknowledgement {
+            by: ack.by.clone(),
+            at: ack.at,
+        })
+    }
+
+    /// Renders one message about `event` in its surroundings, showing who acknowledged it.
+    async fn render_acknowledged(
+        &self,
+        event: &MaintenanceEvent,
+        around: &Around,
+        how: fn(&AlertContext<'_>) -> SlackMessage,
+        acknowledged: Option<slack::Acknowledgement>,
+    ) -> Result<SlackMessage, StoreError> {
+        let (facts, previous) = self.context_parts(event, around).await?;
+        let owners = self.config.owners();
+        let ctx = AlertContext {
+            event,
+            maintenance: around.maintenance.as_ref(),
+            events: &around.events,
+            previous: previous.as_ref(),
+            facts: &facts,
+            runbook_url: self.runbook_url(around, event),
+            owners: &owners,
+            now: self.now,
+            zone: self.settings.zone,
+            actions: self.settings.actions,
+            acknowledged,
+        };
+        Ok(how(&ctx))
+    }
+
+    /// Sends a delivery's message, recording where it goes before and that it went after.
+    async fn send(
+        &mut self,
+        channel: &str,
+        delivery: &mut Delivery,
+        mut message: SlackMessage,
+    ) -> Result<PostedMessage, Stop> {
+        message.metadata = Some(MessageMetadata::for_delivery(delivery.key()));
+        // Where it is about to go is recorded first: if the answer is lost, that is where the next
+        // run looks for it.
+        delivery.state = DeliveryState::Sending;
+        delivery.thread_ts = message.thread_ts.clone();
+        delivery.attempts += 1;
+        delivery.updated_at = self.now;
+        delivery.next_attempt_at = self.now + LEASE_FOR;
+        self.store.save_delivery(delivery).await?;
+        match self.sink.post(channel, &message).await {
+            Ok(posted) => {
+                self.mark_sent(delivery, &posted, message.thread_ts.clone())
+                    .await?;
+                Ok(posted)
+            }
+            Err(e) => Err(self.failed(delivery, e).await?),
+        }
+    }
+
+    async fn mark_sent(
+        &mut self,
+        delivery: &mut Delivery,
+        posted: &PostedMessage,
+        thread_ts: Option<String>,
+    ) -> Result<(), StoreError> {
+        delivery.state = DeliveryState::Sent;
+        delivery.ts = Some(posted.ts.clone()).filter(|ts| !ts.is_empty());
+        delivery.thread_ts = thread_ts;
+        delivery.reason = None;
+        delivery.updated_at = self.now;
+        self.store.save_delivery(delivery).await?;
+        self.report.sent.push(delivery.event_id.clone());
+        Ok(())
+    }
+
+    /// Records a failed send and says whether to stop the channel.
+    async fn failed(
+        &mut self,
+        delivery: &mut Delivery,
+        error: DeliveryError,
+    ) -> Result<Stop, StoreError> {
+        delivery.updated_at = self.now;
+        delivery.reason = Some(error.to_string());
+        let stop = match &error {
+            DeliveryError::Retryable { retry_after, .. } => {
+                // The message may have arrived with its answer lost: the next attempt asks first.
+                delivery.state = DeliveryState::Sending;
+                delivery.next_attempt_at =
+                    self.now + backoff(delivery.attempts.max(1), *retry_after);
+                self.report.waiting += 1;
+                Stop::Channel
+            }
+            DeliveryError::Permanent { .. } => {
+                delivery.state = DeliveryState::Failed;
+                self.report
+                    .failed
+                    .push((delivery.event_id.clone(), error.to_string()));
+                Stop::Delivery
+            }
+        };
+        self.store.save_delivery(delivery).await?;
+        Ok(stop)
+    }
+
+    /// The thread a maintenance already has in `channel`: the one anchored earliest in it.
+    async fn thread_of(&self, channel: &str, work: &Work) -> Result<Option<Thread>, StoreError> {
+        if !self.sink.threads() {
+            return Ok(None);
+        }
+        let ids = work.ids();
+        let threads = self.store.threads(channel, &ids).await?;
+        Ok(threads.into_iter().min_by_key(|t| {
+            ids.iter()
+                .position(|id| *id == t.anchor)
+                .unwrap_or(usize::MAX)
+        }))
+    }
+
+    /// Sends everything due in one channel.
+    async fn channel(&mut self, channel: &str, works: Vec<Work>) -> Result<(), StoreError> {
+        let mut with_thread = Vec::new();
+        let mut without = Vec::new();
+        for work in works {
+            match self.thread_of(channel, &work).await? {
+                Some(thread) => with_thread.push((work, Some(thread))),
+                None => without.push(work),
+            }
+        }
+        let threshold = self.config.slack.group_threshold;
+        let mut plan: Vec<(Work, Option<Thread>)> = with_thread;
+        if without.len() >= threshold {
+            match self.grouped(channel, &without).await {
+                Ok(group_ts) => plan.extend(without.into_iter().map(|w| {
+                    let anchor = w.due[0].0.id.clone();
+                    let thread = group_ts.as_ref().map(|(id, ts)| Thread {
+                        channel: channel.to_owned(),
+                        channel_id: id.clone(),
+                        anchor,
+                        group_key: w.due[0].0.group_key().unwrap_or_default(),
+                        thread_ts: ts.clone(),
+                        message_ts: String::new(),
+                        rendered: None,
+                        checklist_posted: false,
+                    });
+                    (w, thread)
+                })),
+                Err(Stop::Store(e)) => return Err(e),
+                Err(_) => return Ok(()),
+            }
+        } else {
+            plan.extend(without.into_iter().map(|w| (w, None)));
+        }
+        for (work, thread) in plan {
+            match self.maintenance(channel, work, thread).await {
+                Ok(()) | Err(Stop::Delivery) => {}
+                Err(Stop::Channel) => break,
+                Err(Stop::Store(e)) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Posts one message for many new maintenances; returns the thread their alerts go to (none
+    /// for a sink without threads, where the grouped message is all that is posted).
+    async fn grouped(
+        &mut self,
+        channel: &str,
+        works: &[Work],
+    ) -> Result<Option<(String, String)>, Stop> {
+        let mut parts = Vec::new();
+        for w in works {
+            let (event, _) = &w.due[0];
+            parts.push((event.clone(), self.context_parts(event, &w.around).await?));
+        }
+        let owners = self.config.owners();
+        let contexts: Vec<AlertContext<'_>> = works
+            .iter()
+            .zip(&parts)
+            .map(|(w, (event, (facts, previous)))| AlertContext {
+                event,
+                maintenance: w.around.maintenance.as_ref(),
+                events: &w.around.events,
+                previous: previous.as_ref(),
+                facts,
+                runbook_url: self.runbook_url(&w.around, event),
+                owners: &owners,
+                now: self.now,
+                zone: self.settings.zone,
+                actions: self.settings.actions,
+                acknowledged: None,
+            })
+            .collect();
+        let mut message = slack::grouped(&contexts);
+        let key: String = format!("group:{}", works[0].due[0].0.id);
+        message.metadata = Some(MessageMetadata::for_delivery(&key));
+        match self.sink.post(channel, &message).await {
+            Ok(posted) => {
+                self.report.grouped += 1;
+                if self.sink.threads() {
+                    Ok(Some((posted.channel, posted.ts)))
+                } else {
+                    // Without threads the grouped message says it all.
+                    for w in works {
+                        for (_, d) in &w.due {
+                            let mut d = d.clone();
+                            self.mark_sent(&mut d, &posted, None).await?;
+                        }
+                    }
+                    Ok(None)
+                }
+            }
+            Err(DeliveryError::Retryable {
+                retry_after,
+                reason,
+            }) => {
+                for w in works {
+                    for (_, d) in &w.due {
+                        let mut d = d.clone();
+                        d.reason = Some(reason.clone());
+                        d.attempts += 1;
+                        d.next_attempt_at = self.now + backoff(d.attempts, retry_after);
+                        d.updated_at = self.now;
+                        self.store.save_delivery(&d).await?;
+                        self.report.waiting += 1;
+                    }
+                }
+                Err(Stop::Channel)
+            }
+            Err(e) => {
+                for w in works {
+                    for (_, d) in &w.due {
+                        let mut d = d.clone();
+                        self.failed(&mut d, e.clone()).await?;
+                    }
+                }
+                Err(Stop::Delivery)
+            }
+        }
+    }
+
+    /// Sends a maintenance's due deliveries: its parent if it has none, replies, the checklist,
+    /// and the parent's new state.
+    async fn maintenance(
+        &mut self,
+        channel: &str,
+        work: Work,
+        thread: Option<Thread>,
+    ) -> Result<(), Stop> {
+        let Work { around, due } = work;
+        let due = self.still_worth_sending(&around, due).await?;
+        let mut thread = thread;
+        let due = self
+            .settle_uncertain(channel, &around, due, &mut thread)
+            .await?;
+        let mut due = due.into_iter();
+        let threads = self.sink.threads();
+        let needs_parent = thread.as_ref().is_none_or(|t| t.message_ts.is_empty());
+        if needs_parent && let Some((event, mut delivery)) = due.next() {
+            let mut message = self.render(&event, &around, slack::alert).await?;
+            message.thread_ts = thread.as_ref().map(|t| t.thread_ts.clone());
+            let rendered = fingerprint(
+                &around,
+                &self
+                    .facts
+                    .facts_for(&event, around.maintenance.as_ref())
+                    .await,
+            );
+            let posted = self.send(channel, &mut delivery, message).await?;
+            if threads {
+                let mut t = Thread {
+                    channel: channel.to_owned(),
+                    channel_id: posted.channel.clone(),
+                    anchor: event.id.clone(),
+                    group_key: event.group_key().unwrap_or_default(),
+                    thread_ts: thread
+                        .as_ref()
+                        .map_or_else(|| posted.ts.clone(), |t| t.thread_ts.clone()),
+                    message_ts: posted.ts.clone(),
+                    rendered: Some(rendered),
+                    checklist_posted: false,
+                };
+                self.store.save_thread(&t).await?;
+                if self.settings.base_url.is_none() {
+                    self.checklist(channel, &event, &around, &mut t).await?;
+                }
+                thread = Some(t);
+            }
+        }
+        for (event, mut delivery) in due {
+            let how: fn(&AlertContext<'_>) -> SlackMessage =
+                if threads { slack::update } else { slack::alert };
+            let mut message = self.render(&event, &around, how).await?;
+            message.thread_ts = thread.as_ref().map(|t| t.thread_ts.clone());
+            self.send(channel, &mut delivery, message).await?;
+        }
+        if let Some(t) = thread.as_mut() {
+            self.refresh(&around, t).await?;
+        }
+        Ok(())
+    }
+
+    /// Asks the chat about each delivery whose last send's answer was lost, where that send went
+    /// (its recorded thread, or the channel for a parent). One that arrived is recorded as sent
+    /// (and, posted as a parent, becomes the maintenance's thread); the others are sent again.
+    async fn settle_uncertain(
+        &mut self,
+        channel: &str,
+        around: &Around,
+        due: Vec<(MaintenanceEvent, Delivery)>,
+        thread: &mut Option<Thread>,
+    ) -> Result<Vec<(MaintenanceEvent, Delivery)>, Stop> {
+        let mut unsent = Vec::with_capacity(due.len());
+        for (event, mut delivery) in due {
+            if delivery.state != DeliveryState::Sending {
+                unsent.push((event, delivery));
+                continue;
+            }
+            // Any attempt since the delivery was recorded may have arrived.
+            let since = delivery.created_at - Duration::minutes(1);
+            let lookup = thread
+                .as_ref()
+                .map_or(channel, |t| t.channel_id.as_str())
+                .to_owned();
+            let at = delivery.thread_ts.clone();
+            match self
+                .sink
+                .find_delivery(&lookup, at.as_deref(), delivery.key(), since)
+                .await
+            {
+                Ok(Some(posted)) => {
+                    self.report.recovered += 1;
+                    self.mark_sent(&mut delivery, &posted, at.clone()).await?;
+                    if at.is_none()
+                        && self.sink.threads()
+                        && thread.as_ref().is_none_or(|t| t.message_ts.is_empty())
+                    {
+                        let facts = self
+                            .facts
+                            .facts_for(&event, around.maintenance.as_ref())
+                            .await;
+                        let t = Thread {
+                            channel: channel.to_owned(),
+                            channel_id: posted.channel.clone(),
+                            anchor: event.id.clone(),
+                            group_key: event.group_key().unwrap_or_default(),
+                            thread_ts: posted.ts.clone(),
+                            message_ts: posted.ts.clone(),
+                            rendered: Some(fingerprint(around, &facts)),
+                            checklist_posted: false,
+                        };
+                        self.store.save_thread(&t).await?;
+                        *thread = Some(t);
+                    }
+                }
+                Err(e) if e.is_retryable() => return Err(self.failed(&mut delivery, e).await?),
+                // Not there, or the chat cannot tell (a webhook): send it again. A duplicate is
+                // possible only where the chat cannot be asked.
+                Ok(None) | Err(_) => {
+                    delivery.state = DeliveryState::Pending;
+                    unsent.push((event, delivery));
+                }
+            }
+        }
+        Ok(unsent)
+    }
+
+    /// The due deliveries that are still worth a message, now that the lease is held: a notice
+    /// repeating a window, or a second report of a failover, recorded by two senders at once,
+    /// each before seeing the other's, is skipped once the first is sent.
+    async fn still_worth_sending(
+        &mut self,
+        around: &Around,
+        due: Vec<(MaintenanceEvent, Delivery)>,
+    ) -> Result<Vec<(MaintenanceEvent, Delivery)>, StoreError> {
+        let ids: Vec<EventId> = around.events.iter().map(|e| e.id.clone()).collect();
+        let mut announced: BTreeSet<EventId> = self
+            .store
+            .deliveries(&ids)
+            .await?
+            .into_iter()
+            .filter(|d| d.state == DeliveryState::Sent)
+            .map(|d| d.event_id)
+            .collect();
+        let mut keep = Vec::with_capacity(due.len());
+        for (event, mut delivery) in due {
+            let surroundings = Surroundings {
+                maintenance: around.maintenance.as_ref(),
+                events: &around.events,
+                announced: &announced,
+            };
+            match verdict(
+                &event,
+                surroundings,
+                self.config,
+                Some(delivery.channel.as_str()),
+                self.now,
+            ) {
+                Verdict::Quiet(quiet @ (Quiet::RepeatNotice | Quiet::SameFailover)) => {
+                    delivery.state = DeliveryState::Skipped;
+                    delivery.reason = Some(quiet.describe().to_owned());
+                    delivery.updated_at = self.now;
+                    self.store.save_delivery(&delivery).await?;
+                }
+                _ => {
+                    announced.insert(event.id.clone());
+                    keep.push((event, delivery));
+                }
+            }
+        }
+        Ok(keep)
+    }
+
+    /// Posts the runbook checklist in a new thread.
+    async fn checklist(
+        &mut self,
+        channel: &str,
+        event: &MaintenanceEvent,
+        around: &Around,
+        thread: &mut Thread,
+    ) -> Result<(), Stop> {
+        let (facts, _) = self.context_parts(event, around).await?;
+        let owners = self.config.owners();
+        let mut input = RunbookInput::new(event, &facts, &owners, self.now);
+        if let Some(m) = around.maintenance.as_ref() {
+            input = input.with_maintenance(m, &around.events);
+        }
+        let Ok(runbook) = self.runbooks.render(&input) else {
+            // A broken override never blocks an alert: the thread simply has no checklist.
+            return Ok(());
+        };
+        for (i, mut message) in slack::checklist(&runbook).into_iter().enumerate() {
+            message.thread_ts = Some(thread.thread_ts.clone());
+            message.metadata = Some(MessageMetadata::for_delivery(&format!(
+                "checklist:{}:{i}",
+                thread.anchor
+            )));
+            if let Err(e) = self.sink.post(channel, &message).await {
+                return Err(if e.is_retryable() {
+                    Stop::Channel
+                } else {
+                    Stop::Delivery
+                });
+            }
+        }
+        thread.checklist_posted = true;
+        self.store.save_thread(thread).await?;
+        self.report.checklists += 1;
+        Ok(())
+    }
+
+    /// Updates a thread's maintenance message if what it should show has changed.
+    async fn refresh(&mut self, around: &Around, thread: &mut Thread) -> Result<(), Stop> {
+        let Some(anchor) = around
+            .events
+            .iter()
+            .find(|e| e.id == thread.anchor)
+            .cloned()
+        else {
+            return Ok(());
+        };
+        let facts = self
+            .facts
+            .facts_for(&anchor, around.maintenance.as_ref())
+            .await;
+        let rendered = fingerprint(around, &facts);
+        if thread.rendered.as_deref() == Some(rendered.as_str()) {
+            return Ok(());
+        }
+        let mut message = self.render(&anchor, around, slack::alert).await?;
+        message.thread_ts =
+            (thread.thread_ts != thread.message_ts).then(|| thread.thread_ts.clone());
+        message.metadata = Some(MessageMetadata::for_delivery(thread.anchor.as_str()));
+        match self
+            .sink
+            .update(&thread.channel_id, &thread.message_ts, &message)
+            .await
+        {
+            Ok(()) => {
+                thread.rendered = Some(rendered);
+                self.store.save_thread(thread).await?;
+                self.report.updated += 1;
+                Ok(())
+            }
+            Err(e) if e.is_retryable() => Err(Stop::Channel),
+            Err(_) => Err(Stop::Delivery),
+        }
+    }
+}
+
+/// What is due in `channel`, by maintenance, in the order it happened. A lifecycle event whose
+/// maintenance is not saved yet is being ingested right now: it is left for the next run.
+async fn due_in<S: EventStore + DeliveryStore + ResponseStore>(
+    store: &S,
+    channel: &str,
+    due_by: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<Vec<Work>, StoreError> {
+    let mut by_key: BTreeMap<EventId, Work> = BTreeMap::new();
+    for delivery in store.due_deliveries(due_by, DUE_PER_RUN).await? {
+        if delivery.channel != channel {
+            continue;
+        }
+        let Some(event) = store.event(&delivery.event_id).await? else {
+            let mut d = delivery;
+            d.state = DeliveryState::Failed;
+            d.reason = Some("the event is no longer stored".into());
+            d.updated_at = now;
+            store.save_delivery(&d).await?;
+            continue;
+        };
+        let around = around_of(store, &event).await?;
+        if event.category.has_lifecycle() && around.maintenance.is_none() {
+            continue;
+        }
+        let key = around
+            .maintenance
+            .as_ref()
+            .map_or_else(|| event.id.clone(), |m| m.id.clone());
+        by_key
+            .entry(key)
+            .or_insert_with(|| Work {
+                around,
+                due: Vec::new(),
+            })
+            .due
+            .push((event, delivery));
+    }
+    let mut works: Vec<Work> = by_key.into_values().collect();
+    for w in &mut works {
+        // A send of this maintenance whose answer was lost is settled now, even if its next try
+        // is later: it may be the maintenance's thread, and a new one must not be started beside it.
+        let due_ids: BTreeSet<EventId> = w.due.iter().map(|(e, _)| e.id.clone()).collect();
+        for d in store.deliveries(&w.ids()).await? {
+            if d.state == DeliveryState::Sending
+                && d.channel == channel
+                && !due_ids.contains(&d.event_id)
+                && let Some(e) = w.around.events.iter().find(|e| e.id == d.event_id).cloned()
+            {
+                w.due.push((e, d));
+            }
+        }
+        w.due
+            .sort_by(|a, b| (a.0.occurred_at, &a.0.id).cmp(&(b.0.occurred_at, &b.0.id)));
+    }
+    works.sort_by(|a, b| {
+        (a.due[0].0.occurred_at, &a.due[0].0.id).cmp(&(b.due[0].0.occurred_at, &b.due[0].0.id))
+    });
+    Ok(works)
+}
+
+/// Sends what is due. `refresh` names lifecycle groups an ingest changed without a new alert (a
+/// notice merged with its text, say), whose thread parents are brought up to date too.
+#[allow(clippy::too_many_arguments)]
+pub async fn notify<S, C, F>(
+    store: &S,
+    sink: &C,
+    facts: &F,
+    runbooks: &Runbooks,
+    config: &Config,
+    settings: &NotifySettings,
+    refresh: &[String],
+    now: DateTime<Utc>,
+) -> Result<NotifyReport, NotifyError>
+where
+    S: EventStore + DeliveryStore + ResponseStore,
+    C: ChatSink,
+    F: FactsSource,
+{
+    let mut run = Run {
+        store,
+        sink,
+        facts,
+        runbooks,
+        config,
+        settings,
+        now,
+        report: NotifyReport::default(),
+    };
+
+    // 1. What an interrupted ingest did not record.
+    let recent = store
+        .search(&EventQuery {
+            since: Some(now - RECONCILE_FOR),
+            actionable_only: true,
+            include_drills: true,
+            limit: MAX_LIMIT,
+            ..EventQuery::default()
+        })
+        .await?;
+    if !recent.is_empty() {
+        let ids: Vec<EventId> = recent.iter().map(|e| e.id.clone()).collect();
+        let have: BTreeSet<EventId> = store
+            .deliveries(&ids)
+            .await?
+            .into_iter()
+            .map(|d| d.event_id)
+            .collect();
+        // A lifecycle event without its maintenance yet is being ingested right now: its ingest
+        // records its alert.
+        let missing: Vec<MaintenanceEvent> = recent
+            .into_iter()
+            .filter(|e| !have.contains(&e.id))
+            .filter(|e| !e.category.has_lifecycle() || e.maintenance_id.is_some())
+            .collect();
+        run.report.reconciled =
+            record_alerts(store, &missing, config, settings.channel.as_deref(), now).await?;
+    }
+
+    // 2. What is due: first only to learn which channels have work.
+    let due_by = if settings.ignore_backoff {
+        now + Duration::days(365)
+    } else {
+        now
+    };
+    let channels: BTreeSet<String> = store
+        .due_deliveries(due_by, DUE_PER_RUN)
+        .await?
+        .into_iter()
+        .map(|d| d.channel)
+        .collect();
+    // Groups an ingest changed without a new alert: their threads' parents are refreshed.
+    let mut refresh_only: BTreeMap<String, Vec<Maintenance>> = BTreeMap::new();
+    for group in store.group_events(refresh).await? {
+        refresh_only.insert(group.0, lifecycle::assemble(&group.1));
+    }
+
+    // 3. Channel by channel, under its lease. What is due is read again once the lease is held:
+    // another sender may have sent some of it in the meantime.
+    for channel in channels {
+        let lease = format!("chat:{channel}");
+        if !store
+            .acquire_lease(&lease, &settings.holder, now, now + LEASE_FOR)
+            .await?
+        {
+            run.report.busy.push(channel);
+            continue;
+        }
+        let outcome = match due_in(store, &channel, due_by, now).await {
+            Ok(works) => run.channel(&channel, works).await,
+            Err(e) => Err(e),
+        };
+        store.release_lease(&lease, &settings.holder).await?;
+        outcome?;
+    }
+    if sink.threads() {
+        for m in refresh_only.into_values().flatten() {
+            // The thread is where the maintenance's alerts went.
+            let channels: BTreeSet<String> = store
+                .deliveries(&m.event_ids)
+                .await?
+                .into_iter()
+                .filter(|d| d.state == DeliveryState::Sent)
+                .map(|d| d.channel)
+                .collect();
+            for channel in channels {
+                let Some(mut thread) = store
+                    .threads(&channel, &m.event_ids)
+                    .await?
+                    .into_iter()
+                    .min_by_key(|t| {
+                        m.event_ids
+                            .iter()
+                            .position(|id| *id == t.anchor)
+                            .unwrap_or(usize::MAX)
+                    })
+                    .filter(|t| !t.message_ts.is_empty())
+                else {
+                    continue;
+                };
+                let Some(anchor) = store.event(&thread.anchor).await? else {
+                    continue;
+                };
+                let around = events_around(store, Some(m.clone()), &anchor).await?;
+                // A chat that is down or refuses leaves the old state shown; the next run tries again.
+                if let Err(Stop::Store(e)) = run.refresh(&around, &mut thread).await {
+                    return Err(e.into());
+                }
+            }
+        }
+    }
+    Ok(run.report)
+}
+
+/// A message that would be posted, and where.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Preview {
+    /// The channel it would go to.
+    pub channel: String,
+    /// Whether it would be a reply in its maintenance's thread.
+    pub reply: bool,
+    /// The message.
+    pub message: SlackMessage,
+}
+
+/// What [`record_alerts`] and [`notify`] would post for `events`, without recording or sending
+/// anything: the alerts a person sees when Slack is not configured.
+pub async fn preview<S: EventStore + DeliveryStore + ResponseStore, F: FactsSource>(
+    store: &S,
+    facts: &F,
+    events: &[MaintenanceEvent],
+    config: &Config,
+    settings: &NotifySettings,
+    now: DateTime<Utc>,
+) -> Result<Vec<Preview>, StoreError> {
+    let runbooks = Runbooks::embedded();
+    let run = Run {
+        store,
+        sink: &NoSink,
+        facts,
+        runbooks: &runbooks,
+        config,
+        settings,
+        now,
+        report: NotifyReport::default(),
+    };
+    let mut candidates: Vec<&MaintenanceEvent> = events.iter().filter(|e| e.actionable).collect();
+    candidates.sort_by(|a, b| (a.occurred_at, &a.id).cmp(&(b.occurred_at, &b.id)));
+    let mut announced: BTreeSet<EventId> = BTreeSet::new();
+    let mut with_thread: BTreeSet<EventId> = BTreeSet::new();
+    let mut previews = Vec::new();
+    for event in candidates {
+        let around = around_of(store, event).await?;
+        let surroundings = Surroundings {
+            maintenance: around.maintenance.as_ref(),
+            events: &around.events,
+            announced: &announced,
+        };
+        let Verdict::Announce { channel } = verdict(
+            event,
+            surroundings,
+            config,
+            settings.channel.as_deref(),
+            now,
+        ) else {
+            continue;
+        };
+        announced.insert(event.id.clone());
+        let key = around
+            .maintenance
+            .as_ref()
+            .map_or_else(|| event.id.clone(), |m| m.id.clone());
+        let reply = !with_thread.insert(key);
+        let how: fn(&AlertContext<'_>) -> SlackMessage =
+            if reply { slack::update } else { slack::alert };
+        previews.push(Preview {
+            channel,
+            reply,
+            message: run.render(event, &around, how).await?,
+        });
+    }
+    Ok(previews)
+}
+
+/// The thread parent of the maintenance `anchor` belongs to (`anchor`'s alert is the parent), as
+/// it stands now and showing who acknowledged it: what replaces the parent when someone presses
+/// Acknowledge. The message carries `anchor`'s delivery key, as the parent does.
+pub async fn parent_message<S: EventStore + DeliveryStore + ResponseStore, F: FactsSource>(
+    store: &S,
+    facts: &F,
+    config: &Config,
+    settings: &NotifySettings,
+    anchor: &MaintenanceEvent,
+    acknowledged: Option<slack::Acknowledgement>,
+    now: DateTime<Utc>,
+) -> Result<SlackMessage, StoreError> {
+    let runbooks = Runbooks::embedded();
+    let run = Run {
+        store,
+        sink: &NoSink,
+        facts,
+        runbooks: &runbooks,
+        config,
+        settings,
+        now,
+        report: NotifyReport::default(),
+    };
+    let around = around_of(store, anchor).await?;
+    let mut message = run
+        .render_acknowledged(anchor, &around, slack::alert, acknowledged)
+        .await?;
+    message.metadata = Some(MessageMetadata::for_delivery(anchor.id.as_str()));
+    Ok(message)
+}
+
+/// The sink of a preview or of a message rendered to be put in place elsewhere: never called.
+struct NoSink;
+
+impl ChatSink for NoSink {
+    fn threads(&self) -> bool {
+        true
+    }
+
+    async fn post(
+        &self,
+        _channel: &str,
+        _message: &SlackMessage,
+    ) -> Result<PostedMessage, DeliveryError> {
+        Err(DeliveryError::Permanent {
+            code: "preview".into(),
+            detail: "a preview sends nothing".into(),
+        })
+    }
+
+    async fn update(
+        &self,
+        _channel: &str,
+        _ts: &str,
+        _message: &SlackMessage,
+    ) -> Result<(), DeliveryError> {
+        Ok(())
+    }
+
+    async fn find_delivery(
+        &self,
+        _channel: &str,
+        _thread_ts: Option<&str>,
+        _key: &str,
+        _since: DateTime<Utc>,
+    ) -> Result<Option<PostedMessage>, DeliveryError> {
+        Ok(None)
+    }
+}
+
+/// What every door does after an ingest: records the alerts of the new events and sends what is
+/// due, refreshing the threads of groups the ingest changed without a new event (a notice merged
+/// with its text).
+#[allow(clippy::too_many_arguments)]
+pub async fn after_ingest<S, C, F>(
+    store: &S,
+    sink: &C,
+    facts: &F,
+    runbooks: &Runbooks,
+    config: &Config,
+    settings: &NotifySettings,
+    outcome: &crate::intake::pipeline::IngestOutcome,
+    now: DateTime<Utc>,
+) -> Result<NotifyReport, NotifyError>
+where
+    S: EventStore + DeliveryStore + ResponseStore,
+    C: ChatSink,
+    F: FactsSource,
+{
+    let new: Vec<MaintenanceEvent> = outcome
+        .events
+        .iter()
+        .filter(|e| e.new)
+        .map(|e| e.event.clone())
+        .collect();
+    record_alerts(store, &new, config, settings.channel.as_deref(), now).await?;
+    let refresh: Vec<String> = outcome
+        .events
+        .iter()
+        .filter(|e| !e.new)
+        .filter_map(|e| e.event.group_key())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    notify(
+        store, sink, facts, runbooks, config, settings, &refresh, now,
+    )
+    .await
+}

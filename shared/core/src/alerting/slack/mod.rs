@@ -1,0 +1,178 @@
+//! Slack messages as data: what an alert, a reply in its thread, a grouped message or a checklist
+//! says, built as Block Kit values. The adapter only sends them; the wording, the escaping of
+//! event text (`&`, `<`, `>`) and Slack's size limits are decided here.
+//!
+//! - [`alert`]: the thread parent of a maintenance, showing its current state (also what
+//!   replaces the parent with `chat.update`);
+//! - [`update`]: a reply in the thread, for one event;
+//! - [`grouped`]: one summary for many new maintenances hitting a channel at once;
+//! - [`checklist`]: a rendered runbook as checklist messages for the thread;
+//! - [`to_text`]: any of them as plain text, for a terminal.
+//!
+//! Every message is within Slack's limits whatever the event holds ([`limits::check`] says
+//! so), and no text from an event can mention, ping or link anyone: in mrkdwn, `<` only ever
+//! opens a date token cachewatch wrote. Times are `<!date^…>` tokens, which Slack shows in each
+//! reader's own zone, with a fallback in the team's zone. Messages come without `thread_ts` and
+//! `metadata`: which thread and which delivery they belong to is the sender's business.
+
+mod alert;
+mod blocks;
+mod checklist;
+pub mod digest;
+mod grouped;
+pub mod limits;
+pub mod mrkdwn;
+mod plain;
+mod situation;
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::cluster::facts::ClusterFacts;
+use crate::lifecycle::Maintenance;
+use crate::model::event::MaintenanceEvent;
+use crate::model::timefmt::Zone;
+use crate::runbook::Owners;
+
+pub use alert::{alert, update};
+pub use checklist::checklist;
+pub use digest::{coverage, digest};
+pub use grouped::grouped;
+pub use plain::to_text;
+
+/// The `action_id` of the button that acknowledges an alert.
+pub const ACTION_ACKNOWLEDGE: &str = "cachewatch_acknowledge";
+/// The `action_id` of the button that posts the runbook checklist in the thread.
+pub const ACTION_CHECKLIST: &str = "cachewatch_checklist";
+/// The `action_id` of the button that records how a maintenance went.
+pub const ACTION_OUTCOME: &str = "cachewatch_outcome";
+/// The `action_id` of the button that opens the runbook page (Slack sends an interaction for
+/// link buttons too; it needs no answer beyond the acknowledgement).
+pub const ACTION_RUNBOOK: &str = "cachewatch_runbook";
+
+/// Who acknowledged an alert, and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Acknowledgement {
+    /// The person, as shown: a Slack user name or id (shown as text, never as a mention).
+    pub by: String,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// Everything a message about one event of one maintenance is built from.
+#[derive(Debug, Clone)]
+pub struct AlertContext<'a> {
+    /// The event the message is about (for [`alert`], the maintenance's latest event).
+    pub event: &'a MaintenanceEvent,
+    /// Its maintenance, in its current state (`None` outside a lifecycle).
+    pub maintenance: Option<&'a Maintenance>,
+    /// The maintenance's events in the order they happened (or just the event).
+    pub events: &'a [MaintenanceEvent],
+    /// The maintenance `maintenance.repeat_of` names, when it is a repeat.
+    pub previous: Option<&'a Maintenance>,
+    /// What enrichment knows about the cluster (maybe nothing, or why the lookup failed).
+    pub facts: &'a ClusterFacts,
+    /// The runbook page, when a base URL is configured.
+    pub runbook_url: Option<String>,
+    /// How the two teams are called.
+    pub owners: &'a Owners,
+    /// Now: distances are measured from it.
+    pub now: DateTime<Utc>,
+    /// The zone of fallback and plain texts (Slack readers see their own).
+    pub zone: Zone,
+    /// Whether to add the Acknowledge, Post checklist and Record outcome buttons.
+    pub actions: bool,
+    /// Who acknowledged the alert, if someone has.
+    pub acknowledged: Option<Acknowledgement>,
+}
+
+impl<'a> AlertContext<'a> {
+    /// A context for `event` alone: no maintenance, no link, no buttons, UTC.
+    pub fn new(
+        event: &'a MaintenanceEvent,
+        facts: &'a ClusterFacts,
+        owners: &'a Owners,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            event,
+            maintenance: None,
+            events: std::slice::from_ref(event),
+            previous: None,
+            facts,
+            runbook_url: None,
+            owners,
+            now,
+            zone: Zone::Utc,
+            actions: false,
+            acknowledged: None,
+        }
+    }
+
+    /// The same context, for `maintenance` and its `events`.
+    pub fn with_maintenance(
+        self,
+        maintenance: &'a Maintenance,
+        events: &'a [MaintenanceEvent],
+    ) -> Self {
+        Self {
+            maintenance: Some(maintenance),
+            events,
+            ..self
+        }
+    }
+
+    /// Whether the message is about a drill.
+    pub fn drill(&self) -> bool {
+        self.event.drill || self.maintenance.is_some_and(|m| m.drill)
+    }
+}
+
+/// A message to post or to put in place of an earlier one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SlackMessage {
+    /// The notification text, and what is shown where blocks are not (at most 3,000 characters,
+    /// escaped for Slack).
+    pub text: String,
+    /// Block Kit blocks (at most 50).
+    pub blocks: Vec<serde_json::Value>,
+    /// The thread to reply in, if any.
+    pub thread_ts: Option<String>,
+    /// What cachewatch knows the message is about, stored with the message by Slack so that a
+    /// send whose answer was lost can be recognised later.
+    pub metadata: Option<MessageMetadata>,
+}
+
+/// Slack message metadata (`metadata.event_type` and `metadata.event_payload`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageMetadata {
+    /// `cachewatch_alert`, `cachewatch_update`, ...
+    pub event_type: String,
+    /// String values only.
+    pub event_payload: BTreeMap<String, String>,
+}
+
+/// The metadata event type of every message cachewatch posts.
+pub const METADATA_EVENT_TYPE: &str = "cachewatch_message";
+
+/// The payload key that names a message's delivery (see [`crate::alerting::delivery`]).
+pub const DELIVERY_KEY: &str = "delivery";
+
+impl MessageMetadata {
+    /// Metadata naming the delivery a message carries out.
+    pub fn for_delivery(key: &str) -> Self {
+        Self {
+            event_type: METADATA_EVENT_TYPE.to_owned(),
+            event_payload: [(DELIVERY_KEY.to_owned(), key.to_owned())].into(),
+        }
+    }
+
+    /// The delivery a message carries out, if it is one of cachewatch's.
+    pub fn delivery_key(&self) -> Option<&str> {
+        (self.event_type == METADATA_EVENT_TYPE)
+            .then(|| self.event_payload.get(DELIVERY_KEY).map(String::as_str))
+            .flatten()
+    }
+}

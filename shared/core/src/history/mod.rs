@@ -1,0 +1,8 @@
+//! The history: the [`store::EventStore`] trait every store implements, the questions people ask
+//! of it ([`query`]), its exports ([`export`]), and what people did about a maintenance
+//! ([`response`]).
+
+pub mod export;
+pub mod query;
+pub mod response;
+pub mod store;
