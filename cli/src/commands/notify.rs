@@ -13,6 +13,7 @@ use cachewatch_app::{
 use cachewatch_core::IngestOutcome;
 use cachewatch_core::alerting::delivery::DeliveryState;
 use cachewatch_core::alerting::notify::{self, NotifyReport, NotifySettings};
+use cachewatch_core::alerting::reminder::{ReminderReport, send_reminders};
 use cachewatch_core::alerting::slack;
 use cachewatch_core::cluster::source::FactsSource;
 use cachewatch_core::links::LinkSigner;
@@ -80,9 +81,48 @@ pub async fn run<S: cachewatch_app::Store>(
             ctx.store.save_delivery(&d).await?;
         }
     }
+    let settings = notify_settings(ctx, channel.clone())?;
     let report = send(ctx, &chat, &ctx.elasticache, channel, &[], true).await?;
     writeln!(out, "{}", summary(&report))?;
+    let reminded = send_reminders(&ctx.store, &chat, &ctx.config, &settings, ctx.now)
+        .await
+        .map_err(|e| Failure::Other(e.into()))?;
+    if let Some(line) = reminders_summary(&reminded) {
+        writeln!(out, "{line}")?;
+    }
     outcome(&report)
+}
+
+/// `reminded 2 maintenances, …`: one line about the reminders of a run, when there was any to
+/// send.
+pub fn reminders_summary(report: &ReminderReport) -> Option<String> {
+    let mut parts = Vec::new();
+    if !report.sent.is_empty() {
+        parts.push(format!(
+            "reminded {} maintenance{} nobody has acknowledged",
+            report.sent.len(),
+            if report.sent.len() == 1 { "" } else { "s" }
+        ));
+    }
+    if report.recovered > 0 {
+        parts.push(format!(
+            "{} reminder(s) found already posted",
+            report.recovered
+        ));
+    }
+    if !report.waiting.is_empty() {
+        parts.push(format!(
+            "{} reminder(s) waiting for Slack",
+            report.waiting.len()
+        ));
+    }
+    if let Some((key, reason)) = report.failed.first() {
+        parts.push(format!(
+            "{} reminder(s) refused by Slack, first {key}: {reason}",
+            report.failed.len()
+        ));
+    }
+    (!parts.is_empty()).then(|| parts.join(", "))
 }
 
 /// How this machine sends alerts: the chat the environment configures (none: what would be

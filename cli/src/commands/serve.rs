@@ -216,7 +216,8 @@ fn describe(
     Ok(())
 }
 
-/// Sends what is due; a failure is logged and tried again at the next tick.
+/// Sends what is due and the reminders due; a failure is logged and tried again at the next
+/// tick.
 async fn resend_due<S, C, F>(
     store: &S,
     chat: &C,
@@ -236,6 +237,16 @@ async fn resend_due<S, C, F>(
         }
         Ok(_) => {}
         Err(e) => eprintln!("cachewatch serve: cannot send what is due: {e}"),
+    }
+    match cachewatch_core::alerting::reminder::send_reminders(store, chat, config, settings, now)
+        .await
+    {
+        Ok(report) => {
+            if let Some(line) = super::notify::reminders_summary(&report) {
+                eprintln!("{line}");
+            }
+        }
+        Err(e) => eprintln!("cachewatch serve: cannot send the reminders: {e}"),
     }
 }
 

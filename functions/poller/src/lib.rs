@@ -6,7 +6,10 @@
 //!    all the same;
 //! 2. **send what is pending**: alerts Slack could not take earlier, whatever their backoff (the
 //!    schedule is backoff enough: a passing failure stops the channel for the run);
-//! 3. **once a day**, from the team's morning on (`CACHEWATCH_DIGEST_HOUR` in `CACHEWATCH_TZ`):
+//! 3. **reminders**: a reply in the thread of each maintenance nobody has acknowledged, at each
+//!    step before its deadline (`[reminders]` of `cachewatch.toml`), each step once whatever the
+//!    runs and concurrent pollers (`cachewatch_core::reminder`);
+//! 4. **once a day**, from the team's morning on (`CACHEWATCH_DIGEST_HOUR` in `CACHEWATCH_TZ`):
 //!    the upcoming digest (maintenance windows of the next 7 days, service updates not applied)
 //!    and, when some cluster does not publish to the stack's topic, the coverage audit. Each is
 //!    posted once a day, under a lease; one that could not be posted is tried again next run.
@@ -16,14 +19,18 @@
 //! broken part does not silence the others.
 #![warn(missing_docs)]
 
+use std::collections::BTreeSet;
+
 use cachewatch_adapters::chat::Chat;
 use cachewatch_adapters::deployment::Deployment;
 use cachewatch_adapters::elasticache::EventQuery;
 use cachewatch_app::{Alerting, Alerts, Door, IngestRequest, Input, Ports};
 use cachewatch_core::alerting::delivery::{ChatSink as _, DeliveryStore as _};
 use cachewatch_core::alerting::notify::{NotifyError, NotifyReport, NotifySettings};
+use cachewatch_core::alerting::reminder::{ReminderReport, send_reminders};
 use cachewatch_core::alerting::slack::{self, SlackMessage};
 use cachewatch_core::fleet::{DIGEST_HORIZON, audit_coverage, daily_report_day, upcoming_digest};
+use cachewatch_core::history::response::ResponseStore as _;
 use cachewatch_core::history::store::{EventStore as _, StoreError};
 use cachewatch_core::{IngestOutcome, MaintenanceEvent};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -107,16 +114,26 @@ pub async fn poll(d: &Deployment, now: DateTime<Utc>) -> Result<Value, PollError
                 .map_err(|NotifyError::Store(e)| PollError::Store(e))?
         }
     };
-    let (alerts, daily) = match (&d.chat, sent) {
-        (Some(chat), Some(report)) => (alerts(&report), daily(d, chat, now).await?),
+    let (alerts, reminders, daily) = match (&d.chat, sent) {
+        (Some(chat), Some(report)) => {
+            let sent = send_reminders(&d.store, chat, &d.config, &settings, now)
+                .await
+                .map_err(|NotifyError::Store(e)| PollError::Store(e))?;
+            (alerts(&report), reminded(&sent), daily(d, chat, now).await?)
+        }
         _ => {
             tracing::info!("Slack is not configured: events are stored, nothing is posted");
-            (json!(null), json!(null))
+            (json!(null), json!(null), json!(null))
         }
     };
     match failed {
         Some(e) => Err(e),
-        None => Ok(json!({ "backfill": backfill, "alerts": alerts, "daily": daily })),
+        None => Ok(json!({
+            "backfill": backfill,
+            "alerts": alerts,
+            "reminders": reminders,
+            "daily": daily,
+        })),
     }
 }
 
@@ -166,6 +183,24 @@ fn alerts(report: &NotifyReport) -> Value {
     })
 }
 
+/// What a run of the reminders did, for the answer.
+fn reminded(report: &ReminderReport) -> Value {
+    for (key, reason) in &report.failed {
+        tracing::error!(%key, %reason, "Slack refused a reminder");
+    }
+    for (key, reason) in &report.waiting {
+        tracing::warn!(%key, %reason, "a reminder waits for the next run");
+    }
+    json!({
+        "sent": report.sent.len(),
+        "recovered": report.recovered,
+        "already": report.already,
+        "no_thread": report.no_thread,
+        "waiting": report.waiting.len(),
+        "failed": report.failed.len(),
+    })
+}
+
 /// Posts the day's digest and, when there are gaps, the coverage audit: each once a day.
 async fn daily(d: &Deployment, chat: &Chat, now: DateTime<Utc>) -> Result<Value, PollError> {
     let Some(day) = daily_report_day(now, d.notify.zone, d.digest_hour) else {
@@ -199,6 +234,18 @@ async fn daily(d: &Deployment, chat: &Chat, now: DateTime<Utc>) -> Result<Value,
                 }
             };
             let mut digest = upcoming_digest(&open, &updates, now, DIGEST_HORIZON);
+            let mut acknowledged = BTreeSet::new();
+            for m in &digest.maintenances {
+                let acks = d
+                    .store
+                    .acknowledgements(&m.event_ids)
+                    .await
+                    .map_err(|e| format!("cannot read the acknowledgements: {e}"))?;
+                if !acks.is_empty() {
+                    acknowledged.insert(m.id.clone());
+                }
+            }
+            digest = digest.with_acknowledged(acknowledged);
             digest.updates_unavailable = unavailable;
             Ok(Some(slack::digest(&digest, d.notify.zone)))
         })

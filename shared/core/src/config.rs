@@ -15,9 +15,14 @@
 //! app = "Checkout team"
 //! infra = "Platform team"
 //!
+//! [reminders]
+//! before = ["72h", "24h", "2h"]      # the default; [] sends none
+//! mention = "<!subteam^S0123ABCD>"   # a Slack user group, or a user: "<@U0123ABCD>"
+//!
 //! [[routes]]
 //! clusters = "payments-*"            # a cluster, replication group or group-of-cluster pattern
 //! channel = "#payments-oncall"
+//! mention = "<@U0PAYMENTS>"          # who reminders of these clusters mention
 //!
 //! [[mutes]]
 //! clusters = "staging-*"
@@ -45,6 +50,8 @@ pub struct Config {
     pub slack: SlackOptions,
     /// How the two teams are named in runbooks and alerts.
     pub owners: OwnerNames,
+    /// Reminders of maintenances nobody has acknowledged.
+    pub reminders: ReminderOptions,
     /// Channels by cluster pattern; the first match wins.
     pub routes: Vec<Route>,
     /// Clusters not to alert about, until a date.
@@ -88,6 +95,48 @@ pub struct Route {
     pub clusters: String,
     /// The channel.
     pub channel: String,
+    /// Who reminders of these clusters mention (see [`ReminderOptions::mention`]).
+    #[serde(default)]
+    pub mention: Option<String>,
+}
+
+/// When reminders are posted in a maintenance's thread while nobody has acknowledged it, and
+/// whom they mention.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReminderOptions {
+    /// How long before the deadline (the window's start) each reminder is due: `72h`, `90m`,
+    /// `3d`. An empty list sends none.
+    pub before: Vec<String>,
+    /// Who is mentioned where no route names someone: a Slack user group (`<!subteam^S0123>`)
+    /// or user (`<@U0123>`), as Slack writes mentions.
+    pub mention: Option<String>,
+}
+
+impl Default for ReminderOptions {
+    fn default() -> Self {
+        Self {
+            before: ["72h", "24h", "2h"].map(str::to_owned).to_vec(),
+            mention: None,
+        }
+    }
+}
+
+/// The longest a reminder may come before its deadline.
+const MAX_REMINDER_LEAD: chrono::Duration = chrono::Duration::days(30);
+
+/// Reads `72h`, `90m` or `3d`: a whole number and a unit.
+pub fn parse_lead(raw: &str) -> Option<chrono::Duration> {
+    let raw = raw.trim();
+    let unit = raw.chars().last()?;
+    let n: i64 = raw[..raw.len() - unit.len_utf8()].parse().ok()?;
+    let d = match unit {
+        'm' => chrono::Duration::try_minutes(n)?,
+        'h' => chrono::Duration::try_hours(n)?,
+        'd' => chrono::Duration::try_days(n)?,
+        _ => return None,
+    };
+    (d > chrono::Duration::zero() && d <= MAX_REMINDER_LEAD).then_some(d)
 }
 
 /// Matching clusters do not alert until `until` (midnight UTC of a date, or a time).
@@ -138,12 +187,62 @@ impl Config {
                 )));
             }
         }
+        config.check_reminders()?;
         if config.slack.group_threshold < 2 {
             return Err(ConfigError::Invalid(
                 "slack.group_threshold must be at least 2".into(),
             ));
         }
         Ok(config)
+    }
+
+    fn check_reminders(&self) -> Result<(), ConfigError> {
+        if let Some(bad) = self
+            .reminders
+            .before
+            .iter()
+            .find(|b| parse_lead(b).is_none())
+        {
+            return Err(ConfigError::Invalid(format!(
+                "reminders.before: {bad:?} is not a time before the deadline such as \"72h\", \"90m\" or \"3d\" (at most 30 days)"
+            )));
+        }
+        let mentions = self
+            .routes
+            .iter()
+            .filter_map(|r| r.mention.as_deref())
+            .chain(self.reminders.mention.as_deref());
+        for mention in mentions {
+            if !crate::alerting::slack::mrkdwn::is_mention(mention) {
+                return Err(ConfigError::Invalid(format!(
+                    "mention {mention:?} is not a Slack user group (\"<!subteam^S0123>\") or user (\"<@U0123>\")"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// How long before the deadline each reminder is due, longest first, each once.
+    pub fn reminder_leads(&self) -> Vec<chrono::Duration> {
+        let mut leads: Vec<chrono::Duration> = self
+            .reminders
+            .before
+            .iter()
+            .filter_map(|b| parse_lead(b))
+            .collect();
+        leads.sort_by(|a, b| b.cmp(a));
+        leads.dedup();
+        leads
+    }
+
+    /// Whom reminders about an event's maintenance mention: the mention of the route that
+    /// sends its alerts (the first matching), else `[reminders] mention`.
+    pub fn mention_for(&self, e: &MaintenanceEvent) -> Option<&str> {
+        self.routes
+            .iter()
+            .find(|r| matches_event(&r.clusters, e))
+            .and_then(|r| r.mention.as_deref())
+            .or(self.reminders.mention.as_deref())
     }
 
     /// The owners' labels, with the defaults where the file names none.

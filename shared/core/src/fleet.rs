@@ -517,9 +517,32 @@ pub struct UpcomingDigest {
     /// rather than claim there is nothing to apply.
     #[serde(default)]
     pub updates_unavailable: Option<String>,
+    /// The maintenances someone has acknowledged, when known ([`UpcomingDigest::with_acknowledged`]):
+    /// the others are listed first and marked.
+    #[serde(default)]
+    pub acknowledged: Option<std::collections::BTreeSet<crate::model::event::EventId>>,
 }
 
 impl UpcomingDigest {
+    /// This digest knowing which of its maintenances someone has acknowledged: those nobody has
+    /// come first, each part soonest first.
+    pub fn with_acknowledged(
+        mut self,
+        acknowledged: std::collections::BTreeSet<crate::model::event::EventId>,
+    ) -> Self {
+        self.maintenances.sort_by(|a, b| {
+            let key = |m: &Maintenance| (acknowledged.contains(&m.id), m.deadline());
+            key(a).cmp(&key(b)).then_with(|| a.id.cmp(&b.id))
+        });
+        self.acknowledged = Some(acknowledged);
+        self
+    }
+
+    /// Whether someone acknowledged `m`: `None` when the digest does not know.
+    pub fn is_acknowledged(&self, m: &Maintenance) -> Option<bool> {
+        self.acknowledged.as_ref().map(|a| a.contains(&m.id))
+    }
+
     /// How many of its updates are overdue.
     pub fn overdue(&self) -> usize {
         self.updates
@@ -576,6 +599,7 @@ pub fn upcoming_digest(
         maintenances: ahead,
         updates: pending,
         updates_unavailable: None,
+        acknowledged: None,
     }
 }
 

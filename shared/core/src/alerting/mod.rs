@@ -1,10 +1,12 @@
 //! Alerting: which events need people ([`policy`]), whether one alerts now and where
 //! ([`decision`]), the outbox and its sender ([`notify`]), the chat the messages go through
-//! ([`delivery`]), and the Slack messages themselves, as data ([`slack`]).
+//! ([`delivery`]), the reminders of maintenances nobody has acknowledged ([`reminder`]), and the
+//! Slack messages themselves, as data ([`slack`]).
 
 pub mod decision;
 pub mod delivery;
 pub mod notify;
 pub mod policy;
+pub mod reminder;
 pub mod slack;
 pub use decision::{FRESH_FOR, Quiet, SAME_FAILOVER_WITHIN, Surroundings, Verdict, verdict};

@@ -81,10 +81,21 @@ pub fn digest(digest: &UpcomingDigest, zone: Zone) -> SlackMessage {
         let lines: Vec<String> = digest
             .maintenances
             .iter()
-            .map(|m| maintenance_line(m, digest.now, zone))
+            .map(|m| {
+                let line = maintenance_line(m, digest.now, zone);
+                match digest.is_acknowledged(m) {
+                    Some(false) => line.replacen("• ", "• 🔔 *not acknowledged* · ", 1),
+                    _ => line,
+                }
+            })
             .collect();
+        let order = if digest.acknowledged.is_some() {
+            "not acknowledged first, then soonest first"
+        } else {
+            "soonest first"
+        };
         out.extend(list_sections(
-            &format!("*Maintenance windows in {horizon}*, soonest first"),
+            &format!("*Maintenance windows in {horizon}*, {order}"),
             &lines,
             LIST_TEXT / 2,
         ));
@@ -425,6 +436,43 @@ mod tests {
             .map(|(_, t)| t.to_owned())
             .collect::<Vec<_>>()
             .join("\n")
+    }
+
+    #[test]
+    fn the_digest_lists_the_maintenances_nobody_acknowledged_first_and_marks_them() {
+        // Arrange: the soonest one is acknowledged, the two later ones are not.
+        let now = at(NOW);
+        let soon = maintenance(
+            "orders-0001-001",
+            at("2026-06-23T21:00:00Z"),
+            MaintenanceState::Scheduled,
+        );
+        let later = maintenance(
+            "orders-0001-002",
+            at("2026-06-25T21:00:00Z"),
+            MaintenanceState::Scheduled,
+        );
+        let latest = maintenance(
+            "orders-0001-003",
+            at("2026-06-26T21:00:00Z"),
+            MaintenanceState::Scheduled,
+        );
+        let all = [latest.clone(), soon.clone(), later.clone()];
+
+        // Act
+        let d = upcoming_digest(&all, &[], now, DIGEST_HORIZON)
+            .with_acknowledged([soon.id.clone()].into());
+        let message = digest(&d, Zone::Utc);
+
+        // Assert
+        let order: Vec<&EventId> = d.maintenances.iter().map(|m| &m.id).collect();
+        assert_eq!(order, vec![&later.id, &latest.id, &soon.id]);
+        let text = serde_json::to_string(&message.blocks).unwrap();
+        assert_eq!(text.matches("not acknowledged*").count(), 2, "{text}");
+        assert!(text.contains("not acknowledged first"), "{text}");
+        let first = text.find("orders-0001-002").unwrap();
+        assert!(first < text.find("orders-0001-001").unwrap(), "{text}");
+        assert!(check(&message).is_empty(), "{:?}", check(&message));
     }
 
     #[test]

@@ -9,8 +9,10 @@
 //! [`mrkdwn::len`] counts them.
 //!
 //! Beyond sizes, [`check`] holds every mrkdwn text to what cachewatch writes: `&` only in
-//! `&amp;`, `&lt;` and `&gt;`, and `<` only in a well-formed `<!date^…>` token. Text from an
-//! event can therefore never mention, ping or link anyone.
+//! `&amp;`, `&lt;` and `&gt;`, and `<` only in a well-formed `<!date^…>` token, an `https` link,
+//! or the mention of one user group or user ([`mrkdwn::is_mention`]: reminders mention the owners
+//! `cachewatch.toml` names). Text from an event is escaped, so it can never mention, ping or link
+//! anyone, and no message can reach `@channel`, `@here` or `@everyone`.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -143,6 +145,7 @@ pub fn markup_problems(text: &str) -> Vec<String> {
             match tail.find('>').map(|end| &tail[..=end]) {
                 Some(token) if mrkdwn::parse_date(token).is_some() => token.len(),
                 Some(token) if mrkdwn::is_https_link(token) => token.len(),
+                Some(token) if mrkdwn::is_mention(token) => token.len(),
                 token => {
                     found.push(format!("`<` outside a date token at {:?}", excerpt(tail)));
                     token.map_or(1, str::len)
@@ -330,10 +333,11 @@ mod tests {
     }
 
     #[test]
-    fn markup_allows_entities_and_date_tokens_only() {
+    fn markup_allows_entities_date_tokens_and_owner_mentions_only() {
         assert!(markup_problems("a &amp; b &lt;x&gt; <!date^1^{time}|19:00 UTC>").is_empty());
+        assert!(markup_problems("<@U123> and <!subteam^S0OPS>").is_empty());
         assert_eq!(markup_problems("<!channel>").len(), 1);
-        assert_eq!(markup_problems("<@U123> and <http://x|y>").len(), 2);
+        assert_eq!(markup_problems("<@u123> and <http://x|y>").len(), 2);
         assert_eq!(markup_problems("a & b").len(), 1);
         assert_eq!(markup_problems("a > b").len(), 1);
         assert_eq!(markup_problems("<!date^1^{time}|a<!here>>").len(), 2);

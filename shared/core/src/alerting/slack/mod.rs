@@ -23,6 +23,7 @@ mod grouped;
 pub mod limits;
 pub mod mrkdwn;
 mod plain;
+mod reminder;
 mod situation;
 
 use std::collections::BTreeMap;
@@ -41,6 +42,7 @@ pub use checklist::checklist;
 pub use digest::{coverage, digest};
 pub use grouped::grouped;
 pub use plain::to_text;
+pub use reminder::{ReminderText, reminder};
 
 /// The `action_id` of the button that acknowledges an alert.
 pub const ACTION_ACKNOWLEDGE: &str = "cachewatch_acknowledge";

@@ -241,6 +241,26 @@ pub(crate) fn clip_raw(raw: &str, max_chars: usize) -> String {
     }
 }
 
+/// Whether `raw` is a Slack mention of a user group (`<!subteam^S…>`) or a user (`<@U…>`,
+/// `<@W…>`): upper-case letters and digits only, so that nothing else can ride along.
+pub fn is_mention(raw: &str) -> bool {
+    let id = |s: &str, first: &[char]| {
+        s.starts_with(first)
+            && s.len() >= 2
+            && s.chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+    };
+    if let Some(rest) = raw
+        .strip_prefix("<!subteam^")
+        .and_then(|r| r.strip_suffix('>'))
+    {
+        return id(rest, &['S']);
+    }
+    raw.strip_prefix("<@")
+        .and_then(|r| r.strip_suffix('>'))
+        .is_some_and(|rest| id(rest, &['U', 'W']))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
