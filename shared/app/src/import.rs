@@ -13,14 +13,14 @@ use std::fmt;
 use std::hash::{DefaultHasher, Hash, Hasher};
 
 use cachewatch_core::alerting::FRESH_FOR;
-use cachewatch_core::config::Config;
 use cachewatch_core::alerting::delivery::ChatSink;
-use cachewatch_core::cluster::source::FactsSource;
-use cachewatch_core::model::event::EventId;
 use cachewatch_core::alerting::notify::{NotifyError, NotifySettings};
+use cachewatch_core::cluster::source::FactsSource;
+use cachewatch_core::config::Config;
+use cachewatch_core::history::store::{EventStore, StoreError};
 use cachewatch_core::intake::parse::{ParseContext, ParseError, read_json_lines};
 use cachewatch_core::intake::pipeline::{IngestedEvent, rework_groups, store_events};
-use cachewatch_core::history::store::{EventStore, StoreError};
+use cachewatch_core::model::event::EventId;
 use cachewatch_core::{IngestOutcome, MaintenanceEvent};
 use chrono::{DateTime, Utc};
 
@@ -98,16 +98,22 @@ where
         drill: request.door.is_drill(),
     };
     let mut kept = Kept::new(request.now);
-    if ports.store.begin_import()? {
-        let stored = store_runs(ports.store, runs, &ctx, request.config, &mut kept).await;
+    let first = runs.next_run().map_err(ImportError::Read)?;
+    let large = first
+        .as_ref()
+        .is_some_and(|(_, text)| text.len() >= LARGE_BYTES);
+    if ports.store.begin_import(large)? {
+        let stored = store_runs(ports.store, first, runs, &ctx, request.config, &mut kept).await;
         ports.store.end_import(stored.is_ok())?;
         stored?;
     } else {
         // Each write is kept as it comes: read the whole input first, so that a bad line
         // still stores nothing.
         let mut events = Vec::new();
-        while let Some((first, text)) = runs.next_run().map_err(ImportError::Read)? {
+        let mut next = first;
+        while let Some((first, text)) = next {
             events.extend(read_json_lines(&text, first, &ctx)?);
+            next = runs.next_run().map_err(ImportError::Read)?;
         }
         for chunk in chunks(events) {
             kept.add(store_events(ports.store, chunk, &request.config.alerts).await?);
@@ -135,19 +141,43 @@ where
     })
 }
 
-/// Reads and stores each run in turn, then works out the maintenances of the groups changed.
+/// From this much text in the first run on, an import is large: the store may build its
+/// search indexes once at the end rather than row by row (about 5,000 `describe-events` records).
+const LARGE_BYTES: usize = 1024 * 1024;
+
+/// A run being read on threads of its own while the one before it is stored.
+type Reading = std::thread::JoinHandle<Result<Vec<MaintenanceEvent>, ParseError>>;
+
+fn read_apart(run: Option<(usize, String)>, ctx: ParseContext) -> Option<Reading> {
+    run.map(|(first, text)| std::thread::spawn(move || read_json_lines(&text, first, &ctx)))
+}
+
+fn read_result(reading: Reading) -> Result<Vec<MaintenanceEvent>, ParseError> {
+    reading
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
+/// Stores each run in turn while the next one is read on the other cores, then builds what the
+/// store left unindexed and works out the maintenances of the groups changed. At most two runs
+/// are in memory: the one being stored and the one being read.
 async fn store_runs<S: EventStore>(
     store: &S,
+    first: Option<(usize, String)>,
     runs: &mut dyn LineRuns,
     ctx: &ParseContext,
     config: &Config,
     kept: &mut Kept,
 ) -> Result<(), ImportError> {
-    while let Some((first, text)) = runs.next_run().map_err(ImportError::Read)? {
-        let events = read_json_lines(&text, first, ctx)?;
-        drop(text);
+    let mut reading = read_apart(first, *ctx);
+    while let Some(current) = reading.take() {
+        let next = runs.next_run();
+        // A bad line is reported before an unreadable input after it.
+        let events = read_result(current)?;
+        reading = read_apart(next.map_err(ImportError::Read)?, *ctx);
         kept.add(store_events(store, events, &config.alerts).await?);
     }
+    store.build_indexes()?;
     kept.rework(store).await?;
     Ok(())
 }

@@ -97,7 +97,7 @@ impl LineRuns for Runs {
 /// Every stored event's id, read without waiting on anything but the database.
 fn stored(store: &SqliteStore) -> Vec<String> {
     let query = EventQuery {
-        limit: 10_000,
+        limit: 100_000,
         ..EventQuery::default()
     };
     let mut ids: Vec<String> = block_on(store.search(&query))
@@ -266,4 +266,136 @@ async fn a_store_that_keeps_each_write_reads_the_whole_input_before_storing() {
     assert!(matches!(err, Err(ImportError::Parse(_))));
     let found = store.search(&EventQuery::default()).await.unwrap();
     assert!(found.is_empty(), "{found:?}");
+}
+
+/// `n` records of 60 clusters in one-minute steps from January 2026: restarts, snapshots and,
+/// every 25th, a replacement long over. Each line is about 150 bytes, so 8,000 of them make a
+/// large run.
+fn many(n: usize) -> Vec<String> {
+    let start = at("2026-01-01T00:00:00Z");
+    (0..n)
+        .map(|i| {
+            let cluster = format!("plum-{:04}-001", i % 60);
+            let date = (start + chrono::Duration::minutes(i as i64))
+                .format("%Y-%m-%dT%H:%M:%SZ")
+                .to_string();
+            match i % 25 {
+                0 => replacement(&cluster, &date, "Feb 01"),
+                n if n % 2 == 0 => record(&cluster, &date, "Cache node 0001 restarted"),
+                _ => record(
+                    &cluster,
+                    &date,
+                    &format!(
+                        "Snapshot succeeded for snapshot with ID 'nightly-{i}' of cache cluster with ID '{cluster}'"
+                    ),
+                ),
+            }
+        })
+        .collect()
+}
+
+/// The same records as `describe-events` pages of 100 per line.
+fn pages(records: &[String]) -> Vec<String> {
+    records
+        .chunks(100)
+        .map(|page| format!(r#"{{"Events":[{}]}}"#, page.join(",")))
+        .collect()
+}
+
+fn found(store: &SqliteStore, cluster: Option<&str>, text: Option<&str>) -> usize {
+    let query = EventQuery {
+        cluster: cluster.map(str::to_owned),
+        text: text.map(str::to_owned),
+        limit: 100_000,
+        ..EventQuery::default()
+    };
+    block_on(store.search(&query)).unwrap().len()
+}
+
+const LARGE: usize = 24_000;
+
+#[tokio::test]
+async fn a_large_import_of_either_shape_is_searchable_and_importing_it_again_adds_nothing() {
+    let records = many(LARGE);
+    let (one_per_line, in_pages) = (World::new(), World::new());
+
+    let a = one_per_line
+        .import(&mut Runs::of(&records, 8_000), false)
+        .await
+        .unwrap();
+    let b = in_pages
+        .import(&mut Runs::of(&pages(&records), 80), false)
+        .await
+        .unwrap();
+
+    assert!(
+        records[..8_000].join("\n").len() >= LARGE_BYTES,
+        "large runs"
+    );
+    assert_eq!((a.events, a.new), (LARGE, LARGE));
+    assert_eq!((b.events, b.new), (LARGE, LARGE));
+    assert_eq!(stored(&one_per_line.store), stored(&in_pages.store));
+    for world in [&one_per_line, &in_pages] {
+        assert_eq!(found(&world.store, None, Some("replacement")), LARGE / 25);
+        assert_eq!(
+            found(&world.store, None, Some("restarted")),
+            LARGE / 25 * 12
+        );
+        assert_eq!(found(&world.store, Some("plum-0007-001"), None), LARGE / 60);
+        assert_eq!(
+            found(&world.store, Some("plum-0000-001"), Some("replacement")),
+            LARGE / 300
+        );
+    }
+
+    let again = one_per_line
+        .import(&mut Runs::of(&pages(&records), 80), false)
+        .await
+        .unwrap();
+    assert_eq!((again.events, again.new), (LARGE, 0));
+    assert_eq!(stored(&one_per_line.store), stored(&in_pages.store));
+    assert_eq!(
+        found(&one_per_line.store, None, Some("replacement")),
+        LARGE / 25,
+        "each event's words indexed once"
+    );
+}
+
+#[tokio::test]
+async fn a_large_import_with_a_bad_line_in_its_last_run_stores_nothing_and_searches_still_work() {
+    let world = World::new();
+    let earlier = record(
+        "fig-001",
+        "2025-12-05T00:00:00Z",
+        "Cache node 0001 restarted",
+    );
+    world
+        .ingest(Door::Text, Input::Document(&earlier), false)
+        .await
+        .unwrap();
+    let before = stored(&world.store);
+    let mut lines = many(LARGE);
+    lines.insert(
+        LARGE - 10,
+        r#"{"SourceIdentifier": "plum-0001-001", "Date": "#.to_owned(),
+    );
+    let mut runs = Runs::of(&lines, 8_000);
+
+    let err = world.import(&mut runs, false).await.unwrap_err();
+
+    let ImportError::Parse(err) = err else {
+        panic!("{err}")
+    };
+    assert_eq!(err.location.line, Some(LARGE - 9), "{err}");
+    assert_eq!(runs.handed, 4, "the runs before it were stored first");
+    assert_eq!(stored(&world.store), before);
+    assert_eq!(found(&world.store, Some("fig-001"), Some("restarted")), 1);
+    assert_eq!(found(&world.store, None, Some("restarted")), 1);
+
+    let done = world
+        .import(&mut Runs::of(&many(LARGE), 8_000), false)
+        .await
+        .unwrap();
+    assert_eq!(done.new, LARGE);
+    assert_eq!(found(&world.store, None, Some("replacement")), LARGE / 25);
 }
