@@ -51,7 +51,9 @@ pub fn open(input: &str, bar: ProgressBar) -> Result<Opened, Failure> {
     let (mut reader, size): (Box<dyn BufRead + Send>, Option<u64>) = if input == "-" {
         (Box::new(BufReader::new(std::io::stdin())), None)
     } else {
-        let file = File::open(Path::new(input)).with_context(cannot)?;
+        let file = File::open(Path::new(input))
+            .with_context(cannot)
+            .map_err(Failure::Input)?;
         let size = file.metadata().ok().map(|m| m.len());
         (Box::new(BufReader::with_capacity(1 << 20, file)), size)
     };
