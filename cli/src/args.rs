@@ -98,9 +98,13 @@ pub enum Command {
     /// Read what ElastiCache still keeps (DescribeEvents: the last 14 days at most) and store
     /// what the history lacks; alerts as `ingest` does. Uses the standard AWS configuration.
     Backfill(BackfillArgs),
-    /// Which replication groups and clusters do not send their events to cachewatch's topic;
-    /// with --fix, set it on them (after showing what changes).
+    /// Audit every link of the alert path: clusters to topic, the topic's policy and encryption,
+    /// the ingest subscription, the dead-letter queue; with --fix, repair (after showing what
+    /// changes).
     Audit(AuditArgs),
+    /// Prove the alert path works: publish a synthetic notification to the topic and wait for it
+    /// in the history (the deployed one: --store dynamodb). Never alerted, kept out of searches.
+    Canary(CanaryArgs),
     /// See cachewatch work on a bundled timeline, in a temporary database.
     Demo,
     /// Drills: rehearse a maintenance or failure through the real pipeline, marked as a drill.
@@ -313,13 +317,36 @@ pub struct BackfillArgs {
     pub json: bool,
 }
 
+/// `cachewatch canary`.
+#[derive(Debug, Args)]
+pub struct CanaryArgs {
+    /// The topic to publish to (the stack's `TopicArn` output).
+    #[arg(long, env = "CACHEWATCH_TOPIC_ARN", value_name = "ARN")]
+    pub topic: Option<String>,
+    /// Where a lost canary raises its alarm besides Slack: the stack's alarm topic (the
+    /// `AlarmTopicArn` parameter, or the topic the `AlarmEmail` subscription is on).
+    #[arg(long, env = "CACHEWATCH_ALARM_TOPIC_ARN", value_name = "ARN")]
+    pub alarm_topic: Option<String>,
+    /// How long to wait for the canary in the history, in seconds, before saying it was lost.
+    #[arg(long, default_value_t = 60, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub wait: u64,
+}
+
 /// `cachewatch audit`.
 #[derive(Debug, Args)]
 pub struct AuditArgs {
     /// The topic every cluster should publish to (the stack's `TopicArn` output).
     #[arg(long, env = "CACHEWATCH_TOPIC_ARN", value_name = "ARN")]
     pub topic: Option<String>,
-    /// Set the topic on every replication group and cluster that lacks it.
+    /// The ingest function that should be subscribed to the topic: its ARN (the stack's
+    /// `IngestFunctionArn` output), or the URL of an HTTP endpoint (`cachewatch serve`'s /sns).
+    #[arg(long, env = "CACHEWATCH_INGEST_ARN", value_name = "ARN|URL")]
+    pub ingest: Option<String>,
+    /// The dead-letter queue that should be empty (the stack's `DeadLetterQueueUrl` output).
+    #[arg(long, env = "CACHEWATCH_DEAD_LETTER_QUEUE_URL", value_name = "URL")]
+    pub dead_letter_queue: Option<String>,
+    /// Set the topic on every replication group and cluster that lacks it, add the statement
+    /// ElastiCache needs to the topic's policy, and subscribe the ingest function.
     #[arg(long)]
     pub fix: bool,
     /// With --fix: apply without asking.

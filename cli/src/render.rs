@@ -2,6 +2,7 @@
 
 use std::io::Write;
 
+use cachewatch_core::alerting::alert_path::PathAudit;
 use cachewatch_core::fleet::{CoverageAudit, ServiceUpdate, TopicState};
 use cachewatch_core::history::export::spreadsheet_cell;
 use cachewatch_core::lifecycle::MaintenanceKind;
@@ -278,6 +279,7 @@ fn maintenance_title(m: &Maintenance) -> &'static str {
         MaintenanceKind::Planned => "planned node replacement",
         MaintenanceKind::Unplanned => "unplanned node replacement",
         MaintenanceKind::Failover => "unplanned failover",
+        MaintenanceKind::Health => "AWS Health notice",
     }
 }
 
@@ -509,6 +511,35 @@ pub fn coverage_table(audit: &CoverageAudit, out: &mut dyn Write) -> Result<(), 
         audit.covered(),
         audit.resources.len()
     )?;
+    Ok(())
+}
+
+/// One line of text from what AWS answered (an ARN, a key id): control characters as spaces,
+/// invisible or bidirectional ones written out, nothing cut.
+fn line(text: &str) -> String {
+    cachewatch_core::model::invisible::shown(text)
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+/// The whole alert path: the clusters' coverage, then each link past them.
+pub fn path_audit(audit: &PathAudit, out: &mut dyn Write) -> Result<(), Failure> {
+    coverage_table(&audit.coverage, out)?;
+    if audit.problems.is_empty() {
+        writeln!(out, "Past the clusters: no broken link.")?;
+    } else {
+        writeln!(out, "\nPast the clusters, broken:")?;
+        for problem in &audit.problems {
+            writeln!(out, "  - {}", line(&problem.describe()))?;
+            if let Some(url) = problem.source() {
+                writeln!(out, "    (AWS: {url})")?;
+            }
+        }
+    }
+    for link in &audit.unchecked {
+        writeln!(out, "Not checked: {link}.")?;
+    }
     Ok(())
 }
 

@@ -533,3 +533,32 @@ fn a_large_json_lines_history_imports_whole_or_not_at_all_in_either_shape() {
         N / 40
     );
 }
+
+#[test]
+fn an_aws_health_event_is_ingested_once_and_a_malformed_one_exits_2_storing_nothing() {
+    let cli = Cli::new();
+    let due = fixture("health/service_update_due.json");
+    assert_eq!(cli.ok(&["ingest", path(&due)]).trim(), "2 events, 2 new");
+    let before = cli.stored_ids();
+    assert_eq!(cli.ok(&["ingest", path(&due)]).trim(), "2 events, 0 new");
+    assert_eq!(cli.stored_ids(), before);
+
+    let out = cli.run(&[
+        "ingest",
+        path(&fixture("health/malformed_no_event_arn.json")),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("`eventArn` is missing"), "{stderr}");
+    assert_eq!(cli.stored_ids(), before);
+
+    let shown = cli.json(&["events", "--json", "--category", "aws_health"]);
+    let kinds: Vec<&str> = kinds_of(&shown);
+    assert_eq!(
+        kinds,
+        [
+            "aws_elasticache_before_update_due_notification",
+            "aws_elasticache_before_update_due_notification"
+        ]
+    );
+}

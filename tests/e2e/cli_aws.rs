@@ -11,6 +11,7 @@ use aws_sdk_elasticache::types::{
     ServiceUpdateSeverity, ServiceUpdateStatus, ServiceUpdateType, UpdateAction, UpdateActionStatus,
 };
 use cachewatch_tests::elasticache::{ElastiCacheStandIn, Fault};
+use cachewatch_tests::moto::Moto;
 use cachewatch_tests::workspace_bin;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
@@ -94,6 +95,25 @@ async fn create_cluster(client: &Client, id: &str, engine: &str, topic: Option<&
         .expect("moto creates the cache cluster");
 }
 
+/// Creates the stack's topic, [`OURS`], in moto with `attributes` (moto gives it the policy new
+/// topics used to get, with `AWS:SourceOwner`).
+async fn create_topic(stand_in: &ElastiCacheStandIn, attributes: &[(&str, &str)]) {
+    let sns = aws_sdk_sns::Client::new(&stand_in.sdk_config().await);
+    let created = sns
+        .create_topic()
+        .name("cachewatch")
+        .set_attributes(Some(
+            attributes
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        ))
+        .send()
+        .await
+        .expect("moto creates the topic");
+    assert_eq!(created.topic_arn(), Some(OURS));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backfill_stores_what_describe_events_keeps_once_and_shows_its_progress() {
     // Arrange: three days of events, 150 of them, so that DescribeEvents answers in two pages.
@@ -165,6 +185,7 @@ async fn audit_names_the_clusters_that_do_not_publish_and_fix_sets_our_topic_onl
     // Arrange: one cluster on our topic, one with none, one on another team's topic.
     let stand_in = ElastiCacheStandIn::start();
     let client = client(&stand_in).await;
+    create_topic(&stand_in, &[]).await;
     create_cluster(&client, "orders", "redis", Some(OURS)).await;
     create_cluster(&client, "sessions", "memcached", None).await;
     create_cluster(&client, "search", "redis", Some(THEIRS)).await;
@@ -503,5 +524,180 @@ async fn upcoming_looks_each_cluster_up_once_and_one_failed_lookup_stops_nothing
         stand_in.requests_for("DescribeCacheClusters").len(),
         before + asked.len(),
         "--offline looked something up"
+    );
+}
+
+/// A topic policy as new topics get it now: publishing allowed with `aws:SourceAccount` only.
+fn source_account_policy() -> String {
+    serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "TeamPublish",
+            "Effect": "Allow",
+            "Principal": {"AWS": "*"},
+            "Action": "SNS:Publish",
+            "Resource": OURS,
+            "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"}}
+        }]
+    })
+    .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_finds_each_broken_link_of_the_alert_path_and_fix_repairs_the_policy_and_the_subscription()
+ {
+    // Arrange: an encrypted topic whose policy has aws:SourceAccount only, nothing subscribed,
+    // two notifications in the dead-letter queue, a cluster whose topic ElastiCache made inactive.
+    // SQS speaks JSON, which the ElastiCache stand-in does not forward: it goes to moto directly.
+    let moto = Moto::start();
+    let stand_in = ElastiCacheStandIn::forwarding_to(&moto.endpoint());
+    let sdk = stand_in.sdk_config().await;
+    let sqs_sdk = sdk.to_builder().endpoint_url(moto.endpoint()).build();
+    let (sns, sqs) = (
+        aws_sdk_sns::Client::new(&sdk),
+        aws_sdk_sqs::Client::new(&sqs_sdk),
+    );
+    create_topic(
+        &stand_in,
+        &[
+            ("KmsMasterKeyId", "alias/aws/sns"),
+            ("Policy", &source_account_policy()),
+        ],
+    )
+    .await;
+    let queue = sqs
+        .create_queue()
+        .queue_name("cachewatch-dead-letters")
+        .send()
+        .await
+        .expect("moto creates the queue")
+        .queue_url()
+        .expect("a queue URL")
+        .to_owned();
+    for body in ["one", "two"] {
+        sqs.send_message()
+            .queue_url(&queue)
+            .message_body(body)
+            .send()
+            .await
+            .unwrap();
+    }
+    let client = client(&stand_in).await;
+    create_cluster(&client, "orders", "redis", Some(OURS)).await;
+    client
+        .modify_cache_cluster()
+        .cache_cluster_id("orders")
+        .notification_topic_status("inactive")
+        .send()
+        .await
+        .expect("the stand-in sets the topic status");
+    let mut operator = Operator::new(&stand_in);
+    operator.aws.push(("AWS_ENDPOINT_URL_SQS", moto.endpoint()));
+    const INGEST: &str = "arn:aws:lambda:eu-west-1:123456789012:function:cachewatch-ingest";
+    let path = [
+        "audit",
+        "--topic",
+        OURS,
+        "--ingest",
+        INGEST,
+        "--dead-letter-queue",
+        queue.as_str(),
+    ];
+
+    // Act 1: the audit.
+    let (audit, _) = operator.ok(&path);
+
+    // Assert 1: every broken link, the claims about ElastiCache with AWS's page.
+    for expected in [
+        "cachewatch's topic, but inactive",
+        "only with aws:SourceAccount",
+        "encrypted with the KMS key alias/aws/sns",
+        &format!("the ingest function {INGEST} is not subscribed"),
+        "2 notifications could not be processed and wait in the dead-letter queue",
+        "(AWS: https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/ElastiCacheSNS.html)",
+        "`cachewatch audit --fix` makes 3 changes.",
+    ] {
+        assert!(audit.contains(expected), "{expected:?} not in:\n{audit}");
+    }
+    let (json, _) = operator.ok(&[&path[..], &["--json"]].concat());
+    let json: Value = serde_json::from_str(&json).unwrap();
+    let problems: Vec<&str> = json["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["problem"].as_str())
+        .collect();
+    assert_eq!(
+        problems,
+        [
+            "policy_source_account_only",
+            "topic_encrypted",
+            "ingest_not_subscribed",
+            "dead_letters"
+        ]
+    );
+
+    // Act 2: --fix --yes.
+    let (fixed, _) = operator.ok(&[&path[..], &["--fix", "--yes"]].concat());
+
+    // Assert 2: it said what it changes, and changed it: the policy keeps the team's statement
+    // and gains ElastiCache's; the function is subscribed; the cluster's topic is active again.
+    assert!(
+        fixed.contains(&format!(
+            "SetTopicAttributes Policy on {OURS}: adds the statement"
+        )) && fixed.contains(r#""AWS:SourceOwner":"123456789012""#)
+            && fixed.contains(&format!("Subscribe lambda {INGEST} to {OURS}")),
+        "{fixed}"
+    );
+    let attributes = sns
+        .get_topic_attributes()
+        .topic_arn(OURS)
+        .send()
+        .await
+        .unwrap();
+    let policy: Value = serde_json::from_str(&attributes.attributes().unwrap()["Policy"]).unwrap();
+    let sids: Vec<&str> = policy["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["Sid"].as_str())
+        .collect();
+    assert_eq!(sids, ["TeamPublish", "CachewatchElastiCachePublish"]);
+    let subscriptions = sns
+        .list_subscriptions_by_topic()
+        .topic_arn(OURS)
+        .send()
+        .await
+        .unwrap();
+    let endpoints: Vec<(&str, &str)> = subscriptions
+        .subscriptions()
+        .iter()
+        .map(|s| (s.protocol().unwrap(), s.endpoint().unwrap()))
+        .collect();
+    assert_eq!(endpoints, [("lambda", INGEST)]);
+    assert!(
+        fixed.contains("Still broken (not repaired by --fix):")
+            && fixed.contains("encrypted with the KMS key")
+            && fixed.contains("2 notifications"),
+        "what --fix does not repair is said: {fixed}"
+    );
+
+    // Act 3: the operator removes the key and empties the queue as told; a second audit.
+    sns.set_topic_attributes()
+        .topic_arn(OURS)
+        .attribute_name("KmsMasterKeyId")
+        .attribute_value("")
+        .send()
+        .await
+        .unwrap();
+    sqs.purge_queue().queue_url(&queue).send().await.unwrap();
+    let (clean, _) = operator.ok(&path);
+
+    // Assert 3: every link is sound.
+    assert!(
+        clean.contains("1 of 1 send their events to cachewatch.")
+            && clean.contains("Past the clusters: no broken link.")
+            && !clean.contains("Not checked"),
+        "{clean}"
     );
 }

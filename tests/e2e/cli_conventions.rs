@@ -383,11 +383,15 @@ fn no_color_takes_the_colours_out_of_errors() {
 fn every_input_error_is_said_once_with_what_to_do() {
     let cli = Cli::new();
     let bad_file = cli.file("bad.json", &["{\"Records\": [".to_owned()]);
-    let cases: [(&[&str], &str); 6] = [
+    let cases: [(&[&str], &str); 7] = [
         (&["ingest", "/nonexistent/input.json"], "cannot read"),
         (&["ingest", &bad_file], "nothing was stored"),
         (&["events", "--since", "yesterday-ish"], "yesterday-ish"),
         (&["events", "--limit", "0"], "--limit"),
+        (
+            &["events", "--since", "1d", "--until", "2d"],
+            "--until: comes before since",
+        ),
         (&["show", "zz"], "not an event id"),
         (&["--tz", "Mars/Olympus", "events"], "Mars/Olympus"),
     ];

@@ -206,6 +206,9 @@ async fn facts_of_a_primary_and_its_replica_come_from_the_cluster_its_group_back
         data_tiering: Some(false),
         node_group_count: Some(1),
         num_cache_nodes: Some(1),
+        cache_parameter_group: Some("orders-redis7".to_owned()),
+        reserved_memory_percent: Some(25),
+        reserved_memory_bytes: Some(0),
         ..ClusterFacts::default()
     };
     let without_endpoints = |f: &ClusterFacts| ClusterFacts {
@@ -292,6 +295,111 @@ async fn facts_of_an_auth_protected_tiered_group_and_of_a_memcached_cluster_come
 }
 
 #[tokio::test]
+async fn the_reserved_memory_comes_from_the_parameter_group_of_the_cluster_page_by_page() {
+    // Arrange: `orders` uses its own group, which sets nothing aside and has more parameters
+    // than a page holds; `ledger-001` was created without a group and has its engine's default.
+    let stand_in = ElastiCacheStandIn::start();
+    let client = client(&stand_in).await;
+    create_orders(&client).await;
+    create_cluster(&client, "ledger-001", None, "redis", None).await;
+    create_cluster(&client, "sessions", None, "memcached", None).await;
+    stand_in.set_cache_parameter("orders-redis7", "reserved-memory-percent", "0");
+    for i in 0..30 {
+        stand_in.set_cache_parameter("orders-redis7", &format!("zz-extra-{i:02}"), "1");
+    }
+    let elasticache = ElastiCache::new(client).with_page_size(20);
+
+    // Act
+    let orders = elasticache
+        .facts_for(&replacement_notice("orders-001"), None)
+        .await;
+    let ledger = elasticache
+        .facts_for(&replacement_notice("ledger-001"), None)
+        .await;
+    let sessions = elasticache
+        .facts_for(&replacement_notice("sessions"), None)
+        .await;
+
+    // Assert
+    assert_eq!(orders.unavailable, None);
+    assert_eq!(
+        orders.cache_parameter_group.as_deref(),
+        Some("orders-redis7")
+    );
+    assert_eq!(orders.reserved_memory_percent, Some(0));
+    assert_eq!(
+        ledger.cache_parameter_group.as_deref(),
+        Some("default.redis7")
+    );
+    assert_eq!(ledger.reserved_memory_percent, Some(25));
+    assert_eq!(ledger.reserved_memory_bytes, Some(0));
+    assert_eq!(
+        sessions.cache_parameter_group.as_deref(),
+        Some("default.memcached1.6")
+    );
+    assert_eq!(sessions.reserved_memory_percent, None, "Memcached has none");
+    let asked: Vec<(Option<String>, Option<String>)> = stand_in
+        .requests_for("DescribeCacheParameters")
+        .iter()
+        .map(|r| {
+            (
+                r.param("CacheParameterGroupName").map(str::to_owned),
+                r.param("Marker").map(str::to_owned),
+            )
+        })
+        .collect();
+    assert_eq!(
+        asked.len(),
+        3,
+        "two pages for orders, one for ledger: {asked:?}"
+    );
+    assert!(
+        asked[1].1.is_some(),
+        "the second page is asked by marker: {asked:?}"
+    );
+    assert_eq!(asked[2].0.as_deref(), Some("default.redis7"));
+}
+
+#[tokio::test]
+async fn a_denied_parameter_lookup_leaves_only_the_reserved_memory_unknown() {
+    // Arrange
+    let stand_in = ElastiCacheStandIn::start();
+    let client = client(&stand_in).await;
+    create_orders(&client).await;
+    stand_in.fail_next(
+        "DescribeCacheParameters",
+        Fault::Error {
+            status: 403,
+            code: "AccessDenied".into(),
+            message: "not authorized to perform elasticache:DescribeCacheParameters".into(),
+        },
+    );
+    let elasticache = ElastiCache::new(client);
+
+    // Act
+    let facts = elasticache
+        .facts_for(&replacement_notice("orders-001"), None)
+        .await;
+
+    // Assert
+    assert_eq!(facts.engine, Some(Engine::Redis));
+    assert_eq!(facts.node_role, Some(NodeRole::Primary));
+    assert_eq!(facts.multi_az, Some(true));
+    assert_eq!(
+        facts.cache_parameter_group.as_deref(),
+        Some("orders-redis7")
+    );
+    assert_eq!(facts.reserved_memory_percent, None);
+    assert_eq!(facts.reserved_memory_bytes, None);
+    let why = facts.unavailable.as_deref().unwrap_or_default();
+    assert!(
+        why.starts_with("ElastiCache DescribeCacheParameters failed (")
+            && why.contains("AccessDenied"),
+        "{why}"
+    );
+}
+
+#[tokio::test]
 async fn facts_of_a_cluster_that_does_not_exist_say_why_at_once() {
     // Arrange
     let stand_in = ElastiCacheStandIn::start();
@@ -370,11 +478,27 @@ async fn facts_are_looked_up_once_and_reused_for_a_while() {
     let cluster = ClusterId::parse("orders-002").unwrap();
 
     // Act
+    let before = Utc::now();
     let first = elasticache.cluster_facts(&cluster, None).await;
+    let after = Utc::now();
     let second = elasticache.cluster_facts(&cluster, None).await;
 
-    // Assert
-    assert_eq!(first, second);
+    // Assert: the second answer is the first, marked with when it was read.
+    assert_eq!(first.reused_from, None, "the first answer was read now");
+    let reused_from = second
+        .reused_from
+        .expect("the second answer says it is reused");
+    assert!(
+        (before..=after).contains(&reused_from),
+        "{reused_from} is not the time of the first lookup ({before}..{after})"
+    );
+    assert_eq!(
+        ClusterFacts {
+            reused_from: None,
+            ..second
+        },
+        first
+    );
     assert_eq!(first.unavailable, None);
     assert_eq!(stand_in.requests_for("DescribeCacheClusters").len(), 1);
 }

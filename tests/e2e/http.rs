@@ -12,12 +12,13 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
 use cachewatch_adapters::SqliteStore;
+use cachewatch_adapters::elasticache::ElastiCache;
 use cachewatch_adapters::slack::{RetryPolicy, SlackClient, SlackSettings};
 use cachewatch_core::alerting::notify::NotifySettings;
 use cachewatch_core::alerting::slack::{
     ACTION_ACKNOWLEDGE, ACTION_CHECKLIST, ACTION_OUTCOME, ACTION_RUNBOOK, SlackMessage, limits,
 };
-use cachewatch_core::cluster::source::NoFacts;
+use cachewatch_core::cluster::source::{FactsSource, NoFacts};
 use cachewatch_core::config::Config;
 use cachewatch_core::history::response::ResponseStore;
 use cachewatch_core::history::store::EventStore;
@@ -28,6 +29,8 @@ use cachewatch_core::runbook::Runbooks;
 use cachewatch_core::{AlertPolicy, EventId, ingest};
 use cachewatch_http::sns::{FetchError, SnsFetcher};
 use cachewatch_http::{Door, HttpSettings, router};
+use cachewatch_tests::browser::Browser;
+use cachewatch_tests::elasticache::{ElastiCacheStandIn, Fault};
 use cachewatch_tests::slack::{ALERTS, Endpoint, SlackRequest, SlackStandIn, StoredMessage};
 use cachewatch_tests::sns::{self, CERT_URL, TOPIC};
 use chrono::{DateTime, Duration, Utc};
@@ -154,6 +157,11 @@ fn client(slack: &SlackStandIn) -> SlackClient {
 }
 
 async fn door(links_required: bool) -> TestDoor {
+    door_on(links_required, NoFacts).await
+}
+
+/// A door whose alerts and runbooks take their facts from `facts`.
+async fn door_on<F: FactsSource + 'static>(links_required: bool, facts: F) -> TestDoor {
     let slack = SlackStandIn::start();
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("history.db");
@@ -163,7 +171,7 @@ async fn door(links_required: bool) -> TestDoor {
     let door = Door {
         store: SqliteStore::open(&db).unwrap(),
         chat: Some(client(&slack)),
-        facts: NoFacts,
+        facts,
         sns_fetcher: LocalSns {
             stub,
             http: reqwest::Client::new(),
@@ -336,6 +344,216 @@ async fn alerted(door: &TestDoor) -> StoredMessage {
     let parents = door.slack.parents(ALERTS);
     assert_eq!(parents.len(), 1, "one alert: {parents:#?}");
     parents.into_iter().next().unwrap()
+}
+
+// --- Facts kept, where people see them -------------------------------------------------------
+
+/// A door whose facts come from the ElastiCache stand-in, asked anew at every lookup, where
+/// `payments-0001-001` is the primary of `payments` (Redis OSS 7.1, Multi-AZ, one replica).
+async fn door_on_elasticache() -> (TestDoor, ElastiCacheStandIn) {
+    let stand_in = tokio::task::block_in_place(ElastiCacheStandIn::start);
+    let client = aws_sdk_elasticache::Client::new(&stand_in.sdk_config().await);
+    client
+        .create_replication_group()
+        .replication_group_id("payments")
+        .replication_group_description("payments cache")
+        .engine("redis")
+        .engine_version("7.1")
+        .cache_node_type("cache.t4g.small")
+        .replicas_per_node_group(1)
+        .automatic_failover_enabled(true)
+        .multi_az_enabled(true)
+        .send()
+        .await
+        .expect("moto creates the replication group");
+    for member in ["payments-0001-001", "payments-0001-002"] {
+        client
+            .create_cache_cluster()
+            .cache_cluster_id(member)
+            .replication_group_id("payments")
+            .engine("redis")
+            .engine_version("7.1")
+            .cache_node_type("cache.t4g.small")
+            .num_cache_nodes(1)
+            .send()
+            .await
+            .expect("moto creates the member cluster");
+    }
+    let facts = ElastiCache::new(client).with_facts_ttl(StdDuration::ZERO);
+    (door_on(true, facts).await, stand_in)
+}
+
+/// From now on ElastiCache refuses to describe the cluster, as it does once the credentials
+/// lose the right to.
+fn refuse_lookups(stand_in: &ElastiCacheStandIn) {
+    for _ in 0..10 {
+        stand_in.fail_next(
+            "DescribeCacheClusters",
+            Fault::Error {
+                status: 403,
+                code: "AccessDenied".into(),
+                message: "not authorized to perform elasticache:DescribeCacheClusters".into(),
+            },
+        );
+    }
+}
+
+/// How runbooks and alerts write the time facts were read, for any minute of `from..=to`.
+fn read_times(from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<String> {
+    let mut at = from;
+    let mut out = Vec::new();
+    while at <= to + Duration::minutes(1) {
+        out.push(at.format("%a %d %b %Y %H:%M UTC").to_string());
+        at += Duration::minutes(1);
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alert_after_a_refused_lookup_gives_the_facts_kept_and_when_they_were_read() {
+    // Arrange: a first alert about the cluster read its facts.
+    let (door, stand_in) = door_on_elasticache().await;
+    let before = Utc::now();
+    let first = alerted(&door).await;
+    let after = Utc::now();
+    let first_text = serde_json::to_string(&first.blocks).unwrap();
+    assert!(first_text.contains("Redis OSS 7.1"), "{first_text}");
+    refuse_lookups(&stand_in);
+
+    // Act: a failover of the same cluster arrives while ElastiCache refuses.
+    let answer = door
+        .post_sns(&sns::notification(
+            &json!({"ElastiCache:FailoverComplete": "payments-0001-001"}),
+            Utc::now(),
+            "2",
+        ))
+        .await;
+
+    // Assert: its alert gives the facts read for the first, when they were read, and why
+    // they were not read now.
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    let refused = stand_in.requests_for("DescribeCacheClusters");
+    assert_eq!(refused.last().map(|r| r.status), Some(403), "{refused:?}");
+    let later: Vec<StoredMessage> = door
+        .slack
+        .messages(ALERTS)
+        .into_iter()
+        .filter(|m| m.ts != first.ts)
+        .collect();
+    let alert = later
+        .iter()
+        .map(|m| format!("{}\n{}", m.text, serde_json::to_string(&m.blocks).unwrap()))
+        .find(|t| t.to_lowercase().contains("failover"))
+        .unwrap_or_else(|| panic!("no alert of the failover: {later:#?}"));
+    assert!(alert.contains("Redis OSS 7.1"), "{alert}");
+    assert!(
+        alert.contains("kept from the last lookup; looking it up again failed"),
+        "{alert}"
+    );
+    assert!(alert.contains("AccessDenied"), "{alert}");
+    assert!(
+        read_times(before, after).iter().any(|t| alert.contains(t)),
+        "the time of the first lookup is missing: {alert}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_runbook_page_in_a_browser_names_the_facts_kept_when_the_lookup_is_refused() {
+    // Arrange: an alert read the facts; then ElastiCache refuses; the door listens on
+    // 127.0.0.1 for the browser.
+    let (door, stand_in) = door_on_elasticache().await;
+    let before = Utc::now();
+    let parent = alerted(&door).await;
+    let after = Utc::now();
+    let link = element(&parent, ACTION_RUNBOOK).unwrap()["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    refuse_lookups(&stand_in);
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .unwrap();
+    let address = listener.local_addr().unwrap();
+    let router = door.router.clone();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let url = format!("http://{address}{}", TestDoor::local(&link));
+
+    // Act
+    let (text, problems) = tokio::task::block_in_place(|| {
+        let browser = Browser::launch().unwrap();
+        let page = browser.open(&url).unwrap();
+        let text = page.eval("document.body.innerText").unwrap();
+        (
+            text.as_str().unwrap_or_default().to_owned(),
+            page.problems().unwrap(),
+        )
+    });
+
+    // Assert: the page asked ElastiCache, was refused, and shows the facts kept, when they
+    // were read and why they were not read now.
+    assert!(problems.is_empty(), "{problems:#?}");
+    let refused = stand_in.requests_for("DescribeCacheClusters");
+    assert_eq!(refused.last().map(|r| r.status), Some(403), "{refused:?}");
+    assert!(text.contains("Engine: Redis OSS 7.1"), "{text}");
+    assert!(text.contains("Multi-AZ on"), "{text}");
+    assert!(
+        text.contains("the default parameter group default.redis7 sets aside 25% of maxmemory"),
+        "{text}"
+    );
+    assert!(
+        text.contains("kept from the last lookup; looking it up again failed"),
+        "{text}"
+    );
+    assert!(text.contains("AccessDenied"), "{text}");
+    assert!(
+        read_times(before, after).iter().any(|t| text.contains(t)),
+        "the time of the first lookup is missing: {text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_parameter_lookup_leaves_the_other_facts_and_the_runbook_says_so() {
+    // Arrange: ElastiCache describes the cluster but refuses its parameter group.
+    let (door, stand_in) = door_on_elasticache().await;
+    for _ in 0..10 {
+        stand_in.fail_next(
+            "DescribeCacheParameters",
+            Fault::Error {
+                status: 403,
+                code: "AccessDenied".into(),
+                message: "not authorized to perform elasticache:DescribeCacheParameters".into(),
+            },
+        );
+    }
+    let parent = alerted(&door).await;
+    let link = element(&parent, ACTION_RUNBOOK).unwrap()["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Act
+    let page = door.get(&TestDoor::local(&link)).await;
+
+    // Assert
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("Engine: Redis OSS 7.1"), "{}", page.body);
+    assert!(page.body.contains("Multi-AZ on"), "{}", page.body);
+    assert!(
+        page.body.contains("Reserved memory: not read."),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("describe-cache-parameters"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains("ElastiCache DescribeCacheParameters failed (refused): AccessDenied"),
+        "{}",
+        page.body
+    );
 }
 
 // --- SNS -------------------------------------------------------------------------------------

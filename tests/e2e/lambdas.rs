@@ -25,6 +25,7 @@ use serde_json::{Value, json};
 
 const TABLE: &str = "cachewatch-history";
 const OURS: &str = "arn:aws:sns:eu-west-1:123456789012:cachewatch";
+const INGEST_ARN: &str = "arn:aws:lambda:eu-west-1:123456789012:function:cachewatch-ingest";
 const WITHIN: StdDuration = StdDuration::from_secs(60);
 
 /// Now, to the second.
@@ -151,7 +152,9 @@ async fn environment(
         .send()
         .await
         .expect("moto keeps the secret");
+    let path = alert_path(&sdk).await;
     let mut env = moto.env();
+    env.extend(path);
     env.extend([
         ("AWS_ENDPOINT_URL_ELASTICACHE", stand_in.endpoint()),
         ("CACHEWATCH_TABLE", TABLE.to_owned()),
@@ -170,6 +173,49 @@ async fn environment(
         ("RUST_LOG", "info".to_owned()),
     ]);
     env
+}
+
+/// The stack's topic, as a team that created it by hand may have it: its policy lets the account
+/// publish with `aws:SourceAccount` only, which ElastiCache cannot publish with. The ingest
+/// function is subscribed and the dead-letter queue is empty. Returns the variables that name them.
+async fn alert_path(sdk: &aws_config::SdkConfig) -> Vec<(&'static str, String)> {
+    let policy = json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"AWS": "*"},
+            "Action": "SNS:Publish",
+            "Resource": OURS,
+            "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"}}
+        }]
+    });
+    let sns = aws_sdk_sns::Client::new(sdk);
+    sns.create_topic()
+        .name("cachewatch")
+        .attributes("Policy", policy.to_string())
+        .send()
+        .await
+        .expect("moto creates the topic");
+    sns.subscribe()
+        .topic_arn(OURS)
+        .protocol("lambda")
+        .endpoint(INGEST_ARN)
+        .send()
+        .await
+        .expect("moto subscribes the function");
+    let queue = aws_sdk_sqs::Client::new(sdk)
+        .create_queue()
+        .queue_name("cachewatch-dead-letters")
+        .send()
+        .await
+        .expect("moto creates the queue");
+    vec![
+        ("CACHEWATCH_INGEST_ARN", INGEST_ARN.to_owned()),
+        (
+            "CACHEWATCH_DEAD_LETTER_QUEUE_URL",
+            queue.queue_url().expect("a URL").to_owned(),
+        ),
+    ]
 }
 
 /// An SDK configuration for the emulator.
@@ -352,6 +398,22 @@ async fn sns_deliveries_a_lost_event_and_a_slack_outage_end_as_one_alert_each() 
         "{:?}",
         coverage.text
     );
+    // The same audit as `cachewatch audit`: the policy ElastiCache cannot publish with, said
+    // with AWS's page; the subscription and the empty queue are not mentioned.
+    assert!(
+        coverage
+            .text
+            .starts_with("The alert path is broken: 1 problem")
+            && mentions(coverage, "only with aws:SourceAccount")
+            && mentions(
+                coverage,
+                "<https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/ElastiCacheSNS.html|AWS>"
+            )
+            && !mentions(coverage, "subscribed")
+            && !mentions(coverage, "dead-letter"),
+        "{:?}",
+        coverage.blocks
+    );
 
     // The table: three events, each alerted once.
     let sdk = moto_sdk(&moto).await;
@@ -515,4 +577,362 @@ async fn the_ingest_function_keeps_the_facts_it_reads_and_alerts_them_with_their
         "{later:?}"
     );
     assert!(later.iter().any(|m| mentions(m, "Redis OSS")), "{later:?}");
+}
+
+/// `cachewatch` against the stack's table on the emulator, with the AWS variables of `moto`.
+fn cli(moto: &Moto, args: &[&str]) -> std::process::Command {
+    let mut command = std::process::Command::new(workspace_bin("cachewatch"));
+    command
+        .args(["--store", "dynamodb", "--table", TABLE])
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .envs(moto.env())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    command
+}
+
+/// Plays SNS invoking the ingest function: takes what the topic delivered to `queue` (the SNS
+/// envelope, as an SQS subscription receives it) and hands it to the function as the Lambda SNS
+/// event of that notification. Returns how many notifications it delivered.
+async fn deliver_to_ingest(
+    sqs: &aws_sdk_sqs::Client,
+    queue: &str,
+    ingest: &LambdaRuntime,
+    within: StdDuration,
+) -> usize {
+    let deadline = std::time::Instant::now() + within;
+    while std::time::Instant::now() < deadline {
+        let received = sqs
+            .receive_message()
+            .queue_url(queue)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .expect("moto answers");
+        let messages = received.messages();
+        if messages.is_empty() {
+            continue;
+        }
+        for message in messages {
+            let envelope: Value = serde_json::from_str(message.body().unwrap()).unwrap();
+            let mut sns = envelope.clone();
+            let fields = sns.as_object_mut().unwrap();
+            for (http, lambda) in [
+                ("SigningCertURL", "SigningCertUrl"),
+                ("UnsubscribeURL", "UnsubscribeUrl"),
+            ] {
+                if let Some(v) = fields.remove(http) {
+                    fields.insert(lambda.to_owned(), v);
+                }
+            }
+            let event = json!({"Records": [{
+                "EventVersion": "1.0",
+                "EventSubscriptionArn": format!("{OURS}:5c1d7e02-93a4-4f6b-b8e2-0d6a41c9f735"),
+                "EventSource": "aws:sns",
+                "Sns": sns,
+            }]});
+            answer(&ingest.invoke(event, WITHIN).outcome);
+        }
+        return messages.len();
+    }
+    0
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_canary_travels_from_the_topic_to_the_history_is_never_alerted_and_a_lost_one_fails() {
+    // Arrange: the stack, with its topic delivering to the ingest function (through a queue
+    // the test reads, playing SNS's Lambda invocation); Slack ready to receive alerts.
+    let moto = Moto::start();
+    let stand_in = ElastiCacheStandIn::forwarding_to(&moto.endpoint());
+    let slack = SlackStandIn::start();
+    let env = environment(&moto, &stand_in, &slack).await;
+    let mut ingest = LambdaRuntime::start();
+    ingest.spawn(
+        &workspace_bin("cachewatch-ingest"),
+        "cachewatch-ingest",
+        &env,
+    );
+    let sdk = moto_sdk(&moto).await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let delivery = sqs
+        .create_queue()
+        .queue_name("sns-to-ingest")
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_owned();
+    // moto would invoke a Lambda subscription in its own Lambda: the queue takes its place.
+    let sns = aws_sdk_sns::Client::new(&sdk);
+    let listed = sns
+        .list_subscriptions_by_topic()
+        .topic_arn(OURS)
+        .send()
+        .await
+        .unwrap();
+    for lambda in listed
+        .subscriptions()
+        .iter()
+        .filter(|s| s.protocol() == Some("lambda"))
+    {
+        sns.unsubscribe()
+            .subscription_arn(lambda.subscription_arn().unwrap())
+            .send()
+            .await
+            .unwrap();
+    }
+    sns.subscribe()
+        .topic_arn(OURS)
+        .protocol("sqs")
+        .endpoint("arn:aws:sqs:eu-west-1:123456789012:sns-to-ingest")
+        .send()
+        .await
+        .expect("moto subscribes the queue");
+
+    // The alarm topic of the stack, read through a queue.
+    let alarms = sns
+        .create_topic()
+        .name("cachewatch-alarms")
+        .send()
+        .await
+        .unwrap()
+        .topic_arn()
+        .unwrap()
+        .to_owned();
+    let alarm_queue = sqs
+        .create_queue()
+        .queue_name("alarms")
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_owned();
+    sns.subscribe()
+        .topic_arn(&alarms)
+        .protocol("sqs")
+        .endpoint("arn:aws:sqs:eu-west-1:123456789012:alarms")
+        .send()
+        .await
+        .expect("moto subscribes the queue");
+    let with_slack = |command: &mut std::process::Command| {
+        command.envs([
+            ("SLACK_BOT_TOKEN", slack.token().to_owned()),
+            ("SLACK_CHANNEL", ALERTS.to_owned()),
+            ("SLACK_API_BASE_URL", slack.api_base()),
+            ("SLACK_MIN_INTERVAL_MS", "0".to_owned()),
+        ]);
+    };
+
+    // Act 1: the canary, while the notification is carried to the function.
+    let mut command = cli(&moto, &["canary", "--topic", OURS, "--wait", "30"]);
+    with_slack(&mut command);
+    let canary = command.spawn().unwrap();
+    let delivered = deliver_to_ingest(&sqs, &delivery, &ingest, StdDuration::from_secs(30)).await;
+    let canary = canary.wait_with_output().unwrap();
+
+    // Assert 1: it arrived, with its time end to end; nobody was paged, Slack has the one quiet
+    // line the command posted and confirmed; searches do not show it.
+    let said = String::from_utf8_lossy(&canary.stdout);
+    assert!(
+        canary.status.success(),
+        "{said}\n{}",
+        String::from_utf8_lossy(&canary.stderr)
+    );
+    assert_eq!(delivered, 1);
+    assert!(
+        said.starts_with("Canary canary-") && said.contains(" s end to end"),
+        "{said}"
+    );
+    let posted = slack.messages(ALERTS);
+    let [check] = posted.as_slice() else {
+        panic!("a canary never alerts, and its check is one line: {posted:?}")
+    };
+    assert!(mentions(check, "Alert path checked"), "{check:?}");
+    assert!(
+        said.contains(&format!("Slack confirmed the post (message {})", check.ts)),
+        "{said}"
+    );
+    let events = cli(&moto, &["events", "--json"]).output().unwrap();
+    let events: Value = serde_json::from_slice(&events.stdout).unwrap();
+    assert_eq!(events, json!([]), "normal searches leave the canary out");
+    let kept = cli(&moto, &["events", "--json", "--drills"])
+        .output()
+        .unwrap();
+    let kept: Value = serde_json::from_slice(&kept.stdout).unwrap();
+    assert_eq!(
+        kept[0]["event_name"], "ElastiCache:CachewatchCanary",
+        "{kept}"
+    );
+    assert_eq!(kept[0]["actionable"], false, "{kept}");
+
+    // Act 2: a canary nobody carries to the function.
+    let mut command = cli(
+        &moto,
+        &[
+            "canary",
+            "--topic",
+            OURS,
+            "--alarm-topic",
+            &alarms,
+            "--wait",
+            "2",
+        ],
+    );
+    with_slack(&mut command);
+    let lost = command.output().unwrap();
+
+    // Assert 2: it fails, saying so, and alerts loudly: in Slack and on the alarm topic.
+    assert_eq!(lost.status.code(), Some(1));
+    let why = String::from_utf8_lossy(&lost.stderr);
+    assert!(
+        why.contains("did not arrive within 2.0 s")
+            && why.contains("cachewatch audit")
+            && why.contains("alerted in Slack")
+            && why.contains("alarm published to"),
+        "{why}"
+    );
+    let loud = slack.messages(ALERTS);
+    assert_eq!(loud.len(), 2, "{loud:?}");
+    assert!(
+        mentions(&loud[1], "lost a canary") && mentions(&loud[1], "🚨"),
+        "{:?}",
+        loud[1]
+    );
+    let alarm = sqs
+        .receive_message()
+        .queue_url(&alarm_queue)
+        .wait_time_seconds(5)
+        .send()
+        .await
+        .expect("moto answers");
+    let [alarm] = alarm.messages() else {
+        panic!("one alarm: {alarm:?}")
+    };
+    let alarm: Value = serde_json::from_str(alarm.body().unwrap()).unwrap();
+    assert_eq!(
+        alarm["Subject"], "cachewatch: the alert path lost a canary",
+        "{alarm}"
+    );
+    assert!(
+        alarm["Message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("ALARM:") && m.contains(OURS)),
+        "{alarm}"
+    );
+
+    // Act 3: the poller's run that posts the day's digest.
+    let mut poller = LambdaRuntime::start();
+    poller.spawn(
+        &workspace_bin("cachewatch-poller"),
+        "cachewatch-poller",
+        &env,
+    );
+    answer(&poller.invoke(scheduled_event(now()), WITHIN).outcome);
+
+    // Assert 3: the digest says when the path was last checked, and how long the canary took.
+    let posted = slack.messages(ALERTS);
+    let digest = posted
+        .iter()
+        .find(|m| m.text.contains("oming up"))
+        .unwrap_or_else(|| panic!("the digest: {posted:#?}"));
+    let took = said
+        .split("arrived: ")
+        .nth(1)
+        .and_then(|rest| rest.split(" end to end").next())
+        .expect("the command said how long it took");
+    assert!(
+        mentions(digest, "Alert path checked") && mentions(digest, &format!(", {took} end to end")),
+        "{took}: {:?}",
+        digest.blocks
+    );
+}
+
+/// AWS Health events about ElastiCache, as EventBridge delivers them (written from AWS Health's
+/// EventBridge schema: `tests/fixtures/health/README.md`).
+const HEALTH_DUE: &str = include_str!("../fixtures/health/service_update_due.json");
+const HEALTH_DUE_OPEN: &str = include_str!("../fixtures/health/service_update_due_open.json");
+const HEALTH_NO_ARN: &str = include_str!("../fixtures/health/malformed_no_event_arn.json");
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_aws_health_event_from_eventbridge_is_stored_once_per_communication_and_a_malformed_one_not_at_all()
+ {
+    // Arrange: the function as the stack's EventBridge rule invokes it, without Slack.
+    let moto = Moto::start();
+    let sdk = moto_sdk(&moto).await;
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), TABLE);
+    store.create_table().await.expect("moto creates the table");
+    let mut env = moto.env();
+    env.push(("CACHEWATCH_TABLE", TABLE.to_owned()));
+    let mut ingest = LambdaRuntime::start();
+    ingest.spawn(
+        &workspace_bin("cachewatch-ingest"),
+        "cachewatch-ingest",
+        &env,
+    );
+    let due: Value = serde_json::from_str(HEALTH_DUE).unwrap();
+    let due_open: Value = serde_json::from_str(HEALTH_DUE_OPEN).unwrap();
+    let no_arn: Value = serde_json::from_str(HEALTH_NO_ARN).unwrap();
+    // The fixtures are dated months ago: search the kind, which reads its whole partition.
+    let due_query = || EventQuery {
+        kind: Some(cachewatch_core::EventKind::new(
+            "aws_elasticache_before_update_due_notification",
+        )),
+        ..EventQuery::default()
+    };
+
+    // Act: the communication, delivered twice (EventBridge delivers at least once)...
+    let first = ingest.invoke(due.clone(), WITHIN);
+    let again = ingest.invoke(due, WITHIN);
+
+    // Assert: one event per affected entity, stored once.
+    assert_eq!(answer(&first.outcome)["new"], 2, "{:?}", first.outcome);
+    assert_eq!(answer(&again.outcome)["events"], 2);
+    assert_eq!(answer(&again.outcome)["new"], 0);
+    let stored = store.search(&due_query()).await.unwrap();
+    assert_eq!(stored.len(), 2, "{stored:#?}");
+    let orders = stored
+        .iter()
+        .find(|e| e.source_id.as_str() == "orders")
+        .expect("the replication group's event");
+    assert_eq!(
+        orders.kind.as_str(),
+        "aws_elasticache_before_update_due_notification"
+    );
+    assert_eq!(orders.origin.as_str(), "aws_health");
+
+    // Act: the next communication of the same AWS Health event.
+    let next = ingest.invoke(due_open, WITHIN);
+
+    // Assert: a new record, in the same maintenance.
+    assert_eq!(answer(&next.outcome)["new"], 1);
+    let stored = store.search(&due_query()).await.unwrap();
+    assert_eq!(stored.len(), 3);
+    let of_orders: Vec<_> = stored
+        .iter()
+        .filter(|e| e.source_id.as_str() == "orders")
+        .collect();
+    assert_eq!(of_orders.len(), 2);
+    assert!(of_orders[0].maintenance_id.is_some(), "{of_orders:#?}");
+    assert_eq!(of_orders[0].maintenance_id, of_orders[1].maintenance_id);
+
+    // Act: an AWS Health event without its ARN.
+    let refused = ingest.invoke(no_arn, WITHIN);
+
+    // Assert: a clear error that retrying will not help, and nothing stored.
+    match &refused.outcome {
+        Outcome::Error {
+            error_type,
+            message,
+        } => {
+            assert_eq!(error_type, "Cachewatch.PoisonRecord");
+            assert!(message.contains("`eventArn` is missing"), "{message}");
+        }
+        Outcome::Response(v) => panic!("a malformed Health event must fail: {v}"),
+    }
+    assert_eq!(store.search(&due_query()).await.unwrap().len(), 3);
 }

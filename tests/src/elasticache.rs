@@ -15,6 +15,7 @@
 //! | `DescribeUpdateActions` | the stand-in | the programmed update actions ([`ElastiCacheStandIn::add_update_action`]), filtered by `ServiceUpdateName`, `ReplicationGroupIds`, `CacheClusterIds`, `Engine`, `ServiceUpdateStatus`, `UpdateActionStatus` and `ServiceUpdateTimeRange`; paged like DescribeEvents (`MaxRecords` 1–100) |
 //! | `TestFailover` | the stand-in, reading the group from moto | appends the documented events (below), swaps the shard's primary and replica in later `DescribeReplicationGroups` answers, answers the group; refuses like AWS (below) |
 //! | `ModifyCacheCluster` | the stand-in, reading the cluster from moto | sets the cluster's notification topic (`NotificationTopicArn`, `NotificationTopicStatus`); other changes are not played |
+//! | `DescribeCacheParameters` | the stand-in | the parameters of a group it knows (`default.*`, one a cluster or group was created with, one set by [`ElastiCacheStandIn::set_cache_parameter`]): a default group's values (`reserved-memory-percent` 25, `reserved-memory` 0, ...) with those set; pages of `MaxRecords` (20–100) chained by `Marker`; any other group is `CacheParameterGroupNotFound` (404) |
 //! | everything else | **moto**, forwarded unchanged | answers are patched on the way back (below) |
 //!
 //! `TestFailover` appends, in this order: `Test Failover API called for node group N`
@@ -37,7 +38,8 @@
 //!
 //! - every `CacheCluster` (DescribeCacheClusters, CreateCacheCluster, ModifyCacheCluster) gets
 //!   its `NotificationConfiguration` (the cluster's own topic, else its group's), its
-//!   `CacheParameterGroup` (name and `ParameterApplyStatus`, `in-sync` unless set), its
+//!   `CacheParameterGroup` (name, the default group of its engine and version when created
+//!   without one, and `ParameterApplyStatus`, `in-sync` unless set), its
 //!   `PendingModifiedValues`; a cluster outside any group gets `CacheNodes` (with
 //!   `ShowCacheNodeInfo=true`; ids `0001`…, endpoints `{cluster}.{node}.stand-in.cache.amazonaws.com`)
 //!   and, for Memcached, a `ConfigurationEndpoint`;
@@ -103,11 +105,23 @@ const RETENTION: Duration = Duration::days(14);
 const MAX_DURATION_MINUTES: i64 = 20_160;
 
 /// Operations the stand-in answers itself.
-const PLAYED: [&str; 4] = [
+const PLAYED: [&str; 5] = [
     "DescribeEvents",
     "DescribeUpdateActions",
     "TestFailover",
     "ModifyCacheCluster",
+    "DescribeCacheParameters",
+];
+
+/// The parameters every Valkey and Redis OSS parameter group starts with, as ElastiCache's
+/// default groups set them (`reserved-memory-percent` 25: the default AWS documents).
+const DEFAULT_PARAMETERS: [(&str, &str); 6] = [
+    ("appendonly", "no"),
+    ("maxmemory-policy", "volatile-lru"),
+    ("reserved-memory", "0"),
+    ("reserved-memory-percent", "25"),
+    ("timeout", "0"),
+    ("tcp-keepalive", "300"),
 ];
 
 /// `SourceType` values DescribeEvents accepts.
@@ -191,6 +205,7 @@ struct StandInState {
     pending: HashMap<String, BTreeMap<String, String>>,
     snapshot_times: HashMap<String, DateTime<Utc>>,
     roles: HashMap<String, String>,
+    parameters: HashMap<String, BTreeMap<String, String>>,
     failovers: Vec<DateTime<Utc>>,
     sequence: u64,
 }
@@ -410,6 +425,17 @@ impl ElastiCacheStandIn {
             .insert(field.to_owned(), value.to_owned());
     }
 
+    /// Sets parameter `name` of cache parameter group `group` to `value` in later
+    /// DescribeCacheParameters answers (the group's other parameters keep their defaults).
+    pub fn set_cache_parameter(&self, group: &str, name: &str, value: &str) {
+        self.shared
+            .lock()
+            .parameters
+            .entry(group.to_owned())
+            .or_default()
+            .insert(name.to_owned(), value.to_owned());
+    }
+
     /// Sets when snapshot `name` was taken.
     pub fn set_snapshot_time(&self, name: &str, at: DateTime<Utc>) {
         self.shared
@@ -570,6 +596,7 @@ async fn handle(
             "ModifyCacheCluster" => {
                 modify_cache_cluster(&shared, &uri, &headers, &params, request_id).await
             }
+            "DescribeCacheParameters" => describe_cache_parameters(&shared, &params, request_id),
             _ => {
                 forward(
                     &shared, method, &uri, &headers, body, &action, &params, request_id,
@@ -842,6 +869,76 @@ fn paginate<'a, T>(
     let end = (offset + max_records).min(items.len());
     let next = (end < items.len()).then(|| format!("{kind}-{:08x}-{end}", shared.marker_salt));
     Ok((&items[offset..end], next))
+}
+
+// ---------------------------------------------------------------------------------------------
+// DescribeCacheParameters
+
+/// The parameters of a group the stand-in knows (an ElastiCache default group, one a cluster or
+/// replication group names, or one with parameters set), by name; `None` for any other.
+fn known_parameters(state: &StandInState, group: &str) -> Option<BTreeMap<String, String>> {
+    let named = group.starts_with("default.")
+        || state.parameters.contains_key(group)
+        || state.cluster_parameter_groups.values().any(|g| g == group)
+        || state.group_parameter_groups.values().any(|g| g == group);
+    if !named {
+        return None;
+    }
+    let mut all: BTreeMap<String, String> = DEFAULT_PARAMETERS
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    if let Some(set) = state.parameters.get(group) {
+        all.extend(set.clone());
+    }
+    Some(all)
+}
+
+fn describe_cache_parameters(
+    shared: &Shared,
+    params: &[(String, String)],
+    request_id: String,
+) -> Answer {
+    let Some(group) = param(params, "CacheParameterGroupName") else {
+        return Answer::invalid(
+            request_id,
+            "The parameter CacheParameterGroupName must be provided.",
+        );
+    };
+    let max_records = match page_size(params, 20) {
+        Ok(n) => n,
+        Err(message) => return Answer::invalid(request_id, &message),
+    };
+    let Some(all) = known_parameters(&shared.lock(), group) else {
+        return Answer::error(
+            request_id,
+            404,
+            "CacheParameterGroupNotFound",
+            &format!("CacheParameterGroup {group} not found."),
+        );
+    };
+    let all: Vec<(String, String)> = all.into_iter().collect();
+    let (page, marker) = match paginate(shared, params, "parameters", &all, max_records) {
+        Ok(found) => found,
+        Err(message) => return Answer::invalid(request_id, &message),
+    };
+    let members: String = page
+        .iter()
+        .map(|(name, value)| {
+            format!(
+                "<Parameter>{}{}{}{}</Parameter>",
+                element("ParameterName", name),
+                element("ParameterValue", value),
+                element("Source", "system"),
+                element("ChangeType", "immediate"),
+            )
+        })
+        .collect();
+    let mut result = format!("<Parameters>{members}</Parameters>");
+    if let Some(m) = &marker {
+        result.push_str(&element("Marker", m));
+    }
+    Answer::xml("DescribeCacheParameters", request_id, &result, marker)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1217,16 +1314,21 @@ fn patch_cluster(state: &StandInState, cluster: &str, show_nodes: bool) -> Strin
             ),
         );
     }
-    let parameter_group = state.cluster_parameter_groups.get(&id).or_else(|| {
-        group
-            .as_ref()
-            .and_then(|g| state.group_parameter_groups.get(g))
-    });
+    let parameter_group = state
+        .cluster_parameter_groups
+        .get(&id)
+        .or_else(|| {
+            group
+                .as_ref()
+                .and_then(|g| state.group_parameter_groups.get(g))
+        })
+        .cloned()
+        .or_else(|| default_parameter_group(cluster));
     let apply_status = state.apply_status.get(&id);
     if parameter_group.is_some() || apply_status.is_some() {
         let mut pg = String::from("<CacheParameterGroup>");
         if let Some(name) = parameter_group {
-            pg.push_str(&element("CacheParameterGroupName", name));
+            pg.push_str(&element("CacheParameterGroupName", &name));
         }
         pg.push_str(&element(
             "ParameterApplyStatus",
@@ -1284,6 +1386,24 @@ fn patch_cluster(state: &StandInState, cluster: &str, show_nodes: bool) -> Strin
         }
     }
     out
+}
+
+/// The default parameter group ElastiCache gives a cluster created without one, by engine and
+/// version family (`default.redis7`, `default.redis6.x`, `default.redis5.0`,
+/// `default.valkey8`, `default.memcached1.6`).
+fn default_parameter_group(cluster: &str) -> Option<String> {
+    let engine = child_text(cluster, "Engine")?;
+    let version = child_text(cluster, "EngineVersion")?;
+    let mut parts = version.split('.');
+    let major: u32 = parts.next()?.parse().ok()?;
+    let minor = parts.next().unwrap_or("0");
+    let family = match (engine.as_str(), major) {
+        ("redis", 6) => "6.x".to_owned(),
+        ("redis", m) if m >= 7 => m.to_string(),
+        ("valkey", m) => m.to_string(),
+        _ => format!("{major}.{minor}"),
+    };
+    Some(format!("default.{engine}{family}"))
 }
 
 /// `xml` with every `NodeGroupMember`'s `CurrentRole` as test failovers left it.

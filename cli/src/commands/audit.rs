@@ -1,60 +1,55 @@
-//! `cachewatch audit [--fix]`: which replication groups and clusters do not send their events to
-//! cachewatch's topic, and, with `--fix`, setting it on them after saying what changes.
+//! `cachewatch audit [--fix]`: every link of the alert path. Which replication groups and
+//! clusters do not send their events to cachewatch's topic; whether the topic's policy lets
+//! ElastiCache publish, whether the topic is encrypted, whether the ingest function is subscribed
+//! and confirmed, whether the dead-letter queue is empty. With `--fix`, setting the topic, the
+//! policy statement and the subscription, after saying exactly what changes.
 
 use std::io::{BufRead, IsTerminal, Write};
 
 use anyhow::anyhow;
-use cachewatch_core::fleet::{CoverageAudit, TopicFix, audit_coverage};
+use cachewatch_adapters::alert_path::{AlertPath, PathSettings};
+use cachewatch_adapters::elasticache::ElastiCache;
+use cachewatch_core::alerting::alert_path::PathAudit;
+use cachewatch_core::fleet::TopicFix;
 
-use super::{Failure, elasticache, write_json};
+use super::{Failure, write_json};
 use crate::args::AuditArgs;
 use crate::render;
 
 pub async fn run(args: &AuditArgs, out: &mut dyn Write) -> Result<(), Failure> {
-    let topic = args
-        .topic
-        .as_deref()
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .ok_or_else(|| {
-            Failure::Input(anyhow!(
-                "which topic? --topic ARN or CACHEWATCH_TOPIC_ARN (the stack's TopicArn output)"
-            ))
-        })?;
-    let elasticache = elasticache().await;
-    let audit = read(&elasticache, topic).await?;
+    let settings = settings(args)?;
+    let sdk = cachewatch_adapters::aws::load().await;
+    let (elasticache, path) = (
+        ElastiCache::from_sdk_config(&sdk),
+        AlertPath::from_sdk_config(&sdk),
+    );
+    let audit = read(&elasticache, &path, &settings).await?;
     if args.json && !args.fix {
         return write_json(out, &audit);
     }
-    render::coverage_table(&audit, out)?;
-    let plan = audit.fix_plan();
+    render::path_audit(&audit, out)?;
+    let clusters = audit.coverage.fix_plan();
+    let changes = clusters.len() + audit.fixes.len();
     if !args.fix {
-        if !plan.is_empty() {
+        if changes > 0 {
             writeln!(
                 out,
-                "`cachewatch audit --fix` sets the topic on {}.",
-                count(plan.len())
+                "`cachewatch audit --fix` makes {changes} change{}.",
+                plural(changes)
             )?;
         }
         return Ok(());
     }
-    if plan.is_empty() {
+    if changes == 0 {
         writeln!(out, "Nothing to fix.")?;
         return Ok(());
     }
-    writeln!(
-        out,
-        "\n--fix will set the topic, active, on {}:",
-        count(plan.len())
-    )?;
-    for fix in &plan {
-        writeln!(out, "  {}", describe(fix))?;
-    }
+    show_plan(&audit, &clusters, out)?;
     if !args.yes && !confirm(out)? {
         return Err(Failure::Input(anyhow!("nothing was changed")));
     }
     let mut failed = 0;
-    for fix in &plan {
+    for fix in &clusters {
         match elasticache
             .set_notification_topic(&fix.resource, &fix.topic_arn)
             .await
@@ -66,34 +61,102 @@ pub async fn run(args: &AuditArgs, out: &mut dyn Write) -> Result<(), Failure> {
             }
         }
     }
-    let after = read(&elasticache, topic).await?;
-    writeln!(
-        out,
-        "\nNow {} of {} send their events to cachewatch.",
-        after.covered(),
-        after.resources.len()
-    )?;
-    if args.json {
-        write_json(out, &after)?;
+    for fix in &audit.fixes {
+        let what = fix.describe(&settings.topic_arn);
+        match path.apply(&settings.topic_arn, fix).await {
+            Ok(()) => writeln!(out, "  done: {what}")?,
+            Err(e) => {
+                failed += 1;
+                writeln!(out, "  NOT done: {what}: {e}")?;
+            }
+        }
     }
+    let after = read(&elasticache, &path, &settings).await?;
+    report_after(&after, args.json, out)?;
     if failed > 0 {
         return Err(Failure::Other(anyhow!(
             "{failed} change{} failed (see above)",
-            if failed == 1 { "" } else { "s" }
+            plural(failed)
         )));
     }
     Ok(())
 }
 
+/// The links to check, from the arguments.
+fn settings(args: &AuditArgs) -> Result<PathSettings, Failure> {
+    let given = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+    };
+    let topic_arn = given(&args.topic).ok_or_else(|| {
+        Failure::Input(anyhow!(
+            "which topic? --topic ARN or CACHEWATCH_TOPIC_ARN (the stack's TopicArn output)"
+        ))
+    })?;
+    Ok(PathSettings {
+        topic_arn,
+        ingest_endpoint: given(&args.ingest),
+        dead_letter_queue: given(&args.dead_letter_queue),
+    })
+}
+
+/// What `--fix` will change, every call and its effect.
+fn show_plan(audit: &PathAudit, clusters: &[TopicFix], out: &mut dyn Write) -> Result<(), Failure> {
+    if !clusters.is_empty() {
+        writeln!(
+            out,
+            "\n--fix will set the topic, active, on {}:",
+            count(clusters.len())
+        )?;
+        for fix in clusters {
+            writeln!(out, "  {}", describe(fix))?;
+        }
+    }
+    if !audit.fixes.is_empty() {
+        writeln!(out, "\n--fix will change the topic:")?;
+        for fix in &audit.fixes {
+            writeln!(out, "  {}", fix.describe(&audit.coverage.topic_arn))?;
+        }
+    }
+    Ok(())
+}
+
+/// The path after the changes.
+fn report_after(after: &PathAudit, json: bool, out: &mut dyn Write) -> Result<(), Failure> {
+    writeln!(
+        out,
+        "\nNow {} of {} send their events to cachewatch.",
+        after.coverage.covered(),
+        after.coverage.resources.len()
+    )?;
+    if after.problems.is_empty() {
+        writeln!(out, "No broken link past the clusters.")?;
+    } else {
+        writeln!(out, "Still broken (not repaired by --fix):")?;
+        for problem in &after.problems {
+            writeln!(out, "  {}", problem.describe())?;
+        }
+    }
+    if json {
+        write_json(out, after)?;
+    }
+    Ok(())
+}
+
 async fn read(
-    elasticache: &cachewatch_adapters::elasticache::ElastiCache,
-    topic: &str,
-) -> Result<CoverageAudit, Failure> {
-    let fleet = elasticache
-        .coverage()
+    elasticache: &ElastiCache,
+    path: &AlertPath,
+    settings: &PathSettings,
+) -> Result<PathAudit, Failure> {
+    path.audit(elasticache, settings)
         .await
-        .map_err(|e| Failure::Other(anyhow!(e).context("cannot list the clusters")))?;
-    Ok(audit_coverage(&fleet, topic))
+        .map_err(|e| Failure::Other(anyhow!(e).context("cannot audit the alert path")))
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
 }
 
 fn count(n: usize) -> String {

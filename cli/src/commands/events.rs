@@ -5,9 +5,9 @@ use std::io::Write;
 
 use anyhow::anyhow;
 use cachewatch_core::history::export::{EXPORT_PAGE, EventPages};
-use cachewatch_core::history::query::{EventQuery, MAX_LIMIT, parse_when};
+use cachewatch_core::history::filters::{self, Reading};
+use cachewatch_core::history::query::{EventQuery, MAX_LIMIT};
 use cachewatch_core::history::store::EventStore;
-use cachewatch_core::model::kind::{Category, EventKind};
 
 use super::{Context, Failure, write_json};
 use crate::args::{EventsArgs, Listing};
@@ -71,48 +71,35 @@ fn write_json_lines(
     Ok(())
 }
 
+/// The query the arguments ask for, read by the same rules as the API's and the pages' filters.
 fn query_of<S>(args: &EventsArgs, ctx: &Context<S>) -> Result<EventQuery, Failure> {
-    let input = |e: String| Failure::Input(anyhow!(e));
-    let when = |raw: &Option<String>| {
-        raw.as_deref()
-            .map(|r| parse_when(r, ctx.now))
-            .transpose()
-            .map_err(|e| input(e.to_string()))
+    let named = [
+        ("cluster", &args.cluster),
+        ("node", &args.node),
+        ("kind", &args.kind),
+        ("category", &args.category),
+        ("since", &args.since),
+        ("until", &args.until),
+        ("text", &args.text),
+    ];
+    let mut pairs: Vec<(String, String)> = named
+        .into_iter()
+        .filter_map(|(name, value)| Some((name.to_owned(), value.clone()?)))
+        .collect();
+    pairs.push(("limit".to_owned(), args.limit.to_string()));
+    let reading = Reading {
+        default_limit: args.limit,
+        max_limit: MAX_LIMIT,
+        strict: true,
     };
-    let category = args
-        .category
-        .as_deref()
-        .map(|c| {
-            Category::parse(c).ok_or_else(|| {
-                input(format!(
-                    "{c:?} is not a category: node_replacement, failover or other"
-                ))
-            })
-        })
-        .transpose()?;
-    let kind = args
-        .kind
-        .as_deref()
-        .map(|k| {
-            EventKind::from_event_name(k)
-                .ok_or_else(|| input(format!("{k:?} is not an event kind")))
-        })
-        .transpose()?;
-    if args.limit == 0 || args.limit > MAX_LIMIT {
-        return Err(input(format!(
-            "--limit must be between 1 and {MAX_LIMIT}; to export more, use --all with --csv or --jsonl"
-        )));
-    }
-    Ok(EventQuery {
-        cluster: args.cluster.clone(),
-        node: args.node.clone(),
-        kind,
-        category,
-        since: when(&args.since)?,
-        until: when(&args.until)?,
-        text: args.text.clone(),
-        limit: args.limit,
-        include_drills: args.drills,
-        actionable_only: false,
-    })
+    let (mut query, _) = filters::read(&pairs, ctx.now, reading).map_err(|e| {
+        let hint = if e.parameter == "limit" {
+            "; to export more, use --all with --csv or --jsonl"
+        } else {
+            ""
+        };
+        Failure::Input(anyhow!("--{}: {}{hint}", e.parameter, e.message))
+    })?;
+    query.include_drills = args.drills;
+    Ok(query)
 }

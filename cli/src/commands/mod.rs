@@ -2,6 +2,7 @@
 
 mod audit;
 mod backfill;
+mod canary;
 mod conventions;
 mod demo;
 mod drill;
@@ -29,6 +30,7 @@ use cachewatch_adapters::SqliteStore;
 use cachewatch_adapters::dynamo::DynamoStore;
 use cachewatch_adapters::elasticache::ElastiCache;
 use cachewatch_app::config_at;
+use cachewatch_app::lookup::{self, Resolved};
 use cachewatch_core::history::store::EventStore;
 use cachewatch_core::model::event::EventId;
 use cachewatch_core::model::timefmt::Zone;
@@ -203,6 +205,7 @@ async fn run_command<S: cachewatch_app::Store>(
         Command::Notify(args) => notify::run(ctx, &args, out).await,
         Command::Backfill(args) => backfill::run(ctx, &args, out).await,
         Command::Audit(args) => audit::run(&args, out).await,
+        Command::Canary(args) => canary::run(ctx, &args, out).await,
         Command::Demo => unreachable!("the demo has its own store"),
         Command::Drill(args) => drill::run(ctx, &args, out).await,
         Command::Ack(args) => respond::ack(ctx, &args, out).await,
@@ -237,28 +240,22 @@ fn database_path(given: Option<PathBuf>) -> Result<PathBuf, Failure> {
 
 /// The event a person means by `raw`: a whole id, or the first digits of exactly one.
 pub async fn resolve_id<S: EventStore>(store: &S, raw: &str) -> Result<EventId, Failure> {
-    let prefix = EventId::parse_prefix(raw).ok_or_else(|| {
-        Failure::Input(anyhow!("{raw:?} is not an event id (4 to 20 hex digits)"))
-    })?;
-    if let Some(id) = prefix.as_full()
-        && let Some(event) = store.event(&id).await?
-    {
-        return Ok(event.id);
-    }
-    let ids = store.resolve(&prefix, 6).await?;
-    match ids.as_slice() {
-        [] => Err(Failure::Input(anyhow!(
+    match lookup::resolve(store, raw).await? {
+        Resolved::Id(id) => Ok(id),
+        Resolved::NotAnId => Err(Failure::Input(anyhow!(
+            "{raw:?} is not an event id (4 to 20 hex digits)"
+        ))),
+        Resolved::Nothing => Err(Failure::Input(anyhow!(
             "no event has an id starting with {raw}"
         ))),
-        [one] => Ok(one.clone()),
-        many => Err(Failure::Input(anyhow!(
+        Resolved::Ambiguous(ids) => Err(Failure::Input(anyhow!(
             "{raw} is ambiguous: {}{} — give more digits",
-            many.iter()
+            ids.iter()
                 .take(5)
                 .map(EventId::as_str)
                 .collect::<Vec<_>>()
                 .join(", "),
-            if many.len() > 5 { ", …" } else { "" }
+            if ids.len() > 5 { ", …" } else { "" }
         ))),
     }
 }

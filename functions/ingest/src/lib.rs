@@ -1,5 +1,10 @@
-//! The SNS function: each record of an SNS event from ElastiCache goes through the one ingest
+//! The ingest function: each record of an SNS event from ElastiCache, and each AWS Health event
+//! about ElastiCache that the stack's EventBridge rule delivers, goes through the one ingest
 //! pipeline (parse, store, lifecycle), then its alerts are recorded and sent.
+//!
+//! The payload stays JSON (`serde_json::Value`) rather than a typed `aws_lambda_events` envelope:
+//! an SNS event is split into its records here, and every other payload (an EventBridge event, a
+//! direct invocation with any shape cachewatch reads) is one document for the one parser.
 //!
 //! Records are handled one by one: a record that cannot be read (a poison record) does not keep
 //! the others from being stored. The invocation then fails, with an error type that says whether a

@@ -1,5 +1,5 @@
-//! `cachewatch-ingest`: the deployment from the environment, then each SNS event through
-//! [`cachewatch_ingest::handle`].
+//! `cachewatch-ingest`: the deployment from the environment, then each SNS event and each AWS
+//! Health event from EventBridge through [`cachewatch_ingest::handle`].
 
 use cachewatch_adapters::deployment::Deployment;
 use cachewatch_ingest::{Deps, handle};

@@ -11,7 +11,8 @@
 //!    runs and concurrent pollers (`cachewatch_core::reminder`);
 //! 4. **once a day**, from the team's morning on (`CACHEWATCH_DIGEST_HOUR` in `CACHEWATCH_TZ`):
 //!    the upcoming digest (maintenance windows of the next 7 days, service updates not applied)
-//!    and, when some cluster does not publish to the stack's topic, the coverage audit. Each is
+//!    and, when a link of the alert path is broken (a cluster not publishing to the stack's topic,
+//!    the topic's policy or encryption, the ingest subscription, dead letters), its audit. Each is
 //!    posted once a day, under a lease; one that could not be posted is tried again next run.
 //!
 //! A failed backfill fails the invocation (Lambda retries it, then the dead-letter queue's alarm
@@ -25,11 +26,12 @@ use cachewatch_adapters::chat::Chat;
 use cachewatch_adapters::deployment::Deployment;
 use cachewatch_adapters::elasticache::EventQuery;
 use cachewatch_app::{Alerting, Alerts, Door, IngestRequest, Input, Ports};
+use cachewatch_core::alerting::canary::{CANARY_SOURCE, LastCheck, last_check};
 use cachewatch_core::alerting::delivery::{ChatSink as _, DeliveryStore as _};
 use cachewatch_core::alerting::notify::{NotifyError, NotifyReport, NotifySettings};
 use cachewatch_core::alerting::reminder::{ReminderReport, send_reminders};
 use cachewatch_core::alerting::slack::{self, SlackMessage};
-use cachewatch_core::fleet::{DIGEST_HORIZON, audit_coverage, daily_report_day, upcoming_digest};
+use cachewatch_core::fleet::{DIGEST_HORIZON, daily_report_day, upcoming_digest};
 use cachewatch_core::history::response::ResponseStore as _;
 use cachewatch_core::history::store::{EventStore as _, StoreError};
 use cachewatch_core::{IngestOutcome, MaintenanceEvent};
@@ -183,6 +185,24 @@ fn alerts(report: &NotifyReport) -> Value {
     })
 }
 
+/// The last canary of the past 30 days that reached the history, for the digest's line; none
+/// when the history cannot be read (the digest goes out without the line).
+async fn last_canary(d: &Deployment, now: DateTime<Utc>) -> Option<LastCheck> {
+    let query = cachewatch_core::EventQuery {
+        cluster: Some(CANARY_SOURCE.to_owned()),
+        since: Some(now - Duration::days(30)),
+        include_drills: true,
+        ..cachewatch_core::EventQuery::default()
+    };
+    match d.store.search(&query).await {
+        Ok(events) => last_check(&events),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read the last canary");
+            None
+        }
+    }
+}
+
 /// What a run of the reminders did, for the answer.
 fn reminded(report: &ReminderReport) -> Value {
     for (key, reason) in &report.failed {
@@ -201,7 +221,8 @@ fn reminded(report: &ReminderReport) -> Value {
     })
 }
 
-/// Posts the day's digest and, when there are gaps, the coverage audit: each once a day.
+/// Posts the day's digest and, when a link is broken, the audit of the alert path: each once a
+/// day.
 async fn daily(d: &Deployment, chat: &Chat, now: DateTime<Utc>) -> Result<Value, PollError> {
     let Some(day) = daily_report_day(now, d.notify.zone, d.digest_hour) else {
         return Ok(json!("not due yet"));
@@ -247,19 +268,21 @@ async fn daily(d: &Deployment, chat: &Chat, now: DateTime<Utc>) -> Result<Value,
             }
             digest = digest.with_acknowledged(acknowledged);
             digest.updates_unavailable = unavailable;
+            digest.alert_path_checked = last_canary(d, now).await;
             Ok(Some(slack::digest(&digest, d.notify.zone)))
         })
         .await?;
-    let coverage = match &d.topic_arn {
+    let coverage = match d.path_settings() {
         None => json!("no topic"),
-        Some(topic) => {
+        Some(settings) => {
             today
                 .once("coverage", async {
-                    let fleet = d.elasticache.coverage().await.map_err(|e| {
-                        format!("cannot read the clusters for the coverage audit: {e}")
-                    })?;
-                    let audit = audit_coverage(&fleet, topic);
-                    Ok((!audit.gaps().is_empty()).then(|| slack::coverage(&audit)))
+                    let audit = d
+                        .alert_path
+                        .audit(&d.elasticache, &settings)
+                        .await
+                        .map_err(|e| format!("cannot audit the alert path: {e}"))?;
+                    Ok((!audit.is_clean()).then(|| slack::alert_path(&audit)))
                 })
                 .await?
         }

@@ -11,6 +11,8 @@
 //! | `CACHEWATCH_BASE_URL` | where runbook pages are served: alerts link there and carry buttons |
 //! | `CACHEWATCH_LINK_TTL` | how long the signed links of alerts hold (default 30d; the secret is `CACHEWATCH_LINK_SECRET`) |
 //! | `CACHEWATCH_TOPIC_ARN` | the stack's topic, which every cluster should publish to |
+//! | `CACHEWATCH_INGEST_ARN` | the ingest function, which should be subscribed to the topic (the daily audit checks it) |
+//! | `CACHEWATCH_DEAD_LETTER_QUEUE_URL` | the dead-letter queue, which should be empty (the daily audit checks it) |
 //! | `CACHEWATCH_LOOKBACK_MINUTES` | how far back each poll reads DescribeEvents (default 60) |
 //! | `CACHEWATCH_DIGEST_HOUR` | the hour (0–23, in `CACHEWATCH_TZ`) from which the daily digest and coverage audit are posted (default 9) |
 //! | `CACHEWATCH_RUNBOOK_DIR` | runbook templates replacing the embedded ones (a layer, say) |
@@ -27,6 +29,7 @@ use cachewatch_core::model::timefmt::{BadZone, Zone};
 use cachewatch_core::runbook::Runbooks;
 use chrono::{Duration, Utc};
 
+use crate::alert_path::{AlertPath, PathSettings};
 use crate::chat::{Chat, ChatConfigError, chat_from_lookup};
 use crate::dynamo::DynamoStore;
 use crate::elasticache::ElastiCache;
@@ -58,6 +61,12 @@ pub struct Deployment {
     pub secrets: Secrets,
     /// The stack's topic.
     pub topic_arn: Option<String>,
+    /// SNS and SQS, for the audit of the alert path.
+    pub alert_path: AlertPath,
+    /// The ingest function subscribed to the topic, when known.
+    pub ingest_endpoint: Option<String>,
+    /// The dead-letter queue, when known.
+    pub dead_letter_queue: Option<String>,
     /// How far back a poll reads.
     pub lookback: Duration,
     /// The hour of the team's day from which the daily report is posted.
@@ -190,9 +199,23 @@ impl Deployment {
             config,
             notify,
             topic_arn: value("CACHEWATCH_TOPIC_ARN"),
+            alert_path: AlertPath::from_sdk_config(sdk),
+            ingest_endpoint: value("CACHEWATCH_INGEST_ARN"),
+            dead_letter_queue: value("CACHEWATCH_DEAD_LETTER_QUEUE_URL"),
             lookback,
             digest_hour,
             secrets,
+        })
+    }
+}
+
+impl Deployment {
+    /// The links of the alert path to audit, when the stack's topic is known.
+    pub fn path_settings(&self) -> Option<PathSettings> {
+        self.topic_arn.as_ref().map(|topic| PathSettings {
+            topic_arn: topic.clone(),
+            ingest_endpoint: self.ingest_endpoint.clone(),
+            dead_letter_queue: self.dead_letter_queue.clone(),
         })
     }
 }

@@ -2,6 +2,7 @@
 //! DynamoDB, ElastiCache, Slack, Redis) happens here, behind the traits the domain defines.
 #![warn(missing_docs)]
 
+pub mod alert_path;
 pub mod aws;
 pub mod chat;
 pub mod deployment;

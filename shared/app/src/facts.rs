@@ -27,6 +27,9 @@ pub struct Known {
     pub read_at: Option<DateTime<Utc>>,
     /// Whether they were read now (rather than kept from an earlier lookup).
     pub fresh: bool,
+    /// Whether the lookup reused an earlier answer of ElastiCache within its reuse window
+    /// (then `read_at` is when that answer was given).
+    pub reused: bool,
     /// Why they were not read now.
     pub why_not_now: Option<String>,
 }
@@ -38,6 +41,11 @@ impl Known {
         Some(match (&self.why_not_now, self.fresh) {
             (Some(why), false) => format!(
                 "read {} from ElastiCache, {} (kept from the last lookup; {why})",
+                at.format("%a %d %b %Y %H:%M UTC"),
+                relative(now, at)
+            ),
+            _ if self.reused => format!(
+                "read {} from ElastiCache, {} (an answer reused by this lookup)",
                 at.format("%a %d %b %Y %H:%M UTC"),
                 relative(now, at)
             ),
@@ -71,26 +79,31 @@ pub async fn known_facts<S: FactsStore, F: FactsSource>(
     why_not: &str,
 ) -> Known {
     let cluster = facts_key(event).to_owned();
-    let looked = source.facts_for(event, maintenance).await;
+    let mut looked = source.facts_for(event, maintenance).await;
+    // An answer the source reused is kept with the time it was given, not as a new reading.
+    let reused_from = looked.reused_from.take();
     let mut known = Known {
         cluster: cluster.clone(),
         facts: looked,
         read_at: None,
         fresh: false,
+        reused: false,
         why_not_now: None,
     };
     if worth_keeping(&known.facts) {
         if source.looks_up() && !event.drill {
+            let read_at = reused_from.unwrap_or(now);
             let record = FactsRecord {
                 cluster_id: cluster,
-                read_at: now,
+                read_at,
                 facts: known.facts.clone(),
             };
             if let Err(e) = store.record_facts(&record).await {
                 tracing::warn!(error = %e, "the facts read are not kept in the history");
             }
-            known.read_at = Some(now);
+            known.read_at = Some(read_at);
             known.fresh = true;
+            known.reused = reused_from.is_some();
         }
         return known;
     }

@@ -12,6 +12,7 @@
 pub mod facts;
 pub mod import;
 pub mod ingest;
+pub mod lookup;
 
 pub use facts::{KeptFacts, Known, NOT_LOOKED_UP, known_facts};
 pub use import::{ImportError, ImportRequest, Imported, LineRuns, import_lines};

@@ -521,6 +521,9 @@ pub struct UpcomingDigest {
     /// the others are listed first and marked.
     #[serde(default)]
     pub acknowledged: Option<std::collections::BTreeSet<crate::model::event::EventId>>,
+    /// The last canary that went through the alert path, when the history has one.
+    #[serde(default)]
+    pub alert_path_checked: Option<crate::alerting::canary::LastCheck>,
 }
 
 impl UpcomingDigest {
@@ -600,6 +603,7 @@ pub fn upcoming_digest(
         updates: pending,
         updates_unavailable: None,
         acknowledged: None,
+        alert_path_checked: None,
     }
 }
 

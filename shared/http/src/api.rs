@@ -21,8 +21,8 @@ use serde_json::json;
 use crate::access;
 use crate::browser::query_pairs;
 use crate::door::App;
-use crate::filters::{self, Reading};
 use crate::sns::SnsFetcher;
+use cachewatch_core::history::filters::{self, Reading};
 
 /// `GET /api/events`.
 pub(crate) async fn events<S, C, F, K>(

@@ -36,11 +36,11 @@ use serde_json::json;
 
 use crate::access;
 use crate::door::App;
-use crate::filters::{self, Reading};
-use crate::lookup::{self, Found};
 use crate::pages::{self, HistoryPage, RunbookPage};
 use crate::settings::HttpSettings;
 use crate::sns::SnsFetcher;
+use cachewatch_app::lookup::{self, Found};
+use cachewatch_core::history::filters::{self, Reading};
 
 /// The history page's default number of events.
 pub const HISTORY_LIMIT: usize = 100;

@@ -37,9 +37,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::door::App;
-use crate::filters::{self, Reading};
-use crate::lookup::{self, Found};
 use crate::sns::SnsFetcher;
+use cachewatch_app::lookup::{self, Found};
+use cachewatch_core::history::filters::{self, Reading};
 
 /// Events a search shows unless `limit:` says otherwise.
 pub const SEARCH_LIMIT: usize = 10;

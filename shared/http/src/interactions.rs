@@ -44,8 +44,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::door::App;
-use crate::lookup::{self, Found, Subject};
 use crate::sns::SnsFetcher;
+use cachewatch_app::lookup::{self, Found, Subject};
 
 /// The `callback_id` of the outcome modal.
 pub const OUTCOME_CALLBACK: &str = "cachewatch_outcome";

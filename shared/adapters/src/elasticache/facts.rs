@@ -2,8 +2,9 @@
 //!
 //! One lookup asks, in this order and within one time bound: `DescribeCacheClusters` (engine,
 //! version, window, backups setting, TLS, parameter group and pending changes, the node's
-//! endpoint), `DescribeReplicationGroups` (cluster mode, Multi-AZ, automatic failover, the
-//! node's shard and role, replicas, endpoints), `DescribeSnapshots` (the latest backup) and
+//! endpoint), `DescribeCacheParameters` for Valkey and Redis OSS (the reserved memory of the
+//! parameter group), `DescribeReplicationGroups` (cluster mode, Multi-AZ, automatic failover,
+//! the node's shard and role, replicas, endpoints), `DescribeSnapshots` (the latest backup) and
 //! `ListTagsForResource` (production or not). Whatever fails or does not answer in time is left
 //! unknown and named in `unavailable`; what came before it is kept. Lookups are cached briefly.
 
@@ -33,10 +34,11 @@ pub(crate) enum FactsKey {
     Group(String),
 }
 
-/// Facts and until when they may be reused.
+/// Facts, when they were read, and until when they may be reused.
 #[derive(Debug, Clone)]
 pub(crate) struct Cached {
     facts: ClusterFacts,
+    read_at: DateTime<Utc>,
     until: Instant,
 }
 
@@ -163,12 +165,18 @@ impl ElastiCache {
         facts
     }
 
+    /// An earlier answer still within its reuse window, marked with when it was read.
     fn cached(&self, key: &FactsKey) -> Option<ClusterFacts> {
         let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        cache
-            .get(key)
-            .filter(|c| c.until > Instant::now())
-            .map(|c| c.facts.clone())
+        let cached = cache.get(key).filter(|c| c.until > Instant::now())?;
+        tracing::info!(
+            read_at = %cached.read_at.to_rfc3339(),
+            "facts reused from an earlier lookup"
+        );
+        Some(ClusterFacts {
+            reused_from: Some(cached.read_at),
+            ..cached.facts.clone()
+        })
     }
 
     fn remember(&self, key: FactsKey, facts: &ClusterFacts) {
@@ -192,6 +200,7 @@ impl ElastiCache {
             key,
             Cached {
                 facts: facts.clone(),
+                read_at: Utc::now(),
                 until: now + ttl,
             },
         );
@@ -216,6 +225,7 @@ impl ElastiCache {
             return facts;
         };
         read_cluster(&mut facts, &cluster, node);
+        self.read_reserved_memory(&mut lookup, &mut facts).await;
         let group = match cluster.replication_group_id() {
             Some(id) => lookup
                 .ask("DescribeReplicationGroups", self.describe_group(id))
@@ -280,6 +290,8 @@ impl ElastiCache {
             facts.preferred_maintenance_window = from_member.preferred_maintenance_window;
             facts.pending_reboot_parameters = from_member.pending_reboot_parameters;
             facts.tls_in_transit = facts.tls_in_transit.or(from_member.tls_in_transit);
+            facts.cache_parameter_group = from_member.cache_parameter_group;
+            self.read_reserved_memory(&mut lookup, &mut facts).await;
         }
         self.read_backups_and_tags(
             &mut lookup,
@@ -290,6 +302,60 @@ impl ElastiCache {
         .await;
         facts.unavailable = lookup.unavailable();
         facts
+    }
+
+    /// What the cluster's parameter group sets aside of the memory (Valkey and Redis OSS).
+    async fn read_reserved_memory(&self, lookup: &mut Lookup, facts: &mut ClusterFacts) {
+        if !facts.engine.is_some_and(Engine::replicates) {
+            return;
+        }
+        let Some(name) = facts.cache_parameter_group.clone() else {
+            return;
+        };
+        if let Some((percent, bytes)) = lookup
+            .ask("DescribeCacheParameters", self.reserved_memory(&name))
+            .await
+        {
+            facts.reserved_memory_percent = percent;
+            facts.reserved_memory_bytes = bytes;
+        }
+    }
+
+    /// `reserved-memory-percent` and `reserved-memory` of parameter group `name`, when it sets
+    /// them.
+    async fn reserved_memory(
+        &self,
+        name: &str,
+    ) -> Result<(Option<u32>, Option<u64>), ElastiCacheError> {
+        let (mut percent, mut bytes) = (None, None);
+        let mut pager = Pager::new("DescribeCacheParameters");
+        loop {
+            // DescribeCacheParameters allows 20 to 100 a page.
+            let page = self
+                .client
+                .describe_cache_parameters()
+                .cache_parameter_group_name(name)
+                .max_records(self.page_size.clamp(20, 100))
+                .set_marker(pager.marker())
+                .send()
+                .await
+                .map_err(|e| ElastiCacheError::call("DescribeCacheParameters", e))?;
+            for p in page.parameters() {
+                let value = p.parameter_value().map(str::trim);
+                match p.parameter_name() {
+                    Some("reserved-memory-percent") => {
+                        percent = value.and_then(|v| v.parse().ok()).or(percent);
+                    }
+                    Some("reserved-memory") => {
+                        bytes = value.and_then(|v| v.parse().ok()).or(bytes);
+                    }
+                    _ => {}
+                }
+            }
+            if !pager.next(page.marker())? {
+                return Ok((percent, bytes));
+            }
+        }
     }
 
     async fn read_backups_and_tags(
@@ -422,6 +488,10 @@ fn read_cluster(facts: &mut ClusterFacts, cluster: &CacheCluster, node: Option<&
         .num_cache_nodes()
         .and_then(|n| u32::try_from(n).ok());
     facts.pending_reboot_parameters = pending_changes(cluster);
+    facts.cache_parameter_group = cluster
+        .cache_parameter_group()
+        .and_then(|g| g.cache_parameter_group_name())
+        .map(str::to_owned);
     let nodes = cluster.cache_nodes();
     let this_node = match node {
         Some(id) => nodes.iter().find(|n| n.cache_node_id() == Some(id)),

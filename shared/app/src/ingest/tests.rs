@@ -299,6 +299,26 @@ impl FactsSource for Answers {
     }
 }
 
+/// A lookup that reuses the answer ElastiCache gave at `READ_AT`, within its reuse window.
+struct Reuses;
+
+impl FactsSource for Reuses {
+    async fn facts_for(
+        &self,
+        event: &MaintenanceEvent,
+        maintenance: Option<&cachewatch_core::Maintenance>,
+    ) -> ClusterFacts {
+        ClusterFacts {
+            reused_from: Some(at(READ_AT)),
+            ..Answers.facts_for(event, maintenance).await
+        }
+    }
+
+    fn looks_up(&self) -> bool {
+        true
+    }
+}
+
 /// ElastiCache refusing the lookup, as it does to a role without the permission.
 struct Refuses;
 
@@ -369,6 +389,40 @@ async fn facts_elasticache_answers_with_are_kept_with_the_time_they_were_read() 
     assert_eq!(
         known.read_text(at(READ_AT)).unwrap(),
         "read Fri 05 Jun 2026 08:30 UTC from ElastiCache (now)"
+    );
+}
+
+#[tokio::test]
+async fn an_answer_reused_by_the_lookup_is_kept_with_the_time_it_was_read_and_says_so() {
+    let world = World::new();
+    let event = world.notified_event();
+
+    let known = known_facts(&world.store, &Reuses, &event, None, at(LATER), "").await;
+
+    let kept = world
+        .store
+        .latest_facts(event.source_id.as_str())
+        .await
+        .unwrap()
+        .expect("the facts are kept");
+    assert_eq!(
+        kept.read_at,
+        at(READ_AT),
+        "kept with the time ElastiCache gave them"
+    );
+    assert_eq!(kept.facts.reused_from, None);
+    assert_eq!(kept.facts.engine, Some(Engine::Valkey));
+    assert!(known.fresh);
+    assert!(known.reused);
+    assert_eq!(known.read_at, Some(at(READ_AT)));
+    let text = known.read_text(at(LATER)).unwrap();
+    assert!(
+        text.starts_with("read Fri 05 Jun 2026 08:30 UTC from ElastiCache, 5 days 6 hours ago"),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("(an answer reused by this lookup)"),
+        "{text}"
     );
 }
 

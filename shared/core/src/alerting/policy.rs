@@ -1,6 +1,7 @@
 //! Which events need people: the alert policy.
 //!
-//! By default node replacements and failovers are actionable and everything else is history. A
+//! By default node replacements, failovers and AWS Health notices about ElastiCache (service
+//! updates due, engine end of support) are actionable and everything else is history. A
 //! team can add kinds (a failed snapshot, say) or quiet some (node replacement completions).
 
 use std::collections::BTreeSet;
@@ -24,7 +25,12 @@ pub struct AlertPolicy {
 impl Default for AlertPolicy {
     fn default() -> Self {
         Self {
-            categories: [Category::NodeReplacement, Category::Failover].into(),
+            categories: [
+                Category::NodeReplacement,
+                Category::Failover,
+                Category::Health,
+            ]
+            .into(),
             kinds: BTreeSet::new(),
             quiet_kinds: BTreeSet::new(),
         }
@@ -52,6 +58,7 @@ mod tests {
             ("node_replacement_scheduled", true),
             ("cache_node_replace_complete", true),
             ("failover_complete", true),
+            ("aws_elasticache_before_update_due_notification", true),
             ("snapshot_failed", false),
             ("some_future_event", false),
         ] {

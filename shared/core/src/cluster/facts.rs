@@ -172,6 +172,18 @@ pub struct ClusterFacts {
     pub node_group_count: Option<u32>,
     /// How many nodes the cache cluster has (`NumCacheNodes`; Memcached clusters have several).
     pub num_cache_nodes: Option<u32>,
+    /// The cache parameter group of the cluster (`CacheParameterGroupName`).
+    pub cache_parameter_group: Option<String>,
+    /// The share of `maxmemory` the parameter group sets aside for other uses than data
+    /// (`reserved-memory-percent`), when the group says.
+    pub reserved_memory_percent: Option<u32>,
+    /// The bytes the parameter group sets aside for other uses than data (`reserved-memory`),
+    /// when the group says.
+    pub reserved_memory_bytes: Option<u64>,
+    /// When ElastiCache gave these facts, when they are an earlier answer the lookup reused
+    /// within its reuse window (`None`: read now, or not read at all).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reused_from: Option<DateTime<Utc>>,
 }
 
 impl ClusterFacts {

@@ -70,6 +70,31 @@ pub mod sources {
         "https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/extended-support.html";
     /// Online resharding (cluster mode enabled): adding and removing shards.
     pub const ONLINE_RESHARDING: &str = "https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/scaling-redis-cluster-mode-enabled.html";
+    /// Managing reserved memory for Valkey and Redis OSS: backups and failovers record writes
+    /// in the memory left free; 25% of `maxmemory` is the default and the recommendation.
+    pub const RESERVED_MEMORY: &str =
+        "https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/redis-memory-management.html";
+    /// AWS Health's EventBridge schema: the fields of a Health event, the
+    /// `AWS_{SERVICE}_PLANNED_LIFECYCLE_EVENT` pattern, `communicationId` for duplicates.
+    pub const HEALTH_EVENT_SCHEMA: &str =
+        "https://docs.aws.amazon.com/health/latest/ug/aws-health-events-eventbridge-schema.html";
+    /// Service updates in ElastiCache: how they are announced, their types, applying them.
+    pub const SERVICE_UPDATES: &str =
+        "https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/Self-Service-Updates.html";
+    /// The ServiceUpdate type: the recommended apply-by date, and whether the update is applied
+    /// automatically once it has passed.
+    pub const SERVICE_UPDATE_TYPE: &str =
+        "https://docs.aws.amazon.com/AmazonElastiCache/latest/APIReference/API_ServiceUpdate.html";
+    /// `aws elasticache batch-apply-update-action`: its options and their limits.
+    pub const BATCH_APPLY_UPDATE_ACTION: &str = "https://docs.aws.amazon.com/cli/latest/reference/elasticache/batch-apply-update-action.html";
+    /// Engine versions and upgrading, the cross-engine upgrade from Redis OSS to Valkey included.
+    pub const ENGINE_VERSIONS: &str =
+        "https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/engine-versions.html";
+    /// Upgrade considerations for node-based clusters (minimal downtime from Redis OSS 5.0.6).
+    pub const UPGRADE_CONSIDERATIONS: &str = "https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/VersionManagement-upgrade-considerations.html";
+    /// Major version behavior and compatibility differences with Redis OSS (upgrading directly
+    /// to the latest version).
+    pub const VERSION_COMPATIBILITY: &str = "https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/VersionManagementConsiderations.html";
     /// Removing nodes from a Memcached cluster.
     pub const MEMCACHED_REMOVE_NODE: &str =
         "https://docs.aws.amazon.com/AmazonElastiCache/latest/mem-ug/Clusters.DeleteNode.html";

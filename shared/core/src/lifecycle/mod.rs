@@ -91,6 +91,10 @@ pub enum MaintenanceKind {
     Unplanned,
     /// A failover outside any known replacement.
     Failover,
+    /// An AWS Health event about ElastiCache (a service update due, an engine's end of
+    /// support), followed through its communications.
+    #[serde(rename = "aws_health")]
+    Health,
 }
 
 impl MaintenanceKind {
@@ -100,6 +104,7 @@ impl MaintenanceKind {
             MaintenanceKind::Planned => "planned",
             MaintenanceKind::Unplanned => "unplanned",
             MaintenanceKind::Failover => "failover",
+            MaintenanceKind::Health => "aws_health",
         }
     }
 }
@@ -467,10 +472,12 @@ fn cluster_of(e: &MaintenanceEvent) -> String {
 pub fn assemble(events: &[MaintenanceEvent]) -> Vec<Maintenance> {
     let mut node_events: Vec<&MaintenanceEvent> = Vec::new();
     let mut failovers: Vec<&MaintenanceEvent> = Vec::new();
+    let mut notices: Vec<&MaintenanceEvent> = Vec::new();
     for e in events {
         match e.category {
             Category::NodeReplacement => node_events.push(e),
             Category::Failover => failovers.push(e),
+            Category::Health => notices.push(e),
             Category::Other => {}
         }
     }
@@ -479,6 +486,26 @@ pub fn assemble(events: &[MaintenanceEvent]) -> Vec<Maintenance> {
     failovers.sort_by(chronological);
     failovers.dedup_by(|a, b| a.id == b.id);
 
+    let mut by_subject = episodes_by_subject(node_events);
+    let loose = attach_failovers(&mut by_subject, failovers);
+    let mut maintenances = replacements(&by_subject);
+    for burst in loose {
+        let mut episode = Episode::open(burst[0]);
+        episode.state = MaintenanceState::Completed;
+        episode.events.clear();
+        episode.failovers = burst;
+        maintenances.push(build(&episode, MaintenanceKind::Failover, None, None, None));
+    }
+    maintenances.extend(health::maintenances(notices));
+    maintenances.sort_by(|a, b| (a.first_event_at, &a.id).cmp(&(b.first_event_at, &b.id)));
+    maintenances
+}
+
+/// A cluster and, where known, its node: what one line of episodes is about.
+type Subject = (String, Option<String>);
+
+/// The node events (chronological, each once) cut into episodes per cluster and node.
+fn episodes_by_subject(node_events: Vec<&MaintenanceEvent>) -> BTreeMap<Subject, Vec<Episode<'_>>> {
     // A cluster-level event with no node belongs to the cluster's node when it has only one (a
     // Redis member cluster always does).
     let mut nodes_of: BTreeMap<String, BTreeSet<&str>> = BTreeMap::new();
@@ -490,7 +517,7 @@ pub fn assemble(events: &[MaintenanceEvent]) -> Vec<Maintenance> {
                 .insert(node.as_str());
         }
     }
-    let subject_of = |e: &MaintenanceEvent| -> (String, Option<String>) {
+    let subject_of = |e: &MaintenanceEvent| -> Subject {
         let cluster = cluster_of(e);
         let node = match &e.node_id {
             Some(n) => Some(n.to_string()),
@@ -502,7 +529,7 @@ pub fn assemble(events: &[MaintenanceEvent]) -> Vec<Maintenance> {
         (cluster, node)
     };
 
-    let mut by_subject: BTreeMap<(String, Option<String>), Vec<Episode<'_>>> = BTreeMap::new();
+    let mut by_subject: BTreeMap<Subject, Vec<Episode<'_>>> = BTreeMap::new();
     for e in node_events {
         let episodes = by_subject.entry(subject_of(e)).or_default();
         match episodes.last_mut() {
@@ -510,8 +537,15 @@ pub fn assemble(events: &[MaintenanceEvent]) -> Vec<Maintenance> {
             _ => episodes.push(Episode::open(e)),
         }
     }
+    by_subject
+}
 
-    // Failovers join the replacement they happened during; the others are unplanned failovers.
+/// Failovers join the replacement they happened during; the others are unplanned failovers,
+/// returned in bursts (failovers close together are one incident).
+fn attach_failovers<'e>(
+    by_subject: &mut BTreeMap<Subject, Vec<Episode<'e>>>,
+    failovers: Vec<&'e MaintenanceEvent>,
+) -> Vec<Vec<&'e MaintenanceEvent>> {
     let mut loose: Vec<Vec<&MaintenanceEvent>> = Vec::new();
     for f in failovers {
         let from = f.failover.as_ref().and_then(|n| n.from.as_deref());
@@ -534,9 +568,14 @@ pub fn assemble(events: &[MaintenanceEvent]) -> Vec<Maintenance> {
             },
         }
     }
+    loose
+}
 
+/// One maintenance per episode; an episode that opens with a notice soon after the previous one
+/// ended is a repeat of it.
+fn replacements(by_subject: &BTreeMap<Subject, Vec<Episode<'_>>>) -> Vec<Maintenance> {
     let mut maintenances = Vec::new();
-    for ((cluster, node), episodes) in &by_subject {
+    for ((cluster, node), episodes) in by_subject {
         let mut previous_end: Option<(EventId, DateTime<Utc>)> = None;
         for episode in episodes {
             let first = episode.events[0];
@@ -561,14 +600,6 @@ pub fn assemble(events: &[MaintenanceEvent]) -> Vec<Maintenance> {
             maintenances.push(m);
         }
     }
-    for burst in loose {
-        let mut episode = Episode::open(burst[0]);
-        episode.state = MaintenanceState::Completed;
-        episode.events.clear();
-        episode.failovers = burst;
-        maintenances.push(build(&episode, MaintenanceKind::Failover, None, None, None));
-    }
-    maintenances.sort_by(|a, b| (a.first_event_at, &a.id).cmp(&(b.first_event_at, &b.id)));
     maintenances
 }
 
@@ -629,5 +660,6 @@ fn build(
     }
 }
 
+mod health;
 #[cfg(test)]
 mod tests;

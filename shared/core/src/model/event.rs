@@ -50,6 +50,20 @@ impl EventId {
         Self(hex)
     }
 
+    /// The id of an event that names its own identity (an AWS Health communication about one
+    /// entity): every delivery of the same identity gets the same id.
+    pub fn from_identity(identity: &str) -> Self {
+        let mut hasher = Sha256::new();
+        hasher.update(b"cachewatch-event-identity-v1\0");
+        hasher.update(identity.as_bytes());
+        let digest = hasher.finalize();
+        let mut hex = String::with_capacity(EVENT_ID_LEN);
+        for byte in &digest[..EVENT_ID_LEN / 2] {
+            hex.push_str(&format!("{byte:02x}"));
+        }
+        Self(hex)
+    }
+
     /// Reads an id or an id prefix typed by a person: lowercase hex, 4 to 20 digits.
     pub fn parse_prefix(raw: &str) -> Option<IdPrefix> {
         let raw = raw.trim().to_ascii_lowercase();
@@ -155,6 +169,8 @@ pub enum Origin {
     Email,
     /// A synthetic event injected by a drill.
     Drill,
+    /// An AWS Health event, as EventBridge delivers it.
+    AwsHealth,
 }
 
 impl Origin {
@@ -168,6 +184,7 @@ impl Origin {
             Origin::Console => "console",
             Origin::Email => "email",
             Origin::Drill => "drill",
+            Origin::AwsHealth => "aws_health",
         }
     }
 
@@ -181,6 +198,7 @@ impl Origin {
             Origin::Console,
             Origin::Email,
             Origin::Drill,
+            Origin::AwsHealth,
         ]
         .into_iter()
         .find(|o| o.as_str() == raw)

@@ -47,6 +47,15 @@ impl EventKind {
     pub const CACHE_CLUSTER_SCALING_COMPLETE: &'static str = "cache_cluster_scaling_complete";
     /// A text that matches no documented template: kept, but not understood.
     pub const UNRECOGNIZED: &'static str = "unrecognized";
+    /// The prefix of every kind read from an AWS Health event about ElastiCache: the
+    /// snake_case of its `eventTypeCode` (`AWS_ELASTICACHE_BEFORE_UPDATE_DUE_NOTIFICATION`).
+    pub const HEALTH_PREFIX: &'static str = "aws_elasticache_";
+    /// AWS Health: a self-service update is due for the affected clusters.
+    pub const HEALTH_BEFORE_UPDATE_DUE: &'static str =
+        "aws_elasticache_before_update_due_notification";
+    /// AWS Health: a planned lifecycle event (AWS's `AWS_{SERVICE}_PLANNED_LIFECYCLE_EVENT`
+    /// pattern), such as an engine version's end of standard support.
+    pub const HEALTH_PLANNED_LIFECYCLE: &'static str = "aws_elasticache_planned_lifecycle_event";
 
     /// The kind of an ElastiCache event name, with or without its `ElastiCache:` prefix:
     /// `ElastiCache:CacheNodeReplaceComplete` becomes `cache_node_replace_complete`.
@@ -75,6 +84,8 @@ impl EventKind {
             Category::NodeReplacement
         } else if k == Self::FAILOVER_COMPLETE {
             Category::Failover
+        } else if k.starts_with(Self::HEALTH_PREFIX) {
+            Category::Health
         } else {
             Category::Other
         }
@@ -147,6 +158,9 @@ pub enum Category {
     NodeReplacement,
     /// `FailoverComplete`: a replica was promoted.
     Failover,
+    /// An AWS Health event about ElastiCache: a service update due, an engine's end of support.
+    #[serde(rename = "aws_health")]
+    Health,
     /// Everything else: kept for history, not alerted on by default.
     Other,
 }
@@ -157,6 +171,7 @@ impl Category {
         match self {
             Category::NodeReplacement => "node_replacement",
             Category::Failover => "failover",
+            Category::Health => "aws_health",
             Category::Other => "other",
         }
     }
@@ -166,6 +181,7 @@ impl Category {
         match raw.trim() {
             "node_replacement" => Some(Category::NodeReplacement),
             "failover" => Some(Category::Failover),
+            "aws_health" => Some(Category::Health),
             "other" => Some(Category::Other),
             _ => None,
         }
@@ -245,6 +261,11 @@ mod tests {
             ),
             ("cache_node_replace_complete", Category::NodeReplacement),
             ("failover_complete", Category::Failover),
+            (
+                "aws_elasticache_before_update_due_notification",
+                Category::Health,
+            ),
+            ("aws_elasticache_some_future_code", Category::Health),
             ("snapshot_complete", Category::Other),
             ("cache_nodes_rebooted", Category::Other),
             ("unrecognized", Category::Other),

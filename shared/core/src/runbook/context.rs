@@ -18,7 +18,7 @@ use super::escape;
 use super::{Owners, RunbookInput};
 use crate::cluster::facts::{self, ClusterFacts, Engine, NodeRole};
 use crate::cluster::impact;
-use crate::lifecycle::MaintenanceState;
+use crate::lifecycle::{Maintenance, MaintenanceState};
 use crate::model::event::{MaintenanceEvent, Window};
 use crate::model::kind::EventKind;
 
@@ -119,6 +119,17 @@ pub fn state_of(input: &RunbookInput<'_>) -> Option<MaintenanceState> {
         EventKind::CACHE_NODE_REPLACE_STARTED => Some(MaintenanceState::InProgress),
         EventKind::CACHE_NODE_REPLACE_COMPLETE | EventKind::FAILOVER_COMPLETE => {
             Some(MaintenanceState::Completed)
+        }
+        _ if e.category == crate::model::kind::Category::Health => {
+            let status = e
+                .attributes
+                .get(crate::intake::parse::health::attribute::STATUS);
+            Some(match status.map(String::as_str) {
+                Some("open") => MaintenanceState::InProgress,
+                Some("closed") => MaintenanceState::Completed,
+                _ if passed => MaintenanceState::WindowPassed,
+                _ => MaintenanceState::Scheduled,
+            })
         }
         _ if e.category.has_lifecycle() => Some(MaintenanceState::InProgress),
         _ => None,
@@ -314,6 +325,44 @@ struct Target {
     /// The nodes of a Memcached cluster, and one fewer: the count while one is replaced.
     cache_nodes: Option<u32>,
     cache_nodes_minus_one: Option<u32>,
+    /// What the parameter group sets aside of the nodes' memory (see [`reserved_memory`]).
+    reserved_memory: ReservedMemoryView,
+}
+
+/// What the parameter group sets aside of the nodes' memory for other uses than data.
+#[derive(Debug, Serialize)]
+struct ReservedMemoryView {
+    /// `recommended` (25% of `maxmemory` or more), `below` (less), `none` (nothing), `bytes`
+    /// (a number of bytes, through `reserved-memory`), `unknown` (not read).
+    status: &'static str,
+    percent: Option<u32>,
+    bytes: Option<u64>,
+    /// Whether the parameter group is one of ElastiCache's defaults (`default.redis7`).
+    default_group: bool,
+}
+
+/// The share of `maxmemory` AWS recommends setting aside for most cases, its default.
+const RECOMMENDED_RESERVED_MEMORY_PERCENT: u32 = 25;
+
+/// What `facts` say the parameter group sets aside. The two parameters exclude each other:
+/// `reserved-memory-percent` counts unless it is zero and `reserved-memory` is set.
+fn reserved_memory(f: &ClusterFacts) -> ReservedMemoryView {
+    let status = match (f.reserved_memory_percent, f.reserved_memory_bytes) {
+        (Some(0) | None, Some(b)) if b > 0 => "bytes",
+        (Some(p), _) if p >= RECOMMENDED_RESERVED_MEMORY_PERCENT => "recommended",
+        (Some(p), _) if p > 0 => "below",
+        (Some(_), _) | (None, Some(_)) => "none",
+        (None, None) => "unknown",
+    };
+    ReservedMemoryView {
+        status,
+        percent: f.reserved_memory_percent,
+        bytes: f.reserved_memory_bytes,
+        default_group: f
+            .cache_parameter_group
+            .as_deref()
+            .is_some_and(|g| g.starts_with("default.")),
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -485,99 +534,144 @@ fn aws_pages() -> BTreeMap<&'static str, &'static str> {
         ("extended_support", EXTENDED_SUPPORT),
         ("online_resharding", ONLINE_RESHARDING),
         ("memcached_remove_node", MEMCACHED_REMOVE_NODE),
+        ("reserved_memory", RESERVED_MEMORY),
+        ("health_event_schema", HEALTH_EVENT_SCHEMA),
+        ("service_updates", SERVICE_UPDATES),
+        ("service_update_type", SERVICE_UPDATE_TYPE),
+        ("batch_apply_update_action", BATCH_APPLY_UPDATE_ACTION),
+        ("engine_versions", ENGINE_VERSIONS),
+        ("upgrade_considerations", UPGRADE_CONSIDERATIONS),
+        ("version_compatibility", VERSION_COMPATIBILITY),
     ])
 }
 
-/// The template context for `input`.
+/// The template context for `input`: the view of the event and its maintenance, the target the
+/// commands act on, the shell fragments they paste, and the AWS pages they cite.
 pub fn build(input: &RunbookInput<'_>) -> Value {
-    let e: &MaintenanceEvent = input.event;
-    let m = input.maintenance;
-    let inferred_facts;
-    let engine_inferred = inferred_engine(input).is_some();
-    let f = match inferred_engine(input) {
-        Some(engine) => {
-            inferred_facts = ClusterFacts {
-                engine: Some(engine),
-                ..input.facts.clone()
-            };
-            &inferred_facts
-        }
-        None => input.facts,
-    };
-    let now = input.now;
-    let state = state_of(input);
-    let engine = f.engine;
-    let method = failover_method(f);
-
-    let window = m.and_then(|m| m.window).or(e.window);
-    let previous: Vec<Window> = match m {
-        Some(m) => m.previous_windows.clone(),
-        None => e.previous_window.into_iter().collect(),
-    };
-    let failover_to = e.failover.as_ref().and_then(|n| n.to.clone());
-    let failover_from = e.failover.as_ref().and_then(|n| n.from.clone());
-    let cluster = e
-        .cluster_id
-        .as_ref()
-        .map(ToString::to_string)
-        .or_else(|| m.and_then(|m| m.cluster_id.as_ref().map(ToString::to_string)))
-        .or_else(|| failover_to.clone())
-        .unwrap_or_else(|| e.source_id.to_string());
-    let group = e
-        .replication_group_id
-        .as_ref()
-        .map(ToString::to_string)
-        .or_else(|| m.and_then(|m| m.replication_group_id.as_ref().map(ToString::to_string)))
-        .or_else(|| f.replication_group_id.clone())
-        .or_else(|| (e.source_type == "replication-group").then(|| e.source_id.to_string()));
-    let node = e
-        .node_id
-        .as_ref()
-        .map(ToString::to_string)
-        .or_else(|| m.and_then(|m| m.node_id.as_ref().map(ToString::to_string)));
-    let cluster_mode = f.cluster_mode_enabled;
-    let node_group = f
-        .node_group_id
-        .clone()
-        .or_else(|| (cluster_mode == Some(false)).then(|| "0001".to_owned()));
-    let promote_to = f
-        .replica_cluster_ids
-        .as_ref()
-        .and_then(|ids| ids.iter().find(|id| **id != cluster).cloned());
-    let snapshot_source = match (f.node_role, &promote_to) {
-        (Some(NodeRole::Primary), Some(replica)) => replica.clone(),
-        _ => cluster.clone(),
-    };
-    // A backup before the work is named for the day of the window; one after it, for today.
-    let after = e.category == crate::model::kind::Category::Failover
-        || matches!(
-            state,
-            Some(
-                MaintenanceState::InProgress
-                    | MaintenanceState::Completed
-                    | MaintenanceState::WindowPassed
-            )
-        );
-    // Named for the first window announced, so that the backup keeps its name when the
-    // replacement is rescheduled or canceled.
-    let first_window = previous.first().copied().or(window);
-    let snapshot_name = match (after, first_window) {
-        (false, Some(w)) => snapshot_name(group.as_deref().unwrap_or(&cluster), "before", w.start),
-        (false, None) => snapshot_name(group.as_deref().unwrap_or(&cluster), "before", now),
-        (true, _) => snapshot_name(group.as_deref().unwrap_or(&cluster), "after", now),
-    };
-    let memcached = engine == Some(Engine::Memcached);
-    let port = f.port.unwrap_or(if memcached {
-        MEMCACHED_DEFAULT_PORT
-    } else {
-        REDIS_DEFAULT_PORT
+    let inferred = inferred_engine(input).map(|engine| ClusterFacts {
+        engine: Some(engine),
+        ..input.facts.clone()
     });
-    let endpoint = if cluster_mode == Some(true) || memcached {
-        f.configuration_endpoint.clone()
-    } else {
-        f.primary_endpoint.clone()
-    };
+    let f = inferred.as_ref().unwrap_or(input.facts);
+    let ids = Ids::of(input, f);
+    let context = context(input, f, inferred.is_some(), &ids);
+    let sh = shell_fragments(input.event, f, &ids, &context.target);
+    // Addresses are printed as they are (they hold no Markdown), inside `[text](…)` links.
+    let aws: BTreeMap<String, Value> = aws_pages()
+        .into_iter()
+        .map(|(k, url)| (k.to_owned(), Value::from_safe_string(url.to_owned())))
+        .collect();
+    minijinja::context! {
+        sh => Value::from(sh),
+        aws => Value::from(aws),
+        ..Value::from(minijinja::value::Serde(&context)),
+    }
+}
 
+/// What the commands act on, worked out once from the event, its maintenance and the facts.
+struct Ids {
+    cluster: String,
+    group: Option<String>,
+    node: Option<String>,
+    node_group: Option<String>,
+    promote_to: Option<String>,
+    failover_from: Option<String>,
+    failover_to: Option<String>,
+    window: Option<Window>,
+    previous: Vec<Window>,
+}
+
+impl Ids {
+    fn of(input: &RunbookInput<'_>, f: &ClusterFacts) -> Self {
+        let (e, m) = (input.event, input.maintenance);
+        let failover_to = e.failover.as_ref().and_then(|n| n.to.clone());
+        let failover_from = e.failover.as_ref().and_then(|n| n.from.clone());
+        let cluster = e
+            .cluster_id
+            .as_ref()
+            .map(ToString::to_string)
+            .or_else(|| m.and_then(|m| m.cluster_id.as_ref().map(ToString::to_string)))
+            .or_else(|| failover_to.clone())
+            .unwrap_or_else(|| e.source_id.to_string());
+        let group = e
+            .replication_group_id
+            .as_ref()
+            .map(ToString::to_string)
+            .or_else(|| m.and_then(|m| m.replication_group_id.as_ref().map(ToString::to_string)))
+            .or_else(|| f.replication_group_id.clone())
+            .or_else(|| (e.source_type == "replication-group").then(|| e.source_id.to_string()));
+        let node = e
+            .node_id
+            .as_ref()
+            .map(ToString::to_string)
+            .or_else(|| m.and_then(|m| m.node_id.as_ref().map(ToString::to_string)));
+        let node_group = f
+            .node_group_id
+            .clone()
+            .or_else(|| (f.cluster_mode_enabled == Some(false)).then(|| "0001".to_owned()));
+        let promote_to = f
+            .replica_cluster_ids
+            .as_ref()
+            .and_then(|ids| ids.iter().find(|id| **id != cluster).cloned());
+        Ids {
+            cluster,
+            group,
+            node,
+            node_group,
+            promote_to,
+            failover_from,
+            failover_to,
+            window: m.and_then(|m| m.window).or(e.window),
+            previous: match m {
+                Some(m) => m.previous_windows.clone(),
+                None => e.previous_window.into_iter().collect(),
+            },
+        }
+    }
+
+    /// The manual backup's name: named for the day of the first window announced when taken
+    /// before the work (so that it keeps its name when the replacement is rescheduled or
+    /// canceled), for today when taken after it.
+    fn snapshot_name(
+        &self,
+        e: &MaintenanceEvent,
+        state: Option<MaintenanceState>,
+        now: DateTime<Utc>,
+    ) -> String {
+        let after = e.category == crate::model::kind::Category::Failover
+            || matches!(
+                state,
+                Some(
+                    MaintenanceState::InProgress
+                        | MaintenanceState::Completed
+                        | MaintenanceState::WindowPassed
+                )
+            );
+        let base = self.group.as_deref().unwrap_or(&self.cluster);
+        match (after, self.previous.first().copied().or(self.window)) {
+            (false, Some(w)) => snapshot_name(base, "before", w.start),
+            (false, None) => snapshot_name(base, "before", now),
+            (true, _) => snapshot_name(base, "after", now),
+        }
+    }
+
+    /// A replica's id when the node is a primary with one, so that the backup leaves the primary alone.
+    fn snapshot_source(&self, f: &ClusterFacts) -> String {
+        match (f.node_role, &self.promote_to) {
+            (Some(NodeRole::Primary), Some(replica)) => replica.clone(),
+            _ => self.cluster.clone(),
+        }
+    }
+}
+
+/// The CloudWatch ranges: the three hours before now, and the hour around the failover (or the
+/// window, or the event).
+fn metrics(
+    e: &MaintenanceEvent,
+    m: Option<&Maintenance>,
+    window: Option<Window>,
+    now: DateTime<Utc>,
+) -> Metrics {
     let around_at = m
         .and_then(|m| m.failovers.last().map(|fo| fo.at))
         .or_else(|| {
@@ -592,39 +686,46 @@ pub fn build(input: &RunbookInput<'_>) -> Value {
         ),
     };
     let before_start = now - Duration::hours(3);
-    let metrics = Metrics {
+    Metrics {
         before_start: cli_time(before_start),
         before_end: cli_time(now),
         around_start: cli_time(around_start),
         around_end: cli_time(around_end),
         period: period_for(before_start, now, now).max(period_for(around_start, around_end, now)),
-    };
+    }
+}
 
-    let subject = match m {
+/// What the runbook is about, in a few words: the maintenance's label, or the event's cluster
+/// and node.
+fn subject(e: &MaintenanceEvent, m: Option<&Maintenance>, node: Option<&String>) -> String {
+    match m {
         Some(m) => m.subject_label(),
-        None => match (&e.cluster_id, &node) {
+        None => match (&e.cluster_id, node) {
             (Some(c), Some(n)) => format!("{c} node {n}"),
             (Some(c), None) => c.to_string(),
             (None, _) => e.cluster_label().to_owned(),
         },
-    };
+    }
+}
 
-    let history = {
-        let mut events: Vec<&MaintenanceEvent> = input.events.iter().collect();
-        events.sort_by_key(|ev| (ev.occurred_at, ev.id.clone()));
-        events.dedup_by(|a, b| a.id == b.id);
-        events
-            .into_iter()
-            .map(|ev| HistoryItem {
-                at: time_text(ev.occurred_at),
-                kind_text: ev.kind.describe(),
-                message: ev.message.clone(),
-            })
-            .collect()
-    };
+/// The events so far, oldest first, each once.
+fn history(events: &[MaintenanceEvent]) -> Vec<HistoryItem> {
+    let mut events: Vec<&MaintenanceEvent> = events.iter().collect();
+    events.sort_by_key(|ev| (ev.occurred_at, ev.id.clone()));
+    events.dedup_by(|a, b| a.id == b.id);
+    events
+        .into_iter()
+        .map(|ev| HistoryItem {
+            at: time_text(ev.occurred_at),
+            kind_text: ev.kind.describe(),
+            message: ev.message.clone(),
+        })
+        .collect()
+}
 
-    let context = Context {
-        event: EventView {
+impl EventView {
+    fn of(e: &MaintenanceEvent) -> Self {
+        EventView {
             id: e.id.to_string(),
             kind: e.kind.to_string(),
             kind_text: e.kind.describe(),
@@ -638,11 +739,16 @@ pub fn build(input: &RunbookInput<'_>) -> Value {
             message: e.message.clone(),
             region: e.region.clone(),
             account_id: e.account_id.clone(),
-            failover_from: failover_from.clone(),
-            failover_to: failover_to.clone(),
+            failover_from: e.failover.as_ref().and_then(|n| n.from.clone()),
+            failover_to: e.failover.as_ref().and_then(|n| n.to.clone()),
             drill: e.drill,
-        },
-        maintenance: m.map(|m| MaintenanceView {
+        }
+    }
+}
+
+impl MaintenanceView {
+    fn of(m: &Maintenance, now: DateTime<Utc>) -> Self {
+        MaintenanceView {
             id: m.id.to_string(),
             kind: m.kind.as_str().to_owned(),
             state: m.status(now).as_str().to_owned(),
@@ -660,8 +766,24 @@ pub fn build(input: &RunbookInput<'_>) -> Value {
             started_at: m.started_at.map(time_text),
             completed_at: m.completed_at.map(time_text),
             canceled_at: m.canceled_at.map(time_text),
-        }),
-        history,
+        }
+    }
+}
+
+/// The context the templates see, but for the shell fragments and the AWS pages.
+fn context<'a>(
+    input: &RunbookInput<'a>,
+    f: &'a ClusterFacts,
+    engine_inferred: bool,
+    ids: &Ids,
+) -> Context<'a> {
+    let (e, m, now) = (input.event, input.maintenance, input.now);
+    let state = state_of(input);
+    let engine = f.engine;
+    Context {
+        event: EventView::of(e),
+        maintenance: m.map(|m| MaintenanceView::of(m, now)),
+        history: history(input.events),
         state: state.map(MaintenanceState::as_str),
         engine: engine.map(Engine::as_str),
         engine_name: engine.map(Engine::display_name),
@@ -669,65 +791,96 @@ pub fn build(input: &RunbookInput<'_>) -> Value {
         facts: f,
         risks: facts::risks(f, e, m, now),
         owners: input.owners,
-        window: window.map(window_view),
-        previous_windows: previous.iter().copied().map(window_view).collect(),
-        deadline: window.map(|w| Deadline {
+        window: ids.window.map(window_view),
+        previous_windows: ids.previous.iter().copied().map(window_view).collect(),
+        deadline: ids.window.map(|w| Deadline {
             text: time_text(w.start),
             relative: relative(now, w.start),
             passed: w.start <= now,
         }),
-        subject,
+        subject: subject(e, m, ids.node.as_ref()),
         now: time_text(now),
-        target: Target {
-            cluster: cluster.clone(),
-            group: group.clone(),
-            node: node.clone(),
-            node_group: node_group.clone(),
-            mode: match cluster_mode {
-                Some(true) => "enabled",
-                Some(false) => "disabled",
-                None => "unknown",
-            },
-            automatic_failover: on_off(f.automatic_failover),
-            tls: on_off(f.tls_in_transit),
-            failover: method.as_str(),
-            promote_to: promote_to.clone(),
-            snapshot_name: snapshot_name.clone(),
-            snapshot_source: snapshot_source.clone(),
-            latest_snapshot: f.latest_snapshot_at.map(time_text),
-            endpoint: endpoint.clone(),
-            node_endpoint: f.node_endpoint.clone(),
-            port,
-            proposed_window: window.map(|w| proposed_window(w, now)),
-            metrics,
-            region: e.region.clone(),
-            impact: impact::primary_impact(f).as_str(),
-            replicas: f.replicas_per_shard,
-            replicas_plus_one: f.replicas_per_shard.map(|n| n + 1),
-            engine_inferred,
-            events_since: window.map(|w| cli_time(w.start - Duration::hours(1))),
-            facts_read_at: input.facts_read_at.map(|at| match input.facts_kept {
-                Some(why) => crate::cluster::kept::kept_facts_text(at, now, why),
-                None => time_text(at),
-            }),
-            facts_known: !input.facts.is_empty(),
-            auth: auth_mode(f),
-            support: impact::engine_support(f, now).map(|s| SupportView {
-                status: s.as_str(),
-                text: s.summary(),
-            }),
-            node_groups: f.node_group_count,
-            node_groups_plus_one: f.node_group_count.map(|n| n + 1),
-            cache_nodes: f.num_cache_nodes,
-            cache_nodes_minus_one: f.num_cache_nodes.and_then(|n| n.checked_sub(1)),
-        },
+        target: target(input, f, engine_inferred, ids, state),
         rehearsal: input
             .rehearsal
             .map(crate::cluster::kept::Rehearsal::sentence),
-    };
+    }
+}
 
-    // Shell fragments, quoted once here. Unknown values become upper-case placeholders that a
-    // person replaces; the runbook says how to find each.
+/// The cluster, node and settings the commands act on.
+fn target(
+    input: &RunbookInput<'_>,
+    f: &ClusterFacts,
+    engine_inferred: bool,
+    ids: &Ids,
+    state: Option<MaintenanceState>,
+) -> Target {
+    let (e, now) = (input.event, input.now);
+    let cluster_mode = f.cluster_mode_enabled;
+    let memcached = f.engine == Some(Engine::Memcached);
+    let window = ids.window;
+    Target {
+        cluster: ids.cluster.clone(),
+        group: ids.group.clone(),
+        node: ids.node.clone(),
+        node_group: ids.node_group.clone(),
+        mode: match cluster_mode {
+            Some(true) => "enabled",
+            Some(false) => "disabled",
+            None => "unknown",
+        },
+        automatic_failover: on_off(f.automatic_failover),
+        tls: on_off(f.tls_in_transit),
+        failover: failover_method(f).as_str(),
+        promote_to: ids.promote_to.clone(),
+        snapshot_name: ids.snapshot_name(e, state, now),
+        snapshot_source: ids.snapshot_source(f),
+        latest_snapshot: f.latest_snapshot_at.map(time_text),
+        endpoint: if cluster_mode == Some(true) || memcached {
+            f.configuration_endpoint.clone()
+        } else {
+            f.primary_endpoint.clone()
+        },
+        node_endpoint: f.node_endpoint.clone(),
+        port: f.port.unwrap_or(if memcached {
+            MEMCACHED_DEFAULT_PORT
+        } else {
+            REDIS_DEFAULT_PORT
+        }),
+        proposed_window: window.map(|w| proposed_window(w, now)),
+        metrics: metrics(e, input.maintenance, window, now),
+        region: e.region.clone(),
+        impact: impact::primary_impact(f).as_str(),
+        replicas: f.replicas_per_shard,
+        replicas_plus_one: f.replicas_per_shard.map(|n| n + 1),
+        engine_inferred,
+        events_since: window.map(|w| cli_time(w.start - Duration::hours(1))),
+        facts_read_at: input.facts_read_at.map(|at| match input.facts_kept {
+            Some(why) => crate::cluster::kept::kept_facts_text(at, now, why),
+            None => time_text(at),
+        }),
+        facts_known: !input.facts.is_empty(),
+        auth: auth_mode(f),
+        support: impact::engine_support(f, now).map(|s| SupportView {
+            status: s.as_str(),
+            text: s.summary(),
+        }),
+        node_groups: f.node_group_count,
+        node_groups_plus_one: f.node_group_count.map(|n| n + 1),
+        cache_nodes: f.num_cache_nodes,
+        cache_nodes_minus_one: f.num_cache_nodes.and_then(|n| n.checked_sub(1)),
+        reserved_memory: reserved_memory(f),
+    }
+}
+
+/// Shell fragments, quoted once here. Unknown values become upper-case placeholders that a
+/// person replaces; the runbook says how to find each.
+fn shell_fragments(
+    e: &MaintenanceEvent,
+    f: &ClusterFacts,
+    ids: &Ids,
+    target: &Target,
+) -> BTreeMap<String, Value> {
     let word = |v: Option<&str>, placeholder: &str| escape::shell_word(v.unwrap_or(placeholder));
     let tls_only = if f.tls_in_transit == Some(true) {
         " --tls"
@@ -735,85 +888,88 @@ pub fn build(input: &RunbookInput<'_>) -> Value {
         ""
     };
     let tls = format!("{tls_only}{}", auth_args(auth_mode(f)));
-    let host = endpoint
+    let port = target.port;
+    let host = target
+        .endpoint
         .as_deref()
-        .unwrap_or(if cluster_mode == Some(true) {
+        .unwrap_or(if f.cluster_mode_enabled == Some(true) {
             "CONFIGURATION_ENDPOINT"
         } else {
             "PRIMARY_ENDPOINT"
         });
     let node_host = f.node_endpoint.as_deref().unwrap_or("NODE_ENDPOINT");
-    let cache_node = match (&node, engine) {
+    let cache_node = match (&ids.node, f.engine) {
         (Some(n), _) => n.clone(),
         (None, Some(Engine::Memcached)) => "NODE_ID".to_owned(),
         (None, _) => "0001".to_owned(),
     };
-    let mut sh: BTreeMap<&str, Value> = BTreeMap::new();
-    let mut put = |key: &'static str, text: String| {
-        sh.insert(key, Value::from_safe_string(text));
+    let cluster = &ids.cluster;
+    let tls_prefix = if tls.is_empty() {
+        String::new()
+    } else {
+        format!("{} ", tls.trim_start())
     };
-    put(
-        "aws",
-        e.region.as_deref().map_or_else(String::new, |r| {
-            format!(" --region {}", escape::shell_word(r))
-        }),
-    );
-    put("cluster", escape::shell_word(&cluster));
-    put("group", word(group.as_deref(), "REPLICATION_GROUP_ID"));
-    put("node_group", word(node_group.as_deref(), "NODE_GROUP_ID"));
-    put(
-        "promote_to",
-        word(promote_to.as_deref(), "REPLICA_CLUSTER_ID"),
-    );
-    put("snapshot", escape::shell_word(&snapshot_name));
-    put("snapshot_source", escape::shell_word(&snapshot_source));
-    put("source", escape::shell_word(e.source_id.as_str()));
-    put(
-        "replaced",
-        escape::shell_word(failover_from.as_deref().unwrap_or(&cluster)),
-    );
-    put("source_type", escape::shell_word(&e.source_type));
-    put(
-        "redis",
-        format!("-h {} -p {port}{tls}", escape::shell_word(host)),
-    );
-    put(
-        "redis_node",
-        format!("-h {} -p {port}{tls}", escape::shell_word(node_host)),
-    );
-    put(
-        "redis_cluster",
-        format!(
-            "{}--cluster call {}",
-            if tls.is_empty() {
-                String::new()
-            } else {
-                format!("{} ", tls.trim_start())
-            },
-            escape::shell_word(&format!("{host}:{port}"))
+    let fragments = [
+        (
+            "aws",
+            e.region.as_deref().map_or_else(String::new, |r| {
+                format!(" --region {}", escape::shell_word(r))
+            }),
         ),
-    );
-    put("dimensions", dimensions(&cluster, &cache_node));
-    put(
-        "dimensions_from",
-        dimensions(failover_from.as_deref().unwrap_or(&cluster), "0001"),
-    );
-    put(
-        "dimensions_to",
-        dimensions(failover_to.as_deref().unwrap_or(&cluster), "0001"),
-    );
-
-    let sh: BTreeMap<String, Value> = sh.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
-    // Addresses are printed as they are (they hold no Markdown), inside `[text](…)` links.
-    let aws: BTreeMap<String, Value> = aws_pages()
+        ("cluster", escape::shell_word(cluster)),
+        ("group", word(ids.group.as_deref(), "REPLICATION_GROUP_ID")),
+        (
+            "parameter_group",
+            word(f.cache_parameter_group.as_deref(), "PARAMETER_GROUP_NAME"),
+        ),
+        (
+            "node_group",
+            word(ids.node_group.as_deref(), "NODE_GROUP_ID"),
+        ),
+        (
+            "promote_to",
+            word(ids.promote_to.as_deref(), "REPLICA_CLUSTER_ID"),
+        ),
+        ("snapshot", escape::shell_word(&target.snapshot_name)),
+        (
+            "snapshot_source",
+            escape::shell_word(&target.snapshot_source),
+        ),
+        ("source", escape::shell_word(e.source_id.as_str())),
+        (
+            "replaced",
+            escape::shell_word(ids.failover_from.as_deref().unwrap_or(cluster)),
+        ),
+        ("source_type", escape::shell_word(&e.source_type)),
+        (
+            "redis",
+            format!("-h {} -p {port}{tls}", escape::shell_word(host)),
+        ),
+        (
+            "redis_node",
+            format!("-h {} -p {port}{tls}", escape::shell_word(node_host)),
+        ),
+        (
+            "redis_cluster",
+            format!(
+                "{tls_prefix}--cluster call {}",
+                escape::shell_word(&format!("{host}:{port}"))
+            ),
+        ),
+        ("dimensions", dimensions(cluster, &cache_node)),
+        (
+            "dimensions_from",
+            dimensions(ids.failover_from.as_deref().unwrap_or(cluster), "0001"),
+        ),
+        (
+            "dimensions_to",
+            dimensions(ids.failover_to.as_deref().unwrap_or(cluster), "0001"),
+        ),
+    ];
+    fragments
         .into_iter()
-        .map(|(k, url)| (k.to_owned(), Value::from_safe_string(url.to_owned())))
-        .collect();
-    minijinja::context! {
-        sh => Value::from(sh),
-        aws => Value::from(aws),
-        ..Value::from(minijinja::value::Serde(&context)),
-    }
+        .map(|(k, text)| (k.to_owned(), Value::from_safe_string(text)))
+        .collect()
 }
 
 #[cfg(test)]

@@ -216,126 +216,163 @@ pub fn read(markdown: &str, template: &str) -> Result<Runbook, LayoutError> {
         open: Open::Nothing,
         steps: 0,
     };
-    let err = |line: usize, reason: &str| LayoutError {
-        line: line + 1,
-        reason: reason.to_owned(),
-    };
     let mut i = 0;
     while i < lines.len() {
         let line = lines[i].trim_end();
-        let indent = line.len() - line.trim_start().len();
         if line.is_empty() {
             if !matches!(r.open, Open::Step) {
                 r.open = Open::Nothing;
             }
             i += 1;
-            continue;
-        }
-        if let Some((fence_indent, ticks, _info)) = fence_open(line) {
-            let start = i;
-            let mut body = Vec::new();
+        } else if let Some((fence_indent, ticks, _info)) = fence_open(line) {
+            i = r.fenced_block(&lines, i, fence_indent, ticks)?;
+        } else {
+            r.line(line, i)?;
             i += 1;
-            loop {
-                let Some(inner) = lines.get(i) else {
-                    return Err(err(start, "a fenced block is never closed"));
-                };
-                if fence_closes(inner, ticks) {
-                    break;
-                }
-                let cut = inner.len() - inner.trim_start_matches(' ').len();
-                body.push(&inner[cut.min(fence_indent)..]);
-                i += 1;
-            }
-            i += 1;
-            if fence_indent > 0 && matches!(r.open, Open::Step) {
-                let commands = commands_of(&body).map_err(|reason| err(start, &reason))?;
-                if let Some(step) = r.section().steps.last_mut() {
-                    step.commands.extend(commands);
-                }
-            } else if fence_indent == 0 {
-                let text = body.join("\n");
-                r.paragraph(ParagraphStyle::Verbatim, &text);
-                r.open = Open::Nothing;
-            } else {
-                return Err(err(start, "an indented fenced block must belong to a step"));
-            }
-            continue;
         }
+    }
+    r.finish(template)
+}
+
+/// A layout error at the 0-based line `line`.
+fn layout_error(line: usize, reason: &str) -> LayoutError {
+    LayoutError {
+        line: line + 1,
+        reason: reason.to_owned(),
+    }
+}
+
+impl Reader {
+    /// The fenced block opening at `start`: a step's commands when indented under a step, a
+    /// verbatim paragraph at the margin. Returns the line after its closing fence.
+    fn fenced_block(
+        &mut self,
+        lines: &[&str],
+        start: usize,
+        fence_indent: usize,
+        ticks: usize,
+    ) -> Result<usize, LayoutError> {
+        let mut body = Vec::new();
+        let mut i = start + 1;
+        loop {
+            let Some(inner) = lines.get(i) else {
+                return Err(layout_error(start, "a fenced block is never closed"));
+            };
+            if fence_closes(inner, ticks) {
+                break;
+            }
+            let cut = inner.len() - inner.trim_start_matches(' ').len();
+            body.push(&inner[cut.min(fence_indent)..]);
+            i += 1;
+        }
+        if fence_indent > 0 && matches!(self.open, Open::Step) {
+            let commands = commands_of(&body).map_err(|reason| layout_error(start, &reason))?;
+            if let Some(step) = self.section().steps.last_mut() {
+                step.commands.extend(commands);
+            }
+        } else if fence_indent == 0 {
+            let text = body.join("\n");
+            self.paragraph(ParagraphStyle::Verbatim, &text);
+            self.open = Open::Nothing;
+        } else {
+            return Err(layout_error(
+                start,
+                "an indented fenced block must belong to a step",
+            ));
+        }
+        Ok(i + 1)
+    }
+
+    /// One line that is neither empty nor part of a fenced block: a heading, a step or list
+    /// item, a quote, or text continuing what is open.
+    fn line(&mut self, line: &str, i: usize) -> Result<(), LayoutError> {
+        let indent = line.len() - line.trim_start().len();
         if let Some(title) = line.strip_prefix("# ") {
-            if r.title.is_some() {
-                return Err(err(i, "a runbook has one `# ` title"));
+            if self.title.is_some() {
+                return Err(layout_error(i, "a runbook has one `# ` title"));
             }
-            r.title = Some(title.trim().to_owned());
-            r.open = Open::Nothing;
+            self.title = Some(title.trim().to_owned());
+            self.open = Open::Nothing;
         } else if let Some(heading) = line.strip_prefix("## ") {
-            r.sections.push(Section {
+            self.sections.push(Section {
                 heading: heading.trim().to_owned(),
                 paragraphs: Vec::new(),
                 steps: Vec::new(),
             });
-            r.open = Open::Nothing;
+            self.open = Open::Nothing;
         } else if line.starts_with('#') && line.trim_start_matches('#').starts_with(' ') {
-            return Err(err(
+            return Err(layout_error(
                 i,
                 "only `# ` and `## ` headings are part of the layout",
             ));
         } else if indent == 0
             && let Some(item) = line.strip_prefix("- ").or_else(|| line.strip_prefix("* "))
         {
-            match step_marker(item) {
-                Some((word, text)) => {
-                    let owner = Owner::parse(word).ok_or_else(|| {
-                        err(
-                            i,
-                            &format!("unknown owner `[{word}]`: use `[app]` or `[infra]`"),
-                        )
-                    })?;
-                    r.steps += 1;
-                    let number = r.steps;
-                    r.section().steps.push(Step {
-                        number,
-                        owner,
-                        owner_label: String::new(),
-                        text: text.to_owned(),
-                        commands: Vec::new(),
-                    });
-                    r.open = Open::Step;
-                }
-                None => r.paragraph(ParagraphStyle::Bullet, item.trim()),
-            }
+            self.item(item, i)?;
         } else if indent == 0 && (line == ">" || line.starts_with("> ")) {
             let text = line.trim_start_matches('>').trim();
-            if !r.continue_with(text, Some(ParagraphStyle::Quote)) {
-                r.paragraph(ParagraphStyle::Quote, text);
+            if !self.continue_with(text, Some(ParagraphStyle::Quote)) {
+                self.paragraph(ParagraphStyle::Quote, text);
             }
         } else if indent > 0 {
             let text = line.trim();
-            if !r.continue_with(text, None) && !r.continue_with(text, Some(ParagraphStyle::Bullet))
+            if !self.continue_with(text, None)
+                && !self.continue_with(text, Some(ParagraphStyle::Bullet))
             {
-                return Err(err(
+                return Err(layout_error(
                     i,
                     "an indented line must continue a step or a list item",
                 ));
             }
-        } else if !r.continue_with(line, Some(ParagraphStyle::Text)) {
-            r.paragraph(ParagraphStyle::Text, line);
+        } else if !self.continue_with(line, Some(ParagraphStyle::Text)) {
+            self.paragraph(ParagraphStyle::Text, line);
         }
-        i += 1;
+        Ok(())
     }
-    let title = r
-        .title
-        .ok_or_else(|| err(0, "the runbook has no `# ` title"))?;
-    let sections = r
-        .sections
-        .into_iter()
-        .filter(|s| !(s.heading.is_empty() && s.paragraphs.is_empty() && s.steps.is_empty()))
-        .collect();
-    Ok(Runbook {
-        template: template.to_owned(),
-        title,
-        drill: false,
-        sections,
-    })
+
+    /// A list item at the margin: a step when it opens with an owner (`[app]`), else a bullet.
+    fn item(&mut self, item: &str, i: usize) -> Result<(), LayoutError> {
+        match step_marker(item) {
+            Some((word, text)) => {
+                let owner = Owner::parse(word).ok_or_else(|| {
+                    layout_error(
+                        i,
+                        &format!("unknown owner `[{word}]`: use `[app]` or `[infra]`"),
+                    )
+                })?;
+                self.steps += 1;
+                let number = self.steps;
+                self.section().steps.push(Step {
+                    number,
+                    owner,
+                    owner_label: String::new(),
+                    text: text.to_owned(),
+                    commands: Vec::new(),
+                });
+                self.open = Open::Step;
+            }
+            None => self.paragraph(ParagraphStyle::Bullet, item.trim()),
+        }
+        Ok(())
+    }
+
+    /// The runbook read: its title, and the sections that hold something.
+    fn finish(self, template: &str) -> Result<Runbook, LayoutError> {
+        let title = self
+            .title
+            .ok_or_else(|| layout_error(0, "the runbook has no `# ` title"))?;
+        let sections = self
+            .sections
+            .into_iter()
+            .filter(|s| !(s.heading.is_empty() && s.paragraphs.is_empty() && s.steps.is_empty()))
+            .collect();
+        Ok(Runbook {
+            template: template.to_owned(),
+            title,
+            drill: false,
+            sections,
+        })
+    }
 }
 
 /// The commands of a step's fenced block: one per line, `\` at the end of a line continuing it.

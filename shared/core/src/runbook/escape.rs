@@ -123,6 +123,46 @@ pub fn html(raw: &str) -> String {
     out
 }
 
+/// A template environment for HTML and SVG: templates whose names end in `.html` or `.svg` print
+/// every value escaped with [`html`] unless it was marked safe (HTML written here from escaped
+/// parts); blocks trim their own line; an undefined value is an error, not an empty string.
+pub fn html_templates(
+    templates: &[(&'static str, &'static str)],
+) -> Result<minijinja::Environment<'static>, minijinja::Error> {
+    use minijinja::{AutoEscape, Environment, UndefinedBehavior};
+    let mut env = Environment::new();
+    let syntax = minijinja::syntax::SyntaxConfig::builder()
+        .trim_blocks(true)
+        .lstrip_blocks(true)
+        .keep_trailing_newline(true)
+        .build()?;
+    env.set_syntax(syntax);
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_auto_escape_callback(|name| {
+        if name.ends_with(".html") || name.ends_with(".svg") {
+            AutoEscape::Html
+        } else {
+            AutoEscape::None
+        }
+    });
+    env.set_formatter(|out, state, value| {
+        if value.is_none() {
+            return Ok(());
+        }
+        let text = if value.is_safe() || *state.auto_escape() == AutoEscape::None {
+            value.to_string()
+        } else {
+            html(&value.to_string())
+        };
+        out.write_str(&text)
+            .map_err(|e| minijinja::Error::new(minijinja::ErrorKind::WriteFailure, e.to_string()))
+    });
+    for (name, source) in templates {
+        env.add_template(name, source)?;
+    }
+    Ok(env)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -60,6 +60,14 @@ pub const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../../../../runbooks/replacement-changed.md"),
     ),
     (
+        "service-update-due.md",
+        include_str!("../../../../runbooks/service-update-due.md"),
+    ),
+    (
+        "engine-end-of-life.md",
+        include_str!("../../../../runbooks/engine-end-of-life.md"),
+    ),
+    (
         "generic.md",
         include_str!("../../../../runbooks/generic.md"),
     ),

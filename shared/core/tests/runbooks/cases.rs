@@ -199,6 +199,10 @@ pub fn redis_primary_facts() -> ClusterFacts {
         durability: None,
         node_group_count: Some(1),
         num_cache_nodes: Some(1),
+        cache_parameter_group: Some("default.redis7".into()),
+        reserved_memory_percent: Some(25),
+        reserved_memory_bytes: Some(0),
+        reused_from: None,
     }
 }
 
@@ -286,6 +290,9 @@ fn redis_promote_old_engine() -> Case {
             latest_snapshot_at: Some(at("2026-06-19T03:10:00Z")),
             pending_reboot_parameters: Some(vec!["maxmemory-policy".into()]),
             production: None,
+            cache_parameter_group: Some("default.redis4.0".into()),
+            reserved_memory_percent: None,
+            reserved_memory_bytes: Some(0),
             ..redis_primary_facts()
         },
         "redis-node-replacement.md",
@@ -360,6 +367,8 @@ fn valkey_primary() -> Case {
             primary_endpoint: Some("master.feeds.abc123.use1.cache.amazonaws.com".into()),
             tls_in_transit: Some(false),
             production: None,
+            cache_parameter_group: Some("feeds-valkey8".into()),
+            reserved_memory_percent: Some(30),
             ..redis_primary_facts()
         },
         "redis-node-replacement.md",
@@ -649,6 +658,8 @@ fn hostile_names() -> Case {
             primary_endpoint: Some("`host` & <b>".into()),
             pending_reboot_parameters: Some(vec!["<b>x</b> & **y**".into()]),
             latest_snapshot_at: Some(at("2026-06-22T03:10:00Z") - Duration::days(2)),
+            cache_parameter_group: Some("pg`x` $(id) <b>".into()),
+            reserved_memory_percent: Some(0),
             ..redis_primary_facts()
         },
         "redis-node-replacement.md",
@@ -692,6 +703,9 @@ fn redis_version_not_covered() -> Case {
             node_endpoint: Some("queue-001.queue.abc123.use1.cache.amazonaws.com".into()),
             primary_endpoint: Some("master.queue.abc123.use1.cache.amazonaws.com".into()),
             auth_token_enabled: Some(true),
+            cache_parameter_group: Some("default.redis5.0".into()),
+            reserved_memory_percent: None,
+            reserved_memory_bytes: None,
             ..redis_primary_facts()
         },
         "redis-node-replacement.md",
@@ -741,6 +755,8 @@ fn valkey_global_secondary() -> Case {
             global_datastore_id: Some("ldgnf-ledger".into()),
             global_datastore_role: Some("secondary".into()),
             durability: Some("sync".into()),
+            cache_parameter_group: Some("ledger-valkey9".into()),
+            reserved_memory_percent: Some(10),
             ..redis_primary_facts()
         },
         "redis-node-replacement.md",
@@ -787,7 +803,43 @@ pub fn all() -> Vec<Case> {
         redis_cluster_mode_enabled_replica(),
         failover_19_days_ago(),
         valkey_global_secondary(),
+        health_service_update(),
+        health_engine_end_of_life(),
     ]
+}
+
+/// The first event of an AWS Health fixture, in the maintenance its communication makes.
+fn health_case(name: &'static str, fixture: &str, template: &'static str) -> Case {
+    let events = cachewatch_core::parse_document(fixture, &ParseContext::received_at(at(NOW)))
+        .expect("the AWS Health fixture reads");
+    let event = events[0].clone();
+    let maintenance = lifecycle::assemble(std::slice::from_ref(&event)).remove(0);
+    Case {
+        name,
+        event: event.clone(),
+        maintenance: Some(maintenance),
+        events: vec![event],
+        facts: ClusterFacts::default(),
+        template,
+    }
+}
+
+/// A service update due for replication group `orders`, announced by AWS Health.
+fn health_service_update() -> Case {
+    health_case(
+        "health-service-update",
+        include_str!("../../../../tests/fixtures/health/service_update_due.json"),
+        "service-update-due.md",
+    )
+}
+
+/// An engine's end of standard support for cluster `legacy-cache-001`, announced by AWS Health.
+fn health_engine_end_of_life() -> Case {
+    health_case(
+        "health-engine-end-of-life",
+        include_str!("../../../../tests/fixtures/health/planned_lifecycle.json"),
+        "engine-end-of-life.md",
+    )
 }
 
 /// The case named `name`.

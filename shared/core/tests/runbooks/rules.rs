@@ -452,3 +452,55 @@ fn every_template_cites_aws_where_it_describes_elasticache() {
         );
     }
 }
+
+/// Every paragraph of the runbook, in order.
+fn all_paragraphs(rb: &Runbook) -> String {
+    rb.sections
+        .iter()
+        .flat_map(|s| s.paragraphs.iter().map(|p| p.text.clone()))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn the_reserved_memory_of_the_parameter_group_is_said_with_what_aws_recommends() {
+    let reserved = |name: &str| {
+        let rb = render(&cases::named(name));
+        let said = all_paragraphs(&rb)
+            .lines()
+            .find(|l| l.contains("Reserved memory"))
+            .map(str::to_owned)
+            .unwrap_or_else(|| panic!("{name}: nothing said of the reserved memory"));
+        let reads = step_with(&rb, "describe-cache-parameters").len();
+        (said, reads)
+    };
+    let link =
+        "https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/redis-memory-management.html";
+
+    let (default, reads) = reserved("redis-primary");
+    assert!(
+        default.contains("default parameter group `default.redis7` sets aside 25%"),
+        "{default}"
+    );
+    assert!(default.contains("what AWS recommends for most cases"));
+    assert!(default.contains(link));
+    assert_eq!(reads, 0, "nothing left to read");
+
+    let (none, _) = reserved("redis-automatic-failover-off");
+    assert!(none.contains("Reserved memory: none."), "{none}");
+    assert!(none.contains("fails if there is not enough"), "{none}");
+    assert!(none.contains(link));
+
+    let (below, _) = reserved("valkey-global-secondary");
+    assert!(below.contains("10%, below AWS's recommendation"), "{below}");
+
+    for name in ["redis-5-0-3", "redis-role-unknown"] {
+        let (unknown, reads) = reserved(name);
+        assert!(unknown.contains("Reserved memory: not read."), "{unknown}");
+        assert!(
+            unknown.contains("recommends setting aside 25%"),
+            "{unknown}"
+        );
+        assert_eq!(reads, 1, "{name}: one step reads it");
+    }
+}

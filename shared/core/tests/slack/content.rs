@@ -297,7 +297,15 @@ fn replies_say_what_changed_with_the_current_deadline() {
             "🚫 *Canceled:* the replacement of `orders-0001-001` node `0001` planned for",
         ),
         ("replacement-started", "🔧 *Replacement started* <!date^"),
-        ("replacement-started", "A replica is being promoted"),
+        // The primary's impact as AWS documents it for the cluster's configuration, with the page.
+        (
+            "replacement-started",
+            "completes while the cluster serves writes",
+        ),
+        (
+            "replacement-started",
+            "(<https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/AutoFailover.html|AWS>)",
+        ),
         (
             "completed-with-failover",
             "✅ *Replaced* <!date^1782415260^{date_short_pretty} {time}|2026-06-25 19:21 UTC>, 18 minutes after it started. Failover: `orders-0001-001` → `orders-0001-002`.",

@@ -6,10 +6,10 @@
 use std::sync::OnceLock;
 
 use cachewatch_core::runbook::escape;
-use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
+use minijinja::{Environment, Value};
 use serde::Serialize;
 
-/// The templates, by name: the name's extension decides the escaping.
+/// The templates, by name: the name's extension decides the escaping (`.html` and `.svg`: HTML).
 const TEMPLATES: [(&str, &str); 4] = [
     ("page.html", include_str!("templates/page.html")),
     ("runbook.html", include_str!("templates/runbook.html")),
@@ -17,47 +17,9 @@ const TEMPLATES: [(&str, &str); 4] = [
     ("timeline.svg", include_str!("templates/timeline.svg")),
 ];
 
-/// How a template's name says it is escaped: HTML for `.html` and `.svg`, nothing else exists.
-fn auto_escape(name: &str) -> AutoEscape {
-    if name.ends_with(".html") || name.ends_with(".svg") {
-        AutoEscape::Html
-    } else {
-        AutoEscape::None
-    }
-}
-
 fn environment() -> &'static Environment<'static> {
     static ENV: OnceLock<Environment<'static>> = OnceLock::new();
-    ENV.get_or_init(|| {
-        let mut env = Environment::new();
-        let syntax = minijinja::syntax::SyntaxConfig::builder()
-            .trim_blocks(true)
-            .lstrip_blocks(true)
-            .keep_trailing_newline(true)
-            .build()
-            .expect("the default delimiters always make a valid syntax");
-        env.set_syntax(syntax);
-        env.set_undefined_behavior(UndefinedBehavior::Strict);
-        env.set_auto_escape_callback(auto_escape);
-        env.set_formatter(|out, state, value| {
-            if value.is_none() {
-                return Ok(());
-            }
-            let text = if value.is_safe() || *state.auto_escape() == AutoEscape::None {
-                value.to_string()
-            } else {
-                escape::html(&value.to_string())
-            };
-            out.write_str(&text).map_err(|e| {
-                minijinja::Error::new(minijinja::ErrorKind::WriteFailure, e.to_string())
-            })
-        });
-        for (name, source) in TEMPLATES {
-            env.add_template(name, source)
-                .expect("the pages' templates are valid");
-        }
-        env
-    })
+    ENV.get_or_init(|| escape::html_templates(&TEMPLATES).expect("the pages' templates are valid"))
 }
 
 /// A view-model for a template.
@@ -81,11 +43,11 @@ pub(super) fn render(name: &str, view: Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use minijinja::AutoEscape;
 
     #[test]
     fn every_embedded_template_is_escaped_for_html() {
         for (name, _) in TEMPLATES {
-            assert_eq!(auto_escape(name), AutoEscape::Html, "{name}");
             let template = environment().get_template(name).unwrap();
             let state = template.new_state();
             assert_eq!(*state.auto_escape(), AutoEscape::Html, "{name}");

@@ -122,6 +122,7 @@ pub fn kind_words(kind: MaintenanceKind) -> &'static str {
         MaintenanceKind::Planned => "planned replacement",
         MaintenanceKind::Unplanned => "unplanned replacement",
         MaintenanceKind::Failover => "failover",
+        MaintenanceKind::Health => "AWS Health notice",
     }
 }
 

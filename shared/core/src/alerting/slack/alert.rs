@@ -12,8 +12,10 @@ use super::{
     ACTION_ACKNOWLEDGE, ACTION_CHECKLIST, ACTION_OUTCOME, ACTION_RUNBOOK, AlertContext,
     SlackMessage,
 };
-use crate::cluster::facts::NodeRole;
+use crate::cluster::facts::{Engine, NodeRole};
+use crate::cluster::impact;
 use crate::lifecycle::MaintenanceState;
+use crate::model::event::{MaintenanceEvent, Window};
 use crate::model::kind::EventKind;
 use crate::model::timefmt;
 
@@ -247,183 +249,239 @@ fn ids_line(s: &Situation<'_>, as_of: bool) -> String {
 
 /// What the event of `s` changed: an mrkdwn line and a plain summary.
 fn change(s: &Situation<'_>) -> (String, String) {
-    let ctx = s.ctx;
-    let e = ctx.event;
-    let m = ctx.maintenance;
-    let subject = s.subject();
-    let subject_md = s.subject_md();
-    let window_md = |w: Option<crate::model::event::Window>| {
-        w.map_or_else(|| "a window not given".to_owned(), |w| s.window_md(w))
-    };
-    let window_plain = |w: Option<crate::model::event::Window>| {
-        w.map_or_else(|| "a window not given".to_owned(), |w| s.window_plain(w))
-    };
-    match e.kind.as_str() {
-        EventKind::NODE_REPLACEMENT_SCHEDULED => {
-            let first = m.is_none_or(|m| m.event_ids.first() == Some(&e.id));
-            if first && let Some(repeat) = s.repeat_warning() {
-                (
-                    format!(
-                        "🗓️ *Scheduled again:* {subject_md}, for the window {}.\n{repeat}",
-                        window_md(e.window)
-                    ),
-                    format!("Scheduled again: {subject}, {}", window_plain(e.window)),
-                )
-            } else if first {
-                (
-                    format!(
-                        "🗓️ *Scheduled:* {subject_md}, for the window {}.",
-                        window_md(e.window)
-                    ),
-                    format!("Scheduled: {subject}, {}", window_plain(e.window)),
-                )
-            } else if let Some(before) = s.window_before_event()
-                && e.window.is_some_and(|w| w != before)
-            {
-                (
-                    format!(
-                        "📆 *Window moved* from {} to {}.",
-                        window_md(Some(before)),
-                        window_md(e.window)
-                    ),
-                    format!("Window moved: {subject}, now {}", window_plain(e.window)),
-                )
-            } else {
-                (
-                    format!(
-                        "🗓️ *Notice repeated:* same window, {}.",
-                        window_md(e.window)
-                    ),
-                    format!("Notice repeated: {subject}, {}", window_plain(e.window)),
+    let c = Change::of(s);
+    match s.ctx.event.kind.as_str() {
+        EventKind::NODE_REPLACEMENT_SCHEDULED => c.scheduled(),
+        EventKind::NODE_REPLACEMENT_RESCHEDULED => c.rescheduled(),
+        EventKind::NODE_REPLACEMENT_CANCELED => c.canceled(),
+        EventKind::CACHE_NODE_REPLACE_STARTED => c.replacement_started(),
+        EventKind::CACHE_NODE_REPLACE_COMPLETE => c.replaced(),
+        EventKind::FAILOVER_COMPLETE => c.failover(),
+        _ => c.other(),
+    }
+}
+
+/// The change line of one event: what it is about, in mrkdwn and in plain text.
+struct Change<'s, 'a> {
+    s: &'s Situation<'a>,
+    e: &'a MaintenanceEvent,
+    subject: String,
+    subject_md: String,
+}
+
+impl<'s, 'a> Change<'s, 'a> {
+    fn of(s: &'s Situation<'a>) -> Self {
+        Change {
+            s,
+            e: s.ctx.event,
+            subject: s.subject(),
+            subject_md: s.subject_md(),
+        }
+    }
+
+    fn window_md(&self, w: Option<Window>) -> String {
+        w.map_or_else(|| "a window not given".to_owned(), |w| self.s.window_md(w))
+    }
+
+    fn window_plain(&self, w: Option<Window>) -> String {
+        w.map_or_else(
+            || "a window not given".to_owned(),
+            |w| self.s.window_plain(w),
+        )
+    }
+
+    /// A first notice (or a repeat of an earlier maintenance), a moved window, or the same
+    /// notice again.
+    fn scheduled(&self) -> (String, String) {
+        let (s, e, subject, subject_md) = (self.s, self.e, &self.subject, &self.subject_md);
+        let first = s
+            .ctx
+            .maintenance
+            .is_none_or(|m| m.event_ids.first() == Some(&e.id));
+        let window_md = self.window_md(e.window);
+        let window_plain = self.window_plain(e.window);
+        if first && let Some(repeat) = s.repeat_warning() {
+            (
+                format!(
+                    "🗓️ *Scheduled again:* {subject_md}, for the window {window_md}.\n{repeat}"
+                ),
+                format!("Scheduled again: {subject}, {window_plain}"),
+            )
+        } else if first {
+            (
+                format!("🗓️ *Scheduled:* {subject_md}, for the window {window_md}."),
+                format!("Scheduled: {subject}, {window_plain}"),
+            )
+        } else if let Some(before) = s.window_before_event()
+            && e.window.is_some_and(|w| w != before)
+        {
+            (
+                format!(
+                    "📆 *Window moved* from {} to {window_md}.",
+                    self.window_md(Some(before))
+                ),
+                format!("Window moved: {subject}, now {window_plain}"),
+            )
+        } else {
+            (
+                format!("🗓️ *Notice repeated:* same window, {window_md}."),
+                format!("Notice repeated: {subject}, {window_plain}"),
+            )
+        }
+    }
+
+    fn rescheduled(&self) -> (String, String) {
+        let (s, e) = (self.s, self.e);
+        let from = e
+            .previous_window
+            .or_else(|| s.window_before_event())
+            .or(s.moved_from);
+        let to = e.window.or(s.window);
+        let shift = match (from, to) {
+            (Some(a), Some(b)) if b.start > a.start => {
+                format!(" ({} later)", timefmt::human_duration(b.start - a.start))
+            }
+            (Some(a), Some(b)) if b.start < a.start => {
+                format!(" ({} earlier)", timefmt::human_duration(a.start - b.start))
+            }
+            _ => String::new(),
+        };
+        (
+            format!(
+                "📆 *Rescheduled:* from {} to {}{shift}.",
+                self.window_md(from),
+                self.window_md(to)
+            ),
+            format!(
+                "Rescheduled: {} moves to {}",
+                self.subject,
+                self.window_plain(to)
+            ),
+        )
+    }
+
+    fn canceled(&self) -> (String, String) {
+        let w = self.e.window.or(self.s.window);
+        (
+            format!(
+                "🚫 *Canceled:* the replacement of {} planned for {} will not happen.",
+                self.subject_md,
+                self.window_md(w)
+            ),
+            format!(
+                "Canceled: {}, was due {}",
+                self.subject,
+                self.window_plain(w)
+            ),
+        )
+    }
+
+    /// The replacement has begun: what it does to this node's clients, as AWS documents it for
+    /// the node's engine, role and configuration.
+    fn replacement_started(&self) -> (String, String) {
+        let (s, e) = (self.s, self.e);
+        let effect = match (s.engine(), s.role()) {
+            (Some(Engine::Memcached), _) => " The node comes back empty.".to_owned(),
+            (_, Some(NodeRole::Replica)) => " Writers see nothing.".to_owned(),
+            (_, Some(NodeRole::Primary)) => {
+                let impact = impact::primary_impact(s.ctx.facts);
+                format!(
+                    " {} (<{}|AWS>)",
+                    mrkdwn::escape_line(impact.summary()),
+                    impact.source()
                 )
             }
-        }
-        EventKind::NODE_REPLACEMENT_RESCHEDULED => {
-            let from = e
-                .previous_window
-                .or_else(|| s.window_before_event())
-                .or(s.moved_from);
-            let to = e.window.or(s.window);
-            let shift = match (from, to) {
-                (Some(a), Some(b)) if b.start > a.start => {
-                    format!(" ({} later)", timefmt::human_duration(b.start - a.start))
-                }
-                (Some(a), Some(b)) if b.start < a.start => {
-                    format!(" ({} earlier)", timefmt::human_duration(a.start - b.start))
-                }
-                _ => String::new(),
-            };
-            (
+            _ => String::new(),
+        };
+        (
+            format!("🔧 *Replacement started* {}.{effect}", s.at(e.occurred_at)),
+            format!(
+                "Replacement started: {}, {}",
+                self.subject,
+                s.at_plain(e.occurred_at)
+            ),
+        )
+    }
+
+    /// The replacement is done: how long it took, and the failovers it caused.
+    fn replaced(&self) -> (String, String) {
+        let (s, e) = (self.s, self.e);
+        let took = s
+            .ctx
+            .maintenance
+            .and_then(|m| m.started_at)
+            .filter(|st| *st <= e.occurred_at)
+            .map(|st| {
                 format!(
-                    "📆 *Rescheduled:* from {} to {}{shift}.",
-                    window_md(from),
-                    window_md(to)
-                ),
-                format!("Rescheduled: {subject} moves to {}", window_plain(to)),
-            )
-        }
-        EventKind::NODE_REPLACEMENT_CANCELED => {
-            let w = e.window.or(s.window);
-            (
-                format!(
-                    "🚫 *Canceled:* the replacement of {subject_md} planned for {} will not happen.",
-                    window_md(w)
-                ),
-                format!("Canceled: {subject}, was due {}", window_plain(w)),
-            )
-        }
-        EventKind::CACHE_NODE_REPLACE_STARTED => {
-            let effect = match (s.engine(), s.role()) {
-                (Some(crate::cluster::facts::Engine::Memcached), _) => {
-                    " The node comes back empty."
-                }
-                (_, Some(crate::cluster::facts::NodeRole::Replica)) => " Writers see nothing.",
-                (_, Some(crate::cluster::facts::NodeRole::Primary)) => {
-                    " A replica is being promoted: writes may fail for a short while."
-                }
-                _ => "",
-            };
-            (
-                format!("🔧 *Replacement started* {}.{effect}", s.at(e.occurred_at)),
-                format!(
-                    "Replacement started: {subject}, {}",
-                    s.at_plain(e.occurred_at)
-                ),
-            )
-        }
-        EventKind::CACHE_NODE_REPLACE_COMPLETE => {
-            let took = m
-                .and_then(|m| m.started_at)
-                .filter(|st| *st <= e.occurred_at)
-                .map(|st| {
-                    format!(
-                        ", {} after it started",
-                        timefmt::human_duration(e.occurred_at - st)
-                    )
-                })
-                .unwrap_or_default();
-            let failovers: Vec<String> = s
-                .failovers
-                .iter()
-                .map(|f| match (&f.from, &f.to) {
-                    (Some(a), Some(b)) => {
-                        format!("{} → {}", mrkdwn::code(a), mrkdwn::code(b))
-                    }
-                    (_, Some(b)) => format!("to {}", mrkdwn::code(b)),
-                    _ => "a replica was promoted".to_owned(),
-                })
-                .collect();
-            let failover = if failovers.is_empty() {
-                String::new()
-            } else {
-                format!(" Failover: {}.", failovers.join("; "))
-            };
-            (
-                format!(
-                    "✅ *Replaced* {}{took}.{failover} Next: the after-checks of the runbook.",
-                    s.at(e.occurred_at)
-                ),
-                format!("Replaced: {subject}, {}", s.at_plain(e.occurred_at)),
-            )
-        }
-        EventKind::FAILOVER_COMPLETE => {
-            let from = e.failover.as_ref().and_then(|f| f.from.as_deref());
-            let to = e.failover.as_ref().and_then(|f| f.to.as_deref());
-            let pair_md = match (from, to) {
+                    ", {} after it started",
+                    timefmt::human_duration(e.occurred_at - st)
+                )
+            })
+            .unwrap_or_default();
+        let failovers: Vec<String> = s
+            .failovers
+            .iter()
+            .map(|f| match (&f.from, &f.to) {
                 (Some(a), Some(b)) => format!("{} → {}", mrkdwn::code(a), mrkdwn::code(b)),
-                (None, Some(b)) => format!("to {}", mrkdwn::code(b)),
-                (Some(a), None) => format!("from {}", mrkdwn::code(a)),
-                (None, None) => "a replica was promoted".to_owned(),
-            };
-            let pair = match (from, to) {
-                (Some(a), Some(b)) => format!("{a} → {b}"),
-                (None, Some(b)) => format!("to {b}"),
-                (Some(a), None) => format!("from {a}"),
-                (None, None) => subject.clone(),
-            };
-            let now_primary = to
-                .map(|b| format!(" {} is the primary now.", mrkdwn::code(b)))
-                .unwrap_or_default();
-            (
-                format!(
-                    "🔀 *Failover:* {pair_md} ({}).{now_primary}",
-                    s.at(e.occurred_at)
-                ),
-                format!("Failover: {pair}, {}", s.at_plain(e.occurred_at)),
-            )
-        }
-        _ => {
-            let kind = e.kind.describe();
-            let mut line = format!(
-                "ℹ️ *{}* ({}).",
-                mrkdwn::escape_line(&kind),
+                (_, Some(b)) => format!("to {}", mrkdwn::code(b)),
+                _ => "a replica was promoted".to_owned(),
+            })
+            .collect();
+        let failover = if failovers.is_empty() {
+            String::new()
+        } else {
+            format!(" Failover: {}.", failovers.join("; "))
+        };
+        (
+            format!(
+                "✅ *Replaced* {}{took}.{failover} Next: the after-checks of the runbook.",
                 s.at(e.occurred_at)
-            );
-            if let Some(quoted) = s.quoted_message() {
-                line.push('\n');
-                line.push_str(&quoted);
-            }
-            (line, format!("{kind}: {subject}"))
+            ),
+            format!("Replaced: {}, {}", self.subject, s.at_plain(e.occurred_at)),
+        )
+    }
+
+    fn failover(&self) -> (String, String) {
+        let (s, e) = (self.s, self.e);
+        let from = e.failover.as_ref().and_then(|f| f.from.as_deref());
+        let to = e.failover.as_ref().and_then(|f| f.to.as_deref());
+        let pair_md = match (from, to) {
+            (Some(a), Some(b)) => format!("{} → {}", mrkdwn::code(a), mrkdwn::code(b)),
+            (None, Some(b)) => format!("to {}", mrkdwn::code(b)),
+            (Some(a), None) => format!("from {}", mrkdwn::code(a)),
+            (None, None) => "a replica was promoted".to_owned(),
+        };
+        let pair = match (from, to) {
+            (Some(a), Some(b)) => format!("{a} → {b}"),
+            (None, Some(b)) => format!("to {b}"),
+            (Some(a), None) => format!("from {a}"),
+            (None, None) => self.subject.clone(),
+        };
+        let now_primary = to
+            .map(|b| format!(" {} is the primary now.", mrkdwn::code(b)))
+            .unwrap_or_default();
+        (
+            format!(
+                "🔀 *Failover:* {pair_md} ({}).{now_primary}",
+                s.at(e.occurred_at)
+            ),
+            format!("Failover: {pair}, {}", s.at_plain(e.occurred_at)),
+        )
+    }
+
+    /// Any other event: its kind, and its text quoted.
+    fn other(&self) -> (String, String) {
+        let (s, e) = (self.s, self.e);
+        let kind = e.kind.describe();
+        let mut line = format!(
+            "ℹ️ *{}* ({}).",
+            mrkdwn::escape_line(&kind),
+            s.at(e.occurred_at)
+        );
+        if let Some(quoted) = s.quoted_message() {
+            line.push('\n');
+            line.push_str(&quoted);
         }
+        (line, format!("{kind}: {}", self.subject))
     }
 }

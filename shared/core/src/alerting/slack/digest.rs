@@ -15,6 +15,7 @@ use super::SlackMessage;
 use super::blocks;
 use super::limits;
 use super::mrkdwn::{self, DateStyle};
+use crate::alerting::alert_path::PathAudit;
 use crate::fleet::{Coverage, CoverageAudit, Resource, ServiceUpdate, TopicState, UpcomingDigest};
 use crate::lifecycle::{Maintenance, MaintenanceState};
 use crate::model::timefmt::{self, Zone};
@@ -35,19 +36,23 @@ pub fn digest(digest: &UpcomingDigest, zone: Zone) -> SlackMessage {
     let u = digest.updates.len();
     let overdue = digest.overdue();
 
+    // The last canary, a line of its own: the digest says the path it came by still works.
+    let checked = digest
+        .alert_path_checked
+        .map(|c| blocks::context(&[format!("✅ {}.", c.line(digest.now, zone))]));
+
     if digest.is_empty() {
         let text = format!(
             "Nothing coming up: no maintenance window in {horizon}, no service update to apply"
         );
-        return blocks::message(
-            &text,
-            vec![
-                blocks::header("🗓️ Nothing coming up"),
-                blocks::section(&format!(
-                    "No maintenance window opens in {horizon}, and every service update is applied."
-                )),
-            ],
-        );
+        let mut out = vec![
+            blocks::header("🗓️ Nothing coming up"),
+            blocks::section(&format!(
+                "No maintenance window opens in {horizon}, and every service update is applied."
+            )),
+        ];
+        out.extend(checked);
+        return blocks::message(&text, out);
     }
 
     let windows = plural(n, "maintenance window", "maintenance windows");
@@ -115,6 +120,7 @@ pub fn digest(digest: &UpcomingDigest, zone: Zone) -> SlackMessage {
     out.push(blocks::context(&[
         "Times are shown in your own time zone. A replacement happens in the cluster's maintenance window: moving the window moves the work.".to_owned(),
     ]));
+    out.extend(checked);
     blocks::message(
         &format!("Coming up in {horizon}: {windows}, {updates}{overdue_note}"),
         out,
@@ -181,6 +187,43 @@ pub fn coverage(audit: &CoverageAudit) -> SlackMessage {
         ),
         out,
     )
+}
+
+/// The audit of the whole alert path as a message: the broken links past the clusters first
+/// (each with the AWS page its rule comes from), then the clusters' coverage.
+pub fn alert_path(audit: &PathAudit) -> SlackMessage {
+    let covered = coverage(&audit.coverage);
+    if audit.problems.is_empty() {
+        return covered;
+    }
+    let count = audit.problems.len();
+    let headline = format!(
+        "The alert path is broken: {}",
+        plural(
+            count,
+            "problem past the clusters",
+            "problems past the clusters"
+        )
+    );
+    let lines: Vec<String> = audit
+        .problems
+        .iter()
+        .map(|p| {
+            let text = mrkdwn::escape_line(&p.describe());
+            match p.source() {
+                Some(url) => format!("• {text} (<{url}|AWS>)"),
+                None => format!("• {text}"),
+            }
+        })
+        .collect();
+    let mut out = vec![blocks::header(&format!("🚨 {headline}"))];
+    out.extend(list_sections("*Broken links*", &lines, LIST_TEXT));
+    out.push(blocks::context(&[
+        "`cachewatch audit --fix` repairs the topic policy and the subscription, after showing what it changes.".to_owned(),
+    ]));
+    out.push(blocks::divider());
+    out.extend(covered.blocks);
+    blocks::message(&format!("{headline}. {}", covered.text), out)
 }
 
 /// `• `orders-0001-001` node `0001` (`orders`) · <date> – <time> (in 2 days) · rescheduled`.
@@ -542,6 +585,24 @@ mod tests {
     }
 
     #[test]
+    fn the_digest_says_when_the_alert_path_was_last_checked() {
+        let mut d = upcoming_digest(&[], &[], at(NOW), DIGEST_HORIZON);
+        let quiet = serde_json::to_string(&digest(&d, Zone::Utc).blocks).unwrap();
+        assert!(!quiet.contains("Alert path checked"), "{quiet}");
+        d.alert_path_checked = Some(crate::alerting::canary::LastCheck {
+            at: at("2026-06-16T09:00:00Z"),
+            took_ms: 3_800,
+        });
+        let message = digest(&d, Zone::Utc);
+        assert_eq!(check(&message), vec![]);
+        let text = serde_json::to_string(&message.blocks).unwrap();
+        assert!(
+            text.contains("Alert path checked Tuesday 09:00 UTC, 3.8 s end to end"),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn updates_that_could_not_be_read_are_not_reported_as_applied() {
         let mut d = upcoming_digest(&[], &[], at(NOW), DIGEST_HORIZON);
         d.updates_unavailable =
@@ -649,6 +710,37 @@ mod tests {
             text.contains("stops the other topic's notifications"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_broken_link_past_the_clusters_leads_the_audit_with_its_aws_source_and_escaped() {
+        let fleet = Fleet {
+            clusters: vec![topic("orders-001", Some("orders"), Some(OURS), "active")],
+            replication_groups: vec![],
+        };
+        let audit = crate::alerting::alert_path::audit_path(
+            audit_coverage(&fleet, OURS),
+            &crate::alerting::alert_path::PathFacts {
+                kms_master_key_id: Some("<!channel> key".into()),
+                ..Default::default()
+            },
+        );
+        let message = alert_path(&audit);
+        assert_eq!(check(&message), vec![]);
+        assert!(
+            message
+                .text
+                .starts_with("The alert path is broken: 3 problems"),
+            "{}",
+            message.text
+        );
+        let blocks = Value::Array(message.blocks.clone()).to_string();
+        assert!(blocks.contains(&format!(
+            "<{}|AWS>",
+            crate::alerting::alert_path::ELASTICACHE_SNS_DOC
+        )));
+        assert!(!blocks.contains("<!channel>"), "{blocks}");
+        assert!(blocks.contains("Every cluster sends"), "coverage follows");
     }
 
     #[test]

@@ -17,6 +17,7 @@
 
 mod alert;
 mod blocks;
+mod canary;
 mod checklist;
 pub mod digest;
 mod grouped;
@@ -38,8 +39,9 @@ use crate::model::timefmt::Zone;
 use crate::runbook::Owners;
 
 pub use alert::{alert, update};
+pub use canary::canary;
 pub use checklist::checklist;
-pub use digest::{coverage, digest};
+pub use digest::{alert_path, coverage, digest};
 pub use grouped::grouped;
 pub use plain::to_text;
 pub use reminder::{ReminderText, reminder};

@@ -245,6 +245,9 @@ impl<'a> Situation<'a> {
         if self.failover_episode {
             return ("🔀", "Failover happened".to_owned());
         }
+        if self.ctx.event.category == Category::Health {
+            return ("🩺", health_headline(&self.ctx.event.kind, self.state));
+        }
         let Some(state) = self.state else {
             let kind = self.ctx.event.kind.describe();
             let mut words = kind.chars();
@@ -272,6 +275,9 @@ impl<'a> Situation<'a> {
     }
 
     /// The timing of the current state, as a label and an mrkdwn value.
+    ///
+    /// An AWS Health notice has a deadline (its start time) while upcoming, like a scheduled
+    /// replacement.
     pub fn timing(&self) -> Option<(&'static str, String)> {
         let m = self.ctx.maintenance;
         let with_relative = |at: DateTime<Utc>| format!("{}\n{}", self.at(at), self.relative(at));
@@ -362,6 +368,9 @@ impl<'a> Situation<'a> {
     pub fn what_happens(&self) -> String {
         if self.failover_episode {
             return self.failover_story();
+        }
+        if self.ctx.event.category == Category::Health {
+            return self.health_notice();
         }
         let Some(state) = self.state else {
             return self.other_event();
@@ -543,6 +552,22 @@ impl<'a> Situation<'a> {
         out
     }
 
+    /// What an AWS Health notice says, as AWS Health wrote it: cachewatch adds nothing about what
+    /// the work does to the nodes, which the notice and the runbook's AWS pages say.
+    fn health_notice(&self) -> String {
+        let e = self.ctx.event;
+        let mut out = format!(
+            "*What AWS Health says* ({}, {}):",
+            mrkdwn::escape_line(e.event_name.as_deref().unwrap_or(e.kind.as_str())),
+            self.at(e.occurred_at)
+        );
+        if let Some(message) = self.quoted_message() {
+            out.push('\n');
+            out.push_str(&message);
+        }
+        out
+    }
+
     /// The event's original text as a code block, clipped.
     pub fn quoted_message(&self) -> Option<String> {
         let message = self.ctx.event.message.as_deref()?;
@@ -647,5 +672,29 @@ fn state_of_event(ctx: &AlertContext<'_>) -> Option<MaintenanceState> {
         }
         _ if e.category.has_lifecycle() => Some(MaintenanceState::InProgress),
         _ => None,
+    }
+}
+
+/// The headline of an AWS Health notice: what it announces (service updates and planned lifecycle
+/// events by name, any other code as AWS Health's notice), then where it stands.
+fn health_headline(kind: &EventKind, state: Option<MaintenanceState>) -> String {
+    let what = match kind.as_str() {
+        EventKind::HEALTH_BEFORE_UPDATE_DUE => "Service update due".to_owned(),
+        EventKind::HEALTH_PLANNED_LIFECYCLE => {
+            "Planned lifecycle event (engine support)".to_owned()
+        }
+        other => format!(
+            "AWS Health: {}",
+            other
+                .strip_prefix(EventKind::HEALTH_PREFIX)
+                .unwrap_or(other)
+                .replace('_', " ")
+        ),
+    };
+    match state {
+        Some(MaintenanceState::InProgress) => format!("{what} (open)"),
+        Some(MaintenanceState::Completed) => format!("{what} (closed)"),
+        Some(MaintenanceState::WindowPassed) => format!("{what} (deadline passed)"),
+        _ => what,
     }
 }

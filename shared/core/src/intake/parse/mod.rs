@@ -6,6 +6,7 @@
 //! | SNS HTTP notification | an object with `Type` (`Notification`) and `Message` |
 //! | ElastiCache message body | an object with one or more `ElastiCache:*` keys |
 //! | DescribeEvents output | an object with `Events`, or one record with `SourceIdentifier` |
+//! | AWS Health event (EventBridge) | an object with `source` `aws.health` (see `health.rs`) |
 //! | a JSON array | each element is any of the above |
 //! | JSON Lines | one document per line, each any of the above |
 //! | pasted text | console and CLI tables, AWS maintenance e-mails, with the prose around them (see `pasted.rs`) |
@@ -14,6 +15,7 @@
 //! it is in, and no event of that input is returned. In pasted text, lines that are clearly not
 //! events (prose, headers, separators) are skipped and counted.
 
+pub mod health;
 mod pasted;
 mod shapes;
 pub mod text;
@@ -153,6 +155,12 @@ pub enum Problem {
         len: usize,
         /// The limit.
         max: usize,
+    },
+    /// An EventBridge event that is not an AWS Health event about ElastiCache.
+    #[error("not an AWS Health event about ElastiCache: {found}")]
+    NotElastiCacheHealth {
+        /// What it is instead (its source or service).
+        found: String,
     },
     /// An SNS message whose body is not an ElastiCache message.
     #[error("the SNS Message is not an ElastiCache event: {excerpt:?}")]
@@ -385,6 +393,9 @@ pub struct EventDraft {
     pub origin: Origin,
     /// Other metadata.
     pub attributes: BTreeMap<String, String>,
+    /// What identifies the event when its source says so itself (an AWS Health communication
+    /// about one entity); otherwise its source, kind, node and date do.
+    pub identity: Option<String>,
 }
 
 impl EventDraft {
@@ -407,6 +418,7 @@ impl EventDraft {
             failover: None,
             origin,
             attributes: BTreeMap::new(),
+            identity: None,
         }
     }
 
@@ -510,13 +522,19 @@ impl EventDraft {
             .occurred_at
             .or(self.window.map(|w| w.start))
             .unwrap_or(ctx.received_at);
-        let id = EventId::derive(
-            &self.source_id,
-            &self.kind,
-            self.node_id.as_ref(),
-            identity_time,
-        );
+        let id = match &self.identity {
+            Some(identity) => EventId::from_identity(identity),
+            None => EventId::derive(
+                &self.source_id,
+                &self.kind,
+                self.node_id.as_ref(),
+                identity_time,
+            ),
+        };
         let category = self.kind.category();
+        // A canary is kept like a drill: out of normal searches, reports and pages.
+        let drill =
+            ctx.drill || crate::alerting::canary::is_canary_name(self.event_name.as_deref());
         MaintenanceEvent {
             id,
             event_name: self.event_name,
@@ -542,7 +560,7 @@ impl EventDraft {
             },
             received_at: ctx.received_at,
             attributes: self.attributes,
-            drill: ctx.drill,
+            drill,
             maintenance_id: None,
         }
     }

@@ -9,7 +9,7 @@ use crate::model::event::{MaintenanceEvent, Origin};
 use crate::model::ids::{ClusterId, NodeId, ReplicationGroupId, SourceId};
 use crate::model::kind::{EVENT_NAME_PREFIX, EventKind};
 
-type Object = Map<String, Value>;
+pub(super) type Object = Map<String, Value>;
 
 /// Provenance carried from an SNS envelope into the events of its message.
 #[derive(Default)]
@@ -136,6 +136,9 @@ fn document(
     if obj.contains_key("SourceIdentifier") {
         return describe_record(&obj, &Envelope::default()).map_err(fail);
     }
+    if super::health::is_eventbridge(&obj) {
+        return super::health::health_event(&obj).map_err(fail);
+    }
     if obj.keys().any(|k| k.starts_with(EVENT_NAME_PREFIX)) {
         return elasticache_body(&obj, &Envelope::default(), ctx).map_err(fail);
     }
@@ -164,7 +167,10 @@ fn keys_of(obj: &Object) -> String {
     format!("keys: {}{more}", keys.join(", "))
 }
 
-fn string_field<'a>(obj: &'a Object, field: &'static str) -> Result<Option<&'a str>, Problem> {
+pub(super) fn string_field<'a>(
+    obj: &'a Object,
+    field: &'static str,
+) -> Result<Option<&'a str>, Problem> {
     match obj.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s)),
@@ -175,7 +181,10 @@ fn string_field<'a>(obj: &'a Object, field: &'static str) -> Result<Option<&'a s
     }
 }
 
-fn required_string<'a>(obj: &'a Object, field: &'static str) -> Result<&'a str, Problem> {
+pub(super) fn required_string<'a>(
+    obj: &'a Object,
+    field: &'static str,
+) -> Result<&'a str, Problem> {
     string_field(obj, field)?.ok_or(Problem::MissingField { field })
 }
 
@@ -277,7 +286,9 @@ fn sns_notification(
             });
         }
     };
-    if body.contains_key("SourceIdentifier") {
+    if super::health::is_eventbridge(&body) {
+        super::health::health_event(&body)
+    } else if body.contains_key("SourceIdentifier") {
         describe_record(&body, &envelope)
     } else if body.keys().any(|k| k.starts_with(EVENT_NAME_PREFIX)) {
         elasticache_body(&body, &envelope, ctx)

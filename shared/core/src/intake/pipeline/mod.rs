@@ -86,7 +86,8 @@ pub async fn store_events<S: EventStore>(
     policy: &AlertPolicy,
 ) -> Result<(IngestOutcome, BTreeSet<String>), StoreError> {
     for e in &mut events {
-        e.actionable = policy.is_actionable(&e.kind);
+        // A canary never pages, whatever the policy says of its kind.
+        e.actionable = !crate::alerting::canary::is_canary(e) && policy.is_actionable(&e.kind);
     }
     let candidates = store.candidates(&events).await?;
 

@@ -115,3 +115,20 @@ fn a_notice_repeated_after_merging_with_a_text_in_one_input_is_stored_once() {
     .unwrap();
     assert_eq!(stored.len(), 2);
 }
+
+#[test]
+fn a_canary_is_stored_and_never_actionable_even_when_every_kind_alerts() {
+    let store = MemoryStore::default();
+    let body = crate::alerting::canary::canary_body("c-42", at("2026-06-11T03:10:00Z"));
+    let events = parse(&body);
+    let mut everything = AlertPolicy::default();
+    everything.kinds.insert(events[0].kind.as_str().to_owned());
+    assert!(
+        everything.is_actionable(&events[0].kind),
+        "the kind alone would page"
+    );
+    let outcome = block_on(ingest(&store, events, &everything)).unwrap();
+    assert_eq!(outcome.new_count(), 1);
+    assert!(!outcome.events[0].event.actionable);
+    assert!(outcome.events[0].event.drill, "kept out of normal searches");
+}

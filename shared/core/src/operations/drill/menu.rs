@@ -108,152 +108,207 @@ pub struct FailureTest {
 /// first.
 pub fn failure_menu(topology: &Topology) -> Vec<FailureTest> {
     let shards = &topology.shards;
-    let first = &shards[0];
-    let n = shards.len();
-    let replicated = topology.min_replicas() > 0;
-    let majority = n / 2 + 1;
-    let primaries: Vec<String> = shards.iter().map(|s| s.primary.clone()).collect();
-    let failover = format!(
-        "AWS gives no duration for a failed primary (for planned replacements it documents \
-         writes continuing with cluster mode enabled or with Multi-AZ on 5.0.6 or later, and an \
-         interruption of up to a few seconds on 4.0.10 or older: {}), so measure it with \
-         `cachewatch probe`; clients must then follow the new primary",
-        crate::cluster::impact::sources::MULTI_AZ
-    );
-    let mut tests = Vec::new();
+    let menu = Menu {
+        topology,
+        shards,
+        first: &shards[0],
+        n: shards.len(),
+        replicated: topology.min_replicas() > 0,
+        majority: shards.len() / 2 + 1,
+        primaries: shards.iter().map(|s| s.primary.clone()).collect(),
+        failover: format!(
+            "AWS gives no duration for a failed primary (for planned replacements it documents \
+             writes continuing with cluster mode enabled or with Multi-AZ on 5.0.6 or later, and an \
+             interruption of up to a few seconds on 4.0.10 or older: {}), so measure it with \
+             `cachewatch probe`; clients must then follow the new primary",
+            crate::cluster::impact::sources::MULTI_AZ
+        ),
+    };
+    vec![
+        menu.one_replica(),
+        menu.one_primary(),
+        menu.all_replicas_of_a_shard(),
+        menu.majority_of_primaries(),
+        menu.all_primaries(),
+        menu.one_shard(),
+        menu.every_node(),
+    ]
+}
 
-    tests.push(FailureTest {
-        name: "one-replica",
-        title: "One replica down (what a normal maintenance does)",
-        stop: first.replicas.first().cloned().into_iter().collect(),
-        expect: if first.replicas.is_empty() {
-            "Not applicable: the shards have no replicas. Add replicas (two per shard keeps a \
-             primary and a replica in every shard while one node is under maintenance)."
-                .into()
-        } else {
-            format!(
-                "Nothing, beyond reads served by that replica being retried elsewhere. Writes and \
-                 the other shards continue. If the application reports itself unhealthy or \
-                 restarts, its health check depends on every node of {}: fix that before a real \
-                 maintenance does it.",
-                topology.group
-            )
-        },
-        impact: Impact::None,
-    });
+/// What the failure tests are worked out from: the topology, its first shard, and what a
+/// failover of a primary costs as AWS documents it.
+struct Menu<'a> {
+    topology: &'a Topology,
+    shards: &'a [Shard],
+    first: &'a Shard,
+    n: usize,
+    replicated: bool,
+    majority: usize,
+    primaries: Vec<String>,
+    failover: String,
+}
 
-    tests.push(FailureTest {
-        name: "one-primary",
-        title: "One primary down (a failover)",
-        stop: vec![first.primary.clone()],
-        expect: if first.replicas.is_empty() {
-            format!(
-                "Shard {} is unavailable until its node is back, and comes back empty unless \
-                 its data is persisted: there is no replica to promote.",
-                first.id
-            )
-        } else {
-            format!(
-                "Writes to shard {} fail until a replica is promoted: {failover}. Reads and \
-                 writes of the other shards continue. After the test, count the keys: they \
-                 must match.",
-                first.id
-            )
-        },
-        impact: Impact::Partial,
-    });
+impl Menu<'_> {
+    fn one_replica(&self) -> FailureTest {
+        let topology = self.topology;
+        let first = self.first;
+        FailureTest {
+            name: "one-replica",
+            title: "One replica down (what a normal maintenance does)",
+            stop: first.replicas.first().cloned().into_iter().collect(),
+            expect: if first.replicas.is_empty() {
+                "Not applicable: the shards have no replicas. Add replicas (two per shard keeps a \
+                 primary and a replica in every shard while one node is under maintenance)."
+                    .into()
+            } else {
+                format!(
+                    "Nothing, beyond reads served by that replica being retried elsewhere. Writes and \
+                     the other shards continue. If the application reports itself unhealthy or \
+                     restarts, its health check depends on every node of {}: fix that before a real \
+                     maintenance does it.",
+                    topology.group
+                )
+            },
+            impact: Impact::None,
+        }
+    }
 
-    tests.push(FailureTest {
-        name: "all-replicas-of-a-shard",
-        title: "All replicas of a shard down",
-        stop: first.replicas.clone(),
-        expect: if first.replicas.is_empty() {
-            "Not applicable: the shards have no replicas.".into()
-        } else {
-            format!(
-                "Shard {} keeps serving from its primary alone, with no failover candidate: \
-                 nothing visible, but if the primary fails now the shard is down. Reads sent \
-                 to replicas move to the primary, which takes their load.",
-                first.id
-            )
-        },
-        impact: Impact::None,
-    });
+    fn one_primary(&self) -> FailureTest {
+        let first = self.first;
+        let failover = &self.failover;
+        FailureTest {
+            name: "one-primary",
+            title: "One primary down (a failover)",
+            stop: vec![first.primary.clone()],
+            expect: if first.replicas.is_empty() {
+                format!(
+                    "Shard {} is unavailable until its node is back, and comes back empty unless \
+                     its data is persisted: there is no replica to promote.",
+                    first.id
+                )
+            } else {
+                format!(
+                    "Writes to shard {} fail until a replica is promoted: {failover}. Reads and \
+                     writes of the other shards continue. After the test, count the keys: they \
+                     must match.",
+                    first.id
+                )
+            },
+            impact: Impact::Partial,
+        }
+    }
 
-    tests.push(FailureTest {
-        name: "majority-of-primaries",
-        title: "A majority of primaries down",
-        stop: primaries.iter().take(majority).cloned().collect(),
-        expect: if n == 1 {
-            "With one shard, the same as one primary down.".into()
-        } else {
-            format!(
-                "The cluster loses quorum: {majority} of {n} primaries are down, so no replica \
-                 can be voted in; the whole cluster is unavailable (CLUSTERDOWN) until primaries \
-                 come back. The application must fail clearly and recover by itself."
-            )
-        },
-        impact: if n == 1 {
-            Impact::Partial
-        } else {
-            Impact::Total
-        },
-    });
+    fn all_replicas_of_a_shard(&self) -> FailureTest {
+        let first = self.first;
+        FailureTest {
+            name: "all-replicas-of-a-shard",
+            title: "All replicas of a shard down",
+            stop: first.replicas.clone(),
+            expect: if first.replicas.is_empty() {
+                "Not applicable: the shards have no replicas.".into()
+            } else {
+                format!(
+                    "Shard {} keeps serving from its primary alone, with no failover candidate: \
+                     nothing visible, but if the primary fails now the shard is down. Reads sent \
+                     to replicas move to the primary, which takes their load.",
+                    first.id
+                )
+            },
+            impact: Impact::None,
+        }
+    }
 
-    tests.push(FailureTest {
-        name: "all-primaries",
-        title: "All primaries down",
-        stop: primaries.clone(),
-        expect: if replicated && n == 1 {
-            format!("No writes until a replica is promoted: {failover}.")
-        } else {
-            "The whole cluster is unavailable for writes, and with a majority of primaries gone \
-             no replica is promoted: everything is down until the primaries come back. Check \
-             that the application's errors say so and that it reconnects by itself."
-                .into()
-        },
-        impact: Impact::Total,
-    });
+    fn majority_of_primaries(&self) -> FailureTest {
+        let n = self.n;
+        let majority = self.majority;
+        let primaries = &self.primaries;
+        FailureTest {
+            name: "majority-of-primaries",
+            title: "A majority of primaries down",
+            stop: primaries.iter().take(majority).cloned().collect(),
+            expect: if n == 1 {
+                "With one shard, the same as one primary down.".into()
+            } else {
+                format!(
+                    "The cluster loses quorum: {majority} of {n} primaries are down, so no replica \
+                     can be voted in; the whole cluster is unavailable (CLUSTERDOWN) until primaries \
+                     come back. The application must fail clearly and recover by itself."
+                )
+            },
+            impact: if n == 1 {
+                Impact::Partial
+            } else {
+                Impact::Total
+            },
+        }
+    }
 
-    let mut whole_shard = vec![first.primary.clone()];
-    whole_shard.extend(first.replicas.iter().cloned());
-    tests.push(FailureTest {
-        name: "one-shard",
-        title: "One whole shard down",
-        stop: whole_shard,
-        expect: if n == 1 {
-            "With one shard, every node: the cluster is unavailable and comes back with only \
-             what was persisted or restored from a backup."
-                .into()
-        } else {
-            format!(
-                "The keys of shard {}'s slots are unavailable (and by default the whole cluster \
-                 refuses requests, as cluster-require-full-coverage is on); its data comes back \
-                 only from a backup.",
-                first.id
-            )
-        },
-        impact: if n == 1 {
-            Impact::Total
-        } else {
-            Impact::Partial
-        },
-    });
+    fn all_primaries(&self) -> FailureTest {
+        let n = self.n;
+        let replicated = self.replicated;
+        let primaries = &self.primaries;
+        let failover = &self.failover;
+        FailureTest {
+            name: "all-primaries",
+            title: "All primaries down",
+            stop: primaries.clone(),
+            expect: if replicated && n == 1 {
+                format!("No writes until a replica is promoted: {failover}.")
+            } else {
+                "The whole cluster is unavailable for writes, and with a majority of primaries gone \
+                 no replica is promoted: everything is down until the primaries come back. Check \
+                 that the application's errors say so and that it reconnects by itself."
+                    .into()
+            },
+            impact: Impact::Total,
+        }
+    }
 
-    tests.push(FailureTest {
-        name: "every-node",
-        title: "Every node down",
-        stop: shards
-            .iter()
-            .flat_map(|s| std::iter::once(s.primary.clone()).chain(s.replicas.iter().cloned()))
-            .collect(),
-        expect: "The cache is gone: the application must keep working, or fail clearly, \
-                 without it, and start again on an empty cache (cold start load on the \
-                 database, sessions lost unless restored)."
-            .into(),
-        impact: Impact::Total,
-    });
-    tests
+    fn one_shard(&self) -> FailureTest {
+        let first = self.first;
+        let n = self.n;
+        let mut whole_shard = vec![first.primary.clone()];
+        whole_shard.extend(first.replicas.iter().cloned());
+        FailureTest {
+            name: "one-shard",
+            title: "One whole shard down",
+            stop: whole_shard,
+            expect: if n == 1 {
+                "With one shard, every node: the cluster is unavailable and comes back with only \
+                 what was persisted or restored from a backup."
+                    .into()
+            } else {
+                format!(
+                    "The keys of shard {}'s slots are unavailable (and by default the whole cluster \
+                     refuses requests, as cluster-require-full-coverage is on); its data comes back \
+                     only from a backup.",
+                    first.id
+                )
+            },
+            impact: if n == 1 {
+                Impact::Total
+            } else {
+                Impact::Partial
+            },
+        }
+    }
+
+    fn every_node(&self) -> FailureTest {
+        let shards = self.shards;
+        FailureTest {
+            name: "every-node",
+            title: "Every node down",
+            stop: shards
+                .iter()
+                .flat_map(|s| std::iter::once(s.primary.clone()).chain(s.replicas.iter().cloned()))
+                .collect(),
+            expect: "The cache is gone: the application must keep working, or fail clearly, \
+                     without it, and start again on an empty cache (cold start load on the \
+                     database, sessions lost unless restored)."
+                .into(),
+            impact: Impact::Total,
+        }
+    }
 }
 
 /// The menu as Markdown: the topology, then one section per test.

@@ -28,6 +28,7 @@ use crate::lifecycle::{Maintenance, MaintenanceKind, MaintenanceState};
 use crate::model::event::EventId;
 use crate::model::timefmt::{Zone, human_duration};
 use crate::runbook::escape;
+use serde::Serialize;
 
 /// Events this long before a year can still belong to one of its maintenances (a notice sent in
 /// December for a window in January): the history is searched from this far back.
@@ -281,7 +282,7 @@ pub fn year_of(at: DateTime<Utc>, zone: Zone) -> i32 {
 pub fn maintenance_date(m: &Maintenance) -> DateTime<Utc> {
     match m.kind {
         MaintenanceKind::Failover => m.first_event_at,
-        MaintenanceKind::Planned | MaintenanceKind::Unplanned => m
+        MaintenanceKind::Planned | MaintenanceKind::Unplanned | MaintenanceKind::Health => m
             .started_at
             .or(m.window.map(|w| w.start))
             .or(m.completed_at)
@@ -303,6 +304,7 @@ fn kind_label(m: &Maintenance, now: DateTime<Utc>) -> String {
         MaintenanceKind::Planned => "planned replacement",
         MaintenanceKind::Unplanned => "unplanned replacement",
         MaintenanceKind::Failover => "failover",
+        MaintenanceKind::Health => "AWS Health notice",
     }
     .to_owned();
     if m.kind != MaintenanceKind::Failover && !m.failovers.is_empty() {
@@ -553,8 +555,74 @@ fn engine_colour(engine: Option<Engine>) -> &'static str {
 }
 
 /// The log as a self-contained SVG: a bar per month, stacked by engine, with the count above it,
-/// a legend of the engines, and a title per bar segment for readers that hover.
+/// a legend of the engines, and a title per bar segment for readers that hover. The geometry is
+/// worked out here; `templates/chart.svg` draws it, escaping every text.
 pub fn render_svg(report: &YearReport) -> String {
+    static ENV: std::sync::OnceLock<minijinja::Environment<'static>> = std::sync::OnceLock::new();
+    let env = ENV.get_or_init(|| {
+        escape::html_templates(&[("chart.svg", include_str!("templates/chart.svg"))])
+            .expect("the chart's template is valid")
+    });
+    env.get_template("chart.svg")
+        .and_then(|t| {
+            t.render(minijinja::Value::from(minijinja::value::Serde(Chart::of(
+                report,
+            ))))
+        })
+        .unwrap_or_else(|e| panic!("the chart's template renders: {e:#}"))
+}
+
+/// The chart's geometry, in pixels.
+#[derive(Serialize)]
+struct Chart {
+    width: i64,
+    height: i64,
+    left: i64,
+    right: i64,
+    axis: i64,
+    title: String,
+    total: usize,
+    grid: Vec<Gridline>,
+    bar_width: i64,
+    bars: Vec<Bar>,
+    empty_x: i64,
+    empty_y: i64,
+    legend: Vec<LegendItem>,
+}
+
+#[derive(Serialize)]
+struct Gridline {
+    y: i64,
+    n: i64,
+}
+
+#[derive(Serialize)]
+struct Bar {
+    month: &'static str,
+    x: i64,
+    center: i64,
+    segments: Vec<Segment>,
+    /// The month's count, shown above the bar when not zero.
+    count: usize,
+    count_y: i64,
+}
+
+#[derive(Serialize)]
+struct Segment {
+    y: i64,
+    height: i64,
+    colour: &'static str,
+    hover: String,
+}
+
+#[derive(Serialize)]
+struct LegendItem {
+    x: i64,
+    colour: &'static str,
+    label: &'static str,
+}
+
+impl Chart {
     const WIDTH: i64 = 760;
     const HEIGHT: i64 = 340;
     const LEFT: i64 = 48;
@@ -563,137 +631,123 @@ pub fn render_svg(report: &YearReport) -> String {
     const BOTTOM: i64 = 48;
     /// The most cluster names a bar segment's hover text lists.
     const HOVER_NAMES: usize = 5;
-    let plot_w = WIDTH - LEFT - RIGHT;
-    let plot_h = HEIGHT - TOP - BOTTOM;
-    let slot = plot_w / 12;
-    let bar_w = slot * 3 / 5;
-    let months = report.per_month();
-    let top = months.iter().copied().max().unwrap_or(0).max(1);
-    // Gridlines at whole numbers, at most five of them.
-    let step = top.div_ceil(5).max(1);
-    let scale_max = (top.div_ceil(step) * step) as i64;
-    let step = step as i64;
-    let y_of = |n: i64| TOP + plot_h - n * plot_h / scale_max;
-    let x = escape::html;
 
-    let title = format!("Maintenances per month, {}", report.year);
-    let mut svg = String::new();
-    let _ = writeln!(
-        svg,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{}" font-family="system-ui, -apple-system, 'Segoe UI', sans-serif" font-size="12">"#,
-        x(&title)
-    );
-    let _ = writeln!(svg, "  <title>{}</title>", x(&title));
-    let _ = writeln!(
-        svg,
-        r##"  <rect x="0" y="0" width="{WIDTH}" height="{HEIGHT}" fill="#ffffff"/>"##
-    );
-    let total = report.rows.len();
-    let _ = writeln!(
-        svg,
-        r##"  <text x="{LEFT}" y="24" font-size="16" font-weight="600" fill="#222222">{} ({total} in all)</text>"##,
-        x(&title)
-    );
-    for i in 0..=(scale_max / step) {
-        let n = i * step;
-        let y = y_of(n);
-        let _ = writeln!(
-            svg,
-            r##"  <line x1="{LEFT}" y1="{y}" x2="{}" y2="{y}" stroke="#e5e5e5"/>"##,
-            WIDTH - RIGHT
-        );
-        let _ = writeln!(
-            svg,
-            r##"  <text x="{}" y="{}" text-anchor="end" fill="#666666">{n}</text>"##,
-            LEFT - 6,
-            y + 4
-        );
-    }
-    let by_engine = report.per_month_by_engine();
-    for (month, name) in MONTHS.iter().enumerate() {
-        let bar_x = LEFT + slot * month as i64 + (slot - bar_w) / 2;
-        let mut stacked = 0i64;
-        for (engine, counts) in &by_engine {
-            let n = counts[month] as i64;
-            if n == 0 {
-                continue;
-            }
-            let (y_top, y_bottom) = (y_of(stacked + n), y_of(stacked));
-            let clusters: Vec<&str> = report
-                .rows
-                .iter()
-                .filter(|r| r.engine == *engine && r.date.month0() as usize == month)
-                .map(|r| r.cluster.as_str())
-                .collect();
-            let mut hover = format!("{name} {}: {n} {}", report.year, engine_name(*engine));
-            hover.push_str(" (");
-            hover.push_str(&clusters[..clusters.len().min(HOVER_NAMES)].join(", "));
-            if clusters.len() > HOVER_NAMES {
-                hover.push_str(", …");
-            }
-            hover.push(')');
-            let _ = writeln!(
-                svg,
-                r#"  <rect x="{bar_x}" y="{y_top}" width="{bar_w}" height="{}" fill="{}"><title>{}</title></rect>"#,
-                y_bottom - y_top,
-                engine_colour(*engine),
-                x(&hover)
-            );
-            stacked += n;
+    fn of(report: &YearReport) -> Self {
+        let plot_w = Self::WIDTH - Self::LEFT - Self::RIGHT;
+        let plot_h = Self::HEIGHT - Self::TOP - Self::BOTTOM;
+        let months = report.per_month();
+        let top = months.iter().copied().max().unwrap_or(0).max(1);
+        // Gridlines at whole numbers, at most five of them.
+        let step = top.div_ceil(5).max(1);
+        let scale_max = (top.div_ceil(step) * step) as i64;
+        let step = step as i64;
+        let y_of = |n: i64| Self::TOP + plot_h - n * plot_h / scale_max;
+        let by_engine = report.per_month_by_engine();
+        Chart {
+            width: Self::WIDTH,
+            height: Self::HEIGHT,
+            left: Self::LEFT,
+            right: Self::WIDTH - Self::RIGHT,
+            axis: Self::TOP + plot_h,
+            title: format!("Maintenances per month, {}", report.year),
+            total: report.rows.len(),
+            grid: (0..=(scale_max / step))
+                .map(|i| Gridline {
+                    y: y_of(i * step),
+                    n: i * step,
+                })
+                .collect(),
+            bar_width: plot_w / 12 * 3 / 5,
+            bars: Self::bars(report, &by_engine, &months, plot_w, &y_of),
+            empty_x: Self::LEFT + plot_w / 2,
+            empty_y: Self::TOP + plot_h / 2,
+            legend: Self::legend(&by_engine),
         }
-        if months[month] > 0 {
-            let _ = writeln!(
-                svg,
-                r##"  <text x="{}" y="{}" text-anchor="middle" fill="#222222">{}</text>"##,
-                bar_x + bar_w / 2,
-                y_of(stacked) - 4,
-                months[month]
-            );
+    }
+
+    fn bars(
+        report: &YearReport,
+        by_engine: &BTreeMap<Option<Engine>, [usize; 12]>,
+        months: &[usize; 12],
+        plot_w: i64,
+        y_of: &dyn Fn(i64) -> i64,
+    ) -> Vec<Bar> {
+        let slot = plot_w / 12;
+        let bar_w = slot * 3 / 5;
+        MONTHS
+            .iter()
+            .enumerate()
+            .map(|(month, name)| {
+                let x = Self::LEFT + slot * month as i64 + (slot - bar_w) / 2;
+                let mut stacked = 0i64;
+                let mut segments = Vec::new();
+                for (engine, counts) in by_engine {
+                    let n = counts[month] as i64;
+                    if n == 0 {
+                        continue;
+                    }
+                    let (y_top, y_bottom) = (y_of(stacked + n), y_of(stacked));
+                    segments.push(Segment {
+                        y: y_top,
+                        height: y_bottom - y_top,
+                        colour: engine_colour(*engine),
+                        hover: Self::hover(report, *engine, month, name, n),
+                    });
+                    stacked += n;
+                }
+                Bar {
+                    month: name,
+                    x,
+                    center: x + bar_w / 2,
+                    segments,
+                    count: months[month],
+                    count_y: y_of(stacked) - 4,
+                }
+            })
+            .collect()
+    }
+
+    /// A segment's hover text: the month, the count and engine, and the first clusters' names.
+    fn hover(
+        report: &YearReport,
+        engine: Option<Engine>,
+        month: usize,
+        name: &str,
+        n: i64,
+    ) -> String {
+        let clusters: Vec<&str> = report
+            .rows
+            .iter()
+            .filter(|r| r.engine == engine && r.date.month0() as usize == month)
+            .map(|r| r.cluster.as_str())
+            .collect();
+        let mut hover = format!("{name} {}: {n} {}", report.year, engine_name(engine));
+        hover.push_str(" (");
+        hover.push_str(&clusters[..clusters.len().min(Self::HOVER_NAMES)].join(", "));
+        if clusters.len() > Self::HOVER_NAMES {
+            hover.push_str(", …");
         }
-        let _ = writeln!(
-            svg,
-            r##"  <text x="{}" y="{}" text-anchor="middle" fill="#444444">{}</text>"##,
-            bar_x + bar_w / 2,
-            TOP + plot_h + 18,
-            x(name)
-        );
+        hover.push(')');
+        hover
     }
-    let _ = writeln!(
-        svg,
-        r##"  <line x1="{LEFT}" y1="{}" x2="{}" y2="{}" stroke="#999999"/>"##,
-        TOP + plot_h,
-        WIDTH - RIGHT,
-        TOP + plot_h
-    );
-    if total == 0 {
-        let _ = writeln!(
-            svg,
-            r##"  <text x="{}" y="{}" text-anchor="middle" fill="#666666">{}</text>"##,
-            LEFT + plot_w / 2,
-            TOP + plot_h / 2,
-            x("No maintenances recorded")
-        );
+
+    /// The legend, right-aligned on the title's line.
+    fn legend(by_engine: &BTreeMap<Option<Engine>, [usize; 12]>) -> Vec<LegendItem> {
+        let mut legend_x = Self::WIDTH - Self::RIGHT;
+        by_engine
+            .keys()
+            .rev()
+            .map(|engine| {
+                let label = engine_name(*engine);
+                legend_x -= 20 + 7 * label.chars().count() as i64 + 12;
+                LegendItem {
+                    x: legend_x,
+                    colour: engine_colour(*engine),
+                    label,
+                }
+            })
+            .collect()
     }
-    // The legend, right-aligned on the title's line.
-    let mut legend_x = WIDTH - RIGHT;
-    for engine in by_engine.keys().rev() {
-        let label = engine_name(*engine);
-        let width = 20 + 7 * label.chars().count() as i64;
-        legend_x -= width + 12;
-        let _ = writeln!(
-            svg,
-            r#"  <rect x="{legend_x}" y="14" width="12" height="12" fill="{}"/>"#,
-            engine_colour(*engine)
-        );
-        let _ = writeln!(
-            svg,
-            r##"  <text x="{}" y="24" fill="#444444">{}</text>"##,
-            legend_x + 16,
-            x(label)
-        );
-    }
-    svg.push_str("</svg>\n");
-    svg
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Finding what a person or a link names: an event or a maintenance, by its id or the start of
 //! it, with the maintenance's events; and what people recorded about it.
 
-use cachewatch_app::{NOT_LOOKED_UP, known_facts};
+use crate::{NOT_LOOKED_UP, known_facts};
 use cachewatch_core::cluster::kept::FactsStore;
 use cachewatch_core::cluster::source::FactsSource;
 use cachewatch_core::history::response::{Acknowledgement, Outcome, ResponseStore, StepDone};
@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 
 /// An event, or a maintenance and its events.
 #[derive(Debug, Clone)]
-pub(crate) struct Subject {
+pub struct Subject {
     /// The id as found (a whole id).
     pub id: EventId,
     /// The event a runbook is rendered for: the maintenance's latest event, or the event named.
@@ -26,10 +26,12 @@ pub(crate) struct Subject {
 
 /// What an id typed or linked names.
 #[derive(Debug)]
-pub(crate) enum Found {
+pub enum Found {
+    /// The event, with its maintenance and events.
     One(Box<Subject>),
     /// Not an id (4 to 20 hex digits).
     NotAnId,
+    /// No event has an id that starts with it.
     Nothing,
     /// These ids (at most 5 shown) start with it.
     Ambiguous(Vec<EventId>),
@@ -110,27 +112,53 @@ impl Subject {
 
 /// What people recorded about a subject.
 #[derive(Debug, Clone)]
-pub(crate) struct Responses {
+pub struct Responses {
+    /// The first acknowledgement.
     pub acknowledged: Option<Acknowledgement>,
+    /// The steps ticked, in the order they were.
     pub steps: Vec<StepDone>,
+    /// The latest outcome recorded.
     pub outcome: Option<Outcome>,
 }
 
-/// Finds what `raw` (an id, or the start of one) names.
-pub(crate) async fn find<S: EventStore>(store: &S, raw: &str) -> Result<Found, StoreError> {
+/// What an id typed or linked names, before its event is read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolved {
+    /// Exactly one event: a whole id, or the start of one id only.
+    Id(EventId),
+    /// Not an id (4 to 20 hex digits).
+    NotAnId,
+    /// No event has an id that starts with it.
+    Nothing,
+    /// Several ids start with it: up to six of them, so that a sixth says there are more.
+    Ambiguous(Vec<EventId>),
+}
+
+/// The event `raw` (a whole id, or the first digits of exactly one) names.
+pub async fn resolve<S: EventStore>(store: &S, raw: &str) -> Result<Resolved, StoreError> {
     let Some(prefix) = EventId::parse_prefix(raw) else {
-        return Ok(Found::NotAnId);
+        return Ok(Resolved::NotAnId);
     };
-    let id = match prefix.as_full() {
-        Some(id) if store.event(&id).await?.is_some() => id,
-        _ => {
-            let ids = store.resolve(&prefix, 6).await?;
-            match ids.as_slice() {
-                [] => return Ok(Found::Nothing),
-                [one] => one.clone(),
-                many => return Ok(Found::Ambiguous(many.iter().take(5).cloned().collect())),
-            }
-        }
+    if let Some(id) = prefix.as_full()
+        && store.event(&id).await?.is_some()
+    {
+        return Ok(Resolved::Id(id));
+    }
+    let ids = store.resolve(&prefix, 6).await?;
+    Ok(match ids.as_slice() {
+        [] => Resolved::Nothing,
+        [one] => Resolved::Id(one.clone()),
+        many => Resolved::Ambiguous(many.to_vec()),
+    })
+}
+
+/// Finds what `raw` (an id, or the start of one) names, with its maintenance and events.
+pub async fn find<S: EventStore>(store: &S, raw: &str) -> Result<Found, StoreError> {
+    let id = match resolve(store, raw).await? {
+        Resolved::Id(id) => id,
+        Resolved::NotAnId => return Ok(Found::NotAnId),
+        Resolved::Nothing => return Ok(Found::Nothing),
+        Resolved::Ambiguous(ids) => return Ok(Found::Ambiguous(ids.into_iter().take(5).collect())),
     };
     Ok(match subject(store, &id).await? {
         Some(subject) => Found::One(Box::new(subject)),
@@ -139,7 +167,7 @@ pub(crate) async fn find<S: EventStore>(store: &S, raw: &str) -> Result<Found, S
 }
 
 /// The event or maintenance `id` names.
-pub(crate) async fn subject<S: EventStore>(
+pub async fn subject<S: EventStore>(
     store: &S,
     id: &EventId,
 ) -> Result<Option<Subject>, StoreError> {

@@ -4,8 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use cachewatch_core::history::query::{EventQuery, parse_when};
-use cachewatch_core::model::kind::{Category, EventKind};
+use super::query::{EventQuery, parse_when};
+use crate::model::kind::{Category, EventKind};
 use chrono::{DateTime, Utc};
 
 /// The filters, in the order they are shown.
