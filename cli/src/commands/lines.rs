@@ -118,11 +118,20 @@ impl LineRuns for Runs {
             return Ok(None);
         }
         if let Some(size) = self.size {
-            let message = format!("{} of {} MB", self.read / 1_000_000, size / 1_000_000);
+            let message = format!("{} of {} read", bytes(self.read), bytes(size));
             progress::show(&self.bar, "storing", self.read, size, message);
         }
         let first = self.next_line;
         self.next_line += lines;
         Ok(Some((first, text)))
+    }
+}
+
+/// A size as people read it: `820 KB`, `205 MB`.
+fn bytes(n: u64) -> String {
+    if n < 1_000_000 {
+        format!("{} KB", n.div_ceil(1_000))
+    } else {
+        format!("{} MB", n / 1_000_000)
     }
 }
