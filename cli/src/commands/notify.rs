@@ -7,7 +7,10 @@ use anyhow::anyhow;
 use cachewatch_adapters::chat::{Chat, chat_from_lookup};
 use cachewatch_adapters::files::read_runbooks;
 use cachewatch_adapters::outbound::Outputs;
-use cachewatch_app::{Alerting, Alerts, Door, IngestError, IngestRequest, Ingested, Input, Ports};
+use cachewatch_app::{
+    Alerting, Alerts, Door, ImportError, ImportRequest, Imported, IngestError, IngestRequest,
+    Ingested, Input, LineRuns, Ports,
+};
 use cachewatch_core::IngestOutcome;
 use cachewatch_core::alerting::delivery::DeliveryState;
 use cachewatch_core::alerting::notify::{self, NotifyReport, NotifySettings};
@@ -206,6 +209,24 @@ impl Sending {
     ) -> Result<Ingested, IngestError> {
         let request = self.request(ctx, door, input, Alerting::Now, progress);
         cachewatch_app::ingest(self.ports(ctx, facts), request).await
+    }
+
+    /// Imports JSON Lines a run at a time, alerting when Slack is configured.
+    pub async fn import<S: cachewatch_app::Store, F: FactsSource>(
+        &self,
+        ctx: &Context<S>,
+        facts: &F,
+        door: Door,
+        runs: &mut dyn LineRuns,
+    ) -> Result<Imported, ImportError> {
+        let request = ImportRequest {
+            door,
+            config: &ctx.config,
+            settings: &self.settings,
+            alerting: Alerting::Now,
+            now: ctx.now,
+        };
+        cachewatch_app::import_lines(self.ports(ctx, facts), request, runs).await
     }
 
     /// Stores `input` through the one entry without alerting: for events stored in steps and

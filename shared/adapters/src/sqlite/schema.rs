@@ -5,6 +5,24 @@
 
 use rusqlite::Connection;
 
+/// The indexes of the events table that only searches and lifecycle reads use, as migration 1
+/// creates them: a large import drops them and builds each once at its end, inside its
+/// transaction. The unique index on the id and `events_notices` stay, looked up by every write.
+pub const DEFERRABLE_INDEXES: &[(&str, &str)] = &[
+    (
+        "events_by_group",
+        "CREATE INDEX events_by_group ON events (cluster_group)",
+    ),
+    (
+        "events_by_kind",
+        "CREATE INDEX events_by_kind ON events (kind)",
+    ),
+    (
+        "events_by_lifecycle",
+        "CREATE INDEX events_by_lifecycle ON events (group_key) WHERE group_key IS NOT NULL",
+    ),
+];
+
 /// Migrations in order; migration `n` (1-based) brings a database to `user_version = n`.
 const MIGRATIONS: &[&str] = &[
     // 1: events, their full-text index, aliases of merged reports, maintenances.

@@ -167,6 +167,32 @@ pub trait EventStore: Send + Sync {
         writes: &[EventWrite],
     ) -> impl Future<Output = Result<Vec<WriteOutcome>, StoreError>> + Send;
 
+    /// Begins an import that spans many calls, kept whole or not at all by [`Self::end_import`]:
+    /// until then, the calls of this store see what the import wrote and other readers see
+    /// the history as it was before. `false` when the store cannot hold an import back (each
+    /// call's writes are kept as they come); then the caller reads all of its input first.
+    ///
+    /// A `large` import may leave the indexes that only searches use (not those its own writes
+    /// look up) unbuilt until [`Self::build_indexes`], which builds them once, inside the
+    /// import: cheaper than keeping them up to date event by event, and never seen half built.
+    fn begin_import(&self, large: bool) -> Result<bool, StoreError> {
+        let _ = large;
+        Ok(false)
+    }
+
+    /// Builds what a large import left unindexed, before the import reads its history back by
+    /// lifecycle group. Nothing to do otherwise.
+    fn build_indexes(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// Ends what [`Self::begin_import`] began: keeps all of its writes (and indexes), or none of
+    /// them.
+    fn end_import(&self, keep: bool) -> Result<(), StoreError> {
+        let _ = keep;
+        Ok(())
+    }
+
     /// Every event of each lifecycle group named, keyed by group.
     fn group_events(
         &self,
