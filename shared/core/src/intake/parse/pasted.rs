@@ -311,29 +311,8 @@ fn read_line(
     }
     // The rows under an older e-mail's heading, `cluster / node / time`.
     if let Some(header) = reading.header.clone().filter(Header::is_email) {
-        let cells = split_cells(line, header.separator);
-        if cells.len() == header.columns.len() {
-            let value = |c: Column| {
-                header
-                    .columns
-                    .iter()
-                    .position(|h| *h == c)
-                    .map_or("", |i| cells[i])
-            };
-            let region = match value(Column::Region) {
-                "" => reading.region.clone().unwrap_or_default(),
-                r => r.to_owned(),
-            };
-            let drafts = email_event(
-                &region,
-                value(Column::Cluster),
-                value(Column::Node),
-                value(Column::ReplacementTime),
-                line,
-                ctx,
-            )
-            .map_err(at)?;
-            return Ok(Line::Events(drafts));
+        if let Some(row) = email_row(line, &header, reading, ctx) {
+            return row.map_err(at);
         }
         reading.header = None;
     }
@@ -347,29 +326,73 @@ fn read_line(
     if let Some(region) = PROSE_REGION.captures(line).and_then(|c| c.get(1)) {
         reading.region = Some(region.as_str().to_ascii_lowercase());
     }
-    // `--output text`: EVENTS, then the record's values in the CLI's (alphabetical) key order.
     if let Some(rest) = line.strip_prefix("EVENTS\t") {
-        let cells = split_cells(rest, Separator::Tab);
-        if cells.len() < 4 {
-            return Err(at(Problem::BadRow {
-                reason:
-                    "an `EVENTS` line of `--output text` has a date, a message, a source and a type"
-                        .into(),
-            }));
-        }
-        let n = cells.len();
-        let record: Record = [
-            (Column::Date, cells[0].to_owned()),
-            (Column::Message, cells[1..n - 2].join("\t")),
-            (Column::Source, cells[n - 2].to_owned()),
-            (Column::SourceType, cells[n - 1].to_owned()),
-        ]
-        .into_iter()
-        .collect();
-        return event_row(&record, Origin::DescribeEvents)
-            .map(Line::Events)
-            .map_err(at);
+        return text_output_row(rest).map_err(at);
     }
+    table_row(line, reading).map_err(at)
+}
+
+/// A row under an older e-mail's heading (`cluster / node / time`), when it has the heading's
+/// cells.
+fn email_row(
+    line: &str,
+    header: &Header,
+    reading: &Reading,
+    ctx: &ParseContext,
+) -> Option<Result<Line, Problem>> {
+    let cells = split_cells(line, header.separator);
+    if cells.len() != header.columns.len() {
+        return None;
+    }
+    let value = |c: Column| {
+        header
+            .columns
+            .iter()
+            .position(|h| *h == c)
+            .map_or("", |i| cells[i])
+    };
+    let region = match value(Column::Region) {
+        "" => reading.region.clone().unwrap_or_default(),
+        r => r.to_owned(),
+    };
+    Some(
+        email_event(
+            &region,
+            value(Column::Cluster),
+            value(Column::Node),
+            value(Column::ReplacementTime),
+            line,
+            ctx,
+        )
+        .map(Line::Events),
+    )
+}
+
+/// A line of `--output text` after its `EVENTS` cell: the record's values in the CLI's
+/// (alphabetical) key order.
+fn text_output_row(rest: &str) -> Result<Line, Problem> {
+    let cells = split_cells(rest, Separator::Tab);
+    if cells.len() < 4 {
+        return Err(Problem::BadRow {
+            reason:
+                "an `EVENTS` line of `--output text` has a date, a message, a source and a type"
+                    .into(),
+        });
+    }
+    let n = cells.len();
+    let record: Record = [
+        (Column::Date, cells[0].to_owned()),
+        (Column::Message, cells[1..n - 2].join("\t")),
+        (Column::Source, cells[n - 2].to_owned()),
+        (Column::SourceType, cells[n - 1].to_owned()),
+    ]
+    .into_iter()
+    .collect();
+    event_row(&record, Origin::DescribeEvents).map(Line::Events)
+}
+
+/// A table's row, read by the heading above it or, without one, by what its cells hold.
+fn table_row(line: &str, reading: &Reading) -> Result<Line, Problem> {
     let separator = if line.contains('\t') {
         Separator::Tab
     } else if line.contains('|') {
@@ -388,10 +411,10 @@ fn read_line(
         .clone()
         .filter(|h| !h.is_email() && h.separator == separator);
     let (record, origin) = match header {
-        Some(header) => (by_header(&cells, &header).map_err(at)?, header.origin),
-        None => (by_content(&cells, separator).map_err(at)?, Origin::Console),
+        Some(header) => (by_header(&cells, &header)?, header.origin),
+        None => (by_content(&cells, separator)?, Origin::Console),
     };
-    event_row(&record, origin).map(Line::Events).map_err(at)
+    event_row(&record, origin).map(Line::Events)
 }
 
 /// The values of a row under `header`. A message may itself hold the separator: the cells
