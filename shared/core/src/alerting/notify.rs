@@ -951,28 +951,7 @@ where
     };
 
     // 1. What an interrupted ingest did not record.
-    let recent = store
-        .search(&EventQuery {
-            since: Some(now - RECONCILE_FOR),
-            actionable_only: true,
-            include_drills: true,
-            limit: MAX_LIMIT,
-            ..EventQuery::default()
-        })
-        .await?;
-    if !recent.is_empty() {
-        let ids: Vec<EventId> = recent.iter().map(|e| e.id.clone()).collect();
-        let have: BTreeSet<EventId> = outbound::chat_delivered(&store.deliveries(&ids).await?);
-        // A lifecycle event without its maintenance yet is being ingested right now: its ingest
-        // records its alert.
-        let missing: Vec<MaintenanceEvent> = recent
-            .into_iter()
-            .filter(|e| !have.contains(&e.id))
-            .filter(|e| !e.category.has_lifecycle() || e.maintenance_id.is_some())
-            .collect();
-        run.report.reconciled =
-            record_alerts(store, &missing, config, settings.channel.as_deref(), now).await?;
-    }
+    run.report.reconciled = run.reconcile().await?;
 
     // 2. What is due: first only to learn which channels have work.
     let due_by = if settings.ignore_backoff {
@@ -993,64 +972,123 @@ where
         refresh_only.insert(group.0, lifecycle::assemble(&group.1));
     }
 
-    // 3. Channel by channel, under its lease. What is due is read again once the lease is held:
-    // another sender may have sent some of it in the meantime.
+    // 3. Channel by channel, under its lease.
     for channel in channels {
-        let lease = format!("chat:{channel}");
-        if !store
-            .acquire_lease(&lease, &settings.holder, now, now + LEASE_FOR)
-            .await?
-        {
-            run.report.busy.push(channel);
-            continue;
-        }
-        let outcome = match due_in(store, &channel, due_by, now).await {
-            Ok(works) => run.channel(&channel, works).await,
-            Err(e) => Err(e),
-        };
-        store.release_lease(&lease, &settings.holder).await?;
-        outcome?;
+        run.channel_under_lease(channel, due_by).await?;
     }
     if sink.threads() {
         for m in refresh_only.into_values().flatten() {
-            // The thread is where the maintenance's alerts went.
-            let channels: BTreeSet<String> = store
-                .deliveries(&m.event_ids)
-                .await?
-                .into_iter()
-                .filter(|d| d.state == DeliveryState::Sent && !is_output_channel(&d.channel))
-                .map(|d| d.channel)
-                .collect();
-            for channel in channels {
-                let Some(mut thread) = store
-                    .threads(&channel, &m.event_ids)
-                    .await?
-                    .into_iter()
-                    .min_by_key(|t| {
-                        m.event_ids
-                            .iter()
-                            .position(|id| *id == t.anchor)
-                            .unwrap_or(usize::MAX)
-                    })
-                    .filter(|t| !t.message_ts.is_empty())
-                else {
-                    continue;
-                };
-                let Some(anchor) = store.event(&thread.anchor).await? else {
-                    continue;
-                };
-                let around = events_around(store, Some(m.clone()), &anchor).await?;
-                // A chat that is down or refuses leaves the old state shown; the next run tries again.
-                if let Err(Stop::Store(e)) = run.refresh(&around, &mut thread).await {
-                    return Err(e.into());
-                }
-            }
+            run.refresh_thread_parents(&m).await?;
         }
     }
     // 4. The outputs beyond Slack, each on its own: one that is down holds up neither Slack nor
     // the others.
     outbound::send_outputs(store, sink, &settings.holder, due_by, now, &mut run.report).await?;
     Ok(run.report)
+}
+
+impl<S, C, F> Run<'_, S, C, F>
+where
+    S: EventStore + DeliveryStore + ResponseStore,
+    C: ChatSink,
+    F: FactsSource,
+{
+    /// Records the alerts of recent actionable events that an interrupted ingest did not
+    /// record. Returns how many.
+    async fn reconcile(&self) -> Result<usize, NotifyError> {
+        let (store, now) = (self.store, self.now);
+        let recent = store
+            .search(&EventQuery {
+                since: Some(now - RECONCILE_FOR),
+                actionable_only: true,
+                include_drills: true,
+                limit: MAX_LIMIT,
+                ..EventQuery::default()
+            })
+            .await?;
+        if recent.is_empty() {
+            return Ok(0);
+        }
+        let ids: Vec<EventId> = recent.iter().map(|e| e.id.clone()).collect();
+        let have: BTreeSet<EventId> = outbound::chat_delivered(&store.deliveries(&ids).await?);
+        // A lifecycle event without its maintenance yet is being ingested right now: its ingest
+        // records its alert.
+        let missing: Vec<MaintenanceEvent> = recent
+            .into_iter()
+            .filter(|e| !have.contains(&e.id))
+            .filter(|e| !e.category.has_lifecycle() || e.maintenance_id.is_some())
+            .collect();
+        Ok(record_alerts(
+            store,
+            &missing,
+            self.config,
+            self.settings.channel.as_deref(),
+            now,
+        )
+        .await?)
+    }
+
+    /// Sends what is due in `channel` under its lease, or reports it busy. What is due is read
+    /// again once the lease is held: another sender may have sent some of it in the meantime.
+    async fn channel_under_lease(
+        &mut self,
+        channel: String,
+        due_by: DateTime<Utc>,
+    ) -> Result<(), NotifyError> {
+        let (store, holder, now) = (self.store, &self.settings.holder, self.now);
+        let lease = format!("chat:{channel}");
+        if !store
+            .acquire_lease(&lease, holder, now, now + LEASE_FOR)
+            .await?
+        {
+            self.report.busy.push(channel);
+            return Ok(());
+        }
+        let outcome = match due_in(store, &channel, due_by, now).await {
+            Ok(works) => self.channel(&channel, works).await,
+            Err(e) => Err(e),
+        };
+        store.release_lease(&lease, holder).await?;
+        Ok(outcome?)
+    }
+
+    /// Brings the parents of `m`'s threads up to date, in every channel its alerts went to.
+    async fn refresh_thread_parents(&mut self, m: &Maintenance) -> Result<(), NotifyError> {
+        let store = self.store;
+        let channels: BTreeSet<String> = store
+            .deliveries(&m.event_ids)
+            .await?
+            .into_iter()
+            .filter(|d| d.state == DeliveryState::Sent && !is_output_channel(&d.channel))
+            .map(|d| d.channel)
+            .collect();
+        for channel in channels {
+            // The thread is where the maintenance's first alert went.
+            let Some(mut thread) = store
+                .threads(&channel, &m.event_ids)
+                .await?
+                .into_iter()
+                .min_by_key(|t| {
+                    m.event_ids
+                        .iter()
+                        .position(|id| *id == t.anchor)
+                        .unwrap_or(usize::MAX)
+                })
+                .filter(|t| !t.message_ts.is_empty())
+            else {
+                continue;
+            };
+            let Some(anchor) = store.event(&thread.anchor).await? else {
+                continue;
+            };
+            let around = events_around(store, Some(m.clone()), &anchor).await?;
+            // A chat that is down or refuses leaves the old state shown; the next run tries again.
+            if let Err(Stop::Store(e)) = self.refresh(&around, &mut thread).await {
+                return Err(e.into());
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A message that would be posted, and where.
