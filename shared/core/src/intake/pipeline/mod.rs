@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::alerting::policy::AlertPolicy;
-use crate::history::store::{EventStore, EventWrite, StoreError, WriteOutcome};
+use crate::history::store::{Candidates, EventStore, EventWrite, StoreError, WriteOutcome};
 use crate::intake::correlate::{self, Disposition};
 use crate::lifecycle::{self, Maintenance};
 use crate::model::event::{EventId, MaintenanceEvent};
@@ -97,6 +97,33 @@ pub async fn store_events<S: EventStore>(
     let has_texts = events.iter().any(correlate::is_text);
     let match_within = has_notices && has_texts;
 
+    let (writes, resolved) = plan_writes(events, candidates, match_within);
+    let outcomes = store.write(&writes).await?;
+
+    // The groups that gained or changed an event.
+    let groups: BTreeSet<String> = writes
+        .iter()
+        .zip(&outcomes)
+        .filter(|(_, o)| **o != WriteOutcome::AlreadyStored)
+        .filter_map(|(w, _)| written_event(w).group_key())
+        .collect();
+
+    let report = report_in_input_order(store, writes, &outcomes, resolved).await?;
+    let outcome = IngestOutcome {
+        events: report,
+        maintenances: BTreeMap::new(),
+    };
+    Ok((outcome, groups))
+}
+
+/// The writes `events` need, given what the store holds near each (`candidates`), and where
+/// each input event ends up. With `match_within`, a notice and a text of the same occurrence in
+/// this input become one write.
+fn plan_writes(
+    events: Vec<MaintenanceEvent>,
+    candidates: Vec<Candidates>,
+    match_within: bool,
+) -> (Vec<EventWrite>, Vec<Resolved>) {
     let mut writes: Vec<EventWrite> = Vec::new();
     // An id (or an alias merged into one) -> its write.
     let mut pending: HashMap<EventId, usize> = HashMap::new();
@@ -161,21 +188,20 @@ pub async fn store_events<S: EventStore>(
         }
     }
 
-    let outcomes = store.write(&writes).await?;
+    (writes, resolved)
+}
 
-    // The groups that gained or changed an event.
-    let groups: BTreeSet<String> = writes
-        .iter()
-        .zip(&outcomes)
-        .filter(|(_, o)| **o != WriteOutcome::AlreadyStored)
-        .filter_map(|(w, _)| written_event(w).group_key())
-        .collect();
-
-    // Report each input event as stored, in input order. A write another writer beat us to is
-    // reported as the store has it.
+/// Each input event as stored, in input order. A write another writer beat us to is reported as
+/// the store has it.
+async fn report_in_input_order<S: EventStore>(
+    store: &S,
+    writes: Vec<EventWrite>,
+    outcomes: &[WriteOutcome],
+    resolved: Vec<Resolved>,
+) -> Result<Vec<IngestedEvent>, StoreError> {
     let mut written: Vec<Option<MaintenanceEvent>> = Vec::with_capacity(writes.len());
     let mut lost: Vec<bool> = Vec::with_capacity(writes.len());
-    for (w, outcome) in writes.into_iter().zip(&outcomes) {
+    for (w, outcome) in writes.into_iter().zip(outcomes) {
         lost.push(*outcome == WriteOutcome::AlreadyStored);
         written.push(Some(match w {
             EventWrite::Insert(e) | EventWrite::Merge { merged: e, .. } => e,
@@ -210,11 +236,7 @@ pub async fn store_events<S: EventStore>(
         };
         report.push(IngestedEvent { event, new });
     }
-    let outcome = IngestOutcome {
-        events: report,
-        maintenances: BTreeMap::new(),
-    };
-    Ok((outcome, groups))
+    Ok(report)
 }
 
 /// Where an input event ended up.
