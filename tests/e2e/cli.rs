@@ -459,6 +459,81 @@ fn a_runbook_directory_replaces_the_built_in_template_of_the_same_name() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("generic.md"));
 }
 
+/// `n` DescribeEvents records of 40 clusters, a minute apart, as `jq -c '.Events[]'` writes them:
+/// restarts, and every tenth a replacement (about 200 bytes a line, so a few thousand make an
+/// input large enough to be imported in runs with its indexes built at the end).
+fn records(n: usize) -> Vec<String> {
+    let start = chrono::DateTime::parse_from_rfc3339("2025-01-01T00:00:00Z").unwrap();
+    (0..n)
+        .map(|i| {
+            let cluster = format!("pear-{:04}-001", i % 40);
+            let date = (start + Duration::minutes(i as i64)).format("%Y-%m-%dT%H:%M:%SZ");
+            let message = if i % 10 == 0 {
+                format!(
+                    "The node with Cache Cluster ID: {cluster}, Node ID: 0001 is scheduled for replacement during the maintenance window from Start Time: Feb 01 19:00 UTC, End Time: Feb 01 20:00 UTC"
+                )
+            } else {
+                "Cache node 0001 restarted".to_owned()
+            };
+            format!(
+                r#"{{"SourceIdentifier":"{cluster}","SourceType":"cache-cluster","Date":"{date}","Message":"{message}"}}"#
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_large_json_lines_history_imports_whole_or_not_at_all_in_either_shape() {
+    const N: usize = 10_000;
+    let cli = Cli::new();
+    let dir = tempfile::tempdir().unwrap();
+    let lines = records(N);
+    let one_per_line = dir.path().join("records.jsonl");
+    std::fs::write(&one_per_line, lines.join("\n") + "\n").unwrap();
+    let in_pages = dir.path().join("pages.jsonl");
+    let pages: Vec<String> = lines
+        .chunks(100)
+        .map(|page| format!(r#"{{"Events":[{}]}}"#, page.join(",")))
+        .collect();
+    std::fs::write(&in_pages, pages.join("\n") + "\n").unwrap();
+    let mut broken = lines.clone();
+    broken.insert(
+        N - 5,
+        r#"{"SourceIdentifier":"pear-0001-001","Date":"2025-"#.to_owned(),
+    );
+    let broken_file = dir.path().join("broken.jsonl");
+    std::fs::write(&broken_file, broken.join("\n") + "\n").unwrap();
+
+    let out = cli.run(&["ingest", path(&broken_file)]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&format!("line {}", N - 4)), "{stderr}");
+    assert!(stderr.contains("nothing was stored"), "{stderr}");
+    assert!(cli.stored_ids().is_empty());
+
+    assert_eq!(
+        cli.ok(&["ingest", path(&in_pages)]).trim(),
+        format!("{N} events, {N} new")
+    );
+    assert_eq!(
+        cli.ok(&["ingest", path(&one_per_line)]).trim(),
+        format!("{N} events, 0 new"),
+        "the same records in the other shape"
+    );
+    let found = |args: &[&str]| -> usize {
+        let mut all = vec!["events", "--json", "--limit", "10000"];
+        all.extend_from_slice(args);
+        cli.json(&all).as_array().unwrap().len()
+    };
+    assert_eq!(found(&["--text", "replacement"]), N / 10);
+    assert_eq!(found(&["--text", "restarted"]), N - N / 10);
+    assert_eq!(found(&["--cluster", "pear-0003-001"]), N / 40);
+    assert_eq!(
+        found(&["--cluster", "pear-0000-001", "--text", "replacement"]),
+        N / 40
+    );
+}
+
 #[test]
 fn an_aws_health_event_is_ingested_once_and_a_malformed_one_exits_2_storing_nothing() {
     let cli = Cli::new();

@@ -265,6 +265,22 @@ mod dynamodb_table {
         let item = get(format!("D#{id}"), "D").await;
         assert_eq!(s(&item, "GSI5PK"), "D#pending");
         assert_eq!(s(&item, "GSI5SK"), format!("2026-06-11T03:10:05.000Z#{id}"));
+
+        // An output's delivery of the same event: beside Slack's, under the output's lane.
+        let webhook = Delivery::new(
+            e.id.clone(),
+            ">webhook".into(),
+            e.group_key(),
+            DeliveryState::Pending,
+            received,
+        );
+        store.record_deliveries(&[webhook]).await.unwrap();
+        let item = get(format!("D#{id}"), "D#webhook").await;
+        assert_eq!(s(&item, "GSI5PK"), "D#pending");
+        assert_eq!(
+            s(&item, "GSI5SK"),
+            format!("2026-06-11T03:10:05.000Z#{id}#webhook")
+        );
     }
 
     /// A local server that answers every request with `status` and DynamoDB's JSON error body

@@ -717,7 +717,7 @@ async fn posts_to_one_channel_are_at_least_min_interval_apart() {
     let other = client.clone();
     // A first post elsewhere opens the connection, so that the posts measured below do not
     // differ by a connection's set-up on arrival.
-    client.post("C0WARMUP", &alert("warm-up")).await.unwrap();
+    client.post(OPS, &alert("warm-up")).await.unwrap();
 
     let (one, two) = (alert("one"), alert("two"));
 

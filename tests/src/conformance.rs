@@ -14,6 +14,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use cachewatch_core::alerting::delivery::{Delivery, DeliveryState, DeliveryStore, Thread};
+use cachewatch_core::alerting::outbound::Output;
 use cachewatch_core::cluster::facts::{ClusterFacts, Engine, NodeRole};
 use cachewatch_core::cluster::kept::{FactsRecord, FactsStore};
 use cachewatch_core::history::response::{
@@ -50,6 +51,7 @@ macro_rules! conformance_cases {
             searches_return_the_newest_events_first_up_to_the_limit,
             an_id_prefix_resolves_to_the_events_it_starts,
             a_delivery_is_recorded_once,
+            an_event_has_one_delivery_per_output_beside_slacks,
             deliveries_fall_due_by_their_next_attempt_oldest_first,
             deliveries_are_listed_by_state_latest_change_first,
             a_saved_delivery_reads_back_as_saved,
@@ -1215,6 +1217,66 @@ pub async fn a_delivery_is_recorded_once<S: EventStore + DeliveryStore>(store: &
         [c, a, b],
         "in the order asked, the first record of each"
     );
+}
+
+/// Beside Slack's, an event has one delivery per output (a webhook, Amazon Q Developer), each
+/// recorded once, saved, due and listed on its own.
+pub async fn an_event_has_one_delivery_per_output_beside_slacks<S: EventStore + DeliveryStore>(
+    store: &S,
+) {
+    let now = now();
+    let slack = delivery("aaaaaaaaaaaaaaaaaaa1", DeliveryState::Pending, now);
+    let webhook = Delivery {
+        channel: Output::Webhook.channel().to_owned(),
+        ..slack.clone()
+    };
+    let q = Delivery {
+        channel: Output::QDeveloper.channel().to_owned(),
+        ..slack.clone()
+    };
+    assert_eq!(
+        store
+            .record_deliveries(&[slack.clone(), webhook.clone(), q.clone()])
+            .await
+            .unwrap(),
+        [true, true, true]
+    );
+    let again = Delivery {
+        state: DeliveryState::Muted,
+        ..webhook.clone()
+    };
+    assert_eq!(store.record_deliveries(&[again]).await.unwrap(), [false]);
+    let lanes = |found: &[Delivery]| -> Vec<&'static str> {
+        let mut lanes: Vec<&'static str> = found.iter().map(Delivery::lane).collect();
+        lanes.sort_unstable();
+        lanes
+    };
+    let found = store
+        .deliveries(std::slice::from_ref(&slack.event_id))
+        .await
+        .unwrap();
+    assert_eq!(lanes(&found), ["", "q-developer", "webhook"]);
+    assert!(found.iter().all(|d| d.state == DeliveryState::Pending));
+
+    // The webhook's is sent; Slack's and Q Developer's are still due.
+    let mut sent = webhook.clone();
+    sent.state = DeliveryState::Sent;
+    sent.attempts = 1;
+    sent.updated_at = now + Duration::seconds(1);
+    store.save_delivery(&sent).await.unwrap();
+    let due = store
+        .due_deliveries(now + Duration::minutes(1), 100)
+        .await
+        .unwrap();
+    assert_eq!(lanes(&due), ["", "q-developer"]);
+    let listed = store.deliveries_in(DeliveryState::Sent, 10).await.unwrap();
+    assert_eq!(listed, [sent.clone()]);
+    let found = store
+        .deliveries(std::slice::from_ref(&slack.event_id))
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 3);
+    assert!(found.contains(&sent) && found.contains(&slack) && found.contains(&q));
 }
 
 /// The poller sends what is due: pending or sending deliveries whose next attempt has come,

@@ -10,6 +10,7 @@ pub mod moto;
 pub mod redis;
 pub mod slack;
 pub mod sns;
+pub mod webhook;
 
 use std::path::{Path, PathBuf};
 

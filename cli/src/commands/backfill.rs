@@ -39,7 +39,7 @@ pub async fn run<S: cachewatch_app::Store>(
     }
     let start = start.max(kept_from);
     let query = EventQuery::between(start, ctx.now);
-    let sending = Sending::from_env(ctx)?;
+    let sending = Sending::from_env(ctx).await?;
     let bar = progress::bar(args.progress);
     let show = |p| {
         let (name, done, of, message) = phase(p, start, ctx.now);

@@ -62,7 +62,7 @@ pub async fn run<S: EventStore>(
         )));
     }
     // Read before publishing: a configuration mistake is said before anything is sent.
-    let chat = configured_chat()?;
+    let chat = configured_chat(ctx).await?;
     let path = AlertPath::from_sdk_config(&cachewatch_adapters::aws::load().await);
     // To the millisecond, as the body's `Date` carries it: the digest times it the same way.
     let canary = Canary::at(Utc::now());

@@ -95,7 +95,7 @@ async fn start<S: cachewatch_app::Store>(
             .map_err(input)?,
     };
     let drill = events_for(scenario, &target, ctx.now).map_err(input)?;
-    let sending = Sending::from_env(ctx)?;
+    let sending = Sending::from_env(ctx).await?;
     let stored = sending
         .ingest(
             ctx,
@@ -331,7 +331,13 @@ async fn measure<S: cachewatch_app::Store>(
         }
     }
     let ids: Vec<_> = ids.into_iter().collect();
-    let alerts = store.deliveries(&ids).await?;
+    // The drill's Slack alerts; the outputs' deliveries of the same events are not counted again.
+    let alerts: Vec<_> = store
+        .deliveries(&ids)
+        .await?
+        .into_iter()
+        .filter(|d| !cachewatch_core::alerting::outbound::is_output_channel(&d.channel))
+        .collect();
     let acknowledgements = store.acknowledgements(&ids).await?;
     let steps = store.steps(&ids).await?;
     let outcomes = store.outcomes(&ids).await?;

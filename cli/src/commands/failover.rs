@@ -44,27 +44,7 @@ pub async fn run<S: cachewatch_app::Store>(
     args: &FailoverArgs,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
-    let input = |e: String| Failure::Input(anyhow!(e));
-    let group = ReplicationGroupId::parse(&args.replication_group)
-        .map_err(|e| input(format!("--replication-group: {e}")))?;
-    let node_group =
-        NodeGroupId::parse(&args.node_group).map_err(|e| input(format!("--node-group: {e}")))?;
-    let timeout = parse_duration(&args.timeout)
-        .filter(|d| *d > Duration::zero())
-        .and_then(|d| d.to_std().ok())
-        .ok_or_else(|| {
-            input(format!(
-                "--timeout {:?} is not a duration: use 15m, 1h or 90s",
-                args.timeout
-            ))
-        })?;
-    let probe_target = args
-        .probe_url
-        .as_deref()
-        .map(|url| RedisTarget::parse(url, false))
-        .transpose()
-        .map_err(|e| input(format!("--probe-url: {e}")))?;
-
+    let request = Request::read(args)?;
     let owned: ElastiCache;
     let ec = match &ctx.elasticache {
         Some(ec) => ec,
@@ -73,23 +53,27 @@ pub async fn run<S: cachewatch_app::Store>(
             &owned
         }
     };
-    let target = ec.failover_target(&group).await.map_err(|e| match e {
-        FailoverLookupError::NoSuchGroup(_) => Failure::Input(anyhow!(e)),
-        FailoverLookupError::ElastiCache(_) => {
-            Failure::Other(anyhow!(e).context(format!("cannot describe replication group {group}")))
-        }
-    })?;
+    let target = ec
+        .failover_target(&request.group)
+        .await
+        .map_err(|e| match e {
+            FailoverLookupError::NoSuchGroup(_) => Failure::Input(anyhow!(e)),
+            FailoverLookupError::ElastiCache(_) => Failure::Other(anyhow!(e).context(format!(
+                "cannot describe replication group {}",
+                request.group
+            ))),
+        })?;
     let recent = recent_failovers(&failover_history(ctx).await?, ctx.now);
     let plan = plan_failover(
         &target,
         &FailoverRequest {
-            node_group: node_group.clone(),
+            node_group: request.node_group.clone(),
             confirmed: args.yes,
             allow_production: args.allow_production,
         },
         recent,
     );
-    describe_plan(&plan, probe_target.as_ref(), timeout, out)?;
+    describe_plan(&plan, request.probe.as_ref(), request.timeout, out)?;
     for warning in &plan.warnings {
         eprintln!("cachewatch: warning: {warning}");
     }
@@ -102,66 +86,65 @@ pub async fn run<S: cachewatch_app::Store>(
     }
 
     let since = Utc::now() - CLOCK_SLACK;
-    let mut watch = FailoverWatch::new(&target, &node_group, since);
-    let sending = Sending::from_env(ctx)?;
+    let mut watch = FailoverWatch::new(&target, &request.node_group, since);
+    let sending = Sending::from_env(ctx).await?;
     let rehearsal = Rehearsal {
         ctx,
         ec,
         sending: &sending,
-        group: &group,
-        node_group: &node_group,
-        timeout,
+        group: &request.group,
+        node_group: &request.node_group,
+        timeout: request.timeout,
     };
-    let (followed, measured) = match probe_target {
+    let (followed, measured) = match request.probe {
         None => (rehearsal.run(&mut watch, out).await?, None),
         Some(target) => {
             let (followed, measured) = rehearsal.run_with_probe(target, &mut watch, out).await?;
             (followed, Some(measured))
         }
     };
-    // What was seen is stored even when the failover did not finish in time.
-    let (unfinished, done) = match followed {
-        Ok(done) => (None, done),
-        Err(Unfinished { stage, done }) => (Some(stage), done),
-    };
-    // The outcome goes to the drill's maintenance (the call itself is in none), so that the
-    // yearly log finds it as well as the drill report.
-    let recorded_against = done
-        .ingested
-        .events
-        .iter()
-        .find_map(|e| e.event.maintenance_id.clone())
-        .or_else(|| done.drill_id.clone());
-    match (&measured, &recorded_against) {
-        (Some(summary), Some(event_id)) => record_measurement(ctx, event_id, summary, out).await?,
-        (Some(_), None) => eprintln!(
-            "cachewatch: the probe's measurement is not recorded: ElastiCache reported no event of the failover"
-        ),
-        (None, _) => {}
+    rehearsal
+        .finish(followed, measured.as_ref(), &watch, since, out)
+        .await
+}
+
+/// What `cachewatch failover` is asked to do, its arguments read.
+struct Request {
+    group: ReplicationGroupId,
+    node_group: NodeGroupId,
+    timeout: StdDuration,
+    probe: Option<RedisTarget>,
+}
+
+impl Request {
+    fn read(args: &FailoverArgs) -> Result<Self, Failure> {
+        let input = |e: String| Failure::Input(anyhow!(e));
+        let group = ReplicationGroupId::parse(&args.replication_group)
+            .map_err(|e| input(format!("--replication-group: {e}")))?;
+        let node_group = NodeGroupId::parse(&args.node_group)
+            .map_err(|e| input(format!("--node-group: {e}")))?;
+        let timeout = parse_duration(&args.timeout)
+            .filter(|d| *d > Duration::zero())
+            .and_then(|d| d.to_std().ok())
+            .ok_or_else(|| {
+                input(format!(
+                    "--timeout {:?} is not a duration: use 15m, 1h or 90s",
+                    args.timeout
+                ))
+            })?;
+        let probe = args
+            .probe_url
+            .as_deref()
+            .map(|url| RedisTarget::parse(url, false))
+            .transpose()
+            .map_err(|e| input(format!("--probe-url: {e}")))?;
+        Ok(Request {
+            group,
+            node_group,
+            timeout,
+            probe,
+        })
     }
-    if let Some(stage) = unfinished {
-        sending.alert(ctx, ec, &done.ingested, out).await?;
-        return Err(Failure::Other(anyhow!(
-            "the failover did not finish within {}: {} (check the group in the console; what was seen is recorded)",
-            human_duration(Duration::from_std(timeout).unwrap_or(Duration::MAX)),
-            stage.describe()
-        )));
-    }
-    let (from, to) = watch.promoted().unwrap_or((None, None));
-    writeln!(
-        out,
-        "\nFailover complete: {} -> {}, {} after the call.",
-        from.unwrap_or("the primary"),
-        to.unwrap_or("a replica"),
-        human_duration(Utc::now() - since - CLOCK_SLACK)
-    )?;
-    if let Some(id) = &done.drill_id {
-        writeln!(
-            out,
-            "Recorded as drill {id} (scenario test-failover): `cachewatch events --drills --cluster {group}`, `cachewatch drill report {id}`."
-        )?;
-    }
-    sending.alert(ctx, ec, &done.ingested, out).await
 }
 
 /// The failover events of the last 24 hours in the history, drills included: rehearsals count
@@ -259,6 +242,67 @@ struct Rehearsal<'a, S> {
 }
 
 impl<S: cachewatch_app::Store> Rehearsal<'_, S> {
+    /// After the failover (or the time is up): what was seen is stored and the probe's
+    /// measurement recorded, then the result is said and alerted.
+    async fn finish(
+        &self,
+        followed: Result<Followed, Unfinished>,
+        measured: Option<&ProbeSummary>,
+        watch: &FailoverWatch,
+        since: chrono::DateTime<Utc>,
+        out: &mut dyn Write,
+    ) -> Result<(), Failure> {
+        let ctx = self.ctx;
+        // What was seen is stored even when the failover did not finish in time.
+        let (unfinished, done) = match followed {
+            Ok(done) => (None, done),
+            Err(Unfinished { stage, done }) => (Some(stage), done),
+        };
+        // The outcome goes to the drill's maintenance (the call itself is in none), so that the
+        // yearly log finds it as well as the drill report.
+        let recorded_against = done
+            .ingested
+            .events
+            .iter()
+            .find_map(|e| e.event.maintenance_id.clone())
+            .or_else(|| done.drill_id.clone());
+        match (measured, &recorded_against) {
+            (Some(summary), Some(event_id)) => {
+                record_measurement(ctx, event_id, summary, out).await?;
+            }
+            (Some(_), None) => eprintln!(
+                "cachewatch: the probe's measurement is not recorded: ElastiCache reported no event of the failover"
+            ),
+            (None, _) => {}
+        }
+        if let Some(stage) = unfinished {
+            self.sending
+                .alert(ctx, self.ec, &done.ingested, out)
+                .await?;
+            return Err(Failure::Other(anyhow!(
+                "the failover did not finish within {}: {} (check the group in the console; what was seen is recorded)",
+                human_duration(Duration::from_std(self.timeout).unwrap_or(Duration::MAX)),
+                stage.describe()
+            )));
+        }
+        let (from, to) = watch.promoted().unwrap_or((None, None));
+        writeln!(
+            out,
+            "\nFailover complete: {} -> {}, {} after the call.",
+            from.unwrap_or("the primary"),
+            to.unwrap_or("a replica"),
+            human_duration(Utc::now() - since - CLOCK_SLACK)
+        )?;
+        if let Some(id) = &done.drill_id {
+            writeln!(
+                out,
+                "Recorded as drill {id} (scenario test-failover): `cachewatch events --drills --cluster {}`, `cachewatch drill report {id}`.",
+                self.group
+            )?;
+        }
+        self.sending.alert(ctx, self.ec, &done.ingested, out).await
+    }
+
     /// Calls TestFailover and follows its events until it is over or the time is up.
     async fn run(
         &self,

@@ -1,16 +1,18 @@
 //! `cachewatch ingest`: an input read whole, then stored through the one ingest entry (a large
-//! input in chunks, with a progress bar on a terminal) and alerted.
+//! input in chunks, with a progress bar on a terminal) and alerted; JSON Lines (a history of
+//! millions of events) read and stored a run of lines at a time, in one transaction.
 
 use std::io::Write;
 
 use anyhow::anyhow;
 use cachewatch_adapters::chat::Chat;
-use cachewatch_app::{Alerting, Door, IngestError, IngestRequest, Input, Ports};
+use cachewatch_app::{Alerting, Door, ImportError, IngestError, IngestRequest, Input, Ports};
 use cachewatch_core::IngestOutcome;
 use cachewatch_core::alerting::notify::NotifySettings;
 use cachewatch_core::runbook::Runbooks;
 use serde::Serialize;
 
+use super::lines::{self, Opened, Runs};
 use super::{Context, Failure, read_input, write_json};
 use crate::args::IngestArgs;
 use crate::commands::notify::Sending;
@@ -32,9 +34,17 @@ pub async fn run<S: cachewatch_app::Store>(
     args: &IngestArgs,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
-    let text = read_input(&args.input)?;
-    let sending = Sending::from_env(ctx)?;
+    let sending = Sending::from_env(ctx).await?;
     let bar = progress::bar(false);
+    let text = if args.json {
+        // Every event is printed: the input is read whole.
+        read_input(&args.input)?
+    } else {
+        match lines::open(&args.input, bar.clone())? {
+            Opened::Whole(text) => text,
+            Opened::Lines(mut runs) => return import(ctx, &sending, args, &mut runs, out).await,
+        }
+    };
     let mut storing = |done: usize, of: usize| {
         if of > SHOWN_FROM && done < of {
             let message = format!("{done} of {}", progress::count(of, "event"));
@@ -69,6 +79,45 @@ pub async fn run<S: cachewatch_app::Store>(
     sending
         .report(ctx, &ctx.elasticache, outcome, done.alerts, args.json, out)
         .await
+}
+
+/// A JSON Lines input imported a run of lines at a time, whole or not at all.
+async fn import<S: cachewatch_app::Store>(
+    ctx: &Context<S>,
+    sending: &Sending,
+    args: &IngestArgs,
+    runs: &mut Runs,
+    out: &mut dyn Write,
+) -> Result<(), Failure> {
+    let imported = sending
+        .import(ctx, &ctx.elasticache, Door::Text, runs)
+        .await
+        .map_err(|e| match e {
+            ImportError::Read(e) => Failure::Input(anyhow!(e).context(unreadable(&args.input))),
+            ImportError::Parse(e) => refused(IngestError::Parse(e), &args.input),
+            ImportError::Store(e) => refused(IngestError::Store(e), &args.input),
+        })?;
+    if !output::quiet() {
+        writeln!(out, "{}", counted(imported.events, imported.new))?;
+    }
+    sending
+        .report(
+            ctx,
+            &ctx.elasticache,
+            &imported.outcome,
+            imported.alerts,
+            false,
+            out,
+        )
+        .await
+}
+
+fn unreadable(name: &str) -> String {
+    if name == "-" {
+        "cannot read standard input".to_owned()
+    } else {
+        format!("cannot read {name}")
+    }
 }
 
 /// An ingest refused: an input that does not read is the person's to fix (nothing was stored).
@@ -126,10 +175,10 @@ pub async fn ingest_text<S: cachewatch_app::Store>(
 
 /// `N events, M new`.
 pub fn summary(outcome: &IngestOutcome) -> String {
-    let n = outcome.events.len();
-    format!(
-        "{n} event{}, {} new",
-        if n == 1 { "" } else { "s" },
-        outcome.new_count()
-    )
+    counted(outcome.events.len(), outcome.new_count())
+}
+
+/// `N events, M new`.
+fn counted(n: usize, new: usize) -> String {
+    format!("{n} event{}, {new} new", if n == 1 { "" } else { "s" })
 }

@@ -10,6 +10,7 @@ mod events;
 mod facts;
 mod failover;
 mod ingest;
+mod lines;
 mod lint;
 mod notify;
 mod probe;

@@ -6,10 +6,15 @@ use std::io::Write;
 use anyhow::anyhow;
 use cachewatch_adapters::chat::{Chat, chat_from_lookup};
 use cachewatch_adapters::files::read_runbooks;
-use cachewatch_app::{Alerting, Alerts, Door, IngestError, IngestRequest, Ingested, Input, Ports};
+use cachewatch_adapters::outbound::Outputs;
+use cachewatch_app::{
+    Alerting, Alerts, Door, ImportError, ImportRequest, Imported, IngestError, IngestRequest,
+    Ingested, Input, LineRuns, Ports,
+};
 use cachewatch_core::IngestOutcome;
 use cachewatch_core::alerting::delivery::DeliveryState;
 use cachewatch_core::alerting::notify::{self, NotifyReport, NotifySettings};
+use cachewatch_core::alerting::outbound::{Output, is_output_channel};
 use cachewatch_core::alerting::reminder::{ReminderReport, send_reminders};
 use cachewatch_core::alerting::slack;
 use cachewatch_core::cluster::source::FactsSource;
@@ -19,10 +24,24 @@ use cachewatch_core::runbook::Runbooks;
 use super::{Context, Failure};
 use crate::args::NotifyArgs;
 
-/// The chat the environment configures, and its default channel.
-pub fn configured_chat() -> Result<Option<(Chat, Option<String>)>, Failure> {
-    chat_from_lookup(|name| std::env::var(name).ok(), |settings| settings)
-        .map_err(|e| Failure::Input(e.into()))
+/// The chat the environment configures, and its default channel, with the outputs beyond Slack
+/// `cachewatch.toml` names (their keys from the environment too).
+pub async fn configured_chat<S>(
+    ctx: &Context<S>,
+) -> Result<Option<(Chat, Option<String>)>, Failure> {
+    let env = |name: &str| std::env::var(name).ok();
+    let Some((chat, channel)) =
+        chat_from_lookup(env, |settings| settings).map_err(|e| Failure::Input(e.into()))?
+    else {
+        return Ok(None);
+    };
+    let sdk = match Outputs::needs_aws(&ctx.config) {
+        true => Some(cachewatch_adapters::aws::load().await),
+        false => None,
+    };
+    let outputs = Outputs::from_config(&ctx.config, env, sdk.as_ref())
+        .map_err(|e| Failure::Input(e.into()))?;
+    Ok(Some((chat.with_outputs(outputs), channel)))
 }
 
 /// How alerts are sent from this machine: the channel, links and zone the environment gives.
@@ -53,7 +72,7 @@ pub async fn run<S: cachewatch_app::Store>(
     args: &NotifyArgs,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
-    let Some((chat, channel)) = configured_chat()? else {
+    let Some((chat, channel)) = configured_chat(ctx).await? else {
         return Err(Failure::Input(anyhow!(
             "Slack is not configured: set SLACK_BOT_TOKEN and SLACK_CHANNEL, or SLACK_WEBHOOK_URL"
         )));
@@ -64,8 +83,10 @@ pub async fn run<S: cachewatch_app::Store>(
             .deliveries_in(DeliveryState::Failed, 10_000)
             .await?;
         for mut d in failed {
-            // Sent where the configuration says now: the fix was often the channel.
-            if let Some(event) = ctx.store.event(&d.event_id).await?
+            // Sent where the configuration says now: the fix was often the channel. An output's
+            // alert stays with its output.
+            if !is_output_channel(&d.channel)
+                && let Some(event) = ctx.store.event(&d.event_id).await?
                 && let Some(to) = ctx.config.channel_for(&event, channel.as_deref())
             {
                 d.channel = to.to_owned();
@@ -132,8 +153,8 @@ pub struct Sending {
 
 impl Sending {
     /// Reads the chat, the runbooks and the settings from the environment.
-    pub fn from_env<S>(ctx: &Context<S>) -> Result<Self, Failure> {
-        let Some((chat, channel)) = configured_chat()? else {
+    pub async fn from_env<S>(ctx: &Context<S>) -> Result<Self, Failure> {
+        let Some((chat, channel)) = configured_chat(ctx).await? else {
             return Ok(Sending {
                 chat: None,
                 runbooks: Runbooks::embedded(),
@@ -188,6 +209,24 @@ impl Sending {
     ) -> Result<Ingested, IngestError> {
         let request = self.request(ctx, door, input, Alerting::Now, progress);
         cachewatch_app::ingest(self.ports(ctx, facts), request).await
+    }
+
+    /// Imports JSON Lines a run at a time, alerting when Slack is configured.
+    pub async fn import<S: cachewatch_app::Store, F: FactsSource>(
+        &self,
+        ctx: &Context<S>,
+        facts: &F,
+        door: Door,
+        runs: &mut dyn LineRuns,
+    ) -> Result<Imported, ImportError> {
+        let request = ImportRequest {
+            door,
+            config: &ctx.config,
+            settings: &self.settings,
+            alerting: Alerting::Now,
+            now: ctx.now,
+        };
+        cachewatch_app::import_lines(self.ports(ctx, facts), request, runs).await
     }
 
     /// Stores `input` through the one entry without alerting: for events stored in steps and
@@ -357,6 +396,22 @@ pub fn summary(report: &NotifyReport) -> String {
     if report.waiting > 0 {
         parts.push(format!("{} waiting for Slack", report.waiting));
     }
+    for output in Output::ALL {
+        let n = report
+            .outputs_sent
+            .iter()
+            .filter(|(o, _)| *o == output)
+            .count();
+        if n > 0 {
+            parts.push(format!("{n} to {}", output.name()));
+        }
+    }
+    if report.outputs_waiting > 0 {
+        parts.push(format!(
+            "{} waiting for an output beyond Slack",
+            report.outputs_waiting
+        ));
+    }
     if !report.failed.is_empty() {
         parts.push(format!("{} failed", report.failed.len()));
     }
@@ -370,7 +425,7 @@ pub fn summary(report: &NotifyReport) -> String {
 pub fn outcome(report: &NotifyReport) -> Result<(), Failure> {
     if let Some((id, reason)) = report.failed.first() {
         return Err(Failure::Other(anyhow!(
-            "{} alert{} refused by Slack, first {}: {reason} (fix the configuration, then `cachewatch notify --retry-failed`)",
+            "{} alert{} refused, first {}: {reason} (fix the configuration, then `cachewatch notify --retry-failed`)",
             report.failed.len(),
             if report.failed.len() == 1 {
                 " was"
@@ -386,6 +441,22 @@ pub fn outcome(report: &NotifyReport) -> Result<(), Failure> {
             report.waiting,
             if report.waiting == 1 { " is" } else { "s are" },
             if report.waiting == 1 { "it" } else { "them" }
+        )));
+    }
+    if report.outputs_waiting > 0 {
+        return Err(Failure::Other(anyhow!(
+            "{} alert{} still pending for an output beyond Slack (the webhook or Amazon Q Developer is unavailable); `cachewatch notify` sends {} later",
+            report.outputs_waiting,
+            if report.outputs_waiting == 1 {
+                " is"
+            } else {
+                "s are"
+            },
+            if report.outputs_waiting == 1 {
+                "it"
+            } else {
+                "them"
+            }
         )));
     }
     Ok(())

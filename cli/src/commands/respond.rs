@@ -7,7 +7,6 @@
 use std::io::Write;
 
 use anyhow::anyhow;
-use cachewatch_adapters::chat::Chat;
 use cachewatch_core::alerting::delivery::ChatSink;
 use cachewatch_core::alerting::notify;
 use cachewatch_core::alerting::slack;
@@ -271,7 +270,7 @@ async fn refresh_thread<S: cachewatch_app::Store>(
     shown: slack::Acknowledgement,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
-    let Some((chat @ Chat::Api(_), channel)) = configured_chat()? else {
+    let Some((chat, channel)) = configured_chat(ctx).await?.filter(|(c, _)| c.is_api()) else {
         return Ok(());
     };
     let ids = subject.event_ids();

@@ -55,7 +55,7 @@ where
     let addr = listener.local_addr()?;
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
     let settings = door_settings(addr, env, ctx.zone)?;
-    let (chat, channel) = match configured_chat()? {
+    let (chat, channel) = match configured_chat(&ctx).await? {
         Some((chat, channel)) => (Some(chat), channel),
         None => (None, None),
     };

@@ -9,15 +9,48 @@ use cachewatch_core::alerting::slack::SlackMessage;
 use chrono::{DateTime, Utc};
 use secrecy::SecretString;
 
+use cachewatch_core::alerting::outbound::{OutboundEvent, Output};
+
+use crate::outbound::Outputs;
 use crate::slack::{SettingsError, SetupError, SlackClient, SlackSettings, SlackWebhook};
 
-/// A configured chat.
+/// A configured chat: Slack, and the outputs beyond it every alert also goes to.
 #[derive(Debug, Clone)]
-pub enum Chat {
+pub struct Chat {
+    /// How Slack is reached.
+    pub slack: Slack,
+    /// The outputs beyond Slack (none until [`Chat::with_outputs`]).
+    pub outputs: Outputs,
+}
+
+/// How Slack is reached.
+#[derive(Debug, Clone)]
+pub enum Slack {
     /// Slack's Web API: threads, updates, lookups.
     Api(SlackClient),
     /// An incoming webhook: one message per alert, no threads.
     Webhook(SlackWebhook),
+}
+
+impl Chat {
+    /// Slack alone.
+    pub fn new(slack: Slack) -> Self {
+        Self {
+            slack,
+            outputs: Outputs::default(),
+        }
+    }
+
+    /// This chat, with every alert also sent to `outputs`.
+    pub fn with_outputs(mut self, outputs: Outputs) -> Self {
+        self.outputs = outputs;
+        self
+    }
+
+    /// Whether Slack is reached through the Web API.
+    pub fn is_api(&self) -> bool {
+        matches!(self.slack, Slack::Api(_))
+    }
 }
 
 /// Why the chat's configuration cannot be used.
@@ -83,13 +116,13 @@ pub fn chat_from_lookup(
             return Err(ChatConfigError::NoChannel);
         }
         let client = SlackClient::new(settings, SecretString::from(token))?;
-        return Ok(Some((Chat::Api(client), channel)));
+        return Ok(Some((Chat::new(Slack::Api(client)), channel)));
     }
     if let Some(url) = value("SLACK_WEBHOOK_URL") {
         let webhook = SlackWebhook::new(settings, SecretString::from(url))?;
         // A webhook posts to its own channel: alerts are routed to it whatever the routes say.
         return Ok(Some((
-            Chat::Webhook(webhook),
+            Chat::new(Slack::Webhook(webhook)),
             Some(channel.unwrap_or_else(|| "webhook".to_owned())),
         )));
     }
@@ -98,9 +131,9 @@ pub fn chat_from_lookup(
 
 impl ChatSink for Chat {
     fn threads(&self) -> bool {
-        match self {
-            Chat::Api(c) => c.threads(),
-            Chat::Webhook(w) => w.threads(),
+        match &self.slack {
+            Slack::Api(c) => c.threads(),
+            Slack::Webhook(w) => w.threads(),
         }
     }
 
@@ -109,9 +142,9 @@ impl ChatSink for Chat {
         channel: &str,
         message: &SlackMessage,
     ) -> Result<PostedMessage, DeliveryError> {
-        match self {
-            Chat::Api(c) => c.post(channel, message).await,
-            Chat::Webhook(w) => w.post(channel, message).await,
+        match &self.slack {
+            Slack::Api(c) => c.post(channel, message).await,
+            Slack::Webhook(w) => w.post(channel, message).await,
         }
     }
 
@@ -121,9 +154,9 @@ impl ChatSink for Chat {
         ts: &str,
         message: &SlackMessage,
     ) -> Result<(), DeliveryError> {
-        match self {
-            Chat::Api(c) => c.update(channel, ts, message).await,
-            Chat::Webhook(w) => w.update(channel, ts, message).await,
+        match &self.slack {
+            Slack::Api(c) => c.update(channel, ts, message).await,
+            Slack::Webhook(w) => w.update(channel, ts, message).await,
         }
     }
 
@@ -134,10 +167,18 @@ impl ChatSink for Chat {
         key: &str,
         since: DateTime<Utc>,
     ) -> Result<Option<PostedMessage>, DeliveryError> {
-        match self {
-            Chat::Api(c) => c.find_delivery(channel, thread_ts, key, since).await,
-            Chat::Webhook(w) => w.find_delivery(channel, thread_ts, key, since).await,
+        match &self.slack {
+            Slack::Api(c) => c.find_delivery(channel, thread_ts, key, since).await,
+            Slack::Webhook(w) => w.find_delivery(channel, thread_ts, key, since).await,
         }
+    }
+
+    fn outputs(&self) -> Vec<Output> {
+        self.outputs.list()
+    }
+
+    async fn deliver(&self, output: Output, event: &OutboundEvent) -> Result<(), DeliveryError> {
+        self.outputs.deliver(output, event).await
     }
 }
 
@@ -150,9 +191,9 @@ impl SlackViews for Chat {
         trigger_id: &str,
         view: &serde_json::Value,
     ) -> Result<(), DeliveryError> {
-        match self {
-            Chat::Api(c) => c.open_view(trigger_id, view).await,
-            Chat::Webhook(_) => Err(DeliveryError::Permanent {
+        match &self.slack {
+            Slack::Api(c) => c.open_view(trigger_id, view).await,
+            Slack::Webhook(_) => Err(DeliveryError::Permanent {
                 code: WEBHOOK_HAS_NO_VIEWS.to_owned(),
                 detail: "an incoming webhook cannot open Slack modals: configure SLACK_BOT_TOKEN (and SLACK_CHANNEL) to use the Web API".to_owned(),
             }),
@@ -181,7 +222,7 @@ mod tests {
         )
         .unwrap();
         let (chat, channel) = found.unwrap();
-        assert!(matches!(chat, Chat::Api(_)));
+        assert!(chat.is_api());
         assert!(chat.threads());
         assert_eq!(channel.as_deref(), Some("C1"));
     }

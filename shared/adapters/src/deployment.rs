@@ -35,6 +35,7 @@ use crate::chat::{Chat, ChatConfigError, chat_from_lookup};
 use crate::dynamo::DynamoStore;
 use crate::elasticache::ElastiCache;
 use crate::files::{FileError, read_runbooks};
+use crate::outbound::{Outputs, OutputsError};
 use crate::secrets::{SecretError, Secrets};
 
 /// How far back a poll reads DescribeEvents unless `CACHEWATCH_LOOKBACK_MINUTES` says otherwise.
@@ -91,6 +92,9 @@ pub enum DeploymentError {
     /// Slack's settings do not work.
     #[error(transparent)]
     Chat(#[from] ChatConfigError),
+    /// An output beyond Slack (the webhook, Amazon Q Developer) cannot be set up.
+    #[error(transparent)]
+    Outputs(#[from] OutputsError),
     /// The zone is not one.
     #[error("CACHEWATCH_TZ: {0}")]
     Zone(#[source] BadZone),
@@ -169,7 +173,10 @@ impl Deployment {
         let lookup = secrets.lookup(&env);
         let chat = chat_from_lookup(&lookup, |settings| settings)?;
         let (chat, channel) = match chat {
-            Some((chat, channel)) => (Some(chat), channel),
+            Some((chat, channel)) => (
+                Some(chat.with_outputs(Outputs::from_config(&config, &lookup, Some(sdk))?)),
+                channel,
+            ),
             None => (None, value("SLACK_CHANNEL")),
         };
         let base_url = value("CACHEWATCH_BASE_URL").map(|u| u.trim_end_matches('/').to_owned());

@@ -10,6 +10,7 @@ pub mod dynamo;
 pub mod elasticache;
 pub mod files;
 pub mod logging;
+pub mod outbound;
 pub mod redis;
 pub mod secrets;
 pub mod slack;

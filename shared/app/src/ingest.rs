@@ -264,4 +264,4 @@ async fn store<S: Store>(
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

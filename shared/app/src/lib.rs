@@ -10,10 +10,12 @@
 #![warn(missing_docs)]
 
 pub mod facts;
+pub mod import;
 pub mod ingest;
 pub mod lookup;
 
 pub use facts::{KeptFacts, Known, NOT_LOOKED_UP, known_facts};
+pub use import::{ImportError, ImportRequest, Imported, LineRuns, import_lines};
 
 pub use ingest::{
     Alerting, Alerts, Door, IngestError, IngestRequest, Ingested, Input, alert, ingest, preview,

@@ -32,6 +32,13 @@
 //! clusters = "staging-*"
 //! until = "2026-12-31"
 //! reason = "staging is rebuilt in December"
+//!
+//! [webhook]                          # every alert also POSTed, signed, to this URL
+//! url = "https://hooks.example.com/cachewatch"
+//! secret = "CACHEWATCH_WEBHOOK_SECRET"   # the variable (or Secrets Manager key) holding the key
+//!
+//! [q_developer]                      # every alert also published for Amazon Q Developer
+//! topic_arn = "arn:aws:sns:eu-west-1:111122223333:cache-alerts"
 //! ```
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -62,6 +69,38 @@ pub struct Config {
     pub routes: Vec<Route>,
     /// Clusters not to alert about, until a date.
     pub mutes: Vec<Mute>,
+    /// A signed webhook every alert is also sent to.
+    pub webhook: Option<WebhookOptions>,
+    /// An SNS topic every alert is also published to, as an Amazon Q Developer custom
+    /// notification.
+    pub q_developer: Option<QDeveloperOptions>,
+}
+
+/// The default name of the variable (or Secrets Manager key) holding the webhook's signing key.
+pub const DEFAULT_WEBHOOK_SECRET: &str = "CACHEWATCH_WEBHOOK_SECRET";
+
+/// The outbound webhook.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookOptions {
+    /// Where alerts are POSTed: `https://`, or `http://` to this machine only.
+    pub url: String,
+    /// The name of the variable, or of the key in the deployment's Secrets Manager secret, that
+    /// holds the signing key: never the key itself.
+    #[serde(default = "default_webhook_secret")]
+    pub secret: String,
+}
+
+fn default_webhook_secret() -> String {
+    DEFAULT_WEBHOOK_SECRET.to_owned()
+}
+
+/// The topic Amazon Q Developer in chat applications reads.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct QDeveloperOptions {
+    /// The SNS topic's ARN.
+    pub topic_arn: String,
 }
 
 /// Slack options.
@@ -243,7 +282,44 @@ impl Config {
                 "slack.group_threshold must be at least 2".into(),
             ));
         }
+        if let Some(webhook) = &config.webhook {
+            if !webhook_url_allowed(&webhook.url) {
+                return Err(ConfigError::Invalid(format!(
+                    "webhook.url {:?} must be an https:// URL (http:// only to 127.0.0.1 or localhost)",
+                    webhook.url
+                )));
+            }
+            let name = webhook.secret.trim();
+            if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+                return Err(ConfigError::Invalid(format!(
+                    "webhook.secret {:?} must name the variable holding the key (like {DEFAULT_WEBHOOK_SECRET}), not be the key",
+                    webhook.secret
+                )));
+            }
+        }
+        if let Some(q) = &config.q_developer {
+            let parts: Vec<&str> = q.topic_arn.split(':').collect();
+            if parts.len() != 6 || parts[0] != "arn" || parts[2] != "sns" || parts[5].is_empty() {
+                return Err(ConfigError::Invalid(format!(
+                    "q_developer.topic_arn {:?} is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)",
+                    q.topic_arn
+                )));
+            }
+        }
         Ok(config)
+    }
+
+    /// The outputs beyond Slack this configuration sends alerts to.
+    pub fn outputs(&self) -> Vec<crate::alerting::outbound::Output> {
+        use crate::alerting::outbound::Output;
+        let mut outputs = Vec::new();
+        if self.webhook.is_some() {
+            outputs.push(Output::Webhook);
+        }
+        if self.q_developer.is_some() {
+            outputs.push(Output::QDeveloper);
+        }
+        outputs
     }
 
     fn check_reminders(&self) -> Result<(), ConfigError> {
@@ -375,6 +451,23 @@ impl Config {
             m.until_time().is_some_and(|until| now < until) && matches_event(&m.clusters, e)
         })
     }
+}
+
+/// Whether alerts may be POSTed to `url`: over TLS, or in the clear to this machine only.
+fn webhook_url_allowed(url: &str) -> bool {
+    let url = url.trim();
+    if let Some(rest) = url.strip_prefix("https://") {
+        return !rest.is_empty() && !rest.starts_with('/');
+    }
+    let Some(rest) = url.strip_prefix("http://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.split(':').next().unwrap_or_default(),
+    };
+    matches!(host, "127.0.0.1" | "localhost" | "::1") && !authority.contains('@')
 }
 
 impl Mute {
@@ -538,6 +631,61 @@ mod tests {
         }
         for narrow in ["db", "x", "staging-*", "pay*", "orders-000?-001"] {
             assert!(!too_broad(narrow), "{narrow}");
+        }
+    }
+
+    #[test]
+    fn outputs_are_read_with_their_defaults_and_bad_ones_refused() {
+        let config = Config::from_toml(
+            "[webhook]\nurl = \"https://hooks.example.com/x\"\n[q_developer]\ntopic_arn = \"arn:aws:sns:eu-west-1:111122223333:alerts\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            config.webhook.as_ref().unwrap().secret,
+            DEFAULT_WEBHOOK_SECRET
+        );
+        assert_eq!(
+            config.outputs(),
+            [
+                crate::alerting::outbound::Output::Webhook,
+                crate::alerting::outbound::Output::QDeveloper
+            ]
+        );
+        assert!(Config::default().outputs().is_empty());
+        for local in [
+            "http://127.0.0.1:8080/hook",
+            "http://localhost/x",
+            "http://[::1]:9/x",
+        ] {
+            let text = format!("[webhook]\nurl = \"{local}\"\n");
+            assert!(Config::from_toml(&text).is_ok(), "{local}");
+        }
+        for (text, says) in [
+            (
+                "[webhook]\nurl = \"http://hooks.example.com/x\"\n",
+                "webhook.url",
+            ),
+            (
+                "[webhook]\nurl = \"http://127.0.0.1@evil.example/x\"\n",
+                "webhook.url",
+            ),
+            ("[webhook]\nurl = \"ftp://127.0.0.1/x\"\n", "webhook.url"),
+            (
+                "[webhook]\nurl = \"https://h.example/x\"\nsecret = \"s3cr3t key!\"\n",
+                "webhook.secret",
+            ),
+            ("[webhook]\nsecret = \"KEY\"\n", "url"),
+            (
+                "[q_developer]\ntopic_arn = \"arn:aws:sqs:eu-west-1:1:q\"\n",
+                "q_developer.topic_arn",
+            ),
+            (
+                "[q_developer]\ntopic_arn = \"alerts\"\n",
+                "q_developer.topic_arn",
+            ),
+        ] {
+            let err = Config::from_toml(text).unwrap_err().to_string();
+            assert!(err.contains(says), "{text}: {err}");
         }
     }
 

@@ -220,6 +220,68 @@ struct Tick {
     by: Option<String>,
 }
 
+impl Tick {
+    /// The step a request's body ticks: JSON (`{"step": 3}`) or a form (`step=3`), a step
+    /// number from 1 to [`MAX_STEP`]; else the status and the error to answer.
+    fn read(headers: &HeaderMap, body: &[u8]) -> Result<Tick, (StatusCode, String)> {
+        let content_type = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        let tick: Result<Tick, String> = if content_type.starts_with("application/json") {
+            serde_json::from_slice(body).map_err(|e| e.to_string())
+        } else if content_type.starts_with("application/x-www-form-urlencoded") {
+            let pairs = form_pairs(body);
+            let field = |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| v.clone())
+            };
+            match field("step").map(|s| s.trim().parse::<u32>()) {
+                Some(Ok(step)) => Ok(Tick {
+                    step,
+                    by: field("by"),
+                }),
+                Some(Err(e)) => Err(format!("step: {e}")),
+                None => Err("no step".to_owned()),
+            }
+        } else {
+            return Err((
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "send the step as JSON ({\"step\": 3}) or as a form (step=3)".into(),
+            ));
+        };
+        match tick {
+            Ok(tick) if (1..=MAX_STEP).contains(&tick.step) => Ok(tick),
+            Ok(tick) => Err((
+                StatusCode::BAD_REQUEST,
+                format!("step {} is not a step number (1 to {MAX_STEP})", tick.step),
+            )),
+            Err(e) => Err((StatusCode::BAD_REQUEST, format!("not a step: {e}"))),
+        }
+    }
+}
+
+/// The name a step ticked on a page is kept under. Whoever holds the link can type any name:
+/// the name is kept, and says so wherever a step is shown (pages, Slack, the CLI, reports),
+/// unlike the names Slack's signature vouches for.
+fn unverified_name(by: Option<&str>) -> String {
+    by.map(|b| {
+        b.chars()
+            .filter(|c| !c.is_control() && !is_invisible(*c))
+            .take(MAX_BY)
+            .collect::<String>()
+            .trim()
+            .to_owned()
+    })
+    .filter(|b| !b.is_empty())
+    .map_or_else(
+        || format!("someone {UNVERIFIED}"),
+        |name| format!("{name} {UNVERIFIED}"),
+    )
+}
+
 /// `POST /runbooks/{id}/steps`.
 pub(crate) async fn step<S, C, F, K>(
     State(app): State<Arc<App<S, C, F, K>>>,
@@ -247,43 +309,9 @@ where
             "a step is recorded only from the runbook page itself".into(),
         );
     }
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    let tick: Result<Tick, String> = if content_type.starts_with("application/json") {
-        serde_json::from_slice(&body).map_err(|e| e.to_string())
-    } else if content_type.starts_with("application/x-www-form-urlencoded") {
-        let pairs = form_pairs(&body);
-        let field = |name: &str| {
-            pairs
-                .iter()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.clone())
-        };
-        match field("step").map(|s| s.trim().parse::<u32>()) {
-            Some(Ok(step)) => Ok(Tick {
-                step,
-                by: field("by"),
-            }),
-            Some(Err(e)) => Err(format!("step: {e}")),
-            None => Err("no step".to_owned()),
-        }
-    } else {
-        return refuse(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "send the step as JSON ({\"step\": 3}) or as a form (step=3)".into(),
-        );
-    };
-    let tick = match tick {
-        Ok(tick) if (1..=MAX_STEP).contains(&tick.step) => tick,
-        Ok(tick) => {
-            return refuse(
-                StatusCode::BAD_REQUEST,
-                format!("step {} is not a step number (1 to {MAX_STEP})", tick.step),
-            );
-        }
-        Err(e) => return refuse(StatusCode::BAD_REQUEST, format!("not a step: {e}")),
+    let tick = match Tick::read(&headers, &body) {
+        Ok(tick) => tick,
+        Err((status, error)) => return refuse(status, error),
     };
     let subject = match lookup::find(&app.store, &id).await {
         Ok(Found::One(subject)) => subject,
@@ -296,28 +324,10 @@ where
             );
         }
     };
-    // Whoever holds the link can type any name: the name is kept, and says so wherever a step is
-    // shown (pages, Slack, the CLI, reports), unlike the names Slack's signature vouches for.
-    let by = tick
-        .by
-        .as_deref()
-        .map(|b| {
-            b.chars()
-                .filter(|c| !c.is_control() && !is_invisible(*c))
-                .take(MAX_BY)
-                .collect::<String>()
-                .trim()
-                .to_owned()
-        })
-        .filter(|b| !b.is_empty())
-        .map_or_else(
-            || format!("someone {UNVERIFIED}"),
-            |name| format!("{name} {UNVERIFIED}"),
-        );
     let done = StepDone {
         event_id: subject.link_id().clone(),
         step: tick.step,
-        by,
+        by: unverified_name(tick.by.as_deref()),
         at: now,
     };
     match app.store.record_step(&done).await {

@@ -233,7 +233,7 @@ pub(crate) fn maintenance(item: &Item) -> Result<Maintenance, StoreError> {
 
 /// A delivery's item, in the index of its state by its next attempt.
 pub(crate) fn delivery_item(d: &Delivery) -> Result<Item, StoreError> {
-    let mut item = key(keys::delivery_pk(&d.event_id), keys::DELIVERY_SK);
+    let mut item = key(keys::delivery_pk(&d.event_id), keys::delivery_sk(d.lane()));
     item.insert(JSON.to_owned(), s(to_json(d, "encode delivery")?));
     item.insert(
         Index::Key.partition_key().to_owned(),
@@ -241,11 +241,14 @@ pub(crate) fn delivery_item(d: &Delivery) -> Result<Item, StoreError> {
     );
     item.insert(
         Index::Key.sort_key().to_owned(),
-        s(format!(
-            "{}#{}",
-            keys::time_key(d.next_attempt_at),
-            d.event_id
-        )),
+        s(match d.lane() {
+            "" => format!("{}#{}", keys::time_key(d.next_attempt_at), d.event_id),
+            lane => format!(
+                "{}#{}#{lane}",
+                keys::time_key(d.next_attempt_at),
+                d.event_id
+            ),
+        }),
     );
     Ok(item)
 }

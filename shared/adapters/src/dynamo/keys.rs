@@ -10,7 +10,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 pub(crate) const EVENT_SK: &str = "E";
 /// The sort key of an alias item (the id of a report merged into another event).
 pub(crate) const ALIAS_SK: &str = "A";
-/// The sort key of a delivery item.
+/// The sort key of a delivery item: Slack's; an output's adds its lane (see [`delivery_sk`]).
 pub(crate) const DELIVERY_SK: &str = "D";
 /// The sort key of a lease item.
 pub(crate) const LEASE_SK: &str = "L";
@@ -83,6 +83,14 @@ pub(crate) fn open_sort(m: &Maintenance) -> String {
 /// The partition key of an event's delivery.
 pub(crate) fn delivery_pk(event: &EventId) -> String {
     format!("D#{event}")
+}
+
+/// The sort key of an event's delivery in `lane` (`""` for Slack's, else an output's name).
+pub(crate) fn delivery_sk(lane: &str) -> String {
+    match lane {
+        "" => DELIVERY_SK.to_owned(),
+        lane => format!("{DELIVERY_SK}#{lane}"),
+    }
 }
 
 /// The `by_key` partition of the deliveries in a state.

@@ -14,7 +14,7 @@
 //! | `by_group` (GSI2) | events of a cluster group | `G#{cluster_group}` | `{occurred_at}#{event id}` |
 //! | `by_kind` (GSI3) | events of a kind | `K#{kind}` | `{occurred_at}#{event id}` |
 //! | `by_lifecycle` (GSI4) | lifecycle events of a group (sparse) | `L#{group_key}` | `{occurred_at}#{event id}` |
-//! | `by_key` (GSI5) | id prefixes, open maintenances, deliveries by state | events: `P#{first 2 hex digits of id}` / SK `{id}`; open maintenances: `OPEN` / SK `{window_end or 9999}#{id}`; deliveries: `D#{state}` / SK `{next_attempt_at}#{event id}` |
+//! | `by_key` (GSI5) | id prefixes, open maintenances, deliveries by state | events: `P#{first 2 hex digits of id}` / SK `{id}`; open maintenances: `OPEN` / SK `{window_end or 9999}#{id}`; deliveries: `D#{state}` / SK `{next_attempt_at}#{event id}` (an output's: `…#{event id}#{output}`) |
 //!
 //! Times in keys are RFC 3339 UTC with milliseconds and a `Z`, fixed width
 //! (`2026-06-11T03:10:02.000Z`), so string order is time order.
@@ -24,7 +24,7 @@
 //! | event | `E#{id}` | `E` | `json` (the event's JSON), index keys, `source_id`, `cluster_id`, `node_id`, `kind`, `category`, `drill`, `actionable`, `words` (string set), `maintenance_id` and `maintenance_group` once placed |
 //! | alias of a merged report | `E#{alias}` | `A` | `target` (the event's id) |
 //! | maintenance | `M#{group_key}` | `M#{maintenance id}` | `json`; `OPEN` index keys while scheduled, rescheduled or in progress |
-//! | delivery | `D#{event id}` | `D` | `json`, `D#{state}` index keys |
+//! | delivery | `D#{event id}` | `D` (Slack's), `D#{output}` (`D#webhook`, `D#q-developer`) | `json`, `D#{state}` index keys |
 //! | thread | `H#{channel}` | `H#{anchor event id}` | `json` |
 //! | lease | `L#{name}` | `L` | `holder`, `until` (epoch milliseconds) |
 //! | facts of a cluster | `F#{cluster id}` | `{read_at}` | `json` (one item per reading) |

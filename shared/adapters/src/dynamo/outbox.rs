@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use cachewatch_core::alerting::delivery::{Delivery, DeliveryState, DeliveryStore, Thread};
+use cachewatch_core::alerting::outbound::Output;
 use cachewatch_core::history::store::StoreError;
 use cachewatch_core::model::event::EventId;
 use chrono::{DateTime, Utc};
@@ -25,7 +26,7 @@ impl DynamoStore {
         &self,
         state: DeliveryState,
         due_by: Option<DateTime<Utc>>,
-    ) -> Result<Vec<EventId>, StoreError> {
+    ) -> Result<Vec<(EventId, &'static str)>, StoreError> {
         let mut request = self
             .query()
             .index_name(Index::Key.name())
@@ -51,7 +52,32 @@ impl DynamoStore {
                 })
                 .transpose()
             })
-            .map(|d| d.map(|d| d.event_id))
+            .map(|d| d.map(|d| (d.event_id.clone(), d.lane())))
+            .collect()
+    }
+
+    /// The deliveries at these keys (event and lane), those that exist, in the keys' order.
+    async fn deliveries_at(
+        &self,
+        at: &[(EventId, &'static str)],
+    ) -> Result<Vec<Delivery>, StoreError> {
+        let key =
+            |(id, lane): &(EventId, &'static str)| (keys::delivery_pk(id), keys::delivery_sk(lane));
+        let found = batch_get(
+            &self.client,
+            &self.table,
+            at.iter().map(key),
+            "read deliveries",
+        )
+        .await?;
+        at.iter()
+            .filter_map(|k| found.get(&key(k)))
+            .filter_map(|item| {
+                skip(&self.unreadable, items::delivery(item), || {
+                    items::item_name(item)
+                })
+                .transpose()
+            })
             .collect()
     }
 
@@ -99,20 +125,13 @@ impl DeliveryStore for DynamoStore {
     }
 
     async fn deliveries(&self, events: &[EventId]) -> Result<Vec<Delivery>, StoreError> {
-        let keys = events
+        // Every lane an event can have: Slack's, then each output's.
+        let lanes = std::iter::once("").chain(Output::ALL.into_iter().map(Output::name));
+        let at: Vec<(EventId, &'static str)> = events
             .iter()
-            .map(|id| (keys::delivery_pk(id), keys::DELIVERY_SK.to_owned()));
-        let found = batch_get(&self.client, &self.table, keys, "read deliveries").await?;
-        events
-            .iter()
-            .filter_map(|id| found.get(&(keys::delivery_pk(id), keys::DELIVERY_SK.to_owned())))
-            .filter_map(|item| {
-                skip(&self.unreadable, items::delivery(item), || {
-                    items::item_name(item)
-                })
-                .transpose()
-            })
-            .collect()
+            .flat_map(|id| lanes.clone().map(move |lane| (id.clone(), lane)))
+            .collect();
+        self.deliveries_at(&at).await
     }
 
     async fn due_deliveries(
@@ -130,7 +149,7 @@ impl DeliveryStore for DynamoStore {
         );
         ids.sort();
         ids.dedup();
-        let mut due = self.deliveries(&ids).await?;
+        let mut due = self.deliveries_at(&ids).await?;
         due.retain(|d| d.state.is_due_kind() && d.next_attempt_at <= now);
         due.sort_by(|a, b| (a.created_at, &a.event_id).cmp(&(b.created_at, &b.event_id)));
         due.truncate(limit);
@@ -143,7 +162,7 @@ impl DeliveryStore for DynamoStore {
         limit: usize,
     ) -> Result<Vec<Delivery>, StoreError> {
         let ids = self.indexed_deliveries(state, None).await?;
-        let mut found = self.deliveries(&ids).await?;
+        let mut found = self.deliveries_at(&ids).await?;
         found.retain(|d| d.state == state);
         found.sort_by(|a, b| (b.updated_at, &b.event_id).cmp(&(a.updated_at, &a.event_id)));
         found.truncate(limit);

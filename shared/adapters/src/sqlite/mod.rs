@@ -14,6 +14,7 @@ mod search;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration as StdDuration;
 
@@ -27,7 +28,7 @@ use cachewatch_core::model::event::{EventId, IdPrefix, MaintenanceEvent};
 
 use crate::unreadable::skip;
 use chrono::{DateTime, Duration, Utc};
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use rows::{
     COLUMNS, FROM_EVENTS, RawEvent, attributes_json, millis, preferred_seq, seq_floor, subjects,
@@ -61,6 +62,9 @@ pub enum OpenError {
 #[derive(Debug)]
 pub struct SqliteStore {
     conn: Mutex<Connection>,
+    /// Inside a large import: the full-text index and [`schema::DEFERRABLE_INDEXES`] are built
+    /// at its end, not row by row.
+    deferring: AtomicBool,
     path: PathBuf,
     unreadable: UnreadableLog,
 }
@@ -98,6 +102,7 @@ impl SqliteStore {
         })?;
         Ok(Self {
             conn: Mutex::new(conn),
+            deferring: AtomicBool::new(false),
             path: path.to_owned(),
             unreadable: UnreadableLog::default(),
         })
@@ -239,7 +244,8 @@ fn is_alias(conn: &Connection, id: &EventId) -> Result<bool, StoreError> {
         .map_err(store_error("insert event"))
 }
 
-fn insert_event(tx: &Transaction<'_>, e: &MaintenanceEvent) -> Result<bool, StoreError> {
+/// Inserts `e` unless its id is stored; `fts`: also into the full-text index.
+fn insert_event(tx: &Connection, e: &MaintenanceEvent, fts: bool) -> Result<bool, StoreError> {
     let err = store_error("insert event");
     let mut insert = tx
         .prepare_cached(
@@ -312,27 +318,34 @@ fn insert_event(tx: &Transaction<'_>, e: &MaintenanceEvent) -> Result<bool, Stor
             });
         }
     }
-    tx.prepare_cached("INSERT INTO events_fts (rowid, message, subjects) VALUES (?1, ?2, ?3)")
-        .map_err(&err)?
-        .execute(params![seq, e.message, subjects])
-        .map_err(&err)?;
+    if fts {
+        tx.prepare_cached("INSERT INTO events_fts (rowid, message, subjects) VALUES (?1, ?2, ?3)")
+            .map_err(&err)?
+            .execute(params![seq, e.message, subjects])
+            .map_err(&err)?;
+    }
     Ok(true)
 }
 
+/// Rewrites the stored event `merged.id` as `merged`, and records `alias` as merged into it;
+/// `fts`: also in the full-text index.
 fn merge_event(
-    tx: &Transaction<'_>,
+    tx: &Connection,
     merged: &MaintenanceEvent,
     alias: &EventId,
+    fts: bool,
 ) -> Result<(), StoreError> {
     let err = store_error("merge event");
     // The full-text index forgets the old words before the row changes, and learns the new ones.
-    tx.prepare_cached(
-        "INSERT INTO events_fts (events_fts, rowid, message, subjects)
-         SELECT 'delete', seq, message, subjects FROM events WHERE id = ?1",
-    )
-    .map_err(&err)?
-    .execute([merged.id.as_str()])
-    .map_err(&err)?;
+    if fts {
+        tx.prepare_cached(
+            "INSERT INTO events_fts (events_fts, rowid, message, subjects)
+             SELECT 'delete', seq, message, subjects FROM events WHERE id = ?1",
+        )
+        .map_err(&err)?
+        .execute([merged.id.as_str()])
+        .map_err(&err)?;
+    }
     let failover = merged.failover.as_ref();
     tx.prepare_cached(
         "UPDATE events SET event_name = ?2, actionable = ?3, cluster_id = ?4, node_id = ?5,
@@ -364,16 +377,89 @@ fn merge_event(
         subjects(merged),
     ])
     .map_err(&err)?;
-    tx.prepare_cached(
-        "INSERT INTO events_fts (rowid, message, subjects) SELECT seq, message, subjects FROM events WHERE id = ?1",
-    )
-    .map_err(&err)?
-    .execute([merged.id.as_str()])
-    .map_err(&err)?;
+    if fts {
+        tx.prepare_cached(
+            "INSERT INTO events_fts (rowid, message, subjects) SELECT seq, message, subjects FROM events WHERE id = ?1",
+        )
+        .map_err(&err)?
+        .execute([merged.id.as_str()])
+        .map_err(&err)?;
+    }
     tx.prepare_cached("INSERT OR REPLACE INTO event_aliases (alias, id) VALUES (?1, ?2)")
         .map_err(&err)?
         .execute(params![alias.as_str(), merged.id.as_str()])
         .map_err(&err)?;
+    Ok(())
+}
+
+/// Runs `f` as one transaction of its own, or, inside an import, as a savepoint of the
+/// import's transaction (kept or dropped with the whole import).
+fn atomically<T>(
+    conn: &mut Connection,
+    operation: &'static str,
+    f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let err = store_error(operation);
+    if conn.is_autocommit() {
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(&err)?;
+        let done = f(&tx)?;
+        tx.commit().map_err(&err)?;
+        Ok(done)
+    } else {
+        let savepoint = conn.savepoint().map_err(&err)?;
+        let done = f(&savepoint)?;
+        savepoint.commit().map_err(&err)?;
+        Ok(done)
+    }
+}
+
+/// Replaces each group's maintenances and points their events at them.
+fn save_groups(
+    tx: &Connection,
+    groups: &BTreeMap<String, Vec<Maintenance>>,
+) -> Result<(), StoreError> {
+    let err = store_error("save maintenances");
+    for (group_key, maintenances) in groups {
+        tx.prepare_cached("DELETE FROM maintenances WHERE group_key = ?1")
+            .map_err(&err)?
+            .execute([group_key])
+            .map_err(&err)?;
+        for m in maintenances {
+            let body = serde_json::to_string(m).map_err(|e| StoreError::Failed {
+                operation: "encode maintenance",
+                source: Box::new(e),
+            })?;
+            tx.prepare_cached(
+                    "INSERT OR REPLACE INTO maintenances (id, group_key, state, window_start, window_end, drill, body)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )
+                .map_err(&err)?
+                .execute(params![
+                    m.id.as_str(),
+                    group_key,
+                    m.state.as_str(),
+                    m.window.map(|w| millis(w.start)),
+                    m.window.map(|w| millis(w.end)),
+                    m.drill,
+                    body,
+                ])
+                .map_err(&err)?;
+            let mut point = tx
+                    .prepare_cached(
+                        "INSERT INTO maintenance_events (event_id, maintenance_id) VALUES (?1, ?2)
+                         ON CONFLICT (event_id) DO UPDATE SET maintenance_id = excluded.maintenance_id
+                         WHERE maintenance_id IS NOT excluded.maintenance_id",
+                    )
+                    .map_err(&err)?;
+            for id in &m.event_ids {
+                point
+                    .execute(params![id.as_str(), m.id.as_str()])
+                    .map_err(&err)?;
+            }
+        }
+    }
     Ok(())
 }
 
@@ -409,35 +495,87 @@ impl EventStore for SqliteStore {
             .collect()
     }
 
+    fn begin_import(&self, large: bool) -> Result<bool, StoreError> {
+        let conn = self.lock();
+        let err = store_error("begin an import");
+        conn.execute_batch("BEGIN IMMEDIATE").map_err(&err)?;
+        if large {
+            let mut drop = String::new();
+            for (name, _) in schema::DEFERRABLE_INDEXES {
+                drop.push_str(&format!("DROP INDEX IF EXISTS {name};"));
+            }
+            if let Err(e) = conn.execute_batch(&drop) {
+                let _ = conn.execute_batch("ROLLBACK");
+                return Err(err(e));
+            }
+            self.deferring.store(true, Ordering::SeqCst);
+        }
+        Ok(true)
+    }
+
+    fn build_indexes(&self) -> Result<(), StoreError> {
+        let conn = self.lock();
+        if !self.deferring.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        let err = store_error("build the indexes");
+        for (_, create) in schema::DEFERRABLE_INDEXES {
+            conn.execute_batch(create).map_err(&err)?;
+        }
+        // Every row's words, read in rowid order: the same index row-by-row writes give.
+        conn.execute_batch("INSERT INTO events_fts (events_fts) VALUES ('rebuild')")
+            .map_err(&err)?;
+        self.deferring.store(false, Ordering::SeqCst);
+        Ok(())
+    }
+
+    fn end_import(&self, keep: bool) -> Result<(), StoreError> {
+        let built = if keep { self.build_indexes() } else { Ok(()) };
+        let conn = self.lock();
+        // Rolled back, the dropped indexes come back as they were.
+        self.deferring.store(false, Ordering::SeqCst);
+        if conn.is_autocommit() {
+            return built;
+        }
+        let err = store_error("end an import");
+        if keep && built.is_ok() {
+            if let Err(e) = conn.execute_batch("COMMIT") {
+                let _ = conn.execute_batch("ROLLBACK");
+                return Err(err(e));
+            }
+            return Ok(());
+        }
+        conn.execute_batch("ROLLBACK").map_err(err)?;
+        built
+    }
+
     async fn write(&self, writes: &[EventWrite]) -> Result<Vec<WriteOutcome>, StoreError> {
         let mut conn = self.lock();
-        let err = store_error("write events");
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(&err)?;
-        // An id merged into another event is stored already, as that event. Asked once per call,
-        // so that bulk imports into a history without merges pay nothing for it.
-        let mut any_alias = exists(&tx, "SELECT EXISTS (SELECT 1 FROM event_aliases)")?;
-        let mut outcomes = Vec::with_capacity(writes.len());
-        for w in writes {
-            outcomes.push(match w {
-                EventWrite::Insert(e) => {
-                    let aliased = any_alias && is_alias(&tx, &e.id)?;
-                    if !aliased && insert_event(&tx, e)? {
-                        WriteOutcome::Inserted
-                    } else {
-                        WriteOutcome::AlreadyStored
+        let fts = !self.deferring.load(Ordering::SeqCst);
+        atomically(&mut conn, "write events", |tx| {
+            // An id merged into another event is stored already, as that event. Asked once per
+            // call, so that bulk imports into a history without merges pay nothing for it.
+            let mut any_alias = exists(tx, "SELECT EXISTS (SELECT 1 FROM event_aliases)")?;
+            let mut outcomes = Vec::with_capacity(writes.len());
+            for w in writes {
+                outcomes.push(match w {
+                    EventWrite::Insert(e) => {
+                        let aliased = any_alias && is_alias(tx, &e.id)?;
+                        if !aliased && insert_event(tx, e, fts)? {
+                            WriteOutcome::Inserted
+                        } else {
+                            WriteOutcome::AlreadyStored
+                        }
                     }
-                }
-                EventWrite::Merge { merged, alias } => {
-                    merge_event(&tx, merged, alias)?;
-                    any_alias = true;
-                    WriteOutcome::Merged
-                }
-            });
-        }
-        tx.commit().map_err(&err)?;
-        Ok(outcomes)
+                    EventWrite::Merge { merged, alias } => {
+                        merge_event(tx, merged, alias, fts)?;
+                        any_alias = true;
+                        WriteOutcome::Merged
+                    }
+                });
+            }
+            Ok(outcomes)
+        })
     }
 
     async fn group_events(
@@ -462,50 +600,7 @@ impl EventStore for SqliteStore {
         groups: &BTreeMap<String, Vec<Maintenance>>,
     ) -> Result<(), StoreError> {
         let mut conn = self.lock();
-        let err = store_error("save maintenances");
-        let tx = conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(&err)?;
-        for (group_key, maintenances) in groups {
-            tx.prepare_cached("DELETE FROM maintenances WHERE group_key = ?1")
-                .map_err(&err)?
-                .execute([group_key])
-                .map_err(&err)?;
-            for m in maintenances {
-                let body = serde_json::to_string(m).map_err(|e| StoreError::Failed {
-                    operation: "encode maintenance",
-                    source: Box::new(e),
-                })?;
-                tx.prepare_cached(
-                    "INSERT OR REPLACE INTO maintenances (id, group_key, state, window_start, window_end, drill, body)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                )
-                .map_err(&err)?
-                .execute(params![
-                    m.id.as_str(),
-                    group_key,
-                    m.state.as_str(),
-                    m.window.map(|w| millis(w.start)),
-                    m.window.map(|w| millis(w.end)),
-                    m.drill,
-                    body,
-                ])
-                .map_err(&err)?;
-                let mut point = tx
-                    .prepare_cached(
-                        "INSERT INTO maintenance_events (event_id, maintenance_id) VALUES (?1, ?2)
-                         ON CONFLICT (event_id) DO UPDATE SET maintenance_id = excluded.maintenance_id
-                         WHERE maintenance_id IS NOT excluded.maintenance_id",
-                    )
-                    .map_err(&err)?;
-                for id in &m.event_ids {
-                    point
-                        .execute(params![id.as_str(), m.id.as_str()])
-                        .map_err(&err)?;
-                }
-            }
-        }
-        tx.commit().map_err(&err)
+        atomically(&mut conn, "save maintenances", |tx| save_groups(tx, groups))
     }
 
     async fn event(&self, id: &EventId) -> Result<Option<MaintenanceEvent>, StoreError> {

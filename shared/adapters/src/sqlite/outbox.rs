@@ -116,8 +116,8 @@ impl DeliveryStore for SqliteStore {
         {
             let mut insert = tx
                 .prepare_cached(&format!(
-                    "INSERT INTO deliveries ({DELIVERY_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
-                     ON CONFLICT (event_id) DO NOTHING"
+                    "INSERT INTO deliveries ({DELIVERY_COLUMNS}, lane) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                     ON CONFLICT (event_id, lane) DO NOTHING"
                 ))
                 .map_err(&err)?;
             for d in deliveries {
@@ -134,6 +134,7 @@ impl DeliveryStore for SqliteStore {
                         millis(d.updated_at),
                         d.ts,
                         d.thread_ts,
+                        d.lane(),
                     ])
                     .map_err(&err)?;
                 recorded.push(changed == 1);
@@ -145,7 +146,8 @@ impl DeliveryStore for SqliteStore {
 
     async fn deliveries(&self, events: &[EventId]) -> Result<Vec<Delivery>, StoreError> {
         let conn = self.lock();
-        let sql = format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE event_id = ?1");
+        let sql =
+            format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE event_id = ?1 ORDER BY lane");
         let mut found = Vec::new();
         for id in events {
             found.extend(query_deliveries(
@@ -195,7 +197,7 @@ impl DeliveryStore for SqliteStore {
     async fn save_delivery(&self, d: &Delivery) -> Result<(), StoreError> {
         let conn = self.lock();
         conn.prepare_cached(&format!(
-            "INSERT OR REPLACE INTO deliveries ({DELIVERY_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+            "INSERT OR REPLACE INTO deliveries ({DELIVERY_COLUMNS}, lane) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
         ))
         .and_then(|mut s| {
             s.execute(params![
@@ -210,6 +212,7 @@ impl DeliveryStore for SqliteStore {
                 millis(d.updated_at),
                 d.ts,
                 d.thread_ts,
+                d.lane(),
             ])
         })
         .map_err(store_error("save delivery"))?;

@@ -5,6 +5,24 @@
 
 use rusqlite::Connection;
 
+/// The indexes of the events table that only searches and lifecycle reads use, as migration 1
+/// creates them: a large import drops them and builds each once at its end, inside its
+/// transaction. The unique index on the id and `events_notices` stay, looked up by every write.
+pub const DEFERRABLE_INDEXES: &[(&str, &str)] = &[
+    (
+        "events_by_group",
+        "CREATE INDEX events_by_group ON events (cluster_group)",
+    ),
+    (
+        "events_by_kind",
+        "CREATE INDEX events_by_kind ON events (kind)",
+    ),
+    (
+        "events_by_lifecycle",
+        "CREATE INDEX events_by_lifecycle ON events (group_key) WHERE group_key IS NOT NULL",
+    ),
+];
+
 /// Migrations in order; migration `n` (1-based) brings a database to `user_version = n`.
 const MIGRATIONS: &[&str] = &[
     // 1: events, their full-text index, aliases of merged reports, maintenances.
@@ -153,6 +171,33 @@ const MIGRATIONS: &[&str] = &[
         body TEXT NOT NULL,
         PRIMARY KEY (cluster_id, read_at)
     ) WITHOUT ROWID;
+    "#,
+    // 5: one delivery per event and lane: Slack's (lane '') and each output's beside it (a
+    // webhook, Amazon Q Developer), in the same outbox.
+    r#"
+    CREATE TABLE deliveries_by_lane (
+        event_id TEXT NOT NULL,
+        lane TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        group_key TEXT,
+        state TEXT NOT NULL,
+        reason TEXT,
+        attempts INTEGER NOT NULL,
+        next_attempt_at INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        ts TEXT,
+        thread_ts TEXT,
+        PRIMARY KEY (event_id, lane)
+    ) WITHOUT ROWID;
+    INSERT INTO deliveries_by_lane
+        SELECT event_id, '', channel, group_key, state, reason, attempts, next_attempt_at,
+               created_at, updated_at, ts, thread_ts
+        FROM deliveries;
+    DROP TABLE deliveries;
+    ALTER TABLE deliveries_by_lane RENAME TO deliveries;
+    CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE state IN ('pending', 'sending');
+    CREATE INDEX deliveries_by_state ON deliveries (state, updated_at);
     "#,
 ];
 

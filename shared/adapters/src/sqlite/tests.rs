@@ -201,3 +201,103 @@ fn a_row_that_cannot_be_read_is_skipped_and_reported() {
     );
     assert!(store.take_unreadable().is_empty(), "reported once");
 }
+
+/// The schema as the store's own connection sees it (inside an import, too): every table, index
+/// and trigger with its SQL.
+fn schema_of(store: &SqliteStore) -> Vec<(String, Option<String>)> {
+    let conn = store.lock();
+    let mut stmt = conn
+        .prepare("SELECT name, sql FROM sqlite_master ORDER BY name")
+        .unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+fn text_hits(store: &SqliteStore, text: &str) -> usize {
+    let query = EventQuery {
+        text: Some(text.to_owned()),
+        ..EventQuery::default()
+    };
+    block_on(store.search(&query)).unwrap().len()
+}
+
+#[test]
+fn a_large_import_builds_its_indexes_at_the_end_and_searches_find_its_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("history.db");
+    let store = SqliteStore::open(&path).unwrap();
+    block_on(ingest(
+        &store,
+        vec![snapshot_at("2026-01-01T00:00:00Z")],
+        &AlertPolicy::default(),
+    ))
+    .unwrap();
+    let schema = schema_of(&store);
+
+    assert!(store.begin_import(true).unwrap());
+    let written = block_on(ingest(&store, events(), &AlertPolicy::default())).unwrap();
+    assert_eq!(written.new_count(), 2);
+    assert_ne!(
+        schema_of(&store),
+        schema,
+        "the search indexes wait for the end"
+    );
+    store.build_indexes().unwrap();
+    store.end_import(true).unwrap();
+
+    assert_eq!(
+        schema_of(&store),
+        schema,
+        "every index is back, as the schema has it"
+    );
+    assert_eq!(text_hits(&store, "replacement"), 1);
+    assert_eq!(
+        text_hits(&store, "nightly"),
+        2,
+        "and the event stored before the import"
+    );
+    // FTS5 compares its index with the events table, and fails on any difference.
+    Connection::open(&path)
+        .unwrap()
+        .execute(
+            "INSERT INTO events_fts (events_fts) VALUES ('integrity-check')",
+            [],
+        )
+        .unwrap();
+}
+
+#[test]
+fn a_large_import_rolled_back_leaves_the_history_and_its_indexes_as_they_were() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("history.db");
+    let store = SqliteStore::open(&path).unwrap();
+    block_on(ingest(
+        &store,
+        vec![snapshot_at("2026-01-01T00:00:00Z")],
+        &AlertPolicy::default(),
+    ))
+    .unwrap();
+    let schema = schema_of(&store);
+
+    assert!(store.begin_import(true).unwrap());
+    block_on(ingest(&store, events(), &AlertPolicy::default())).unwrap();
+    store.end_import(false).unwrap();
+
+    assert_eq!(schema_of(&store), schema);
+    assert_eq!(
+        block_on(store.search(&EventQuery::default()))
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(text_hits(&store, "snapshot"), 1);
+    let again = block_on(ingest(&store, events(), &AlertPolicy::default())).unwrap();
+    assert_eq!(
+        again.new_count(),
+        2,
+        "the store takes writes, indexed as they come"
+    );
+    assert_eq!(text_hits(&store, "replacement"), 1);
+}

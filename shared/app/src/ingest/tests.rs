@@ -21,18 +21,18 @@ use super::*;
 
 const SNS_EVENT: &str = include_str!("../../../../tests/fixtures/lambda_sns_event.json");
 
-fn at(s: &str) -> DateTime<Utc> {
+pub(crate) fn at(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
 }
 
 /// A chat that keeps the text of every message posted.
 #[derive(Default)]
-struct KeptChat {
+pub(crate) struct KeptChat {
     posted: Mutex<Vec<String>>,
 }
 
 impl KeptChat {
-    fn texts(&self) -> Vec<String> {
+    pub(crate) fn texts(&self) -> Vec<String> {
         self.posted.lock().unwrap().clone()
     }
 }
@@ -71,7 +71,7 @@ impl ChatSink for KeptChat {
 }
 
 /// Facts that know nothing about any cluster.
-struct NoFacts;
+pub(crate) struct NoFacts;
 
 impl FactsSource for NoFacts {
     async fn facts_for(
@@ -83,17 +83,17 @@ impl FactsSource for NoFacts {
     }
 }
 
-struct World {
+pub(crate) struct World {
     _dir: tempfile::TempDir,
-    store: SqliteStore,
-    chat: KeptChat,
+    pub(crate) store: SqliteStore,
+    pub(crate) chat: KeptChat,
     runbooks: Runbooks,
-    config: Config,
-    settings: NotifySettings,
+    pub(crate) config: Config,
+    pub(crate) settings: NotifySettings,
 }
 
 impl World {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("history.db")).unwrap();
         World {
@@ -114,7 +114,7 @@ impl World {
         }
     }
 
-    fn ports(&self, chat: bool) -> Ports<'_, SqliteStore, KeptChat, NoFacts> {
+    pub(crate) fn ports(&self, chat: bool) -> Ports<'_, SqliteStore, KeptChat, NoFacts> {
         Ports {
             store: &self.store,
             chat: chat.then_some(&self.chat),
@@ -123,7 +123,7 @@ impl World {
         }
     }
 
-    async fn ingest(
+    pub(crate) async fn ingest(
         &self,
         door: Door,
         input: Input<'_>,

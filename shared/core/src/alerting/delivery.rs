@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use crate::alerting::outbound::{OutboundEvent, Output};
 use crate::alerting::slack::SlackMessage;
 use crate::history::store::StoreError;
 use crate::model::event::EventId;
@@ -85,6 +86,26 @@ pub trait ChatSink: Send + Sync {
         key: &str,
         since: DateTime<Utc>,
     ) -> impl Future<Output = Result<Option<PostedMessage>, DeliveryError>> + Send;
+
+    /// The outputs beyond Slack this sink also delivers to (see [`crate::alerting::outbound`]):
+    /// none unless configured.
+    fn outputs(&self) -> Vec<Output> {
+        Vec::new()
+    }
+
+    /// Delivers one alert to `output`. Like [`ChatSink::post`], passing failures are retried
+    /// within the call and an error returned only once that is spent.
+    fn deliver(
+        &self,
+        output: Output,
+        event: &OutboundEvent,
+    ) -> impl Future<Output = Result<(), DeliveryError>> + Send {
+        let _ = event;
+        std::future::ready(Err(DeliveryError::Permanent {
+            code: "output_not_configured".into(),
+            detail: output.name().into(),
+        }))
+    }
 }
 
 /// Slack's modals: the forms a person fills in after pressing a button (the outcome of a
@@ -218,6 +239,12 @@ impl Delivery {
     pub fn key(&self) -> &str {
         self.event_id.as_str()
     }
+
+    /// Which of an event's deliveries this is: `""` for Slack's, else the output's name. An
+    /// event has at most one delivery per lane.
+    pub fn lane(&self) -> &'static str {
+        Output::of_channel(&self.channel).map_or("", Output::name)
+    }
 }
 
 /// A maintenance's Slack thread in one channel.
@@ -244,13 +271,14 @@ pub struct Thread {
 
 /// The outbox of alerts and the threads they went to.
 pub trait DeliveryStore: Send + Sync {
-    /// Records deliveries whose event has none yet; returns, per delivery, whether it was recorded.
+    /// Records deliveries whose event has none yet in their [`Delivery::lane`]; returns, per
+    /// delivery, whether it was recorded.
     fn record_deliveries(
         &self,
         deliveries: &[Delivery],
     ) -> impl Future<Output = Result<Vec<bool>, StoreError>> + Send;
 
-    /// The deliveries of these events (those that have one).
+    /// The deliveries of these events (those that have one), Slack's and the outputs'.
     fn deliveries(
         &self,
         events: &[EventId],

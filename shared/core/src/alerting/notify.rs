@@ -13,6 +13,9 @@
 //!      the chat is asked whether the message arrived before it is ever sent again;
 //!    - a passing failure leaves the delivery pending with a later attempt time and stops the
 //!      channel for this run; a permanent one marks it failed with the chat's reason.
+//! 3. Then the outputs beyond Slack (a signed webhook, Amazon Q Developer), whose deliveries
+//!    were recorded with Slack's, each under its own lease and with the same backoff (see
+//!    [`crate::alerting::outbound`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -22,6 +25,7 @@ use sha2::{Digest, Sha256};
 use crate::alerting::delivery::{
     ChatSink, Delivery, DeliveryError, DeliveryState, DeliveryStore, PostedMessage, Thread,
 };
+use crate::alerting::outbound::{self, Output, is_output_channel};
 use crate::alerting::slack::{self, AlertContext, MessageMetadata, SlackMessage};
 use crate::alerting::{Quiet, Surroundings, Verdict, verdict};
 use crate::cluster::source::FactsSource;
@@ -83,8 +87,12 @@ pub struct NotifyReport {
     pub waiting: usize,
     /// Deliveries the chat refused for good, with its reason.
     pub failed: Vec<(EventId, String)>,
-    /// Channels another sender is working on.
+    /// Channels (and outputs) another sender is working on.
     pub busy: Vec<String>,
+    /// Alerts delivered to outputs beyond Slack (a webhook, Amazon Q Developer).
+    pub outputs_sent: Vec<(Output, EventId)>,
+    /// Alerts left pending because an output beyond Slack is unavailable.
+    pub outputs_waiting: usize,
 }
 
 /// Why a run stopped early.
@@ -201,10 +209,13 @@ pub async fn record_alerts<S: EventStore + DeliveryStore + ResponseStore>(
         };
         let mut delivery = Delivery::new(event.id.clone(), target, event.group_key(), state, now);
         delivery.reason = reason;
-        if store
-            .record_deliveries(std::slice::from_ref(&delivery))
-            .await?[0]
-        {
+        // The outputs' deliveries are recorded before Slack's, in the same call: a run that
+        // stops between the two leaves the event without Slack's, and the next run records it
+        // again (what is recorded already stays as it is), so no output's alert is lost.
+        let mut deliveries = outbound::with_outputs(&delivery, &config.outputs());
+        deliveries.push(delivery);
+        let recorded_now = store.record_deliveries(&deliveries).await?;
+        if recorded_now.last().copied().unwrap_or(false) {
             recorded += 1;
             if state == DeliveryState::Pending {
                 announced_here.insert(event.id.clone());
@@ -951,12 +962,7 @@ where
         .await?;
     if !recent.is_empty() {
         let ids: Vec<EventId> = recent.iter().map(|e| e.id.clone()).collect();
-        let have: BTreeSet<EventId> = store
-            .deliveries(&ids)
-            .await?
-            .into_iter()
-            .map(|d| d.event_id)
-            .collect();
+        let have: BTreeSet<EventId> = outbound::chat_delivered(&store.deliveries(&ids).await?);
         // A lifecycle event without its maintenance yet is being ingested right now: its ingest
         // records its alert.
         let missing: Vec<MaintenanceEvent> = recent
@@ -979,6 +985,7 @@ where
         .await?
         .into_iter()
         .map(|d| d.channel)
+        .filter(|c| !is_output_channel(c))
         .collect();
     // Groups an ingest changed without a new alert: their threads' parents are refreshed.
     let mut refresh_only: BTreeMap<String, Vec<Maintenance>> = BTreeMap::new();
@@ -1011,7 +1018,7 @@ where
                 .deliveries(&m.event_ids)
                 .await?
                 .into_iter()
-                .filter(|d| d.state == DeliveryState::Sent)
+                .filter(|d| d.state == DeliveryState::Sent && !is_output_channel(&d.channel))
                 .map(|d| d.channel)
                 .collect();
             for channel in channels {
@@ -1040,6 +1047,9 @@ where
             }
         }
     }
+    // 4. The outputs beyond Slack, each on its own: one that is down holds up neither Slack nor
+    // the others.
+    outbound::send_outputs(store, sink, &settings.holder, due_by, now, &mut run.report).await?;
     Ok(run.report)
 }
 

@@ -18,6 +18,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::alerting::delivery::{ChatSink, DeliveryError, DeliveryState, DeliveryStore, Thread};
 use crate::alerting::notify::{LEASE_FOR, NotifyError, NotifySettings};
+use crate::alerting::outbound::is_output_channel;
 use crate::alerting::slack::{self, ReminderText};
 use crate::config::Config;
 use crate::history::response::ResponseStore;
@@ -207,13 +208,20 @@ where
         let (store, holder, now) = (self.store, self.holder, self.now);
         let marker = format!("{key}:{SENT}");
         // Taking the marker for no time at all succeeds only while nobody has marked the step.
-        if !store.acquire_lease(&marker, holder, now, now).await?
+        let unmarked = || store.acquire_lease(&marker, holder, now, now);
+        if !unmarked().await?
             || !store
                 .acquire_lease(&key, holder, now, now + LEASE_FOR)
                 .await?
         {
             report.already += 1;
             return Ok(());
+        }
+        // Looked again under the claim: a sender that marked the step and let its claim go
+        // between the first look and the claim has sent it.
+        if !unmarked().await? {
+            report.already += 1;
+            return store.release_lease(&key, holder).await;
         }
         let mention = match store.event(&thread.anchor).await? {
             Some(anchor) => self.config.mention_for(&anchor),
@@ -283,7 +291,7 @@ where
             .deliveries(&m.event_ids)
             .await?
             .into_iter()
-            .filter(|d| d.state == DeliveryState::Sent)
+            .filter(|d| d.state == DeliveryState::Sent && !is_output_channel(&d.channel))
             .map(|d| d.channel)
             .collect();
         let position = |t: &Thread| m.event_ids.iter().position(|id| *id == t.anchor);

@@ -167,6 +167,32 @@ pub trait EventStore: Send + Sync {
         writes: &[EventWrite],
     ) -> impl Future<Output = Result<Vec<WriteOutcome>, StoreError>> + Send;
 
+    /// Begins an import that spans many calls, kept whole or not at all by [`Self::end_import`]:
+    /// until then, the calls of this store see what the import wrote and other readers see
+    /// the history as it was before. `false` when the store cannot hold an import back (each
+    /// call's writes are kept as they come); then the caller reads all of its input first.
+    ///
+    /// A `large` import may leave the indexes that only searches use (not those its own writes
+    /// look up) unbuilt until [`Self::build_indexes`], which builds them once, inside the
+    /// import: cheaper than keeping them up to date event by event, and never seen half built.
+    fn begin_import(&self, large: bool) -> Result<bool, StoreError> {
+        let _ = large;
+        Ok(false)
+    }
+
+    /// Builds what a large import left unindexed, before the import reads its history back by
+    /// lifecycle group. Nothing to do otherwise.
+    fn build_indexes(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// Ends what [`Self::begin_import`] began: keeps all of its writes (and indexes), or none of
+    /// them.
+    fn end_import(&self, keep: bool) -> Result<(), StoreError> {
+        let _ = keep;
+        Ok(())
+    }
+
     /// Every event of each lifecycle group named, keyed by group.
     fn group_events(
         &self,
@@ -233,7 +259,7 @@ struct Memory {
     events: BTreeMap<EventId, MaintenanceEvent>,
     aliases: BTreeMap<EventId, EventId>,
     maintenances: BTreeMap<String, Vec<Maintenance>>,
-    deliveries: BTreeMap<EventId, Delivery>,
+    deliveries: BTreeMap<(EventId, &'static str), Delivery>,
     threads: BTreeMap<(String, EventId), Thread>,
     leases: BTreeMap<String, (String, DateTime<Utc>)>,
     acknowledgements: Vec<Acknowledgement>,
@@ -396,9 +422,10 @@ impl DeliveryStore for MemoryStore {
         Ok(deliveries
             .iter()
             .map(|d| {
-                let new = !m.deliveries.contains_key(&d.event_id);
+                let key = (d.event_id.clone(), d.lane());
+                let new = !m.deliveries.contains_key(&key);
                 if new {
-                    m.deliveries.insert(d.event_id.clone(), d.clone());
+                    m.deliveries.insert(key, d.clone());
                 }
                 new
             })
@@ -409,7 +436,12 @@ impl DeliveryStore for MemoryStore {
         let m = self.lock();
         Ok(events
             .iter()
-            .filter_map(|id| m.deliveries.get(id).cloned())
+            .flat_map(|id| {
+                m.deliveries
+                    .range((id.clone(), "")..)
+                    .take_while(move |((e, _), _)| e == id)
+                    .map(|(_, d)| d.clone())
+            })
             .collect())
     }
 
@@ -448,9 +480,10 @@ impl DeliveryStore for MemoryStore {
     }
 
     async fn save_delivery(&self, delivery: &Delivery) -> Result<(), StoreError> {
-        self.lock()
-            .deliveries
-            .insert(delivery.event_id.clone(), delivery.clone());
+        self.lock().deliveries.insert(
+            (delivery.event_id.clone(), delivery.lane()),
+            delivery.clone(),
+        );
         Ok(())
     }
 

@@ -275,7 +275,26 @@ pub(crate) fn not_json(e: &serde_json::Error) -> Problem {
 
 /// One document per line.
 fn json_lines(input: &str, ctx: &ParseContext) -> Result<Vec<MaintenanceEvent>, ParseError> {
-    by_lines(input, ctx, |line, location, ctx| {
+    read_json_lines(input, 1, ctx)
+}
+
+/// Whether an input whose first non-blank line is `first` (and that goes on after it) is JSON
+/// Lines, as [`read_document`] would read it: a line that is a whole JSON value cannot start a
+/// longer JSON document.
+pub fn starts_json_lines(first: &str) -> bool {
+    let first = first.trim_start_matches('\u{feff}').trim();
+    matches!(first.as_bytes().first(), Some(b'{' | b'['))
+        && serde_json::from_str::<serde::de::IgnoredAny>(first).is_ok()
+}
+
+/// Reads a run of whole lines of a JSON Lines input whose first line is line `first_line` of
+/// the input (1-based), on every core when it is large: a large input is read a run at a time.
+pub fn read_json_lines(
+    input: &str,
+    first_line: usize,
+    ctx: &ParseContext,
+) -> Result<Vec<MaintenanceEvent>, ParseError> {
+    by_lines(input, first_line, ctx, |line, location, ctx| {
         let value = serde_json::from_str::<Value>(line).map_err(|e| ParseError {
             location,
             problem: not_json(&e),
@@ -292,6 +311,7 @@ const PARALLEL_BYTES: usize = 256 * 1024;
 /// in input order, and the error reported is the first one in input order, as if read one by one.
 pub(crate) fn by_lines<F>(
     input: &str,
+    first_line: usize,
     ctx: &ParseContext,
     read: F,
 ) -> Result<Vec<MaintenanceEvent>, ParseError>
@@ -307,7 +327,7 @@ where
         let mut events = Vec::new();
         for (index, line) in part {
             let location = Location {
-                line: Some(index + 1),
+                line: Some(index + first_line),
                 record: None,
             };
             events.extend(read(line, location, ctx)?);

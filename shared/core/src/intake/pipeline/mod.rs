@@ -42,9 +42,49 @@ impl IngestOutcome {
 /// are stored once.
 pub async fn ingest<S: EventStore>(
     store: &S,
-    mut events: Vec<MaintenanceEvent>,
+    events: Vec<MaintenanceEvent>,
     policy: &AlertPolicy,
 ) -> Result<IngestOutcome, StoreError> {
+    let (mut outcome, groups) = store_events(store, events, policy).await?;
+    let groups: Vec<String> = groups.into_iter().collect();
+    let maintenances = rework_groups(store, &groups).await?;
+    let mut maintenance_of: HashMap<&EventId, &EventId> = HashMap::new();
+    for m in maintenances.values().flatten() {
+        for id in &m.event_ids {
+            maintenance_of.insert(id, &m.id);
+        }
+    }
+    for e in &mut outcome.events {
+        if let Some(m) = maintenance_of.get(&e.event.id) {
+            e.event.maintenance_id = Some((*m).clone());
+        }
+    }
+    outcome.maintenances = maintenances;
+    Ok(outcome)
+}
+
+/// Works out again the maintenances of `groups` from their stored events, and saves them.
+pub async fn rework_groups<S: EventStore>(
+    store: &S,
+    groups: &[String],
+) -> Result<BTreeMap<String, Vec<Maintenance>>, StoreError> {
+    let mut maintenances = BTreeMap::new();
+    for (group, group_events) in store.group_events(groups).await? {
+        maintenances.insert(group, lifecycle::assemble(&group_events));
+    }
+    store.save_maintenances(&maintenances).await?;
+    Ok(maintenances)
+}
+
+/// The first step of [`ingest`]: stores `events` once, and says which lifecycle groups gained or
+/// changed an event, without working out their maintenances again (the events reported carry
+/// the maintenance they were stored with, if any). An import of many runs reworks each group
+/// once, at its end, with [`rework_groups`].
+pub async fn store_events<S: EventStore>(
+    store: &S,
+    mut events: Vec<MaintenanceEvent>,
+    policy: &AlertPolicy,
+) -> Result<(IngestOutcome, BTreeSet<String>), StoreError> {
     for e in &mut events {
         // A canary never pages, whatever the policy says of its kind.
         e.actionable = !crate::alerting::canary::is_canary(e) && policy.is_actionable(&e.kind);
@@ -123,26 +163,13 @@ pub async fn ingest<S: EventStore>(
 
     let outcomes = store.write(&writes).await?;
 
-    // Work out again the maintenances of every group that gained or changed an event.
+    // The groups that gained or changed an event.
     let groups: BTreeSet<String> = writes
         .iter()
         .zip(&outcomes)
         .filter(|(_, o)| **o != WriteOutcome::AlreadyStored)
         .filter_map(|(w, _)| written_event(w).group_key())
         .collect();
-    let groups: Vec<String> = groups.into_iter().collect();
-    let mut maintenances = BTreeMap::new();
-    let mut maintenance_of: HashMap<EventId, EventId> = HashMap::new();
-    for (group, group_events) in store.group_events(&groups).await? {
-        let assembled = lifecycle::assemble(&group_events);
-        for m in &assembled {
-            for id in &m.event_ids {
-                maintenance_of.insert(id.clone(), m.id.clone());
-            }
-        }
-        maintenances.insert(group, assembled);
-    }
-    store.save_maintenances(&maintenances).await?;
 
     // Report each input event as stored, in input order. A write another writer beat us to is
     // reported as the store has it.
@@ -157,7 +184,7 @@ pub async fn ingest<S: EventStore>(
     let mut reported_at: HashMap<usize, usize> = HashMap::new();
     let mut report: Vec<IngestedEvent> = Vec::with_capacity(resolved.len());
     for entry in resolved {
-        let (mut event, new) = match entry {
+        let (event, new) = match entry {
             Resolved::Stored(e) => (*e, false),
             Resolved::Written { write, .. } if lost[write] => {
                 let id = written[write].as_ref().map(|e| e.id.clone());
@@ -181,15 +208,13 @@ pub async fn ingest<S: EventStore>(
                 None => (report[reported_at[&write]].event.clone(), false),
             },
         };
-        if let Some(m) = maintenance_of.get(&event.id) {
-            event.maintenance_id = Some(m.clone());
-        }
         report.push(IngestedEvent { event, new });
     }
-    Ok(IngestOutcome {
+    let outcome = IngestOutcome {
         events: report,
-        maintenances,
-    })
+        maintenances: BTreeMap::new(),
+    };
+    Ok((outcome, groups))
 }
 
 /// Where an input event ended up.

@@ -262,6 +262,37 @@ pub fn events_for(
     now: DateTime<Utc>,
 ) -> Result<DrillRun, DrillError> {
     let now = now.duration_trunc(Duration::seconds(1)).unwrap_or(now);
+    let synthetic = synthetic_events(scenario, target, now)?;
+    let mut events = Vec::with_capacity(synthetic.len());
+    for s in synthetic {
+        events.extend(drill_events(s, target, now)?);
+    }
+    // The run is named by the event that opens it now: the last one.
+    let id = events
+        .iter()
+        .rev()
+        .find(|e| e.occurred_at == now)
+        .or(events.last())
+        .map(|e| e.id.clone())
+        .expect("every scenario with events injects at least one");
+    for e in &mut events {
+        e.attributes.insert(DRILL_ID.to_owned(), id.to_string());
+        e.attributes
+            .insert(DRILL_SCENARIO.to_owned(), scenario.name().to_owned());
+    }
+    Ok(DrillRun {
+        id,
+        scenario,
+        events,
+    })
+}
+
+/// What `scenario` makes ElastiCache say about `target`, as of `now` (whole seconds).
+fn synthetic_events(
+    scenario: Scenario,
+    target: &DrillTarget,
+    now: DateTime<Utc>,
+) -> Result<Vec<Synthetic>, DrillError> {
     let minute = |t: DateTime<Utc>| t.duration_trunc(Duration::minutes(1)).unwrap_or(t);
     let cluster = target.cluster.as_str();
     let node = target.node();
@@ -277,7 +308,7 @@ pub fn events_for(
         ),
     };
     let ahead = minute(now + WINDOW_LEAD);
-    let synthetic = match scenario {
+    Ok(match scenario {
         Scenario::FailureMenu => return Err(DrillError::NoEvents),
         Scenario::PrimaryReplacement
         | Scenario::ReplicaReplacement
@@ -313,62 +344,48 @@ pub fn events_for(
                 scheduled(now, ahead),
             ]
         }
-    };
+    })
+}
 
+/// The events one synthetic notice reads as, marked as a drill's.
+fn drill_events(
+    s: Synthetic,
+    target: &DrillTarget,
+    now: DateTime<Utc>,
+) -> Result<Vec<MaintenanceEvent>, DrillError> {
     let ctx = ParseContext {
         received_at: now,
         drill: true,
     };
-    let group = target.replication_group();
-    let mut events = Vec::with_capacity(synthetic.len());
-    for s in synthetic {
-        let kind = EventKind::from_event_name(s.event_name).expect("event names have letters");
-        let source = SourceId::parse(&s.source).map_err(|source| DrillError::Text {
-            kind: kind.to_string(),
-            source: Problem::BadIdentifier {
-                field: "source".into(),
-                source,
-            },
-        })?;
-        let mut draft = EventDraft::new(
-            kind.clone(),
-            s.source_type.to_owned(),
+    let node = target.node();
+    let kind = EventKind::from_event_name(s.event_name).expect("event names have letters");
+    let source = SourceId::parse(&s.source).map_err(|source| DrillError::Text {
+        kind: kind.to_string(),
+        source: Problem::BadIdentifier {
+            field: "source".into(),
             source,
-            Origin::Drill,
-        );
-        draft.event_name = Some(format!("{EVENT_NAME_PREFIX}{}", s.event_name));
-        draft.cluster_id = Some(target.cluster.clone());
-        draft.replication_group_id = group.clone();
-        draft.occurred_at = Some(s.at);
-        if s.source_type == "cache-cluster" {
-            draft.node_id = Some(node.clone());
-        }
-        let drafts = draft
-            .with_text(s.message, s.at)
-            .map_err(|source| DrillError::Text {
-                kind: kind.to_string(),
-                source,
-            })?;
-        events.extend(drafts.into_iter().map(|d| d.finish(&ctx)));
+        },
+    })?;
+    let mut draft = EventDraft::new(
+        kind.clone(),
+        s.source_type.to_owned(),
+        source,
+        Origin::Drill,
+    );
+    draft.event_name = Some(format!("{EVENT_NAME_PREFIX}{}", s.event_name));
+    draft.cluster_id = Some(target.cluster.clone());
+    draft.replication_group_id = target.replication_group();
+    draft.occurred_at = Some(s.at);
+    if s.source_type == "cache-cluster" {
+        draft.node_id = Some(node.clone());
     }
-    // The run is named by the event that opens it now: the last one.
-    let id = events
-        .iter()
-        .rev()
-        .find(|e| e.occurred_at == now)
-        .or(events.last())
-        .map(|e| e.id.clone())
-        .expect("every scenario with events injects at least one");
-    for e in &mut events {
-        e.attributes.insert(DRILL_ID.to_owned(), id.to_string());
-        e.attributes
-            .insert(DRILL_SCENARIO.to_owned(), scenario.name().to_owned());
-    }
-    Ok(DrillRun {
-        id,
-        scenario,
-        events,
-    })
+    let drafts = draft
+        .with_text(s.message, s.at)
+        .map_err(|source| DrillError::Text {
+            kind: kind.to_string(),
+            source,
+        })?;
+    Ok(drafts.into_iter().map(|d| d.finish(&ctx)).collect())
 }
 
 /// The facts of a drill's alerts and runbooks: what the facts source knows, with what the
