@@ -936,3 +936,296 @@ async fn an_aws_health_event_from_eventbridge_is_stored_once_per_communication_a
     }
     assert_eq!(store.search(&due_query()).await.unwrap().len(), 3);
 }
+
+/// The stack's topic delivering to a queue the test reads, in place of the ingest function's
+/// subscription (moto would invoke it in its own Lambda). Returns the queue's URL.
+async fn topic_to_queue(sdk: &aws_config::SdkConfig) -> String {
+    let (sns, sqs) = (aws_sdk_sns::Client::new(sdk), aws_sdk_sqs::Client::new(sdk));
+    let queue = sqs
+        .create_queue()
+        .queue_name("sns-to-ingest")
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_owned();
+    let listed = sns
+        .list_subscriptions_by_topic()
+        .topic_arn(OURS)
+        .send()
+        .await
+        .unwrap();
+    for lambda in listed
+        .subscriptions()
+        .iter()
+        .filter(|s| s.protocol() == Some("lambda"))
+    {
+        sns.unsubscribe()
+            .subscription_arn(lambda.subscription_arn().unwrap())
+            .send()
+            .await
+            .unwrap();
+    }
+    sns.subscribe()
+        .topic_arn(OURS)
+        .protocol("sqs")
+        .endpoint("arn:aws:sqs:eu-west-1:123456789012:sns-to-ingest")
+        .send()
+        .await
+        .expect("moto subscribes the queue");
+    queue
+}
+
+/// The stack's alarm topic, read through a queue: its ARN and the queue's URL.
+async fn alarm_topic(sdk: &aws_config::SdkConfig) -> (String, String) {
+    let (sns, sqs) = (aws_sdk_sns::Client::new(sdk), aws_sdk_sqs::Client::new(sdk));
+    let topic = sns
+        .create_topic()
+        .name("cachewatch-alarms")
+        .send()
+        .await
+        .unwrap()
+        .topic_arn()
+        .unwrap()
+        .to_owned();
+    let queue = sqs
+        .create_queue()
+        .queue_name("alarms")
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_owned();
+    sns.subscribe()
+        .topic_arn(&topic)
+        .protocol("sqs")
+        .endpoint("arn:aws:sqs:eu-west-1:123456789012:alarms")
+        .send()
+        .await
+        .expect("moto subscribes the queue");
+    (topic, queue)
+}
+
+/// The bodies waiting in `queue` (each an SNS envelope), taken from it.
+async fn drain(sqs: &aws_sdk_sqs::Client, queue: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    loop {
+        let received = sqs
+            .receive_message()
+            .queue_url(queue)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .expect("moto answers");
+        if received.messages().is_empty() {
+            return out;
+        }
+        for message in received.messages() {
+            out.push(serde_json::from_str(message.body().unwrap()).unwrap());
+            sqs.delete_message()
+                .queue_url(queue)
+                .receipt_handle(message.receipt_handle().unwrap())
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+}
+
+/// The canary the poller's answer says it published.
+fn published(run: &Value) -> String {
+    run["canary"]["next"]["published"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a canary published: {run}"))
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_poller_sends_a_canary_when_none_is_recent_and_not_when_one_is() {
+    // Arrange: the stack, its topic read through a queue; a weekly canary (the default).
+    let moto = Moto::start();
+    let stand_in = ElastiCacheStandIn::forwarding_to(&moto.endpoint());
+    let slack = SlackStandIn::start();
+    let env = environment(&moto, &stand_in, &slack).await;
+    let sdk = moto_sdk(&moto).await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let delivery = topic_to_queue(&sdk).await;
+    let mut ingest = LambdaRuntime::start();
+    ingest.spawn(
+        &workspace_bin("cachewatch-ingest"),
+        "cachewatch-ingest",
+        &env,
+    );
+    let mut poller = LambdaRuntime::start();
+    poller.spawn(
+        &workspace_bin("cachewatch-poller"),
+        "cachewatch-poller",
+        &env,
+    );
+
+    // Act 1: a run with no canary in the history.
+    let first = answer(&poller.invoke(scheduled_event(now()), WITHIN).outcome).clone();
+
+    // Assert 1: it published one, in ElastiCache's shape, to the stack's topic.
+    let id = published(&first);
+    assert_eq!(first["canary"]["last"], "none yet", "{first}");
+    let on_topic = drain(&sqs, &delivery).await;
+    let [envelope] = on_topic.as_slice() else {
+        panic!("one canary on the topic: {on_topic:?}")
+    };
+    let body: Value = serde_json::from_str(envelope["Message"].as_str().unwrap()).unwrap();
+    assert_eq!(body["ElastiCache:CachewatchCanary"], "cachewatch-canary");
+    assert_eq!(body["Canary ID"], id.as_str());
+
+    // Act 2: SNS carries it to the ingest function; the poller runs again, then a cold one
+    // (a restarted function remembers nothing).
+    let carried = sqs_redeliver(&sqs, &delivery, envelope, &ingest).await;
+    let second = answer(&poller.invoke(scheduled_event(now()), WITHIN).outcome).clone();
+    drop(poller);
+    let mut cold = LambdaRuntime::start();
+    cold.spawn(
+        &workspace_bin("cachewatch-poller"),
+        "cachewatch-poller",
+        &env,
+    );
+    let third = answer(&cold.invoke(scheduled_event(now()), WITHIN).outcome).clone();
+
+    // Assert 2: it arrived, so none is due: nothing more on the topic, nothing loud in Slack.
+    assert_eq!(carried, 1);
+    for run in [&second, &third] {
+        assert_eq!(
+            run["canary"]["last"],
+            json!({ "id": id, "state": "arrived" }),
+            "{run}"
+        );
+        assert_eq!(
+            run["canary"]["next"], "not due: one arrived recently",
+            "{run}"
+        );
+    }
+    assert_eq!(drain(&sqs, &delivery).await, Vec::<Value>::new());
+    let posted = slack.messages(ALERTS);
+    assert!(
+        !posted.iter().any(|m| mentions(m, "lost a canary")),
+        "{posted:#?}"
+    );
+}
+
+/// Hands an envelope already taken from the queue to the ingest function, as SNS's Lambda
+/// invocation would. Returns how many it delivered.
+async fn sqs_redeliver(
+    sqs: &aws_sdk_sqs::Client,
+    queue: &str,
+    envelope: &Value,
+    ingest: &LambdaRuntime,
+) -> usize {
+    sqs.send_message()
+        .queue_url(queue)
+        .message_body(envelope.to_string())
+        .send()
+        .await
+        .unwrap();
+    deliver_to_ingest(sqs, queue, ingest, StdDuration::from_secs(10)).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scheduled_canary_that_never_arrives_is_said_once_in_slack_and_on_the_alarm_topic() {
+    // Arrange: the stack with its alarm topic; canaries awaited 3 seconds. The topic delivers
+    // to a queue nobody carries to the ingest function: the alert path is broken.
+    let moto = Moto::start();
+    let stand_in = ElastiCacheStandIn::forwarding_to(&moto.endpoint());
+    let slack = SlackStandIn::start();
+    let mut env = environment(&moto, &stand_in, &slack).await;
+    let sdk = moto_sdk(&moto).await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let delivery = topic_to_queue(&sdk).await;
+    let (alarms, alarm_queue) = alarm_topic(&sdk).await;
+    env.extend([
+        (
+            "CACHEWATCH_CONFIG_TOML",
+            "[canary]\nevery = \"1h\"\nwithin = \"3s\"\n".to_owned(),
+        ),
+        ("CACHEWATCH_ALARM_TOPIC_ARN", alarms.clone()),
+    ]);
+    let pollers: Vec<LambdaRuntime> = (0..2)
+        .map(|_| {
+            let mut poller = LambdaRuntime::start();
+            poller.spawn(
+                &workspace_bin("cachewatch-poller"),
+                "cachewatch-poller",
+                &env,
+            );
+            poller
+        })
+        .collect();
+
+    // Act 1: the first run publishes; the next, at once, still waits for it.
+    let first = answer(&pollers[0].invoke(scheduled_event(now()), WITHIN).outcome).clone();
+    let id = published(&first);
+    let soon = answer(&pollers[1].invoke(scheduled_event(now()), WITHIN).outcome).clone();
+    assert_eq!(
+        soon["canary"]["last"],
+        json!({ "id": id, "state": "awaited" }),
+        "{soon}"
+    );
+    assert_eq!(
+        soon["canary"]["next"], "not due: the last one is recent",
+        "{soon}"
+    );
+
+    // Act 2: past the bound, two pollers run at once, then one runs again.
+    std::thread::sleep(StdDuration::from_secs(4));
+    let both: Vec<Value> = std::thread::scope(|s| {
+        let runs: Vec<_> = pollers
+            .iter()
+            .map(|p| s.spawn(|| answer(&p.invoke(scheduled_event(now()), WITHIN).outcome).clone()))
+            .collect();
+        runs.into_iter().map(|r| r.join().unwrap()).collect()
+    });
+    let again = answer(&pollers[0].invoke(scheduled_event(now()), WITHIN).outcome).clone();
+
+    // Assert: the lost canary was said once, by one of them, to Slack and to the alarm topic.
+    let told: Vec<&Value> = both
+        .iter()
+        .chain([&again])
+        .map(|run| &run["canary"]["last"]["told"])
+        .collect();
+    assert_eq!(
+        told.iter()
+            .filter(|t| **t == &json!({ "slack": true, "alarm_topic": true }))
+            .count(),
+        1,
+        "{both:?} {again}"
+    );
+    assert_eq!(
+        told.iter().filter(|t| **t == &json!("already")).count(),
+        2,
+        "{both:?} {again}"
+    );
+    assert_eq!(again["canary"]["last"]["id"], id.as_str());
+    let loud: Vec<StoredMessage> = slack
+        .messages(ALERTS)
+        .into_iter()
+        .filter(|m| mentions(m, "lost a canary"))
+        .collect();
+    let [loud] = loud.as_slice() else {
+        panic!("one loud message: {loud:#?}")
+    };
+    assert!(mentions(loud, &id), "{loud:?}");
+    let raised = drain(&sqs, &alarm_queue).await;
+    let [alarm] = raised.as_slice() else {
+        panic!("one alarm: {raised:?}")
+    };
+    assert_eq!(alarm["Subject"], "cachewatch: the alert path lost a canary");
+    assert!(
+        alarm["Message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("ALARM:") && m.contains(&id) && m.contains(OURS)),
+        "{alarm}"
+    );
+    // The one canary of the hour is all the topic carried.
+    assert_eq!(drain(&sqs, &delivery).await.len(), 1);
+}

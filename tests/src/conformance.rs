@@ -1585,6 +1585,13 @@ pub async fn a_lease_is_held_by_one_holder_until_it_expires<S: EventStore + Deli
             .unwrap(),
         "expired"
     );
+    let held = |held: Option<(String, DateTime<Utc>)>| held.map(|(h, u)| (h, u.timestamp_millis()));
+    assert_eq!(
+        held(store.lease(lease).await.unwrap()),
+        Some(("ingest-7".to_owned(), (now + s(180)).timestamp_millis())),
+        "its holder and end read back"
+    );
+    assert_eq!(store.lease("send:C0NEVER").await.unwrap(), None);
     assert!(
         !store
             .acquire_lease(lease, "poller-1", now + s(121), now + s(181))
@@ -1601,6 +1608,7 @@ pub async fn a_lease_is_held_by_one_holder_until_it_expires<S: EventStore + Deli
         "not poller-1's to give back"
     );
     store.release_lease(lease, "ingest-7").await.unwrap();
+    assert_eq!(store.lease(lease).await.unwrap(), None, "given back");
     assert!(
         store
             .acquire_lease(lease, "cli", now + s(123), now + s(183))

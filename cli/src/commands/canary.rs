@@ -10,12 +10,12 @@ use std::time::Duration;
 
 use anyhow::anyhow;
 use cachewatch_adapters::alert_path::AlertPath;
-use cachewatch_core::alerting::canary::{CANARY_SOURCE, CanaryOutcome, arrived, canary_body};
+use cachewatch_core::alerting::canary::{CANARY_SOURCE, Canary, CanaryOutcome, arrived};
 use cachewatch_core::alerting::delivery::ChatSink as _;
 use cachewatch_core::alerting::slack;
 use cachewatch_core::history::query::EventQuery;
 use cachewatch_core::history::store::EventStore;
-use chrono::{DurationRound as _, Utc};
+use chrono::Utc;
 
 use super::notify::configured_chat;
 use super::{Context, Failure};
@@ -65,14 +65,9 @@ pub async fn run<S: EventStore>(
     let chat = configured_chat(ctx).await?;
     let path = AlertPath::from_sdk_config(&cachewatch_adapters::aws::load().await);
     // To the millisecond, as the body's `Date` carries it: the digest times it the same way.
-    let published_at = Utc::now()
-        .duration_trunc(chrono::Duration::milliseconds(1))
-        .unwrap_or_else(|_| Utc::now());
-    let id = format!(
-        "canary-{}",
-        published_at.timestamp_nanos_opt().unwrap_or_default()
-    );
-    path.publish_canary(&topic, &id, &canary_body(&id, published_at))
+    let canary = Canary::at(Utc::now());
+    let (id, published_at) = (canary.id.clone(), canary.published_at);
+    path.publish_canary(&topic, &canary)
         .await
         .map_err(|e| Failure::Other(anyhow!(e).context("cannot publish the canary")))?;
     let query = EventQuery {

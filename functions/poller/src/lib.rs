@@ -13,7 +13,12 @@
 //!    the upcoming digest (maintenance windows of the next 7 days, service updates not applied)
 //!    and, when a link of the alert path is broken (a cluster not publishing to the stack's topic,
 //!    the topic's policy or encryption, the ingest subscription, dead letters), its audit. Each is
-//!    posted once a day, under a lease; one that could not be posted is tried again next run.
+//!    posted once a day, under a lease; one that could not be posted is tried again next run;
+//! 5. **the canary** (`[canary]` of `cachewatch.toml`, weekly by default): the last canary the
+//!    poller published (kept as a lease, so the schedule outlives the function) is looked for in
+//!    the history; one missing `within` after its publish is lost, and said once, whatever the
+//!    runs and concurrent pollers: loudly in Slack and on the stack's alarm topic. Then, when no
+//!    canary reached the history in the last `every`, one is published to the stack's topic.
 //!
 //! A failed backfill fails the invocation (Lambda retries it, then the dead-letter queue's alarm
 //! says so), but only after the pending alerts were sent and the daily report was posted: one
@@ -26,7 +31,9 @@ use cachewatch_adapters::chat::Chat;
 use cachewatch_adapters::deployment::Deployment;
 use cachewatch_adapters::elasticache::EventQuery;
 use cachewatch_app::{Alerting, Alerts, Door, IngestRequest, Input, Ports};
-use cachewatch_core::alerting::canary::{CANARY_SOURCE, LastCheck, last_check};
+use cachewatch_core::alerting::canary::{
+    CANARY_SOURCE, Canary, CanaryOutcome, LastCheck, Scheduled, due, last_check,
+};
 use cachewatch_core::alerting::delivery::{ChatSink as _, DeliveryStore as _};
 use cachewatch_core::alerting::notify::{NotifyError, NotifyReport, NotifySettings};
 use cachewatch_core::alerting::reminder::{ReminderReport, send_reminders};
@@ -41,6 +48,9 @@ use serde_json::{Value, json};
 
 /// How long a daily lease is held: past the end of the team's day, whatever its zone.
 const DAILY_LEASE: Duration = Duration::hours(36);
+/// The lease that keeps the poller's last canary: its holder is the canary's id, held until the
+/// next one is due.
+const CANARY_LEASE: &str = "canary:scheduled";
 
 /// Why a poll failed, as Lambda reports it.
 #[derive(Debug, thiserror::Error)]
@@ -128,6 +138,7 @@ pub async fn poll(d: &Deployment, now: DateTime<Utc>) -> Result<Value, PollError
             (json!(null), json!(null), json!(null))
         }
     };
+    let canary = canary(d, now).await;
     match failed {
         Some(e) => Err(e),
         None => Ok(json!({
@@ -135,6 +146,7 @@ pub async fn poll(d: &Deployment, now: DateTime<Utc>) -> Result<Value, PollError
             "alerts": alerts,
             "reminders": reminders,
             "daily": daily,
+            "canary": canary,
         })),
     }
 }
@@ -199,6 +211,151 @@ async fn last_canary(d: &Deployment, now: DateTime<Utc>) -> Option<LastCheck> {
         Err(e) => {
             tracing::error!(error = %e, "cannot read the last canary");
             None
+        }
+    }
+}
+
+/// The canaries in the history since `since`.
+async fn canaries(
+    d: &Deployment,
+    since: DateTime<Utc>,
+) -> Result<Vec<MaintenanceEvent>, StoreError> {
+    let query = cachewatch_core::EventQuery {
+        cluster: Some(CANARY_SOURCE.to_owned()),
+        since: Some(since),
+        include_drills: true,
+        ..cachewatch_core::EventQuery::default()
+    };
+    d.store.search(&query).await
+}
+
+/// The canary step: the last one checked, the next one published when due. A failure here is
+/// logged and answered; it does not fail the poll (the backfill's retries would not mend it).
+async fn canary(d: &Deployment, now: DateTime<Utc>) -> Value {
+    let Some(every) = d.config.canary_every() else {
+        return json!("off");
+    };
+    let Some(topic) = d.topic_arn.as_deref() else {
+        return json!("no topic");
+    };
+    let last = match checked(d, topic, now).await {
+        Ok(last) => last,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot check the last canary");
+            json!(format!("not checked: {e}"))
+        }
+    };
+    let next = match publish_when_due(d, topic, now, every).await {
+        Ok(next) => next,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot publish the canary");
+            json!(format!("not published: {e}"))
+        }
+    };
+    json!({ "last": last, "next": next })
+}
+
+/// What became of the last canary the poller published; a lost one is said once.
+async fn checked(d: &Deployment, topic: &str, now: DateTime<Utc>) -> Result<Value, String> {
+    let store_error = |e: StoreError| e.to_string();
+    let Some((holder, _)) = d.store.lease(CANARY_LEASE).await.map_err(store_error)? else {
+        return Ok(json!("none yet"));
+    };
+    let Some(canary) = Canary::from_id(&holder) else {
+        return Ok(json!("none yet"));
+    };
+    let events = canaries(d, canary.published_at - Duration::minutes(5))
+        .await
+        .map_err(store_error)?;
+    let outcome = match Scheduled::of(&canary, topic, &events, now, d.config.canary_within()) {
+        Scheduled::Arrived => return Ok(json!({ "id": canary.id, "state": "arrived" })),
+        Scheduled::Awaited => return Ok(json!({ "id": canary.id, "state": "awaited" })),
+        Scheduled::Lost(outcome) => outcome,
+    };
+    // Once per lost canary: the lease outlives the canary's record.
+    let lease = format!("canary:lost:{}", canary.id);
+    let holder = format!("{}/{}", d.notify.holder, now.timestamp_millis());
+    let until = now + d.config.canary_every().unwrap_or_default() + Duration::days(30);
+    if !d
+        .store
+        .acquire_lease(&lease, &holder, now, until)
+        .await
+        .map_err(store_error)?
+    {
+        return Ok(json!({ "id": canary.id, "state": "lost", "told": "already" }));
+    }
+    tracing::error!(canary = %canary.id, "{}", outcome.sentence());
+    let told = tell_lost(d, &outcome).await;
+    if told.iter().all(|(_, done)| !done) {
+        // Nobody was told: the next run tries again.
+        d.store
+            .release_lease(&lease, &holder)
+            .await
+            .map_err(store_error)?;
+    }
+    let told: serde_json::Map<String, Value> = told
+        .into_iter()
+        .map(|(to, done)| (to.to_owned(), json!(done)))
+        .collect();
+    Ok(json!({ "id": canary.id, "state": "lost", "told": told }))
+}
+
+/// Says loudly that `outcome`'s canary was lost: in Slack and on the alarm topic, each that is
+/// configured; answers, for each, whether it took the message.
+async fn tell_lost(d: &Deployment, outcome: &CanaryOutcome) -> Vec<(&'static str, bool)> {
+    let mut told = Vec::new();
+    if let (Some(chat), Some(channel)) = (&d.chat, d.notify.channel.as_deref()) {
+        let message = slack::canary(
+            outcome,
+            d.notify.zone,
+            d.config.reminders.mention.as_deref(),
+        );
+        let posted = chat.post(channel, &message).await;
+        if let Err(e) = &posted {
+            tracing::error!(error = %e, "Slack refused the lost canary's alarm");
+        }
+        told.push(("slack", posted.is_ok()));
+    }
+    if let (Some(alarm), Some((subject, message))) = (&d.alarm_topic_arn, outcome.alarm()) {
+        let published = d.alert_path.publish_alarm(alarm, &subject, &message).await;
+        if let Err(e) = &published {
+            tracing::error!(error = %e, %alarm, "cannot publish the lost canary's alarm");
+        }
+        told.push(("alarm_topic", published.is_ok()));
+    }
+    told
+}
+
+/// Publishes a canary when none reached the history in the last `every` and the poller's last
+/// is older than that; one poller does, whatever the number of them.
+async fn publish_when_due(
+    d: &Deployment,
+    topic: &str,
+    now: DateTime<Utc>,
+    every: Duration,
+) -> Result<Value, String> {
+    let events = canaries(d, now - every).await.map_err(|e| e.to_string())?;
+    if !due(last_check(&events).as_ref(), now, every) {
+        return Ok(json!("not due: one arrived recently"));
+    }
+    let canary = Canary::at(now);
+    if !d
+        .store
+        .acquire_lease(CANARY_LEASE, &canary.id, now, canary.published_at + every)
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        return Ok(json!("not due: the last one is recent"));
+    }
+    match d.alert_path.publish_canary(topic, &canary).await {
+        Ok(_) => {
+            tracing::info!(canary = %canary.id, %topic, "canary published");
+            Ok(json!({ "published": canary.id }))
+        }
+        Err(e) => {
+            // Not published: the next run tries again.
+            let _ = d.store.release_lease(CANARY_LEASE, &canary.id).await;
+            Err(e.to_string())
         }
     }
 }

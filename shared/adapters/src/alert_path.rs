@@ -11,7 +11,7 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use cachewatch_core::alerting::alert_path::{
     DeadLetters, PathAudit, PathFacts, PathFix, TopicSubscription, audit_path,
 };
-use cachewatch_core::alerting::canary::CANARY_MESSAGE_ATTRIBUTE;
+use cachewatch_core::alerting::canary::{CANARY_MESSAGE_ATTRIBUTE, Canary};
 use cachewatch_core::fleet::audit_coverage;
 
 use crate::elasticache::{ElastiCache, ElastiCacheError};
@@ -181,18 +181,18 @@ impl AlertPath {
         Ok(total)
     }
 
-    /// Publishes the canary `id` with `body` to `topic`, carrying the canary message attribute;
-    /// answers SNS's message id.
+    /// Publishes `canary` to `topic`, carrying the canary message attribute; answers SNS's
+    /// message id.
     pub async fn publish_canary(
         &self,
         topic: &str,
-        id: &str,
-        body: &str,
+        canary: &Canary,
     ) -> Result<String, AlertPathError> {
         let marker = MessageAttributeValue::builder()
             .data_type("String")
-            .string_value(id)
+            .string_value(&canary.id)
             .build()?;
+        let body = canary.body();
         let published = self
             .sns
             .publish()

@@ -11,6 +11,7 @@
 //! | `CACHEWATCH_BASE_URL` | where runbook pages are served: alerts link there and carry buttons |
 //! | `CACHEWATCH_LINK_TTL` | how long the signed links of alerts hold (default 30d; the secret is `CACHEWATCH_LINK_SECRET`) |
 //! | `CACHEWATCH_TOPIC_ARN` | the stack's topic, which every cluster should publish to |
+//! | `CACHEWATCH_ALARM_TOPIC_ARN` | the stack's alarm topic: a scheduled canary that is lost is published there |
 //! | `CACHEWATCH_INGEST_ARN` | the ingest function, which should be subscribed to the topic (the daily audit checks it) |
 //! | `CACHEWATCH_DEAD_LETTER_QUEUE_URL` | the dead-letter queue, which should be empty (the daily audit checks it) |
 //! | `CACHEWATCH_LOOKBACK_MINUTES` | how far back each poll reads DescribeEvents (default 60) |
@@ -62,6 +63,8 @@ pub struct Deployment {
     pub secrets: Secrets,
     /// The stack's topic.
     pub topic_arn: Option<String>,
+    /// The stack's alarm topic, when there is one.
+    pub alarm_topic_arn: Option<String>,
     /// SNS and SQS, for the audit of the alert path.
     pub alert_path: AlertPath,
     /// The ingest function subscribed to the topic, when known.
@@ -206,6 +209,7 @@ impl Deployment {
             config,
             notify,
             topic_arn: value("CACHEWATCH_TOPIC_ARN"),
+            alarm_topic_arn: value("CACHEWATCH_ALARM_TOPIC_ARN"),
             alert_path: AlertPath::from_sdk_config(sdk),
             ingest_endpoint: value("CACHEWATCH_INGEST_ARN"),
             dead_letter_queue: value("CACHEWATCH_DEAD_LETTER_QUEUE_URL"),

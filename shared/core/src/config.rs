@@ -19,6 +19,10 @@
 //! before = ["72h", "24h", "2h"]      # the default; [] sends none
 //! mention = "<!subteam^S0123ABCD>"   # a Slack user group, or a user: "<@U0123ABCD>"
 //!
+//! [canary]
+//! every = "7d"                       # the default: the poller tests the alert path weekly; "off" sends none
+//! within = "15m"                     # the default (or "90s", "1h"): a canary not in the history by then is lost
+//!
 //! [[routes]]
 //! clusters = "payments-*"            # a cluster, replication group or group-of-cluster pattern
 //! channel = "#payments-oncall"
@@ -59,6 +63,8 @@ pub struct Config {
     pub owners: OwnerNames,
     /// Reminders of maintenances nobody has acknowledged.
     pub reminders: ReminderOptions,
+    /// The poller's canary: how often the alert path is tested, and how long a canary may take.
+    pub canary: CanaryOptions,
     /// Channels by cluster pattern; the first match wins.
     pub routes: Vec<Route>,
     /// Clusters not to alert about, until a date.
@@ -161,11 +167,34 @@ impl Default for ReminderOptions {
     }
 }
 
-/// The longest a reminder may come before its deadline.
-const MAX_REMINDER_LEAD: chrono::Duration = chrono::Duration::days(30);
+/// How often the poller publishes a canary, and how long it may take to reach the history.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CanaryOptions {
+    /// `7d`, `24h`, or `off` for none: a canary is published when the last one is older.
+    pub every: String,
+    /// `15m`: a canary not in the history this long after its publish is lost.
+    pub within: String,
+}
 
-/// Reads `72h`, `90m` or `3d`: a whole number and a unit.
-pub fn parse_lead(raw: &str) -> Option<chrono::Duration> {
+impl Default for CanaryOptions {
+    fn default() -> Self {
+        Self {
+            every: "7d".to_owned(),
+            within: "15m".to_owned(),
+        }
+    }
+}
+
+/// The shortest interval between scheduled canaries.
+const MIN_CANARY_EVERY: chrono::Duration = chrono::Duration::hours(1);
+/// The longest interval between scheduled canaries.
+const MAX_CANARY_EVERY: chrono::Duration = chrono::Duration::days(90);
+/// The longest a canary may be waited for.
+const MAX_CANARY_WITHIN: chrono::Duration = chrono::Duration::hours(6);
+
+/// Reads a whole number and a unit (`m`, `h`, `d`): a positive duration.
+fn parse_span(raw: &str) -> Option<chrono::Duration> {
     let raw = raw.trim();
     let unit = raw.chars().last()?;
     let n: i64 = raw[..raw.len() - unit.len_utf8()].parse().ok()?;
@@ -175,7 +204,27 @@ pub fn parse_lead(raw: &str) -> Option<chrono::Duration> {
         'd' => chrono::Duration::try_days(n)?,
         _ => return None,
     };
-    (d > chrono::Duration::zero() && d <= MAX_REMINDER_LEAD).then_some(d)
+    (d > chrono::Duration::zero()).then_some(d)
+}
+
+/// Reads a canary's bound: as [`parse_span`], or a whole number of seconds (`90s`).
+fn parse_within(raw: &str) -> Option<chrono::Duration> {
+    match raw.trim().strip_suffix('s') {
+        Some(n) => n
+            .parse::<i64>()
+            .ok()
+            .and_then(chrono::Duration::try_seconds)
+            .filter(|d| *d > chrono::Duration::zero()),
+        None => parse_span(raw),
+    }
+}
+
+/// The longest a reminder may come before its deadline.
+const MAX_REMINDER_LEAD: chrono::Duration = chrono::Duration::days(30);
+
+/// Reads `72h`, `90m` or `3d`: a whole number and a unit.
+pub fn parse_lead(raw: &str) -> Option<chrono::Duration> {
+    parse_span(raw).filter(|d| *d <= MAX_REMINDER_LEAD)
 }
 
 /// Matching clusters do not alert until `until` (midnight UTC of a date, or a time).
@@ -227,6 +276,7 @@ impl Config {
             }
         }
         config.check_reminders()?;
+        config.check_canary()?;
         if config.slack.group_threshold < 2 {
             return Err(ConfigError::Invalid(
                 "slack.group_threshold must be at least 2".into(),
@@ -296,6 +346,46 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    fn check_canary(&self) -> Result<(), ConfigError> {
+        let every = self.canary.every.trim();
+        let within = parse_within(&self.canary.within)
+            .filter(|d| *d <= MAX_CANARY_WITHIN)
+            .ok_or_else(|| {
+                ConfigError::Invalid(format!(
+                    "canary.within: {:?} is not a time such as \"15m\", \"1h\" or \"90s\" (at most 6 hours)",
+                    self.canary.within
+                ))
+            })?;
+        if every == "off" {
+            return Ok(());
+        }
+        let every = parse_span(every)
+            .filter(|d| (MIN_CANARY_EVERY..=MAX_CANARY_EVERY).contains(d))
+            .ok_or_else(|| {
+                ConfigError::Invalid(format!(
+                    "canary.every: {:?} is not \"off\" or an interval such as \"7d\" or \"24h\" (from 1 hour to 90 days)",
+                    self.canary.every
+                ))
+            })?;
+        if within >= every {
+            return Err(ConfigError::Invalid(format!(
+                "canary.within ({:?}) must be shorter than canary.every ({:?})",
+                self.canary.within, self.canary.every
+            )));
+        }
+        Ok(())
+    }
+
+    /// How often the poller publishes a canary; `None` when `[canary] every = "off"`.
+    pub fn canary_every(&self) -> Option<chrono::Duration> {
+        parse_span(&self.canary.every)
+    }
+
+    /// How long a canary may take to reach the history.
+    pub fn canary_within(&self) -> chrono::Duration {
+        parse_within(&self.canary.within).unwrap_or(chrono::Duration::minutes(15))
     }
 
     /// How long before the deadline each reminder is due, longest first, each once.
@@ -481,6 +571,30 @@ pub fn glob(pattern: &str, text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_canary_runs_weekly_unless_told_otherwise_and_a_bad_interval_is_said() {
+        let default = Config::from_toml("").unwrap();
+        assert_eq!(default.canary_every(), Some(chrono::Duration::days(7)));
+        assert_eq!(default.canary_within(), chrono::Duration::minutes(15));
+        let off = Config::from_toml("[canary]\nevery = \"off\"").unwrap();
+        assert_eq!(off.canary_every(), None);
+        let daily = Config::from_toml("[canary]\nevery = \"24h\"\nwithin = \"5m\"").unwrap();
+        assert_eq!(daily.canary_every(), Some(chrono::Duration::hours(24)));
+        assert_eq!(daily.canary_within(), chrono::Duration::minutes(5));
+        let quick = Config::from_toml("[canary]\nwithin = \"90s\"").unwrap();
+        assert_eq!(quick.canary_within(), chrono::Duration::seconds(90));
+        for bad in [
+            "[canary]\nevery = \"weekly\"",
+            "[canary]\nevery = \"10m\"",
+            "[canary]\nevery = \"365d\"",
+            "[canary]\nwithin = \"0m\"",
+            "[canary]\nevery = \"2h\"\nwithin = \"3h\"",
+            "[canary]\nsoon = true",
+        ] {
+            assert!(Config::from_toml(bad).is_err(), "{bad}");
+        }
+    }
     use crate::intake::parse::{ParseContext, parse_document};
 
     fn event(cluster: &str) -> MaintenanceEvent {

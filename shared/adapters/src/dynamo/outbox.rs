@@ -231,6 +231,28 @@ impl DeliveryStore for DynamoStore {
         }
     }
 
+    async fn lease(&self, name: &str) -> Result<Option<(String, DateTime<Utc>)>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(items::key(keys::lease_pk(name), keys::LEASE_SK)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| sdk_error("read lease", e))?;
+        let Some(item) = out.item else {
+            return Ok(None);
+        };
+        let holder = item.get(items::HOLDER).and_then(|v| v.as_s().ok()).cloned();
+        let until = item
+            .get(items::UNTIL)
+            .and_then(|v| v.as_n().ok())
+            .and_then(|n| n.parse::<i64>().ok())
+            .and_then(DateTime::from_timestamp_millis);
+        Ok(holder.zip(until))
+    }
+
     async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
         let delete = self
             .client

@@ -4,7 +4,7 @@ use cachewatch_core::alerting::delivery::{Delivery, DeliveryState, DeliveryStore
 use cachewatch_core::history::store::{StoreError, UnreadableLog};
 use cachewatch_core::model::event::EventId;
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, Row, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension as _, Row, TransactionBehavior, params};
 
 use super::rows::millis;
 use super::{SqliteStore, store_error};
@@ -313,6 +313,22 @@ impl DeliveryStore for SqliteStore {
             .and_then(|mut s| s.execute(params![name, holder, millis(until), millis(now)]))
             .map_err(store_error("acquire lease"))?;
         Ok(changed == 1)
+    }
+
+    async fn lease(&self, name: &str) -> Result<Option<(String, DateTime<Utc>)>, StoreError> {
+        let conn = self.lock();
+        let row = conn
+            .prepare_cached("SELECT holder, until FROM leases WHERE name = ?1")
+            .and_then(|mut s| {
+                s.query_row(params![name], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+                })
+                .optional()
+            })
+            .map_err(store_error("read lease"))?;
+        Ok(row.and_then(|(holder, until)| {
+            DateTime::from_timestamp_millis(until).map(|until| (holder, until))
+        }))
     }
 
     async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {

@@ -33,6 +33,88 @@ pub fn canary_body(id: &str, at: DateTime<Utc>) -> String {
     .to_string()
 }
 
+/// A canary to publish: its id names the millisecond it was published at, so that a record
+/// holding only the id (the poller's schedule, kept as a lease) says when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Canary {
+    /// `canary-<nanoseconds since the epoch>`.
+    pub id: String,
+    /// When it is published, to the millisecond its body carries.
+    pub published_at: DateTime<Utc>,
+}
+
+impl Canary {
+    /// The canary published at `now` (truncated to the millisecond).
+    pub fn at(now: DateTime<Utc>) -> Self {
+        let published_at = DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now);
+        Self {
+            id: format!(
+                "canary-{}",
+                published_at.timestamp_nanos_opt().unwrap_or_default()
+            ),
+            published_at,
+        }
+    }
+
+    /// The canary an id names, when it is one [`Canary::at`] makes.
+    pub fn from_id(id: &str) -> Option<Self> {
+        let nanos: i64 = id.strip_prefix("canary-")?.parse().ok()?;
+        let published_at = DateTime::from_timestamp_millis(nanos / 1_000_000)?;
+        (Self::at(published_at).id == id).then(|| Self {
+            id: id.to_owned(),
+            published_at,
+        })
+    }
+
+    /// Its body.
+    pub fn body(&self) -> String {
+        canary_body(&self.id, self.published_at)
+    }
+}
+
+/// What the poller makes of the last canary it published, seen at `now`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scheduled {
+    /// It is in the history.
+    Arrived,
+    /// It is not, and may still come.
+    Awaited,
+    /// It is not, `within` after its publish: the alert path lost it.
+    Lost(CanaryOutcome),
+}
+
+impl Scheduled {
+    /// The state of `canary`, published to `topic`, given what the history holds of it.
+    pub fn of(
+        canary: &Canary,
+        topic: &str,
+        events: &[MaintenanceEvent],
+        now: DateTime<Utc>,
+        within: Duration,
+    ) -> Self {
+        if arrived(events, &canary.id).is_some() {
+            return Scheduled::Arrived;
+        }
+        let waited = now - canary.published_at;
+        if waited < within {
+            return Scheduled::Awaited;
+        }
+        Scheduled::Lost(CanaryOutcome::of(
+            &canary.id,
+            topic,
+            canary.published_at,
+            None,
+            waited,
+        ))
+    }
+}
+
+/// Whether a canary is due at `now`: none reached the history in the last `every` (`last` is
+/// the latest that did).
+pub fn due(last: Option<&LastCheck>, now: DateTime<Utc>, every: Duration) -> bool {
+    last.is_none_or(|l| now - l.at >= every)
+}
+
 /// Whether an event name is a canary's.
 pub fn is_canary_name(event_name: Option<&str>) -> bool {
     event_name == Some(CANARY_EVENT_NAME)
@@ -253,6 +335,44 @@ mod tests {
             "Alert path checked 2026-06-23 09:00 UTC, 3.8 s end to end"
         );
         assert_eq!(last_check(&[]), None);
+    }
+
+    #[test]
+    fn a_canary_id_says_when_it_was_published_and_the_schedule_reads_it_back() {
+        let canary = Canary::at(at() + Duration::nanoseconds(1_234_567));
+        assert_eq!(canary.published_at, at() + Duration::milliseconds(1));
+        assert_eq!(Canary::from_id(&canary.id), Some(canary.clone()));
+        for bad in ["canary-", "canary-x", "canary-1234567", "other-1000000", ""] {
+            assert_eq!(Canary::from_id(bad), None, "{bad}");
+        }
+        let events = parse_document(&canary.body(), &ParseContext::received_at(at())).unwrap();
+        let within = Duration::minutes(15);
+        let later = |m| canary.published_at + Duration::minutes(m);
+        assert_eq!(
+            Scheduled::of(&canary, "arn:t", &events, later(60), within),
+            Scheduled::Arrived
+        );
+        assert_eq!(
+            Scheduled::of(&canary, "arn:t", &[], later(14), within),
+            Scheduled::Awaited
+        );
+        let Scheduled::Lost(outcome) = Scheduled::of(&canary, "arn:t", &[], later(15), within)
+        else {
+            panic!("a canary not there 15 minutes on is lost")
+        };
+        assert!(outcome.sentence().contains("within 900.0 s"), "{outcome:?}");
+    }
+
+    #[test]
+    fn a_canary_is_due_when_none_arrived_within_the_interval() {
+        let week = Duration::days(7);
+        let last = LastCheck {
+            at: at(),
+            took_ms: 900,
+        };
+        assert!(due(None, at(), week));
+        assert!(!due(Some(&last), at() + Duration::days(6), week));
+        assert!(due(Some(&last), at() + week, week));
     }
 
     #[test]

@@ -324,6 +324,13 @@ pub trait DeliveryStore: Send + Sync {
         until: DateTime<Utc>,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
+    /// Who holds (or last held, when it has expired) the lease `name`, and until when; `None`
+    /// when it was never taken or was given back.
+    fn lease(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<(String, DateTime<Utc>)>, StoreError>> + Send;
+
     /// Gives the lease back, if `holder` has it.
     fn release_lease(
         &self,

@@ -521,6 +521,10 @@ impl DeliveryStore for MemoryStore {
         Ok(free)
     }
 
+    async fn lease(&self, name: &str) -> Result<Option<(String, DateTime<Utc>)>, StoreError> {
+        Ok(self.lock().leases.get(name).cloned())
+    }
+
     async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
         let mut m = self.lock();
         if m.leases.get(name).is_some_and(|(h, _)| h == holder) {
