@@ -340,8 +340,6 @@ pub async fn run(zone: Zone, now: DateTime<Utc>, out: &mut dyn Write) -> Result<
         path.display()
     )?;
 
-    let printer = Printer::default();
-    let runbooks = Runbooks::embedded();
     let settings = NotifySettings {
         channel: Some(CHANNEL.to_owned()),
         base_url: None,
@@ -351,63 +349,85 @@ pub async fn run(zone: Zone, now: DateTime<Utc>, out: &mut dyn Write) -> Result<
         ignore_backoff: false,
         links: None,
     };
+    let (printer, runbooks) = (Printer::default(), Runbooks::embedded());
     let deliveries = timeline(now);
     for delivery in &deliveries {
         ctx.now = delivery.at;
-        writeln!(out, "\n[{}] {}", zone.format(delivery.at), delivery.road)?;
-        command(out, &format!("cachewatch ingest {}", delivery.name))?;
-        let (outcome, _) =
-            ingest::ingest_text(&ctx, &settings, &delivery.text, delivery.name).await?;
-        writeln!(out, "{}", ingest::summary(&outcome))?;
-        let new: Vec<MaintenanceEvent> = outcome
-            .events
-            .iter()
-            .filter(|e| e.new)
-            .map(|e| e.event.clone())
-            .collect();
-        record_alerts(
-            &ctx.store,
-            &new,
-            &ctx.config,
-            settings.channel.as_deref(),
-            ctx.now,
-        )
-        .await?;
-        let refresh: Vec<String> = outcome.maintenances.keys().cloned().collect();
-        let facts = DemoFacts { now: ctx.now };
-        notify(
-            &ctx.store,
-            &printer,
-            &facts,
-            &runbooks,
-            &ctx.config,
-            &settings,
-            &refresh,
-            ctx.now,
-        )
-        .await
-        .map_err(|e| Failure::Other(e.into()))?;
-        let said = printer.take();
-        if said.is_empty() {
-            writeln!(out, "  (nothing to post: {})", quiet_reason(&new))?;
-        }
-        for line in said {
-            writeln!(out, "{line}")?;
-        }
+        replay(&ctx, &settings, (&printer, &runbooks), delivery, out).await?;
     }
-
     ctx.now = now;
-    writeln!(out, "\n[{}] now", zone.format(now))?;
+    tour(&ctx, &settings, &deliveries[2], out).await
+}
+
+/// One delivery of the timeline: ingested, its alerts recorded, and what would be posted printed.
+async fn replay(
+    ctx: &Context<SqliteStore>,
+    settings: &NotifySettings,
+    (printer, runbooks): (&Printer, &Runbooks),
+    delivery: &Delivery,
+    out: &mut dyn Write,
+) -> Result<(), Failure> {
+    let zone = settings.zone;
+    writeln!(out, "\n[{}] {}", zone.format(delivery.at), delivery.road)?;
+    command(out, &format!("cachewatch ingest {}", delivery.name))?;
+    let (outcome, _) = ingest::ingest_text(ctx, settings, &delivery.text, delivery.name).await?;
+    writeln!(out, "{}", ingest::summary(&outcome))?;
+    let new: Vec<MaintenanceEvent> = outcome
+        .events
+        .iter()
+        .filter(|e| e.new)
+        .map(|e| e.event.clone())
+        .collect();
+    record_alerts(
+        &ctx.store,
+        &new,
+        &ctx.config,
+        settings.channel.as_deref(),
+        ctx.now,
+    )
+    .await?;
+    let refresh: Vec<String> = outcome.maintenances.keys().cloned().collect();
+    let facts = DemoFacts { now: ctx.now };
+    notify(
+        &ctx.store,
+        printer,
+        &facts,
+        runbooks,
+        &ctx.config,
+        settings,
+        &refresh,
+        ctx.now,
+    )
+    .await
+    .map_err(|e| Failure::Other(e.into()))?;
+    let said = printer.take();
+    if said.is_empty() {
+        writeln!(out, "  (nothing to post: {})", quiet_reason(&new))?;
+    }
+    for line in said {
+        writeln!(out, "{line}")?;
+    }
+    Ok(())
+}
+
+/// Now: a delivery again (stored once), then the commands an operator would run.
+async fn tour(
+    ctx: &Context<SqliteStore>,
+    settings: &NotifySettings,
+    again: &Delivery,
+    out: &mut dyn Write,
+) -> Result<(), Failure> {
+    let now = ctx.now;
+    writeln!(out, "\n[{}] now", settings.zone.format(now))?;
     command(
         out,
         "cachewatch ingest describe-events.json    # the rescheduling, delivered again",
     )?;
-    let (outcome, _) =
-        ingest::ingest_text(&ctx, &settings, &deliveries[2].text, deliveries[2].name).await?;
+    let (outcome, _) = ingest::ingest_text(ctx, settings, &again.text, again.name).await?;
     writeln!(out, "{}", ingest::summary(&outcome))?;
 
     command(out, "cachewatch events")?;
-    events::run(&ctx, &all_events(), out).await?;
+    events::run(ctx, &all_events(), out).await?;
     let redis = ctx
         .store
         .search(&query(
@@ -417,11 +437,11 @@ pub async fn run(zone: Zone, now: DateTime<Utc>, out: &mut dyn Write) -> Result<
         .await?;
     if let Some(e) = redis.first() {
         command(out, &format!("cachewatch show {}", e.id.short()))?;
-        show::details(&ctx, e.id.as_str(), false, None, out).await?;
+        show::details(ctx, e.id.as_str(), false, None, out).await?;
     }
     command(out, "cachewatch upcoming")?;
-    upcoming::print(&ctx, false, out).await?;
-    if let Some(m) = upcoming::upcoming(&ctx, false).await?.first() {
+    upcoming::print(ctx, false, out).await?;
+    if let Some(m) = upcoming::upcoming(ctx, false).await?.first() {
         command(
             out,
             &format!(
@@ -434,7 +454,7 @@ pub async fn run(zone: Zone, now: DateTime<Utc>, out: &mut dyn Write) -> Result<
             format: "github".into(),
             offline: true,
         };
-        runbook::render(&ctx, &args, &DemoFacts { now }, out).await?;
+        runbook::render(ctx, &args, &DemoFacts { now }, out).await?;
     }
     Ok(())
 }
