@@ -48,6 +48,16 @@ use serde_json::{Value, json};
 
 /// How long a daily lease is held: past the end of the team's day, whatever its zone.
 const DAILY_LEASE: Duration = Duration::hours(36);
+/// A lease holder for one run of this process: two runs, of one warm function or of two
+/// sandboxes that share a name, never hold a lease as one.
+fn run_holder(base: &str) -> String {
+    format!(
+        "{base}/{}-{}",
+        std::process::id(),
+        Utc::now().timestamp_nanos_opt().unwrap_or_default()
+    )
+}
+
 /// The lease that keeps the poller's last canary: its holder is the canary's id, held until the
 /// next one is due.
 const CANARY_LEASE: &str = "canary:scheduled";
@@ -274,7 +284,7 @@ async fn checked(d: &Deployment, topic: &str, now: DateTime<Utc>) -> Result<Valu
     };
     // Once per lost canary: the lease outlives the canary's record.
     let lease = format!("canary:lost:{}", canary.id);
-    let holder = format!("{}/{}", d.notify.holder, now.timestamp_millis());
+    let holder = run_holder(&d.notify.holder);
     let until = now + d.config.canary_every().unwrap_or_default() + Duration::days(30);
     if !d
         .store
@@ -394,7 +404,7 @@ async fn daily(d: &Deployment, chat: &Chat, now: DateTime<Utc>) -> Result<Value,
         channel,
         day,
         // A holder per run: the same warm function's next run must not take the day's lease again.
-        holder: format!("{}/{}", d.notify.holder, now.timestamp_millis()),
+        holder: run_holder(&d.notify.holder),
         now,
     };
     let digest = today
