@@ -210,6 +210,12 @@ pub struct EventsArgs {
     /// Words that must all appear, as whole words, in the message or identifiers.
     #[arg(long, value_name = "WORDS")]
     pub text: Option<String>,
+    /// Events of this AWS account: its id, or its name in cachewatch.toml's [accounts].
+    #[arg(long, value_name = "ACCOUNT")]
+    pub account: Option<String>,
+    /// Events of this AWS Region (eu-west-1).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
     /// The most events to show.
     #[arg(long, default_value_t = 50, value_name = "N")]
     pub limit: usize,
@@ -289,6 +295,12 @@ pub struct UpcomingArgs {
     /// Include drill maintenances.
     #[arg(long)]
     pub drills: bool,
+    /// Maintenances of this AWS account: its id, or its name in cachewatch.toml's [accounts].
+    #[arg(long, value_name = "ACCOUNT")]
+    pub account: Option<String>,
+    /// Maintenances in this AWS Region (eu-west-1).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
     /// Also list the service updates not applied yet (DescribeUpdateActions, with the standard
     /// AWS configuration); on by default with --store dynamodb.
     #[arg(long)]

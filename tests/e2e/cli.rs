@@ -351,6 +351,114 @@ fn upcoming_lists_what_is_ahead_soonest_first() {
     );
 }
 
+/// A Lambda SNS event of one replacement notice of `cluster` from the topic of `account` in
+/// `region`, on one line.
+fn notice_from(cluster: &str, account: &str, region: &str) -> String {
+    let message =
+        serde_json::json!({ "ElastiCache:NodeReplacementScheduled": cluster }).to_string();
+    serde_json::json!({"Records": [{"EventSource": "aws:sns", "Sns": {
+        "TopicArn": format!("arn:aws:sns:{region}:{account}:cachewatch-events"),
+        "Timestamp": (Utc::now() - Duration::hours(1)).to_rfc3339(),
+        "Message": message,
+    }}]})
+    .to_string()
+}
+
+#[test]
+fn events_and_upcoming_filter_by_account_and_region_and_alerts_name_the_account() {
+    let cli = Cli::new();
+    let config = cli._dir.path().join("cachewatch.toml");
+    std::fs::write(
+        &config,
+        "[accounts]\n\"111122223333\" = \"payments-prod\"\n",
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    let input = [
+        notice_from("pay-eu-0001-001", "111122223333", "eu-west-1"),
+        notice_from("pay-us-0001-001", "111122223333", "us-east-1"),
+        notice_from("sandbox-0001-001", "444455556666", "eu-west-1"),
+    ]
+    .join("\n");
+    let mut child = cli
+        .command(&["--config", config, "ingest", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), input.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        said.contains("account payments-prod (111122223333)"),
+        "{said}"
+    );
+    assert!(said.contains("account 444455556666"), "{said}");
+
+    let clusters = |args: &[&str]| -> Vec<String> {
+        let mut all = vec!["--config", config];
+        all.extend_from_slice(args);
+        let found = cli.json(&all);
+        let mut names: Vec<String> = found
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["cluster_id"].as_str().unwrap().to_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(
+        clusters(&["events", "--json", "--account", "111122223333"]),
+        ["pay-eu-0001-001", "pay-us-0001-001"]
+    );
+    assert_eq!(
+        clusters(&[
+            "events",
+            "--json",
+            "--account",
+            "payments-prod",
+            "--region",
+            "eu-west-1"
+        ]),
+        ["pay-eu-0001-001"]
+    );
+    assert_eq!(
+        clusters(&["events", "--json", "--region", "eu-west-1"]),
+        ["pay-eu-0001-001", "sandbox-0001-001"]
+    );
+    assert_eq!(
+        clusters(&["upcoming", "--json", "--account", "payments-prod"]),
+        ["pay-eu-0001-001", "pay-us-0001-001"]
+    );
+    assert_eq!(
+        clusters(&["upcoming", "--json", "--region", "us-east-1"]),
+        ["pay-us-0001-001"]
+    );
+    let csv = cli.ok(&["events", "--csv", "--account", "444455556666"]);
+    assert!(
+        csv.contains("sandbox-0001-001") && !csv.contains("pay-eu"),
+        "{csv}"
+    );
+    for args in [
+        &["events", "--account", "nobody"][..],
+        &["events", "--region", "Europe"],
+        &["upcoming", "--account", "nobody"],
+        &["upcoming", "--region", "eu_west_1"],
+    ] {
+        let out = cli.run(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(&format!("{}:", args[1])), "{args:?}: {err}");
+    }
+}
+
 #[test]
 fn the_demo_shows_the_product_working_without_any_setup() {
     let dir = tempfile::tempdir().unwrap();

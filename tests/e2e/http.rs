@@ -330,6 +330,22 @@ async fn scheduled(store: &SqliteStore, cluster: &str) -> EventId {
     outcome.events[0].event.id.clone()
 }
 
+/// As [`scheduled`], from the topic of `account` in `region`.
+async fn scheduled_in(store: &SqliteStore, cluster: &str, account: &str, region: &str) -> EventId {
+    let now = Utc::now();
+    let doc = json!({"Records": [{"EventSource": "aws:sns", "Sns": {
+        "TopicArn": format!("arn:aws:sns:{region}:{account}:cachewatch-events"),
+        "Timestamp": (now - Duration::hours(1)).to_rfc3339(),
+        "Message": json!({"ElastiCache:NodeReplacementScheduled": cluster}).to_string(),
+    }}]})
+    .to_string();
+    let events = parse_document(&doc, &ParseContext::received_at(now)).unwrap();
+    let outcome = ingest(store, events, &AlertPolicy::default())
+        .await
+        .unwrap();
+    outcome.events[0].event.id.clone()
+}
+
 /// An SNS notice of a replacement of `payments-0001-001` posted to `/sns`; returns the alert.
 async fn alerted(door: &TestDoor) -> StoredMessage {
     let body = json!({"ElastiCache:NodeReplacementScheduled": "payments-0001-001", "Replication Group ID": "payments"});
@@ -1045,6 +1061,74 @@ async fn the_events_api_filters_and_names_the_filter_it_cannot_read() {
     let unsigned = door.get("/api/events?cluster=orders").await;
     assert_eq!(unsigned.status, StatusCode::FORBIDDEN);
     assert!(unsigned.json()["error"].is_string());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_events_api_and_the_history_page_filter_by_account_and_region() {
+    let door = door(true).await;
+    let eu = scheduled_in(
+        &door.store,
+        "orders-eu-0001-001",
+        "111122223333",
+        "eu-west-1",
+    )
+    .await;
+    let us = scheduled_in(
+        &door.store,
+        "orders-us-0001-001",
+        "111122223333",
+        "us-east-1",
+    )
+    .await;
+    let other = scheduled_in(&door.store, "sandbox-0001-001", "444455556666", "eu-west-1").await;
+    let api = door.signed("/api/events");
+    let ids = |answer: &Answer| -> Vec<String> {
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+        let mut ids: Vec<String> = answer
+            .json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["id"].as_str().unwrap().to_owned())
+            .collect();
+        ids.sort();
+        ids
+    };
+    let sorted = |mut v: Vec<&EventId>| {
+        v.sort();
+        v.into_iter()
+            .map(|id| id.as_str().to_owned())
+            .collect::<Vec<_>>()
+    };
+    let account = door.get(&format!("{api}&account=111122223333")).await;
+    assert_eq!(ids(&account), sorted(vec![&eu, &us]));
+    let region = door.get(&format!("{api}&region=eu-west-1")).await;
+    assert_eq!(ids(&region), sorted(vec![&eu, &other]));
+    let both = door
+        .get(&format!("{api}&account=111122223333&region=eu-west-1"))
+        .await;
+    assert_eq!(ids(&both), sorted(vec![&eu]));
+    assert_eq!(both.json()[0]["account_id"], "111122223333");
+    assert_eq!(both.json()[0]["region"], "eu-west-1");
+    for (query, parameter) in [
+        ("account=payments-prod", "account"),
+        ("region=EU-WEST-1", "region"),
+        ("region=eu-west-1%27%20OR%201%3D1", "region"),
+    ] {
+        let answer = door.get(&format!("{api}&{query}")).await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{query}");
+        assert_eq!(answer.json()["parameter"], parameter, "{query}");
+    }
+    let page = door
+        .get(&format!(
+            "{}&account=444455556666&region=eu-west-1",
+            door.signed("/events")
+        ))
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains(&other.as_str()[..8]), "{}", page.body);
+    assert!(!page.body.contains(&eu.as_str()[..8]));
+    assert!(page.body.contains(r#"name="account" value="444455556666""#));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

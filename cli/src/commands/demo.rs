@@ -478,6 +478,8 @@ fn all_events() -> EventsArgs {
         since: None,
         until: None,
         text: None,
+        account: None,
+        region: None,
         limit: 50,
         all: false,
         drills: false,

@@ -73,7 +73,13 @@ fn write_json_lines(
 
 /// The query the arguments ask for, read by the same rules as the API's and the pages' filters.
 fn query_of<S>(args: &EventsArgs, ctx: &Context<S>) -> Result<EventQuery, Failure> {
+    let account = args
+        .account
+        .as_deref()
+        .map(|raw| ctx.config.account_id_of(raw).unwrap_or(raw).to_owned());
     let named = [
+        ("account", &account),
+        ("region", &args.region),
         ("cluster", &args.cluster),
         ("node", &args.node),
         ("kind", &args.kind),

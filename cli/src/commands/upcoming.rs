@@ -6,6 +6,7 @@ use std::io::Write;
 use anyhow::anyhow;
 use cachewatch_core::cluster::kept::{FactsStore, facts_key};
 use cachewatch_core::fleet::{ServiceUpdate, upcoming_digest};
+use cachewatch_core::history::filters::is_region;
 use cachewatch_core::history::store::EventStore;
 use cachewatch_core::{Maintenance, MaintenanceEvent};
 use serde_json::json;
@@ -20,15 +21,16 @@ pub async fn run<S: EventStore + FactsStore>(
     args: &UpcomingArgs,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
+    let place = Place::of(ctx, args)?;
+    let mut maintenances = upcoming(ctx, args.drills).await?;
+    maintenances.retain(|m| place.holds(m));
     if !(args.service_updates || ctx.elasticache.is_some()) {
         if args.json {
-            return write_json(out, &upcoming(ctx, args.drills).await?);
+            return write_json(out, &maintenances);
         }
-        let maintenances = upcoming(ctx, args.drills).await?;
         render::upcoming_table(&maintenances, ctx.zone, ctx.now, out)?;
         return print_facts(ctx, &maintenances, args.offline, out).await;
     }
-    let maintenances = upcoming(ctx, args.drills).await?;
     let updates = service_updates(ctx).await?;
     if args.json {
         return write_json(
@@ -40,6 +42,54 @@ pub async fn run<S: EventStore + FactsStore>(
     print_facts(ctx, &maintenances, args.offline, out).await?;
     writeln!(out)?;
     render::service_updates_table(&updates, ctx.zone, ctx.now, out)
+}
+
+/// The account and Region `--account` and `--region` ask for.
+struct Place {
+    account: Option<String>,
+    region: Option<String>,
+}
+
+impl Place {
+    /// Read by the rules of the history's filters; an account may be given by its name.
+    fn of<S>(ctx: &Context<S>, args: &UpcomingArgs) -> Result<Self, Failure> {
+        let account = args
+            .account
+            .as_deref()
+            .map(|raw| {
+                ctx.config
+                    .account_id_of(raw)
+                    .map(str::to_owned)
+                    .ok_or_else(|| {
+                        Failure::Input(anyhow!(
+                            "--account: {raw:?} is not an AWS account id (12 digits) or a name from [accounts]"
+                        ))
+                    })
+            })
+            .transpose()?;
+        let region = args
+            .region
+            .as_deref()
+            .map(|raw| {
+                is_region(raw).then(|| raw.to_owned()).ok_or_else(|| {
+                    Failure::Input(anyhow!(
+                        "--region: {raw:?} is not an AWS Region code (like eu-west-1)"
+                    ))
+                })
+            })
+            .transpose()?;
+        Ok(Self { account, region })
+    }
+
+    fn holds(&self, m: &Maintenance) -> bool {
+        self.account
+            .as_deref()
+            .is_none_or(|a| m.account_id.as_deref() == Some(a))
+            && self
+                .region
+                .as_deref()
+                .is_none_or(|r| m.region.as_deref() == Some(r))
+    }
 }
 
 /// What is known of each cluster ahead, each looked up once (a few at a time): the facts that

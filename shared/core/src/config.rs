@@ -23,8 +23,13 @@
 //! every = "7d"                       # the default: the poller tests the alert path weekly; "off" sends none
 //! within = "15m"                     # the default (or "90s", "1h"): a canary not in the history by then is lost
 //!
+//! [accounts]                        # names alerts give accounts; routes and mutes may use them
+//! "111122223333" = "payments-prod"
+//!
 //! [[routes]]
 //! clusters = "payments-*"            # a cluster, replication group or group-of-cluster pattern
+//! accounts = ["payments-prod"]       # and, optionally, only these accounts (ids or names)
+//! regions = ["eu-*"]                 # and only these Regions (patterns)
 //! channel = "#payments-oncall"
 //! mention = "<@U0PAYMENTS>"          # who reminders of these clusters mention
 //!
@@ -41,8 +46,13 @@
 //! topic_arn = "arn:aws:sns:eu-west-1:111122223333:cache-alerts"
 //! ```
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
+
+pub mod place;
+use place::Place;
 
 use crate::alerting::policy::AlertPolicy;
 use crate::model::event::MaintenanceEvent;
@@ -65,6 +75,9 @@ pub struct Config {
     pub reminders: ReminderOptions,
     /// The poller's canary: how often the alert path is tested, and how long a canary may take.
     pub canary: CanaryOptions,
+    /// The names of AWS accounts, by account id: alerts name the account so, and routes and
+    /// mutes may list accounts by these names.
+    pub accounts: BTreeMap<String, String>,
     /// Channels by cluster pattern; the first match wins.
     pub routes: Vec<Route>,
     /// Clusters not to alert about, until a date.
@@ -136,8 +149,15 @@ pub struct OwnerNames {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Route {
-    /// A pattern (`*` any run of characters, `?` one character).
+    /// A pattern (`*` any run of characters, `?` one character); every cluster when left out.
+    #[serde(default = "every_cluster")]
     pub clusters: String,
+    /// Only events of these accounts (ids, or names from `[accounts]`); any when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accounts: Vec<String>,
+    /// Only events of these Regions (patterns); any when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub regions: Vec<String>,
     /// The channel.
     pub channel: String,
     /// Who reminders of these clusters mention (see [`ReminderOptions::mention`]).
@@ -231,13 +251,44 @@ pub fn parse_lead(raw: &str) -> Option<chrono::Duration> {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Mute {
-    /// A pattern (`*` any run of characters, `?` one character).
+    /// A pattern (`*` any run of characters, `?` one character); every cluster when left out.
+    #[serde(default = "every_cluster")]
     pub clusters: String,
+    /// Only events of these accounts (ids, or names from `[accounts]`); any when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub accounts: Vec<String>,
+    /// Only events of these Regions (patterns); any when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub regions: Vec<String>,
     /// The end of the mute: `2026-12-31` or an RFC 3339 time.
     pub until: String,
     /// Why, for the people who will wonder.
     #[serde(default)]
     pub reason: Option<String>,
+}
+
+fn every_cluster() -> String {
+    "*".to_owned()
+}
+
+impl Route {
+    /// The accounts and Regions it is limited to.
+    pub fn place(&self) -> Place<'_> {
+        Place {
+            accounts: &self.accounts,
+            regions: &self.regions,
+        }
+    }
+}
+
+impl Mute {
+    /// The accounts and Regions it is limited to.
+    pub fn place(&self) -> Place<'_> {
+        Place {
+            accounts: &self.accounts,
+            regions: &self.regions,
+        }
+    }
 }
 
 /// Why a configuration does not read.
@@ -274,6 +325,15 @@ impl Config {
                     "a {what} has an empty clusters pattern"
                 )));
             }
+        }
+        place::check_names(&config.accounts)?;
+        for (where_, what) in config
+            .routes
+            .iter()
+            .map(|r| (r.place(), "route"))
+            .chain(config.mutes.iter().map(|m| (m.place(), "mute")))
+        {
+            where_.check(&config.accounts, what)?;
         }
         config.check_reminders()?;
         config.check_canary()?;
@@ -406,7 +466,7 @@ impl Config {
     pub fn mention_for(&self, e: &MaintenanceEvent) -> Option<&str> {
         self.routes
             .iter()
-            .find(|r| matches_event(&r.clusters, e))
+            .find(|r| self.route_matches(r, e))
             .and_then(|r| r.mention.as_deref())
             .or(self.reminders.mention.as_deref())
     }
@@ -428,7 +488,7 @@ impl Config {
     ) -> Option<&'a str> {
         self.routes
             .iter()
-            .find(|r| matches_event(&r.clusters, e))
+            .find(|r| self.route_matches(r, e))
             .map(|r| r.channel.as_str())
             .or(default)
             .or(self.slack.channel.as_deref())
@@ -439,6 +499,8 @@ impl Config {
     pub fn with_stored_mutes(mut self, stored: &[crate::history::response::MuteRecord]) -> Self {
         self.mutes.extend(stored.iter().map(|m| Mute {
             clusters: m.clusters.clone(),
+            accounts: Vec::new(),
+            regions: Vec::new(),
             until: m.until.to_rfc3339(),
             reason: Some(format!("muted by {} in Slack", m.by)),
         }));
@@ -448,8 +510,25 @@ impl Config {
     /// The mute in force for an event at `now`, if any.
     pub fn mute_for(&self, e: &MaintenanceEvent, now: DateTime<Utc>) -> Option<&Mute> {
         self.mutes.iter().find(|m| {
-            m.until_time().is_some_and(|until| now < until) && matches_event(&m.clusters, e)
+            m.until_time().is_some_and(|until| now < until)
+                && matches_event(&m.clusters, e)
+                && m.place().holds(e, &self.accounts)
         })
+    }
+
+    /// Whether a route claims an event: its cluster pattern, accounts and Regions.
+    fn route_matches(&self, route: &Route, e: &MaintenanceEvent) -> bool {
+        matches_event(&route.clusters, e) && route.place().holds(e, &self.accounts)
+    }
+
+    /// The name `[accounts]` gives an account, if any.
+    pub fn account_name(&self, account_id: &str) -> Option<&str> {
+        self.accounts.get(account_id).map(String::as_str)
+    }
+
+    /// The account id a value names: an id, or a name from `[accounts]`.
+    pub fn account_id_of<'a>(&'a self, raw: &'a str) -> Option<&'a str> {
+        place::account_id_of(&self.accounts, raw)
     }
 }
 

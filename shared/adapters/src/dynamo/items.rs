@@ -30,6 +30,10 @@ pub(crate) const NODE_ID: &str = "node_id";
 pub(crate) const KIND: &str = "kind";
 /// An event's category.
 pub(crate) const CATEGORY: &str = "category";
+/// The AWS account an event comes from, when known.
+pub(crate) const ACCOUNT_ID: &str = "account_id";
+/// The AWS Region an event comes from, when known.
+pub(crate) const REGION: &str = "region";
 /// Whether an event is a drill's.
 pub(crate) const DRILL: &str = "drill";
 /// Whether people must act on an event.
@@ -163,6 +167,8 @@ pub(crate) fn event_attributes(
         (NODE_ID, e.node_id.as_ref().map(|n| s(n.as_str()))),
         (KIND, Some(s(e.kind.as_str()))),
         (CATEGORY, Some(s(e.category.as_str()))),
+        (ACCOUNT_ID, e.account_id.as_deref().map(s)),
+        (REGION, e.region.as_deref().map(s)),
         (DRILL, Some(AttributeValue::Bool(e.drill))),
         (ACTIONABLE, Some(AttributeValue::Bool(e.actionable))),
         (WORDS, Some(AttributeValue::Ss(words))),

@@ -113,6 +113,12 @@ impl Plan {
         if let Some(category) = q.category {
             plan.require(items::CATEGORY, s(category.as_str()));
         }
+        if let Some(account) = &q.account {
+            plan.require(items::ACCOUNT_ID, s(account));
+        }
+        if let Some(region) = &q.region {
+            plan.require(items::REGION, s(region));
+        }
         if let (Some(cluster), Some(group)) = (&q.cluster, &group)
             && cluster != group
         {
@@ -347,6 +353,30 @@ mod tests {
             },
             "an until at midnight leaves its own day out; 90 days back without since"
         );
+    }
+
+    #[test]
+    fn account_and_region_are_filtered_on_their_attributes() {
+        let now = at("2026-06-11T12:00:00Z");
+        let q = EventQuery {
+            account: Some("111122223333".into()),
+            region: Some("eu-west-1".into()),
+            ..EventQuery::default()
+        };
+        let plan = Plan::new(&q, &[], now).unwrap();
+        assert_eq!(plan.index, Index::Time);
+        assert!(
+            plan.filter.contains(&"#account_id = :f1".to_owned()),
+            "{:?}",
+            plan.filter
+        );
+        assert!(
+            plan.filter.contains(&"#region = :f2".to_owned()),
+            "{:?}",
+            plan.filter
+        );
+        assert_eq!(plan.values[":f1"], s("111122223333"));
+        assert_eq!(plan.names["#region"], items::REGION);
     }
 
     #[test]

@@ -5,8 +5,8 @@
 
 use rusqlite::Connection;
 
-/// The indexes of the events table that only searches and lifecycle reads use, as migration 1
-/// creates them: a large import drops them and builds each once at its end, inside its
+/// The indexes of the events table that only searches and lifecycle reads use, as migrations 1
+/// and 6 create them: a large import drops them and builds each once at its end, inside its
 /// transaction. The unique index on the id and `events_notices` stay, looked up by every write.
 pub const DEFERRABLE_INDEXES: &[(&str, &str)] = &[
     (
@@ -20,6 +20,10 @@ pub const DEFERRABLE_INDEXES: &[(&str, &str)] = &[
     (
         "events_by_lifecycle",
         "CREATE INDEX events_by_lifecycle ON events (group_key) WHERE group_key IS NOT NULL",
+    ),
+    (
+        "events_by_place",
+        "CREATE INDEX events_by_place ON events (account_id, region) WHERE account_id IS NOT NULL",
     ),
 ];
 
@@ -198,6 +202,11 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE deliveries_by_lane RENAME TO deliveries;
     CREATE INDEX deliveries_due ON deliveries (next_attempt_at) WHERE state IN ('pending', 'sending');
     CREATE INDEX deliveries_by_state ON deliveries (state, updated_at);
+    "#,
+    // 6: searches by the account and Region an event comes from (a hub reads many of each):
+    // the rows of one account, and of one Region in it, come out time-ordered as `seq` is.
+    r#"
+    CREATE INDEX events_by_place ON events (account_id, region) WHERE account_id IS NOT NULL;
     "#,
 ];
 

@@ -54,6 +54,14 @@ pub fn search_sql(q: &EventQuery) -> (String, Vec<Value>) {
         let c = bind(Value::Text(category.as_str().to_owned()), &mut values);
         clauses.push(format!("e.category = {c}"));
     }
+    if let Some(account) = &q.account {
+        let a = bind(Value::Text(account.clone()), &mut values);
+        clauses.push(format!("e.account_id = {a}"));
+    }
+    if let Some(region) = &q.region {
+        let r = bind(Value::Text(region.clone()), &mut values);
+        clauses.push(format!("e.region = {r}"));
+    }
     if let Some(since) = q.since {
         let s = bind(Value::Integer(seq_floor(since)), &mut values);
         clauses.push(format!("e.seq >= {s}"));

@@ -400,6 +400,7 @@ where
             zone: self.settings.zone,
             actions: self.settings.actions,
             acknowledged,
+            accounts: &self.config.accounts,
         };
         Ok(how(&ctx))
     }
@@ -561,6 +562,7 @@ where
                 zone: self.settings.zone,
                 actions: self.settings.actions,
                 acknowledged: None,
+                accounts: &self.config.accounts,
             })
             .collect();
         let mut message = slack::grouped(&contexts);

@@ -1,5 +1,5 @@
 //! The search filters people give, named like the CLI's (`cluster`, `node`, `kind`, `category`,
-//! `since`, `until`, `text`, `limit`), read into one [`EventQuery`] for the API, the history page
+//! `since`, `until`, `text`, `account`, `region`, `limit`), read into one [`EventQuery`] for the API, the history page
 //! and `/cachewatch search` alike. A filter that does not read is refused by its name.
 
 use std::collections::BTreeMap;
@@ -9,8 +9,8 @@ use crate::model::kind::{Category, EventKind};
 use chrono::{DateTime, Utc};
 
 /// The filters, in the order they are shown.
-pub const NAMES: [&str; 8] = [
-    "cluster", "node", "kind", "category", "since", "until", "text", "limit",
+pub const NAMES: [&str; 10] = [
+    "cluster", "node", "kind", "category", "since", "until", "text", "account", "region", "limit",
 ];
 
 /// The longest value a filter takes.
@@ -121,6 +121,26 @@ pub fn read(
                 )
             })?,
     };
+    let account = get("account")
+        .map(|raw| {
+            is_account(raw).then(|| raw.to_owned()).ok_or_else(|| {
+                BadFilter::new(
+                    "account",
+                    format!("{raw:?} is not an AWS account id (12 digits, like 111122223333)"),
+                )
+            })
+        })
+        .transpose()?;
+    let region = get("region")
+        .map(|raw| {
+            is_region(raw).then(|| raw.to_owned()).ok_or_else(|| {
+                BadFilter::new(
+                    "region",
+                    format!("{raw:?} is not an AWS Region code (like eu-west-1)"),
+                )
+            })
+        })
+        .transpose()?;
     let since = when("since")?;
     let until = when("until")?;
     if let (Some(s), Some(u)) = (since, until)
@@ -136,10 +156,33 @@ pub fn read(
         since,
         until,
         text: get("text").map(str::to_owned),
+        account,
+        region,
         limit,
         ..EventQuery::default()
     };
     Ok((query, given))
+}
+
+/// Whether `raw` is an AWS account id: 12 digits.
+pub fn is_account(raw: &str) -> bool {
+    raw.len() == 12 && raw.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Whether `raw` reads as an AWS Region code: lowercase words joined by hyphens, the last a
+/// number (`eu-west-1`, `us-gov-west-1`, `ap-southeast-5`).
+pub fn is_region(raw: &str) -> bool {
+    let parts: Vec<&str> = raw.split('-').collect();
+    let Some((last, words)) = parts.split_last() else {
+        return false;
+    };
+    raw.len() <= 32
+        && words.len() >= 2
+        && words
+            .iter()
+            .all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase()))
+        && !last.is_empty()
+        && last.bytes().all(|b| b.is_ascii_digit())
 }
 
 #[cfg(test)]
@@ -174,6 +217,8 @@ mod tests {
                 ("since", "7d"),
                 ("until", "2026-11-22"),
                 ("text", "scheduled replacement"),
+                ("account", "111122223333"),
+                ("region", "eu-west-1"),
                 ("limit", "20"),
             ]),
             now,
@@ -186,8 +231,10 @@ mod tests {
         assert_eq!(query.category, Some(Category::NodeReplacement));
         assert_eq!(query.since, Some(at("2026-11-15T12:00:00Z")));
         assert_eq!(query.until, Some(at("2026-11-22T00:00:00Z")));
+        assert_eq!(query.account.as_deref(), Some("111122223333"));
+        assert_eq!(query.region.as_deref(), Some("eu-west-1"));
         assert_eq!(query.limit, 20);
-        assert_eq!(given.len(), 8);
+        assert_eq!(given.len(), 10);
     }
 
     #[test]
@@ -204,6 +251,11 @@ mod tests {
             (vec![("limit", "ten")], "limit"),
             (vec![("cluster", "a"), ("cluster", "b")], "cluster"),
             (vec![("colour", "blue")], "colour"),
+            (vec![("account", "payments-prod")], "account"),
+            (vec![("account", "1111222233334")], "account"),
+            (vec![("region", "EU-WEST-1")], "region"),
+            (vec![("region", "eu-west")], "region"),
+            (vec![("region", "eu west 1")], "region"),
         ];
         for (list, name) in cases {
             let err = read(&pairs(&list), now, STRICT).unwrap_err();

@@ -30,6 +30,10 @@ pub struct EventQuery {
     pub until: Option<DateTime<Utc>>,
     /// Words that must all appear, as whole words, in the message or the identifiers.
     pub text: Option<String>,
+    /// The AWS account the events come from (12 digits).
+    pub account: Option<String>,
+    /// The AWS Region the events come from (`eu-west-1`).
+    pub region: Option<String>,
     /// The most events to return.
     pub limit: usize,
     /// Include drill events (left out unless asked for).
@@ -48,6 +52,8 @@ impl Default for EventQuery {
             since: None,
             until: None,
             text: None,
+            account: None,
+            region: None,
             limit: DEFAULT_LIMIT,
             include_drills: false,
             actionable_only: false,

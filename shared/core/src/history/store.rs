@@ -669,6 +669,12 @@ pub fn matches_query(e: &MaintenanceEvent, q: &EventQuery, words: &[String]) -> 
             .is_none_or(|n| e.node_id.as_ref().is_some_and(|id| id.as_str() == n))
         && q.kind.as_ref().is_none_or(|k| &e.kind == k)
         && q.category.is_none_or(|c| e.category == c)
+        && q.account
+            .as_deref()
+            .is_none_or(|a| e.account_id.as_deref() == Some(a))
+        && q.region
+            .as_deref()
+            .is_none_or(|r| e.region.as_deref() == Some(r))
         && q.since.is_none_or(|t| e.occurred_at >= t)
         && q.until.is_none_or(|t| e.occurred_at < t)
         && (q.include_drills || !e.drill)

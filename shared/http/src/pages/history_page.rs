@@ -19,17 +19,19 @@ use super::render::{render as fill, safe, view};
 use super::timeline::{self, Timeline};
 
 /// The text filters the form shows, in order: (query parameter, label, example).
-const TEXT_FILTERS: [(&str, &str, &str); 5] = [
+const TEXT_FILTERS: [(&str, &str, &str); 7] = [
     ("cluster", "Cluster or group", "orders or orders-0001-002"),
     ("node", "Node", "0001"),
     ("since", "Since", "2026-06-01 or 7d"),
     ("until", "Until", "2026-07-01"),
     ("text", "Words in the message", "scheduled replacement"),
+    ("account", "AWS account", "111122223333"),
+    ("region", "Region", "eu-west-1"),
 ];
 
 /// Every parameter the form shows.
-const SHOWN: [&str; 7] = [
-    "cluster", "node", "kind", "category", "since", "until", "text",
+const SHOWN: [&str; 9] = [
+    "cluster", "node", "kind", "category", "since", "until", "text", "account", "region",
 ];
 
 /// The kinds offered in the form, besides those found in the results.

@@ -171,9 +171,8 @@ fn fields(s: &Situation<'_>) -> Vec<String> {
     }
     let place: Vec<String> = [
         s.region.as_deref().map(mrkdwn::escape_line),
-        s.account
-            .as_deref()
-            .map(|a| format!("account {}", mrkdwn::escape_line(a))),
+        s.account_label()
+            .map(|a| format!("account {}", mrkdwn::escape_line(&a))),
     ]
     .into_iter()
     .flatten()

@@ -28,9 +28,18 @@ pub fn grouped(ctxs: &[AlertContext<'_>]) -> SlackMessage {
         .iter()
         .filter_map(|s| s.region.as_deref())
         .collect();
+    // A named account (`[accounts]`) is said when every maintenance is of it.
+    let accounts: BTreeSet<Option<&str>> = situations
+        .iter()
+        .map(|s| s.account_name.as_deref())
+        .collect();
     let region = match (regions.len(), regions.first()) {
         (1, Some(r)) => format!(" in {r}"),
         _ => String::new(),
+    };
+    let region = match (accounts.len(), accounts.first()) {
+        (1, Some(Some(a))) => format!("{region} of {a}"),
+        _ => region,
     };
     let what = match (n, all_scheduled) {
         (1, true) => "node replacement scheduled".to_owned(),

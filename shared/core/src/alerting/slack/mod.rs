@@ -90,7 +90,12 @@ pub struct AlertContext<'a> {
     pub actions: bool,
     /// Who acknowledged the alert, if someone has.
     pub acknowledged: Option<Acknowledgement>,
+    /// The names of AWS accounts, by id (`[accounts]` of `cachewatch.toml`).
+    pub accounts: &'a BTreeMap<String, String>,
 }
+
+/// No account names.
+pub static NO_ACCOUNT_NAMES: BTreeMap<String, String> = BTreeMap::new();
 
 impl<'a> AlertContext<'a> {
     /// A context for `event` alone: no maintenance, no link, no buttons, UTC.
@@ -112,6 +117,7 @@ impl<'a> AlertContext<'a> {
             zone: Zone::Utc,
             actions: false,
             acknowledged: None,
+            accounts: &NO_ACCOUNT_NAMES,
         }
     }
 

@@ -47,6 +47,8 @@ pub(crate) struct Situation<'a> {
     pub moved_from: Option<Window>,
     pub region: Option<String>,
     pub account: Option<String>,
+    /// The account's name from `[accounts]`, when it has one.
+    pub account_name: Option<String>,
     pub failovers: Vec<Failover>,
     pub drill: bool,
 }
@@ -98,6 +100,14 @@ impl<'a> Situation<'a> {
             }],
             None => Vec::new(),
         };
+        let account = e
+            .account_id
+            .clone()
+            .or_else(|| m.and_then(|m| m.account_id.clone()));
+        let account_name = account
+            .as_deref()
+            .and_then(|a| ctx.accounts.get(a))
+            .cloned();
         Self {
             ctx,
             state,
@@ -112,10 +122,8 @@ impl<'a> Situation<'a> {
                 .region
                 .clone()
                 .or_else(|| m.and_then(|m| m.region.clone())),
-            account: e
-                .account_id
-                .clone()
-                .or_else(|| m.and_then(|m| m.account_id.clone())),
+            account,
+            account_name,
             failovers,
             drill: ctx.drill(),
         }
@@ -229,6 +237,15 @@ impl<'a> Situation<'a> {
             (None, Some(r)) => format!("{r}, engine not known"),
             (None, None) => "engine and role not known".to_owned(),
         }
+    }
+
+    /// The account as people know it: `payments-prod (111122223333)`, or the id alone.
+    pub fn account_label(&self) -> Option<String> {
+        let id = self.account.as_deref()?;
+        Some(match self.account_name.as_deref() {
+            Some(name) => format!("{name} ({id})"),
+            None => id.to_owned(),
+        })
     }
 
     /// The `--region` flag for commands, when the region is known.
