@@ -1229,3 +1229,164 @@ async fn a_scheduled_canary_that_never_arrives_is_said_once_in_slack_and_on_the_
     // The one canary of the hour is all the topic carried.
     assert_eq!(drain(&sqs, &delivery).await.len(), 1);
 }
+
+/// A hub's spokes: two accounts, three Regions. The role of each is assumed in moto, which maps
+/// the credentials to the role's account; each Region's ElastiCache (the stand-in) lists only
+/// its own events; one Region refuses the role.
+const SPOKES: &str = r#"
+[accounts]
+"111111111111" = "payments-prod"
+
+[[spokes]]
+account = "111111111111"
+regions = ["us-east-1", "us-west-2"]
+
+[[spokes]]
+account = "222222222222"
+regions = ["ap-southeast-2"]
+role = "arn:aws:iam::222222222222:role/team/cachewatch-reader"
+"#;
+const EXTERNAL_ID: &str = "cachewatch-hub-0123456789";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_poller_reads_every_spoke_through_its_role_and_one_that_fails_stops_none() {
+    let moto = Moto::start();
+    let stand_in = ElastiCacheStandIn::forwarding_to(&moto.endpoint());
+    let slack = SlackStandIn::start();
+    let mut env = environment(&moto, &stand_in, &slack).await;
+    env.extend([
+        ("CACHEWATCH_CONFIG_TOML", SPOKES.to_owned()),
+        ("CACHEWATCH_SPOKE_EXTERNAL_ID", EXTERNAL_ID.to_owned()),
+    ]);
+    let start = now() + Duration::days(3);
+    let at = now() - Duration::minutes(20);
+    stand_in.add_event_in(
+        "us-east-1",
+        "cache-cluster",
+        "pay-use1-0001-001",
+        &scheduled_text("pay-use1-0001-001", start),
+        at,
+    );
+    stand_in.add_event_in(
+        "us-west-2",
+        "cache-cluster",
+        "pay-usw2-0001-001",
+        &scheduled_text("pay-usw2-0001-001", start),
+        at,
+    );
+    stand_in.add_event_in(
+        "ap-southeast-2",
+        "cache-cluster",
+        "web-apse2-0001-001",
+        &scheduled_text("web-apse2-0001-001", start),
+        at,
+    );
+    stand_in.add_event_in(
+        "eu-west-1",
+        "cache-cluster",
+        "hub-0001-001",
+        &scheduled_text("hub-0001-001", start),
+        at,
+    );
+    stand_in.refuse_region(
+        "us-west-2",
+        ElastiCacheFault::Error {
+            status: 403,
+            code: "AccessDenied".to_owned(),
+            message: "not authorized to perform: elasticache:DescribeEvents".to_owned(),
+        },
+    );
+    let mut poller = LambdaRuntime::start();
+    poller.spawn(
+        &workspace_bin("cachewatch-poller"),
+        "cachewatch-poller",
+        &env,
+    );
+
+    let run = answer(&poller.invoke(scheduled_event(now()), WITHIN).outcome).clone();
+
+    // Every spoke was read but the refused one, which is reported, and the run went on.
+    let spokes = run["spokes"].as_array().unwrap_or_else(|| panic!("{run}"));
+    assert_eq!(spokes.len(), 3, "{run}");
+    assert_eq!(spokes[0]["records"], 1, "{run}");
+    assert!(
+        spokes[1]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("AccessDenied")),
+        "{run}"
+    );
+    assert_eq!(spokes[2]["records"], 1, "{run}");
+    assert_eq!(
+        run["backfill"]["new"], 3,
+        "the hub's own and two spokes': {run}"
+    );
+
+    // Each spoke's DescribeEvents went to its Region with its role's credentials, not the hub's.
+    let reads = stand_in.requests_for("DescribeEvents");
+    let key_of = |region: &str| {
+        reads
+            .iter()
+            .find(|r| r.region.as_deref() == Some(region))
+            .and_then(|r| r.access_key.clone())
+            .unwrap_or_else(|| panic!("no DescribeEvents in {region}"))
+    };
+    assert_eq!(key_of("eu-west-1"), "testing");
+    for region in ["us-east-1", "ap-southeast-2"] {
+        assert_ne!(
+            key_of(region),
+            "testing",
+            "{region} was read with the hub's own credentials"
+        );
+    }
+    assert_ne!(key_of("us-east-1"), key_of("ap-southeast-2"));
+
+    // The history knows where each event came from, and searches by it.
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&moto_sdk(&moto).await), TABLE);
+    let of = |account: &str, region: Option<&str>| EventQuery {
+        account: Some(account.to_owned()),
+        region: region.map(str::to_owned),
+        ..EventQuery::default()
+    };
+    let payments = store.search(&of("111111111111", None)).await.unwrap();
+    assert_eq!(payments.len(), 1, "{payments:?}");
+    assert_eq!(
+        payments[0].cluster_id.as_ref().unwrap().as_str(),
+        "pay-use1-0001-001"
+    );
+    assert_eq!(payments[0].region.as_deref(), Some("us-east-1"));
+    let sydney = store
+        .search(&of("222222222222", Some("ap-southeast-2")))
+        .await
+        .unwrap();
+    assert_eq!(sydney.len(), 1, "{sydney:?}");
+    assert!(
+        store
+            .search(&of("222222222222", Some("us-east-1")))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Alerts name the account; the digest names the spoke that could not be read.
+    let posted = slack.messages(ALERTS);
+    assert!(
+        posted
+            .iter()
+            .any(|m| mentions(m, "account payments-prod (111111111111)")),
+        "{posted:#?}"
+    );
+    assert!(
+        posted.iter().any(|m| mentions(m, "account 222222222222")),
+        "{posted:#?}"
+    );
+    let digest = posted
+        .iter()
+        .find(|m| m.text.contains("oming up"))
+        .unwrap_or_else(|| panic!("the digest: {posted:#?}"));
+    assert!(
+        mentions(digest, "Spokes not read")
+            && mentions(digest, "account 111111111111 in us-west-2"),
+        "{:?}",
+        digest.blocks
+    );
+}

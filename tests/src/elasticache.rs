@@ -11,7 +11,7 @@
 //!
 //! | operation | who answers | what it does |
 //! | --- | --- | --- |
-//! | `DescribeEvents` | the stand-in | the programmed events ([`ElastiCacheStandIn::add_event`]), newest first, within `StartTime`/`EndTime` (or `Duration` minutes back from now, or the last hour), never older than 14 days, filtered by `SourceType`/`SourceIdentifier`; pages of `MaxRecords` (20–100, default 100) chained by `Marker` |
+//! | `DescribeEvents` | the stand-in | the programmed events ([`ElastiCacheStandIn::add_event`]; those of one Region, [`ElastiCacheStandIn::add_event_in`], only to requests signed for it), newest first, within `StartTime`/`EndTime` (or `Duration` minutes back from now, or the last hour), never older than 14 days, filtered by `SourceType`/`SourceIdentifier`; pages of `MaxRecords` (20–100, default 100) chained by `Marker` |
 //! | `DescribeUpdateActions` | the stand-in | the programmed update actions ([`ElastiCacheStandIn::add_update_action`]), filtered by `ServiceUpdateName`, `ReplicationGroupIds`, `CacheClusterIds`, `Engine`, `ServiceUpdateStatus`, `UpdateActionStatus` and `ServiceUpdateTimeRange`; paged like DescribeEvents (`MaxRecords` 1–100) |
 //! | `TestFailover` | the stand-in, reading the group from moto | appends the documented events (below), swaps the shard's primary and replica in later `DescribeReplicationGroups` answers, answers the group; refuses like AWS (below) |
 //! | `ModifyCacheCluster` | the stand-in, reading the cluster from moto | sets the cluster's notification topic (`NotificationTopicArn`, `NotificationTopicStatus`); other changes are not played |
@@ -170,6 +170,10 @@ pub struct RecordedRequest {
     pub status: u16,
     /// The `Marker` the answer carried, if any.
     pub answered_marker: Option<String>,
+    /// The Region the request was signed for (its SigV4 credential scope).
+    pub region: Option<String>,
+    /// The access key id it was signed with.
+    pub access_key: Option<String>,
 }
 
 impl RecordedRequest {
@@ -207,6 +211,8 @@ struct StandInState {
     roles: HashMap<String, String>,
     parameters: HashMap<String, BTreeMap<String, String>>,
     failovers: Vec<DateTime<Utc>>,
+    /// Every request signed for one of these Regions is refused so.
+    refused_regions: HashMap<String, Fault>,
     sequence: u64,
 }
 
@@ -218,6 +224,8 @@ struct StoredEvent {
     date: DateTime<Utc>,
     /// Insertion order, newest last: the tie-break among events of the same time.
     order: u64,
+    /// The Region whose DescribeEvents lists it; every Region's when `None`.
+    region: Option<String>,
 }
 
 #[derive(Debug)]
@@ -379,9 +387,41 @@ impl ElastiCacheStandIn {
             .await
     }
 
-    /// Adds an event DescribeEvents will list.
+    /// Adds an event DescribeEvents will list, in every Region.
     pub fn add_event(
         &self,
+        source_type: &str,
+        source_identifier: &str,
+        message: &str,
+        date: DateTime<Utc>,
+    ) {
+        self.add_event_for(None, source_type, source_identifier, message, date);
+    }
+
+    /// Adds an event DescribeEvents will list only to requests signed for `region`, as each
+    /// Region's ElastiCache keeps its own events.
+    pub fn add_event_in(
+        &self,
+        region: &str,
+        source_type: &str,
+        source_identifier: &str,
+        message: &str,
+        date: DateTime<Utc>,
+    ) {
+        self.add_event_for(Some(region), source_type, source_identifier, message, date);
+    }
+
+    /// Refuses every later request signed for `region` as `fault`.
+    pub fn refuse_region(&self, region: &str, fault: Fault) {
+        self.shared
+            .lock()
+            .refused_regions
+            .insert(region.to_owned(), fault);
+    }
+
+    fn add_event_for(
+        &self,
+        region: Option<&str>,
         source_type: &str,
         source_identifier: &str,
         message: &str,
@@ -396,6 +436,7 @@ impl ElastiCacheStandIn {
             message: message.to_owned(),
             date,
             order,
+            region: region.map(str::to_owned),
         });
     }
 
@@ -538,6 +579,7 @@ async fn handle(
     let mut params = form(uri.query().unwrap_or_default());
     params.extend(form(&String::from_utf8_lossy(&body)));
     let action = param(&params, "Action").unwrap_or_default().to_owned();
+    let (access_key, region) = signed_by(&headers);
     let (index, request_id, fault) = {
         let mut state = shared.lock();
         state.sequence += 1;
@@ -548,13 +590,21 @@ async fn handle(
             played: PLAYED.contains(&action.as_str()),
             status: 0,
             answered_marker: None,
+            region: region.clone(),
+            access_key,
         });
-        let fault = state
-            .faults
-            .iter()
-            .position(|(a, _)| *a == action)
-            .and_then(|i| state.faults.remove(i))
-            .map(|(_, f)| f);
+        let refused = region
+            .as_ref()
+            .and_then(|r| state.refused_regions.get(r))
+            .cloned();
+        let fault = refused.or_else(|| {
+            state
+                .faults
+                .iter()
+                .position(|(a, _)| *a == action)
+                .and_then(|i| state.faults.remove(i))
+                .map(|(_, f)| f)
+        });
         (state.requests.len() - 1, request_id, fault)
     };
     let answer = match fault {
@@ -590,7 +640,7 @@ async fn handle(
             "The request must contain the parameter Action.",
         ),
         None => match action.as_str() {
-            "DescribeEvents" => describe_events(&shared, &params, request_id),
+            "DescribeEvents" => describe_events(&shared, &params, region.as_deref(), request_id),
             "DescribeUpdateActions" => describe_update_actions(&shared, &params, request_id),
             "TestFailover" => test_failover(&shared, &uri, &headers, &params, request_id).await,
             "ModifyCacheCluster" => {
@@ -618,7 +668,27 @@ async fn handle(
 // ---------------------------------------------------------------------------------------------
 // DescribeEvents and DescribeUpdateActions
 
-fn describe_events(shared: &Shared, params: &[(String, String)], request_id: String) -> Answer {
+/// The access key id and Region of a SigV4 `Authorization` header
+/// (`Credential=KEY/DATE/REGION/SERVICE/aws4_request`).
+fn signed_by(headers: &HeaderMap) -> (Option<String>, Option<String>) {
+    let scope = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split("Credential=").nth(1))
+        .and_then(|v| v.split([',', ' ']).next())
+        .unwrap_or_default();
+    let mut parts = scope.split('/');
+    let key = parts.next().filter(|k| !k.is_empty()).map(str::to_owned);
+    let region = parts.nth(1).map(str::to_owned);
+    (key, region)
+}
+
+fn describe_events(
+    shared: &Shared,
+    params: &[(String, String)],
+    region: Option<&str>,
+    request_id: String,
+) -> Answer {
     let max_records = match page_size(params, 20) {
         Ok(n) => n,
         Err(message) => return Answer::invalid(request_id, &message),
@@ -678,6 +748,7 @@ fn describe_events(shared: &Shared, params: &[(String, String)], request_id: Str
         .events
         .iter()
         .filter(|e| e.date >= from && e.date <= to)
+        .filter(|e| e.region.is_none() || e.region.as_deref() == region)
         .filter(|e| source_type.is_none_or(|t| e.source_type == t))
         .filter(|e| source_identifier.is_none_or(|id| e.source_identifier == id))
         .cloned()
@@ -1089,6 +1160,7 @@ async fn test_failover(
                 message,
                 date: now + Duration::milliseconds(i64::try_from(i).unwrap_or(0)),
                 order,
+                region: None,
             });
         }
         state.roles.insert(primary.0.clone(), "replica".to_owned());

@@ -3,7 +3,9 @@
 //! 1. **backfill**: DescribeEvents over the look-back window (longer than the schedule, so runs
 //!    overlap), through the one idempotent ingest entry (`cachewatch_app::ingest`): an event
 //!    whose SNS delivery was lost, or of a cluster that has no topic yet, is recorded and alerted
-//!    all the same;
+//!    all the same. A hub reads every account and Region of `[[spokes]]` too, through each
+//!    spoke's reader role, a few at a time; a spoke that cannot be read is logged, answered and
+//!    named in the day's digest, and the others are read all the same;
 //! 2. **send what is pending**: alerts Slack could not take earlier, whatever their backoff (the
 //!    schedule is backoff enough: a passing failure stops the channel for the run);
 //! 3. **reminders**: a reply in the thread of each maintenance nobody has acknowledged, at each
@@ -92,7 +94,9 @@ impl From<PollError> for Diagnostic {
 
 /// One poll at `now`; the answer reports what it did.
 pub async fn poll(d: &Deployment, now: DateTime<Utc>) -> Result<Value, PollError> {
-    let (events, mut backfill, mut failed) = read_back(d, now).await;
+    let (mut events, mut backfill, mut failed) = read_back(d, now).await;
+    let (spoke_events, spokes, unread) = read_spokes(d, now).await;
+    events.extend(spoke_events);
     // The backfill's alerts and every pending one, whatever its backoff.
     let settings = NotifySettings {
         ignore_backoff: true,
@@ -141,7 +145,11 @@ pub async fn poll(d: &Deployment, now: DateTime<Utc>) -> Result<Value, PollError
             let sent = send_reminders(&d.store, chat, &d.config, &settings, now)
                 .await
                 .map_err(|NotifyError::Store(e)| PollError::Store(e))?;
-            (alerts(&report), reminded(&sent), daily(d, chat, now).await?)
+            (
+                alerts(&report),
+                reminded(&sent),
+                daily(d, chat, now, &unread).await?,
+            )
         }
         _ => {
             tracing::info!("Slack is not configured: events are stored, nothing is posted");
@@ -153,6 +161,7 @@ pub async fn poll(d: &Deployment, now: DateTime<Utc>) -> Result<Value, PollError
         Some(e) => Err(e),
         None => Ok(json!({
             "backfill": backfill,
+            "spokes": spokes,
             "alerts": alerts,
             "reminders": reminders,
             "daily": daily,
@@ -192,6 +201,44 @@ async fn read_back(
             (Vec::new(), report, Some(failed))
         }
     }
+}
+
+/// What every spoke keeps for the look-back window: their events (stamped with the account and
+/// Region they were read from), the report of each, and a line for each spoke not read.
+async fn read_spokes(
+    d: &Deployment,
+    now: DateTime<Utc>,
+) -> (Vec<MaintenanceEvent>, Value, Vec<String>) {
+    let spokes = cachewatch_core::config::spokes::regions(&d.config.spokes);
+    if spokes.is_empty() {
+        return (Vec::new(), json!([]), Vec::new());
+    }
+    let query = EventQuery::between(now - d.lookback, now);
+    let reads = cachewatch_adapters::spokes::read_spokes(
+        &d.aws,
+        &spokes,
+        d.spoke_external_id.as_deref(),
+        &query,
+        now,
+        cachewatch_core::config::spokes::SPOKES_AT_ONCE,
+    )
+    .await;
+    let (mut events, mut reports, mut unread) = (Vec::new(), Vec::new(), Vec::new());
+    for r in reads {
+        let (account, region) = (&r.spoke.account, &r.spoke.region);
+        match r.read {
+            Ok(b) => {
+                reports.push(json!({ "account": account, "region": region, "records": b.records, "rejected": b.rejected.len() }));
+                events.extend(b.events);
+            }
+            Err(why) => {
+                tracing::error!(%account, %region, error = %why, "a spoke could not be read; the others were");
+                reports.push(json!({ "account": account, "region": region, "error": why }));
+                unread.push(format!("account {account} in {region}: {why}"));
+            }
+        }
+    }
+    (events, json!(reports), unread)
 }
 
 /// What a run of the sender did, for the answer.
@@ -390,7 +437,12 @@ fn reminded(report: &ReminderReport) -> Value {
 
 /// Posts the day's digest and, when a link is broken, the audit of the alert path: each once a
 /// day.
-async fn daily(d: &Deployment, chat: &Chat, now: DateTime<Utc>) -> Result<Value, PollError> {
+async fn daily(
+    d: &Deployment,
+    chat: &Chat,
+    now: DateTime<Utc>,
+    unread_spokes: &[String],
+) -> Result<Value, PollError> {
     let Some(day) = daily_report_day(now, d.notify.zone, d.digest_hour) else {
         return Ok(json!("not due yet"));
     };
@@ -435,6 +487,7 @@ async fn daily(d: &Deployment, chat: &Chat, now: DateTime<Utc>) -> Result<Value,
             }
             digest = digest.with_acknowledged(acknowledged);
             digest.updates_unavailable = unavailable;
+            digest.unread_spokes = unread_spokes.to_vec();
             digest.alert_path_checked = last_canary(d, now).await;
             Ok(Some(slack::digest(&digest, d.notify.zone)))
         })

@@ -15,6 +15,7 @@
 //! | `CACHEWATCH_INGEST_ARN` | the ingest function, which should be subscribed to the topic (the daily audit checks it) |
 //! | `CACHEWATCH_DEAD_LETTER_QUEUE_URL` | the dead-letter queue, which should be empty (the daily audit checks it) |
 //! | `CACHEWATCH_LOOKBACK_MINUTES` | how far back each poll reads DescribeEvents (default 60) |
+//! | `CACHEWATCH_SPOKE_EXTERNAL_ID` | the external id the spokes' reader roles require (`[[spokes]]` of the configuration; `infra/spoke.yaml`) |
 //! | `CACHEWATCH_DIGEST_HOUR` | the hour (0–23, in `CACHEWATCH_TZ`) from which the daily digest and coverage audit are posted (default 9) |
 //! | `CACHEWATCH_RUNBOOK_DIR` | runbook templates replacing the embedded ones (a layer, say) |
 //!
@@ -75,6 +76,10 @@ pub struct Deployment {
     pub lookback: Duration,
     /// The hour of the team's day from which the daily report is posted.
     pub digest_hour: u32,
+    /// The AWS configuration the clients were built from: a spoke's role is assumed with it.
+    pub aws: SdkConfig,
+    /// The external id the spokes' reader roles require.
+    pub spoke_external_id: Option<String>,
 }
 
 /// Why a function cannot start.
@@ -216,6 +221,8 @@ impl Deployment {
             lookback,
             digest_hour,
             secrets,
+            aws: sdk.clone(),
+            spoke_external_id: value("CACHEWATCH_SPOKE_EXTERNAL_ID"),
         })
     }
 }

@@ -14,6 +14,7 @@ pub mod outbound;
 pub mod redis;
 pub mod secrets;
 pub mod slack;
+pub mod spokes;
 pub mod sqlite;
 mod unreadable;
 

@@ -26,6 +26,10 @@
 //! [accounts]                        # names alerts give accounts; routes and mutes may use them
 //! "111122223333" = "payments-prod"
 //!
+//! [[spokes]]                         # a hub's poller also reads these accounts and Regions
+//! account = "111122223333"
+//! regions = ["eu-west-1", "us-east-1"]
+//!
 //! [[routes]]
 //! clusters = "payments-*"            # a cluster, replication group or group-of-cluster pattern
 //! accounts = ["payments-prod"]       # and, optionally, only these accounts (ids or names)
@@ -52,6 +56,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 pub mod place;
+pub mod spokes;
 use place::Place;
 
 use crate::alerting::policy::AlertPolicy;
@@ -78,6 +83,8 @@ pub struct Config {
     /// The names of AWS accounts, by account id: alerts name the account so, and routes and
     /// mutes may list accounts by these names.
     pub accounts: BTreeMap<String, String>,
+    /// The accounts and Regions a hub's poller reads besides its own ([`spokes::Spoke`]).
+    pub spokes: Vec<spokes::Spoke>,
     /// Channels by cluster pattern; the first match wins.
     pub routes: Vec<Route>,
     /// Clusters not to alert about, until a date.
@@ -327,6 +334,7 @@ impl Config {
             }
         }
         place::check_names(&config.accounts)?;
+        spokes::check(&config.spokes)?;
         for (where_, what) in config
             .routes
             .iter()

@@ -517,6 +517,10 @@ pub struct UpcomingDigest {
     /// rather than claim there is nothing to apply.
     #[serde(default)]
     pub updates_unavailable: Option<String>,
+    /// The spokes (account and Region) the poller could not read in the run that made it, each
+    /// with why: their maintenances may be missing.
+    #[serde(default)]
+    pub unread_spokes: Vec<String>,
     /// The maintenances someone has acknowledged, when known ([`UpcomingDigest::with_acknowledged`]):
     /// the others are listed first and marked.
     #[serde(default)]
@@ -559,6 +563,7 @@ impl UpcomingDigest {
         self.maintenances.is_empty()
             && self.updates.is_empty()
             && self.updates_unavailable.is_none()
+            && self.unread_spokes.is_empty()
     }
 }
 
@@ -602,6 +607,7 @@ pub fn upcoming_digest(
         maintenances: ahead,
         updates: pending,
         updates_unavailable: None,
+        unread_spokes: Vec::new(),
         acknowledged: None,
         alert_path_checked: None,
     }

@@ -86,7 +86,7 @@ mod facts;
 mod items;
 mod keys;
 mod outbox;
-mod paging;
+pub(crate) mod paging;
 mod responses;
 mod schema;
 mod search;

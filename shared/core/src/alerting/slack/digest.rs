@@ -76,6 +76,20 @@ pub fn digest(digest: &UpcomingDigest, zone: Zone) -> SlackMessage {
         blocks::header(&format!("🗓️ Coming up in {horizon}")),
         blocks::fields(&[format!("*Maintenance windows*\n{n}"), updates_field]),
     ];
+    if !digest.unread_spokes.is_empty() {
+        let lines: Vec<String> = digest
+            .unread_spokes
+            .iter()
+            .map(|s| format!("• {}", mrkdwn::truncate(&mrkdwn::escape_line(s), LIST_LINE)))
+            .collect();
+        out.push(blocks::section(&mrkdwn::truncate(
+            &format!(
+                "⚠️ *Spokes not read*: their maintenances may be missing until they are.\n{}",
+                lines.join("\n")
+            ),
+            LIST_SECTION,
+        )));
+    }
     if let Some(why) = &digest.updates_unavailable {
         out.push(blocks::section(&format!(
             "⚠️ *Service updates could not be read*: {}. Check them in the console (ElastiCache › Service updates) until this is fixed.",
@@ -479,6 +493,23 @@ mod tests {
             .map(|(_, t)| t.to_owned())
             .collect::<Vec<_>>()
             .join("\n")
+    }
+
+    #[test]
+    fn spokes_not_read_are_listed_with_why() {
+        let now = DateTime::parse_from_rfc3339("2026-06-10T09:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let mut d = upcoming_digest(&[], &[], now, chrono::Duration::days(7));
+        assert!(d.is_empty());
+        d.unread_spokes = vec!["account 111122223333 in eu-west-1: AccessDenied <b>".to_owned()];
+        assert!(!d.is_empty());
+        let text = serde_json::to_string(&digest(&d, Zone::Utc)).unwrap();
+        assert!(text.contains("Spokes not read"), "{text}");
+        assert!(
+            text.contains("account 111122223333 in eu-west-1: AccessDenied &lt;b&gt;"),
+            "{text}"
+        );
     }
 
     #[test]

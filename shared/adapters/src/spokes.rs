@@ -1,0 +1,102 @@
+//! A hub's reads of its spokes: each account and Region of `[[spokes]]`, through the spoke's
+//! read-only role (`infra/spoke.yaml`), a few at a time. One spoke that cannot be read is reported
+//! with why; the others are read all the same.
+
+use std::sync::Arc;
+
+use aws_config::SdkConfig;
+use aws_config::sts::AssumeRoleProvider;
+use aws_sdk_elasticache::config::{Region, SharedCredentialsProvider};
+use cachewatch_core::config::spokes::SpokeRegion;
+use chrono::{DateTime, Utc};
+use tokio::sync::Semaphore;
+
+use crate::dynamo::paging::all_of;
+use crate::elasticache::{Backfill, ElastiCache, EventQuery};
+
+/// The session name the poller's reads show under in the spokes' CloudTrail.
+const SESSION_NAME: &str = "cachewatch-poller";
+
+/// What one account and Region gave.
+#[derive(Debug)]
+pub struct SpokeRead {
+    /// The account and Region read.
+    pub spoke: SpokeRegion,
+    /// Its events (each stamped with the account and Region), or why they could not be read.
+    pub read: Result<Backfill, String>,
+}
+
+/// ElastiCache in `spoke`'s account and Region, with the credentials of its role assumed from
+/// `base`'s (presenting `external_id`, which the role requires).
+pub async fn elasticache_of(
+    base: &SdkConfig,
+    spoke: &SpokeRegion,
+    external_id: Option<&str>,
+) -> ElastiCache {
+    let region = Region::new(spoke.region.clone());
+    let mut role = AssumeRoleProvider::builder(spoke.role.clone())
+        .session_name(SESSION_NAME)
+        .region(region.clone())
+        .configure(base);
+    if let Some(id) = external_id {
+        role = role.external_id(id);
+    }
+    let provider = role.build().await;
+    let config = base
+        .to_builder()
+        .region(region)
+        .credentials_provider(SharedCredentialsProvider::new(provider))
+        .build();
+    ElastiCache::from_sdk_config(&config)
+}
+
+/// Reads `query` in every spoke, at most `at_once` at a time, at `now`; the reads in the order of
+/// `spokes`.
+pub async fn read_spokes(
+    base: &SdkConfig,
+    spokes: &[SpokeRegion],
+    external_id: Option<&str>,
+    query: &EventQuery,
+    now: DateTime<Utc>,
+    at_once: usize,
+) -> Vec<SpokeRead> {
+    let permits = Arc::new(Semaphore::new(at_once.max(1)));
+    let reads = spokes
+        .iter()
+        .map(|spoke| {
+            let permits = Arc::clone(&permits);
+            async move {
+                let _permit = permits.acquire().await;
+                SpokeRead {
+                    spoke: spoke.clone(),
+                    read: read_one(base, spoke, external_id, query, now).await,
+                }
+            }
+        })
+        .collect();
+    all_of(reads).await
+}
+
+/// One spoke's events, stamped with where they were read.
+async fn read_one(
+    base: &SdkConfig,
+    spoke: &SpokeRegion,
+    external_id: Option<&str>,
+    query: &EventQuery,
+    now: DateTime<Utc>,
+) -> Result<Backfill, String> {
+    let elasticache = elasticache_of(base, spoke, external_id).await;
+    let mut backfill = elasticache
+        .backfill(query, now, &mut |_| {})
+        .await
+        .map_err(|e| {
+            let source =
+                std::error::Error::source(&e).map_or_else(String::new, |s| format!(": {s}"));
+            format!("{e}{source}")
+        })?;
+    for e in &mut backfill.events {
+        e.account_id = Some(spoke.account.clone());
+        e.region = Some(spoke.region.clone());
+    }
+    Ok(backfill)
+}
