@@ -1390,3 +1390,67 @@ async fn the_poller_reads_every_spoke_through_its_role_and_one_that_fails_stops_
         digest.blocks
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hub_reads_notifications_of_its_own_topics_and_its_spokes_only() {
+    let moto = Moto::start();
+    let sdk = moto_sdk(&moto).await;
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), TABLE);
+    store.create_table().await.expect("moto creates the table");
+    let mut env = moto.env();
+    env.extend([
+        ("CACHEWATCH_TABLE", TABLE.to_owned()),
+        ("CACHEWATCH_TOPIC_ARN", OURS.to_owned()),
+        ("CACHEWATCH_CONFIG_TOML", SPOKES.to_owned()),
+    ]);
+    let mut ingest = LambdaRuntime::start();
+    ingest.spawn(
+        &workspace_bin("cachewatch-ingest"),
+        "cachewatch-ingest",
+        &env,
+    );
+    let from = |topic: &str, cluster: &str, id: &str| {
+        let mut event = sns_event(
+            now() - Duration::minutes(1),
+            id,
+            &json!({ "ElastiCache:NodeReplacementScheduled": cluster }),
+        );
+        event["Records"][0]["Sns"]["TopicArn"] = json!(topic);
+        event["Records"][0].clone()
+    };
+    let records = json!({ "Records": [
+        from(OURS, "hub-0001-001", "0f1b2c3d-0000-4000-8000-000000000011"),
+        from("arn:aws:sns:us-east-1:111111111111:cachewatch-spoke-events", "pay-0001-001", "0f1b2c3d-0000-4000-8000-000000000012"),
+        from("arn:aws:sns:eu-west-1:111111111111:cachewatch-spoke-events", "pay-eu-0001-001", "0f1b2c3d-0000-4000-8000-000000000013"),
+        from("arn:aws:sns:us-east-1:333333333333:cachewatch-spoke-events", "stranger-0001-001", "0f1b2c3d-0000-4000-8000-000000000014"),
+    ]});
+
+    let invocation = ingest.invoke(records, WITHIN);
+
+    match &invocation.outcome {
+        Outcome::Error {
+            error_type,
+            message,
+        } => {
+            assert_eq!(error_type, "Cachewatch.PoisonRecord");
+            assert!(message.contains("2 of 4 records"), "{message}");
+            assert!(message.contains("[[spokes]]"), "{message}");
+        }
+        Outcome::Response(v) => panic!("notifications of strangers must be refused: {v}"),
+    }
+    let mut stored: Vec<(String, Option<String>)> = store
+        .search(&EventQuery::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.source_id.as_str().to_owned(), e.account_id))
+        .collect();
+    stored.sort();
+    assert_eq!(
+        stored,
+        [
+            ("hub-0001-001".to_owned(), Some("123456789012".to_owned())),
+            ("pay-0001-001".to_owned(), Some("111111111111".to_owned())),
+        ]
+    );
+}

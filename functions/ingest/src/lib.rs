@@ -19,6 +19,7 @@ use cachewatch_core::alerting::delivery::ChatSink;
 use cachewatch_core::alerting::notify::NotifySettings;
 use cachewatch_core::cluster::source::FactsSource;
 use cachewatch_core::config::Config;
+use cachewatch_core::config::spokes::admits_topic;
 use cachewatch_core::history::store::StoreError;
 use cachewatch_core::runbook::Runbooks;
 use chrono::{DateTime, Utc};
@@ -39,6 +40,9 @@ pub struct Deps<S, C, F> {
     pub config: Config,
     /// How alerts are sent.
     pub notify: NotifySettings,
+    /// The hub's own account (of its topic): with `[[spokes]]`, notifications are read from its
+    /// topics and the spokes' only.
+    pub own_account: Option<String>,
 }
 
 /// Why an invocation failed, as Lambda reports it.
@@ -108,18 +112,35 @@ where
     C: ChatSink,
     F: FactsSource,
 {
-    let documents: Vec<String> = match event.get("Records").and_then(Value::as_array) {
-        Some(records) => records
-            .iter()
-            .map(|r| json!({ "Records": [r] }).to_string())
-            .collect(),
-        None => vec![event.to_string()],
-    };
-    let mut outcomes = Vec::with_capacity(documents.len());
-    for document in &documents {
+    let records: Vec<(Option<String>, String)> =
+        match event.get("Records").and_then(Value::as_array) {
+            Some(records) => records
+                .iter()
+                .map(|r| {
+                    let topic = r.pointer("/Sns/TopicArn").and_then(Value::as_str);
+                    (
+                        topic.map(str::to_owned),
+                        json!({ "Records": [r] }).to_string(),
+                    )
+                })
+                .collect(),
+            None => vec![(None, event.to_string())],
+        };
+    let documents = records.len();
+    let mut outcomes = Vec::with_capacity(documents);
+    for (topic, document) in &records {
+        if let Some(topic) = topic
+            && !admits_topic(&deps.config.spokes, deps.own_account.as_deref(), topic)
+        {
+            tracing::error!(%topic, "a notification from a topic of neither this stack nor a listed spoke");
+            outcomes.push(Record::Poison(format!(
+                "topic {topic} is neither this stack's account nor a listed spoke's ([[spokes]])"
+            )));
+            continue;
+        }
         outcomes.push(record(deps, document, now).await);
     }
-    summarize(documents.len(), outcomes)
+    summarize(documents, outcomes)
 }
 
 async fn record<S, C, F>(deps: &Deps<S, C, F>, document: &str, now: DateTime<Utc>) -> Record

@@ -10,6 +10,11 @@ use serde_json::Value;
 async fn main() -> Result<(), Error> {
     cachewatch_adapters::logging::init();
     let deployment = Deployment::from_env("cachewatch-ingest").await?;
+    let own_account = deployment
+        .topic_arn
+        .as_deref()
+        .and_then(|arn| arn.split(':').nth(4))
+        .map(str::to_owned);
     let deps = Deps {
         store: deployment.store,
         chat: deployment.chat,
@@ -17,6 +22,7 @@ async fn main() -> Result<(), Error> {
         runbooks: deployment.runbooks,
         config: deployment.config,
         notify: deployment.notify,
+        own_account,
     };
     let deps = &deps;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {

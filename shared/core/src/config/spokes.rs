@@ -119,6 +119,24 @@ pub fn regions(spokes: &[Spoke]) -> Vec<SpokeRegion> {
         .collect()
 }
 
+/// Whether a notification published to `topic_arn` may be read: with no spokes listed, any; else
+/// a topic of the hub's own account (`own_account`), or of a listed spoke's account in one of its
+/// Regions. A hub's ingest function may be invoked by any topic of the spokes' name (a resource
+/// policy cannot tell a service's source organization), so the list is what keeps strangers out.
+pub fn admits_topic(spokes: &[Spoke], own_account: Option<&str>, topic_arn: &str) -> bool {
+    if spokes.is_empty() {
+        return true;
+    }
+    let parts: Vec<&str> = topic_arn.split(':').collect();
+    let (Some(region), Some(account)) = (parts.get(3), parts.get(4)) else {
+        return false;
+    };
+    own_account == Some(*account)
+        || spokes
+            .iter()
+            .any(|s| s.account == *account && s.regions.iter().any(|r| r == region))
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::Config;
@@ -146,6 +164,33 @@ mod tests {
         );
         assert_eq!(all[1].region, "us-east-1");
         assert_eq!(all[2].role, "arn:aws:iam::444455556666:role/team/reader");
+    }
+
+    #[test]
+    fn only_the_hub_and_its_spokes_topics_are_admitted() {
+        let spokes = [Spoke {
+            account: "111122223333".into(),
+            regions: vec!["eu-west-1".into()],
+            role: None,
+        }];
+        let own = Some("999999999999");
+        let admits = |arn: &str| admits_topic(&spokes, own, arn);
+        assert!(admits(
+            "arn:aws:sns:eu-west-1:111122223333:cachewatch-spoke-events"
+        ));
+        assert!(admits("arn:aws:sns:us-east-1:999999999999:cachewatch"));
+        assert!(!admits(
+            "arn:aws:sns:us-east-1:111122223333:cachewatch-spoke-events"
+        ));
+        assert!(!admits(
+            "arn:aws:sns:eu-west-1:444455556666:cachewatch-spoke-events"
+        ));
+        assert!(!admits("not an arn"));
+        assert!(admits_topic(
+            &[],
+            own,
+            "arn:aws:sns:eu-west-1:444455556666:x"
+        ));
     }
 
     #[test]
