@@ -301,3 +301,39 @@ fn a_large_import_rolled_back_leaves_the_history_and_its_indexes_as_they_were() 
     );
     assert_eq!(text_hits(&store, "replacement"), 1);
 }
+
+#[test]
+fn searches_by_account_and_region_read_their_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("h.db");
+    let store = SqliteStore::open(&path).unwrap();
+    let mut all = events();
+    all[0].account_id = Some("111122223333".into());
+    all[0].region = Some("eu-west-1".into());
+    all[1].account_id = Some("111122223333".into());
+    all[1].region = Some("us-east-1".into());
+    block_on(ingest(&store, all, &AlertPolicy::default())).unwrap();
+    let q = EventQuery {
+        account: Some("111122223333".into()),
+        region: Some("eu-west-1".into()),
+        ..EventQuery::default()
+    };
+    let found = block_on(store.search(&q)).unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].kind.as_str(), "node_replacement_scheduled");
+    let (sql, values) = super::search::search_sql(&q);
+    let conn = Connection::open(&path).unwrap();
+    let plan: Vec<String> = conn
+        .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+        .unwrap()
+        .query_map(rusqlite::params_from_iter(values), |r| {
+            r.get::<_, String>(3)
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(
+        plan.iter().any(|step| step.contains("events_by_place")),
+        "{plan:?}"
+    );
+}
