@@ -4,7 +4,7 @@
 use std::io::Write;
 
 use anyhow::anyhow;
-use cachewatch_adapters::chat::{Chat, chat_from_lookup};
+use cachewatch_adapters::chat::{Chat, chat_with_outputs};
 use cachewatch_adapters::files::read_runbooks;
 use cachewatch_adapters::outbound::Outputs;
 use cachewatch_app::{
@@ -25,23 +25,17 @@ use super::{Context, Failure};
 use crate::args::NotifyArgs;
 
 /// The chat the environment configures, and its default channel, with the outputs beyond Slack
-/// `cachewatch.toml` names (their keys from the environment too).
+/// `cachewatch.toml` names (their keys from the environment too): the outputs alone without
+/// Slack.
 pub async fn configured_chat<S>(
     ctx: &Context<S>,
 ) -> Result<Option<(Chat, Option<String>)>, Failure> {
     let env = |name: &str| std::env::var(name).ok();
-    let Some((chat, channel)) =
-        chat_from_lookup(env, |settings| settings).map_err(|e| Failure::Input(e.into()))?
-    else {
-        return Ok(None);
-    };
     let sdk = match Outputs::needs_aws(&ctx.config) {
         true => Some(cachewatch_adapters::aws::load().await),
         false => None,
     };
-    let outputs = Outputs::from_config(&ctx.config, env, sdk.as_ref())
-        .map_err(|e| Failure::Input(e.into()))?;
-    Ok(Some((chat.with_outputs(outputs), channel)))
+    chat_with_outputs(env, &ctx.config, sdk.as_ref()).map_err(|e| Failure::Input(e.into()))
 }
 
 /// How alerts are sent from this machine: the channel, links and zone the environment gives.
@@ -74,7 +68,7 @@ pub async fn run<S: cachewatch_app::Store>(
 ) -> Result<(), Failure> {
     let Some((chat, channel)) = configured_chat(ctx).await? else {
         return Err(Failure::Input(anyhow!(
-            "Slack is not configured: set SLACK_BOT_TOKEN and SLACK_CHANNEL, or SLACK_WEBHOOK_URL"
+            "nothing to send to: set SLACK_BOT_TOKEN and SLACK_CHANNEL, or SLACK_WEBHOOK_URL, or configure [webhook] or [q_developer] in cachewatch.toml"
         )));
     };
     if args.retry_failed {
