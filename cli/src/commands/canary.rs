@@ -10,9 +10,8 @@ use std::time::Duration;
 
 use anyhow::anyhow;
 use cachewatch_adapters::alert_path::AlertPath;
+use cachewatch_app::canary::Audience;
 use cachewatch_core::alerting::canary::{CANARY_SOURCE, Canary, CanaryOutcome, arrived};
-use cachewatch_core::alerting::delivery::ChatSink as _;
-use cachewatch_core::alerting::slack;
 use cachewatch_core::history::query::EventQuery;
 use cachewatch_core::history::store::EventStore;
 use chrono::Utc;
@@ -96,24 +95,21 @@ pub async fn run<S: EventStore>(
     };
 
     // Slack: the quiet line, or the loud alarm; either way Slack's answer is the confirmation.
-    let posted = match &chat {
-        Some((chat, channel)) => {
-            let channel = channel.as_deref().unwrap_or_default();
-            Some(
-                chat.post(
-                    channel,
-                    &slack::canary(&outcome, ctx.zone, ctx.config.reminders.mention.as_deref()),
-                )
-                .await
-                .map_err(|e| e.to_string()),
-            )
-        }
-        None => None,
+    let slack = chat
+        .as_ref()
+        .filter(|(chat, _)| chat.has_slack())
+        .map(|(chat, channel)| (chat, channel.as_deref().unwrap_or_default()));
+    let audience = Audience {
+        slack,
+        alarm: alarm_topic.as_deref().map(|arn| (&path, arn)),
+        zone: ctx.zone,
+        mention: ctx.config.reminders.mention.as_deref(),
     };
+    let told = cachewatch_app::canary::tell(&outcome, audience).await;
     match outcome {
         CanaryOutcome::Arrived { .. } => {
             writeln!(out, "{}", outcome.sentence())?;
-            match posted {
+            match told.slack {
                 Some(Ok(message)) if message.ts.is_empty() => {
                     writeln!(out, "Slack accepted the post.")?;
                 }
@@ -130,25 +126,19 @@ pub async fn run<S: EventStore>(
             Ok(())
         }
         CanaryOutcome::Lost { .. } => {
-            let mut told = Vec::new();
-            match posted {
-                Some(Ok(_)) => told.push("alerted in Slack".to_owned()),
-                Some(Err(reason)) => told.push(format!("Slack refused the alarm: {reason}")),
-                None => told.push("no Slack configured".to_owned()),
-            }
-            match (&alarm_topic, outcome.alarm()) {
-                (Some(alarm), Some((subject, message))) => {
-                    match path.publish_alarm(alarm, &subject, &message).await {
-                        Ok(_) => told.push(format!("alarm published to {alarm}")),
-                        Err(e) => told.push(format!("cannot publish the alarm to {alarm}: {e}")),
-                    }
-                }
-                _ => told.push("no alarm topic (--alarm-topic)".to_owned()),
-            }
+            let slack = match told.slack {
+                Some(Ok(_)) => "alerted in Slack".to_owned(),
+                Some(Err(reason)) => format!("Slack refused the alarm: {reason}"),
+                None => "no Slack configured".to_owned(),
+            };
+            let alarm = match (told.alarm, &alarm_topic) {
+                (Some(Ok(_)), Some(arn)) => format!("alarm published to {arn}"),
+                (Some(Err(e)), Some(arn)) => format!("cannot publish the alarm to {arn}: {e}"),
+                _ => "no alarm topic (--alarm-topic)".to_owned(),
+            };
             Err(Failure::Other(anyhow!(
-                "{} ({})",
-                outcome.sentence(),
-                told.join("; ")
+                "{} ({slack}; {alarm})",
+                outcome.sentence()
             )))
         }
     }

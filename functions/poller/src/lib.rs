@@ -30,6 +30,7 @@ use std::collections::BTreeSet;
 use cachewatch_adapters::chat::Chat;
 use cachewatch_adapters::deployment::Deployment;
 use cachewatch_adapters::elasticache::EventQuery;
+use cachewatch_app::canary::Audience;
 use cachewatch_app::{Alerting, Alerts, Door, IngestRequest, Input, Ports};
 use cachewatch_core::alerting::canary::{
     CANARY_SOURCE, Canary, CanaryOutcome, LastCheck, Scheduled, due, last_check,
@@ -313,27 +314,27 @@ async fn checked(d: &Deployment, topic: &str, now: DateTime<Utc>) -> Result<Valu
 /// Says loudly that `outcome`'s canary was lost: in Slack and on the alarm topic, each that is
 /// configured; answers, for each, whether it took the message.
 async fn tell_lost(d: &Deployment, outcome: &CanaryOutcome) -> Vec<(&'static str, bool)> {
-    let mut told = Vec::new();
-    if let (Some(chat), Some(channel)) = (&d.chat, d.notify.channel.as_deref()) {
-        let message = slack::canary(
-            outcome,
-            d.notify.zone,
-            d.config.reminders.mention.as_deref(),
-        );
-        let posted = chat.post(channel, &message).await;
-        if let Err(e) = &posted {
+    let audience = Audience {
+        slack: d.chat.as_ref().zip(d.notify.channel.as_deref()),
+        alarm: d.alarm_topic_arn.as_deref().map(|arn| (&d.alert_path, arn)),
+        zone: d.notify.zone,
+        mention: d.config.reminders.mention.as_deref(),
+    };
+    let told = cachewatch_app::canary::tell(outcome, audience).await;
+    let mut said = Vec::new();
+    if let Some(posted) = &told.slack {
+        if let Err(e) = posted {
             tracing::error!(error = %e, "Slack refused the lost canary's alarm");
         }
-        told.push(("slack", posted.is_ok()));
+        said.push(("slack", posted.is_ok()));
     }
-    if let (Some(alarm), Some((subject, message))) = (&d.alarm_topic_arn, outcome.alarm()) {
-        let published = d.alert_path.publish_alarm(alarm, &subject, &message).await;
-        if let Err(e) = &published {
-            tracing::error!(error = %e, %alarm, "cannot publish the lost canary's alarm");
+    if let Some(published) = &told.alarm {
+        if let Err(e) = published {
+            tracing::error!(error = %e, "cannot publish the lost canary's alarm");
         }
-        told.push(("alarm_topic", published.is_ok()));
+        said.push(("alarm_topic", published.is_ok()));
     }
-    told
+    said
 }
 
 /// Publishes a canary when none reached the history in the last `every` and the poller's last

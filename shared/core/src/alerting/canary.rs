@@ -125,6 +125,20 @@ pub fn is_canary(event: &MaintenanceEvent) -> bool {
     is_canary_name(event.event_name.as_deref())
 }
 
+/// Where a lost canary is said besides Slack: the stack's alarm topic.
+pub trait AlarmTopic {
+    /// Why a publish failed.
+    type Error: std::fmt::Display;
+
+    /// Publishes `subject` and `message` to `topic`; answers the message's id.
+    fn publish_alarm(
+        &self,
+        topic: &str,
+        subject: &str,
+        message: &str,
+    ) -> impl std::future::Future<Output = Result<String, Self::Error>> + Send;
+}
+
 /// What became of a canary.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CanaryOutcome {
