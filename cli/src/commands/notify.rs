@@ -13,9 +13,9 @@ use cachewatch_app::{
 };
 use cachewatch_core::IngestOutcome;
 use cachewatch_core::alerting::delivery::DeliveryState;
-use cachewatch_core::alerting::notify::{self, NotifyReport, NotifySettings};
+use cachewatch_core::alerting::notify::{NotifyReport, NotifySettings};
 use cachewatch_core::alerting::outbound::{Output, is_output_channel};
-use cachewatch_core::alerting::reminder::{ReminderReport, send_reminders};
+use cachewatch_core::alerting::reminder::ReminderReport;
 use cachewatch_core::alerting::slack;
 use cachewatch_core::cluster::source::FactsSource;
 use cachewatch_core::links::LinkSigner;
@@ -93,16 +93,28 @@ pub async fn run<S: cachewatch_app::Store>(
             ctx.store.save_delivery(&d).await?;
         }
     }
-    let settings = notify_settings(ctx, channel.clone())?;
-    let report = send(ctx, &chat, &ctx.elasticache, channel, &[], true).await?;
-    writeln!(out, "{}", summary(&report))?;
-    let reminded = send_reminders(&ctx.store, &chat, &ctx.config, &settings, ctx.now)
+    let runbooks =
+        read_runbooks(ctx.runbook_dir.as_deref()).map_err(|e| Failure::Input(e.into()))?;
+    let settings = NotifySettings {
+        // A person asked: every pending alert now, whatever its backoff says.
+        ignore_backoff: true,
+        ..notify_settings(ctx, channel)?
+    };
+    let ports = Ports {
+        store: &ctx.store,
+        chat: Some(&chat),
+        facts: &ctx.elasticache,
+        runbooks: &runbooks,
+    };
+    let sent = cachewatch_app::send_pending(ports, &ctx.config, &settings, ctx.now)
         .await
-        .map_err(|e| Failure::Other(e.into()))?;
-    if let Some(line) = reminders_summary(&reminded) {
+        .map_err(|e| Failure::Other(e.into()))?
+        .unwrap_or_default();
+    writeln!(out, "{}", summary(&sent.alerts))?;
+    if let Some(line) = reminders_summary(&sent.reminders) {
         writeln!(out, "{line}")?;
     }
-    outcome(&report)
+    outcome(&sent.alerts)
 }
 
 /// `reminded 2 maintenances, …`: one line about the reminders of a run, when there was any to
@@ -330,34 +342,6 @@ fn report_sent(report: &NotifyReport, json: bool, out: &mut dyn Write) -> Result
         writeln!(out, "{line}")?;
     }
     outcome(report)
-}
-
-async fn send<S: cachewatch_app::Store, F: FactsSource>(
-    ctx: &Context<S>,
-    chat: &Chat,
-    facts: &F,
-    channel: Option<String>,
-    refresh: &[String],
-    ignore_backoff: bool,
-) -> Result<NotifyReport, Failure> {
-    let runbooks =
-        read_runbooks(ctx.runbook_dir.as_deref()).map_err(|e| Failure::Input(e.into()))?;
-    let settings = NotifySettings {
-        ignore_backoff,
-        ..notify_settings(ctx, channel)?
-    };
-    notify::notify(
-        &ctx.store,
-        chat,
-        facts,
-        &runbooks,
-        &ctx.config,
-        &settings,
-        refresh,
-        ctx.now,
-    )
-    .await
-    .map_err(|e| Failure::Other(e.into()))
 }
 
 /// `sent 3, updated 1, …`: one line about a run.

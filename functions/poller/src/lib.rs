@@ -37,7 +37,7 @@ use cachewatch_core::alerting::canary::{
 };
 use cachewatch_core::alerting::delivery::{ChatSink as _, DeliveryStore as _};
 use cachewatch_core::alerting::notify::{NotifyError, NotifyReport, NotifySettings};
-use cachewatch_core::alerting::reminder::{ReminderReport, send_reminders};
+use cachewatch_core::alerting::reminder::ReminderReport;
 use cachewatch_core::alerting::slack::{self, SlackMessage};
 use cachewatch_core::fleet::{DIGEST_HORIZON, daily_report_day, upcoming_digest};
 use cachewatch_core::history::response::ResponseStore as _;
@@ -139,9 +139,10 @@ pub async fn poll(d: &Deployment, now: DateTime<Utc>) -> Result<Value, PollError
     };
     let (alerts, reminders, daily) = match (&d.chat, sent) {
         (Some(chat), Some(report)) => {
-            let sent = send_reminders(&d.store, chat, &d.config, &settings, now)
+            let sent = cachewatch_app::remind(ports, &d.config, &settings, now)
                 .await
-                .map_err(|NotifyError::Store(e)| PollError::Store(e))?;
+                .map_err(|NotifyError::Store(e)| PollError::Store(e))?
+                .unwrap_or_default();
             (alerts(&report), reminded(&sent), daily(d, chat, now).await?)
         }
         _ => {

@@ -14,9 +14,11 @@ pub mod facts;
 pub mod import;
 pub mod ingest;
 pub mod lookup;
+pub mod send;
 
 pub use facts::{KeptFacts, Known, NOT_LOOKED_UP, known_facts};
 pub use import::{ImportError, ImportRequest, Imported, LineRuns, import_lines};
+pub use send::{Sent, remind, send_pending};
 
 pub use ingest::{
     Alerting, Alerts, Door, IngestError, IngestRequest, Ingested, Input, alert, ingest, preview,
