@@ -11,8 +11,7 @@ use std::time::Duration;
 use anyhow::anyhow;
 use cachewatch_adapters::alert_path::AlertPath;
 use cachewatch_app::canary::Audience;
-use cachewatch_core::alerting::canary::{CANARY_SOURCE, Canary, CanaryOutcome, arrived};
-use cachewatch_core::history::query::EventQuery;
+use cachewatch_core::alerting::canary::{Canary, CanaryOutcome, arrived, canaries_since};
 use cachewatch_core::history::store::EventStore;
 use chrono::Utc;
 
@@ -44,6 +43,41 @@ fn topic_arn(value: Option<&str>, flag: &str) -> Result<Option<String>, Failure>
     Ok(Some(value.to_owned()))
 }
 
+/// Publishes a canary to `topic` and waits, at most `wait`, for it to reach the history.
+async fn publish_and_wait<S: EventStore>(
+    ctx: &Context<S>,
+    path: &AlertPath,
+    topic: &str,
+    wait: Duration,
+) -> Result<CanaryOutcome, Failure> {
+    // To the millisecond, as the body's `Date` carries it: the digest times it the same way.
+    let canary = Canary::at(Utc::now());
+    let (id, published_at) = (canary.id.clone(), canary.published_at);
+    path.publish_canary(topic, &canary)
+        .await
+        .map_err(|e| Failure::Other(anyhow!(e).context("cannot publish the canary")))?;
+    let query = canaries_since(published_at - chrono::Duration::minutes(5));
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let events = ctx.store.search(&query).await?;
+        if let Some(event) = arrived(&events, &id) {
+            let zero = chrono::Duration::zero();
+            return Ok(CanaryOutcome::of(
+                &id,
+                topic,
+                published_at,
+                Some(event),
+                zero,
+            ));
+        }
+        if tokio::time::Instant::now() >= deadline {
+            let waited = chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX);
+            return Ok(CanaryOutcome::of(&id, topic, published_at, None, waited));
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
 pub async fn run<S: EventStore>(
     ctx: &Context<S>,
     args: &CanaryArgs,
@@ -63,37 +97,7 @@ pub async fn run<S: EventStore>(
     // Read before publishing: a configuration mistake is said before anything is sent.
     let chat = configured_chat(ctx).await?;
     let path = AlertPath::from_sdk_config(&cachewatch_adapters::aws::load().await);
-    // To the millisecond, as the body's `Date` carries it: the digest times it the same way.
-    let canary = Canary::at(Utc::now());
-    let (id, published_at) = (canary.id.clone(), canary.published_at);
-    path.publish_canary(&topic, &canary)
-        .await
-        .map_err(|e| Failure::Other(anyhow!(e).context("cannot publish the canary")))?;
-    let query = EventQuery {
-        cluster: Some(CANARY_SOURCE.to_owned()),
-        since: Some(published_at - chrono::Duration::minutes(5)),
-        include_drills: true,
-        ..EventQuery::default()
-    };
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(args.wait);
-    let outcome = loop {
-        let events = ctx.store.search(&query).await?;
-        if let Some(event) = arrived(&events, &id) {
-            break CanaryOutcome::of(
-                &id,
-                &topic,
-                published_at,
-                Some(event),
-                chrono::Duration::zero(),
-            );
-        }
-        if tokio::time::Instant::now() >= deadline {
-            let waited = chrono::Duration::seconds(i64::try_from(args.wait).unwrap_or(i64::MAX));
-            break CanaryOutcome::of(&id, &topic, published_at, None, waited);
-        }
-        tokio::time::sleep(POLL).await;
-    };
-
+    let outcome = publish_and_wait(ctx, &path, &topic, Duration::from_secs(args.wait)).await?;
     // Slack: the quiet line, or the loud alarm; either way Slack's answer is the confirmation.
     let slack = chat
         .as_ref()

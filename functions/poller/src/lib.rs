@@ -33,7 +33,7 @@ use cachewatch_adapters::elasticache::EventQuery;
 use cachewatch_app::canary::Audience;
 use cachewatch_app::{Alerting, Alerts, Door, IngestRequest, Input, Ports};
 use cachewatch_core::alerting::canary::{
-    CANARY_SOURCE, Canary, CanaryOutcome, LastCheck, Scheduled, due, last_check,
+    Canary, CanaryOutcome, LastCheck, Scheduled, canaries_since, due, last_check,
 };
 use cachewatch_core::alerting::delivery::{ChatSink as _, DeliveryStore as _};
 use cachewatch_core::alerting::notify::{NotifyError, NotifyReport, NotifySettings};
@@ -212,13 +212,11 @@ fn alerts(report: &NotifyReport) -> Value {
 /// The last canary of the past 30 days that reached the history, for the digest's line; none
 /// when the history cannot be read (the digest goes out without the line).
 async fn last_canary(d: &Deployment, now: DateTime<Utc>) -> Option<LastCheck> {
-    let query = cachewatch_core::EventQuery {
-        cluster: Some(CANARY_SOURCE.to_owned()),
-        since: Some(now - Duration::days(30)),
-        include_drills: true,
-        ..cachewatch_core::EventQuery::default()
-    };
-    match d.store.search(&query).await {
+    match d
+        .store
+        .search(&canaries_since(now - Duration::days(30)))
+        .await
+    {
         Ok(events) => last_check(&events),
         Err(e) => {
             tracing::error!(error = %e, "cannot read the last canary");
@@ -232,13 +230,7 @@ async fn canaries(
     d: &Deployment,
     since: DateTime<Utc>,
 ) -> Result<Vec<MaintenanceEvent>, StoreError> {
-    let query = cachewatch_core::EventQuery {
-        cluster: Some(CANARY_SOURCE.to_owned()),
-        since: Some(since),
-        include_drills: true,
-        ..cachewatch_core::EventQuery::default()
-    };
-    d.store.search(&query).await
+    d.store.search(&canaries_since(since)).await
 }
 
 /// The canary step: the last one checked, the next one published when due. A failure here is

@@ -275,6 +275,17 @@ pub fn seconds(d: Duration) -> String {
     format!("{:.1} s", d.num_milliseconds() as f64 / 1000.0)
 }
 
+/// The search that finds the canaries stored since `since` (drills, which normal searches
+/// leave out).
+pub fn canaries_since(since: DateTime<Utc>) -> crate::history::query::EventQuery {
+    crate::history::query::EventQuery {
+        cluster: Some(CANARY_SOURCE.to_owned()),
+        since: Some(since),
+        include_drills: true,
+        ..crate::history::query::EventQuery::default()
+    }
+}
+
 /// The canary `id` among `events`, when it arrived.
 pub fn arrived<'e>(events: &'e [MaintenanceEvent], id: &str) -> Option<&'e MaintenanceEvent> {
     events
