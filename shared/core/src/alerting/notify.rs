@@ -1110,7 +1110,8 @@ where
             return Ok(());
         }
         let outcome = match due_in(store, &channel, due_by, now).await {
-            Ok(works) => self.channel(&channel, works).await,
+            // Boxed: nested in every door's future, a channel's would make their types too deep.
+            Ok(works) => Box::pin(self.channel(&channel, works)).await,
             Err(e) => Err(e),
         };
         store.release_lease(&lease, holder).await?;

@@ -189,7 +189,7 @@ fn defanged(text: &str) -> String {
     text.replace('<', "\u{2039}").replace('>', "\u{203A}")
 }
 
-/// `• orders-0001-001 node 0001 (orders) · 3f9a2c71`, linked to its runbook page when there is one.
+/// `• 3f9a2c71 · orders-0001-001 node 0001 (orders)`, linked to its runbook page when there is one.
 fn line(s: &Situation<'_>) -> String {
     let drill = if s.drill { "🧪 " } else { "" };
     let group = s
@@ -205,10 +205,11 @@ fn line(s: &Situation<'_>) -> String {
         }
         _ => String::new(),
     };
+    // The id first: a long name is cut, never the id that names it.
     let text = format!(
-        "• {drill}{}{group} · {}",
+        "• {} · {drill}{}{group}",
+        mrkdwn::code(short),
         s.subject_md(),
-        mrkdwn::code(short)
     );
     // The link is kept whole: cut, it would be broken markup.
     let room = LINE.saturating_sub(mrkdwn::len(&link));
