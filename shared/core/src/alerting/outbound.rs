@@ -280,15 +280,31 @@ pub fn with_outputs(chat: &Delivery, outputs: &[Output]) -> Vec<Delivery> {
     if chat.state != DeliveryState::Pending || is_output_channel(&chat.channel) {
         return Vec::new();
     }
+    to_outputs(
+        &chat.event_id,
+        chat.group_key.as_deref(),
+        outputs,
+        chat.created_at,
+    )
+}
+
+/// The pending deliveries of one event's alert to each of `outputs`: what announces it with
+/// Slack's, or alone when no Slack channel is configured for it.
+pub fn to_outputs(
+    event: &EventId,
+    group_key: Option<&str>,
+    outputs: &[Output],
+    now: DateTime<Utc>,
+) -> Vec<Delivery> {
     outputs
         .iter()
         .map(|o| {
             Delivery::new(
-                chat.event_id.clone(),
+                event.clone(),
                 o.channel().to_owned(),
-                chat.group_key.clone(),
+                group_key.map(str::to_owned),
                 DeliveryState::Pending,
-                chat.created_at,
+                now,
             )
         })
         .collect()
