@@ -103,7 +103,6 @@ where
 
     /// What is still to announce: repeats are dropped and lost answers settled first (an
     /// announcement that arrived is recorded as sent). The others go one by one.
-    #[allow(clippy::type_complexity)]
     async fn members(
         &mut self,
         channel: &str,
