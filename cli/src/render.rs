@@ -248,30 +248,37 @@ pub fn event_details(
     if let Some(w) = e.previous_window {
         field("moved from", zone.format_window(w.start, w.end))?;
     }
+    for (name, value) in where_and_what(e) {
+        field(name, value)?;
+    }
+    Ok(())
+}
+
+/// An event's failover, account, message and origin, as fields.
+fn where_and_what(e: &MaintenanceEvent) -> Vec<(&'static str, String)> {
+    let mut fields = Vec::new();
     if let Some(f) = &e.failover {
-        field(
+        fields.push((
             "failover",
             format!(
                 "{} -> {}",
                 f.from.as_deref().unwrap_or("?"),
                 f.to.as_deref().unwrap_or("?")
             ),
-        )?;
+        ));
     }
     if let (Some(region), Some(account)) = (&e.region, &e.account_id) {
-        field("account", format!("{account} in {region}"))?;
+        fields.push(("account", format!("{account} in {region}")));
     }
     if let Some(m) = &e.message {
-        field(
-            "message",
-            cachewatch_core::model::invisible::shown(m)
-                .chars()
-                .map(|c| if c.is_control() { ' ' } else { c })
-                .collect(),
-        )?;
+        let shown = cachewatch_core::model::invisible::shown(m)
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        fields.push(("message", shown));
     }
-    field("via", e.origin.as_str().to_owned())?;
-    Ok(())
+    fields.push(("via", e.origin.as_str().to_owned()));
+    fields
 }
 
 fn maintenance_title(m: &Maintenance) -> &'static str {
@@ -283,26 +290,13 @@ fn maintenance_title(m: &Maintenance) -> &'static str {
     }
 }
 
-/// A maintenance and its timeline.
-pub fn maintenance_details(
+/// A maintenance's window, its deadline while it is ahead, and the windows it moved from.
+fn windows(
     m: &Maintenance,
-    events: &[MaintenanceEvent],
     zone: Zone,
     now: DateTime<Utc>,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
-    let status = m.status(now);
-    writeln!(
-        out,
-        "Maintenance {} — {}, {}",
-        m.id,
-        maintenance_title(m),
-        status.as_str().replace('_', " ")
-    )?;
-    writeln!(out, "  {:<14}{}", "subject", m.subject_label())?;
-    if let Some(g) = &m.replication_group_id {
-        writeln!(out, "  {:<14}{}", "repl. group", g)?;
-    }
     if let Some(w) = m.window {
         writeln!(
             out,
@@ -328,6 +322,30 @@ pub fn maintenance_details(
             zone.format_window(w.start, w.end)
         )?;
     }
+    Ok(())
+}
+
+/// A maintenance and its timeline.
+pub fn maintenance_details(
+    m: &Maintenance,
+    events: &[MaintenanceEvent],
+    zone: Zone,
+    now: DateTime<Utc>,
+    out: &mut dyn Write,
+) -> Result<(), Failure> {
+    let status = m.status(now);
+    writeln!(
+        out,
+        "Maintenance {} — {}, {}",
+        m.id,
+        maintenance_title(m),
+        status.as_str().replace('_', " ")
+    )?;
+    writeln!(out, "  {:<14}{}", "subject", m.subject_label())?;
+    if let Some(g) = &m.replication_group_id {
+        writeln!(out, "  {:<14}{}", "repl. group", g)?;
+    }
+    windows(m, zone, now, out)?;
     if let Some(previous) = &m.repeat_of {
         writeln!(
             out,
@@ -356,6 +374,11 @@ pub fn maintenance_details(
             zone.format(f.at)
         )?;
     }
+    timeline(events, zone, out)
+}
+
+/// A maintenance's events, one line each: when, which, what, and the window or failover it says.
+fn timeline(events: &[MaintenanceEvent], zone: Zone, out: &mut dyn Write) -> Result<(), Failure> {
     writeln!(out, "  timeline:")?;
     for e in events {
         let detail = match (e.previous_window, e.window) {

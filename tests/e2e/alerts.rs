@@ -11,12 +11,13 @@ use cachewatch_adapters::SqliteStore;
 use cachewatch_adapters::slack::{RetryPolicy, SlackClient, SlackSettings};
 use cachewatch_core::alerting::delivery::{DeliveryState, DeliveryStore};
 use cachewatch_core::alerting::notify::{NotifySettings, notify, record_alerts};
-use cachewatch_core::cluster::source::NoFacts;
+use cachewatch_core::cluster::source::{FactsSource, NoFacts};
 use cachewatch_core::config::Config;
 use cachewatch_core::intake::parse::{ParseContext, parse_document};
 use cachewatch_core::model::timefmt::Zone;
 use cachewatch_core::runbook::Runbooks;
 use cachewatch_core::{AlertPolicy, EventId, ingest};
+use cachewatch_tests::burst;
 use cachewatch_tests::slack::{Fault, RandomFailures, SlackStandIn, StoredMessage};
 use cachewatch_tests::workspace_bin;
 use chrono::{DateTime, Duration, DurationRound, Utc};
@@ -498,9 +499,16 @@ async fn many_new_maintenances_at_once_are_one_grouped_message_with_details_in_i
 
     let parents = slack.parents(CHANNEL);
     assert_eq!(parents.len(), 1, "one grouped message");
+    // The eight are the same (window, nothing known of their engine): one announcement in the
+    // thread names and carries them all; with runbook pages, no checklist is posted.
     let replies = slack.replies(CHANNEL, &parents[0].ts);
-    assert_eq!(replies.len(), 8, "each maintenance's alert in its thread");
-    assert_eq!(keys(&replies).len(), 8);
+    assert_eq!(replies.len(), 1, "one announcement in its thread");
+    assert_eq!(
+        replies[0].delivery_keys().len(),
+        9,
+        "its own key and eight deliveries"
+    );
+    assert_eq!(carried(&replies).len(), 9);
     assert!(parents[0].text.contains('8'), "{}", parents[0].text);
 }
 
@@ -889,4 +897,392 @@ fn a_stored_record_that_cannot_be_read_stops_neither_upcoming_nor_notify() {
     let parents = slack.parents(CHANNEL);
     assert_eq!(parents.len(), 1, "pear's alert was sent");
     assert!(parents[0].text.contains("pear-001"), "{}", parents[0].text);
+}
+
+// --- A region-wide burst ---------------------------------------------------------------------
+
+/// Stores `doc` and sends its alerts, as [`deliver`] does, with facts from `facts`.
+async fn deliver_with<F: FactsSource>(
+    store: &SqliteStore,
+    chat: &SlackClient,
+    facts: &F,
+    config: &Config,
+    settings: &NotifySettings,
+    doc: &str,
+    now: DateTime<Utc>,
+) {
+    let events = parse_document(doc, &ParseContext::received_at(now)).unwrap();
+    let outcome = ingest(store, events, &AlertPolicy::default())
+        .await
+        .unwrap();
+    let new: Vec<_> = outcome
+        .events
+        .iter()
+        .filter(|e| e.new)
+        .map(|e| e.event.clone())
+        .collect();
+    record_alerts(store, &new, config, settings.channel.as_deref(), now)
+        .await
+        .unwrap();
+    notify(
+        store,
+        chat,
+        facts,
+        &Runbooks::embedded(),
+        config,
+        settings,
+        &[],
+        now,
+    )
+    .await
+    .unwrap();
+}
+
+/// How many messages carry each delivery, counting every delivery an announcement names.
+fn carried(messages: &[StoredMessage]) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for m in messages {
+        for key in m.delivery_keys() {
+            *counts.entry(key.to_owned()).or_insert(0) += 1;
+        }
+    }
+    counts
+}
+
+/// The checklists posted, by the anchor their key names: `checklist:{anchor}:{part}`.
+fn checklists(messages: &[StoredMessage]) -> BTreeMap<String, Vec<StoredMessage>> {
+    let mut out: BTreeMap<String, Vec<StoredMessage>> = BTreeMap::new();
+    for m in messages {
+        if let Some(rest) = m.delivery_key().and_then(|k| k.strip_prefix("checklist:")) {
+            let anchor = rest.split(':').next().unwrap_or_default().to_owned();
+            out.entry(anchor).or_default().push(m.clone());
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn identical_maintenances_of_a_burst_share_one_checklist_naming_their_clusters() {
+    // Arrange: 30 clusters of three kinds (Redis OSS primaries, replicas, Valkey primaries), one
+    // window, in one delivery.
+    let now = now();
+    let slack = SlackStandIn::start();
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("history.db")).unwrap();
+    let clusters = burst::fleet(30, 3);
+    let doc = burst::notices(&clusters, now + Duration::days(4), now);
+    let ids = parsed_ids(&doc, now);
+
+    // Act
+    deliver_with(
+        &store,
+        &client(&slack, 2),
+        &burst::FleetFacts,
+        &Config::default(),
+        &settings("s", None),
+        &doc,
+        now,
+    )
+    .await;
+
+    // Assert: one grouped message; under it three announcements (one per kind), each naming its
+    // ten clusters and carrying their deliveries; every maintenance announced once; no
+    // maintenance's own alert.
+    let messages = slack.messages(CHANNEL);
+    let parents = slack.parents(CHANNEL);
+    assert_eq!(parents.len(), 1, "one grouped message");
+    let replies = slack.replies(CHANNEL, &parents[0].ts);
+    let announcements: Vec<&StoredMessage> = replies
+        .iter()
+        .filter(|m| m.delivery_key().is_some_and(|k| k.starts_with("announce:")))
+        .collect();
+    assert_eq!(announcements.len(), 3, "one announcement per kind");
+    let counts = carried(&messages);
+    for id in &ids {
+        assert_eq!(counts.get(id.as_str()), Some(&1), "{id} announced once");
+    }
+    assert!(
+        messages.iter().all(|m| m
+            .delivery_key()
+            .is_none_or(|k| !ids.iter().any(|id| id.as_str() == k))),
+        "no maintenance has a message of its own"
+    );
+    for a in &announcements {
+        let everything = format!("{} {}", a.text, serde_json::to_string(&a.blocks).unwrap());
+        let kind = burst::KINDS
+            .iter()
+            .find(|k| everything.contains(&format!("{k}-")))
+            .unwrap();
+        let named: Vec<&String> = clusters
+            .iter()
+            .filter(|c| everything.contains(c.as_str()))
+            .collect();
+        assert_eq!(named.len(), 10, "{kind}: {named:?}");
+        assert!(named.iter().all(|c| c.starts_with(kind)), "{named:?}");
+        assert_eq!(
+            a.delivery_keys().len(),
+            11,
+            "its own key and its ten deliveries"
+        );
+    }
+    // One checklist per kind, in the grouped message's thread, naming the clusters it covers.
+    let lists = checklists(&replies);
+    assert_eq!(lists.len(), 3, "{:?}", lists.keys());
+    for parts in lists.values() {
+        let first = &parts[0];
+        let text = serde_json::to_string(&first.blocks).unwrap();
+        let kind = burst::KINDS
+            .iter()
+            .find(|k| text.contains(&format!("{k}-")))
+            .unwrap();
+        let named = clusters
+            .iter()
+            .filter(|c| c.starts_with(kind) && text.contains(c.as_str()))
+            .count();
+        assert_eq!(
+            named, 10,
+            "the checklist names the ten {kind} clusters: {text}"
+        );
+    }
+    assert!(
+        messages.len() <= 20,
+        "{} posts for 30 maintenances",
+        messages.len()
+    );
+    assert!(
+        store
+            .due_deliveries(now + Duration::days(30), 100)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_later_event_of_a_burst_maintenance_is_its_own_message_in_the_grouped_thread() {
+    // Arrange: a burst of eight, announced.
+    let now = now();
+    let slack = SlackStandIn::start();
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("history.db")).unwrap();
+    let chat = client(&slack, 2);
+    let config = Config::default();
+    let window = now + Duration::days(4);
+    let clusters = burst::fleet(8, 1);
+    let doc = burst::notices(&clusters, window, now);
+    deliver_with(
+        &store,
+        &chat,
+        &burst::FleetFacts,
+        &config,
+        &settings("s", None),
+        &doc,
+        now,
+    )
+    .await;
+    let group = slack.parents(CHANNEL).remove(0);
+    let before = slack.replies(CHANNEL, &group.ts).len();
+
+    // Act: one of them is rescheduled.
+    let hour = Duration::hours(1);
+    let later = window + Duration::days(2);
+    let cluster = &clusters[3];
+    let reschedule = describe(
+        now,
+        cluster,
+        "cache-cluster",
+        &format!(
+            "The replacement in maintenance window for node with Cache Cluster ID: {cluster}, Node ID: 0001 has re-scheduled from Previous Start Time: {}, Previous End Time: {} to New Start Time: {}, New End Time: {}",
+            text_time(window),
+            text_time(window + hour),
+            text_time(later),
+            text_time(later + hour)
+        ),
+    );
+    let id = parsed_ids(&reschedule, now).remove(0);
+    deliver_with(
+        &store,
+        &chat,
+        &burst::FleetFacts,
+        &config,
+        &settings("s", None),
+        &reschedule,
+        now,
+    )
+    .await;
+
+    // Assert: its alert is one new message in the grouped message's thread, no new parent, and
+    // no second checklist (its set's is there).
+    assert_eq!(slack.parents(CHANNEL).len(), 1);
+    let replies = slack.replies(CHANNEL, &group.ts);
+    assert_eq!(replies.len(), before + 1, "{replies:#?}");
+    let last = replies.last().unwrap();
+    assert_eq!(last.delivery_key(), Some(id.as_str()));
+    assert!(last.text.contains(cluster.as_str()), "{}", last.text);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn an_urgent_failover_is_sent_before_a_queue_of_scheduled_notices() {
+    for threshold in [1000, 5] {
+        // Arrange: twelve scheduled notices recorded first, then a failover; nothing sent yet.
+        // With a threshold of 1000 they queue one by one; with 5 they are a burst.
+        let now = now();
+        let slack = SlackStandIn::start();
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("history.db")).unwrap();
+        let config = Config::from_toml(&format!("[slack]\ngroup_threshold = {threshold}")).unwrap();
+        let clusters = burst::fleet(12, 2);
+        let notices = burst::notices(&clusters, now + Duration::days(3), now);
+        let failover_doc = failover("checkout", now).join("\n");
+        for doc in [notices.as_str(), failover_doc.as_str()] {
+            let events = parse_document(doc, &ParseContext::received_at(now)).unwrap();
+            let outcome = ingest(&store, events, &AlertPolicy::default())
+                .await
+                .unwrap();
+            let new: Vec<_> = outcome.events.into_iter().map(|e| e.event).collect();
+            record_alerts(&store, &new, &config, Some(CHANNEL), now)
+                .await
+                .unwrap();
+        }
+        let failover_ids = parsed_ids(&failover_doc, now);
+
+        // Act
+        notify(
+            &store,
+            &client(&slack, 2),
+            &burst::FleetFacts,
+            &Runbooks::embedded(),
+            &config,
+            &settings("s", Some("https://cachewatch.example")),
+            &[],
+            now,
+        )
+        .await
+        .unwrap();
+
+        // Assert: the failover's alert is the first message posted, then the scheduled ones.
+        let messages = slack.messages(CHANNEL);
+        assert!(messages.len() > 1, "threshold {threshold}: {messages:#?}");
+        let first = messages[0].delivery_key().unwrap_or_default();
+        assert!(
+            failover_ids.iter().any(|id| id.as_str() == first),
+            "threshold {threshold}: the first message is {first}: {}",
+            messages[0].text
+        );
+        let counts = carried(&messages);
+        for id in parsed_ids(&notices, now) {
+            assert_eq!(
+                counts.get(id.as_str()),
+                Some(&1),
+                "threshold {threshold}: {id}"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_burst_is_announced_exactly_once_while_slack_fails_thirty_percent_of_calls() {
+    for seed in [3, 19, 2027, 4242, 65535] {
+        a_burst_despite_failures(seed).await;
+    }
+}
+
+async fn a_burst_despite_failures(seed: u64) {
+    // Arrange: Slack fails 30% of requests (500s, 429s, answers lost after the message was
+    // stored); 80 maintenances of four kinds in one delivery.
+    let now = now();
+    let slack = SlackStandIn::start();
+    slack.fail_randomly(RandomFailures {
+        rate: 0.3,
+        seed,
+        faults: vec![
+            Fault::HttpStatus(500),
+            Fault::RateLimited {
+                retry_after_secs: 0,
+            },
+            Fault::LostAnswer,
+        ],
+        only: None,
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("history.db")).unwrap();
+    let chat = client(&slack, 2);
+    let config = Config::default();
+    let settings = settings("sender", None);
+    let clusters = burst::fleet(80, 4);
+    let doc = burst::notices(&clusters, now + Duration::days(4), now);
+    let ids = parsed_ids(&doc, now);
+
+    // Act: the delivery, then the poller's runs while Slack keeps failing.
+    deliver_with(
+        &store,
+        &chat,
+        &burst::FleetFacts,
+        &config,
+        &settings,
+        &doc,
+        now,
+    )
+    .await;
+    for _ in 0..30 {
+        if store
+            .due_deliveries(now + Duration::days(1), 10)
+            .await
+            .unwrap()
+            .is_empty()
+        {
+            break;
+        }
+        let later = now + Duration::hours(2);
+        notify(
+            &store,
+            &chat,
+            &burst::FleetFacts,
+            &Runbooks::embedded(),
+            &config,
+            &settings,
+            &[],
+            later,
+        )
+        .await
+        .unwrap();
+    }
+
+    // Assert: every maintenance announced exactly once, nothing left, nothing failed, no
+    // checklist posted twice.
+    let messages = slack.messages(CHANNEL);
+    let counts = carried(&messages);
+    for id in &ids {
+        assert_eq!(counts.get(id.as_str()), Some(&1), "seed {seed}: {id}");
+    }
+    let doubled: Vec<_> = keys(&messages)
+        .into_iter()
+        .filter(|(_, n)| *n > 1)
+        .collect();
+    assert!(doubled.is_empty(), "seed {seed}: {doubled:?}");
+    assert!(
+        store
+            .due_deliveries(now + Duration::days(30), 100)
+            .await
+            .unwrap()
+            .is_empty(),
+        "seed {seed}"
+    );
+    assert!(
+        store
+            .deliveries_in(DeliveryState::Failed, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "seed {seed}"
+    );
+    let failed = slack
+        .requests()
+        .iter()
+        .filter(|r| r.fault.is_some())
+        .count();
+    assert!(
+        failed >= 3,
+        "seed {seed}: the stand-in did fail ({failed} requests)"
+    );
 }

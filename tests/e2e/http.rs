@@ -961,6 +961,74 @@ async fn post_checklist_puts_the_runbook_in_the_alerts_thread() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clusters_own_checklist_comes_on_demand_from_a_bursts_announcement() {
+    // Arrange: six replacements stored (as the poller would), then a notice over SNS: the door
+    // records and sends all seven at once, a burst announced under one grouped message.
+    let door = door(true).await;
+    for i in 0..6 {
+        scheduled(&door.store, &format!("fleet{i}-0001-001")).await;
+    }
+    let body = json!({"ElastiCache:NodeReplacementScheduled": "payments-0001-001", "Replication Group ID": "payments"});
+    let answer = door
+        .post_sns(&sns::notification(
+            &body,
+            Utc::now() - Duration::minutes(1),
+            "2",
+        ))
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    let parents = door.slack.parents(ALERTS);
+    assert_eq!(parents.len(), 1, "one grouped message: {parents:#?}");
+    let replies = door.slack.replies(ALERTS, &parents[0].ts);
+    let picked = |o: &&Value| o["text"]["text"].as_str() == Some("fleet3-0001-001 node 0001");
+    let (announcement, option) = replies
+        .iter()
+        .find_map(|m| {
+            let picker = element(m, ACTION_CHECKLIST)?;
+            let option = picker["options"].as_array()?.iter().find(picked)?.clone();
+            Some((m.clone(), option))
+        })
+        .expect("an announcement whose picker offers fleet3-0001-001");
+    let value = option["value"].as_str().unwrap().to_owned();
+    assert!(
+        announcement.text.contains("6 node replacements"),
+        "{}",
+        announcement.text
+    );
+
+    // Act: someone picks fleet3-0001-001 in the picker.
+    let pick = door
+        .slack
+        .select_action(ACTION_CHECKLIST, &value, ONCALL, ALERTS, &announcement.ts);
+    assert_eq!(door.slack_request(&pick).await.status, StatusCode::OK);
+
+    // Assert: its own checklist follows in the grouped message's thread, and the command gives
+    // the same runbook by the id the announcement shows.
+    let after = door.slack.replies(ALERTS, &parents[0].ts);
+    assert!(after.len() > replies.len(), "{after:#?}");
+    let checklist = &after[replies.len()];
+    assert!(
+        checklist.text.starts_with("Checklist: ") && checklist.text.contains("fleet3-0001-001"),
+        "{}",
+        checklist.text
+    );
+    let short = &value[..8];
+    assert!(
+        serde_json::to_string(&announcement.blocks)
+            .unwrap()
+            .contains(short)
+    );
+    let (_, message) = door.command(&format!("runbook {short}")).await;
+    assert!(
+        serde_json::to_string(&message.blocks)
+            .unwrap()
+            .contains("fleet3-0001-001"),
+        "{}",
+        message.text
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_slack_did_not_sign_change_nothing() {
     let door = door(true).await;
     let parent = alerted(&door).await;

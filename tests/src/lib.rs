@@ -3,6 +3,7 @@
 #![warn(missing_docs)]
 
 pub mod browser;
+pub mod burst;
 pub mod conformance;
 pub mod elasticache;
 pub mod lambda;

@@ -280,6 +280,21 @@ impl StoredMessage {
             .as_str()
     }
 
+    /// Every delivery it carries out: its own key, and those an announcement of many names
+    /// (`metadata.event_payload.deliveries`, space-separated).
+    pub fn delivery_keys(&self) -> Vec<&str> {
+        let mut keys: Vec<&str> = self.delivery_key().into_iter().collect();
+        if let Some(more) = self
+            .metadata
+            .as_ref()
+            .and_then(|m| m.pointer("/event_payload/deliveries"))
+            .and_then(Value::as_str)
+        {
+            keys.extend(more.split(' ').filter(|k| !k.is_empty()));
+        }
+        keys
+    }
+
     /// Whether it is a thread's parent (or a message without a thread).
     pub fn is_parent(&self) -> bool {
         self.thread_ts.is_none()
@@ -610,6 +625,38 @@ impl SlackStandIn {
         channel: &str,
         message_ts: &str,
     ) -> SlackRequest {
+        let action = json!({
+            "type": "button",
+            "action_id": action_id,
+            "block_id": "cachewatch",
+            "value": value,
+            "text": {"type": "plain_text", "text": action_id},
+            "action_ts": "1700000000.000001",
+        });
+        self.action(action, user, channel, message_ts)
+    }
+
+    /// `user` picking the option `value` of the select `action_id` on the message `message_ts`
+    /// of `channel` (`block_actions`, the action carrying `selected_option`), signed now.
+    pub fn select_action(
+        &self,
+        action_id: &str,
+        value: &str,
+        user: &str,
+        channel: &str,
+        message_ts: &str,
+    ) -> SlackRequest {
+        let action = json!({
+            "type": "static_select",
+            "action_id": action_id,
+            "block_id": "cachewatch",
+            "selected_option": {"text": {"type": "plain_text", "text": value}, "value": value},
+            "action_ts": "1700000000.000001",
+        });
+        self.action(action, user, channel, message_ts)
+    }
+
+    fn action(&self, action: Value, user: &str, channel: &str, message_ts: &str) -> SlackRequest {
         let trigger_id = self.new_trigger();
         let message = self
             .message(channel, message_ts)
@@ -626,14 +673,7 @@ impl SlackStandIn {
             "channel": {"id": channel, "name": "alerts"},
             "message": message,
             "response_url": format!("http://{}/actions/response", self.address),
-            "actions": [{
-                "type": "button",
-                "action_id": action_id,
-                "block_id": "cachewatch",
-                "value": value,
-                "text": {"type": "plain_text", "text": action_id},
-                "action_ts": "1700000000.000001",
-            }],
+            "actions": [action],
         });
         let body = form_encode(&[("payload", &payload.to_string())]);
         self.signed("/slack/interactions", body, trigger_id)

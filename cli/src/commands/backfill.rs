@@ -20,24 +20,7 @@ pub async fn run<S: cachewatch_app::Store>(
     args: &BackfillArgs,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
-    let start = match (&args.since, args.hours) {
-        (Some(since), _) => parse_when(since, ctx.now).map_err(|e| Failure::Input(e.into()))?,
-        (None, Some(hours)) => ctx.now - Duration::hours(i64::from(hours)),
-        (None, None) => ctx.now - EVENT_RETENTION,
-    };
-    if start >= ctx.now {
-        return Err(Failure::Input(anyhow!(
-            "--since is not in the past: nothing to read"
-        )));
-    }
-    let kept_from = ctx.now - EVENT_RETENTION;
-    if start < kept_from {
-        output::note(format_args!(
-            "ElastiCache keeps events for 14 days: reading from {} on",
-            ctx.zone.format(kept_from)
-        ));
-    }
-    let start = start.max(kept_from);
+    let start = start_of(ctx, args)?;
     let query = EventQuery::between(start, ctx.now);
     let sending = Sending::from_env(ctx).await?;
     let bar = progress::bar(args.progress);
@@ -98,6 +81,29 @@ pub async fn run<S: cachewatch_app::Store>(
     sending
         .report(ctx, &elasticache, outcome, ingested.alerts, args.json, out)
         .await
+}
+
+/// Where the backfill starts: `--since`, `--hours` or ElastiCache's whole retention, and never
+/// before what ElastiCache still keeps (said when asked for).
+fn start_of<S>(ctx: &Context<S>, args: &BackfillArgs) -> Result<DateTime<Utc>, Failure> {
+    let start = match (&args.since, args.hours) {
+        (Some(since), _) => parse_when(since, ctx.now).map_err(|e| Failure::Input(e.into()))?,
+        (None, Some(hours)) => ctx.now - Duration::hours(i64::from(hours)),
+        (None, None) => ctx.now - EVENT_RETENTION,
+    };
+    if start >= ctx.now {
+        return Err(Failure::Input(anyhow!(
+            "--since is not in the past: nothing to read"
+        )));
+    }
+    let kept_from = ctx.now - EVENT_RETENTION;
+    if start < kept_from {
+        output::note(format_args!(
+            "ElastiCache keeps events for 14 days: reading from {} on",
+            ctx.zone.format(kept_from)
+        ));
+    }
+    Ok(start.max(kept_from))
 }
 
 /// Where the work is: while reading, how much of the time range is read (DescribeEvents answers

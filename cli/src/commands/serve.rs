@@ -10,6 +10,7 @@ use std::net::SocketAddr;
 use std::time::Duration as StdDuration;
 
 use anyhow::{Context as _, anyhow};
+use cachewatch_adapters::chat::Chat;
 use cachewatch_adapters::elasticache::ElastiCache;
 use cachewatch_adapters::files::read_runbooks;
 use cachewatch_core::alerting::notify;
@@ -73,25 +74,11 @@ where
     describe(out, addr, &settings, chat.is_some())?;
 
     let resend = chat.clone().map(|chat| {
-        // The templates were read above; reading them again cannot fail where that did not.
-
-        let Resender { store, facts } = resender;
-        let runbooks = read_runbooks(ctx.runbook_dir.as_deref());
-        let config = ctx.config.clone();
         let settings = notify::NotifySettings {
             ignore_backoff: false,
             ..notify.clone()
         };
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(RESEND_EVERY);
-            tick.tick().await;
-            let Ok(runbooks) = runbooks else { return };
-            loop {
-                tick.tick().await;
-                let now = Utc::now();
-                resend_due(&store, &chat, &facts, &runbooks, &config, &settings, now).await;
-            }
-        })
+        spawn_resender(&ctx, resender, chat, settings)
     });
 
     let door = Door {
@@ -117,6 +104,32 @@ where
     }
     writeln!(out, "stopped")?;
     Ok(())
+}
+
+/// Sends what is due every [`RESEND_EVERY`], beside the door, until aborted.
+fn spawn_resender<S>(
+    ctx: &Context<S>,
+    resender: Resender<S>,
+    chat: Chat,
+    settings: notify::NotifySettings,
+) -> tokio::task::JoinHandle<()>
+where
+    S: cachewatch_app::Store + 'static,
+{
+    let Resender { store, facts } = resender;
+    // The templates were read already; reading them again cannot fail where that did not.
+    let runbooks = read_runbooks(ctx.runbook_dir.as_deref());
+    let config = ctx.config.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(RESEND_EVERY);
+        tick.tick().await;
+        let Ok(runbooks) = runbooks else { return };
+        loop {
+            tick.tick().await;
+            let now = Utc::now();
+            resend_due(&store, &chat, &facts, &runbooks, &config, &settings, now).await;
+        }
+    })
 }
 
 /// What the door checks, from the environment, with the defaults of a server on this machine:

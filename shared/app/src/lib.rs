@@ -17,7 +17,7 @@ pub mod lookup;
 pub mod respond;
 pub mod send;
 
-pub use facts::{KeptFacts, Known, NOT_LOOKED_UP, known_facts};
+pub use facts::{AlertFacts, KeptFacts, Known, NOT_LOOKED_UP, known_facts};
 pub use import::{ImportError, ImportRequest, Imported, LineRuns, import_lines};
 pub use respond::{Acknowledged, acknowledge, redrawn_parent};
 pub use send::{Sent, remind, send_pending};

@@ -9,11 +9,10 @@ use cachewatch_core::cluster::source::FactsSource;
 use cachewatch_core::config::Config;
 use cachewatch_core::history::response::{Acknowledgement, first_acknowledgement};
 use cachewatch_core::history::store::StoreError;
-use cachewatch_core::operations::drill::DrillFacts;
 use chrono::{DateTime, Utc};
 
 use crate::lookup::Subject;
-use crate::{KeptFacts, Ports, Store, config_at};
+use crate::{AlertFacts, Ports, Store, config_at};
 
 /// What an acknowledgement recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,12 +66,7 @@ where
     F: FactsSource,
 {
     let config = config_at(ports.store, config, now).await;
-    let kept = KeptFacts {
-        store: ports.store,
-        source: ports.facts,
-        now,
-    };
-    let facts = DrillFacts { source: &kept };
+    let facts = AlertFacts::new(ports.store, ports.facts, now);
     notify::parent_message(
         ports.store,
         &facts,

@@ -7,7 +7,8 @@
 //! - `block_actions`, a button pressed (its `value` is the maintenance or event id):
 //!   - **Acknowledge**: records who and when, and puts the alert back in place with
 //!     `chat.update`, now saying who took it on (and without the button);
-//!   - **Post checklist**: posts the runbook's checklist in the alert's thread;
+//!   - **Post checklist**: posts the runbook's checklist in the alert's thread (also the picker
+//!     of a burst's announcement, whose option picked names the maintenance);
 //!   - **Record outcome**: opens a modal (`views.open`, with the interaction's `trigger_id`)
 //!     asking how it was handled, whether the site was put into maintenance, the downtime and a
 //!     note;
@@ -160,6 +161,9 @@ struct Action {
     action_id: String,
     #[serde(default)]
     value: Option<String>,
+    /// What a select sends instead of a value: the option picked.
+    #[serde(default)]
+    selected_option: Option<SelectedOption>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -277,7 +281,11 @@ async fn pressed<S, C, F, K>(
     C: ChatSink + SlackViews,
     F: FactsSource,
 {
-    let id = action.value.as_deref().unwrap_or_default();
+    let id = action
+        .value
+        .as_deref()
+        .or(action.selected_option.as_ref().map(|o| o.value.as_str()))
+        .unwrap_or_default();
     let handled = match action.action_id.as_str() {
         ACTION_ACKNOWLEDGE => acknowledge(app, payload, id, now).await,
         ACTION_CHECKLIST => post_checklist(app, payload, id, now).await,

@@ -221,7 +221,7 @@ impl SlackClient {
                     .metadata
                     .clone()
                     .and_then(|metadata| serde_json::from_value::<MessageMetadata>(metadata).ok())
-                    .is_some_and(|metadata| metadata.delivery_key() == Some(key))
+                    .is_some_and(|metadata| metadata.carries(key))
             });
             if let Some(message) = found {
                 return Ok(Some(PostedMessage {

@@ -39,6 +39,8 @@ use crate::model::event::{EventId, MaintenanceEvent};
 use crate::model::timefmt::Zone;
 use crate::runbook::{RunbookInput, Runbooks};
 
+mod burst;
+
 /// How far back [`notify`] looks for actionable events that have no delivery.
 pub const RECONCILE_FOR: Duration = Duration::days(7);
 /// How long a sender holds a channel before another may take it over.
@@ -265,6 +267,25 @@ impl Work {
     fn ids(&self) -> Vec<EventId> {
         self.around.events.iter().map(|e| e.id.clone()).collect()
     }
+
+    fn urgent(&self) -> bool {
+        self.due.iter().any(|(e, _)| is_urgent(e))
+    }
+}
+
+/// Whether an event's alert goes before every scheduled notice: what happens now (a failover, a
+/// replacement under way or done, a failure) is urgent; what is announced ahead (a replacement
+/// scheduled, rescheduled or canceled, an AWS Health notice) is not.
+pub fn is_urgent(event: &MaintenanceEvent) -> bool {
+    use crate::model::kind::{Category, EventKind};
+    let ahead = event.category == Category::Health
+        || matches!(
+            event.kind.as_str(),
+            EventKind::NODE_REPLACEMENT_SCHEDULED
+                | EventKind::NODE_REPLACEMENT_RESCHEDULED
+                | EventKind::NODE_REPLACEMENT_CANCELED
+        );
+    !ahead
 }
 
 /// Why a send did not go out.
@@ -280,6 +301,15 @@ enum Stop {
 impl From<StoreError> for Stop {
     fn from(e: StoreError) -> Self {
         Stop::Store(e)
+    }
+}
+
+/// Whether to go on in the channel after a send: yes unless the chat is unavailable.
+fn carry_on(outcome: Result<(), Stop>) -> Result<bool, StoreError> {
+    match outcome {
+        Ok(()) | Err(Stop::Delivery) => Ok(true),
+        Err(Stop::Channel) => Ok(false),
+        Err(Stop::Store(e)) => Err(e),
     }
 }
 
@@ -508,48 +538,72 @@ where
         }))
     }
 
-    /// Sends everything due in one channel.
+    /// Sends everything due in one channel: urgent alerts first, one by one; then replies in
+    /// threads; then what is still to announce of a burst; then new maintenances, grouped when
+    /// they are many (see [`burst`]).
     async fn channel(&mut self, channel: &str, works: Vec<Work>) -> Result<(), StoreError> {
+        let mut urgent = Vec::new();
         let mut with_thread = Vec::new();
+        let mut bursts: BTreeMap<String, Vec<(Work, Thread)>> = BTreeMap::new();
         let mut without = Vec::new();
         for work in works {
-            match self.thread_of(channel, &work).await? {
-                Some(thread) => with_thread.push((work, Some(thread))),
+            let thread = self.thread_of(channel, &work).await?;
+            match thread {
+                _ if work.urgent() => urgent.push((work, thread)),
+                Some(t) if burst::awaits_announcement(&work, &t) => {
+                    bursts
+                        .entry(t.thread_ts.clone())
+                        .or_default()
+                        .push((work, t));
+                }
+                Some(t) => with_thread.push((work, Some(t))),
                 None => without.push(work),
             }
         }
-        let threshold = self.config.slack.group_threshold;
-        let mut plan: Vec<(Work, Option<Thread>)> = with_thread;
-        if without.len() >= threshold {
-            match self.grouped(channel, &without).await {
-                Ok(group_ts) => plan.extend(without.into_iter().map(|w| {
-                    let anchor = w.due[0].0.id.clone();
-                    let thread = group_ts.as_ref().map(|(id, ts)| Thread {
-                        channel: channel.to_owned(),
-                        channel_id: id.clone(),
-                        anchor,
-                        group_key: w.due[0].0.group_key().unwrap_or_default(),
-                        thread_ts: ts.clone(),
-                        message_ts: String::new(),
-                        rendered: None,
-                        checklist_posted: false,
-                    });
-                    (w, thread)
-                })),
-                Err(Stop::Store(e)) => return Err(e),
-                Err(_) => return Ok(()),
-            }
-        } else {
-            plan.extend(without.into_iter().map(|w| (w, None)));
+        if !self.one_by_one(channel, urgent).await?
+            || !self.one_by_one(channel, with_thread).await?
+        {
+            return Ok(());
         }
-        for (work, thread) in plan {
-            match self.maintenance(channel, work, thread).await {
-                Ok(()) | Err(Stop::Delivery) => {}
-                Err(Stop::Channel) => break,
-                Err(Stop::Store(e)) => return Err(e),
+        for members in bursts.into_values() {
+            if !carry_on(self.burst(channel, members).await)? {
+                return Ok(());
             }
         }
+        if without.len() < self.config.slack.group_threshold {
+            let plan = without.into_iter().map(|w| (w, None)).collect();
+            self.one_by_one(channel, plan).await?;
+            return Ok(());
+        }
+        let group = match self.grouped(channel, &without).await {
+            Ok(Some(group)) => group,
+            Ok(None) | Err(Stop::Delivery) | Err(Stop::Channel) => return Ok(()),
+            Err(Stop::Store(e)) => return Err(e),
+        };
+        let mut members = Vec::with_capacity(without.len());
+        for w in without {
+            let thread = burst::member_thread(channel, &group.0, &group.1, &w);
+            // Saved before anything is announced: a run that stops now finds its members in
+            // this thread, and announces them there.
+            self.store.save_thread(&thread).await?;
+            members.push((w, thread));
+        }
+        carry_on(self.burst(channel, members).await)?;
         Ok(())
+    }
+
+    /// Sends each maintenance's due deliveries in turn; `false` when the channel must wait.
+    async fn one_by_one(
+        &mut self,
+        channel: &str,
+        plan: Vec<(Work, Option<Thread>)>,
+    ) -> Result<bool, StoreError> {
+        for (work, thread) in plan {
+            if !carry_on(self.maintenance(channel, work, thread).await)? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
     }
 
     /// Posts one message for many new maintenances; returns the thread their alerts go to (none
@@ -648,6 +702,8 @@ where
         let mut due = due.into_iter();
         let threads = self.sink.threads();
         let needs_parent = thread.as_ref().is_none_or(|t| t.message_ts.is_empty());
+        // A member of a burst may have its set's checklist already.
+        let has_checklist = thread.as_ref().is_some_and(|t| t.checklist_posted);
         if needs_parent && let Some((event, mut delivery)) = due.next() {
             let mut message = self.render(&event, &around, slack::alert).await?;
             message.thread_ts = thread.as_ref().map(|t| t.thread_ts.clone());
@@ -670,10 +726,10 @@ where
                         .map_or_else(|| posted.ts.clone(), |t| t.thread_ts.clone()),
                     message_ts: posted.ts.clone(),
                     rendered: Some(rendered),
-                    checklist_posted: false,
+                    checklist_posted: has_checklist,
                 };
                 self.store.save_thread(&t).await?;
-                if self.settings.base_url.is_none() {
+                if self.settings.base_url.is_none() && !has_checklist {
                     self.checklist(channel, &event, &around, &mut t).await?;
                 }
                 thread = Some(t);
@@ -843,6 +899,10 @@ where
 
     /// Updates a thread's maintenance message if what it should show has changed.
     async fn refresh(&mut self, around: &Around, thread: &mut Thread) -> Result<(), Stop> {
+        // A member of a burst announced with others has no message of its own to update yet.
+        if thread.message_ts.is_empty() {
+            return Ok(());
+        }
         let Some(anchor) = around
             .events
             .iter()
@@ -935,8 +995,13 @@ async fn due_in<S: EventStore + DeliveryStore + ResponseStore>(
         w.due
             .sort_by(|a, b| (a.0.occurred_at, &a.0.id).cmp(&(b.0.occurred_at, &b.0.id)));
     }
+    // Urgent alerts first, whatever was pending before them; then in the order they happened.
     works.sort_by(|a, b| {
-        (a.due[0].0.occurred_at, &a.due[0].0.id).cmp(&(b.due[0].0.occurred_at, &b.due[0].0.id))
+        (!a.urgent(), a.due[0].0.occurred_at, &a.due[0].0.id).cmp(&(
+            !b.urgent(),
+            b.due[0].0.occurred_at,
+            &b.due[0].0.id,
+        ))
     });
     Ok(works)
 }
@@ -1065,7 +1130,8 @@ where
             return Ok(());
         }
         let outcome = match due_in(store, &channel, due_by, now).await {
-            Ok(works) => self.channel(&channel, works).await,
+            // Boxed: nested in every door's future, a channel's would make their types too deep.
+            Ok(works) => Box::pin(self.channel(&channel, works)).await,
             Err(e) => Err(e),
         };
         store.release_lease(&lease, holder).await?;

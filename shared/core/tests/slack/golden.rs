@@ -7,6 +7,7 @@
 use std::path::PathBuf;
 
 use cachewatch_core::alerting::slack::{self, SlackMessage};
+use cachewatch_core::cluster::facts::NodeRole;
 use serde_json::json;
 
 use crate::cases;
@@ -26,6 +27,57 @@ fn rendered() -> Vec<(String, Vec<(String, SlackMessage)>)> {
     out.push((
         "grouped-12".to_owned(),
         vec![("grouped".to_owned(), slack::grouped(&contexts))],
+    ));
+    // A burst's announcement of the Redis OSS primaries: linked to their runbook pages, and
+    // with the picker and their shared checklist.
+    let primaries: Vec<slack::AlertContext<'_>> = contexts
+        .iter()
+        .filter(|c| c.facts.node_role == Some(NodeRole::Primary))
+        .cloned()
+        .collect();
+    let labelled = |messages: Vec<(SlackMessage, std::ops::Range<usize>)>| {
+        messages
+            .into_iter()
+            .map(|(m, range)| (format!("announcement of {range:?}"), m))
+            .collect::<Vec<_>>()
+    };
+    out.push((
+        "announced-linked".to_owned(),
+        labelled(slack::announcements(
+            &primaries,
+            Some("redis-primary.md"),
+            false,
+        )),
+    ));
+    let picker: Vec<slack::AlertContext<'_>> = primaries
+        .iter()
+        .cloned()
+        .map(|mut c| {
+            c.runbook_url = None;
+            c.actions = true;
+            c
+        })
+        .collect();
+    out.push((
+        "announced-picker".to_owned(),
+        labelled(slack::announcements(
+            &picker,
+            Some("redis-primary.md"),
+            true,
+        )),
+    ));
+    let shared = slack::shared_checklist(
+        &cases::named("redis-primary").runbook(),
+        &slack::shared_checklist_intro(&picker),
+    );
+    let n = shared.len();
+    out.push((
+        "checklist-shared".to_owned(),
+        shared
+            .into_iter()
+            .enumerate()
+            .map(|(i, m)| (format!("checklist {} of {n}", i + 1), m))
+            .collect(),
     ));
     for name in ["redis-primary", "drill"] {
         let case = cases::named(name);

@@ -333,6 +333,42 @@ proptest! {
             .collect();
         check(&slack::grouped(&contexts))?;
     }
+
+    #[test]
+    fn the_announcements_of_a_burst_of_any_size_are_valid_and_name_each_once(
+        items in proptest::collection::vec(grouped_item(), 1..250),
+        actions in any::<bool>(),
+    ) {
+        let owners = Owners::default();
+        let inputs: Vec<Input> = items.into_iter().map(Input::from).collect();
+        let events: Vec<MaintenanceEvent> = inputs.iter().map(|i| event_of(i, i.kind, 10)).collect();
+        let contexts: Vec<AlertContext<'_>> = inputs
+            .iter()
+            .zip(&events)
+            .map(|(i, e)| {
+                let mut ctx = AlertContext::new(e, &i.facts, &owners, at(NOW));
+                ctx.zone = i.zone;
+                ctx.actions = actions;
+                ctx
+            })
+            .collect();
+        let announcements = slack::announcements(&contexts, Some("redis-primary.md"), true);
+        // Every maintenance is in exactly one announcement, in order, and each fits Slack.
+        let mut next = 0;
+        for (message, range) in &announcements {
+            prop_assert_eq!(range.start, next);
+            prop_assert!(range.len() <= slack::ANNOUNCED_PER_MESSAGE);
+            next = range.end;
+            check(message)?;
+            // Each one it announces is named: its id is on its line, not cut off.
+            let shown = serde_json::to_string(&message.blocks).unwrap();
+            for e in &events[range.clone()] {
+                prop_assert!(shown.contains(&e.id.as_str()[..8]), "{} not named", e.id);
+            }
+        }
+        prop_assert_eq!(next, contexts.len());
+        check(&slack::grouped(&contexts))?;
+    }
 }
 
 /// What a grouped message shows of one maintenance: cheaper to make than a whole [`Input`].

@@ -106,10 +106,26 @@ fn join_within(parts: Vec<String>, sep: &str) -> Vec<String> {
 /// The runbook as checklist messages for a thread, in order. Each stays within Slack's limits;
 /// a long runbook takes several, each saying which part it is.
 pub fn checklist(runbook: &Runbook) -> Vec<SlackMessage> {
+    checklist_with(runbook, None)
+}
+
+/// The checklist of a runbook shared by several maintenances, opening with `intro` (mrkdwn: the
+/// maintenances it covers).
+pub fn shared_checklist(runbook: &Runbook, intro: &str) -> Vec<SlackMessage> {
+    checklist_with(runbook, Some(intro))
+}
+
+fn checklist_with(runbook: &Runbook, intro: Option<&str>) -> Vec<SlackMessage> {
     let title = inline::plain(&inline::parse(&runbook.title));
     let mut all: Vec<Value> = Vec::new();
     let drill = if runbook.drill { "🧪 DRILL · " } else { "" };
     all.push(blocks::header(&format!("{drill}☑️ Checklist: {title}")));
+    if let Some(intro) = intro {
+        all.push(blocks::context(&[mrkdwn::truncate(
+            intro,
+            limits::SECTION_TEXT,
+        )]));
+    }
     if runbook.drill {
         all.push(blocks::section(&format!(
             "🧪 *{}*",

@@ -1,6 +1,7 @@
 //! One message for many new maintenances that hit one channel at once (a region-wide
 //! maintenance): how many, which engines and clusters, the earliest deadline, and a line per
-//! maintenance; each maintenance's own alert follows in the thread.
+//! maintenance; the maintenances are announced in its thread, the same ones together (see
+//! [`super::announcements`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -68,7 +69,7 @@ pub fn grouped(ctxs: &[AlertContext<'_>]) -> SlackMessage {
     out.push(blocks::fields(&summary_fields(&situations)));
     out.extend(list_sections(&situations));
     out.push(blocks::context(&[
-        "The alert of each maintenance, with what happens and its runbook, follows in this thread."
+        "In this thread: the maintenances that are the same (engine, role, runbook, window) named together, with their one checklist."
             .to_owned(),
     ]));
 

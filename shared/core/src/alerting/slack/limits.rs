@@ -22,6 +22,13 @@ use serde_json::Value;
 use super::SlackMessage;
 use super::mrkdwn;
 
+/// Most options in a static select.
+pub const SELECT_OPTIONS: usize = 100;
+/// Most characters in an option's text.
+pub const OPTION_TEXT: usize = 75;
+/// Most characters in an option's value.
+pub const OPTION_VALUE: usize = 150;
+
 /// Most characters in a header block's text.
 pub const HEADER_TEXT: usize = 150;
 /// Most characters in a section block's text, and in any text object.
@@ -246,6 +253,41 @@ impl Checker {
         }
     }
 
+    /// A static select: a placeholder, 1 to [`SELECT_OPTIONS`] options of plain text.
+    fn select(&mut self, at: &str, select: &Value, action_ids: &mut BTreeSet<String>) {
+        if let Some(id) = select.get("action_id").and_then(Value::as_str) {
+            self.length(&format!("{at}.action_id"), id, ACTION_ID);
+            if !action_ids.insert(id.to_owned()) {
+                self.fail(&format!("{at}.action_id"), format!("{id} used twice"));
+            }
+        }
+        if select.get("placeholder").is_some() {
+            let placeholder = select.get("placeholder");
+            self.text_object(
+                &format!("{at}.placeholder"),
+                placeholder,
+                OPTION_TEXT * 2,
+                true,
+            );
+        }
+        let options = select
+            .get("options")
+            .and_then(Value::as_array)
+            .map_or(&[][..], Vec::as_slice);
+        if options.is_empty() || options.len() > SELECT_OPTIONS {
+            self.fail(
+                &format!("{at}.options"),
+                format!("{} options (1 to {SELECT_OPTIONS})", options.len()),
+            );
+        }
+        for (i, o) in options.iter().enumerate() {
+            let at = format!("{at}.options[{i}]");
+            self.text_object(&format!("{at}.text"), o.get("text"), OPTION_TEXT, true);
+            let value = o.get("value").and_then(Value::as_str).unwrap_or_default();
+            self.length(&format!("{at}.value"), value, OPTION_VALUE);
+        }
+    }
+
     fn block(&mut self, at: &str, block: &Value) {
         if let Some(id) = block.get("block_id").and_then(Value::as_str) {
             self.length(&format!("{at}.block_id"), id, BLOCK_ID);
@@ -306,10 +348,12 @@ impl Checker {
                     );
                 }
                 for (i, e) in elements.iter().enumerate() {
-                    if e.get("type").and_then(Value::as_str) != Some("button") {
-                        self.fail(&format!("{at}.elements[{i}]"), "not a button");
+                    let at = format!("{at}.elements[{i}]");
+                    match e.get("type").and_then(Value::as_str) {
+                        Some("button") => self.button(&at, e, &mut action_ids),
+                        Some("static_select") => self.select(&at, e, &mut action_ids),
+                        _ => self.fail(&at, "not a button or a select"),
                     }
-                    self.button(&format!("{at}.elements[{i}]"), e, &mut action_ids);
                 }
             }
             Some("divider") => {}

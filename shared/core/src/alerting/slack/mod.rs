@@ -17,6 +17,7 @@
 
 mod alert;
 mod blocks;
+mod burst;
 mod canary;
 mod checklist;
 pub mod digest;
@@ -39,8 +40,9 @@ use crate::model::timefmt::Zone;
 use crate::runbook::Owners;
 
 pub use alert::{alert, update};
+pub use burst::{ANNOUNCED_PER_MESSAGE, announcements, shared_checklist_intro};
 pub use canary::canary;
-pub use checklist::checklist;
+pub use checklist::{checklist, shared_checklist};
 pub use digest::{alert_path, coverage, digest};
 pub use grouped::grouped;
 pub use plain::to_text;
@@ -170,6 +172,10 @@ pub const METADATA_EVENT_TYPE: &str = "cachewatch_message";
 /// The payload key that names a message's delivery (see [`crate::alerting::delivery`]).
 pub const DELIVERY_KEY: &str = "delivery";
 
+/// The payload key that names, space-separated, the further deliveries one message carries out
+/// (the announcement of many maintenances).
+pub const DELIVERIES_KEY: &str = "deliveries";
+
 impl MessageMetadata {
     /// Metadata naming the delivery a message carries out.
     pub fn for_delivery(key: &str) -> Self {
@@ -179,10 +185,30 @@ impl MessageMetadata {
         }
     }
 
+    /// Metadata naming the deliveries one message carries out: `key` for the message itself,
+    /// and each of `keys`.
+    pub fn for_deliveries(key: &str, keys: &[&str]) -> Self {
+        let mut metadata = Self::for_delivery(key);
+        metadata
+            .event_payload
+            .insert(DELIVERIES_KEY.to_owned(), keys.join(" "));
+        metadata
+    }
+
     /// The delivery a message carries out, if it is one of cachewatch's.
     pub fn delivery_key(&self) -> Option<&str> {
         (self.event_type == METADATA_EVENT_TYPE)
             .then(|| self.event_payload.get(DELIVERY_KEY).map(String::as_str))
             .flatten()
+    }
+
+    /// Whether the message carries out the delivery `key`: its own, or one of those it names.
+    pub fn carries(&self, key: &str) -> bool {
+        self.delivery_key() == Some(key)
+            || (self.event_type == METADATA_EVENT_TYPE
+                && self
+                    .event_payload
+                    .get(DELIVERIES_KEY)
+                    .is_some_and(|keys| keys.split(' ').any(|k| k == key)))
     }
 }

@@ -364,6 +364,31 @@ pub(super) fn fill_from_source(draft: &mut EventDraft) -> Result<(), Problem> {
     Ok(())
 }
 
+/// The keys of an ElastiCache body that are neither event names nor read into the event, kept
+/// as its attributes.
+fn unmapped_attributes(obj: &Object) -> Vec<(String, String)> {
+    obj.iter()
+        .filter(|(key, _)| {
+            !key.starts_with(EVENT_NAME_PREFIX)
+                && !matches!(
+                    key.as_str(),
+                    "Cache Cluster ID"
+                        | "Replication Group ID"
+                        | "Cache Node ID"
+                        | "Node ID"
+                        | "Date"
+                )
+        })
+        .map(|(key, value)| {
+            let text = match value {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            (key.clone(), text)
+        })
+        .collect()
+}
+
 fn elasticache_body(
     obj: &Object,
     envelope: &Envelope,
@@ -383,22 +408,7 @@ fn elasticache_body(
     .transpose()?;
     let occurred_at = date_field(obj, "Date")?.or(envelope.occurred_at);
 
-    let mut attributes = Vec::new();
-    for (key, value) in obj {
-        let mapped = key.starts_with(EVENT_NAME_PREFIX)
-            || matches!(
-                key.as_str(),
-                "Cache Cluster ID" | "Replication Group ID" | "Cache Node ID" | "Node ID" | "Date"
-            );
-        if !mapped {
-            let text = match value {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            attributes.push((key.clone(), text));
-        }
-    }
-
+    let attributes = unmapped_attributes(obj);
     let mut drafts = Vec::new();
     for (key, value) in obj.iter().filter(|(k, _)| k.starts_with(EVENT_NAME_PREFIX)) {
         let kind = EventKind::from_event_name(key).ok_or_else(|| Problem::WrongType {
