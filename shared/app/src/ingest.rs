@@ -95,7 +95,8 @@ pub struct Ingested {
 /// What became of the alerts of an ingest.
 #[derive(Debug)]
 pub enum Alerts {
-    /// Not sent by this call: no chat is configured, or the door sends them later.
+    /// Not sent by this call: no chat is configured, the door sends them later, or an SNS
+    /// notification added nothing that alerts (see [`ingest`]).
     NotSent,
     /// Recorded, and sent as far as the chat took them.
     Sent(NotifyReport),
@@ -116,6 +117,11 @@ pub enum IngestError {
 }
 
 /// Ingests one input and alerts: the one entry of every door.
+///
+/// An SNS notification that stores no new actionable event and changes no maintenance (a
+/// re-delivery, a snapshot notice) ends there: the store is not asked anything more, and what is
+/// pending from earlier (an alert a failed run did not record or send) is the poller's to make
+/// good at its next run, as it is for every door.
 pub async fn ingest<S, C, F>(
     ports: Ports<'_, S, C, F>,
     request: IngestRequest<'_>,
@@ -138,6 +144,7 @@ where
     let outcome = store(ports.store, events, config, &mut progress).await?;
     let alerts = match alerting {
         Alerting::Later => Alerts::NotSent,
+        Alerting::Now if door == Door::Sns && !alerts_anyone(&outcome) => Alerts::NotSent,
         Alerting::Now => match alert(ports, &outcome, config, settings, now).await {
             Ok(Some(report)) => Alerts::Sent(report),
             Ok(None) => Alerts::NotSent,
@@ -149,6 +156,14 @@ where
         skipped_lines,
         alerts,
     })
+}
+
+/// Whether what an ingest stored may alert or change a message: a new actionable event, or a
+/// maintenance that changed (its thread's parent shows it). A notification that adds neither (a
+/// re-delivery, a snapshot notice) leaves the alerts as they are: what is pending from earlier is
+/// the poller's to send, at its next run.
+fn alerts_anyone(outcome: &IngestOutcome) -> bool {
+    !outcome.maintenances.is_empty() || outcome.events.iter().any(|e| e.new && e.event.actionable)
 }
 
 /// Records the alerts of what `outcome` stored as new and sends what is due, refreshing the
