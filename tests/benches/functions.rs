@@ -29,7 +29,6 @@ use cachewatch_tests::lambda::{LambdaRuntime, Outcome, peak_rss_kb};
 use cachewatch_tests::moto::Moto;
 use cachewatch_tests::slack::{ALERTS, SlackStandIn};
 use cachewatch_tests::{tool, workspace_root};
-use chrono::{Duration as ChronoDuration, Utc};
 use serde_json::json;
 
 const TABLE: &str = "cachewatch-history";
@@ -121,7 +120,11 @@ fn requests_per_event(runs: usize) {
         println!(
             "{name:<38} {}{}",
             counts[0],
-            if steady { "" } else { "  (varies between runs)" }
+            if steady {
+                ""
+            } else {
+                "  (varies between runs)"
+            }
         );
         summary(
             "  the function's own time per event",

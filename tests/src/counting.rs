@@ -6,7 +6,8 @@
 //! `PutItem`, ...; Secrets Manager: `GetSecretValue`) or by the `Action=` parameter of the Query
 //! protocol (ElastiCache, SNS, SQS). DynamoDB requests that can report consumed capacity are sent
 //! on with `ReturnConsumedCapacity: TOTAL` (unless they ask for it themselves) and the capacity
-//! the answer reports is summed.
+//! the answer reports is summed. With `CACHEWATCH_PROXY_TRACE` set, each request is printed (its
+//! operation and the start of its body) to standard error as it passes.
 
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -34,6 +35,131 @@ const REPORTS_CAPACITY: [&str; 10] = [
     "TransactWriteItems",
 ];
 
+/// The DynamoDB operations that write.
+const WRITES: [&str; 5] = [
+    "PutItem",
+    "UpdateItem",
+    "DeleteItem",
+    "BatchWriteItem",
+    "TransactWriteItems",
+];
+
+/// The size DynamoDB gives an item: its attribute names and values (strings and binaries by
+/// their length, numbers by their digits, sets, lists and maps by what they hold).
+pub fn item_size(item: &Value) -> usize {
+    fn value(v: &Value) -> usize {
+        let Some((kind, inner)) = v.as_object().and_then(|o| o.iter().next()) else {
+            return 0;
+        };
+        match (kind.as_str(), inner) {
+            ("S" | "N", Value::String(s)) => s.len(),
+            ("B", Value::String(s)) => s.len() * 3 / 4,
+            ("BOOL" | "NULL", _) => 1,
+            ("SS" | "NS", Value::Array(xs)) => {
+                xs.iter().filter_map(Value::as_str).map(str::len).sum()
+            }
+            ("L", Value::Array(xs)) => 3 + xs.iter().map(|x| 1 + value(x)).sum::<usize>(),
+            ("M", Value::Object(_)) => 3 + item_size(inner),
+            _ => 0,
+        }
+    }
+    item.as_object()
+        .map(|o| o.iter().map(|(name, v)| name.len() + value(v)).sum())
+        .unwrap_or(0)
+}
+
+/// How many of the table's indexes an item is in: one per `GSInPK` attribute it has.
+fn indexes_of(item: &Value) -> usize {
+    item.as_object().map_or(0, |o| {
+        o.keys()
+            .filter(|k| k.starts_with("GSI") && k.ends_with("PK"))
+            .count()
+    })
+}
+
+/// Units of `size` bytes in steps of `step`, at least one.
+fn units(size: usize, step: usize) -> f64 {
+    size.div_ceil(step).max(1) as f64
+}
+
+/// The read request units of a successful DynamoDB request, as the on-demand pricing page defines
+/// them: a strongly consistent read of up to 4 KB is one unit, an eventually consistent one half;
+/// a query is billed on the total size of the items it read, a batch read item by item.
+pub fn read_units(operation: &str, sent: &Value, answered: &Value) -> f64 {
+    let factor = if sent["ConsistentRead"] == Value::Bool(true) {
+        1.0
+    } else {
+        0.5
+    };
+    let items_of = |v: &Value| -> Vec<Value> { v.as_array().cloned().unwrap_or_default() };
+    match operation {
+        "GetItem" => factor * units(item_size(&answered["Item"]), 4096),
+        "Query" | "Scan" => {
+            let total = items_of(&answered["Items"]).iter().map(item_size).sum();
+            factor * units(total, 4096)
+        }
+        "BatchGetItem" => {
+            let consistent = sent["RequestItems"]
+                .as_object()
+                .is_some_and(|t| t.values().all(|r| r["ConsistentRead"] == Value::Bool(true)));
+            let factor = if consistent { 1.0 } else { 0.5 };
+            answered["Responses"].as_object().map_or(0.0, |tables| {
+                tables
+                    .values()
+                    .flat_map(items_of)
+                    .map(|item| factor * units(item_size(&item), 4096))
+                    .sum()
+            })
+        }
+        _ => 0.0,
+    }
+}
+
+/// The write request units of a successful DynamoDB request: one per KB of each item written,
+/// again for each index the item is in, twice over in a transaction. An update or a delete is
+/// counted as a write of one KB to the table and to each index its kind of item is in (the
+/// item's size is not sent).
+pub fn write_units(operation: &str, sent: &Value) -> f64 {
+    let put = |item: &Value| units(item_size(item), 1024) * (1 + indexes_of(item)) as f64;
+    // An event is in every index, a maintenance or a delivery in one, anything else in none.
+    let keyed = |key: &Value| match key["PK"]["S"].as_str().unwrap_or_default().get(..2) {
+        Some("E#") => 6.0,
+        Some("M#" | "D#") => 2.0,
+        _ => 1.0,
+    };
+    match operation {
+        "PutItem" => put(&sent["Item"]),
+        "UpdateItem" | "DeleteItem" => keyed(&sent["Key"]),
+        "BatchWriteItem" => sent["RequestItems"].as_object().map_or(0.0, |tables| {
+            tables
+                .values()
+                .filter_map(Value::as_array)
+                .flatten()
+                .map(|r| match r.get("PutRequest") {
+                    Some(p) => put(&p["Item"]),
+                    None => keyed(&r["DeleteRequest"]["Key"]),
+                })
+                .sum()
+        }),
+        "TransactWriteItems" => sent["TransactItems"].as_array().map_or(0.0, |items| {
+            items
+                .iter()
+                .map(|t| {
+                    2.0 * match (t.get("Put"), t.get("ConditionCheck")) {
+                        (Some(p), _) => put(&p["Item"]),
+                        (None, Some(_)) => 1.0,
+                        _ => t
+                            .as_object()
+                            .and_then(|o| o.values().next())
+                            .map_or(1.0, |w| keyed(&w["Key"])),
+                    }
+                })
+                .sum()
+        }),
+        _ => 0.0,
+    }
+}
+
 /// What went through the proxy since the last [`CountingProxy::take`].
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Counts {
@@ -41,6 +167,12 @@ pub struct Counts {
     pub requests: BTreeMap<String, u64>,
     /// The DynamoDB capacity units the answers reported, summed.
     pub capacity: f64,
+    /// Read request units DynamoDB would bill, worked out from the items' sizes (see
+    /// [`read_units`]).
+    pub read_units: f64,
+    /// Write request units DynamoDB would bill, worked out from the items' sizes, the indexes
+    /// they are in, and transactions (see [`write_units`]).
+    pub write_units: f64,
 }
 
 impl Counts {
@@ -56,16 +188,7 @@ impl Counts {
 
     /// Requests that change the table (puts, updates, deletes, batch and transactional writes).
     pub fn writes(&self) -> u64 {
-        [
-            "PutItem",
-            "UpdateItem",
-            "DeleteItem",
-            "BatchWriteItem",
-            "TransactWriteItems",
-        ]
-        .iter()
-        .map(|op| self.of(op))
-        .sum()
+        WRITES.iter().map(|op| self.of(op)).sum()
     }
 }
 
@@ -80,7 +203,11 @@ impl std::fmt::Display for Counts {
             first = false;
             write!(f, "{n} {op}")?;
         }
-        write!(f, "), {:.1} capacity units", self.capacity)
+        write!(
+            f,
+            "), {:.1} capacity units (moto); {:.1} RRU + {:.1} WRU (item sizes)",
+            self.capacity, self.read_units, self.write_units
+        )
     }
 }
 
@@ -226,7 +353,12 @@ async fn pass_on(
     body: Bytes,
 ) -> Response {
     let op = operation(&headers, &uri, &body);
+    if std::env::var_os("CACHEWATCH_PROXY_TRACE").is_some() {
+        let text = String::from_utf8_lossy(&body);
+        eprintln!("PROXY {op} {}", &text[..text.len().min(400)]);
+    }
     let body = with_capacity(&op, &headers, body);
+    let body_sent = body.clone();
     let path = uri.path_and_query().map_or("/", |p| p.as_str());
     let mut request = shared
         .client
@@ -245,9 +377,18 @@ async fn pass_on(
     let answer_headers = answer.headers().clone();
     let answer_body = answer.bytes().await.unwrap_or_default();
     {
+        let sent: Value = serde_json::from_slice(&body_sent).unwrap_or(Value::Null);
+        let answered: Value = serde_json::from_slice(&answer_body).unwrap_or(Value::Null);
         let mut counts = shared.counts.lock().unwrap_or_else(PoisonError::into_inner);
-        *counts.requests.entry(op).or_default() += 1;
         counts.capacity += capacity(&answer_body);
+        if status.is_success() {
+            counts.read_units += read_units(&op, &sent, &answered);
+            counts.write_units += write_units(&op, &sent);
+        } else if WRITES.contains(&op.as_str()) {
+            // A write refused on its condition is billed as a write of at least one unit.
+            counts.write_units += if op == "TransactWriteItems" { 2.0 } else { 1.0 };
+        }
+        *counts.requests.entry(op).or_default() += 1;
     }
     let mut response = (status, answer_body).into_response();
     for (name, value) in &answer_headers {

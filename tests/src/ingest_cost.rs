@@ -11,7 +11,7 @@ use cachewatch_adapters::dynamo::DynamoStore;
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use serde_json::{Value, json};
 
-use crate::counting::{Counts, CountingProxy};
+use crate::counting::{CountingProxy, Counts};
 use crate::lambda::{Invocation, LambdaRuntime, Outcome};
 use crate::moto::Moto;
 use crate::slack::{ALERTS, SlackStandIn};

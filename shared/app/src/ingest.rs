@@ -9,7 +9,9 @@
 //! shows what would be posted when no chat is configured.
 
 use cachewatch_core::alerting::delivery::ChatSink;
-use cachewatch_core::alerting::notify::{self, NotifyError, NotifyReport, NotifySettings, Preview};
+use cachewatch_core::alerting::notify::{
+    self, NotifyError, NotifyReport, NotifySettings, Preview, Reconcile,
+};
 use cachewatch_core::cluster::source::FactsSource;
 use cachewatch_core::config::Config;
 use cachewatch_core::history::store::StoreError;
@@ -145,7 +147,7 @@ where
     let alerts = match alerting {
         Alerting::Later => Alerts::NotSent,
         Alerting::Now if door == Door::Sns && !alerts_anyone(&outcome) => Alerts::NotSent,
-        Alerting::Now => match alert(ports, &outcome, config, settings, now).await {
+        Alerting::Now => match alert_after(ports, &outcome, config, settings, door, now).await {
             Ok(Some(report)) => Alerts::Sent(report),
             Ok(None) => Alerts::NotSent,
             Err(NotifyError::Store(e)) => Alerts::Failed(e),
@@ -180,15 +182,34 @@ where
     C: ChatSink,
     F: FactsSource,
 {
+    alert_after(ports, outcome, config, settings, Door::Backfill, now).await
+}
+
+/// [`alert`] after an ingest through `door`. The ingest of one SNS notification does not look
+/// for what an interrupted ingest left unrecorded (a week of actionable events read back): the
+/// poller's scheduled run does, and records it within one poll.
+async fn alert_after<S, C, F>(
+    ports: Ports<'_, S, C, F>,
+    outcome: &IngestOutcome,
+    config: &Config,
+    settings: &NotifySettings,
+    door: Door,
+    now: DateTime<Utc>,
+) -> Result<Option<NotifyReport>, NotifyError>
+where
+    S: Store,
+    C: ChatSink,
+    F: FactsSource,
+{
+    let reconcile = match door {
+        Door::Sns => Reconcile::Skip,
+        _ => Reconcile::First,
+    };
     let Some(chat) = ports.chat else {
         return Ok(None);
     };
     let config = config_at(ports.store, config, now).await;
-    let kept = KeptFacts {
-        store: ports.store,
-        source: ports.facts,
-        now,
-    };
+    let kept = KeptFacts::new(ports.store, ports.facts, now);
     let facts = DrillFacts { source: &kept };
     notify::after_ingest(
         ports.store,
@@ -198,6 +219,7 @@ where
         &config,
         settings,
         outcome,
+        reconcile,
         now,
     )
     .await

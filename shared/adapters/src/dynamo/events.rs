@@ -143,7 +143,11 @@ impl DynamoStore {
         let written = self
             .client
             .transact_write_items()
-            .transact_items(TransactWriteItem::builder().condition_check(not_an_alias).build())
+            .transact_items(
+                TransactWriteItem::builder()
+                    .condition_check(not_an_alias)
+                    .build(),
+            )
             .transact_items(TransactWriteItem::builder().put(put).build())
             .send()
             .await;
