@@ -19,6 +19,7 @@ use cachewatch_tests::elasticache::{ElastiCacheStandIn, Fault as ElastiCacheFaul
 use cachewatch_tests::lambda::{LambdaRuntime, Outcome};
 use cachewatch_tests::moto::Moto;
 use cachewatch_tests::slack::{ALERTS, Endpoint, Fault, SlackStandIn, StoredMessage};
+use cachewatch_tests::webhook::WebhookReceiver;
 use cachewatch_tests::workspace_bin;
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use serde_json::{Value, json};
@@ -1228,4 +1229,64 @@ async fn a_scheduled_canary_that_never_arrives_is_said_once_in_slack_and_on_the_
     );
     // The one canary of the hour is all the topic carried.
     assert_eq!(drain(&sqs, &delivery).await.len(), 1);
+}
+
+/// A team that pages (or reads Amazon Q Developer) and has no Slack: the ingest function alone,
+/// with only a signed webhook configured, sends each alert to it once, and a re-delivery nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_slack_the_ingest_function_sends_each_alert_to_the_webhook_once() {
+    // Arrange: the stack with neither a Slack token nor a channel, and a webhook.
+    let moto = Moto::start();
+    let stand_in = ElastiCacheStandIn::forwarding_to(&moto.endpoint());
+    let slack = SlackStandIn::start();
+    let receiver = WebhookReceiver::start();
+    create_fleet(&stand_in).await;
+    let mut env: Vec<(&str, String)> = environment(&moto, &stand_in, &slack)
+        .await
+        .into_iter()
+        .filter(|(name, _)| !matches!(*name, "CACHEWATCH_SECRET_ARN" | "SLACK_CHANNEL"))
+        .collect();
+    env.extend([
+        (
+            "CACHEWATCH_CONFIG_TOML",
+            format!(
+                "[webhook]\nurl = \"{}\"\nsecret = \"PAGER_KEY\"\n",
+                receiver.url()
+            ),
+        ),
+        ("PAGER_KEY", "a-key-shared-with-the-pager".to_owned()),
+    ]);
+    let mut ingest = LambdaRuntime::start();
+    ingest.spawn(
+        &workspace_bin("cachewatch-ingest"),
+        "cachewatch-ingest",
+        &env,
+    );
+    let notice = sns_event(
+        now() - Duration::minutes(5),
+        "0f1b2c3d-0000-4000-8000-000000000031",
+        &json!({ "ElastiCache:NodeReplacementScheduled": "orders-001" }),
+    );
+
+    // Act: SNS delivers the notice, then delivers it again.
+    let first = ingest.invoke(notice.clone(), WITHIN);
+    let again = ingest.invoke(notice, WITHIN);
+
+    // Assert: one signed alert reached the pager, keyed by its maintenance; Slack heard nothing.
+    assert_eq!(answer(&first.outcome)["new"].as_u64(), Some(1));
+    assert_eq!(answer(&again.outcome)["new"].as_u64(), Some(0));
+    let received = receiver.received();
+    assert_eq!(received.len(), 1, "{received:?}");
+    let body = received[0].json();
+    assert_eq!(body["kind"], json!("node_replacement_scheduled"));
+    assert_eq!(body["cluster"], json!("orders-001"));
+    assert_eq!(body["action"], json!("trigger"));
+    assert_eq!(body["dedup_key"], body["event_id"]);
+    assert!(
+        received[0]
+            .header("cachewatch-signature")
+            .is_some_and(|s| s.starts_with("v1=")),
+        "signed"
+    );
+    assert!(slack.messages(ALERTS).is_empty());
 }

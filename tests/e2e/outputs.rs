@@ -286,6 +286,51 @@ fn the_webhook_gets_each_alert_once_signed_after_failing_first() {
     );
 }
 
+/// A team paged without Slack: with only the webhook configured, each alert of a maintenance goes
+/// to it once, under the maintenance's key, and nothing is shown as "would be posted to Slack".
+#[test]
+fn without_slack_the_webhook_alone_gets_each_alert_once() {
+    let now = now();
+    let slack = SlackStandIn::start();
+    let receiver = WebhookReceiver::start();
+    let dir = tempfile::tempdir().unwrap();
+    webhook_config(dir.path(), &receiver.url());
+    let mut env = webhook_env(2);
+    env.extend([
+        ("SLACK_BOT_TOKEN", String::new()),
+        ("SLACK_CHANNEL", String::new()),
+    ]);
+
+    for input in [
+        scheduled("cart-0002-001", now, 6),
+        scheduled("cart-0002-001", now, 6),
+        rescheduled("cart-0002-001", now, 6, 9),
+    ] {
+        let out = cachewatch(&slack, dir.path(), &["ingest", "-"], Some(&input), &env);
+        assert!(out.status.success(), "{}", text(&out));
+        assert!(!text(&out).contains("would post"), "{}", text(&out));
+    }
+    let out = cachewatch(&slack, dir.path(), &["notify"], None, &env);
+    assert!(out.status.success(), "{}", text(&out));
+
+    let delivered = delivered(&receiver);
+    assert_eq!(delivered.len(), 2, "the notice and its reschedule");
+    assert!(delivered.values().all(|d| d.len() == 1), "each once");
+    let bodies: Vec<Value> = delivered.values().flatten().map(Received::json).collect();
+    assert_eq!(
+        bodies[0]["dedup_key"], bodies[1]["dedup_key"],
+        "one maintenance"
+    );
+    assert!(delivered.values().flatten().all(|r| verifies(r, KEY)));
+    assert!(slack.parents(CHANNEL).is_empty(), "Slack was never called");
+
+    // With neither Slack nor an output, `notify` says what to configure.
+    std::fs::write(dir.path().join("cachewatch.toml"), "").unwrap();
+    let out = cachewatch(&slack, dir.path(), &["notify"], None, &env);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("[webhook]"), "{}", text(&out));
+}
+
 #[test]
 fn a_webhook_without_its_key_or_over_plain_http_elsewhere_is_refused_at_start() {
     let slack = SlackStandIn::start();

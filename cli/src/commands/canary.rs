@@ -10,10 +10,8 @@ use std::time::Duration;
 
 use anyhow::anyhow;
 use cachewatch_adapters::alert_path::AlertPath;
-use cachewatch_core::alerting::canary::{CANARY_SOURCE, Canary, CanaryOutcome, arrived};
-use cachewatch_core::alerting::delivery::ChatSink as _;
-use cachewatch_core::alerting::slack;
-use cachewatch_core::history::query::EventQuery;
+use cachewatch_app::canary::Audience;
+use cachewatch_core::alerting::canary::{Canary, CanaryOutcome, arrived, canaries_since};
 use cachewatch_core::history::store::EventStore;
 use chrono::Utc;
 
@@ -45,6 +43,41 @@ fn topic_arn(value: Option<&str>, flag: &str) -> Result<Option<String>, Failure>
     Ok(Some(value.to_owned()))
 }
 
+/// Publishes a canary to `topic` and waits, at most `wait`, for it to reach the history.
+async fn publish_and_wait<S: EventStore>(
+    ctx: &Context<S>,
+    path: &AlertPath,
+    topic: &str,
+    wait: Duration,
+) -> Result<CanaryOutcome, Failure> {
+    // To the millisecond, as the body's `Date` carries it: the digest times it the same way.
+    let canary = Canary::at(Utc::now());
+    let (id, published_at) = (canary.id.clone(), canary.published_at);
+    path.publish_canary(topic, &canary)
+        .await
+        .map_err(|e| Failure::Other(anyhow!(e).context("cannot publish the canary")))?;
+    let query = canaries_since(published_at - chrono::Duration::minutes(5));
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let events = ctx.store.search(&query).await?;
+        if let Some(event) = arrived(&events, &id) {
+            let zero = chrono::Duration::zero();
+            return Ok(CanaryOutcome::of(
+                &id,
+                topic,
+                published_at,
+                Some(event),
+                zero,
+            ));
+        }
+        if tokio::time::Instant::now() >= deadline {
+            let waited = chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX);
+            return Ok(CanaryOutcome::of(&id, topic, published_at, None, waited));
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
 pub async fn run<S: EventStore>(
     ctx: &Context<S>,
     args: &CanaryArgs,
@@ -64,56 +97,23 @@ pub async fn run<S: EventStore>(
     // Read before publishing: a configuration mistake is said before anything is sent.
     let chat = configured_chat(ctx).await?;
     let path = AlertPath::from_sdk_config(&cachewatch_adapters::aws::load().await);
-    // To the millisecond, as the body's `Date` carries it: the digest times it the same way.
-    let canary = Canary::at(Utc::now());
-    let (id, published_at) = (canary.id.clone(), canary.published_at);
-    path.publish_canary(&topic, &canary)
-        .await
-        .map_err(|e| Failure::Other(anyhow!(e).context("cannot publish the canary")))?;
-    let query = EventQuery {
-        cluster: Some(CANARY_SOURCE.to_owned()),
-        since: Some(published_at - chrono::Duration::minutes(5)),
-        include_drills: true,
-        ..EventQuery::default()
-    };
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(args.wait);
-    let outcome = loop {
-        let events = ctx.store.search(&query).await?;
-        if let Some(event) = arrived(&events, &id) {
-            break CanaryOutcome::of(
-                &id,
-                &topic,
-                published_at,
-                Some(event),
-                chrono::Duration::zero(),
-            );
-        }
-        if tokio::time::Instant::now() >= deadline {
-            let waited = chrono::Duration::seconds(i64::try_from(args.wait).unwrap_or(i64::MAX));
-            break CanaryOutcome::of(&id, &topic, published_at, None, waited);
-        }
-        tokio::time::sleep(POLL).await;
-    };
-
+    let outcome = publish_and_wait(ctx, &path, &topic, Duration::from_secs(args.wait)).await?;
     // Slack: the quiet line, or the loud alarm; either way Slack's answer is the confirmation.
-    let posted = match &chat {
-        Some((chat, channel)) => {
-            let channel = channel.as_deref().unwrap_or_default();
-            Some(
-                chat.post(
-                    channel,
-                    &slack::canary(&outcome, ctx.zone, ctx.config.reminders.mention.as_deref()),
-                )
-                .await
-                .map_err(|e| e.to_string()),
-            )
-        }
-        None => None,
+    let slack = chat
+        .as_ref()
+        .filter(|(chat, _)| chat.has_slack())
+        .map(|(chat, channel)| (chat, channel.as_deref().unwrap_or_default()));
+    let audience = Audience {
+        slack,
+        alarm: alarm_topic.as_deref().map(|arn| (&path, arn)),
+        zone: ctx.zone,
+        mention: ctx.config.reminders.mention.as_deref(),
     };
+    let told = cachewatch_app::canary::tell(&outcome, audience).await;
     match outcome {
         CanaryOutcome::Arrived { .. } => {
             writeln!(out, "{}", outcome.sentence())?;
-            match posted {
+            match told.slack {
                 Some(Ok(message)) if message.ts.is_empty() => {
                     writeln!(out, "Slack accepted the post.")?;
                 }
@@ -130,25 +130,19 @@ pub async fn run<S: EventStore>(
             Ok(())
         }
         CanaryOutcome::Lost { .. } => {
-            let mut told = Vec::new();
-            match posted {
-                Some(Ok(_)) => told.push("alerted in Slack".to_owned()),
-                Some(Err(reason)) => told.push(format!("Slack refused the alarm: {reason}")),
-                None => told.push("no Slack configured".to_owned()),
-            }
-            match (&alarm_topic, outcome.alarm()) {
-                (Some(alarm), Some((subject, message))) => {
-                    match path.publish_alarm(alarm, &subject, &message).await {
-                        Ok(_) => told.push(format!("alarm published to {alarm}")),
-                        Err(e) => told.push(format!("cannot publish the alarm to {alarm}: {e}")),
-                    }
-                }
-                _ => told.push("no alarm topic (--alarm-topic)".to_owned()),
-            }
+            let slack = match told.slack {
+                Some(Ok(_)) => "alerted in Slack".to_owned(),
+                Some(Err(reason)) => format!("Slack refused the alarm: {reason}"),
+                None => "no Slack configured".to_owned(),
+            };
+            let alarm = match (told.alarm, &alarm_topic) {
+                (Some(Ok(_)), Some(arn)) => format!("alarm published to {arn}"),
+                (Some(Err(e)), Some(arn)) => format!("cannot publish the alarm to {arn}: {e}"),
+                _ => "no alarm topic (--alarm-topic)".to_owned(),
+            };
             Err(Failure::Other(anyhow!(
-                "{} ({})",
-                outcome.sentence(),
-                told.join("; ")
+                "{} ({slack}; {alarm})",
+                outcome.sentence()
             )))
         }
     }

@@ -79,21 +79,7 @@ async fn start<S: cachewatch_app::Store>(
     if scenario == Scenario::FailureMenu {
         return menu(ctx, args, out).await;
     }
-    let target = DrillTarget {
-        cluster: ClusterId::parse(&args.cluster).map_err(input)?,
-        node: args
-            .node
-            .as_deref()
-            .map(NodeId::parse)
-            .transpose()
-            .map_err(input)?,
-        replication_group: args
-            .replication_group
-            .as_deref()
-            .map(ReplicationGroupId::parse)
-            .transpose()
-            .map_err(input)?,
-    };
+    let target = target_of(args)?;
     let drill = events_for(scenario, &target, ctx.now).map_err(input)?;
     let sending = Sending::from_env(ctx).await?;
     let stored = sending
@@ -131,33 +117,7 @@ async fn start<S: cachewatch_app::Store>(
             },
         )?;
     } else {
-        writeln!(
-            out,
-            "🧪 DRILL {} on {}: {}, marked as a drill.",
-            scenario.name(),
-            target.cluster,
-            summary(outcome)
-        )?;
-        for m in &maintenances {
-            if let Some(previous) = &m.repeat_of {
-                writeln!(
-                    out,
-                    "Maintenance {} is a repeat: the node's previous replacement {} ended shortly before.",
-                    m.id.short(),
-                    previous.short()
-                )?;
-            }
-        }
-        writeln!(out, "\nDrill id: {id}")?;
-        writeln!(out, "  its runbook:     cachewatch runbook {id}")?;
-        writeln!(out, "  take it on:      cachewatch ack {id}")?;
-        writeln!(out, "  a step done:     cachewatch step {id} 1")?;
-        writeln!(
-            out,
-            "  how it went:     cachewatch outcome {id} --handled manual-failover --site-maintenance no --downtime 2m"
-        )?;
-        writeln!(out, "  the times:       cachewatch drill report {id}")?;
-        writeln!(out)?;
+        print_started(out, scenario, &target, outcome, &maintenances, &id)?;
     }
     sending
         .report(
@@ -169,6 +129,64 @@ async fn start<S: cachewatch_app::Store>(
             out,
         )
         .await
+}
+
+/// The cluster, node and group a drill plays on, as given.
+fn target_of(args: &DrillStartArgs) -> Result<DrillTarget, Failure> {
+    Ok(DrillTarget {
+        cluster: ClusterId::parse(&args.cluster).map_err(input)?,
+        node: args
+            .node
+            .as_deref()
+            .map(NodeId::parse)
+            .transpose()
+            .map_err(input)?,
+        replication_group: args
+            .replication_group
+            .as_deref()
+            .map(ReplicationGroupId::parse)
+            .transpose()
+            .map_err(input)?,
+    })
+}
+
+/// What a drill started, and the commands that follow it.
+fn print_started(
+    out: &mut dyn Write,
+    scenario: Scenario,
+    target: &DrillTarget,
+    outcome: &cachewatch_core::IngestOutcome,
+    maintenances: &[&Maintenance],
+    id: &str,
+) -> Result<(), Failure> {
+    writeln!(
+        out,
+        "🧪 DRILL {} on {}: {}, marked as a drill.",
+        scenario.name(),
+        target.cluster,
+        summary(outcome)
+    )?;
+    for m in maintenances {
+        if let Some(previous) = &m.repeat_of {
+            writeln!(
+                out,
+                "Maintenance {} is a repeat: the node's previous replacement {} ended shortly before.",
+                m.id.short(),
+                previous.short()
+            )?;
+        }
+    }
+    writeln!(out, "\nDrill id: {id}")?;
+    writeln!(out, "  its runbook:     cachewatch runbook {id}")?;
+    writeln!(out, "  take it on:      cachewatch ack {id}")?;
+    writeln!(out, "  a step done:     cachewatch step {id} 1")?;
+    writeln!(
+        out,
+        "  how it went:     cachewatch outcome {id} --handled manual-failover --site-maintenance no --downtime 2m"
+    )?;
+    writeln!(out, "  the times:       cachewatch drill report {id}")?;
+    writeln!(out)?;
+    Ok(())
 }
 
 /// `drill start --scenario failure-menu`: the plan for the topology given, or ElastiCache's.

@@ -4,7 +4,7 @@
 use std::io::Write;
 
 use anyhow::anyhow;
-use cachewatch_adapters::chat::{Chat, chat_from_lookup};
+use cachewatch_adapters::chat::{Chat, chat_with_outputs};
 use cachewatch_adapters::files::read_runbooks;
 use cachewatch_adapters::outbound::Outputs;
 use cachewatch_app::{
@@ -13,9 +13,9 @@ use cachewatch_app::{
 };
 use cachewatch_core::IngestOutcome;
 use cachewatch_core::alerting::delivery::DeliveryState;
-use cachewatch_core::alerting::notify::{self, NotifyReport, NotifySettings};
+use cachewatch_core::alerting::notify::{NotifyReport, NotifySettings};
 use cachewatch_core::alerting::outbound::{Output, is_output_channel};
-use cachewatch_core::alerting::reminder::{ReminderReport, send_reminders};
+use cachewatch_core::alerting::reminder::ReminderReport;
 use cachewatch_core::alerting::slack;
 use cachewatch_core::cluster::source::FactsSource;
 use cachewatch_core::links::LinkSigner;
@@ -25,23 +25,17 @@ use super::{Context, Failure};
 use crate::args::NotifyArgs;
 
 /// The chat the environment configures, and its default channel, with the outputs beyond Slack
-/// `cachewatch.toml` names (their keys from the environment too).
+/// `cachewatch.toml` names (their keys from the environment too): the outputs alone without
+/// Slack.
 pub async fn configured_chat<S>(
     ctx: &Context<S>,
 ) -> Result<Option<(Chat, Option<String>)>, Failure> {
     let env = |name: &str| std::env::var(name).ok();
-    let Some((chat, channel)) =
-        chat_from_lookup(env, |settings| settings).map_err(|e| Failure::Input(e.into()))?
-    else {
-        return Ok(None);
-    };
     let sdk = match Outputs::needs_aws(&ctx.config) {
         true => Some(cachewatch_adapters::aws::load().await),
         false => None,
     };
-    let outputs = Outputs::from_config(&ctx.config, env, sdk.as_ref())
-        .map_err(|e| Failure::Input(e.into()))?;
-    Ok(Some((chat.with_outputs(outputs), channel)))
+    chat_with_outputs(env, &ctx.config, sdk.as_ref()).map_err(|e| Failure::Input(e.into()))
 }
 
 /// How alerts are sent from this machine: the channel, links and zone the environment gives.
@@ -74,7 +68,7 @@ pub async fn run<S: cachewatch_app::Store>(
 ) -> Result<(), Failure> {
     let Some((chat, channel)) = configured_chat(ctx).await? else {
         return Err(Failure::Input(anyhow!(
-            "Slack is not configured: set SLACK_BOT_TOKEN and SLACK_CHANNEL, or SLACK_WEBHOOK_URL"
+            "nothing to send to: set SLACK_BOT_TOKEN and SLACK_CHANNEL, or SLACK_WEBHOOK_URL, or configure [webhook] or [q_developer] in cachewatch.toml"
         )));
     };
     if args.retry_failed {
@@ -99,16 +93,28 @@ pub async fn run<S: cachewatch_app::Store>(
             ctx.store.save_delivery(&d).await?;
         }
     }
-    let settings = notify_settings(ctx, channel.clone())?;
-    let report = send(ctx, &chat, &ctx.elasticache, channel, &[], true).await?;
-    writeln!(out, "{}", summary(&report))?;
-    let reminded = send_reminders(&ctx.store, &chat, &ctx.config, &settings, ctx.now)
+    let runbooks =
+        read_runbooks(ctx.runbook_dir.as_deref()).map_err(|e| Failure::Input(e.into()))?;
+    let settings = NotifySettings {
+        // A person asked: every pending alert now, whatever its backoff says.
+        ignore_backoff: true,
+        ..notify_settings(ctx, channel)?
+    };
+    let ports = Ports {
+        store: &ctx.store,
+        chat: Some(&chat),
+        facts: &ctx.elasticache,
+        runbooks: &runbooks,
+    };
+    let sent = cachewatch_app::send_pending(ports, &ctx.config, &settings, ctx.now)
         .await
-        .map_err(|e| Failure::Other(e.into()))?;
-    if let Some(line) = reminders_summary(&reminded) {
+        .map_err(|e| Failure::Other(e.into()))?
+        .unwrap_or_default();
+    writeln!(out, "{}", summary(&sent.alerts))?;
+    if let Some(line) = reminders_summary(&sent.reminders) {
         writeln!(out, "{line}")?;
     }
-    outcome(&report)
+    outcome(&sent.alerts)
 }
 
 /// `reminded 2 maintenances, …`: one line about the reminders of a run, when there was any to
@@ -336,34 +342,6 @@ fn report_sent(report: &NotifyReport, json: bool, out: &mut dyn Write) -> Result
         writeln!(out, "{line}")?;
     }
     outcome(report)
-}
-
-async fn send<S: cachewatch_app::Store, F: FactsSource>(
-    ctx: &Context<S>,
-    chat: &Chat,
-    facts: &F,
-    channel: Option<String>,
-    refresh: &[String],
-    ignore_backoff: bool,
-) -> Result<NotifyReport, Failure> {
-    let runbooks =
-        read_runbooks(ctx.runbook_dir.as_deref()).map_err(|e| Failure::Input(e.into()))?;
-    let settings = NotifySettings {
-        ignore_backoff,
-        ..notify_settings(ctx, channel)?
-    };
-    notify::notify(
-        &ctx.store,
-        chat,
-        facts,
-        &runbooks,
-        &ctx.config,
-        &settings,
-        refresh,
-        ctx.now,
-    )
-    .await
-    .map_err(|e| Failure::Other(e.into()))
 }
 
 /// `sent 3, updated 1, …`: one line about a run.

@@ -8,18 +8,16 @@ use std::io::Write;
 
 use anyhow::anyhow;
 use cachewatch_core::alerting::delivery::ChatSink;
-use cachewatch_core::alerting::notify;
 use cachewatch_core::alerting::slack;
 use cachewatch_core::cluster::kept::FactsStore;
 use cachewatch_core::history::query::parse_duration;
-use cachewatch_core::history::response::{
-    Acknowledgement, Outcome, ResponseStore, StepDone, first_acknowledgement,
-};
+use cachewatch_core::history::response::{Outcome, ResponseStore, StepDone, first_acknowledgement};
 use cachewatch_core::history::store::EventStore;
-use cachewatch_core::model::event::EventId;
-use cachewatch_core::operations::drill::DrillFacts;
 use cachewatch_core::operations::drill::report::run_of;
-use cachewatch_core::{Maintenance, MaintenanceEvent};
+
+use cachewatch_app::Ports;
+use cachewatch_app::lookup::{self, Subject};
+use cachewatch_core::runbook::Runbooks;
 
 use super::notify::{configured_chat, notify_settings};
 use super::runbook::runbook_of;
@@ -31,47 +29,28 @@ pub const MAX_NOTE: usize = 3000;
 /// The longest name of a person kept.
 const MAX_NAME: usize = 100;
 
-/// What a response is recorded against: the event named, and its maintenance.
-struct Subject {
-    event: MaintenanceEvent,
-    maintenance: Option<Maintenance>,
+/// `maintenance 3f9a2c71 (node 0001 of orders-0001-001)`, with DRILL first for a drill's.
+fn describe(subject: &Subject) -> String {
+    let what = match &subject.maintenance {
+        Some(m) => format!("maintenance {}", m.id.short()),
+        None => format!("event {}", subject.event.id.short()),
+    };
+    let node = subject
+        .event
+        .node_id
+        .as_ref()
+        .map(|n| format!("node {n} of "))
+        .unwrap_or_default();
+    let drill = if subject.event.drill { "DRILL " } else { "" };
+    format!("{drill}{what} ({node}{})", subject.event.cluster_label())
 }
 
-impl Subject {
-    /// The events whose responses count for this subject.
-    fn event_ids(&self) -> Vec<EventId> {
-        match &self.maintenance {
-            Some(m) => m.event_ids.clone(),
-            None => vec![self.event.id.clone()],
-        }
-    }
-
-    /// `maintenance 3f9a2c71 (node 0001 of orders-0001-001)`, with DRILL first for a drill's.
-    fn describe(&self) -> String {
-        let what = match &self.maintenance {
-            Some(m) => format!("maintenance {}", m.id.short()),
-            None => format!("event {}", self.event.id.short()),
-        };
-        let node = self
-            .event
-            .node_id
-            .as_ref()
-            .map(|n| format!("node {n} of "))
-            .unwrap_or_default();
-        let drill = if self.event.drill { "DRILL " } else { "" };
-        format!("{drill}{what} ({node}{})", self.event.cluster_label())
-    }
-}
-
+/// What a response is recorded against: the event named, with its maintenance.
 async fn subject_of<S: EventStore>(ctx: &Context<S>, raw: &str) -> Result<Subject, Failure> {
     let id = resolve_id(&ctx.store, raw).await?;
-    let event = ctx
-        .store
-        .event(&id)
+    lookup::subject(&ctx.store, &id)
         .await?
-        .ok_or_else(|| Failure::Other(anyhow!("event {id} disappeared while reading it")))?;
-    let maintenance = ctx.store.maintenance(&id).await?;
-    Ok(Subject { event, maintenance })
+        .ok_or_else(|| Failure::Other(anyhow!("event {id} disappeared while reading it")))
 }
 
 /// The person: `--by`, else `$USER`; a name, not a mention or a paragraph.
@@ -106,30 +85,18 @@ pub async fn ack<S: cachewatch_app::Store>(
 ) -> Result<(), Failure> {
     let by = who(args.by.as_deref())?;
     let subject = subject_of(ctx, &args.id).await?;
-    let ack = Acknowledgement {
-        event_id: subject.event.id.clone(),
-        by,
-        at: ctx.now,
-    };
-    let earlier = ctx.store.acknowledgements(&subject.event_ids()).await?;
-    ctx.store.record_acknowledgement(&ack).await?;
-    let first = match first_acknowledgement(&earlier) {
-        Some(first) => {
-            writeln!(
-                out,
-                "{} acknowledged by {} (already taken on by {} at {})",
-                subject.describe(),
-                ack.by,
-                first.by,
-                ctx.zone.format(first.at)
-            )?;
-            first
-        }
-        None => {
-            writeln!(out, "{} acknowledged by {}", subject.describe(), ack.by)?;
-            &ack
-        }
-    };
+    let acked = cachewatch_app::acknowledge(&ctx.store, &subject, &by, ctx.now).await?;
+    match &acked.earlier {
+        Some(first) => writeln!(
+            out,
+            "{} acknowledged by {by} (already taken on by {} at {})",
+            describe(&subject),
+            first.by,
+            ctx.zone.format(first.at)
+        )?,
+        None => writeln!(out, "{} acknowledged by {by}", describe(&subject))?,
+    }
+    let first = acked.first();
     let shown = slack::Acknowledgement {
         by: first.by.clone(),
         at: first.at,
@@ -154,7 +121,7 @@ pub async fn step<S: EventStore + ResponseStore + FactsStore>(
     let Some(done) = steps.iter().find(|s| s.number == args.step as usize) else {
         return Err(Failure::Input(anyhow!(
             "the runbook of {} has {} step{}, not {} (see `cachewatch runbook {}`)",
-            subject.describe(),
+            describe(&subject),
             steps.len(),
             if steps.len() == 1 { "" } else { "s" },
             args.step,
@@ -172,7 +139,7 @@ pub async fn step<S: EventStore + ResponseStore + FactsStore>(
     writeln!(
         out,
         "{}: step {} done by {by} ({}: {})",
-        subject.describe(),
+        describe(&subject),
         args.step,
         done.owner_label,
         plain_line(&done.text).trim_end_matches(':')
@@ -223,7 +190,7 @@ pub async fn outcome<S: cachewatch_app::Store>(
     writeln!(
         out,
         "{}: recorded as {}, {}{}",
-        subject.describe(),
+        describe(&subject),
         outcome.handled,
         if outcome.site_maintenance {
             "with a site maintenance"
@@ -275,6 +242,13 @@ async fn refresh_thread<S: cachewatch_app::Store>(
     };
     let ids = subject.event_ids();
     let settings = notify_settings(ctx, channel)?;
+    let runbooks = Runbooks::embedded();
+    let ports = Ports {
+        store: &ctx.store,
+        chat: Some(&chat),
+        facts: &ctx.elasticache,
+        runbooks: &runbooks,
+    };
     let mut channels: Vec<String> = ctx
         .store
         .deliveries(&ids)
@@ -291,15 +265,12 @@ async fn refresh_thread<S: cachewatch_app::Store>(
             let Some(anchor) = ctx.store.event(&thread.anchor).await? else {
                 continue;
             };
-            let message = notify::parent_message(
-                &ctx.store,
-                &DrillFacts {
-                    source: &ctx.elasticache,
-                },
+            let message = cachewatch_app::redrawn_parent(
+                ports,
                 &ctx.config,
                 &settings,
                 &anchor,
-                Some(shown.clone()),
+                shown.clone(),
                 ctx.now,
             )
             .await?;

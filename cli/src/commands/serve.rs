@@ -89,7 +89,6 @@ where
             loop {
                 tick.tick().await;
                 let now = Utc::now();
-                let config = cachewatch_app::config_at(&store, &config, now).await;
                 resend_due(&store, &chat, &facts, &runbooks, &config, &settings, now).await;
             }
         })
@@ -231,22 +230,23 @@ async fn resend_due<S, C, F>(
     C: cachewatch_core::alerting::delivery::ChatSink,
     F: FactsSource,
 {
-    match notify::notify(store, chat, facts, runbooks, config, settings, &[], now).await {
-        Ok(report) if !report.sent.is_empty() || !report.failed.is_empty() => {
-            eprintln!("{}", super::notify::summary(&report));
-        }
-        Ok(_) => {}
-        Err(e) => eprintln!("cachewatch serve: cannot send what is due: {e}"),
-    }
-    match cachewatch_core::alerting::reminder::send_reminders(store, chat, config, settings, now)
-        .await
-    {
-        Ok(report) => {
-            if let Some(line) = super::notify::reminders_summary(&report) {
+    let ports = cachewatch_app::Ports {
+        store,
+        chat: Some(chat),
+        facts,
+        runbooks,
+    };
+    match cachewatch_app::send_pending(ports, config, settings, now).await {
+        Ok(Some(sent)) => {
+            if !sent.alerts.sent.is_empty() || !sent.alerts.failed.is_empty() {
+                eprintln!("{}", super::notify::summary(&sent.alerts));
+            }
+            if let Some(line) = super::notify::reminders_summary(&sent.reminders) {
                 eprintln!("{line}");
             }
         }
-        Err(e) => eprintln!("cachewatch serve: cannot send the reminders: {e}"),
+        Ok(None) => {}
+        Err(e) => eprintln!("cachewatch serve: cannot send what is due: {e}"),
     }
 }
 

@@ -30,13 +30,14 @@ use std::collections::BTreeSet;
 use cachewatch_adapters::chat::Chat;
 use cachewatch_adapters::deployment::Deployment;
 use cachewatch_adapters::elasticache::EventQuery;
+use cachewatch_app::canary::Audience;
 use cachewatch_app::{Alerting, Alerts, Door, IngestRequest, Input, Ports};
 use cachewatch_core::alerting::canary::{
-    CANARY_SOURCE, Canary, CanaryOutcome, LastCheck, Scheduled, due, last_check,
+    Canary, CanaryOutcome, LastCheck, Scheduled, canaries_since, due, last_check,
 };
 use cachewatch_core::alerting::delivery::{ChatSink as _, DeliveryStore as _};
 use cachewatch_core::alerting::notify::{NotifyError, NotifyReport, NotifySettings};
-use cachewatch_core::alerting::reminder::{ReminderReport, send_reminders};
+use cachewatch_core::alerting::reminder::ReminderReport;
 use cachewatch_core::alerting::slack::{self, SlackMessage};
 use cachewatch_core::fleet::{DIGEST_HORIZON, daily_report_day, upcoming_digest};
 use cachewatch_core::history::response::ResponseStore as _;
@@ -138,9 +139,10 @@ pub async fn poll(d: &Deployment, now: DateTime<Utc>) -> Result<Value, PollError
     };
     let (alerts, reminders, daily) = match (&d.chat, sent) {
         (Some(chat), Some(report)) => {
-            let sent = send_reminders(&d.store, chat, &d.config, &settings, now)
+            let sent = cachewatch_app::remind(ports, &d.config, &settings, now)
                 .await
-                .map_err(|NotifyError::Store(e)| PollError::Store(e))?;
+                .map_err(|NotifyError::Store(e)| PollError::Store(e))?
+                .unwrap_or_default();
             (alerts(&report), reminded(&sent), daily(d, chat, now).await?)
         }
         _ => {
@@ -210,13 +212,11 @@ fn alerts(report: &NotifyReport) -> Value {
 /// The last canary of the past 30 days that reached the history, for the digest's line; none
 /// when the history cannot be read (the digest goes out without the line).
 async fn last_canary(d: &Deployment, now: DateTime<Utc>) -> Option<LastCheck> {
-    let query = cachewatch_core::EventQuery {
-        cluster: Some(CANARY_SOURCE.to_owned()),
-        since: Some(now - Duration::days(30)),
-        include_drills: true,
-        ..cachewatch_core::EventQuery::default()
-    };
-    match d.store.search(&query).await {
+    match d
+        .store
+        .search(&canaries_since(now - Duration::days(30)))
+        .await
+    {
         Ok(events) => last_check(&events),
         Err(e) => {
             tracing::error!(error = %e, "cannot read the last canary");
@@ -230,13 +230,7 @@ async fn canaries(
     d: &Deployment,
     since: DateTime<Utc>,
 ) -> Result<Vec<MaintenanceEvent>, StoreError> {
-    let query = cachewatch_core::EventQuery {
-        cluster: Some(CANARY_SOURCE.to_owned()),
-        since: Some(since),
-        include_drills: true,
-        ..cachewatch_core::EventQuery::default()
-    };
-    d.store.search(&query).await
+    d.store.search(&canaries_since(since)).await
 }
 
 /// The canary step: the last one checked, the next one published when due. A failure here is
@@ -313,27 +307,27 @@ async fn checked(d: &Deployment, topic: &str, now: DateTime<Utc>) -> Result<Valu
 /// Says loudly that `outcome`'s canary was lost: in Slack and on the alarm topic, each that is
 /// configured; answers, for each, whether it took the message.
 async fn tell_lost(d: &Deployment, outcome: &CanaryOutcome) -> Vec<(&'static str, bool)> {
-    let mut told = Vec::new();
-    if let (Some(chat), Some(channel)) = (&d.chat, d.notify.channel.as_deref()) {
-        let message = slack::canary(
-            outcome,
-            d.notify.zone,
-            d.config.reminders.mention.as_deref(),
-        );
-        let posted = chat.post(channel, &message).await;
-        if let Err(e) = &posted {
+    let audience = Audience {
+        slack: d.chat.as_ref().zip(d.notify.channel.as_deref()),
+        alarm: d.alarm_topic_arn.as_deref().map(|arn| (&d.alert_path, arn)),
+        zone: d.notify.zone,
+        mention: d.config.reminders.mention.as_deref(),
+    };
+    let told = cachewatch_app::canary::tell(outcome, audience).await;
+    let mut said = Vec::new();
+    if let Some(posted) = &told.slack {
+        if let Err(e) = posted {
             tracing::error!(error = %e, "Slack refused the lost canary's alarm");
         }
-        told.push(("slack", posted.is_ok()));
+        said.push(("slack", posted.is_ok()));
     }
-    if let (Some(alarm), Some((subject, message))) = (&d.alarm_topic_arn, outcome.alarm()) {
-        let published = d.alert_path.publish_alarm(alarm, &subject, &message).await;
-        if let Err(e) = &published {
-            tracing::error!(error = %e, %alarm, "cannot publish the lost canary's alarm");
+    if let Some(published) = &told.alarm {
+        if let Err(e) = published {
+            tracing::error!(error = %e, "cannot publish the lost canary's alarm");
         }
-        told.push(("alarm_topic", published.is_ok()));
+        said.push(("alarm_topic", published.is_ok()));
     }
-    told
+    said
 }
 
 /// Publishes a canary when none reached the history in the last `every` and the poller's last

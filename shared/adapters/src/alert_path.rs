@@ -11,7 +11,7 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use cachewatch_core::alerting::alert_path::{
     DeadLetters, PathAudit, PathFacts, PathFix, TopicSubscription, audit_path,
 };
-use cachewatch_core::alerting::canary::{CANARY_MESSAGE_ATTRIBUTE, Canary};
+use cachewatch_core::alerting::canary::{AlarmTopic, CANARY_MESSAGE_ATTRIBUTE, Canary};
 use cachewatch_core::fleet::audit_coverage;
 
 use crate::elasticache::{ElastiCache, ElastiCacheError};
@@ -206,26 +206,6 @@ impl AlertPath {
         Ok(published.message_id().unwrap_or_default().to_owned())
     }
 
-    /// Publishes an alarm (`subject`, `message`) to `topic`, the stack's alarm topic; answers
-    /// SNS's message id.
-    pub async fn publish_alarm(
-        &self,
-        topic: &str,
-        subject: &str,
-        message: &str,
-    ) -> Result<String, AlertPathError> {
-        let published = self
-            .sns
-            .publish()
-            .topic_arn(topic)
-            .subject(subject)
-            .message(message)
-            .send()
-            .await
-            .map_err(|e| AlertPathError::call("SNS Publish", e.into_service_error()))?;
-        Ok(published.message_id().unwrap_or_default().to_owned())
-    }
-
     /// Makes one change of `--fix` on `topic`.
     pub async fn apply(&self, topic: &str, fix: &PathFix) -> Result<(), AlertPathError> {
         match fix {
@@ -254,5 +234,29 @@ impl AlertPath {
             }
         }
         Ok(())
+    }
+}
+
+impl AlarmTopic for AlertPath {
+    type Error = AlertPathError;
+
+    /// Publishes an alarm (`subject`, `message`) to `topic`, the stack's alarm topic; answers
+    /// SNS's message id.
+    async fn publish_alarm(
+        &self,
+        topic: &str,
+        subject: &str,
+        message: &str,
+    ) -> Result<String, AlertPathError> {
+        let published = self
+            .sns
+            .publish()
+            .topic_arn(topic)
+            .subject(subject)
+            .message(message)
+            .send()
+            .await
+            .map_err(|e| AlertPathError::call("SNS Publish", e.into_service_error()))?;
+        Ok(published.message_id().unwrap_or_default().to_owned())
     }
 }

@@ -11,14 +11,18 @@ use secrecy::SecretString;
 
 use cachewatch_core::alerting::outbound::{OutboundEvent, Output};
 
-use crate::outbound::Outputs;
+use aws_config::SdkConfig;
+use cachewatch_core::config::Config;
+
+use crate::outbound::{Outputs, OutputsError};
 use crate::slack::{SettingsError, SetupError, SlackClient, SlackSettings, SlackWebhook};
 
-/// A configured chat: Slack, and the outputs beyond it every alert also goes to.
+/// A configured chat: Slack, and the outputs beyond it every alert also goes to. A team without
+/// Slack (a pager or Amazon Q Developer only) has a chat of outputs alone.
 #[derive(Debug, Clone)]
 pub struct Chat {
-    /// How Slack is reached.
-    pub slack: Slack,
+    /// How Slack is reached; `None` when only outputs are configured.
+    pub slack: Option<Slack>,
     /// The outputs beyond Slack (none until [`Chat::with_outputs`]).
     pub outputs: Outputs,
 }
@@ -36,8 +40,16 @@ impl Chat {
     /// Slack alone.
     pub fn new(slack: Slack) -> Self {
         Self {
-            slack,
+            slack: Some(slack),
             outputs: Outputs::default(),
+        }
+    }
+
+    /// The outputs alone, without Slack.
+    pub fn outputs_only(outputs: Outputs) -> Self {
+        Self {
+            slack: None,
+            outputs,
         }
     }
 
@@ -49,7 +61,19 @@ impl Chat {
 
     /// Whether Slack is reached through the Web API.
     pub fn is_api(&self) -> bool {
-        matches!(self.slack, Slack::Api(_))
+        matches!(self.slack, Some(Slack::Api(_)))
+    }
+
+    /// Whether Slack is configured (else only outputs are).
+    pub fn has_slack(&self) -> bool {
+        self.slack.is_some()
+    }
+
+    fn slack(&self) -> Result<&Slack, DeliveryError> {
+        self.slack.as_ref().ok_or_else(|| DeliveryError::Permanent {
+            code: NO_SLACK.to_owned(),
+            detail: "Slack is not configured: set SLACK_BOT_TOKEN and SLACK_CHANNEL, or SLACK_WEBHOOK_URL".to_owned(),
+        })
     }
 }
 
@@ -72,6 +96,9 @@ pub enum ChatConfigError {
         /// Its value.
         value: String,
     },
+    /// An output beyond Slack that cannot be used.
+    #[error(transparent)]
+    Outputs(#[from] OutputsError),
     /// A bot token without a channel to post to.
     #[error("SLACK_BOT_TOKEN is set but SLACK_CHANNEL is not: say which channel alerts go to")]
     NoChannel,
@@ -129,11 +156,29 @@ pub fn chat_from_lookup(
     Ok(None)
 }
 
+/// The chat the environment and `config` configure: Slack as [`chat_from_lookup`] reads it, with
+/// the outputs beyond it `config` names (their keys read through `lookup` too); the outputs alone
+/// when Slack is not configured; `None` when neither is. `sdk` reaches Amazon Q Developer's topic.
+pub fn chat_with_outputs(
+    lookup: impl Fn(&str) -> Option<String>,
+    config: &Config,
+    sdk: Option<&SdkConfig>,
+) -> Result<Option<(Chat, Option<String>)>, ChatConfigError> {
+    let slack = chat_from_lookup(&lookup, |settings| settings)?;
+    let outputs = Outputs::from_config(config, &lookup, sdk)?;
+    Ok(match slack {
+        Some((chat, channel)) => Some((chat.with_outputs(outputs), channel)),
+        None if !outputs.list().is_empty() => Some((Chat::outputs_only(outputs), None)),
+        None => None,
+    })
+}
+
 impl ChatSink for Chat {
     fn threads(&self) -> bool {
         match &self.slack {
-            Slack::Api(c) => c.threads(),
-            Slack::Webhook(w) => w.threads(),
+            Some(Slack::Api(c)) => c.threads(),
+            Some(Slack::Webhook(w)) => w.threads(),
+            None => false,
         }
     }
 
@@ -142,7 +187,7 @@ impl ChatSink for Chat {
         channel: &str,
         message: &SlackMessage,
     ) -> Result<PostedMessage, DeliveryError> {
-        match &self.slack {
+        match self.slack()? {
             Slack::Api(c) => c.post(channel, message).await,
             Slack::Webhook(w) => w.post(channel, message).await,
         }
@@ -154,7 +199,7 @@ impl ChatSink for Chat {
         ts: &str,
         message: &SlackMessage,
     ) -> Result<(), DeliveryError> {
-        match &self.slack {
+        match self.slack()? {
             Slack::Api(c) => c.update(channel, ts, message).await,
             Slack::Webhook(w) => w.update(channel, ts, message).await,
         }
@@ -168,8 +213,9 @@ impl ChatSink for Chat {
         since: DateTime<Utc>,
     ) -> Result<Option<PostedMessage>, DeliveryError> {
         match &self.slack {
-            Slack::Api(c) => c.find_delivery(channel, thread_ts, key, since).await,
-            Slack::Webhook(w) => w.find_delivery(channel, thread_ts, key, since).await,
+            None => Ok(None),
+            Some(Slack::Api(c)) => c.find_delivery(channel, thread_ts, key, since).await,
+            Some(Slack::Webhook(w)) => w.find_delivery(channel, thread_ts, key, since).await,
         }
     }
 
@@ -182,6 +228,9 @@ impl ChatSink for Chat {
     }
 }
 
+/// The code of the refusal a chat of outputs alone gives when asked to post to Slack.
+pub const NO_SLACK: &str = "slack_not_configured";
+
 /// The code of the refusal a webhook gives when asked to open a modal.
 pub const WEBHOOK_HAS_NO_VIEWS: &str = "webhook_cannot_open_views";
 
@@ -191,7 +240,7 @@ impl SlackViews for Chat {
         trigger_id: &str,
         view: &serde_json::Value,
     ) -> Result<(), DeliveryError> {
-        match &self.slack {
+        match self.slack()? {
             Slack::Api(c) => c.open_view(trigger_id, view).await,
             Slack::Webhook(_) => Err(DeliveryError::Permanent {
                 code: WEBHOOK_HAS_NO_VIEWS.to_owned(),

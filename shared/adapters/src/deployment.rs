@@ -31,11 +31,10 @@ use cachewatch_core::runbook::Runbooks;
 use chrono::{Duration, Utc};
 
 use crate::alert_path::{AlertPath, PathSettings};
-use crate::chat::{Chat, ChatConfigError, chat_from_lookup};
+use crate::chat::{Chat, ChatConfigError, chat_with_outputs};
 use crate::dynamo::DynamoStore;
 use crate::elasticache::ElastiCache;
 use crate::files::{FileError, read_runbooks};
-use crate::outbound::{Outputs, OutputsError};
 use crate::secrets::{SecretError, Secrets};
 
 /// How far back a poll reads DescribeEvents unless `CACHEWATCH_LOOKBACK_MINUTES` says otherwise.
@@ -89,12 +88,10 @@ pub enum DeploymentError {
     /// The secret cannot be read.
     #[error(transparent)]
     Secret(#[from] SecretError),
-    /// Slack's settings do not work.
+    /// Slack's settings, or an output beyond Slack's (the webhook, Amazon Q Developer), do not
+    /// work.
     #[error(transparent)]
     Chat(#[from] ChatConfigError),
-    /// An output beyond Slack (the webhook, Amazon Q Developer) cannot be set up.
-    #[error(transparent)]
-    Outputs(#[from] OutputsError),
     /// The zone is not one.
     #[error("CACHEWATCH_TZ: {0}")]
     Zone(#[source] BadZone),
@@ -171,12 +168,8 @@ impl Deployment {
             None => Secrets::default(),
         };
         let lookup = secrets.lookup(&env);
-        let chat = chat_from_lookup(&lookup, |settings| settings)?;
-        let (chat, channel) = match chat {
-            Some((chat, channel)) => (
-                Some(chat.with_outputs(Outputs::from_config(&config, &lookup, Some(sdk))?)),
-                channel,
-            ),
+        let (chat, channel) = match chat_with_outputs(&lookup, &config, Some(sdk))? {
+            Some((chat, channel)) => (Some(chat), channel),
             None => (None, value("SLACK_CHANNEL")),
         };
         let base_url = value("CACHEWATCH_BASE_URL").map(|u| u.trim_end_matches('/').to_owned());

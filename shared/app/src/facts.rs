@@ -10,6 +10,7 @@ use cachewatch_core::cluster::kept::{FactsRecord, FactsStore, facts_key, worth_k
 use cachewatch_core::cluster::source::FactsSource;
 use cachewatch_core::model::event::EventId;
 use cachewatch_core::model::timefmt::relative;
+use cachewatch_core::operations::drill::DrillFacts;
 use cachewatch_core::{Maintenance, MaintenanceEvent};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -189,5 +190,34 @@ impl<S: FactsStore, F: FactsSource> FactsSource for KeptFacts<'_, S, F> {
 
     fn looks_up(&self) -> bool {
         self.source.looks_up()
+    }
+}
+
+/// The facts an alert or a thread's parent is drawn with: ElastiCache's, kept with the time they
+/// were read (or the last kept, when a lookup fails; see [`KeptFacts`]), with those a drill's
+/// scenario takes for granted.
+#[derive(Debug)]
+pub struct AlertFacts<'a, S, F> {
+    kept: KeptFacts<'a, S, F>,
+}
+
+impl<'a, S, F> AlertFacts<'a, S, F> {
+    /// The facts `source` reads at `now`, kept in `store`.
+    pub fn new(store: &'a S, source: &'a F, now: DateTime<Utc>) -> Self {
+        Self {
+            kept: KeptFacts::new(store, source, now),
+        }
+    }
+}
+
+impl<S: FactsStore, F: FactsSource> FactsSource for AlertFacts<'_, S, F> {
+    async fn facts_for(
+        &self,
+        event: &MaintenanceEvent,
+        maintenance: Option<&Maintenance>,
+    ) -> ClusterFacts {
+        DrillFacts { source: &self.kept }
+            .facts_for(event, maintenance)
+            .await
     }
 }

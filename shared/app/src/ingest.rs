@@ -20,7 +20,7 @@ use cachewatch_core::operations::drill::DrillFacts;
 use cachewatch_core::{IngestOutcome, MaintenanceEvent, intake::pipeline};
 use chrono::{DateTime, Utc};
 
-use crate::{KeptFacts, Ports, Store, config_at};
+use crate::{AlertFacts, Ports, Store, config_at};
 
 /// How many events one store call takes: progress is reported between them.
 pub const CHUNK: usize = 500;
@@ -209,8 +209,7 @@ where
         return Ok(None);
     };
     let config = config_at(ports.store, config, now).await;
-    let kept = KeptFacts::new(ports.store, ports.facts, now);
-    let facts = DrillFacts { source: &kept };
+    let facts = AlertFacts::new(ports.store, ports.facts, now);
     notify::after_ingest(
         ports.store,
         chat,

@@ -9,13 +9,18 @@
 //! the ports (traits of `cachewatch-core`); this crate composes the core's decisions.
 #![warn(missing_docs)]
 
+pub mod canary;
 pub mod facts;
 pub mod import;
 pub mod ingest;
 pub mod lookup;
+pub mod respond;
+pub mod send;
 
-pub use facts::{KeptFacts, Known, NOT_LOOKED_UP, known_facts};
+pub use facts::{AlertFacts, KeptFacts, Known, NOT_LOOKED_UP, known_facts};
 pub use import::{ImportError, ImportRequest, Imported, LineRuns, import_lines};
+pub use respond::{Acknowledged, acknowledge, redrawn_parent};
+pub use send::{Sent, remind, send_pending};
 
 pub use ingest::{
     Alerting, Alerts, Door, IngestError, IngestRequest, Ingested, Input, alert, ingest, preview,

@@ -78,6 +78,16 @@ impl<S, C, F, K> App<S, C, F, K> {
         )
     }
 
+    /// The ports the use cases reach the outside through.
+    pub fn ports(&self) -> cachewatch_app::Ports<'_, S, C, F> {
+        cachewatch_app::Ports {
+            store: &self.store,
+            chat: self.chat.as_ref(),
+            facts: &self.facts,
+            runbooks: &self.runbooks,
+        }
+    }
+
     /// A link to `path` for Slack, which needs a whole URL: `None` without a base URL.
     pub fn slack_link(&self, path: &str, now: DateTime<Utc>) -> Option<String> {
         self.settings.base_url.as_ref()?;

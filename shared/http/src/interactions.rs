@@ -26,16 +26,13 @@ use axum::extract::{Form, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use cachewatch_core::alerting::delivery::{ChatSink, DeliveryError, SlackViews};
-use cachewatch_core::alerting::notify;
 use cachewatch_core::alerting::slack::{
     self, ACTION_ACKNOWLEDGE, ACTION_CHECKLIST, ACTION_OUTCOME, MessageMetadata, mrkdwn,
 };
 use cachewatch_core::cluster::kept::FactsStore;
 use cachewatch_core::cluster::source::FactsSource;
 use cachewatch_core::history::query::parse_duration;
-use cachewatch_core::history::response::{
-    Acknowledgement, Outcome, ResponseStore, first_acknowledgement,
-};
+use cachewatch_core::history::response::{Outcome, ResponseStore};
 use cachewatch_core::history::store::{EventStore, StoreError};
 use cachewatch_core::model::event::EventId;
 use cachewatch_core::runbook::RunbookError;
@@ -317,15 +314,8 @@ where
     if user.id.is_empty() {
         return Err(ButtonError::Incomplete("who pressed it"));
     }
-    let ack = Acknowledgement {
-        event_id: subject.link_id().clone(),
-        by: user.id.clone(),
-        at: now,
-    };
-    app.store.record_acknowledgement(&ack).await?;
-    let ids = subject.event_ids();
-    let acks = app.store.acknowledgements(&ids).await?;
-    let first = first_acknowledgement(&acks).unwrap_or(&ack);
+    let acked = cachewatch_app::acknowledge(&app.store, &subject, &user.id, now).await?;
+    let first = acked.first();
     let shown = slack::Acknowledgement {
         by: if first.by == user.id {
             user.shown().to_owned()
@@ -334,6 +324,7 @@ where
         },
         at: first.at,
     };
+    let ids = subject.event_ids();
     let Some(place) = payload.place() else {
         return Err(ButtonError::Incomplete("which message the button is on"));
     };
@@ -352,17 +343,9 @@ where
         Some(event) => event,
         None => subject.event.clone(),
     };
-    let config = app.config_now(now).await;
-    let message = notify::parent_message(
-        &app.store,
-        &app.facts,
-        &config,
-        &app.notify,
-        &anchor,
-        Some(shown),
-        now,
-    )
-    .await?;
+    let message =
+        cachewatch_app::redrawn_parent(app.ports(), &app.config, &app.notify, &anchor, shown, now)
+            .await?;
     chat.update(&place.channel, &place.message_ts, &message)
         .await
         .map_err(ButtonError::from)

@@ -355,69 +355,9 @@ fn build(file: &str, spec: RuleSpec) -> Result<Rule, RuleError> {
         id: spec.id.clone(),
         message,
     };
-    let id_ok = !spec.id.is_empty()
-        && spec
-            .id
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-    if !id_ok {
-        return Err(invalid(
-            "an id is lowercase letters, digits and dashes".to_string(),
-        ));
-    }
-    if spec.id == SUPPRESSION_WITHOUT_REASON {
-        return Err(invalid("this id belongs to the linter itself".to_string()));
-    }
-    for (field, value) in [
-        ("title", &spec.title),
-        ("failure", &spec.failure),
-        ("fix", &spec.fix),
-    ] {
-        if value.trim().is_empty() {
-            return Err(invalid(format!("{field} is empty")));
-        }
-    }
-    if spec.sources.is_empty() {
-        return Err(invalid(
-            "a rule names at least one source (the page it comes from)".to_string(),
-        ));
-    }
-    if let Some(bad) = spec.sources.iter().find(|s| !s.starts_with("https://")) {
-        return Err(invalid(format!("source {bad:?} is not an https:// URL")));
-    }
+    check_spec(&spec).map_err(invalid)?;
     let matcher = match (spec.pattern.as_deref(), &spec.version) {
-        (Some(pattern), None) => {
-            if spec.files.is_empty() {
-                return Err(invalid(
-                    "a pattern needs `files`: the file names it reads".to_string(),
-                ));
-            }
-            let mut set = GlobSetBuilder::new();
-            for glob in &spec.files {
-                set.add(Glob::new(glob).map_err(|e| invalid(format!("files: {e}")))?);
-            }
-            let file_set = set.build().map_err(|e| invalid(format!("files: {e}")))?;
-            let compile = |expr: &str, field: &str| {
-                Regex::new(expr).map_err(|e| invalid(format!("{field}: {e}")))
-            };
-            Matcher::Text(TextMatcher {
-                files: spec.files.clone(),
-                file_set,
-                view: spec.view,
-                pattern: compile(pattern, "pattern")?,
-                requires: spec
-                    .requires
-                    .iter()
-                    .map(|r| compile(r, "requires"))
-                    .collect::<Result<_, _>>()?,
-                unless: spec
-                    .unless
-                    .iter()
-                    .map(|r| compile(r, "unless"))
-                    .collect::<Result<_, _>>()?,
-                once: spec.once,
-            })
-        }
+        (Some(pattern), None) => text_matcher(&spec, pattern).map_err(invalid)?,
         (None, Some(version)) => version_matcher(version).map_err(invalid)?,
         _ => {
             return Err(invalid(
@@ -436,6 +376,65 @@ fn build(file: &str, spec: RuleSpec) -> Result<Rule, RuleError> {
         matcher,
         origin: file.to_string(),
     })
+}
+
+/// What is wrong with a rule's id, texts or sources, if anything.
+fn check_spec(spec: &RuleSpec) -> Result<(), String> {
+    let id_ok = !spec.id.is_empty()
+        && spec
+            .id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if !id_ok {
+        return Err("an id is lowercase letters, digits and dashes".to_string());
+    }
+    if spec.id == SUPPRESSION_WITHOUT_REASON {
+        return Err("this id belongs to the linter itself".to_string());
+    }
+    for (field, value) in [
+        ("title", &spec.title),
+        ("failure", &spec.failure),
+        ("fix", &spec.fix),
+    ] {
+        if value.trim().is_empty() {
+            return Err(format!("{field} is empty"));
+        }
+    }
+    if spec.sources.is_empty() {
+        return Err("a rule names at least one source (the page it comes from)".to_string());
+    }
+    if let Some(bad) = spec.sources.iter().find(|s| !s.starts_with("https://")) {
+        return Err(format!("source {bad:?} is not an https:// URL"));
+    }
+    Ok(())
+}
+
+/// The matcher of a rule's `pattern` over its `files`, or what is wrong with it.
+fn text_matcher(spec: &RuleSpec, pattern: &str) -> Result<Matcher, String> {
+    if spec.files.is_empty() {
+        return Err("a pattern needs `files`: the file names it reads".to_string());
+    }
+    let mut set = GlobSetBuilder::new();
+    for glob in &spec.files {
+        set.add(Glob::new(glob).map_err(|e| format!("files: {e}"))?);
+    }
+    let file_set = set.build().map_err(|e| format!("files: {e}"))?;
+    let compile = |expr: &str, field: &str| Regex::new(expr).map_err(|e| format!("{field}: {e}"));
+    let all = |exprs: &[String], field: &str| {
+        exprs
+            .iter()
+            .map(|r| compile(r, field))
+            .collect::<Result<Vec<_>, _>>()
+    };
+    Ok(Matcher::Text(TextMatcher {
+        files: spec.files.clone(),
+        file_set,
+        view: spec.view,
+        pattern: compile(pattern, "pattern")?,
+        requires: all(&spec.requires, "requires")?,
+        unless: all(&spec.unless, "unless")?,
+        once: spec.once,
+    }))
 }
 
 /// The matcher of a `[rule.version]`, or what is wrong with it.

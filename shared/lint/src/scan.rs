@@ -119,6 +119,24 @@ fn read_file(
     } else {
         Vec::new()
     };
+    let mut findings = text_findings(&relative, name, &text, text_rules);
+    let suppressions = suppression::find(&text);
+    findings.extend(
+        suppressions
+            .iter()
+            .filter(|s| s.reason.is_none())
+            .map(|s| unexplained(s, &relative, &text)),
+    );
+    Some(FileResult {
+        path: relative,
+        dependencies,
+        findings,
+        suppressions,
+    })
+}
+
+/// What the text rules that apply to the file `name` find in it.
+fn text_findings(relative: &str, name: &str, text: &str, text_rules: &[&Rule]) -> Vec<Finding> {
     let mut findings = Vec::new();
     let mut flattened = None;
     for rule in text_rules {
@@ -129,9 +147,9 @@ fn read_file(
             continue;
         }
         let (view, lines): (&str, Option<&[usize]>) = match m.view {
-            View::Text => (&text, None),
+            View::Text => (text, None),
             View::Properties => {
-                let flat = flattened.get_or_insert_with(|| properties::flatten(name, &text));
+                let flat = flattened.get_or_insert_with(|| properties::flatten(name, text));
                 (flat.text.as_str(), Some(flat.lines.as_slice()))
             }
         };
@@ -145,39 +163,35 @@ fn read_file(
                 Some(map) => map.get(view_line - 1).copied().unwrap_or(view_line),
                 None => view_line,
             };
-            findings.push(finding(rule, &relative, line, snippet(&text, line)));
+            findings.push(finding(rule, relative, line, snippet(text, line)));
             if m.once {
                 break;
             }
         }
     }
-    let suppressions = suppression::find(&text);
-    for s in suppressions.iter().filter(|s| s.reason.is_none()) {
-        findings.push(Finding {
-            rule: SUPPRESSION_WITHOUT_REASON.to_string(),
-            severity: Severity::Error,
-            title: format!("A suppression of {} gives no reason", s.rule),
-            path: relative.clone(),
-            line: s.line,
-            snippet: snippet(&text, s.line),
-            failure: "A silenced risk nobody can explain is still there at the next maintenance, \
-                      and a platform team reading the report cannot tell an accepted risk from a \
-                      forgotten one. This suppression silences nothing until it says why."
-                .to_string(),
-            fix: format!(
-                "Say why after the rule id: `cachewatch-lint: ignore {} <reason>`, or remove the \
-                 suppression and fix the finding.",
-                s.rule
-            ),
-            sources: Vec::new(),
-        });
+    findings
+}
+
+/// The finding of a suppression that gives no reason.
+fn unexplained(s: &suppression::Suppression, relative: &str, text: &str) -> Finding {
+    Finding {
+        rule: SUPPRESSION_WITHOUT_REASON.to_string(),
+        severity: Severity::Error,
+        title: format!("A suppression of {} gives no reason", s.rule),
+        path: relative.to_owned(),
+        line: s.line,
+        snippet: snippet(text, s.line),
+        failure: "A silenced risk nobody can explain is still there at the next maintenance, \
+                  and a platform team reading the report cannot tell an accepted risk from a \
+                  forgotten one. This suppression silences nothing until it says why."
+            .to_string(),
+        fix: format!(
+            "Say why after the rule id: `cachewatch-lint: ignore {} <reason>`, or remove the \
+             suppression and fix the finding.",
+            s.rule
+        ),
+        sources: Vec::new(),
     }
-    Some(FileResult {
-        path: relative,
-        dependencies,
-        findings,
-        suppressions,
-    })
 }
 
 fn finding(rule: &Rule, path: &str, line: usize, snippet: String) -> Finding {

@@ -98,52 +98,12 @@ pub async fn probe(
     stop: impl Future<Output = ()>,
     mut on_update: impl FnMut(&ProbeStatus, Option<&Transition>),
 ) -> Result<ProbeSummary, ProbeError> {
-    let target = settings.target.display_url();
-    let connector = Connector::new(settings.target.clone()).map_err(|source| ProbeError::Tls {
-        target: target.clone(),
-        source,
-    })?;
-    let mut first = connector
-        .connect(settings.setup_timeout())
-        .await
-        .map_err(|source| ProbeError::Start {
-            target: target.clone(),
-            source,
-        })?;
-    let (keys_before, first) = match bounded(settings.setup_timeout(), first.dbsize()).await {
-        Ok(keys) => (Some(keys), Some(first)),
-        Err(error) => {
-            tracing::debug!(error = %error.full_message(), "DBSIZE failed");
-            (None, Some(first).filter(|_| !error.breaks_connection()))
-        }
-    };
-
-    let clock = Clock::start();
-    let mut recorder = ProbeRecorder::new(
-        target,
-        clock.started,
-        chrono::Duration::from_std(settings.interval).unwrap_or(chrono::Duration::MAX),
-    );
-    let run = format!("{:x}", clock.started.timestamp_micros());
-    let key = format!("cachewatch:probe:{run}");
-    let ttl_ms = settings.key_ttl().as_millis().to_string();
-    let deadline = settings.duration.map(|d| clock.origin + d);
-
-    let mut connection = first;
-    let mut role_due = clock.origin;
-    read_role(
-        settings,
-        &mut connection,
-        &clock,
-        &mut recorder,
-        &mut on_update,
-    )
-    .await;
-    role_due += settings.role_every;
-
+    let (connector, first, keys_before) = start(settings).await?;
+    let mut run = Run::new(settings, connector, first);
+    run.read_role(&mut on_update).await;
+    let deadline = settings.duration.map(|d| run.clock.origin + d);
     tokio::pin!(stop);
-    let mut next = clock.origin;
-    let mut tick_number: u64 = 0;
+    let mut next = run.clock.origin;
     loop {
         if let Some(deadline) = deadline
             && next >= deadline
@@ -161,66 +121,175 @@ pub async fn probe(
             () = &mut stop => break,
             () = tokio::time::sleep_until(next) => {}
         }
-        tick_number += 1;
-        let at = clock.now();
-        let value = format!("{run}:{tick_number}");
-        let had_connection = connection.is_some();
-        let outcome = tokio::select! {
+        let attempt = tokio::select! {
             biased;
             () = &mut stop => break,
-            outcome = bounded(
-                settings.timeout,
-                tick(&connector, &mut connection, settings.timeout, &key, &value, &ttl_ms),
-            ) => outcome,
+            attempt = run.attempt() => attempt,
         };
-        let failed = outcome.is_err();
-        let error = outcome.as_ref().err();
-        if error.is_some_and(RedisError::breaks_connection) {
-            connection = None;
-        }
-        let dropped = error.is_some_and(RedisError::drops_connection);
-        let transition = recorder.tick(
-            at,
-            outcome.map_err(|error| (error.kind(), error.full_message())),
-        );
-        on_update(&recorder.status(), transition.as_ref());
-
-        let fresh = !had_connection && connection.is_some();
-        // After a failure, the role tells why (a replica now); a broken connection is gone.
-        if connection.is_some() && (fresh || failed || Instant::now() >= role_due) {
-            read_role(
-                settings,
-                &mut connection,
-                &clock,
-                &mut recorder,
-                &mut on_update,
-            )
-            .await;
-            role_due = Instant::now() + settings.role_every;
-        }
-        if dropped {
-            connection = None;
-        }
+        run.record(attempt, &mut on_update).await;
         next = (next + settings.interval).max(Instant::now());
     }
-    let ended = clock.now();
+    Ok(run.finish(keys_before).await)
+}
 
-    let keys_after = bounded(settings.setup_timeout(), async {
-        let mut connection = match connection.take() {
-            Some(connection) => connection,
-            None => connector.connect(settings.setup_timeout()).await?,
-        };
-        // A replica refuses the DEL (and never held the key): count its keys all the same.
-        if let Err(error) = connection.command(&[b"DEL", key.as_bytes()]).await
-            && error.breaks_connection()
-        {
-            return Err(error);
+/// The first connection and the key count before the run; a connection `DBSIZE` broke is not
+/// kept.
+async fn start(
+    settings: &ProbeSettings,
+) -> Result<(Connector, Option<Connection>, Option<u64>), ProbeError> {
+    let target = settings.target.display_url();
+    let connector = Connector::new(settings.target.clone()).map_err(|source| ProbeError::Tls {
+        target: target.clone(),
+        source,
+    })?;
+    let mut first = connector
+        .connect(settings.setup_timeout())
+        .await
+        .map_err(|source| ProbeError::Start { target, source })?;
+    Ok(
+        match bounded(settings.setup_timeout(), first.dbsize()).await {
+            Ok(keys) => (connector, Some(first), Some(keys)),
+            Err(error) => {
+                tracing::debug!(error = %error.full_message(), "DBSIZE failed");
+                let kept = Some(first).filter(|_| !error.breaks_connection());
+                (connector, kept, None)
+            }
+        },
+    )
+}
+
+/// One tick's attempt: when it started, whether a connection was open before it, and how it
+/// went.
+struct Attempt {
+    at: DateTime<Utc>,
+    had_connection: bool,
+    outcome: Result<(), RedisError>,
+}
+
+/// A probe under way.
+struct Run<'a> {
+    settings: &'a ProbeSettings,
+    connector: Connector,
+    connection: Option<Connection>,
+    clock: Clock,
+    recorder: ProbeRecorder,
+    /// The run's id: its start in hex microseconds, in the key and every value written.
+    id: String,
+    key: String,
+    ttl_ms: String,
+    ticks: u64,
+    role_due: Instant,
+}
+
+impl<'a> Run<'a> {
+    fn new(settings: &'a ProbeSettings, connector: Connector, first: Option<Connection>) -> Self {
+        let clock = Clock::start();
+        let recorder = ProbeRecorder::new(
+            settings.target.display_url(),
+            clock.started,
+            chrono::Duration::from_std(settings.interval).unwrap_or(chrono::Duration::MAX),
+        );
+        let id = format!("{:x}", clock.started.timestamp_micros());
+        Run {
+            settings,
+            connector,
+            connection: first,
+            key: format!("cachewatch:probe:{id}"),
+            ttl_ms: settings.key_ttl().as_millis().to_string(),
+            role_due: clock.origin,
+            id,
+            clock,
+            recorder,
+            ticks: 0,
         }
-        connection.dbsize().await
-    })
-    .await
-    .ok();
-    Ok(recorder.finish(ended, keys_before, keys_after))
+    }
+
+    /// Reads the role and schedules the next reading.
+    async fn read_role(&mut self, on_update: &mut impl FnMut(&ProbeStatus, Option<&Transition>)) {
+        read_role(
+            self.settings,
+            &mut self.connection,
+            &self.clock,
+            &mut self.recorder,
+            on_update,
+        )
+        .await;
+        self.role_due = Instant::now() + self.settings.role_every;
+    }
+
+    /// The next tick's write and read, bounded by the tick's timeout.
+    async fn attempt(&mut self) -> Attempt {
+        self.ticks += 1;
+        let at = self.clock.now();
+        let value = format!("{}:{}", self.id, self.ticks);
+        let had_connection = self.connection.is_some();
+        let work = tick(
+            &self.connector,
+            &mut self.connection,
+            self.settings.timeout,
+            &self.key,
+            &value,
+            &self.ttl_ms,
+        );
+        let outcome = bounded(self.settings.timeout, work).await;
+        Attempt {
+            at,
+            had_connection,
+            outcome,
+        }
+    }
+
+    /// Records a tick; after a new connection, a failure or when due, reads the role too.
+    async fn record(
+        &mut self,
+        attempt: Attempt,
+        on_update: &mut impl FnMut(&ProbeStatus, Option<&Transition>),
+    ) {
+        let error = attempt.outcome.as_ref().err();
+        let failed = error.is_some();
+        if error.is_some_and(RedisError::breaks_connection) {
+            self.connection = None;
+        }
+        let dropped = error.is_some_and(RedisError::drops_connection);
+        let outcome = attempt
+            .outcome
+            .map_err(|error| (error.kind(), error.full_message()));
+        let transition = self.recorder.tick(attempt.at, outcome);
+        on_update(&self.recorder.status(), transition.as_ref());
+
+        let fresh = !attempt.had_connection && self.connection.is_some();
+        // After a failure, the role tells why (a replica now); a broken connection is gone.
+        if self.connection.is_some() && (fresh || failed || Instant::now() >= self.role_due) {
+            self.read_role(on_update).await;
+        }
+        if dropped {
+            self.connection = None;
+        }
+    }
+
+    /// Deletes the probe key, counts the keys again and sums the run up.
+    async fn finish(mut self, keys_before: Option<u64>) -> ProbeSummary {
+        let ended = self.clock.now();
+        let key = self.key.clone();
+        let connection = self.connection.take();
+        let connector = &self.connector;
+        let keys_after = bounded(self.settings.setup_timeout(), async {
+            let mut connection = match connection {
+                Some(connection) => connection,
+                None => connector.connect(self.settings.setup_timeout()).await?,
+            };
+            // A replica refuses the DEL (and never held the key): count its keys all the same.
+            if let Err(error) = connection.command(&[b"DEL", key.as_bytes()]).await
+                && error.breaks_connection()
+            {
+                return Err(error);
+            }
+            connection.dbsize().await
+        })
+        .await
+        .ok();
+        self.recorder.finish(ended, keys_before, keys_after)
+    }
 }
 
 /// One tick: connect when needed, `SET key value PX ttl`, `GET key`, and check the value.

@@ -19,7 +19,7 @@ use crate::known_facts;
 
 use super::*;
 
-const SNS_EVENT: &str = include_str!("../../../../tests/fixtures/lambda_sns_event.json");
+pub(crate) const SNS_EVENT: &str = include_str!("../../../../tests/fixtures/lambda_sns_event.json");
 
 pub(crate) fn at(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)

@@ -125,6 +125,20 @@ pub fn is_canary(event: &MaintenanceEvent) -> bool {
     is_canary_name(event.event_name.as_deref())
 }
 
+/// Where a lost canary is said besides Slack: the stack's alarm topic.
+pub trait AlarmTopic {
+    /// Why a publish failed.
+    type Error: std::fmt::Display;
+
+    /// Publishes `subject` and `message` to `topic`; answers the message's id.
+    fn publish_alarm(
+        &self,
+        topic: &str,
+        subject: &str,
+        message: &str,
+    ) -> impl std::future::Future<Output = Result<String, Self::Error>> + Send;
+}
+
 /// What became of a canary.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CanaryOutcome {
@@ -259,6 +273,17 @@ pub fn last_check(events: &[MaintenanceEvent]) -> Option<LastCheck> {
 /// `3.8 s`.
 pub fn seconds(d: Duration) -> String {
     format!("{:.1} s", d.num_milliseconds() as f64 / 1000.0)
+}
+
+/// The search that finds the canaries stored since `since` (drills, which normal searches
+/// leave out).
+pub fn canaries_since(since: DateTime<Utc>) -> crate::history::query::EventQuery {
+    crate::history::query::EventQuery {
+        cluster: Some(CANARY_SOURCE.to_owned()),
+        since: Some(since),
+        include_drills: true,
+        ..crate::history::query::EventQuery::default()
+    }
 }
 
 /// The canary `id` among `events`, when it arrived.

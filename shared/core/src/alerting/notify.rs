@@ -125,6 +125,51 @@ async fn around_of<S: EventStore>(
     events_around(store, maintenance, event).await
 }
 
+/// The deliveries `verdict` records for `event`, the outputs' first: a run that stops between
+/// them leaves the event without Slack's, and the next run records it again (what is recorded
+/// already stays as it is), so no output's alert is lost. With no Slack channel for the event,
+/// the outputs alone announce it (a team paged, or on Amazon Q Developer, without Slack).
+fn deliveries_for(
+    event: &MaintenanceEvent,
+    verdict: Verdict,
+    config: &Config,
+    channel: Option<&str>,
+    now: DateTime<Utc>,
+) -> Vec<Delivery> {
+    let target = || {
+        config
+            .channel_for(event, channel)
+            .unwrap_or(channel.unwrap_or("-"))
+            .to_owned()
+    };
+    let (state, target, reason) = match verdict {
+        Verdict::NotActionable | Verdict::Quiet(Quiet::Stale) => return Vec::new(),
+        Verdict::Quiet(Quiet::NoChannel) => {
+            let group = event.group_key();
+            return outbound::to_outputs(&event.id, group.as_deref(), &config.outputs(), now);
+        }
+        Verdict::Announce { channel } => (DeliveryState::Pending, channel, None),
+        Verdict::Muted { pattern, until } => (
+            DeliveryState::Muted,
+            target(),
+            Some(format!(
+                "muted by {pattern} until {}",
+                crate::model::event::rfc3339::format(&until)
+            )),
+        ),
+        Verdict::Quiet(quiet) => (
+            DeliveryState::Skipped,
+            target(),
+            Some(quiet.describe().to_owned()),
+        ),
+    };
+    let mut delivery = Delivery::new(event.id.clone(), target, event.group_key(), state, now);
+    delivery.reason = reason;
+    let mut deliveries = outbound::with_outputs(&delivery, &config.outputs());
+    deliveries.push(delivery);
+    deliveries
+}
+
 async fn events_around<S: EventStore>(
     store: &S,
     maintenance: Option<Maintenance>,
@@ -308,42 +353,15 @@ pub async fn record_alerts_knowing<S: EventStore + DeliveryStore + ResponseStore
             events: &around.events,
             announced: &announced,
         };
-        let fallback_channel = channel.unwrap_or("-");
-        let (state, target, reason) = match verdict(event, surroundings, config, channel, now) {
-            Verdict::NotActionable
-            | Verdict::Quiet(Quiet::Stale)
-            | Verdict::Quiet(Quiet::NoChannel) => continue,
-            Verdict::Announce { channel } => (DeliveryState::Pending, channel, None),
-            Verdict::Muted { pattern, until } => (
-                DeliveryState::Muted,
-                config
-                    .channel_for(event, channel)
-                    .unwrap_or(fallback_channel)
-                    .to_owned(),
-                Some(format!(
-                    "muted by {pattern} until {}",
-                    crate::model::event::rfc3339::format(&until)
-                )),
-            ),
-            Verdict::Quiet(quiet) => (
-                DeliveryState::Skipped,
-                config
-                    .channel_for(event, channel)
-                    .unwrap_or(fallback_channel)
-                    .to_owned(),
-                Some(quiet.describe().to_owned()),
-            ),
-        };
-        let mut delivery = Delivery::new(event.id.clone(), target, event.group_key(), state, now);
-        delivery.reason = reason;
-        // The outputs' deliveries are recorded before Slack's, in the same call: a run that
-        // stops between the two leaves the event without Slack's, and the next run records it
-        // again (what is recorded already stays as it is), so no output's alert is lost.
-        let mut deliveries = outbound::with_outputs(&delivery, &config.outputs());
-        deliveries.push(delivery);
+        let verdict = verdict(event, surroundings, config, channel, now);
+        let mut deliveries = deliveries_for(event, verdict, config, channel, now);
+        if deliveries.is_empty() {
+            continue;
+        }
+        let pending = deliveries.iter().any(|d| d.state == DeliveryState::Pending);
         let recorded_now = store.record_deliveries(&deliveries).await?;
         if recorded_now.last().copied().unwrap_or(false) {
-            if state == DeliveryState::Pending {
+            if pending {
                 announced_here.insert(event.id.clone());
             }
             recorded.extend(deliveries.pop());
@@ -1450,7 +1468,7 @@ where
     let channels = (reconcile == Reconcile::Skip).then(|| {
         recorded
             .iter()
-            .filter(|d| d.state == DeliveryState::Pending)
+            .filter(|d| d.state == DeliveryState::Pending && !is_output_channel(&d.channel))
             .map(|d| d.channel.clone())
             .collect()
     });

@@ -191,6 +191,52 @@ pub fn webhook_body(event: &OutboundEvent) -> Value {
 /// thread together. The texts are rendered as the chat's markdown, so whatever comes from the
 /// event is escaped as for Slack: a cluster named `<!channel>` pings nobody.
 pub fn q_developer_message(event: &OutboundEvent) -> Value {
+    let mut next_steps = Vec::new();
+    if event.action == Action::Trigger && event.window.is_some() {
+        next_steps.push(format!(
+            "Check that clients of {} reconnect before the window",
+            mrkdwn::escape_line(&event.cluster)
+        ));
+    }
+    next_steps.push(format!(
+        "Run the runbook: cachewatch runbook {}",
+        event.event_id
+    ));
+    let mut keywords: Vec<String> = vec![event.category.clone(), event.kind.clone()];
+    keywords.extend(event.region.clone());
+    let mut resources: BTreeSet<String> = BTreeSet::new();
+    resources.extend(event.cache_cluster_id.clone());
+    resources.extend(event.replication_group_id.clone());
+    let mut context = serde_json::Map::new();
+    context.insert("eventId".into(), json!(event.event_id));
+    context.insert("action".into(), json!(event.action));
+    if let Some(state) = event.state {
+        context.insert("state".into(), json!(state));
+    }
+    context.insert("occurredAt".into(), json!(event.occurred_at));
+    json!({
+        "version": "1.0",
+        "source": "custom",
+        "id": event.event_id,
+        "content": {
+            "textType": "client-markdown",
+            "title": mrkdwn::escape_line(&event.title),
+            "description": q_description(event),
+            "nextSteps": next_steps,
+            "keywords": keywords,
+        },
+        "metadata": {
+            "threadId": event.dedup_key,
+            "summary": mrkdwn::escape_line(&event.title),
+            "eventType": event.kind,
+            "relatedResources": resources.into_iter().collect::<Vec<_>>(),
+            "additionalContext": context,
+        },
+    })
+}
+
+/// The notification's description: where the maintenance is and when, then ElastiCache's words.
+fn q_description(event: &OutboundEvent) -> String {
     let window = |w: &Window| {
         format!(
             "{} – {}",
@@ -231,48 +277,7 @@ pub fn q_developer_message(event: &OutboundEvent) -> Value {
         lines.push(String::new());
         lines.push(mrkdwn::escape(text));
     }
-    let mut next_steps = Vec::new();
-    if event.action == Action::Trigger && event.window.is_some() {
-        next_steps.push(format!(
-            "Check that clients of {} reconnect before the window",
-            mrkdwn::escape_line(&event.cluster)
-        ));
-    }
-    next_steps.push(format!(
-        "Run the runbook: cachewatch runbook {}",
-        event.event_id
-    ));
-    let mut keywords: Vec<String> = vec![event.category.clone(), event.kind.clone()];
-    keywords.extend(event.region.clone());
-    let mut resources: BTreeSet<String> = BTreeSet::new();
-    resources.extend(event.cache_cluster_id.clone());
-    resources.extend(event.replication_group_id.clone());
-    let mut context = serde_json::Map::new();
-    context.insert("eventId".into(), json!(event.event_id));
-    context.insert("action".into(), json!(event.action));
-    if let Some(state) = event.state {
-        context.insert("state".into(), json!(state));
-    }
-    context.insert("occurredAt".into(), json!(event.occurred_at));
-    json!({
-        "version": "1.0",
-        "source": "custom",
-        "id": event.event_id,
-        "content": {
-            "textType": "client-markdown",
-            "title": mrkdwn::escape_line(&event.title),
-            "description": lines.join("\n"),
-            "nextSteps": next_steps,
-            "keywords": keywords,
-        },
-        "metadata": {
-            "threadId": event.dedup_key,
-            "summary": mrkdwn::escape_line(&event.title),
-            "eventType": event.kind,
-            "relatedResources": resources.into_iter().collect::<Vec<_>>(),
-            "additionalContext": context,
-        },
-    })
+    lines.join("\n")
 }
 
 /// The output deliveries that go with the Slack deliveries `chat` just recorded as pending.
@@ -280,15 +285,31 @@ pub fn with_outputs(chat: &Delivery, outputs: &[Output]) -> Vec<Delivery> {
     if chat.state != DeliveryState::Pending || is_output_channel(&chat.channel) {
         return Vec::new();
     }
+    to_outputs(
+        &chat.event_id,
+        chat.group_key.as_deref(),
+        outputs,
+        chat.created_at,
+    )
+}
+
+/// The pending deliveries of one event's alert to each of `outputs`: what announces it with
+/// Slack's, or alone when no Slack channel is configured for it.
+pub fn to_outputs(
+    event: &EventId,
+    group_key: Option<&str>,
+    outputs: &[Output],
+    now: DateTime<Utc>,
+) -> Vec<Delivery> {
     outputs
         .iter()
         .map(|o| {
             Delivery::new(
-                chat.event_id.clone(),
+                event.clone(),
                 o.channel().to_owned(),
-                chat.group_key.clone(),
+                group_key.map(str::to_owned),
                 DeliveryState::Pending,
-                chat.created_at,
+                now,
             )
         })
         .collect()

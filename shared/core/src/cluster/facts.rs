@@ -322,90 +322,115 @@ pub fn risks(
     maintenance: Option<&Maintenance>,
     now: DateTime<Utc>,
 ) -> Vec<Risk> {
-    let mut out = Vec::new();
     let replacement = event.category == Category::NodeReplacement;
     let ahead = replacement && replacement_ahead(event, maintenance, now);
-    let replicating = facts.engine.is_none_or(Engine::replicates);
-    let primary = facts.node_role == Some(NodeRole::Primary);
+    let failover_ahead = ahead || event.category == Category::Failover;
+    let mut out: Vec<Risk> = [
+        memcached_data_loss(facts, ahead),
+        primary_without_failover(facts, ahead),
+        longer_write_interruption(facts, failover_ahead),
+        no_recent_backup(facts, now),
+        pending_parameters(facts, ahead),
+        single_replica(facts, ahead),
+        facts.unavailable.as_ref().map(|reason| {
+            Risk::new(
+                RiskKind::FactsUnavailable,
+                Severity::Notice,
+                format!("What is known about the cluster is incomplete: {reason}."),
+            )
+        }),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    out.sort_by_key(|r| std::cmp::Reverse(r.severity));
+    out
+}
 
-    if ahead && facts.engine == Some(Engine::Memcached) {
-        out.push(Risk::new(
+fn replicates(facts: &ClusterFacts) -> bool {
+    facts.engine.is_none_or(Engine::replicates)
+}
+
+fn memcached_data_loss(facts: &ClusterFacts, ahead: bool) -> Option<Risk> {
+    (ahead && facts.engine == Some(Engine::Memcached)).then(|| {
+        Risk::new(
             RiskKind::MemcachedDataLoss,
             Severity::High,
             "Memcached: this node's data will be lost; the node comes back empty.",
-        ));
+        )
+    })
+}
+
+fn primary_without_failover(facts: &ClusterFacts, ahead: bool) -> Option<Risk> {
+    if !(ahead && replicates(facts) && facts.node_role == Some(NodeRole::Primary)) {
+        return None;
     }
-    if ahead && replicating && primary {
-        if facts.replicas_per_shard == Some(0) {
-            out.push(Risk::new(
-                RiskKind::NoReplica,
-                Severity::High,
-                "Primary with no replica: there is nothing to fail over to, so the replacement interrupts writes and reads.",
-            ));
-        } else if facts.automatic_failover == Some(false) {
-            out.push(Risk::new(
-                RiskKind::PrimaryWithoutAutomaticFailover,
-                Severity::High,
-                "Primary with automatic failover off: the replacement means downtime until the primary is back.",
-            ));
-        }
+    if facts.replicas_per_shard == Some(0) {
+        Some(Risk::new(
+            RiskKind::NoReplica,
+            Severity::High,
+            "Primary with no replica: there is nothing to fail over to, so the replacement interrupts writes and reads.",
+        ))
+    } else if facts.automatic_failover == Some(false) {
+        Some(Risk::new(
+            RiskKind::PrimaryWithoutAutomaticFailover,
+            Severity::High,
+            "Primary with automatic failover off: the replacement means downtime until the primary is back.",
+        ))
+    } else {
+        None
     }
-    if (ahead || event.category == Category::Failover)
+}
+
+fn longer_write_interruption(facts: &ClusterFacts, failover_ahead: bool) -> Option<Risk> {
+    (failover_ahead
         && facts.engine == Some(Engine::Redis)
         && facts.cluster_mode_enabled == Some(false)
-        && facts.engine_version_at_most((4, 0, 10))
-    {
-        out.push(Risk::new(
+        && facts.engine_version_at_most((4, 0, 10)))
+    .then(|| {
+        Risk::new(
             RiskKind::LongerWriteInterruption,
             Severity::Notice,
             "Redis OSS 4.0.10 or older with cluster mode disabled: expect a longer write interruption during the failover.",
-        ));
+        )
+    })
+}
+
+fn no_recent_backup(facts: &ClusterFacts, now: DateTime<Utc>) -> Option<Risk> {
+    if !(replicates(facts) && facts.engine.is_some()) {
+        return None;
     }
-    if replicating && facts.engine.is_some() {
-        let stale = facts.latest_snapshot_at.map(|at| now - at > RECENT_BACKUP);
-        match (stale, facts.snapshot_retention_days) {
-            (Some(true), _) => out.push(Risk::new(
-                RiskKind::NoRecentBackup,
-                Severity::Notice,
-                "No backup in the last 24 h.",
-            )),
-            (None, Some(0)) => out.push(Risk::new(
-                RiskKind::NoRecentBackup,
-                Severity::Notice,
-                "Automatic backups are off and no backup is known.",
-            )),
-            _ => {}
-        }
-    }
-    if ahead
-        && let Some(pending) = &facts.pending_reboot_parameters
-        && !pending.is_empty()
-    {
-        out.push(Risk::new(
+    let stale = facts.latest_snapshot_at.map(|at| now - at > RECENT_BACKUP);
+    let text = match (stale, facts.snapshot_retention_days) {
+        (Some(true), _) => "No backup in the last 24 h.",
+        (None, Some(0)) => "Automatic backups are off and no backup is known.",
+        _ => return None,
+    };
+    Some(Risk::new(RiskKind::NoRecentBackup, Severity::Notice, text))
+}
+
+fn pending_parameters(facts: &ClusterFacts, ahead: bool) -> Option<Risk> {
+    let pending = facts.pending_reboot_parameters.as_ref()?;
+    (ahead && !pending.is_empty()).then(|| {
+        Risk::new(
             RiskKind::PendingParameterChanges,
             Severity::Notice,
             format!(
                 "Parameter changes pending reboot will be applied by the replacement: {}.",
                 pending.join(", ")
             ),
-        ));
-    }
-    if ahead && replicating && facts.replicas_per_shard == Some(1) {
-        out.push(Risk::new(
+        )
+    })
+}
+
+fn single_replica(facts: &ClusterFacts, ahead: bool) -> Option<Risk> {
+    (ahead && replicates(facts) && facts.replicas_per_shard == Some(1)).then(|| {
+        Risk::new(
             RiskKind::SingleReplica,
             Severity::Notice,
             "Only one replica in the shard: during the replacement it has none.",
-        ));
-    }
-    if let Some(reason) = &facts.unavailable {
-        out.push(Risk::new(
-            RiskKind::FactsUnavailable,
-            Severity::Notice,
-            format!("What is known about the cluster is incomplete: {reason}."),
-        ));
-    }
-    out.sort_by_key(|r| std::cmp::Reverse(r.severity));
-    out
+        )
+    })
 }
 
 #[cfg(test)]

@@ -533,89 +533,103 @@ pub fn parse_span(raw: &str) -> Option<std::time::Duration> {
 /// then each gap, the errors by kind, the key counts and the role changes, times in `zone`.
 pub fn render_summary(summary: &ProbeSummary, zone: &Zone) -> String {
     let time = |at: DateTime<Utc>| zone.format_with(at, "%H:%M:%S%.3f");
-    let mut out = String::new();
-    let mut line = |text: String| {
-        out.push_str(&text);
-        out.push('\n');
-    };
-    line(format!(
-        "Probe of {} from {} for {} (every {})",
-        summary.target,
-        zone.format_with(summary.started, "%Y-%m-%d %H:%M:%S%.3f"),
-        format_ms(millis(summary.ended - summary.started)),
-        format_ms(summary.interval_ms),
-    ));
-    line(format!(
-        "Ticks: {} ({} ok, {} failed)",
-        summary.ticks, summary.ok, summary.failed
-    ));
-    match summary.longest_gap() {
-        None => line("Longest unavailability: none (every tick succeeded)".to_owned()),
-        Some(gap) => line(format!(
+    let mut lines = vec![
+        format!(
+            "Probe of {} from {} for {} (every {})",
+            summary.target,
+            zone.format_with(summary.started, "%Y-%m-%d %H:%M:%S%.3f"),
+            format_ms(millis(summary.ended - summary.started)),
+            format_ms(summary.interval_ms),
+        ),
+        format!(
+            "Ticks: {} ({} ok, {} failed)",
+            summary.ticks, summary.ok, summary.failed
+        ),
+    ];
+    lines.extend(gap_lines(summary, &time));
+    lines.extend(error_lines(summary));
+    lines.push(keys_line(summary));
+    lines.extend(role_lines(summary, &time));
+    lines.into_iter().map(|l| l + "\n").collect()
+}
+
+/// The longest unavailability, then each gap.
+fn gap_lines(summary: &ProbeSummary, time: &dyn Fn(DateTime<Utc>) -> String) -> Vec<String> {
+    let mut lines = vec![match summary.longest_gap() {
+        None => "Longest unavailability: none (every tick succeeded)".to_owned(),
+        Some(gap) => format!(
             "Longest unavailability: {} ({} to {}{})",
             format_ms(gap.ms),
             time(gap.start),
             time(gap.end),
             if gap.recovered { "" } else { ", not recovered" }
-        )),
-    }
+        ),
+    }];
     if !summary.gaps.is_empty() {
-        line(format!("Gaps ({}):", summary.gaps.len()));
-        for gap in &summary.gaps {
-            line(format!(
-                "  {} to {}  {:>10}  {} failed tick{}, first {}{}",
-                time(gap.start),
-                time(gap.end),
-                format_ms(gap.ms),
-                gap.failed_ticks,
-                if gap.failed_ticks == 1 { "" } else { "s" },
-                gap.first_error,
-                if gap.recovered { "" } else { ", not recovered" }
-            ));
-        }
+        lines.push(format!("Gaps ({}):", summary.gaps.len()));
     }
-    if !summary.errors.is_empty() {
-        line("Errors:".to_owned());
-        for (kind, count) in &summary.errors {
-            let message = summary
-                .error_messages
-                .get(kind)
-                .map(|m| format!("  e.g. {}", printable(m)))
-                .unwrap_or_default();
-            line(format!("  {:<20} {count:>6}{message}", kind.name()));
-        }
+    lines.extend(summary.gaps.iter().map(|gap| {
+        format!(
+            "  {} to {}  {:>10}  {} failed tick{}, first {}{}",
+            time(gap.start),
+            time(gap.end),
+            format_ms(gap.ms),
+            gap.failed_ticks,
+            if gap.failed_ticks == 1 { "" } else { "s" },
+            gap.first_error,
+            if gap.recovered { "" } else { ", not recovered" }
+        )
+    }));
+    lines
+}
+
+/// The errors by kind, each with an example message.
+fn error_lines(summary: &ProbeSummary) -> Vec<String> {
+    if summary.errors.is_empty() {
+        return Vec::new();
     }
+    let each = summary.errors.iter().map(|(kind, count)| {
+        let message = summary
+            .error_messages
+            .get(kind)
+            .map(|m| format!("  e.g. {}", printable(m)))
+            .unwrap_or_default();
+        format!("  {:<20} {count:>6}{message}", kind.name())
+    });
+    std::iter::once("Errors:".to_owned()).chain(each).collect()
+}
+
+/// The key counts before and after, and the difference.
+fn keys_line(summary: &ProbeSummary) -> String {
     let count = |n: Option<u64>| n.map_or_else(|| "unknown".to_owned(), |n| n.to_string());
     let change = match (summary.keys_before, summary.keys_after) {
         (Some(before), Some(after)) if after < before => format!(", {} fewer", before - after),
         (Some(before), Some(after)) if after > before => format!(", {} more", after - before),
         _ => String::new(),
     };
-    line(format!(
+    format!(
         "Keys (DBSIZE): {} before, {} after{change}",
         count(summary.keys_before),
         count(summary.keys_after)
-    ));
+    )
+}
+
+/// The role at the start, and each change.
+fn role_lines(summary: &ProbeSummary, time: &dyn Fn(DateTime<Utc>) -> String) -> Vec<String> {
     match &summary.initial_role {
-        None => line("Role: unknown (INFO replication could not be read)".to_owned()),
+        None => vec!["Role: unknown (INFO replication could not be read)".to_owned()],
         Some(role) if summary.role_changes.is_empty() => {
-            line(format!("Role: {} throughout", printable(&role.to_string())))
+            vec![format!("Role: {} throughout", printable(&role.to_string()))]
         }
         Some(role) => {
-            line(format!(
-                "Role: {} at the start, then:",
-                printable(&role.to_string())
-            ));
-            for change in &summary.role_changes {
-                line(format!(
-                    "  {}  {}",
-                    time(change.at),
-                    printable(&change.to_string())
-                ));
-            }
+            let first = format!("Role: {} at the start, then:", printable(&role.to_string()));
+            let changes = summary
+                .role_changes
+                .iter()
+                .map(|change| format!("  {}  {}", time(change.at), printable(&change.to_string())));
+            std::iter::once(first).chain(changes).collect()
         }
     }
-    out
 }
 
 /// The live status line: `09:00:01.200 UTC  ticks 12  ok 10  failed 2  longest gap 0 ms  role

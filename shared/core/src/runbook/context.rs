@@ -882,34 +882,8 @@ fn shell_fragments(
     target: &Target,
 ) -> BTreeMap<String, Value> {
     let word = |v: Option<&str>, placeholder: &str| escape::shell_word(v.unwrap_or(placeholder));
-    let tls_only = if f.tls_in_transit == Some(true) {
-        " --tls"
-    } else {
-        ""
-    };
-    let tls = format!("{tls_only}{}", auth_args(auth_mode(f)));
-    let port = target.port;
-    let host = target
-        .endpoint
-        .as_deref()
-        .unwrap_or(if f.cluster_mode_enabled == Some(true) {
-            "CONFIGURATION_ENDPOINT"
-        } else {
-            "PRIMARY_ENDPOINT"
-        });
-    let node_host = f.node_endpoint.as_deref().unwrap_or("NODE_ENDPOINT");
-    let cache_node = match (&ids.node, f.engine) {
-        (Some(n), _) => n.clone(),
-        (None, Some(Engine::Memcached)) => "NODE_ID".to_owned(),
-        (None, _) => "0001".to_owned(),
-    };
     let cluster = &ids.cluster;
-    let tls_prefix = if tls.is_empty() {
-        String::new()
-    } else {
-        format!("{} ", tls.trim_start())
-    };
-    let fragments = [
+    let names = [
         (
             "aws",
             e.region.as_deref().map_or_else(String::new, |r| {
@@ -941,6 +915,40 @@ fn shell_fragments(
             escape::shell_word(ids.failover_from.as_deref().unwrap_or(cluster)),
         ),
         ("source_type", escape::shell_word(&e.source_type)),
+    ];
+    names
+        .into_iter()
+        .chain(redis_cli_fragments(f, target))
+        .chain(dimension_fragments(f, ids))
+        .map(|(k, text)| (k.to_owned(), Value::from_safe_string(text)))
+        .collect()
+}
+
+/// `redis-cli`'s connection arguments: the endpoint (or a placeholder), the port, and TLS and
+/// AUTH as the cluster needs them.
+fn redis_cli_fragments(f: &ClusterFacts, target: &Target) -> [(&'static str, String); 3] {
+    let tls_only = if f.tls_in_transit == Some(true) {
+        " --tls"
+    } else {
+        ""
+    };
+    let tls = format!("{tls_only}{}", auth_args(auth_mode(f)));
+    let port = target.port;
+    let host = target
+        .endpoint
+        .as_deref()
+        .unwrap_or(if f.cluster_mode_enabled == Some(true) {
+            "CONFIGURATION_ENDPOINT"
+        } else {
+            "PRIMARY_ENDPOINT"
+        });
+    let node_host = f.node_endpoint.as_deref().unwrap_or("NODE_ENDPOINT");
+    let tls_prefix = if tls.is_empty() {
+        String::new()
+    } else {
+        format!("{} ", tls.trim_start())
+    };
+    [
         (
             "redis",
             format!("-h {} -p {port}{tls}", escape::shell_word(host)),
@@ -956,6 +964,18 @@ fn shell_fragments(
                 escape::shell_word(&format!("{host}:{port}"))
             ),
         ),
+    ]
+}
+
+/// CloudWatch dimensions of the node, and of both ends of a failover.
+fn dimension_fragments(f: &ClusterFacts, ids: &Ids) -> [(&'static str, String); 3] {
+    let cache_node = match (&ids.node, f.engine) {
+        (Some(n), _) => n.clone(),
+        (None, Some(Engine::Memcached)) => "NODE_ID".to_owned(),
+        (None, _) => "0001".to_owned(),
+    };
+    let cluster = &ids.cluster;
+    [
         ("dimensions", dimensions(cluster, &cache_node)),
         (
             "dimensions_from",
@@ -965,11 +985,7 @@ fn shell_fragments(
             "dimensions_to",
             dimensions(ids.failover_to.as_deref().unwrap_or(cluster), "0001"),
         ),
-    ];
-    fragments
-        .into_iter()
-        .map(|(k, text)| (k.to_owned(), Value::from_safe_string(text)))
-        .collect()
+    ]
 }
 
 #[cfg(test)]

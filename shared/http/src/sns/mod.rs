@@ -23,7 +23,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use cachewatch_app::{Alerting, Alerts, Door, IngestError, IngestRequest, Input, Ports};
+use cachewatch_app::{Alerting, Alerts, Door, IngestError, IngestRequest, Input};
 use cachewatch_core::alerting::delivery::{ChatSink, SlackViews};
 use cachewatch_core::cluster::source::FactsSource;
 use chrono::Utc;
@@ -110,12 +110,7 @@ where
     F: FactsSource,
     K: SnsFetcher,
 {
-    let ports = Ports {
-        store: &app.store,
-        chat: app.chat.as_ref(),
-        facts: &app.facts,
-        runbooks: &app.runbooks,
-    };
+    let ports = app.ports();
     let document = message.signed_document();
     let request = IngestRequest {
         door: Door::Sns,

@@ -75,63 +75,14 @@ fn document(
             found: format!("a JSON {}", type_name(&value)),
         }));
     };
-    // The record number of a problem inside a list names the record, counted from 1.
-    let nth = |i: usize| Location {
-        record: Some(i + 1),
-        ..location
-    };
     if let Some(records) = obj.get("Records") {
-        let records = records.as_array().ok_or_else(|| {
-            fail(Problem::WrongType {
-                field: "Records".into(),
-                expected: "an array",
-            })
-        })?;
-        let mut drafts = Vec::new();
-        for (i, record) in records.iter().enumerate() {
-            let at = |problem| ParseError {
-                location: nth(i),
-                problem,
-            };
-            let sns = record
-                .get("Sns")
-                .or_else(|| record.get("sns"))
-                .and_then(Value::as_object)
-                .ok_or_else(|| {
-                    at(Problem::WrongType {
-                        field: "Sns".into(),
-                        expected: "an SNS notification object",
-                    })
-                })?;
-            drafts.extend(sns_notification(sns, Origin::Sns, ctx).map_err(at)?);
-        }
-        return Ok(drafts);
+        return lambda_records(records, location, ctx);
     }
     if obj.contains_key("Type") && (obj.contains_key("Message") || obj.contains_key("TopicArn")) {
         return sns_notification(&obj, Origin::SnsHttp, ctx).map_err(fail);
     }
     if let Some(events) = obj.get("Events") {
-        let events = events.as_array().ok_or_else(|| {
-            fail(Problem::WrongType {
-                field: "Events".into(),
-                expected: "an array",
-            })
-        })?;
-        let mut drafts = Vec::new();
-        for (i, record) in events.iter().enumerate() {
-            let at = |problem| ParseError {
-                location: nth(i),
-                problem,
-            };
-            let record = record.as_object().ok_or_else(|| {
-                at(Problem::WrongType {
-                    field: "Events[]".into(),
-                    expected: "an object",
-                })
-            })?;
-            drafts.extend(describe_record(record, &Envelope::default()).map_err(at)?);
-        }
-        return Ok(drafts);
+        return describe_events(events, location);
     }
     if obj.contains_key("SourceIdentifier") {
         return describe_record(&obj, &Envelope::default()).map_err(fail);
@@ -145,6 +96,71 @@ fn document(
     Err(fail(Problem::UnknownShape {
         found: keys_of(&obj),
     }))
+}
+
+/// The problem at the `i`th record of a list (counted from 1 when shown).
+fn at_record(location: Location, i: usize) -> impl Fn(Problem) -> ParseError {
+    move |problem| ParseError {
+        location: Location {
+            record: Some(i + 1),
+            ..location
+        },
+        problem,
+    }
+}
+
+/// The SNS records of a Lambda event (`Records[].Sns`).
+fn lambda_records(
+    records: &Value,
+    location: Location,
+    ctx: &ParseContext,
+) -> Result<Vec<EventDraft>, ParseError> {
+    let records = records.as_array().ok_or(ParseError {
+        location,
+        problem: Problem::WrongType {
+            field: "Records".into(),
+            expected: "an array",
+        },
+    })?;
+    let mut drafts = Vec::new();
+    for (i, record) in records.iter().enumerate() {
+        let at = at_record(location, i);
+        let sns = record
+            .get("Sns")
+            .or_else(|| record.get("sns"))
+            .and_then(Value::as_object)
+            .ok_or_else(|| {
+                at(Problem::WrongType {
+                    field: "Sns".into(),
+                    expected: "an SNS notification object",
+                })
+            })?;
+        drafts.extend(sns_notification(sns, Origin::Sns, ctx).map_err(at)?);
+    }
+    Ok(drafts)
+}
+
+/// The records of a `describe-events` answer (`Events[]`).
+fn describe_events(events: &Value, location: Location) -> Result<Vec<EventDraft>, ParseError> {
+    let events = events.as_array().ok_or(ParseError {
+        location,
+        problem: Problem::WrongType {
+            field: "Events".into(),
+            expected: "an array",
+        },
+    })?;
+    let mut drafts = Vec::new();
+    for (i, record) in events.iter().enumerate() {
+        let at = at_record(location, i);
+        let record = record.as_object().ok_or_else(|| {
+            at(Problem::WrongType {
+                field: "Events[]".into(),
+                expected: "an object",
+            })
+        })?;
+        drafts.extend(describe_record(record, &Envelope::default()).map_err(at)?);
+    }
+    Ok(drafts)
 }
 
 fn type_name(value: &Value) -> &'static str {
@@ -348,6 +364,31 @@ pub(super) fn fill_from_source(draft: &mut EventDraft) -> Result<(), Problem> {
     Ok(())
 }
 
+/// The keys of an ElastiCache body that are neither event names nor read into the event, kept
+/// as its attributes.
+fn unmapped_attributes(obj: &Object) -> Vec<(String, String)> {
+    obj.iter()
+        .filter(|(key, _)| {
+            !key.starts_with(EVENT_NAME_PREFIX)
+                && !matches!(
+                    key.as_str(),
+                    "Cache Cluster ID"
+                        | "Replication Group ID"
+                        | "Cache Node ID"
+                        | "Node ID"
+                        | "Date"
+                )
+        })
+        .map(|(key, value)| {
+            let text = match value {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            (key.clone(), text)
+        })
+        .collect()
+}
+
 fn elasticache_body(
     obj: &Object,
     envelope: &Envelope,
@@ -367,22 +408,7 @@ fn elasticache_body(
     .transpose()?;
     let occurred_at = date_field(obj, "Date")?.or(envelope.occurred_at);
 
-    let mut attributes = Vec::new();
-    for (key, value) in obj {
-        let mapped = key.starts_with(EVENT_NAME_PREFIX)
-            || matches!(
-                key.as_str(),
-                "Cache Cluster ID" | "Replication Group ID" | "Cache Node ID" | "Node ID" | "Date"
-            );
-        if !mapped {
-            let text = match value {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            attributes.push((key.clone(), text));
-        }
-    }
-
+    let attributes = unmapped_attributes(obj);
     let mut drafts = Vec::new();
     for (key, value) in obj.iter().filter(|(k, _)| k.starts_with(EVENT_NAME_PREFIX)) {
         let kind = EventKind::from_event_name(key).ok_or_else(|| Problem::WrongType {

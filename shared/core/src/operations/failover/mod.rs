@@ -276,85 +276,18 @@ pub fn plan_failover(
     request: &FailoverRequest,
     recent_failovers: usize,
 ) -> FailoverPlan {
-    let group = target.replication_group_id.to_string();
-    let mut refusals = Vec::new();
-    let mut warnings = Vec::new();
-    let shard = target.shard(&request.node_group);
-    let (primary, replicas) = match shard {
-        None => {
-            refusals.push(Refusal::UnknownNodeGroup {
-                group: group.clone(),
-                node_group: request.node_group.to_string(),
-                known: target
-                    .shards
-                    .iter()
-                    .map(|s| s.node_group_id.clone())
-                    .collect(),
-            });
-            (None, Vec::new())
-        }
-        Some(shard) => {
-            let primary = shard
-                .members
-                .iter()
-                .find(|m| m.role == Some(NodeRole::Primary))
-                .map(|m| m.cluster_id.clone());
-            let replicas: Vec<String> = shard
-                .members
-                .iter()
-                .filter(|m| Some(&m.cluster_id) != primary.as_ref())
-                .filter(|m| m.role != Some(NodeRole::Primary))
-                .map(|m| m.cluster_id.clone())
-                .collect();
-            if shard.members.len() < 2 || replicas.is_empty() {
-                refusals.push(Refusal::NoReplica {
-                    group: group.clone(),
-                    node_group: request.node_group.to_string(),
-                });
-            }
-            (primary, replicas)
-        }
-    };
+    let mut checks = Checks::default();
+    let (primary, replicas) = checks.shard(target, request);
     if target.automatic_failover == Some(false) {
-        refusals.push(Refusal::AutomaticFailoverOff {
-            group: group.clone(),
+        checks.refusals.push(Refusal::AutomaticFailoverOff {
+            group: target.replication_group_id.to_string(),
         });
     }
     let production_tag = target.production_tag();
-    match (&target.tags, &production_tag, request.allow_production) {
-        (_, Some(tag), false) => refusals.push(Refusal::Production {
-            group: group.clone(),
-            tag: tag.clone(),
-        }),
-        (GroupTags::Unreadable(problem), _, false) => refusals.push(Refusal::TagsUnreadable {
-            group: group.clone(),
-            problem: problem.clone(),
-        }),
-        (_, Some(tag), true) => warnings.push(format!(
-            "{group} is tagged as production ({tag}): going ahead because production is allowed"
-        )),
-        (GroupTags::Unreadable(problem), None, true) => warnings.push(format!(
-            "the tags of {group} cannot be read ({problem}): going ahead because production is allowed"
-        )),
-        (GroupTags::Read(_), None, _) => {}
-    }
-    if recent_failovers >= TEST_FAILOVER_LIMIT {
-        refusals.push(Refusal::LimitReached {
-            recent: recent_failovers,
-        });
-    } else if recent_failovers >= NEAR_LIMIT {
-        let left = TEST_FAILOVER_LIMIT - recent_failovers - 1;
-        warnings.push(format!(
-            "{recent_failovers} failovers in the last 24 hours: ElastiCache allows TestFailover on {TEST_FAILOVER_LIMIT} node groups per rolling 24 hours, so after this one {}",
-            match left {
-                0 => "none is left".to_owned(),
-                1 => "1 is left".to_owned(),
-                n => format!("{n} are left"),
-            }
-        ));
-    }
+    checks.production(target, production_tag.as_ref(), request.allow_production);
+    checks.limit(recent_failovers);
     if !request.confirmed {
-        refusals.push(Refusal::NotConfirmed);
+        checks.refusals.push(Refusal::NotConfirmed);
     }
     FailoverPlan {
         replication_group_id: target.replication_group_id.clone(),
@@ -363,8 +296,98 @@ pub fn plan_failover(
         replicas,
         production_tag,
         recent_failovers,
-        warnings,
-        refusals,
+        warnings: checks.warnings,
+        refusals: checks.refusals,
+    }
+}
+
+/// What the checks of a plan found: refusals stop it, warnings are said before it goes ahead.
+#[derive(Default)]
+struct Checks {
+    refusals: Vec<Refusal>,
+    warnings: Vec<String>,
+}
+
+impl Checks {
+    /// The shard's primary and replicas; refused when the shard is unknown or has no replica.
+    fn shard(
+        &mut self,
+        target: &FailoverTarget,
+        request: &FailoverRequest,
+    ) -> (Option<String>, Vec<String>) {
+        let group = target.replication_group_id.to_string();
+        let Some(shard) = target.shard(&request.node_group) else {
+            self.refusals.push(Refusal::UnknownNodeGroup {
+                group,
+                node_group: request.node_group.to_string(),
+                known: target
+                    .shards
+                    .iter()
+                    .map(|s| s.node_group_id.clone())
+                    .collect(),
+            });
+            return (None, Vec::new());
+        };
+        let primary = shard
+            .members
+            .iter()
+            .find(|m| m.role == Some(NodeRole::Primary))
+            .map(|m| m.cluster_id.clone());
+        let replicas: Vec<String> = shard
+            .members
+            .iter()
+            .filter(|m| Some(&m.cluster_id) != primary.as_ref())
+            .filter(|m| m.role != Some(NodeRole::Primary))
+            .map(|m| m.cluster_id.clone())
+            .collect();
+        if shard.members.len() < 2 || replicas.is_empty() {
+            self.refusals.push(Refusal::NoReplica {
+                group,
+                node_group: request.node_group.to_string(),
+            });
+        }
+        (primary, replicas)
+    }
+
+    /// Production, or tags that cannot be read, refuse unless production is allowed.
+    fn production(&mut self, target: &FailoverTarget, tag: Option<&String>, allowed: bool) {
+        let group = target.replication_group_id.to_string();
+        match (&target.tags, tag, allowed) {
+            (_, Some(tag), false) => self.refusals.push(Refusal::Production {
+                group,
+                tag: tag.clone(),
+            }),
+            (GroupTags::Unreadable(problem), _, false) => {
+                self.refusals.push(Refusal::TagsUnreadable {
+                    group,
+                    problem: problem.clone(),
+                });
+            }
+            (_, Some(tag), true) => self.warnings.push(format!(
+                "{group} is tagged as production ({tag}): going ahead because production is allowed"
+            )),
+            (GroupTags::Unreadable(problem), None, true) => self.warnings.push(format!(
+                "the tags of {group} cannot be read ({problem}): going ahead because production is allowed"
+            )),
+            (GroupTags::Read(_), None, _) => {}
+        }
+    }
+
+    /// ElastiCache's TestFailover limit: refused at it, warned near it.
+    fn limit(&mut self, recent: usize) {
+        if recent >= TEST_FAILOVER_LIMIT {
+            self.refusals.push(Refusal::LimitReached { recent });
+        } else if recent >= NEAR_LIMIT {
+            let left = TEST_FAILOVER_LIMIT - recent - 1;
+            self.warnings.push(format!(
+                "{recent} failovers in the last 24 hours: ElastiCache allows TestFailover on {TEST_FAILOVER_LIMIT} node groups per rolling 24 hours, so after this one {}",
+                match left {
+                    0 => "none is left".to_owned(),
+                    1 => "1 is left".to_owned(),
+                    n => format!("{n} are left"),
+                }
+            ));
+        }
     }
 }
 

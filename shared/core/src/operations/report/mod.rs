@@ -412,13 +412,6 @@ fn downtime_text(d: Option<Duration>) -> String {
 
 /// The log as Markdown: a table of maintenances, the totals per engine, the counts per month.
 pub fn render_markdown(report: &YearReport) -> String {
-    let cell = |raw: &str| {
-        if raw.is_empty() {
-            "—".to_owned()
-        } else {
-            escape::markdown_text(raw)
-        }
-    };
     let mut out = String::new();
     let _ = writeln!(out, "# Maintenance log {}\n", report.year);
     let drills = if report.drills {
@@ -438,6 +431,25 @@ pub fn render_markdown(report: &YearReport) -> String {
         out.push_str("Nothing was recorded for this year.\n");
         return out;
     }
+    markdown_rows(&mut out, report);
+    markdown_totals(&mut out, report);
+    out.push_str("\n## Maintenances per month\n\n");
+    let _ = writeln!(out, "| {} |", MONTHS.join(" | "));
+    let _ = writeln!(out, "|{}", "---:|".repeat(12));
+    let counts: Vec<String> = report.per_month().iter().map(|n| n.to_string()).collect();
+    let _ = writeln!(out, "| {} |", counts.join(" | "));
+    out
+}
+
+/// The table of maintenances, one row each.
+fn markdown_rows(out: &mut String, report: &YearReport) {
+    let cell = |raw: &str| {
+        if raw.is_empty() {
+            "—".to_owned()
+        } else {
+            escape::markdown_text(raw)
+        }
+    };
     out.push_str(
         "| Date | Engine | Cluster | Kind | Handled | Site maintenance | Downtime | Note |\n",
     );
@@ -461,6 +473,10 @@ pub fn render_markdown(report: &YearReport) -> String {
             cell(row.note.as_deref().unwrap_or_default()),
         );
     }
+}
+
+/// The totals by engine, and for all.
+fn markdown_totals(out: &mut String, report: &YearReport) {
     out.push_str("\n## Totals by engine\n\n");
     out.push_str("| Engine | Maintenances | Site maintenances | Measured downtime |\n");
     out.push_str("|---|---:|---:|---|\n");
@@ -489,12 +505,6 @@ pub fn render_markdown(report: &YearReport) -> String {
         all.site_maintenances,
         measured(&all)
     );
-    out.push_str("\n## Maintenances per month\n\n");
-    let _ = writeln!(out, "| {} |", MONTHS.join(" | "));
-    let _ = writeln!(out, "|{}", "---:|".repeat(12));
-    let counts: Vec<String> = report.per_month().iter().map(|n| n.to_string()).collect();
-    let _ = writeln!(out, "| {} |", counts.join(" | "));
-    out
 }
 
 /// The log as CSV: a header row, then one line per maintenance (downtime in seconds). Every field
