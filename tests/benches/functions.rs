@@ -6,7 +6,11 @@
 //! ```sh
 //! cargo build --profile deploy -p cachewatch-ingest -p cachewatch-poller
 //! cargo bench -p cachewatch-tests --bench functions      # CACHEWATCH_BENCH_RUNS=N (default 15)
+//! CACHEWATCH_BENCH_ONLY=requests cargo bench -p cachewatch-tests --bench functions
 //! ```
+//!
+//! `CACHEWATCH_BENCH_ONLY=requests` runs only the last part, which needs no deploy build (it
+//! takes the deploy build, else the release one, else the debug one, and says which).
 //!
 //! Each cold run starts a new function process and times its first invocation from the moment the
 //! process is started (the cold start: runtime, AWS configuration, reading the secret) to its
@@ -19,32 +23,19 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use cachewatch_adapters::dynamo::DynamoStore;
+use cachewatch_tests::counting::Counts;
+use cachewatch_tests::ingest_cost::{Measured, Rig, replacement_notice, snapshot_notice};
 use cachewatch_tests::lambda::{LambdaRuntime, Outcome, peak_rss_kb};
 use cachewatch_tests::moto::Moto;
 use cachewatch_tests::slack::{ALERTS, SlackStandIn};
 use cachewatch_tests::{tool, workspace_root};
-use chrono::{Duration as ChronoDuration, Utc};
-use serde_json::{Value, json};
+use serde_json::json;
 
 const TABLE: &str = "cachewatch-history";
 
 fn deploy_bin(name: &str) -> PathBuf {
     deploy_bin_if_built(name)
         .unwrap_or_else(|| panic!("{name} is not built: cargo build --profile deploy -p {name}"))
-}
-
-fn notice(n: usize) -> Value {
-    let at = Utc::now() - ChronoDuration::seconds(5);
-    json!({ "Records": [{
-        "EventSource": "aws:sns",
-        "Sns": {
-            "Type": "Notification",
-            "MessageId": format!("0f1b2c3d-0000-4000-8000-{n:012}"),
-            "TopicArn": "arn:aws:sns:eu-west-1:123456789012:cachewatch",
-            "Timestamp": at.to_rfc3339(),
-            "Message": json!({ "ElastiCache:NodeReplacementScheduled": format!("bench-{n:04}-001") }).to_string(),
-        }
-    }]})
 }
 
 fn answered(outcome: &Outcome) {
@@ -82,6 +73,72 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(15);
+    if std::env::var("CACHEWATCH_BENCH_ONLY").as_deref() != Ok("requests") {
+        cold_and_warm(runs);
+    }
+    requests_per_event(runs);
+}
+
+/// AWS requests, consumed capacity and the function's own time for one notification of each
+/// kind, through the counting proxy, on a warm function.
+fn requests_per_event(runs: usize) {
+    let binary = ["deploy", "release", "debug"]
+        .into_iter()
+        .map(|profile| target_dir().join(profile).join("cachewatch-ingest"))
+        .find(|bin| bin.exists())
+        .expect("cachewatch-ingest is built (cargo build -p cachewatch-ingest)");
+    println!(
+        "\n== AWS requests per notification (warm cachewatch-ingest: {})",
+        binary.display()
+    );
+    let rig = Rig::start(&binary);
+    let warm_up = rig.invoke(snapshot_notice(900_000));
+    assert_eq!(warm_up.answer()["new"], json!(1), "{:?}", warm_up.answer());
+    type Scenario = (&'static str, Vec<Measured>);
+    let mut scenarios: [Scenario; 4] = [
+        ("new replacement notice", Vec::new()),
+        ("its re-delivery", Vec::new()),
+        ("new snapshot notice (alerts nobody)", Vec::new()),
+        ("its re-delivery", Vec::new()),
+    ];
+    for run in 1..=runs {
+        let measured = [
+            rig.invoke(replacement_notice(run)),
+            rig.invoke(replacement_notice(run)),
+            rig.invoke(snapshot_notice(run)),
+            rig.invoke(snapshot_notice(run)),
+        ];
+        for (i, m) in measured.into_iter().enumerate() {
+            let new = if i % 2 == 0 { 1 } else { 0 };
+            assert_eq!(m.answer()["new"], json!(new), "{:?}", m.answer());
+            scenarios[i].1.push(m);
+        }
+    }
+    for (name, measured) in scenarios {
+        let counts: Vec<&Counts> = measured.iter().map(|m| &m.counts).collect();
+        let steady = counts.iter().all(|c| c.requests == counts[0].requests);
+        println!(
+            "{name:<38} {}{}",
+            counts[0],
+            if steady {
+                ""
+            } else {
+                "  (varies between runs)"
+            }
+        );
+        summary(
+            "  the function's own time per event",
+            measured
+                .iter()
+                .map(|m| m.invocation.took.as_secs_f64() * 1000.0)
+                .collect(),
+            "ms",
+        );
+    }
+}
+
+/// The cold start, warm invocations and memory of the deployed build, and Python's start beside it.
+fn cold_and_warm(runs: usize) {
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
 
     println!("== binary sizes (stripped)");
@@ -146,13 +203,13 @@ fn main() {
         let started = Instant::now();
         let pid = lambda.spawn(&binary, "cachewatch-ingest", &env);
         n += 1;
-        let first = lambda.invoke(notice(n), Duration::from_secs(60));
+        let first = lambda.invoke(replacement_notice(n), Duration::from_secs(60));
         cold.push(started.elapsed().as_secs_f64() * 1000.0);
         answered(&first.outcome);
         if run == 0 {
             for _ in 0..runs * 4 {
                 n += 1;
-                let next = lambda.invoke(notice(n), Duration::from_secs(60));
+                let next = lambda.invoke(replacement_notice(n), Duration::from_secs(60));
                 answered(&next.outcome);
                 warm.push(next.took.as_secs_f64() * 1000.0);
             }
@@ -192,10 +249,13 @@ fn main() {
     summary("peak resident memory (ru_maxrss)", py_rss, "MB");
 }
 
-fn deploy_bin_if_built(name: &str) -> Option<PathBuf> {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("target"));
-    let bin = target.join("deploy").join(name);
+        .unwrap_or_else(|| workspace_root().join("target"))
+}
+
+fn deploy_bin_if_built(name: &str) -> Option<PathBuf> {
+    let bin = target_dir().join("deploy").join(name);
     bin.exists().then_some(bin)
 }

@@ -5,7 +5,9 @@
 pub mod browser;
 pub mod burst;
 pub mod conformance;
+pub mod counting;
 pub mod elasticache;
+pub mod ingest_cost;
 pub mod lambda;
 pub mod moto;
 pub mod redis;

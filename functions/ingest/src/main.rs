@@ -1,5 +1,7 @@
 //! `cachewatch-ingest`: the deployment from the environment, then each SNS event and each AWS
 //! Health event from EventBridge through [`cachewatch_ingest::handle`].
+// The ingest future (store, lifecycle, alert run) nests deeper than the default limit allows.
+#![recursion_limit = "256"]
 
 use cachewatch_adapters::deployment::Deployment;
 use cachewatch_ingest::{Deps, handle};

@@ -8,11 +8,13 @@
 use cachewatch_core::cluster::facts::ClusterFacts;
 use cachewatch_core::cluster::kept::{FactsRecord, FactsStore, facts_key, worth_keeping};
 use cachewatch_core::cluster::source::FactsSource;
+use cachewatch_core::model::event::EventId;
 use cachewatch_core::model::timefmt::relative;
 use cachewatch_core::operations::drill::DrillFacts;
 use cachewatch_core::{Maintenance, MaintenanceEvent};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use std::sync::{Mutex, PoisonError};
 
 /// Why the facts were not read now, when the source cannot say better.
 pub const NOT_LOOKED_UP: &str = "not looked up now";
@@ -128,15 +130,32 @@ pub async fn known_facts<S: FactsStore, F: FactsSource>(
 }
 
 /// A [`FactsSource`] that keeps what `source` reads in `store` and falls back on the facts
-/// kept when a lookup fails, saying when they were read (see [`Known::facts_to_render`]).
+/// kept when a lookup fails, saying when they were read (see [`Known::facts_to_render`]). It
+/// answers for one moment (one run of alerts): a cluster's facts are looked up, kept or read
+/// back once, however many messages show them.
 #[derive(Debug)]
 pub struct KeptFacts<'a, S, F> {
-    /// Where facts are kept.
-    pub store: &'a S,
-    /// Where they are read.
-    pub source: &'a F,
-    /// The time of the lookup.
-    pub now: DateTime<Utc>,
+    store: &'a S,
+    source: &'a F,
+    now: DateTime<Utc>,
+    answered: Mutex<Vec<(String, Option<EventId>, ClusterFacts)>>,
+}
+
+impl<'a, S, F> KeptFacts<'a, S, F> {
+    /// Facts read from `source` and kept in `store` at `now`.
+    pub fn new(store: &'a S, source: &'a F, now: DateTime<Utc>) -> Self {
+        Self {
+            store,
+            source,
+            now,
+            answered: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn answered(&self) -> std::sync::MutexGuard<'_, Vec<(String, Option<EventId>, ClusterFacts)>> {
+        // Only ever pushed to: a panic cannot leave it inconsistent.
+        self.answered.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 impl<S: FactsStore, F: FactsSource> FactsSource for KeptFacts<'_, S, F> {
@@ -145,7 +164,17 @@ impl<S: FactsStore, F: FactsSource> FactsSource for KeptFacts<'_, S, F> {
         event: &MaintenanceEvent,
         maintenance: Option<&Maintenance>,
     ) -> ClusterFacts {
-        known_facts(
+        let cluster = facts_key(event).to_owned();
+        let of = maintenance.map(|m| m.id.clone());
+        let earlier = self
+            .answered()
+            .iter()
+            .find(|(c, m, _)| *c == cluster && *m == of)
+            .map(|(_, _, facts)| facts.clone());
+        if let Some(facts) = earlier {
+            return facts;
+        }
+        let facts = known_facts(
             self.store,
             self.source,
             event,
@@ -154,7 +183,9 @@ impl<S: FactsStore, F: FactsSource> FactsSource for KeptFacts<'_, S, F> {
             NOT_LOOKED_UP,
         )
         .await
-        .facts_to_render(self.now)
+        .facts_to_render(self.now);
+        self.answered().push((cluster, of, facts.clone()));
+        facts
     }
 
     fn looks_up(&self) -> bool {
@@ -174,7 +205,7 @@ impl<'a, S, F> AlertFacts<'a, S, F> {
     /// The facts `source` reads at `now`, kept in `store`.
     pub fn new(store: &'a S, source: &'a F, now: DateTime<Utc>) -> Self {
         Self {
-            kept: KeptFacts { store, source, now },
+            kept: KeptFacts::new(store, source, now),
         }
     }
 }

@@ -9,7 +9,9 @@
 //! shows what would be posted when no chat is configured.
 
 use cachewatch_core::alerting::delivery::ChatSink;
-use cachewatch_core::alerting::notify::{self, NotifyError, NotifyReport, NotifySettings, Preview};
+use cachewatch_core::alerting::notify::{
+    self, NotifyError, NotifyReport, NotifySettings, Preview, Reconcile,
+};
 use cachewatch_core::cluster::source::FactsSource;
 use cachewatch_core::config::Config;
 use cachewatch_core::history::store::StoreError;
@@ -95,7 +97,8 @@ pub struct Ingested {
 /// What became of the alerts of an ingest.
 #[derive(Debug)]
 pub enum Alerts {
-    /// Not sent by this call: no chat is configured, or the door sends them later.
+    /// Not sent by this call: no chat is configured, the door sends them later, or an SNS
+    /// notification added nothing that alerts (see [`ingest`]).
     NotSent,
     /// Recorded, and sent as far as the chat took them.
     Sent(NotifyReport),
@@ -116,6 +119,11 @@ pub enum IngestError {
 }
 
 /// Ingests one input and alerts: the one entry of every door.
+///
+/// An SNS notification that stores no new actionable event and changes no maintenance (a
+/// re-delivery, a snapshot notice) ends there: the store is not asked anything more, and what is
+/// pending from earlier (an alert a failed run did not record or send) is the poller's to make
+/// good at its next run, as it is for every door.
 pub async fn ingest<S, C, F>(
     ports: Ports<'_, S, C, F>,
     request: IngestRequest<'_>,
@@ -138,7 +146,8 @@ where
     let outcome = store(ports.store, events, config, &mut progress).await?;
     let alerts = match alerting {
         Alerting::Later => Alerts::NotSent,
-        Alerting::Now => match alert(ports, &outcome, config, settings, now).await {
+        Alerting::Now if door == Door::Sns && !alerts_anyone(&outcome) => Alerts::NotSent,
+        Alerting::Now => match alert_after(ports, &outcome, config, settings, door, now).await {
             Ok(Some(report)) => Alerts::Sent(report),
             Ok(None) => Alerts::NotSent,
             Err(NotifyError::Store(e)) => Alerts::Failed(e),
@@ -149,6 +158,14 @@ where
         skipped_lines,
         alerts,
     })
+}
+
+/// Whether what an ingest stored may alert or change a message: a new actionable event, or a
+/// maintenance that changed (its thread's parent shows it). A notification that adds neither (a
+/// re-delivery, a snapshot notice) leaves the alerts as they are: what is pending from earlier is
+/// the poller's to send, at its next run.
+fn alerts_anyone(outcome: &IngestOutcome) -> bool {
+    !outcome.maintenances.is_empty() || outcome.events.iter().any(|e| e.new && e.event.actionable)
 }
 
 /// Records the alerts of what `outcome` stored as new and sends what is due, refreshing the
@@ -165,6 +182,29 @@ where
     C: ChatSink,
     F: FactsSource,
 {
+    alert_after(ports, outcome, config, settings, Door::Backfill, now).await
+}
+
+/// [`alert`] after an ingest through `door`. The ingest of one SNS notification does not look
+/// for what an interrupted ingest left unrecorded (a week of actionable events read back): the
+/// poller's scheduled run does, and records it within one poll.
+async fn alert_after<S, C, F>(
+    ports: Ports<'_, S, C, F>,
+    outcome: &IngestOutcome,
+    config: &Config,
+    settings: &NotifySettings,
+    door: Door,
+    now: DateTime<Utc>,
+) -> Result<Option<NotifyReport>, NotifyError>
+where
+    S: Store,
+    C: ChatSink,
+    F: FactsSource,
+{
+    let reconcile = match door {
+        Door::Sns => Reconcile::Skip,
+        _ => Reconcile::First,
+    };
     let Some(chat) = ports.chat else {
         return Ok(None);
     };
@@ -178,6 +218,7 @@ where
         &config,
         settings,
         outcome,
+        reconcile,
         now,
     )
     .await

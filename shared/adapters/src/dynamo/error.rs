@@ -98,6 +98,25 @@ pub(crate) fn is_condition_failed<E: ProvideErrorMetadata>(
         && err.code() == Some("ConditionalCheckFailedException")
 }
 
+/// Whether a transaction was canceled only because a condition was not met (and nothing else
+/// stood in its way): an item it was not to overwrite is there.
+pub(crate) fn is_transaction_condition_failed(
+    err: &SdkError<TransactWriteItemsError, HttpResponse>,
+) -> bool {
+    match err.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(canceled)) => {
+            let codes: Vec<&str> = canceled
+                .cancellation_reasons()
+                .iter()
+                .filter_map(|reason| reason.code())
+                .filter(|code| *code != "None")
+                .collect();
+            !codes.is_empty() && codes.iter().all(|code| *code == "ConditionalCheckFailed")
+        }
+        _ => false,
+    }
+}
+
 /// Keys or writes DynamoDB left unprocessed through every retry of a batch (it does so when the
 /// table is throttled).
 #[derive(Debug, thiserror::Error)]

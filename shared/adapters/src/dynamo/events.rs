@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use aws_sdk_dynamodb::types::{
-    DeleteRequest, Put, PutRequest, TransactWriteItem, Update, WriteRequest,
+    ConditionCheck, DeleteRequest, Put, PutRequest, TransactWriteItem, Update, WriteRequest,
 };
 use cachewatch_core::history::query::EventQuery;
 use cachewatch_core::history::store::{
@@ -14,7 +14,9 @@ use cachewatch_core::lifecycle::Maintenance;
 use cachewatch_core::model::event::{EventId, IdPrefix, MaintenanceEvent};
 use chrono::{DateTime, Duration, Utc};
 
-use super::error::{corrupt, is_condition_failed, sdk_error, transaction_error};
+use super::error::{
+    corrupt, is_condition_failed, is_transaction_condition_failed, sdk_error, transaction_error,
+};
 use super::items::{self, StoredEvent, s, string};
 use super::keys;
 use super::paging::{Pages, all_of, batch_get, batch_write};
@@ -115,28 +117,44 @@ impl DynamoStore {
         Ok(near)
     }
 
-    /// Stores a new event unless its id is stored, or is the alias of a stored event.
-    async fn insert(
-        &self,
-        e: &MaintenanceEvent,
-        aliased: bool,
-    ) -> Result<WriteOutcome, StoreError> {
-        if aliased {
-            return Ok(WriteOutcome::AlreadyStored);
-        }
-        let put = self
-            .client
-            .put_item()
+    /// Stores a new event unless its id is stored, or is the alias of a stored event: one
+    /// transaction puts the event on the condition that neither item exists, so that the check
+    /// and the write cannot be split by another writer's merge.
+    async fn insert(&self, e: &MaintenanceEvent) -> Result<WriteOutcome, StoreError> {
+        const OPERATION: &str = "insert event";
+        let build_error = |err| StoreError::Failed {
+            operation: OPERATION,
+            source: Box::new(err),
+        };
+        let not_an_alias = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(items::key(keys::event_pk(&e.id), keys::ALIAS_SK)))
+            .condition_expression("attribute_not_exists(#pk)")
+            .expression_attribute_names("#pk", TABLE_SCHEMA.partition_key)
+            .build()
+            .map_err(build_error)?;
+        let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(items::event_item(e)?))
             .condition_expression("attribute_not_exists(#pk)")
             .expression_attribute_names("#pk", TABLE_SCHEMA.partition_key)
+            .build()
+            .map_err(build_error)?;
+        let written = self
+            .client
+            .transact_write_items()
+            .transact_items(
+                TransactWriteItem::builder()
+                    .condition_check(not_an_alias)
+                    .build(),
+            )
+            .transact_items(TransactWriteItem::builder().put(put).build())
             .send()
             .await;
-        match put {
+        match written {
             Ok(_) => Ok(WriteOutcome::Inserted),
-            Err(err) if is_condition_failed(&err) => Ok(WriteOutcome::AlreadyStored),
-            Err(err) => Err(sdk_error("insert event", err)),
+            Err(err) if is_transaction_condition_failed(&err) => Ok(WriteOutcome::AlreadyStored),
+            Err(err) => Err(transaction_error(OPERATION, err)),
         }
     }
 
@@ -192,14 +210,10 @@ impl DynamoStore {
         Ok(())
     }
 
-    /// Applies one write; `aliased` are the inserted ids that are aliases already.
-    async fn write_one(
-        &self,
-        w: &EventWrite,
-        aliased: &BTreeSet<EventId>,
-    ) -> Result<WriteOutcome, StoreError> {
+    /// Applies one write.
+    async fn write_one(&self, w: &EventWrite) -> Result<WriteOutcome, StoreError> {
         let (outcome, written) = match w {
-            EventWrite::Insert(e) => (self.insert(e, aliased.contains(&e.id)).await?, e),
+            EventWrite::Insert(e) => (self.insert(e).await?, e),
             EventWrite::Merge { merged, alias } => {
                 self.merge(merged, alias).await?;
                 (WriteOutcome::Merged, merged)
@@ -208,25 +222,10 @@ impl DynamoStore {
         if outcome != WriteOutcome::AlreadyStored
             && let Some(group) = written.group_key()
         {
-            self.recent.note(group, written.id.clone());
+            let inserted = (outcome == WriteOutcome::Inserted).then(|| written.clone());
+            self.recent.note(group, written.id.clone(), inserted);
         }
         Ok(outcome)
-    }
-
-    /// The ids among `ids` that are aliases of merged reports.
-    async fn aliases(&self, ids: &[&EventId]) -> Result<BTreeSet<EventId>, StoreError> {
-        if ids.is_empty() {
-            return Ok(BTreeSet::new());
-        }
-        let wanted = ids
-            .iter()
-            .map(|id| (keys::event_pk(id), keys::ALIAS_SK.to_owned()));
-        let found = batch_get(&self.client, &self.table, wanted, "read aliases").await?;
-        Ok(ids
-            .iter()
-            .filter(|id| found.contains_key(&(keys::event_pk(id), keys::ALIAS_SK.to_owned())))
-            .map(|id| (*id).clone())
-            .collect())
     }
 
     /// Points `event` at its maintenance, if the event is stored.
@@ -371,10 +370,12 @@ impl EventStore for DynamoStore {
     async fn candidates(&self, events: &[MaintenanceEvent]) -> Result<Vec<Candidates>, StoreError> {
         let ids: Vec<EventId> = events.iter().map(|e| e.id.clone()).collect();
         let stored = self.stored_events(&ids).await?;
-        // Only a notice and a text can be two reports of one occurrence.
+        // Only a notice and a text can be two reports of one occurrence, and an event stored
+        // already is that event whatever is near it: a re-delivery costs the one read above.
         let correlatable: Vec<&MaintenanceEvent> = events
             .iter()
             .filter(|e| correlate::is_notice(e) || correlate::is_text(e))
+            .filter(|e| !stored.contains_key(&e.id))
             .collect();
         let mut near_of: HashMap<&EventId, Vec<MaintenanceEvent>> = HashMap::new();
         for chunk in correlatable.chunks(CONCURRENT_REQUESTS) {
@@ -393,14 +394,6 @@ impl EventStore for DynamoStore {
     }
 
     async fn write(&self, writes: &[EventWrite]) -> Result<Vec<WriteOutcome>, StoreError> {
-        let inserted: Vec<&EventId> = writes
-            .iter()
-            .filter_map(|w| match w {
-                EventWrite::Insert(e) => Some(&e.id),
-                EventWrite::Merge { .. } => None,
-            })
-            .collect();
-        let aliased = self.aliases(&inserted).await?;
         // Writes of distinct events run together; a write touching an event an earlier write of
         // the same run touches waits for the next run, so that writes apply in order.
         let mut outcomes = Vec::with_capacity(writes.len());
@@ -421,7 +414,7 @@ impl EventStore for DynamoStore {
             }
             let run = writes[start..end]
                 .iter()
-                .map(|w| self.write_one(w, &aliased))
+                .map(|w| self.write_one(w))
                 .collect();
             for outcome in all_of(run).await {
                 outcomes.push(outcome?);
@@ -456,10 +449,28 @@ impl EventStore for DynamoStore {
                 events.insert(stored.event.id.clone(), stored.event);
             }
         }
-        // The index may not show this store's latest writes yet: read them by key.
-        let recent = self.recent.of(group_keys);
-        for (_, fresh) in self.stored_events(&recent).await? {
-            let e = fresh.event;
+        // The index may not show this store's latest writes yet. An event it inserted and the
+        // index does not show is taken as written (the index shows it, or a later rewrite, soon
+        // enough); a rewritten (merged) one is read again by key, where the index may still show
+        // it as it was.
+        let mut fresh: Vec<MaintenanceEvent> = Vec::new();
+        let mut rewritten: Vec<EventId> = Vec::new();
+        for (id, inserted) in self.recent.of(group_keys) {
+            match inserted {
+                Some(e) if !groups.values().any(|events| events.contains_key(&id)) => {
+                    fresh.push(e);
+                }
+                Some(_) => {}
+                None => rewritten.push(id),
+            }
+        }
+        fresh.extend(
+            self.stored_events(&rewritten)
+                .await?
+                .into_values()
+                .map(|s| s.event),
+        );
+        for e in fresh {
             for events in groups.values_mut() {
                 events.remove(&e.id);
             }

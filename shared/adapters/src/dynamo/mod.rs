@@ -35,15 +35,17 @@
 //! ## How each question is answered
 //!
 //! - **An event by id** (and `candidates`' `same`): one consistent `BatchGetItem` of the `E` and
-//!   `A` items of every id asked, then one of the events the aliases name.
-//! - **Storing an event**: a `PutItem` conditioned on `attribute_not_exists(PK)`, so of two
+//!   `A` items of every id asked, then one of the events the aliases name. An event found this
+//!   way is a repeat (a re-delivered notification): nothing more is read for it.
+//! - **Storing an event**: one `TransactWriteItems` putting the `E` item on the condition
+//!   `attribute_not_exists(PK)`, with a `ConditionCheck` that the id has no `A` item, so of two
 //!   concurrent ingests of one event exactly one stores it (the other gets
-//!   [`WriteOutcome::AlreadyStored`]); an id that is already the alias of a merged report is
+//!   [`WriteOutcome::AlreadyStored`]), and an id that is already the alias of a merged report is
 //!   not stored again. A merge rewrites the event and writes the alias in one transaction
 //!   (`TransactWriteItems`), keeping the event's maintenance. Writes of distinct events are sent
 //!   together, up to 16 at a time.
-//! - **Reports of the same occurrence** (`candidates`' `near`): `by_kind`, ten minutes around the
-//!   event, filtered on its source.
+//! - **Reports of the same occurrence** (`candidates`' `near`, for the events not stored yet):
+//!   `by_kind`, ten minutes around the event, filtered on its source.
 //! - **A lifecycle group's events**: `by_lifecycle`.
 //! - **Maintenances**: the items of a group are replaced by `save_maintenances`, which also points
 //!   each member event at its maintenance (only the events whose maintenance changed are
@@ -73,8 +75,8 @@
 //! Reads by key are strongly consistent. Index reads are not (DynamoDB's indexes are updated a
 //! moment after the table), so the ingest pipeline, which reads a group's events right after
 //! writing them, would miss its own writes: a store remembers the events it wrote in the last few
-//! minutes and reads those of a group by key on top of the index. Searches see writes a moment
-//! late.
+//! minutes, adds those it inserted (as it wrote them) when the index does not show them yet, and
+//! reads those it merged by key on top of the index. Searches see writes a moment late.
 //!
 //! Errors: throttling, 5xx answers, timeouts and failed connections are
 //! [`StoreError::Unavailable`]; validation errors, access denied and a missing table are
@@ -99,7 +101,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::client::Waiters;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 use cachewatch_core::history::store::{StoreError, UnreadableLog};
-use cachewatch_core::model::event::EventId;
+use cachewatch_core::model::event::{EventId, MaintenanceEvent};
 
 pub use schema::{IndexSchema, KEY_ATTRIBUTE_TYPE, TABLE_SCHEMA, TableSchema};
 pub use search::SEARCH_HORIZON;
@@ -201,41 +203,58 @@ impl DynamoStore {
     }
 }
 
-/// The events a store wrote lately, with their lifecycle groups.
+/// The events a store wrote lately, with their lifecycle groups: an event it inserted as it wrote
+/// it, a merged one by id only (read again by key).
 #[derive(Debug, Default)]
 struct RecentWrites {
-    entries: Mutex<VecDeque<(Instant, String, EventId)>>,
+    entries: Mutex<VecDeque<Recent>>,
+}
+
+#[derive(Debug)]
+struct Recent {
+    at: Instant,
+    group: String,
+    id: EventId,
+    inserted: Option<MaintenanceEvent>,
 }
 
 impl RecentWrites {
-    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<(Instant, String, EventId)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<Recent>> {
         // The list is only ever pushed to and trimmed: a panic cannot leave it inconsistent.
         self.entries.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Remembers that the event `id` of lifecycle group `group` was written now.
-    fn note(&self, group: String, id: EventId) {
+    /// Remembers that the event `id` of lifecycle group `group` was written now; `inserted` is
+    /// the event as stored, when this write created it.
+    fn note(&self, group: String, id: EventId, inserted: Option<MaintenanceEvent>) {
         let mut entries = self.lock();
         if entries.len() >= RECENT_WRITES {
             entries.pop_front();
         }
-        entries.push_back((Instant::now(), group, id));
+        entries.push_back(Recent {
+            at: Instant::now(),
+            group,
+            id,
+            inserted,
+        });
     }
 
-    /// The events written lately into any of `groups`.
-    fn of(&self, groups: &[String]) -> Vec<EventId> {
+    /// The events written lately into any of `groups`: each id with the event as inserted, or
+    /// `None` when it was rewritten since (its stored copy is to be read).
+    fn of(&self, groups: &[String]) -> Vec<(EventId, Option<MaintenanceEvent>)> {
         let mut entries = self.lock();
         while entries
             .front()
-            .is_some_and(|(at, _, _)| at.elapsed() > READ_YOUR_WRITES)
+            .is_some_and(|r| r.at.elapsed() > READ_YOUR_WRITES)
         {
             entries.pop_front();
         }
-        entries
-            .iter()
-            .filter(|(_, group, _)| groups.contains(group))
-            .map(|(_, _, id)| id.clone())
-            .collect()
+        let mut found: Vec<(EventId, Option<MaintenanceEvent>)> = Vec::new();
+        for r in entries.iter().filter(|r| groups.contains(&r.group)) {
+            found.retain(|(id, _)| *id != r.id);
+            found.push((r.id.clone(), r.inserted.clone()));
+        }
+        found
     }
 }
 
@@ -247,12 +266,15 @@ mod tests {
     fn a_store_remembers_its_writes_by_lifecycle_group() {
         let recent = RecentWrites::default();
         let id = |hex: &str| EventId::parse(hex).unwrap();
-        recent.note("orders".into(), id("aaaaaaaaaaaaaaaaaaa1"));
-        recent.note("payments".into(), id("bbbbbbbbbbbbbbbbbbb2"));
-        recent.note("orders".into(), id("ccccccccccccccccccc3"));
+        recent.note("orders".into(), id("aaaaaaaaaaaaaaaaaaa1"), None);
+        recent.note("payments".into(), id("bbbbbbbbbbbbbbbbbbb2"), None);
+        recent.note("orders".into(), id("ccccccccccccccccccc3"), None);
         assert_eq!(
             recent.of(&["orders".to_owned()]),
-            [id("aaaaaaaaaaaaaaaaaaa1"), id("ccccccccccccccccccc3")]
+            [
+                (id("aaaaaaaaaaaaaaaaaaa1"), None),
+                (id("ccccccccccccccccccc3"), None)
+            ]
         );
         assert!(recent.of(&["sessions".to_owned()]).is_empty());
     }

@@ -13,6 +13,11 @@
 //!      the chat is asked whether the message arrived before it is ever sent again;
 //!    - a passing failure leaves the delivery pending with a later attempt time and stops the
 //!      channel for this run; a permanent one marks it failed with the chat's reason.
+//!
+//!    After the ingest of one SNS notification ([`after_ingest`] with [`Reconcile::Skip`]), the
+//!    run records the new events' alerts with the maintenances and events the ingest has in hand,
+//!    skips the first step (the poller's scheduled run does it) and sends only in the channels it
+//!    recorded alerts for: a notification costs a few requests, not a sweep of the history.
 //! 3. Then the outputs beyond Slack (a signed webhook, Amazon Q Developer), whose deliveries
 //!    were recorded with Slack's, each under its own lease and with the same backoff (see
 //!    [`crate::alerting::outbound`]).
@@ -189,6 +194,119 @@ async fn events_around<S: EventStore>(
     })
 }
 
+/// What an ingest knows already when it records the alerts of its new events: the maintenances
+/// it has just saved and the events it has just stored, which need not be read again.
+#[derive(Debug, Default)]
+pub struct Known<'a> {
+    maintenance_of: BTreeMap<&'a EventId, &'a Maintenance>,
+    events: BTreeMap<&'a EventId, &'a MaintenanceEvent>,
+    new: BTreeSet<&'a EventId>,
+}
+
+impl<'a> Known<'a> {
+    /// What `outcome` stored and worked out.
+    pub fn of(outcome: &'a crate::intake::pipeline::IngestOutcome) -> Self {
+        let mut known = Known::default();
+        for m in outcome.maintenances.values().flatten() {
+            for id in &m.event_ids {
+                known.maintenance_of.insert(id, m);
+            }
+        }
+        for e in &outcome.events {
+            known.events.insert(&e.event.id, &e.event);
+            if e.new {
+                known.new.insert(&e.event.id);
+            }
+        }
+        known
+    }
+
+    /// `event`'s maintenance: as just saved, else as stored.
+    async fn maintenance<S: EventStore>(
+        &self,
+        store: &S,
+        event: &MaintenanceEvent,
+    ) -> Result<Option<Maintenance>, StoreError> {
+        match self.maintenance_of.get(&event.id) {
+            Some(m) => Ok(Some((*m).clone())),
+            None => store.maintenance(&event.id).await,
+        }
+    }
+
+    /// The events of `maintenance` (or `event` alone): as just stored, else as stored.
+    async fn around<S: EventStore>(
+        &self,
+        store: &S,
+        maintenance: Option<Maintenance>,
+        event: &MaintenanceEvent,
+    ) -> Result<Around, StoreError> {
+        let Some(m) = &maintenance else {
+            return events_around(store, maintenance, event).await;
+        };
+        let mut events = Vec::with_capacity(m.event_ids.len());
+        for id in &m.event_ids {
+            match self.events.get(id) {
+                Some(e) => events.push((*e).clone()),
+                None => events.extend(store.event(id).await?),
+            }
+        }
+        Ok(Around {
+            maintenance,
+            events,
+        })
+    }
+
+    /// The event `id`: as just stored, else as stored.
+    async fn event<S: EventStore>(
+        &self,
+        store: &S,
+        id: &EventId,
+    ) -> Result<Option<MaintenanceEvent>, StoreError> {
+        match self.events.get(id) {
+            Some(e) => Ok(Some((*e).clone())),
+            None => store.event(id).await,
+        }
+    }
+
+    /// [`around_of`], taking what is known.
+    async fn around_of<S: EventStore>(
+        &self,
+        store: &S,
+        event: &MaintenanceEvent,
+    ) -> Result<Around, StoreError> {
+        let maintenance = match event.category.has_lifecycle() {
+            true => self.maintenance(store, event).await?,
+            false => None,
+        };
+        self.around(store, maintenance, event).await
+    }
+
+    /// Whether every one of `ids` is an event this ingest has just created. Such events have no
+    /// delivery but those the ingest records itself, and, while those are still due, no message,
+    /// thread or acknowledgement: nothing is read for them.
+    fn all_new(&self, ids: &[EventId]) -> bool {
+        !ids.is_empty() && ids.iter().all(|id| self.new.contains(id))
+    }
+
+    /// Which of `ids` an alert announced already (none, of events this ingest has just created).
+    async fn announced<S: DeliveryStore>(
+        &self,
+        store: &S,
+        ids: &[EventId],
+    ) -> Result<BTreeSet<EventId>, StoreError> {
+        if self.all_new(ids) {
+            return Ok(BTreeSet::new());
+        }
+        Ok(store
+            .deliveries(ids)
+            .await?
+            .into_iter()
+            .filter(|d| d.state.announces())
+            .map(|d| d.event_id)
+            .collect())
+    }
+}
+
 /// Records the alerts of `events` (new or not yet decided): one delivery per event that alerts,
 /// is muted, or is skipped for a reason worth keeping. Returns how many were recorded.
 pub async fn record_alerts<S: EventStore + DeliveryStore + ResponseStore>(
@@ -198,30 +316,39 @@ pub async fn record_alerts<S: EventStore + DeliveryStore + ResponseStore>(
     channel: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<usize, StoreError> {
+    let recorded =
+        record_alerts_knowing(store, events, &Known::default(), config, channel, now).await?;
+    Ok(recorded.len())
+}
+
+/// [`record_alerts`], taking what `known` holds instead of reading it. Returns the chat's
+/// deliveries it recorded.
+pub async fn record_alerts_knowing<S: EventStore + DeliveryStore + ResponseStore>(
+    store: &S,
+    events: &[MaintenanceEvent],
+    known: &Known<'_>,
+    config: &Config,
+    channel: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<Vec<Delivery>, StoreError> {
     let mut candidates: Vec<&MaintenanceEvent> = events.iter().filter(|e| e.actionable).collect();
     // In the order they happened, so that the first notice of a window is the one announced.
     candidates.sort_by(|a, b| (a.occurred_at, &a.id).cmp(&(b.occurred_at, &b.id)));
-    let mut recorded = 0;
+    let mut recorded = Vec::new();
     let mut announced_here: BTreeSet<EventId> = BTreeSet::new();
     for event in candidates {
         // History is dropped with one lookup: an old event whose maintenance is over.
         let maintenance = match event.category.has_lifecycle() {
-            true => store.maintenance(&event.id).await?,
+            true => known.maintenance(store, event).await?,
             false => None,
         };
         let ahead = maintenance.as_ref().is_some_and(|m| m.is_upcoming(now));
         if event.occurred_at < now - crate::alerting::FRESH_FOR && !ahead {
             continue;
         }
-        let around = events_around(store, maintenance, event).await?;
+        let around = known.around(store, maintenance, event).await?;
         let ids: Vec<EventId> = around.events.iter().map(|e| e.id.clone()).collect();
-        let mut announced: BTreeSet<EventId> = store
-            .deliveries(&ids)
-            .await?
-            .into_iter()
-            .filter(|d| d.state.announces())
-            .map(|d| d.event_id)
-            .collect();
+        let mut announced = known.announced(store, &ids).await?;
         announced.extend(ids.iter().filter(|id| announced_here.contains(id)).cloned());
         let surroundings = Surroundings {
             maintenance: around.maintenance.as_ref(),
@@ -229,17 +356,17 @@ pub async fn record_alerts<S: EventStore + DeliveryStore + ResponseStore>(
             announced: &announced,
         };
         let verdict = verdict(event, surroundings, config, channel, now);
-        let deliveries = deliveries_for(event, verdict, config, channel, now);
+        let mut deliveries = deliveries_for(event, verdict, config, channel, now);
         if deliveries.is_empty() {
             continue;
         }
         let pending = deliveries.iter().any(|d| d.state == DeliveryState::Pending);
         let recorded_now = store.record_deliveries(&deliveries).await?;
         if recorded_now.last().copied().unwrap_or(false) {
-            recorded += 1;
             if pending {
                 announced_here.insert(event.id.clone());
             }
+            recorded.extend(deliveries.pop());
         }
     }
     Ok(recorded)
@@ -255,6 +382,8 @@ struct Run<'a, S, C, F> {
     settings: &'a NotifySettings,
     now: DateTime<Utc>,
     report: NotifyReport,
+    /// What the ingest this run follows has in hand.
+    known: &'a Known<'a>,
 }
 
 /// One maintenance (or a lone event) with its due deliveries.
@@ -419,6 +548,10 @@ where
         if !ids.contains(&event.id) {
             ids.push(event.id.clone());
         }
+        // Nobody has acknowledged what this ingest has just created: no message showed it yet.
+        if self.known.all_new(&ids) {
+            return None;
+        }
         let acks = self.store.acknowledgements(&ids).await.ok()?;
         first_acknowledgement(&acks).map(|ack| slack::Acknowledgement {
             by: ack.by.clone(),
@@ -530,6 +663,10 @@ where
             return Ok(None);
         }
         let ids = work.ids();
+        // A maintenance whose events this ingest has just created, still due, has no thread.
+        if self.known.all_new(&ids) {
+            return Ok(None);
+        }
         let threads = self.store.threads(channel, &ids).await?;
         Ok(threads.into_iter().min_by_key(|t| {
             ids.iter()
@@ -944,6 +1081,7 @@ where
 /// maintenance is not saved yet is being ingested right now: it is left for the next run.
 async fn due_in<S: EventStore + DeliveryStore + ResponseStore>(
     store: &S,
+    known: &Known<'_>,
     channel: &str,
     due_by: DateTime<Utc>,
     now: DateTime<Utc>,
@@ -953,7 +1091,7 @@ async fn due_in<S: EventStore + DeliveryStore + ResponseStore>(
         if delivery.channel != channel {
             continue;
         }
-        let Some(event) = store.event(&delivery.event_id).await? else {
+        let Some(event) = known.event(store, &delivery.event_id).await? else {
             let mut d = delivery;
             d.state = DeliveryState::Failed;
             d.reason = Some("the event is no longer stored".into());
@@ -961,7 +1099,7 @@ async fn due_in<S: EventStore + DeliveryStore + ResponseStore>(
             store.save_delivery(&d).await?;
             continue;
         };
-        let around = around_of(store, &event).await?;
+        let around = known.around_of(store, &event).await?;
         if event.category.has_lifecycle() && around.maintenance.is_none() {
             continue;
         }
@@ -1024,7 +1162,8 @@ where
     C: ChatSink,
     F: FactsSource,
 {
-    let mut run = Run {
+    let known = Known::default();
+    let run = Run {
         store,
         sink,
         facts,
@@ -1033,43 +1172,76 @@ where
         settings,
         now,
         report: NotifyReport::default(),
+        known: &known,
     };
+    run.all(refresh, None).await
+}
 
-    // 1. What an interrupted ingest did not record.
-    run.report.reconciled = run.reconcile().await?;
+/// Whether a run of [`notify`] first records what an interrupted ingest did not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reconcile {
+    /// It does (every scheduled run, every person's run).
+    First,
+    /// It does not: the ingest of one notification, which leaves that to the scheduled run, and
+    /// sends only in the channels it recorded alerts for (what else is due there goes too).
+    Skip,
+}
 
-    // 2. What is due: first only to learn which channels have work.
-    let due_by = if settings.ignore_backoff {
-        now + Duration::days(365)
-    } else {
-        now
-    };
-    let channels: BTreeSet<String> = store
-        .due_deliveries(due_by, DUE_PER_RUN)
-        .await?
-        .into_iter()
-        .map(|d| d.channel)
-        .filter(|c| !is_output_channel(c))
-        .collect();
-    // Groups an ingest changed without a new alert: their threads' parents are refreshed.
-    let mut refresh_only: BTreeMap<String, Vec<Maintenance>> = BTreeMap::new();
-    for group in store.group_events(refresh).await? {
-        refresh_only.insert(group.0, lifecycle::assemble(&group.1));
-    }
-
-    // 3. Channel by channel, under its lease.
-    for channel in channels {
-        run.channel_under_lease(channel, due_by).await?;
-    }
-    if sink.threads() {
-        for m in refresh_only.into_values().flatten() {
-            run.refresh_thread_parents(&m).await?;
+impl<S, C, F> Run<'_, S, C, F>
+where
+    S: EventStore + DeliveryStore + ResponseStore,
+    C: ChatSink,
+    F: FactsSource,
+{
+    /// The steps of [`notify`]; with `only`, in those channels alone and without step 1 (the
+    /// ingest of one notification: see [`Reconcile::Skip`]).
+    async fn all(
+        mut self,
+        refresh: &[String],
+        only: Option<BTreeSet<String>>,
+    ) -> Result<NotifyReport, NotifyError> {
+        let (store, sink, settings, now) = (self.store, self.sink, self.settings, self.now);
+        let run = &mut self;
+        // 1. What an interrupted ingest did not record.
+        if only.is_none() {
+            run.report.reconciled = run.reconcile().await?;
         }
+        // 2. What is due: first only to learn which channels have work.
+        let due_by = if settings.ignore_backoff {
+            now + Duration::days(365)
+        } else {
+            now
+        };
+        let channels: BTreeSet<String> = match only {
+            Some(channels) => channels,
+            None => store
+                .due_deliveries(due_by, DUE_PER_RUN)
+                .await?
+                .into_iter()
+                .map(|d| d.channel)
+                .filter(|c| !is_output_channel(c))
+                .collect(),
+        };
+        // Groups an ingest changed without a new alert: their threads' parents are refreshed.
+        let mut refresh_only: BTreeMap<String, Vec<Maintenance>> = BTreeMap::new();
+        for group in store.group_events(refresh).await? {
+            refresh_only.insert(group.0, lifecycle::assemble(&group.1));
+        }
+
+        // 3. Channel by channel, under its lease.
+        for channel in channels {
+            run.channel_under_lease(channel, due_by).await?;
+        }
+        if sink.threads() {
+            for m in refresh_only.into_values().flatten() {
+                run.refresh_thread_parents(&m).await?;
+            }
+        }
+        // 4. The outputs beyond Slack, each on its own: one that is down holds up neither Slack
+        // nor the others.
+        outbound::send_outputs(store, sink, &settings.holder, due_by, now, &mut run.report).await?;
+        Ok(self.report)
     }
-    // 4. The outputs beyond Slack, each on its own: one that is down holds up neither Slack nor
-    // the others.
-    outbound::send_outputs(store, sink, &settings.holder, due_by, now, &mut run.report).await?;
-    Ok(run.report)
 }
 
 impl<S, C, F> Run<'_, S, C, F>
@@ -1129,7 +1301,7 @@ where
             self.report.busy.push(channel);
             return Ok(());
         }
-        let outcome = match due_in(store, &channel, due_by, now).await {
+        let outcome = match due_in(store, self.known, &channel, due_by, now).await {
             // Boxed: nested in every door's future, a channel's would make their types too deep.
             Ok(works) => Box::pin(self.channel(&channel, works)).await,
             Err(e) => Err(e),
@@ -1199,6 +1371,7 @@ pub async fn preview<S: EventStore + DeliveryStore + ResponseStore, F: FactsSour
     now: DateTime<Utc>,
 ) -> Result<Vec<Preview>, StoreError> {
     let runbooks = Runbooks::embedded();
+    let known = Known::default();
     let run = Run {
         store,
         sink: &NoSink,
@@ -1207,6 +1380,7 @@ pub async fn preview<S: EventStore + DeliveryStore + ResponseStore, F: FactsSour
         config,
         settings,
         now,
+        known: &known,
         report: NotifyReport::default(),
     };
     let mut candidates: Vec<&MaintenanceEvent> = events.iter().filter(|e| e.actionable).collect();
@@ -1260,6 +1434,7 @@ pub async fn parent_message<S: EventStore + DeliveryStore + ResponseStore, F: Fa
     now: DateTime<Utc>,
 ) -> Result<SlackMessage, StoreError> {
     let runbooks = Runbooks::embedded();
+    let known = Known::default();
     let run = Run {
         store,
         sink: &NoSink,
@@ -1268,6 +1443,7 @@ pub async fn parent_message<S: EventStore + DeliveryStore + ResponseStore, F: Fa
         config,
         settings,
         now,
+        known: &known,
         report: NotifyReport::default(),
     };
     let around = around_of(store, anchor).await?;
@@ -1317,9 +1493,11 @@ impl ChatSink for NoSink {
     }
 }
 
-/// What every door does after an ingest: records the alerts of the new events and sends what is
-/// due, refreshing the threads of groups the ingest changed without a new event (a notice merged
-/// with its text).
+/// What every door does after an ingest: records the alerts of the new events (with the
+/// maintenances and events the ingest has in hand, not read again) and sends what is due,
+/// refreshing the threads of groups the ingest changed without a new event (a notice merged
+/// with its text); `reconcile` says whether the run first records what an interrupted ingest
+/// did not.
 #[allow(clippy::too_many_arguments)]
 pub async fn after_ingest<S, C, F>(
     store: &S,
@@ -1329,6 +1507,7 @@ pub async fn after_ingest<S, C, F>(
     config: &Config,
     settings: &NotifySettings,
     outcome: &crate::intake::pipeline::IngestOutcome,
+    reconcile: Reconcile,
     now: DateTime<Utc>,
 ) -> Result<NotifyReport, NotifyError>
 where
@@ -1342,7 +1521,25 @@ where
         .filter(|e| e.new)
         .map(|e| e.event.clone())
         .collect();
-    record_alerts(store, &new, config, settings.channel.as_deref(), now).await?;
+    let known = Known::of(outcome);
+    let recorded = record_alerts_knowing(
+        store,
+        &new,
+        &known,
+        config,
+        settings.channel.as_deref(),
+        now,
+    )
+    .await?;
+    // One notification's ingest sends in the channels it recorded alerts for; the others' due
+    // alerts are the scheduled run's.
+    let channels = (reconcile == Reconcile::Skip).then(|| {
+        recorded
+            .iter()
+            .filter(|d| d.state == DeliveryState::Pending && !is_output_channel(&d.channel))
+            .map(|d| d.channel.clone())
+            .collect()
+    });
     let refresh: Vec<String> = outcome
         .events
         .iter()
@@ -1351,8 +1548,16 @@ where
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    notify(
-        store, sink, facts, runbooks, config, settings, &refresh, now,
-    )
-    .await
+    let run = Run {
+        store,
+        sink,
+        facts,
+        runbooks,
+        config,
+        settings,
+        now,
+        report: NotifyReport::default(),
+        known: &known,
+    };
+    run.all(&refresh, channels).await
 }

@@ -1,0 +1,113 @@
+//! What one SNS notification costs in AWS requests, counted by a proxy between the built ingest
+//! function and moto: a re-delivery at most one request and no write, a new event that alerts
+//! nobody at most three, a new replacement notice (stored, its maintenance worked out, its alert
+//! recorded and sent) at most twenty-two. The counts are deterministic: a budget cannot grow unseen.
+//!
+//! The replacement notice's twenty-two, in order: the event's keyed read (1), the other report of
+//! the same occurrence (1), the insert with its alias check (1); the lifecycle group's events and
+//! stored maintenances, the new event's pointer and the maintenance (4); the mutes set in Slack
+//! (1); the delivery recorded (1); the channel's lease taken (1); what is due in the channel, read
+//! again under the lease (3); the maintenance's deliveries, once to settle a lost send and once to
+//! skip what another sender announced (2); the cluster's facts looked up, then kept (or, when
+//! the lookup finds nothing, as here, the last ones kept read back) (2); the delivery marked
+//! sending and sent (2); the thread saved after the parent and after the checklist (2); the
+//! lease released (1).
+
+use cachewatch_adapters::dynamo::DynamoStore;
+use cachewatch_core::history::store::EventStore;
+use cachewatch_core::lifecycle::Maintenance;
+use cachewatch_tests::ingest_cost::{Rig, TABLE, replacement_notice, snapshot_notice};
+use cachewatch_tests::slack::ALERTS;
+use cachewatch_tests::workspace_bin;
+use serde_json::json;
+
+#[test]
+fn a_redelivery_costs_one_request_a_quiet_event_three_and_a_replacement_notice_twenty_two() {
+    // Arrange: the function, warm (its start-up and first event are not what is measured).
+    let rig = Rig::start(&workspace_bin("cachewatch-ingest"));
+    let invoke = |event| rig.invoke(event);
+    let warm_up = invoke(snapshot_notice(9999));
+    assert_eq!(warm_up.answer()["new"], json!(1), "{:?}", warm_up.answer());
+
+    // Act: a new replacement notice, its re-delivery, a snapshot notice, its re-delivery.
+    let replacement = invoke(replacement_notice(1));
+    let replacement_again = invoke(replacement_notice(1));
+    let snapshot = invoke(snapshot_notice(2));
+    let snapshot_again = invoke(snapshot_notice(2));
+
+    for (what, measured) in [
+        ("a new replacement notice", &replacement),
+        ("its re-delivery", &replacement_again),
+        ("a new snapshot notice", &snapshot),
+        ("its re-delivery", &snapshot_again),
+    ] {
+        eprintln!("{what}: {}", measured.counts);
+    }
+
+    // Assert: each did its work...
+    assert_eq!(replacement.answer()["new"], json!(1));
+    assert_eq!(replacement.answer()["alerts_sent"], json!(1));
+    assert_eq!(replacement_again.answer()["new"], json!(0));
+    assert_eq!(replacement_again.answer()["alerts_sent"], json!(0));
+    assert_eq!(snapshot.answer()["new"], json!(1));
+    assert_eq!(snapshot.answer()["alerts_sent"], json!(0));
+    assert_eq!(snapshot_again.answer()["new"], json!(0));
+    let parents = rig.slack.parents(ALERTS);
+    assert_eq!(
+        parents
+            .iter()
+            .filter(|m| m.text.contains("bench0001"))
+            .count(),
+        1,
+        "one alert for the replacement: {parents:?}"
+    );
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    let open = runtime.block_on(open_maintenances(&rig));
+    assert_eq!(
+        open.iter().filter(|m| m.group_key == "bench0001").count(),
+        1,
+        "one maintenance for the replacement: {open:?}"
+    );
+
+    // ...within its budget.
+    for (what, measured, budget) in [
+        ("a new replacement notice", &replacement, 22),
+        ("its re-delivery", &replacement_again, 1),
+        ("a new snapshot notice", &snapshot, 3),
+        ("its re-delivery", &snapshot_again, 1),
+    ] {
+        assert!(
+            measured.counts.total() <= budget,
+            "{what} costs {}, over its budget of {budget}",
+            measured.counts
+        );
+    }
+    for (what, measured) in [
+        ("a re-delivered replacement notice", &replacement_again),
+        ("a re-delivered snapshot notice", &snapshot_again),
+    ] {
+        assert_eq!(
+            measured.counts.writes(),
+            0,
+            "{what} wrote: {}",
+            measured.counts
+        );
+    }
+}
+
+/// The open maintenances, read straight from moto.
+async fn open_maintenances(rig: &Rig) -> Vec<Maintenance> {
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(rig.moto().endpoint())
+        .region(aws_config::Region::new("eu-west-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "testing", "testing", None, None, "tests",
+        ))
+        .load()
+        .await;
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), TABLE);
+    store
+        .open_maintenances(chrono::Utc::now(), false)
+        .await
+        .expect("the store answers")
+}

@@ -1,0 +1,163 @@
+//! What one SNS notification costs the ingest function in AWS requests: the built function under
+//! the Runtime API stand-in, talking to moto (DynamoDB, Secrets Manager, ElastiCache) through a
+//! [`CountingProxy`], alerting the Slack stand-in. Shared by the request-budget test and the
+//! `functions` benchmark.
+
+use std::path::Path;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use cachewatch_adapters::dynamo::DynamoStore;
+use chrono::{DateTime, Duration as ChronoDuration, Utc};
+use serde_json::{Value, json};
+
+use crate::counting::{CountingProxy, Counts};
+use crate::lambda::{Invocation, LambdaRuntime, Outcome};
+use crate::moto::Moto;
+use crate::slack::{ALERTS, SlackStandIn};
+
+/// The table the function is given.
+pub const TABLE: &str = "cachewatch-history";
+/// How long one invocation may take.
+const WITHIN: Duration = Duration::from_secs(60);
+
+/// An SNS notification of ElastiCache event `name` about `source`, delivered as `message_id`.
+pub fn notice(message_id: &str, name: &str, source: &str, at: DateTime<Utc>) -> Value {
+    json!({ "Records": [{
+        "EventSource": "aws:sns",
+        "Sns": {
+            "Type": "Notification",
+            "MessageId": message_id,
+            "TopicArn": "arn:aws:sns:eu-west-1:123456789012:cachewatch",
+            "Timestamp": at.to_rfc3339(),
+            "Message": json!({ name: source }).to_string(),
+        }
+    }]})
+}
+
+/// When the `n`th notification of this process was published: the same for each delivery of it.
+fn published(n: usize) -> DateTime<Utc> {
+    static START: OnceLock<DateTime<Utc>> = OnceLock::new();
+    *START.get_or_init(|| Utc::now() - ChronoDuration::minutes(10))
+        + ChronoDuration::milliseconds(i64::try_from(n).unwrap_or(i64::MAX) % 600_000)
+}
+
+/// The `n`th new replacement notice (a cluster of its own, so that each starts a maintenance).
+pub fn replacement_notice(n: usize) -> Value {
+    notice(
+        &format!("0f1b2c3d-0000-4000-8000-{n:012}"),
+        "ElastiCache:NodeReplacementScheduled",
+        &format!("bench{n:04}-0001-001"),
+        published(n),
+    )
+}
+
+/// The `n`th snapshot notice: stored, alerting nobody.
+pub fn snapshot_notice(n: usize) -> Value {
+    notice(
+        &format!("5a0e1b2c-0000-4000-8000-{n:012}"),
+        "ElastiCache:SnapshotComplete",
+        &format!("bench{n:04}-0002-001"),
+        published(n),
+    )
+}
+
+/// One invocation and the requests it made.
+#[derive(Debug)]
+pub struct Measured {
+    /// What the function answered, and how long it took.
+    pub invocation: Invocation,
+    /// The AWS requests it made.
+    pub counts: Counts,
+}
+
+impl Measured {
+    /// The function's answer; panics on an error.
+    pub fn answer(&self) -> &Value {
+        match &self.invocation.outcome {
+            Outcome::Response(v) => v,
+            other => panic!("the invocation failed: {other:?}"),
+        }
+    }
+}
+
+/// moto, the proxy, Slack and one running ingest function.
+pub struct Rig {
+    /// The Slack stand-in the alerts go to.
+    pub slack: SlackStandIn,
+    proxy: CountingProxy,
+    lambda: LambdaRuntime,
+    moto: Moto,
+}
+
+impl Rig {
+    /// Starts everything, the function `binary` last; its start-up requests are not counted.
+    pub fn start(binary: &Path) -> Self {
+        let moto = Moto::start();
+        let slack = SlackStandIn::start();
+        let proxy = CountingProxy::start(&moto.endpoint());
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        let secret = runtime.block_on(prepare(&moto, &slack));
+        let mut env = moto.env();
+        env.retain(|(k, _)| *k != "AWS_ENDPOINT_URL");
+        env.extend([
+            ("AWS_ENDPOINT_URL", proxy.endpoint()),
+            ("CACHEWATCH_TABLE", TABLE.to_owned()),
+            ("CACHEWATCH_SECRET_ARN", secret),
+            ("SLACK_CHANNEL", ALERTS.to_owned()),
+            ("SLACK_API_BASE_URL", slack.api_base()),
+            ("SLACK_MIN_INTERVAL_MS", "0".to_owned()),
+            ("RUST_LOG", "warn".to_owned()),
+        ]);
+        let mut lambda = LambdaRuntime::start();
+        lambda.spawn(binary, "cachewatch-ingest", &env);
+        Self {
+            slack,
+            proxy,
+            lambda,
+            moto,
+        }
+    }
+
+    /// The emulator, reached directly (not counted).
+    pub fn moto(&self) -> &Moto {
+        &self.moto
+    }
+
+    /// Invokes the function once with `event`, counting its requests (and nothing before it).
+    pub fn invoke(&self, event: Value) -> Measured {
+        let _before = self.proxy.take();
+        let invocation = self.lambda.invoke(event, WITHIN);
+        Measured {
+            invocation,
+            counts: self.proxy.take(),
+        }
+    }
+}
+
+/// The table and the Slack token's secret, made straight in moto; the secret's ARN.
+async fn prepare(moto: &Moto, slack: &SlackStandIn) -> String {
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(moto.endpoint())
+        .region(aws_config::Region::new("eu-west-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "testing", "testing", None, None, "rig",
+        ))
+        .load()
+        .await;
+    DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), TABLE)
+        .create_table()
+        .await
+        .expect("moto creates the table");
+    let secret = aws_sdk_secretsmanager::Client::new(&sdk)
+        .create_secret()
+        .name("cachewatch/slack")
+        .secret_string(json!({ "SLACK_BOT_TOKEN": slack.token() }).to_string())
+        .send()
+        .await
+        .expect("moto keeps the secret");
+    secret.arn().expect("an ARN").to_owned()
+}
