@@ -14,7 +14,7 @@ use axum::http::{HeaderMap, Request, StatusCode, header};
 use cachewatch_adapters::SqliteStore;
 use cachewatch_adapters::elasticache::ElastiCache;
 use cachewatch_adapters::slack::{RetryPolicy, SlackClient, SlackSettings};
-use cachewatch_core::alerting::notify::NotifySettings;
+use cachewatch_core::alerting::notify::{NotifySettings, record_alerts};
 use cachewatch_core::alerting::slack::{
     ACTION_ACKNOWLEDGE, ACTION_CHECKLIST, ACTION_OUTCOME, ACTION_RUNBOOK, SlackMessage, limits,
 };
@@ -962,12 +962,25 @@ async fn post_checklist_puts_the_runbook_in_the_alerts_thread() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_clusters_own_checklist_comes_on_demand_from_a_bursts_announcement() {
-    // Arrange: six replacements stored (as the poller would), then a notice over SNS: the door
-    // records and sends all seven at once, a burst announced under one grouped message.
+    // Arrange: six replacements stored with their alerts recorded but not yet sent (what
+    // deliveries whose sending was cut short leave), then a notice over SNS: the door sends all
+    // seven due in the channel at once, a burst announced under one grouped message.
     let door = door(true).await;
+    let mut pending = Vec::new();
     for i in 0..6 {
-        scheduled(&door.store, &format!("fleet{i}-0001-001")).await;
+        let id = scheduled(&door.store, &format!("fleet{i}-0001-001")).await;
+        pending.push(door.store.event(&id).await.unwrap().unwrap());
     }
+    let recorded = record_alerts(
+        &door.store,
+        &pending,
+        &Config::default(),
+        Some(ALERTS),
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(recorded, 6);
     let body = json!({"ElastiCache:NodeReplacementScheduled": "payments-0001-001", "Replication Group ID": "payments"});
     let answer = door
         .post_sns(&sns::notification(
