@@ -3,7 +3,7 @@
 //! group finds its members, an alert is recorded once, ...), written on realistic ElastiCache
 //! payloads and, where that is what a user does, through the ingest pipeline.
 //!
-//! `tests/e2e/conformance.rs` runs every case against each store, on an empty store per case:
+//! `tests/tests/conformance.rs` runs every case against each store, on an empty store per case:
 //! the in-memory reference, SQLite on a temporary file, and DynamoDB on the local emulator.
 //! [`conformance_cases!`](crate::conformance_cases) lists the cases, so that a new case runs on
 //! every store.
