@@ -54,31 +54,7 @@ pub fn read(
     now: DateTime<Utc>,
     reading: Reading,
 ) -> Result<(EventQuery, BTreeMap<String, String>), BadFilter> {
-    let mut given: BTreeMap<String, String> = BTreeMap::new();
-    for (name, value) in pairs {
-        if !NAMES.contains(&name.as_str()) {
-            if reading.strict {
-                return Err(BadFilter::new(
-                    name,
-                    format!("not a filter: use {}", NAMES.join(", ")),
-                ));
-            }
-            continue;
-        }
-        let value = value.trim();
-        if value.is_empty() {
-            continue;
-        }
-        if value.chars().count() > MAX_VALUE {
-            return Err(BadFilter::new(
-                name,
-                format!("longer than {MAX_VALUE} characters"),
-            ));
-        }
-        if given.insert(name.clone(), value.to_owned()).is_some() {
-            return Err(BadFilter::new(name, "given more than once"));
-        }
-    }
+    let given = given(pairs, reading.strict)?;
     let get = |name: &str| given.get(name).map(String::as_str);
     let when = |name: &str| {
         get(name)
@@ -105,42 +81,19 @@ pub fn read(
             })
         })
         .transpose()?;
-    let limit = match get("limit") {
-        None => reading.default_limit,
-        Some(raw) => raw
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=reading.max_limit).contains(n))
-            .ok_or_else(|| {
-                BadFilter::new(
-                    "limit",
-                    format!(
-                        "{raw:?} is not a whole number from 1 to {}",
-                        reading.max_limit
-                    ),
-                )
-            })?,
-    };
-    let account = get("account")
-        .map(|raw| {
-            is_account(raw).then(|| raw.to_owned()).ok_or_else(|| {
-                BadFilter::new(
-                    "account",
-                    format!("{raw:?} is not an AWS account id (12 digits, like 111122223333)"),
-                )
-            })
-        })
-        .transpose()?;
-    let region = get("region")
-        .map(|raw| {
-            is_region(raw).then(|| raw.to_owned()).ok_or_else(|| {
-                BadFilter::new(
-                    "region",
-                    format!("{raw:?} is not an AWS Region code (like eu-west-1)"),
-                )
-            })
-        })
-        .transpose()?;
+    let limit = limit_of(get("limit"), reading)?;
+    let account = checked(
+        get("account"),
+        "account",
+        is_account,
+        "an AWS account id (12 digits, like 111122223333)",
+    )?;
+    let region = checked(
+        get("region"),
+        "region",
+        is_region,
+        "an AWS Region code (like eu-west-1)",
+    )?;
     let since = when("since")?;
     let until = when("until")?;
     if let (Some(s), Some(u)) = (since, until)
@@ -162,6 +115,72 @@ pub fn read(
         ..EventQuery::default()
     };
     Ok((query, given))
+}
+
+/// The filters given, by name: each known name once, with a value that is not empty and not too
+/// long. An unknown name is refused when `strict`, else ignored.
+fn given(pairs: &[(String, String)], strict: bool) -> Result<BTreeMap<String, String>, BadFilter> {
+    let mut given: BTreeMap<String, String> = BTreeMap::new();
+    for (name, value) in pairs {
+        if !NAMES.contains(&name.as_str()) {
+            if strict {
+                return Err(BadFilter::new(
+                    name,
+                    format!("not a filter: use {}", NAMES.join(", ")),
+                ));
+            }
+            continue;
+        }
+        let value = value.trim();
+        if value.is_empty() {
+            continue;
+        }
+        if value.chars().count() > MAX_VALUE {
+            return Err(BadFilter::new(
+                name,
+                format!("longer than {MAX_VALUE} characters"),
+            ));
+        }
+        if given.insert(name.clone(), value.to_owned()).is_some() {
+            return Err(BadFilter::new(name, "given more than once"));
+        }
+    }
+    Ok(given)
+}
+
+/// The limit given, or the default; at most `reading.max_limit`.
+fn limit_of(raw: Option<&str>, reading: Reading) -> Result<usize, BadFilter> {
+    Ok(match raw {
+        None => reading.default_limit,
+        Some(raw) => raw
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=reading.max_limit).contains(n))
+            .ok_or_else(|| {
+                BadFilter::new(
+                    "limit",
+                    format!(
+                        "{raw:?} is not a whole number from 1 to {}",
+                        reading.max_limit
+                    ),
+                )
+            })?,
+    })
+}
+
+/// `raw` when `valid` says it is one, else why not: it is not `what`.
+fn checked(
+    raw: Option<&str>,
+    name: &str,
+    valid: fn(&str) -> bool,
+    what: &str,
+) -> Result<Option<String>, BadFilter> {
+    raw.map(|raw| {
+        valid(raw)
+            .then(|| raw.to_owned())
+            .ok_or_else(|| BadFilter::new(name, format!("{raw:?} is not {what}")))
+    })
+    .transpose()
 }
 
 /// Whether `raw` is an AWS account id: 12 digits.

@@ -115,6 +115,39 @@ pub fn shared_checklist(runbook: &Runbook, intro: &str) -> Vec<SlackMessage> {
     checklist_with(runbook, Some(intro))
 }
 
+/// The blocks packed into messages within Slack's limits, keeping room in each for the part
+/// line; a divider separates sections within a message, never a message from the next.
+fn packed(all: Vec<Value>) -> Vec<Vec<Value>> {
+    let mut packs: Vec<Vec<Value>> = Vec::new();
+    let mut current: Vec<Value> = Vec::new();
+    let mut used = 0;
+    for block in all {
+        let l = blocks::text_len(&block);
+        let full =
+            current.len() + 1 > limits::BLOCKS - 1 || used + l > limits::BLOCKS_TEXT - PART_LINE;
+        if full && !current.is_empty() {
+            packs.push(std::mem::take(&mut current));
+            used = 0;
+        }
+        used += l;
+        current.push(block);
+    }
+    if !current.is_empty() {
+        packs.push(current);
+    }
+    let is_divider = |b: &Value| b["type"] == "divider";
+    for pack in &mut packs {
+        while pack.last().is_some_and(is_divider) {
+            pack.pop();
+        }
+        while pack.first().is_some_and(is_divider) {
+            pack.remove(0);
+        }
+    }
+
+    packs
+}
+
 fn checklist_with(runbook: &Runbook, intro: Option<&str>) -> Vec<SlackMessage> {
     let title = inline::plain(&inline::parse(&runbook.title));
     let mut all: Vec<Value> = Vec::new();
@@ -146,35 +179,7 @@ fn checklist_with(runbook: &Runbook, intro: Option<&str>) -> Vec<SlackMessage> {
         "{steps} steps. Say in this thread what is done as you go; *Record outcome* on the alert keeps the result."
     )]));
 
-    // Pack blocks into messages, keeping room in each for the part line.
-    let mut packs: Vec<Vec<Value>> = Vec::new();
-    let mut current: Vec<Value> = Vec::new();
-    let mut used = 0;
-    for block in all {
-        let l = blocks::text_len(&block);
-        let full =
-            current.len() + 1 > limits::BLOCKS - 1 || used + l > limits::BLOCKS_TEXT - PART_LINE;
-        if full && !current.is_empty() {
-            packs.push(std::mem::take(&mut current));
-            used = 0;
-        }
-        used += l;
-        current.push(block);
-    }
-    if !current.is_empty() {
-        packs.push(current);
-    }
-    // A divider separates sections within a message, never a message from the next.
-    let is_divider = |b: &Value| b["type"] == "divider";
-    for pack in &mut packs {
-        while pack.last().is_some_and(is_divider) {
-            pack.pop();
-        }
-        while pack.first().is_some_and(is_divider) {
-            pack.remove(0);
-        }
-    }
-
+    let packs = packed(all);
     let n = packs.len();
     packs
         .into_iter()

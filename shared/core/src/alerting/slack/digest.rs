@@ -76,6 +76,21 @@ pub fn digest(digest: &UpcomingDigest, zone: Zone) -> SlackMessage {
         blocks::header(&format!("🗓️ Coming up in {horizon}")),
         blocks::fields(&[format!("*Maintenance windows*\n{n}"), updates_field]),
     ];
+    out.extend(warnings(digest));
+    out.extend(lists(digest, &horizon, zone));
+    out.push(blocks::context(&[
+        "Times are shown in your own time zone. A replacement happens in the cluster's maintenance window: moving the window moves the work.".to_owned(),
+    ]));
+    out.extend(checked);
+    blocks::message(
+        &format!("Coming up in {horizon}: {windows}, {updates}{overdue_note}"),
+        out,
+    )
+}
+
+/// What the digest could not read: spokes, service updates.
+fn warnings(digest: &UpcomingDigest) -> Vec<Value> {
+    let mut out = Vec::new();
     if !digest.unread_spokes.is_empty() {
         let lines: Vec<String> = digest
             .unread_spokes
@@ -96,7 +111,14 @@ pub fn digest(digest: &UpcomingDigest, zone: Zone) -> SlackMessage {
             mrkdwn::truncate(&mrkdwn::escape_line(why), LIST_LINE)
         )));
     }
-    if n > 0 {
+    out
+}
+
+/// The maintenance windows (not acknowledged first, when known) and the service updates, as
+/// list sections.
+fn lists(digest: &UpcomingDigest, horizon: &str, zone: Zone) -> Vec<Value> {
+    let mut out = Vec::new();
+    if !digest.maintenances.is_empty() {
         let lines: Vec<String> = digest
             .maintenances
             .iter()
@@ -119,7 +141,7 @@ pub fn digest(digest: &UpcomingDigest, zone: Zone) -> SlackMessage {
             LIST_TEXT / 2,
         ));
     }
-    if u > 0 {
+    if !digest.updates.is_empty() {
         let lines: Vec<String> = digest
             .updates
             .iter()
@@ -131,14 +153,7 @@ pub fn digest(digest: &UpcomingDigest, zone: Zone) -> SlackMessage {
             LIST_TEXT / 2,
         ));
     }
-    out.push(blocks::context(&[
-        "Times are shown in your own time zone. A replacement happens in the cluster's maintenance window: moving the window moves the work.".to_owned(),
-    ]));
-    out.extend(checked);
-    blocks::message(
-        &format!("Coming up in {horizon}: {windows}, {updates}{overdue_note}"),
-        out,
-    )
+    out
 }
 
 /// The coverage audit as a message.
