@@ -142,89 +142,118 @@ fn boundary(c: Option<char>) -> bool {
 
 /// mrkdwn as plain text.
 pub(crate) fn plain(text: &str) -> String {
-    let chars: Vec<char> = text.chars().collect();
+    let scan = Scan {
+        chars: text.chars().collect(),
+    };
     let mut out = String::new();
     let mut i = 0;
-    let at = |i: usize, s: &str| {
-        s.chars()
-            .enumerate()
-            .all(|(k, c)| chars.get(i + k) == Some(&c))
-    };
-    let find = |from: usize, s: &str, same_line: bool| {
-        (from..chars.len())
-            .take_while(|&k| !same_line || chars[k] != '\n')
-            .find(|&k| at(k, s))
-    };
-    while i < chars.len() {
-        let c = chars[i];
-        if at(i, "```") {
-            let Some(close) = find(i + 3, "```", false) else {
-                out.push_str("```");
-                i += 3;
-                continue;
-            };
-            let code: String = chars[i + 3..close].iter().collect();
-            if !out.is_empty() && !out.ends_with('\n') {
-                out.push('\n');
-            }
-            for line in unescape(&code).lines() {
-                out.push_str("    ");
-                out.push_str(line);
-                out.push('\n');
-            }
-            i = close + 3;
-            if chars.get(i) == Some(&'\n') {
-                i += 1;
-            }
+    while i < scan.chars.len() {
+        if let Some(next) = scan
+            .code_block(i, &mut out)
+            .or_else(|| scan.enclosed(i, &mut out))
+            .or_else(|| scan.emphasis(i, &mut out))
+        {
+            i = next;
             continue;
         }
-        if c == '`'
-            && let Some(close) = find(i + 1, "`", true)
-        {
-            let code: String = chars[i + 1..close].iter().collect();
-            out.push_str(&unescape(&code));
-            i = close + 1;
-            continue;
-        }
-        if c == '<'
-            && let Some(close) = find(i + 1, ">", false)
-        {
-            let token: String = chars[i..=close].iter().collect();
-            out.push_str(&token_text(&token));
-            i = close + 1;
-            continue;
-        }
-        if c == '&'
-            && let Some(entity) = ["&amp;", "&lt;", "&gt;"].iter().find(|e| at(i, e))
-        {
-            out.push_str(&unescape(entity));
-            i += entity.chars().count();
-            continue;
-        }
-        if matches!(c, '*' | '_' | '~')
-            && boundary(i.checked_sub(1).map(|k| chars[k]))
-            && chars
-                .get(i + 1)
-                .is_some_and(|n| !n.is_whitespace() && *n != c)
-        {
-            let close = (i + 2..chars.len())
-                .take_while(|&k| chars[k] != '\n')
-                .find(|&k| {
-                    chars[k] == c
-                        && !chars[k - 1].is_whitespace()
-                        && boundary(chars.get(k + 1).copied())
-                });
-            if let Some(close) = close {
-                let inner: String = chars[i + 1..close].iter().collect();
-                out.push_str(&plain(&inner));
-                i = close + 1;
-                continue;
-            }
-        }
-        out.push(c);
+        out.push(scan.chars[i]);
         i += 1;
     }
     out
+}
+
+/// mrkdwn being read, a character at a time.
+struct Scan {
+    chars: Vec<char>,
+}
+
+impl Scan {
+    /// Whether `s` stands at `i`.
+    fn at(&self, i: usize, s: &str) -> bool {
+        s.chars()
+            .enumerate()
+            .all(|(k, c)| self.chars.get(i + k) == Some(&c))
+    }
+
+    /// Where `s` next stands from `from` (on the same line, when asked).
+    fn find(&self, from: usize, s: &str, same_line: bool) -> Option<usize> {
+        (from..self.chars.len())
+            .take_while(|&k| !same_line || self.chars[k] != '\n')
+            .find(|&k| self.at(k, s))
+    }
+
+    fn text(&self, from: usize, to: usize) -> String {
+        self.chars[from..to].iter().collect()
+    }
+
+    /// A code block at `i` as indented lines (an unclosed fence as it is); where reading goes
+    /// on.
+    fn code_block(&self, i: usize, out: &mut String) -> Option<usize> {
+        if !self.at(i, "```") {
+            return None;
+        }
+        let Some(close) = self.find(i + 3, "```", false) else {
+            out.push_str("```");
+            return Some(i + 3);
+        };
+        if !out.is_empty() && !out.ends_with('\n') {
+            out.push('\n');
+        }
+        for line in unescape(&self.text(i + 3, close)).lines() {
+            out.push_str("    ");
+            out.push_str(line);
+            out.push('\n');
+        }
+        let after = close + 3;
+        Some(after + usize::from(self.chars.get(after) == Some(&'\n')))
+    }
+
+    /// Inline code, a `<…>` token or an entity at `i`, as text; where reading goes on.
+    fn enclosed(&self, i: usize, out: &mut String) -> Option<usize> {
+        let c = self.chars[i];
+        if c == '`'
+            && let Some(close) = self.find(i + 1, "`", true)
+        {
+            out.push_str(&unescape(&self.text(i + 1, close)));
+            return Some(close + 1);
+        }
+        if c == '<'
+            && let Some(close) = self.find(i + 1, ">", false)
+        {
+            out.push_str(&token_text(&self.text(i, close + 1)));
+            return Some(close + 1);
+        }
+        if c == '&'
+            && let Some(entity) = ["&amp;", "&lt;", "&gt;"].iter().find(|e| self.at(i, e))
+        {
+            out.push_str(&unescape(entity));
+            return Some(i + entity.chars().count());
+        }
+        None
+    }
+
+    /// Bold, italic or strike-through at `i`, its marks dropped; where reading goes on.
+    fn emphasis(&self, i: usize, out: &mut String) -> Option<usize> {
+        let chars = &self.chars;
+        let c = chars[i];
+        let opens = matches!(c, '*' | '_' | '~')
+            && boundary(i.checked_sub(1).map(|k| chars[k]))
+            && chars
+                .get(i + 1)
+                .is_some_and(|n| !n.is_whitespace() && *n != c);
+        if !opens {
+            return None;
+        }
+        let close = (i + 2..chars.len())
+            .take_while(|&k| chars[k] != '\n')
+            .find(|&k| {
+                chars[k] == c
+                    && !chars[k - 1].is_whitespace()
+                    && boundary(chars.get(k + 1).copied())
+            })?;
+        out.push_str(&plain(&self.text(i + 1, close)));
+        Some(close + 1)
+    }
 }
 
 #[cfg(test)]
