@@ -343,6 +343,23 @@ fn history_url<S, C, F, K>(
     Some(url.to_string())
 }
 
+/// Why `raw` names no one event.
+fn not_found(raw: &str, found: &Found) -> Reply {
+    let code = mrkdwn::code(raw);
+    Reply::note(&match found {
+        Found::One(_) => format!("{code} names an event."),
+        Found::NotAnId => format!("⚠️ {code} is not an event id (4 to 20 hex digits)."),
+        Found::Nothing => format!("No event has an id starting with {code}."),
+        Found::Ambiguous(ids) => format!(
+            "{code} is the start of {}: give more digits.",
+            ids.iter()
+                .map(|id| mrkdwn::code(id.as_str()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    })
+}
+
 async fn runbook<S, C, F, K>(
     app: &App<S, C, F, K>,
     raw: &str,
@@ -360,28 +377,7 @@ where
     }
     let subject = match lookup::find(&app.store, raw).await? {
         Found::One(subject) => subject,
-        Found::NotAnId => {
-            return Ok(Reply::note(&format!(
-                "⚠️ {} is not an event id (4 to 20 hex digits).",
-                mrkdwn::code(raw)
-            )));
-        }
-        Found::Nothing => {
-            return Ok(Reply::note(&format!(
-                "No event has an id starting with {}.",
-                mrkdwn::code(raw)
-            )));
-        }
-        Found::Ambiguous(ids) => {
-            return Ok(Reply::note(&format!(
-                "{} is the start of {}: give more digits.",
-                mrkdwn::code(raw),
-                ids.iter()
-                    .map(|id| mrkdwn::code(id.as_str()))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )));
-        }
+        other => return Ok(not_found(raw, &other)),
     };
     let config = app.config_now(now).await;
     let runbook = match subject
@@ -524,6 +520,31 @@ fn mute_problem(pattern: &str, duration: Option<Duration>) -> Option<String> {
     }
 }
 
+/// The pattern and the duration of `/cachewatch mute`, and whether only a preview is asked
+/// for (a pattern without a duration); or the note that refuses them.
+fn mute_args(rest: &str) -> Result<(&str, Option<Duration>, bool), String> {
+    let args: Vec<&str> = rest.split_whitespace().collect();
+    let (pattern, duration) = match args.as_slice() {
+        [pattern, duration] => (*pattern, parse_duration(duration)),
+        [pattern] => (*pattern, None),
+        [] => ("", None),
+        _ => {
+            return Err(
+                "`mute` takes a cluster pattern and a duration: `/cachewatch mute staging-* 3d`."
+                    .to_owned(),
+            );
+        }
+    };
+    let wants_preview = !pattern.is_empty() && duration.is_none() && args.len() == 1;
+    if let Some(problem) = mute_problem(pattern, duration).filter(|_| {
+        // Without a duration, a pattern that is otherwise fine is shown, not refused.
+        !(wants_preview && mute_problem(pattern, Some(Duration::days(1))).is_none())
+    }) {
+        return Err(format!("⚠️ {problem}"));
+    }
+    Ok((pattern, duration, wants_preview))
+}
+
 async fn mute<S, C, F, K>(
     app: &App<S, C, F, K>,
     command: &SlashCommand,
@@ -533,24 +554,10 @@ async fn mute<S, C, F, K>(
 where
     S: EventStore + ResponseStore,
 {
-    let args: Vec<&str> = rest.split_whitespace().collect();
-    let (pattern, duration) = match args.as_slice() {
-        [pattern, duration] => (*pattern, parse_duration(duration)),
-        [pattern] => (*pattern, None),
-        [] => ("", None),
-        _ => {
-            return Ok(Reply::note(
-                "`mute` takes a cluster pattern and a duration: `/cachewatch mute staging-* 3d`.",
-            ));
-        }
+    let (pattern, duration, wants_preview) = match mute_args(rest) {
+        Ok(args) => args,
+        Err(note) => return Ok(Reply::note(&note)),
     };
-    let wants_preview = !pattern.is_empty() && duration.is_none() && args.len() == 1;
-    if let Some(problem) = mute_problem(pattern, duration).filter(|_| {
-        // Without a duration, a pattern that is otherwise fine is shown, not refused.
-        !(wants_preview && mute_problem(pattern, Some(Duration::days(1))).is_none())
-    }) {
-        return Ok(Reply::note(&format!("⚠️ {problem}")));
-    }
     let history = app
         .store
         .search(&EventQuery {
