@@ -19,65 +19,10 @@ const WITH_MAINTENANCE: &str = "LEFT JOIN maintenance_events m ON m.event_id = e
 
 /// The SQL and parameters of a search.
 pub fn search_sql(q: &EventQuery) -> (String, Vec<Value>) {
-    let mut clauses: Vec<String> = Vec::new();
-    let mut values: Vec<Value> = Vec::new();
-    let bind = |value: Value, values: &mut Vec<Value>| -> String {
-        values.push(value);
-        format!("?{}", values.len())
-    };
-
+    let mut sql = Sql::default();
     let mut words = q.words();
-    if let Some(cluster) = &q.cluster {
-        let group = EventQuery::cluster_search_group(cluster);
-        let g = bind(Value::Text(group.clone()), &mut values);
-        clauses.push(format!("e.cluster_group = {g}"));
-        if &group != cluster {
-            let c = bind(Value::Text(cluster.clone()), &mut values);
-            clauses.push(format!("(e.cluster_id = {c} OR e.cluster_group = {c})"));
-        }
-        if !words.is_empty() {
-            words.extend(word_parts(&group));
-        }
-    }
-    if let Some(node) = &q.node {
-        let n = bind(Value::Text(node.clone()), &mut values);
-        clauses.push(format!("e.node_id = {n}"));
-    }
-    if let Some(kind) = &q.kind {
-        let k = bind(Value::Text(kind.to_string()), &mut values);
-        clauses.push(format!("e.kind = {k}"));
-        if !words.is_empty() {
-            words.extend(word_parts(kind.as_str()));
-        }
-    }
-    if let Some(category) = q.category {
-        let c = bind(Value::Text(category.as_str().to_owned()), &mut values);
-        clauses.push(format!("e.category = {c}"));
-    }
-    if let Some(account) = &q.account {
-        let a = bind(Value::Text(account.clone()), &mut values);
-        clauses.push(format!("e.account_id = {a}"));
-    }
-    if let Some(region) = &q.region {
-        let r = bind(Value::Text(region.clone()), &mut values);
-        clauses.push(format!("e.region = {r}"));
-    }
-    if let Some(since) = q.since {
-        let s = bind(Value::Integer(seq_floor(since)), &mut values);
-        clauses.push(format!("e.seq >= {s}"));
-    }
-    if let Some(until) = q.until {
-        let u = bind(Value::Integer(seq_floor(until)), &mut values);
-        clauses.push(format!("e.seq < {u}"));
-    }
-    if !q.include_drills {
-        clauses.push("e.drill = 0".to_owned());
-    }
-    if q.actionable_only {
-        clauses.push("e.actionable = 1".to_owned());
-    }
-
-    let mut sql = if words.is_empty() {
+    sql.filters(q, &mut words);
+    let mut text = if words.is_empty() {
         format!("SELECT {COLUMNS} FROM events e {WITH_MAINTENANCE}")
     } else {
         words.sort();
@@ -91,24 +36,95 @@ pub fn search_sql(q: &EventQuery) -> (String, Vec<Value>) {
             .map(|w| format!("\"{w}\""))
             .collect::<Vec<_>>()
             .join(" AND ");
-        let m = bind(Value::Text(matching), &mut values);
-        clauses.insert(0, format!("events_fts MATCH {m}"));
+        let m = sql.bind(Value::Text(matching));
+        sql.clauses.insert(0, format!("events_fts MATCH {m}"));
         format!(
             "SELECT {COLUMNS} FROM events_fts JOIN events e ON e.seq = events_fts.rowid {WITH_MAINTENANCE}"
         )
     };
-    for (i, clause) in clauses.iter().enumerate() {
-        sql.push_str(if i == 0 { " WHERE " } else { " AND " });
-        sql.push_str(clause);
+    for (i, clause) in sql.clauses.iter().enumerate() {
+        text.push_str(if i == 0 { " WHERE " } else { " AND " });
+        text.push_str(clause);
     }
     let order = if words.is_empty() {
         "e.seq"
     } else {
         "events_fts.rowid"
     };
-    let limit = bind(Value::Integer(q.limit as i64), &mut values);
-    sql.push_str(&format!(" ORDER BY {order} DESC LIMIT {limit}"));
-    (sql, values)
+    let limit = sql.bind(Value::Integer(q.limit as i64));
+    text.push_str(&format!(" ORDER BY {order} DESC LIMIT {limit}"));
+    (text, sql.values)
+}
+
+/// A search's conditions and the values bound to them.
+#[derive(Default)]
+struct Sql {
+    clauses: Vec<String>,
+    values: Vec<Value>,
+}
+
+impl Sql {
+    /// Binds `value`, answering its placeholder.
+    fn bind(&mut self, value: Value) -> String {
+        self.values.push(value);
+        format!("?{}", self.values.len())
+    }
+
+    /// `column = value`.
+    fn equal(&mut self, column: &str, value: Value) {
+        let placeholder = self.bind(value);
+        self.clauses.push(format!("{column} = {placeholder}"));
+    }
+
+    /// The conditions of `q`'s filters; the words of the cluster and kind asked for join the
+    /// full-text `words` when there are any.
+    fn filters(&mut self, q: &EventQuery, words: &mut Vec<String>) {
+        let text = |s: &str| Value::Text(s.to_owned());
+        if let Some(cluster) = &q.cluster {
+            let group = EventQuery::cluster_search_group(cluster);
+            self.equal("e.cluster_group", text(&group));
+            if &group != cluster {
+                let c = self.bind(text(cluster));
+                self.clauses
+                    .push(format!("(e.cluster_id = {c} OR e.cluster_group = {c})"));
+            }
+            if !words.is_empty() {
+                words.extend(word_parts(&group));
+            }
+        }
+        if let Some(node) = &q.node {
+            self.equal("e.node_id", text(node));
+        }
+        if let Some(kind) = &q.kind {
+            self.equal("e.kind", text(kind.as_str()));
+            if !words.is_empty() {
+                words.extend(word_parts(kind.as_str()));
+            }
+        }
+        if let Some(category) = q.category {
+            self.equal("e.category", text(category.as_str()));
+        }
+        if let Some(account) = &q.account {
+            self.equal("e.account_id", text(account));
+        }
+        if let Some(region) = &q.region {
+            self.equal("e.region", text(region));
+        }
+        if let Some(since) = q.since {
+            let s = self.bind(Value::Integer(seq_floor(since)));
+            self.clauses.push(format!("e.seq >= {s}"));
+        }
+        if let Some(until) = q.until {
+            let u = self.bind(Value::Integer(seq_floor(until)));
+            self.clauses.push(format!("e.seq < {u}"));
+        }
+        if !q.include_drills {
+            self.clauses.push("e.drill = 0".to_owned());
+        }
+        if q.actionable_only {
+            self.clauses.push("e.actionable = 1".to_owned());
+        }
+    }
 }
 
 /// The words of an identifier as the full-text index splits it.
