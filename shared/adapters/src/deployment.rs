@@ -147,27 +147,7 @@ impl Deployment {
             .unwrap_or_default()
             .parse()
             .map_err(DeploymentError::Zone)?;
-        let number =
-            |name: &'static str, what: &'static str, range: std::ops::RangeInclusive<u32>| {
-                value(name)
-                    .map(|raw| match raw.parse::<u32>() {
-                        Ok(n) if range.contains(&n) => Ok(n),
-                        _ => Err(DeploymentError::NotANumber {
-                            name,
-                            what,
-                            value: raw,
-                        }),
-                    })
-                    .transpose()
-            };
-        let lookback = number(
-            "CACHEWATCH_LOOKBACK_MINUTES",
-            "a whole number of minutes, at least 1",
-            1..=20_160,
-        )?
-        .map_or(DEFAULT_LOOKBACK, |m| Duration::minutes(i64::from(m)));
-        let digest_hour = number("CACHEWATCH_DIGEST_HOUR", "an hour from 0 to 23", 0..=23)?
-            .unwrap_or(DEFAULT_DIGEST_HOUR);
+        let (lookback, digest_hour) = schedule(&value)?;
         let secrets = match value("CACHEWATCH_SECRET_ARN") {
             Some(arn) => Secrets::read(&aws_sdk_secretsmanager::Client::new(sdk), &arn).await?,
             None => Secrets::default(),
@@ -177,25 +157,7 @@ impl Deployment {
             Some((chat, channel)) => (Some(chat), channel),
             None => (None, value("SLACK_CHANNEL")),
         };
-        let base_url = value("CACHEWATCH_BASE_URL").map(|u| u.trim_end_matches('/').to_owned());
-        let links = LinkSigner::from_lookup(&lookup)?;
-        let notify = NotifySettings {
-            channel,
-            // Buttons only work where the HTTP function verifies Slack's requests.
-            actions: base_url.is_some() && lookup("SLACK_SIGNING_SECRET").is_some(),
-            base_url,
-            zone,
-            holder: format!(
-                "{function}/{}",
-                value("AWS_LAMBDA_LOG_STREAM_NAME").unwrap_or_else(|| format!(
-                    "{}-{}",
-                    std::process::id(),
-                    Utc::now().timestamp_nanos_opt().unwrap_or_default()
-                ))
-            ),
-            ignore_backoff: false,
-            links,
-        };
+        let notify = notify_settings(&value, &lookup, channel, zone, function)?;
         drop(lookup);
         let runbook_dir = value("CACHEWATCH_RUNBOOK_DIR").map(std::path::PathBuf::from);
         let runbooks = read_runbooks(runbook_dir.as_deref())?;
@@ -218,6 +180,60 @@ impl Deployment {
             spoke_external_id: value("CACHEWATCH_SPOKE_EXTERNAL_ID"),
         })
     }
+}
+
+/// The poller's lookback and the digest's hour, each checked.
+fn schedule(value: &dyn Fn(&str) -> Option<String>) -> Result<(Duration, u32), DeploymentError> {
+    let number = |name: &'static str, what: &'static str, range: std::ops::RangeInclusive<u32>| {
+        value(name)
+            .map(|raw| match raw.parse::<u32>() {
+                Ok(n) if range.contains(&n) => Ok(n),
+                _ => Err(DeploymentError::NotANumber {
+                    name,
+                    what,
+                    value: raw,
+                }),
+            })
+            .transpose()
+    };
+    let lookback = number(
+        "CACHEWATCH_LOOKBACK_MINUTES",
+        "a whole number of minutes, at least 1",
+        1..=20_160,
+    )?
+    .map_or(DEFAULT_LOOKBACK, |m| Duration::minutes(i64::from(m)));
+    let digest_hour = number("CACHEWATCH_DIGEST_HOUR", "an hour from 0 to 23", 0..=23)?
+        .unwrap_or(DEFAULT_DIGEST_HOUR);
+    Ok((lookback, digest_hour))
+}
+
+/// How this function sends alerts: its channel, links, buttons and name among senders.
+fn notify_settings(
+    value: &dyn Fn(&str) -> Option<String>,
+    lookup: &dyn Fn(&str) -> Option<String>,
+    channel: Option<String>,
+    zone: Zone,
+    function: &str,
+) -> Result<NotifySettings, DeploymentError> {
+    let base_url = value("CACHEWATCH_BASE_URL").map(|u| u.trim_end_matches('/').to_owned());
+    let links = LinkSigner::from_lookup(lookup)?;
+    Ok(NotifySettings {
+        channel,
+        // Buttons only work where the HTTP function verifies Slack's requests.
+        actions: base_url.is_some() && lookup("SLACK_SIGNING_SECRET").is_some(),
+        base_url,
+        zone,
+        holder: format!(
+            "{function}/{}",
+            value("AWS_LAMBDA_LOG_STREAM_NAME").unwrap_or_else(|| format!(
+                "{}-{}",
+                std::process::id(),
+                Utc::now().timestamp_nanos_opt().unwrap_or_default()
+            ))
+        ),
+        ignore_backoff: false,
+        links,
+    })
 }
 
 impl Deployment {
