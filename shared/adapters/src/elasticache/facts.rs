@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use aws_sdk_elasticache::types::{
     AutomaticFailoverStatus, CacheCluster, ClusterMode, DataTieringStatus, MultiAzStatus,
-    ReplicationGroup,
+    NodeGroup, NodeGroupMember, ReplicationGroup,
 };
 use cachewatch_core::cluster::facts::{ClusterFacts, Engine, NodeRole};
 use cachewatch_core::fleet::production_from_tags;
@@ -609,7 +609,11 @@ fn read_group(facts: &mut ClusterFacts, group: &ReplicationGroup, member: Option
             .and_then(|p| u16::try_from(p).ok())
             .or(facts.port);
     }
-    let shards = group.node_groups();
+    read_shard(facts, group.node_groups(), member);
+}
+
+/// What the node's shard says: its replicas, endpoints, and the node's role among its members.
+fn read_shard(facts: &mut ClusterFacts, shards: &[NodeGroup], member: Option<&str>) {
     let shard = match member {
         Some(id) => shards.iter().find(|ng| {
             ng.node_group_members()
@@ -640,11 +644,14 @@ fn read_group(facts: &mut ClusterFacts, group: &ReplicationGroup, member: Option
         .reader_endpoint()
         .and_then(|e| e.address())
         .map(str::to_owned);
-    let Some(member) = member else {
-        return;
-    };
-    facts.node_group_id = ng.node_group_id().map(str::to_owned);
-    let members = ng.node_group_members();
+    if let Some(member) = member {
+        facts.node_group_id = ng.node_group_id().map(str::to_owned);
+        read_member(facts, ng.node_group_members(), member);
+    }
+}
+
+/// The node's role, its endpoint, and the replicas beside it.
+fn read_member(facts: &mut ClusterFacts, members: &[NodeGroupMember], member: &str) {
     // `CurrentRole` is reported for cluster mode disabled only; with cluster mode enabled the
     // role is not known from the API.
     let roles_known = members.iter().any(|m| m.current_role().is_some());
