@@ -229,6 +229,69 @@ fn a_name_given_to_ack_is_shown_on_the_alert_as_text_not_markup() {
     );
 }
 
+/// The command line took any printable name and any step number its runbook check let through;
+/// it now applies the rules every door does: a name holding a character that hides or reorders
+/// text is refused, as a step the runbook does not have is, with exit code 2 and nothing stored.
+#[test]
+fn a_look_alike_name_or_a_step_the_runbook_lacks_is_refused_and_nothing_is_stored() {
+    let slack = SlackStandIn::start();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("history.db");
+    let started = json(
+        &slack,
+        &db,
+        &[
+            "drill",
+            "start",
+            "--scenario",
+            "primary-replacement",
+            "--cluster",
+            "orders-0001-001",
+            "--json",
+        ],
+    );
+    let id = started["drill_id"].as_str().unwrap();
+
+    let refused = [
+        vec!["step", id, "1", "--by", "b\u{202e}ob"],
+        vec!["ack", id, "--by", "a\u{200b}lice"],
+        vec!["step", id, "999", "--by", "bob"],
+        vec![
+            "outcome",
+            id,
+            "--handled",
+            "waited",
+            "--site-maintenance",
+            "no",
+            "--by",
+            "eve\u{2066}",
+        ],
+    ];
+    for args in &refused {
+        let out = cachewatch(&slack, &db, args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {out:?}");
+        assert!(!String::from_utf8_lossy(&out.stderr).is_empty(), "{args:?}");
+    }
+    let ok_step = ok(&slack, &db, &["step", id, "1", "--by", "bob"]);
+
+    let store = SqliteStore::open(&db).unwrap();
+    let ids = [EventId::parse(id).unwrap()];
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let (acks, steps, outcomes) = runtime.block_on(async {
+        (
+            store.acknowledgements(&ids).await.unwrap(),
+            store.steps(&ids).await.unwrap(),
+            store.outcomes(&ids).await.unwrap(),
+        )
+    });
+    assert!(acks.is_empty(), "{acks:?}");
+    assert!(outcomes.is_empty(), "{outcomes:?}");
+    let steps: Vec<(u32, &str)> = steps.iter().map(|s| (s.step, s.by.as_str())).collect();
+    assert_eq!(steps, [(1, "bob")], "{ok_step}");
+}
+
 #[test]
 fn drill_list_names_the_six_scenarios() {
     let slack = SlackStandIn::start();

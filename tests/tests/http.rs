@@ -935,6 +935,48 @@ async fn the_outcome_modal_opens_and_what_is_submitted_is_stored() {
     assert_eq!(outcome.by, ONCALL);
 }
 
+/// The form once stored the outcome and left the alert as it was, while `cachewatch outcome`
+/// drew the maintenance's threads again: both draw them now, showing who took it on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_outcome_submitted_draws_the_acknowledged_alert_again() {
+    let door = door(true).await;
+    let parent = alerted(&door).await;
+    let ack = element(&parent, ACTION_ACKNOWLEDGE).unwrap()["value"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let press = door
+        .slack
+        .block_action(ACTION_ACKNOWLEDGE, &ack, ONCALL, ALERTS, &parent.ts);
+    assert_eq!(door.slack_request(&press).await.status, StatusCode::OK);
+    let acknowledged = door.slack.versions(ALERTS, &parent.ts).len();
+    let value = element(&parent, ACTION_OUTCOME).unwrap()["value"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let press = door
+        .slack
+        .block_action(ACTION_OUTCOME, &value, ONCALL, ALERTS, &parent.ts);
+    assert_eq!(door.slack_request(&press).await.status, StatusCode::OK);
+    let view = door.slack.views()[0].view.clone();
+    let values = json!({
+        "handled": {"handled": {"type": "static_select", "selected_option": {"value": "waited"}}},
+        "site_maintenance": {"site_maintenance": {"type": "radio_buttons", "selected_option": {"value": "no"}}},
+    });
+
+    let submitted = door
+        .slack_request(&door.slack.view_submission(&view, values, ONCALL))
+        .await;
+
+    assert_eq!(submitted.status, StatusCode::OK);
+    assert_eq!(submitted.body, "");
+    let versions = door.slack.versions(ALERTS, &parent.ts);
+    assert_eq!(versions.len(), acknowledged + 1, "{versions:#?}");
+    let latest = serde_json::to_string(&versions.last().unwrap().blocks).unwrap();
+    assert!(latest.contains("Acknowledged by"), "{latest}");
+    assert!(!latest.contains(ACTION_ACKNOWLEDGE), "{latest}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn post_checklist_puts_the_runbook_in_the_alerts_thread() {
     let door = door(true).await;
@@ -1347,6 +1389,12 @@ async fn a_step_ticked_on_the_runbook_page_is_recorded() {
         (
             "not a step",
             post(&steps, "application/json", r#"{"step": 0}"#, None),
+        ),
+        // The page once took any number up to 999: the runbook's own steps are the bound now,
+        // as on the command line.
+        (
+            "a step the runbook does not have",
+            post(&steps, "application/json", r#"{"step": 999}"#, None),
         ),
         ("not JSON", post(&steps, "application/json", "step=6", None)),
         ("plain text", post(&steps, "text/plain", "6", None)),

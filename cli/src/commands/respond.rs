@@ -1,33 +1,29 @@
 //! `cachewatch ack`, `step` and `outcome`: what people did about a maintenance, recorded from the
 //! command line as Slack's buttons record it, so that drill reports and the yearly log see both.
+//! The rules (who, the step, the note, the threads drawn again) are `cachewatch_app::respond`'s.
 //!
-//! After an acknowledgement or an outcome, the maintenance's Slack thread parent is rebuilt to show
-//! it, when Slack's Web API is configured (a webhook cannot change a message it posted).
+//! After a response, the maintenance's Slack thread parents are drawn again to show who took it
+//! on, when Slack's Web API is configured (a webhook cannot change a message it posted).
 
 use std::io::Write;
 
 use anyhow::anyhow;
-use cachewatch_core::alerting::delivery::ChatSink;
-use cachewatch_core::alerting::slack;
-use cachewatch_core::cluster::kept::FactsStore;
-use cachewatch_core::history::query::parse_duration;
-use cachewatch_core::history::response::{Outcome, ResponseStore, StepDone, first_acknowledgement};
-use cachewatch_core::history::store::EventStore;
-use cachewatch_core::operations::drill::report::run_of;
-
+use cachewatch_adapters::chat::Chat;
+use cachewatch_adapters::files::read_runbooks;
 use cachewatch_app::Ports;
 use cachewatch_app::lookup::{self, Subject};
+use cachewatch_app::respond::{
+    self, OutcomeRequest, Redrawn, Refused, RespondError, StepRequest, Who,
+};
+use cachewatch_core::alerting::notify::NotifySettings;
+use cachewatch_core::history::query::parse_duration;
+use cachewatch_core::history::store::EventStore;
+use cachewatch_core::operations::drill::report::run_of;
 use cachewatch_core::runbook::Runbooks;
 
 use super::notify::{configured_chat, notify_settings};
-use super::runbook::runbook_of;
 use super::{Context, Failure, resolve_id};
 use crate::args::{AckArgs, OutcomeArgs, StepArgs, YesNo};
-
-/// The longest note kept (as the Slack form allows).
-pub const MAX_NOTE: usize = 3000;
-/// The longest name of a person kept.
-const MAX_NAME: usize = 100;
 
 /// `maintenance 3f9a2c71 (node 0001 of orders-0001-001)`, with DRILL first for a drill's.
 fn describe(subject: &Subject) -> String {
@@ -53,28 +49,78 @@ async fn subject_of<S: EventStore>(ctx: &Context<S>, raw: &str) -> Result<Subjec
         .ok_or_else(|| Failure::Other(anyhow!("event {id} disappeared while reading it")))
 }
 
-/// The person: `--by`, else `$USER`; a name, not a mention or a paragraph.
-fn who(by: Option<&str>) -> Result<String, Failure> {
+/// The person: `--by`, else `$USER`.
+fn who(by: Option<&str>) -> Result<Who, Failure> {
     let name = match by {
-        Some(given) => given.trim().to_owned(),
+        Some(given) => given.to_owned(),
         None => std::env::var("USER")
             .ok()
-            .map(|u| u.trim().to_owned())
-            .filter(|u| !u.is_empty())
+            .filter(|u| !u.trim().is_empty())
             .ok_or_else(|| Failure::Input(anyhow!("say who with --by NAME ($USER is not set)")))?,
     };
-    if name.is_empty() {
-        return Err(Failure::Input(anyhow!("--by is empty")));
+    Who::named(&name).map_err(|e| Failure::Input(anyhow!("--by: {e}")))
+}
+
+/// A response not recorded: what was given is wrong (exit 2), or something failed.
+fn not_recorded(e: RespondError) -> Failure {
+    match e {
+        RespondError::Refused(refused) => Failure::Input(anyhow!(refused)),
+        RespondError::Store(e) => e.into(),
+        RespondError::Runbook(e) => Failure::Input(e.into()),
     }
-    if name.chars().count() > MAX_NAME {
-        return Err(Failure::Input(anyhow!(
-            "--by is longer than {MAX_NAME} characters"
-        )));
+}
+
+/// What a response reaches: the history, the chat when Slack's Web API is configured, the
+/// runbooks and ElastiCache.
+struct Reach {
+    chat: Option<Chat>,
+    settings: NotifySettings,
+    runbooks: Runbooks,
+}
+
+impl Reach {
+    async fn of<S>(ctx: &Context<S>) -> Result<Self, Failure> {
+        let runbooks =
+            read_runbooks(ctx.runbook_dir.as_deref()).map_err(|e| Failure::Input(e.into()))?;
+        let (chat, channel) = match configured_chat(ctx).await?.filter(|(c, _)| c.is_api()) {
+            Some((chat, channel)) => (Some(chat), channel),
+            None => (None, None),
+        };
+        let settings = notify_settings(ctx, channel)?;
+        Ok(Reach {
+            chat,
+            settings,
+            runbooks,
+        })
     }
-    if name.chars().any(char::is_control) {
-        return Err(Failure::Input(anyhow!("--by contains a control character")));
+
+    fn ports<'a, S>(
+        &'a self,
+        ctx: &'a Context<S>,
+    ) -> Ports<'a, S, Chat, Option<cachewatch_adapters::elasticache::ElastiCache>> {
+        Ports {
+            store: &ctx.store,
+            chat: self.chat.as_ref(),
+            facts: &ctx.elasticache,
+            runbooks: &self.runbooks,
+        }
     }
-    Ok(name)
+}
+
+/// Says how many alerts were drawn again, and warns of those that were not.
+fn tell_redrawn(redrawn: &Redrawn, out: &mut dyn Write) -> Result<(), Failure> {
+    for failed in &redrawn.failed {
+        eprintln!("cachewatch: warning: {failed}");
+    }
+    if redrawn.updated > 0 {
+        writeln!(
+            out,
+            "Slack: updated {} alert{}",
+            redrawn.updated,
+            if redrawn.updated == 1 { "" } else { "s" }
+        )?;
+    }
+    Ok(())
 }
 
 /// `cachewatch ack`.
@@ -85,66 +131,66 @@ pub async fn ack<S: cachewatch_app::Store>(
 ) -> Result<(), Failure> {
     let by = who(args.by.as_deref())?;
     let subject = subject_of(ctx, &args.id).await?;
-    let acked = cachewatch_app::acknowledge(&ctx.store, &subject, &by, ctx.now).await?;
+    let acked = cachewatch_app::acknowledge(&ctx.store, &subject, by.by(), ctx.now).await?;
     match &acked.earlier {
         Some(first) => writeln!(
             out,
-            "{} acknowledged by {by} (already taken on by {} at {})",
+            "{} acknowledged by {} (already taken on by {} at {})",
             describe(&subject),
+            by.by(),
             first.by,
             ctx.zone.format(first.at)
         )?,
-        None => writeln!(out, "{} acknowledged by {by}", describe(&subject))?,
+        None => writeln!(out, "{} acknowledged by {}", describe(&subject), by.by())?,
     }
-    let first = acked.first();
-    let shown = slack::Acknowledgement {
-        by: first.by.clone(),
-        at: first.at,
-    };
-    refresh_thread(ctx, &subject, shown, out).await
+    let reach = Reach::of(ctx).await?;
+    let redrawn = respond::redraw_threads(
+        reach.ports(ctx),
+        &ctx.config,
+        &reach.settings,
+        &subject,
+        Some(&by),
+        ctx.now,
+    )
+    .await?;
+    tell_redrawn(&redrawn, out)
 }
 
 /// `cachewatch step`.
-pub async fn step<S: EventStore + ResponseStore + FactsStore>(
+pub async fn step<S: cachewatch_app::Store>(
     ctx: &Context<S>,
     args: &StepArgs,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
     let by = who(args.by.as_deref())?;
     let subject = subject_of(ctx, &args.id).await?;
-    let target = subject
-        .maintenance
-        .as_ref()
-        .map_or(&subject.event.id, |m| &m.id);
-    let runbook = runbook_of(ctx, target, &ctx.elasticache).await?;
-    let steps: Vec<_> = runbook.steps().collect();
-    let Some(done) = steps.iter().find(|s| s.number == args.step as usize) else {
-        return Err(Failure::Input(anyhow!(
-            "the runbook of {} has {} step{}, not {} (see `cachewatch runbook {}`)",
-            describe(&subject),
-            steps.len(),
-            if steps.len() == 1 { "" } else { "s" },
-            args.step,
-            target.short()
-        )));
+    let reach = Reach::of(ctx).await?;
+    let request = StepRequest {
+        subject: &subject,
+        step: args.step,
+        by,
+        now: ctx.now,
     };
-    ctx.store
-        .record_step(&StepDone {
-            event_id: subject.event.id.clone(),
-            step: args.step,
-            by: by.clone(),
-            at: ctx.now,
-        })
-        .await?;
+    let done = respond::record_step(reach.ports(ctx), &ctx.config, &reach.settings, request)
+        .await
+        .map_err(|e| match e {
+            RespondError::Refused(why @ Refused::NoSuchStep { .. }) => Failure::Input(anyhow!(
+                "{}: {why} (see `cachewatch runbook {}`)",
+                describe(&subject),
+                subject.link_id().short()
+            )),
+            e => not_recorded(e),
+        })?;
     writeln!(
         out,
-        "{}: step {} done by {by} ({}: {})",
+        "{}: step {} done by {} ({}: {})",
         describe(&subject),
-        args.step,
-        done.owner_label,
-        plain_line(&done.text).trim_end_matches(':')
+        done.recorded.step,
+        done.recorded.by,
+        done.step.owner_label,
+        plain_line(&done.step.text).trim_end_matches(':')
     )?;
-    Ok(())
+    tell_redrawn(&done.threads, out)
 }
 
 /// `cachewatch outcome`.
@@ -165,28 +211,21 @@ pub async fn outcome<S: cachewatch_app::Store>(
             })
         })
         .transpose()?;
-    let note = args
-        .note
-        .as_deref()
-        .map(str::trim)
-        .filter(|n| !n.is_empty())
-        .map(str::to_owned);
-    if note.as_ref().is_some_and(|n| n.chars().count() > MAX_NOTE) {
-        return Err(Failure::Input(anyhow!(
-            "--note is longer than {MAX_NOTE} characters"
-        )));
-    }
     let subject = subject_of(ctx, &args.id).await?;
-    let outcome = Outcome {
-        event_id: subject.event.id.clone(),
+    let reach = Reach::of(ctx).await?;
+    let request = OutcomeRequest {
+        subject: &subject,
         handled: args.handled.as_str().to_owned(),
         site_maintenance: args.site_maintenance == YesNo::Yes,
         downtime,
-        note,
+        note: args.note.clone(),
         by,
-        at: ctx.now,
+        now: ctx.now,
     };
-    ctx.store.record_outcome(&outcome).await?;
+    let done = respond::record_outcome(reach.ports(ctx), &ctx.config, &reach.settings, request)
+        .await
+        .map_err(not_recorded)?;
+    let outcome = &done.recorded;
     writeln!(
         out,
         "{}: recorded as {}, {}{}",
@@ -208,15 +247,7 @@ pub async fn outcome<S: cachewatch_app::Store>(
     if let Some(run) = run_of(&subject.event) {
         writeln!(out, "How the drill went: cachewatch drill report {run}")?;
     }
-    let acks = ctx.store.acknowledgements(&subject.event_ids()).await?;
-    let shown = first_acknowledgement(&acks).map(|a| slack::Acknowledgement {
-        by: a.by.clone(),
-        at: a.at,
-    });
-    match shown {
-        Some(shown) => refresh_thread(ctx, &subject, shown, out).await,
-        None => Ok(()),
-    }
+    tell_redrawn(&done.threads, out)
 }
 
 /// A step's inline Markdown as one plain line.
@@ -227,70 +258,4 @@ fn plain_line(text: &str) -> String {
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
     flat.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// Rebuilds the Slack thread parents of the subject's maintenance to show who acknowledged it.
-/// Failing to is a warning, not a failure: the response is recorded either way.
-async fn refresh_thread<S: cachewatch_app::Store>(
-    ctx: &Context<S>,
-    subject: &Subject,
-    shown: slack::Acknowledgement,
-    out: &mut dyn Write,
-) -> Result<(), Failure> {
-    let Some((chat, channel)) = configured_chat(ctx).await?.filter(|(c, _)| c.is_api()) else {
-        return Ok(());
-    };
-    let ids = subject.event_ids();
-    let settings = notify_settings(ctx, channel)?;
-    let runbooks = Runbooks::embedded();
-    let ports = Ports {
-        store: &ctx.store,
-        chat: Some(&chat),
-        facts: &ctx.elasticache,
-        runbooks: &runbooks,
-    };
-    let mut channels: Vec<String> = ctx
-        .store
-        .deliveries(&ids)
-        .await?
-        .into_iter()
-        .filter(|d| d.ts.is_some())
-        .map(|d| d.channel)
-        .collect();
-    channels.sort();
-    channels.dedup();
-    let mut updated = 0;
-    for channel in channels {
-        for thread in ctx.store.threads(&channel, &ids).await? {
-            let Some(anchor) = ctx.store.event(&thread.anchor).await? else {
-                continue;
-            };
-            let message = cachewatch_app::redrawn_parent(
-                ports,
-                &ctx.config,
-                &settings,
-                &anchor,
-                shown.clone(),
-                ctx.now,
-            )
-            .await?;
-            match chat
-                .update(&thread.channel_id, &thread.message_ts, &message)
-                .await
-            {
-                Ok(()) => updated += 1,
-                Err(e) => eprintln!(
-                    "cachewatch: warning: the Slack message in {channel} was not updated: {e}"
-                ),
-            }
-        }
-    }
-    if updated > 0 {
-        writeln!(
-            out,
-            "Slack: updated {updated} alert{}",
-            if updated == 1 { "" } else { "s" }
-        )?;
-    }
-    Ok(())
 }

@@ -64,18 +64,9 @@ async fn render_with<S: EventStore + FactsStore + ResponseStore, F: FactsSource>
     Ok(())
 }
 
-/// The runbook of the event or maintenance `id`, with what `facts` knows of the cluster: a
-/// maintenance's runbook follows its latest event; an event asked for by id is that event.
-pub async fn runbook_of<S: EventStore + FactsStore + ResponseStore, F: FactsSource>(
-    ctx: &Context<S>,
-    id: &EventId,
-    facts: &F,
-) -> Result<Runbook, Failure> {
-    runbook_explained(ctx, id, facts, NOT_LOOKED_UP).await
-}
-
-/// [`runbook_of`], saying `why_not` when the facts come from the history rather than from a
-/// lookup now.
+/// The runbook of the event or maintenance `id`, with what `facts` knows of the cluster (a
+/// maintenance's runbook follows its latest event; an event asked for by id is that event),
+/// saying `why_not` when the facts come from the history rather than from a lookup now.
 async fn runbook_explained<S: EventStore + FactsStore + ResponseStore, F: FactsSource>(
     ctx: &Context<S>,
     id: &EventId,

@@ -24,7 +24,6 @@ use axum::response::{IntoResponse, Response};
 use cachewatch_core::alerting::delivery::{ChatSink, SlackViews};
 use cachewatch_core::cluster::source::FactsSource;
 use cachewatch_core::history::query::EventQuery;
-use cachewatch_core::history::response::StepDone;
 use cachewatch_core::history::store::{EventStore, StoreError};
 use cachewatch_core::lifecycle::{self, Maintenance};
 use cachewatch_core::links::LinkError;
@@ -40,6 +39,7 @@ use crate::pages::{self, HistoryPage, RunbookPage};
 use crate::settings::HttpSettings;
 use crate::sns::SnsFetcher;
 use cachewatch_app::lookup::{self, Found};
+use cachewatch_app::respond::{self, RespondError, StepRequest, Who};
 use cachewatch_core::history::filters::{self, Reading};
 
 /// The history page's default number of events.
@@ -48,10 +48,6 @@ pub const HISTORY_LIMIT: usize = 100;
 pub const HISTORY_MAX: usize = 1000;
 /// The most clusters whose maintenances the timeline draws.
 pub const TIMELINE_GROUPS: usize = 50;
-/// The highest step number a page may report.
-pub const MAX_STEP: u32 = 999;
-/// The longest name a page may give for who ticked a step.
-pub const MAX_BY: usize = 64;
 
 /// The query of a request, as name-value pairs in order (a query that does not decode is empty).
 pub(crate) fn query_pairs(uri: &Uri) -> Vec<(String, String)> {
@@ -221,8 +217,9 @@ struct Tick {
 }
 
 impl Tick {
-    /// The step a request's body ticks: JSON (`{"step": 3}`) or a form (`step=3`), a step
-    /// number from 1 to [`MAX_STEP`]; else the status and the error to answer.
+    /// The step a request's body ticks: JSON (`{"step": 3}`) or a form (`step=3`); else the
+    /// status and the error to answer. Whether the runbook has that step is the use case's to
+    /// say.
     fn read(headers: &HeaderMap, body: &[u8]) -> Result<Tick, (StatusCode, String)> {
         let content_type = headers
             .get(header::CONTENT_TYPE)
@@ -252,34 +249,8 @@ impl Tick {
                 "send the step as JSON ({\"step\": 3}) or as a form (step=3)".into(),
             ));
         };
-        match tick {
-            Ok(tick) if (1..=MAX_STEP).contains(&tick.step) => Ok(tick),
-            Ok(tick) => Err((
-                StatusCode::BAD_REQUEST,
-                format!("step {} is not a step number (1 to {MAX_STEP})", tick.step),
-            )),
-            Err(e) => Err((StatusCode::BAD_REQUEST, format!("not a step: {e}"))),
-        }
+        tick.map_err(|e| (StatusCode::BAD_REQUEST, format!("not a step: {e}")))
     }
-}
-
-/// The name a step ticked on a page is kept under. Whoever holds the link can type any name:
-/// the name is kept, and says so wherever a step is shown (pages, Slack, the CLI, reports),
-/// unlike the names Slack's signature vouches for.
-fn unverified_name(by: Option<&str>) -> String {
-    by.map(|b| {
-        b.chars()
-            .filter(|c| !c.is_control() && !is_invisible(*c))
-            .take(MAX_BY)
-            .collect::<String>()
-            .trim()
-            .to_owned()
-    })
-    .filter(|b| !b.is_empty())
-    .map_or_else(
-        || format!("someone {UNVERIFIED}"),
-        |name| format!("{name} {UNVERIFIED}"),
-    )
 }
 
 /// `POST /runbooks/{id}/steps`.
@@ -324,19 +295,30 @@ where
             );
         }
     };
-    let done = StepDone {
-        event_id: subject.link_id().clone(),
+    // Whoever holds the link can type any name: it is kept as typed, saying nobody verified it.
+    let request = StepRequest {
+        subject: &subject,
         step: tick.step,
-        by: unverified_name(tick.by.as_deref()),
-        at: now,
+        by: Who::typed(tick.by.as_deref()),
+        now,
     };
-    match app.store.record_step(&done).await {
-        Ok(()) => (
+    match respond::record_step(app.ports(), &app.config, &app.notify, request).await {
+        Ok(done) => (
             StatusCode::OK,
-            axum::Json(json!({"recorded": true, "step": done.step, "by": done.by})),
+            axum::Json(
+                json!({"recorded": true, "step": done.recorded.step, "by": done.recorded.by}),
+            ),
         )
             .into_response(),
-        Err(e) => {
+        Err(RespondError::Refused(why)) => refuse(StatusCode::BAD_REQUEST, why.to_string()),
+        Err(RespondError::Runbook(e)) => {
+            tracing::error!(error = %e, "the runbook cannot be rendered");
+            refuse(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the runbook cannot be rendered".into(),
+            )
+        }
+        Err(RespondError::Store(e)) => {
             tracing::error!(error = %e, "the store failed");
             refuse(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -353,18 +335,6 @@ pub(crate) fn form_pairs(body: &[u8]) -> Vec<(String, String)> {
         .map(|url| url.query_pairs().into_owned().collect())
         .unwrap_or_default()
 }
-
-/// Characters that show nothing or reorder what follows (zero-width, bidirectional controls, the
-/// soft hyphen, the byte-order mark): a typed name keeps none of them, so it cannot pass for
-/// another.
-fn is_invisible(c: char) -> bool {
-    matches!(c,
-        '\u{00AD}' | '\u{061C}' | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
-        | '\u{2060}'..='\u{206F}' | '\u{FEFF}')
-}
-
-/// What a name typed on a runbook page carries: nobody verified it.
-pub const UNVERIFIED: &str = "(unverified: typed on the runbook page)";
 
 /// Whether a browser's `Origin` (when it sends one) is the door's own: the base URL's, or one of
 /// the hosts it answers ([`HttpSettings::own_origins`]). Another site's page, a page under a name

@@ -33,7 +33,7 @@ use cachewatch_core::alerting::slack::{
 use cachewatch_core::cluster::kept::FactsStore;
 use cachewatch_core::cluster::source::FactsSource;
 use cachewatch_core::history::query::parse_duration;
-use cachewatch_core::history::response::{Outcome, ResponseStore};
+use cachewatch_core::history::response::ResponseStore;
 use cachewatch_core::history::store::{EventStore, StoreError};
 use cachewatch_core::model::event::EventId;
 use cachewatch_core::runbook::RunbookError;
@@ -44,6 +44,7 @@ use serde_json::{Value, json};
 use crate::door::App;
 use crate::sns::SnsFetcher;
 use cachewatch_app::lookup::{self, Found, Subject};
+use cachewatch_app::respond::{self, OutcomeRequest, Refused, RespondError, Who};
 
 /// The `callback_id` of the outcome modal.
 pub const OUTCOME_CALLBACK: &str = "cachewatch_outcome";
@@ -56,7 +57,7 @@ pub const FIELD_DOWNTIME: &str = "downtime";
 /// Anything worth remembering.
 pub const FIELD_NOTE: &str = "note";
 /// The longest note kept.
-pub const MAX_NOTE: usize = 3000;
+pub use cachewatch_app::respond::MAX_NOTE;
 
 /// How a maintenance can have been handled: the value stored, and what the modal says.
 pub use cachewatch_core::history::response::HANDLED;
@@ -491,7 +492,7 @@ fn read_outcome(
             .filter(|v| !v.is_empty())
     };
     let mut errors = Vec::new();
-    let handled = choice(FIELD_HANDLED).filter(|h| HANDLED.iter().any(|(v, _)| v == h));
+    let handled = choice(FIELD_HANDLED);
     if handled.is_none() {
         errors.push((FIELD_HANDLED, "Choose how it was handled.".to_owned()));
     }
@@ -506,17 +507,14 @@ fn read_outcome(
     let downtime = match text(FIELD_DOWNTIME) {
         None => None,
         Some(raw) => match parse_duration(&raw) {
-            Some(d) if d >= chrono::Duration::zero() => Some(d),
-            _ => {
+            Some(d) => Some(d),
+            None => {
                 errors.push((FIELD_DOWNTIME, "Write it like 2m, 90s or 1h30m.".to_owned()));
                 None
             }
         },
     };
     let note = text(FIELD_NOTE);
-    if note.as_ref().is_some_and(|n| n.chars().count() > MAX_NOTE) {
-        errors.push((FIELD_NOTE, format!("At most {MAX_NOTE} characters.")));
-    }
     match (handled, site) {
         (Some(handled), Some(site_maintenance)) if errors.is_empty() => Ok(Answers {
             handled,
@@ -535,7 +533,9 @@ async fn submitted<S, C, F, K>(
     now: DateTime<Utc>,
 ) -> Response
 where
-    S: EventStore + ResponseStore,
+    S: cachewatch_app::Store,
+    C: ChatSink,
+    F: FactsSource,
 {
     let Some(view) = payload.view.as_ref() else {
         return ok();
@@ -544,56 +544,81 @@ where
         tracing::info!(callback = ?view.callback_id, "a view cachewatch did not open");
         return ok();
     }
-    let id = view
-        .private_metadata
-        .as_deref()
-        .and_then(|m| serde_json::from_str::<OutcomeContext>(m).ok())
-        .and_then(|c| EventId::parse(&c.id));
-    let Some(id) = id else {
-        return field_errors(&[(
-            FIELD_HANDLED,
-            "This form has lost its maintenance: open it again from the alert.".into(),
-        )]);
+    let subject = match subject_of_form(&app.store, view).await {
+        Ok(subject) => subject,
+        Err(why) => return field_errors(&[(FIELD_HANDLED, why.to_owned())]),
     };
-    match app.store.event(&id).await {
-        Ok(Some(_)) => {}
-        Ok(None) => {
-            return field_errors(&[(
-                FIELD_HANDLED,
-                "This maintenance is not in the history any more.".into(),
-            )]);
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "the store failed");
-            return field_errors(&[(
-                FIELD_HANDLED,
-                "The history is unavailable: try again in a moment.".into(),
-            )]);
-        }
-    }
     let empty = BTreeMap::new();
     let values = view.state.as_ref().map_or(&empty, |s| &s.values);
     let answers = match read_outcome(values) {
         Ok(answers) => answers,
         Err(errors) => return field_errors(&errors),
     };
-    let outcome = Outcome {
-        event_id: id,
+    let user = &payload.user;
+    let by = match Who::slack_user(&user.id, user.name.as_deref().or(user.username.as_deref())) {
+        Ok(by) => by,
+        Err(why) => return field_errors(&[refused_field(&why)]),
+    };
+    let request = OutcomeRequest {
+        subject: &subject,
         handled: answers.handled,
         site_maintenance: answers.site_maintenance,
         downtime: answers.downtime,
         note: answers.note,
-        by: payload.user.id.clone(),
-        at: now,
+        by,
+        now,
     };
-    match app.store.record_outcome(&outcome).await {
-        Ok(()) => ok(),
+    match respond::record_outcome(app.ports(), &app.config, &app.notify, request).await {
+        Ok(done) => {
+            for failed in &done.threads.failed {
+                tracing::warn!("{failed}");
+            }
+            ok()
+        }
+        Err(RespondError::Refused(why)) => field_errors(&[refused_field(&why)]),
         Err(e) => {
-            tracing::error!(error = %e, "the store failed");
+            tracing::error!(error = %e, "an outcome could not be recorded");
             field_errors(&[(
                 FIELD_HANDLED,
                 "The history is unavailable: try again in a moment.".into(),
             )])
         }
     }
+}
+
+/// The maintenance the outcome form is about, or why it has none.
+async fn subject_of_form<S: EventStore>(store: &S, view: &View) -> Result<Subject, &'static str> {
+    let id = view
+        .private_metadata
+        .as_deref()
+        .and_then(|m| serde_json::from_str::<OutcomeContext>(m).ok())
+        .and_then(|c| EventId::parse(&c.id))
+        .ok_or("This form has lost its maintenance: open it again from the alert.")?;
+    match lookup::subject(store, &id).await {
+        Ok(Some(subject)) => Ok(subject),
+        Ok(None) => Err("This maintenance is not in the history any more."),
+        Err(e) => {
+            tracing::error!(error = %e, "the store failed");
+            Err("The history is unavailable: try again in a moment.")
+        }
+    }
+}
+
+/// The field of the outcome form a refusal belongs under, and what it says there.
+fn refused_field(why: &Refused) -> (&'static str, String) {
+    let field = match why {
+        Refused::NegativeDowntime => FIELD_DOWNTIME,
+        Refused::NoteTooLong => FIELD_NOTE,
+        _ => FIELD_HANDLED,
+    };
+    (field, format!("{}.", capitalised(&why.to_string())))
+}
+
+/// `text` with its first letter in capitals, as a form's sentences are.
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }

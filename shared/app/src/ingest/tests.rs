@@ -29,11 +29,17 @@ pub(crate) fn at(s: &str) -> DateTime<Utc> {
 #[derive(Default)]
 pub(crate) struct KeptChat {
     posted: Mutex<Vec<String>>,
+    updated: Mutex<Vec<(String, String)>>,
 }
 
 impl KeptChat {
     pub(crate) fn texts(&self) -> Vec<String> {
         self.posted.lock().unwrap().clone()
+    }
+
+    /// Each message updated: its ts and its new text.
+    pub(crate) fn updates(&self) -> Vec<(String, String)> {
+        self.updated.lock().unwrap().clone()
     }
 }
 
@@ -55,7 +61,9 @@ impl ChatSink for KeptChat {
         })
     }
 
-    async fn update(&self, _: &str, _: &str, _: &SlackMessage) -> Result<(), DeliveryError> {
+    async fn update(&self, _: &str, ts: &str, message: &SlackMessage) -> Result<(), DeliveryError> {
+        let text = slack::to_text(message);
+        self.updated.lock().unwrap().push((ts.to_owned(), text));
         Ok(())
     }
 
