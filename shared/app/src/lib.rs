@@ -14,6 +14,7 @@ pub mod facts;
 pub mod import;
 pub mod ingest;
 pub mod lookup;
+pub mod mute;
 pub mod respond;
 pub mod send;
 

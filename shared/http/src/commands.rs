@@ -24,21 +24,21 @@ use cachewatch_core::alerting::slack::mrkdwn::{self, DateStyle};
 use cachewatch_core::alerting::slack::{self, ACTION_RUNBOOK, SlackMessage, limits};
 use cachewatch_core::cluster::kept::FactsStore;
 use cachewatch_core::cluster::source::FactsSource;
-use cachewatch_core::config::{PatternReach, pattern_reach, too_broad};
-use cachewatch_core::history::query::EventQuery;
+use cachewatch_core::config::PatternReach;
 use cachewatch_core::history::query::parse_duration;
-use cachewatch_core::history::response::{MuteRecord, ResponseStore};
+use cachewatch_core::history::response::ResponseStore;
 use cachewatch_core::history::store::EventStore;
 use cachewatch_core::lifecycle::Maintenance;
 use cachewatch_core::model::event::MaintenanceEvent;
 use cachewatch_core::model::timefmt;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::door::App;
 use crate::sns::SnsFetcher;
 use cachewatch_app::lookup::{self, Found};
+use cachewatch_app::mute::{self, Asked, MuteRefused, MuteRequest, Muted};
 use cachewatch_core::history::filters::{self, Reading};
 
 /// Events a search shows unless `limit:` says otherwise.
@@ -47,14 +47,7 @@ pub const SEARCH_LIMIT: usize = 10;
 pub const SEARCH_MAX: usize = 20;
 /// The most maintenances `upcoming` shows.
 pub const UPCOMING_MAX: usize = 15;
-/// The longest mute set from Slack; longer ones belong in `cachewatch.toml`.
-pub const MAX_MUTE: Duration = Duration::days(90);
-/// The longest cluster pattern.
-pub const MAX_PATTERN: usize = 128;
-/// How far back a mute's pattern is compared with the clusters of the history.
-const REACH_HISTORY: Duration = Duration::days(90);
-/// The most events read for that.
-const REACH_EVENTS: usize = 2000;
+pub use cachewatch_app::mute::{MAX_MUTE, MAX_PATTERN};
 /// The most cluster names a mute's answer lists.
 const REACH_SHOWN: usize = 10;
 /// The filters a search takes as `name:value` (the other words are its text).
@@ -488,61 +481,48 @@ where
     ))
 }
 
-/// Why a mute is refused.
-fn mute_problem(pattern: &str, duration: Option<Duration>) -> Option<String> {
-    if pattern.is_empty() {
-        return Some(
-            "Say which clusters and for how long: `/cachewatch mute staging-* 3d`.".into(),
-        );
-    }
-    if pattern.chars().count() > MAX_PATTERN
-        || !pattern
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.*?:/".contains(c))
-    {
-        return Some(format!(
+/// What a refused mute is answered with.
+fn refused_note(pattern: &str, refused: &MuteRefused) -> String {
+    let problem = match refused {
+        MuteRefused::NoPattern => {
+            "Say which clusters and for how long: `/cachewatch mute staging-* 3d`.".to_owned()
+        }
+        MuteRefused::NotAPattern(_) => format!(
             "{} is not a cluster pattern: letters, digits, `-`, `_`, `.`, and `*` or `?` as wildcards.",
             mrkdwn::code(pattern)
-        ));
-    }
-    if too_broad(pattern) {
-        return Some(format!(
+        ),
+        MuteRefused::TooBroad(_) => format!(
             "{} reaches nearly every cluster: name them with at least three characters besides `*` and `?`. Muting everything is not done from Slack: set it in cachewatch.toml if it must be.",
             mrkdwn::code(pattern)
-        ));
-    }
-    match duration {
-        None => Some("Say for how long, like `3d`, `12h` or `1w` (at most 90 days).".into()),
-        Some(d) if d <= Duration::zero() || d > MAX_MUTE => Some(
-            "A mute lasts from a minute to 90 days; longer ones belong in cachewatch.toml.".into(),
         ),
-        Some(_) => None,
-    }
+        MuteRefused::NoDuration => {
+            "Say for how long, like `3d`, `12h` or `1w` (at most 90 days).".to_owned()
+        }
+        MuteRefused::OutOfBounds => {
+            "A mute lasts from a minute to 90 days; longer ones belong in cachewatch.toml."
+                .to_owned()
+        }
+        MuteRefused::Everything { known } => format!(
+            "{} reaches every cluster seen in the last 90 days ({known}): name the ones to mute.",
+            mrkdwn::code(pattern)
+        ),
+    };
+    format!("⚠️ {problem}")
 }
 
-/// The pattern and the duration of `/cachewatch mute`, and whether only a preview is asked
-/// for (a pattern without a duration); or the note that refuses them.
-fn mute_args(rest: &str) -> Result<(&str, Option<Duration>, bool), String> {
+/// The pattern of `/cachewatch mute` and what is asked: a preview for a pattern alone, else a
+/// mute for the duration given (`None` when it does not read); or the note that refuses them.
+fn mute_args(rest: &str) -> Result<(&str, Asked), String> {
     let args: Vec<&str> = rest.split_whitespace().collect();
-    let (pattern, duration) = match args.as_slice() {
-        [pattern, duration] => (*pattern, parse_duration(duration)),
-        [pattern] => (*pattern, None),
-        [] => ("", None),
-        _ => {
-            return Err(
-                "`mute` takes a cluster pattern and a duration: `/cachewatch mute staging-* 3d`."
-                    .to_owned(),
-            );
-        }
-    };
-    let wants_preview = !pattern.is_empty() && duration.is_none() && args.len() == 1;
-    if let Some(problem) = mute_problem(pattern, duration).filter(|_| {
-        // Without a duration, a pattern that is otherwise fine is shown, not refused.
-        !(wants_preview && mute_problem(pattern, Some(Duration::days(1))).is_none())
-    }) {
-        return Err(format!("⚠️ {problem}"));
+    match args.as_slice() {
+        [pattern, duration] => Ok((*pattern, Asked::Mute(parse_duration(duration)))),
+        [pattern] => Ok((*pattern, Asked::Preview)),
+        [] => Ok(("", Asked::Mute(None))),
+        _ => Err(
+            "`mute` takes a cluster pattern and a duration: `/cachewatch mute staging-* 3d`."
+                .to_owned(),
+        ),
     }
-    Ok((pattern, duration, wants_preview))
 }
 
 async fn mute<S, C, F, K>(
@@ -554,56 +534,35 @@ async fn mute<S, C, F, K>(
 where
     S: EventStore + ResponseStore,
 {
-    let (pattern, duration, wants_preview) = match mute_args(rest) {
+    let (pattern, asked) = match mute_args(rest) {
         Ok(args) => args,
         Err(note) => return Ok(Reply::note(&note)),
     };
-    let history = app
-        .store
-        .search(&EventQuery {
-            since: Some(now - REACH_HISTORY),
-            limit: REACH_EVENTS,
-            include_drills: true,
-            ..EventQuery::default()
-        })
-        .await?;
-    let reach = pattern_reach(pattern, &history);
-    if reach.is_everything() {
-        return Ok(Reply::note(&format!(
-            "⚠️ {} reaches every cluster seen in the last 90 days ({}): name the ones to mute.",
-            mrkdwn::code(pattern),
-            reach.known
-        )));
-    }
-    if wants_preview {
-        return Ok(Reply::note(&format!(
-            "{} Mute them with `/cachewatch mute {pattern} 3d` (at most 90 days).",
-            reach_sentence(pattern, &reach)
-        )));
-    }
-    let until = now + duration.unwrap_or(MAX_MUTE);
-    let by = if command.user_id.is_empty() {
-        "someone".to_owned()
-    } else {
-        command.user_id.clone()
+    let request = MuteRequest {
+        pattern,
+        asked,
+        by: &command.user_id,
+        now,
     };
-    app.store
-        .record_mute(&MuteRecord {
-            clusters: pattern.to_owned(),
-            until,
-            by: by.clone(),
-            at: now,
-        })
-        .await?;
+    let (record, reach) = match mute::mute(&app.store, &request).await? {
+        Err(refused) => return Ok(Reply::note(&refused_note(pattern, &refused))),
+        Ok(Muted::Preview(reach)) => {
+            return Ok(Reply::note(&format!(
+                "{} Mute them with `/cachewatch mute {pattern} 3d` (at most 90 days).",
+                reach_sentence(pattern, &reach)
+            )));
+        }
+        Ok(Muted::Recorded { record, reach }) => (record, reach),
+    };
     let who = if command.user_name.is_empty() {
-        &by
+        &record.by
     } else {
         &command.user_name
     };
     let text = format!(
         "🔕 Alerts for {} are muted until {}, by *{}*. {}",
         mrkdwn::code(pattern),
-        mrkdwn::date(until, app.settings.zone, DateStyle::DateTime),
+        mrkdwn::date(record.until, app.settings.zone, DateStyle::DateTime),
         mrkdwn::escape_line(who),
         reach_sentence(pattern, &reach)
     );
@@ -663,33 +622,6 @@ mod tests {
             ]
         );
         assert!(search_pairs("  ").is_empty());
-    }
-
-    #[test]
-    fn mutes_are_bounded_and_never_everything() {
-        let day = Some(Duration::days(1));
-        assert_eq!(mute_problem("staging-*", day), None);
-        assert_eq!(
-            mute_problem("payments-0001-001", Some(Duration::days(90))),
-            None
-        );
-        for (pattern, duration) in [
-            ("", day),
-            ("*", day),
-            ("**?", day),
-            ("*-*", day),
-            ("a*", day),
-            ("staging <!channel>", day),
-            ("staging-*", None),
-            ("staging-*", Some(Duration::days(91))),
-            ("staging-*", Some(Duration::zero())),
-        ] {
-            assert!(
-                mute_problem(pattern, duration).is_some(),
-                "{pattern:?} {duration:?}"
-            );
-        }
-        assert!(mute_problem(&"a".repeat(MAX_PATTERN + 1), day).is_some());
     }
 
     #[test]
