@@ -162,6 +162,15 @@ async fn door(links_required: bool) -> TestDoor {
 
 /// A door whose alerts and runbooks take their facts from `facts`.
 async fn door_on<F: FactsSource + 'static>(links_required: bool, facts: F) -> TestDoor {
+    door_with(links_required, facts, Config::default()).await
+}
+
+/// A door with the team's configuration `config`.
+async fn door_with<F: FactsSource + 'static>(
+    links_required: bool,
+    facts: F,
+    config: Config,
+) -> TestDoor {
     let slack = SlackStandIn::start();
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("history.db");
@@ -178,7 +187,7 @@ async fn door_on<F: FactsSource + 'static>(links_required: bool, facts: F) -> Te
             certificates_fetched: Arc::clone(&certificates_fetched),
         },
         runbooks: Runbooks::embedded(),
-        config: Config::default(),
+        config,
         notify: NotifySettings {
             channel: Some(ALERTS.to_owned()),
             base_url: Some(BASE.to_owned()),
@@ -1184,6 +1193,43 @@ async fn the_events_api_filters_and_names_the_filter_it_cannot_read() {
     let unsigned = door.get("/api/events?cluster=orders").await;
     assert_eq!(unsigned.status, StatusCode::FORBIDDEN);
     assert!(unsigned.json()["error"].is_string());
+}
+
+/// `cachewatch events --account` took an account's name from `[accounts]`, while the API, the
+/// page and `/cachewatch search` refused it as not 12 digits: every door takes it now.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_events_api_and_the_history_page_find_an_account_by_its_name() {
+    let mut config = Config::default();
+    config
+        .accounts
+        .insert("111122223333".to_owned(), "orders-prod".to_owned());
+    let door = door_with(true, NoFacts, config).await;
+    let named = scheduled_in(
+        &door.store,
+        "orders-eu-0001-001",
+        "111122223333",
+        "eu-west-1",
+    )
+    .await;
+    scheduled_in(&door.store, "sandbox-0001-001", "444455556666", "eu-west-1").await;
+
+    let api = door
+        .get(&format!(
+            "{}&account=orders-prod",
+            door.signed("/api/events")
+        ))
+        .await;
+    let page = door
+        .get(&format!("{}&account=orders-prod", door.signed("/events")))
+        .await;
+
+    assert_eq!(api.status, StatusCode::OK, "{}", api.body);
+    let found = api.json();
+    assert_eq!(found.as_array().unwrap().len(), 1, "{found}");
+    assert_eq!(found[0]["id"], named.as_str());
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("orders-eu-0001-001"), "{}", page.body);
+    assert!(!page.body.contains("sandbox-0001-001"), "{}", page.body);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,8 +4,9 @@
 use std::io::Write;
 
 use anyhow::anyhow;
+use cachewatch_app::search::{self, SearchError, SearchRequest};
 use cachewatch_core::history::export::{EXPORT_PAGE, EventPages};
-use cachewatch_core::history::filters::{self, Reading};
+use cachewatch_core::history::filters::{BadFilter, Reading};
 use cachewatch_core::history::query::{EventQuery, MAX_LIMIT};
 use cachewatch_core::history::store::EventStore;
 
@@ -18,11 +19,26 @@ pub async fn run<S: EventStore>(
     args: &EventsArgs,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
-    let query = query_of(args, ctx)?;
+    let filters = filters_of(args);
+    let request = SearchRequest {
+        filters: &filters,
+        reading: Reading {
+            default_limit: args.limit,
+            max_limit: MAX_LIMIT,
+            strict: true,
+        },
+        include_drills: args.drills,
+        now: ctx.now,
+    };
     if args.all {
+        let (query, _) = search::query_of(&ctx.config, &request).map_err(refused)?;
         return export(ctx, query, args.listing(), out).await;
     }
-    let events = ctx.store.search(&query).await?;
+    let events = match search::search(&ctx.store, &ctx.config, &request).await {
+        Ok(found) => found.events,
+        Err(SearchError::Filter(bad)) => return Err(refused(bad)),
+        Err(SearchError::Store(e)) => return Err(e.into()),
+    };
     match args.listing() {
         Listing::Json => write_json(out, &events),
         Listing::JsonLines => write_json_lines(&events, out),
@@ -71,14 +87,10 @@ fn write_json_lines(
     Ok(())
 }
 
-/// The query the arguments ask for, read by the same rules as the API's and the pages' filters.
-fn query_of<S>(args: &EventsArgs, ctx: &Context<S>) -> Result<EventQuery, Failure> {
-    let account = args
-        .account
-        .as_deref()
-        .map(|raw| ctx.config.account_id_of(raw).unwrap_or(raw).to_owned());
+/// The filters the arguments give, by the names the API and the pages use.
+fn filters_of(args: &EventsArgs) -> Vec<(String, String)> {
     let named = [
-        ("account", &account),
+        ("account", &args.account),
         ("region", &args.region),
         ("cluster", &args.cluster),
         ("node", &args.node),
@@ -93,19 +105,15 @@ fn query_of<S>(args: &EventsArgs, ctx: &Context<S>) -> Result<EventQuery, Failur
         .filter_map(|(name, value)| Some((name.to_owned(), value.clone()?)))
         .collect();
     pairs.push(("limit".to_owned(), args.limit.to_string()));
-    let reading = Reading {
-        default_limit: args.limit,
-        max_limit: MAX_LIMIT,
-        strict: true,
+    pairs
+}
+
+/// A filter that does not read, named as its argument.
+fn refused(e: BadFilter) -> Failure {
+    let hint = if e.parameter == "limit" {
+        "; to export more, use --all with --csv or --jsonl"
+    } else {
+        ""
     };
-    let (mut query, _) = filters::read(&pairs, ctx.now, reading).map_err(|e| {
-        let hint = if e.parameter == "limit" {
-            "; to export more, use --all with --csv or --jsonl"
-        } else {
-            ""
-        };
-        Failure::Input(anyhow!("--{}: {}{hint}", e.parameter, e.message))
-    })?;
-    query.include_drills = args.drills;
-    Ok(query)
+    Failure::Input(anyhow!("--{}: {}{hint}", e.parameter, e.message))
 }

@@ -16,6 +16,7 @@ pub mod ingest;
 pub mod lookup;
 pub mod mute;
 pub mod respond;
+pub mod search;
 pub mod send;
 
 pub use facts::{AlertFacts, KeptFacts, Known, NOT_LOOKED_UP, known_facts};

@@ -22,7 +22,8 @@ use crate::access;
 use crate::browser::query_pairs;
 use crate::door::App;
 use crate::sns::SnsFetcher;
-use cachewatch_core::history::filters::{self, Reading};
+use cachewatch_app::search::{self, SearchError, SearchRequest};
+use cachewatch_core::history::filters::Reading;
 
 /// `GET /api/events`.
 pub(crate) async fn events<S, C, F, K>(
@@ -40,24 +41,25 @@ where
     if let Err(e) = access::check(&app.settings, uri.path(), &pairs, now) {
         return (StatusCode::FORBIDDEN, Json(json!({"error": e.to_string()}))).into_response();
     }
-    let reading = Reading {
-        default_limit: DEFAULT_LIMIT,
-        max_limit: MAX_LIMIT,
-        strict: true,
+    let filters = access::without_signature(&pairs);
+    let request = SearchRequest {
+        filters: &filters,
+        reading: Reading {
+            default_limit: DEFAULT_LIMIT,
+            max_limit: MAX_LIMIT,
+            strict: true,
+        },
+        include_drills: false,
+        now,
     };
-    let query = match filters::read(&access::without_signature(&pairs), now, reading) {
-        Ok((query, _)) => query,
-        Err(bad) => {
-            return (
-                StatusCode::BAD_REQUEST,
-                Json(json!({"error": bad.to_string(), "parameter": bad.parameter})),
-            )
-                .into_response();
-        }
-    };
-    match app.store.search(&query).await {
-        Ok(events) => Json(events).into_response(),
-        Err(e) => {
+    match search::search(&app.store, &app.config, &request).await {
+        Ok(found) => Json(found.events).into_response(),
+        Err(SearchError::Filter(bad)) => (
+            StatusCode::BAD_REQUEST,
+            Json(json!({"error": bad.to_string(), "parameter": bad.parameter})),
+        )
+            .into_response(),
+        Err(SearchError::Store(e)) => {
             tracing::error!(error = %e, source = ?std::error::Error::source(&e), "the store failed");
             let status = if e.is_retryable() {
                 StatusCode::SERVICE_UNAVAILABLE

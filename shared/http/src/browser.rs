@@ -40,6 +40,7 @@ use crate::settings::HttpSettings;
 use crate::sns::SnsFetcher;
 use cachewatch_app::lookup::{self, Found};
 use cachewatch_app::respond::{self, RespondError, StepRequest, Who};
+use cachewatch_app::search::{self, SearchError, SearchRequest, Searched};
 use cachewatch_core::history::filters::{self, Reading};
 
 /// The history page's default number of events.
@@ -371,21 +372,27 @@ where
     }
     // Sent back by the page's form, so that the link holds for the next search too.
     let signature = access::signature(&pairs);
-    let reading = Reading {
-        default_limit: HISTORY_LIMIT,
-        max_limit: HISTORY_MAX,
-        strict: false,
-    };
     let filters_given = access::without_signature(&pairs);
-    let (status, shown) = match filters::read(&filters_given, now, reading) {
-        Ok((query, mut filters)) => {
-            filters.extend(signature);
-            match history_page(&app, query, filters, now).await {
+    let request = SearchRequest {
+        filters: &filters_given,
+        reading: Reading {
+            default_limit: HISTORY_LIMIT,
+            max_limit: HISTORY_MAX,
+            strict: false,
+        },
+        include_drills: false,
+        now,
+    };
+    let (status, shown) = match search::search(&app.store, &app.config, &request).await {
+        Ok(mut found) => {
+            found.given.extend(signature);
+            match history_page(&app, found, now).await {
                 Ok(shown) => (StatusCode::OK, shown),
                 Err(e) => return unavailable(&e),
             }
         }
-        Err(bad) => {
+        Err(SearchError::Store(e)) => return unavailable(&e),
+        Err(SearchError::Filter(bad)) => {
             let filters = filters_given
                 .into_iter()
                 .filter(|(k, _)| filters::NAMES.contains(&k.as_str()))
@@ -414,11 +421,14 @@ where
 
 async fn history_page<S: EventStore, C, F, K>(
     app: &App<S, C, F, K>,
-    query: EventQuery,
-    filters: std::collections::BTreeMap<String, String>,
+    found: Searched,
     now: DateTime<Utc>,
 ) -> Result<HistoryPage, StoreError> {
-    let events = app.store.search(&query).await?;
+    let Searched {
+        query,
+        given: filters,
+        events,
+    } = found;
     let groups: Vec<String> = events
         .iter()
         .filter_map(|e| e.group_key())

@@ -39,7 +39,8 @@ use crate::door::App;
 use crate::sns::SnsFetcher;
 use cachewatch_app::lookup::{self, Found};
 use cachewatch_app::mute::{self, Asked, MuteRefused, MuteRequest, Muted};
-use cachewatch_core::history::filters::{self, Reading};
+use cachewatch_app::search::{self, SearchError, SearchRequest};
+use cachewatch_core::history::filters::Reading;
 
 /// Events a search shows unless `limit:` says otherwise.
 pub const SEARCH_LIMIT: usize = 10;
@@ -225,22 +226,27 @@ async fn search<S, C, F, K>(
 where
     S: EventStore,
 {
-    let reading = Reading {
-        default_limit: SEARCH_LIMIT,
-        max_limit: SEARCH_MAX,
-        strict: true,
-    };
     let pairs = search_pairs(text);
-    let (query, given) = match filters::read(&pairs, now, reading) {
-        Ok(read) => read,
-        Err(bad) => {
+    let request = SearchRequest {
+        filters: &pairs,
+        reading: Reading {
+            default_limit: SEARCH_LIMIT,
+            max_limit: SEARCH_MAX,
+            strict: true,
+        },
+        include_drills: false,
+        now,
+    };
+    let (query, given, events) = match search::search(&app.store, &app.config, &request).await {
+        Ok(found) => (found.query, found.given, found.events),
+        Err(SearchError::Store(e)) => return Err(e),
+        Err(SearchError::Filter(bad)) => {
             return Ok(Reply::note(&format!(
                 "⚠️ {}",
                 mrkdwn::escape_line(&bad.to_string())
             )));
         }
     };
-    let events = app.store.search(&query).await?;
     if events.is_empty() {
         return Ok(Reply::note("No event matches that search."));
     }
