@@ -15,6 +15,7 @@ pub mod import;
 pub mod ingest;
 pub mod lookup;
 pub mod mute;
+pub mod report;
 pub mod respond;
 pub mod search;
 pub mod send;
