@@ -3,28 +3,27 @@
 //!
 //! `drill start` injects the scenario's events (marked as a drill) through the same ingest,
 //! lifecycle, alerts and runbooks as `cachewatch ingest`; `failure-menu` prints a plan instead.
-//! `drill report` measures each run from what people recorded, through Slack or the CLI.
+//! `drill report` measures each run from what people recorded, through Slack or the CLI
+//! (`cachewatch_app::drill`).
 
-use std::collections::BTreeSet;
 use std::io::Write;
 
 use anyhow::anyhow;
-use cachewatch_core::history::query::{EventQuery, MAX_LIMIT};
-use cachewatch_core::history::store::EventStore;
+use cachewatch_core::Maintenance;
 use cachewatch_core::model::ids::{ClusterId, NodeId, ReplicationGroupId};
 use cachewatch_core::model::timefmt::human_duration;
 use cachewatch_core::operations::drill::menu::{Topology, failure_menu, render_markdown};
-use cachewatch_core::operations::drill::report::{DrillReport, Recorded, report, run_of, runs};
-use cachewatch_core::operations::drill::{DRILL_ID, DrillTarget, Scenario, events_for};
-use cachewatch_core::{Maintenance, MaintenanceEvent};
+use cachewatch_core::operations::drill::report::DrillReport;
+use cachewatch_core::operations::drill::{DrillTarget, Scenario, events_for};
 use chrono::Duration;
 use serde::Serialize;
 use serde_json::json;
 
 use super::ingest::{Ingested, ingested, summary};
 use super::notify::Sending;
-use super::{Context, Failure, resolve_id, write_json};
+use super::{Context, Failure, unresolved, write_json};
 use crate::args::{DrillArgs, DrillCommand, DrillListArgs, DrillReportArgs, DrillStartArgs};
+use cachewatch_app::drill::{self, DrillError};
 use cachewatch_app::{Door, Input};
 
 pub async fn run<S: cachewatch_app::Store>(
@@ -242,156 +241,26 @@ async fn known_shape<S>(ctx: &Context<S>, group: &str) -> (Option<u32>, Option<u
     (shards, facts.replicas_per_shard)
 }
 
-/// Every drill event in the history, newest first: the history is read page by page, since
-/// drills are a small part of it and searches have a size limit.
-async fn drill_events<S: EventStore>(store: &S) -> Result<Vec<MaintenanceEvent>, Failure> {
-    let mut seen: BTreeSet<cachewatch_core::EventId> = BTreeSet::new();
-    let mut drills = Vec::new();
-    let mut until = None;
-    loop {
-        let page = store
-            .search(&EventQuery {
-                until,
-                limit: MAX_LIMIT,
-                include_drills: true,
-                ..EventQuery::default()
-            })
-            .await?;
-        let full = page.len() == MAX_LIMIT;
-        let Some(oldest) = page.last().map(|e| e.occurred_at) else {
-            break;
-        };
-        let mut fresh = 0;
-        for e in page {
-            if seen.insert(e.id.clone()) {
-                fresh += 1;
-                if e.drill {
-                    drills.push(e);
-                }
-            }
-        }
-        if !full || fresh == 0 {
-            break;
-        }
-        // Events of the oldest second may continue on the next page: read it again.
-        until = Some(oldest + Duration::seconds(1));
-    }
-    Ok(drills)
-}
-
-/// The events of the drill run `raw` names: a drill id, or any id of one of its events.
-async fn run_events<S: EventStore>(
-    store: &S,
-    raw: &str,
-) -> Result<(String, Vec<MaintenanceEvent>), Failure> {
-    let trimmed = raw.trim();
-    let resolved = resolve_id(store, trimmed).await;
-    if let Ok(id) = &resolved
-        && let Some(event) = store.event(id).await?
-    {
-        let Some(run) = run_of(&event) else {
-            return Err(input(format!(
-                "{trimmed} is not a drill's: it is a real event of {}",
-                event.cluster_label()
-            )));
-        };
-        // A run's events share its lifecycle group.
-        if let Some(key) = event.group_key() {
-            let mut groups = store.group_events(&[key]).await?;
-            let events: Vec<MaintenanceEvent> = groups
-                .pop_first()
-                .map(|(_, events)| events)
-                .unwrap_or_default()
-                .into_iter()
-                .filter(|e| run_of(e).as_deref() == Some(run.as_str()))
-                .collect();
-            if !events.is_empty() {
-                return Ok((run, events));
-            }
-        }
-        return Ok((run, vec![event]));
-    }
-    // Another door's drill id (not an event id): look for it among the drills.
-    let events: Vec<MaintenanceEvent> = drill_events(store)
-        .await?
-        .into_iter()
-        .filter(|e| e.attributes.get(DRILL_ID).map(String::as_str) == Some(trimmed))
-        .collect();
-    match (events.is_empty(), resolved) {
-        (false, _) => Ok((trimmed.to_owned(), events)),
-        // Not a drill id either: why it is no event id says more (ambiguous, not hex...).
-        (true, Err(not_an_event)) => Err(not_an_event),
-        (true, Ok(_)) => Err(input(format!("no drill has the id {trimmed:?}"))),
-    }
-}
-
-/// Measures one run from what its events' stores recorded.
-async fn measure<S: cachewatch_app::Store>(
-    store: &S,
-    drill_id: &str,
-    mut events: Vec<MaintenanceEvent>,
-) -> Result<Option<DrillReport>, Failure> {
-    // Responses may be recorded against any event of the run's maintenances.
-    let mut ids: BTreeSet<cachewatch_core::EventId> = events.iter().map(|e| e.id.clone()).collect();
-    let maintenance_ids: BTreeSet<_> = events
-        .iter()
-        .filter_map(|e| e.maintenance_id.clone())
-        .collect();
-    for m in maintenance_ids {
-        if let Some(m) = store.maintenance(&m).await? {
-            for id in m.event_ids {
-                if ids.insert(id.clone())
-                    && let Some(e) = store.event(&id).await?
-                {
-                    events.push(e);
-                }
-            }
-        }
-    }
-    let ids: Vec<_> = ids.into_iter().collect();
-    // The drill's Slack alerts; the outputs' deliveries of the same events are not counted again.
-    let alerts: Vec<_> = store
-        .deliveries(&ids)
-        .await?
-        .into_iter()
-        .filter(|d| !cachewatch_core::alerting::outbound::is_output_channel(&d.channel))
-        .collect();
-    let acknowledgements = store.acknowledgements(&ids).await?;
-    let steps = store.steps(&ids).await?;
-    let outcomes = store.outcomes(&ids).await?;
-    Ok(report(
-        drill_id,
-        Recorded {
-            events: &events,
-            alerts: &alerts,
-            acknowledgements: &acknowledgements,
-            steps: &steps,
-            outcomes: &outcomes,
-        },
-    ))
-}
-
 async fn report_drills<S: cachewatch_app::Store>(
     ctx: &Context<S>,
     args: &DrillReportArgs,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
     if let Some(raw) = &args.id {
-        let (run, events) = run_events(&ctx.store, raw).await?;
-        let measured = measure(&ctx.store, &run, events)
-            .await?
-            .ok_or_else(|| input(format!("drill {run} has no events")))?;
+        let measured = drill::drill_report(&ctx.store, raw)
+            .await
+            .map_err(|e| match e {
+                DrillError::NotAnId(raw, why) => unresolved(&raw, why),
+                DrillError::Store(e) => e.into(),
+                e => input(e),
+            })?;
         return if args.json {
             write_json(out, &measured)
         } else {
             render(ctx, &measured, out)
         };
     }
-    let mut reports = Vec::new();
-    for (run, events) in runs(&drill_events(&ctx.store).await?) {
-        reports.extend(measure(&ctx.store, &run, events).await?);
-    }
-    reports.sort_by(|a, b| (b.raised_at, &b.drill_id).cmp(&(a.raised_at, &a.drill_id)));
+    let reports = drill::drill_reports(&ctx.store).await?;
     if args.json {
         return write_json(out, &reports);
     }

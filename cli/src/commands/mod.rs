@@ -242,13 +242,19 @@ fn database_path(given: Option<PathBuf>) -> Result<PathBuf, Failure> {
 pub async fn resolve_id<S: EventStore>(store: &S, raw: &str) -> Result<EventId, Failure> {
     match lookup::resolve(store, raw).await? {
         Resolved::Id(id) => Ok(id),
-        Resolved::NotAnId => Err(Failure::Input(anyhow!(
-            "{raw:?} is not an event id (4 to 20 hex digits)"
-        ))),
-        Resolved::Nothing => Err(Failure::Input(anyhow!(
-            "no event has an id starting with {raw}"
-        ))),
-        Resolved::Ambiguous(ids) => Err(Failure::Input(anyhow!(
+        other => Err(unresolved(raw, other)),
+    }
+}
+
+/// Why `raw` names no single event, as `resolved` says.
+pub fn unresolved(raw: &str, resolved: Resolved) -> Failure {
+    match resolved {
+        Resolved::Id(id) => Failure::Other(anyhow!("{raw} names the event {id}")),
+        Resolved::NotAnId => {
+            Failure::Input(anyhow!("{raw:?} is not an event id (4 to 20 hex digits)"))
+        }
+        Resolved::Nothing => Failure::Input(anyhow!("no event has an id starting with {raw}")),
+        Resolved::Ambiguous(ids) => Failure::Input(anyhow!(
             "{raw} is ambiguous: {}{} — give more digits",
             ids.iter()
                 .take(5)
@@ -256,7 +262,7 @@ pub async fn resolve_id<S: EventStore>(store: &S, raw: &str) -> Result<EventId, 
                 .collect::<Vec<_>>()
                 .join(", "),
             if ids.len() > 5 { ", …" } else { "" }
-        ))),
+        )),
     }
 }
 

@@ -10,6 +10,7 @@
 #![warn(missing_docs)]
 
 pub mod canary;
+pub mod drill;
 pub mod facts;
 pub mod import;
 pub mod ingest;
