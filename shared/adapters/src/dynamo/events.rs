@@ -370,17 +370,12 @@ impl DynamoStore {
 
 impl EventStore for DynamoStore {
     async fn candidates(&self, events: &[MaintenanceEvent]) -> Result<Vec<Candidates>, StoreError> {
-        // An event that knows its account may be stored under the id it has without it (kept
-        // before ids knew accounts): both ids are read in the same request.
-        let bare: Vec<Option<EventId>> = events.iter().map(|e| e.id_without_place()).collect();
-        let ids: Vec<EventId> = events
-            .iter()
-            .map(|e| e.id.clone())
-            .chain(bare.iter().flatten().cloned())
-            .collect();
+        let ids: Vec<EventId> = events.iter().map(|e| e.id.clone()).collect();
         let stored = self.stored_events(&ids).await?;
         // Only a notice and a text can be two reports of one occurrence, and an event stored
-        // already is that event whatever is near it: a re-delivery costs the one read above.
+        // already is that event whatever is near it: a re-delivery costs the one read above. The
+        // same query finds the same report stored without its account, or under the id it had
+        // before ids knew accounts (same second, so near): no read by that id is needed.
         let correlatable: Vec<&MaintenanceEvent> = events
             .iter()
             .filter(|e| correlate::is_notice(e) || correlate::is_text(e))
@@ -395,18 +390,9 @@ impl EventStore for DynamoStore {
         }
         Ok(events
             .iter()
-            .zip(&bare)
-            .map(|(e, bare)| {
-                let same = stored.get(&e.id).map(|s| s.event.clone());
-                let mut near = near_of.get(&e.id).cloned().unwrap_or_default();
-                let unplaced = bare.as_ref().and_then(|b| stored.get(b)).map(|s| &s.event);
-                let fits = |s: &&MaintenanceEvent| {
-                    same.is_none() && !near.contains(s) && correlate::same_report(s, e)
-                };
-                if let Some(stored) = unplaced.filter(fits) {
-                    near.push(stored.clone());
-                }
-                Candidates { same, near }
+            .map(|e| Candidates {
+                same: stored.get(&e.id).map(|s| s.event.clone()),
+                near: near_of.get(&e.id).cloned().unwrap_or_default(),
             })
             .collect())
     }
