@@ -525,7 +525,7 @@ pub async fn one_cluster_name_in_two_accounts_in_the_same_second_is_two_events_a
             .await
             .unwrap()
             .expect("its maintenance");
-        assert_eq!(m.event_ids, [e.id.clone()], "{m:#?}");
+        assert_eq!(m.event_ids, std::slice::from_ref(&e.id), "{m:#?}");
         assert_eq!(m.account_id, e.account_id);
         places.insert(e.account_id.clone().unwrap(), m.id);
     }
@@ -562,7 +562,7 @@ pub async fn a_report_kept_without_its_account_is_one_event_with_its_read_with_t
         assert_eq!(read.events[0].event.id, kept.id);
     }
     let all = search(store, EventQuery::default()).await;
-    assert_eq!(ids(&all), [kept.id.clone()]);
+    assert_eq!(ids(&all), std::slice::from_ref(&kept.id));
     assert_eq!(all[0].account_id.as_deref(), Some("111122223333"));
     let m = store
         .maintenance(&kept.id)

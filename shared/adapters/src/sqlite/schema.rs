@@ -7,7 +7,8 @@ use rusqlite::Connection;
 
 /// The indexes of the events table that only searches and lifecycle reads use, as migrations 1
 /// and 6 create them: a large import drops them and builds each once at its end, inside its
-/// transaction. The unique index on the id and `events_notices` stay, looked up by every write.
+/// transaction. The unique index on the id, `events_notices` and `events_by_bare_id` stay,
+/// looked up by every write.
 pub const DEFERRABLE_INDEXES: &[(&str, &str)] = &[
     (
         "events_by_group",

@@ -491,7 +491,7 @@ fn clusters_of_one_name_in_two_accounts_or_regions_never_share_a_maintenance() {
     let maintenances = assemble(&events);
     assert_eq!(maintenances.len(), 3, "{maintenances:#?}");
     for (m, e) in maintenances.iter().zip(sorted_ids(&events)) {
-        assert_eq!(m.event_ids, [e.clone()]);
+        assert_eq!(m.event_ids, std::slice::from_ref(&e));
     }
     let places: BTreeSet<_> = maintenances
         .iter()
