@@ -16,6 +16,7 @@
 //! `metadata`: which thread and which delivery they belong to is the sender's business.
 
 mod alert;
+pub mod blockkit;
 mod blocks;
 mod burst;
 mod canary;
