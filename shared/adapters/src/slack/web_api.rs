@@ -388,7 +388,7 @@ fn post_body(channel: &str, message: &SlackMessage) -> Value {
     body.insert("channel".into(), channel.into());
     body.insert("text".into(), message.text.clone().into());
     if !message.blocks.is_empty() {
-        body.insert("blocks".into(), message.blocks.clone().into());
+        body.insert("blocks".into(), message.blocks_json());
     }
     if let Some(thread_ts) = &message.thread_ts {
         body.insert("thread_ts".into(), thread_ts.clone().into());
@@ -408,7 +408,7 @@ fn update_body(channel: &str, ts: &str, message: &SlackMessage) -> Value {
     body.insert("channel".into(), channel.into());
     body.insert("ts".into(), ts.into());
     body.insert("text".into(), message.text.clone().into());
-    body.insert("blocks".into(), message.blocks.clone().into());
+    body.insert("blocks".into(), message.blocks_json());
     if let Some(metadata) = &message.metadata {
         body.insert("metadata".into(), metadata_json(metadata));
     }
@@ -470,11 +470,12 @@ struct ResponseMetadata {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cachewatch_core::alerting::slack::Block;
 
     fn message() -> SlackMessage {
         SlackMessage {
             text: "Node replacement".to_owned(),
-            blocks: vec![json!({"type": "divider"})],
+            blocks: vec![Block::Divider],
             thread_ts: Some("1700000000.000100".to_owned()),
             metadata: Some(MessageMetadata::for_delivery("evt-1")),
         }

@@ -41,6 +41,7 @@ use crate::model::timefmt::Zone;
 use crate::runbook::Owners;
 
 pub use alert::{alert, update};
+pub use blockkit::Block;
 pub use burst::{ANNOUNCED_PER_MESSAGE, announcements, shared_checklist_intro};
 pub use canary::canary;
 pub use checklist::{checklist, shared_checklist};
@@ -150,12 +151,20 @@ pub struct SlackMessage {
     /// escaped for Slack).
     pub text: String,
     /// Block Kit blocks (at most 50).
-    pub blocks: Vec<serde_json::Value>,
+    pub blocks: Vec<Block>,
     /// The thread to reply in, if any.
     pub thread_ts: Option<String>,
     /// What cachewatch knows the message is about, stored with the message by Slack so that a
     /// send whose answer was lost can be recognised later.
     pub metadata: Option<MessageMetadata>,
+}
+
+impl SlackMessage {
+    /// The blocks as JSON, as Slack reads them.
+    pub fn blocks_json(&self) -> serde_json::Value {
+        // Blocks hold strings, booleans, numbers and lists only: they always serialise.
+        serde_json::to_value(&self.blocks).unwrap_or_default()
+    }
 }
 
 /// Slack message metadata (`metadata.event_type` and `metadata.event_payload`).
