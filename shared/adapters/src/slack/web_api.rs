@@ -12,6 +12,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use cachewatch_core::alerting::delivery::{ChatSink, DeliveryError, PostedMessage, SlackViews};
+use cachewatch_core::alerting::slack::blockkit::View;
 use cachewatch_core::alerting::slack::{MessageMetadata, SlackMessage};
 use chrono::{DateTime, Utc};
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
@@ -342,7 +343,7 @@ impl SlackViews for SlackClient {
     /// `views.open` with `{trigger_id, view}` (<https://docs.slack.dev/reference/methods/views.open>):
     /// at most two attempts, a short wait between them, as a trigger expires 3 seconds after the
     /// interaction; `expired_trigger_id` and the other refusals are final.
-    async fn open_view(&self, trigger_id: &str, view: &Value) -> Result<(), DeliveryError> {
+    async fn open_view(&self, trigger_id: &str, view: &View) -> Result<(), DeliveryError> {
         let body = json!({"trigger_id": trigger_id, "view": view})
             .to_string()
             .into_bytes();
