@@ -457,7 +457,10 @@ fn outcome_view(label: &str, context: &OutcomeContext) -> blockkit::View {
         submit: Some(Text::plain("Record")),
         close: Some(Text::plain("Cancel")),
         blocks: vec![
-            Block::section(Text::mrkdwn(mrkdwn::truncate(&question, 3000))),
+            Block::section(Text::mrkdwn(mrkdwn::truncate(
+                &question,
+                slack::limits::SECTION_TEXT,
+            ))),
             input(FIELD_HANDLED, "How was it handled?", handled, false),
             input(
                 FIELD_SITE_MAINTENANCE,

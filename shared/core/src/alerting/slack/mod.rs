@@ -7,7 +7,8 @@
 //! - [`update`]: a reply in the thread, for one event;
 //! - [`grouped`]: one summary for many new maintenances hitting a channel at once;
 //! - [`checklist`]: a rendered runbook as checklist messages for the thread;
-//! - [`to_text`]: any of them as plain text, for a terminal.
+//! - [`to_text`]: any of them as plain text, for a terminal;
+//! - [`blockkit`]: the Block Kit types they are made of (and the modal the HTTP door opens).
 //!
 //! Every message is within Slack's limits whatever the event holds ([`limits::check`] says
 //! so), and no text from an event can mention, ping or link anyone: in mrkdwn, `<` only ever
