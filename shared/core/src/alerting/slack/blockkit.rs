@@ -188,16 +188,6 @@ pub enum Element {
 }
 
 impl Element {
-    /// Its `action_id`.
-    pub fn action_id(&self) -> &str {
-        match self {
-            Self::Button(b) => &b.action_id,
-            Self::StaticSelect(s) => &s.action_id,
-            Self::RadioButtons(r) => &r.action_id,
-            Self::PlainTextInput(p) => &p.action_id,
-        }
-    }
-
     /// Every text object of the element, in the order of [`Block::texts`].
     pub fn texts(&self) -> Vec<&Text> {
         fn options(o: &[OptionObject]) -> Vec<&Text> {

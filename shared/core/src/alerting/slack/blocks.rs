@@ -23,7 +23,7 @@ fn mrkdwn_object(text: &str, max: usize) -> Text {
 /// Slack does not read mentions or links in plain text, but event text in a payload must never
 /// carry `<…>` at all: angle brackets become the look-alike `‹ ›`, which read the same to a person
 /// and mean nothing to Slack (entities would show as `&lt;` in plain text).
-fn defang(text: &str) -> String {
+pub(crate) fn defang(text: &str) -> String {
     text.replace('<', "\u{2039}").replace('>', "\u{203A}")
 }
 

@@ -164,7 +164,7 @@ impl Part<'_, '_> {
 fn option(s: &Situation<'_>) -> Option<(String, String)> {
     s.ctx.actions.then(|| {
         (
-            mrkdwn::truncate_plain(&defanged(&s.subject()), limits::OPTION_TEXT),
+            mrkdwn::truncate_plain(&blocks::defang(&s.subject()), limits::OPTION_TEXT),
             mrkdwn::truncate_plain(id_of(s), limits::OPTION_VALUE),
         )
     })
@@ -180,11 +180,6 @@ fn id_of<'s>(s: &'s Situation<'_>) -> &'s str {
 /// Whether a runbook address can be a link in mrkdwn: `https`, nothing that would end the link.
 fn linkable(url: &str) -> bool {
     url.starts_with("https://") && !url.contains(['<', '>', '|', ' '])
-}
-
-/// Plain text never holds angle brackets.
-fn defanged(text: &str) -> String {
-    text.replace('<', "\u{2039}").replace('>', "\u{203A}")
 }
 
 /// `• 3f9a2c71 · orders-0001-001 node 0001 (orders)`, linked to its runbook page when there is one.
