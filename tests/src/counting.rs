@@ -9,10 +9,9 @@
 //! the answer reports is summed. With `CACHEWATCH_PROXY_TRACE` set, each request is printed (its
 //! operation and the start of its body) to standard error as it passes.
 
+use crate::server::{LocalServer, Threads};
 use std::collections::BTreeMap;
-use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::thread::JoinHandle;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -219,10 +218,8 @@ struct Shared {
 
 /// The proxy, on a free loopback port. Stops when dropped.
 pub struct CountingProxy {
-    address: SocketAddr,
+    server: LocalServer,
     shared: Arc<Shared>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
 }
 
 impl CountingProxy {
@@ -233,47 +230,19 @@ impl CountingProxy {
             client: reqwest::Client::new(),
             counts: Mutex::new(Counts::default()),
         });
-        let (address_tx, address_rx) = std::sync::mpsc::channel();
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let state = Arc::clone(&shared);
-        let thread = std::thread::Builder::new()
-            .name("counting-proxy".to_owned())
-            .spawn(move || {
-                let runtime = tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(2)
-                    .enable_all()
-                    .build()
-                    .expect("the proxy's runtime starts");
-                runtime.block_on(async move {
-                    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-                        .await
-                        .expect("the proxy binds 127.0.0.1:0");
-                    address_tx
-                        .send(listener.local_addr().expect("a bound socket's address"))
-                        .expect("the caller waits for the address");
-                    let app = Router::new().fallback(pass_on).with_state(state);
-                    tokio::select! {
-                        served = axum::serve(listener, app).into_future() => {
-                            served.expect("the proxy serves");
-                        }
-                        _ = stop_rx => {}
-                    }
-                });
-                runtime.shutdown_background();
-            })
-            .expect("the proxy's thread starts");
-        let address = address_rx.recv().expect("the proxy reports its address");
-        Self {
-            address,
-            shared,
-            stop: Some(stop_tx),
-            thread: Some(thread),
-        }
+        let server = LocalServer::start(
+            "counting-proxy",
+            Threads::Workers(2),
+            Router::new()
+                .fallback(pass_on)
+                .with_state(Arc::clone(&shared)),
+        );
+        Self { server, shared }
     }
 
     /// `http://127.0.0.1:PORT`: the endpoint to give the function in place of the emulator's.
     pub fn endpoint(&self) -> String {
-        format!("http://{}", self.address)
+        format!("http://{}", self.server.address())
     }
 
     /// What went through since the last call, and starts counting again from zero.
@@ -285,17 +254,6 @@ impl CountingProxy {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner),
         )
-    }
-}
-
-impl Drop for CountingProxy {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
     }
 }
 

@@ -69,12 +69,11 @@
 //! # }
 //! ```
 
+use crate::server::{LocalServer, Threads};
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::future::IntoFuture;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::ops::Range;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::thread::JoinHandle;
 use std::time::{Duration as StdDuration, SystemTime, UNIX_EPOCH};
 
 use aws_config::{BehaviorVersion, SdkConfig};
@@ -245,10 +244,8 @@ impl Shared {
 
 /// The stand-in (see the module's documentation). Stops when dropped.
 pub struct ElastiCacheStandIn {
-    address: SocketAddr,
+    server: LocalServer,
     shared: Arc<Shared>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
     // Declared last: dropped after the server has stopped.
     moto: Option<Moto>,
 }
@@ -256,20 +253,9 @@ pub struct ElastiCacheStandIn {
 impl std::fmt::Debug for ElastiCacheStandIn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ElastiCacheStandIn")
-            .field("address", &self.address)
+            .field("address", &self.server.address())
             .field("backend", &self.shared.backend)
             .finish_non_exhaustive()
-    }
-}
-
-impl Drop for ElastiCacheStandIn {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
     }
 }
 
@@ -296,57 +282,28 @@ impl ElastiCacheStandIn {
             marker_salt: salt,
             state: Mutex::new(StandInState::default()),
         });
-        let (address_tx, address_rx) = std::sync::mpsc::channel();
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let server_shared = Arc::clone(&shared);
-        let thread = std::thread::Builder::new()
-            .name("elasticache-stand-in".to_owned())
-            .spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("the stand-in's runtime starts");
-                runtime.block_on(async move {
-                    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-                        .await
-                        .expect("the stand-in binds 127.0.0.1:0");
-                    address_tx
-                        .send(
-                            listener
-                                .local_addr()
-                                .expect("a bound socket has an address"),
-                        )
-                        .expect("the test waits for the stand-in's address");
-                    let app = Router::new().fallback(handle).with_state(server_shared);
-                    tokio::select! {
-                        served = axum::serve(listener, app).into_future() => {
-                            served.expect("the stand-in serves");
-                        }
-                        _ = stop_rx => {}
-                    }
-                });
-                // Drops slow answers at once instead of waiting for them.
-                runtime.shutdown_background();
-            })
-            .expect("the stand-in's thread starts");
-        let address = address_rx.recv().expect("the stand-in reports its address");
+        let server = LocalServer::start(
+            "elasticache-stand-in",
+            Threads::One,
+            Router::new()
+                .fallback(handle)
+                .with_state(Arc::clone(&shared)),
+        );
         Self {
-            address,
+            server,
             shared,
-            stop: Some(stop_tx),
-            thread: Some(thread),
             moto: None,
         }
     }
 
     /// Where it listens.
     pub fn address(&self) -> SocketAddr {
-        self.address
+        self.server.address()
     }
 
     /// `http://127.0.0.1:PORT`: the endpoint override (`AWS_ENDPOINT_URL`) for SDK clients.
     pub fn endpoint(&self) -> String {
-        format!("http://{}", self.address)
+        format!("http://{}", self.server.address())
     }
 
     /// The environment an AWS SDK client in a child process needs to talk to the stand-in and

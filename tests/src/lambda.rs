@@ -8,12 +8,11 @@
 //! [`LambdaRuntime::spawn`], which sets `AWS_LAMBDA_RUNTIME_API` and the variables Lambda sets)
 //! picks it up, and `invoke` returns what the function answered.
 
+use crate::server::{LocalServer, Threads};
 use std::collections::{BTreeMap, VecDeque};
-use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Condvar, Mutex};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -74,10 +73,8 @@ impl Shared {
 
 /// The stand-in. Stops (and kills the functions it spawned) when dropped.
 pub struct LambdaRuntime {
-    address: SocketAddr,
+    server: LocalServer,
     shared: Arc<Shared>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
     children: Vec<Child>,
 }
 
@@ -87,12 +84,6 @@ impl Drop for LambdaRuntime {
             let _ = child.kill();
             let _ = child.wait();
         }
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
     }
 }
 
@@ -100,61 +91,29 @@ impl LambdaRuntime {
     /// Starts the API on a free loopback port.
     pub fn start() -> Self {
         let shared = Arc::new(Shared::default());
-        let (address_tx, address_rx) = std::sync::mpsc::channel();
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let server = Arc::clone(&shared);
-        let thread = std::thread::Builder::new()
-            .name("lambda-runtime-api".to_owned())
-            .spawn(move || {
-                let runtime = tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(2)
-                    .enable_all()
-                    .build()
-                    .expect("the stand-in's runtime starts");
-                runtime.block_on(async move {
-                    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-                        .await
-                        .expect("the stand-in binds 127.0.0.1:0");
-                    address_tx
-                        .send(
-                            listener
-                                .local_addr()
-                                .expect("a bound socket has an address"),
-                        )
-                        .expect("the test waits for the address");
-                    let app = Router::new()
-                        .route("/2018-06-01/runtime/invocation/next", get(next))
-                        .route(
-                            "/2018-06-01/runtime/invocation/{id}/response",
-                            post(response),
-                        )
-                        .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
-                        .route("/2018-06-01/runtime/init/error", post(init_error))
-                        .with_state(server);
-                    tokio::select! {
-                        served = axum::serve(listener, app).into_future() => {
-                            served.expect("the stand-in serves");
-                        }
-                        _ = stop_rx => {}
-                    }
-                });
-                // A function still waiting for its next event is dropped at once.
-                runtime.shutdown_background();
-            })
-            .expect("the stand-in's thread starts");
-        let address = address_rx.recv().expect("the stand-in reports its address");
+        let server = LocalServer::start(
+            "lambda-runtime-api",
+            Threads::Workers(2),
+            Router::new()
+                .route("/2018-06-01/runtime/invocation/next", get(next))
+                .route(
+                    "/2018-06-01/runtime/invocation/{id}/response",
+                    post(response),
+                )
+                .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
+                .route("/2018-06-01/runtime/init/error", post(init_error))
+                .with_state(Arc::clone(&shared)),
+        );
         Self {
-            address,
+            server,
             shared,
-            stop: Some(stop_tx),
-            thread: Some(thread),
             children: Vec::new(),
         }
     }
 
     /// `127.0.0.1:PORT`: the value of `AWS_LAMBDA_RUNTIME_API`.
     pub fn address(&self) -> String {
-        self.address.to_string()
+        self.server.address().to_string()
     }
 
     /// Starts a function binary as Lambda would, with the Runtime API's address, the variables

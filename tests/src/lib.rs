@@ -11,6 +11,7 @@ pub mod ingest_cost;
 pub mod lambda;
 pub mod moto;
 pub mod redis;
+pub mod server;
 pub mod slack;
 pub mod sns;
 pub mod webhook;

@@ -80,11 +80,10 @@
 //! assert_eq!(slack.parents(ALERTS).len(), 1);
 //! ```
 
+use crate::server::{LocalServer, Threads};
 use std::collections::{BTreeMap, VecDeque};
-use std::future::IntoFuture;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use hmac::{Hmac, Mac};
@@ -477,46 +476,14 @@ impl SlackStandInBuilder {
                 ..StandInState::default()
             }),
         });
-        let (address_tx, address_rx) = std::sync::mpsc::channel();
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let server_shared = Arc::clone(&shared);
-        let thread = std::thread::Builder::new()
-            .name("slack-stand-in".to_owned())
-            .spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("the stand-in's runtime starts");
-                runtime.block_on(async move {
-                    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-                        .await
-                        .expect("the stand-in binds 127.0.0.1:0");
-                    address_tx
-                        .send(
-                            listener
-                                .local_addr()
-                                .expect("a bound socket has an address"),
-                        )
-                        .expect("the test waits for the stand-in's address");
-                    let app = Router::new().fallback(handle).with_state(server_shared);
-                    tokio::select! {
-                        served = axum::serve(listener, app).into_future() => {
-                            served.expect("the stand-in serves");
-                        }
-                        _ = stop_rx => {}
-                    }
-                });
-                // Drops pending answers (hangs) at once instead of waiting for them.
-                runtime.shutdown_background();
-            })
-            .expect("the stand-in's thread starts");
-        let address = address_rx.recv().expect("the stand-in reports its address");
-        SlackStandIn {
-            address,
-            shared,
-            stop: Some(stop_tx),
-            thread: Some(thread),
-        }
+        let server = LocalServer::start(
+            "slack-stand-in",
+            Threads::One,
+            Router::new()
+                .fallback(handle)
+                .with_state(Arc::clone(&shared)),
+        );
+        SlackStandIn { server, shared }
     }
 }
 
@@ -524,21 +491,8 @@ impl SlackStandInBuilder {
 /// documentation). Stops when dropped.
 #[derive(Debug)]
 pub struct SlackStandIn {
-    address: SocketAddr,
+    server: LocalServer,
     shared: Arc<Shared>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Drop for SlackStandIn {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
 }
 
 impl SlackStandIn {
@@ -555,17 +509,20 @@ impl SlackStandIn {
 
     /// Where it listens.
     pub fn address(&self) -> SocketAddr {
-        self.address
+        self.server.address()
     }
 
     /// The Web API base URL to configure (`SLACK_API_BASE_URL`): `http://127.0.0.1:PORT/api`.
     pub fn api_base(&self) -> String {
-        format!("http://{}/api", self.address)
+        format!("http://{}/api", self.server.address())
     }
 
     /// The incoming webhook's URL (`SLACK_WEBHOOK_URL`).
     pub fn webhook_url(&self) -> String {
-        format!("http://{}{WEBHOOK_PREFIX}{WEBHOOK_SECRET}", self.address)
+        format!(
+            "http://{}{WEBHOOK_PREFIX}{WEBHOOK_SECRET}",
+            self.server.address()
+        )
     }
 
     /// The secret part of [`Self::webhook_url`], to check that it never leaks.
@@ -607,7 +564,7 @@ impl SlackStandIn {
             ("is_enterprise_install", "false"),
             (
                 "response_url",
-                &format!("http://{}/commands/response", self.address),
+                &format!("http://{}/commands/response", self.server.address()),
             ),
             ("trigger_id", &trigger_id),
         ]);
@@ -672,7 +629,7 @@ impl SlackStandIn {
             "team": {"id": "T0STANDIN", "domain": "stand-in"},
             "channel": {"id": channel, "name": "alerts"},
             "message": message,
-            "response_url": format!("http://{}/actions/response", self.address),
+            "response_url": format!("http://{}/actions/response", self.server.address()),
             "actions": [action],
         });
         let body = form_encode(&[("payload", &payload.to_string())]);

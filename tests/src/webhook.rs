@@ -2,11 +2,9 @@
 //! and body) and answers each with the status the test gives it (`503` for a while, say, then
 //! `200`). On 127.0.0.1, stopped when dropped.
 
+use crate::server::{LocalServer, Threads};
 use std::collections::VecDeque;
-use std::future::IntoFuture;
-use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -51,10 +49,8 @@ struct Shared {
 /// The receiver.
 #[derive(Debug)]
 pub struct WebhookReceiver {
-    address: SocketAddr,
+    server: LocalServer,
     shared: Arc<Shared>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
 }
 
 async fn receive(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> StatusCode {
@@ -87,50 +83,19 @@ impl WebhookReceiver {
             otherwise: Mutex::new(200),
             ..Shared::default()
         });
-        let (address_tx, address_rx) = std::sync::mpsc::channel();
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let server_shared = Arc::clone(&shared);
-        let thread = std::thread::Builder::new()
-            .name("webhook-receiver".to_owned())
-            .spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("the receiver's runtime starts");
-                runtime.block_on(async move {
-                    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-                        .await
-                        .expect("the receiver binds 127.0.0.1:0");
-                    address_tx
-                        .send(
-                            listener
-                                .local_addr()
-                                .expect("a bound socket has an address"),
-                        )
-                        .expect("the test waits for the receiver's address");
-                    let app = Router::new().fallback(receive).with_state(server_shared);
-                    tokio::select! {
-                        served = axum::serve(listener, app).into_future() => {
-                            served.expect("the receiver serves");
-                        }
-                        _ = stop_rx => {}
-                    }
-                });
-                runtime.shutdown_background();
-            })
-            .expect("the receiver's thread starts");
-        let address = address_rx.recv().expect("the receiver reports its address");
-        Self {
-            address,
-            shared,
-            stop: Some(stop_tx),
-            thread: Some(thread),
-        }
+        let server = LocalServer::start(
+            "webhook-receiver",
+            Threads::One,
+            Router::new()
+                .fallback(receive)
+                .with_state(Arc::clone(&shared)),
+        );
+        Self { server, shared }
     }
 
     /// `http://127.0.0.1:PORT/hook`.
     pub fn url(&self) -> String {
-        format!("http://{}/hook", self.address)
+        format!("http://{}/hook", self.server.address())
     }
 
     /// Answers the next requests with these statuses, in order.
@@ -146,16 +111,5 @@ impl WebhookReceiver {
     /// Every request received so far.
     pub fn received(&self) -> Vec<Received> {
         self.shared.received.lock().unwrap().clone()
-    }
-}
-
-impl Drop for WebhookReceiver {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
     }
 }

@@ -220,30 +220,9 @@ const MAX_CANARY_EVERY: chrono::Duration = chrono::Duration::days(90);
 /// The longest a canary may be waited for.
 const MAX_CANARY_WITHIN: chrono::Duration = chrono::Duration::hours(6);
 
-/// Reads a whole number and a unit (`m`, `h`, `d`): a positive duration.
+/// Reads a positive duration: `90s`, `15m`, `72h`, `7d`, or a combination like `1h30m`.
 fn parse_span(raw: &str) -> Option<chrono::Duration> {
-    let raw = raw.trim();
-    let unit = raw.chars().last()?;
-    let n: i64 = raw[..raw.len() - unit.len_utf8()].parse().ok()?;
-    let d = match unit {
-        'm' => chrono::Duration::try_minutes(n)?,
-        'h' => chrono::Duration::try_hours(n)?,
-        'd' => chrono::Duration::try_days(n)?,
-        _ => return None,
-    };
-    (d > chrono::Duration::zero()).then_some(d)
-}
-
-/// Reads a canary's bound: as [`parse_span`], or a whole number of seconds (`90s`).
-fn parse_within(raw: &str) -> Option<chrono::Duration> {
-    match raw.trim().strip_suffix('s') {
-        Some(n) => n
-            .parse::<i64>()
-            .ok()
-            .and_then(chrono::Duration::try_seconds)
-            .filter(|d| *d > chrono::Duration::zero()),
-        None => parse_span(raw),
-    }
+    crate::history::query::parse_duration(raw).filter(|d| *d > chrono::Duration::zero())
 }
 
 /// The longest a reminder may come before its deadline.
@@ -418,7 +397,7 @@ impl Config {
 
     fn check_canary(&self) -> Result<(), ConfigError> {
         let every = self.canary.every.trim();
-        let within = parse_within(&self.canary.within)
+        let within = parse_span(&self.canary.within)
             .filter(|d| *d <= MAX_CANARY_WITHIN)
             .ok_or_else(|| {
                 ConfigError::Invalid(format!(
@@ -453,7 +432,7 @@ impl Config {
 
     /// How long a canary may take to reach the history.
     pub fn canary_within(&self) -> chrono::Duration {
-        parse_within(&self.canary.within).unwrap_or(chrono::Duration::minutes(15))
+        parse_span(&self.canary.within).unwrap_or(chrono::Duration::minutes(15))
     }
 
     /// How long before the deadline each reminder is due, longest first, each once.

@@ -119,32 +119,11 @@ pub fn parse_when(raw: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, BadWhe
     now.checked_sub_signed(ago).ok_or_else(bad)
 }
 
-/// Reads a duration: `90s`, `30m`, `12h`, `7d`, `2w`, or a combination like `1h30m`.
+/// Reads a duration: `90s`, `30m`, `12h`, `7d`, `2w`, or a combination like `1h30m` or `2h 15m`
+/// (humantime's units, which also spell them out: `7days`, `90 min`).
 pub fn parse_duration(raw: &str) -> Option<Duration> {
-    let raw = raw.trim();
-    if raw.is_empty() {
-        return None;
-    }
-    let mut total = Duration::zero();
-    let mut number = String::new();
-    for c in raw.chars() {
-        if c.is_ascii_digit() {
-            number.push(c);
-            continue;
-        }
-        let n: i64 = number.parse().ok()?;
-        number.clear();
-        let unit = match c {
-            's' => Duration::try_seconds(n)?,
-            'm' => Duration::try_minutes(n)?,
-            'h' => Duration::try_hours(n)?,
-            'd' => Duration::try_days(n)?,
-            'w' => Duration::try_weeks(n)?,
-            _ => return None,
-        };
-        total = total.checked_add(&unit)?;
-    }
-    number.is_empty().then_some(total)
+    let span = humantime::parse_duration(raw.trim()).ok()?;
+    Duration::from_std(span).ok()
 }
 
 #[cfg(test)]
@@ -165,6 +144,7 @@ mod tests {
             ("7d", "2026-11-15T12:00:00Z"),
             ("12h", "2026-11-22T00:00:00Z"),
             ("1h30m", "2026-11-22T10:30:00Z"),
+            ("1h 30min", "2026-11-22T10:30:00Z"),
             ("2w", "2026-11-08T12:00:00Z"),
         ];
         for (raw, want) in cases {

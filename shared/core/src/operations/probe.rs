@@ -519,14 +519,7 @@ pub fn format_ms(ms: u64) -> String {
 
 /// Reads a probe interval or duration: `100ms`, `2s`, `5m`, `1h`, or a combination like `1m30s`.
 pub fn parse_span(raw: &str) -> Option<std::time::Duration> {
-    let raw = raw.trim();
-    if let Some(number) = raw.strip_suffix("ms") {
-        return number
-            .parse::<u64>()
-            .ok()
-            .map(std::time::Duration::from_millis);
-    }
-    crate::history::query::parse_duration(raw)?.to_std().ok()
+    humantime::parse_duration(raw.trim()).ok()
 }
 
 /// The summary as a person reads it at the end of a probe: the longest unavailability first,

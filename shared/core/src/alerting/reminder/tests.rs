@@ -207,7 +207,7 @@ fn configured_steps_are_read_longest_first_and_bad_ones_refused() {
         "[reminders]\nbefore = [\"-2h\"]",
         "[reminders]\nbefore = [\"0h\"]",
         "[reminders]\nbefore = [\"31d\"]",
-        "[reminders]\nbefore = [\"2w\"]",
+        "[reminders]\nbefore = [\"5w\"]",
         "[reminders]\nmention = \"@platform\"",
         "[reminders]\nmention = \"<!channel>\"",
         "[reminders]\nmention = \"<@U0X> <!everyone>\"",
