@@ -3,8 +3,9 @@
 //! left unset are left out), so a message is built from values that cannot be misspelt.
 //!
 //! Only what cachewatch uses is here. The shapes follow Slack's reference:
-//! <https://docs.slack.dev/reference/block-kit/blocks> (header, section, context, actions, divider,
-//! input), <https://docs.slack.dev/reference/block-kit/block-elements/button-element>,
+//! <https://docs.slack.dev/reference/block-kit/blocks/section-block> (and its neighbours for the
+//! header, context, actions, divider and input blocks),
+//! <https://docs.slack.dev/reference/block-kit/block-elements/button-element>,
 //! <https://docs.slack.dev/reference/block-kit/block-elements/select-menu-element>,
 //! <https://docs.slack.dev/reference/block-kit/block-elements/radio-button-group-element>,
 //! <https://docs.slack.dev/reference/block-kit/block-elements/plain-text-input-element>,
@@ -13,7 +14,7 @@
 //! <https://docs.slack.dev/reference/views/modal-views>.
 //!
 //! The types hold whatever they are given; the sizes Slack allows are kept by the builders of
-//! [`super::blocks`] and checked by [`super::limits::check`].
+//! `slack::blocks` and checked by [`super::limits::check`].
 
 use serde::{Deserialize, Serialize};
 
@@ -129,7 +130,8 @@ impl Block {
         }
     }
 
-    /// The mrkdwn texts of the block, to be changed in place, in the order of [`Block::texts`].
+    /// The mrkdwn texts of the block, to be changed in place, in the order of [`Block::texts`]
+    /// (the elements cachewatch sends hold plain text only).
     pub fn mrkdwn_mut(&mut self) -> Vec<&mut String> {
         let texts: Vec<&mut Text> = match self {
             Self::Section(s) => s.fields.iter_mut().flatten().chain(&mut s.text).collect(),

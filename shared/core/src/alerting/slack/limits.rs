@@ -2,11 +2,18 @@
 //! cachewatch's mrkdwn may contain.
 //!
 //! The sizes are Block Kit's documented limits (header, section, fields, context, actions,
-//! button), plus two of our own: the notification `text` is kept to 3,000 characters (Slack
+//! button: <https://docs.slack.dev/reference/block-kit/blocks/section-block>,
+//! <https://docs.slack.dev/reference/block-kit/block-elements/button-element>,
+//! <https://docs.slack.dev/reference/block-kit/block-elements/select-menu-element>), plus two of
+//! our own: the notification `text` is kept to 3,000 characters (Slack
 //! accepts more, but a notification is one line), and the text of all blocks together to
 //! [`BLOCKS_TEXT`], below the cumulative limit Slack enforces without documenting it
 //! (`msg_blocks_too_long` from about 12,000 characters). Lengths are counted as
 //! [`mrkdwn::len`] counts them.
+//!
+//! The check reads the typed blocks of [`super::blockkit`]: what Slack would refuse that a type
+//! can still hold (a length, a count, an empty text, mrkdwn where only plain text goes, an
+//! `action_id` twice in one block) is found here.
 //!
 //! Beyond sizes, [`check`] holds every mrkdwn text to what cachewatch writes: `&` only in
 //! `&amp;`, `&lt;` and `&gt;`, and `<` only in a well-formed `<!date^…>` token, an `https` link,
