@@ -121,9 +121,7 @@ impl DeliveryStore for SqliteStore {
                 ))
                 .map_err(&err)?;
             for d in deliveries {
-                let changed = insert
-                    .execute(delivery_row(d))
-                    .map_err(&err)?;
+                let changed = insert.execute(delivery_row(d)).map_err(&err)?;
                 recorded.push(changed == 1);
             }
         }
@@ -331,4 +329,3 @@ fn delivery_row(d: &Delivery) -> impl rusqlite::Params + '_ {
         d.lane(),
     )
 }
-
