@@ -121,22 +121,7 @@ impl DeliveryStore for SqliteStore {
                 ))
                 .map_err(&err)?;
             for d in deliveries {
-                let changed = insert
-                    .execute(params![
-                        d.event_id.as_str(),
-                        d.channel,
-                        d.group_key,
-                        d.state.as_str(),
-                        d.reason,
-                        d.attempts,
-                        millis(d.next_attempt_at),
-                        millis(d.created_at),
-                        millis(d.updated_at),
-                        d.ts,
-                        d.thread_ts,
-                        d.lane(),
-                    ])
-                    .map_err(&err)?;
+                let changed = insert.execute(delivery_row(d)).map_err(&err)?;
                 recorded.push(changed == 1);
             }
         }
@@ -200,20 +185,7 @@ impl DeliveryStore for SqliteStore {
             "INSERT OR REPLACE INTO deliveries ({DELIVERY_COLUMNS}, lane) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
         ))
         .and_then(|mut s| {
-            s.execute(params![
-                d.event_id.as_str(),
-                d.channel,
-                d.group_key,
-                d.state.as_str(),
-                d.reason,
-                d.attempts,
-                millis(d.next_attempt_at),
-                millis(d.created_at),
-                millis(d.updated_at),
-                d.ts,
-                d.thread_ts,
-                d.lane(),
-            ])
+            s.execute(delivery_row(d))
         })
         .map_err(store_error("save delivery"))?;
         Ok(())
@@ -338,4 +310,22 @@ impl DeliveryStore for SqliteStore {
             .map_err(store_error("release lease"))?;
         Ok(())
     }
+}
+
+/// A delivery's columns in the order of `DELIVERY_COLUMNS`, then its lane.
+fn delivery_row(d: &Delivery) -> impl rusqlite::Params + '_ {
+    (
+        d.event_id.as_str(),
+        &d.channel,
+        &d.group_key,
+        d.state.as_str(),
+        &d.reason,
+        d.attempts,
+        millis(d.next_attempt_at),
+        millis(d.created_at),
+        millis(d.updated_at),
+        &d.ts,
+        &d.thread_ts,
+        d.lane(),
+    )
 }
