@@ -37,6 +37,10 @@ macro_rules! conformance_cases {
             an_event_reads_back_as_it_was_stored,
             a_notice_and_the_text_of_one_occurrence_are_stored_as_one_event,
             a_merged_reports_id_is_not_stored_again_as_a_new_event,
+            one_cluster_name_in_two_accounts_in_the_same_second_is_two_events_and_two_maintenances,
+            a_report_kept_without_its_account_is_one_event_with_its_read_with_the_account,
+            a_report_read_with_its_account_is_one_event_with_its_file_copy_without,
+            an_event_kept_under_the_id_of_before_is_not_stored_again_by_its_spoke,
             events_learn_the_maintenance_they_belong_to,
             a_maintenance_is_found_by_its_id_and_by_any_of_its_events,
             only_maintenances_not_over_yet_are_open,
@@ -457,6 +461,171 @@ pub async fn a_merged_reports_id_is_not_stored_again_as_a_new_event<
     let all = search(store, EventQuery::default()).await;
     assert_eq!(all.len(), 1, "{all:#?}");
     assert_ne!(all[0].id, late.id);
+}
+
+/// `sns` published to a topic of `account` in eu-west-1.
+fn sns_from(account: &str, at: DateTime<Utc>, message_id: &str, body: Value) -> String {
+    sns(at, message_id, body).replace("111122223333", account)
+}
+
+/// The events of an input, as the poller reads them in `account` and eu-west-1.
+fn read_in(account: &str, input: &str) -> Vec<MaintenanceEvent> {
+    let mut events = parse(input);
+    for e in &mut events {
+        e.stamp_place(account, "eu-west-1");
+    }
+    events
+}
+
+async fn ingest_events<S: EventStore>(store: &S, events: Vec<MaintenanceEvent>) -> IngestOutcome {
+    ingest(store, events, &AlertPolicy::default())
+        .await
+        .expect("the store takes the events")
+}
+
+/// `sessions-redis` in prod and in staging, both scheduled for replacement in the same second:
+/// two events, two maintenances, each of its account; delivered again, nothing changes.
+pub async fn one_cluster_name_in_two_accounts_in_the_same_second_is_two_events_and_two_maintenances<
+    S: EventStore + DeliveryStore,
+>(
+    store: &S,
+) {
+    let at = now() - Duration::hours(1);
+    let body = json!({"ElastiCache:NodeReplacementScheduled": "sessions-redis"});
+    let prod = sns_from(
+        "111122223333",
+        at,
+        "b5e1f0c2-0a0a-4a4a-9d9d-00000000000a",
+        body.clone(),
+    );
+    let staging = sns_from(
+        "444455556666",
+        at,
+        "b5e1f0c2-0b0b-4a4a-9d9d-00000000000b",
+        body,
+    );
+    let both = ingest_input(store, &format!("{prod}\n{staging}")).await;
+    assert_eq!(both.new_count(), 2);
+    for input in [&prod, &staging] {
+        assert_eq!(ingest_input(store, input).await.new_count(), 0);
+    }
+    let stored = search(
+        store,
+        EventQuery {
+            cluster: Some("sessions-redis".into()),
+            ..EventQuery::default()
+        },
+    )
+    .await;
+    assert_eq!(stored.len(), 2, "{stored:#?}");
+    let mut places = BTreeMap::new();
+    for e in &stored {
+        let m = store
+            .maintenance(&e.id)
+            .await
+            .unwrap()
+            .expect("its maintenance");
+        assert_eq!(m.event_ids, std::slice::from_ref(&e.id), "{m:#?}");
+        assert_eq!(m.account_id, e.account_id);
+        places.insert(e.account_id.clone().unwrap(), m.id);
+    }
+    assert_eq!(places.len(), 2);
+    let open = store.open_maintenances(now(), false).await.unwrap();
+    assert_eq!(
+        open.iter()
+            .filter(|m| m.group_key == "sessions-redis")
+            .count(),
+        2,
+        "{open:#?}"
+    );
+}
+
+/// A history kept before ids knew accounts holds the text without one; the poller reads it
+/// again with its account: the same event, which learns its account and keeps its id.
+pub async fn a_report_kept_without_its_account_is_one_event_with_its_read_with_the_account<
+    S: EventStore + DeliveryStore,
+>(
+    store: &S,
+) {
+    let now = now();
+    let text = describe_events(&[record(
+        now - Duration::hours(2),
+        "carts-0001-001",
+        "cache-cluster",
+        &scheduled("carts-0001-001", "0001", now + Duration::days(3)),
+    )]);
+    let kept = ingest_input(store, &text).await.events.remove(0).event;
+    assert_eq!(kept.account_id, None);
+    for _ in 0..2 {
+        let read = ingest_events(store, read_in("111122223333", &text)).await;
+        assert_eq!(read.new_count(), 0);
+        assert_eq!(read.events[0].event.id, kept.id);
+    }
+    let all = search(store, EventQuery::default()).await;
+    assert_eq!(ids(&all), std::slice::from_ref(&kept.id));
+    assert_eq!(all[0].account_id.as_deref(), Some("111122223333"));
+    let m = store
+        .maintenance(&kept.id)
+        .await
+        .unwrap()
+        .expect("its maintenance");
+    assert_eq!(m.event_ids, [kept.id]);
+}
+
+/// The poller read the text with its account; someone ingests a describe-events file of the
+/// same day, which knows no account: nothing new.
+pub async fn a_report_read_with_its_account_is_one_event_with_its_file_copy_without<
+    S: EventStore + DeliveryStore,
+>(
+    store: &S,
+) {
+    let now = now();
+    let text = describe_events(&[record(
+        now - Duration::hours(2),
+        "carts-0001-001",
+        "cache-cluster",
+        &scheduled("carts-0001-001", "0001", now + Duration::days(3)),
+    )]);
+    let read = ingest_events(store, read_in("111122223333", &text)).await;
+    let placed = read.events[0].event.clone();
+    assert!(placed.id_without_place().is_some());
+    let file = ingest_input(store, &text).await;
+    assert_eq!(file.new_count(), 0);
+    assert_eq!(file.events[0].event.id, placed.id);
+    assert_eq!(
+        ids(&search(store, EventQuery::default()).await),
+        [placed.id]
+    );
+}
+
+/// An event a spoke's poller stored with its account but under the id of before (as versions
+/// whose ids did not know accounts wrote it) is not stored again when the poller reads it now.
+pub async fn an_event_kept_under_the_id_of_before_is_not_stored_again_by_its_spoke<
+    S: EventStore + DeliveryStore,
+>(
+    store: &S,
+) {
+    let now = now();
+    let text = describe_events(&[record(
+        now - Duration::hours(2),
+        "web-0001-001",
+        "cache-cluster",
+        &scheduled("web-0001-001", "0001", now + Duration::days(3)),
+    )]);
+    let mut before = parse(&text).remove(0);
+    before.account_id = Some("444455556666".into());
+    before.region = Some("eu-west-1".into());
+    store
+        .write(&[EventWrite::Insert(before.clone())])
+        .await
+        .unwrap();
+    let read = ingest_events(store, read_in("444455556666", &text)).await;
+    assert_eq!(read.new_count(), 0);
+    assert_eq!(read.events[0].event.id, before.id);
+    // Another account's cluster of the same name is its own event.
+    let other = ingest_events(store, read_in("111122223333", &text)).await;
+    assert_eq!(other.new_count(), 1);
+    assert_eq!(search(store, EventQuery::default()).await.len(), 2);
 }
 
 /// One node's replacement: scheduled, started in its window, finished.

@@ -16,7 +16,8 @@ use cachewatch_adapters::elasticache::ElastiCache;
 use cachewatch_adapters::slack::{RetryPolicy, SlackClient, SlackSettings};
 use cachewatch_core::alerting::notify::{NotifySettings, record_alerts};
 use cachewatch_core::alerting::slack::{
-    ACTION_ACKNOWLEDGE, ACTION_CHECKLIST, ACTION_OUTCOME, ACTION_RUNBOOK, SlackMessage, limits,
+    ACTION_ACKNOWLEDGE, ACTION_CHECKLIST, ACTION_OUTCOME, ACTION_RUNBOOK, Block, SlackMessage,
+    limits,
 };
 use cachewatch_core::cluster::source::{FactsSource, NoFacts};
 use cachewatch_core::config::Config;
@@ -276,7 +277,7 @@ impl TestDoor {
         let json = answer.json();
         let message = SlackMessage {
             text: json["text"].as_str().unwrap().to_owned(),
-            blocks: json["blocks"].as_array().unwrap().clone(),
+            blocks: serde_json::from_value(json["blocks"].clone()).unwrap(),
             thread_ts: None,
             metadata: None,
         };
@@ -812,7 +813,7 @@ async fn slash_commands_search_show_runbooks_list_what_is_ahead_and_mute() {
     let shown = many
         .blocks
         .iter()
-        .filter(|b| b.get("accessory").is_some())
+        .filter(|b| matches!(b, Block::Section(s) if s.accessory.is_some()))
         .count();
     assert!((5..20).contains(&shown), "{shown} shown");
     assert!(
@@ -873,7 +874,7 @@ async fn acknowledge_records_who_and_updates_the_alert_in_place() {
     assert!(
         limits::check(&SlackMessage {
             text: updated.text.clone(),
-            blocks: updated.blocks.clone(),
+            blocks: serde_json::from_value(Value::Array(updated.blocks.clone())).unwrap(),
             thread_ts: None,
             metadata: None,
         })

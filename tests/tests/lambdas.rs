@@ -1515,3 +1515,124 @@ async fn a_hub_reads_notifications_of_its_own_topics_and_its_spokes_only() {
         ]
     );
 }
+
+/// The topic of another account of the same organisation, in the hub's Region.
+const STAGING: &str = "arn:aws:sns:eu-west-1:444455556666:cachewatch";
+
+/// `sessions-redis` runs in the hub's account and in staging's, and ElastiCache schedules both
+/// for replacement in the same second: each is its own event, maintenance and Slack thread,
+/// naming its account. The poller then reads the hub's own DescribeEvents text of the same
+/// occurrence: it joins the hub's notice, and staging's is left alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_cluster_name_in_two_accounts_is_two_maintenances_and_the_pollers_text_joins_its_own() {
+    let moto = Moto::start();
+    let stand_in = ElastiCacheStandIn::forwarding_to(&moto.endpoint());
+    let slack = SlackStandIn::start();
+    let env = environment(&moto, &stand_in, &slack).await;
+    let at = now() - Duration::minutes(10);
+    let body = json!({ "ElastiCache:NodeReplacementScheduled": "sessions-redis" });
+    let mut notices = sns_event(at, "7a1e0c55-0000-4000-8000-000000000021", &body);
+    let mut staging =
+        sns_event(at, "7a1e0c55-0000-4000-8000-000000000022", &body)["Records"][0].clone();
+    staging["Sns"]["TopicArn"] = json!(STAGING);
+    notices["Records"]
+        .as_array_mut()
+        .expect("records")
+        .push(staging);
+    let mut ingest = LambdaRuntime::start();
+    ingest.spawn(
+        &workspace_bin("cachewatch-ingest"),
+        "cachewatch-ingest",
+        &env,
+    );
+
+    let delivered = answer(&ingest.invoke(notices, WITHIN).outcome).clone();
+
+    assert_eq!(delivered["new"], json!(2), "{delivered}");
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&moto_sdk(&moto).await), TABLE);
+    let sessions = || async {
+        let query = EventQuery {
+            cluster: Some("sessions-redis".to_owned()),
+            ..EventQuery::default()
+        };
+        let mut found = store.search(&query).await.expect("the table answers");
+        found.sort_by(|a, b| a.account_id.cmp(&b.account_id));
+        found
+    };
+    let events = sessions().await;
+    let accounts: Vec<Option<&str>> = events.iter().map(|e| e.account_id.as_deref()).collect();
+    assert_eq!(accounts, [Some("123456789012"), Some("444455556666")]);
+    assert_ne!(events[0].id, events[1].id);
+    let mut maintenances = Vec::new();
+    for e in &events {
+        let m = store
+            .maintenance(&e.id)
+            .await
+            .unwrap()
+            .expect("its maintenance");
+        assert_eq!(
+            (&m.event_ids, &m.account_id),
+            (&vec![e.id.clone()], &e.account_id)
+        );
+        maintenances.push(m.id);
+    }
+    assert_ne!(maintenances[0], maintenances[1]);
+    let threads: Vec<StoredMessage> = slack
+        .parents(ALERTS)
+        .into_iter()
+        .filter(|m| mentions(m, "sessions-redis"))
+        .collect();
+    assert_eq!(threads.len(), 2, "one thread each: {threads:#?}");
+    for account in ["account 123456789012", "account 444455556666"] {
+        assert_eq!(
+            threads.iter().filter(|m| mentions(m, account)).count(),
+            1,
+            "{account}: {threads:#?}"
+        );
+    }
+
+    // The poller reads the hub's own DescribeEvents: the text of the hub's occurrence.
+    stand_in.add_event_in(
+        "eu-west-1",
+        "cache-cluster",
+        "sessions-redis",
+        &scheduled_text("sessions-redis", now() + Duration::days(3)),
+        at + Duration::seconds(2),
+    );
+    let mut poller = LambdaRuntime::start();
+    poller.spawn(
+        &workspace_bin("cachewatch-poller"),
+        "cachewatch-poller",
+        &env,
+    );
+    let run = answer(&poller.invoke(scheduled_event(now()), WITHIN).outcome).clone();
+
+    assert_eq!(run["backfill"]["records"], json!(1), "{run}");
+    assert_eq!(
+        run["backfill"]["new"],
+        json!(0),
+        "the text is the hub's notice: {run}"
+    );
+    let after = sessions().await;
+    assert_eq!(
+        after.iter().map(|e| &e.id).collect::<Vec<_>>(),
+        events.iter().map(|e| &e.id).collect::<Vec<_>>()
+    );
+    assert!(
+        after[0].message.is_some() && after[0].window.is_some(),
+        "{:#?}",
+        after[0]
+    );
+    assert!(
+        after[1].message.is_none(),
+        "staging's notice took no text: {:#?}",
+        after[1]
+    );
+    let threads_after: Vec<String> = slack
+        .parents(ALERTS)
+        .into_iter()
+        .filter(|m| mentions(m, "sessions-redis") && !m.text.contains("oming up"))
+        .map(|m| m.text)
+        .collect();
+    assert_eq!(threads_after.len(), 2, "no new thread: {threads_after:#?}");
+}

@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use cachewatch_adapters::slack::{RetryPolicy, SlackClient, SlackSettings, SlackWebhook};
 use cachewatch_core::alerting::delivery::{ChatSink, DeliveryError, PostedMessage};
+use cachewatch_core::alerting::slack::blockkit::{Block, Text};
 use cachewatch_core::alerting::slack::{MessageMetadata, SlackMessage};
 use cachewatch_tests::slack::{
     ALERTS, Endpoint, Fault, OPS, RandomFailures, RecordedRequest, SlackStandIn,
@@ -46,7 +47,7 @@ fn webhook(slack: &SlackStandIn) -> SlackWebhook {
 fn alert(text: &str) -> SlackMessage {
     SlackMessage {
         text: text.to_owned(),
-        blocks: vec![json!({"type": "section", "text": {"type": "mrkdwn", "text": text}})],
+        blocks: vec![Block::section(Text::mrkdwn(text))],
         thread_ts: None,
         metadata: None,
     }

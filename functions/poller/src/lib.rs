@@ -180,7 +180,14 @@ async fn read_back(
 ) -> (Vec<MaintenanceEvent>, Value, Option<PollError>) {
     let query = EventQuery::between(now - d.lookback, now);
     match d.elasticache.backfill(&query, now, &mut |_| {}).await {
-        Ok(b) => {
+        Ok(mut b) => {
+            // Read with the hub's own credentials: its own account and Region, as its topic's
+            // notices say, so that each text meets its notice.
+            if let Some((account, region)) = d.own_place() {
+                for e in &mut b.events {
+                    e.stamp_place(&account, &region);
+                }
+            }
             for rejected in &b.rejected {
                 tracing::warn!(
                     source = %rejected.record.source_identifier,

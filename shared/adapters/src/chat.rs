@@ -6,6 +6,7 @@
 
 use cachewatch_core::alerting::delivery::{ChatSink, DeliveryError, PostedMessage, SlackViews};
 use cachewatch_core::alerting::slack::SlackMessage;
+use cachewatch_core::alerting::slack::blockkit::View;
 use chrono::{DateTime, Utc};
 use secrecy::SecretString;
 
@@ -235,11 +236,7 @@ pub const NO_SLACK: &str = "slack_not_configured";
 pub const WEBHOOK_HAS_NO_VIEWS: &str = "webhook_cannot_open_views";
 
 impl SlackViews for Chat {
-    async fn open_view(
-        &self,
-        trigger_id: &str,
-        view: &serde_json::Value,
-    ) -> Result<(), DeliveryError> {
+    async fn open_view(&self, trigger_id: &str, view: &View) -> Result<(), DeliveryError> {
         match self.slack()? {
             Slack::Api(c) => c.open_view(trigger_id, view).await,
             Slack::Webhook(_) => Err(DeliveryError::Permanent {
@@ -314,10 +311,15 @@ mod tests {
         )
         .unwrap()
         .unwrap();
-        let err = chat
-            .open_view("1.2.abc", &serde_json::json!({"type": "modal"}))
-            .await
-            .unwrap_err();
+        let modal = View::Modal(cachewatch_core::alerting::slack::blockkit::Modal {
+            callback_id: None,
+            private_metadata: None,
+            title: cachewatch_core::alerting::slack::blockkit::Text::plain("Modal"),
+            submit: None,
+            close: None,
+            blocks: Vec::new(),
+        });
+        let err = chat.open_view("1.2.abc", &modal).await.unwrap_err();
         assert!(!err.is_retryable());
         assert!(err.to_string().contains(WEBHOOK_HAS_NO_VIEWS), "{err}");
         assert!(err.to_string().contains("SLACK_BOT_TOKEN"), "{err}");

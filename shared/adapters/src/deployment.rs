@@ -182,6 +182,29 @@ impl Deployment {
     }
 }
 
+impl Deployment {
+    /// The account and Region the functions read ElastiCache in with their own credentials
+    /// (not a spoke's), known without a request: the account of the stack's topic
+    /// (`CACHEWATCH_TOPIC_ARN`, in the account that deployed the stack), and the Region of the
+    /// clients (Lambda sets `AWS_REGION`), else the topic's. `None` without a topic.
+    pub fn own_place(&self) -> Option<(String, String)> {
+        own_place(
+            self.topic_arn.as_deref()?,
+            self.aws.region().map(|r| r.as_ref()),
+        )
+    }
+}
+
+/// The account of `topic_arn` (`arn:aws:sns:REGION:ACCOUNT:NAME`) and `region`, else the topic's.
+fn own_place(topic_arn: &str, region: Option<&str>) -> Option<(String, String)> {
+    let parts: Vec<&str> = topic_arn.split(':').collect();
+    let (Some(topic_region), Some(account)) = (parts.get(3), parts.get(4)) else {
+        return None;
+    };
+    let region = region.filter(|r| !r.is_empty()).unwrap_or(topic_region);
+    (!account.is_empty() && !region.is_empty()).then(|| ((*account).to_owned(), region.to_owned()))
+}
+
 /// The poller's lookback and the digest's hour, each checked.
 fn schedule(value: &dyn Fn(&str) -> Option<String>) -> Result<(Duration, u32), DeploymentError> {
     let number = |name: &'static str, what: &'static str, range: std::ops::RangeInclusive<u32>| {
@@ -266,6 +289,32 @@ mod tests {
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
         Deployment::from_lookup(&sdk(), |name| env.get(name).cloned(), "cachewatch-test").await
+    }
+
+    #[tokio::test]
+    async fn the_hub_knows_its_own_account_from_its_topic_and_its_region_from_its_clients() {
+        let with_topic = deployment(&[
+            ("CACHEWATCH_TABLE", "history"),
+            (
+                "CACHEWATCH_TOPIC_ARN",
+                "arn:aws:sns:us-east-1:123456789012:cachewatch",
+            ),
+        ])
+        .await
+        .unwrap();
+        assert_eq!(
+            with_topic.own_place(),
+            Some(("123456789012".to_owned(), "eu-west-1".to_owned()))
+        );
+        let without = deployment(&[("CACHEWATCH_TABLE", "history")])
+            .await
+            .unwrap();
+        assert_eq!(without.own_place(), None);
+        assert_eq!(
+            own_place("arn:aws:sns:ap-south-1:111122223333:t", None),
+            Some(("111122223333".to_owned(), "ap-south-1".to_owned()))
+        );
+        assert_eq!(own_place("not an arn", Some("eu-west-1")), None);
     }
 
     #[tokio::test]

@@ -95,8 +95,7 @@ async fn read_one(
             format!("{e}{source}")
         })?;
     for e in &mut backfill.events {
-        e.account_id = Some(spoke.account.clone());
-        e.region = Some(spoke.region.clone());
+        e.stamp_place(&spoke.account, &spoke.region);
     }
     Ok(backfill)
 }

@@ -1155,8 +1155,12 @@ fn the_legacy_sample_has_the_id_of_its_describe_events_record() {
     // Act
     let record = the_event(&describe, "pricing-mc", "Cache cluster created");
 
-    // Assert
-    assert_eq!(legacy[0].id, record.id);
+    // Assert: the sample knows its account (from its topic) and the record does not, so its id
+    // is the record's within its account, and the two are one report.
+    assert_eq!(legacy[0].id_without_place().as_ref(), Some(&record.id));
+    assert!(cachewatch_core::intake::correlate::same_report(
+        &legacy[0], record
+    ));
 }
 
 // --- Malformed inputs ------------------------------------------------------------------------------

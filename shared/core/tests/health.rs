@@ -230,7 +230,7 @@ fn the_slack_alert_of_a_service_update_speaks_of_the_update_not_of_a_node_replac
     let whole = format!(
         "{}\n{}",
         message.text,
-        serde_json::Value::Array(message.blocks.clone())
+        serde_json::to_value(&message.blocks).unwrap()
     );
 
     assert!(whole.contains("Service update due"), "{whole}");

@@ -20,6 +20,7 @@ use axum::Json;
 use axum::extract::{Form, State};
 use axum::response::{IntoResponse, Response};
 use cachewatch_core::alerting::delivery::{ChatSink, SlackViews};
+use cachewatch_core::alerting::slack::blockkit::{Block, Button, Section, Text};
 use cachewatch_core::alerting::slack::mrkdwn::{self, DateStyle};
 use cachewatch_core::alerting::slack::{self, ACTION_RUNBOOK, SlackMessage, limits};
 use cachewatch_core::cluster::kept::FactsStore;
@@ -86,7 +87,7 @@ pub struct Reply {
 }
 
 impl Reply {
-    fn ephemeral(text: &str, blocks: Vec<Value>) -> Self {
+    fn ephemeral(text: &str, blocks: Vec<Block>) -> Self {
         Self {
             in_channel: false,
             message: SlackMessage {
@@ -112,27 +113,28 @@ impl Reply {
     }
 }
 
-fn section(text: &str) -> Value {
-    json!({"type": "section", "text": {"type": "mrkdwn", "text": mrkdwn::truncate(text, limits::SECTION_TEXT)}})
+fn mrkdwn_text(text: &str) -> Text {
+    Text::mrkdwn(mrkdwn::truncate(text, limits::SECTION_TEXT))
 }
 
-fn section_with_link(text: &str, label: &str, url: &str) -> Value {
-    let mut block = section(text);
-    block["accessory"] = link_button(label, url);
-    block
+fn section(text: &str) -> Block {
+    Block::section(mrkdwn_text(text))
 }
 
-fn link_button(label: &str, url: &str) -> Value {
-    json!({
-        "type": "button",
-        "text": {"type": "plain_text", "text": label},
-        "action_id": ACTION_RUNBOOK,
-        "url": url,
+fn section_with_link(text: &str, label: &str, url: &str) -> Block {
+    Block::Section(Section {
+        text: Some(mrkdwn_text(text)),
+        accessory: Some(link_button(label, url).into()),
+        ..Section::default()
     })
 }
 
-fn context(text: &str) -> Value {
-    json!({"type": "context", "elements": [{"type": "mrkdwn", "text": mrkdwn::truncate(text, limits::SECTION_TEXT)}]})
+fn link_button(label: &str, url: &str) -> Button {
+    Button::new(Text::plain(label), ACTION_RUNBOOK).url(url)
+}
+
+fn context(text: &str) -> Block {
+    Block::context(vec![mrkdwn_text(text)])
 }
 
 /// `POST /slack/commands` (Slack's signature already checked).
@@ -252,7 +254,7 @@ where
     }
     let zone = app.settings.zone;
     let found = events.len();
-    let items: Vec<Value> = events
+    let items: Vec<Block> = events
         .iter()
         .map(|e| {
             let line = event_line(e, zone);
@@ -263,8 +265,8 @@ where
             }
         })
         .collect();
-    let footer = history_url(app, &given, now).map(|url| {
-        json!({"type": "actions", "elements": [link_button("Open in the history page", &url)]})
+    let footer = history_url(app, &given, now).map(|url| Block::Actions {
+        elements: vec![link_button("Open in the history page", &url).into()],
     });
     let more = found == query.limit;
     Ok(fit(
@@ -289,9 +291,9 @@ where
 /// left out from the end until the answer is within Slack's limits.
 fn fit(
     text: &str,
-    header: impl Fn(usize) -> Value,
-    mut items: Vec<Value>,
-    footer: Option<Value>,
+    header: impl Fn(usize) -> Block,
+    mut items: Vec<Block>,
+    footer: Option<Block>,
 ) -> Reply {
     loop {
         let mut blocks = vec![header(items.len())];
@@ -445,7 +447,7 @@ where
     ahead.sort_by_key(|m| (m.deadline().is_none(), m.deadline(), m.id.clone()));
     let total = ahead.len();
     let zone = app.settings.zone;
-    let items: Vec<Value> = ahead
+    let items: Vec<Block> = ahead
         .iter()
         .take(UPCOMING_MAX)
         .map(|m| {

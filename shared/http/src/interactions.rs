@@ -27,6 +27,9 @@ use axum::extract::{Form, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use cachewatch_core::alerting::delivery::{ChatSink, DeliveryError, SlackViews};
+use cachewatch_core::alerting::slack::blockkit::{
+    self, Block, Element, Modal, OptionObject, PlainTextInput, RadioButtons, StaticSelect, Text,
+};
 use cachewatch_core::alerting::slack::{
     self, ACTION_ACKNOWLEDGE, ACTION_CHECKLIST, ACTION_OUTCOME, MessageMetadata, mrkdwn,
 };
@@ -416,44 +419,81 @@ where
         .map_err(ButtonError::from)
 }
 
-fn plain(text: &str) -> Value {
-    json!({"type": "plain_text", "text": text})
-}
-
-fn input(block: &str, label: &str, element: Value, optional: bool) -> Value {
-    json!({
-        "type": "input",
-        "block_id": block,
-        "optional": optional,
-        "label": plain(label),
-        "element": element,
+/// The outcome modal for the maintenance of `label`.
+fn outcome_view(label: &str, context: &OutcomeContext) -> blockkit::View {
+    let options = |pairs: &[(&str, &str)]| -> Vec<OptionObject> {
+        pairs
+            .iter()
+            .map(|(value, text)| OptionObject::new(*text, *value))
+            .collect()
+    };
+    let yes_no = options(&[("no", "No"), ("yes", "Yes")]);
+    let question = format!(
+        "How did the maintenance of {} go? This goes into the team's log.",
+        mrkdwn::code(label)
+    );
+    let handled = Element::StaticSelect(StaticSelect {
+        action_id: FIELD_HANDLED.to_owned(),
+        placeholder: None,
+        options: options(&HANDLED),
+    });
+    let site = Element::RadioButtons(RadioButtons {
+        action_id: FIELD_SITE_MAINTENANCE.to_owned(),
+        initial_option: yes_no.first().cloned(),
+        options: yes_no,
+    });
+    let text_input = |action_id: &str, placeholder: Option<&str>, max_length| {
+        Element::PlainTextInput(PlainTextInput {
+            action_id: action_id.to_owned(),
+            placeholder: placeholder.map(Text::plain),
+            multiline: action_id == FIELD_NOTE,
+            max_length: Some(max_length),
+        })
+    };
+    let downtime = text_input(FIELD_DOWNTIME, Some(DOWNTIME_HINT), 32);
+    blockkit::View::Modal(Modal {
+        callback_id: Some(OUTCOME_CALLBACK.to_owned()),
+        private_metadata: Some(serde_json::to_string(context).unwrap_or_default()),
+        title: Text::plain("Record outcome"),
+        submit: Some(Text::plain("Record")),
+        close: Some(Text::plain("Cancel")),
+        blocks: vec![
+            Block::section(Text::mrkdwn(mrkdwn::truncate(
+                &question,
+                slack::limits::SECTION_TEXT,
+            ))),
+            input(FIELD_HANDLED, "How was it handled?", handled, false),
+            input(
+                FIELD_SITE_MAINTENANCE,
+                "Was the site put into maintenance?",
+                site,
+                false,
+            ),
+            input(
+                FIELD_DOWNTIME,
+                "How long were users affected?",
+                downtime,
+                true,
+            ),
+            input(
+                FIELD_NOTE,
+                "Note",
+                text_input(FIELD_NOTE, None, MAX_NOTE),
+                true,
+            ),
+        ],
     })
 }
 
-/// The outcome modal for the maintenance of `label`.
-fn outcome_view(label: &str, context: &OutcomeContext) -> Value {
-    let options: Vec<Value> = HANDLED
-        .iter()
-        .map(|(value, text)| json!({"text": plain(text), "value": value}))
-        .collect();
-    let yes_no: Vec<Value> = [("no", "No"), ("yes", "Yes")]
-        .iter()
-        .map(|(value, text)| json!({"text": plain(text), "value": value}))
-        .collect();
-    json!({
-        "type": "modal",
-        "callback_id": OUTCOME_CALLBACK,
-        "private_metadata": serde_json::to_string(context).unwrap_or_default(),
-        "title": plain("Record outcome"),
-        "submit": plain("Record"),
-        "close": plain("Cancel"),
-        "blocks": [
-            {"type": "section", "text": {"type": "mrkdwn", "text": mrkdwn::truncate(&format!("How did the maintenance of {} go? This goes into the team's log.", mrkdwn::code(label)), 3000)}},
-            input(FIELD_HANDLED, "How was it handled?", json!({"type": "static_select", "action_id": FIELD_HANDLED, "options": options}), false),
-            input(FIELD_SITE_MAINTENANCE, "Was the site put into maintenance?", json!({"type": "radio_buttons", "action_id": FIELD_SITE_MAINTENANCE, "options": yes_no, "initial_option": yes_no[0]}), false),
-            input(FIELD_DOWNTIME, "How long were users affected?", json!({"type": "plain_text_input", "action_id": FIELD_DOWNTIME, "placeholder": plain("2m, 90s, 1h30m; empty if not measured"), "max_length": 32}), true),
-            input(FIELD_NOTE, "Note", json!({"type": "plain_text_input", "action_id": FIELD_NOTE, "multiline": true, "max_length": MAX_NOTE}), true),
-        ],
+/// What the downtime field shows while it is empty.
+const DOWNTIME_HINT: &str = "2m, 90s, 1h30m; empty if not measured";
+
+fn input(block_id: &str, label: &str, element: Element, optional: bool) -> Block {
+    Block::Input(blockkit::Input {
+        block_id: block_id.to_owned(),
+        label: Text::plain(label),
+        element,
+        optional,
     })
 }
 

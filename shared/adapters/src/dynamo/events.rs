@@ -110,7 +110,9 @@ impl DynamoStore {
                 continue;
             };
             let stored = stored.event;
-            if correlate::same_occurrence(&stored, e) {
+            if correlate::same_occurrence(&stored, e)
+                || (stored.id != e.id && correlate::same_report(&stored, e))
+            {
                 near.push(stored);
             }
         }
@@ -371,7 +373,9 @@ impl EventStore for DynamoStore {
         let ids: Vec<EventId> = events.iter().map(|e| e.id.clone()).collect();
         let stored = self.stored_events(&ids).await?;
         // Only a notice and a text can be two reports of one occurrence, and an event stored
-        // already is that event whatever is near it: a re-delivery costs the one read above.
+        // already is that event whatever is near it: a re-delivery costs the one read above. The
+        // same query finds the same report stored without its account, or under the id it had
+        // before ids knew accounts (same second, so near): no read by that id is needed.
         let correlatable: Vec<&MaintenanceEvent> = events
             .iter()
             .filter(|e| correlate::is_notice(e) || correlate::is_text(e))

@@ -12,6 +12,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use cachewatch_core::alerting::delivery::{ChatSink, DeliveryError, PostedMessage, SlackViews};
+use cachewatch_core::alerting::slack::blockkit::View;
 use cachewatch_core::alerting::slack::{MessageMetadata, SlackMessage};
 use chrono::{DateTime, Utc};
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
@@ -342,7 +343,7 @@ impl SlackViews for SlackClient {
     /// `views.open` with `{trigger_id, view}` (<https://docs.slack.dev/reference/methods/views.open>):
     /// at most two attempts, a short wait between them, as a trigger expires 3 seconds after the
     /// interaction; `expired_trigger_id` and the other refusals are final.
-    async fn open_view(&self, trigger_id: &str, view: &Value) -> Result<(), DeliveryError> {
+    async fn open_view(&self, trigger_id: &str, view: &View) -> Result<(), DeliveryError> {
         let body = json!({"trigger_id": trigger_id, "view": view})
             .to_string()
             .into_bytes();
@@ -388,7 +389,7 @@ fn post_body(channel: &str, message: &SlackMessage) -> Value {
     body.insert("channel".into(), channel.into());
     body.insert("text".into(), message.text.clone().into());
     if !message.blocks.is_empty() {
-        body.insert("blocks".into(), message.blocks.clone().into());
+        body.insert("blocks".into(), message.blocks_json());
     }
     if let Some(thread_ts) = &message.thread_ts {
         body.insert("thread_ts".into(), thread_ts.clone().into());
@@ -408,7 +409,7 @@ fn update_body(channel: &str, ts: &str, message: &SlackMessage) -> Value {
     body.insert("channel".into(), channel.into());
     body.insert("ts".into(), ts.into());
     body.insert("text".into(), message.text.clone().into());
-    body.insert("blocks".into(), message.blocks.clone().into());
+    body.insert("blocks".into(), message.blocks_json());
     if let Some(metadata) = &message.metadata {
         body.insert("metadata".into(), metadata_json(metadata));
     }
@@ -470,11 +471,12 @@ struct ResponseMetadata {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cachewatch_core::alerting::slack::Block;
 
     fn message() -> SlackMessage {
         SlackMessage {
             text: "Node replacement".to_owned(),
-            blocks: vec![json!({"type": "divider"})],
+            blocks: vec![Block::Divider],
             thread_ts: Some("1700000000.000100".to_owned()),
             metadata: Some(MessageMetadata::for_delivery("evt-1")),
         }

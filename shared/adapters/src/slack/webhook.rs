@@ -139,7 +139,7 @@ fn webhook_body(message: &SlackMessage) -> Value {
     let mut body = Map::new();
     body.insert("text".into(), message.text.clone().into());
     if !message.blocks.is_empty() {
-        body.insert("blocks".into(), message.blocks.clone().into());
+        body.insert("blocks".into(), message.blocks_json());
     }
     Value::Object(body)
 }
@@ -177,7 +177,7 @@ mod tests {
     fn the_body_is_text_and_blocks_only() {
         let message = SlackMessage {
             text: "hello".to_owned(),
-            blocks: vec![serde_json::json!({"type": "divider"})],
+            blocks: vec![cachewatch_core::alerting::slack::Block::Divider],
             thread_ts: Some("1.2".to_owned()),
             metadata: Some(cachewatch_core::alerting::slack::MessageMetadata::for_delivery("k")),
         };

@@ -237,6 +237,36 @@ fn near_events(
     )
 }
 
+/// The same report as `e` stored with or without its account, for [`correlate::same_report`]:
+/// under the id `e` would have without its account, or, for `e` without one, under an id that
+/// knows an account (`any_bare`: some such event is stored).
+fn same_reports(
+    conn: &Connection,
+    unreadable: &UnreadableLog,
+    e: &MaintenanceEvent,
+    any_alias: bool,
+    any_bare: bool,
+) -> Result<Vec<MaintenanceEvent>, StoreError> {
+    let found = match e.id_without_place() {
+        Some(bare) => stored_event(conn, unreadable, &bare, any_alias)?
+            .into_iter()
+            .collect(),
+        None if e.account_id.is_none() && any_bare => {
+            let sql = format!(
+                "SELECT {COLUMNS} FROM events e INDEXED BY events_by_bare_id
+                     LEFT JOIN maintenance_events m ON m.event_id = e.id
+                 WHERE e.bare_id = ?1"
+            );
+            query_events(conn, unreadable, &sql, [e.id.as_str()], "read event")?
+        }
+        None => Vec::new(),
+    };
+    Ok(found
+        .into_iter()
+        .filter(|stored| correlate::same_report(stored, e))
+        .collect())
+}
+
 /// Whether `id` is the id of a report merged into another event.
 fn is_alias(conn: &Connection, id: &EventId) -> Result<bool, StoreError> {
     conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM event_aliases WHERE alias = ?1)")
@@ -252,14 +282,15 @@ fn insert_event(tx: &Connection, e: &MaintenanceEvent, fts: bool) -> Result<bool
             "INSERT INTO events (seq, id, event_name, kind, category, actionable, source_type, source_id, cluster_id,
                  node_id, replication_group_id, cluster_group, group_key, occurred_at, window_start, window_end,
                  previous_window_start, previous_window_end, message, region, account_id, failover_from,
-                 failover_to, origin, received_at, attributes, drill, subjects)
+                 failover_to, origin, received_at, attributes, drill, subjects, bare_id)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
-                 ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)
+                 ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29)
              ON CONFLICT DO NOTHING",
         )
         .map_err(&err)?;
     let subjects = subjects(e);
     let failover = e.failover.as_ref();
+    let bare_id = e.id_without_place();
     let mut seq = preferred_seq(e);
     loop {
         let changed = insert
@@ -292,6 +323,7 @@ fn insert_event(tx: &Connection, e: &MaintenanceEvent, fts: bool) -> Result<bool
                 attributes_json(e),
                 e.drill,
                 subjects,
+                bare_id.as_ref().map(EventId::as_str),
             ])
             .map_err(&err)?;
         if changed == 1 {
@@ -479,18 +511,29 @@ impl EventStore for SqliteStore {
             &conn,
             "SELECT EXISTS (SELECT 1 FROM events INDEXED BY events_notices WHERE event_name IS NOT NULL AND message IS NULL)",
         )?;
+        let any_bare = exists(
+            &conn,
+            "SELECT EXISTS (SELECT 1 FROM events INDEXED BY events_by_bare_id WHERE bare_id IS NOT NULL)",
+        )?;
         events
             .iter()
             .map(|e| {
-                let near = if correlate::is_text(e) && !any_notice {
+                let mut near = if correlate::is_text(e) && !any_notice {
                     Vec::new()
                 } else {
                     near_events(&conn, &self.unreadable, e)?
                 };
-                Ok(Candidates {
-                    same: stored_event(&conn, &self.unreadable, &e.id, any_alias)?,
-                    near,
-                })
+                let same = stored_event(&conn, &self.unreadable, &e.id, any_alias)?;
+                if same.is_none() {
+                    near.extend(same_reports(
+                        &conn,
+                        &self.unreadable,
+                        e,
+                        any_alias,
+                        any_bare,
+                    )?);
+                }
+                Ok(Candidates { same, near })
             })
             .collect()
     }

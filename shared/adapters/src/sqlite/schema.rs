@@ -7,7 +7,8 @@ use rusqlite::Connection;
 
 /// The indexes of the events table that only searches and lifecycle reads use, as migrations 1
 /// and 6 create them: a large import drops them and builds each once at its end, inside its
-/// transaction. The unique index on the id and `events_notices` stay, looked up by every write.
+/// transaction. The unique index on the id, `events_notices` and `events_by_bare_id` stay,
+/// looked up by every write.
 pub const DEFERRABLE_INDEXES: &[(&str, &str)] = &[
     (
         "events_by_group",
@@ -208,6 +209,14 @@ const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX events_by_place ON events (account_id, region) WHERE account_id IS NOT NULL;
     "#,
+    // 7: an event whose id knows its account keeps the id it would have without it (`bare_id`),
+    // so that the same report from a source that does not know the account (a DescribeEvents
+    // file ingested by hand) is found to be stored. Rows stored before are not changed: their id
+    // is that id already.
+    r#"
+    ALTER TABLE events ADD COLUMN bare_id TEXT;
+    CREATE INDEX events_by_bare_id ON events (bare_id) WHERE bare_id IS NOT NULL;
+    "#,
 ];
 
 /// Why a database cannot be used.
@@ -230,12 +239,22 @@ pub enum SchemaError {
 
 /// Brings the database to the newest schema.
 pub fn migrate(conn: &mut Connection) -> Result<(), SchemaError> {
+    migrate_to(conn, MIGRATIONS.len())
+}
+
+/// Brings the database to schema version `version` (as the cachewatch that knew no later one
+/// left it), or refuses one newer than this build knows.
+pub(super) fn migrate_to(conn: &mut Connection, version: usize) -> Result<(), SchemaError> {
     let known = MIGRATIONS.len() as i64;
     let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if found > known {
         return Err(SchemaError::TooNew { found, known });
     }
-    for (index, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+    for (index, sql) in MIGRATIONS[..version.min(MIGRATIONS.len())]
+        .iter()
+        .enumerate()
+        .skip(found as usize)
+    {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         // Another process may have migrated while this one waited for the lock.
         let now: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;

@@ -48,6 +48,90 @@ fn history_survives_closing_and_reopening_the_file() {
     assert_eq!(again.new_count(), 0);
 }
 
+/// Stores `e` as a cachewatch at schema version 6 did: no `bare_id`, the id of before.
+fn insert_as_version_6(conn: &Connection, e: &MaintenanceEvent) {
+    conn.execute(
+        "INSERT INTO events (seq, id, kind, category, actionable, source_type, source_id, cluster_id,
+             node_id, cluster_group, group_key, occurred_at, window_start, window_end, message, region,
+             account_id, origin, received_at, drill, subjects)
+         VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, 0, ?19)",
+        params![
+            rows::preferred_seq(e),
+            e.id.as_str(),
+            e.kind.as_str(),
+            e.category.as_str(),
+            e.source_type,
+            e.source_id.as_str(),
+            e.cluster_id.as_ref().map(|c| c.as_str()),
+            e.node_id.as_ref().map(|n| n.as_str()),
+            e.cluster_group(),
+            e.group_key(),
+            millis(e.occurred_at),
+            e.window.map(|w| millis(w.start)),
+            e.window.map(|w| millis(w.end)),
+            e.message,
+            e.region,
+            e.account_id,
+            e.origin.as_str(),
+            millis(e.received_at),
+            subjects(e),
+        ],
+    )
+    .unwrap();
+    conn.execute(
+        "INSERT INTO events_fts (rowid, message, subjects) VALUES (?1, ?2, ?3)",
+        params![rows::preferred_seq(e), e.message, subjects(e)],
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_history_of_before_ids_knew_accounts_is_kept_whole_and_its_events_are_not_stored_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v6.db");
+    let (hub, mut spoke) = (events().remove(0), events().remove(1));
+    // A spoke's event, stamped with its account under the id of before.
+    spoke.account_id = Some("444455556666".into());
+    spoke.region = Some("us-east-1".into());
+    {
+        let mut conn = Connection::open(&path).unwrap();
+        schema::migrate_to(&mut conn, 6).unwrap();
+        insert_as_version_6(&conn, &hub);
+        insert_as_version_6(&conn, &spoke);
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    let version: i64 = store
+        .lock()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 7);
+    let kept = block_on(store.search(&EventQuery::default())).unwrap();
+    assert_eq!(kept.len(), 2);
+    assert_eq!(
+        (&kept[0].id, &kept[1].id),
+        (&spoke.id, &hub.id),
+        "nothing is re-keyed"
+    );
+
+    // The poller reads both again, each stamped with where it was read.
+    let mut read = events();
+    read[0].stamp_place("123456789012", "eu-west-1");
+    read[1].stamp_place("444455556666", "us-east-1");
+    assert!(read.iter().all(|e| e.id_without_place().is_some()));
+    let outcome = block_on(ingest(&store, read, &AlertPolicy::default())).unwrap();
+    assert_eq!(outcome.new_count(), 0);
+    let ids: Vec<&EventId> = outcome.events.iter().map(|e| &e.event.id).collect();
+    assert_eq!(ids, [&hub.id, &spoke.id]);
+    let hub_now = block_on(store.event(&hub.id)).unwrap().unwrap();
+    assert_eq!(hub_now.account_id.as_deref(), Some("123456789012"));
+    assert_eq!(
+        block_on(store.search(&EventQuery::default()))
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
 #[test]
 fn a_database_from_a_newer_version_is_refused() {
     let dir = tempfile::tempdir().unwrap();

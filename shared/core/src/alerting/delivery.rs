@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 
 use crate::alerting::outbound::{OutboundEvent, Output};
 use crate::alerting::slack::SlackMessage;
+use crate::alerting::slack::blockkit::View;
 use crate::history::store::StoreError;
 use crate::model::event::EventId;
 
@@ -111,13 +112,13 @@ pub trait ChatSink: Send + Sync {
 /// Slack's modals: the forms a person fills in after pressing a button (the outcome of a
 /// maintenance). Only the Web API opens them; a webhook cannot.
 pub trait SlackViews: Send + Sync {
-    /// Opens `view` (a Block Kit view object, built by the caller) for the person whose
+    /// Opens `view` (built by the caller) for the person whose
     /// interaction carried `trigger_id`. Slack accepts a trigger once, within 3 seconds of the
     /// interaction, so implementations retry little and fast.
     fn open_view(
         &self,
         trigger_id: &str,
-        view: &serde_json::Value,
+        view: &View,
     ) -> impl Future<Output = Result<(), DeliveryError>> + Send;
 }
 

@@ -121,7 +121,9 @@ pub struct Candidates {
     /// The event stored under the incoming event's id, or the one it was merged into.
     pub same: Option<MaintenanceEvent>,
     /// Stored events with the same source and kind within [`SAME_OCCURRENCE`] of it, of the other
-    /// shape (a notice for a text, a text for a notice). A store may return more; never fewer.
+    /// shape (a notice for a text, a text for a notice), and, when nothing is stored under its
+    /// id, the same report stored with or without its account ([`correlate::same_report`]). A
+    /// store may return more; never fewer.
     pub near: Vec<MaintenanceEvent>,
 }
 
@@ -299,7 +301,8 @@ impl EventStore for MemoryStore {
                         e.source_id == incoming.source_id
                             && e.kind == incoming.kind
                             && (e.occurred_at - incoming.occurred_at).abs() <= SAME_OCCURRENCE
-                            && correlate::same_occurrence(e, incoming)
+                            && (correlate::same_occurrence(e, incoming)
+                                || (e.id != incoming.id && correlate::same_report(e, incoming)))
                     })
                     .cloned()
                     .collect(),

@@ -8,6 +8,22 @@
 //! The stored event keeps its id and gains what the other report knew (the window, the text, the
 //! account). Two reports of the same shape are never merged: two texts or two notices close together
 //! are two events (two nodes rebooted in the same minute, say).
+//!
+//! **Where a report comes from.** A report that knows its account (an SNS notice, from its
+//! topic's ARN; a DescribeEvents record the poller read, stamped with where it read it) is
+//! identified within its account and Region ([`crate::model::event::EventId::derive_in`]); one
+//! that does not (a history kept before ids knew accounts, a DescribeEvents file ingested by hand)
+//! keeps the id it always had. Two reports are of one place when their accounts, and their
+//! Regions, are the same wherever both know them ([`MaintenanceEvent::places_agree`]). So:
+//!
+//! - a notice and a text of one occurrence are matched as above only when their places agree:
+//!   `sessions-redis` of one account never takes the text of `sessions-redis` of another;
+//! - the same report, once with its account and once without (same source, kind, node, second
+//!   and shape), is one event ([`same_report`]): the stored one is kept, and gains the account
+//!   when only the incoming report knew it;
+//! - a report without an account that matches the reports of **several** accounts is taken as
+//!   stored (it is one of them, nothing is lost) and merged into none, since which one cannot be
+//!   told.
 
 use chrono::Duration;
 
@@ -35,10 +51,25 @@ pub fn same_occurrence(a: &MaintenanceEvent, b: &MaintenanceEvent) -> bool {
     };
     shapes
         && nodes
+        && a.places_agree(b)
         && a.drill == b.drill
         && a.source_id == b.source_id
         && a.kind == b.kind
         && (a.occurred_at - b.occurred_at).abs() <= SAME_OCCURRENCE
+}
+
+/// Whether `a` and `b` are one report seen twice, from a source that knew its account and from
+/// one that did not (or under the ids of before and after ids knew accounts): the same shape,
+/// source, kind, node and second, from places that agree.
+pub fn same_report(a: &MaintenanceEvent, b: &MaintenanceEvent) -> bool {
+    is_notice(a) == is_notice(b)
+        && is_text(a) == is_text(b)
+        && a.places_agree(b)
+        && a.drill == b.drill
+        && a.source_id == b.source_id
+        && a.kind == b.kind
+        && a.node_id == b.node_id
+        && a.occurred_at.timestamp() == b.occurred_at.timestamp()
 }
 
 /// `stored` completed with what `incoming` adds. The stored id, date and reception are kept.
@@ -92,10 +123,22 @@ pub fn decide(
     if let Some(same) = same {
         return Disposition::Duplicate(same.clone());
     }
-    match near.iter().find(|c| same_occurrence(c, incoming)) {
-        Some(stored) => Disposition::Merge(merge(stored, incoming)),
-        None => Disposition::New,
+    if let Some(stored) = near.iter().find(|c| same_report(c, incoming)) {
+        return if stored.account_id.is_none() && incoming.account_id.is_some() {
+            Disposition::Merge(merge(stored, incoming))
+        } else {
+            Disposition::Duplicate(stored.clone())
+        };
     }
+    let mut twins = near.iter().filter(|c| same_occurrence(c, incoming));
+    let Some(first) = twins.next() else {
+        return Disposition::New;
+    };
+    if twins.any(|other| !other.places_agree(first)) {
+        // The other report of an occurrence in one of several accounts, not knowing which.
+        return Disposition::Duplicate(first.clone());
+    }
+    Disposition::Merge(merge(first, incoming))
 }
 
 #[cfg(test)]
@@ -161,6 +204,20 @@ mod tests {
         let mut text = one(TEXT);
         text.kind = crate::EventKind::new(crate::EventKind::NODE_REPLACEMENT_CANCELED);
         assert!(!same_occurrence(&notice, &text));
+    }
+
+    #[test]
+    fn a_notice_and_a_text_of_two_accounts_are_two_events() {
+        let notice = one(SNS);
+        let mut text = one(TEXT);
+        text.stamp_place("444455556666", "eu-west-1");
+        assert!(!same_occurrence(&notice, &text));
+        text = one(TEXT);
+        text.stamp_place("123456789012", "us-east-1");
+        assert!(!same_occurrence(&notice, &text), "nor of two Regions");
+        text = one(TEXT);
+        text.stamp_place("123456789012", "eu-west-1");
+        assert!(same_occurrence(&notice, &text));
     }
 
     #[test]

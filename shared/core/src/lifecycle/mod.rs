@@ -468,8 +468,52 @@ fn cluster_of(e: &MaintenanceEvent) -> String {
 }
 
 /// Works out the maintenances of one group's events, given in any order. Events that take no part
-/// in a lifecycle (category `other`) are ignored.
+/// in a lifecycle (category `other`) are ignored. The events of each place (account and Region)
+/// are worked out apart ([`by_place`]): two clusters of one name never share a maintenance.
 pub fn assemble(events: &[MaintenanceEvent]) -> Vec<Maintenance> {
+    let mut maintenances: Vec<Maintenance> = by_place(events)
+        .into_values()
+        .flat_map(assemble_place)
+        .collect();
+    maintenances.sort_by(|a, b| (a.first_event_at, &a.id).cmp(&(b.first_event_at, &b.id)));
+    maintenances
+}
+
+/// An account and a Region, as far as an event knows them.
+type Place<'a> = (Option<&'a str>, Option<&'a str>);
+
+/// A group's events by the place they come from. A group is named by a cluster's name, which
+/// clusters of two accounts (or of two Regions of one account) may share: each place's events
+/// are its own. An event that knows no account (kept before events knew it, or ingested from a
+/// file that does not say) goes with the one place of the group its Region agrees with; when
+/// there are none or several, it stays with the others that know no account.
+fn by_place(events: &[MaintenanceEvent]) -> BTreeMap<Place<'_>, Vec<&MaintenanceEvent>> {
+    let mut places: BTreeMap<Place<'_>, Vec<&MaintenanceEvent>> = BTreeMap::new();
+    let (known, unknown): (Vec<&MaintenanceEvent>, Vec<&MaintenanceEvent>) =
+        events.iter().partition(|e| e.account_id.is_some());
+    for e in known {
+        places
+            .entry((e.account_id.as_deref(), e.region.as_deref()))
+            .or_default()
+            .push(e);
+    }
+    let known_places: Vec<Place<'_>> = places.keys().copied().collect();
+    for e in unknown {
+        let region = e.region.as_deref();
+        let mut agreeing = known_places
+            .iter()
+            .filter(|(_, r)| r.zip(region).is_none_or(|(a, b)| a == b));
+        let place = match (agreeing.next(), agreeing.next()) {
+            (Some(only), None) => *only,
+            _ => (None, None),
+        };
+        places.entry(place).or_default().push(e);
+    }
+    places
+}
+
+/// The maintenances of one place's events.
+fn assemble_place(events: Vec<&MaintenanceEvent>) -> Vec<Maintenance> {
     let mut node_events: Vec<&MaintenanceEvent> = Vec::new();
     let mut failovers: Vec<&MaintenanceEvent> = Vec::new();
     let mut notices: Vec<&MaintenanceEvent> = Vec::new();
@@ -497,7 +541,6 @@ pub fn assemble(events: &[MaintenanceEvent]) -> Vec<Maintenance> {
         maintenances.push(build(&episode, MaintenanceKind::Failover, None, None, None));
     }
     maintenances.extend(health::maintenances(notices));
-    maintenances.sort_by(|a, b| (a.first_event_at, &a.id).cmp(&(b.first_event_at, &b.id)));
     maintenances
 }
 

@@ -473,3 +473,68 @@ fn other_events_take_no_part() {
     )]);
     assert!(ms.is_empty());
 }
+
+fn in_place(mut e: MaintenanceEvent, account: &str, region: &str) -> MaintenanceEvent {
+    e.stamp_place(account, region);
+    e
+}
+
+#[test]
+fn clusters_of_one_name_in_two_accounts_or_regions_never_share_a_maintenance() {
+    let w = window("2026-06-25T19:00:00Z", "2026-06-25T20:00:00Z");
+    let notice = || scheduled("sessions-redis", "2026-06-11T03:10:02Z", w);
+    let events = [
+        in_place(notice(), "111122223333", "eu-west-1"),
+        in_place(notice(), "444455556666", "eu-west-1"),
+        in_place(notice(), "111122223333", "us-east-1"),
+    ];
+    let maintenances = assemble(&events);
+    assert_eq!(maintenances.len(), 3, "{maintenances:#?}");
+    for (m, e) in maintenances.iter().zip(sorted_ids(&events)) {
+        assert_eq!(m.event_ids, std::slice::from_ref(&e));
+    }
+    let places: BTreeSet<_> = maintenances
+        .iter()
+        .map(|m| (m.account_id.clone(), m.region.clone()))
+        .collect();
+    assert_eq!(places.len(), 3);
+}
+
+fn sorted_ids(events: &[MaintenanceEvent]) -> Vec<EventId> {
+    let mut ids: Vec<EventId> = events.iter().map(|e| e.id.clone()).collect();
+    ids.sort();
+    ids
+}
+
+#[test]
+fn an_event_without_an_account_joins_the_one_place_of_its_group_and_no_other() {
+    let w = window("2026-06-25T19:00:00Z", "2026-06-25T20:00:00Z");
+    let notice = in_place(
+        scheduled("sessions-redis", "2026-06-11T03:10:02Z", w),
+        "111122223333",
+        "eu-west-1",
+    );
+    let started = finish(node_event(
+        EventKind::CACHE_NODE_REPLACE_STARTED,
+        "sessions-redis",
+        Some("0001"),
+        "2026-06-25T19:05:00Z",
+    ));
+    let one_place = assemble(&[notice.clone(), started.clone()]);
+    assert_eq!(one_place.len(), 1, "{one_place:#?}");
+    assert_eq!(one_place[0].state, MaintenanceState::InProgress);
+    // With a second account of the same name, which one started cannot be told: apart.
+    let other = in_place(
+        scheduled("sessions-redis", "2026-06-11T03:10:02Z", w),
+        "444455556666",
+        "eu-west-1",
+    );
+    let two_places = assemble(&[notice, other, started.clone()]);
+    assert_eq!(two_places.len(), 3, "{two_places:#?}");
+    assert!(
+        two_places
+            .iter()
+            .filter(|m| m.event_ids != [started.id.clone()])
+            .all(|m| m.state == MaintenanceState::Scheduled)
+    );
+}

@@ -14,8 +14,9 @@ use sha2::{Digest, Sha256};
 use crate::model::ids::{ClusterId, NodeId, ReplicationGroupId, SourceId};
 use crate::model::kind::{Category, EventKind};
 
-/// A stable event id: the same for every delivery of the same event (same source, kind, node and
-/// second), whatever shape or channel it arrived by. Twenty lowercase hex digits.
+/// A stable event id: the same for every delivery of the same event (same account and Region when
+/// the account is known, same source, kind, node and second), whatever shape or channel it arrived
+/// by. Twenty lowercase hex digits.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct EventId(String);
 
@@ -42,7 +43,41 @@ impl EventId {
         hasher.update(node.map_or("", NodeId::as_str).as_bytes());
         hasher.update(b"\0");
         hasher.update(at.timestamp().to_string().as_bytes());
-        let digest = hasher.finalize();
+        Self::from_digest(&hasher.finalize())
+    }
+
+    /// The id of the event about `source` of `kind` (on `node`) at `at`, in `account` and
+    /// `region` when the account is known: two clusters of one name in two accounts, or in two
+    /// Regions of one account, are told apart. Without an account the id is [`EventId::derive`]'s,
+    /// the id such events have always had, so that ids people have seen keep naming their events.
+    pub fn derive_in(
+        account: Option<&str>,
+        region: Option<&str>,
+        source: &SourceId,
+        kind: &EventKind,
+        node: Option<&NodeId>,
+        at: DateTime<Utc>,
+    ) -> Self {
+        let Some(account) = account else {
+            return Self::derive(source, kind, node, at);
+        };
+        let mut hasher = Sha256::new();
+        hasher.update(b"cachewatch-event-v2\0");
+        for part in [
+            account,
+            region.unwrap_or(""),
+            source.as_str(),
+            kind.as_str(),
+            node.map_or("", NodeId::as_str),
+        ] {
+            hasher.update(part.as_bytes());
+            hasher.update(b"\0");
+        }
+        hasher.update(at.timestamp().to_string().as_bytes());
+        Self::from_digest(&hasher.finalize())
+    }
+
+    fn from_digest(digest: &[u8]) -> Self {
         let mut hex = String::with_capacity(EVENT_ID_LEN);
         for byte in &digest[..EVENT_ID_LEN / 2] {
             hex.push_str(&format!("{byte:02x}"));
@@ -56,12 +91,7 @@ impl EventId {
         let mut hasher = Sha256::new();
         hasher.update(b"cachewatch-event-identity-v1\0");
         hasher.update(identity.as_bytes());
-        let digest = hasher.finalize();
-        let mut hex = String::with_capacity(EVENT_ID_LEN);
-        for byte in &digest[..EVENT_ID_LEN / 2] {
-            hex.push_str(&format!("{byte:02x}"));
-        }
-        Self(hex)
+        Self::from_digest(&hasher.finalize())
     }
 
     /// Reads an id or an id prefix typed by a person: lowercase hex, 4 to 20 digits.
@@ -298,6 +328,60 @@ impl MaintenanceEvent {
         })
     }
 
+    /// The id this event would have without its account: the id of the same report from a source
+    /// that did not know the account (a history kept before ids knew accounts, a DescribeEvents
+    /// file ingested by hand). `None` when the account is not known (the id is that already), or
+    /// when the id is not derived from the event's date (an AWS Health communication names its
+    /// own identity).
+    pub fn id_without_place(&self) -> Option<EventId> {
+        let account = self.account_id.as_deref()?;
+        let node = self.node_id.as_ref();
+        let placed = EventId::derive_in(
+            Some(account),
+            self.region.as_deref(),
+            &self.source_id,
+            &self.kind,
+            node,
+            self.occurred_at,
+        );
+        (placed == self.id)
+            .then(|| EventId::derive(&self.source_id, &self.kind, node, self.occurred_at))
+    }
+
+    /// Says where a report was read (the account and Region a DescribeEvents call was made in)
+    /// when the report itself does not: the event is then identified within that account and
+    /// Region, as its SNS notice is. A report that names its account keeps it; a Region it names
+    /// is kept too.
+    pub fn stamp_place(&mut self, account: &str, region: &str) {
+        if self.account_id.is_some() {
+            return;
+        }
+        let node = self.node_id.as_ref();
+        let bare = EventId::derive(&self.source_id, &self.kind, node, self.occurred_at);
+        self.account_id = Some(account.to_owned());
+        let region = self.region.get_or_insert_with(|| region.to_owned());
+        if self.id == bare {
+            self.id = EventId::derive_in(
+                Some(account),
+                Some(region),
+                &self.source_id,
+                &self.kind,
+                node,
+                self.occurred_at,
+            );
+        }
+    }
+
+    /// Whether two reports may come from one place: their accounts, and their Regions, are the
+    /// same wherever both know them. A report that knows neither agrees with every place.
+    pub fn places_agree(&self, other: &Self) -> bool {
+        fn agree(a: Option<&str>, b: Option<&str>) -> bool {
+            a.zip(b).is_none_or(|(a, b)| a == b)
+        }
+        agree(self.account_id.as_deref(), other.account_id.as_deref())
+            && agree(self.region.as_deref(), other.region.as_deref())
+    }
+
     /// The cluster a person would name for this event: the cluster, else the replication group,
     /// else the source.
     pub fn cluster_label(&self) -> &str {
@@ -360,6 +444,145 @@ mod tests {
         assert_ne!(a, c);
         assert_ne!(a, d);
         assert_eq!(a.as_str().len(), EVENT_ID_LEN);
+    }
+
+    fn report(account: Option<&str>, region: Option<&str>, at_: &str) -> MaintenanceEvent {
+        let source = SourceId::parse("sessions-redis").unwrap();
+        let kind = EventKind::new(EventKind::NODE_REPLACEMENT_SCHEDULED);
+        let when = at(at_);
+        MaintenanceEvent {
+            id: EventId::derive_in(account, region, &source, &kind, None, when),
+            event_name: None,
+            category: kind.category(),
+            kind,
+            actionable: true,
+            source_type: "cache-cluster".into(),
+            source_id: source,
+            cluster_id: None,
+            node_id: None,
+            replication_group_id: None,
+            occurred_at: when,
+            window: None,
+            previous_window: None,
+            message: Some("text".into()),
+            region: region.map(str::to_owned),
+            account_id: account.map(str::to_owned),
+            failover: None,
+            origin: Origin::DescribeEvents,
+            received_at: when,
+            attributes: BTreeMap::new(),
+            drill: false,
+            maintenance_id: None,
+        }
+    }
+
+    #[test]
+    fn an_event_without_an_account_keeps_the_id_it_always_had() {
+        let source = SourceId::parse("orders-0001-001").unwrap();
+        let kind = EventKind::new(EventKind::CACHE_NODES_REBOOTED);
+        let n1 = NodeId::parse("0001").unwrap();
+        let t = at("2026-03-01T10:00:00Z");
+        let bare = EventId::derive(&source, &kind, Some(&n1), t);
+        // The id of this event as every earlier version derived it (SHA-256 of
+        // `cachewatch-event-v1`, source, kind, node and Unix second, each ended by a zero byte).
+        assert_eq!(bare.as_str(), "6666ec6df1d83ed44f1e");
+        assert_eq!(
+            EventId::derive_in(None, None, &source, &kind, Some(&n1), t),
+            bare
+        );
+        assert_eq!(
+            EventId::derive_in(None, Some("eu-west-1"), &source, &kind, Some(&n1), t),
+            bare,
+            "a Region alone (an e-mail names one) changes nothing"
+        );
+    }
+
+    #[test]
+    fn one_name_in_two_accounts_or_two_regions_is_two_events() {
+        let t = "2026-03-01T10:00:00.250Z";
+        let prod = report(Some("111122223333"), Some("eu-west-1"), t);
+        let staging = report(Some("444455556666"), Some("eu-west-1"), t);
+        let prod_us = report(Some("111122223333"), Some("us-east-1"), t);
+        let unknown = report(None, None, t);
+        let ids = [&prod.id, &staging.id, &prod_us.id, &unknown.id];
+        for (i, a) in ids.iter().enumerate() {
+            for b in &ids[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+        // Each knows the id it would have without its account: the unknown report's.
+        for placed in [&prod, &staging, &prod_us] {
+            assert_eq!(placed.id_without_place().as_ref(), Some(&unknown.id));
+        }
+        assert_eq!(unknown.id_without_place(), None);
+        assert_eq!(
+            report(
+                Some("111122223333"),
+                Some("eu-west-1"),
+                "2026-03-01T10:00:00Z"
+            )
+            .id,
+            prod.id,
+            "to the second, as before"
+        );
+    }
+
+    #[test]
+    fn a_report_stamped_with_where_it_was_read_gets_the_id_of_that_place() {
+        let t = "2026-03-01T10:00:00Z";
+        let mut read = report(None, None, t);
+        read.stamp_place("111122223333", "eu-west-1");
+        assert_eq!(read, report(Some("111122223333"), Some("eu-west-1"), t));
+        // A report that knows its account keeps it.
+        let mut spoke = report(Some("444455556666"), Some("us-east-1"), t);
+        let before = spoke.clone();
+        spoke.stamp_place("111122223333", "eu-west-1");
+        assert_eq!(spoke, before);
+    }
+
+    #[test]
+    fn places_agree_where_both_know_them() {
+        let t = "2026-03-01T10:00:00Z";
+        let prod = report(Some("111122223333"), Some("eu-west-1"), t);
+        let staging = report(Some("444455556666"), Some("eu-west-1"), t);
+        let prod_us = report(Some("111122223333"), Some("us-east-1"), t);
+        let unknown = report(None, None, t);
+        let email = report(None, Some("us-east-1"), t);
+        assert!(prod.places_agree(&prod) && prod.places_agree(&unknown));
+        assert!(unknown.places_agree(&staging));
+        assert!(!prod.places_agree(&staging) && !prod.places_agree(&prod_us));
+        assert!(email.places_agree(&prod_us) && !email.places_agree(&prod));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn ids_tell_places_apart_and_forget_nothing_else(
+            account in proptest::option::of("[0-9]{12}"),
+            other in "[0-9]{12}",
+            region in "[a-z]{2}-[a-z]{4,9}-[1-3]",
+            secs in 0i64..4_000_000_000,
+            millis in 0u32..1000,
+        ) {
+            let source = SourceId::parse("sessions-redis").unwrap();
+            let kind = EventKind::new(EventKind::NODE_REPLACEMENT_SCHEDULED);
+            let t = DateTime::from_timestamp(secs, millis * 1_000_000).unwrap();
+            let whole = DateTime::from_timestamp(secs, 0).unwrap();
+            let id = |a: Option<&str>, r: &str, at| EventId::derive_in(a, Some(r), &source, &kind, None, at);
+            let mine = id(account.as_deref(), &region, t);
+            proptest::prop_assert_eq!(&mine, &id(account.as_deref(), &region, whole));
+            proptest::prop_assert_eq!(mine.as_str().len(), EVENT_ID_LEN);
+            match &account {
+                None => proptest::prop_assert_eq!(&mine, &EventId::derive(&source, &kind, None, t)),
+                Some(account) => {
+                    proptest::prop_assert_ne!(&mine, &EventId::derive(&source, &kind, None, t));
+                    proptest::prop_assert_ne!(&mine, &id(Some(&format!("{region}x")), &region, t));
+                    if *account != other {
+                        proptest::prop_assert_ne!(&mine, &id(Some(&other), &region, t));
+                    }
+                    proptest::prop_assert_ne!(&mine, &id(Some(account), &format!("{region}x"), t));
+                }
+            }
+        }
     }
 
     #[test]

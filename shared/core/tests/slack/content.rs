@@ -15,10 +15,18 @@ fn all_mrkdwn(message: &SlackMessage) -> String {
         .join("\n")
 }
 
-fn blocks_of<'m>(message: &'m SlackMessage, kind: &str) -> Vec<&'m Value> {
+/// The blocks of `message` as Slack receives them.
+fn wire(message: &SlackMessage) -> Vec<Value> {
     message
         .blocks
         .iter()
+        .map(|b| serde_json::to_value(b).unwrap())
+        .collect()
+}
+
+fn blocks_of(message: &SlackMessage, kind: &str) -> Vec<Value> {
+    wire(message)
+        .into_iter()
         .filter(|b| b["type"] == kind)
         .collect()
 }
@@ -179,8 +187,8 @@ fn the_buttons_carry_the_maintenance_id_and_the_runbook_link() {
             (slack::ACTION_OUTCOME, id.as_str()),
         ]
     );
-    let link = message
-        .blocks
+    let blocks = wire(&message);
+    let link = blocks
         .iter()
         .find_map(|b| b["accessory"]["url"].as_str())
         .unwrap();
@@ -190,7 +198,7 @@ fn the_buttons_carry_the_maintenance_id_and_the_runbook_link() {
 #[test]
 fn without_a_runbook_link_the_checklist_follows_in_the_thread() {
     let message = alert_of("redis-primary");
-    assert!(message.blocks.iter().all(|b| b.get("accessory").is_none()));
+    assert!(wire(&message).iter().all(|b| b.get("accessory").is_none()));
     assert!(blocks_of(&message, "actions").is_empty());
     let text = all_mrkdwn(&message);
     assert!(text.contains("follows in this thread"), "{text}");
@@ -207,7 +215,8 @@ fn an_acknowledged_alert_shows_who_and_when_instead_of_the_button() {
         text.contains("Acknowledged by *mika.tanaka* <!date^1782119520^"),
         "{text}"
     );
-    let ids: Vec<&str> = blocks_of(&message, "actions")[0]["elements"]
+    let actions = blocks_of(&message, "actions");
+    let ids: Vec<&str> = actions[0]["elements"]
         .as_array()
         .unwrap()
         .iter()

@@ -3,8 +3,7 @@
 //! The parent tells the maintenance's *current* state and is rebuilt whenever it changes (the
 //! sender puts it in place with `chat.update`); a reply tells only what one event changed.
 
-use serde_json::Value;
-
+use super::blockkit::Block;
 use super::blocks;
 use super::mrkdwn;
 use super::situation::Situation;
@@ -184,7 +183,7 @@ fn fields(s: &Situation<'_>) -> Vec<String> {
 }
 
 /// The runbook: a button to its page when there is one, else where the checklist will be.
-fn runbook_section(ctx: &AlertContext<'_>) -> Value {
+fn runbook_section(ctx: &AlertContext<'_>) -> Block {
     let teams = format!(
         "the {} and the {}",
         mrkdwn::escape_line(&ctx.owners.app),
@@ -206,7 +205,7 @@ fn runbook_section(ctx: &AlertContext<'_>) -> Value {
 }
 
 /// The buttons: acknowledge (unless someone has), post the checklist, record the outcome.
-fn actions(ctx: &AlertContext<'_>) -> Value {
+fn actions(ctx: &AlertContext<'_>) -> Block {
     let value = ctx
         .maintenance
         .map_or_else(|| ctx.event.id.to_string(), |m| m.id.to_string());

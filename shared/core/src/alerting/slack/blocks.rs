@@ -2,137 +2,124 @@
 //! size its block allows (see [`super::limits`]), so no caller can build an oversized block; and
 //! [`message`] keeps a whole message within the limits of a message.
 
-use serde_json::{Value, json};
-
 use super::SlackMessage;
+use super::blockkit::{Block, Button, Element, Section, Style, Text};
 use super::limits;
 use super::mrkdwn;
 
-fn mrkdwn_object(text: &str, max: usize) -> Value {
-    let text = mrkdwn::truncate(text, max);
-    // A text object must not be empty.
-    let text = if text.trim().is_empty() {
+/// A text object must not be empty.
+fn non_empty(text: String) -> String {
+    if text.trim().is_empty() {
         "\u{2014}".to_owned()
     } else {
         text
-    };
-    json!({"type": "mrkdwn", "text": text})
+    }
+}
+
+fn mrkdwn_object(text: &str, max: usize) -> Text {
+    Text::mrkdwn(non_empty(mrkdwn::truncate(text, max)))
 }
 
 /// Slack does not read mentions or links in plain text, but event text in a payload must never
 /// carry `<…>` at all: angle brackets become the look-alike `‹ ›`, which read the same to a person
 /// and mean nothing to Slack (entities would show as `&lt;` in plain text).
-fn defang(text: &str) -> String {
+pub(crate) fn defang(text: &str) -> String {
     text.replace('<', "\u{2039}").replace('>', "\u{203A}")
 }
 
-fn plain_object(text: &str, max: usize) -> Value {
-    let text = mrkdwn::truncate_plain(&defang(text), max);
-    let text = if text.trim().is_empty() {
-        "\u{2014}".to_owned()
-    } else {
-        text
-    };
-    json!({"type": "plain_text", "text": text, "emoji": true})
+fn plain_object(text: &str, max: usize) -> Text {
+    Text::plain_emoji(non_empty(mrkdwn::truncate_plain(&defang(text), max)))
 }
 
 /// A header: plain text in a larger, bold font.
-pub(crate) fn header(text: &str) -> Value {
-    json!({"type": "header", "text": plain_object(text, limits::HEADER_TEXT)})
+pub(crate) fn header(text: &str) -> Block {
+    Block::Header {
+        text: plain_object(text, limits::HEADER_TEXT),
+    }
 }
 
 /// A section of mrkdwn.
-pub(crate) fn section(text: &str) -> Value {
-    json!({"type": "section", "text": mrkdwn_object(text, limits::SECTION_TEXT)})
+pub(crate) fn section(text: &str) -> Block {
+    Block::section(mrkdwn_object(text, limits::SECTION_TEXT))
 }
 
 /// A section of mrkdwn with a button beside it.
-pub(crate) fn section_with(text: &str, accessory: Value) -> Value {
-    json!({
-        "type": "section",
-        "text": mrkdwn_object(text, limits::SECTION_TEXT),
-        "accessory": accessory,
+pub(crate) fn section_with(text: &str, accessory: Button) -> Block {
+    Block::Section(Section {
+        text: Some(mrkdwn_object(text, limits::SECTION_TEXT)),
+        accessory: Some(accessory.into()),
+        ..Section::default()
     })
 }
 
 /// A section of fields, shown in two columns. Fields past the tenth are left out.
-pub(crate) fn fields(fields: &[String]) -> Value {
-    let fields: Vec<Value> = fields
+pub(crate) fn fields(fields: &[String]) -> Block {
+    let fields = fields
         .iter()
         .take(limits::SECTION_FIELDS)
         .map(|f| mrkdwn_object(f, limits::FIELD_TEXT))
         .collect();
-    json!({"type": "section", "fields": fields})
-}
-
-/// A context line of mrkdwn elements. Elements past the tenth are left out.
-pub(crate) fn context(elements: &[String]) -> Value {
-    let elements: Vec<Value> = elements
-        .iter()
-        .take(limits::CONTEXT_ELEMENTS)
-        .map(|e| mrkdwn_object(e, limits::SECTION_TEXT))
-        .collect();
-    json!({"type": "context", "elements": elements})
-}
-
-/// A row of buttons. Buttons past the twenty-fifth are left out.
-pub(crate) fn actions(buttons: Vec<Value>) -> Value {
-    let buttons: Vec<Value> = buttons.into_iter().take(limits::ACTIONS_ELEMENTS).collect();
-    json!({"type": "actions", "elements": buttons})
-}
-
-/// A horizontal rule.
-pub(crate) fn divider() -> Value {
-    json!({"type": "divider"})
-}
-
-/// A button that sends `action_id` and `value` to the app.
-pub(crate) fn button(text: &str, action_id: &str, value: &str, primary: bool) -> Value {
-    let mut b = json!({
-        "type": "button",
-        "text": plain_object(text, limits::BUTTON_TEXT),
-        "action_id": mrkdwn::truncate_plain(action_id, limits::ACTION_ID),
-        "value": mrkdwn::truncate_plain(value, limits::BUTTON_VALUE),
-    });
-    if primary {
-        b["style"] = json!("primary");
-    }
-    b
-}
-
-/// A button that opens `url`, when it is an http(s) URL Slack accepts.
-pub(crate) fn link_button(text: &str, action_id: &str, url: &str) -> Option<Value> {
-    let usable = (url.starts_with("https://") || url.starts_with("http://"))
-        && mrkdwn::len(url) <= limits::BUTTON_URL
-        && !url.chars().any(|c| c.is_control() || c.is_whitespace());
-    usable.then(|| {
-        json!({
-            "type": "button",
-            "text": plain_object(text, limits::BUTTON_TEXT),
-            "action_id": action_id,
-            "url": url,
-        })
+    Block::Section(Section {
+        fields: Some(fields),
+        ..Section::default()
     })
 }
 
-/// The length of the text of `block`, as [`limits::BLOCKS_TEXT`] counts it.
-pub(crate) fn text_len(block: &Value) -> usize {
-    match block {
-        Value::Object(map) => map
+/// A context line of mrkdwn elements. Elements past the tenth are left out.
+pub(crate) fn context(elements: &[String]) -> Block {
+    Block::context(
+        elements
             .iter()
-            .map(|(key, v)| match (key.as_str(), v) {
-                ("text", Value::String(s)) => mrkdwn::len(s),
-                (_, inner) => text_len(inner),
-            })
-            .sum(),
-        Value::Array(items) => items.iter().map(text_len).sum(),
-        _ => 0,
+            .take(limits::CONTEXT_ELEMENTS)
+            .map(|e| mrkdwn_object(e, limits::SECTION_TEXT))
+            .collect(),
+    )
+}
+
+/// A row of elements. Elements past the twenty-fifth are left out.
+pub(crate) fn actions(elements: Vec<Element>) -> Block {
+    Block::Actions {
+        elements: elements
+            .into_iter()
+            .take(limits::ACTIONS_ELEMENTS)
+            .collect(),
     }
+}
+
+/// A button that sends `action_id` and `value` to the app.
+pub(crate) fn button(text: &str, action_id: &str, value: &str, primary: bool) -> Element {
+    let button = Button::new(
+        plain_object(text, limits::BUTTON_TEXT),
+        mrkdwn::truncate_plain(action_id, limits::ACTION_ID),
+    )
+    .value(mrkdwn::truncate_plain(value, limits::BUTTON_VALUE));
+    if primary {
+        button.style(Style::Primary).into()
+    } else {
+        button.into()
+    }
+}
+
+/// A button that opens `url`, when it is an http(s) URL Slack accepts.
+pub(crate) fn link_button(text: &str, action_id: &str, url: &str) -> Option<Button> {
+    let usable = (url.starts_with("https://") || url.starts_with("http://"))
+        && mrkdwn::len(url) <= limits::BUTTON_URL
+        && !url.chars().any(|c| c.is_control() || c.is_whitespace());
+    usable.then(|| Button::new(plain_object(text, limits::BUTTON_TEXT), action_id).url(url))
+}
+
+/// The length of the text of `block`, as [`limits::BLOCKS_TEXT`] counts it.
+pub(crate) fn text_len(block: &Block) -> usize {
+    block
+        .texts()
+        .into_iter()
+        .map(|t| mrkdwn::len(t.text()))
+        .sum()
 }
 
 /// A message of `blocks` with the notification `text` (raw; escaped and cut here), within the
 /// limits of a whole message.
-pub(crate) fn message(text: &str, mut blocks: Vec<Value>) -> SlackMessage {
+pub(crate) fn message(text: &str, mut blocks: Vec<Block>) -> SlackMessage {
     fit(&mut blocks);
     SlackMessage {
         text: mrkdwn::truncate(&mrkdwn::escape_line(text), limits::MESSAGE_TEXT),
@@ -144,7 +131,7 @@ pub(crate) fn message(text: &str, mut blocks: Vec<Value>) -> SlackMessage {
 
 /// Cuts the longest texts of `blocks` until all of them together are within
 /// [`limits::BLOCKS_TEXT`] and there are at most [`limits::BLOCKS`] blocks.
-fn fit(blocks: &mut Vec<Value>) {
+fn fit(blocks: &mut Vec<Block>) {
     blocks.truncate(limits::BLOCKS);
     for _ in 0..64 {
         let total: usize = blocks.iter().map(text_len).sum();
@@ -155,11 +142,9 @@ fn fit(blocks: &mut Vec<Value>) {
         let Some(longest) = longest_mrkdwn(blocks) else {
             break;
         };
-        let len = mrkdwn::len(longest.as_str().unwrap_or_default());
+        let len = mrkdwn::len(longest);
         let target = len.saturating_sub(excess).max(len / 2).max(1);
-        if let Some(text) = longest.as_str() {
-            *longest = Value::String(mrkdwn::truncate(text, target));
-        }
+        *longest = mrkdwn::truncate(longest, target);
     }
     // Whatever still does not fit goes, from the end, keeping the first block.
     while blocks.len() > 1 && blocks.iter().map(text_len).sum::<usize>() > limits::BLOCKS_TEXT {
@@ -167,34 +152,14 @@ fn fit(blocks: &mut Vec<Value>) {
     }
 }
 
-/// The longest `text` of a `mrkdwn` text object in `blocks`.
-fn longest_mrkdwn(blocks: &mut [Value]) -> Option<&mut Value> {
-    fn walk<'v>(value: &'v mut Value, best: &mut Option<(usize, &'v mut Value)>) {
-        match value {
-            Value::Object(map) => {
-                let is_mrkdwn = map.get("type").and_then(Value::as_str) == Some("mrkdwn");
-                for (key, inner) in map.iter_mut() {
-                    if is_mrkdwn && key == "text" {
-                        let len = mrkdwn::len(inner.as_str().unwrap_or_default());
-                        if best.as_ref().is_none_or(|(b, _)| len > *b) {
-                            *best = Some((len, inner));
-                        }
-                    } else {
-                        walk(inner, best);
-                    }
-                }
-            }
-            Value::Array(items) => {
-                for inner in items {
-                    walk(inner, best);
-                }
-            }
-            _ => {}
+/// The longest mrkdwn text in `blocks` (the first of the longest).
+fn longest_mrkdwn(blocks: &mut [Block]) -> Option<&mut String> {
+    let mut best: Option<(usize, &mut String)> = None;
+    for text in blocks.iter_mut().flat_map(Block::mrkdwn_mut) {
+        let len = mrkdwn::len(text);
+        if best.as_ref().is_none_or(|(b, _)| len > *b) {
+            best = Some((len, text));
         }
     }
-    let mut best = None;
-    for block in blocks {
-        walk(block, &mut best);
-    }
-    best.map(|(_, v)| v)
+    best.map(|(_, text)| text)
 }

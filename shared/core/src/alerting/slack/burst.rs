@@ -3,8 +3,7 @@
 //! of them, with a picker that posts any one's own checklist, and their one shared checklist
 //! follows it.
 
-use serde_json::{Value, json};
-
+use super::blockkit::{Block, Element, OptionObject, StaticSelect, Text};
 use super::blocks;
 use super::limits;
 use super::mrkdwn;
@@ -142,22 +141,21 @@ impl Part<'_, '_> {
     }
 
     /// A picker that posts one maintenance's own checklist in this thread.
-    fn picker(&self) -> Option<Value> {
-        let options: Vec<Value> = self
+    fn picker(&self) -> Option<Block> {
+        let options: Vec<OptionObject> = self
             .situations
             .iter()
             .filter_map(option)
             .take(limits::SELECT_OPTIONS)
-            .map(|(text, value)| json!({"text": {"type": "plain_text", "text": text}, "value": value}))
+            .map(|(text, value)| OptionObject::new(text, value))
             .collect();
         if options.is_empty() {
             return None;
         }
-        Some(blocks::actions(vec![json!({
-            "type": "static_select",
-            "action_id": ACTION_CHECKLIST,
-            "placeholder": {"type": "plain_text", "text": "Post one's own checklist"},
-            "options": options,
+        Some(blocks::actions(vec![Element::StaticSelect(StaticSelect {
+            action_id: ACTION_CHECKLIST.to_owned(),
+            placeholder: Some(Text::plain("Post one's own checklist")),
+            options,
         })]))
     }
 }
@@ -166,7 +164,7 @@ impl Part<'_, '_> {
 fn option(s: &Situation<'_>) -> Option<(String, String)> {
     s.ctx.actions.then(|| {
         (
-            mrkdwn::truncate_plain(&defanged(&s.subject()), limits::OPTION_TEXT),
+            mrkdwn::truncate_plain(&blocks::defang(&s.subject()), limits::OPTION_TEXT),
             mrkdwn::truncate_plain(id_of(s), limits::OPTION_VALUE),
         )
     })
@@ -182,11 +180,6 @@ fn id_of<'s>(s: &'s Situation<'_>) -> &'s str {
 /// Whether a runbook address can be a link in mrkdwn: `https`, nothing that would end the link.
 fn linkable(url: &str) -> bool {
     url.starts_with("https://") && !url.contains(['<', '>', '|', ' '])
-}
-
-/// Plain text never holds angle brackets.
-fn defanged(text: &str) -> String {
-    text.replace('<', "\u{2039}").replace('>', "\u{203A}")
 }
 
 /// `• 3f9a2c71 · orders-0001-001 node 0001 (orders)`, linked to its runbook page when there is one.
@@ -217,7 +210,7 @@ fn line(s: &Situation<'_>) -> String {
 }
 
 /// The lines over as many sections as they need.
-fn list_sections(lines: &[String]) -> Vec<Value> {
+fn list_sections(lines: &[String]) -> Vec<Block> {
     let mut sections = Vec::new();
     let mut current = String::new();
     for l in lines {

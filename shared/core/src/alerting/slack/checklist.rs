@@ -1,9 +1,8 @@
 //! A rendered runbook as a checklist for a maintenance's thread: one section per step, with its
 //! owner and its commands, over as many messages as Slack's limits need.
 
-use serde_json::Value;
-
 use super::SlackMessage;
+use super::blockkit::Block;
 use super::blocks;
 use super::limits;
 use super::mrkdwn;
@@ -117,9 +116,9 @@ pub fn shared_checklist(runbook: &Runbook, intro: &str) -> Vec<SlackMessage> {
 
 /// The blocks packed into messages within Slack's limits, keeping room in each for the part
 /// line; a divider separates sections within a message, never a message from the next.
-fn packed(all: Vec<Value>) -> Vec<Vec<Value>> {
-    let mut packs: Vec<Vec<Value>> = Vec::new();
-    let mut current: Vec<Value> = Vec::new();
+fn packed(all: Vec<Block>) -> Vec<Vec<Block>> {
+    let mut packs: Vec<Vec<Block>> = Vec::new();
+    let mut current: Vec<Block> = Vec::new();
     let mut used = 0;
     for block in all {
         let l = blocks::text_len(&block);
@@ -135,7 +134,7 @@ fn packed(all: Vec<Value>) -> Vec<Vec<Value>> {
     if !current.is_empty() {
         packs.push(current);
     }
-    let is_divider = |b: &Value| b["type"] == "divider";
+    let is_divider = |b: &Block| *b == Block::Divider;
     for pack in &mut packs {
         while pack.last().is_some_and(is_divider) {
             pack.pop();
@@ -150,7 +149,7 @@ fn packed(all: Vec<Value>) -> Vec<Vec<Value>> {
 
 fn checklist_with(runbook: &Runbook, intro: Option<&str>) -> Vec<SlackMessage> {
     let title = inline::plain(&inline::parse(&runbook.title));
-    let mut all: Vec<Value> = Vec::new();
+    let mut all: Vec<Block> = Vec::new();
     let drill = if runbook.drill { "🧪 DRILL · " } else { "" };
     all.push(blocks::header(&format!("{drill}☑️ Checklist: {title}")));
     if let Some(intro) = intro {
@@ -167,7 +166,7 @@ fn checklist_with(runbook: &Runbook, intro: Option<&str>) -> Vec<SlackMessage> {
     }
     for (i, section) in runbook.sections.iter().enumerate() {
         if i > 0 && !section.heading.is_empty() {
-            all.push(blocks::divider());
+            all.push(Block::Divider);
         }
         all.extend(section_texts(section).iter().map(|t| blocks::section(t)));
         for step in &section.steps {

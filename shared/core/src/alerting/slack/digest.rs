@@ -9,9 +9,9 @@
 //! long lists are cut to fit Slack, with a count of what was left out.
 
 use chrono::{DateTime, Utc};
-use serde_json::Value;
 
 use super::SlackMessage;
+use super::blockkit::Block;
 use super::blocks;
 use super::limits;
 use super::mrkdwn::{self, DateStyle};
@@ -89,7 +89,7 @@ pub fn digest(digest: &UpcomingDigest, zone: Zone) -> SlackMessage {
 }
 
 /// What the digest could not read: spokes, service updates.
-fn warnings(digest: &UpcomingDigest) -> Vec<Value> {
+fn warnings(digest: &UpcomingDigest) -> Vec<Block> {
     let mut out = Vec::new();
     if !digest.unread_spokes.is_empty() {
         let lines: Vec<String> = digest
@@ -116,7 +116,7 @@ fn warnings(digest: &UpcomingDigest) -> Vec<Value> {
 
 /// The maintenance windows (not acknowledged first, when known) and the service updates, as
 /// list sections.
-fn lists(digest: &UpcomingDigest, horizon: &str, zone: Zone) -> Vec<Value> {
+fn lists(digest: &UpcomingDigest, horizon: &str, zone: Zone) -> Vec<Block> {
     let mut out = Vec::new();
     if !digest.maintenances.is_empty() {
         let lines: Vec<String> = digest
@@ -250,7 +250,7 @@ pub fn alert_path(audit: &PathAudit) -> SlackMessage {
     out.push(blocks::context(&[
         "`cachewatch audit --fix` repairs the topic policy and the subscription, after showing what it changes.".to_owned(),
     ]));
-    out.push(blocks::divider());
+    out.push(Block::Divider);
     out.extend(covered.blocks);
     blocks::message(&format!("{headline}. {}", covered.text), out)
 }
@@ -389,7 +389,7 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 
 /// `title` and the `lines` under it, over as many sections as they need; past `budget`
 /// characters the rest are counted, not named.
-fn list_sections(title: &str, lines: &[String], budget: usize) -> Vec<Value> {
+fn list_sections(title: &str, lines: &[String], budget: usize) -> Vec<Block> {
     let mut sections = Vec::new();
     let mut current = title.to_owned();
     let mut used = 0;
@@ -780,7 +780,7 @@ mod tests {
             "{}",
             message.text
         );
-        let blocks = Value::Array(message.blocks.clone()).to_string();
+        let blocks = serde_json::to_string(&message.blocks).unwrap();
         assert!(blocks.contains(&format!(
             "<{}|AWS>",
             crate::alerting::alert_path::ELASTICACHE_SNS_DOC

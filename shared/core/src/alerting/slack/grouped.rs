@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::blockkit::Block;
 use super::blocks;
 use super::limits;
 use super::mrkdwn;
@@ -152,7 +153,7 @@ fn summary_fields(situations: &[Situation<'_>]) -> Vec<String> {
 
 /// A line per maintenance, soonest deadline first, over as many sections as they need; past
 /// [`LIST_TEXT`] characters the rest are counted, not named.
-fn list_sections(situations: &[Situation<'_>]) -> Vec<serde_json::Value> {
+fn list_sections(situations: &[Situation<'_>]) -> Vec<Block> {
     let mut order: Vec<&Situation<'_>> = situations.iter().collect();
     order.sort_by_key(|s| (s.window.map(|w| w.start), s.subject()));
     let mut sections = Vec::new();

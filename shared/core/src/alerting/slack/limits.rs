@@ -2,11 +2,18 @@
 //! cachewatch's mrkdwn may contain.
 //!
 //! The sizes are Block Kit's documented limits (header, section, fields, context, actions,
-//! button), plus two of our own: the notification `text` is kept to 3,000 characters (Slack
+//! button: <https://docs.slack.dev/reference/block-kit/blocks/section-block>,
+//! <https://docs.slack.dev/reference/block-kit/block-elements/button-element>,
+//! <https://docs.slack.dev/reference/block-kit/block-elements/select-menu-element>), plus two of
+//! our own: the notification `text` is kept to 3,000 characters (Slack
 //! accepts more, but a notification is one line), and the text of all blocks together to
 //! [`BLOCKS_TEXT`], below the cumulative limit Slack enforces without documenting it
 //! (`msg_blocks_too_long` from about 12,000 characters). Lengths are counted as
 //! [`mrkdwn::len`] counts them.
+//!
+//! The check reads the typed blocks of [`super::blockkit`]: what Slack would refuse that a type
+//! can still hold (a length, a count, an empty text, mrkdwn where only plain text goes, an
+//! `action_id` twice in one block) is found here.
 //!
 //! Beyond sizes, [`check`] holds every mrkdwn text to what cachewatch writes: `&` only in
 //! `&amp;`, `&lt;` and `&gt;`, and `<` only in a well-formed `<!date^…>` token, an `https` link,
@@ -17,9 +24,8 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
-use serde_json::Value;
-
 use super::SlackMessage;
+use super::blockkit::{Block, Button, Element, Section, StaticSelect, Text};
 use super::mrkdwn;
 
 /// Most options in a static select.
@@ -104,30 +110,27 @@ pub fn check(message: &SlackMessage) -> Vec<Violation> {
 pub fn mrkdwn_texts(message: &SlackMessage) -> Vec<(String, &str)> {
     let mut out = vec![("text".to_owned(), message.text.as_str())];
     for (i, block) in message.blocks.iter().enumerate() {
-        collect_mrkdwn(&format!("blocks[{i}]"), block, &mut out);
+        let at = format!("blocks[{i}]");
+        let texts: Vec<(String, &Text)> = match block {
+            Block::Section(s) => {
+                let fields = s.fields.iter().flatten().enumerate();
+                let fields = fields.map(|(j, f)| (format!("{at}.fields[{j}]"), f));
+                let text = s.text.iter().map(|t| (format!("{at}.text"), t));
+                fields.chain(text).collect()
+            }
+            Block::Context { elements } => (elements.iter().enumerate())
+                .map(|(j, e)| (format!("{at}.elements[{j}]"), e))
+                .collect(),
+            _ => Vec::new(),
+        };
+        out.extend(
+            texts
+                .into_iter()
+                .filter(|(_, t)| t.is_mrkdwn())
+                .map(|(at, t)| (format!("{at}.text"), t.text())),
+        );
     }
     out
-}
-
-fn collect_mrkdwn<'a>(at: &str, value: &'a Value, out: &mut Vec<(String, &'a str)>) {
-    match value {
-        Value::Object(map) => {
-            if map.get("type").and_then(Value::as_str) == Some("mrkdwn")
-                && let Some(text) = map.get("text").and_then(Value::as_str)
-            {
-                out.push((format!("{at}.text"), text));
-            }
-            for (key, inner) in map {
-                collect_mrkdwn(&format!("{at}.{key}"), inner, out);
-            }
-        }
-        Value::Array(items) => {
-            for (i, inner) in items.iter().enumerate() {
-                collect_mrkdwn(&format!("{at}[{i}]"), inner, out);
-            }
-        }
-        _ => {}
-    }
 }
 
 /// The problems of one mrkdwn text: a `&` that starts no entity, or a `<` that starts neither
@@ -192,6 +195,12 @@ impl Checker {
         }
     }
 
+    fn count(&mut self, at: &str, what: &str, n: usize, max: usize) {
+        if n == 0 || n > max {
+            self.fail(at, format!("{n} {what} (1 to {max})"));
+        }
+    }
+
     fn mrkdwn(&mut self, at: &str, text: &str, max: usize) {
         if text.trim().is_empty() {
             self.fail(at, "empty");
@@ -203,18 +212,11 @@ impl Checker {
     }
 
     /// A text object: `plain_text` (limited to `max`) or `mrkdwn` (also held to our markup).
-    fn text_object(&mut self, at: &str, value: Option<&Value>, max: usize, plain_only: bool) {
-        let Some(object) = value else {
-            self.fail(at, "missing");
-            return;
-        };
-        let text = object
-            .get("text")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
+    fn text_object(&mut self, at: &str, object: &Text, max: usize, plain_only: bool) {
+        let text = object.text();
         self.blocks_text += mrkdwn::len(text);
-        match object.get("type").and_then(Value::as_str) {
-            Some("plain_text") => {
+        match object {
+            Text::PlainText { .. } => {
                 if text.trim().is_empty() {
                     self.fail(at, "empty");
                 }
@@ -223,141 +225,100 @@ impl Checker {
                 }
                 self.length(at, text, max);
             }
-            Some("mrkdwn") if !plain_only => self.mrkdwn(at, text, max),
-            other => self.fail(at, format!("a text object of type {other:?} here")),
+            Text::Mrkdwn { .. } if !plain_only => self.mrkdwn(at, text, max),
+            Text::Mrkdwn { .. } => self.fail(at, "a mrkdwn text object here"),
         }
     }
 
-    fn button(&mut self, at: &str, button: &Value, action_ids: &mut BTreeSet<String>) {
-        self.text_object(&format!("{at}.text"), button.get("text"), BUTTON_TEXT, true);
-        let field = |key: &str| button.get(key).and_then(Value::as_str);
-        if let Some(id) = field("action_id") {
-            self.length(&format!("{at}.action_id"), id, ACTION_ID);
-            if !action_ids.insert(id.to_owned()) {
-                self.fail(&format!("{at}.action_id"), format!("{id} used twice"));
-            }
+    fn action_id(&mut self, at: &str, id: &str, action_ids: &mut BTreeSet<String>) {
+        let at = format!("{at}.action_id");
+        self.length(&at, id, ACTION_ID);
+        if !action_ids.insert(id.to_owned()) {
+            self.fail(&at, format!("{id} used twice"));
         }
-        if let Some(value) = field("value") {
+    }
+
+    fn button(&mut self, at: &str, button: &Button, action_ids: &mut BTreeSet<String>) {
+        self.text_object(&format!("{at}.text"), &button.text, BUTTON_TEXT, true);
+        self.action_id(at, &button.action_id, action_ids);
+        if let Some(value) = &button.value {
             self.length(&format!("{at}.value"), value, BUTTON_VALUE);
         }
-        if let Some(url) = field("url") {
+        if let Some(url) = &button.url {
             self.length(&format!("{at}.url"), url, BUTTON_URL);
             if !(url.starts_with("https://") || url.starts_with("http://")) {
                 self.fail(&format!("{at}.url"), "not an http(s) URL");
             }
         }
-        if let Some(style) = field("style")
-            && !matches!(style, "primary" | "danger")
-        {
-            self.fail(&format!("{at}.style"), format!("unknown style {style}"));
-        }
     }
 
     /// A static select: a placeholder, 1 to [`SELECT_OPTIONS`] options of plain text.
-    fn select(&mut self, at: &str, select: &Value, action_ids: &mut BTreeSet<String>) {
-        if let Some(id) = select.get("action_id").and_then(Value::as_str) {
-            self.length(&format!("{at}.action_id"), id, ACTION_ID);
-            if !action_ids.insert(id.to_owned()) {
-                self.fail(&format!("{at}.action_id"), format!("{id} used twice"));
-            }
+    fn select(&mut self, at: &str, select: &StaticSelect, action_ids: &mut BTreeSet<String>) {
+        self.action_id(at, &select.action_id, action_ids);
+        if let Some(placeholder) = &select.placeholder {
+            let at = format!("{at}.placeholder");
+            self.text_object(&at, placeholder, OPTION_TEXT * 2, true);
         }
-        if select.get("placeholder").is_some() {
-            let placeholder = select.get("placeholder");
-            self.text_object(
-                &format!("{at}.placeholder"),
-                placeholder,
-                OPTION_TEXT * 2,
-                true,
-            );
-        }
-        let options = select
-            .get("options")
-            .and_then(Value::as_array)
-            .map_or(&[][..], Vec::as_slice);
-        if options.is_empty() || options.len() > SELECT_OPTIONS {
-            self.fail(
-                &format!("{at}.options"),
-                format!("{} options (1 to {SELECT_OPTIONS})", options.len()),
-            );
-        }
-        for (i, o) in options.iter().enumerate() {
+        let n = select.options.len();
+        self.count(&format!("{at}.options"), "options", n, SELECT_OPTIONS);
+        for (i, o) in select.options.iter().enumerate() {
             let at = format!("{at}.options[{i}]");
-            self.text_object(&format!("{at}.text"), o.get("text"), OPTION_TEXT, true);
-            let value = o.get("value").and_then(Value::as_str).unwrap_or_default();
-            self.length(&format!("{at}.value"), value, OPTION_VALUE);
+            self.text_object(&format!("{at}.text"), &o.text, OPTION_TEXT, true);
+            self.length(&format!("{at}.value"), &o.value, OPTION_VALUE);
         }
     }
 
-    fn block(&mut self, at: &str, block: &Value) {
-        if let Some(id) = block.get("block_id").and_then(Value::as_str) {
-            self.length(&format!("{at}.block_id"), id, BLOCK_ID);
+    fn section(&mut self, at: &str, section: &Section) {
+        if section.text.is_none() && section.fields.is_none() {
+            self.fail(at, "a section needs a text or fields");
         }
-        let mut action_ids = BTreeSet::new();
-        match block.get("type").and_then(Value::as_str) {
-            Some("header") => {
-                self.text_object(&format!("{at}.text"), block.get("text"), HEADER_TEXT, true);
+        if let Some(text) = &section.text {
+            self.text_object(&format!("{at}.text"), text, SECTION_TEXT, false);
+        }
+        if let Some(fields) = &section.fields {
+            let at = format!("{at}.fields");
+            self.count(&at, "fields", fields.len(), SECTION_FIELDS);
+            for (i, f) in fields.iter().enumerate() {
+                self.text_object(&format!("{at}[{i}]"), f, FIELD_TEXT, false);
             }
-            Some("section") => {
-                let text = block.get("text");
-                let fields = block.get("fields").and_then(Value::as_array);
-                if text.is_none() && fields.is_none() {
-                    self.fail(at, "a section needs a text or fields");
-                }
-                if text.is_some() {
-                    self.text_object(&format!("{at}.text"), text, SECTION_TEXT, false);
-                }
-                if let Some(fields) = fields {
-                    if fields.is_empty() || fields.len() > SECTION_FIELDS {
-                        self.fail(
-                            &format!("{at}.fields"),
-                            format!("{} fields (1 to {SECTION_FIELDS})", fields.len()),
-                        );
-                    }
-                    for (i, f) in fields.iter().enumerate() {
-                        self.text_object(&format!("{at}.fields[{i}]"), Some(f), FIELD_TEXT, false);
-                    }
-                }
-                if let Some(accessory) = block.get("accessory") {
-                    self.button(&format!("{at}.accessory"), accessory, &mut action_ids);
-                }
+        }
+        match &section.accessory {
+            Some(Element::Button(b)) => {
+                self.button(&format!("{at}.accessory"), b, &mut BTreeSet::new());
             }
-            Some("context") => {
-                let elements = block
-                    .get("elements")
-                    .and_then(Value::as_array)
-                    .map_or(&[][..], Vec::as_slice);
-                if elements.is_empty() || elements.len() > CONTEXT_ELEMENTS {
-                    self.fail(
-                        &format!("{at}.elements"),
-                        format!("{} elements (1 to {CONTEXT_ELEMENTS})", elements.len()),
-                    );
-                }
+            Some(_) => self.fail(&format!("{at}.accessory"), "not a button"),
+            None => {}
+        }
+    }
+
+    fn block(&mut self, at: &str, block: &Block) {
+        match block {
+            Block::Header { text } => {
+                self.text_object(&format!("{at}.text"), text, HEADER_TEXT, true);
+            }
+            Block::Section(section) => self.section(at, section),
+            Block::Context { elements } => {
+                let at = format!("{at}.elements");
+                self.count(&at, "elements", elements.len(), CONTEXT_ELEMENTS);
                 for (i, e) in elements.iter().enumerate() {
-                    self.text_object(&format!("{at}.elements[{i}]"), Some(e), SECTION_TEXT, false);
+                    self.text_object(&format!("{at}[{i}]"), e, SECTION_TEXT, false);
                 }
             }
-            Some("actions") => {
-                let elements = block
-                    .get("elements")
-                    .and_then(Value::as_array)
-                    .map_or(&[][..], Vec::as_slice);
-                if elements.is_empty() || elements.len() > ACTIONS_ELEMENTS {
-                    self.fail(
-                        &format!("{at}.elements"),
-                        format!("{} elements (1 to {ACTIONS_ELEMENTS})", elements.len()),
-                    );
-                }
+            Block::Actions { elements } => {
+                let at = format!("{at}.elements");
+                self.count(&at, "elements", elements.len(), ACTIONS_ELEMENTS);
+                let mut action_ids = BTreeSet::new();
                 for (i, e) in elements.iter().enumerate() {
-                    let at = format!("{at}.elements[{i}]");
-                    match e.get("type").and_then(Value::as_str) {
-                        Some("button") => self.button(&at, e, &mut action_ids),
-                        Some("static_select") => self.select(&at, e, &mut action_ids),
+                    let at = format!("{at}[{i}]");
+                    match e {
+                        Element::Button(b) => self.button(&at, b, &mut action_ids),
+                        Element::StaticSelect(s) => self.select(&at, s, &mut action_ids),
                         _ => self.fail(&at, "not a button or a select"),
                     }
                 }
             }
-            Some("divider") => {}
-            other => self.fail(at, format!("a block of type {other:?}")),
+            Block::Divider => {}
+            Block::Input(_) => self.fail(at, "an input block in a message"),
         }
     }
 }
@@ -365,9 +326,9 @@ impl Checker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::alerting::slack::blockkit::Section;
 
-    fn message(blocks: Vec<Value>) -> SlackMessage {
+    fn message(blocks: Vec<Block>) -> SlackMessage {
         SlackMessage {
             text: "An alert".into(),
             blocks,
@@ -390,17 +351,29 @@ mod tests {
     #[test]
     fn the_check_finds_each_broken_limit() {
         // Arrange
-        let long = "x".repeat(3001);
+        let section = |text: String| Block::section(Text::mrkdwn(text));
         let bad = message(vec![
-            json!({"type": "header", "text": {"type": "plain_text", "text": "h".repeat(151)}}),
-            json!({"type": "section", "text": {"type": "mrkdwn", "text": long}}),
-            json!({"type": "section", "fields": (0..11).map(|_| json!({"type": "mrkdwn", "text": "f"})).collect::<Vec<_>>()}),
-            json!({"type": "context", "elements": []}),
-            json!({"type": "actions", "elements": [
-                {"type": "button", "text": {"type": "plain_text", "text": "b".repeat(76)}, "action_id": "a"},
-                {"type": "button", "text": {"type": "plain_text", "text": "ok"}, "action_id": "a", "url": "javascript:x"},
-            ]}),
-            json!({"type": "section", "text": {"type": "mrkdwn", "text": "<!channel>"}}),
+            Block::Header {
+                text: Text::plain("h".repeat(151)),
+            },
+            section("x".repeat(3001)),
+            Block::Section(Section {
+                fields: Some(vec![Text::mrkdwn("f"); 11]),
+                ..Section::default()
+            }),
+            Block::context(Vec::new()),
+            Block::Actions {
+                elements: vec![
+                    Button::new(Text::plain("b".repeat(76)), "a").into(),
+                    Button::new(Text::plain("ok"), "a")
+                        .url("javascript:x")
+                        .into(),
+                ],
+            },
+            section("<!channel>".into()),
+            Block::Header {
+                text: Text::mrkdwn("*h*"),
+            },
         ]);
 
         // Act
@@ -416,6 +389,7 @@ mod tests {
             "blocks[4].elements[1].action_id: a used twice",
             "blocks[4].elements[1].url: not an http(s) URL",
             "blocks[5].text: `<` outside a date token",
+            "blocks[6].text: a mrkdwn text object here",
         ];
         for e in expect {
             assert!(
@@ -428,7 +402,7 @@ mod tests {
 
     #[test]
     fn a_message_of_too_many_blocks_is_refused() {
-        let blocks = vec![json!({"type": "divider"}); BLOCKS + 1];
+        let blocks = vec![Block::Divider; BLOCKS + 1];
         let found = check(&message(blocks));
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].at, "blocks");

@@ -7,7 +7,8 @@
 //! - [`update`]: a reply in the thread, for one event;
 //! - [`grouped`]: one summary for many new maintenances hitting a channel at once;
 //! - [`checklist`]: a rendered runbook as checklist messages for the thread;
-//! - [`to_text`]: any of them as plain text, for a terminal.
+//! - [`to_text`]: any of them as plain text, for a terminal;
+//! - [`blockkit`]: the Block Kit types they are made of (and the modal the HTTP door opens).
 //!
 //! Every message is within Slack's limits whatever the event holds ([`limits::check`] says
 //! so), and no text from an event can mention, ping or link anyone: in mrkdwn, `<` only ever
@@ -16,6 +17,7 @@
 //! `metadata`: which thread and which delivery they belong to is the sender's business.
 
 mod alert;
+pub mod blockkit;
 mod blocks;
 mod burst;
 mod canary;
@@ -40,6 +42,7 @@ use crate::model::timefmt::Zone;
 use crate::runbook::Owners;
 
 pub use alert::{alert, update};
+pub use blockkit::Block;
 pub use burst::{ANNOUNCED_PER_MESSAGE, announcements, shared_checklist_intro};
 pub use canary::canary;
 pub use checklist::{checklist, shared_checklist};
@@ -149,12 +152,20 @@ pub struct SlackMessage {
     /// escaped for Slack).
     pub text: String,
     /// Block Kit blocks (at most 50).
-    pub blocks: Vec<serde_json::Value>,
+    pub blocks: Vec<Block>,
     /// The thread to reply in, if any.
     pub thread_ts: Option<String>,
     /// What cachewatch knows the message is about, stored with the message by Slack so that a
     /// send whose answer was lost can be recognised later.
     pub metadata: Option<MessageMetadata>,
+}
+
+impl SlackMessage {
+    /// The blocks as JSON, as Slack reads them.
+    pub fn blocks_json(&self) -> serde_json::Value {
+        // Blocks hold strings, booleans, numbers and lists only: they always serialise.
+        serde_json::to_value(&self.blocks).unwrap_or_default()
+    }
 }
 
 /// Slack message metadata (`metadata.event_type` and `metadata.event_payload`).

@@ -4,9 +4,8 @@
 //! characters they stand for, links show their URL, and mrkdwn's emphasis marks go; code blocks
 //! are indented. Text from an event comes out as it was written: a terminal pings nobody.
 
-use serde_json::Value;
-
 use super::SlackMessage;
+use super::blockkit::{Block, Element, Section, Text};
 use super::mrkdwn;
 
 /// `message` as readable plain text, one block after another.
@@ -23,78 +22,68 @@ pub fn to_text(message: &SlackMessage) -> String {
     format!("{}\n", parts.join("\n\n"))
 }
 
-fn str_at<'v>(value: &'v Value, key: &str) -> &'v str {
-    value.get(key).and_then(Value::as_str).unwrap_or_default()
-}
-
 /// The text of a text object: plain text as is, mrkdwn made plain.
-fn object_text(object: &Value) -> String {
-    let text = str_at(object, "text");
-    if str_at(object, "type") == "mrkdwn" {
-        plain(text)
-    } else {
-        text.to_owned()
+fn object_text(object: &Text) -> String {
+    match object {
+        Text::Mrkdwn { text } => plain(text),
+        Text::PlainText { text, .. } => text.clone(),
     }
 }
 
-fn button_text(button: &Value) -> String {
-    let label = button.get("text").map(object_text).unwrap_or_default();
-    match button.get("url").and_then(Value::as_str) {
+/// A button as `[ label ]`, or `[ label: url ]`; other elements show nothing.
+fn element_text(element: &Element) -> String {
+    let Element::Button(button) = element else {
+        return "[  ]".to_owned();
+    };
+    let label = object_text(&button.text);
+    match &button.url {
         Some(url) => format!("[ {label}: {url} ]"),
         None => format!("[ {label} ]"),
     }
 }
 
-fn block_text(block: &Value) -> Option<String> {
-    let elements = || {
-        block
-            .get("elements")
-            .and_then(Value::as_array)
-            .map_or(&[][..], Vec::as_slice)
-    };
-    Some(match str_at(block, "type") {
-        "header" => {
-            let text = block.get("text").map(object_text).unwrap_or_default();
+fn section_text(section: &Section) -> String {
+    let mut lines = Vec::new();
+    if let Some(text) = &section.text {
+        lines.push(object_text(text).trim_end().to_owned());
+    }
+    for field in section.fields.iter().flatten() {
+        let text = object_text(field);
+        let mut field_lines = text.lines();
+        let first = field_lines.next().unwrap_or_default().trim();
+        let rest: Vec<&str> = field_lines.map(str::trim).collect();
+        lines.push(if rest.is_empty() {
+            first.to_owned()
+        } else {
+            format!("{first}: {}", rest.join(", "))
+        });
+    }
+    if let Some(accessory) = &section.accessory {
+        lines.push(element_text(accessory));
+    }
+    lines.join("\n")
+}
+
+fn block_text(block: &Block) -> Option<String> {
+    Some(match block {
+        Block::Header { text } => {
+            let text = object_text(text);
             let width = text.chars().count().max(3);
             format!("{text}\n{}", "=".repeat(width))
         }
-        "section" => {
-            let mut lines = Vec::new();
-            if let Some(text) = block.get("text") {
-                lines.push(object_text(text).trim_end().to_owned());
-            }
-            for field in block
-                .get("fields")
-                .and_then(Value::as_array)
-                .map_or(&[][..], Vec::as_slice)
-            {
-                let text = object_text(field);
-                let mut field_lines = text.lines();
-                let first = field_lines.next().unwrap_or_default().trim();
-                let rest: Vec<&str> = field_lines.map(str::trim).collect();
-                lines.push(if rest.is_empty() {
-                    first.to_owned()
-                } else {
-                    format!("{first}: {}", rest.join(", "))
-                });
-            }
-            if let Some(accessory) = block.get("accessory") {
-                lines.push(button_text(accessory));
-            }
-            lines.join("\n")
-        }
-        "context" => elements()
+        Block::Section(section) => section_text(section),
+        Block::Context { elements } => elements
             .iter()
             .map(|e| object_text(e).trim().to_owned())
             .collect::<Vec<_>>()
             .join("   "),
-        "actions" => elements()
+        Block::Actions { elements } => elements
             .iter()
-            .map(button_text)
+            .map(element_text)
             .collect::<Vec<_>>()
             .join("  "),
-        "divider" => "-".repeat(40),
-        _ => return None,
+        Block::Divider => "-".repeat(40),
+        Block::Input(_) => return None,
     })
 }
 

@@ -1,8 +1,8 @@
 //! The reminder posted in a maintenance's thread while nobody has acknowledged it.
 
 use chrono::{DateTime, Utc};
-use serde_json::json;
 
+use super::blockkit::{Block, Text};
 use super::mrkdwn::{self, DateStyle};
 use super::{MessageMetadata, SlackMessage, limits};
 use crate::lifecycle::Maintenance;
@@ -51,10 +51,10 @@ pub fn reminder(r: &ReminderText<'_>, zone: Zone) -> SlackMessage {
         .unwrap_or_default();
     SlackMessage {
         text: mrkdwn::truncate(&format!("{lead}{fallback}"), limits::MESSAGE_TEXT),
-        blocks: vec![json!({
-            "type": "section",
-            "text": { "type": "mrkdwn", "text": mrkdwn::truncate(&format!("⏰ {lead}{body}"), 2900) },
-        })],
+        blocks: vec![Block::section(Text::mrkdwn(mrkdwn::truncate(
+            &format!("⏰ {lead}{body}"),
+            2900,
+        )))],
         thread_ts: Some(r.thread_ts.to_owned()),
         metadata: Some(MessageMetadata::for_delivery(r.key)),
     }

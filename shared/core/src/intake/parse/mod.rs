@@ -524,7 +524,9 @@ impl EventDraft {
             .unwrap_or(ctx.received_at);
         let id = match &self.identity {
             Some(identity) => EventId::from_identity(identity),
-            None => EventId::derive(
+            None => EventId::derive_in(
+                self.account_id.as_deref(),
+                self.region.as_deref(),
                 &self.source_id,
                 &self.kind,
                 self.node_id.as_ref(),

@@ -132,3 +132,116 @@ fn a_canary_is_stored_and_never_actionable_even_when_every_kind_alerts() {
     assert!(!outcome.events[0].event.actionable);
     assert!(outcome.events[0].event.drill, "kept out of normal searches");
 }
+
+/// The notice of `cluster` published to a topic of `account` in eu-west-1 at 03:10:04.
+fn notice_from(account: &str, cluster: &str, message_id: &str) -> String {
+    NOTICE
+        .replace("123456789012", account)
+        .replace("orders-0001-001", cluster)
+        .replace("m-1", message_id)
+}
+
+#[test]
+fn one_name_in_two_accounts_in_the_same_second_is_two_events_and_two_maintenances() {
+    let store = MemoryStore::default();
+    let policy = AlertPolicy::default();
+    let input = format!(
+        "{}\n{}",
+        notice_from("111122223333", "sessions-redis", "m-1"),
+        notice_from("444455556666", "sessions-redis", "m-2")
+    );
+    let outcome = block_on(ingest(&store, parse(&input), &policy)).unwrap();
+    assert_eq!(outcome.new_count(), 2);
+    let (prod, staging) = (&outcome.events[0].event, &outcome.events[1].event);
+    assert_ne!(prod.id, staging.id);
+    let maintenances = &outcome.maintenances["sessions-redis"];
+    assert_eq!(maintenances.len(), 2, "{maintenances:#?}");
+    let mut accounts: Vec<_> = maintenances
+        .iter()
+        .map(|m| (m.account_id.clone().unwrap(), m.event_ids.clone()))
+        .collect();
+    accounts.sort();
+    assert_eq!(
+        accounts,
+        [
+            ("111122223333".to_owned(), vec![prod.id.clone()]),
+            ("444455556666".to_owned(), vec![staging.id.clone()]),
+        ]
+    );
+    assert_ne!(prod.maintenance_id, staging.maintenance_id);
+}
+
+#[test]
+fn a_text_read_without_its_account_joins_the_notice_of_the_one_account_that_has_it() {
+    let store = MemoryStore::default();
+    let policy = AlertPolicy::default();
+    block_on(ingest(&store, parse(NOTICE), &policy)).unwrap();
+    // A describe-events file ingested by hand: no account.
+    let text = block_on(ingest(&store, parse(SCHEDULED), &policy)).unwrap();
+    assert_eq!(text.new_count(), 1, "only the snapshot is new");
+    let merged = &text.events[0].event;
+    assert_eq!(merged.account_id.as_deref(), Some("123456789012"));
+    assert!(merged.window.is_some() && merged.event_name.is_some());
+    assert_eq!(text.maintenances["orders"].len(), 1);
+}
+
+#[test]
+fn a_text_without_an_account_near_the_notices_of_two_accounts_is_merged_into_neither() {
+    let store = MemoryStore::default();
+    let policy = AlertPolicy::default();
+    let input = format!(
+        "{}\n{}",
+        notice_from("111122223333", "orders-0001-001", "m-1"),
+        notice_from("444455556666", "orders-0001-001", "m-2")
+    );
+    block_on(ingest(&store, parse(&input), &policy)).unwrap();
+    let text = block_on(ingest(&store, parse(SCHEDULED), &policy)).unwrap();
+    assert_eq!(text.new_count(), 1, "only the snapshot is new");
+    for account in ["111122223333", "444455556666"] {
+        let found = block_on(store.search(&crate::EventQuery {
+            account: Some(account.to_owned()),
+            ..crate::EventQuery::default()
+        }))
+        .unwrap();
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert!(found[0].message.is_none(), "the text went to no account");
+    }
+}
+
+#[test]
+fn the_same_text_with_and_without_its_account_is_one_event_either_way_round() {
+    let policy = AlertPolicy::default();
+    let placed = || {
+        let mut events = parse(SCHEDULED);
+        for e in &mut events {
+            e.stamp_place("123456789012", "eu-west-1");
+        }
+        events
+    };
+    // Kept without an account (an older history), then read by the poller with it: the stored
+    // event gains the account, and keeps its id.
+    let store = MemoryStore::default();
+    let old = block_on(ingest(&store, parse(SCHEDULED), &policy)).unwrap();
+    let read = block_on(ingest(&store, placed(), &policy)).unwrap();
+    assert_eq!(read.new_count(), 0);
+    assert_eq!(read.events[0].event.id, old.events[0].event.id);
+    assert_eq!(
+        read.events[0].event.account_id.as_deref(),
+        Some("123456789012")
+    );
+    let again = block_on(ingest(&store, placed(), &policy)).unwrap();
+    assert_eq!(again.new_count(), 0);
+    assert_eq!(again.events[0].event.id, old.events[0].event.id);
+    // Read with its account first, then ingested from a file without it: a duplicate.
+    let store = MemoryStore::default();
+    let first = block_on(ingest(&store, placed(), &policy)).unwrap();
+    let file = block_on(ingest(&store, parse(SCHEDULED), &policy)).unwrap();
+    assert_eq!(file.new_count(), 0);
+    assert_eq!(file.events[0].event.id, first.events[0].event.id);
+    assert_eq!(
+        block_on(store.search(&crate::EventQuery::default()))
+            .unwrap()
+            .len(),
+        2
+    );
+}
