@@ -264,37 +264,13 @@ impl DynamoStore {
         group_key: &str,
         maintenances: &[Maintenance],
     ) -> Result<(), StoreError> {
-        const OPERATION: &str = "save maintenances";
-        let request = self
-            .query()
-            .consistent_read(true)
-            .key_condition_expression("#pk = :pk")
-            .expression_attribute_names("#pk", TABLE_SCHEMA.partition_key)
-            .expression_attribute_values(":pk", s(keys::maintenance_pk(group_key)));
-        let old_items = Pages::new(request, OPERATION).all().await?;
-        let mut old_json: HashMap<EventId, String> = HashMap::new();
-        let mut old_of: HashMap<EventId, Vec<EventId>> = HashMap::new();
-        for item in &old_items {
-            let Some(m) = skip(&self.unreadable, items::maintenance(item), || {
-                items::item_name(item)
-            })?
-            else {
-                continue;
-            };
-            for id in &m.event_ids {
-                old_of.entry(id.clone()).or_default().push(m.id.clone());
-            }
-            old_json.insert(
-                m.id.clone(),
-                string(item, items::JSON).unwrap_or_default().to_owned(),
-            );
-        }
-
+        let stored = self.stored_group(group_key).await?;
         let moved: Vec<(&EventId, &EventId)> = maintenances
             .iter()
             .flat_map(|m| m.event_ids.iter().map(move |id| (id, &m.id)))
             .filter(|(id, m)| {
-                old_of
+                stored
+                    .maintenances_of
                     .get(*id)
                     .is_none_or(|ms| ms != std::slice::from_ref(*m))
             })
@@ -308,37 +284,39 @@ impl DynamoStore {
                 placed?;
             }
         }
+        let requests = group_writes(group_key, maintenances, &stored.json)?;
+        batch_write(&self.client, &self.table, requests, SAVE_GROUP).await
+    }
 
-        let mut requests = Vec::new();
-        for m in maintenances {
-            let item = items::maintenance_item(group_key, m)?;
-            if old_json.get(&m.id).map(String::as_str) == string(&item, items::JSON) {
+    /// The maintenances stored for `group_key`, as [`StoredGroup`].
+    async fn stored_group(&self, group_key: &str) -> Result<StoredGroup, StoreError> {
+        let request = self
+            .query()
+            .consistent_read(true)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", TABLE_SCHEMA.partition_key)
+            .expression_attribute_values(":pk", s(keys::maintenance_pk(group_key)));
+        let mut stored = StoredGroup::default();
+        for item in &Pages::new(request, SAVE_GROUP).all().await? {
+            let Some(m) = skip(&self.unreadable, items::maintenance(item), || {
+                items::item_name(item)
+            })?
+            else {
                 continue;
+            };
+            for id in &m.event_ids {
+                stored
+                    .maintenances_of
+                    .entry(id.clone())
+                    .or_default()
+                    .push(m.id.clone());
             }
-            let put = PutRequest::builder()
-                .set_item(Some(item))
-                .build()
-                .map_err(|e| StoreError::Failed {
-                    operation: OPERATION,
-                    source: Box::new(e),
-                })?;
-            requests.push(WriteRequest::builder().put_request(put).build());
+            stored.json.insert(
+                m.id.clone(),
+                string(item, items::JSON).unwrap_or_default().to_owned(),
+            );
         }
-        let kept: BTreeSet<&EventId> = maintenances.iter().map(|m| &m.id).collect();
-        for gone in old_json.keys().filter(|id| !kept.contains(id)) {
-            let delete = DeleteRequest::builder()
-                .set_key(Some(items::key(
-                    keys::maintenance_pk(group_key),
-                    keys::maintenance_sk(gone),
-                )))
-                .build()
-                .map_err(|e| StoreError::Failed {
-                    operation: OPERATION,
-                    source: Box::new(e),
-                })?;
-            requests.push(WriteRequest::builder().delete_request(delete).build());
-        }
-        batch_write(&self.client, &self.table, requests, OPERATION).await
+        Ok(stored)
     }
 
     /// The maintenance stored under `group_key` and `id`.
@@ -583,4 +561,53 @@ impl EventStore for DynamoStore {
     fn take_unreadable(&self) -> Vec<Unreadable> {
         self.unreadable.take()
     }
+}
+
+/// The operation [`save_group`](EventStore::save_group) names in its errors.
+const SAVE_GROUP: &str = "save maintenances";
+
+/// What a group's stored maintenances are, before they are replaced.
+#[derive(Default)]
+struct StoredGroup {
+    /// Each maintenance's document, by its id.
+    json: HashMap<EventId, String>,
+    /// The maintenances each event is placed in.
+    maintenances_of: HashMap<EventId, Vec<EventId>>,
+}
+
+/// The writes that make `group_key`'s stored maintenances (`stored`, their documents by id) be
+/// `maintenances`: a put for each new or changed one, a delete for each one gone.
+fn group_writes(
+    group_key: &str,
+    maintenances: &[Maintenance],
+    stored: &HashMap<EventId, String>,
+) -> Result<Vec<WriteRequest>, StoreError> {
+    let failed = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Failed {
+        operation: SAVE_GROUP,
+        source: Box::new(e),
+    };
+    let mut requests = Vec::new();
+    for m in maintenances {
+        let item = items::maintenance_item(group_key, m)?;
+        if stored.get(&m.id).map(String::as_str) == string(&item, items::JSON) {
+            continue;
+        }
+        let put = PutRequest::builder()
+            .set_item(Some(item))
+            .build()
+            .map_err(failed)?;
+        requests.push(WriteRequest::builder().put_request(put).build());
+    }
+    let kept: BTreeSet<&EventId> = maintenances.iter().map(|m| &m.id).collect();
+    for gone in stored.keys().filter(|id| !kept.contains(id)) {
+        let delete = DeleteRequest::builder()
+            .set_key(Some(items::key(
+                keys::maintenance_pk(group_key),
+                keys::maintenance_sk(gone),
+            )))
+            .build()
+            .map_err(failed)?;
+        requests.push(WriteRequest::builder().delete_request(delete).build());
+    }
+    Ok(requests)
 }

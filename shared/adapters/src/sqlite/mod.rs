@@ -330,25 +330,10 @@ fn insert_event(tx: &Connection, e: &MaintenanceEvent, fts: bool) -> Result<bool
             break;
         }
         // Either this id is stored, or another event of the same millisecond holds the slot.
-        let stored: bool = tx
-            .prepare_cached("SELECT EXISTS (SELECT 1 FROM events WHERE id = ?1)")
-            .and_then(|mut s| s.query_row([e.id.as_str()], |r| r.get(0)))
-            .map_err(&err)?;
-        if stored {
+        if is_stored(tx, &e.id)? {
             return Ok(false);
         }
-        seq = seq_floor(e.occurred_at) + (seq + 1 - seq_floor(e.occurred_at)) % rows::SEQ_SLOTS;
-        if seq == preferred_seq(e) {
-            return Err(StoreError::Failed {
-                operation: "insert event",
-                source: format!(
-                    "more than {} events in the millisecond of {}",
-                    rows::SEQ_SLOTS,
-                    e.id
-                )
-                .into(),
-            });
-        }
+        seq = next_slot(e, seq)?;
     }
     if fts {
         tx.prepare_cached("INSERT INTO events_fts (rowid, message, subjects) VALUES (?1, ?2, ?3)")
@@ -357,6 +342,32 @@ fn insert_event(tx: &Connection, e: &MaintenanceEvent, fts: bool) -> Result<bool
             .map_err(&err)?;
     }
     Ok(true)
+}
+
+/// Whether an event of id `id` is stored.
+fn is_stored(tx: &Connection, id: &EventId) -> Result<bool, StoreError> {
+    tx.prepare_cached("SELECT EXISTS (SELECT 1 FROM events WHERE id = ?1)")
+        .and_then(|mut s| s.query_row([id.as_str()], |r| r.get(0)))
+        .map_err(store_error("insert event"))
+}
+
+/// The slot after `seq` in the millisecond of `e` (round to its first), or why there is none:
+/// every slot of that millisecond holds another event.
+fn next_slot(e: &MaintenanceEvent, seq: i64) -> Result<i64, StoreError> {
+    let floor = seq_floor(e.occurred_at);
+    let next = floor + (seq + 1 - floor) % rows::SEQ_SLOTS;
+    if next == preferred_seq(e) {
+        return Err(StoreError::Failed {
+            operation: "insert event",
+            source: format!(
+                "more than {} events in the millisecond of {}",
+                rows::SEQ_SLOTS,
+                e.id
+            )
+            .into(),
+        });
+    }
+    Ok(next)
 }
 
 /// Rewrites the stored event `merged.id` as `merged`, and records `alias` as merged into it;
