@@ -84,7 +84,9 @@ impl SqliteStore {
             conn.pragma_update(None, "journal_mode", "WAL")?;
             conn.pragma_update(None, "synchronous", "NORMAL")?;
             conn.pragma_update(None, "cache_size", -65_536)?; // 64 MiB
-            conn.pragma_update(None, "temp_store", "MEMORY")?;
+            // Sorts larger than the page cache (CREATE INDEX at the end of a large import) spill
+            // to a temporary file instead of growing the process with the input.
+            conn.pragma_update(None, "temp_store", "FILE")?;
             conn.set_prepared_statement_cache_capacity(64);
             // One plan per statement, whatever its parameters: without this, SQLite (built with
             // STAT4) prepares a statement again each time a parameter it could plan on changes,
