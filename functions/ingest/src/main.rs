@@ -12,11 +12,7 @@ use serde_json::Value;
 async fn main() -> Result<(), Error> {
     cachewatch_adapters::logging::init();
     let deployment = Deployment::from_env("cachewatch-ingest").await?;
-    let own_account = deployment
-        .topic_arn
-        .as_deref()
-        .and_then(|arn| arn.split(':').nth(4))
-        .map(str::to_owned);
+    let own_account = deployment.own_place().map(|(account, _)| account);
     let deps = Deps {
         store: deployment.store,
         chat: deployment.chat,
