@@ -13,7 +13,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use cachewatch_core::alerting::delivery::{Delivery, DeliveryState, DeliveryStore, Thread};
+use cachewatch_core::alerting::delivery::{
+    Claim, Delivery, DeliveryState, DeliveryStore, OutboxWrite, Thread,
+};
 use cachewatch_core::alerting::outbound::Output;
 use cachewatch_core::cluster::facts::{ClusterFacts, Engine, NodeRole};
 use cachewatch_core::cluster::kept::{FactsRecord, FactsStore};
@@ -61,6 +63,8 @@ macro_rules! conformance_cases {
             a_saved_delivery_reads_back_as_saved,
             threads_are_found_by_channel_and_anchor,
             a_lease_is_held_by_one_holder_until_it_expires,
+            a_claim_takes_the_lease_and_the_delivery_as_recorded_or_nothing,
+            outbox_writes_saved_together_give_the_lease_back_only_to_its_holder,
             concurrent_writes_of_one_event_store_it_once,
             concurrent_ingests_of_one_notification_store_it_once,
             acknowledgements_of_any_event_of_a_maintenance_read_back_oldest_first,
@@ -1784,6 +1788,291 @@ pub async fn a_lease_is_held_by_one_holder_until_it_expires<S: EventStore + Deli
             .await
             .unwrap(),
         "given back"
+    );
+}
+
+/// A delivery as a sender marks it before posting: `sending`, one attempt more, changed at `at`.
+fn sending(d: &Delivery, at: DateTime<Utc>) -> Delivery {
+    let mut d = d.clone();
+    d.state = DeliveryState::Sending;
+    d.attempts += 1;
+    d.updated_at = at;
+    d.next_attempt_at = at + Duration::minutes(5);
+    d
+}
+
+/// A sender that recorded an alert takes the channel's lease and marks the alert `sending` in
+/// one step: both, or nothing when another holds the lease or the alert is no longer as it was
+/// recorded (another sender took it).
+pub async fn a_claim_takes_the_lease_and_the_delivery_as_recorded_or_nothing<
+    S: EventStore + DeliveryStore,
+>(
+    store: &S,
+) {
+    let now = now();
+    let s = Duration::seconds;
+    let lease = "chat:C0ALERTS";
+    let a = delivery("aaaaaaaaaaaaaaaaaaa1", DeliveryState::Pending, now);
+    let b = delivery("bbbbbbbbbbbbbbbbbbb2", DeliveryState::Pending, now);
+    store
+        .record_deliveries(&[a.clone(), b.clone()])
+        .await
+        .unwrap();
+    let holder = |store_lease: Option<(String, DateTime<Utc>)>| store_lease.map(|(h, _)| h);
+
+    // Another holder has the lease: nothing is written.
+    assert!(
+        store
+            .acquire_lease(lease, "poller-1", now, now + s(60))
+            .await
+            .unwrap()
+    );
+    let a_sending = sending(&a, now + s(1));
+    assert_eq!(
+        store
+            .claim(
+                lease,
+                "ingest-7",
+                now + s(1),
+                now + s(61),
+                Some(&a),
+                &a_sending
+            )
+            .await
+            .unwrap(),
+        Claim::Busy
+    );
+    assert_eq!(
+        store.deliveries(&[a.event_id.clone()]).await.unwrap(),
+        [a.clone()]
+    );
+    assert_eq!(
+        holder(store.lease(lease).await.unwrap()).as_deref(),
+        Some("poller-1")
+    );
+
+    // The lease is free again, and the alert as recorded: both are taken.
+    store.release_lease(lease, "poller-1").await.unwrap();
+    assert_eq!(
+        store
+            .claim(
+                lease,
+                "ingest-7",
+                now + s(2),
+                now + s(62),
+                Some(&a),
+                &a_sending
+            )
+            .await
+            .unwrap(),
+        Claim::Taken
+    );
+    assert_eq!(
+        store.deliveries(&[a.event_id.clone()]).await.unwrap(),
+        [a_sending.clone()]
+    );
+    assert_eq!(
+        holder(store.lease(lease).await.unwrap()).as_deref(),
+        Some("ingest-7")
+    );
+    assert!(
+        !store
+            .acquire_lease(lease, "poller-1", now + s(3), now + s(63))
+            .await
+            .unwrap(),
+        "the claimed lease is held"
+    );
+
+    // Another sender took `b` in the meantime: the claim writes nothing, the lease stays free.
+    store.release_lease(lease, "ingest-7").await.unwrap();
+    let b_taken = sending(&b, now + s(4));
+    store.save_delivery(&b_taken).await.unwrap();
+    assert_eq!(
+        store
+            .claim(
+                lease,
+                "ingest-8",
+                now + s(5),
+                now + s(65),
+                Some(&b),
+                &sending(&b, now + s(5))
+            )
+            .await
+            .unwrap(),
+        Claim::Changed
+    );
+    assert_eq!(
+        store.deliveries(&[b.event_id.clone()]).await.unwrap(),
+        [b_taken]
+    );
+    assert_eq!(store.lease(lease).await.unwrap(), None, "not taken");
+
+    // A delivery never recorded is not as it was either.
+    let c = delivery("ccccccccccccccccccc3", DeliveryState::Pending, now);
+    let c_sending = sending(&c, now + s(6));
+    assert_eq!(
+        store
+            .claim(
+                lease,
+                "ingest-8",
+                now + s(6),
+                now + s(66),
+                Some(&c),
+                &c_sending
+            )
+            .await
+            .unwrap(),
+        Claim::Changed
+    );
+    assert!(
+        store
+            .deliveries(&[c.event_id.clone()])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Claimed as not recorded: it is recorded as it is sent, with the lease.
+    assert_eq!(
+        store
+            .claim(lease, "ingest-8", now + s(7), now + s(67), None, &c_sending)
+            .await
+            .unwrap(),
+        Claim::Taken
+    );
+    assert_eq!(
+        store.deliveries(&[c.event_id.clone()]).await.unwrap(),
+        [c_sending.clone()]
+    );
+    assert_eq!(
+        holder(store.lease(lease).await.unwrap()).as_deref(),
+        Some("ingest-8")
+    );
+
+    // Recorded by another sender meanwhile: not claimed as unrecorded.
+    store.release_lease(lease, "ingest-8").await.unwrap();
+    assert_eq!(
+        store
+            .claim(
+                lease,
+                "ingest-9",
+                now + s(8),
+                now + s(68),
+                None,
+                &sending(&c, now + s(8))
+            )
+            .await
+            .unwrap(),
+        Claim::Changed
+    );
+    assert_eq!(store.deliveries(&[c.event_id]).await.unwrap(), [c_sending]);
+    assert_eq!(store.lease(lease).await.unwrap(), None, "not taken");
+}
+
+/// A sent alert and the thread its message started are saved together, and the last thread
+/// write goes with the lease given back; a lease another holder has taken meanwhile stays
+/// theirs, and the other writes are kept all the same.
+pub async fn outbox_writes_saved_together_give_the_lease_back_only_to_its_holder<
+    S: EventStore + DeliveryStore,
+>(
+    store: &S,
+) {
+    let now = now();
+    let s = Duration::seconds;
+    let lease = "chat:C0ALERTS";
+    let a = delivery("aaaaaaaaaaaaaaaaaaa1", DeliveryState::Pending, now);
+    store
+        .record_deliveries(std::slice::from_ref(&a))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .acquire_lease(lease, "ingest-7", now, now + s(60))
+            .await
+            .unwrap()
+    );
+    let mut sent = sending(&a, now + s(1));
+    sent.state = DeliveryState::Sent;
+    sent.ts = Some("1718075402.000100".to_owned());
+    let mut started = thread(CHANNEL, "aaaaaaaaaaaaaaaaaaa1", "1718075402.000100");
+    let other = thread("#cache-oncall", "bbbbbbbbbbbbbbbbbbb2", "1718075999.000200");
+
+    store
+        .save_together(&[OutboxWrite::Delivery(&sent), OutboxWrite::Thread(&started)])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.deliveries(&[a.event_id.clone()]).await.unwrap(),
+        [sent.clone()]
+    );
+    assert_eq!(
+        store
+            .threads(CHANNEL, std::slice::from_ref(&started.anchor))
+            .await
+            .unwrap(),
+        [started.clone()]
+    );
+
+    // The last write of an item stands; the lease is given back by its holder.
+    let mut first = started.clone();
+    first.rendered = Some("before".to_owned());
+    started.checklist_posted = true;
+    store
+        .save_together(&[
+            OutboxWrite::Thread(&first),
+            OutboxWrite::Thread(&other),
+            OutboxWrite::Thread(&started),
+            OutboxWrite::Release {
+                name: lease,
+                holder: "ingest-7",
+            },
+        ])
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .threads(CHANNEL, std::slice::from_ref(&started.anchor))
+            .await
+            .unwrap(),
+        [started.clone()]
+    );
+    assert_eq!(
+        store
+            .threads("#cache-oncall", std::slice::from_ref(&other.anchor))
+            .await
+            .unwrap(),
+        [other.clone()]
+    );
+    assert_eq!(store.lease(lease).await.unwrap(), None, "given back");
+
+    // Not the holder's any more: the lease stays, the thread is written.
+    assert!(
+        store
+            .acquire_lease(lease, "poller-1", now + s(2), now + s(62))
+            .await
+            .unwrap()
+    );
+    started.rendered = Some("after".to_owned());
+    store
+        .save_together(&[
+            OutboxWrite::Thread(&started),
+            OutboxWrite::Release {
+                name: lease,
+                holder: "ingest-7",
+            },
+        ])
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .threads(CHANNEL, std::slice::from_ref(&started.anchor))
+            .await
+            .unwrap(),
+        [started]
+    );
+    assert_eq!(
+        store.lease(lease).await.unwrap().map(|(h, _)| h).as_deref(),
+        Some("poller-1")
     );
 }
 

@@ -68,7 +68,11 @@
 //!   `D#{state}` partition, read again by key and sorted newest first (meant for the small
 //!   states: `failed`, `pending`, `muted`; `sent` grows with the history).
 //! - **Leases**: a `PutItem` conditioned on the lease being free, expired, or the same holder's;
-//!   released by a `DeleteItem` conditioned on the holder.
+//!   released by a `DeleteItem` conditioned on the holder. A claim takes the lease and marks a
+//!   delivery `sending` in one `TransactWriteItems`, the delivery's put conditioned on its
+//!   document being the one recorded. Writes saved together (a delivery sent with its thread; a
+//!   thread with the lease's release) are one `TransactWriteItems`; when the release's condition
+//!   fails, the others are written without it.
 //!
 //! ## Consistency
 //!

@@ -3,15 +3,21 @@
 
 use std::collections::HashMap;
 
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::AttributeValue;
-use cachewatch_core::alerting::delivery::{Delivery, DeliveryState, DeliveryStore, Thread};
+use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
+use cachewatch_core::alerting::delivery::{
+    Claim, Delivery, DeliveryState, DeliveryStore, OutboxWrite, Thread,
+};
 use cachewatch_core::alerting::outbound::Output;
 use cachewatch_core::history::store::StoreError;
 use cachewatch_core::model::event::EventId;
 use chrono::{DateTime, Utc};
 
 use super::DynamoStore;
-use super::error::{is_condition_failed, sdk_error};
+use super::error::{
+    is_condition_failed, is_transaction_condition_failed, sdk_error, transaction_error,
+};
 use super::items::{self, Item, s};
 use super::keys;
 use super::paging::{Pages, batch_get};
@@ -112,6 +118,146 @@ impl DynamoStore {
     }
 }
 
+/// The most actions one `TransactWriteItems` takes.
+const TRANSACTION_ITEMS: usize = 100;
+
+/// The condition on which a lease is taken: free, run out, or already the holder's.
+const LEASE_FREE: &str = "attribute_not_exists(#pk) OR #until <= :now OR #holder = :holder";
+
+fn lease_item(name: &str, holder: &str, until: DateTime<Utc>) -> Item {
+    let mut item = items::key(keys::lease_pk(name), keys::LEASE_SK);
+    item.insert(items::HOLDER.to_owned(), s(holder));
+    item.insert(
+        items::UNTIL.to_owned(),
+        AttributeValue::N(until.timestamp_millis().to_string()),
+    );
+    item
+}
+
+fn lease_names() -> HashMap<String, String> {
+    HashMap::from([
+        ("#pk".to_owned(), TABLE_SCHEMA.partition_key.to_owned()),
+        ("#until".to_owned(), items::UNTIL.to_owned()),
+        ("#holder".to_owned(), items::HOLDER.to_owned()),
+    ])
+}
+
+fn lease_values(holder: &str, now: DateTime<Utc>) -> HashMap<String, AttributeValue> {
+    HashMap::from([
+        (
+            ":now".to_owned(),
+            AttributeValue::N(now.timestamp_millis().to_string()),
+        ),
+        (":holder".to_owned(), s(holder)),
+    ])
+}
+
+/// The key of the item a write of [`DeliveryStore::save_together`] touches.
+fn outbox_key(w: &OutboxWrite<'_>) -> (String, String) {
+    match *w {
+        OutboxWrite::Delivery(d) => (keys::delivery_pk(&d.event_id), keys::delivery_sk(d.lane())),
+        OutboxWrite::Thread(t) => (keys::thread_pk(&t.channel), keys::thread_sk(&t.anchor)),
+        OutboxWrite::Release { name, .. } => (keys::lease_pk(name), keys::LEASE_SK.to_owned()),
+    }
+}
+
+/// For each item of a canceled transaction, whether its condition failed; `None` when the
+/// transaction failed otherwise, or for another reason besides.
+fn failed_conditions(
+    err: &aws_sdk_dynamodb::error::SdkError<
+        TransactWriteItemsError,
+        aws_sdk_dynamodb::config::http::HttpResponse,
+    >,
+) -> Option<Vec<bool>> {
+    if !is_transaction_condition_failed(err) {
+        return None;
+    }
+    let Some(TransactWriteItemsError::TransactionCanceledException(canceled)) =
+        err.as_service_error()
+    else {
+        return None;
+    };
+    Some(
+        canceled
+            .cancellation_reasons()
+            .iter()
+            .map(|r| r.code() == Some("ConditionalCheckFailed"))
+            .collect(),
+    )
+}
+
+impl DynamoStore {
+    /// [`DeliveryStore::save_together`] for at most [`TRANSACTION_ITEMS`] writes of distinct
+    /// items. A release whose holder no longer has the lease cancels the transaction; the other
+    /// writes are then made without it.
+    async fn save_chunk(&self, writes: &[OutboxWrite<'_>]) -> Result<(), StoreError> {
+        const OPERATION: &str = "save outbox";
+        let build_error = |e| StoreError::Failed {
+            operation: OPERATION,
+            source: Box::new(e),
+        };
+        // One write alone needs no transaction (which costs twice the write units).
+        match writes {
+            [] => return Ok(()),
+            [OutboxWrite::Delivery(d)] => return self.save_delivery(d).await,
+            [OutboxWrite::Thread(t)] => return self.save_thread(t).await,
+            [OutboxWrite::Release { name, holder }] => {
+                return self.release_lease(name, holder).await;
+            }
+            _ => {}
+        }
+        let mut actions = Vec::with_capacity(writes.len());
+        for w in writes {
+            let action = match *w {
+                OutboxWrite::Delivery(d) => TransactWriteItem::builder().put(
+                    Put::builder()
+                        .table_name(&self.table)
+                        .set_item(Some(items::delivery_item(d)?))
+                        .build()
+                        .map_err(build_error)?,
+                ),
+                OutboxWrite::Thread(t) => TransactWriteItem::builder().put(
+                    Put::builder()
+                        .table_name(&self.table)
+                        .set_item(Some(items::thread_item(t)?))
+                        .build()
+                        .map_err(build_error)?,
+                ),
+                OutboxWrite::Release { name, holder } => TransactWriteItem::builder().delete(
+                    Delete::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(items::key(keys::lease_pk(name), keys::LEASE_SK)))
+                        .condition_expression("#holder = :holder")
+                        .expression_attribute_names("#holder", items::HOLDER)
+                        .expression_attribute_values(":holder", s(holder))
+                        .build()
+                        .map_err(build_error)?,
+                ),
+            };
+            actions.push(action.build());
+        }
+        let written = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(actions))
+            .send()
+            .await;
+        match written {
+            Ok(_) => Ok(()),
+            // Only a release has a condition: it is dropped, and the rest written.
+            Err(err) if failed_conditions(&err).is_some() => {
+                let rest: Vec<OutboxWrite<'_>> = writes
+                    .iter()
+                    .filter(|w| !matches!(w, OutboxWrite::Release { .. }))
+                    .copied()
+                    .collect();
+                Box::pin(self.save_chunk(&rest)).await
+            }
+            Err(err) => Err(transaction_error(OPERATION, err)),
+        }
+    }
+}
+
 impl DeliveryStore for DynamoStore {
     async fn record_deliveries(&self, deliveries: &[Delivery]) -> Result<Vec<bool>, StoreError> {
         let mut recorded = Vec::with_capacity(deliveries.len());
@@ -198,30 +344,14 @@ impl DeliveryStore for DynamoStore {
         now: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let mut item = items::key(keys::lease_pk(name), keys::LEASE_SK);
-        item.insert(items::HOLDER.to_owned(), s(holder));
-        item.insert(
-            items::UNTIL.to_owned(),
-            AttributeValue::N(until.timestamp_millis().to_string()),
-        );
         let put = self
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression(
-                "attribute_not_exists(#pk) OR #until <= :now OR #holder = :holder",
-            )
-            .set_expression_attribute_names(Some(HashMap::from([
-                ("#pk".to_owned(), TABLE_SCHEMA.partition_key.to_owned()),
-                ("#until".to_owned(), items::UNTIL.to_owned()),
-                ("#holder".to_owned(), items::HOLDER.to_owned()),
-            ])))
-            .expression_attribute_values(
-                ":now",
-                AttributeValue::N(now.timestamp_millis().to_string()),
-            )
-            .expression_attribute_values(":holder", s(holder))
+            .set_item(Some(lease_item(name, holder, until)))
+            .condition_expression(LEASE_FREE)
+            .set_expression_attribute_names(Some(lease_names()))
+            .set_expression_attribute_values(Some(lease_values(holder, now)))
             .send()
             .await;
         match put {
@@ -251,6 +381,85 @@ impl DeliveryStore for DynamoStore {
             .and_then(|n| n.parse::<i64>().ok())
             .and_then(DateTime::from_timestamp_millis);
         Ok(holder.zip(until))
+    }
+
+    async fn claim(
+        &self,
+        name: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+        was: Option<&Delivery>,
+        becomes: &Delivery,
+    ) -> Result<Claim, StoreError> {
+        const OPERATION: &str = "claim delivery";
+        let build_error = |e| StoreError::Failed {
+            operation: OPERATION,
+            source: Box::new(e),
+        };
+        let lease = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(lease_item(name, holder, until)))
+            .condition_expression(LEASE_FREE)
+            .set_expression_attribute_names(Some(lease_names()))
+            .set_expression_attribute_values(Some(lease_values(holder, now)))
+            .build()
+            .map_err(build_error)?;
+        let delivery = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(items::delivery_item(becomes)?));
+        let delivery = match was {
+            // The delivery is compared whole: its document is what `was` encodes to.
+            Some(was) => {
+                let was_json = items::delivery_item(was)?
+                    .remove(items::JSON)
+                    .unwrap_or_else(|| s(""));
+                delivery
+                    .condition_expression("#json = :was")
+                    .expression_attribute_names("#json", items::JSON)
+                    .expression_attribute_values(":was", was_json)
+            }
+            None => delivery
+                .condition_expression("attribute_not_exists(#pk)")
+                .expression_attribute_names("#pk", TABLE_SCHEMA.partition_key),
+        }
+        .build()
+        .map_err(build_error)?;
+        let written = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().put(lease).build())
+            .transact_items(TransactWriteItem::builder().put(delivery).build())
+            .send()
+            .await;
+        match written {
+            Ok(_) => Ok(Claim::Taken),
+            // The reasons come in the order of the request's items:
+            // https://docs.aws.amazon.com/goto/WebAPI/dynamodb-2012-08-10/CancellationReason
+            Err(err) => match failed_conditions(&err) {
+                Some(failed) if failed.first() == Some(&true) => Ok(Claim::Busy),
+                Some(failed) if failed.get(1) == Some(&true) => Ok(Claim::Changed),
+                _ => Err(transaction_error(OPERATION, err)),
+            },
+        }
+    }
+
+    async fn save_together(&self, writes: &[OutboxWrite<'_>]) -> Result<(), StoreError> {
+        // One action per item: a transaction may not touch an item twice, so the last write of
+        // an item stands for the earlier ones. At most 100 actions, 4 MB in all, per transaction
+        // (https://docs.aws.amazon.com/goto/WebAPI/dynamodb-2012-08-10/TransactWriteItems);
+        // a delivery, a thread and a lease are a few KB.
+        let mut last: Vec<(String, String, OutboxWrite<'_>)> = Vec::with_capacity(writes.len());
+        for w in writes {
+            let (pk, sk) = outbox_key(w);
+            last.retain(|(p, k, _)| (p, k) != (&pk, &sk));
+            last.push((pk, sk, *w));
+        }
+        for chunk in last.chunks(TRANSACTION_ITEMS) {
+            let writes: Vec<OutboxWrite<'_>> = chunk.iter().map(|(_, _, w)| *w).collect();
+            self.save_chunk(&writes).await?;
+        }
+        Ok(())
     }
 
     async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {

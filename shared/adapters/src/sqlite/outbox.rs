@@ -1,6 +1,8 @@
 //! The outbox in SQLite: deliveries, threads, and the leases of senders.
 
-use cachewatch_core::alerting::delivery::{Delivery, DeliveryState, DeliveryStore, Thread};
+use cachewatch_core::alerting::delivery::{
+    Claim, Delivery, DeliveryState, DeliveryStore, OutboxWrite, Thread, unchanged,
+};
 use cachewatch_core::history::store::{StoreError, UnreadableLog};
 use cachewatch_core::model::event::EventId;
 use chrono::{DateTime, Utc};
@@ -180,15 +182,7 @@ impl DeliveryStore for SqliteStore {
     }
 
     async fn save_delivery(&self, d: &Delivery) -> Result<(), StoreError> {
-        let conn = self.lock();
-        conn.prepare_cached(&format!(
-            "INSERT OR REPLACE INTO deliveries ({DELIVERY_COLUMNS}, lane) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
-        ))
-        .and_then(|mut s| {
-            s.execute(delivery_row(d))
-        })
-        .map_err(store_error("save delivery"))?;
-        Ok(())
+        write_delivery(&self.lock(), d)
     }
 
     async fn threads(&self, channel: &str, anchors: &[EventId]) -> Result<Vec<Thread>, StoreError> {
@@ -246,26 +240,7 @@ impl DeliveryStore for SqliteStore {
     }
 
     async fn save_thread(&self, t: &Thread) -> Result<(), StoreError> {
-        let conn = self.lock();
-        conn.prepare_cached(
-            "INSERT OR REPLACE INTO threads
-                 (channel, anchor, group_key, thread_ts, message_ts, rendered, checklist_posted, channel_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        )
-        .and_then(|mut s| {
-            s.execute(params![
-                t.channel,
-                t.anchor.as_str(),
-                t.group_key,
-                t.thread_ts,
-                t.message_ts,
-                t.rendered,
-                t.checklist_posted,
-                t.channel_id
-            ])
-        })
-        .map_err(store_error("save thread"))?;
-        Ok(())
+        write_thread(&self.lock(), t)
     }
 
     async fn acquire_lease(
@@ -304,12 +279,109 @@ impl DeliveryStore for SqliteStore {
     }
 
     async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
-        let conn = self.lock();
-        conn.prepare_cached("DELETE FROM leases WHERE name = ?1 AND holder = ?2")
-            .and_then(|mut s| s.execute(params![name, holder]))
-            .map_err(store_error("release lease"))?;
+        release(&self.lock(), name, holder)
+    }
+
+    async fn claim(
+        &self,
+        name: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+        was: Option<&Delivery>,
+        becomes: &Delivery,
+    ) -> Result<Claim, StoreError> {
+        let mut conn = self.lock();
+        let err = store_error("claim delivery");
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(&err)?;
+        let held = tx
+            .prepare_cached("SELECT holder, until FROM leases WHERE name = ?1")
+            .and_then(|mut s| {
+                s.query_row(params![name], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+                })
+                .optional()
+            })
+            .map_err(&err)?;
+        if held.is_some_and(|(h, u)| u > millis(now) && h != holder) {
+            return Ok(Claim::Busy);
+        }
+        let stored = query_deliveries(
+            &tx,
+            &self.unreadable,
+            &format!("SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE event_id = ?1 AND lane = ?2"),
+            params![becomes.event_id.as_str(), becomes.lane()],
+        )?;
+        if !unchanged(stored.first(), was) {
+            return Ok(Claim::Changed);
+        }
+        tx.prepare_cached(
+            "INSERT INTO leases (name, holder, until) VALUES (?1, ?2, ?3)
+             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until = excluded.until",
+        )
+        .and_then(|mut s| s.execute(params![name, holder, millis(until)]))
+        .map_err(&err)?;
+        write_delivery(&tx, becomes)?;
+        tx.commit().map_err(&err)?;
+        Ok(Claim::Taken)
+    }
+
+    async fn save_together(&self, writes: &[OutboxWrite<'_>]) -> Result<(), StoreError> {
+        let mut conn = self.lock();
+        let err = store_error("save outbox");
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(&err)?;
+        for w in writes {
+            match *w {
+                OutboxWrite::Delivery(d) => write_delivery(&tx, d)?,
+                OutboxWrite::Thread(t) => write_thread(&tx, t)?,
+                OutboxWrite::Release { name, holder } => release(&tx, name, holder)?,
+            }
+        }
+        tx.commit().map_err(&err)?;
         Ok(())
     }
+}
+
+fn write_delivery(conn: &Connection, d: &Delivery) -> Result<(), StoreError> {
+    conn.prepare_cached(&format!(
+        "INSERT OR REPLACE INTO deliveries ({DELIVERY_COLUMNS}, lane) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+    ))
+    .and_then(|mut s| s.execute(delivery_row(d)))
+    .map_err(store_error("save delivery"))?;
+    Ok(())
+}
+
+fn write_thread(conn: &Connection, t: &Thread) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO threads
+             (channel, anchor, group_key, thread_ts, message_ts, rendered, checklist_posted, channel_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            t.channel,
+            t.anchor.as_str(),
+            t.group_key,
+            t.thread_ts,
+            t.message_ts,
+            t.rendered,
+            t.checklist_posted,
+            t.channel_id
+        ])
+    })
+    .map_err(store_error("save thread"))?;
+    Ok(())
+}
+
+fn release(conn: &Connection, name: &str, holder: &str) -> Result<(), StoreError> {
+    conn.prepare_cached("DELETE FROM leases WHERE name = ?1 AND holder = ?2")
+        .and_then(|mut s| s.execute(params![name, holder]))
+        .map_err(store_error("release lease"))?;
+    Ok(())
 }
 
 /// A delivery's columns in the order of `DELIVERY_COLUMNS`, then its lane.

@@ -338,4 +338,71 @@ pub trait DeliveryStore: Send + Sync {
         name: &str,
         holder: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Takes the lease `name` for `holder` until `until` (as [`Self::acquire_lease`]) and, in the
+    /// same atomic step, writes the delivery `becomes`, if both hold: the lease is free (or
+    /// already this holder's) at `now`, and the delivery is stored as `was` (the same state,
+    /// attempts and last change), or, with `was` `None`, is not recorded at all. Nothing is
+    /// written otherwise. A sender that records a delivery itself starts sending it this way,
+    /// without reading again what is due: another sender that took it has changed it.
+    #[allow(clippy::too_many_arguments)]
+    fn claim(
+        &self,
+        name: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+        was: Option<&Delivery>,
+        becomes: &Delivery,
+    ) -> impl Future<Output = Result<Claim, StoreError>> + Send;
+
+    /// Applies `writes` together (in one transaction where the backend has them). A
+    /// [`OutboxWrite::Release`] gives the lease back only if its holder has it; the other writes
+    /// are kept either way.
+    fn save_together(
+        &self,
+        writes: &[OutboxWrite<'_>],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// What [`DeliveryStore::claim`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// The lease is taken and the delivery written.
+    Taken,
+    /// Another holder has the lease: nothing was written.
+    Busy,
+    /// The lease is free but the delivery is not stored as it was (or, not recorded before, is
+    /// now): nothing was written.
+    Changed,
+}
+
+/// One write of [`DeliveryStore::save_together`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutboxWrite<'a> {
+    /// Writes a delivery's new state.
+    Delivery(&'a Delivery),
+    /// Writes a thread.
+    Thread(&'a Thread),
+    /// Gives the lease `name` back, if `holder` has it.
+    Release {
+        /// The lease.
+        name: &'a str,
+        /// Who gives it back.
+        holder: &'a str,
+    },
+}
+
+/// Whether the delivery stored is `was` as far as [`DeliveryStore::claim`] compares them: the
+/// same state, attempts and last change (to the millisecond, as every store keeps times).
+pub fn unchanged(stored: Option<&Delivery>, was: Option<&Delivery>) -> bool {
+    match (stored, was) {
+        (None, None) => true,
+        (Some(stored), Some(was)) => {
+            stored.state == was.state
+                && stored.attempts == was.attempts
+                && stored.updated_at.timestamp_millis() == was.updated_at.timestamp_millis()
+        }
+        _ => false,
+    }
 }

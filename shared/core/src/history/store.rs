@@ -7,7 +7,9 @@ use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
 
-use crate::alerting::delivery::{Delivery, DeliveryState, DeliveryStore, Thread};
+use crate::alerting::delivery::{
+    Claim, Delivery, DeliveryState, DeliveryStore, OutboxWrite, Thread, unchanged,
+};
 use crate::cluster::kept::{FactsRecord, FactsStore};
 use crate::history::query::EventQuery;
 use crate::history::response::{Acknowledgement, MuteRecord, Outcome, ResponseStore, StepDone};
@@ -514,10 +516,7 @@ impl DeliveryStore for MemoryStore {
         until: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let mut m = self.lock();
-        let free = m
-            .leases
-            .get(name)
-            .is_none_or(|(h, u)| *u <= now || h == holder);
+        let free = m.lease_free(name, holder, now);
         if free {
             m.leases.insert(name.to_owned(), (holder.to_owned(), until));
         }
@@ -529,11 +528,63 @@ impl DeliveryStore for MemoryStore {
     }
 
     async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        self.lock().release(name, holder);
+        Ok(())
+    }
+
+    async fn claim(
+        &self,
+        name: &str,
+        holder: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+        was: Option<&Delivery>,
+        becomes: &Delivery,
+    ) -> Result<Claim, StoreError> {
         let mut m = self.lock();
-        if m.leases.get(name).is_some_and(|(h, _)| h == holder) {
-            m.leases.remove(name);
+        if !m.lease_free(name, holder, now) {
+            return Ok(Claim::Busy);
+        }
+        let key = (becomes.event_id.clone(), becomes.lane());
+        if !unchanged(m.deliveries.get(&key), was) {
+            return Ok(Claim::Changed);
+        }
+        m.leases.insert(name.to_owned(), (holder.to_owned(), until));
+        m.deliveries
+            .insert((becomes.event_id.clone(), becomes.lane()), becomes.clone());
+        Ok(Claim::Taken)
+    }
+
+    async fn save_together(&self, writes: &[OutboxWrite<'_>]) -> Result<(), StoreError> {
+        let mut m = self.lock();
+        for w in writes {
+            match *w {
+                OutboxWrite::Delivery(d) => {
+                    m.deliveries
+                        .insert((d.event_id.clone(), d.lane()), d.clone());
+                }
+                OutboxWrite::Thread(t) => {
+                    m.threads
+                        .insert((t.channel.clone(), t.anchor.clone()), t.clone());
+                }
+                OutboxWrite::Release { name, holder } => m.release(name, holder),
+            }
         }
         Ok(())
+    }
+}
+
+impl Memory {
+    fn lease_free(&self, name: &str, holder: &str, now: DateTime<Utc>) -> bool {
+        self.leases
+            .get(name)
+            .is_none_or(|(h, u)| *u <= now || h == holder)
+    }
+
+    fn release(&mut self, name: &str, holder: &str) {
+        if self.leases.get(name).is_some_and(|(h, _)| h == holder) {
+            self.leases.remove(name);
+        }
     }
 }
 
