@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use aws_sdk_dynamodb::types::{
-    ConditionCheck, DeleteRequest, Put, PutRequest, TransactWriteItem, Update, WriteRequest,
+    ConditionCheck, Delete, DeleteRequest, Put, PutRequest, TransactWriteItem, Update, WriteRequest,
 };
 use cachewatch_core::history::query::EventQuery;
 use cachewatch_core::history::store::{
@@ -23,6 +23,9 @@ use super::paging::{Pages, all_of, batch_get, batch_write};
 use super::schema::{Index, TABLE_SCHEMA};
 use super::{CONCURRENT_REQUESTS, DynamoStore};
 use crate::unreadable::skip;
+
+/// The most actions one `TransactWriteItems` takes.
+const TRANSACTION_ITEMS: usize = 100;
 
 /// In-progress work may be reported until this long after its window (see the lifecycle).
 const LATE_WORK: Duration = Duration::hours(12);
@@ -275,6 +278,13 @@ impl DynamoStore {
                     .is_none_or(|ms| ms != std::slice::from_ref(*m))
             })
             .collect();
+        let requests = group_writes(group_key, maintenances, &stored.json)?;
+        if self
+            .save_group_at_once(group_key, &moved, &requests)
+            .await?
+        {
+            return Ok(());
+        }
         for chunk in moved.chunks(CONCURRENT_REQUESTS) {
             let updates = chunk
                 .iter()
@@ -284,8 +294,77 @@ impl DynamoStore {
                 placed?;
             }
         }
-        let requests = group_writes(group_key, maintenances, &stored.json)?;
         batch_write(&self.client, &self.table, requests, SAVE_GROUP).await
+    }
+
+    /// Makes a group's writes (events pointed at their maintenance, maintenance items put or
+    /// deleted) in one transaction when they fit in one: at most 100 actions, each on its own
+    /// item (https://docs.aws.amazon.com/goto/WebAPI/dynamodb-2012-08-10/TransactWriteItems);
+    /// a maintenance item is a few KB, far from the 4 MB a transaction may write. `false`, having
+    /// written nothing, when they do not fit, when one write alone needs no transaction, or when
+    /// an event to point is not stored (the writes are then made one by one, which skip it).
+    async fn save_group_at_once(
+        &self,
+        group_key: &str,
+        moved: &[(&EventId, &EventId)],
+        requests: &[WriteRequest],
+    ) -> Result<bool, StoreError> {
+        let count = moved.len() + requests.len();
+        let distinct: BTreeSet<&EventId> = moved.iter().map(|(id, _)| *id).collect();
+        if count < 2 || count > TRANSACTION_ITEMS || distinct.len() != moved.len() {
+            return Ok(false);
+        }
+        let failed = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Failed {
+            operation: SAVE_GROUP,
+            source: Box::new(e),
+        };
+        let mut actions = Vec::with_capacity(count);
+        for (event, maintenance) in moved {
+            let update = Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(items::key(keys::event_pk(event), keys::EVENT_SK)))
+                .update_expression("SET #m = :m, #g = :g")
+                .condition_expression("attribute_exists(#pk)")
+                .expression_attribute_names("#m", items::MAINTENANCE_ID)
+                .expression_attribute_names("#g", items::MAINTENANCE_GROUP)
+                .expression_attribute_names("#pk", TABLE_SCHEMA.partition_key)
+                .expression_attribute_values(":m", s(maintenance.as_str()))
+                .expression_attribute_values(":g", s(group_key))
+                .build()
+                .map_err(failed)?;
+            actions.push(TransactWriteItem::builder().update(update).build());
+        }
+        for request in requests {
+            let action = match (&request.put_request, &request.delete_request) {
+                (Some(put), _) => TransactWriteItem::builder().put(
+                    Put::builder()
+                        .table_name(&self.table)
+                        .set_item(Some(put.item.clone()))
+                        .build()
+                        .map_err(failed)?,
+                ),
+                (None, Some(delete)) => TransactWriteItem::builder().delete(
+                    Delete::builder()
+                        .table_name(&self.table)
+                        .set_key(Some(delete.key.clone()))
+                        .build()
+                        .map_err(failed)?,
+                ),
+                (None, None) => return Ok(false),
+            };
+            actions.push(action.build());
+        }
+        let written = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(actions))
+            .send()
+            .await;
+        match written {
+            Ok(_) => Ok(true),
+            Err(err) if is_transaction_condition_failed(&err) => Ok(false),
+            Err(err) => Err(transaction_error(SAVE_GROUP, err)),
+        }
     }
 
     /// The maintenances stored for `group_key`, as [`StoredGroup`].

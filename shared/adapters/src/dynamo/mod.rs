@@ -49,8 +49,9 @@
 //! - **A lifecycle group's events**: `by_lifecycle`.
 //! - **Maintenances**: the items of a group are replaced by `save_maintenances`, which also points
 //!   each member event at its maintenance (only the events whose maintenance changed are
-//!   rewritten: member events first, then maintenance items, then the ones that are gone, so that
-//!   a call that fails half-way is made good by the next). A maintenance by id is found through
+//!   rewritten). When they fit in one `TransactWriteItems` (up to 100 writes), all of a group's
+//!   writes are one transaction; otherwise member events first, then maintenance items, then the
+//!   ones that are gone, so that a call that fails half-way is made good by the next. A maintenance by id is found through
 //!   its first event's pointer; open maintenances are the `OPEN` partition from twelve hours
 //!   before now on (work may be reported that long after a window), narrowed by
 //!   [`Maintenance::is_upcoming`].
