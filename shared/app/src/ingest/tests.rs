@@ -526,3 +526,49 @@ async fn the_facts_of_a_drill_are_never_kept() {
         .unwrap();
     assert_eq!(kept, None);
 }
+
+#[tokio::test]
+async fn an_alert_whose_channel_another_sender_holds_is_recorded_and_sent_once_later() {
+    let world = World::new();
+    let now = at("2026-06-10T15:23:00Z");
+    assert!(
+        world
+            .store
+            .acquire_lease("chat:#ops", "poller", now, now + Duration::minutes(5))
+            .await
+            .unwrap()
+    );
+
+    let busy = world
+        .ingest(Door::Sns, Input::Document(SNS_EVENT), true)
+        .await
+        .unwrap();
+
+    let Alerts::Sent(report) = &busy.alerts else {
+        panic!("{:?}", busy.alerts);
+    };
+    assert_eq!(report.busy, ["#ops"], "{report:?}");
+    assert!(world.chat.texts().is_empty(), "{:?}", world.chat.texts());
+    let waiting = world.store.due_deliveries(now, 100).await.unwrap();
+    assert!(!waiting.is_empty(), "the alert is recorded, not lost");
+    assert!(
+        waiting.iter().all(|d| d.state == DeliveryState::Pending),
+        "{waiting:?}"
+    );
+
+    let later = now + Duration::minutes(6);
+    let sent = crate::send_pending(world.ports(true), &world.config, &world.settings, later)
+        .await
+        .unwrap()
+        .unwrap();
+    let posted = world.chat.texts().len();
+    let again = crate::send_pending(world.ports(true), &world.config, &world.settings, later)
+        .await
+        .unwrap()
+        .unwrap();
+
+    assert_eq!(sent.alerts.sent.len(), waiting.len(), "{sent:?}");
+    assert!(posted > 0);
+    assert!(again.alerts.sent.is_empty(), "{again:?}");
+    assert_eq!(world.chat.texts().len(), posted, "nothing posted twice");
+}

@@ -28,7 +28,8 @@ use chrono::{DateTime, Duration, Utc};
 use sha2::{Digest, Sha256};
 
 use crate::alerting::delivery::{
-    ChatSink, Delivery, DeliveryError, DeliveryState, DeliveryStore, PostedMessage, Thread,
+    ChatSink, Claim, Delivery, DeliveryError, DeliveryState, DeliveryStore, OutboxWrite,
+    PostedMessage, Thread,
 };
 use crate::alerting::outbound::{self, Output, is_output_channel};
 use crate::alerting::slack::{self, AlertContext, MessageMetadata, SlackMessage};
@@ -281,6 +282,20 @@ impl<'a> Known<'a> {
         self.around(store, maintenance, event).await
     }
 
+    /// The event `id` this ingest has just created, and its maintenance as just saved, when all
+    /// of the maintenance's events (or the lone event) are such events.
+    fn all_new_around(&self, id: &EventId) -> Option<(MaintenanceEvent, Option<Maintenance>)> {
+        let event = (*self.events.get(id)?).clone();
+        let maintenance = self.maintenance_of.get(id).map(|m| (*m).clone());
+        if event.category.has_lifecycle() && maintenance.is_none() {
+            return None;
+        }
+        let ids = maintenance
+            .as_ref()
+            .map_or_else(|| vec![event.id.clone()], |m| m.event_ids.clone());
+        self.all_new(&ids).then_some((event, maintenance))
+    }
+
     /// Whether every one of `ids` is an event this ingest has just created. Such events have no
     /// delivery but those the ingest records itself, and, while those are still due, no message,
     /// thread or acknowledgement: nothing is read for them.
@@ -331,6 +346,25 @@ pub async fn record_alerts_knowing<S: EventStore + DeliveryStore + ResponseStore
     channel: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<Vec<Delivery>, StoreError> {
+    let (recorded, _) = record_holding(store, events, known, config, channel, now, false).await?;
+    Ok(recorded)
+}
+
+/// [`record_alerts_knowing`]; with `hold`, the chat's pending deliveries of maintenances (or
+/// lone events) all of whose events the ingest has just created are not written but returned
+/// apart (the outputs' are written): their sender records each as it claims it (see
+/// [`Run::claim_recorded`]), or records it before anything else.
+#[allow(clippy::too_many_arguments)]
+async fn record_holding<S: EventStore + DeliveryStore + ResponseStore>(
+    store: &S,
+    events: &[MaintenanceEvent],
+    known: &Known<'_>,
+    config: &Config,
+    channel: Option<&str>,
+    now: DateTime<Utc>,
+    hold: bool,
+) -> Result<(Vec<Delivery>, Vec<Delivery>), StoreError> {
+    let mut held = Vec::new();
     let mut candidates: Vec<&MaintenanceEvent> = events.iter().filter(|e| e.actionable).collect();
     // In the order they happened, so that the first notice of a window is the one announced.
     candidates.sort_by(|a, b| (a.occurred_at, &a.id).cmp(&(b.occurred_at, &b.id)));
@@ -361,6 +395,14 @@ pub async fn record_alerts_knowing<S: EventStore + DeliveryStore + ResponseStore
             continue;
         }
         let pending = deliveries.iter().any(|d| d.state == DeliveryState::Pending);
+        let chats = deliveries.last().filter(|d| !is_output_channel(&d.channel));
+        if hold && chats.is_some_and(|d| d.state == DeliveryState::Pending) && known.all_new(&ids) {
+            let chats = deliveries.pop();
+            store.record_deliveries(&deliveries).await?;
+            announced_here.insert(event.id.clone());
+            held.extend(chats);
+            continue;
+        }
         let recorded_now = store.record_deliveries(&deliveries).await?;
         if recorded_now.last().copied().unwrap_or(false) {
             if pending {
@@ -369,7 +411,7 @@ pub async fn record_alerts_knowing<S: EventStore + DeliveryStore + ResponseStore
             recorded.extend(deliveries.pop());
         }
     }
-    Ok(recorded)
+    Ok((recorded, held))
 }
 
 /// What every message of a run shares.
@@ -384,6 +426,20 @@ struct Run<'a, S, C, F> {
     report: NotifyReport,
     /// What the ingest this run follows has in hand.
     known: &'a Known<'a>,
+    /// The chat's deliveries the ingest this run follows has just recorded.
+    recorded: Vec<Delivery>,
+    /// The chat's deliveries it has not written yet: each is recorded by the claim of its
+    /// channel's lease, or before what is due there is read.
+    held: Vec<Delivery>,
+    /// The delivery a claim wrote as `sending` (see [`DeliveryStore::claim`]): its send
+    /// need not write it again.
+    claimed: Option<Delivery>,
+    /// Whether the lease held was claimed that way.
+    claimed_own: bool,
+    /// Thread writes that go with the lease's release: what a checklist posted last changes.
+    deferred: Vec<Thread>,
+    /// Deliveries sent whose write goes with the lease's release (see [`Run::mark_sent_with`]).
+    deferred_sent: Vec<Delivery>,
 }
 
 /// One maintenance (or a lone event) with its due deliveries.
@@ -415,6 +471,51 @@ pub fn is_urgent(event: &MaintenanceEvent) -> bool {
                 | EventKind::NODE_REPLACEMENT_CANCELED
         );
     !ahead
+}
+
+/// What [`Run::claim_recorded`] did.
+enum Claimed {
+    /// The lease is held and the alert marked `sending`: what to send.
+    Works(Vec<Work>),
+    /// Another sender holds the lease.
+    Busy,
+    /// Nothing was claimed: what is due is read under the lease.
+    Not,
+}
+
+/// The thread a maintenance's parent starts, but for what the chat answers.
+struct NewThread {
+    anchor: EventId,
+    group_key: String,
+    /// The thread it is posted in (a grouped message's), if not its own.
+    thread_ts: Option<String>,
+    rendered: String,
+    checklist_posted: bool,
+}
+
+impl NewThread {
+    fn at(self, channel: &str, posted: &PostedMessage) -> Thread {
+        Thread {
+            channel: channel.to_owned(),
+            channel_id: posted.channel.clone(),
+            anchor: self.anchor,
+            group_key: self.group_key,
+            thread_ts: self.thread_ts.unwrap_or_else(|| posted.ts.clone()),
+            message_ts: posted.ts.clone(),
+            rendered: Some(self.rendered),
+            checklist_posted: self.checklist_posted,
+        }
+    }
+}
+
+/// A delivery as it is recorded before its message is posted (to `thread_ts`, if a reply): a
+/// lost answer is looked for there.
+fn as_sending(delivery: &mut Delivery, thread_ts: Option<String>, now: DateTime<Utc>) {
+    delivery.state = DeliveryState::Sending;
+    delivery.thread_ts = thread_ts;
+    delivery.attempts += 1;
+    delivery.updated_at = now;
+    delivery.next_attempt_at = now + LEASE_FOR;
 }
 
 /// Why a send did not go out.
@@ -586,27 +687,33 @@ where
         Ok(how(&ctx))
     }
 
-    /// Sends a delivery's message, recording where it goes before and that it went after.
+    /// Sends a delivery's message, recording where it goes before and that it went after; a
+    /// parent's new thread is saved with the delivery sent.
     async fn send(
         &mut self,
         channel: &str,
         delivery: &mut Delivery,
         mut message: SlackMessage,
-    ) -> Result<PostedMessage, Stop> {
+        new_thread: Option<NewThread>,
+    ) -> Result<(PostedMessage, Option<Thread>), Stop> {
         message.metadata = Some(MessageMetadata::for_delivery(delivery.key()));
         // Where it is about to go is recorded first: if the answer is lost, that is where the next
-        // run looks for it.
-        delivery.state = DeliveryState::Sending;
-        delivery.thread_ts = message.thread_ts.clone();
-        delivery.attempts += 1;
-        delivery.updated_at = self.now;
-        delivery.next_attempt_at = self.now + LEASE_FOR;
-        self.store.save_delivery(delivery).await?;
+        // run looks for it. A claim may have written just that already.
+        as_sending(delivery, message.thread_ts.clone(), self.now);
+        if self.claimed.take().as_ref() != Some(&*delivery) {
+            self.store.save_delivery(delivery).await?;
+        }
         match self.sink.post(channel, &message).await {
             Ok(posted) => {
-                self.mark_sent(delivery, &posted, message.thread_ts.clone())
-                    .await?;
-                Ok(posted)
+                let thread = new_thread.map(|t| t.at(channel, &posted));
+                self.mark_sent_with(
+                    delivery,
+                    &posted,
+                    message.thread_ts.clone(),
+                    thread.as_ref(),
+                )
+                .await?;
+                Ok((posted, thread))
             }
             Err(e) => Err(self.failed(delivery, e).await?),
         }
@@ -618,14 +725,58 @@ where
         posted: &PostedMessage,
         thread_ts: Option<String>,
     ) -> Result<(), StoreError> {
+        self.mark_sent_with(delivery, posted, thread_ts, None).await
+    }
+
+    /// Records a delivery sent, and with it (in one write) the thread its message started. Under
+    /// a lease claimed with this delivery (the one alert of a maintenance the ingest has just
+    /// created), both are written with the lease's release, after the checklist: until then
+    /// the delivery is `sending`, and a run that stops first leaves it to be looked for in the
+    /// chat (found there, it is recorded sent and its message becomes the thread), never sent
+    /// twice.
+    async fn mark_sent_with(
+        &mut self,
+        delivery: &mut Delivery,
+        posted: &PostedMessage,
+        thread_ts: Option<String>,
+        thread: Option<&Thread>,
+    ) -> Result<(), StoreError> {
         delivery.state = DeliveryState::Sent;
         delivery.ts = Some(posted.ts.clone()).filter(|ts| !ts.is_empty());
         delivery.thread_ts = thread_ts;
         delivery.reason = None;
         delivery.updated_at = self.now;
-        self.store.save_delivery(delivery).await?;
+        match thread {
+            Some(t) if self.claimed_own => {
+                self.defer_thread(t);
+                self.deferred_sent.push(delivery.clone());
+            }
+            Some(t) => {
+                self.forget_deferred(t);
+                let writes = [OutboxWrite::Delivery(delivery), OutboxWrite::Thread(t)];
+                self.store.save_together(&writes).await?;
+            }
+            None => self.store.save_delivery(delivery).await?,
+        }
         self.report.sent.push(delivery.event_id.clone());
         Ok(())
+    }
+
+    /// Writes a thread now (a deferred write of it is dropped: this one is newer).
+    async fn save_thread(&mut self, thread: &Thread) -> Result<(), StoreError> {
+        self.forget_deferred(thread);
+        self.store.save_thread(thread).await
+    }
+
+    /// Keeps a thread's write for the lease's release.
+    fn defer_thread(&mut self, thread: &Thread) {
+        self.forget_deferred(thread);
+        self.deferred.push(thread.clone());
+    }
+
+    fn forget_deferred(&mut self, thread: &Thread) {
+        self.deferred
+            .retain(|t| (&t.channel, &t.anchor) != (&thread.channel, &thread.anchor));
     }
 
     /// Records a failed send and says whether to stop the channel.
@@ -722,7 +873,7 @@ where
             let thread = burst::member_thread(channel, &group.0, &group.1, &w);
             // Saved before anything is announced: a run that stops now finds its members in
             // this thread, and announces them there.
-            self.store.save_thread(&thread).await?;
+            self.save_thread(&thread).await?;
             members.push((w, thread));
         }
         carry_on(self.burst(channel, members).await)?;
@@ -851,21 +1002,17 @@ where
                     .facts_for(&event, around.maintenance.as_ref())
                     .await,
             );
-            let posted = self.send(channel, &mut delivery, message).await?;
-            if threads {
-                let mut t = Thread {
-                    channel: channel.to_owned(),
-                    channel_id: posted.channel.clone(),
-                    anchor: event.id.clone(),
-                    group_key: event.group_key().unwrap_or_default(),
-                    thread_ts: thread
-                        .as_ref()
-                        .map_or_else(|| posted.ts.clone(), |t| t.thread_ts.clone()),
-                    message_ts: posted.ts.clone(),
-                    rendered: Some(rendered),
-                    checklist_posted: has_checklist,
-                };
-                self.store.save_thread(&t).await?;
+            let new_thread = threads.then(|| NewThread {
+                anchor: event.id.clone(),
+                group_key: event.group_key().unwrap_or_default(),
+                thread_ts: thread.as_ref().map(|t| t.thread_ts.clone()),
+                rendered,
+                checklist_posted: has_checklist,
+            });
+            let (_, started) = self
+                .send(channel, &mut delivery, message, new_thread)
+                .await?;
+            if let Some(mut t) = started {
                 if self.settings.base_url.is_none() && !has_checklist {
                     self.checklist(channel, &event, &around, &mut t).await?;
                 }
@@ -877,7 +1024,7 @@ where
                 if threads { slack::update } else { slack::alert };
             let mut message = self.render(&event, &around, how).await?;
             message.thread_ts = thread.as_ref().map(|t| t.thread_ts.clone());
-            self.send(channel, &mut delivery, message).await?;
+            self.send(channel, &mut delivery, message, None).await?;
         }
         if let Some(t) = thread.as_mut() {
             self.refresh(&around, t).await?;
@@ -934,7 +1081,7 @@ where
                             rendered: Some(fingerprint(around, &facts)),
                             checklist_posted: false,
                         };
-                        self.store.save_thread(&t).await?;
+                        self.save_thread(&t).await?;
                         *thread = Some(t);
                     }
                 }
@@ -959,14 +1106,19 @@ where
         due: Vec<(MaintenanceEvent, Delivery)>,
     ) -> Result<Vec<(MaintenanceEvent, Delivery)>, StoreError> {
         let ids: Vec<EventId> = around.events.iter().map(|e| e.id.clone()).collect();
-        let mut announced: BTreeSet<EventId> = self
-            .store
-            .deliveries(&ids)
-            .await?
-            .into_iter()
-            .filter(|d| d.state == DeliveryState::Sent)
-            .map(|d| d.event_id)
-            .collect();
+        // Under a lease claimed with the alert of a maintenance this ingest has just created (see
+        // [`Run::claim_recorded`]), none of its events is sent but by this run.
+        let mut announced: BTreeSet<EventId> = match self.claimed_own && self.known.all_new(&ids) {
+            true => BTreeSet::new(),
+            false => self
+                .store
+                .deliveries(&ids)
+                .await?
+                .into_iter()
+                .filter(|d| d.state == DeliveryState::Sent)
+                .map(|d| d.event_id)
+                .collect(),
+        };
         let mut keep = Vec::with_capacity(due.len());
         for (event, mut delivery) in due {
             let surroundings = Surroundings {
@@ -1029,7 +1181,9 @@ where
             }
         }
         thread.checklist_posted = true;
-        self.store.save_thread(thread).await?;
+        // Kept for the lease's release: nothing in this run reads it before, and a run that
+        // stops first has posted the parent, whose thread is saved, and no other parent.
+        self.defer_thread(thread);
         self.report.checklists += 1;
         Ok(())
     }
@@ -1067,7 +1221,7 @@ where
         {
             Ok(()) => {
                 thread.rendered = Some(rendered);
-                self.store.save_thread(thread).await?;
+                self.save_thread(thread).await?;
                 self.report.updated += 1;
                 Ok(())
             }
@@ -1173,6 +1327,12 @@ where
         now,
         report: NotifyReport::default(),
         known: &known,
+        recorded: Vec::new(),
+        held: Vec::new(),
+        claimed: None,
+        claimed_own: false,
+        deferred: Vec::new(),
+        deferred_sent: Vec::new(),
     };
     run.all(refresh, None).await
 }
@@ -1205,6 +1365,8 @@ where
         // 1. What an interrupted ingest did not record.
         if only.is_none() {
             run.report.reconciled = run.reconcile().await?;
+            // Every channel's due alerts are read and sent: none is claimed on its own.
+            run.recorded.clear();
         }
         // 2. What is due: first only to learn which channels have work.
         let due_by = if settings.ignore_backoff {
@@ -1286,28 +1448,109 @@ where
     }
 
     /// Sends what is due in `channel` under its lease, or reports it busy. What is due is read
-    /// again once the lease is held: another sender may have sent some of it in the meantime.
+    /// again once the lease is held (another sender may have sent some of it in the meantime),
+    /// unless the lease was taken with the one alert this run's ingest recorded there (see
+    /// [`Run::claim_recorded`]).
     async fn channel_under_lease(
         &mut self,
         channel: String,
         due_by: DateTime<Utc>,
     ) -> Result<(), NotifyError> {
-        let (store, holder, now) = (self.store, &self.settings.holder, self.now);
+        let (store, now) = (self.store, self.now);
         let lease = format!("chat:{channel}");
-        if !store
-            .acquire_lease(&lease, holder, now, now + LEASE_FOR)
-            .await?
-        {
-            self.report.busy.push(channel);
-            return Ok(());
-        }
-        let outcome = match due_in(store, self.known, &channel, due_by, now).await {
+        let due = match self.claim_recorded(&channel, &lease).await? {
+            Claimed::Works(works) => Ok(works),
+            Claimed::Busy => {
+                self.report.busy.push(channel);
+                return Ok(());
+            }
+            Claimed::Not => {
+                let holder = &self.settings.holder;
+                if !store
+                    .acquire_lease(&lease, holder, now, now + LEASE_FOR)
+                    .await?
+                {
+                    self.report.busy.push(channel);
+                    return Ok(());
+                }
+                due_in(store, self.known, &channel, due_by, now).await
+            }
+        };
+        let outcome = match due {
             // Boxed: nested in every door's future, a channel's would make their types too deep.
             Ok(works) => Box::pin(self.channel(&channel, works)).await,
             Err(e) => Err(e),
         };
-        store.release_lease(&lease, holder).await?;
+        self.release(&lease).await?;
         Ok(outcome?)
+    }
+
+    /// Takes `channel`'s lease with the one alert this run's ingest recorded there and marks it
+    /// `sending`, in one step conditional on the alert being still as recorded: then what is
+    /// due need not be read again (a sender that took the alert in the meantime changed it).
+    /// Only for a maintenance (or lone event) all of whose events the ingest has just created,
+    /// which has no thread yet: the alert is its parent, sent where the claim says.
+    async fn claim_recorded(&mut self, channel: &str, lease: &str) -> Result<Claimed, StoreError> {
+        let (store, now) = (self.store, self.now);
+        let held: Vec<Delivery> = self
+            .held
+            .iter()
+            .filter(|d| d.channel == channel)
+            .cloned()
+            .collect();
+        self.held.retain(|d| d.channel != channel);
+        let mut mine = self
+            .recorded
+            .iter()
+            .filter(|d| d.channel == channel && d.state == DeliveryState::Pending)
+            .chain(&held);
+        let (Some(delivery), None) = (mine.next().cloned(), mine.next()) else {
+            store.record_deliveries(&held).await?;
+            return Ok(Claimed::Not);
+        };
+        let Some((event, maintenance)) = self.known.all_new_around(&delivery.event_id) else {
+            store.record_deliveries(&held).await?;
+            return Ok(Claimed::Not);
+        };
+        let mut sending = delivery.clone();
+        as_sending(&mut sending, None, now);
+        let holder = &self.settings.holder;
+        let was = held.is_empty().then_some(&delivery);
+        let claim = store
+            .claim(lease, holder, now, now + LEASE_FOR, was, &sending)
+            .await?;
+        match claim {
+            Claim::Taken => {
+                self.claimed = Some(sending);
+                self.claimed_own = true;
+                let around = self.known.around(store, maintenance, &event).await?;
+                Ok(Claimed::Works(vec![Work {
+                    around,
+                    due: vec![(event, delivery)],
+                }]))
+            }
+            Claim::Busy => {
+                store.record_deliveries(&held).await?;
+                Ok(Claimed::Busy)
+            }
+            // Recorded (or taken) by another sender meanwhile: it is read under the lease.
+            Claim::Changed => Ok(Claimed::Not),
+        }
+    }
+
+    /// Gives `lease` back, with the thread writes kept for it.
+    async fn release(&mut self, lease: &str) -> Result<(), StoreError> {
+        let deferred = std::mem::take(&mut self.deferred);
+        let sent = std::mem::take(&mut self.deferred_sent);
+        self.claimed = None;
+        self.claimed_own = false;
+        let mut writes: Vec<OutboxWrite<'_>> = sent.iter().map(OutboxWrite::Delivery).collect();
+        writes.extend(deferred.iter().map(OutboxWrite::Thread));
+        writes.push(OutboxWrite::Release {
+            name: lease,
+            holder: &self.settings.holder,
+        });
+        self.store.save_together(&writes).await
     }
 
     /// Brings the parents of `m`'s threads up to date, in every channel its alerts went to.
@@ -1382,6 +1625,12 @@ pub async fn preview<S: EventStore + DeliveryStore + ResponseStore, F: FactsSour
         now,
         known: &known,
         report: NotifyReport::default(),
+        recorded: Vec::new(),
+        held: Vec::new(),
+        claimed: None,
+        claimed_own: false,
+        deferred: Vec::new(),
+        deferred_sent: Vec::new(),
     };
     let mut candidates: Vec<&MaintenanceEvent> = events.iter().filter(|e| e.actionable).collect();
     candidates.sort_by(|a, b| (a.occurred_at, &a.id).cmp(&(b.occurred_at, &b.id)));
@@ -1445,6 +1694,12 @@ pub async fn parent_message<S: EventStore + DeliveryStore + ResponseStore, F: Fa
         now,
         known: &known,
         report: NotifyReport::default(),
+        recorded: Vec::new(),
+        held: Vec::new(),
+        claimed: None,
+        claimed_own: false,
+        deferred: Vec::new(),
+        deferred_sent: Vec::new(),
     };
     let around = around_of(store, anchor).await?;
     let mut message = run
@@ -1522,13 +1777,14 @@ where
         .map(|e| e.event.clone())
         .collect();
     let known = Known::of(outcome);
-    let recorded = record_alerts_knowing(
+    let (recorded, held) = record_holding(
         store,
         &new,
         &known,
         config,
         settings.channel.as_deref(),
         now,
+        reconcile == Reconcile::Skip,
     )
     .await?;
     // One notification's ingest sends in the channels it recorded alerts for; the others' due
@@ -1536,6 +1792,7 @@ where
     let channels = (reconcile == Reconcile::Skip).then(|| {
         recorded
             .iter()
+            .chain(&held)
             .filter(|d| d.state == DeliveryState::Pending && !is_output_channel(&d.channel))
             .map(|d| d.channel.clone())
             .collect()
@@ -1558,6 +1815,12 @@ where
         now,
         report: NotifyReport::default(),
         known: &known,
+        recorded,
+        held,
+        claimed: None,
+        claimed_own: false,
+        deferred: Vec::new(),
+        deferred_sent: Vec::new(),
     };
     run.all(&refresh, channels).await
 }

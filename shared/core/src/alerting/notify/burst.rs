@@ -367,7 +367,7 @@ where
         for &i in &set {
             let t = &mut members[i].thread;
             t.checklist_posted = true;
-            self.store.save_thread(t).await?;
+            self.save_thread(t).await?;
         }
         self.report.checklists += 1;
         Ok(())
