@@ -1843,8 +1843,11 @@ pub async fn a_claim_takes_the_lease_and_the_delivery_as_recorded_or_nothing<
         Claim::Busy
     );
     assert_eq!(
-        store.deliveries(&[a.event_id.clone()]).await.unwrap(),
-        [a.clone()]
+        store
+            .deliveries(std::slice::from_ref(&a.event_id))
+            .await
+            .unwrap(),
+        std::slice::from_ref(&a)
     );
     assert_eq!(
         holder(store.lease(lease).await.unwrap()).as_deref(),
@@ -1868,8 +1871,11 @@ pub async fn a_claim_takes_the_lease_and_the_delivery_as_recorded_or_nothing<
         Claim::Taken
     );
     assert_eq!(
-        store.deliveries(&[a.event_id.clone()]).await.unwrap(),
-        [a_sending.clone()]
+        store
+            .deliveries(std::slice::from_ref(&a.event_id))
+            .await
+            .unwrap(),
+        std::slice::from_ref(&a_sending)
     );
     assert_eq!(
         holder(store.lease(lease).await.unwrap()).as_deref(),
@@ -1902,7 +1908,10 @@ pub async fn a_claim_takes_the_lease_and_the_delivery_as_recorded_or_nothing<
         Claim::Changed
     );
     assert_eq!(
-        store.deliveries(&[b.event_id.clone()]).await.unwrap(),
+        store
+            .deliveries(std::slice::from_ref(&b.event_id))
+            .await
+            .unwrap(),
         [b_taken]
     );
     assert_eq!(store.lease(lease).await.unwrap(), None, "not taken");
@@ -1926,7 +1935,7 @@ pub async fn a_claim_takes_the_lease_and_the_delivery_as_recorded_or_nothing<
     );
     assert!(
         store
-            .deliveries(&[c.event_id.clone()])
+            .deliveries(std::slice::from_ref(&c.event_id))
             .await
             .unwrap()
             .is_empty()
@@ -1941,8 +1950,11 @@ pub async fn a_claim_takes_the_lease_and_the_delivery_as_recorded_or_nothing<
         Claim::Taken
     );
     assert_eq!(
-        store.deliveries(&[c.event_id.clone()]).await.unwrap(),
-        [c_sending.clone()]
+        store
+            .deliveries(std::slice::from_ref(&c.event_id))
+            .await
+            .unwrap(),
+        std::slice::from_ref(&c_sending)
     );
     assert_eq!(
         holder(store.lease(lease).await.unwrap()).as_deref(),
@@ -2002,7 +2014,10 @@ pub async fn outbox_writes_saved_together_give_the_lease_back_only_to_its_holder
         .await
         .unwrap();
     assert_eq!(
-        store.deliveries(&[a.event_id.clone()]).await.unwrap(),
+        store
+            .deliveries(std::slice::from_ref(&a.event_id))
+            .await
+            .unwrap(),
         [sent.clone()]
     );
     assert_eq!(
@@ -2041,7 +2056,7 @@ pub async fn outbox_writes_saved_together_give_the_lease_back_only_to_its_holder
             .threads("#cache-oncall", std::slice::from_ref(&other.anchor))
             .await
             .unwrap(),
-        [other.clone()]
+        std::slice::from_ref(&other)
     );
     assert_eq!(store.lease(lease).await.unwrap(), None, "given back");
 

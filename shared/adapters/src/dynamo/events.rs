@@ -311,7 +311,7 @@ impl DynamoStore {
     ) -> Result<bool, StoreError> {
         let count = moved.len() + requests.len();
         let distinct: BTreeSet<&EventId> = moved.iter().map(|(id, _)| *id).collect();
-        if count < 2 || count > TRANSACTION_ITEMS || distinct.len() != moved.len() {
+        if !(2..=TRANSACTION_ITEMS).contains(&count) || distinct.len() != moved.len() {
             return Ok(false);
         }
         let failed = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Failed {

@@ -18,6 +18,10 @@
 //!    run records the new events' alerts with the maintenances and events the ingest has in hand,
 //!    skips the first step (the poller's scheduled run does it) and sends only in the channels it
 //!    recorded alerts for: a notification costs a few requests, not a sweep of the history.
+//!    The one alert of a maintenance it has just created is recorded as the channel's lease is
+//!    taken ([`DeliveryStore::claim`]), and what is due there is then not read again; the alert
+//!    sent, its thread and the lease's release are written together at the end
+//!    ([`DeliveryStore::save_together`]).
 //! 3. Then the outputs beyond Slack (a signed webhook, Amazon Q Developer), whose deliveries
 //!    were recorded with Slack's, each under its own lease and with the same backoff (see
 //!    [`crate::alerting::outbound`]).
@@ -1343,7 +1347,9 @@ pub enum Reconcile {
     /// It does (every scheduled run, every person's run).
     First,
     /// It does not: the ingest of one notification, which leaves that to the scheduled run, and
-    /// sends only in the channels it recorded alerts for (what else is due there goes too).
+    /// sends only in the channels it recorded alerts for (what else is due there goes too, unless
+    /// the channel's lease was claimed with the notification's one alert, as the module
+    /// documentation says).
     Skip,
 }
 
