@@ -19,8 +19,9 @@
 //!    skips the first step (the poller's scheduled run does it) and sends only in the channels it
 //!    recorded alerts for: a notification costs a few requests, not a sweep of the history.
 //!    The one alert of a maintenance it has just created is recorded as the channel's lease is
-//!    taken ([`DeliveryStore::claim`]), and what is due there is then not read again; the alert
-//!    sent, its thread and the lease's release are written together at the end
+//!    taken ([`DeliveryStore::claim`]), and that maintenance's deliveries are not read (no other
+//!    sender can have touched them); what else is due there is read and sent with it. The
+//!    alert sent, its thread and the lease's release are written together at the end
 //!    ([`DeliveryStore::save_together`]).
 //! 3. Then the outputs beyond Slack (a signed webhook, Amazon Q Developer), whose deliveries
 //!    were recorded with Slack's, each under its own lease and with the same backoff (see
@@ -438,8 +439,8 @@ struct Run<'a, S, C, F> {
     /// The delivery a claim wrote as `sending` (see [`DeliveryStore::claim`]): its send
     /// need not write it again.
     claimed: Option<Delivery>,
-    /// Whether the lease held was claimed that way.
-    claimed_own: bool,
+    /// The event whose alert the lease held was claimed with.
+    claimed_own: Option<EventId>,
     /// Thread writes that go with the lease's release: what a checklist posted last changes.
     deferred: Vec<Thread>,
     /// Deliveries sent whose write goes with the lease's release (see [`Run::mark_sent_with`]).
@@ -751,7 +752,7 @@ where
         delivery.reason = None;
         delivery.updated_at = self.now;
         match thread {
-            Some(t) if self.claimed_own => {
+            Some(t) if self.claimed_own.as_ref() == Some(&delivery.event_id) => {
                 self.defer_thread(t);
                 self.deferred_sent.push(delivery.clone());
             }
@@ -1112,7 +1113,8 @@ where
         let ids: Vec<EventId> = around.events.iter().map(|e| e.id.clone()).collect();
         // Under a lease claimed with the alert of a maintenance this ingest has just created (see
         // [`Run::claim_recorded`]), none of its events is sent but by this run.
-        let mut announced: BTreeSet<EventId> = match self.claimed_own && self.known.all_new(&ids) {
+        let own = self.claimed_own.as_ref().is_some_and(|id| ids.contains(id));
+        let mut announced: BTreeSet<EventId> = match own && self.known.all_new(&ids) {
             true => BTreeSet::new(),
             false => self
                 .store
@@ -1235,6 +1237,52 @@ where
     }
 }
 
+/// `due` with the claimed `own` works: an own delivery read as due too (sent at once by a person's
+/// run that ignores backoff) is taken once, and a maintenance is one work.
+fn with_own(due: Vec<Work>, own: Vec<Work>) -> Vec<Work> {
+    let key = |w: &Work| {
+        w.around
+            .maintenance
+            .as_ref()
+            .map_or_else(|| w.due[0].0.id.clone(), |m| m.id.clone())
+    };
+    let ids: BTreeSet<EventId> = own
+        .iter()
+        .flat_map(|w| w.due.iter().map(|(e, _)| e.id.clone()))
+        .collect();
+    let mut works: Vec<Work> = due
+        .into_iter()
+        .map(|mut w| {
+            w.due.retain(|(e, _)| !ids.contains(&e.id));
+            w
+        })
+        .filter(|w| !w.due.is_empty())
+        .collect();
+    for w in own {
+        match works.iter_mut().find(|d| key(d) == key(&w)) {
+            Some(d) => d.due.extend(w.due),
+            None => works.push(w),
+        }
+    }
+    for w in &mut works {
+        w.due
+            .sort_by(|a, b| (a.0.occurred_at, &a.0.id).cmp(&(b.0.occurred_at, &b.0.id)));
+    }
+    sort_works(&mut works);
+    works
+}
+
+/// Urgent alerts first, whatever was pending before them; then in the order they happened.
+fn sort_works(works: &mut [Work]) {
+    works.sort_by(|a, b| {
+        (!a.urgent(), a.due[0].0.occurred_at, &a.due[0].0.id).cmp(&(
+            !b.urgent(),
+            b.due[0].0.occurred_at,
+            &b.due[0].0.id,
+        ))
+    });
+}
+
 /// What is due in `channel`, by maintenance, in the order it happened. A lifecycle event whose
 /// maintenance is not saved yet is being ingested right now: it is left for the next run.
 async fn due_in<S: EventStore + DeliveryStore + ResponseStore>(
@@ -1291,14 +1339,7 @@ async fn due_in<S: EventStore + DeliveryStore + ResponseStore>(
         w.due
             .sort_by(|a, b| (a.0.occurred_at, &a.0.id).cmp(&(b.0.occurred_at, &b.0.id)));
     }
-    // Urgent alerts first, whatever was pending before them; then in the order they happened.
-    works.sort_by(|a, b| {
-        (!a.urgent(), a.due[0].0.occurred_at, &a.due[0].0.id).cmp(&(
-            !b.urgent(),
-            b.due[0].0.occurred_at,
-            &b.due[0].0.id,
-        ))
-    });
+    sort_works(&mut works);
     Ok(works)
 }
 
@@ -1334,7 +1375,7 @@ where
         recorded: Vec::new(),
         held: Vec::new(),
         claimed: None,
-        claimed_own: false,
+        claimed_own: None,
         deferred: Vec::new(),
         deferred_sent: Vec::new(),
     };
@@ -1347,9 +1388,7 @@ pub enum Reconcile {
     /// It does (every scheduled run, every person's run).
     First,
     /// It does not: the ingest of one notification, which leaves that to the scheduled run, and
-    /// sends only in the channels it recorded alerts for (what else is due there goes too, unless
-    /// the channel's lease was claimed with the notification's one alert, as the module
-    /// documentation says).
+    /// sends only in the channels it recorded alerts for (what else is due there goes too).
     Skip,
 }
 
@@ -1454,9 +1493,9 @@ where
     }
 
     /// Sends what is due in `channel` under its lease, or reports it busy. What is due is read
-    /// again once the lease is held (another sender may have sent some of it in the meantime),
-    /// unless the lease was taken with the one alert this run's ingest recorded there (see
-    /// [`Run::claim_recorded`]).
+    /// once the lease is held (another sender may have sent some of it in the meantime); the
+    /// lease may be taken with the one alert this run's ingest recorded there (see
+    /// [`Run::claim_recorded`]), which then goes with it.
     async fn channel_under_lease(
         &mut self,
         channel: String,
@@ -1465,7 +1504,11 @@ where
         let (store, now) = (self.store, self.now);
         let lease = format!("chat:{channel}");
         let due = match self.claim_recorded(&channel, &lease).await? {
-            Claimed::Works(works) => Ok(works),
+            // What else is due there (alerts recorded while another sender held the lease, a
+            // burst) goes with it, grouped as a burst is.
+            Claimed::Works(mine) => due_in(store, self.known, &channel, due_by, now)
+                .await
+                .map(|due| with_own(due, mine)),
             Claimed::Busy => {
                 self.report.busy.push(channel);
                 return Ok(());
@@ -1492,8 +1535,8 @@ where
     }
 
     /// Takes `channel`'s lease with the one alert this run's ingest recorded there and marks it
-    /// `sending`, in one step conditional on the alert being still as recorded: then what is
-    /// due need not be read again (a sender that took the alert in the meantime changed it).
+    /// `sending`, in one step conditional on the alert being still as recorded (a sender that
+    /// took it in the meantime changed it): its maintenance's deliveries need not be read.
     /// Only for a maintenance (or lone event) all of whose events the ingest has just created,
     /// which has no thread yet: the alert is its parent, sent where the claim says.
     async fn claim_recorded(&mut self, channel: &str, lease: &str) -> Result<Claimed, StoreError> {
@@ -1528,7 +1571,7 @@ where
         match claim {
             Claim::Taken => {
                 self.claimed = Some(sending);
-                self.claimed_own = true;
+                self.claimed_own = Some(event.id.clone());
                 let around = self.known.around(store, maintenance, &event).await?;
                 Ok(Claimed::Works(vec![Work {
                     around,
@@ -1549,7 +1592,7 @@ where
         let deferred = std::mem::take(&mut self.deferred);
         let sent = std::mem::take(&mut self.deferred_sent);
         self.claimed = None;
-        self.claimed_own = false;
+        self.claimed_own = None;
         let mut writes: Vec<OutboxWrite<'_>> = sent.iter().map(OutboxWrite::Delivery).collect();
         writes.extend(deferred.iter().map(OutboxWrite::Thread));
         writes.push(OutboxWrite::Release {
@@ -1634,7 +1677,7 @@ pub async fn preview<S: EventStore + DeliveryStore + ResponseStore, F: FactsSour
         recorded: Vec::new(),
         held: Vec::new(),
         claimed: None,
-        claimed_own: false,
+        claimed_own: None,
         deferred: Vec::new(),
         deferred_sent: Vec::new(),
     };
@@ -1703,7 +1746,7 @@ pub async fn parent_message<S: EventStore + DeliveryStore + ResponseStore, F: Fa
         recorded: Vec::new(),
         held: Vec::new(),
         claimed: None,
-        claimed_own: false,
+        claimed_own: None,
         deferred: Vec::new(),
         deferred_sent: Vec::new(),
     };
@@ -1824,7 +1867,7 @@ where
         recorded,
         held,
         claimed: None,
-        claimed_own: false,
+        claimed_own: None,
         deferred: Vec::new(),
         deferred_sent: Vec::new(),
     };
