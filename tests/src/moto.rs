@@ -6,6 +6,11 @@ use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_dynamodb::config::Credentials;
+use cachewatch_adapters::dynamo::DynamoStore;
+use serde_json::json;
+
 use crate::tool;
 
 /// `moto_server`, answering one request at a time. moto checks a write's condition and then
@@ -82,6 +87,35 @@ impl Moto {
     /// The port.
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// An SDK configuration pointing at this server, as [`Moto::env`] points a child process:
+    /// the endpoint, `eu-west-1`, dummy credentials.
+    pub async fn sdk_config(&self) -> SdkConfig {
+        aws_config::defaults(BehaviorVersion::latest())
+            .endpoint_url(self.endpoint())
+            .region(Region::new("eu-west-1"))
+            .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
+            .load()
+            .await
+    }
+
+    /// What the stack makes before a function runs: the history table `table` and the secret
+    /// `cachewatch/slack` holding the Slack bot token `slack_token`; the secret's ARN.
+    pub async fn create_table_and_secret(&self, table: &str, slack_token: &str) -> String {
+        let sdk = self.sdk_config().await;
+        DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table)
+            .create_table()
+            .await
+            .expect("moto creates the table");
+        let secret = aws_sdk_secretsmanager::Client::new(&sdk)
+            .create_secret()
+            .name("cachewatch/slack")
+            .secret_string(json!({ "SLACK_BOT_TOKEN": slack_token }).to_string())
+            .send()
+            .await
+            .expect("moto keeps the secret");
+        secret.arn().expect("an ARN").to_owned()
     }
 
     /// The environment an AWS SDK client (or a child process) needs to talk to this server and

@@ -13,7 +13,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
 use cachewatch_adapters::SqliteStore;
 use cachewatch_adapters::elasticache::ElastiCache;
-use cachewatch_adapters::slack::{RetryPolicy, SlackClient, SlackSettings};
+use cachewatch_adapters::slack::SlackClient;
 use cachewatch_core::alerting::notify::{NotifySettings, record_alerts};
 use cachewatch_core::alerting::slack::{
     ACTION_ACKNOWLEDGE, ACTION_CHECKLIST, ACTION_OUTCOME, ACTION_RUNBOOK, Block, SlackMessage,
@@ -142,19 +142,7 @@ struct TestDoor {
 }
 
 fn client(slack: &SlackStandIn) -> SlackClient {
-    let settings = SlackSettings {
-        timeout: StdDuration::from_secs(5),
-        retry: RetryPolicy {
-            attempts: 2,
-            first_delay: StdDuration::from_millis(5),
-            max_delay: StdDuration::from_millis(20),
-        },
-        min_interval: StdDuration::ZERO,
-        ..SlackSettings::default()
-    }
-    .with_api_base(&slack.api_base())
-    .unwrap();
-    SlackClient::new(settings, SecretString::from(slack.token().to_owned())).unwrap()
+    slack.client(StdDuration::from_secs(5), 2)
 }
 
 async fn door(links_required: bool) -> TestDoor {

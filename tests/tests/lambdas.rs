@@ -141,28 +141,14 @@ async fn environment(
     stand_in: &ElastiCacheStandIn,
     slack: &SlackStandIn,
 ) -> Vec<(&'static str, String)> {
-    let sdk = moto_sdk(moto).await;
-    DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), TABLE)
-        .create_table()
-        .await
-        .expect("moto creates the table");
-    let secret = aws_sdk_secretsmanager::Client::new(&sdk)
-        .create_secret()
-        .name("cachewatch/slack")
-        .secret_string(json!({ "SLACK_BOT_TOKEN": slack.token() }).to_string())
-        .send()
-        .await
-        .expect("moto keeps the secret");
-    let path = alert_path(&sdk).await;
+    let secret = moto.create_table_and_secret(TABLE, slack.token()).await;
+    let path = alert_path(&moto.sdk_config().await).await;
     let mut env = moto.env();
     env.extend(path);
     env.extend([
         ("AWS_ENDPOINT_URL_ELASTICACHE", stand_in.endpoint()),
         ("CACHEWATCH_TABLE", TABLE.to_owned()),
-        (
-            "CACHEWATCH_SECRET_ARN",
-            secret.arn().expect("an ARN").to_owned(),
-        ),
+        ("CACHEWATCH_SECRET_ARN", secret),
         ("CACHEWATCH_TOPIC_ARN", OURS.to_owned()),
         ("CACHEWATCH_TZ", "UTC".to_owned()),
         ("CACHEWATCH_DIGEST_HOUR", "0".to_owned()),
@@ -220,17 +206,6 @@ async fn alert_path(sdk: &aws_config::SdkConfig) -> Vec<(&'static str, String)> 
 }
 
 /// An SDK configuration for the emulator.
-async fn moto_sdk(moto: &Moto) -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(moto.endpoint())
-        .region(aws_config::Region::new("eu-west-1"))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            "testing", "testing", None, None, "tests",
-        ))
-        .load()
-        .await
-}
-
 fn mentions(message: &StoredMessage, what: &str) -> bool {
     message.text.contains(what)
         || Value::Array(message.blocks.clone())
@@ -417,7 +392,7 @@ async fn sns_deliveries_a_lost_event_and_a_slack_outage_end_as_one_alert_each() 
     );
 
     // The table: three events, each alerted once.
-    let sdk = moto_sdk(&moto).await;
+    let sdk = moto.sdk_config().await;
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), TABLE);
     let events = store.search(&EventQuery::default()).await.unwrap();
     let mut kinds: Vec<(&str, &str)> = events
@@ -470,7 +445,7 @@ async fn a_poison_record_fails_the_invocation_for_the_dead_letter_queue_and_cost
  {
     // Arrange: the function without Slack (a team that only keeps the history).
     let moto = Moto::start();
-    let sdk = moto_sdk(&moto).await;
+    let sdk = moto.sdk_config().await;
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), TABLE);
     store.create_table().await.expect("moto creates the table");
     let mut env = moto.env();
@@ -656,7 +631,7 @@ async fn a_canary_travels_from_the_topic_to_the_history_is_never_alerted_and_a_l
         "cachewatch-ingest",
         &env,
     );
-    let sdk = moto_sdk(&moto).await;
+    let sdk = moto.sdk_config().await;
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let delivery = sqs
         .create_queue()
@@ -864,7 +839,7 @@ async fn an_aws_health_event_from_eventbridge_is_stored_once_per_communication_a
  {
     // Arrange: the function as the stack's EventBridge rule invokes it, without Slack.
     let moto = Moto::start();
-    let sdk = moto_sdk(&moto).await;
+    let sdk = moto.sdk_config().await;
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), TABLE);
     store.create_table().await.expect("moto creates the table");
     let mut env = moto.env();
@@ -1051,7 +1026,7 @@ async fn the_poller_sends_a_canary_when_none_is_recent_and_not_when_one_is() {
     let stand_in = ElastiCacheStandIn::forwarding_to(&moto.endpoint());
     let slack = SlackStandIn::start();
     let env = environment(&moto, &stand_in, &slack).await;
-    let sdk = moto_sdk(&moto).await;
+    let sdk = moto.sdk_config().await;
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let delivery = topic_to_queue(&sdk).await;
     let mut ingest = LambdaRuntime::start();
@@ -1140,7 +1115,7 @@ async fn a_scheduled_canary_that_never_arrives_is_said_once_in_slack_and_on_the_
     let stand_in = ElastiCacheStandIn::forwarding_to(&moto.endpoint());
     let slack = SlackStandIn::start();
     let mut env = environment(&moto, &stand_in, &slack).await;
-    let sdk = moto_sdk(&moto).await;
+    let sdk = moto.sdk_config().await;
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let delivery = topic_to_queue(&sdk).await;
     let (alarms, alarm_queue) = alarm_topic(&sdk).await;
@@ -1402,7 +1377,10 @@ async fn the_poller_reads_every_spoke_through_its_role_and_one_that_fails_stops_
     assert_ne!(key_of("us-east-1"), key_of("ap-southeast-2"));
 
     // The history knows where each event came from, and searches by it.
-    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&moto_sdk(&moto).await), TABLE);
+    let store = DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&moto.sdk_config().await),
+        TABLE,
+    );
     let of = |account: &str, region: Option<&str>| EventQuery {
         account: Some(account.to_owned()),
         region: region.map(str::to_owned),
@@ -1455,7 +1433,7 @@ async fn the_poller_reads_every_spoke_through_its_role_and_one_that_fails_stops_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hub_reads_notifications_of_its_own_topics_and_its_spokes_only() {
     let moto = Moto::start();
-    let sdk = moto_sdk(&moto).await;
+    let sdk = moto.sdk_config().await;
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), TABLE);
     store.create_table().await.expect("moto creates the table");
     let mut env = moto.env();
@@ -1549,7 +1527,10 @@ async fn one_cluster_name_in_two_accounts_is_two_maintenances_and_the_pollers_te
     let delivered = answer(&ingest.invoke(notices, WITHIN).outcome).clone();
 
     assert_eq!(delivered["new"], json!(2), "{delivered}");
-    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&moto_sdk(&moto).await), TABLE);
+    let store = DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&moto.sdk_config().await),
+        TABLE,
+    );
     let sessions = || async {
         let query = EventQuery {
             cluster: Some("sessions-redis".to_owned()),

@@ -398,14 +398,7 @@ async fn q_developer_gets_custom_notifications_threaded_by_maintenance() {
     let dir = tempfile::tempdir().unwrap();
     let env: Vec<(&str, String)> = moto.env();
 
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(moto.endpoint())
-        .region(aws_config::Region::new("eu-west-1"))
-        .credentials_provider(aws_sdk_sns::config::Credentials::new(
-            "testing", "testing", None, None, "test",
-        ))
-        .load()
-        .await;
+    let sdk = moto.sdk_config().await;
     let sns = aws_sdk_sns::Client::new(&sdk);
     let topic = sns
         .create_topic()
