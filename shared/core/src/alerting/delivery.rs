@@ -68,25 +68,32 @@ pub trait ChatSink: Send + Sync {
         message: &SlackMessage,
     ) -> impl Future<Output = Result<PostedMessage, DeliveryError>> + Send;
 
-    /// Replaces the message `ts` of `channel` with `message`.
+    /// Replaces the message `ts` of `channel` with `message`. By default nothing is sent: what a
+    /// sink without threads (a webhook, a preview) posted cannot be changed.
     fn update(
         &self,
         channel: &str,
         ts: &str,
         message: &SlackMessage,
-    ) -> impl Future<Output = Result<(), DeliveryError>> + Send;
+    ) -> impl Future<Output = Result<(), DeliveryError>> + Send {
+        let _ = (channel, ts, message);
+        std::future::ready(Ok(()))
+    }
 
     /// A message cachewatch posted to `channel` (in the thread `thread_ts`, when given) since
     /// `since` for the delivery `key` (see [`crate::alerting::slack::MessageMetadata::for_delivery`]), if
     /// Slack has it: how a send whose answer was lost is told apart from one that never arrived.
-    /// `Ok(None)` when the sink cannot tell (a webhook).
+    /// `Ok(None)` when the sink cannot tell (a webhook, a preview): the default.
     fn find_delivery(
         &self,
         channel: &str,
         thread_ts: Option<&str>,
         key: &str,
         since: DateTime<Utc>,
-    ) -> impl Future<Output = Result<Option<PostedMessage>, DeliveryError>> + Send;
+    ) -> impl Future<Output = Result<Option<PostedMessage>, DeliveryError>> + Send {
+        let _ = (channel, thread_ts, key, since);
+        std::future::ready(Ok(None))
+    }
 
     /// The outputs beyond Slack this sink also delivers to (see [`crate::alerting::outbound`]):
     /// none unless configured.
