@@ -18,8 +18,6 @@ const LINE: usize = 160;
 /// Most characters of the listed lines and picker options of one announcement, so that the
 /// message stays within [`limits::BLOCKS_TEXT`] with its header, fields and context.
 const LIST_TEXT: usize = 6600;
-/// Most characters of one section of the list.
-const LIST_SECTION: usize = 2800;
 
 /// The announcements of one set of identical maintenances, in as many messages as they need,
 /// each with the range of `ctxs` it names (in `ctxs`' order). `runbook` is the title of the
@@ -211,21 +209,8 @@ fn line(s: &Situation<'_>) -> String {
 
 /// The lines over as many sections as they need.
 fn list_sections(lines: &[String]) -> Vec<Block> {
-    let mut sections = Vec::new();
-    let mut current = String::new();
-    for l in lines {
-        if !current.is_empty() && mrkdwn::len(&current) + 1 + mrkdwn::len(l) > LIST_SECTION {
-            sections.push(blocks::section(&current));
-            current.clear();
-        }
-        if !current.is_empty() {
-            current.push('\n');
-        }
-        current.push_str(l);
-    }
-    if !current.is_empty() {
-        sections.push(blocks::section(&current));
-    }
+    // The lines were chosen to fit `LIST_TEXT`: every one is listed.
+    let mut sections = blocks::list_sections("", lines, usize::MAX, "");
     // Room for the header, the fields, the picker and the context.
     sections.truncate(limits::BLOCKS - 4);
     sections
