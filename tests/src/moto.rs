@@ -6,8 +6,7 @@ use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_sdk_dynamodb::config::Credentials;
+use aws_config::SdkConfig;
 use cachewatch_adapters::dynamo::DynamoStore;
 use serde_json::json;
 
@@ -92,12 +91,7 @@ impl Moto {
     /// An SDK configuration pointing at this server, as [`Moto::env`] points a child process:
     /// the endpoint, `eu-west-1`, dummy credentials.
     pub async fn sdk_config(&self) -> SdkConfig {
-        aws_config::defaults(BehaviorVersion::latest())
-            .endpoint_url(self.endpoint())
-            .region(Region::new("eu-west-1"))
-            .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
-            .load()
-            .await
+        crate::aws_sdk_config(self.endpoint(), "eu-west-1").await
     }
 
     /// What the stack makes before a function runs: the history table `table` and the secret
@@ -121,22 +115,7 @@ impl Moto {
     /// The environment an AWS SDK client (or a child process) needs to talk to this server and
     /// nothing else: the endpoint, a region, and dummy credentials; no profile is read.
     pub fn env(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("AWS_ENDPOINT_URL", self.endpoint()),
-            ("AWS_REGION", "eu-west-1".to_owned()),
-            ("AWS_ACCESS_KEY_ID", "testing".to_owned()),
-            ("AWS_SECRET_ACCESS_KEY", "testing".to_owned()),
-            ("AWS_SESSION_TOKEN", "testing".to_owned()),
-            ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
-            (
-                "AWS_CONFIG_FILE",
-                "/nonexistent/cachewatch-test-aws-config".to_owned(),
-            ),
-            (
-                "AWS_SHARED_CREDENTIALS_FILE",
-                "/nonexistent/cachewatch-test-aws-credentials".to_owned(),
-            ),
-        ]
+        crate::aws_env(self.endpoint(), "eu-west-1")
     }
 }
 

@@ -3,7 +3,7 @@
 //! through the `cachewatch` binary (what an operator runs).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
@@ -19,7 +19,7 @@ use cachewatch_core::runbook::Runbooks;
 use cachewatch_core::{AlertPolicy, EventId, ingest};
 use cachewatch_tests::burst;
 use cachewatch_tests::slack::{Fault, RandomFailures, SlackStandIn, StoredMessage};
-use cachewatch_tests::workspace_bin;
+use cachewatch_tests::{output_with_input, workspace_bin};
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use serde_json::json;
 
@@ -505,20 +505,11 @@ fn cachewatch(
         .env_remove("SLACK_BOT_TOKEN")
         .env_remove("SLACK_WEBHOOK_URL")
         .env_remove("SLACK_CHANNEL")
-        .env_remove("CACHEWATCH_CONFIG")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .env_remove("CACHEWATCH_CONFIG");
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let mut child = cmd.spawn().unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    if let Some(text) = input {
-        std::io::Write::write_all(&mut stdin, text.as_bytes()).unwrap();
-    }
-    drop(stdin);
-    child.wait_with_output().unwrap()
+    output_with_input(&mut cmd, input)
 }
 
 fn stdout(out: &Output) -> String {

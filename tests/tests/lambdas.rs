@@ -15,7 +15,7 @@ use cachewatch_adapters::dynamo::DynamoStore;
 use cachewatch_core::EventQuery;
 use cachewatch_core::alerting::delivery::{DeliveryState, DeliveryStore};
 use cachewatch_core::history::store::EventStore;
-use cachewatch_tests::elasticache::{ElastiCacheStandIn, Fault as ElastiCacheFault};
+use cachewatch_tests::elasticache::{ElastiCacheStandIn, Fault as ElastiCacheFault, redis_group};
 use cachewatch_tests::lambda::{LambdaRuntime, Outcome};
 use cachewatch_tests::moto::Moto;
 use cachewatch_tests::slack::{ALERTS, Endpoint, Fault, SlackStandIn, StoredMessage};
@@ -102,16 +102,7 @@ fn answer(outcome: &Outcome) -> &Value {
 /// topic, and Memcached cluster `sessions`, created before cachewatch, publishing nowhere.
 async fn create_fleet(stand_in: &ElastiCacheStandIn) {
     let client = ElastiCacheClient::new(&stand_in.sdk_config().await);
-    client
-        .create_replication_group()
-        .replication_group_id("orders")
-        .replication_group_description("orders cache")
-        .engine("redis")
-        .engine_version("7.1")
-        .cache_node_type("cache.t4g.small")
-        .replicas_per_node_group(1)
-        .automatic_failover_enabled(true)
-        .multi_az_enabled(true)
+    redis_group(&client, "orders")
         .snapshot_retention_limit(5)
         .notification_topic_arn(OURS)
         .send()
@@ -517,16 +508,7 @@ async fn the_ingest_function_keeps_the_facts_it_reads_and_alerts_them_with_their
     let read_first: Vec<_> = slack.messages(ALERTS);
 
     // Act: the function's role loses the right to describe the cluster; the next notice comes.
-    for _ in 0..10 {
-        stand_in.fail_next(
-            "DescribeCacheClusters",
-            ElastiCacheFault::Error {
-                status: 403,
-                code: "AccessDenied".into(),
-                message: "not authorized to perform elasticache:DescribeCacheClusters".into(),
-            },
-        );
-    }
+    stand_in.refuse("DescribeCacheClusters", 10);
     // A new instance of the function: nothing of the first lookup is left in its memory.
     let mut cold = LambdaRuntime::start();
     cold.spawn(
