@@ -182,12 +182,6 @@ fn linkable(url: &str) -> bool {
 
 /// `• 3f9a2c71 · orders-0001-001 node 0001 (orders)`, linked to its runbook page when there is one.
 fn line(s: &Situation<'_>) -> String {
-    let drill = if s.drill { "🧪 " } else { "" };
-    let group = s
-        .group
-        .as_deref()
-        .map(|g| format!(" ({})", mrkdwn::code(g)))
-        .unwrap_or_default();
     let id = id_of(s);
     let short = &id[..id.len().min(8)];
     let link = match s.ctx.runbook_url.as_deref() {
@@ -198,9 +192,11 @@ fn line(s: &Situation<'_>) -> String {
     };
     // The id first: a long name is cut, never the id that names it.
     let text = format!(
-        "• {} · {drill}{}{group}",
+        "• {} · {}{}{}",
         mrkdwn::code(short),
+        s.drill_mark(),
         s.subject_md(),
+        s.group_suffix(),
     );
     // The link is kept whole: cut, it would be broken markup.
     let room = LINE.saturating_sub(mrkdwn::len(&link));

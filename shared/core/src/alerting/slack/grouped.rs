@@ -168,16 +168,12 @@ fn list_line(s: &Situation<'_>) -> String {
         Some(w) if s.upcoming() => format!("deadline {}", s.at(w.start)),
         _ => words.to_lowercase(),
     };
-    let drill = if s.drill { "🧪 " } else { "" };
-    let group = s
-        .group
-        .as_deref()
-        .map(|g| format!(" ({})", mrkdwn::code(g)))
-        .unwrap_or_default();
     mrkdwn::truncate(
         &format!(
-            "• {drill}{emoji} {}{group} · {} · {when}",
+            "• {}{emoji} {}{} · {} · {when}",
+            s.drill_mark(),
             s.subject_md(),
+            s.group_suffix(),
             mrkdwn::escape_line(&s.engine_role()),
         ),
         LIST_LINE,
