@@ -1,12 +1,13 @@
 //! Sending messages to a chat: the [`ChatSink`] trait the Slack adapter implements, what a send
 //! can come back with, and the modals of [`SlackViews`].
 
+use std::collections::BTreeSet;
 use std::future::Future;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::alerting::outbound::{OutboundEvent, Output};
+use crate::alerting::outbound::{OutboundEvent, Output, is_output_channel};
 use crate::alerting::slack::SlackMessage;
 use crate::alerting::slack::blockkit::View;
 use crate::history::store::StoreError;
@@ -345,4 +346,19 @@ pub trait DeliveryStore: Send + Sync {
         name: &str,
         holder: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// The chat channels the alerts of `events` were sent to (the outputs beside Slack left out):
+/// where their threads are.
+pub async fn sent_channels<S: DeliveryStore>(
+    store: &S,
+    events: &[EventId],
+) -> Result<BTreeSet<String>, StoreError> {
+    Ok(store
+        .deliveries(events)
+        .await?
+        .into_iter()
+        .filter(|d| d.state == DeliveryState::Sent && !is_output_channel(&d.channel))
+        .map(|d| d.channel)
+        .collect())
 }

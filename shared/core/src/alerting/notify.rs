@@ -29,6 +29,7 @@ use sha2::{Digest, Sha256};
 
 use crate::alerting::delivery::{
     ChatSink, Delivery, DeliveryError, DeliveryState, DeliveryStore, PostedMessage, Thread,
+    sent_channels,
 };
 use crate::alerting::outbound::{self, Output, is_output_channel};
 use crate::alerting::slack::{self, AlertContext, MessageMetadata, SlackMessage};
@@ -1330,14 +1331,7 @@ where
     /// Brings the parents of `m`'s threads up to date, in every channel its alerts went to.
     async fn refresh_thread_parents(&mut self, m: &Maintenance) -> Result<(), NotifyError> {
         let store = self.store;
-        let channels: BTreeSet<String> = store
-            .deliveries(&m.event_ids)
-            .await?
-            .into_iter()
-            .filter(|d| d.state == DeliveryState::Sent && !is_output_channel(&d.channel))
-            .map(|d| d.channel)
-            .collect();
-        for channel in channels {
+        for channel in sent_channels(store, &m.event_ids).await? {
             // The thread is where the maintenance's first alert went.
             let Some(mut thread) = store
                 .threads(&channel, &m.event_ids)
