@@ -104,18 +104,6 @@ impl DynamoStore {
             Err(err) => Err(sdk_error(operation, err)),
         }
     }
-
-    /// Puts `item`, replacing any item with its key.
-    async fn put(&self, item: Item, operation: &'static str) -> Result<(), StoreError> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(|e| sdk_error(operation, e))?;
-        Ok(())
-    }
 }
 
 /// The most actions one `TransactWriteItems` takes.

@@ -34,7 +34,7 @@ use sha2::{Digest, Sha256};
 
 use crate::alerting::delivery::{
     ChatSink, Claim, Delivery, DeliveryError, DeliveryState, DeliveryStore, OutboxWrite,
-    PostedMessage, Thread,
+    PostedMessage, Thread, sent_channels,
 };
 use crate::alerting::outbound::{self, Output, is_output_channel};
 use crate::alerting::slack::{self, AlertContext, MessageMetadata, SlackMessage};
@@ -445,6 +445,39 @@ struct Run<'a, S, C, F> {
     deferred: Vec<Thread>,
     /// Deliveries sent whose write goes with the lease's release (see [`Run::mark_sent_with`]).
     deferred_sent: Vec<Delivery>,
+}
+
+impl<'a, S, C, F> Run<'a, S, C, F> {
+    /// A run with nothing reported yet.
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        store: &'a S,
+        sink: &'a C,
+        facts: &'a F,
+        runbooks: &'a Runbooks,
+        config: &'a Config,
+        settings: &'a NotifySettings,
+        known: &'a Known<'a>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            store,
+            sink,
+            facts,
+            runbooks,
+            config,
+            settings,
+            now,
+            report: NotifyReport::default(),
+            known,
+            recorded: Vec::new(),
+            held: Vec::new(),
+            claimed: None,
+            claimed_own: None,
+            deferred: Vec::new(),
+            deferred_sent: Vec::new(),
+        }
+    }
 }
 
 /// One maintenance (or a lone event) with its due deliveries.
@@ -1362,23 +1395,7 @@ where
     F: FactsSource,
 {
     let known = Known::default();
-    let run = Run {
-        store,
-        sink,
-        facts,
-        runbooks,
-        config,
-        settings,
-        now,
-        report: NotifyReport::default(),
-        known: &known,
-        recorded: Vec::new(),
-        held: Vec::new(),
-        claimed: None,
-        claimed_own: None,
-        deferred: Vec::new(),
-        deferred_sent: Vec::new(),
-    };
+    let run = Run::new(store, sink, facts, runbooks, config, settings, &known, now);
     run.all(refresh, None).await
 }
 
@@ -1605,14 +1622,7 @@ where
     /// Brings the parents of `m`'s threads up to date, in every channel its alerts went to.
     async fn refresh_thread_parents(&mut self, m: &Maintenance) -> Result<(), NotifyError> {
         let store = self.store;
-        let channels: BTreeSet<String> = store
-            .deliveries(&m.event_ids)
-            .await?
-            .into_iter()
-            .filter(|d| d.state == DeliveryState::Sent && !is_output_channel(&d.channel))
-            .map(|d| d.channel)
-            .collect();
-        for channel in channels {
+        for channel in sent_channels(store, &m.event_ids).await? {
             // The thread is where the maintenance's first alert went.
             let Some(mut thread) = store
                 .threads(&channel, &m.event_ids)
@@ -1662,25 +1672,10 @@ pub async fn preview<S: EventStore + DeliveryStore + ResponseStore, F: FactsSour
     settings: &NotifySettings,
     now: DateTime<Utc>,
 ) -> Result<Vec<Preview>, StoreError> {
-    let runbooks = Runbooks::embedded();
-    let known = Known::default();
-    let run = Run {
-        store,
-        sink: &NoSink,
-        facts,
-        runbooks: &runbooks,
-        config,
-        settings,
-        now,
-        known: &known,
-        report: NotifyReport::default(),
-        recorded: Vec::new(),
-        held: Vec::new(),
-        claimed: None,
-        claimed_own: None,
-        deferred: Vec::new(),
-        deferred_sent: Vec::new(),
-    };
+    let (runbooks, known) = (Runbooks::embedded(), Known::default());
+    let run = Run::new(
+        store, &NoSink, facts, &runbooks, config, settings, &known, now,
+    );
     let mut candidates: Vec<&MaintenanceEvent> = events.iter().filter(|e| e.actionable).collect();
     candidates.sort_by(|a, b| (a.occurred_at, &a.id).cmp(&(b.occurred_at, &b.id)));
     let mut announced: BTreeSet<EventId> = BTreeSet::new();
@@ -1731,25 +1726,10 @@ pub async fn parent_message<S: EventStore + DeliveryStore + ResponseStore, F: Fa
     acknowledged: Option<slack::Acknowledgement>,
     now: DateTime<Utc>,
 ) -> Result<SlackMessage, StoreError> {
-    let runbooks = Runbooks::embedded();
-    let known = Known::default();
-    let run = Run {
-        store,
-        sink: &NoSink,
-        facts,
-        runbooks: &runbooks,
-        config,
-        settings,
-        now,
-        known: &known,
-        report: NotifyReport::default(),
-        recorded: Vec::new(),
-        held: Vec::new(),
-        claimed: None,
-        claimed_own: None,
-        deferred: Vec::new(),
-        deferred_sent: Vec::new(),
-    };
+    let (runbooks, known) = (Runbooks::embedded(), Known::default());
+    let run = Run::new(
+        store, &NoSink, facts, &runbooks, config, settings, &known, now,
+    );
     let around = around_of(store, anchor).await?;
     let mut message = run
         .render_acknowledged(anchor, &around, slack::alert, acknowledged)
@@ -1775,25 +1755,6 @@ impl ChatSink for NoSink {
             code: "preview".into(),
             detail: "a preview sends nothing".into(),
         })
-    }
-
-    async fn update(
-        &self,
-        _channel: &str,
-        _ts: &str,
-        _message: &SlackMessage,
-    ) -> Result<(), DeliveryError> {
-        Ok(())
-    }
-
-    async fn find_delivery(
-        &self,
-        _channel: &str,
-        _thread_ts: Option<&str>,
-        _key: &str,
-        _since: DateTime<Utc>,
-    ) -> Result<Option<PostedMessage>, DeliveryError> {
-        Ok(None)
     }
 }
 
@@ -1854,22 +1815,8 @@ where
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let run = Run {
-        store,
-        sink,
-        facts,
-        runbooks,
-        config,
-        settings,
-        now,
-        report: NotifyReport::default(),
-        known: &known,
-        recorded,
-        held,
-        claimed: None,
-        claimed_own: None,
-        deferred: Vec::new(),
-        deferred_sent: Vec::new(),
-    };
+    let mut run = Run::new(store, sink, facts, runbooks, config, settings, &known, now);
+    run.recorded = recorded;
+    run.held = held;
     run.all(&refresh, channels).await
 }
