@@ -30,6 +30,9 @@
 //! account = "111122223333"
 //! regions = ["eu-west-1", "us-east-1"]
 //!
+//! [spokes_from_organization]         # and every ACTIVE account of the organisation
+//! regions = ["eu-west-1"]
+//!
 //! [[routes]]
 //! clusters = "payments-*"            # a cluster, replication group or group-of-cluster pattern
 //! accounts = ["payments-prod"]       # and, optionally, only these accounts (ids or names)
@@ -85,6 +88,9 @@ pub struct Config {
     pub accounts: BTreeMap<String, String>,
     /// The accounts and Regions a hub's poller reads besides its own ([`spokes::Spoke`]).
     pub spokes: Vec<spokes::Spoke>,
+    /// The organisation whose accounts a hub's poller discovers and reads
+    /// ([`spokes::Organization`]).
+    pub spokes_from_organization: Option<spokes::Organization>,
     /// Channels by cluster pattern; the first match wins.
     pub routes: Vec<Route>,
     /// Clusters not to alert about, until a date.
@@ -314,6 +320,7 @@ impl Config {
         }
         place::check_names(&config.accounts)?;
         spokes::check(&config.spokes)?;
+        spokes::check_organization(config.spokes_from_organization.as_ref())?;
         for (where_, what) in config
             .routes
             .iter()
