@@ -14,23 +14,23 @@ use cachewatch_adapters::elasticache::{
     DescribedEvents, ElastiCache, EventRecord, FailoverLookupError,
 };
 use cachewatch_adapters::redis::{ProbeSettings, RedisTarget, probe};
+use cachewatch_app::failover;
+use cachewatch_app::lookup;
+use cachewatch_app::respond::Who;
 use cachewatch_app::{Door, Input};
-use cachewatch_core::history::query::{EventQuery, MAX_LIMIT, parse_duration};
-use cachewatch_core::history::response::ResponseStore;
-use cachewatch_core::history::store::EventStore;
+use cachewatch_core::history::query::parse_duration;
 use cachewatch_core::model::event::EventId;
 use cachewatch_core::model::ids::ReplicationGroupId;
-use cachewatch_core::model::kind::EventKind;
 use cachewatch_core::model::timefmt::human_duration;
 use cachewatch_core::operations::failover::{
     FailoverPlan, FailoverRequest, FailoverStage, FailoverWatch, NodeGroupId, mark_as_drill,
-    measured_outcome, plan_failover, probe_note, recent_failovers,
 };
 use cachewatch_core::operations::probe::{ProbeSummary, Transition, format_ms};
 use cachewatch_core::{IngestOutcome, ParseContext};
 use chrono::{Duration, Utc};
 
 use super::notify::Sending;
+use super::respond::{Reach, not_recorded, tell_redrawn};
 use super::{Context, Failure, elasticache};
 use crate::args::FailoverArgs;
 
@@ -63,16 +63,17 @@ pub async fn run<S: cachewatch_app::Store>(
                 request.group
             ))),
         })?;
-    let recent = recent_failovers(&failover_history(ctx).await?, ctx.now);
-    let plan = plan_failover(
+    let plan = failover::plan(
+        &ctx.store,
         &target,
         &FailoverRequest {
             node_group: request.node_group.clone(),
             confirmed: args.yes,
             allow_production: args.allow_production,
         },
-        recent,
-    );
+        ctx.now,
+    )
+    .await?;
     describe_plan(&plan, request.probe.as_ref(), request.timeout, out)?;
     for warning in &plan.warnings {
         eprintln!("cachewatch: warning: {warning}");
@@ -145,28 +146,6 @@ impl Request {
             probe,
         })
     }
-}
-
-/// The failover events of the last 24 hours in the history, drills included: rehearsals count
-/// against ElastiCache's limit whoever ran them.
-async fn failover_history<S: EventStore>(
-    ctx: &Context<S>,
-) -> Result<Vec<cachewatch_core::MaintenanceEvent>, Failure> {
-    let mut events = Vec::new();
-    for kind in [
-        EventKind::FAILOVER_COMPLETE,
-        EventKind::TEST_FAILOVER_API_CALLED,
-    ] {
-        let query = EventQuery {
-            kind: Some(EventKind::new(kind)),
-            since: Some(ctx.now - cachewatch_core::operations::failover::LIMIT_PERIOD),
-            limit: MAX_LIMIT,
-            include_drills: true,
-            ..EventQuery::default()
-        };
-        events.extend(ctx.store.search(&query).await?);
-    }
-    Ok(events)
 }
 
 /// What the rehearsal would do, and what stands in the way.
@@ -472,8 +451,9 @@ impl<S: cachewatch_app::Store> Rehearsal<'_, S> {
     }
 }
 
-/// Stores what the probe measured as the outcome of the drill's event `event_id`.
-async fn record_measurement<S: ResponseStore>(
+/// Records what the probe measured as the outcome of the drill's maintenance (or event),
+/// as `cachewatch outcome` would, and draws its threads again.
+async fn record_measurement<S: cachewatch_app::Store>(
     ctx: &Context<S>,
     event_id: &EventId,
     summary: &ProbeSummary,
@@ -483,18 +463,26 @@ async fn record_measurement<S: ResponseStore>(
         .ok()
         .filter(|u| !u.trim().is_empty())
         .unwrap_or_else(|| "cachewatch failover".to_owned());
-    let outcome = measured_outcome(
-        event_id.clone(),
-        Duration::milliseconds(i64::try_from(summary.longest_gap_ms).unwrap_or(i64::MAX)),
-        probe_note(summary),
+    let by = Who::named(&by).map_err(|e| Failure::Input(anyhow!("$USER: {e}")))?;
+    let subject = lookup::subject(&ctx.store, event_id)
+        .await?
+        .ok_or_else(|| Failure::Other(anyhow!("event {event_id} disappeared while reading it")))?;
+    let reach = Reach::of(ctx).await?;
+    let recorded = failover::record_measurement(
+        reach.ports(ctx),
+        &ctx.config,
+        &reach.settings,
+        &subject,
+        summary,
         by,
         Utc::now(),
-    );
-    ctx.store.record_outcome(&outcome).await?;
+    )
+    .await
+    .map_err(not_recorded)?;
     writeln!(
         out,
         "Measured by the probe: longest unavailability {} (recorded as the drill's outcome).",
         format_ms(summary.longest_gap_ms)
     )?;
-    Ok(())
+    tell_redrawn(&recorded.threads, out)
 }

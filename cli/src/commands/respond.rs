@@ -62,7 +62,7 @@ fn who(by: Option<&str>) -> Result<Who, Failure> {
 }
 
 /// A response not recorded: what was given is wrong (exit 2), or something failed.
-fn not_recorded(e: RespondError) -> Failure {
+pub(super) fn not_recorded(e: RespondError) -> Failure {
     match e {
         RespondError::Refused(refused) => Failure::Input(anyhow!(refused)),
         RespondError::Store(e) => e.into(),
@@ -72,14 +72,14 @@ fn not_recorded(e: RespondError) -> Failure {
 
 /// What a response reaches: the history, the chat when Slack's Web API is configured, the
 /// runbooks and ElastiCache.
-struct Reach {
+pub(super) struct Reach {
     chat: Option<Chat>,
-    settings: NotifySettings,
+    pub(super) settings: NotifySettings,
     runbooks: Runbooks,
 }
 
 impl Reach {
-    async fn of<S>(ctx: &Context<S>) -> Result<Self, Failure> {
+    pub(super) async fn of<S>(ctx: &Context<S>) -> Result<Self, Failure> {
         let runbooks =
             read_runbooks(ctx.runbook_dir.as_deref()).map_err(|e| Failure::Input(e.into()))?;
         let (chat, channel) = match configured_chat(ctx).await?.filter(|(c, _)| c.is_api()) {
@@ -94,7 +94,7 @@ impl Reach {
         })
     }
 
-    fn ports<'a, S>(
+    pub(super) fn ports<'a, S>(
         &'a self,
         ctx: &'a Context<S>,
     ) -> Ports<'a, S, Chat, Option<cachewatch_adapters::elasticache::ElastiCache>> {
@@ -108,7 +108,7 @@ impl Reach {
 }
 
 /// Says how many alerts were drawn again, and warns of those that were not.
-fn tell_redrawn(redrawn: &Redrawn, out: &mut dyn Write) -> Result<(), Failure> {
+pub(super) fn tell_redrawn(redrawn: &Redrawn, out: &mut dyn Write) -> Result<(), Failure> {
     for failed in &redrawn.failed {
         eprintln!("cachewatch: warning: {failed}");
     }

@@ -4,17 +4,14 @@ use std::io::Write;
 
 use anyhow::anyhow;
 use cachewatch_adapters::files::read_runbooks;
-use cachewatch_core::cluster::facts::ClusterFacts;
-use cachewatch_core::cluster::kept::{FactsStore, Rehearsal, last_rehearsal};
+use cachewatch_app::lookup::{self, FactsFrom, RunbookFailure};
+use cachewatch_core::cluster::kept::FactsStore;
 use cachewatch_core::cluster::source::{FactsSource, NoFacts};
 use cachewatch_core::history::response::ResponseStore;
 use cachewatch_core::history::store::EventStore;
-use cachewatch_core::model::event::EventId;
-use cachewatch_core::operations::drill::DrillFacts;
-use cachewatch_core::runbook::{Runbook, RunbookFormat, RunbookInput};
-use cachewatch_core::{EventQuery, MaintenanceEvent};
+use cachewatch_core::runbook::RunbookFormat;
 
-use super::facts::{Asker, Looked, NOT_LOOKED_UP, known_facts};
+use super::facts::{Asker, Looked, NOT_LOOKED_UP};
 use super::{Context, Failure, resolve_id};
 use crate::args::RunbookArgs;
 
@@ -59,111 +56,27 @@ async fn render_with<S: EventStore + FactsStore + ResponseStore, F: FactsSource>
         ))
     })?;
     let id = resolve_id(&ctx.store, &args.id).await?;
-    let runbook = runbook_explained(ctx, &id, facts, why_not).await?;
+    let runbooks =
+        read_runbooks(ctx.runbook_dir.as_deref()).map_err(|e| Failure::Input(e.into()))?;
+    let subject = lookup::subject(&ctx.store, &id)
+        .await?
+        .ok_or_else(|| Failure::Other(anyhow!("event {id} disappeared while reading it")))?;
+    let runbook = subject
+        .runbook(
+            &ctx.store,
+            &runbooks,
+            FactsFrom {
+                source: facts,
+                why_not,
+            },
+            &ctx.config.owners(),
+            ctx.now,
+        )
+        .await
+        .map_err(|e| match e {
+            RunbookFailure::Store(e) => Failure::from(e),
+            RunbookFailure::Render(e) => Failure::Input(e.into()),
+        })?;
     write!(out, "{}", runbook.render(format))?;
     Ok(())
 }
-
-/// The runbook of the event or maintenance `id`, with what `facts` knows of the cluster (a
-/// maintenance's runbook follows its latest event; an event asked for by id is that event),
-/// saying `why_not` when the facts come from the history rather than from a lookup now.
-async fn runbook_explained<S: EventStore + FactsStore + ResponseStore, F: FactsSource>(
-    ctx: &Context<S>,
-    id: &EventId,
-    facts: &F,
-    why_not: &str,
-) -> Result<Runbook, Failure> {
-    let runbooks =
-        read_runbooks(ctx.runbook_dir.as_deref()).map_err(|e| Failure::Input(e.into()))?;
-    let maintenance = ctx.store.maintenance(id).await?;
-    let mut events = Vec::new();
-    for member in maintenance.iter().flat_map(|m| m.event_ids.iter()) {
-        events.extend(ctx.store.event(member).await?);
-    }
-    let event = match (&maintenance, ctx.store.event(id).await?) {
-        (Some(m), _) if m.id == *id => events.last().cloned(),
-        (_, found) => found,
-    }
-    .ok_or_else(|| Failure::Other(anyhow!("event {id} disappeared while reading it")))?;
-    // A drill's runbook assumes what its scenario does, as its alert did.
-    let known = if event.drill {
-        None
-    } else {
-        Some(
-            known_facts(
-                &ctx.store,
-                facts,
-                &event,
-                maintenance.as_ref(),
-                ctx.now,
-                why_not,
-            )
-            .await,
-        )
-    };
-    let facts = match &known {
-        Some(known) => known.facts.clone(),
-        None => {
-            DrillFacts { source: facts }
-                .facts_for(&event, maintenance.as_ref())
-                .await
-        }
-    };
-    let rehearsal = match event.drill {
-        true => None,
-        false => rehearsal_of(&ctx.store, &event, &facts).await?,
-    };
-    let owners = ctx.config.owners();
-    let mut input = RunbookInput::new(&event, &facts, &owners, ctx.now);
-    match known
-        .as_ref()
-        .map(|k| (k.read_at, k.fresh, k.why_not_now.as_deref()))
-    {
-        Some((Some(at), true, _)) => input = input.with_facts_read_at(at),
-        Some((Some(at), false, Some(why))) => input = input.with_kept_facts(at, why),
-        _ => {}
-    }
-    if let Some(rehearsal) = &rehearsal {
-        input = input.with_rehearsal(rehearsal);
-    }
-    if let Some(m) = &maintenance {
-        input = input.with_maintenance(m, &events);
-    }
-    runbooks
-        .render(&input)
-        .map_err(|e| Failure::Input(e.into()))
-}
-
-/// The team's latest measured rehearsal of the event's replication group (or cluster).
-async fn rehearsal_of<S: EventStore + ResponseStore>(
-    store: &S,
-    event: &MaintenanceEvent,
-    facts: &ClusterFacts,
-) -> Result<Option<Rehearsal>, Failure> {
-    let subject = facts
-        .replication_group_id
-        .clone()
-        .or_else(|| event.replication_group_id.as_ref().map(ToString::to_string))
-        .unwrap_or_else(|| event.source_id.to_string());
-    let query = EventQuery {
-        cluster: Some(subject),
-        include_drills: true,
-        limit: REHEARSALS_READ,
-        ..EventQuery::default()
-    };
-    let drills: Vec<MaintenanceEvent> = store
-        .search(&query)
-        .await?
-        .into_iter()
-        .filter(|e| e.drill)
-        .collect();
-    if drills.is_empty() {
-        return Ok(None);
-    }
-    let ids: Vec<EventId> = drills.iter().map(|e| e.id.clone()).collect();
-    let outcomes = store.outcomes(&ids).await?;
-    Ok(last_rehearsal(&drills, &outcomes))
-}
-
-/// How many of a cluster's latest events are read for its rehearsals.
-const REHEARSALS_READ: usize = 500;

@@ -12,6 +12,7 @@
 pub mod canary;
 pub mod drill;
 pub mod facts;
+pub mod failover;
 pub mod import;
 pub mod ingest;
 pub mod lookup;

@@ -2,14 +2,56 @@
 //! it, with the maintenance's events; and what people recorded about it.
 
 use crate::{NOT_LOOKED_UP, known_facts};
-use cachewatch_core::cluster::kept::FactsStore;
+use cachewatch_core::cluster::facts::ClusterFacts;
+use cachewatch_core::cluster::kept::{FactsStore, Rehearsal, last_rehearsal};
 use cachewatch_core::cluster::source::FactsSource;
+use cachewatch_core::history::query::EventQuery;
 use cachewatch_core::history::response::{Acknowledgement, Outcome, ResponseStore, StepDone};
 use cachewatch_core::history::store::{EventStore, StoreError};
 use cachewatch_core::lifecycle::Maintenance;
 use cachewatch_core::model::event::{EventId, MaintenanceEvent};
+use cachewatch_core::operations::drill::DrillFacts;
 use cachewatch_core::runbook::{Owners, Runbook, RunbookError, RunbookInput, Runbooks};
 use chrono::{DateTime, Utc};
+
+/// Where a runbook's facts come from: `source`, and, when it looks nothing up, why not (said
+/// beside the facts kept from an earlier lookup).
+#[derive(Debug)]
+pub struct FactsFrom<'a, F> {
+    /// The source.
+    pub source: &'a F,
+    /// Why the facts are not read now, when `source` cannot read them.
+    pub why_not: &'a str,
+}
+
+impl<F> Clone for FactsFrom<'_, F> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<F> Copy for FactsFrom<'_, F> {}
+
+impl<'a, F> FactsFrom<'a, F> {
+    /// The facts `source` gives, with no more to say when it reads none.
+    pub fn source(source: &'a F) -> Self {
+        Self {
+            source,
+            why_not: NOT_LOOKED_UP,
+        }
+    }
+}
+
+/// Why a runbook cannot be shown.
+#[derive(Debug, thiserror::Error)]
+pub enum RunbookFailure {
+    /// The history could not be read.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The template does not render.
+    #[error(transparent)]
+    Render(#[from] RunbookError),
+}
 
 /// An event, or a maintenance and its events.
 #[derive(Debug, Clone)]
@@ -62,35 +104,69 @@ impl Subject {
         }
     }
 
-    /// Its runbook, with what `facts` knows of the cluster: facts read are kept in `store`, and
-    /// when a lookup fails the runbook names the facts kept and when they were read.
-    pub async fn runbook<S: FactsStore, F: FactsSource>(
+    /// Its runbook, the one every door shows: with what `facts` knows of the cluster (facts read
+    /// are kept in `store`; when a lookup fails, or `facts.why_not` says none was made, the
+    /// runbook names the facts kept and when they were read), the team's latest measured
+    /// rehearsal of the cluster, and, for a drill, the facts its scenario takes for granted (as
+    /// its alert did).
+    pub async fn runbook<S, F>(
         &self,
         store: &S,
         runbooks: &Runbooks,
-        facts: &F,
+        facts: FactsFrom<'_, F>,
         owners: &Owners,
         now: DateTime<Utc>,
-    ) -> Result<Runbook, RunbookError> {
-        let known = known_facts(
-            store,
-            facts,
-            &self.event,
-            self.maintenance.as_ref(),
-            now,
-            NOT_LOOKED_UP,
-        )
-        .await;
-        let mut input = RunbookInput::new(&self.event, &known.facts, owners, now);
-        match (known.read_at, known.fresh, known.why_not_now.as_deref()) {
-            (Some(at), true, _) => input = input.with_facts_read_at(at),
-            (Some(at), false, Some(why)) => input = input.with_kept_facts(at, why),
+    ) -> Result<Runbook, RunbookFailure>
+    where
+        S: EventStore + FactsStore + ResponseStore,
+        F: FactsSource,
+    {
+        let maintenance = self.maintenance.as_ref();
+        // A drill's facts are never kept nor read back: its scenario says what they are.
+        let known = match self.event.drill {
+            true => None,
+            false => Some(
+                known_facts(
+                    store,
+                    facts.source,
+                    &self.event,
+                    maintenance,
+                    now,
+                    facts.why_not,
+                )
+                .await,
+            ),
+        };
+        let cluster_facts = match &known {
+            Some(known) => known.facts.clone(),
+            None => {
+                DrillFacts {
+                    source: facts.source,
+                }
+                .facts_for(&self.event, maintenance)
+                .await
+            }
+        };
+        let rehearsal = match self.event.drill {
+            true => None,
+            false => rehearsal_of(store, &self.event, &cluster_facts).await?,
+        };
+        let mut input = RunbookInput::new(&self.event, &cluster_facts, owners, now);
+        match known
+            .as_ref()
+            .map(|k| (k.read_at, k.fresh, k.why_not_now.as_deref()))
+        {
+            Some((Some(at), true, _)) => input = input.with_facts_read_at(at),
+            Some((Some(at), false, Some(why))) => input = input.with_kept_facts(at, why),
             _ => {}
         }
-        if let Some(m) = &self.maintenance {
+        if let Some(rehearsal) = &rehearsal {
+            input = input.with_rehearsal(rehearsal);
+        }
+        if let Some(m) = maintenance {
             input = input.with_maintenance(m, &self.events);
         }
-        runbooks.render(&input)
+        Ok(runbooks.render(&input)?)
     }
 
     /// What people recorded about it: who acknowledged first, the steps done, the latest outcome.
@@ -197,3 +273,40 @@ pub async fn subject<S: EventStore>(
         events,
     }))
 }
+
+/// How many of a cluster's latest events are read for its rehearsals.
+const REHEARSALS_READ: usize = 500;
+
+/// The team's latest measured rehearsal of the event's replication group (or cluster).
+async fn rehearsal_of<S: EventStore + ResponseStore>(
+    store: &S,
+    event: &MaintenanceEvent,
+    facts: &ClusterFacts,
+) -> Result<Option<Rehearsal>, StoreError> {
+    let subject = facts
+        .replication_group_id
+        .clone()
+        .or_else(|| event.replication_group_id.as_ref().map(ToString::to_string))
+        .unwrap_or_else(|| event.source_id.to_string());
+    let query = EventQuery {
+        cluster: Some(subject),
+        include_drills: true,
+        limit: REHEARSALS_READ,
+        ..EventQuery::default()
+    };
+    let drills: Vec<MaintenanceEvent> = store
+        .search(&query)
+        .await?
+        .into_iter()
+        .filter(|e| e.drill)
+        .collect();
+    if drills.is_empty() {
+        return Ok(None);
+    }
+    let ids: Vec<EventId> = drills.iter().map(|e| e.id.clone()).collect();
+    let outcomes = store.outcomes(&ids).await?;
+    Ok(last_rehearsal(&drills, &outcomes))
+}
+
+#[cfg(test)]
+mod tests;

@@ -74,6 +74,15 @@ pub enum RespondError {
     Runbook(#[from] cachewatch_core::runbook::RunbookError),
 }
 
+impl From<crate::lookup::RunbookFailure> for RespondError {
+    fn from(failure: crate::lookup::RunbookFailure) -> Self {
+        match failure {
+            crate::lookup::RunbookFailure::Store(e) => Self::Store(e),
+            crate::lookup::RunbookFailure::Render(e) => Self::Runbook(e),
+        }
+    }
+}
+
 /// What an acknowledgement recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Acknowledged {

@@ -38,7 +38,7 @@ use crate::door::App;
 use crate::pages::{self, HistoryPage, RunbookPage};
 use crate::settings::HttpSettings;
 use crate::sns::SnsFetcher;
-use cachewatch_app::lookup::{self, Found};
+use cachewatch_app::lookup::{self, FactsFrom, Found, RunbookFailure};
 use cachewatch_app::respond::{self, RespondError, StepRequest, Who};
 use cachewatch_app::search::{self, SearchError, SearchRequest, Searched};
 use cachewatch_core::history::filters::{self, Reading};
@@ -174,11 +174,18 @@ where
     };
     let config = app.config_now(now).await;
     let runbook = match subject
-        .runbook(&app.store, &app.runbooks, &app.facts, &config.owners(), now)
+        .runbook(
+            &app.store,
+            &app.runbooks,
+            FactsFrom::source(&app.facts),
+            &config.owners(),
+            now,
+        )
         .await
     {
         Ok(runbook) => runbook,
-        Err(e) => {
+        Err(RunbookFailure::Store(e)) => return unavailable(&e),
+        Err(RunbookFailure::Render(e)) => {
             tracing::error!(error = %e, id = %subject.id, "a runbook cannot be rendered");
             return problem(
                 StatusCode::INTERNAL_SERVER_ERROR,

@@ -38,7 +38,7 @@ use serde_json::{Value, json};
 
 use crate::door::App;
 use crate::sns::SnsFetcher;
-use cachewatch_app::lookup::{self, Found};
+use cachewatch_app::lookup::{self, FactsFrom, Found, RunbookFailure};
 use cachewatch_app::mute::{self, Asked, MuteRefused, MuteRequest, Muted};
 use cachewatch_app::search::{self, SearchError, SearchRequest};
 use cachewatch_core::history::filters::Reading;
@@ -382,11 +382,18 @@ where
     };
     let config = app.config_now(now).await;
     let runbook = match subject
-        .runbook(&app.store, &app.runbooks, &app.facts, &config.owners(), now)
+        .runbook(
+            &app.store,
+            &app.runbooks,
+            FactsFrom::source(&app.facts),
+            &config.owners(),
+            now,
+        )
         .await
     {
         Ok(runbook) => runbook,
-        Err(e) => {
+        Err(RunbookFailure::Store(e)) => return Err(e),
+        Err(RunbookFailure::Render(e)) => {
             return Ok(Reply::note(&format!(
                 "⚠️ The runbook cannot be rendered: {}",
                 mrkdwn::escape_line(&e.to_string())

@@ -46,7 +46,7 @@ use serde_json::{Value, json};
 
 use crate::door::App;
 use crate::sns::SnsFetcher;
-use cachewatch_app::lookup::{self, Found, Subject};
+use cachewatch_app::lookup::{self, FactsFrom, Found, RunbookFailure, Subject};
 use cachewatch_app::respond::{self, OutcomeRequest, Refused, RespondError, Who};
 
 /// The `callback_id` of the outcome modal.
@@ -86,6 +86,15 @@ enum ButtonError {
     /// Slack did not do what was asked.
     #[error("Slack did not carry it out")]
     Slack(#[from] DeliveryError),
+}
+
+impl From<RunbookFailure> for ButtonError {
+    fn from(failure: RunbookFailure) -> Self {
+        match failure {
+            RunbookFailure::Store(e) => Self::Store(e),
+            RunbookFailure::Render(e) => Self::Runbook(e),
+        }
+    }
 }
 
 /// The form Slack posts.
@@ -381,7 +390,13 @@ where
     let chat = app.chat.as_ref().ok_or(ButtonError::NoChat)?;
     let config = app.config_now(now).await;
     let runbook = subject
-        .runbook(&app.store, &app.runbooks, &app.facts, &config.owners(), now)
+        .runbook(
+            &app.store,
+            &app.runbooks,
+            FactsFrom::source(&app.facts),
+            &config.owners(),
+            now,
+        )
         .await?;
     for (i, mut message) in slack::checklist(&runbook).into_iter().enumerate() {
         message.thread_ts = Some(place.thread_ts.clone());

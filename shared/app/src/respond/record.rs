@@ -11,7 +11,7 @@ use cachewatch_core::runbook::Step;
 use chrono::{DateTime, Duration, Utc};
 
 use super::{Redrawn, Refused, RespondError, Who, redraw_threads};
-use crate::lookup::Subject;
+use crate::lookup::{FactsFrom, Subject};
 use crate::{Ports, Store, config_at};
 
 /// The longest note kept (as the Slack form allows).
@@ -91,7 +91,13 @@ where
     } = request;
     let owners = config_at(ports.store, config, now).await.owners();
     let runbook = subject
-        .runbook(ports.store, ports.runbooks, ports.facts, &owners, now)
+        .runbook(
+            ports.store,
+            ports.runbooks,
+            FactsFrom::source(ports.facts),
+            &owners,
+            now,
+        )
         .await?;
     let count = runbook.steps().count();
     let Some(done) = runbook.steps().find(|s| s.number == step as usize).cloned() else {
