@@ -12,30 +12,18 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use cachewatch_core::alerting::delivery::{ChatSink, SlackViews};
-use cachewatch_core::cluster::source::FactsSource;
 use cachewatch_core::history::query::{DEFAULT_LIMIT, MAX_LIMIT};
 use chrono::Utc;
 use serde_json::json;
 
 use crate::access;
 use crate::browser::query_pairs;
-use crate::door::App;
-use crate::sns::SnsFetcher;
+use crate::door::{App, Parts};
 use cachewatch_app::search::{self, SearchError, SearchRequest};
 use cachewatch_core::history::filters::Reading;
 
 /// `GET /api/events`.
-pub(crate) async fn events<S, C, F, K>(
-    State(app): State<Arc<App<S, C, F, K>>>,
-    uri: Uri,
-) -> Response
-where
-    S: cachewatch_app::Store + 'static,
-    C: ChatSink + SlackViews + 'static,
-    F: FactsSource + 'static,
-    K: SnsFetcher + 'static,
-{
+pub(crate) async fn events<P: Parts>(State(app): State<Arc<App<P>>>, uri: Uri) -> Response {
     let now = Utc::now();
     let pairs = query_pairs(&uri);
     if let Err(e) = access::check(&app.settings, uri.path(), &pairs, now) {

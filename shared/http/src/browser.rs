@@ -21,8 +21,6 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use cachewatch_core::alerting::delivery::{ChatSink, SlackViews};
-use cachewatch_core::cluster::source::FactsSource;
 use cachewatch_core::history::query::EventQuery;
 use cachewatch_core::history::store::{EventStore, StoreError};
 use cachewatch_core::lifecycle::{self, Maintenance};
@@ -34,10 +32,9 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::access;
-use crate::door::App;
+use crate::door::{App, Parts};
 use crate::pages::{self, HistoryPage, RunbookPage};
 use crate::settings::HttpSettings;
-use crate::sns::SnsFetcher;
 use cachewatch_app::lookup::{self, FactsFrom, Found, RunbookFailure};
 use cachewatch_app::respond::{self, RespondError, StepRequest, Who};
 use cachewatch_app::search::{self, SearchError, SearchRequest, Searched};
@@ -84,7 +81,7 @@ fn drawn(status: StatusCode, body: String) -> Response {
 
 /// A link from a page to another of the door's pages: a path (same origin), signed when links
 /// are.
-fn page_link<S, C, F, K>(app: &App<S, C, F, K>, path: &str, now: DateTime<Utc>) -> String {
+fn page_link<P: Parts>(app: &App<P>, path: &str, now: DateTime<Utc>) -> String {
     cachewatch_core::links::link(None, path, app.settings.links.as_ref(), now)
 }
 
@@ -152,17 +149,11 @@ fn not_one(found: &Found, raw: &str) -> Response {
 }
 
 /// `GET /runbooks/{id}`.
-pub(crate) async fn runbook<S, C, F, K>(
-    State(app): State<Arc<App<S, C, F, K>>>,
+pub(crate) async fn runbook<P: Parts>(
+    State(app): State<Arc<App<P>>>,
     Path(id): Path<String>,
     uri: Uri,
-) -> Response
-where
-    S: cachewatch_app::Store + 'static,
-    C: ChatSink + SlackViews + 'static,
-    F: FactsSource + 'static,
-    K: SnsFetcher + 'static,
-{
+) -> Response {
     let now = Utc::now();
     if let Err(e) = access::check(&app.settings, uri.path(), &query_pairs(&uri), now) {
         return refused_page(&e);
@@ -262,19 +253,13 @@ impl Tick {
 }
 
 /// `POST /runbooks/{id}/steps`.
-pub(crate) async fn step<S, C, F, K>(
-    State(app): State<Arc<App<S, C, F, K>>>,
+pub(crate) async fn step<P: Parts>(
+    State(app): State<Arc<App<P>>>,
     Path(id): Path<String>,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
-) -> Response
-where
-    S: cachewatch_app::Store + 'static,
-    C: ChatSink + SlackViews + 'static,
-    F: FactsSource + 'static,
-    K: SnsFetcher + 'static,
-{
+) -> Response {
     let now = Utc::now();
     let refuse = |status: StatusCode, error: String| {
         (status, axum::Json(json!({"error": error}))).into_response()
@@ -362,16 +347,7 @@ fn same_origin(headers: &HeaderMap, settings: &HttpSettings) -> bool {
 }
 
 /// `GET /events`.
-pub(crate) async fn history<S, C, F, K>(
-    State(app): State<Arc<App<S, C, F, K>>>,
-    uri: Uri,
-) -> Response
-where
-    S: cachewatch_app::Store + 'static,
-    C: ChatSink + SlackViews + 'static,
-    F: FactsSource + 'static,
-    K: SnsFetcher + 'static,
-{
+pub(crate) async fn history<P: Parts>(State(app): State<Arc<App<P>>>, uri: Uri) -> Response {
     let now = Utc::now();
     let pairs = query_pairs(&uri);
     if let Err(e) = access::check(&app.settings, uri.path(), &pairs, now) {
@@ -426,8 +402,8 @@ where
     drawn(status, pages::history(&shown))
 }
 
-async fn history_page<S: EventStore, C, F, K>(
-    app: &App<S, C, F, K>,
+async fn history_page<P: Parts>(
+    app: &App<P>,
     found: Searched,
     now: DateTime<Utc>,
 ) -> Result<HistoryPage, StoreError> {

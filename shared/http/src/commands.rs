@@ -19,15 +19,11 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::{Form, State};
 use axum::response::{IntoResponse, Response};
-use cachewatch_core::alerting::delivery::{ChatSink, SlackViews};
 use cachewatch_core::alerting::slack::blockkit::{Block, Button, Section, Text};
 use cachewatch_core::alerting::slack::mrkdwn::{self, DateStyle};
 use cachewatch_core::alerting::slack::{self, ACTION_RUNBOOK, SlackMessage, limits};
-use cachewatch_core::cluster::kept::FactsStore;
-use cachewatch_core::cluster::source::FactsSource;
 use cachewatch_core::config::PatternReach;
 use cachewatch_core::history::query::parse_duration;
-use cachewatch_core::history::response::ResponseStore;
 use cachewatch_core::history::store::EventStore;
 use cachewatch_core::lifecycle::Maintenance;
 use cachewatch_core::model::event::MaintenanceEvent;
@@ -36,8 +32,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::door::App;
-use crate::sns::SnsFetcher;
+use crate::door::{App, Parts};
 use cachewatch_app::lookup::{self, FactsFrom, Found, RunbookFailure};
 use cachewatch_app::mute::{self, Asked, MuteRefused, MuteRequest, Muted};
 use cachewatch_app::search::{self, SearchError, SearchRequest};
@@ -138,29 +133,15 @@ fn context(text: &str) -> Block {
 }
 
 /// `POST /slack/commands` (Slack's signature already checked).
-pub(crate) async fn receive<S, C, F, K>(
-    State(app): State<Arc<App<S, C, F, K>>>,
+pub(crate) async fn receive<P: Parts>(
+    State(app): State<Arc<App<P>>>,
     Form(command): Form<SlashCommand>,
-) -> Response
-where
-    S: cachewatch_app::Store + 'static,
-    C: ChatSink + SlackViews + 'static,
-    F: FactsSource + 'static,
-    K: SnsFetcher + 'static,
-{
+) -> Response {
     let reply = answer(&app, &command, Utc::now()).await;
     Json(reply.to_json()).into_response()
 }
 
-async fn answer<S, C, F, K>(
-    app: &App<S, C, F, K>,
-    command: &SlashCommand,
-    now: DateTime<Utc>,
-) -> Reply
-where
-    S: cachewatch_app::Store,
-    F: FactsSource,
-{
+async fn answer<P: Parts>(app: &App<P>, command: &SlashCommand, now: DateTime<Utc>) -> Reply {
     let text = command.text.trim();
     let (verb, rest) = text
         .split_once(char::is_whitespace)
@@ -220,14 +201,7 @@ pub fn search_pairs(text: &str) -> Vec<(String, String)> {
     pairs
 }
 
-async fn search<S, C, F, K>(
-    app: &App<S, C, F, K>,
-    text: &str,
-    now: DateTime<Utc>,
-) -> StoreResult<Reply>
-where
-    S: EventStore,
-{
+async fn search<P: Parts>(app: &App<P>, text: &str, now: DateTime<Utc>) -> StoreResult<Reply> {
     let pairs = search_pairs(text);
     let request = SearchRequest {
         filters: &pairs,
@@ -329,8 +303,8 @@ fn event_line(e: &MaintenanceEvent, zone: cachewatch_core::model::timefmt::Zone)
 }
 
 /// The history page with these filters, signed.
-fn history_url<S, C, F, K>(
-    app: &App<S, C, F, K>,
+fn history_url<P: Parts>(
+    app: &App<P>,
     given: &std::collections::BTreeMap<String, String>,
     now: DateTime<Utc>,
 ) -> Option<String> {
@@ -361,15 +335,7 @@ fn not_found(raw: &str, found: &Found) -> Reply {
     })
 }
 
-async fn runbook<S, C, F, K>(
-    app: &App<S, C, F, K>,
-    raw: &str,
-    now: DateTime<Utc>,
-) -> StoreResult<Reply>
-where
-    S: EventStore + ResponseStore + FactsStore,
-    F: FactsSource,
-{
+async fn runbook<P: Parts>(app: &App<P>, raw: &str, now: DateTime<Utc>) -> StoreResult<Reply> {
     let raw = raw.trim();
     if raw.is_empty() {
         return Ok(Reply::note(
@@ -435,10 +401,7 @@ where
     Ok(Reply::ephemeral(&text, head))
 }
 
-async fn upcoming<S, C, F, K>(app: &App<S, C, F, K>, now: DateTime<Utc>) -> StoreResult<Reply>
-where
-    S: EventStore,
-{
+async fn upcoming<P: Parts>(app: &App<P>, now: DateTime<Utc>) -> StoreResult<Reply> {
     let mut ahead: Vec<Maintenance> = app
         .store
         .open_maintenances(now, false)
@@ -540,15 +503,12 @@ fn mute_args(rest: &str) -> Result<(&str, Asked), String> {
     }
 }
 
-async fn mute<S, C, F, K>(
-    app: &App<S, C, F, K>,
+async fn mute<P: Parts>(
+    app: &App<P>,
     command: &SlashCommand,
     rest: &str,
     now: DateTime<Utc>,
-) -> StoreResult<Reply>
-where
-    S: EventStore + ResponseStore,
-{
+) -> StoreResult<Reply> {
     let (pattern, asked) = match mute_args(rest) {
         Ok(args) => args,
         Err(note) => return Ok(Reply::note(&note)),

@@ -16,7 +16,6 @@ use cachewatch_core::alerting::delivery::{ChatSink, SlackViews};
 use cachewatch_core::alerting::notify::NotifySettings;
 use cachewatch_core::cluster::source::FactsSource;
 use cachewatch_core::config::Config;
-use cachewatch_core::history::response::ResponseStore;
 use cachewatch_core::links;
 use cachewatch_core::runbook::Runbooks;
 use chrono::{DateTime, Utc};
@@ -55,19 +54,45 @@ pub struct Door<S, C, F, K> {
     pub settings: HttpSettings,
 }
 
+/// The parts a host plugs into the door, named once for every handler: [`Door`]'s four type
+/// parameters, as one type ([`Door`]'s own tuple implements it).
+pub trait Parts: 'static {
+    /// The store.
+    type Store: cachewatch_app::Store + 'static;
+    /// The chat.
+    type Chat: ChatSink + SlackViews + 'static;
+    /// Where facts about clusters come from.
+    type Facts: FactsSource + 'static;
+    /// What fetches SNS's certificates.
+    type Fetcher: SnsFetcher + 'static;
+}
+
+impl<S, C, F, K> Parts for (S, C, F, K)
+where
+    S: cachewatch_app::Store + 'static,
+    C: ChatSink + SlackViews + 'static,
+    F: FactsSource + 'static,
+    K: SnsFetcher + 'static,
+{
+    type Store = S;
+    type Chat = C;
+    type Facts = F;
+    type Fetcher = K;
+}
+
 /// The shared state of the handlers.
-pub(crate) struct App<S, C, F, K> {
-    pub store: S,
-    pub chat: Option<C>,
-    pub facts: F,
-    pub sns: SnsVerifier<K>,
+pub(crate) struct App<P: Parts> {
+    pub store: P::Store,
+    pub chat: Option<P::Chat>,
+    pub facts: P::Facts,
+    pub sns: SnsVerifier<P::Fetcher>,
     pub runbooks: Runbooks,
     pub config: Config,
     pub notify: NotifySettings,
     pub settings: HttpSettings,
 }
 
-impl<S, C, F, K> App<S, C, F, K> {
+impl<P: Parts> App<P> {
     /// A link to `path`: under the base URL when there is one, signed when links are.
     pub fn link(&self, path: &str, now: DateTime<Utc>) -> String {
         links::link(
@@ -79,7 +104,7 @@ impl<S, C, F, K> App<S, C, F, K> {
     }
 
     /// The ports the use cases reach the outside through.
-    pub fn ports(&self) -> cachewatch_app::Ports<'_, S, C, F> {
+    pub fn ports(&self) -> cachewatch_app::Ports<'_, P::Store, P::Chat, P::Facts> {
         cachewatch_app::Ports {
             store: &self.store,
             chat: self.chat.as_ref(),
@@ -93,9 +118,7 @@ impl<S, C, F, K> App<S, C, F, K> {
         self.settings.base_url.as_ref()?;
         Some(self.link(path, now))
     }
-}
 
-impl<S: ResponseStore, C, F, K> App<S, C, F, K> {
     /// The configuration at `now`, with the mutes people set in Slack. When those cannot be read,
     /// the file's alone: a mute missed is one alert too many, better than none.
     pub async fn config_now(&self, now: DateTime<Utc>) -> Config {
@@ -106,13 +129,15 @@ impl<S: ResponseStore, C, F, K> App<S, C, F, K> {
 /// The door's routes, over `door`.
 pub fn router<S, C, F, K>(door: Door<S, C, F, K>) -> Router
 where
-    S: cachewatch_app::Store + 'static,
-    C: ChatSink + SlackViews + 'static,
-    F: FactsSource + 'static,
-    K: SnsFetcher + 'static,
+    (S, C, F, K): Parts<Store = S, Chat = C, Facts = F, Fetcher = K>,
 {
+    router_of::<(S, C, F, K)>(door)
+}
+
+/// The routes over the parts `P`.
+fn router_of<P: Parts>(door: Door<P::Store, P::Chat, P::Facts, P::Fetcher>) -> Router {
     let limit = door.settings.body_limit;
-    let app = Arc::new(App {
+    let app = Arc::new(App::<P> {
         sns: SnsVerifier::new(door.sns_fetcher, door.settings.topic_arns.clone()),
         store: door.store,
         chat: door.chat,
@@ -123,28 +148,25 @@ where
         settings: door.settings,
     });
     let slack = Router::new()
-        .route("/slack/commands", post(commands::receive::<S, C, F, K>))
-        .route(
-            "/slack/interactions",
-            post(interactions::receive::<S, C, F, K>),
-        )
+        .route("/slack/commands", post(commands::receive::<P>))
+        .route("/slack/interactions", post(interactions::receive::<P>))
         .route_layer(middleware::from_fn_with_state(
             Arc::clone(&app),
-            slack_only::<S, C, F, K>,
+            slack_only::<P>,
         ));
     Router::new()
         .merge(slack)
-        .route("/runbooks/{id}", get(browser::runbook::<S, C, F, K>))
-        .route("/runbooks/{id}/steps", post(browser::step::<S, C, F, K>))
-        .route("/events", get(browser::history::<S, C, F, K>))
-        .route("/api/events", get(api::events::<S, C, F, K>))
-        .route("/sns", post(sns::receive::<S, C, F, K>))
+        .route("/runbooks/{id}", get(browser::runbook::<P>))
+        .route("/runbooks/{id}/steps", post(browser::step::<P>))
+        .route("/events", get(browser::history::<P>))
+        .route("/api/events", get(api::events::<P>))
+        .route("/sns", post(sns::receive::<P>))
         .route("/healthz", get(healthz))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
         .layer(middleware::from_fn_with_state(
             Arc::clone(&app),
-            guard_request::<S, C, F, K>,
+            guard_request::<P>,
         ))
         .layer(middleware::map_response(guard_headers))
         .with_state(app)
@@ -159,8 +181,8 @@ pub const BODY_TIMEOUT: StdDuration = StdDuration::from_secs(10);
 ///   for (413);
 /// - the body arrives whole within [`BODY_TIMEOUT`] (408) and within the limit (413), and is
 ///   handed on read.
-async fn guard_request<S, C, F, K>(
-    State(app): State<Arc<App<S, C, F, K>>>,
+async fn guard_request<P: Parts>(
+    State(app): State<Arc<App<P>>>,
     request: Request,
     next: Next,
 ) -> Response {
@@ -234,8 +256,8 @@ async fn not_found() -> Response {
 
 /// Lets through only requests Slack signed: the body is read (within the limit), checked, and
 /// handed on unchanged. Anything else is a 401 that reached no handler.
-async fn slack_only<S, C, F, K>(
-    State(app): State<Arc<App<S, C, F, K>>>,
+async fn slack_only<P: Parts>(
+    State(app): State<Arc<App<P>>>,
     request: Request,
     next: Next,
 ) -> Response {

@@ -26,17 +26,14 @@ use axum::Json;
 use axum::extract::{Form, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use cachewatch_core::alerting::delivery::{ChatSink, DeliveryError, SlackViews};
+use cachewatch_core::alerting::delivery::{ChatSink, DeliveryError, DeliveryStore, SlackViews};
 use cachewatch_core::alerting::slack::blockkit::{
     self, Block, Element, Modal, OptionObject, PlainTextInput, RadioButtons, StaticSelect, Text,
 };
 use cachewatch_core::alerting::slack::{
     self, ACTION_ACKNOWLEDGE, ACTION_CHECKLIST, ACTION_OUTCOME, MessageMetadata, mrkdwn,
 };
-use cachewatch_core::cluster::kept::FactsStore;
-use cachewatch_core::cluster::source::FactsSource;
 use cachewatch_core::history::query::parse_duration;
-use cachewatch_core::history::response::ResponseStore;
 use cachewatch_core::history::store::{EventStore, StoreError};
 use cachewatch_core::model::event::EventId;
 use cachewatch_core::runbook::RunbookError;
@@ -44,8 +41,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use crate::door::App;
-use crate::sns::SnsFetcher;
+use crate::door::{App, Parts};
 use cachewatch_app::lookup::{self, FactsFrom, Found, RunbookFailure, Subject};
 use cachewatch_app::respond::{self, OutcomeRequest, Refused, RespondError, Who};
 
@@ -250,16 +246,10 @@ fn ok() -> Response {
 }
 
 /// `POST /slack/interactions` (Slack's signature already checked).
-pub(crate) async fn receive<S, C, F, K>(
-    State(app): State<Arc<App<S, C, F, K>>>,
+pub(crate) async fn receive<P: Parts>(
+    State(app): State<Arc<App<P>>>,
     Form(envelope): Form<Envelope>,
-) -> Response
-where
-    S: cachewatch_app::Store + 'static,
-    C: ChatSink + SlackViews + 'static,
-    F: FactsSource + 'static,
-    K: SnsFetcher + 'static,
-{
+) -> Response {
     let payload: Payload = match serde_json::from_str(&envelope.payload) {
         Ok(payload) => payload,
         Err(e) => {
@@ -284,16 +274,7 @@ where
 }
 
 /// A button pressed.
-async fn pressed<S, C, F, K>(
-    app: &App<S, C, F, K>,
-    payload: &Payload,
-    action: &Action,
-    now: DateTime<Utc>,
-) where
-    S: cachewatch_app::Store,
-    C: ChatSink + SlackViews,
-    F: FactsSource,
-{
+async fn pressed<P: Parts>(app: &App<P>, payload: &Payload, action: &Action, now: DateTime<Utc>) {
     let id = action
         .value
         .as_deref()
@@ -319,17 +300,12 @@ async fn subject_of<S: EventStore>(store: &S, id: &str) -> Result<Subject, Butto
     }
 }
 
-async fn acknowledge<S, C, F, K>(
-    app: &App<S, C, F, K>,
+async fn acknowledge<P: Parts>(
+    app: &App<P>,
     payload: &Payload,
     id: &str,
     now: DateTime<Utc>,
-) -> Result<(), ButtonError>
-where
-    S: cachewatch_app::Store,
-    C: ChatSink,
-    F: FactsSource,
-{
+) -> Result<(), ButtonError> {
     let subject = subject_of(&app.store, id).await?;
     let user = &payload.user;
     if user.id.is_empty() {
@@ -372,17 +348,12 @@ where
         .map_err(ButtonError::from)
 }
 
-async fn post_checklist<S, C, F, K>(
-    app: &App<S, C, F, K>,
+async fn post_checklist<P: Parts>(
+    app: &App<P>,
     payload: &Payload,
     id: &str,
     now: DateTime<Utc>,
-) -> Result<(), ButtonError>
-where
-    S: EventStore + ResponseStore + FactsStore,
-    C: ChatSink,
-    F: FactsSource,
-{
+) -> Result<(), ButtonError> {
     let subject = subject_of(&app.store, id).await?;
     let place = payload
         .place()
@@ -410,15 +381,11 @@ where
     Ok(())
 }
 
-async fn ask_outcome<S, C, F, K>(
-    app: &App<S, C, F, K>,
+async fn ask_outcome<P: Parts>(
+    app: &App<P>,
     payload: &Payload,
     id: &str,
-) -> Result<(), ButtonError>
-where
-    S: EventStore,
-    C: SlackViews,
-{
+) -> Result<(), ButtonError> {
     let subject = subject_of(&app.store, id).await?;
     let trigger = payload
         .trigger_id
@@ -582,16 +549,7 @@ fn read_outcome(
 }
 
 /// The outcome modal submitted.
-async fn submitted<S, C, F, K>(
-    app: &App<S, C, F, K>,
-    payload: &Payload,
-    now: DateTime<Utc>,
-) -> Response
-where
-    S: cachewatch_app::Store,
-    C: ChatSink,
-    F: FactsSource,
-{
+async fn submitted<P: Parts>(app: &App<P>, payload: &Payload, now: DateTime<Utc>) -> Response {
     let Some(view) = payload.view.as_ref() else {
         return ok();
     };

@@ -24,12 +24,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use cachewatch_app::{Alerting, Alerts, Door, IngestError, IngestRequest, Input};
-use cachewatch_core::alerting::delivery::{ChatSink, SlackViews};
-use cachewatch_core::cluster::source::FactsSource;
 use chrono::Utc;
 use serde_json::json;
 
-use crate::door::App;
+use crate::door::{App, Parts};
 pub use fetch::{FetchError, HttpsFetcher, SnsFetcher};
 pub use message::{MessageType, SignatureVersion, SnsMessage};
 pub use verify::{SnsVerifier, VerifyError};
@@ -39,16 +37,7 @@ fn answer(status: StatusCode, body: serde_json::Value) -> Response {
 }
 
 /// `POST /sns`.
-pub(crate) async fn receive<S, C, F, K>(
-    State(app): State<Arc<App<S, C, F, K>>>,
-    body: Bytes,
-) -> Response
-where
-    S: cachewatch_app::Store + 'static,
-    C: ChatSink + SlackViews + 'static,
-    F: FactsSource + 'static,
-    K: SnsFetcher + 'static,
-{
+pub(crate) async fn receive<P: Parts>(State(app): State<Arc<App<P>>>, body: Bytes) -> Response {
     let now = Utc::now();
     let message = match SnsMessage::parse(&body) {
         Ok(message) => message,
@@ -76,7 +65,7 @@ where
     }
 }
 
-async fn confirm<S, C, F, K: SnsFetcher>(app: &App<S, C, F, K>, message: &SnsMessage) -> Response {
+async fn confirm<P: Parts>(app: &App<P>, message: &SnsMessage) -> Response {
     let url = match verify::check_subscribe_url(
         message.subscribe_url.as_deref().unwrap_or_default(),
         &message.topic_arn,
@@ -99,17 +88,11 @@ async fn confirm<S, C, F, K: SnsFetcher>(app: &App<S, C, F, K>, message: &SnsMes
     }
 }
 
-async fn notification<S, C, F, K>(
-    app: &App<S, C, F, K>,
+async fn notification<P: Parts>(
+    app: &App<P>,
     message: &SnsMessage,
     now: chrono::DateTime<Utc>,
-) -> Response
-where
-    S: cachewatch_app::Store,
-    C: ChatSink + SlackViews,
-    F: FactsSource,
-    K: SnsFetcher,
-{
+) -> Response {
     let ports = app.ports();
     let document = message.signed_document();
     let request = IngestRequest {
