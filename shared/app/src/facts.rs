@@ -81,12 +81,12 @@ pub async fn known_facts<S: FactsStore, F: FactsSource>(
     now: DateTime<Utc>,
     why_not: &str,
 ) -> Known {
-    let cluster = facts_key(event).to_owned();
+    let key = facts_key(event);
     let mut looked = source.facts_for(event, maintenance).await;
     // An answer the source reused is kept with the time it was given, not as a new reading.
     let reused_from = looked.reused_from.take();
     let mut known = Known {
-        cluster: cluster.clone(),
+        cluster: event.source_id.to_string(),
         facts: looked,
         read_at: None,
         fresh: false,
@@ -97,7 +97,7 @@ pub async fn known_facts<S: FactsStore, F: FactsSource>(
         if source.looks_up() && !event.drill {
             let read_at = reused_from.unwrap_or(now);
             let record = FactsRecord {
-                cluster_id: cluster,
+                cluster_id: key,
                 read_at,
                 facts: known.facts.clone(),
             };
@@ -118,7 +118,7 @@ pub async fn known_facts<S: FactsStore, F: FactsSource>(
     if event.drill {
         return known;
     }
-    match store.latest_facts(&known.cluster).await {
+    match store.latest_facts(&key).await {
         Ok(Some(kept)) => {
             known.facts = kept.facts;
             known.read_at = Some(kept.read_at);
@@ -164,7 +164,7 @@ impl<S: FactsStore, F: FactsSource> FactsSource for KeptFacts<'_, S, F> {
         event: &MaintenanceEvent,
         maintenance: Option<&Maintenance>,
     ) -> ClusterFacts {
-        let cluster = facts_key(event).to_owned();
+        let cluster = facts_key(event);
         let of = maintenance.map(|m| m.id.clone());
         let earlier = self
             .answered()
@@ -219,5 +219,78 @@ impl<S: FactsStore, F: FactsSource> FactsSource for AlertFacts<'_, S, F> {
         DrillFacts { source: &self.kept }
             .facts_for(event, maintenance)
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use cachewatch_adapters::sqlite::SqliteStore;
+    use cachewatch_core::cluster::facts::Engine;
+    use cachewatch_core::intake::parse::{ParseContext, parse_document};
+
+    use super::*;
+    use crate::ingest::tests::at;
+
+    /// A source that describes every cluster as `facts`, or fails to when they are `None`.
+    struct Described(Option<ClusterFacts>);
+
+    impl FactsSource for Described {
+        async fn facts_for(&self, _: &MaintenanceEvent, _: Option<&Maintenance>) -> ClusterFacts {
+            self.0.clone().unwrap_or_else(|| ClusterFacts {
+                unavailable: Some("AccessDenied".to_owned()),
+                ..ClusterFacts::default()
+            })
+        }
+
+        fn looks_up(&self) -> bool {
+            true
+        }
+    }
+
+    /// A replacement notice of `orders-0001-001` from `account` (none: pasted without one).
+    fn notice(account: Option<&str>) -> MaintenanceEvent {
+        let record = r#"{"Events": [{"SourceIdentifier": "orders-0001-001", "SourceType": "cache-cluster", "Date": "2026-06-10T09:00:00Z", "Message": "The node with Cache Cluster ID: orders-0001-001, Node ID: 0001 is scheduled for replacement during the maintenance window from Start Time: Jun 20 02:00 UTC, End Time: Jun 20 03:00 UTC"}]}"#;
+        let ctx = ParseContext {
+            received_at: at("2026-06-10T09:01:00Z"),
+            drill: false,
+        };
+        let mut event = parse_document(record, &ctx).unwrap().remove(0);
+        event.account_id = account.map(str::to_owned);
+        event.region = account.map(|_| "eu-west-1".to_owned());
+        event
+    }
+
+    #[tokio::test]
+    async fn the_facts_kept_for_one_accounts_cluster_never_stand_in_for_anothers_of_the_same_name()
+    {
+        // Arrange: production's orders-0001-001 described (Multi-AZ) and kept.
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("history.db")).unwrap();
+        let now = at("2026-06-10T10:00:00Z");
+        let production = ClusterFacts {
+            engine: Some(Engine::Redis),
+            multi_az: Some(true),
+            ..ClusterFacts::default()
+        };
+        let (prod, staging) = (notice(Some("111111111111")), notice(Some("222222222222")));
+        let read = Described(Some(production.clone()));
+        known_facts(&store, &read, &prod, None, now, NOT_LOOKED_UP).await;
+
+        // Act: the lookups fail now.
+        let failing = Described(None);
+        let later = now + chrono::Duration::hours(1);
+        let for_prod = known_facts(&store, &failing, &prod, None, later, NOT_LOOKED_UP).await;
+        let for_staging = known_facts(&store, &failing, &staging, None, later, NOT_LOOKED_UP).await;
+        let unplaced =
+            known_facts(&store, &failing, &notice(None), None, later, NOT_LOOKED_UP).await;
+
+        // Assert: production gets its own facts back, with when they were read; staging and a
+        // notice that names no account get none of them.
+        assert_eq!(for_prod.facts.multi_az, Some(true));
+        assert_eq!(for_prod.read_at, Some(now));
+        assert_eq!(for_staging.facts.multi_az, None, "{for_staging:?}");
+        assert_eq!(for_staging.read_at, None);
+        assert_eq!(unplaced.facts.multi_az, None, "{unplaced:?}");
+        assert_eq!(for_staging.cluster, "orders-0001-001", "shown by its name");
     }
 }

@@ -129,17 +129,6 @@ struct User {
     name: Option<String>,
 }
 
-impl User {
-    /// How the person is shown: their name, else their id.
-    fn shown(&self) -> &str {
-        self.name
-            .as_deref()
-            .or(self.username.as_deref())
-            .filter(|n| !n.is_empty())
-            .unwrap_or(&self.id)
-    }
-}
-
 #[derive(Debug, Default, Deserialize)]
 struct Container {
     #[serde(default)]
@@ -311,27 +300,42 @@ async fn acknowledge<P: Parts>(
     if user.id.is_empty() {
         return Err(ButtonError::Incomplete("who pressed it"));
     }
-    let acked = cachewatch_app::acknowledge(&app.store, &subject, &user.id, now).await?;
-    let first = acked.first();
-    let shown = slack::Acknowledgement {
-        by: if first.by == user.id {
-            user.shown().to_owned()
-        } else {
-            first.by.clone()
-        },
-        at: first.at,
-    };
-    let ids = subject.event_ids();
+    let who = Who::slack_user(&user.id, user.name.as_deref().or(user.username.as_deref()))
+        .map_err(|_| ButtonError::Incomplete("who pressed it, as a Slack user id"))?;
+    let acked = cachewatch_app::acknowledge(&app.store, &subject, who.by(), now).await?;
     let Some(place) = payload.place() else {
         return Err(ButtonError::Incomplete("which message the button is on"));
     };
     let Some(chat) = &app.chat else {
         return Err(ButtonError::NoChat);
     };
-    // The alert's own event (its delivery carries the message's ts), else the maintenance's first.
+    // Every thread parent of the maintenance, in every channel, as `cachewatch ack` draws them.
+    let config = app.config_now(now).await;
+    let redrawn =
+        respond::redraw_threads(app.ports(), &config, &app.notify, &subject, Some(&who), now)
+            .await?;
+    for failed in &redrawn.failed {
+        tracing::warn!(%failed, "a thread parent was not drawn again");
+    }
+    let pressed = (place.channel.clone(), place.message_ts.clone());
+    if redrawn.messages.contains(&pressed) {
+        return Ok(());
+    }
+    // The message pressed is not a thread parent the history knows: it is drawn again alone,
+    // for the alert's own event (its delivery carries the message's ts), else the maintenance's
+    // first.
+    let first = acked.first();
+    let shown = slack::Acknowledgement {
+        by: if first.by == who.by() {
+            who.shown().to_owned()
+        } else {
+            first.by.clone()
+        },
+        at: first.at,
+    };
     let anchor_id: EventId = app
         .store
-        .deliveries(&ids)
+        .deliveries(&subject.event_ids())
         .await?
         .into_iter()
         .find(|d| d.ts.as_deref() == Some(place.message_ts.as_str()))

@@ -386,7 +386,7 @@ async fn facts_elasticache_answers_with_are_kept_with_the_time_they_were_read() 
 
     let kept = world
         .store
-        .latest_facts(event.source_id.as_str())
+        .latest_facts(&cachewatch_core::cluster::kept::facts_key(&event))
         .await
         .unwrap()
         .expect("the facts read are kept");
@@ -409,7 +409,7 @@ async fn an_answer_reused_by_the_lookup_is_kept_with_the_time_it_was_read_and_sa
 
     let kept = world
         .store
-        .latest_facts(event.source_id.as_str())
+        .latest_facts(&cachewatch_core::cluster::kept::facts_key(&event))
         .await
         .unwrap()
         .expect("the facts are kept");
@@ -456,7 +456,7 @@ async fn a_refused_lookup_stands_on_the_facts_kept_and_says_when_they_were_read_
     );
     let kept = world
         .store
-        .latest_facts(event.source_id.as_str())
+        .latest_facts(&cachewatch_core::cluster::kept::facts_key(&event))
         .await
         .unwrap()
         .unwrap();
@@ -487,7 +487,7 @@ async fn the_alert_of_an_ingest_keeps_the_facts_its_lookup_read() {
     let event = world.notified_event();
     let kept = world
         .store
-        .latest_facts(event.source_id.as_str())
+        .latest_facts(&cachewatch_core::cluster::kept::facts_key(&event))
         .await
         .unwrap()
         .expect("the ingest kept what it read");
@@ -521,7 +521,7 @@ async fn the_facts_of_a_drill_are_never_kept() {
 
     let kept = world
         .store
-        .latest_facts(event.source_id.as_str())
+        .latest_facts(&cachewatch_core::cluster::kept::facts_key(&event))
         .await
         .unwrap();
     assert_eq!(kept, None);

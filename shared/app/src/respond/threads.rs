@@ -20,6 +20,8 @@ use crate::{Ports, Store, redrawn_parent};
 pub struct Redrawn {
     /// How many were put back in place, drawn anew.
     pub updated: usize,
+    /// Those put back, by channel id and message ts.
+    pub messages: Vec<(String, String)>,
     /// Those Slack did not update, each as a sentence (the response is recorded either way).
     pub failed: Vec<String>,
 }
@@ -78,7 +80,12 @@ where
                 .update(&thread.channel_id, &thread.message_ts, &message)
                 .await
             {
-                Ok(()) => redrawn.updated += 1,
+                Ok(()) => {
+                    redrawn.updated += 1;
+                    redrawn
+                        .messages
+                        .push((thread.channel_id.clone(), thread.message_ts.clone()));
+                }
                 Err(e) => redrawn.failed.push(format!(
                     "the Slack message in {channel} was not updated: {e}"
                 )),

@@ -17,7 +17,7 @@ use crate::model::timefmt::relative;
 /// The facts of one cluster as ElastiCache described them at one time.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FactsRecord {
-    /// The cluster or replication group the notice named (the event's source id).
+    /// The cluster or replication group the notice named, as [`facts_key`] keeps it.
     pub cluster_id: String,
     /// When ElastiCache was asked.
     #[serde(with = "rfc3339")]
@@ -41,9 +41,19 @@ pub trait FactsStore: Send + Sync {
     ) -> impl Future<Output = Result<Option<FactsRecord>, StoreError>> + Send;
 }
 
-/// The id facts are kept under for an event: the cluster or group its notice names.
-pub fn facts_key(event: &MaintenanceEvent) -> &str {
-    event.source_id.as_str()
+/// The id facts are kept under for an event: the cluster or group its notice names, in its
+/// account and Region when the event says which (`orders-0001-001@123456789012/eu-west-1`), so
+/// that two accounts' clusters of one name never lend each other their facts. An event without
+/// an account keeps the bare name, under which facts were always kept.
+pub fn facts_key(event: &MaintenanceEvent) -> String {
+    match &event.account_id {
+        Some(account) => format!(
+            "{}@{account}/{}",
+            event.source_id,
+            event.region.as_deref().unwrap_or("-")
+        ),
+        None => event.source_id.to_string(),
+    }
 }
 
 /// Whether a lookup learnt enough to be kept: ElastiCache described the cluster.
