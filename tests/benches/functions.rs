@@ -22,16 +22,15 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use cachewatch_adapters::dynamo::DynamoStore;
 use cachewatch_tests::counting::Counts;
-use cachewatch_tests::ingest_cost::{Measured, Rig, replacement_notice, snapshot_notice};
+use cachewatch_tests::ingest_cost::{
+    Measured, Rig, environment, replacement_notice, snapshot_notice,
+};
 use cachewatch_tests::lambda::{LambdaRuntime, Outcome, peak_rss_kb};
 use cachewatch_tests::moto::Moto;
-use cachewatch_tests::slack::{ALERTS, SlackStandIn};
+use cachewatch_tests::slack::SlackStandIn;
 use cachewatch_tests::{tool, workspace_root};
 use serde_json::json;
-
-const TABLE: &str = "cachewatch-history";
 
 fn deploy_bin(name: &str) -> PathBuf {
     deploy_bin_if_built(name)
@@ -160,38 +159,7 @@ fn cold_and_warm(runs: usize) {
 
     let moto = Moto::start();
     let slack = SlackStandIn::start();
-    let env = runtime.block_on(async {
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .endpoint_url(moto.endpoint())
-            .region(aws_config::Region::new("eu-west-1"))
-            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-                "testing", "testing", None, None, "bench",
-            ))
-            .load()
-            .await;
-        DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), TABLE)
-            .create_table()
-            .await
-            .expect("moto creates the table");
-        let secret = aws_sdk_secretsmanager::Client::new(&sdk)
-            .create_secret()
-            .name("cachewatch/slack")
-            .secret_string(json!({ "SLACK_BOT_TOKEN": slack.token() }).to_string())
-            .send()
-            .await
-            .expect("moto keeps the secret");
-        let mut env = moto.env();
-        env.extend([
-            ("CACHEWATCH_TABLE", TABLE.to_owned()),
-            ("CACHEWATCH_SECRET_ARN", secret.arn().unwrap().to_owned()),
-            ("SLACK_CHANNEL", ALERTS.to_owned()),
-            ("SLACK_API_BASE_URL", slack.api_base()),
-            ("SLACK_MIN_INTERVAL_MS", "0".to_owned()),
-            // No cluster exists in moto: the facts lookup is answered at once, not waited for.
-            ("RUST_LOG", "warn".to_owned()),
-        ]);
-        env
-    });
+    let env = runtime.block_on(environment(&moto, &slack));
 
     let binary = deploy_bin("cachewatch-ingest");
     let mut cold = Vec::new();

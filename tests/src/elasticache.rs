@@ -76,8 +76,10 @@ use std::ops::Range;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration as StdDuration, SystemTime, UNIX_EPOCH};
 
-use aws_config::{BehaviorVersion, SdkConfig};
-use aws_sdk_elasticache::config::{Credentials, Region};
+use aws_config::SdkConfig;
+use aws_sdk_elasticache::Client;
+use aws_sdk_elasticache::operation::create_cache_cluster::builders::CreateCacheClusterFluentBuilder;
+use aws_sdk_elasticache::operation::create_replication_group::builders::CreateReplicationGroupFluentBuilder;
 use aws_sdk_elasticache::primitives::DateTime as AwsDateTime;
 use aws_sdk_elasticache::types::UpdateAction;
 use axum::Router;
@@ -97,6 +99,35 @@ pub const XMLNS: &str = "http://elasticache.amazonaws.com/doc/2015-02-02/";
 pub const REGION: &str = "eu-west-1";
 /// How many node groups TestFailover accepts in any rolling 24 hours.
 pub const TEST_FAILOVER_LIMIT: usize = 15;
+
+/// The request that creates replication group `id` ("`{id}` cache"): Redis OSS 7.1 on
+/// `cache.t4g.small`, one shard of a primary and a replica, automatic failover, Multi-AZ. A test
+/// adds what it needs, then sends it.
+pub fn redis_group(client: &Client, id: &str) -> CreateReplicationGroupFluentBuilder {
+    client
+        .create_replication_group()
+        .replication_group_id(id)
+        .replication_group_description(format!("{id} cache"))
+        .engine("redis")
+        .engine_version("7.1")
+        .cache_node_type("cache.t4g.small")
+        .replicas_per_node_group(1)
+        .automatic_failover_enabled(true)
+        .multi_az_enabled(true)
+}
+
+/// The request that creates cluster `id`, a member of the [`redis_group`] `group` (moto does not
+/// make members by itself): one Redis OSS 7.1 node on `cache.t4g.small`.
+pub fn redis_member(client: &Client, id: &str, group: &str) -> CreateCacheClusterFluentBuilder {
+    client
+        .create_cache_cluster()
+        .cache_cluster_id(id)
+        .replication_group_id(group)
+        .engine("redis")
+        .engine_version("7.1")
+        .cache_node_type("cache.t4g.small")
+        .num_cache_nodes(1)
+}
 
 /// How long ElastiCache keeps events.
 const RETENTION: Duration = Duration::days(14);
@@ -309,39 +340,13 @@ impl ElastiCacheStandIn {
     /// The environment an AWS SDK client in a child process needs to talk to the stand-in and
     /// nothing else: the endpoint, a region, dummy credentials, no profile.
     pub fn env(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("AWS_ENDPOINT_URL", self.endpoint()),
-            ("AWS_REGION", REGION.to_owned()),
-            ("AWS_ACCESS_KEY_ID", "testing".to_owned()),
-            ("AWS_SECRET_ACCESS_KEY", "testing".to_owned()),
-            ("AWS_SESSION_TOKEN", "testing".to_owned()),
-            ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
-            (
-                "AWS_CONFIG_FILE",
-                "/nonexistent/cachewatch-test-aws-config".to_owned(),
-            ),
-            (
-                "AWS_SHARED_CREDENTIALS_FILE",
-                "/nonexistent/cachewatch-test-aws-credentials".to_owned(),
-            ),
-        ]
+        crate::aws_env(self.endpoint(), REGION)
     }
 
     /// An SDK configuration pointing at the stand-in, as `AWS_ENDPOINT_URL` would: its
     /// endpoint, [`REGION`], dummy credentials, the SDK's standard retries.
     pub async fn sdk_config(&self) -> SdkConfig {
-        aws_config::defaults(BehaviorVersion::latest())
-            .endpoint_url(self.endpoint())
-            .region(Region::new(REGION))
-            .credentials_provider(Credentials::new(
-                "testing",
-                "testing",
-                None,
-                None,
-                "elasticache-stand-in",
-            ))
-            .load()
-            .await
+        crate::aws_sdk_config(self.endpoint(), REGION).await
     }
 
     /// Adds an event DescribeEvents will list, in every Region.
@@ -448,6 +453,21 @@ impl ElastiCacheStandIn {
             .lock()
             .faults
             .push_back((action.to_owned(), fault));
+    }
+
+    /// Refuses the next `times` requests of `action` as AWS refuses credentials without the
+    /// right to it: `403 AccessDenied`.
+    pub fn refuse(&self, action: &str, times: usize) {
+        for _ in 0..times {
+            self.fail_next(
+                action,
+                Fault::Error {
+                    status: 403,
+                    code: "AccessDenied".into(),
+                    message: format!("not authorized to perform elasticache:{action}"),
+                },
+            );
+        }
     }
 
     /// Every request so far, in arrival order.

@@ -10,6 +10,7 @@ pub mod elasticache;
 pub mod ingest_cost;
 pub mod lambda;
 pub mod moto;
+pub mod operator;
 pub mod redis;
 pub mod server;
 pub mod slack;
@@ -17,6 +18,10 @@ pub mod sns;
 pub mod webhook;
 
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_dynamodb::config::Credentials;
 
 /// The workspace's root directory.
 pub fn workspace_root() -> PathBuf {
@@ -62,4 +67,54 @@ pub fn tool(name: &str) -> PathBuf {
         path.display()
     );
     path
+}
+
+/// The environment an AWS SDK client in a child process needs to talk to `endpoint` (a local
+/// emulator or stand-in) in `region` and nothing else: dummy credentials, no profile, no
+/// instance metadata.
+pub fn aws_env(endpoint: String, region: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("AWS_ENDPOINT_URL", endpoint),
+        ("AWS_REGION", region.to_owned()),
+        ("AWS_ACCESS_KEY_ID", "testing".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".to_owned()),
+        ("AWS_SESSION_TOKEN", "testing".to_owned()),
+        ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
+        (
+            "AWS_CONFIG_FILE",
+            "/nonexistent/cachewatch-test-aws-config".to_owned(),
+        ),
+        (
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/cachewatch-test-aws-credentials".to_owned(),
+        ),
+    ]
+}
+
+/// An SDK configuration pointing at `endpoint` in `region`, as [`aws_env`] points a child
+/// process: dummy credentials, the SDK's standard retries.
+pub async fn aws_sdk_config(endpoint: String, region: &str) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new(region.to_owned()))
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
+        .load()
+        .await
+}
+
+/// Runs `cmd` to its end with `input` on its standard input (an empty one when `None`), its
+/// output captured.
+pub fn output_with_input(cmd: &mut Command, input: Option<&str>) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the command starts");
+    let mut stdin = child.stdin.take().expect("a stdin pipe");
+    if let Some(text) = input {
+        std::io::Write::write_all(&mut stdin, text.as_bytes()).expect("the command reads stdin");
+    }
+    drop(stdin);
+    child.wait_with_output().expect("the command ends")
 }

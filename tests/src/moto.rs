@@ -6,6 +6,10 @@ use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use aws_config::SdkConfig;
+use cachewatch_adapters::dynamo::DynamoStore;
+use serde_json::json;
+
 use crate::tool;
 
 /// `moto_server`, answering one request at a time. moto checks a write's condition and then
@@ -84,25 +88,34 @@ impl Moto {
         self.port
     }
 
+    /// An SDK configuration pointing at this server, as [`Moto::env`] points a child process:
+    /// the endpoint, `eu-west-1`, dummy credentials.
+    pub async fn sdk_config(&self) -> SdkConfig {
+        crate::aws_sdk_config(self.endpoint(), "eu-west-1").await
+    }
+
+    /// What the stack makes before a function runs: the history table `table` and the secret
+    /// `cachewatch/slack` holding the Slack bot token `slack_token`; the secret's ARN.
+    pub async fn create_table_and_secret(&self, table: &str, slack_token: &str) -> String {
+        let sdk = self.sdk_config().await;
+        DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), table)
+            .create_table()
+            .await
+            .expect("moto creates the table");
+        let secret = aws_sdk_secretsmanager::Client::new(&sdk)
+            .create_secret()
+            .name("cachewatch/slack")
+            .secret_string(json!({ "SLACK_BOT_TOKEN": slack_token }).to_string())
+            .send()
+            .await
+            .expect("moto keeps the secret");
+        secret.arn().expect("an ARN").to_owned()
+    }
+
     /// The environment an AWS SDK client (or a child process) needs to talk to this server and
     /// nothing else: the endpoint, a region, and dummy credentials; no profile is read.
     pub fn env(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("AWS_ENDPOINT_URL", self.endpoint()),
-            ("AWS_REGION", "eu-west-1".to_owned()),
-            ("AWS_ACCESS_KEY_ID", "testing".to_owned()),
-            ("AWS_SECRET_ACCESS_KEY", "testing".to_owned()),
-            ("AWS_SESSION_TOKEN", "testing".to_owned()),
-            ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
-            (
-                "AWS_CONFIG_FILE",
-                "/nonexistent/cachewatch-test-aws-config".to_owned(),
-            ),
-            (
-                "AWS_SHARED_CREDENTIALS_FILE",
-                "/nonexistent/cachewatch-test-aws-credentials".to_owned(),
-            ),
-        ]
+        crate::aws_env(self.endpoint(), "eu-west-1")
     }
 }
 

@@ -86,7 +86,9 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use cachewatch_adapters::slack::{RetryPolicy, SlackClient, SlackSettings};
 use hmac::{Hmac, Mac};
+use secrecy::SecretString;
 use sha2::Sha256;
 
 use axum::Router;
@@ -203,6 +205,25 @@ pub struct RandomFailures {
     pub faults: Vec<Fault>,
     /// Only requests to this endpoint fail (`None`: any).
     pub only: Option<Endpoint>,
+}
+
+impl RandomFailures {
+    /// A flaky Slack: 30% of requests fail, with a 500, a 429 (retry at once) or an answer lost
+    /// after the message was stored.
+    pub fn thirty_percent(seed: u64) -> Self {
+        Self {
+            rate: 0.3,
+            seed,
+            faults: vec![
+                Fault::HttpStatus(500),
+                Fault::RateLimited {
+                    retry_after_secs: 0,
+                },
+                Fault::LostAnswer,
+            ],
+            only: None,
+        }
+    }
 }
 
 /// One request as the stand-in received it.
@@ -533,6 +554,25 @@ impl SlackStandIn {
     /// The bot token it accepts.
     pub fn token(&self) -> &str {
         &self.shared.token
+    }
+
+    /// The Slack adapter's client of this stand-in, with its token: each request waits at most
+    /// `timeout` and is tried `attempts` times, 5 to 20 ms apart; no pacing between posts.
+    pub fn client(&self, timeout: Duration, attempts: u32) -> SlackClient {
+        let settings = SlackSettings {
+            timeout,
+            retry: RetryPolicy {
+                attempts,
+                first_delay: Duration::from_millis(5),
+                max_delay: Duration::from_millis(20),
+            },
+            min_interval: Duration::ZERO,
+            ..SlackSettings::default()
+        }
+        .with_api_base(&self.api_base())
+        .expect("the stand-in's address is a base URL");
+        SlackClient::new(settings, SecretString::from(self.token().to_owned()))
+            .expect("a client of the stand-in")
     }
 
     fn state(&self) -> MutexGuard<'_, StandInState> {

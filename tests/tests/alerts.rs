@@ -3,12 +3,12 @@
 //! through the `cachewatch` binary (what an operator runs).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use cachewatch_adapters::SqliteStore;
-use cachewatch_adapters::slack::{RetryPolicy, SlackClient, SlackSettings};
+use cachewatch_adapters::slack::SlackClient;
 use cachewatch_core::alerting::delivery::{DeliveryState, DeliveryStore};
 use cachewatch_core::alerting::notify::{NotifySettings, notify, record_alerts};
 use cachewatch_core::cluster::source::{FactsSource, NoFacts};
@@ -19,9 +19,8 @@ use cachewatch_core::runbook::Runbooks;
 use cachewatch_core::{AlertPolicy, EventId, ingest};
 use cachewatch_tests::burst;
 use cachewatch_tests::slack::{Fault, RandomFailures, SlackStandIn, StoredMessage};
-use cachewatch_tests::workspace_bin;
+use cachewatch_tests::{output_with_input, workspace_bin};
 use chrono::{DateTime, Duration, DurationRound, Utc};
-use secrecy::SecretString;
 use serde_json::json;
 
 const CHANNEL: &str = "C0ALERTS";
@@ -46,34 +45,46 @@ fn sns(at: DateTime<Utc>, id: &str, body: serde_json::Value) -> String {
     .to_string()
 }
 
+/// A `describe-events` record at `at`: `cluster`'s node 0001 is scheduled for replacement in
+/// the hour from `window`.
+fn scheduled(cluster: &str, at: DateTime<Utc>, window: DateTime<Utc>) -> String {
+    describe(
+        at,
+        cluster,
+        "cache-cluster",
+        &format!(
+            "The node with Cache Cluster ID: {cluster}, Node ID: 0001 is scheduled for replacement during the maintenance window from Start Time: {}, End Time: {}",
+            text_time(window),
+            text_time(window + Duration::hours(1))
+        ),
+    )
+}
+
+/// A `describe-events` record at `at`: the replacement of `cluster`'s node 0001 moved from the
+/// hour from `from` to the hour from `to`.
+fn rescheduled(cluster: &str, at: DateTime<Utc>, from: DateTime<Utc>, to: DateTime<Utc>) -> String {
+    let hour = Duration::hours(1);
+    describe(
+        at,
+        cluster,
+        "cache-cluster",
+        &format!(
+            "The replacement in maintenance window for node with Cache Cluster ID: {cluster}, Node ID: 0001 has re-scheduled from Previous Start Time: {}, Previous End Time: {} to New Start Time: {}, New End Time: {}",
+            text_time(from),
+            text_time(from + hour),
+            text_time(to),
+            text_time(to + hour)
+        ),
+    )
+}
+
 /// The four events of one node's replacement, all in the last two days so that each alerts:
 /// notice, reschedule, start, completion.
 fn replacement(cluster: &str, now: DateTime<Utc>) -> Vec<String> {
     let (w1, w2) = (now - Duration::hours(20), now - Duration::hours(10));
-    let hour = Duration::hours(1);
     vec![
-        describe(
-            now - Duration::hours(40),
-            cluster,
-            "cache-cluster",
-            &format!(
-                "The node with Cache Cluster ID: {cluster}, Node ID: 0001 is scheduled for replacement during the maintenance window from Start Time: {}, End Time: {}",
-                text_time(w1),
-                text_time(w1 + hour)
-            ),
-        ),
-        describe(
-            now - Duration::hours(30),
-            cluster,
-            "cache-cluster",
-            &format!(
-                "The replacement in maintenance window for node with Cache Cluster ID: {cluster}, Node ID: 0001 has re-scheduled from Previous Start Time: {}, Previous End Time: {} to New Start Time: {}, New End Time: {}",
-                text_time(w1),
-                text_time(w1 + hour),
-                text_time(w2),
-                text_time(w2 + hour)
-            ),
-        ),
+        scheduled(cluster, now - Duration::hours(40), w1),
+        rescheduled(cluster, now - Duration::hours(30), w1, w2),
         describe(
             w2 + Duration::minutes(2),
             cluster,
@@ -105,19 +116,7 @@ fn failover(group: &str, now: DateTime<Utc>) -> Vec<String> {
 }
 
 fn client(slack: &SlackStandIn, attempts: u32) -> SlackClient {
-    let settings = SlackSettings {
-        timeout: StdDuration::from_secs(2),
-        retry: RetryPolicy {
-            attempts,
-            first_delay: StdDuration::from_millis(5),
-            max_delay: StdDuration::from_millis(20),
-        },
-        min_interval: StdDuration::ZERO,
-        ..SlackSettings::default()
-    }
-    .with_api_base(&slack.api_base())
-    .unwrap();
-    SlackClient::new(settings, SecretString::from(slack.token().to_owned())).unwrap()
+    slack.client(StdDuration::from_secs(2), attempts)
 }
 
 fn settings(holder: &str, base_url: Option<&str>) -> NotifySettings {
@@ -141,31 +140,7 @@ async fn deliver(
     doc: &str,
     now: DateTime<Utc>,
 ) {
-    let events = parse_document(doc, &ParseContext::received_at(now)).unwrap();
-    let outcome = ingest(store, events, &AlertPolicy::default())
-        .await
-        .unwrap();
-    let new: Vec<_> = outcome
-        .events
-        .iter()
-        .filter(|e| e.new)
-        .map(|e| e.event.clone())
-        .collect();
-    record_alerts(store, &new, config, settings.channel.as_deref(), now)
-        .await
-        .unwrap();
-    notify(
-        store,
-        chat,
-        &NoFacts,
-        &Runbooks::embedded(),
-        config,
-        settings,
-        &[],
-        now,
-    )
-    .await
-    .unwrap();
+    deliver_with(store, chat, &NoFacts, config, settings, doc, now).await;
 }
 
 /// Sends until nothing is due (bounded), moving the clock past every backoff.
@@ -365,18 +340,7 @@ async fn everything_is_sent_once_despite_failures(seed: u64) {
     // stored; the client tries each request twice.
     let now = now();
     let slack = SlackStandIn::start();
-    slack.fail_randomly(RandomFailures {
-        rate: 0.3,
-        seed,
-        faults: vec![
-            Fault::HttpStatus(500),
-            Fault::RateLimited {
-                retry_after_secs: 0,
-            },
-            Fault::LostAnswer,
-        ],
-        only: None,
-    });
+    slack.fail_randomly(RandomFailures::thirty_percent(seed));
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&dir.path().join("history.db")).unwrap();
     let chat = client(&slack, 2);
@@ -399,6 +363,18 @@ async fn everything_is_sent_once_despite_failures(seed: u64) {
         assert_eq!(counts.get(id.as_str()), Some(&1), "seed {seed}: {id}");
     }
     assert_eq!(slack.parents(CHANNEL).len(), 10, "seed {seed}");
+    assert_nothing_due_or_failed(&store, &slack, now, seed, 11).await;
+}
+
+/// After the retries: nothing is due within 30 days of `now`, nothing failed, and the stand-in
+/// did fail at least `faults` requests on the way.
+async fn assert_nothing_due_or_failed(
+    store: &SqliteStore,
+    slack: &SlackStandIn,
+    now: DateTime<Utc>,
+    seed: u64,
+    faults: usize,
+) {
     let left = store
         .due_deliveries(now + Duration::days(30), 100)
         .await
@@ -418,7 +394,7 @@ async fn everything_is_sent_once_despite_failures(seed: u64) {
         .filter(|r| r.fault.is_some())
         .count();
     assert!(
-        failed > 10,
+        failed >= faults,
         "seed {seed}: the stand-in did fail ({failed} requests)"
     );
 }
@@ -481,9 +457,7 @@ async fn many_new_maintenances_at_once_are_one_grouped_message_with_details_in_i
     let doc = (0..8)
         .map(|i| {
             let cluster = format!("region-wide{i}-0001-001");
-            describe(now - Duration::minutes(i), &cluster, "cache-cluster", &format!(
-                "The node with Cache Cluster ID: {cluster}, Node ID: 0001 is scheduled for replacement during the maintenance window from Start Time: {}, End Time: {}",
-                text_time(window), text_time(window + Duration::hours(1))))
+            scheduled(&cluster, now - Duration::minutes(i), window)
         })
         .collect::<Vec<_>>()
         .join("\n");
@@ -531,24 +505,31 @@ fn cachewatch(
         .env_remove("SLACK_BOT_TOKEN")
         .env_remove("SLACK_WEBHOOK_URL")
         .env_remove("SLACK_CHANNEL")
-        .env_remove("CACHEWATCH_CONFIG")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .env_remove("CACHEWATCH_CONFIG");
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let mut child = cmd.spawn().unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    if let Some(text) = input {
-        std::io::Write::write_all(&mut stdin, text.as_bytes()).unwrap();
-    }
-    drop(stdin);
-    child.wait_with_output().unwrap()
+    output_with_input(&mut cmd, input)
 }
 
 fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The variables of a bot posting to [`CHANNEL`].
+fn bot(slack: &SlackStandIn) -> [(&'static str, &str); 2] {
+    [
+        ("SLACK_BOT_TOKEN", slack.token()),
+        ("SLACK_CHANNEL", CHANNEL),
+    ]
+}
+
+fn assert_succeeded(out: &Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -557,27 +538,11 @@ fn the_cli_posts_a_thread_with_its_checklist_and_updates_it() {
     let slack = SlackStandIn::start();
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("history.db");
-    let bot = [
-        ("SLACK_BOT_TOKEN", slack.token()),
-        ("SLACK_CHANNEL", CHANNEL),
-    ];
+    let bot = bot(&slack);
     let window = now + Duration::days(6);
-    let scheduled = describe(
-        now - Duration::hours(1),
-        "cart-0001-001",
-        "cache-cluster",
-        &format!(
-            "The node with Cache Cluster ID: cart-0001-001, Node ID: 0001 is scheduled for replacement during the maintenance window from Start Time: {}, End Time: {}",
-            text_time(window),
-            text_time(window + Duration::hours(1))
-        ),
-    );
+    let scheduled = scheduled("cart-0001-001", now - Duration::hours(1), window);
     let out = cachewatch(&slack, &db, &["ingest", "-"], Some(&scheduled), &bot);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeded(&out);
     assert!(
         stdout(&out).contains("alerts: sent 1 message"),
         "{}",
@@ -585,24 +550,9 @@ fn the_cli_posts_a_thread_with_its_checklist_and_updates_it() {
     );
 
     let later = window + Duration::days(2);
-    let moved = describe(
-        now,
-        "cart-0001-001",
-        "cache-cluster",
-        &format!(
-            "The replacement in maintenance window for node with Cache Cluster ID: cart-0001-001, Node ID: 0001 has re-scheduled from Previous Start Time: {}, Previous End Time: {} to New Start Time: {}, New End Time: {}",
-            text_time(window),
-            text_time(window + Duration::hours(1)),
-            text_time(later),
-            text_time(later + Duration::hours(1))
-        ),
-    );
+    let moved = rescheduled("cart-0001-001", now, window, later);
     let out = cachewatch(&slack, &db, &["ingest", "-"], Some(&moved), &bot);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeded(&out);
 
     let parents = slack.parents(CHANNEL);
     assert_eq!(parents.len(), 1);
@@ -641,21 +591,9 @@ fn when_slack_is_down_the_alert_waits_and_notify_sends_it_later() {
     let slack = SlackStandIn::start();
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("history.db");
-    let bot = [
-        ("SLACK_BOT_TOKEN", slack.token()),
-        ("SLACK_CHANNEL", CHANNEL),
-    ];
+    let bot = bot(&slack);
     let window = now + Duration::days(2);
-    let doc = describe(
-        now - Duration::minutes(5),
-        "orders-001",
-        "cache-cluster",
-        &format!(
-            "The node with Cache Cluster ID: orders-001, Node ID: 0001 is scheduled for replacement during the maintenance window from Start Time: {}, End Time: {}",
-            text_time(window),
-            text_time(window + Duration::hours(1))
-        ),
-    );
+    let doc = scheduled("orders-001", now - Duration::minutes(5), window);
     // Slack is down for the whole ingest: every post answers 503.
     slack.fail_randomly(RandomFailures {
         rate: 1.0,
@@ -678,11 +616,7 @@ fn when_slack_is_down_the_alert_waits_and_notify_sends_it_later() {
     assert!(slack.parents(CHANNEL).is_empty());
 
     let out = cachewatch(&slack, &db, &["notify"], None, &bot);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeded(&out);
     assert_eq!(slack.parents(CHANNEL).len(), 1);
     let out = cachewatch(&slack, &db, &["notify"], None, &bot);
     assert!(
@@ -700,16 +634,7 @@ fn a_refused_channel_is_reported_and_retried_only_when_asked() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("history.db");
     let window = now + Duration::days(2);
-    let doc = describe(
-        now - Duration::minutes(5),
-        "orders-001",
-        "cache-cluster",
-        &format!(
-            "The node with Cache Cluster ID: orders-001, Node ID: 0001 is scheduled for replacement during the maintenance window from Start Time: {}, End Time: {}",
-            text_time(window),
-            text_time(window + Duration::hours(1))
-        ),
-    );
+    let doc = scheduled("orders-001", now - Duration::minutes(5), window);
     let wrong = [
         ("SLACK_BOT_TOKEN", slack.token()),
         ("SLACK_CHANNEL", "C0MISSING"),
@@ -725,10 +650,7 @@ fn a_refused_channel_is_reported_and_retried_only_when_asked() {
         "refused once, not retried"
     );
 
-    let right = [
-        ("SLACK_BOT_TOKEN", slack.token()),
-        ("SLACK_CHANNEL", CHANNEL),
-    ];
+    let right = bot(&slack);
     let out = cachewatch(&slack, &db, &["notify"], None, &right);
     assert!(
         stdout(&out).contains("sent 0 messages"),
@@ -747,11 +669,7 @@ fn a_refused_channel_is_reported_and_retried_only_when_asked() {
     let mut env = right.to_vec();
     env.push(("CACHEWATCH_CONFIG", config.to_str().unwrap()));
     let out = cachewatch(&slack, &db, &["notify", "--retry-failed"], None, &env);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_succeeded(&out);
     assert_eq!(
         slack.parents("C0MISSING").len() + slack.parents(CHANNEL).len(),
         1
@@ -768,16 +686,7 @@ fn an_incoming_webhook_gets_one_message_per_alert_without_threads() {
     let hook: Vec<(&str, &str)> = hook.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let window = now + Duration::days(2);
     let docs = [
-        describe(
-            now - Duration::hours(3),
-            "web-001",
-            "cache-cluster",
-            &format!(
-                "The node with Cache Cluster ID: web-001, Node ID: 0001 is scheduled for replacement during the maintenance window from Start Time: {}, End Time: {}",
-                text_time(window),
-                text_time(window + Duration::hours(1))
-            ),
-        ),
+        scheduled("web-001", now - Duration::hours(3), window),
         describe(
             now - Duration::hours(1),
             "web-001",
@@ -791,11 +700,7 @@ fn an_incoming_webhook_gets_one_message_per_alert_without_threads() {
     ];
     for doc in &docs {
         let out = cachewatch(&slack, &db, &["ingest", "-"], Some(doc), &hook);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_succeeded(&out);
     }
     let messages = slack.messages(CHANNEL);
     assert_eq!(messages.len(), 2, "one message per alert");
@@ -814,16 +719,7 @@ fn without_slack_ingest_shows_what_it_would_post() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("history.db");
     let window = now + Duration::days(2);
-    let doc = describe(
-        now - Duration::hours(1),
-        "web-001",
-        "cache-cluster",
-        &format!(
-            "The node with Cache Cluster ID: web-001, Node ID: 0001 is scheduled for replacement during the maintenance window from Start Time: {}, End Time: {}",
-            text_time(window),
-            text_time(window + Duration::hours(1))
-        ),
-    );
+    let doc = scheduled("web-001", now - Duration::hours(1), window);
     let out = cachewatch(&slack, &db, &["ingest", "-"], Some(&doc), &[]);
     assert!(out.status.success());
     let text = stdout(&out);
@@ -838,23 +734,9 @@ fn a_stored_record_that_cannot_be_read_stops_neither_upcoming_nor_notify() {
     let slack = SlackStandIn::start();
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("history.db");
-    let bot = [
-        ("SLACK_BOT_TOKEN", slack.token()),
-        ("SLACK_CHANNEL", CHANNEL),
-    ];
+    let bot = bot(&slack);
     let window = now + Duration::days(3);
-    let notice = |cluster: &str| {
-        describe(
-            now - Duration::minutes(5),
-            cluster,
-            "cache-cluster",
-            &format!(
-                "The node with Cache Cluster ID: {cluster}, Node ID: 0001 is scheduled for replacement during the maintenance window from Start Time: {}, End Time: {}",
-                text_time(window),
-                text_time(window + Duration::hours(1))
-            ),
-        )
-    };
+    let notice = |cluster: &str| scheduled(cluster, now - Duration::minutes(5), window);
     let doc = format!("{}\n{}\n", notice("plum-001"), notice("pear-001"));
     // Slack is down while they are stored: both alerts wait.
     slack.fail_randomly(RandomFailures {
@@ -901,7 +783,8 @@ fn a_stored_record_that_cannot_be_read_stops_neither_upcoming_nor_notify() {
 
 // --- A region-wide burst ---------------------------------------------------------------------
 
-/// Stores `doc` and sends its alerts, as [`deliver`] does, with facts from `facts`.
+/// What the SNS function does with one delivery, with facts from `facts`: store it, record its
+/// alerts, send what is due.
 async fn deliver_with<F: FactsSource>(
     store: &SqliteStore,
     chat: &SlackClient,
@@ -1084,21 +967,9 @@ async fn a_later_event_of_a_burst_maintenance_is_its_own_message_in_the_grouped_
     let before = slack.replies(CHANNEL, &group.ts).len();
 
     // Act: one of them is rescheduled.
-    let hour = Duration::hours(1);
     let later = window + Duration::days(2);
     let cluster = &clusters[3];
-    let reschedule = describe(
-        now,
-        cluster,
-        "cache-cluster",
-        &format!(
-            "The replacement in maintenance window for node with Cache Cluster ID: {cluster}, Node ID: 0001 has re-scheduled from Previous Start Time: {}, Previous End Time: {} to New Start Time: {}, New End Time: {}",
-            text_time(window),
-            text_time(window + hour),
-            text_time(later),
-            text_time(later + hour)
-        ),
-    );
+    let reschedule = rescheduled(cluster, now, window, later);
     let id = parsed_ids(&reschedule, now).remove(0);
     deliver_with(
         &store,
@@ -1192,18 +1063,7 @@ async fn a_burst_despite_failures(seed: u64) {
     // stored); 80 maintenances of four kinds in one delivery.
     let now = now();
     let slack = SlackStandIn::start();
-    slack.fail_randomly(RandomFailures {
-        rate: 0.3,
-        seed,
-        faults: vec![
-            Fault::HttpStatus(500),
-            Fault::RateLimited {
-                retry_after_secs: 0,
-            },
-            Fault::LostAnswer,
-        ],
-        only: None,
-    });
+    slack.fail_randomly(RandomFailures::thirty_percent(seed));
     let dir = tempfile::tempdir().unwrap();
     let store = SqliteStore::open(&dir.path().join("history.db")).unwrap();
     let chat = client(&slack, 2);
@@ -1260,29 +1120,5 @@ async fn a_burst_despite_failures(seed: u64) {
         .filter(|(_, n)| *n > 1)
         .collect();
     assert!(doubled.is_empty(), "seed {seed}: {doubled:?}");
-    assert!(
-        store
-            .due_deliveries(now + Duration::days(30), 100)
-            .await
-            .unwrap()
-            .is_empty(),
-        "seed {seed}"
-    );
-    assert!(
-        store
-            .deliveries_in(DeliveryState::Failed, 10)
-            .await
-            .unwrap()
-            .is_empty(),
-        "seed {seed}"
-    );
-    let failed = slack
-        .requests()
-        .iter()
-        .filter(|r| r.fault.is_some())
-        .count();
-    assert!(
-        failed >= 3,
-        "seed {seed}: the stand-in did fail ({failed} requests)"
-    );
+    assert_nothing_due_or_failed(&store, &slack, now, seed, 3).await;
 }

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use cachewatch_tests::{fixture, workspace_bin};
+use cachewatch_tests::{fixture, output_with_input, workspace_bin};
 use chrono::{Duration, Utc};
 use serde_json::Value;
 
@@ -49,15 +49,7 @@ impl Cli {
     }
 
     fn ingest_text(&self, text: &str) -> String {
-        let mut child = self
-            .command(&["ingest", "-"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        std::io::Write::write_all(&mut child.stdin.take().unwrap(), text.as_bytes()).unwrap();
-        let out = child.wait_with_output().unwrap();
+        let out = output_with_input(&mut self.command(&["ingest", "-"]), Some(text));
         assert!(
             out.status.success(),
             "{}",
@@ -161,15 +153,7 @@ fn a_date_that_could_not_be_read_back_exits_2_and_stores_nothing() {
         r#"{"SourceIdentifier":"fig-001","SourceType":"cache-cluster","Date":"9999-12-30T08:00:00Z","Message":"The node with Cache Cluster ID: fig-001, Node ID: 0001 is scheduled for replacement during the maintenance window from Start Time: Jan 03 01:00 UTC, End Time: Jan 03 02:00 UTC"}"#,
         "\n"
     );
-    let mut child = cli
-        .command(&["ingest", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(&mut child.stdin.take().unwrap(), input.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = output_with_input(&mut cli.command(&["ingest", "-"]), Some(input));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("line 2"), "{stderr}");
@@ -380,15 +364,10 @@ fn events_and_upcoming_filter_by_account_and_region_and_alerts_name_the_account(
         notice_from("sandbox-0001-001", "444455556666", "eu-west-1"),
     ]
     .join("\n");
-    let mut child = cli
-        .command(&["--config", config, "ingest", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(&mut child.stdin.take().unwrap(), input.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = output_with_input(
+        &mut cli.command(&["--config", config, "ingest", "-"]),
+        Some(&input),
+    );
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),

@@ -2,68 +2,19 @@
 //! --service-updates`), run as an operator runs them: the binary, the standard AWS variables
 //! pointing at the ElastiCache stand-in (in front of moto), a temporary SQLite history.
 
-use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
-
 use aws_sdk_elasticache::Client;
 use aws_sdk_elasticache::primitives::DateTime as AwsDateTime;
 use aws_sdk_elasticache::types::{
     ServiceUpdateSeverity, ServiceUpdateStatus, ServiceUpdateType, UpdateAction, UpdateActionStatus,
 };
-use cachewatch_tests::elasticache::{ElastiCacheStandIn, Fault};
+use cachewatch_tests::elasticache::ElastiCacheStandIn;
 use cachewatch_tests::moto::Moto;
-use cachewatch_tests::workspace_bin;
+use cachewatch_tests::operator::{Operator, Run};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
 
 const OURS: &str = "arn:aws:sns:eu-west-1:123456789012:cachewatch";
 const THEIRS: &str = "arn:aws:sns:eu-west-1:123456789012:platform-alerts";
-
-/// The binary, with only the variables an operator would have set: the AWS ones (pointing at
-/// the stand-in) and the history's file. No Slack.
-struct Operator {
-    _dir: tempfile::TempDir,
-    db: PathBuf,
-    aws: Vec<(&'static str, String)>,
-}
-
-impl Operator {
-    fn new(stand_in: &ElastiCacheStandIn) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("history.db");
-        Self {
-            _dir: dir,
-            db,
-            aws: stand_in.env(),
-        }
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(workspace_bin("cachewatch"))
-            .args(args)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("CACHEWATCH_DB", &self.db)
-            .envs(self.aws.iter().map(|(k, v)| (*k, v.as_str())))
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
-    }
-
-    /// Runs and expects success; returns standard output and standard error.
-    fn ok(&self, args: &[&str]) -> (String, String) {
-        let out = self.run(args);
-        let (stdout, stderr) = (
-            String::from_utf8(out.stdout).unwrap(),
-            String::from_utf8(out.stderr).unwrap(),
-        );
-        assert!(
-            out.status.success(),
-            "cachewatch {args:?} failed:\n{stdout}\n{stderr}"
-        );
-        (stdout, stderr)
-    }
-}
 
 fn now() -> DateTime<Utc> {
     DateTime::from_timestamp(Utc::now().timestamp(), 0).expect("now is a time")
@@ -142,11 +93,15 @@ async fn backfill_stores_what_describe_events_keeps_once_and_shows_its_progress(
         "Cache cluster created",
         now - Duration::days(20),
     );
-    let operator = Operator::new(&stand_in);
+    let operator = Operator::new(stand_in.env());
 
     // Act
-    let (first, progress) = operator.ok(&["backfill", "--hours", "72", "--progress"]);
-    let (again, _) = operator.ok(&["backfill", "--since", "30d"]);
+    let Run {
+        stdout: first,
+        stderr: progress,
+        ..
+    } = operator.ok(&["backfill", "--hours", "72", "--progress"]);
+    let again = operator.ok(&["backfill", "--since", "30d"]).stdout;
 
     // Assert: every record of the range once, with the progress of both phases...
     assert!(
@@ -170,7 +125,7 @@ async fn backfill_stores_what_describe_events_keeps_once_and_shows_its_progress(
         again.contains(": 0 new, 150 already in the history"),
         "{again}"
     );
-    let (listed, _) = operator.ok(&["events", "--json", "--limit", "1000"]);
+    let listed = operator.ok(&["events", "--json", "--limit", "1000"]).stdout;
     let listed: Value = serde_json::from_str(&listed).unwrap();
     assert_eq!(listed.as_array().unwrap().len(), 150);
     let pages = stand_in.requests_for("DescribeEvents");
@@ -189,10 +144,10 @@ async fn audit_names_the_clusters_that_do_not_publish_and_fix_sets_our_topic_onl
     create_cluster(&client, "orders", "redis", Some(OURS)).await;
     create_cluster(&client, "sessions", "memcached", None).await;
     create_cluster(&client, "search", "redis", Some(THEIRS)).await;
-    let operator = Operator::new(&stand_in);
+    let operator = Operator::new(stand_in.env());
 
     // Act 1: the audit.
-    let (audit, _) = operator.ok(&["audit", "--topic", OURS]);
+    let audit = operator.ok(&["audit", "--topic", OURS]).stdout;
 
     // Assert 1: the gaps first, each with where its events go now.
     let lines: Vec<&str> = audit.lines().collect();
@@ -222,18 +177,20 @@ async fn audit_names_the_clusters_that_do_not_publish_and_fix_sets_our_topic_onl
     let refused = operator.run(&["audit", "--topic", OURS, "--fix"]);
 
     // Assert 2: the plan is shown, nothing is changed.
-    assert_eq!(refused.status.code(), Some(2));
-    let shown = String::from_utf8_lossy(&refused.stdout);
+    assert_eq!(refused.code, Some(2));
+    let shown = &refused.stdout;
     assert!(
         shown.contains("ModifyCacheCluster cluster search (replaces ")
             && shown.contains("ModifyCacheCluster cluster sessions"),
         "{shown}"
     );
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("nothing was changed"));
+    assert!(refused.stderr.contains("nothing was changed"));
     assert!(stand_in.requests_for("ModifyCacheCluster").is_empty());
 
     // Act 3: --fix --yes.
-    let (fixed, _) = operator.ok(&["audit", "--topic", OURS, "--fix", "--yes"]);
+    let fixed = operator
+        .ok(&["audit", "--topic", OURS, "--fix", "--yes"])
+        .stdout;
 
     // Assert 3: both gaps set, and the account audits clean.
     assert!(
@@ -259,7 +216,7 @@ async fn audit_names_the_clusters_that_do_not_publish_and_fix_sets_our_topic_onl
             format!("sessions {OURS} active")
         ]
     );
-    let (after, _) = operator.ok(&["audit", "--topic", OURS, "--json"]);
+    let after = operator.ok(&["audit", "--topic", OURS, "--json"]).stdout;
     let after: Value = serde_json::from_str(&after).unwrap();
     assert!(
         after["resources"]
@@ -308,11 +265,11 @@ async fn upcoming_lists_service_updates_not_applied_overdue_first() {
         "complete",
         now - Duration::days(40),
     ));
-    let operator = Operator::new(&stand_in);
+    let operator = Operator::new(stand_in.env());
 
     // Act
-    let (table, _) = operator.ok(&["upcoming", "--service-updates"]);
-    let (plain, _) = operator.ok(&["upcoming"]);
+    let table = operator.ok(&["upcoming", "--service-updates"]).stdout;
+    let plain = operator.ok(&["upcoming"]).stdout;
 
     // Assert: overdue first, applied ones left out; without the flag, no AWS call.
     let overdue = table
@@ -348,7 +305,9 @@ fn notices_for(
     clusters
         .iter()
         .map(|cluster| {
-            let (listed, _) = operator.ok(&["events", "--cluster", cluster, "--json"]);
+            let listed = operator
+                .ok(&["events", "--cluster", cluster, "--json"])
+                .stdout;
             let events: Value = serde_json::from_str(&listed).unwrap();
             events[0]["id"]
                 .as_str()
@@ -363,14 +322,14 @@ async fn runbook_looks_the_cluster_up_with_credentials_and_keeps_what_it_read_fo
     // Arrange: a Redis OSS cluster in the account, and a notice for it in the history.
     let stand_in = ElastiCacheStandIn::start();
     create_cluster(&client(&stand_in).await, "ledger-001", "redis", None).await;
-    let operator = Operator::new(&stand_in);
+    let operator = Operator::new(stand_in.env());
     let id = notices_for(&stand_in, &operator, &["ledger-001"]).remove(0);
 
     // Act
-    let (before_any_lookup, _) = operator.ok(&["runbook", &id, "--offline"]);
-    let (looked_up, _) = operator.ok(&["runbook", &id]);
+    let before_any_lookup = operator.ok(&["runbook", &id, "--offline"]).stdout;
+    let looked_up = operator.ok(&["runbook", &id]).stdout;
     let lookups = stand_in.requests_for("DescribeCacheClusters").len();
-    let (offline, _) = operator.ok(&["runbook", &id, "--offline"]);
+    let offline = operator.ok(&["runbook", &id, "--offline"]).stdout;
 
     // Assert: with nothing kept, offline says what is not known and how to find it out...
     assert!(
@@ -414,23 +373,14 @@ async fn a_failed_lookup_falls_back_on_the_facts_kept_and_says_why() {
     // Arrange: the cluster was looked up once, then the credentials lose the right to ask.
     let stand_in = ElastiCacheStandIn::start();
     create_cluster(&client(&stand_in).await, "ledger-001", "redis", None).await;
-    let operator = Operator::new(&stand_in);
+    let operator = Operator::new(stand_in.env());
     let id = notices_for(&stand_in, &operator, &["ledger-001"]).remove(0);
     operator.ok(&["show", &id]);
-    for _ in 0..10 {
-        stand_in.fail_next(
-            "DescribeCacheClusters",
-            Fault::Error {
-                status: 403,
-                code: "AccessDenied".into(),
-                message: "not authorized to perform elasticache:DescribeCacheClusters".into(),
-            },
-        );
-    }
+    stand_in.refuse("DescribeCacheClusters", 10);
 
     // Act
-    let (runbook, _) = operator.ok(&["runbook", &id]);
-    let (shown, _) = operator.ok(&["show", &id]);
+    let runbook = operator.ok(&["runbook", &id]).stdout;
+    let shown = operator.ok(&["show", &id]).stdout;
 
     // Assert: the facts read by `show` stand in, with why they were not read again.
     assert!(runbook.contains("Engine: Redis OSS"), "{runbook}");
@@ -452,13 +402,13 @@ async fn show_gives_the_facts_that_decide_the_impact_and_the_impact_aws_document
     // Arrange
     let stand_in = ElastiCacheStandIn::start();
     create_cluster(&client(&stand_in).await, "ledger-001", "redis", None).await;
-    let operator = Operator::new(&stand_in);
+    let operator = Operator::new(stand_in.env());
     let id = notices_for(&stand_in, &operator, &["ledger-001"]).remove(0);
 
     // Act
-    let (offline, _) = operator.ok(&["show", &id, "--offline"]);
-    let (shown, _) = operator.ok(&["show", &id]);
-    let (json, _) = operator.ok(&["show", &id, "--json"]);
+    let offline = operator.ok(&["show", &id, "--offline"]).stdout;
+    let shown = operator.ok(&["show", &id]).stdout;
+    let json = operator.ok(&["show", &id, "--json"]).stdout;
 
     // Assert: offline with nothing kept, it says so; looked up, the facts and the impact with
     // its AWS page.
@@ -487,7 +437,7 @@ async fn upcoming_looks_each_cluster_up_once_and_one_failed_lookup_stops_nothing
     let stand_in = ElastiCacheStandIn::start();
     create_cluster(&client(&stand_in).await, "ledger-001", "redis", None).await;
     create_cluster(&client(&stand_in).await, "sessions-001", "valkey", None).await;
-    let operator = Operator::new(&stand_in);
+    let operator = Operator::new(stand_in.env());
     notices_for(
         &stand_in,
         &operator,
@@ -496,12 +446,12 @@ async fn upcoming_looks_each_cluster_up_once_and_one_failed_lookup_stops_nothing
     let before = stand_in.requests_for("DescribeCacheClusters").len();
 
     // Act
-    let (table, _) = operator.ok(&["upcoming"]);
+    let table = operator.ok(&["upcoming"]).stdout;
     let asked: Vec<String> = stand_in.requests_for("DescribeCacheClusters")[before..]
         .iter()
         .map(|r| format!("{r:?}"))
         .collect();
-    let (offline, _) = operator.ok(&["upcoming", "--offline"]);
+    let offline = operator.ok(&["upcoming", "--offline"]).stdout;
 
     // Assert: each cluster asked about once, the failure named, the others shown.
     for cluster in ["ledger-001", "sessions-001", "ghost-001"] {
@@ -591,7 +541,7 @@ async fn audit_finds_each_broken_link_of_the_alert_path_and_fix_repairs_the_poli
         .send()
         .await
         .expect("the stand-in sets the topic status");
-    let mut operator = Operator::new(&stand_in);
+    let mut operator = Operator::new(stand_in.env());
     operator.aws.push(("AWS_ENDPOINT_URL_SQS", moto.endpoint()));
     const INGEST: &str = "arn:aws:lambda:eu-west-1:123456789012:function:cachewatch-ingest";
     let path = [
@@ -605,7 +555,7 @@ async fn audit_finds_each_broken_link_of_the_alert_path_and_fix_repairs_the_poli
     ];
 
     // Act 1: the audit.
-    let (audit, _) = operator.ok(&path);
+    let audit = operator.ok(&path).stdout;
 
     // Assert 1: every broken link, the claims about ElastiCache with AWS's page.
     for expected in [
@@ -619,7 +569,7 @@ async fn audit_finds_each_broken_link_of_the_alert_path_and_fix_repairs_the_poli
     ] {
         assert!(audit.contains(expected), "{expected:?} not in:\n{audit}");
     }
-    let (json, _) = operator.ok(&[&path[..], &["--json"]].concat());
+    let json = operator.ok(&[&path[..], &["--json"]].concat()).stdout;
     let json: Value = serde_json::from_str(&json).unwrap();
     let problems: Vec<&str> = json["problems"]
         .as_array()
@@ -638,7 +588,9 @@ async fn audit_finds_each_broken_link_of_the_alert_path_and_fix_repairs_the_poli
     );
 
     // Act 2: --fix --yes.
-    let (fixed, _) = operator.ok(&[&path[..], &["--fix", "--yes"]].concat());
+    let fixed = operator
+        .ok(&[&path[..], &["--fix", "--yes"]].concat())
+        .stdout;
 
     // Assert 2: it said what it changes, and changed it: the policy keeps the team's statement
     // and gains ElastiCache's; the function is subscribed; the cluster's topic is active again.
@@ -691,7 +643,7 @@ async fn audit_finds_each_broken_link_of_the_alert_path_and_fix_repairs_the_poli
         .await
         .unwrap();
     sqs.purge_queue().queue_url(&queue).send().await.unwrap();
-    let (clean, _) = operator.ok(&path);
+    let clean = operator.ok(&path).stdout;
 
     // Assert 3: every link is sound.
     assert!(

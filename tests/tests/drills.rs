@@ -56,6 +56,23 @@ fn json(slack: &SlackStandIn, db: &Path, args: &[&str]) -> Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{args:?}: {e}\n{text}"))
 }
 
+/// `cachewatch drill start --scenario {scenario} --cluster {cluster} --json`: the drill started.
+fn start(slack: &SlackStandIn, db: &Path, scenario: &str, cluster: &str) -> Value {
+    json(
+        slack,
+        db,
+        &[
+            "drill",
+            "start",
+            "--scenario",
+            scenario,
+            "--cluster",
+            cluster,
+            "--json",
+        ],
+    )
+}
+
 fn time(v: &Value) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(v.as_str().unwrap())
         .unwrap()
@@ -79,19 +96,7 @@ fn a_drill_runs_through_slack_and_its_report_measures_the_responses() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("history.db");
 
-    let started = json(
-        &slack,
-        &db,
-        &[
-            "drill",
-            "start",
-            "--scenario",
-            "primary-replacement",
-            "--cluster",
-            "orders-0001-001",
-            "--json",
-        ],
-    );
+    let started = start(&slack, &db, "primary-replacement", "orders-0001-001");
     let id = started["drill_id"].as_str().unwrap().to_owned();
     assert_eq!(started["scenario"], "primary-replacement");
     assert_eq!(started["events"][0]["drill"], true);
@@ -205,19 +210,7 @@ fn a_name_given_to_ack_is_shown_on_the_alert_as_text_not_markup() {
     let slack = SlackStandIn::start();
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("history.db");
-    let started = json(
-        &slack,
-        &db,
-        &[
-            "drill",
-            "start",
-            "--scenario",
-            "memcached-replacement",
-            "--cluster",
-            "sessions-mc",
-            "--json",
-        ],
-    );
+    let started = start(&slack, &db, "memcached-replacement", "sessions-mc");
     let id = started["drill_id"].as_str().unwrap();
     ok(&slack, &db, &["ack", id, "--by", "<!channel> *eve*"]);
     let alert = shown(&the_alert(&slack));
@@ -237,19 +230,7 @@ fn a_look_alike_name_or_a_step_the_runbook_lacks_is_refused_and_nothing_is_store
     let slack = SlackStandIn::start();
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("history.db");
-    let started = json(
-        &slack,
-        &db,
-        &[
-            "drill",
-            "start",
-            "--scenario",
-            "primary-replacement",
-            "--cluster",
-            "orders-0001-001",
-            "--json",
-        ],
-    );
+    let started = start(&slack, &db, "primary-replacement", "orders-0001-001");
     let id = started["drill_id"].as_str().unwrap();
 
     let refused = [
@@ -432,19 +413,7 @@ fn a_runbook_shows_the_teams_last_measured_rehearsal_of_the_cluster_beside_aws_i
     let slack = SlackStandIn::start();
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("history.db");
-    let started = json(
-        &slack,
-        &db,
-        &[
-            "drill",
-            "start",
-            "--scenario",
-            "primary-replacement",
-            "--cluster",
-            "orders-0001-001",
-            "--json",
-        ],
-    );
+    let started = start(&slack, &db, "primary-replacement", "orders-0001-001");
     let drill = started["drill_id"].as_str().unwrap().to_owned();
     ok(
         &slack,

@@ -28,7 +28,7 @@ use cachewatch_core::fleet::{
 use cachewatch_core::model::ids::{ClusterId, ReplicationGroupId};
 use cachewatch_core::model::timefmt::Zone;
 use cachewatch_core::{EventKind, MaintenanceEvent, Origin, ParseContext, Window, parse_document};
-use cachewatch_tests::elasticache::{ElastiCacheStandIn, Fault, TEST_FAILOVER_LIMIT};
+use cachewatch_tests::elasticache::{ElastiCacheStandIn, Fault, TEST_FAILOVER_LIMIT, redis_group};
 use chrono::{DateTime, Duration, Utc};
 
 const OURS: &str = "arn:aws:sns:eu-west-1:123456789012:cachewatch";
@@ -57,16 +57,7 @@ fn now() -> DateTime<Utc> {
 /// automatic failover, TLS, backups kept 5 days, our topic, tagged production) and its two
 /// member clusters, which moto does not make by itself.
 async fn create_orders(client: &Client) {
-    client
-        .create_replication_group()
-        .replication_group_id("orders")
-        .replication_group_description("orders cache")
-        .engine("redis")
-        .engine_version("7.1")
-        .cache_node_type("cache.t4g.small")
-        .replicas_per_node_group(1)
-        .automatic_failover_enabled(true)
-        .multi_az_enabled(true)
+    redis_group(client, "orders")
         .transit_encryption_enabled(true)
         .snapshot_retention_limit(5)
         .preferred_maintenance_window(WINDOW)
@@ -366,14 +357,7 @@ async fn a_denied_parameter_lookup_leaves_only_the_reserved_memory_unknown() {
     let stand_in = ElastiCacheStandIn::start();
     let client = client(&stand_in).await;
     create_orders(&client).await;
-    stand_in.fail_next(
-        "DescribeCacheParameters",
-        Fault::Error {
-            status: 403,
-            code: "AccessDenied".into(),
-            message: "not authorized to perform elasticache:DescribeCacheParameters".into(),
-        },
-    );
+    stand_in.refuse("DescribeCacheParameters", 1);
     let elasticache = ElastiCache::new(client);
 
     // Act

@@ -4,109 +4,29 @@
 //! called, and a rehearsal that goes through must land in the history as a drill.
 
 use std::net::{Ipv4Addr, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration as StdDuration, Instant};
 
 use aws_sdk_elasticache::Client;
 use aws_sdk_elasticache::types::Tag;
-use cachewatch_tests::elasticache::ElastiCacheStandIn;
+use cachewatch_tests::elasticache::{ElastiCacheStandIn, redis_group, redis_member};
 use cachewatch_tests::moto::free_port;
-use cachewatch_tests::workspace_bin;
+use cachewatch_tests::operator::Operator;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
 
-/// The binary with only what an operator would have set: the AWS variables (pointing at the
-/// stand-in) and the history's file.
-struct Operator {
-    _dir: tempfile::TempDir,
-    db: PathBuf,
-    aws: Vec<(&'static str, String)>,
-}
-
-/// What a run printed, and how it ended.
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Operator {
-    fn new(stand_in: &ElastiCacheStandIn) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("history.db");
-        Self {
-            _dir: dir,
-            db,
-            aws: stand_in.env(),
-        }
+/// The stored events, drills included when `drills`.
+fn events(operator: &Operator, drills: bool) -> Vec<Value> {
+    let mut args = vec!["events", "--json", "--limit", "10000"];
+    if drills {
+        args.push("--drills");
     }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(workspace_bin("cachewatch"));
-        cmd.args(args)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("CACHEWATCH_DB", &self.db)
-            .envs(self.aws.iter().map(|(k, v)| (*k, v.as_str())))
-            .stdin(Stdio::null());
-        cmd
-    }
-
-    fn run(&self, args: &[&str]) -> Run {
-        let Output {
-            status,
-            stdout,
-            stderr,
-        } = self.command(args).output().unwrap();
-        Run {
-            code: status.code(),
-            stdout: String::from_utf8(stdout).unwrap(),
-            stderr: String::from_utf8(stderr).unwrap(),
-        }
-    }
-
-    fn ok(&self, args: &[&str]) -> Run {
-        let run = self.run(args);
-        assert_eq!(
-            run.code,
-            Some(0),
-            "cachewatch {args:?} failed:\n{}\n{}",
-            run.stdout,
-            run.stderr
-        );
-        run
-    }
-
-    fn ingest(&self, text: &str) {
-        let mut child = self
-            .command(&["ingest", "-"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        std::io::Write::write_all(&mut child.stdin.take().unwrap(), text.as_bytes()).unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
-    fn events(&self, drills: bool) -> Vec<Value> {
-        let mut args = vec!["events", "--json", "--limit", "10000"];
-        if drills {
-            args.push("--drills");
-        }
-        let run = self.ok(&args);
-        serde_json::from_str::<Value>(&run.stdout)
-            .unwrap()
-            .as_array()
-            .unwrap()
-            .clone()
-    }
+    let run = operator.ok(&args);
+    serde_json::from_str::<Value>(&run.stdout)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
 }
 
 async fn client(stand_in: &ElastiCacheStandIn) -> Client {
@@ -116,28 +36,13 @@ async fn client(stand_in: &ElastiCacheStandIn) -> Client {
 /// Replication group `id` (one shard of a primary and a replica, automatic failover on) tagged
 /// `tag`, and its two member clusters `{id}-001` and `{id}-002`.
 async fn create_group(client: &Client, id: &str, tag: (&str, &str)) {
-    client
-        .create_replication_group()
-        .replication_group_id(id)
-        .replication_group_description("a cache")
-        .engine("redis")
-        .engine_version("7.1")
-        .cache_node_type("cache.t4g.small")
-        .replicas_per_node_group(1)
-        .automatic_failover_enabled(true)
-        .multi_az_enabled(true)
+    redis_group(client, id)
         .tags(Tag::builder().key(tag.0).value(tag.1).build())
         .send()
         .await
         .expect("moto creates the replication group");
     for member in [format!("{id}-001"), format!("{id}-002")] {
-        client
-            .create_cache_cluster()
-            .cache_cluster_id(member)
-            .replication_group_id(id)
-            .engine("redis")
-            .cache_node_type("cache.t4g.small")
-            .num_cache_nodes(1)
+        redis_member(client, &member, id)
             .send()
             .await
             .expect("moto creates the member cluster");
@@ -179,7 +84,7 @@ async fn without_yes_it_says_what_it_would_do_and_calls_nothing() {
     // Arrange
     let stand_in = ElastiCacheStandIn::start();
     create_group(&client(&stand_in).await, "orders", ("env", "staging")).await;
-    let operator = Operator::new(&stand_in);
+    let operator = Operator::new(stand_in.env());
 
     // Act
     let run = operator.run(&[
@@ -211,7 +116,7 @@ async fn without_yes_it_says_what_it_would_do_and_calls_nothing() {
         run.stderr
     );
     assert!(stand_in.requests_for("TestFailover").is_empty());
-    assert!(operator.events(true).is_empty());
+    assert!(events(&operator, true).is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -224,7 +129,7 @@ async fn a_production_group_is_refused_unless_production_is_allowed() {
         ("Environment", "Production"),
     )
     .await;
-    let operator = Operator::new(&stand_in);
+    let operator = Operator::new(stand_in.env());
     let args = [
         "failover",
         "--replication-group",
@@ -269,7 +174,7 @@ async fn an_unknown_node_group_or_replication_group_is_a_clear_error() {
     // Arrange
     let stand_in = ElastiCacheStandIn::start();
     create_group(&client(&stand_in).await, "orders", ("env", "staging")).await;
-    let operator = Operator::new(&stand_in);
+    let operator = Operator::new(stand_in.env());
 
     // Act
     let no_shard = operator.run(&[
@@ -314,7 +219,7 @@ async fn a_rehearsal_is_followed_to_the_end_and_recorded_as_a_drill() {
     // Arrange
     let stand_in = ElastiCacheStandIn::start();
     create_group(&client(&stand_in).await, "orders", ("env", "staging")).await;
-    let operator = Operator::new(&stand_in);
+    let operator = Operator::new(stand_in.env());
 
     // Act
     let run = operator.ok(&[
@@ -342,8 +247,8 @@ async fn a_rehearsal_is_followed_to_the_end_and_recorded_as_a_drill() {
         assert!(run.stdout.contains(line), "{line:?} in\n{}", run.stdout);
     }
     // What the history holds: the five events, as one drill, out of normal searches.
-    assert!(operator.events(false).is_empty());
-    let drills = operator.events(true);
+    assert!(events(&operator, false).is_empty());
+    let drills = events(&operator, true);
     assert_eq!(drills.len(), 5, "{drills:#?}");
     let drill_id = drills[0]["attributes"]["drill_id"].as_str().unwrap();
     for e in &drills {
@@ -365,7 +270,7 @@ async fn near_the_daily_limit_it_warns_and_at_the_limit_it_refuses() {
     // Arrange: 13 rehearsals of other groups in the last 24 hours.
     let stand_in = ElastiCacheStandIn::start();
     create_group(&client(&stand_in).await, "orders", ("env", "staging")).await;
-    let operator = Operator::new(&stand_in);
+    let operator = Operator::new(stand_in.env());
     operator.ingest(&earlier_failovers(13));
     let args = [
         "failover",
@@ -457,7 +362,7 @@ async fn the_probe_beside_it_is_recorded_as_the_drills_outcome() {
     let stand_in = ElastiCacheStandIn::start();
     create_group(&client(&stand_in).await, "orders", ("env", "staging")).await;
     let redis = RedisServer::start();
-    let operator = Operator::new(&stand_in);
+    let operator = Operator::new(stand_in.env());
     let url = format!("redis://127.0.0.1:{}", redis.port);
 
     // Act
@@ -504,7 +409,7 @@ async fn a_probe_that_cannot_connect_keeps_the_failover_from_starting() {
     // Arrange: nothing listens on this port.
     let stand_in = ElastiCacheStandIn::start();
     create_group(&client(&stand_in).await, "orders", ("env", "staging")).await;
-    let operator = Operator::new(&stand_in);
+    let operator = Operator::new(stand_in.env());
     let url = format!("redis://127.0.0.1:{}", free_port());
 
     // Act

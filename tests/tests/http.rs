@@ -13,7 +13,7 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
 use cachewatch_adapters::SqliteStore;
 use cachewatch_adapters::elasticache::ElastiCache;
-use cachewatch_adapters::slack::{RetryPolicy, SlackClient, SlackSettings};
+use cachewatch_adapters::slack::SlackClient;
 use cachewatch_core::alerting::notify::{NotifySettings, record_alerts};
 use cachewatch_core::alerting::slack::{
     ACTION_ACKNOWLEDGE, ACTION_CHECKLIST, ACTION_OUTCOME, ACTION_RUNBOOK, Block, SlackMessage,
@@ -31,7 +31,7 @@ use cachewatch_core::{AlertPolicy, EventId, ingest};
 use cachewatch_http::sns::{FetchError, SnsFetcher};
 use cachewatch_http::{Door, HttpSettings, router};
 use cachewatch_tests::browser::Browser;
-use cachewatch_tests::elasticache::{ElastiCacheStandIn, Fault};
+use cachewatch_tests::elasticache::{ElastiCacheStandIn, redis_group, redis_member};
 use cachewatch_tests::slack::{ALERTS, Endpoint, SlackRequest, SlackStandIn, StoredMessage};
 use cachewatch_tests::sns::{self, CERT_URL, TOPIC};
 use chrono::{DateTime, Duration, Utc};
@@ -142,19 +142,7 @@ struct TestDoor {
 }
 
 fn client(slack: &SlackStandIn) -> SlackClient {
-    let settings = SlackSettings {
-        timeout: StdDuration::from_secs(5),
-        retry: RetryPolicy {
-            attempts: 2,
-            first_delay: StdDuration::from_millis(5),
-            max_delay: StdDuration::from_millis(20),
-        },
-        min_interval: StdDuration::ZERO,
-        ..SlackSettings::default()
-    }
-    .with_api_base(&slack.api_base())
-    .unwrap();
-    SlackClient::new(settings, SecretString::from(slack.token().to_owned())).unwrap()
+    slack.client(StdDuration::from_secs(5), 2)
 }
 
 async fn door(links_required: bool) -> TestDoor {
@@ -379,28 +367,12 @@ async fn alerted(door: &TestDoor) -> StoredMessage {
 async fn door_on_elasticache() -> (TestDoor, ElastiCacheStandIn) {
     let stand_in = tokio::task::block_in_place(ElastiCacheStandIn::start);
     let client = aws_sdk_elasticache::Client::new(&stand_in.sdk_config().await);
-    client
-        .create_replication_group()
-        .replication_group_id("payments")
-        .replication_group_description("payments cache")
-        .engine("redis")
-        .engine_version("7.1")
-        .cache_node_type("cache.t4g.small")
-        .replicas_per_node_group(1)
-        .automatic_failover_enabled(true)
-        .multi_az_enabled(true)
+    redis_group(&client, "payments")
         .send()
         .await
         .expect("moto creates the replication group");
     for member in ["payments-0001-001", "payments-0001-002"] {
-        client
-            .create_cache_cluster()
-            .cache_cluster_id(member)
-            .replication_group_id("payments")
-            .engine("redis")
-            .engine_version("7.1")
-            .cache_node_type("cache.t4g.small")
-            .num_cache_nodes(1)
+        redis_member(&client, member, "payments")
             .send()
             .await
             .expect("moto creates the member cluster");
@@ -412,16 +384,7 @@ async fn door_on_elasticache() -> (TestDoor, ElastiCacheStandIn) {
 /// From now on ElastiCache refuses to describe the cluster, as it does once the credentials
 /// lose the right to.
 fn refuse_lookups(stand_in: &ElastiCacheStandIn) {
-    for _ in 0..10 {
-        stand_in.fail_next(
-            "DescribeCacheClusters",
-            Fault::Error {
-                status: 403,
-                code: "AccessDenied".into(),
-                message: "not authorized to perform elasticache:DescribeCacheClusters".into(),
-            },
-        );
-    }
+    stand_in.refuse("DescribeCacheClusters", 10);
 }
 
 /// How runbooks and alerts write the time facts were read, for any minute of `from..=to`.
@@ -541,16 +504,7 @@ async fn the_runbook_page_in_a_browser_names_the_facts_kept_when_the_lookup_is_r
 async fn a_refused_parameter_lookup_leaves_the_other_facts_and_the_runbook_says_so() {
     // Arrange: ElastiCache describes the cluster but refuses its parameter group.
     let (door, stand_in) = door_on_elasticache().await;
-    for _ in 0..10 {
-        stand_in.fail_next(
-            "DescribeCacheParameters",
-            Fault::Error {
-                status: 403,
-                code: "AccessDenied".into(),
-                message: "not authorized to perform elasticache:DescribeCacheParameters".into(),
-            },
-        );
-    }
+    stand_in.refuse("DescribeCacheParameters", 10);
     let parent = alerted(&door).await;
     let link = element(&parent, ACTION_RUNBOOK).unwrap()["url"]
         .as_str()

@@ -15,7 +15,7 @@ use cachewatch_adapters::dynamo::DynamoStore;
 use cachewatch_core::EventQuery;
 use cachewatch_core::alerting::delivery::{DeliveryState, DeliveryStore};
 use cachewatch_core::history::store::EventStore;
-use cachewatch_tests::elasticache::{ElastiCacheStandIn, Fault as ElastiCacheFault};
+use cachewatch_tests::elasticache::{ElastiCacheStandIn, Fault as ElastiCacheFault, redis_group};
 use cachewatch_tests::lambda::{LambdaRuntime, Outcome};
 use cachewatch_tests::moto::Moto;
 use cachewatch_tests::slack::{ALERTS, Endpoint, Fault, SlackStandIn, StoredMessage};
@@ -102,16 +102,7 @@ fn answer(outcome: &Outcome) -> &Value {
 /// topic, and Memcached cluster `sessions`, created before cachewatch, publishing nowhere.
 async fn create_fleet(stand_in: &ElastiCacheStandIn) {
     let client = ElastiCacheClient::new(&stand_in.sdk_config().await);
-    client
-        .create_replication_group()
-        .replication_group_id("orders")
-        .replication_group_description("orders cache")
-        .engine("redis")
-        .engine_version("7.1")
-        .cache_node_type("cache.t4g.small")
-        .replicas_per_node_group(1)
-        .automatic_failover_enabled(true)
-        .multi_az_enabled(true)
+    redis_group(&client, "orders")
         .snapshot_retention_limit(5)
         .notification_topic_arn(OURS)
         .send()
@@ -141,28 +132,14 @@ async fn environment(
     stand_in: &ElastiCacheStandIn,
     slack: &SlackStandIn,
 ) -> Vec<(&'static str, String)> {
-    let sdk = moto_sdk(moto).await;
-    DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), TABLE)
-        .create_table()
-        .await
-        .expect("moto creates the table");
-    let secret = aws_sdk_secretsmanager::Client::new(&sdk)
-        .create_secret()
-        .name("cachewatch/slack")
-        .secret_string(json!({ "SLACK_BOT_TOKEN": slack.token() }).to_string())
-        .send()
-        .await
-        .expect("moto keeps the secret");
-    let path = alert_path(&sdk).await;
+    let secret = moto.create_table_and_secret(TABLE, slack.token()).await;
+    let path = alert_path(&moto.sdk_config().await).await;
     let mut env = moto.env();
     env.extend(path);
     env.extend([
         ("AWS_ENDPOINT_URL_ELASTICACHE", stand_in.endpoint()),
         ("CACHEWATCH_TABLE", TABLE.to_owned()),
-        (
-            "CACHEWATCH_SECRET_ARN",
-            secret.arn().expect("an ARN").to_owned(),
-        ),
+        ("CACHEWATCH_SECRET_ARN", secret),
         ("CACHEWATCH_TOPIC_ARN", OURS.to_owned()),
         ("CACHEWATCH_TZ", "UTC".to_owned()),
         ("CACHEWATCH_DIGEST_HOUR", "0".to_owned()),
@@ -220,17 +197,6 @@ async fn alert_path(sdk: &aws_config::SdkConfig) -> Vec<(&'static str, String)> 
 }
 
 /// An SDK configuration for the emulator.
-async fn moto_sdk(moto: &Moto) -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(moto.endpoint())
-        .region(aws_config::Region::new("eu-west-1"))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            "testing", "testing", None, None, "tests",
-        ))
-        .load()
-        .await
-}
-
 fn mentions(message: &StoredMessage, what: &str) -> bool {
     message.text.contains(what)
         || Value::Array(message.blocks.clone())
@@ -417,7 +383,7 @@ async fn sns_deliveries_a_lost_event_and_a_slack_outage_end_as_one_alert_each() 
     );
 
     // The table: three events, each alerted once.
-    let sdk = moto_sdk(&moto).await;
+    let sdk = moto.sdk_config().await;
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), TABLE);
     let events = store.search(&EventQuery::default()).await.unwrap();
     let mut kinds: Vec<(&str, &str)> = events
@@ -470,7 +436,7 @@ async fn a_poison_record_fails_the_invocation_for_the_dead_letter_queue_and_cost
  {
     // Arrange: the function without Slack (a team that only keeps the history).
     let moto = Moto::start();
-    let sdk = moto_sdk(&moto).await;
+    let sdk = moto.sdk_config().await;
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), TABLE);
     store.create_table().await.expect("moto creates the table");
     let mut env = moto.env();
@@ -542,16 +508,7 @@ async fn the_ingest_function_keeps_the_facts_it_reads_and_alerts_them_with_their
     let read_first: Vec<_> = slack.messages(ALERTS);
 
     // Act: the function's role loses the right to describe the cluster; the next notice comes.
-    for _ in 0..10 {
-        stand_in.fail_next(
-            "DescribeCacheClusters",
-            ElastiCacheFault::Error {
-                status: 403,
-                code: "AccessDenied".into(),
-                message: "not authorized to perform elasticache:DescribeCacheClusters".into(),
-            },
-        );
-    }
+    stand_in.refuse("DescribeCacheClusters", 10);
     // A new instance of the function: nothing of the first lookup is left in its memory.
     let mut cold = LambdaRuntime::start();
     cold.spawn(
@@ -656,7 +613,7 @@ async fn a_canary_travels_from_the_topic_to_the_history_is_never_alerted_and_a_l
         "cachewatch-ingest",
         &env,
     );
-    let sdk = moto_sdk(&moto).await;
+    let sdk = moto.sdk_config().await;
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let delivery = sqs
         .create_queue()
@@ -864,7 +821,7 @@ async fn an_aws_health_event_from_eventbridge_is_stored_once_per_communication_a
  {
     // Arrange: the function as the stack's EventBridge rule invokes it, without Slack.
     let moto = Moto::start();
-    let sdk = moto_sdk(&moto).await;
+    let sdk = moto.sdk_config().await;
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), TABLE);
     store.create_table().await.expect("moto creates the table");
     let mut env = moto.env();
@@ -1051,7 +1008,7 @@ async fn the_poller_sends_a_canary_when_none_is_recent_and_not_when_one_is() {
     let stand_in = ElastiCacheStandIn::forwarding_to(&moto.endpoint());
     let slack = SlackStandIn::start();
     let env = environment(&moto, &stand_in, &slack).await;
-    let sdk = moto_sdk(&moto).await;
+    let sdk = moto.sdk_config().await;
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let delivery = topic_to_queue(&sdk).await;
     let mut ingest = LambdaRuntime::start();
@@ -1140,7 +1097,7 @@ async fn a_scheduled_canary_that_never_arrives_is_said_once_in_slack_and_on_the_
     let stand_in = ElastiCacheStandIn::forwarding_to(&moto.endpoint());
     let slack = SlackStandIn::start();
     let mut env = environment(&moto, &stand_in, &slack).await;
-    let sdk = moto_sdk(&moto).await;
+    let sdk = moto.sdk_config().await;
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let delivery = topic_to_queue(&sdk).await;
     let (alarms, alarm_queue) = alarm_topic(&sdk).await;
@@ -1402,7 +1359,10 @@ async fn the_poller_reads_every_spoke_through_its_role_and_one_that_fails_stops_
     assert_ne!(key_of("us-east-1"), key_of("ap-southeast-2"));
 
     // The history knows where each event came from, and searches by it.
-    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&moto_sdk(&moto).await), TABLE);
+    let store = DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&moto.sdk_config().await),
+        TABLE,
+    );
     let of = |account: &str, region: Option<&str>| EventQuery {
         account: Some(account.to_owned()),
         region: region.map(str::to_owned),
@@ -1455,7 +1415,7 @@ async fn the_poller_reads_every_spoke_through_its_role_and_one_that_fails_stops_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hub_reads_notifications_of_its_own_topics_and_its_spokes_only() {
     let moto = Moto::start();
-    let sdk = moto_sdk(&moto).await;
+    let sdk = moto.sdk_config().await;
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), TABLE);
     store.create_table().await.expect("moto creates the table");
     let mut env = moto.env();
@@ -1549,7 +1509,10 @@ async fn one_cluster_name_in_two_accounts_is_two_maintenances_and_the_pollers_te
     let delivered = answer(&ingest.invoke(notices, WITHIN).outcome).clone();
 
     assert_eq!(delivered["new"], json!(2), "{delivered}");
-    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&moto_sdk(&moto).await), TABLE);
+    let store = DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&moto.sdk_config().await),
+        TABLE,
+    );
     let sessions = || async {
         let query = EventQuery {
             cluster: Some("sessions-redis".to_owned()),

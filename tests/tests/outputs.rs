@@ -4,12 +4,12 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use cachewatch_tests::moto::Moto;
 use cachewatch_tests::slack::SlackStandIn;
 use cachewatch_tests::webhook::{Received, WebhookReceiver};
-use cachewatch_tests::workspace_bin;
+use cachewatch_tests::{output_with_input, workspace_bin};
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
@@ -83,20 +83,11 @@ fn cachewatch(
         .env("SLACK_RETRY_ATTEMPTS", "2")
         .env("SLACK_RETRY_DELAY_MS", "5")
         .env_remove("CACHEWATCH_BASE_URL")
-        .env_remove("SLACK_WEBHOOK_URL")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .env_remove("SLACK_WEBHOOK_URL");
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let mut child = cmd.spawn().unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    if let Some(text) = input {
-        std::io::Write::write_all(&mut stdin, text.as_bytes()).unwrap();
-    }
-    drop(stdin);
-    child.wait_with_output().unwrap()
+    output_with_input(&mut cmd, input)
 }
 
 fn text(out: &Output) -> String {
@@ -398,14 +389,7 @@ async fn q_developer_gets_custom_notifications_threaded_by_maintenance() {
     let dir = tempfile::tempdir().unwrap();
     let env: Vec<(&str, String)> = moto.env();
 
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(moto.endpoint())
-        .region(aws_config::Region::new("eu-west-1"))
-        .credentials_provider(aws_sdk_sns::config::Credentials::new(
-            "testing", "testing", None, None, "test",
-        ))
-        .load()
-        .await;
+    let sdk = moto.sdk_config().await;
     let sns = aws_sdk_sns::Client::new(&sdk);
     let topic = sns
         .create_topic()

@@ -8,7 +8,7 @@ use std::time::Duration as StdDuration;
 
 use cachewatch_adapters::SqliteStore;
 use cachewatch_adapters::dynamo::DynamoStore;
-use cachewatch_adapters::slack::{RetryPolicy, SlackClient, SlackSettings};
+use cachewatch_adapters::slack::SlackClient;
 use cachewatch_core::alerting::delivery::DeliveryStore;
 use cachewatch_core::alerting::notify::{NotifySettings, notify, record_alerts};
 use cachewatch_core::alerting::reminder::{ReminderReport, send_reminders};
@@ -22,7 +22,6 @@ use cachewatch_core::{AlertPolicy, EventId, ingest, parse_document};
 use cachewatch_tests::moto::Moto;
 use cachewatch_tests::slack::{Fault, SlackStandIn, StoredMessage};
 use chrono::{DateTime, Duration, DurationRound, Utc};
-use secrecy::SecretString;
 use serde_json::json;
 
 const CHANNEL: &str = "C0ALERTS";
@@ -72,19 +71,7 @@ fn rescheduled(at: DateTime<Utc>, from: DateTime<Utc>, to: DateTime<Utc>) -> Str
 }
 
 fn client(slack: &SlackStandIn) -> SlackClient {
-    let settings = SlackSettings {
-        timeout: StdDuration::from_secs(2),
-        retry: RetryPolicy {
-            attempts: 1,
-            first_delay: StdDuration::from_millis(5),
-            max_delay: StdDuration::from_millis(20),
-        },
-        min_interval: StdDuration::ZERO,
-        ..SlackSettings::default()
-    }
-    .with_api_base(&slack.api_base())
-    .unwrap();
-    SlackClient::new(settings, SecretString::from(slack.token().to_owned())).unwrap()
+    slack.client(StdDuration::from_secs(2), 1)
 }
 
 fn settings(holder: &str) -> NotifySettings {

@@ -3,69 +3,28 @@
 //! recorded against them, then the log as Markdown, CSV and an SVG chart. Engines come from
 //! ElastiCache (the stand-in in front of moto) when asked.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-
 use aws_sdk_elasticache::Client;
 use cachewatch_adapters::SqliteStore;
 use cachewatch_core::history::response::{Outcome, ResponseStore};
 use cachewatch_core::model::event::EventId;
 use cachewatch_tests::elasticache::ElastiCacheStandIn;
-use cachewatch_tests::{fixture, workspace_bin};
+use cachewatch_tests::fixture;
+use cachewatch_tests::operator::Operator;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
 
-/// A temporary history and the binary pointed at it, with no AWS configuration unless given.
-struct Team {
-    _dir: tempfile::TempDir,
-    db: PathBuf,
-    aws: Vec<(&'static str, String)>,
+/// The year of maintenances, ingested into a team's history (no AWS configuration).
+fn with_a_year() -> Operator {
+    let team = Operator::new(Vec::new());
+    let path = fixture("report_year_2025.json");
+    team.ok(&["ingest", path.to_str().unwrap()]);
+    team
 }
 
-impl Team {
-    fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("history.db");
-        Self {
-            _dir: dir,
-            db,
-            aws: Vec::new(),
-        }
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(workspace_bin("cachewatch"))
-            .args(args)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("CACHEWATCH_DB", &self.db)
-            .envs(self.aws.iter().map(|(k, v)| (*k, v.as_str())))
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "cachewatch {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    }
-
-    /// The year of maintenances, ingested.
-    fn with_a_year() -> Self {
-        let team = Self::new();
-        let path = fixture("report_year_2025.json");
-        team.ok(&["ingest", path.to_str().unwrap()]);
-        team
-    }
-
-    /// The maintenance of the first stored event about `cluster` of `kind`.
-    fn maintenance_of(&self, cluster: &str, kind: &str) -> EventId {
-        let events: Value = serde_json::from_str(&self.ok(&[
+/// The maintenance of the first stored event about `cluster` of `kind`.
+fn maintenance_of(team: &Operator, cluster: &str, kind: &str) -> EventId {
+    let listed = team
+        .ok(&[
             "events",
             "--json",
             "--limit",
@@ -74,19 +33,19 @@ impl Team {
             cluster,
             "--kind",
             kind,
-        ]))
-        .unwrap();
-        let id = events[0]["maintenance_id"]
-            .as_str()
-            .unwrap_or_else(|| panic!("a {kind} event of {cluster} in a maintenance: {events:#}"));
-        EventId::parse(id).unwrap()
-    }
+        ])
+        .stdout;
+    let events: Value = serde_json::from_str(&listed).unwrap();
+    let id = events[0]["maintenance_id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("a {kind} event of {cluster} in a maintenance: {events:#}"));
+    EventId::parse(id).unwrap()
+}
 
-    /// Records an outcome through the store, as `cachewatch outcome` or Slack's modal would.
-    async fn record(&self, outcome: Outcome) {
-        let store = SqliteStore::open(Path::new(&self.db)).unwrap();
-        store.record_outcome(&outcome).await.unwrap();
-    }
+/// Records an outcome through the store, as `cachewatch outcome` or Slack's modal would.
+async fn record(team: &Operator, outcome: Outcome) {
+    let store = SqliteStore::open(&team.db).unwrap();
+    store.record_outcome(&outcome).await.unwrap();
 }
 
 fn outcome(
@@ -111,25 +70,31 @@ fn outcome(
 
 /// The team's log for 2025: the orders replacement handled by a manual failover, the first
 /// Memcached replacement with a site maintenance.
-async fn team_with_outcomes() -> Team {
-    let team = Team::with_a_year();
-    let orders = team.maintenance_of("orders-0001-001", "node_replacement_scheduled");
-    let sessions = team.maintenance_of("sessions", "cache_node_replace_complete");
-    team.record(outcome(
-        orders,
-        "manual-failover",
-        false,
-        Some(Duration::seconds(125)),
-        "batch jobs stopped | keys counted, 1,204 before and after",
-    ))
+async fn team_with_outcomes() -> Operator {
+    let team = with_a_year();
+    let orders = maintenance_of(&team, "orders-0001-001", "node_replacement_scheduled");
+    let sessions = maintenance_of(&team, "sessions", "cache_node_replace_complete");
+    record(
+        &team,
+        outcome(
+            orders,
+            "manual-failover",
+            false,
+            Some(Duration::seconds(125)),
+            "batch jobs stopped | keys counted, 1,204 before and after",
+        ),
+    )
     .await;
-    team.record(outcome(
-        sessions,
-        "waited",
-        true,
-        Some(Duration::minutes(10)),
-        "dumped and restored the \"catalog\" keys",
-    ))
+    record(
+        &team,
+        outcome(
+            sessions,
+            "waited",
+            true,
+            Some(Duration::minutes(10)),
+            "dumped and restored the \"catalog\" keys",
+        ),
+    )
     .await;
     team
 }
@@ -140,7 +105,7 @@ async fn the_markdown_log_has_a_row_per_maintenance_totals_and_months() {
     let team = team_with_outcomes().await;
 
     // Act
-    let md = team.ok(&["report", "--year", "2025"]);
+    let md = team.ok(&["report", "--year", "2025"]).stdout;
 
     // Assert
     assert!(md.starts_with("# Maintenance log 2025\n"), "{md}");
@@ -185,7 +150,9 @@ async fn the_csv_log_reads_back_as_one_record_per_maintenance() {
     let team = team_with_outcomes().await;
 
     // Act
-    let csv = team.ok(&["report", "--year", "2025", "--format", "csv"]);
+    let csv = team
+        .ok(&["report", "--year", "2025", "--format", "csv"])
+        .stdout;
 
     // Assert
     let mut reader = csv::Reader::from_reader(csv.as_bytes());
@@ -240,7 +207,9 @@ async fn the_svg_chart_counts_maintenances_per_month() {
     let team = team_with_outcomes().await;
 
     // Act
-    let svg = team.ok(&["report", "--year", "2025", "--format", "svg"]);
+    let svg = team
+        .ok(&["report", "--year", "2025", "--format", "svg"])
+        .stdout;
 
     // Assert
     assert!(
@@ -299,7 +268,9 @@ async fn engines_come_from_elasticache_when_asked() {
     team.aws = stand_in.env();
 
     // Act
-    let md = team.ok(&["report", "--year", "2025", "--elasticache"]);
+    let md = team
+        .ok(&["report", "--year", "2025", "--elasticache"])
+        .stdout;
 
     // Assert
     assert!(
@@ -328,24 +299,24 @@ async fn engines_come_from_elasticache_when_asked() {
 
 #[test]
 fn an_empty_year_and_a_bad_year_say_so() {
-    let team = Team::with_a_year();
-    let empty = team.ok(&["report", "--year", "2019"]);
+    let team = with_a_year();
+    let empty = team.ok(&["report", "--year", "2019"]).stdout;
     assert!(empty.contains("0 maintenances in 2019"), "{empty}");
     assert!(
         empty.contains("Nothing was recorded for this year."),
         "{empty}"
     );
-    let this_year = team.ok(&["report"]);
+    let this_year = team.ok(&["report"]).stdout;
     let year = Utc::now().format("%Y").to_string();
     assert!(
         this_year.starts_with(&format!("# Maintenance log {year}\n")),
         "{this_year}"
     );
     let bad = team.run(&["report", "--year", "20000"]);
-    assert_eq!(bad.status.code(), Some(2));
+    assert_eq!(bad.code, Some(2));
     assert!(
-        String::from_utf8_lossy(&bad.stderr).contains("--year 20000 is not a year"),
+        bad.stderr.contains("--year 20000 is not a year"),
         "{}",
-        String::from_utf8_lossy(&bad.stderr)
+        bad.stderr
     );
 }

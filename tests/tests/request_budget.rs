@@ -97,14 +97,7 @@ fn a_redelivery_costs_one_request_a_quiet_event_three_and_a_replacement_notice_t
 
 /// The open maintenances, read straight from moto.
 async fn open_maintenances(rig: &Rig) -> Vec<Maintenance> {
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(rig.moto().endpoint())
-        .region(aws_config::Region::new("eu-west-1"))
-        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            "testing", "testing", None, None, "tests",
-        ))
-        .load()
-        .await;
+    let sdk = rig.moto().sdk_config().await;
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), TABLE);
     store
         .open_maintenances(chrono::Utc::now(), false)

@@ -568,18 +568,7 @@ async fn a_rate_limited_keyed_post_is_not_looked_for_since_it_was_refused() {
 #[tokio::test]
 async fn random_failures_never_double_a_keyed_post() {
     let slack = SlackStandIn::start();
-    slack.fail_randomly(RandomFailures {
-        rate: 0.3,
-        seed: 7,
-        faults: vec![
-            Fault::HttpStatus(500),
-            Fault::RateLimited {
-                retry_after_secs: 0,
-            },
-            Fault::LostAnswer,
-        ],
-        only: None,
-    });
+    slack.fail_randomly(RandomFailures::thirty_percent(7));
     let client = client_with(
         SlackSettings {
             retry: RetryPolicy {

@@ -20,7 +20,7 @@ use crate::elasticache::{ElastiCache, ElastiCacheError};
 #[derive(Debug, thiserror::Error)]
 pub enum AlertPathError {
     /// An SNS or SQS call failed.
-    #[error("{operation} failed{}", describe(.code, .message))]
+    #[error("{operation} failed{}", crate::aws::describe(.code, .message))]
     Call {
         /// The call (`GetTopicAttributes`).
         operation: &'static str,
@@ -41,15 +41,6 @@ pub enum AlertPathError {
     /// SQS answered a depth that is not a number.
     #[error("SQS GetQueueAttributes answered {0:?} messages, not a number")]
     Depth(String),
-}
-
-fn describe(code: &Option<String>, message: &Option<String>) -> String {
-    match (code, message) {
-        (Some(c), Some(m)) => format!(": {c}: {m}"),
-        (Some(c), None) => format!(": {c}"),
-        (None, Some(m)) => format!(": {m}"),
-        (None, None) => String::new(),
-    }
 }
 
 impl AlertPathError {

@@ -9,6 +9,16 @@ pub async fn load() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest()).load().await
 }
 
+/// The end of an AWS error's text: `: {code}: {message}`, with what the answer gave of either.
+pub(crate) fn describe(code: &Option<String>, message: &Option<String>) -> String {
+    match (code, message) {
+        (Some(c), Some(m)) => format!(": {c}: {m}"),
+        (Some(c), None) => format!(": {c}"),
+        (None, Some(m)) => format!(": {m}"),
+        (None, None) => String::new(),
+    }
+}
+
 /// Whether AWS credentials are configured on this machine, without asking any service: the
 /// standard variables (keys, a profile, web identity, container credentials) or a shared
 /// credentials or config file. Commands that can work without AWS use it to decide whether to

@@ -35,7 +35,7 @@ use crate::access;
 use crate::door::{App, Parts};
 use crate::pages::{self, HistoryPage, RunbookPage};
 use crate::settings::HttpSettings;
-use cachewatch_app::lookup::{self, FactsFrom, Found, RunbookFailure};
+use cachewatch_app::lookup::{self, Found, RunbookFailure};
 use cachewatch_app::respond::{self, RespondError, StepRequest, Who};
 use cachewatch_app::search::{self, SearchError, SearchRequest, Searched};
 use cachewatch_core::history::filters::{self, Reading};
@@ -163,17 +163,7 @@ pub(crate) async fn runbook<P: Parts>(
         Ok(other) => return not_one(&other, &id),
         Err(e) => return unavailable(&e),
     };
-    let config = app.config_now(now).await;
-    let runbook = match subject
-        .runbook(
-            &app.store,
-            &app.runbooks,
-            FactsFrom::source(&app.facts),
-            &config.owners(),
-            now,
-        )
-        .await
-    {
+    let runbook = match app.runbook_of(&subject, now).await {
         Ok(runbook) => runbook,
         Err(RunbookFailure::Store(e)) => return unavailable(&e),
         Err(RunbookFailure::Render(e)) => {

@@ -33,7 +33,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::door::{App, Parts};
-use cachewatch_app::lookup::{self, FactsFrom, Found, RunbookFailure};
+use cachewatch_app::lookup::{self, Found, RunbookFailure};
 use cachewatch_app::mute::{self, Asked, MuteRefused, MuteRequest, Muted};
 use cachewatch_app::search::{self, SearchError, SearchRequest};
 use cachewatch_core::history::filters::Reading;
@@ -346,17 +346,7 @@ async fn runbook<P: Parts>(app: &App<P>, raw: &str, now: DateTime<Utc>) -> Store
         Found::One(subject) => subject,
         other => return Ok(not_found(raw, &other)),
     };
-    let config = app.config_now(now).await;
-    let runbook = match subject
-        .runbook(
-            &app.store,
-            &app.runbooks,
-            FactsFrom::source(&app.facts),
-            &config.owners(),
-            now,
-        )
-        .await
-    {
+    let runbook = match app.runbook_of(&subject, now).await {
         Ok(runbook) => runbook,
         Err(RunbookFailure::Store(e)) => return Err(e),
         Err(RunbookFailure::Render(e)) => {

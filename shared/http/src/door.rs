@@ -12,12 +12,13 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use cachewatch_app::lookup::{FactsFrom, RunbookFailure, Subject};
 use cachewatch_core::alerting::delivery::{ChatSink, SlackViews};
 use cachewatch_core::alerting::notify::NotifySettings;
 use cachewatch_core::cluster::source::FactsSource;
 use cachewatch_core::config::Config;
 use cachewatch_core::links;
-use cachewatch_core::runbook::Runbooks;
+use cachewatch_core::runbook::{Runbook, Runbooks};
 use chrono::{DateTime, Utc};
 
 use crate::settings::HttpSettings;
@@ -117,6 +118,24 @@ impl<P: Parts> App<P> {
     pub fn slack_link(&self, path: &str, now: DateTime<Utc>) -> Option<String> {
         self.settings.base_url.as_ref()?;
         Some(self.link(path, now))
+    }
+
+    /// The runbook of `subject` as every door shows it, with the team's owners at `now`.
+    pub async fn runbook_of(
+        &self,
+        subject: &Subject,
+        now: DateTime<Utc>,
+    ) -> Result<Runbook, RunbookFailure> {
+        let config = self.config_now(now).await;
+        subject
+            .runbook(
+                &self.store,
+                &self.runbooks,
+                FactsFrom::source(&self.facts),
+                &config.owners(),
+                now,
+            )
+            .await
     }
 
     /// The configuration at `now`, with the mutes people set in Slack. When those cannot be read,

@@ -42,7 +42,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::door::{App, Parts};
-use cachewatch_app::lookup::{self, FactsFrom, Found, RunbookFailure, Subject};
+use cachewatch_app::lookup::{self, Found, RunbookFailure, Subject};
 use cachewatch_app::respond::{self, OutcomeRequest, Refused, RespondError, Who};
 
 /// The `callback_id` of the outcome modal.
@@ -363,16 +363,7 @@ async fn post_checklist<P: Parts>(
         .place()
         .ok_or(ButtonError::Incomplete("which message the button is on"))?;
     let chat = app.chat.as_ref().ok_or(ButtonError::NoChat)?;
-    let config = app.config_now(now).await;
-    let runbook = subject
-        .runbook(
-            &app.store,
-            &app.runbooks,
-            FactsFrom::source(&app.facts),
-            &config.owners(),
-            now,
-        )
-        .await?;
+    let runbook = app.runbook_of(&subject, now).await?;
     for (i, mut message) in slack::checklist(&runbook).into_iter().enumerate() {
         message.thread_ts = Some(place.thread_ts.clone());
         message.metadata = Some(MessageMetadata::for_delivery(&format!(

@@ -25,14 +25,7 @@ impl FactsStore for DynamoStore {
         })?;
         let mut item = key(facts_pk(&record.cluster_id), time_key(record.read_at));
         item.insert(JSON.to_owned(), s(json));
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| sdk_error("record facts", e))
+        self.put(item, "record facts").await
     }
 
     async fn latest_facts(&self, cluster_id: &str) -> Result<Option<FactsRecord>, StoreError> {

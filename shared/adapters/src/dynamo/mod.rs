@@ -174,6 +174,18 @@ impl DynamoStore {
             .set_limit(self.page_limit)
     }
 
+    /// Puts `item`, replacing any item with its key.
+    async fn put(&self, item: items::Item, operation: &'static str) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| error::sdk_error(operation, e))?;
+        Ok(())
+    }
+
     /// Creates the table with [`TABLE_SCHEMA`] and waits until it is active. For tests and local
     /// emulators: deployments create it from the stack's template.
     pub async fn create_table(&self) -> Result<(), StoreError> {

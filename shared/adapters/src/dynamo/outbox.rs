@@ -98,18 +98,6 @@ impl DynamoStore {
             Err(err) => Err(sdk_error(operation, err)),
         }
     }
-
-    /// Puts `item`, replacing any item with its key.
-    async fn put(&self, item: Item, operation: &'static str) -> Result<(), StoreError> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(|e| sdk_error(operation, e))?;
-        Ok(())
-    }
 }
 
 impl DeliveryStore for DynamoStore {

@@ -94,9 +94,40 @@ pub(crate) async fn all_of<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
     outputs.into_iter().flatten().collect()
 }
 
-/// Waits before a batch is sent again.
-async fn back_off(attempt: u32) {
-    tokio::time::sleep(FIRST_BACKOFF * 2u32.saturating_pow(attempt)).await;
+/// The attempts at one batch: each after the first waits twice as long as the one before, and
+/// what is left unprocessed after [`BATCH_ATTEMPTS`] attempts is an error.
+struct Attempts {
+    operation: &'static str,
+    made: u32,
+}
+
+impl Attempts {
+    fn new(operation: &'static str) -> Self {
+        Self { operation, made: 0 }
+    }
+
+    /// Waits before an attempt that is not the first, and counts it.
+    async fn next(&mut self) {
+        if self.made > 0 {
+            tokio::time::sleep(FIRST_BACKOFF * 2u32.saturating_pow(self.made - 1)).await;
+        }
+        self.made += 1;
+    }
+
+    /// After an attempt that left `count` keys or items unprocessed: whether they may be sent
+    /// again.
+    fn left(&self, count: usize) -> Result<(), StoreError> {
+        if self.made >= BATCH_ATTEMPTS {
+            return Err(StoreError::Unavailable {
+                operation: self.operation,
+                source: Box::new(Unprocessed {
+                    count,
+                    attempts: self.made,
+                }),
+            });
+        }
+        Ok(())
+    }
 }
 
 /// The items stored under `keys` (partition and sort key values), read consistently, keyed by
@@ -128,12 +159,9 @@ pub(crate) async fn batch_get(
                 source: Box::new(e),
             })?;
         let mut pending = Some(HashMap::from([(table.to_owned(), request)]));
-        let mut attempt = 0;
+        let mut attempts = Attempts::new(operation);
         while let Some(request_items) = pending.take() {
-            if attempt > 0 {
-                back_off(attempt - 1).await;
-            }
-            attempt += 1;
+            attempts.next().await;
             let out = client
                 .batch_get_item()
                 .set_request_items(Some(request_items))
@@ -149,15 +177,7 @@ pub(crate) async fn batch_get(
                 .unprocessed_keys
                 .filter(|u| u.values().any(|k| !k.keys().is_empty()));
             if let Some(left) = left {
-                if attempt >= BATCH_ATTEMPTS {
-                    return Err(StoreError::Unavailable {
-                        operation,
-                        source: Box::new(Unprocessed {
-                            count: left.values().map(|k| k.keys().len()).sum(),
-                            attempts: attempt,
-                        }),
-                    });
-                }
+                attempts.left(left.values().map(|k| k.keys().len()).sum())?;
                 pending = Some(left);
             }
         }
@@ -174,12 +194,9 @@ pub(crate) async fn batch_write(
 ) -> Result<(), StoreError> {
     for chunk in requests.chunks(WRITE_BATCH) {
         let mut pending = Some(HashMap::from([(table.to_owned(), chunk.to_vec())]));
-        let mut attempt = 0;
+        let mut attempts = Attempts::new(operation);
         while let Some(request_items) = pending.take() {
-            if attempt > 0 {
-                back_off(attempt - 1).await;
-            }
-            attempt += 1;
+            attempts.next().await;
             let out = client
                 .batch_write_item()
                 .set_request_items(Some(request_items))
@@ -190,15 +207,7 @@ pub(crate) async fn batch_write(
                 .unprocessed_items
                 .filter(|u| u.values().any(|w| !w.is_empty()));
             if let Some(left) = left {
-                if attempt >= BATCH_ATTEMPTS {
-                    return Err(StoreError::Unavailable {
-                        operation,
-                        source: Box::new(Unprocessed {
-                            count: left.values().map(Vec::len).sum(),
-                            attempts: attempt,
-                        }),
-                    });
-                }
+                attempts.left(left.values().map(Vec::len).sum())?;
                 pending = Some(left);
             }
         }

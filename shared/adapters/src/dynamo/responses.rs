@@ -48,17 +48,6 @@ fn from_json<T: DeserializeOwned>(item: &Item) -> Result<T, StoreError> {
 }
 
 impl DynamoStore {
-    async fn put_response(&self, item: Item, operation: &'static str) -> Result<(), StoreError> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| sdk_error(operation, e))
-    }
-
     /// The items of `event` whose sort key starts with `prefix`.
     async fn responses_of(&self, event: &EventId, prefix: &str) -> Result<Vec<Item>, StoreError> {
         let request = self
@@ -81,7 +70,7 @@ impl ResponseStore for DynamoStore {
             responses_pk(&ack.event_id),
             format!("ACK#{}#{}", time_key(ack.at), ack.by),
         );
-        self.put_response(with_json(item, ack)?, "record acknowledgement")
+        self.put(with_json(item, ack)?, "record acknowledgement")
             .await
     }
 
@@ -138,7 +127,7 @@ impl ResponseStore for DynamoStore {
             Index::Key.sort_key().to_owned(),
             s(format!("{}#{}", time_key(outcome.at), outcome.event_id)),
         );
-        self.put_response(item, "record outcome").await
+        self.put(item, "record outcome").await
     }
 
     async fn outcomes(&self, events: &[EventId]) -> Result<Vec<Outcome>, StoreError> {
@@ -181,8 +170,7 @@ impl ResponseStore for DynamoStore {
             MUTES,
             format!("{}#{}#{}", time_key(mute.at), mute.by, mute.clusters),
         );
-        self.put_response(with_json(item, mute)?, "record mute")
-            .await
+        self.put(with_json(item, mute)?, "record mute").await
     }
 
     async fn mutes(&self, now: DateTime<Utc>) -> Result<Vec<MuteRecord>, StoreError> {

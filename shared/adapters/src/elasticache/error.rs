@@ -65,7 +65,7 @@ impl fmt::Display for ErrorKind {
 #[derive(Debug, thiserror::Error)]
 pub enum ElastiCacheError {
     /// An operation failed.
-    #[error("ElastiCache {operation} failed ({kind}){}", describe(.code, .message))]
+    #[error("ElastiCache {operation} failed ({kind}){}", crate::aws::describe(.code, .message))]
     Call {
         /// The operation (`DescribeEvents`).
         operation: &'static str,
@@ -87,15 +87,6 @@ pub enum ElastiCacheError {
         /// The repeated marker.
         marker: String,
     },
-}
-
-fn describe(code: &Option<String>, message: &Option<String>) -> String {
-    match (code, message) {
-        (Some(c), Some(m)) => format!(": {c}: {m}"),
-        (Some(c), None) => format!(": {c}"),
-        (None, Some(m)) => format!(": {m}"),
-        (None, None) => String::new(),
-    }
 }
 
 impl ElastiCacheError {

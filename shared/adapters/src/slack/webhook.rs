@@ -11,7 +11,6 @@ use std::sync::Arc;
 
 use cachewatch_core::alerting::delivery::{ChatSink, DeliveryError, PostedMessage};
 use cachewatch_core::alerting::slack::SlackMessage;
-use chrono::{DateTime, Utc};
 use reqwest::Url;
 use reqwest::header::CONTENT_TYPE;
 use secrecy::{ExposeSecret, SecretString};
@@ -112,26 +111,8 @@ impl ChatSink for SlackWebhook {
         }
     }
 
-    /// A webhook cannot update a message: nothing is sent.
-    async fn update(
-        &self,
-        _channel: &str,
-        _ts: &str,
-        _message: &SlackMessage,
-    ) -> Result<(), DeliveryError> {
-        Ok(())
-    }
-
-    /// A webhook cannot read its channel: always `None`.
-    async fn find_delivery(
-        &self,
-        _channel: &str,
-        _thread_ts: Option<&str>,
-        _key: &str,
-        _since: DateTime<Utc>,
-    ) -> Result<Option<PostedMessage>, DeliveryError> {
-        Ok(None)
-    }
+    // A webhook can neither update a message nor read its channel: `update` and
+    // `find_delivery` are the trait's, which send nothing and find nothing.
 }
 
 /// A webhook's JSON body: the text and, when there are any, the blocks.

@@ -1,12 +1,13 @@
 //! Sending messages to a chat: the [`ChatSink`] trait the Slack adapter implements, what a send
 //! can come back with, and the modals of [`SlackViews`].
 
+use std::collections::BTreeSet;
 use std::future::Future;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::alerting::outbound::{OutboundEvent, Output};
+use crate::alerting::outbound::{OutboundEvent, Output, is_output_channel};
 use crate::alerting::slack::SlackMessage;
 use crate::alerting::slack::blockkit::View;
 use crate::history::store::StoreError;
@@ -68,25 +69,32 @@ pub trait ChatSink: Send + Sync {
         message: &SlackMessage,
     ) -> impl Future<Output = Result<PostedMessage, DeliveryError>> + Send;
 
-    /// Replaces the message `ts` of `channel` with `message`.
+    /// Replaces the message `ts` of `channel` with `message`. By default nothing is sent: what a
+    /// sink without threads (a webhook, a preview) posted cannot be changed.
     fn update(
         &self,
         channel: &str,
         ts: &str,
         message: &SlackMessage,
-    ) -> impl Future<Output = Result<(), DeliveryError>> + Send;
+    ) -> impl Future<Output = Result<(), DeliveryError>> + Send {
+        let _ = (channel, ts, message);
+        std::future::ready(Ok(()))
+    }
 
     /// A message cachewatch posted to `channel` (in the thread `thread_ts`, when given) since
     /// `since` for the delivery `key` (see [`crate::alerting::slack::MessageMetadata::for_delivery`]), if
     /// Slack has it: how a send whose answer was lost is told apart from one that never arrived.
-    /// `Ok(None)` when the sink cannot tell (a webhook).
+    /// `Ok(None)` when the sink cannot tell (a webhook, a preview): the default.
     fn find_delivery(
         &self,
         channel: &str,
         thread_ts: Option<&str>,
         key: &str,
         since: DateTime<Utc>,
-    ) -> impl Future<Output = Result<Option<PostedMessage>, DeliveryError>> + Send;
+    ) -> impl Future<Output = Result<Option<PostedMessage>, DeliveryError>> + Send {
+        let _ = (channel, thread_ts, key, since);
+        std::future::ready(Ok(None))
+    }
 
     /// The outputs beyond Slack this sink also delivers to (see [`crate::alerting::outbound`]):
     /// none unless configured.
@@ -338,4 +346,19 @@ pub trait DeliveryStore: Send + Sync {
         name: &str,
         holder: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// The chat channels the alerts of `events` were sent to (the outputs beside Slack left out):
+/// where their threads are.
+pub async fn sent_channels<S: DeliveryStore>(
+    store: &S,
+    events: &[EventId],
+) -> Result<BTreeSet<String>, StoreError> {
+    Ok(store
+        .deliveries(events)
+        .await?
+        .into_iter()
+        .filter(|d| d.state == DeliveryState::Sent && !is_output_channel(&d.channel))
+        .map(|d| d.channel)
+        .collect())
 }

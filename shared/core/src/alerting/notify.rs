@@ -29,6 +29,7 @@ use sha2::{Digest, Sha256};
 
 use crate::alerting::delivery::{
     ChatSink, Delivery, DeliveryError, DeliveryState, DeliveryStore, PostedMessage, Thread,
+    sent_channels,
 };
 use crate::alerting::outbound::{self, Output, is_output_channel};
 use crate::alerting::slack::{self, AlertContext, MessageMetadata, SlackMessage};
@@ -384,6 +385,33 @@ struct Run<'a, S, C, F> {
     report: NotifyReport,
     /// What the ingest this run follows has in hand.
     known: &'a Known<'a>,
+}
+
+impl<'a, S, C, F> Run<'a, S, C, F> {
+    /// A run with nothing reported yet.
+    #[allow(clippy::too_many_arguments)]
+    fn new(
+        store: &'a S,
+        sink: &'a C,
+        facts: &'a F,
+        runbooks: &'a Runbooks,
+        config: &'a Config,
+        settings: &'a NotifySettings,
+        known: &'a Known<'a>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            store,
+            sink,
+            facts,
+            runbooks,
+            config,
+            settings,
+            now,
+            report: NotifyReport::default(),
+            known,
+        }
+    }
 }
 
 /// One maintenance (or a lone event) with its due deliveries.
@@ -1163,17 +1191,7 @@ where
     F: FactsSource,
 {
     let known = Known::default();
-    let run = Run {
-        store,
-        sink,
-        facts,
-        runbooks,
-        config,
-        settings,
-        now,
-        report: NotifyReport::default(),
-        known: &known,
-    };
+    let run = Run::new(store, sink, facts, runbooks, config, settings, &known, now);
     run.all(refresh, None).await
 }
 
@@ -1313,14 +1331,7 @@ where
     /// Brings the parents of `m`'s threads up to date, in every channel its alerts went to.
     async fn refresh_thread_parents(&mut self, m: &Maintenance) -> Result<(), NotifyError> {
         let store = self.store;
-        let channels: BTreeSet<String> = store
-            .deliveries(&m.event_ids)
-            .await?
-            .into_iter()
-            .filter(|d| d.state == DeliveryState::Sent && !is_output_channel(&d.channel))
-            .map(|d| d.channel)
-            .collect();
-        for channel in channels {
+        for channel in sent_channels(store, &m.event_ids).await? {
             // The thread is where the maintenance's first alert went.
             let Some(mut thread) = store
                 .threads(&channel, &m.event_ids)
@@ -1370,19 +1381,10 @@ pub async fn preview<S: EventStore + DeliveryStore + ResponseStore, F: FactsSour
     settings: &NotifySettings,
     now: DateTime<Utc>,
 ) -> Result<Vec<Preview>, StoreError> {
-    let runbooks = Runbooks::embedded();
-    let known = Known::default();
-    let run = Run {
-        store,
-        sink: &NoSink,
-        facts,
-        runbooks: &runbooks,
-        config,
-        settings,
-        now,
-        known: &known,
-        report: NotifyReport::default(),
-    };
+    let (runbooks, known) = (Runbooks::embedded(), Known::default());
+    let run = Run::new(
+        store, &NoSink, facts, &runbooks, config, settings, &known, now,
+    );
     let mut candidates: Vec<&MaintenanceEvent> = events.iter().filter(|e| e.actionable).collect();
     candidates.sort_by(|a, b| (a.occurred_at, &a.id).cmp(&(b.occurred_at, &b.id)));
     let mut announced: BTreeSet<EventId> = BTreeSet::new();
@@ -1433,19 +1435,10 @@ pub async fn parent_message<S: EventStore + DeliveryStore + ResponseStore, F: Fa
     acknowledged: Option<slack::Acknowledgement>,
     now: DateTime<Utc>,
 ) -> Result<SlackMessage, StoreError> {
-    let runbooks = Runbooks::embedded();
-    let known = Known::default();
-    let run = Run {
-        store,
-        sink: &NoSink,
-        facts,
-        runbooks: &runbooks,
-        config,
-        settings,
-        now,
-        known: &known,
-        report: NotifyReport::default(),
-    };
+    let (runbooks, known) = (Runbooks::embedded(), Known::default());
+    let run = Run::new(
+        store, &NoSink, facts, &runbooks, config, settings, &known, now,
+    );
     let around = around_of(store, anchor).await?;
     let mut message = run
         .render_acknowledged(anchor, &around, slack::alert, acknowledged)
@@ -1471,25 +1464,6 @@ impl ChatSink for NoSink {
             code: "preview".into(),
             detail: "a preview sends nothing".into(),
         })
-    }
-
-    async fn update(
-        &self,
-        _channel: &str,
-        _ts: &str,
-        _message: &SlackMessage,
-    ) -> Result<(), DeliveryError> {
-        Ok(())
-    }
-
-    async fn find_delivery(
-        &self,
-        _channel: &str,
-        _thread_ts: Option<&str>,
-        _key: &str,
-        _since: DateTime<Utc>,
-    ) -> Result<Option<PostedMessage>, DeliveryError> {
-        Ok(None)
     }
 }
 
@@ -1548,16 +1522,6 @@ where
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let run = Run {
-        store,
-        sink,
-        facts,
-        runbooks,
-        config,
-        settings,
-        now,
-        report: NotifyReport::default(),
-        known: &known,
-    };
+    let run = Run::new(store, sink, facts, runbooks, config, settings, &known, now);
     run.all(&refresh, channels).await
 }

@@ -685,18 +685,6 @@ mod tests {
                 ts: String::new(),
             })
         }
-        async fn update(&self, _: &str, _: &str, _: &SlackMessage) -> Result<(), DeliveryError> {
-            Ok(())
-        }
-        async fn find_delivery(
-            &self,
-            _: &str,
-            _: Option<&str>,
-            _: &str,
-            _: DateTime<Utc>,
-        ) -> Result<Option<PostedMessage>, DeliveryError> {
-            Ok(None)
-        }
         fn outputs(&self) -> Vec<Output> {
             vec![Output::Webhook]
         }

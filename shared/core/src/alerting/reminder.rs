@@ -12,13 +12,10 @@
 //! send that fails leaves it unmarked for the next run; a sender that dies holding the claim
 //! leaves it to the next run once the claim expires.
 
-use std::collections::BTreeSet;
-
 use chrono::{DateTime, Duration, Utc};
 
-use crate::alerting::delivery::{ChatSink, DeliveryError, DeliveryState, DeliveryStore, Thread};
+use crate::alerting::delivery::{ChatSink, DeliveryError, DeliveryStore, Thread, sent_channels};
 use crate::alerting::notify::{LEASE_FOR, NotifyError, NotifySettings};
-use crate::alerting::outbound::is_output_channel;
 use crate::alerting::slack::{self, ReminderText};
 use crate::config::Config;
 use crate::history::response::ResponseStore;
@@ -286,16 +283,8 @@ where
 
     /// The maintenance's thread: where its alerts went, anchored on its earliest event.
     async fn thread_of(&self, m: &Maintenance) -> Result<Option<Thread>, StoreError> {
-        let channels: BTreeSet<String> = self
-            .store
-            .deliveries(&m.event_ids)
-            .await?
-            .into_iter()
-            .filter(|d| d.state == DeliveryState::Sent && !is_output_channel(&d.channel))
-            .map(|d| d.channel)
-            .collect();
         let position = |t: &Thread| m.event_ids.iter().position(|id| *id == t.anchor);
-        for channel in channels {
+        for channel in sent_channels(self.store, &m.event_ids).await? {
             let thread = self
                 .store
                 .threads(&channel, &m.event_ids)

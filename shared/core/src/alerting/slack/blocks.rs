@@ -7,6 +7,51 @@ use super::blockkit::{Block, Button, Element, Section, Style, Text};
 use super::limits;
 use super::mrkdwn;
 
+/// Most characters of one section of a list, under [`limits::SECTION_TEXT`].
+pub(crate) const LIST_SECTION: usize = 2800;
+
+/// `lines` after `title` (which may be empty), one a line, over as many sections of at most
+/// [`LIST_SECTION`] characters as they need, no line cut between two. Past `budget` characters
+/// the rest are counted in a last line, `… and {n} more{after_more}`, not named.
+pub(crate) fn list_sections(
+    title: &str,
+    lines: &[String],
+    budget: usize,
+    after_more: &str,
+) -> Vec<Block> {
+    let mut sections = Vec::new();
+    let mut current = title.to_owned();
+    let mut add = |current: &mut String, line: &str| {
+        if !current.is_empty() && mrkdwn::len(current) + 1 + mrkdwn::len(line) > LIST_SECTION {
+            sections.push(section(current));
+            current.clear();
+        }
+        if !current.is_empty() {
+            current.push('\n');
+        }
+        current.push_str(line);
+    };
+    let mut used = 0;
+    let mut listed = 0;
+    for line in lines {
+        let l = mrkdwn::len(line);
+        if used + l > budget {
+            break;
+        }
+        add(&mut current, line);
+        used += l + 1;
+        listed += 1;
+    }
+    if listed < lines.len() {
+        let more = format!("… and {} more{after_more}", lines.len() - listed);
+        add(&mut current, &more);
+    }
+    if !current.is_empty() {
+        sections.push(section(&current));
+    }
+    sections
+}
+
 /// A text object must not be empty.
 fn non_empty(text: String) -> String {
     if text.trim().is_empty() {

@@ -18,8 +18,6 @@ const LINE: usize = 160;
 /// Most characters of the listed lines and picker options of one announcement, so that the
 /// message stays within [`limits::BLOCKS_TEXT`] with its header, fields and context.
 const LIST_TEXT: usize = 6600;
-/// Most characters of one section of the list.
-const LIST_SECTION: usize = 2800;
 
 /// The announcements of one set of identical maintenances, in as many messages as they need,
 /// each with the range of `ctxs` it names (in `ctxs`' order). `runbook` is the title of the
@@ -184,12 +182,6 @@ fn linkable(url: &str) -> bool {
 
 /// `• 3f9a2c71 · orders-0001-001 node 0001 (orders)`, linked to its runbook page when there is one.
 fn line(s: &Situation<'_>) -> String {
-    let drill = if s.drill { "🧪 " } else { "" };
-    let group = s
-        .group
-        .as_deref()
-        .map(|g| format!(" ({})", mrkdwn::code(g)))
-        .unwrap_or_default();
     let id = id_of(s);
     let short = &id[..id.len().min(8)];
     let link = match s.ctx.runbook_url.as_deref() {
@@ -200,9 +192,11 @@ fn line(s: &Situation<'_>) -> String {
     };
     // The id first: a long name is cut, never the id that names it.
     let text = format!(
-        "• {} · {drill}{}{group}",
+        "• {} · {}{}{}",
         mrkdwn::code(short),
+        s.drill_mark(),
         s.subject_md(),
+        s.group_suffix(),
     );
     // The link is kept whole: cut, it would be broken markup.
     let room = LINE.saturating_sub(mrkdwn::len(&link));
@@ -211,21 +205,8 @@ fn line(s: &Situation<'_>) -> String {
 
 /// The lines over as many sections as they need.
 fn list_sections(lines: &[String]) -> Vec<Block> {
-    let mut sections = Vec::new();
-    let mut current = String::new();
-    for l in lines {
-        if !current.is_empty() && mrkdwn::len(&current) + 1 + mrkdwn::len(l) > LIST_SECTION {
-            sections.push(blocks::section(&current));
-            current.clear();
-        }
-        if !current.is_empty() {
-            current.push('\n');
-        }
-        current.push_str(l);
-    }
-    if !current.is_empty() {
-        sections.push(blocks::section(&current));
-    }
+    // The lines were chosen to fit `LIST_TEXT`: every one is listed.
+    let mut sections = blocks::list_sections("", lines, usize::MAX, "");
     // Room for the header, the fields, the picker and the context.
     sections.truncate(limits::BLOCKS - 4);
     sections

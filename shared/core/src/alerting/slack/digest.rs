@@ -20,8 +20,6 @@ use crate::fleet::{Coverage, CoverageAudit, Resource, ServiceUpdate, TopicState,
 use crate::lifecycle::{Maintenance, MaintenanceState};
 use crate::model::timefmt::{self, Zone};
 
-/// Most characters of list lines in one section.
-const LIST_SECTION: usize = 2800;
 /// Most characters of list lines in one message; the others are counted, not named.
 const LIST_TEXT: usize = 5600;
 /// Most characters of one list line.
@@ -102,7 +100,7 @@ fn warnings(digest: &UpcomingDigest) -> Vec<Block> {
                 "⚠️ *Spokes not read*: their maintenances may be missing until they are.\n{}",
                 lines.join("\n")
             ),
-            LIST_SECTION,
+            blocks::LIST_SECTION,
         )));
     }
     if let Some(why) = &digest.updates_unavailable {
@@ -390,40 +388,7 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 /// `title` and the `lines` under it, over as many sections as they need; past `budget`
 /// characters the rest are counted, not named.
 fn list_sections(title: &str, lines: &[String], budget: usize) -> Vec<Block> {
-    let mut sections = Vec::new();
-    let mut current = title.to_owned();
-    let mut used = 0;
-    let mut listed = 0;
-    for line in lines {
-        let l = mrkdwn::len(line);
-        if used + l > budget {
-            break;
-        }
-        if mrkdwn::len(&current) + 1 + l > LIST_SECTION {
-            sections.push(blocks::section(&current));
-            current.clear();
-        }
-        if !current.is_empty() {
-            current.push('\n');
-        }
-        current.push_str(line);
-        used += l + 1;
-        listed += 1;
-    }
-    if listed < lines.len() {
-        let more = format!("… and {} more.", lines.len() - listed);
-        if mrkdwn::len(&current) + 1 + mrkdwn::len(&more) > LIST_SECTION {
-            sections.push(blocks::section(&current));
-            current.clear();
-        }
-        if !current.is_empty() {
-            current.push('\n');
-        }
-        current.push_str(&more);
-    }
-    if !current.is_empty() {
-        sections.push(blocks::section(&current));
-    }
+    let mut sections = blocks::list_sections(title, lines, budget, ".");
     // Keep room for the header, the fields, the other list and the context.
     sections.truncate((limits::BLOCKS - 4) / 2);
     sections

@@ -12,8 +12,6 @@ use super::mrkdwn;
 use super::situation::Situation;
 use super::{AlertContext, SlackMessage};
 
-/// Most characters of listed maintenances in one section.
-const LIST_SECTION: usize = 2800;
 /// Most characters of listed maintenances in all; the others are counted, not named.
 const LIST_TEXT: usize = 5000;
 /// Most characters of one listed maintenance.
@@ -156,41 +154,8 @@ fn summary_fields(situations: &[Situation<'_>]) -> Vec<String> {
 fn list_sections(situations: &[Situation<'_>]) -> Vec<Block> {
     let mut order: Vec<&Situation<'_>> = situations.iter().collect();
     order.sort_by_key(|s| (s.window.map(|w| w.start), s.subject()));
-    let mut sections = Vec::new();
-    let mut current = String::new();
-    let mut listed = 0;
-    let mut total = 0;
-    for s in &order {
-        let line = list_line(s);
-        let l = mrkdwn::len(&line);
-        if total + l > LIST_TEXT {
-            break;
-        }
-        if !current.is_empty() && mrkdwn::len(&current) + 1 + l > LIST_SECTION {
-            sections.push(blocks::section(&current));
-            current.clear();
-        }
-        if !current.is_empty() {
-            current.push('\n');
-        }
-        current.push_str(&line);
-        listed += 1;
-        total += l + 1;
-    }
-    if listed < order.len() {
-        let more = format!("… and {} more, in the thread.", order.len() - listed);
-        if !current.is_empty() && mrkdwn::len(&current) + 1 + mrkdwn::len(&more) > LIST_SECTION {
-            sections.push(blocks::section(&current));
-            current.clear();
-        }
-        if !current.is_empty() {
-            current.push('\n');
-        }
-        current.push_str(&more);
-    }
-    if !current.is_empty() {
-        sections.push(blocks::section(&current));
-    }
+    let lines: Vec<String> = order.iter().map(|s| list_line(s)).collect();
+    let mut sections = blocks::list_sections("", &lines, LIST_TEXT, ", in the thread.");
     // Keep room for the header, the drill line, the fields and the context.
     sections.truncate(limits::BLOCKS - 4);
     sections
@@ -203,16 +168,12 @@ fn list_line(s: &Situation<'_>) -> String {
         Some(w) if s.upcoming() => format!("deadline {}", s.at(w.start)),
         _ => words.to_lowercase(),
     };
-    let drill = if s.drill { "🧪 " } else { "" };
-    let group = s
-        .group
-        .as_deref()
-        .map(|g| format!(" ({})", mrkdwn::code(g)))
-        .unwrap_or_default();
     mrkdwn::truncate(
         &format!(
-            "• {drill}{emoji} {}{group} · {} · {when}",
+            "• {}{emoji} {}{} · {} · {when}",
+            s.drill_mark(),
             s.subject_md(),
+            s.group_suffix(),
             mrkdwn::escape_line(&s.engine_role()),
         ),
         LIST_LINE,

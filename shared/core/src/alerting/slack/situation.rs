@@ -220,6 +220,20 @@ impl<'a> Situation<'a> {
         }
     }
 
+    /// What opens a list line about a drill: `🧪 ` (nothing otherwise).
+    pub fn drill_mark(&self) -> &'static str {
+        if self.drill { "🧪 " } else { "" }
+    }
+
+    /// What follows the subject in a list line: its replication group, ` (`orders`)` (nothing
+    /// when it has none).
+    pub fn group_suffix(&self) -> String {
+        self.group
+            .as_deref()
+            .map(|g| format!(" ({})", mrkdwn::code(g)))
+            .unwrap_or_default()
+    }
+
     pub fn engine(&self) -> Option<Engine> {
         self.ctx.facts.engine
     }

@@ -22,7 +22,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde_json::Value;
 
-use super::shapes::{dated, fill_from_source, identifier, message_text, top_level};
+use super::shapes::{dated, draft_of_source, identifier, message_text, top_level};
 use super::time::{parse_console_date, parse_text_time};
 use super::{EventDraft, Location, ParseContext, ParseError, Problem, excerpt};
 use crate::model::event::{MaintenanceEvent, Origin, Window};
@@ -529,14 +529,7 @@ fn event_row(record: &Record, origin: Origin) -> Result<Vec<EventDraft>, Problem
         ),
     })?;
     let message = message_text(value(Column::Message), "message")?;
-    let mut draft = EventDraft::new(
-        EventKind::new(EventKind::UNRECOGNIZED),
-        source_type,
-        source_id,
-        origin,
-    );
-    draft.occurred_at = Some(occurred_at);
-    fill_from_source(&mut draft)?;
+    let draft = draft_of_source(source_type, source_id, origin, occurred_at)?;
     dated(draft.with_text(message, occurred_at)?)
 }
 

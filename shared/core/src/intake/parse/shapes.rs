@@ -330,6 +330,19 @@ fn describe_record(obj: &Object, envelope: &Envelope) -> Result<Vec<EventDraft>,
         .or(envelope.occurred_at)
         .ok_or(Problem::MissingField { field: "Date" })?;
     let origin = envelope.origin.unwrap_or(Origin::DescribeEvents);
+    let mut draft = draft_of_source(source_type, source_id, origin, occurred_at)?;
+    envelope.apply(&mut draft);
+    dated(draft.with_text(message, occurred_at)?)
+}
+
+/// The event `source_id` (of `source_type`) reported at `occurred_at`, its kind left to be read
+/// from its text, the source naming itself as [`fill_from_source`] reads it.
+pub(super) fn draft_of_source(
+    source_type: String,
+    source_id: SourceId,
+    origin: Origin,
+    occurred_at: DateTime<Utc>,
+) -> Result<EventDraft, Problem> {
     let mut draft = EventDraft::new(
         EventKind::new(EventKind::UNRECOGNIZED),
         source_type,
@@ -338,8 +351,7 @@ fn describe_record(obj: &Object, envelope: &Envelope) -> Result<Vec<EventDraft>,
     );
     draft.occurred_at = Some(occurred_at);
     fill_from_source(&mut draft)?;
-    envelope.apply(&mut draft);
-    dated(draft.with_text(message, occurred_at)?)
+    Ok(draft)
 }
 
 /// A cluster or replication group source names itself.
