@@ -1653,7 +1653,7 @@ async fn the_poller_reads_the_organisations_active_accounts_and_ingest_admits_th
     let moto = Moto::start();
     let stand_in = ElastiCacheStandIn::forwarding_to(&moto.endpoint());
     let slack = SlackStandIn::start();
-    let sdk = moto_sdk(&moto).await;
+    let sdk = moto.sdk_config().await;
     let mut env = environment(&moto, &stand_in, &slack).await;
     env.extend([
         ("CACHEWATCH_CONFIG_TOML", ORGANISATION.to_owned()),
@@ -1791,7 +1791,7 @@ async fn a_failed_listing_of_the_organisation_is_reported_and_stops_no_spoke() {
     let moto = Moto::start();
     let stand_in = ElastiCacheStandIn::forwarding_to(&moto.endpoint());
     let slack = SlackStandIn::start();
-    let sdk = moto_sdk(&moto).await;
+    let sdk = moto.sdk_config().await;
     let mut env = environment(&moto, &stand_in, &slack).await;
     let config = format!(
         "[[spokes]]\naccount = \"111111111111\"\nregions = [\"ap-southeast-2\"]\n{ORGANISATION}"
