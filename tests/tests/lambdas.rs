@@ -1599,3 +1599,258 @@ async fn one_cluster_name_in_two_accounts_is_two_maintenances_and_the_pollers_te
         .collect();
     assert_eq!(threads_after.len(), 2, "no new thread: {threads_after:#?}");
 }
+
+/// The organisation of the hub's account (moto makes the caller, 123456789012, its management
+/// account) with `names` as member accounts; their ids, in the order given.
+async fn organisation(sdk: &aws_config::SdkConfig, names: &[&str]) -> Vec<String> {
+    let org = aws_sdk_organizations::Client::new(sdk);
+    org.create_organization()
+        .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
+        .send()
+        .await
+        .expect("moto creates the organisation");
+    let mut ids = Vec::new();
+    for name in names {
+        let created = org
+            .create_account()
+            .account_name(*name)
+            .email(format!("{name}@example.com"))
+            .send()
+            .await
+            .expect("moto creates the account");
+        let id = created
+            .create_account_status()
+            .and_then(|s| s.account_id())
+            .expect("the new account's id");
+        ids.push(id.to_owned());
+    }
+    ids
+}
+
+/// The accounts a poll's answer says it read, sorted.
+fn accounts_read(run: &Value) -> Vec<String> {
+    let mut read: Vec<String> = run["spokes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{run}"))
+        .iter()
+        .map(|s| s["account"].as_str().expect("an account").to_owned())
+        .collect();
+    read.sort();
+    read
+}
+
+const ORGANISATION: &str = r#"
+[spokes_from_organization]
+regions = ["us-east-1"]
+"#;
+
+/// The organisation has two active member accounts, one closed (SUSPENDED) and one removed: the
+/// poller lists its accounts (two at a time, to turn pages), reads the active ones and the
+/// management account in us-east-1 through their roles, and keeps the list; the ingest function
+/// then admits the notices of the active accounts' topics and refuses the others'.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_poller_reads_the_organisations_active_accounts_and_ingest_admits_their_topics() {
+    let moto = Moto::start();
+    let stand_in = ElastiCacheStandIn::forwarding_to(&moto.endpoint());
+    let slack = SlackStandIn::start();
+    let sdk = moto.sdk_config().await;
+    let mut env = environment(&moto, &stand_in, &slack).await;
+    env.extend([
+        ("CACHEWATCH_CONFIG_TOML", ORGANISATION.to_owned()),
+        ("CACHEWATCH_SPOKE_EXTERNAL_ID", EXTERNAL_ID.to_owned()),
+    ]);
+    let ids = organisation(&sdk, &["payments", "search", "closed", "gone"]).await;
+    let (payments, search, closed, gone) = (&ids[0], &ids[1], &ids[2], &ids[3]);
+    let org = aws_sdk_organizations::Client::new(&sdk);
+    org.close_account().account_id(closed).send().await.unwrap();
+    org.remove_account_from_organization()
+        .account_id(gone)
+        .send()
+        .await
+        .unwrap();
+    let mut active = vec!["123456789012".to_owned(), payments.clone(), search.clone()];
+    active.sort();
+    // Every page is read: two accounts a page.
+    assert_eq!(
+        cachewatch_adapters::spokes::organization_accounts(&sdk, 2)
+            .await
+            .unwrap(),
+        active
+    );
+    let start = now() + Duration::days(3);
+    stand_in.add_event_in(
+        "us-east-1",
+        "cache-cluster",
+        "org-0001-001",
+        &scheduled_text("org-0001-001", start),
+        now() - Duration::minutes(20),
+    );
+    let mut poller = LambdaRuntime::start();
+    poller.spawn(
+        &workspace_bin("cachewatch-poller"),
+        "cachewatch-poller",
+        &env,
+    );
+
+    let run = answer(&poller.invoke(scheduled_event(now()), WITHIN).outcome).clone();
+
+    assert_eq!(run["organization"]["accounts"], 3, "{run}");
+    assert_eq!(accounts_read(&run), active, "{run}");
+    assert!(
+        run["spokes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["region"] == "us-east-1" && s["records"] == 1),
+        "{run}"
+    );
+    let keys: std::collections::BTreeSet<Option<String>> = stand_in
+        .requests_for("DescribeEvents")
+        .into_iter()
+        .filter(|r| r.region.as_deref() == Some("us-east-1"))
+        .map(|r| r.access_key)
+        .collect();
+    assert_eq!(
+        keys.len(),
+        3,
+        "each account read with its own role: {keys:?}"
+    );
+    assert!(!keys.contains(&Some("testing".to_owned())), "{keys:?}");
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), TABLE);
+    let mut stamped: Vec<String> = store
+        .search(&EventQuery::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|e| e.account_id)
+        .collect();
+    stamped.sort();
+    assert_eq!(stamped, active, "one event per account read");
+
+    // The ingest function admits the topics of the accounts the poller kept, and only those.
+    let mut ingest = LambdaRuntime::start();
+    ingest.spawn(
+        &workspace_bin("cachewatch-ingest"),
+        "cachewatch-ingest",
+        &env,
+    );
+    let from = |account: &str, cluster: &str, id: &str| {
+        let mut event = sns_event(
+            now() - Duration::minutes(1),
+            id,
+            &json!({ "ElastiCache:NodeReplacementScheduled": cluster }),
+        );
+        event["Records"][0]["Sns"]["TopicArn"] = json!(format!(
+            "arn:aws:sns:us-east-1:{account}:cachewatch-spoke-events"
+        ));
+        event["Records"][0].clone()
+    };
+    let records = json!({ "Records": [
+        from(search, "search-0001-001", "0f1b2c3d-0000-4000-8000-000000000031"),
+        from(closed, "closed-0001-001", "0f1b2c3d-0000-4000-8000-000000000032"),
+        from(gone, "gone-0001-001", "0f1b2c3d-0000-4000-8000-000000000033"),
+    ]});
+    match &ingest.invoke(records, WITHIN).outcome {
+        Outcome::Error {
+            error_type,
+            message,
+        } => {
+            assert_eq!(error_type, "Cachewatch.PoisonRecord");
+            assert!(message.contains("2 of 3 records"), "{message}");
+            assert!(message.contains("[spokes_from_organization]"), "{message}");
+        }
+        Outcome::Response(v) => panic!("topics of accounts not in the organisation: {v}"),
+    }
+    let search_events = store
+        .search(&EventQuery {
+            cluster: Some("search-0001-001".to_owned()),
+            ..EventQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(search_events.len(), 1, "{search_events:?}");
+    assert_eq!(
+        search_events[0].account_id.as_deref(),
+        Some(search.as_str())
+    );
+    for cluster in ["closed-0001-001", "gone-0001-001"] {
+        let query = EventQuery {
+            cluster: Some(cluster.to_owned()),
+            ..EventQuery::default()
+        };
+        assert!(store.search(&query).await.unwrap().is_empty(), "{cluster}");
+    }
+}
+
+/// AWS Organizations cannot be reached (nothing listens where its endpoint points), so
+/// ListAccounts fails: the failure is reported and named in the digest, the listed spoke is read
+/// all the same, and so are the accounts the last listing kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_listing_of_the_organisation_is_reported_and_stops_no_spoke() {
+    use cachewatch_core::config::spokes::{OrganizationAccounts, OrganizationStore as _};
+    let moto = Moto::start();
+    let stand_in = ElastiCacheStandIn::forwarding_to(&moto.endpoint());
+    let slack = SlackStandIn::start();
+    let sdk = moto.sdk_config().await;
+    let mut env = environment(&moto, &stand_in, &slack).await;
+    let config = format!(
+        "[[spokes]]\naccount = \"111111111111\"\nregions = [\"ap-southeast-2\"]\n{ORGANISATION}"
+    );
+    let nowhere = format!("http://127.0.0.1:{}", cachewatch_tests::moto::free_port());
+    env.extend([
+        ("CACHEWATCH_CONFIG_TOML", config),
+        ("CACHEWATCH_SPOKE_EXTERNAL_ID", EXTERNAL_ID.to_owned()),
+        ("AWS_ENDPOINT_URL_ORGANIZATIONS", nowhere),
+    ]);
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), TABLE);
+    let kept_at = now() - Duration::hours(1);
+    store
+        .record_organization(&OrganizationAccounts {
+            accounts: vec!["555555555555".to_owned()],
+            read_at: kept_at,
+        })
+        .await
+        .unwrap();
+    let at = now() - Duration::minutes(20);
+    let start = now() + Duration::days(3);
+    stand_in.add_event_in(
+        "ap-southeast-2",
+        "cache-cluster",
+        "web-0001-001",
+        &scheduled_text("web-0001-001", start),
+        at,
+    );
+    let mut poller = LambdaRuntime::start();
+    poller.spawn(
+        &workspace_bin("cachewatch-poller"),
+        "cachewatch-poller",
+        &env,
+    );
+
+    let run = answer(&poller.invoke(scheduled_event(now()), WITHIN).outcome).clone();
+
+    let error = run["organization"]["error"].as_str().unwrap_or_default();
+    assert!(error.contains("ListAccounts failed"), "{run}");
+    assert_eq!(
+        run["organization"]["kept_from"],
+        json!(kept_at.to_rfc3339()),
+        "{run}"
+    );
+    assert_eq!(
+        accounts_read(&run),
+        ["111111111111", "555555555555"],
+        "{run}"
+    );
+    assert_eq!(run["spokes"][0]["records"], 1, "the listed spoke: {run}");
+    assert_eq!(run["backfill"]["new"], 1, "{run}");
+    let posted = slack.messages(ALERTS);
+    let digest = posted
+        .iter()
+        .find(|m| m.text.contains("oming up"))
+        .unwrap_or_else(|| panic!("the digest: {posted:#?}"));
+    assert!(
+        mentions(digest, "Spokes not read") && mentions(digest, "the organisation's accounts"),
+        "{:?}",
+        digest.blocks
+    );
+}

@@ -21,6 +21,7 @@ async fn main() -> Result<(), Error> {
         config: deployment.config,
         notify: deployment.notify,
         own_account,
+        members: cachewatch_ingest::Members::default(),
     };
     let deps = &deps;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {

@@ -4,8 +4,11 @@
 //!    overlap), through the one idempotent ingest entry (`cachewatch_app::ingest`): an event
 //!    whose SNS delivery was lost, or of a cluster that has no topic yet, is recorded and alerted
 //!    all the same. A hub reads every account and Region of `[[spokes]]` too, through each
-//!    spoke's reader role, a few at a time; a spoke that cannot be read is logged, answered and
-//!    named in the day's digest, and the others are read all the same;
+//!    spoke's reader role, a few at a time, and with `[spokes_from_organization]` every ACTIVE
+//!    account of the organisation (listed by AWS Organizations each run, and kept in the store
+//!    for the ingest function) in its Regions, the same way; a spoke that cannot be read, or an
+//!    organisation that cannot be listed, is logged, answered and named in the day's digest, and
+//!    the others are read all the same;
 //! 2. **send what is pending**: alerts Slack could not take earlier, whatever their backoff (the
 //!    schedule is backoff enough: a passing failure stops the channel for the run);
 //! 3. **reminders**: a reply in the thread of each maintenance nobody has acknowledged, at each
@@ -41,6 +44,9 @@ use cachewatch_core::alerting::delivery::{ChatSink as _, DeliveryStore as _};
 use cachewatch_core::alerting::notify::{NotifyError, NotifyReport, NotifySettings};
 use cachewatch_core::alerting::reminder::ReminderReport;
 use cachewatch_core::alerting::slack::{self, SlackMessage};
+use cachewatch_core::config::spokes::{
+    OrganizationAccounts, OrganizationStore as _, SpokeRegion, discovered,
+};
 use cachewatch_core::fleet::{DIGEST_HORIZON, daily_report_day, upcoming_digest};
 use cachewatch_core::history::response::ResponseStore as _;
 use cachewatch_core::history::store::{EventStore as _, StoreError};
@@ -96,8 +102,9 @@ impl From<PollError> for Diagnostic {
 /// One poll at `now`; the answer reports what it did.
 pub async fn poll(d: &Deployment, now: DateTime<Utc>) -> Result<Value, PollError> {
     let (mut events, mut backfill, mut failed) = read_back(d, now).await;
-    let (spoke_events, spokes, unread) = read_spokes(d, now).await;
-    events.extend(spoke_events);
+    let spokes = read_spokes(d, now).await;
+    events.extend(spokes.events);
+    let unread = spokes.unread;
     // The backfill's alerts and every pending one, whatever its backoff.
     let settings = NotifySettings {
         ignore_backoff: true,
@@ -163,7 +170,8 @@ pub async fn poll(d: &Deployment, now: DateTime<Utc>) -> Result<Value, PollError
         Some(e) => Err(e),
         None => Ok(json!({
             "backfill": backfill,
-            "spokes": spokes,
+            "spokes": spokes.reports,
+            "organization": spokes.organization,
             "alerts": alerts,
             "reminders": reminders,
             "daily": daily,
@@ -212,16 +220,25 @@ async fn read_back(
     }
 }
 
-/// What every spoke keeps for the look-back window: their events (stamped with the account and
-/// Region they were read from), the report of each, and a line for each spoke not read.
-async fn read_spokes(
-    d: &Deployment,
-    now: DateTime<Utc>,
-) -> (Vec<MaintenanceEvent>, Value, Vec<String>) {
-    let spokes = cachewatch_core::config::spokes::regions(&d.config.spokes);
-    if spokes.is_empty() {
-        return (Vec::new(), json!([]), Vec::new());
-    }
+/// What the spokes gave one run: the listed and the discovered.
+struct SpokesRead {
+    /// Their events, stamped with the account and Region they were read from.
+    events: Vec<MaintenanceEvent>,
+    /// The report of each account and Region.
+    reports: Value,
+    /// What listing the organisation's accounts gave (`null` without
+    /// `[spokes_from_organization]`).
+    organization: Value,
+    /// A line for each spoke not read (and for an organisation that could not be listed).
+    unread: Vec<String>,
+}
+
+/// What every spoke keeps for the look-back window: the listed spokes' and the organisation's
+/// accounts', each read as a listed one, the same few at a time.
+async fn read_spokes(d: &Deployment, now: DateTime<Utc>) -> SpokesRead {
+    let mut spokes = cachewatch_core::config::spokes::regions(&d.config.spokes);
+    let (found, organization, mut unread) = discover(d, now).await;
+    spokes.extend(found);
     let query = EventQuery::between(now - d.lookback, now);
     let reads = cachewatch_adapters::spokes::read_spokes(
         &d.aws,
@@ -232,7 +249,7 @@ async fn read_spokes(
         cachewatch_core::config::spokes::SPOKES_AT_ONCE,
     )
     .await;
-    let (mut events, mut reports, mut unread) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut events, mut reports) = (Vec::new(), Vec::new());
     for r in reads {
         let (account, region) = (&r.spoke.account, &r.spoke.region);
         match r.read {
@@ -247,7 +264,57 @@ async fn read_spokes(
             }
         }
     }
-    (events, json!(reports), unread)
+    SpokesRead {
+        events,
+        reports: json!(reports),
+        organization,
+        unread,
+    }
+}
+
+/// The organisation's accounts and Regions to read (`[spokes_from_organization]`): its ACTIVE
+/// accounts as ListAccounts gives them now, kept in the store for the ingest function. When they
+/// cannot be listed, that is reported and the accounts of the last listing kept are read.
+async fn discover(d: &Deployment, now: DateTime<Utc>) -> (Vec<SpokeRegion>, Value, Vec<String>) {
+    let Some(org) = &d.config.spokes_from_organization else {
+        return (Vec::new(), Value::Null, Vec::new());
+    };
+    let per_page = cachewatch_adapters::spokes::ACCOUNTS_PER_PAGE;
+    let (accounts, report, unread) = match cachewatch_adapters::spokes::organization_accounts(
+        &d.aws, per_page,
+    )
+    .await
+    {
+        Ok(accounts) => {
+            let listing = OrganizationAccounts {
+                accounts,
+                read_at: now,
+            };
+            if let Err(e) = d.store.record_organization(&listing).await {
+                tracing::error!(error = %e, "the organisation's accounts are not kept: the ingest function may refuse their topics");
+            }
+            let report = json!({ "accounts": listing.accounts.len() });
+            (listing.accounts, report, Vec::new())
+        }
+        Err(why) => {
+            tracing::error!(error = %why, "the organisation's accounts could not be listed; the listed spokes are read all the same");
+            let kept = d.store.organization().await.ok().flatten();
+            let report = json!({
+                "error": why,
+                "kept_from": kept.as_ref().map(|k| k.read_at.to_rfc3339()),
+            });
+            let line = format!("the organisation's accounts (ListAccounts): {why}");
+            (
+                kept.map(|k| k.accounts).unwrap_or_default(),
+                report,
+                vec![line],
+            )
+        }
+    };
+    let own = d.own_place();
+    let own = own.as_ref().map(|(a, r)| (a.as_str(), r.as_str()));
+    let found = discovered(org, &accounts, &d.config.spokes, own);
+    (found, report, unread)
 }
 
 /// What a run of the sender did, for the answer.

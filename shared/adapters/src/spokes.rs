@@ -99,3 +99,43 @@ async fn read_one(
     }
     Ok(backfill)
 }
+
+/// The most accounts ListAccounts gives in one page.
+pub const ACCOUNTS_PER_PAGE: i32 = 20;
+
+/// The ACTIVE accounts of the organisation, sorted: every page of AWS Organizations'
+/// ListAccounts, `page_size` accounts a page, asked with `base`'s credentials (the hub runs in
+/// the management account or a delegated administrator's, the only ones that may call it). An
+/// account's `State` says whether it is active; an answer without one is read by its older
+/// `Status`.
+pub async fn organization_accounts(
+    base: &SdkConfig,
+    page_size: i32,
+) -> Result<Vec<String>, String> {
+    use aws_sdk_organizations::types::{AccountState, AccountStatus};
+    let client = aws_sdk_organizations::Client::new(base);
+    let mut pages = client
+        .list_accounts()
+        .max_results(page_size.clamp(1, ACCOUNTS_PER_PAGE))
+        .into_paginator()
+        .send();
+    let mut active = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| {
+            let e = aws_sdk_organizations::error::DisplayErrorContext(e);
+            format!("AWS Organizations' ListAccounts failed: {e}")
+        })?;
+        for account in page.accounts() {
+            let is_active = match account.state() {
+                Some(state) => *state == AccountState::Active,
+                None => account.status() == Some(&AccountStatus::Active),
+            };
+            if let (true, Some(id)) = (is_active, account.id()) {
+                active.push(id.to_owned());
+            }
+        }
+    }
+    active.sort();
+    active.dedup();
+    Ok(active)
+}

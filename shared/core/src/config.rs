@@ -30,6 +30,9 @@
 //! account = "111122223333"
 //! regions = ["eu-west-1", "us-east-1"]
 //!
+//! [spokes_from_organization]         # and every ACTIVE account of the organisation
+//! regions = ["eu-west-1"]
+//!
 //! [[routes]]
 //! clusters = "payments-*"            # a cluster, replication group or group-of-cluster pattern
 //! accounts = ["payments-prod"]       # and, optionally, only these accounts (ids or names)
@@ -57,6 +60,7 @@ use serde::{Deserialize, Serialize};
 
 pub mod place;
 pub mod spokes;
+pub mod tags;
 use place::Place;
 
 use crate::alerting::policy::AlertPolicy;
@@ -85,6 +89,9 @@ pub struct Config {
     pub accounts: BTreeMap<String, String>,
     /// The accounts and Regions a hub's poller reads besides its own ([`spokes::Spoke`]).
     pub spokes: Vec<spokes::Spoke>,
+    /// The organisation whose accounts a hub's poller discovers and reads
+    /// ([`spokes::Organization`]).
+    pub spokes_from_organization: Option<spokes::Organization>,
     /// Channels by cluster pattern; the first match wins.
     pub routes: Vec<Route>,
     /// Clusters not to alert about, until a date.
@@ -165,6 +172,10 @@ pub struct Route {
     /// Only events of these Regions (patterns); any when empty.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub regions: Vec<String>,
+    /// Only clusters carrying every one of these tags (values are patterns); any when empty
+    /// ([`tags`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: tags::Tags,
     /// The channel.
     pub channel: String,
     /// Who reminders of these clusters mention (see [`ReminderOptions::mention`]).
@@ -246,6 +257,10 @@ pub struct Mute {
     /// Only events of these Regions (patterns); any when empty.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub regions: Vec<String>,
+    /// Only clusters carrying every one of these tags (values are patterns); any when empty
+    /// ([`tags`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: tags::Tags,
     /// The end of the mute: `2026-12-31` or an RFC 3339 time.
     pub until: String,
     /// Why, for the people who will wonder.
@@ -314,6 +329,7 @@ impl Config {
         }
         place::check_names(&config.accounts)?;
         spokes::check(&config.spokes)?;
+        spokes::check_organization(config.spokes_from_organization.as_ref())?;
         for (where_, what) in config
             .routes
             .iter()
@@ -321,6 +337,14 @@ impl Config {
             .chain(config.mutes.iter().map(|m| (m.place(), "mute")))
         {
             where_.check(&config.accounts, what)?;
+        }
+        for (listed, what) in config
+            .routes
+            .iter()
+            .map(|r| (&r.tags, "route"))
+            .chain(config.mutes.iter().map(|m| (&m.tags, "mute")))
+        {
+            tags::check(listed, what)?;
         }
         config.check_reminders()?;
         config.check_canary()?;
@@ -453,7 +477,7 @@ impl Config {
     pub fn mention_for(&self, e: &MaintenanceEvent) -> Option<&str> {
         self.routes
             .iter()
-            .find(|r| self.route_matches(r, e))
+            .find(|r| self.route_matches(r, e, None))
             .and_then(|r| r.mention.as_deref())
             .or(self.reminders.mention.as_deref())
     }
@@ -467,15 +491,27 @@ impl Config {
         }
     }
 
-    /// The channel an event's alerts go to: the first route matching it, else `default`.
+    /// The channel an event's alerts go to: the first route matching it, else `default`; its
+    /// cluster's tags not known.
     pub fn channel_for<'a>(
         &'a self,
         e: &MaintenanceEvent,
         default: Option<&'a str>,
     ) -> Option<&'a str> {
+        self.channel_for_tagged(e, None, default)
+    }
+
+    /// The channel alerts of an event of a cluster whose tags are `tags` go to (`None`: not
+    /// known, so no route that lists tags claims it): the first route matching, else `default`.
+    pub fn channel_for_tagged<'a>(
+        &'a self,
+        e: &MaintenanceEvent,
+        tags: Option<&tags::Tags>,
+        default: Option<&'a str>,
+    ) -> Option<&'a str> {
         self.routes
             .iter()
-            .find(|r| self.route_matches(r, e))
+            .find(|r| self.route_matches(r, e, tags))
             .map(|r| r.channel.as_str())
             .or(default)
             .or(self.slack.channel.as_deref())
@@ -488,24 +524,50 @@ impl Config {
             clusters: m.clusters.clone(),
             accounts: Vec::new(),
             regions: Vec::new(),
+            tags: tags::Tags::new(),
             until: m.until.to_rfc3339(),
             reason: Some(format!("muted by {} in Slack", m.by)),
         }));
         self
     }
 
-    /// The mute in force for an event at `now`, if any.
+    /// The mute in force for an event at `now`, if any, its cluster's tags not known.
     pub fn mute_for(&self, e: &MaintenanceEvent, now: DateTime<Utc>) -> Option<&Mute> {
+        self.mute_for_tagged(e, None, now)
+    }
+
+    /// The mute in force at `now` for an event of a cluster whose tags are `tags` (`None`: not
+    /// known, so no mute that lists tags holds it).
+    pub fn mute_for_tagged(
+        &self,
+        e: &MaintenanceEvent,
+        tags: Option<&tags::Tags>,
+        now: DateTime<Utc>,
+    ) -> Option<&Mute> {
         self.mutes.iter().find(|m| {
             m.until_time().is_some_and(|until| now < until)
                 && matches_event(&m.clusters, e)
                 && m.place().holds(e, &self.accounts)
+                && tags::hold(&m.tags, tags)
         })
     }
 
-    /// Whether a route claims an event: its cluster pattern, accounts and Regions.
-    fn route_matches(&self, route: &Route, e: &MaintenanceEvent) -> bool {
-        matches_event(&route.clusters, e) && route.place().holds(e, &self.accounts)
+    /// Whether a route claims an event: its cluster pattern, accounts, Regions and tags.
+    fn route_matches(
+        &self,
+        route: &Route,
+        e: &MaintenanceEvent,
+        tags: Option<&tags::Tags>,
+    ) -> bool {
+        matches_event(&route.clusters, e)
+            && route.place().holds(e, &self.accounts)
+            && tags::hold(&route.tags, tags)
+    }
+
+    /// Whether a route or a mute lists tags: only then are clusters' tags worth reading.
+    pub fn uses_tags(&self) -> bool {
+        self.routes.iter().any(|r| !r.tags.is_empty())
+            || self.mutes.iter().any(|m| !m.tags.is_empty())
     }
 
     /// The name `[accounts]` gives an account, if any.

@@ -28,6 +28,7 @@
 //! | thread | `H#{channel}` | `H#{anchor event id}` | `json` |
 //! | lease | `L#{name}` | `L` | `holder`, `until` (epoch milliseconds) |
 //! | facts of a cluster | `F#{cluster id}` | `{read_at}` | `json` (one item per reading) |
+//! | the organisation's accounts | `O#organization` | `O` | `json` (the poller's last listing) |
 //!
 //! The stack turns on point-in-time recovery and deletion protection; [`DynamoStore::create_table`]
 //! (for tests and local emulators) does not.
@@ -92,6 +93,7 @@ mod events;
 mod facts;
 mod items;
 mod keys;
+mod organization;
 mod outbox;
 pub(crate) mod paging;
 mod responses;

@@ -271,6 +271,7 @@ struct Memory {
     outcomes: BTreeMap<EventId, Outcome>,
     mutes: Vec<MuteRecord>,
     facts: BTreeMap<(String, DateTime<Utc>), FactsRecord>,
+    organization: Option<crate::config::spokes::OrganizationAccounts>,
 }
 
 impl MemoryStore {
@@ -696,6 +697,22 @@ impl FactsStore for MemoryStore {
             .filter(|r| r.cluster_id == cluster_id)
             .max_by_key(|r| r.read_at)
             .cloned())
+    }
+}
+
+impl crate::config::spokes::OrganizationStore for MemoryStore {
+    async fn record_organization(
+        &self,
+        accounts: &crate::config::spokes::OrganizationAccounts,
+    ) -> Result<(), StoreError> {
+        self.lock().organization = Some(accounts.clone());
+        Ok(())
+    }
+
+    async fn organization(
+        &self,
+    ) -> Result<Option<crate::config::spokes::OrganizationAccounts>, StoreError> {
+        Ok(self.lock().organization.clone())
     }
 }
 
