@@ -135,20 +135,7 @@ impl<S: History, C: ChatSink, F: FactsSource> Run<'_, S, C, F> {
         let contexts: Vec<AlertContext<'_>> = works
             .iter()
             .zip(&parts)
-            .map(|(w, (event, (facts, previous)))| AlertContext {
-                event,
-                maintenance: w.around.maintenance.as_ref(),
-                events: &w.around.events,
-                previous: previous.as_ref(),
-                facts,
-                runbook_url: self.runbook_url(&w.around, event),
-                owners: &owners,
-                now: self.now,
-                zone: self.settings.zone,
-                actions: self.settings.actions,
-                acknowledged: None,
-                accounts: &self.config.accounts,
-            })
+            .map(|(w, (event, parts))| self.context(event, &w.around, parts, &owners, None))
             .collect();
         let mut message = slack::grouped(&contexts);
         let key: String = format!("group:{}", works[0].due[0].0.id);

@@ -7,6 +7,7 @@ use sha2::{Digest, Sha256};
 use super::{Around, Run};
 use crate::alerting::delivery::ChatSink;
 use crate::alerting::slack::{self, AlertContext, SlackMessage};
+use crate::cluster::facts::ClusterFacts;
 use crate::cluster::source::FactsSource;
 use crate::history::History;
 use crate::history::response::first_acknowledgement;
@@ -14,11 +15,12 @@ use crate::history::store::StoreError;
 use crate::lifecycle::Maintenance;
 use crate::links;
 use crate::model::event::{EventId, MaintenanceEvent};
+use crate::runbook::Owners;
 
 /// What a maintenance's message shows, as far as it changes: its state, windows, failovers and
 /// events, and what is known of its cluster. Not the rendered text, which also says how far away
 /// the deadline is and would change at every run.
-pub(super) fn fingerprint(around: &Around, facts: &crate::cluster::facts::ClusterFacts) -> String {
+pub(super) fn fingerprint(around: &Around, facts: &ClusterFacts) -> String {
     let mut hasher = Sha256::new();
     match &around.maintenance {
         Some(m) => {
@@ -56,7 +58,7 @@ impl<S: History, C: ChatSink, F: FactsSource> Run<'_, S, C, F> {
         &self,
         event: &MaintenanceEvent,
         around: &Around,
-    ) -> Result<(crate::cluster::facts::ClusterFacts, Option<Maintenance>), StoreError> {
+    ) -> Result<(ClusterFacts, Option<Maintenance>), StoreError> {
         let facts = self
             .facts
             .facts_for(event, around.maintenance.as_ref())
@@ -126,22 +128,35 @@ impl<S: History, C: ChatSink, F: FactsSource> Run<'_, S, C, F> {
         how: fn(&AlertContext<'_>) -> SlackMessage,
         acknowledged: Option<slack::Acknowledgement>,
     ) -> Result<SlackMessage, StoreError> {
-        let (facts, previous) = self.context_parts(event, around).await?;
+        let parts = self.context_parts(event, around).await?;
         let owners = self.config.owners();
-        let ctx = AlertContext {
+        let ctx = self.context(event, around, &parts, &owners, acknowledged);
+        Ok(how(&ctx))
+    }
+
+    /// The context of a message about `event` in its surroundings, with what
+    /// [`Run::context_parts`] looked up for it.
+    pub(super) fn context<'c>(
+        &'c self,
+        event: &'c MaintenanceEvent,
+        around: &'c Around,
+        (facts, previous): &'c (ClusterFacts, Option<Maintenance>),
+        owners: &'c Owners,
+        acknowledged: Option<slack::Acknowledgement>,
+    ) -> AlertContext<'c> {
+        AlertContext {
             event,
             maintenance: around.maintenance.as_ref(),
             events: &around.events,
             previous: previous.as_ref(),
-            facts: &facts,
+            facts,
             runbook_url: self.runbook_url(around, event),
-            owners: &owners,
+            owners,
             now: self.now,
             zone: self.settings.zone,
             actions: self.settings.actions,
             acknowledged,
             accounts: &self.config.accounts,
-        };
-        Ok(how(&ctx))
+        }
     }
 }
