@@ -798,12 +798,7 @@ async fn deliver_with<F: FactsSource>(
     let outcome = ingest(store, events, &AlertPolicy::default())
         .await
         .unwrap();
-    let new: Vec<_> = outcome
-        .events
-        .iter()
-        .filter(|e| e.new)
-        .map(|e| e.event.clone())
-        .collect();
+    let new = outcome.new_events();
     record_alerts(store, &new, config, settings.channel.as_deref(), now)
         .await
         .unwrap();

@@ -9,13 +9,12 @@ use std::time::Duration as StdDuration;
 use cachewatch_adapters::SqliteStore;
 use cachewatch_adapters::dynamo::DynamoStore;
 use cachewatch_adapters::slack::SlackClient;
-use cachewatch_core::alerting::delivery::DeliveryStore;
 use cachewatch_core::alerting::notify::{NotifySettings, notify, record_alerts};
 use cachewatch_core::alerting::reminder::{ReminderReport, send_reminders};
 use cachewatch_core::cluster::source::NoFacts;
 use cachewatch_core::config::Config;
-use cachewatch_core::history::response::{Acknowledgement, ResponseStore};
-use cachewatch_core::history::store::EventStore;
+use cachewatch_core::history::History;
+use cachewatch_core::history::response::Acknowledgement;
 use cachewatch_core::model::timefmt::Zone;
 use cachewatch_core::runbook::Runbooks;
 use cachewatch_core::{AlertPolicy, EventId, ingest, parse_document};
@@ -29,8 +28,8 @@ const CLUSTER: &str = "orders-0001-002";
 const MENTION: &str = "<!subteam^S0PLATFORM>";
 
 /// A store the scenarios run against.
-trait Store: EventStore + DeliveryStore + ResponseStore + 'static {}
-impl<S: EventStore + DeliveryStore + ResponseStore + 'static> Store for S {}
+trait Store: History + 'static {}
+impl<S: History + 'static> Store for S {}
 
 /// The first reminder's run: now, to the minute, so that Slack's own timestamps (the stand-in's
 /// clock) are not before the steps it is asked about.
@@ -96,12 +95,7 @@ async fn deliver<S: Store>(store: &S, chat: &SlackClient, doc: &str, now: DateTi
     let outcome = ingest(store, events, &AlertPolicy::default())
         .await
         .unwrap();
-    let new: Vec<_> = outcome
-        .events
-        .iter()
-        .filter(|e| e.new)
-        .map(|e| e.event.clone())
-        .collect();
+    let new = outcome.new_events();
     let (config, settings) = (config(), settings("ingest"));
     record_alerts(store, &new, &config, Some(CHANNEL), now)
         .await

@@ -33,6 +33,15 @@ impl IngestOutcome {
     pub fn new_count(&self) -> usize {
         self.events.iter().filter(|e| e.new).count()
     }
+
+    /// The input events that were new occurrences, as stored: those whose alerts are recorded.
+    pub fn new_events(&self) -> Vec<MaintenanceEvent> {
+        self.events
+            .iter()
+            .filter(|e| e.new)
+            .map(|e| e.event.clone())
+            .collect()
+    }
 }
 
 /// Stores `events` (as parsed from one input) and updates the maintenances they touch.
