@@ -17,9 +17,10 @@ use cachewatch_core::history::History;
 use cachewatch_core::history::response::Acknowledgement;
 use cachewatch_core::model::timefmt::Zone;
 use cachewatch_core::runbook::Runbooks;
-use cachewatch_core::{AlertPolicy, EventId, ingest, parse_document};
+use cachewatch_core::{EventId, parse_document};
 use cachewatch_tests::moto::Moto;
 use cachewatch_tests::slack::{Fault, SlackStandIn, StoredMessage};
+use cachewatch_tests::store_new;
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use serde_json::json;
 
@@ -91,11 +92,7 @@ fn config() -> Config {
 
 /// What the SNS function does with a notification: store it, record its alert, send what is due.
 async fn deliver<S: Store>(store: &S, chat: &SlackClient, doc: &str, now: DateTime<Utc>) {
-    let events = parse_document(doc, &cachewatch_core::ParseContext::received_at(now)).unwrap();
-    let outcome = ingest(store, events, &AlertPolicy::default())
-        .await
-        .unwrap();
-    let new = outcome.new_events();
+    let new = store_new(store, doc, now).await;
     let (config, settings) = (config(), settings("ingest"));
     record_alerts(store, &new, &config, Some(CHANNEL), now)
         .await
