@@ -38,8 +38,8 @@ use crate::alerting::delivery::{
 };
 use crate::alerting::outbound::{self, Output, is_output_channel};
 use crate::alerting::slack::{self, AlertContext, MessageMetadata, SlackMessage};
-use crate::alerting::{Quiet, Surroundings, Verdict, verdict};
-use crate::cluster::source::FactsSource;
+use crate::alerting::{Quiet, Surroundings, Verdict, tags_for, verdict, verdict_tagged};
+use crate::cluster::source::{FactsSource, NoFacts};
 use crate::config::Config;
 use crate::history::query::{EventQuery, MAX_LIMIT};
 use crate::history::response::{ResponseStore, first_acknowledgement};
@@ -141,12 +141,12 @@ fn deliveries_for(
     event: &MaintenanceEvent,
     verdict: Verdict,
     config: &Config,
-    channel: Option<&str>,
+    (channel, tags): (Option<&str>, Option<&crate::config::tags::Tags>),
     now: DateTime<Utc>,
 ) -> Vec<Delivery> {
     let target = || {
         config
-            .channel_for(event, channel)
+            .channel_for_tagged(event, tags, channel)
             .unwrap_or(channel.unwrap_or("-"))
             .to_owned()
     };
@@ -328,7 +328,9 @@ impl<'a> Known<'a> {
 }
 
 /// Records the alerts of `events` (new or not yet decided): one delivery per event that alerts,
-/// is muted, or is skipped for a reason worth keeping. Returns how many were recorded.
+/// is muted, or is skipped for a reason worth keeping. Returns how many were recorded. No
+/// cluster's tags are looked up: routes and mutes by tag hold none (see
+/// [`record_alerts_knowing`], which takes a facts source).
 pub async fn record_alerts<S: EventStore + DeliveryStore + ResponseStore>(
     store: &S,
     events: &[MaintenanceEvent],
@@ -336,22 +338,28 @@ pub async fn record_alerts<S: EventStore + DeliveryStore + ResponseStore>(
     channel: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<usize, StoreError> {
+    let known = Known::default();
     let recorded =
-        record_alerts_knowing(store, events, &Known::default(), config, channel, now).await?;
+        record_alerts_knowing(store, &NoFacts, events, &known, config, channel, now).await?;
     Ok(recorded.len())
 }
 
-/// [`record_alerts`], taking what `known` holds instead of reading it. Returns the chat's
-/// deliveries it recorded.
-pub async fn record_alerts_knowing<S: EventStore + DeliveryStore + ResponseStore>(
+/// [`record_alerts`], taking what `known` holds instead of reading it, and the clusters' tags
+/// from `facts` when a route or mute lists tags. Returns the chat's deliveries it recorded.
+pub async fn record_alerts_knowing<
+    S: EventStore + DeliveryStore + ResponseStore,
+    F: FactsSource,
+>(
     store: &S,
+    facts: &F,
     events: &[MaintenanceEvent],
     known: &Known<'_>,
     config: &Config,
     channel: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<Vec<Delivery>, StoreError> {
-    let (recorded, _) = record_holding(store, events, known, config, channel, now, false).await?;
+    let (recorded, _) =
+        record_holding(store, facts, events, known, config, channel, now, false).await?;
     Ok(recorded)
 }
 
@@ -360,8 +368,9 @@ pub async fn record_alerts_knowing<S: EventStore + DeliveryStore + ResponseStore
 /// apart (the outputs' are written): their sender records each as it claims it (see
 /// [`Run::claim_recorded`]), or records it before anything else.
 #[allow(clippy::too_many_arguments)]
-async fn record_holding<S: EventStore + DeliveryStore + ResponseStore>(
+async fn record_holding<S: EventStore + DeliveryStore + ResponseStore, F: FactsSource>(
     store: &S,
+    facts: &F,
     events: &[MaintenanceEvent],
     known: &Known<'_>,
     config: &Config,
@@ -394,8 +403,9 @@ async fn record_holding<S: EventStore + DeliveryStore + ResponseStore>(
             events: &around.events,
             announced: &announced,
         };
-        let verdict = verdict(event, surroundings, config, channel, now);
-        let mut deliveries = deliveries_for(event, verdict, config, channel, now);
+        let tags = tags_for(config, facts, event, around.maintenance.as_ref()).await;
+        let verdict = verdict_tagged(event, surroundings, config, channel, tags.as_ref(), now);
+        let mut deliveries = deliveries_for(event, verdict, config, (channel, tags.as_ref()), now);
         if deliveries.is_empty() {
             continue;
         }
@@ -1499,14 +1509,17 @@ where
             .filter(|e| !have.contains(&e.id))
             .filter(|e| !e.category.has_lifecycle() || e.maintenance_id.is_some())
             .collect();
-        Ok(record_alerts(
+        Ok(record_alerts_knowing(
             store,
+            self.facts,
             &missing,
+            &Known::default(),
             self.config,
             self.settings.channel.as_deref(),
             now,
         )
-        .await?)
+        .await?
+        .len())
     }
 
     /// Sends what is due in `channel` under its lease, or reports it busy. What is due is read
@@ -1688,11 +1701,13 @@ pub async fn preview<S: EventStore + DeliveryStore + ResponseStore, F: FactsSour
             events: &around.events,
             announced: &announced,
         };
-        let Verdict::Announce { channel } = verdict(
+        let tags = tags_for(config, facts, event, around.maintenance.as_ref()).await;
+        let Verdict::Announce { channel } = verdict_tagged(
             event,
             surroundings,
             config,
             settings.channel.as_deref(),
+            tags.as_ref(),
             now,
         ) else {
             continue;
@@ -1789,6 +1804,7 @@ where
     let known = Known::of(outcome);
     let (recorded, held) = record_holding(
         store,
+        facts,
         &new,
         &known,
         config,
