@@ -317,7 +317,8 @@ mod tests {
             ..ClusterFacts::default()
         };
         let event = notice(Some("111111111111"));
-        let first = KeptFacts::new(&store, &Described(Some(tagged.clone())), now);
+        let described = Described(Some(tagged.clone()));
+        let first = KeptFacts::new(&store, &described, now);
         assert_eq!(first.tags_for(&event, None).await, Some(team.clone()));
 
         // Act: described again an hour later, its tags not read this time.
