@@ -131,6 +131,25 @@ fn scheduled(cluster: &str, node: &str, start: DateTime<Utc>) -> String {
     )
 }
 
+/// DescribeEvents text of one event of cache cluster `cluster` at `at`.
+fn cluster_text(at: DateTime<Utc>, cluster: &str, message: &str) -> String {
+    describe_events(&[record(at, cluster, "cache-cluster", message)])
+}
+
+/// DescribeEvents text of `cluster` node 0001's replacement, announced at `at` for `start`.
+fn scheduled_text(at: DateTime<Utc>, cluster: &str, start: DateTime<Utc>) -> String {
+    cluster_text(at, cluster, &scheduled(cluster, "0001", start))
+}
+
+/// SNS's notice, at `at`, of `cluster`'s node replacement.
+fn scheduled_notice(at: DateTime<Utc>, message_id: &str, cluster: &str) -> String {
+    sns(
+        at,
+        message_id,
+        json!({"ElastiCache:NodeReplacementScheduled": cluster}),
+    )
+}
+
 fn snapshot_failed(cluster: &str) -> String {
     format!(
         "Snapshot failed for snapshot with ID 'automatic.{cluster}-nightly' of cache cluster with ID '{cluster}'"
@@ -293,10 +312,10 @@ pub async fn the_same_event_delivered_twice_is_stored_once<S: EventStore + Deliv
     store: &S,
 ) {
     let now = now();
-    let notice = sns(
+    let notice = scheduled_notice(
         now - Duration::hours(1),
         "b5e1f0c2-1111-4a4a-9d9d-000000000001",
-        json!({"ElastiCache:NodeReplacementScheduled": "orders-0001-001"}),
+        "orders-0001-001",
     );
     let first = ingest_input(store, &notice).await;
     assert_eq!(first.new_count(), 1);
@@ -383,16 +402,11 @@ pub async fn a_notice_and_the_text_of_one_occurrence_are_stored_as_one_event<
 ) {
     let now = now();
     let at = now - Duration::hours(6);
-    let text = describe_events(&[record(
-        at,
-        "orders-0001-001",
-        "cache-cluster",
-        &scheduled("orders-0001-001", "0001", now + Duration::days(3)),
-    )]);
-    let notice = sns(
+    let text = scheduled_text(at, "orders-0001-001", now + Duration::days(3));
+    let notice = scheduled_notice(
         at + Duration::seconds(3),
         "b5e1f0c2-3333-4a4a-9d9d-000000000003",
-        json!({"ElastiCache:NodeReplacementScheduled": "orders-0001-001"}),
+        "orders-0001-001",
     );
     let stored = ingest_input(store, &text).await;
     assert_eq!(stored.new_count(), 1);
@@ -442,16 +456,11 @@ pub async fn a_merged_reports_id_is_not_stored_again_as_a_new_event<
 ) {
     let now = now();
     let at = now - Duration::hours(6);
-    let text = describe_events(&[record(
-        at,
-        "payments-0001-001",
-        "cache-cluster",
-        &scheduled("payments-0001-001", "0001", now + Duration::days(2)),
-    )]);
-    let notice = sns(
+    let text = scheduled_text(at, "payments-0001-001", now + Duration::days(2));
+    let notice = scheduled_notice(
         at + Duration::seconds(4),
         "b5e1f0c2-7777-4a4a-9d9d-000000000007",
-        json!({"ElastiCache:NodeReplacementScheduled": "payments-0001-001"}),
+        "payments-0001-001",
     );
     ingest_input(store, &text).await;
     assert_eq!(ingest_input(store, &notice).await.new_count(), 0);
@@ -552,12 +561,11 @@ pub async fn a_report_kept_without_its_account_is_one_event_with_its_read_with_t
     store: &S,
 ) {
     let now = now();
-    let text = describe_events(&[record(
+    let text = scheduled_text(
         now - Duration::hours(2),
         "carts-0001-001",
-        "cache-cluster",
-        &scheduled("carts-0001-001", "0001", now + Duration::days(3)),
-    )]);
+        now + Duration::days(3),
+    );
     let kept = ingest_input(store, &text).await.events.remove(0).event;
     assert_eq!(kept.account_id, None);
     for _ in 0..2 {
@@ -584,12 +592,11 @@ pub async fn a_report_read_with_its_account_is_one_event_with_its_file_copy_with
     store: &S,
 ) {
     let now = now();
-    let text = describe_events(&[record(
+    let text = scheduled_text(
         now - Duration::hours(2),
         "carts-0001-001",
-        "cache-cluster",
-        &scheduled("carts-0001-001", "0001", now + Duration::days(3)),
-    )]);
+        now + Duration::days(3),
+    );
     let read = ingest_events(store, read_in("111122223333", &text)).await;
     let placed = read.events[0].event.clone();
     assert!(placed.id_without_place().is_some());
@@ -610,12 +617,11 @@ pub async fn an_event_kept_under_the_id_of_before_is_not_stored_again_by_its_spo
     store: &S,
 ) {
     let now = now();
-    let text = describe_events(&[record(
+    let text = scheduled_text(
         now - Duration::hours(2),
         "web-0001-001",
-        "cache-cluster",
-        &scheduled("web-0001-001", "0001", now + Duration::days(3)),
-    )]);
+        now + Duration::days(3),
+    );
     let mut before = parse(&text).remove(0);
     before.account_id = Some("444455556666".into());
     before.region = Some("eu-west-1".into());
@@ -684,20 +690,19 @@ pub async fn a_maintenance_is_found_by_its_id_and_by_any_of_its_events<
 ) {
     let now = now();
     let outcome = ingest_input(store, &replacement(now)).await;
-    let notice = sns(
+    let notice = scheduled_notice(
         now - Duration::days(3) + Duration::seconds(2),
         "b5e1f0c2-4444-4a4a-9d9d-000000000004",
-        json!({"ElastiCache:NodeReplacementScheduled": "orders-0001-001"}),
+        "orders-0001-001",
     );
     assert_eq!(ingest_input(store, &notice).await.new_count(), 0);
     let other = ingest_input(
         store,
-        &describe_events(&[record(
+        &cluster_text(
             now - Duration::hours(1),
             "orders-0001-001",
-            "cache-cluster",
             &snapshot_succeeded("orders-0001-001"),
-        )]),
+        ),
     )
     .await;
 
@@ -741,33 +746,18 @@ pub async fn only_maintenances_not_over_yet_are_open<S: EventStore + DeliverySto
     let h = Duration::hours;
     let ahead = ingest_input(
         store,
-        &describe_events(&[record(
-            now - h(1),
-            "orders-0001-001",
-            "cache-cluster",
-            &scheduled("orders-0001-001", "0001", now + h(20)),
-        )]),
+        &scheduled_text(now - h(1), "orders-0001-001", now + h(20)),
     )
     .await;
     let passed = ingest_input(
         store,
-        &describe_events(&[record(
-            now - h(72),
-            "payments-0001-002",
-            "cache-cluster",
-            &scheduled("payments-0001-002", "0001", now - h(48)),
-        )]),
+        &scheduled_text(now - h(72), "payments-0001-002", now - h(48)),
     )
     .await;
     ingest_input(store, &replacement(now)).await;
     let drill = ingest_drill(
         store,
-        &describe_events(&[record(
-            now - h(2),
-            "drill-0001-001",
-            "cache-cluster",
-            &scheduled("drill-0001-001", "0001", now + h(10)),
-        )]),
+        &scheduled_text(now - h(2), "drill-0001-001", now + h(10)),
     )
     .await;
     let id_of = |o: &IngestOutcome| o.events[0].event.id.clone();
@@ -1068,22 +1058,20 @@ pub async fn drills_are_left_out_of_searches_unless_asked_for<S: EventStore + De
     let now = now();
     let real = ingest_input(
         store,
-        &describe_events(&[record(
+        &cluster_text(
             now - Duration::hours(3),
             "orders-0001-001",
-            "cache-cluster",
             "Recovering cache nodes 0001",
-        )]),
+        ),
     )
     .await;
     let drill = ingest_drill(
         store,
-        &describe_events(&[record(
+        &cluster_text(
             now - Duration::hours(2),
             "orders-0001-001",
-            "cache-cluster",
             "Recovering cache nodes 0001",
-        )]),
+        ),
     )
     .await;
     assert!(drill.events[0].event.drill);
@@ -1424,10 +1412,7 @@ pub async fn an_event_has_one_delivery_per_output_beside_slacks<S: EventStore + 
         lanes.sort_unstable();
         lanes
     };
-    let found = store
-        .deliveries(std::slice::from_ref(&slack.event_id))
-        .await
-        .unwrap();
+    let found = deliveries_of(store, &slack.event_id).await;
     assert_eq!(lanes(&found), ["", "q-developer", "webhook"]);
     assert!(found.iter().all(|d| d.state == DeliveryState::Pending));
 
@@ -1444,10 +1429,7 @@ pub async fn an_event_has_one_delivery_per_output_beside_slacks<S: EventStore + 
     assert_eq!(lanes(&due), ["", "q-developer"]);
     let listed = store.deliveries_in(DeliveryState::Sent, 10).await.unwrap();
     assert_eq!(listed, [sent.clone()]);
-    let found = store
-        .deliveries(std::slice::from_ref(&slack.event_id))
-        .await
-        .unwrap();
+    let found = deliveries_of(store, &slack.event_id).await;
     assert_eq!(found.len(), 3);
     assert!(found.contains(&sent) && found.contains(&slack) && found.contains(&q));
 }
@@ -1614,11 +1596,8 @@ pub async fn a_saved_delivery_reads_back_as_saved<S: EventStore + DeliveryStore>
     sent.updated_at = now + Duration::seconds(1);
     store.save_delivery(&sent).await.unwrap();
     assert_eq!(
-        store
-            .deliveries(std::slice::from_ref(&d.event_id))
-            .await
-            .unwrap(),
-        [sent.clone()]
+        deliveries_of(store, &d.event_id).await,
+        std::slice::from_ref(&sent)
     );
     assert!(
         store
@@ -1645,6 +1624,57 @@ pub async fn a_saved_delivery_reads_back_as_saved<S: EventStore + DeliveryStore>
             .unwrap()
             .is_empty()
     );
+}
+
+/// The deliveries of one event.
+async fn deliveries_of<S: DeliveryStore>(store: &S, id: &EventId) -> Vec<Delivery> {
+    store.deliveries(std::slice::from_ref(id)).await.unwrap()
+}
+
+/// The threads of one anchor event in `channel`.
+async fn threads_of<S: DeliveryStore>(store: &S, channel: &str, anchor: &EventId) -> Vec<Thread> {
+    store
+        .threads(channel, std::slice::from_ref(anchor))
+        .await
+        .unwrap()
+}
+
+/// Whether `holder` took (or renewed) `lease` at `at`, until `until`.
+async fn acquired<S: DeliveryStore>(
+    store: &S,
+    lease: &str,
+    holder: &str,
+    at: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> bool {
+    store.acquire_lease(lease, holder, at, until).await.unwrap()
+}
+
+/// Who holds `lease`, if anyone.
+async fn lease_holder<S: DeliveryStore>(store: &S, lease: &str) -> Option<String> {
+    store.lease(lease).await.unwrap().map(|(holder, _)| holder)
+}
+
+/// `holder`'s claim at `at` of `lease` for a minute, with `recorded` becoming `next`.
+async fn claim<S: DeliveryStore>(
+    store: &S,
+    lease: &str,
+    holder: &str,
+    at: DateTime<Utc>,
+    recorded: Option<&Delivery>,
+    next: &Delivery,
+) -> Claim {
+    store
+        .claim(
+            lease,
+            holder,
+            at,
+            at + Duration::seconds(60),
+            recorded,
+            next,
+        )
+        .await
+        .unwrap()
 }
 
 fn thread(channel: &str, anchor: &str, ts: &str) -> Thread {
@@ -1682,31 +1712,16 @@ pub async fn threads_are_found_by_channel_and_anchor<S: EventStore + DeliverySto
         .unwrap();
     assert_eq!(found, [second.clone(), first.clone()]);
     assert_eq!(
-        store
-            .threads("#cache-oncall", std::slice::from_ref(&first.anchor))
-            .await
-            .unwrap(),
+        threads_of(store, "#cache-oncall", &first.anchor).await,
         [elsewhere]
     );
-    assert!(
-        store
-            .threads("C0NONE", std::slice::from_ref(&first.anchor))
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(threads_of(store, "C0NONE", &first.anchor).await.is_empty());
 
     let mut updated = first.clone();
     updated.rendered = Some("completed:3".into());
     updated.checklist_posted = true;
     store.save_thread(&updated).await.unwrap();
-    assert_eq!(
-        store
-            .threads(CHANNEL, std::slice::from_ref(&first.anchor))
-            .await
-            .unwrap(),
-        [updated]
-    );
+    assert_eq!(threads_of(store, CHANNEL, &first.anchor).await, [updated]);
 }
 
 /// Only the holder of a channel's lease sends to it: the lease is exclusive, its holder may
@@ -1718,44 +1733,22 @@ pub async fn a_lease_is_held_by_one_holder_until_it_expires<S: EventStore + Deli
     let now = now();
     let s = Duration::seconds;
     let lease = "send:C0ALERTS";
+    assert!(acquired(store, lease, "poller-1", now, now + s(60)).await);
+    assert!(!acquired(store, lease, "ingest-7", now + s(1), now + s(61)).await);
     assert!(
-        store
-            .acquire_lease(lease, "poller-1", now, now + s(60))
-            .await
-            .unwrap()
-    );
-    assert!(
-        !store
-            .acquire_lease(lease, "ingest-7", now + s(1), now + s(61))
-            .await
-            .unwrap()
-    );
-    assert!(
-        store
-            .acquire_lease("send:C0OTHER", "ingest-7", now + s(1), now + s(61))
-            .await
-            .unwrap(),
+        acquired(store, "send:C0OTHER", "ingest-7", now + s(1), now + s(61)).await,
         "another lease"
     );
     assert!(
-        store
-            .acquire_lease(lease, "poller-1", now + s(30), now + s(120))
-            .await
-            .unwrap(),
+        acquired(store, lease, "poller-1", now + s(30), now + s(120)).await,
         "renewed"
     );
     assert!(
-        !store
-            .acquire_lease(lease, "ingest-7", now + s(90), now + s(150))
-            .await
-            .unwrap(),
+        !acquired(store, lease, "ingest-7", now + s(90), now + s(150)).await,
         "the renewal holds"
     );
     assert!(
-        store
-            .acquire_lease(lease, "ingest-7", now + s(120), now + s(180))
-            .await
-            .unwrap(),
+        acquired(store, lease, "ingest-7", now + s(120), now + s(180)).await,
         "expired"
     );
     let held = |held: Option<(String, DateTime<Utc>)>| held.map(|(h, u)| (h, u.timestamp_millis()));
@@ -1765,28 +1758,17 @@ pub async fn a_lease_is_held_by_one_holder_until_it_expires<S: EventStore + Deli
         "its holder and end read back"
     );
     assert_eq!(store.lease("send:C0NEVER").await.unwrap(), None);
-    assert!(
-        !store
-            .acquire_lease(lease, "poller-1", now + s(121), now + s(181))
-            .await
-            .unwrap()
-    );
+    assert!(!acquired(store, lease, "poller-1", now + s(121), now + s(181)).await);
 
     store.release_lease(lease, "poller-1").await.unwrap();
     assert!(
-        !store
-            .acquire_lease(lease, "cli", now + s(122), now + s(182))
-            .await
-            .unwrap(),
+        !acquired(store, lease, "cli", now + s(122), now + s(182)).await,
         "not poller-1's to give back"
     );
     store.release_lease(lease, "ingest-7").await.unwrap();
     assert_eq!(store.lease(lease).await.unwrap(), None, "given back");
     assert!(
-        store
-            .acquire_lease(lease, "cli", now + s(123), now + s(183))
-            .await
-            .unwrap(),
+        acquired(store, lease, "cli", now + s(123), now + s(183)).await,
         "given back"
     );
 }
@@ -1818,74 +1800,33 @@ pub async fn a_claim_takes_the_lease_and_the_delivery_as_recorded_or_nothing<
         .record_deliveries(&[a.clone(), b.clone()])
         .await
         .unwrap();
-    let holder = |store_lease: Option<(String, DateTime<Utc>)>| store_lease.map(|(h, _)| h);
 
     // Another holder has the lease: nothing is written.
-    assert!(
-        store
-            .acquire_lease(lease, "poller-1", now, now + s(60))
-            .await
-            .unwrap()
-    );
+    assert!(acquired(store, lease, "poller-1", now, now + s(60)).await);
     let a_sending = sending(&a, now + s(1));
     assert_eq!(
-        store
-            .claim(
-                lease,
-                "ingest-7",
-                now + s(1),
-                now + s(61),
-                Some(&a),
-                &a_sending
-            )
-            .await
-            .unwrap(),
+        claim(store, lease, "ingest-7", now + s(1), Some(&a), &a_sending).await,
         Claim::Busy
     );
     assert_eq!(
-        store
-            .deliveries(std::slice::from_ref(&a.event_id))
-            .await
-            .unwrap(),
+        deliveries_of(store, &a.event_id).await,
         std::slice::from_ref(&a)
     );
-    assert_eq!(
-        holder(store.lease(lease).await.unwrap()).as_deref(),
-        Some("poller-1")
-    );
+    assert_eq!(lease_holder(store, lease).await, Some("poller-1".into()));
 
     // The lease is free again, and the alert as recorded: both are taken.
     store.release_lease(lease, "poller-1").await.unwrap();
     assert_eq!(
-        store
-            .claim(
-                lease,
-                "ingest-7",
-                now + s(2),
-                now + s(62),
-                Some(&a),
-                &a_sending
-            )
-            .await
-            .unwrap(),
+        claim(store, lease, "ingest-7", now + s(2), Some(&a), &a_sending).await,
         Claim::Taken
     );
     assert_eq!(
-        store
-            .deliveries(std::slice::from_ref(&a.event_id))
-            .await
-            .unwrap(),
+        deliveries_of(store, &a.event_id).await,
         std::slice::from_ref(&a_sending)
     );
-    assert_eq!(
-        holder(store.lease(lease).await.unwrap()).as_deref(),
-        Some("ingest-7")
-    );
+    assert_eq!(lease_holder(store, lease).await, Some("ingest-7".into()));
     assert!(
-        !store
-            .acquire_lease(lease, "poller-1", now + s(3), now + s(63))
-            .await
-            .unwrap(),
+        !acquired(store, lease, "poller-1", now + s(3), now + s(63)).await,
         "the claimed lease is held"
     );
 
@@ -1894,87 +1835,52 @@ pub async fn a_claim_takes_the_lease_and_the_delivery_as_recorded_or_nothing<
     let b_taken = sending(&b, now + s(4));
     store.save_delivery(&b_taken).await.unwrap();
     assert_eq!(
-        store
-            .claim(
-                lease,
-                "ingest-8",
-                now + s(5),
-                now + s(65),
-                Some(&b),
-                &sending(&b, now + s(5))
-            )
-            .await
-            .unwrap(),
+        claim(
+            store,
+            lease,
+            "ingest-8",
+            now + s(5),
+            Some(&b),
+            &sending(&b, now + s(5))
+        )
+        .await,
         Claim::Changed
     );
-    assert_eq!(
-        store
-            .deliveries(std::slice::from_ref(&b.event_id))
-            .await
-            .unwrap(),
-        [b_taken]
-    );
+    assert_eq!(deliveries_of(store, &b.event_id).await, [b_taken]);
     assert_eq!(store.lease(lease).await.unwrap(), None, "not taken");
 
     // A delivery never recorded is not as it was either.
     let c = delivery("ccccccccccccccccccc3", DeliveryState::Pending, now);
     let c_sending = sending(&c, now + s(6));
     assert_eq!(
-        store
-            .claim(
-                lease,
-                "ingest-8",
-                now + s(6),
-                now + s(66),
-                Some(&c),
-                &c_sending
-            )
-            .await
-            .unwrap(),
+        claim(store, lease, "ingest-8", now + s(6), Some(&c), &c_sending).await,
         Claim::Changed
     );
-    assert!(
-        store
-            .deliveries(std::slice::from_ref(&c.event_id))
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(deliveries_of(store, &c.event_id).await.is_empty());
 
     // Claimed as not recorded: it is recorded as it is sent, with the lease.
     assert_eq!(
-        store
-            .claim(lease, "ingest-8", now + s(7), now + s(67), None, &c_sending)
-            .await
-            .unwrap(),
+        claim(store, lease, "ingest-8", now + s(7), None, &c_sending).await,
         Claim::Taken
     );
     assert_eq!(
-        store
-            .deliveries(std::slice::from_ref(&c.event_id))
-            .await
-            .unwrap(),
+        deliveries_of(store, &c.event_id).await,
         std::slice::from_ref(&c_sending)
     );
-    assert_eq!(
-        holder(store.lease(lease).await.unwrap()).as_deref(),
-        Some("ingest-8")
-    );
+    assert_eq!(lease_holder(store, lease).await, Some("ingest-8".into()));
 
     // Recorded by another sender meanwhile: not claimed as unrecorded.
     store.release_lease(lease, "ingest-8").await.unwrap();
     assert_eq!(
-        store
-            .claim(
-                lease,
-                "ingest-9",
-                now + s(8),
-                now + s(68),
-                None,
-                &sending(&c, now + s(8))
-            )
-            .await
-            .unwrap(),
+        claim(
+            store,
+            lease,
+            "ingest-9",
+            now + s(8),
+            None,
+            &sending(&c, now + s(8))
+        )
+        .await,
         Claim::Changed
     );
     assert_eq!(store.deliveries(&[c.event_id]).await.unwrap(), [c_sending]);
@@ -1997,12 +1903,7 @@ pub async fn outbox_writes_saved_together_give_the_lease_back_only_to_its_holder
         .record_deliveries(std::slice::from_ref(&a))
         .await
         .unwrap();
-    assert!(
-        store
-            .acquire_lease(lease, "ingest-7", now, now + s(60))
-            .await
-            .unwrap()
-    );
+    assert!(acquired(store, lease, "ingest-7", now, now + s(60)).await);
     let mut sent = sending(&a, now + s(1));
     sent.state = DeliveryState::Sent;
     sent.ts = Some("1718075402.000100".to_owned());
@@ -2014,17 +1915,11 @@ pub async fn outbox_writes_saved_together_give_the_lease_back_only_to_its_holder
         .await
         .unwrap();
     assert_eq!(
-        store
-            .deliveries(std::slice::from_ref(&a.event_id))
-            .await
-            .unwrap(),
-        [sent.clone()]
+        deliveries_of(store, &a.event_id).await,
+        std::slice::from_ref(&sent)
     );
     assert_eq!(
-        store
-            .threads(CHANNEL, std::slice::from_ref(&started.anchor))
-            .await
-            .unwrap(),
+        threads_of(store, CHANNEL, &started.anchor).await,
         [started.clone()]
     );
 
@@ -2045,28 +1940,17 @@ pub async fn outbox_writes_saved_together_give_the_lease_back_only_to_its_holder
         .await
         .unwrap();
     assert_eq!(
-        store
-            .threads(CHANNEL, std::slice::from_ref(&started.anchor))
-            .await
-            .unwrap(),
+        threads_of(store, CHANNEL, &started.anchor).await,
         [started.clone()]
     );
     assert_eq!(
-        store
-            .threads("#cache-oncall", std::slice::from_ref(&other.anchor))
-            .await
-            .unwrap(),
+        threads_of(store, "#cache-oncall", &other.anchor).await,
         std::slice::from_ref(&other)
     );
     assert_eq!(store.lease(lease).await.unwrap(), None, "given back");
 
     // Not the holder's any more: the lease stays, the thread is written.
-    assert!(
-        store
-            .acquire_lease(lease, "poller-1", now + s(2), now + s(62))
-            .await
-            .unwrap()
-    );
+    assert!(acquired(store, lease, "poller-1", now + s(2), now + s(62)).await);
     started.rendered = Some("after".to_owned());
     store
         .save_together(&[
@@ -2078,17 +1962,8 @@ pub async fn outbox_writes_saved_together_give_the_lease_back_only_to_its_holder
         ])
         .await
         .unwrap();
-    assert_eq!(
-        store
-            .threads(CHANNEL, std::slice::from_ref(&started.anchor))
-            .await
-            .unwrap(),
-        [started]
-    );
-    assert_eq!(
-        store.lease(lease).await.unwrap().map(|(h, _)| h).as_deref(),
-        Some("poller-1")
-    );
+    assert_eq!(threads_of(store, CHANNEL, &started.anchor).await, [started]);
+    assert_eq!(lease_holder(store, lease).await, Some("poller-1".into()));
 }
 
 /// Four writers store the same new event at once (two functions and two retries): one stores

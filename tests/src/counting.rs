@@ -9,14 +9,14 @@
 //! the answer reports is summed. With `CACHEWATCH_PROXY_TRACE` set, each request is printed (its
 //! operation and the start of its body) to standard error as it passes.
 
-use crate::server::{LocalServer, Threads};
+use crate::server::{LocalServer, Received, Threads};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
@@ -305,10 +305,7 @@ fn capacity(answer: &[u8]) -> f64 {
 
 async fn pass_on(
     State(shared): State<Arc<Shared>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    Received(method, uri, headers, body): Received,
 ) -> Response {
     let op = operation(&headers, &uri, &body);
     if std::env::var_os("CACHEWATCH_PROXY_TRACE").is_some() {

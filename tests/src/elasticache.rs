@@ -69,7 +69,7 @@
 //! # }
 //! ```
 
-use crate::server::{LocalServer, Threads};
+use crate::server::{LocalServer, Received, Threads};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::ops::Range;
@@ -548,10 +548,7 @@ impl IntoResponse for Answer {
 
 async fn handle(
     State(shared): State<Arc<Shared>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    Received(method, uri, headers, body): Received,
 ) -> Response {
     let mut params = form(uri.query().unwrap_or_default());
     params.extend(form(&String::from_utf8_lossy(&body)));
@@ -1272,30 +1269,31 @@ fn remember(shared: &Shared, action: &str, params: &[(String, String)], answer: 
         })
     };
     match action {
-        "CreateCacheCluster" => {
-            let Some(id) = param(params, "CacheClusterId") else {
+        "CreateCacheCluster" | "CreateReplicationGroup" => {
+            let state = &mut *state;
+            let (id, topics, parameter_groups) = if action == "CreateCacheCluster" {
+                let id = param(params, "CacheClusterId");
+                (
+                    id,
+                    &mut state.cluster_topics,
+                    &mut state.cluster_parameter_groups,
+                )
+            } else {
+                let id = param(params, "ReplicationGroupId");
+                (
+                    id,
+                    &mut state.group_topics,
+                    &mut state.group_parameter_groups,
+                )
+            };
+            let Some(id) = id else {
                 return;
             };
             if let Some(t) = topic() {
-                state.cluster_topics.insert(id.to_owned(), t);
+                topics.insert(id.to_owned(), t);
             }
             if let Some(pg) = param(params, "CacheParameterGroupName") {
-                state
-                    .cluster_parameter_groups
-                    .insert(id.to_owned(), pg.to_owned());
-            }
-        }
-        "CreateReplicationGroup" => {
-            let Some(id) = param(params, "ReplicationGroupId") else {
-                return;
-            };
-            if let Some(t) = topic() {
-                state.group_topics.insert(id.to_owned(), t);
-            }
-            if let Some(pg) = param(params, "CacheParameterGroupName") {
-                state
-                    .group_parameter_groups
-                    .insert(id.to_owned(), pg.to_owned());
+                parameter_groups.insert(id.to_owned(), pg.to_owned());
             }
         }
         "ModifyReplicationGroup" => {

@@ -111,6 +111,13 @@ impl LambdaRuntime {
         }
     }
 
+    /// A runtime with the workspace's function binary `name` started on it, as [`Self::spawn`].
+    pub fn running(name: &str, env: &[(&str, String)]) -> Self {
+        let mut runtime = Self::start();
+        runtime.spawn(&crate::workspace_bin(name), name, env);
+        runtime
+    }
+
     /// `127.0.0.1:PORT`: the value of `AWS_LAMBDA_RUNTIME_API`.
     pub fn address(&self) -> String {
         self.server.address().to_string()

@@ -54,6 +54,43 @@ pub fn workspace_bin(name: &str) -> PathBuf {
     bin
 }
 
+/// The standard output of a run of `cachewatch {args}` that ended `out`, failing the test
+/// unless it succeeded (saying what it wrote).
+#[track_caller]
+pub fn succeeded(args: &[&str], out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "cachewatch {args:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// What the functions do first with a delivered document read at `now`: its events stored
+/// (under the default alert policy); those new to the history come back.
+pub async fn store_new<S: cachewatch_core::history::store::EventStore>(
+    store: &S,
+    doc: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Vec<cachewatch_core::MaintenanceEvent> {
+    let context = cachewatch_core::ParseContext::received_at(now);
+    let events = cachewatch_core::intake::parse::parse_document(doc, &context).unwrap();
+    let policy = cachewatch_core::AlertPolicy::default();
+    let outcome = cachewatch_core::ingest(store, events, &policy)
+        .await
+        .unwrap();
+    outcome.new_events()
+}
+
+/// Fails the test unless `text` contains every one of `expected`, naming the first it lacks.
+#[track_caller]
+pub fn assert_contains_all(text: &str, expected: &[&str]) {
+    for part in expected {
+        assert!(text.contains(part), "{part:?} is missing from:\n{text}");
+    }
+}
+
 /// A Python tool installed by `scripts/tools` (moto_server, aws, ...): from `CACHEWATCH_TOOLS_BIN`
 /// when set, else the workspace's `.venv/bin`.
 pub fn tool(name: &str) -> PathBuf {

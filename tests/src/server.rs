@@ -7,6 +7,9 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::thread::JoinHandle;
 
 use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::{HeaderMap, Method, Uri};
 
 /// How many worker threads the server's runtime gets.
 #[derive(Debug, Clone, Copy)]
@@ -126,5 +129,25 @@ mod tests {
             std::net::TcpStream::connect(address).is_err(),
             "nothing listens on {address} once the server is dropped"
         );
+    }
+}
+
+/// A request as a stand-in's catch-all handler takes it in: its method, URI, headers and whole
+/// body (within the router's body limit).
+#[derive(Debug)]
+pub struct Received(pub Method, pub Uri, pub HeaderMap, pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for Received {
+    type Rejection = <Bytes as FromRequest<S>>::Rejection;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let (parts, body) = request.into_parts();
+        let (method, uri, headers) = (
+            parts.method.clone(),
+            parts.uri.clone(),
+            parts.headers.clone(),
+        );
+        let body = Bytes::from_request(Request::from_parts(parts, body), state).await?;
+        Ok(Self(method, uri, headers, body))
     }
 }

@@ -80,7 +80,7 @@
 //! assert_eq!(slack.parents(ALERTS).len(), 1);
 //! ```
 
-use crate::server::{LocalServer, Threads};
+use crate::server::{LocalServer, Received, Threads};
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -92,7 +92,6 @@ use secrecy::SecretString;
 use sha2::Sha256;
 
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
@@ -1125,10 +1124,7 @@ struct Asked {
 
 async fn handle(
     State(shared): State<Arc<Shared>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    Received(method, uri, headers, body): Received,
 ) -> Response {
     let received = Instant::now();
     let endpoint = Endpoint::of(uri.path());

@@ -19,7 +19,7 @@ use cachewatch_core::runbook::Runbooks;
 use cachewatch_core::{AlertPolicy, EventId, ingest};
 use cachewatch_tests::burst;
 use cachewatch_tests::slack::{Fault, RandomFailures, SlackStandIn, StoredMessage};
-use cachewatch_tests::{output_with_input, workspace_bin};
+use cachewatch_tests::{assert_contains_all, output_with_input, store_new, workspace_bin};
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use serde_json::json;
 
@@ -131,6 +131,66 @@ fn settings(holder: &str, base_url: Option<&str>) -> NotifySettings {
     }
 }
 
+/// What a sender works with: Slack's stand-in, a history in a temporary file, a client trying
+/// each request twice, the default configuration and a sender's settings.
+struct Sender {
+    slack: SlackStandIn,
+    store: SqliteStore,
+    chat: SlackClient,
+    config: Config,
+    settings: NotifySettings,
+    _dir: tempfile::TempDir,
+}
+
+impl Sender {
+    fn start() -> Self {
+        let slack = SlackStandIn::start();
+        let dir = tempfile::tempdir().unwrap();
+        Self {
+            store: SqliteStore::open(&dir.path().join("history.db")).unwrap(),
+            chat: client(&slack, 2),
+            config: Config::default(),
+            settings: settings("sender", None),
+            slack,
+            _dir: dir,
+        }
+    }
+
+    /// With Slack failing 30% of requests (500s, 429s, answers lost after the message was
+    /// stored), in the order `seed` gives.
+    fn failing(seed: u64) -> Self {
+        let sender = Self::start();
+        sender
+            .slack
+            .fail_randomly(RandomFailures::thirty_percent(seed));
+        sender
+    }
+
+    /// [`deliver`] with these parts.
+    async fn deliver(&self, doc: &str, now: DateTime<Utc>) {
+        deliver(
+            &self.store,
+            &self.chat,
+            &self.config,
+            &self.settings,
+            doc,
+            now,
+        )
+        .await;
+    }
+
+    /// [`deliver_with`] with these parts, of clusters whose facts [`burst::FleetFacts`] gives.
+    async fn deliver_to_fleet(&self, doc: &str, now: DateTime<Utc>) {
+        let (store, chat, facts) = (&self.store, &self.chat, &burst::FleetFacts);
+        deliver_with(store, chat, facts, &self.config, &self.settings, doc, now).await;
+    }
+
+    /// [`drain`] with these parts.
+    async fn drain(&self, now: DateTime<Utc>) {
+        drain(&self.store, &self.chat, &self.config, &self.settings, now).await;
+    }
+}
+
 /// What the SNS function does with one delivery: store it, record its alerts, send what is due.
 async fn deliver(
     store: &SqliteStore,
@@ -141,6 +201,21 @@ async fn deliver(
     now: DateTime<Utc>,
 ) {
     deliver_with(store, chat, &NoFacts, config, settings, doc, now).await;
+}
+
+/// One run of the sender: what is due at `now` is sent.
+async fn send_due<F: FactsSource>(
+    store: &SqliteStore,
+    chat: &SlackClient,
+    facts: &F,
+    config: &Config,
+    settings: &NotifySettings,
+    now: DateTime<Utc>,
+) {
+    let runbooks = Runbooks::embedded();
+    notify(store, chat, facts, &runbooks, config, settings, &[], now)
+        .await
+        .unwrap();
 }
 
 /// Sends until nothing is due (bounded), moving the clock past every backoff.
@@ -161,18 +236,7 @@ async fn drain(
             return;
         }
         now += Duration::hours(2);
-        notify(
-            store,
-            chat,
-            &NoFacts,
-            &Runbooks::embedded(),
-            config,
-            settings,
-            &[],
-            now,
-        )
-        .await
-        .unwrap();
+        send_due(store, chat, &NoFacts, config, settings, now).await;
     }
     panic!("deliveries are still due after 60 runs");
 }
@@ -339,31 +403,25 @@ async fn everything_is_sent_once_despite_failures(seed: u64) {
     // Arrange: Slack fails 30% of requests: 500s, 429s, and answers lost after the message was
     // stored; the client tries each request twice.
     let now = now();
-    let slack = SlackStandIn::start();
-    slack.fail_randomly(RandomFailures::thirty_percent(seed));
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("history.db")).unwrap();
-    let chat = client(&slack, 2);
-    let config = Config::default();
-    let settings = settings("sender", None);
+    let sender = Sender::failing(seed);
     let mut expected = BTreeSet::new();
     for i in 0..10 {
         for doc in replacement(&format!("pay{i}-0001-001"), now) {
             expected.extend(parsed_ids(&doc, now));
-            deliver(&store, &chat, &config, &settings, &doc, now).await;
+            sender.deliver(&doc, now).await;
         }
     }
 
     // Act: the poller's runs, while Slack keeps failing.
-    drain(&store, &chat, &config, &settings, now).await;
+    sender.drain(now).await;
 
     // Assert: every alert arrived exactly once, one thread per maintenance, nothing left.
-    let counts = keys(&slack.messages(CHANNEL));
+    let counts = keys(&sender.slack.messages(CHANNEL));
     for id in &expected {
         assert_eq!(counts.get(id.as_str()), Some(&1), "seed {seed}: {id}");
     }
-    assert_eq!(slack.parents(CHANNEL).len(), 10, "seed {seed}");
-    assert_nothing_due_or_failed(&store, &slack, now, seed, 11).await;
+    assert_eq!(sender.slack.parents(CHANNEL).len(), 10, "seed {seed}");
+    assert_nothing_due_or_failed(&sender.store, &sender.slack, now, seed, 11).await;
 }
 
 /// After the retries: nothing is due within 30 days of `now`, nothing failed, and the stand-in
@@ -402,9 +460,9 @@ async fn assert_nothing_due_or_failed(
 #[tokio::test(flavor = "current_thread")]
 async fn hostile_names_and_texts_arrive_escaped() {
     let now = now();
-    let slack = SlackStandIn::start();
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("history.db")).unwrap();
+    let Sender {
+        slack, store, _dir, ..
+    } = Sender::start();
     let window = now + Duration::days(3);
     let doc = [
         sns(now, "m-1", json!({"ElastiCache:NodeReplacementScheduled": "<!channel>", "Replication Group ID": "<@U0HOSTILE> & co"})),
@@ -450,9 +508,9 @@ async fn hostile_names_and_texts_arrive_escaped() {
 #[tokio::test(flavor = "current_thread")]
 async fn many_new_maintenances_at_once_are_one_grouped_message_with_details_in_its_thread() {
     let now = now();
-    let slack = SlackStandIn::start();
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("history.db")).unwrap();
+    let Sender {
+        slack, store, _dir, ..
+    } = Sender::start();
     let window = now + Duration::days(5);
     let doc = (0..8)
         .map(|i| {
@@ -642,8 +700,7 @@ fn a_refused_channel_is_reported_and_retried_only_when_asked() {
     let out = cachewatch(&slack, &db, &["ingest", "-"], Some(&doc), &wrong);
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("channel_not_found"), "{stderr}");
-    assert!(stderr.contains("--retry-failed"), "{stderr}");
+    assert_contains_all(&stderr, &["channel_not_found", "--retry-failed"]);
     assert_eq!(
         slack.count(cachewatch_tests::slack::Endpoint::PostMessage),
         1,
@@ -723,8 +780,7 @@ fn without_slack_ingest_shows_what_it_would_post() {
     let out = cachewatch(&slack, &db, &["ingest", "-"], Some(&doc), &[]);
     assert!(out.status.success());
     let text = stdout(&out);
-    assert!(text.contains("Slack is not configured"), "{text}");
-    assert!(text.contains("web-001"), "{text}");
+    assert_contains_all(&text, &["Slack is not configured", "web-001"]);
     assert!(slack.requests().is_empty(), "nothing was sent");
 }
 
@@ -794,31 +850,11 @@ async fn deliver_with<F: FactsSource>(
     doc: &str,
     now: DateTime<Utc>,
 ) {
-    let events = parse_document(doc, &ParseContext::received_at(now)).unwrap();
-    let outcome = ingest(store, events, &AlertPolicy::default())
-        .await
-        .unwrap();
-    let new: Vec<_> = outcome
-        .events
-        .iter()
-        .filter(|e| e.new)
-        .map(|e| e.event.clone())
-        .collect();
+    let new = store_new(store, doc, now).await;
     record_alerts(store, &new, config, settings.channel.as_deref(), now)
         .await
         .unwrap();
-    notify(
-        store,
-        chat,
-        facts,
-        &Runbooks::embedded(),
-        config,
-        settings,
-        &[],
-        now,
-    )
-    .await
-    .unwrap();
+    send_due(store, chat, facts, config, settings, now).await;
 }
 
 /// How many messages carry each delivery, counting every delivery an announcement names.
@@ -849,24 +885,14 @@ async fn identical_maintenances_of_a_burst_share_one_checklist_naming_their_clus
     // Arrange: 30 clusters of three kinds (Redis OSS primaries, replicas, Valkey primaries), one
     // window, in one delivery.
     let now = now();
-    let slack = SlackStandIn::start();
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("history.db")).unwrap();
+    let sender = Sender::start();
+    let Sender { slack, store, .. } = &sender;
     let clusters = burst::fleet(30, 3);
     let doc = burst::notices(&clusters, now + Duration::days(4), now);
     let ids = parsed_ids(&doc, now);
 
     // Act
-    deliver_with(
-        &store,
-        &client(&slack, 2),
-        &burst::FleetFacts,
-        &Config::default(),
-        &settings("s", None),
-        &doc,
-        now,
-    )
-    .await;
+    sender.deliver_to_fleet(&doc, now).await;
 
     // Assert: one grouped message; under it three announcements (one per kind), each naming its
     // ten clusters and carrying their deliveries; every maintenance announced once; no
@@ -945,24 +971,12 @@ async fn identical_maintenances_of_a_burst_share_one_checklist_naming_their_clus
 async fn a_later_event_of_a_burst_maintenance_is_its_own_message_in_the_grouped_thread() {
     // Arrange: a burst of eight, announced.
     let now = now();
-    let slack = SlackStandIn::start();
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("history.db")).unwrap();
-    let chat = client(&slack, 2);
-    let config = Config::default();
+    let sender = Sender::start();
+    let slack = &sender.slack;
     let window = now + Duration::days(4);
     let clusters = burst::fleet(8, 1);
     let doc = burst::notices(&clusters, window, now);
-    deliver_with(
-        &store,
-        &chat,
-        &burst::FleetFacts,
-        &config,
-        &settings("s", None),
-        &doc,
-        now,
-    )
-    .await;
+    sender.deliver_to_fleet(&doc, now).await;
     let group = slack.parents(CHANNEL).remove(0);
     let before = slack.replies(CHANNEL, &group.ts).len();
 
@@ -971,16 +985,7 @@ async fn a_later_event_of_a_burst_maintenance_is_its_own_message_in_the_grouped_
     let cluster = &clusters[3];
     let reschedule = rescheduled(cluster, now, window, later);
     let id = parsed_ids(&reschedule, now).remove(0);
-    deliver_with(
-        &store,
-        &chat,
-        &burst::FleetFacts,
-        &config,
-        &settings("s", None),
-        &reschedule,
-        now,
-    )
-    .await;
+    sender.deliver_to_fleet(&reschedule, now).await;
 
     // Assert: its alert is one new message in the grouped message's thread, no new parent, and
     // no second checklist (its set's is there).
@@ -998,9 +1003,9 @@ async fn an_urgent_failover_is_sent_before_a_queue_of_scheduled_notices() {
         // Arrange: twelve scheduled notices recorded first, then a failover; nothing sent yet.
         // With a threshold of 1000 they queue one by one; with 5 they are a burst.
         let now = now();
-        let slack = SlackStandIn::start();
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("history.db")).unwrap();
+        let Sender {
+            slack, store, _dir, ..
+        } = Sender::start();
         let config = Config::from_toml(&format!("[slack]\ngroup_threshold = {threshold}")).unwrap();
         let clusters = burst::fleet(12, 2);
         let notices = burst::notices(&clusters, now + Duration::days(3), now);
@@ -1062,28 +1067,21 @@ async fn a_burst_despite_failures(seed: u64) {
     // Arrange: Slack fails 30% of requests (500s, 429s, answers lost after the message was
     // stored); 80 maintenances of four kinds in one delivery.
     let now = now();
-    let slack = SlackStandIn::start();
-    slack.fail_randomly(RandomFailures::thirty_percent(seed));
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("history.db")).unwrap();
-    let chat = client(&slack, 2);
-    let config = Config::default();
-    let settings = settings("sender", None);
+    let sender = Sender::failing(seed);
+    let Sender {
+        slack,
+        store,
+        chat,
+        config,
+        settings,
+        ..
+    } = &sender;
     let clusters = burst::fleet(80, 4);
     let doc = burst::notices(&clusters, now + Duration::days(4), now);
     let ids = parsed_ids(&doc, now);
 
     // Act: the delivery, then the poller's runs while Slack keeps failing.
-    deliver_with(
-        &store,
-        &chat,
-        &burst::FleetFacts,
-        &config,
-        &settings,
-        &doc,
-        now,
-    )
-    .await;
+    sender.deliver_to_fleet(&doc, now).await;
     for _ in 0..30 {
         if store
             .due_deliveries(now + Duration::days(1), 10)
@@ -1094,18 +1092,7 @@ async fn a_burst_despite_failures(seed: u64) {
             break;
         }
         let later = now + Duration::hours(2);
-        notify(
-            &store,
-            &chat,
-            &burst::FleetFacts,
-            &Runbooks::embedded(),
-            &config,
-            &settings,
-            &[],
-            later,
-        )
-        .await
-        .unwrap();
+        send_due(store, chat, &burst::FleetFacts, config, settings, later).await;
     }
 
     // Assert: every maintenance announced exactly once, nothing left, nothing failed, no
@@ -1120,5 +1107,5 @@ async fn a_burst_despite_failures(seed: u64) {
         .filter(|(_, n)| *n > 1)
         .collect();
     assert!(doubled.is_empty(), "seed {seed}: {doubled:?}");
-    assert_nothing_due_or_failed(&store, &slack, now, seed, 3).await;
+    assert_nothing_due_or_failed(store, slack, now, seed, 3).await;
 }

@@ -7,6 +7,7 @@ use aws_sdk_elasticache::primitives::DateTime as AwsDateTime;
 use aws_sdk_elasticache::types::{
     ServiceUpdateSeverity, ServiceUpdateStatus, ServiceUpdateType, UpdateAction, UpdateActionStatus,
 };
+use cachewatch_tests::assert_contains_all;
 use cachewatch_tests::elasticache::ElastiCacheStandIn;
 use cachewatch_tests::moto::Moto;
 use cachewatch_tests::operator::{Operator, Run};
@@ -118,8 +119,7 @@ async fn backfill_stores_what_describe_events_keeps_once_and_shows_its_progress(
         "{progress}"
     );
     // ...what would be posted for the one event that needs people...
-    assert!(first.contains("Slack is not configured"), "{first}");
-    assert!(first.contains("orders-0001-001"), "{first}");
+    assert_contains_all(&first, &["Slack is not configured", "orders-0001-001"]);
     // ...and a second, longer backfill (cut to the 14 days kept) adds nothing.
     assert!(
         again.contains(": 0 new, 150 already in the history"),
@@ -280,8 +280,10 @@ async fn upcoming_lists_service_updates_not_applied_overdue_first() {
         .expect("the next update");
     assert!(overdue < later, "{table}");
     assert!(!table.contains("elasticache-20260901-001"), "{table}");
-    assert!(table.contains("OVERDUE (3 days ago)"), "{table}");
-    assert!(table.contains("replication group ledger"), "{table}");
+    assert_contains_all(
+        &table,
+        &["OVERDUE (3 days ago)", "replication group ledger"],
+    );
     assert_eq!(plain.trim(), "No maintenance ahead.");
     assert_eq!(stand_in.requests_for("DescribeUpdateActions").len(), 1);
 }
@@ -332,13 +334,12 @@ async fn runbook_looks_the_cluster_up_with_credentials_and_keeps_what_it_read_fo
     let offline = operator.ok(&["runbook", &id, "--offline"]).stdout;
 
     // Assert: with nothing kept, offline says what is not known and how to find it out...
-    assert!(
-        before_any_lookup.contains("Nothing is known of the cluster beyond the notice"),
-        "{before_any_lookup}"
-    );
-    assert!(
-        before_any_lookup.contains("Find out what is not known yet"),
-        "{before_any_lookup}"
+    assert_contains_all(
+        &before_any_lookup,
+        &[
+            "Nothing is known of the cluster beyond the notice",
+            "Find out what is not known yet",
+        ],
     );
     // ...with credentials, the runbook is the one for what ElastiCache says, read now...
     assert!(lookups >= 1, "no lookup was made");
@@ -357,10 +358,12 @@ async fn runbook_looks_the_cluster_up_with_credentials_and_keeps_what_it_read_fo
         lookups,
         "--offline looked something up"
     );
-    assert!(offline.contains("Engine: Redis OSS"), "{offline}");
-    assert!(
-        offline.contains("kept from the last lookup; not looked up now: --offline"),
-        "{offline}"
+    assert_contains_all(
+        &offline,
+        &[
+            "Engine: Redis OSS",
+            "kept from the last lookup; not looked up now: --offline",
+        ],
     );
     assert!(
         !offline.contains("Nothing is known of the cluster"),
@@ -383,17 +386,21 @@ async fn a_failed_lookup_falls_back_on_the_facts_kept_and_says_why() {
     let shown = operator.ok(&["show", &id]).stdout;
 
     // Assert: the facts read by `show` stand in, with why they were not read again.
-    assert!(runbook.contains("Engine: Redis OSS"), "{runbook}");
-    assert!(runbook.contains("AccessDenied"), "{runbook}");
-    assert!(
-        runbook.contains("kept from the last lookup; looking it up again failed:"),
-        "{runbook}"
+    assert_contains_all(
+        &runbook,
+        &[
+            "Engine: Redis OSS",
+            "AccessDenied",
+            "kept from the last lookup; looking it up again failed:",
+            "ledger-001",
+        ],
     );
-    assert!(runbook.contains("ledger-001"), "{runbook}");
-    assert!(shown.contains("Redis OSS"), "{shown}");
-    assert!(
-        shown.contains("(kept from the last lookup; looking it up again failed:"),
-        "{shown}"
+    assert_contains_all(
+        &shown,
+        &[
+            "Redis OSS",
+            "(kept from the last lookup; looking it up again failed:",
+        ],
     );
 }
 
@@ -417,10 +424,15 @@ async fn show_gives_the_facts_that_decide_the_impact_and_the_impact_aws_document
         "{offline}"
     );
     assert!(!offline.contains("impact"), "{offline}");
-    assert!(shown.contains("facts         Redis OSS"), "{shown}");
-    assert!(shown.contains("cluster mode"), "{shown}");
-    assert!(shown.contains("automatic failover"), "{shown}");
-    assert!(shown.contains("from ElastiCache (now)"), "{shown}");
+    assert_contains_all(
+        &shown,
+        &[
+            "facts         Redis OSS",
+            "cluster mode",
+            "automatic failover",
+            "from ElastiCache (now)",
+        ],
+    );
     assert!(
         shown.contains("impact        ") && shown.contains("(https://docs.aws.amazon.com/"),
         "{shown}"
@@ -458,14 +470,16 @@ async fn upcoming_looks_each_cluster_up_once_and_one_failed_lookup_stops_nothing
         let times = asked.iter().filter(|r| r.contains(cluster)).count();
         assert_eq!(times, 1, "{cluster} asked {times} times: {asked:#?}");
     }
-    assert!(table.contains("What is known of each cluster:"), "{table}");
-    assert!(table.contains("facts         Redis OSS"), "{table}");
-    assert!(table.contains("facts         Valkey"), "{table}");
-    assert!(
-        table.contains("facts         not looked up: looking it up again failed:"),
-        "{table}"
+    assert_contains_all(
+        &table,
+        &[
+            "What is known of each cluster:",
+            "facts         Redis OSS",
+            "facts         Valkey",
+            "facts         not looked up: looking it up again failed:",
+            "ghost-001",
+        ],
     );
-    assert!(table.contains("ghost-001"), "{table}");
     assert!(
         offline.contains("kept from the last lookup; not looked up now: --offline"),
         "{offline}"

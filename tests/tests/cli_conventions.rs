@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use cachewatch_tests::workspace_bin;
+use cachewatch_tests::{assert_contains_all, succeeded, workspace_bin};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 
@@ -40,13 +40,7 @@ impl Cli {
     }
 
     fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "cachewatch {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
+        succeeded(args, self.run(args))
     }
 
     /// Writes `lines` to a file in the temporary directory; returns its path.
@@ -307,8 +301,7 @@ fn completions_load_in_their_shells_and_name_the_subcommands() {
     let zsh = cli.ok(&["completions", "zsh"]);
     assert!(zsh.starts_with("#compdef cachewatch"), "{zsh}");
     let fish = cli.ok(&["completions", "fish"]);
-    assert!(fish.contains("complete -c cachewatch"), "{fish}");
-    assert!(fish.contains("upcoming"), "{fish}");
+    assert_contains_all(&fish, &["complete -c cachewatch", "upcoming"]);
     let unknown = cli.run(&["completions", "powershell"]);
     assert_eq!(unknown.status.code(), Some(2));
 }
@@ -433,9 +426,11 @@ fn without_aws_credentials_a_command_says_what_to_set() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let said = stderr(&out);
-    assert!(said.contains("no credentials found"), "{said}");
-    assert!(
-        said.contains("this needs AWS credentials: set AWS_PROFILE"),
-        "{said}"
+    assert_contains_all(
+        &said,
+        &[
+            "no credentials found",
+            "this needs AWS credentials: set AWS_PROFILE",
+        ],
     );
 }

@@ -3,7 +3,7 @@
 //! recorded from the command line show on it, and the drill report measures them; drill events
 //! stay out of normal searches; the failure menu is a plan naming the nodes to stop.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::thread::sleep;
 use std::time::Duration as StdDuration;
@@ -12,7 +12,7 @@ use cachewatch_adapters::SqliteStore;
 use cachewatch_core::EventId;
 use cachewatch_core::history::response::ResponseStore;
 use cachewatch_tests::slack::{ALERTS, SlackStandIn, StoredMessage};
-use cachewatch_tests::workspace_bin;
+use cachewatch_tests::{assert_contains_all, succeeded, workspace_bin};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
@@ -39,16 +39,30 @@ fn cachewatch(slack: &SlackStandIn, db: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// Slack's stand-in, and a history file in a temporary directory (kept while it lives).
+fn slack_and_history() -> (SlackStandIn, tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("history.db");
+    (SlackStandIn::start(), dir, db)
+}
+
+/// `drill start --scenario {scenario} --cluster {cluster}`, then `more`.
+fn drill_start<'a>(scenario: &'a str, cluster: &'a str, more: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "drill",
+        "start",
+        "--scenario",
+        scenario,
+        "--cluster",
+        cluster,
+    ];
+    args.extend_from_slice(more);
+    args
+}
+
 /// Runs `cachewatch` and returns its standard output, failing the test if it failed.
 fn ok(slack: &SlackStandIn, db: &Path, args: &[&str]) -> String {
-    let out = cachewatch(slack, db, args);
-    assert!(
-        out.status.success(),
-        "cachewatch {args:?} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    succeeded(args, cachewatch(slack, db, args))
 }
 
 fn json(slack: &SlackStandIn, db: &Path, args: &[&str]) -> Value {
@@ -58,19 +72,7 @@ fn json(slack: &SlackStandIn, db: &Path, args: &[&str]) -> Value {
 
 /// `cachewatch drill start --scenario {scenario} --cluster {cluster} --json`: the drill started.
 fn start(slack: &SlackStandIn, db: &Path, scenario: &str, cluster: &str) -> Value {
-    json(
-        slack,
-        db,
-        &[
-            "drill",
-            "start",
-            "--scenario",
-            scenario,
-            "--cluster",
-            cluster,
-            "--json",
-        ],
-    )
+    json(slack, db, &drill_start(scenario, cluster, &["--json"]))
 }
 
 fn time(v: &Value) -> DateTime<Utc> {
@@ -92,9 +94,7 @@ fn the_alert(slack: &SlackStandIn) -> StoredMessage {
 
 #[test]
 fn a_drill_runs_through_slack_and_its_report_measures_the_responses() {
-    let slack = SlackStandIn::start();
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("history.db");
+    let (slack, _dir, db) = slack_and_history();
 
     let started = start(&slack, &db, "primary-replacement", "orders-0001-001");
     let id = started["drill_id"].as_str().unwrap().to_owned();
@@ -207,9 +207,7 @@ fn a_drill_runs_through_slack_and_its_report_measures_the_responses() {
 
 #[test]
 fn a_name_given_to_ack_is_shown_on_the_alert_as_text_not_markup() {
-    let slack = SlackStandIn::start();
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("history.db");
+    let (slack, _dir, db) = slack_and_history();
     let started = start(&slack, &db, "memcached-replacement", "sessions-mc");
     let id = started["drill_id"].as_str().unwrap();
     ok(&slack, &db, &["ack", id, "--by", "<!channel> *eve*"]);
@@ -227,9 +225,7 @@ fn a_name_given_to_ack_is_shown_on_the_alert_as_text_not_markup() {
 /// text is refused, as a step the runbook does not have is, with exit code 2 and nothing stored.
 #[test]
 fn a_look_alike_name_or_a_step_the_runbook_lacks_is_refused_and_nothing_is_stored() {
-    let slack = SlackStandIn::start();
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("history.db");
+    let (slack, _dir, db) = slack_and_history();
     let started = start(&slack, &db, "primary-replacement", "orders-0001-001");
     let id = started["drill_id"].as_str().unwrap();
 
@@ -275,9 +271,7 @@ fn a_look_alike_name_or_a_step_the_runbook_lacks_is_refused_and_nothing_is_store
 
 #[test]
 fn drill_list_names_the_six_scenarios() {
-    let slack = SlackStandIn::start();
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("history.db");
+    let (slack, _dir, db) = slack_and_history();
     let list = json(&slack, &db, &["drill", "list", "--json"]);
     let names: Vec<&str> = list
         .as_array()
@@ -302,34 +296,22 @@ fn drill_list_names_the_six_scenarios() {
             .iter()
             .all(|s| !s["description"].as_str().unwrap().is_empty())
     );
-    let unknown = cachewatch(
-        &slack,
-        &db,
-        &["drill", "start", "--scenario", "meteor", "--cluster", "x"],
-    );
+    let unknown = cachewatch(&slack, &db, &drill_start("meteor", "x", &[]));
     assert_eq!(unknown.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("repeat-notice"));
 }
 
 #[test]
 fn a_repeat_notice_drill_is_flagged_as_a_repeat_and_alerts_once() {
-    let slack = SlackStandIn::start();
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("history.db");
+    let (slack, _dir, db) = slack_and_history();
     let started = json(
         &slack,
         &db,
-        &[
-            "drill",
-            "start",
-            "--scenario",
+        &drill_start(
             "repeat-notice",
-            "--cluster",
             "sessions-mc",
-            "--node",
-            "0002",
-            "--json",
-        ],
+            &["--node", "0002", "--json"],
+        ),
     );
     let maintenances = started["maintenances"].as_array().unwrap();
     assert_eq!(maintenances.len(), 2, "{started}");
@@ -350,24 +332,15 @@ fn a_repeat_notice_drill_is_flagged_as_a_repeat_and_alerts_once() {
 
 #[test]
 fn the_failure_menu_plans_which_nodes_to_stop_and_injects_nothing() {
-    let slack = SlackStandIn::start();
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("history.db");
+    let (slack, _dir, db) = slack_and_history();
     let plan = ok(
         &slack,
         &db,
-        &[
-            "drill",
-            "start",
-            "--scenario",
+        &drill_start(
             "failure-menu",
-            "--cluster",
             "orders",
-            "--shards",
-            "3",
-            "--replicas",
-            "2",
-        ],
+            &["--shards", "3", "--replicas", "2"],
+        ),
     );
     for shard in 1..=3 {
         for node in 1..=3 {
@@ -375,8 +348,10 @@ fn the_failure_menu_plans_which_nodes_to_stop_and_injects_nothing() {
             assert!(plan.contains(&name), "{name} missing:\n{plan}");
         }
     }
-    assert!(plan.contains("## 1. One replica down"), "{plan}");
-    assert!(plan.contains("Stop: `orders-0001-002`\n"), "{plan}");
+    assert_contains_all(
+        &plan,
+        &["## 1. One replica down", "Stop: `orders-0001-002`\n"],
+    );
     assert!(
         plan.contains(
             "Stop: `orders-0001-001`, `orders-0002-001`\n\nExpect: The cluster loses quorum"
@@ -390,18 +365,7 @@ fn the_failure_menu_plans_which_nodes_to_stop_and_injects_nothing() {
         serde_json::json!([])
     );
 
-    let without = cachewatch(
-        &slack,
-        &db,
-        &[
-            "drill",
-            "start",
-            "--scenario",
-            "failure-menu",
-            "--cluster",
-            "orders",
-        ],
-    );
+    let without = cachewatch(&slack, &db, &drill_start("failure-menu", "orders", &[]));
     assert_eq!(without.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&without.stderr).contains("--shards N --replicas N"));
 }
@@ -410,9 +374,7 @@ fn the_failure_menu_plans_which_nodes_to_stop_and_injects_nothing() {
 fn a_runbook_shows_the_teams_last_measured_rehearsal_of_the_cluster_beside_aws_impact() {
     // Arrange: a rehearsal of orders-0001-001 whose outcome measured 4 seconds, and real notices
     // for that cluster and for one never rehearsed.
-    let slack = SlackStandIn::start();
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("history.db");
+    let (slack, dir, db) = slack_and_history();
     let started = start(&slack, &db, "primary-replacement", "orders-0001-001");
     let drill = started["drill_id"].as_str().unwrap().to_owned();
     ok(
@@ -471,18 +433,14 @@ fn a_runbook_shows_the_teams_last_measured_rehearsal_of_the_cluster_beside_aws_i
     let impact = &impact[..impact[3..]
         .find("\n## ")
         .map_or(impact.len(), |end| end + 3)];
-    assert!(
-        impact.contains("Your team's last measured rehearsal of this cluster"),
-        "{impact}"
+    assert_contains_all(
+        impact,
+        &[
+            "Your team's last measured rehearsal of this cluster",
+            "unavailable for 4 seconds at the longest",
+            "Rehearsed with ElastiCache's TestFailover",
+            "https://docs.aws.amazon.com/",
+        ],
     );
-    assert!(
-        impact.contains("unavailable for 4 seconds at the longest"),
-        "{impact}"
-    );
-    assert!(
-        impact.contains("Rehearsed with ElastiCache's TestFailover"),
-        "{impact}"
-    );
-    assert!(impact.contains("https://docs.aws.amazon.com/"), "{impact}");
     assert!(!without.contains("measured rehearsal"), "{without}");
 }

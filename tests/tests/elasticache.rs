@@ -49,6 +49,33 @@ async fn client_without_retries(stand_in: &ElastiCacheStandIn) -> Client {
     Client::from_conf(config)
 }
 
+/// A stand-in holding replication group `orders` ([`create_orders`]), and a client of it.
+async fn with_orders() -> (ElastiCacheStandIn, Client) {
+    let stand_in = ElastiCacheStandIn::start();
+    let client = client(&stand_in).await;
+    create_orders(&client).await;
+    (stand_in, client)
+}
+
+/// The facts the adapter looks up for cache cluster `cluster`.
+async fn facts_of(elasticache: &ElastiCache, cluster: &str) -> ClusterFacts {
+    let cluster = ClusterId::parse(cluster).unwrap();
+    elasticache.cluster_facts(&cluster, None).await
+}
+
+/// The facts the adapter gives a replacement notice of `cluster`.
+async fn facts_of_notice(elasticache: &ElastiCache, cluster: &str) -> ClusterFacts {
+    elasticache
+        .facts_for(&replacement_notice(cluster), None)
+        .await
+}
+
+/// That the answer came within `seconds` of `started`.
+fn assert_answered_within(started: Instant, seconds: u64) {
+    let took = started.elapsed();
+    assert!(took < StdDuration::from_secs(seconds), "{took:?}");
+}
+
 /// Now, to the second (what the stand-in's millisecond dates keep exactly).
 fn now() -> DateTime<Utc> {
     DateTime::from_timestamp(Utc::now().timestamp(), 0).expect("now is a time")
@@ -149,9 +176,7 @@ fn replacement_notice(cluster: &str) -> MaintenanceEvent {
 #[tokio::test]
 async fn facts_of_a_primary_and_its_replica_come_from_the_cluster_its_group_backups_and_tags() {
     // Arrange
-    let stand_in = ElastiCacheStandIn::start();
-    let client = client(&stand_in).await;
-    create_orders(&client).await;
+    let (stand_in, client) = with_orders().await;
     client
         .create_snapshot()
         .replication_group_id("orders")
@@ -182,9 +207,7 @@ async fn facts_of_a_primary_and_its_replica_come_from_the_cluster_its_group_back
 
     // Act
     let primary = elasticache.facts_for(&notice, None).await;
-    let replica = elasticache
-        .facts_for(&replacement_notice("orders-002"), None)
-        .await;
+    let replica = facts_of_notice(&elasticache, "orders-002").await;
 
     // Assert
     let endpoint = |f: &Option<String>, prefix: &str| {
@@ -292,12 +315,8 @@ async fn facts_of_an_auth_protected_tiered_group_and_of_a_memcached_cluster_come
     let elasticache = ElastiCache::new(client);
 
     // Act
-    let ledger = elasticache
-        .facts_for(&replacement_notice("ledger-001"), None)
-        .await;
-    let sessions = elasticache
-        .facts_for(&replacement_notice("sessions"), None)
-        .await;
+    let ledger = facts_of_notice(&elasticache, "ledger-001").await;
+    let sessions = facts_of_notice(&elasticache, "sessions").await;
 
     // Assert
     assert_eq!(ledger.unavailable, None);
@@ -316,9 +335,7 @@ async fn facts_of_an_auth_protected_tiered_group_and_of_a_memcached_cluster_come
 async fn the_reserved_memory_comes_from_the_parameter_group_of_the_cluster_page_by_page() {
     // Arrange: `orders` uses its own group, which sets nothing aside and has more parameters
     // than a page holds; `ledger-001` was created without a group and has its engine's default.
-    let stand_in = ElastiCacheStandIn::start();
-    let client = client(&stand_in).await;
-    create_orders(&client).await;
+    let (stand_in, client) = with_orders().await;
     create_cluster(&client, "ledger-001", None, "redis", None).await;
     create_cluster(&client, "sessions", None, "memcached", None).await;
     stand_in.set_cache_parameter("orders-redis7", "reserved-memory-percent", "0");
@@ -328,15 +345,9 @@ async fn the_reserved_memory_comes_from_the_parameter_group_of_the_cluster_page_
     let elasticache = ElastiCache::new(client).with_page_size(20);
 
     // Act
-    let orders = elasticache
-        .facts_for(&replacement_notice("orders-001"), None)
-        .await;
-    let ledger = elasticache
-        .facts_for(&replacement_notice("ledger-001"), None)
-        .await;
-    let sessions = elasticache
-        .facts_for(&replacement_notice("sessions"), None)
-        .await;
+    let orders = facts_of_notice(&elasticache, "orders-001").await;
+    let ledger = facts_of_notice(&elasticache, "ledger-001").await;
+    let sessions = facts_of_notice(&elasticache, "sessions").await;
 
     // Assert
     assert_eq!(orders.unavailable, None);
@@ -381,16 +392,12 @@ async fn the_reserved_memory_comes_from_the_parameter_group_of_the_cluster_page_
 #[tokio::test]
 async fn a_denied_parameter_lookup_leaves_only_the_reserved_memory_unknown() {
     // Arrange
-    let stand_in = ElastiCacheStandIn::start();
-    let client = client(&stand_in).await;
-    create_orders(&client).await;
+    let (stand_in, client) = with_orders().await;
     stand_in.refuse("DescribeCacheParameters", 1);
     let elasticache = ElastiCache::new(client);
 
     // Act
-    let facts = elasticache
-        .facts_for(&replacement_notice("orders-001"), None)
-        .await;
+    let facts = facts_of_notice(&elasticache, "orders-001").await;
 
     // Assert
     assert_eq!(facts.engine, Some(Engine::Redis));
@@ -418,16 +425,10 @@ async fn facts_of_a_cluster_that_does_not_exist_say_why_at_once() {
     let started = Instant::now();
 
     // Act
-    let facts = elasticache
-        .cluster_facts(&ClusterId::parse("ghost-001").unwrap(), None)
-        .await;
+    let facts = facts_of(&elasticache, "ghost-001").await;
 
     // Assert
-    assert!(
-        started.elapsed() < StdDuration::from_secs(2),
-        "{:?}",
-        started.elapsed()
-    );
+    assert_answered_within(started, 2);
     assert_eq!(
         facts.unavailable.as_deref(),
         Some(
@@ -446,9 +447,7 @@ async fn facts_of_a_cluster_that_does_not_exist_say_why_at_once() {
 #[tokio::test]
 async fn a_slow_answer_leaves_the_facts_unavailable_within_the_time_bound() {
     // Arrange
-    let stand_in = ElastiCacheStandIn::start();
-    let client = client(&stand_in).await;
-    create_orders(&client).await;
+    let (stand_in, client) = with_orders().await;
     stand_in.fail_next(
         "DescribeReplicationGroups",
         Fault::Slow(StdDuration::from_secs(20)),
@@ -457,16 +456,10 @@ async fn a_slow_answer_leaves_the_facts_unavailable_within_the_time_bound() {
     let started = Instant::now();
 
     // Act
-    let facts = elasticache
-        .cluster_facts(&ClusterId::parse("orders-001").unwrap(), None)
-        .await;
+    let facts = facts_of(&elasticache, "orders-001").await;
 
     // Assert
-    assert!(
-        started.elapsed() < StdDuration::from_secs(3),
-        "{:?}",
-        started.elapsed()
-    );
+    assert_answered_within(started, 3);
     assert_eq!(
         facts.unavailable.as_deref(),
         Some("ElastiCache did not answer DescribeReplicationGroups within 500 ms")
@@ -482,9 +475,7 @@ async fn a_slow_answer_leaves_the_facts_unavailable_within_the_time_bound() {
 #[tokio::test]
 async fn facts_are_looked_up_once_and_reused_for_a_while() {
     // Arrange
-    let stand_in = ElastiCacheStandIn::start();
-    let client = client(&stand_in).await;
-    create_orders(&client).await;
+    let (stand_in, client) = with_orders().await;
     let elasticache = ElastiCache::new(client);
     let cluster = ClusterId::parse("orders-002").unwrap();
 
@@ -783,9 +774,7 @@ async fn service_updates_not_yet_applied_come_from_every_page() {
 #[tokio::test]
 async fn the_audit_finds_clusters_without_our_topic_and_the_fix_sets_it() {
     // Arrange
-    let stand_in = ElastiCacheStandIn::start();
-    let client = client(&stand_in).await;
-    create_orders(&client).await;
+    let (stand_in, client) = with_orders().await;
     client
         .create_replication_group()
         .replication_group_id("ledger")
@@ -917,9 +906,7 @@ async fn coverage_reads_every_page_of_clusters_from_moto() {
 #[tokio::test]
 async fn a_test_failover_shows_its_documented_events_and_swaps_the_roles() {
     // Arrange
-    let stand_in = ElastiCacheStandIn::start();
-    let client = client(&stand_in).await;
-    create_orders(&client).await;
+    let (_stand_in, client) = with_orders().await;
     let elasticache = ElastiCache::new(client).with_facts_ttl(StdDuration::ZERO);
     let orders = ReplicationGroupId::parse("orders").unwrap();
     let before = Utc::now() - Duration::seconds(1);
@@ -982,12 +969,8 @@ async fn a_test_failover_shows_its_documented_events_and_swaps_the_roles() {
     expected.sort_unstable();
     assert_eq!(kinds, expected);
     assert!(events.rejected.is_empty());
-    let promoted = elasticache
-        .cluster_facts(&ClusterId::parse("orders-002").unwrap(), None)
-        .await;
-    let demoted = elasticache
-        .cluster_facts(&ClusterId::parse("orders-001").unwrap(), None)
-        .await;
+    let promoted = facts_of(&elasticache, "orders-002").await;
+    let demoted = facts_of(&elasticache, "orders-001").await;
     assert_eq!(promoted.node_role, Some(NodeRole::Primary));
     assert_eq!(
         promoted.replica_cluster_ids,

@@ -9,6 +9,7 @@ use std::time::{Duration as StdDuration, Instant};
 
 use aws_sdk_elasticache::Client;
 use aws_sdk_elasticache::types::Tag;
+use cachewatch_tests::assert_contains_all;
 use cachewatch_tests::elasticache::{ElastiCacheStandIn, redis_group, redis_member};
 use cachewatch_tests::moto::free_port;
 use cachewatch_tests::operator::Operator;
@@ -49,6 +50,28 @@ async fn create_group(client: &Client, id: &str, tag: (&str, &str)) {
     }
 }
 
+/// An ElastiCache stand-in holding replication group `orders` tagged `env=staging`, and an
+/// operator whose AWS variables point at it.
+async fn staging_orders() -> (ElastiCacheStandIn, Operator) {
+    let stand_in = ElastiCacheStandIn::start();
+    create_group(&client(&stand_in).await, "orders", ("env", "staging")).await;
+    let operator = Operator::new(stand_in.env());
+    (stand_in, operator)
+}
+
+/// `cachewatch failover` of node group `node_group` of `group`, then `more`.
+fn failover<'a>(group: &'a str, node_group: &'a str, more: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "failover",
+        "--replication-group",
+        group,
+        "--node-group",
+        node_group,
+    ];
+    args.extend_from_slice(more);
+    args
+}
+
 fn now() -> DateTime<Utc> {
     DateTime::from_timestamp(Utc::now().timestamp(), 0).expect("now is a time")
 }
@@ -82,32 +105,19 @@ const FAILOVER: &str = "Failover from master node orders-001 to replica node ord
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_yes_it_says_what_it_would_do_and_calls_nothing() {
     // Arrange
-    let stand_in = ElastiCacheStandIn::start();
-    create_group(&client(&stand_in).await, "orders", ("env", "staging")).await;
-    let operator = Operator::new(stand_in.env());
+    let (stand_in, operator) = staging_orders().await;
 
     // Act
-    let run = operator.run(&[
-        "failover",
-        "--replication-group",
-        "orders",
-        "--node-group",
-        "0001",
-    ]);
+    let run = operator.run(&failover("orders", "0001", &[]));
 
     // Assert
     assert_eq!(run.code, Some(2), "{}\n{}", run.stdout, run.stderr);
-    assert!(
-        run.stdout
-            .contains("TestFailover on node group 0001 of replication group orders:"),
-        "{}",
-        run.stdout
-    );
-    assert!(
-        run.stdout
-            .contains("orders-001 (primary) fails over to orders-002"),
-        "{}",
-        run.stdout
+    assert_contains_all(
+        &run.stdout,
+        &[
+            "TestFailover on node group 0001 of replication group orders:",
+            "orders-001 (primary) fails over to orders-002",
+        ],
     );
     assert!(
         run.stderr
@@ -130,14 +140,7 @@ async fn a_production_group_is_refused_unless_production_is_allowed() {
     )
     .await;
     let operator = Operator::new(stand_in.env());
-    let args = [
-        "failover",
-        "--replication-group",
-        "ledger",
-        "--node-group",
-        "0001",
-        "--yes",
-    ];
+    let args = failover("ledger", "0001", &["--yes"]);
 
     // Act
     let refused = operator.run(&args);
@@ -172,27 +175,11 @@ async fn a_production_group_is_refused_unless_production_is_allowed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unknown_node_group_or_replication_group_is_a_clear_error() {
     // Arrange
-    let stand_in = ElastiCacheStandIn::start();
-    create_group(&client(&stand_in).await, "orders", ("env", "staging")).await;
-    let operator = Operator::new(stand_in.env());
+    let (stand_in, operator) = staging_orders().await;
 
     // Act
-    let no_shard = operator.run(&[
-        "failover",
-        "--replication-group",
-        "orders",
-        "--node-group",
-        "0009",
-        "--yes",
-    ]);
-    let no_group = operator.run(&[
-        "failover",
-        "--replication-group",
-        "ghost",
-        "--node-group",
-        "0001",
-        "--yes",
-    ]);
+    let no_shard = operator.run(&failover("orders", "0009", &["--yes"]));
+    let no_group = operator.run(&failover("ghost", "0001", &["--yes"]));
 
     // Assert
     assert_eq!(no_shard.code, Some(2));
@@ -217,19 +204,10 @@ async fn an_unknown_node_group_or_replication_group_is_a_clear_error() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rehearsal_is_followed_to_the_end_and_recorded_as_a_drill() {
     // Arrange
-    let stand_in = ElastiCacheStandIn::start();
-    create_group(&client(&stand_in).await, "orders", ("env", "staging")).await;
-    let operator = Operator::new(stand_in.env());
+    let (stand_in, operator) = staging_orders().await;
 
     // Act
-    let run = operator.ok(&[
-        "failover",
-        "--replication-group",
-        "orders",
-        "--node-group",
-        "0001",
-        "--yes",
-    ]);
+    let run = operator.ok(&failover("orders", "0001", &["--yes"]));
 
     // Assert: what the operator saw.
     let calls = stand_in.requests_for("TestFailover");
@@ -268,18 +246,9 @@ async fn a_rehearsal_is_followed_to_the_end_and_recorded_as_a_drill() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn near_the_daily_limit_it_warns_and_at_the_limit_it_refuses() {
     // Arrange: 13 rehearsals of other groups in the last 24 hours.
-    let stand_in = ElastiCacheStandIn::start();
-    create_group(&client(&stand_in).await, "orders", ("env", "staging")).await;
-    let operator = Operator::new(stand_in.env());
+    let (stand_in, operator) = staging_orders().await;
     operator.ingest(&earlier_failovers(13));
-    let args = [
-        "failover",
-        "--replication-group",
-        "orders",
-        "--node-group",
-        "0001",
-        "--yes",
-    ];
+    let args = failover("orders", "0001", &["--yes"]);
 
     // Act: the 14th, the 15th, then one too many.
     let fourteenth = operator.ok(&args);
@@ -359,23 +328,12 @@ impl Drop for RedisServer {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_probe_beside_it_is_recorded_as_the_drills_outcome() {
     // Arrange
-    let stand_in = ElastiCacheStandIn::start();
-    create_group(&client(&stand_in).await, "orders", ("env", "staging")).await;
+    let (_stand_in, operator) = staging_orders().await;
     let redis = RedisServer::start();
-    let operator = Operator::new(stand_in.env());
     let url = format!("redis://127.0.0.1:{}", redis.port);
 
     // Act
-    let run = operator.ok(&[
-        "failover",
-        "--replication-group",
-        "orders",
-        "--node-group",
-        "0001",
-        "--yes",
-        "--probe-url",
-        &url,
-    ]);
+    let run = operator.ok(&failover("orders", "0001", &["--yes", "--probe-url", &url]));
     let year = Utc::now().format("%Y").to_string();
     let log = operator.ok(&["report", "--year", &year, "--format", "csv", "--drills"]);
     let without_drills = operator.ok(&["report", "--year", &year, "--format", "csv"]);
@@ -407,22 +365,11 @@ async fn the_probe_beside_it_is_recorded_as_the_drills_outcome() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_probe_that_cannot_connect_keeps_the_failover_from_starting() {
     // Arrange: nothing listens on this port.
-    let stand_in = ElastiCacheStandIn::start();
-    create_group(&client(&stand_in).await, "orders", ("env", "staging")).await;
-    let operator = Operator::new(stand_in.env());
+    let (stand_in, operator) = staging_orders().await;
     let url = format!("redis://127.0.0.1:{}", free_port());
 
     // Act
-    let run = operator.run(&[
-        "failover",
-        "--replication-group",
-        "orders",
-        "--node-group",
-        "0001",
-        "--yes",
-        "--probe-url",
-        &url,
-    ]);
+    let run = operator.run(&failover("orders", "0001", &["--yes", "--probe-url", &url]));
 
     // Assert
     assert_eq!(run.code, Some(1), "{}", run.stdout);

@@ -30,9 +30,10 @@ use cachewatch_core::runbook::Runbooks;
 use cachewatch_core::{AlertPolicy, EventId, ingest};
 use cachewatch_http::sns::{FetchError, SnsFetcher};
 use cachewatch_http::{Door, HttpSettings, router};
+use cachewatch_tests::assert_contains_all;
 use cachewatch_tests::browser::Browser;
 use cachewatch_tests::elasticache::{ElastiCacheStandIn, redis_group, redis_member};
-use cachewatch_tests::slack::{ALERTS, Endpoint, SlackRequest, SlackStandIn, StoredMessage};
+use cachewatch_tests::slack::{ALERTS, Endpoint, OPS, SlackRequest, SlackStandIn, StoredMessage};
 use cachewatch_tests::sns::{self, CERT_URL, TOPIC};
 use chrono::{DateTime, Duration, Utc};
 use reqwest::Url;
@@ -136,6 +137,10 @@ struct TestDoor {
     /// A second connection to the door's database, to look at what it stored.
     store: SqliteStore,
     signer: LinkSigner,
+    /// The door's database.
+    db: std::path::PathBuf,
+    sns_fetcher: LocalSns,
+    links_required: bool,
     confirmations: Arc<Mutex<Vec<String>>>,
     certificates_fetched: Arc<Mutex<usize>>,
     _dir: tempfile::TempDir,
@@ -166,44 +171,25 @@ async fn door_with<F: FactsSource + 'static>(
     let signer = LinkSigner::new(LINK_SECRET, Duration::days(30)).unwrap();
     let (stub, confirmations) = sns_stub().await;
     let certificates_fetched = Arc::new(Mutex::new(0));
-    let door = Door {
-        store: SqliteStore::open(&db).unwrap(),
-        chat: Some(client(&slack)),
-        facts,
-        sns_fetcher: LocalSns {
-            stub,
-            http: reqwest::Client::new(),
-            certificates_fetched: Arc::clone(&certificates_fetched),
-        },
-        runbooks: Runbooks::embedded(),
-        config,
-        notify: NotifySettings {
-            channel: Some(ALERTS.to_owned()),
-            base_url: Some(BASE.to_owned()),
-            links: Some(signer.clone()),
-            zone: Zone::Utc,
-            actions: true,
-            holder: "http-test".to_owned(),
-            ignore_backoff: false,
-        },
-        settings: HttpSettings {
-            signing_secret: Some(SecretString::from(slack.signing_secret().to_owned())),
-            links: Some(signer.clone()),
-            links_required,
-            topic_arns: vec![TOPIC.to_owned()],
-            base_url: Some(BASE.to_owned()),
-            ..HttpSettings::default()
-        },
+    let sns_fetcher = LocalSns {
+        stub,
+        http: reqwest::Client::new(),
+        certificates_fetched: Arc::clone(&certificates_fetched),
     };
-    TestDoor {
-        router: router(door),
+    let mut door = TestDoor {
+        router: Router::new(),
         store: SqliteStore::open(&db).unwrap(),
+        db,
         slack,
         signer,
+        sns_fetcher,
+        links_required,
         confirmations,
         certificates_fetched,
         _dir: dir,
-    }
+    };
+    door.restart_with(facts, config);
+    door
 }
 
 struct Answer {
@@ -219,6 +205,37 @@ impl Answer {
 }
 
 impl TestDoor {
+    /// The door (re)started over the same history, Slack and SNS, with its facts from `facts`
+    /// and the team's configuration `config`.
+    fn restart_with<F: FactsSource + 'static>(&mut self, facts: F, config: Config) {
+        let door = Door {
+            store: SqliteStore::open(&self.db).unwrap(),
+            chat: Some(client(&self.slack)),
+            facts,
+            sns_fetcher: self.sns_fetcher.clone(),
+            runbooks: Runbooks::embedded(),
+            config,
+            notify: NotifySettings {
+                channel: Some(ALERTS.to_owned()),
+                base_url: Some(BASE.to_owned()),
+                links: Some(self.signer.clone()),
+                zone: Zone::Utc,
+                actions: true,
+                holder: "http-test".to_owned(),
+                ignore_backoff: false,
+            },
+            settings: HttpSettings {
+                signing_secret: Some(SecretString::from(self.slack.signing_secret().to_owned())),
+                links: Some(self.signer.clone()),
+                links_required: self.links_required,
+                topic_arns: vec![TOPIC.to_owned()],
+                base_url: Some(BASE.to_owned()),
+                ..HttpSettings::default()
+            },
+        };
+        self.router = router(door);
+    }
+
     async fn send(&self, request: Request<Body>) -> Answer {
         let response = self.router.clone().oneshot(request).await.unwrap();
         let status = response.status();
@@ -277,6 +294,13 @@ impl TestDoor {
         (json, message)
     }
 
+    /// [`ONCALL`] pressing the button `action_id` on `parent`, in [`ALERTS`], as Slack posts it.
+    fn press(&self, parent: &StoredMessage, action_id: &str) -> SlackRequest {
+        let value = button_value(parent, action_id);
+        self.slack
+            .block_action(action_id, &value, ONCALL, ALERTS, &parent.ts)
+    }
+
     /// The path and query of a link the door wrote under [`BASE`].
     fn local(url: &str) -> String {
         url.strip_prefix(BASE)
@@ -304,6 +328,38 @@ fn element(message: &StoredMessage, action_id: &str) -> Option<Value> {
         }
     }
     find(&Value::Array(message.blocks.clone()), action_id)
+}
+
+/// The value of the button `action_id` in a message.
+fn button_value(message: &StoredMessage, action_id: &str) -> String {
+    let button = element(message, action_id).unwrap_or_else(|| panic!("no {action_id}"));
+    button["value"].as_str().unwrap().to_owned()
+}
+
+/// The URL of the link button `action_id` in a message.
+fn button_url(message: &StoredMessage, action_id: &str) -> String {
+    let button = element(message, action_id).unwrap_or_else(|| panic!("no {action_id}"));
+    button["url"].as_str().unwrap().to_owned()
+}
+
+/// That `shown` gives the facts kept from a lookup between `before` and `after`, because
+/// looking them up again was refused.
+fn assert_says_facts_kept_after_a_refusal(
+    shown: &str,
+    before: DateTime<Utc>,
+    after: DateTime<Utc>,
+) {
+    assert_contains_all(
+        shown,
+        &[
+            "kept from the last lookup; looking it up again failed",
+            "AccessDenied",
+        ],
+    );
+    assert!(
+        read_times(before, after).iter().any(|t| shown.contains(t)),
+        "the time of the first lookup is missing: {shown}"
+    );
 }
 
 fn text_time(at: DateTime<Utc>) -> String {
@@ -344,9 +400,11 @@ async fn scheduled_in(store: &SqliteStore, cluster: &str, account: &str, region:
     outcome.events[0].event.id.clone()
 }
 
-/// An SNS notice of a replacement of `payments-0001-001` posted to `/sns`; returns the alert.
-async fn alerted(door: &TestDoor) -> StoredMessage {
-    let body = json!({"ElastiCache:NodeReplacementScheduled": "payments-0001-001", "Replication Group ID": "payments"});
+/// SNS's notice, a minute old, that a node of `member` (of replication group `payments`) is
+/// scheduled for replacement, taken by the door.
+async fn replacement_notified(door: &TestDoor, member: &str) {
+    let body =
+        json!({"ElastiCache:NodeReplacementScheduled": member, "Replication Group ID": "payments"});
     let answer = door
         .post_sns(&sns::notification(
             &body,
@@ -355,6 +413,11 @@ async fn alerted(door: &TestDoor) -> StoredMessage {
         ))
         .await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+}
+
+/// An SNS notice of a replacement of `payments-0001-001` posted to `/sns`; returns the alert.
+async fn alerted(door: &TestDoor) -> StoredMessage {
+    replacement_notified(door, "payments-0001-001").await;
     let parents = door.slack.parents(ALERTS);
     assert_eq!(parents.len(), 1, "one alert: {parents:#?}");
     parents.into_iter().next().unwrap()
@@ -435,15 +498,7 @@ async fn an_alert_after_a_refused_lookup_gives_the_facts_kept_and_when_they_were
         .find(|t| t.to_lowercase().contains("failover"))
         .unwrap_or_else(|| panic!("no alert of the failover: {later:#?}"));
     assert!(alert.contains("Redis OSS 7.1"), "{alert}");
-    assert!(
-        alert.contains("kept from the last lookup; looking it up again failed"),
-        "{alert}"
-    );
-    assert!(alert.contains("AccessDenied"), "{alert}");
-    assert!(
-        read_times(before, after).iter().any(|t| alert.contains(t)),
-        "the time of the first lookup is missing: {alert}"
-    );
+    assert_says_facts_kept_after_a_refusal(&alert, before, after);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -454,10 +509,7 @@ async fn the_runbook_page_in_a_browser_names_the_facts_kept_when_the_lookup_is_r
     let before = Utc::now();
     let parent = alerted(&door).await;
     let after = Utc::now();
-    let link = element(&parent, ACTION_RUNBOOK).unwrap()["url"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let link = button_url(&parent, ACTION_RUNBOOK);
     refuse_lookups(&stand_in);
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
         .await
@@ -483,21 +535,15 @@ async fn the_runbook_page_in_a_browser_names_the_facts_kept_when_the_lookup_is_r
     assert!(problems.is_empty(), "{problems:#?}");
     let refused = stand_in.requests_for("DescribeCacheClusters");
     assert_eq!(refused.last().map(|r| r.status), Some(403), "{refused:?}");
-    assert!(text.contains("Engine: Redis OSS 7.1"), "{text}");
-    assert!(text.contains("Multi-AZ on"), "{text}");
-    assert!(
-        text.contains("the default parameter group default.redis7 sets aside 25% of maxmemory"),
-        "{text}"
+    assert_contains_all(
+        &text,
+        &[
+            "Engine: Redis OSS 7.1",
+            "Multi-AZ on",
+            "the default parameter group default.redis7 sets aside 25% of maxmemory",
+        ],
     );
-    assert!(
-        text.contains("kept from the last lookup; looking it up again failed"),
-        "{text}"
-    );
-    assert!(text.contains("AccessDenied"), "{text}");
-    assert!(
-        read_times(before, after).iter().any(|t| text.contains(t)),
-        "the time of the first lookup is missing: {text}"
-    );
+    assert_says_facts_kept_after_a_refusal(&text, before, after);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -506,33 +552,22 @@ async fn a_refused_parameter_lookup_leaves_the_other_facts_and_the_runbook_says_
     let (door, stand_in) = door_on_elasticache().await;
     stand_in.refuse("DescribeCacheParameters", 10);
     let parent = alerted(&door).await;
-    let link = element(&parent, ACTION_RUNBOOK).unwrap()["url"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let link = button_url(&parent, ACTION_RUNBOOK);
 
     // Act
     let page = door.get(&TestDoor::local(&link)).await;
 
     // Assert
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
-    assert!(page.body.contains("Engine: Redis OSS 7.1"), "{}", page.body);
-    assert!(page.body.contains("Multi-AZ on"), "{}", page.body);
-    assert!(
-        page.body.contains("Reserved memory: not read."),
-        "{}",
-        page.body
-    );
-    assert!(
-        page.body.contains("describe-cache-parameters"),
-        "{}",
-        page.body
-    );
-    assert!(
-        page.body
-            .contains("ElastiCache DescribeCacheParameters failed (refused): AccessDenied"),
-        "{}",
-        page.body
+    assert_contains_all(
+        &page.body,
+        &[
+            "Engine: Redis OSS 7.1",
+            "Multi-AZ on",
+            "Reserved memory: not read.",
+            "describe-cache-parameters",
+            "ElastiCache DescribeCacheParameters failed (refused): AccessDenied",
+        ],
     );
 }
 
@@ -553,15 +588,9 @@ async fn a_signed_sns_notification_becomes_an_alert_whose_signed_link_opens_the_
         .await
         .unwrap();
     assert_eq!(events.len(), 1);
-    let value = element(&parent, ACTION_ACKNOWLEDGE).unwrap()["value"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let value = button_value(&parent, ACTION_ACKNOWLEDGE);
     assert_eq!(value, events[0].maintenance_id.clone().unwrap().as_str());
-    let url = element(&parent, ACTION_RUNBOOK).unwrap()["url"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let url = button_url(&parent, ACTION_RUNBOOK);
     assert!(
         url.starts_with(&format!("{BASE}/runbooks/{value}?expires=")) && url.contains("&sig="),
         "{url}"
@@ -793,15 +822,10 @@ async fn slash_commands_search_show_runbooks_list_what_is_ahead_and_mute() {
 async fn acknowledge_records_who_and_updates_the_alert_in_place() {
     let door = door(true).await;
     let parent = alerted(&door).await;
-    let value = element(&parent, ACTION_ACKNOWLEDGE).unwrap()["value"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let value = button_value(&parent, ACTION_ACKNOWLEDGE);
 
     // Act
-    let press = door
-        .slack
-        .block_action(ACTION_ACKNOWLEDGE, &value, ONCALL, ALERTS, &parent.ts);
+    let press = door.press(&parent, ACTION_ACKNOWLEDGE);
     let answer = door.slack_request(&press).await;
 
     // Assert
@@ -836,20 +860,66 @@ async fn acknowledge_records_who_and_updates_the_alert_in_place() {
     );
 }
 
+/// A maintenance whose members' alerts went to two channels has a thread parent in each:
+/// Acknowledge pressed in one draws both again, not only the message pressed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledge_updates_the_maintenances_parents_in_every_channel() {
+    // Arrange: the replacement is announced in the alerts channel; then the team routes the
+    // group's alerts to the ops channel, and the replacement is rescheduled.
+    let mut door = door(true).await;
+    replacement_notified(&door, "payments-0001-001").await;
+    let route = format!("[[routes]]\nclusters = \"payments\"\nchannel = \"{OPS}\"\n");
+    door.restart_with(NoFacts, Config::from_toml(&route).unwrap());
+    let body = json!({"ElastiCache:NodeReplacementRescheduled": "payments-0001-001", "Replication Group ID": "payments"});
+    let answer = door
+        .post_sns(&sns::notification(&body, Utc::now(), "2"))
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    let (alerts, ops) = (door.slack.parents(ALERTS), door.slack.parents(OPS));
+    assert_eq!((alerts.len(), ops.len()), (1, 1), "{alerts:#?} {ops:#?}");
+    assert_eq!(
+        button_value(&alerts[0], ACTION_ACKNOWLEDGE),
+        button_value(&ops[0], ACTION_ACKNOWLEDGE),
+        "one maintenance"
+    );
+
+    let parents = [(ALERTS, &alerts[0]), (OPS, &ops[0])];
+    let drawn = parents.map(|(channel, parent)| door.slack.versions(channel, &parent.ts).len());
+
+    // Act: Acknowledge pressed in the alerts channel.
+    let press = door.press(&alerts[0], ACTION_ACKNOWLEDGE);
+    let answer = door.slack_request(&press).await;
+
+    // Assert: both parents say who took it on, and neither offers the button any more.
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    for ((channel, parent), before) in parents.into_iter().zip(drawn) {
+        let versions = door.slack.versions(channel, &parent.ts);
+        assert_eq!(
+            versions.len(),
+            before + 1,
+            "{channel}: updated once: {versions:#?}"
+        );
+        let now_shown = serde_json::to_string(&versions.last().unwrap().blocks).unwrap();
+        assert!(
+            now_shown.contains("Acknowledged by"),
+            "{channel}: {now_shown}"
+        );
+        assert!(
+            !now_shown.contains(ACTION_ACKNOWLEDGE),
+            "{channel}: {now_shown}"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_outcome_modal_opens_and_what_is_submitted_is_stored() {
     let door = door(true).await;
     let parent = alerted(&door).await;
-    let value = element(&parent, ACTION_OUTCOME).unwrap()["value"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let value = button_value(&parent, ACTION_OUTCOME);
     let id = EventId::parse(&value).unwrap();
 
     // The button opens the modal with the interaction's trigger.
-    let press = door
-        .slack
-        .block_action(ACTION_OUTCOME, &value, ONCALL, ALERTS, &parent.ts);
+    let press = door.press(&parent, ACTION_OUTCOME);
     assert_eq!(door.slack_request(&press).await.status, StatusCode::OK);
     let views = door.slack.views();
     assert_eq!(views.len(), 1);
@@ -905,22 +975,10 @@ async fn the_outcome_modal_opens_and_what_is_submitted_is_stored() {
 async fn an_outcome_submitted_draws_the_acknowledged_alert_again() {
     let door = door(true).await;
     let parent = alerted(&door).await;
-    let ack = element(&parent, ACTION_ACKNOWLEDGE).unwrap()["value"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let press = door
-        .slack
-        .block_action(ACTION_ACKNOWLEDGE, &ack, ONCALL, ALERTS, &parent.ts);
+    let press = door.press(&parent, ACTION_ACKNOWLEDGE);
     assert_eq!(door.slack_request(&press).await.status, StatusCode::OK);
     let acknowledged = door.slack.versions(ALERTS, &parent.ts).len();
-    let value = element(&parent, ACTION_OUTCOME).unwrap()["value"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let press = door
-        .slack
-        .block_action(ACTION_OUTCOME, &value, ONCALL, ALERTS, &parent.ts);
+    let press = door.press(&parent, ACTION_OUTCOME);
     assert_eq!(door.slack_request(&press).await.status, StatusCode::OK);
     let view = door.slack.views()[0].view.clone();
     let values = json!({
@@ -945,15 +1003,9 @@ async fn an_outcome_submitted_draws_the_acknowledged_alert_again() {
 async fn post_checklist_puts_the_runbook_in_the_alerts_thread() {
     let door = door(true).await;
     let parent = alerted(&door).await;
-    let value = element(&parent, ACTION_CHECKLIST).unwrap()["value"]
-        .as_str()
-        .unwrap()
-        .to_owned();
     let before = door.slack.replies(ALERTS, &parent.ts).len();
 
-    let press = door
-        .slack
-        .block_action(ACTION_CHECKLIST, &value, ONCALL, ALERTS, &parent.ts);
+    let press = door.press(&parent, ACTION_CHECKLIST);
     assert_eq!(door.slack_request(&press).await.status, StatusCode::OK);
 
     let replies = door.slack.replies(ALERTS, &parent.ts);
@@ -1051,10 +1103,7 @@ async fn a_clusters_own_checklist_comes_on_demand_from_a_bursts_announcement() {
 async fn requests_slack_did_not_sign_change_nothing() {
     let door = door(true).await;
     let parent = alerted(&door).await;
-    let value = element(&parent, ACTION_ACKNOWLEDGE).unwrap()["value"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let value = button_value(&parent, ACTION_ACKNOWLEDGE);
     let requests_before = door.slack.requests().len();
     let secret = door.slack.signing_secret().to_owned();
     let now = Utc::now().timestamp();
@@ -1429,13 +1478,7 @@ async fn a_step_ticked_on_the_runbook_page_is_recorded() {
 async fn an_acknowledged_alert_keeps_saying_so_when_its_maintenance_changes() {
     let door = door(true).await;
     let parent = alerted(&door).await;
-    let value = element(&parent, ACTION_ACKNOWLEDGE).unwrap()["value"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let press = door
-        .slack
-        .block_action(ACTION_ACKNOWLEDGE, &value, ONCALL, ALERTS, &parent.ts);
+    let press = door.press(&parent, ACTION_ACKNOWLEDGE);
     assert_eq!(door.slack_request(&press).await.status, StatusCode::OK);
 
     // Act: the replacement is rescheduled; the parent is brought up to date.

@@ -23,7 +23,7 @@ use cachewatch_tests::lambda::{LambdaRuntime, Outcome};
 use cachewatch_tests::moto::Moto;
 use cachewatch_tests::slack::{ALERTS, Endpoint, Fault, SlackStandIn, StoredMessage};
 use cachewatch_tests::webhook::WebhookReceiver;
-use cachewatch_tests::workspace_bin;
+use cachewatch_tests::{assert_contains_all, workspace_bin};
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use serde_json::{Value, json};
 
@@ -129,6 +129,14 @@ async fn create_fleet(stand_in: &ElastiCacheStandIn) {
     }
 }
 
+/// The services the stack talks to, played locally: moto, the ElastiCache stand-in in front of
+/// it, and Slack's stand-in.
+fn stack() -> (Moto, ElastiCacheStandIn, SlackStandIn) {
+    let moto = Moto::start();
+    let stand_in = ElastiCacheStandIn::forwarding_to(&moto.endpoint());
+    (moto, stand_in, SlackStandIn::start())
+}
+
 /// The deployment's variables, as the stack sets them (and what points them here).
 async fn environment(
     moto: &Moto,
@@ -210,23 +218,11 @@ fn mentions(message: &StoredMessage, what: &str) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sns_deliveries_a_lost_event_and_a_slack_outage_end_as_one_alert_each() {
     // Arrange: the account, the stack's table and secret, the two functions.
-    let moto = Moto::start();
-    let stand_in = ElastiCacheStandIn::forwarding_to(&moto.endpoint());
-    let slack = SlackStandIn::start();
+    let (moto, stand_in, slack) = stack();
     create_fleet(&stand_in).await;
     let env = environment(&moto, &stand_in, &slack).await;
-    let mut ingest = LambdaRuntime::start();
-    ingest.spawn(
-        &workspace_bin("cachewatch-ingest"),
-        "cachewatch-ingest",
-        &env,
-    );
-    let mut poller = LambdaRuntime::start();
-    poller.spawn(
-        &workspace_bin("cachewatch-poller"),
-        "cachewatch-poller",
-        &env,
-    );
+    let ingest = LambdaRuntime::running("cachewatch-ingest", &env);
+    let poller = LambdaRuntime::running("cachewatch-poller", &env);
 
     let now = now();
     let notice_at = now - Duration::minutes(40);
@@ -439,17 +435,8 @@ async fn a_poison_record_fails_the_invocation_for_the_dead_letter_queue_and_cost
  {
     // Arrange: the function without Slack (a team that only keeps the history).
     let moto = Moto::start();
-    let sdk = moto.sdk_config().await;
-    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), TABLE);
-    store.create_table().await.expect("moto creates the table");
-    let mut env = moto.env();
-    env.push(("CACHEWATCH_TABLE", TABLE.to_owned()));
-    let mut ingest = LambdaRuntime::start();
-    ingest.spawn(
-        &workspace_bin("cachewatch-ingest"),
-        "cachewatch-ingest",
-        &env,
-    );
+    let (store, env) = history_only(&moto).await;
+    let ingest = LambdaRuntime::running("cachewatch-ingest", &env);
     let now = now();
     let good = sns_event(
         now - Duration::minutes(1),
@@ -464,16 +451,11 @@ async fn a_poison_record_fails_the_invocation_for_the_dead_letter_queue_and_cost
     let invocation = ingest.invoke(both, WITHIN);
 
     // Assert: the invocation fails with a type that says retrying will not help...
-    match &invocation.outcome {
-        Outcome::Error {
-            error_type,
-            message,
-        } => {
-            assert_eq!(error_type, "Cachewatch.PoisonRecord");
-            assert!(message.contains("1 of 2 records"), "{message}");
-        }
-        Outcome::Response(v) => panic!("a poison record must fail the invocation: {v}"),
-    }
+    let message = poison_record(
+        &invocation.outcome,
+        "a poison record must fail the invocation",
+    );
+    assert!(message.contains("1 of 2 records"), "{message}");
     // ...and the good record is stored all the same.
     let events = store.search(&EventQuery::default()).await.unwrap();
     assert_eq!(events.len(), 1, "{events:#?}");
@@ -484,17 +466,10 @@ async fn a_poison_record_fails_the_invocation_for_the_dead_letter_queue_and_cost
 async fn the_ingest_function_keeps_the_facts_it_reads_and_alerts_them_with_their_age_when_elasticache_refuses()
  {
     // Arrange: the stack, and a replacement notice for `orders-001` whose lookup succeeds.
-    let moto = Moto::start();
-    let stand_in = ElastiCacheStandIn::forwarding_to(&moto.endpoint());
-    let slack = SlackStandIn::start();
+    let (moto, stand_in, slack) = stack();
     create_fleet(&stand_in).await;
     let env = environment(&moto, &stand_in, &slack).await;
-    let mut ingest = LambdaRuntime::start();
-    ingest.spawn(
-        &workspace_bin("cachewatch-ingest"),
-        "cachewatch-ingest",
-        &env,
-    );
+    let ingest = LambdaRuntime::running("cachewatch-ingest", &env);
     let now = now();
     let scheduled = sns_event(
         now - Duration::minutes(30),
@@ -513,12 +488,7 @@ async fn the_ingest_function_keeps_the_facts_it_reads_and_alerts_them_with_their
     // Act: the function's role loses the right to describe the cluster; the next notice comes.
     stand_in.refuse("DescribeCacheClusters", 10);
     // A new instance of the function: nothing of the first lookup is left in its memory.
-    let mut cold = LambdaRuntime::start();
-    cold.spawn(
-        &workspace_bin("cachewatch-ingest"),
-        "cachewatch-ingest",
-        &env,
-    );
+    let cold = LambdaRuntime::running("cachewatch-ingest", &env);
     let second = cold.invoke(started, WITHIN);
 
     // Assert: the first alert had the facts read now; the second names the facts kept in the
@@ -726,80 +696,14 @@ async fn deliver_to_ingest(
 async fn a_canary_travels_from_the_topic_to_the_history_is_never_alerted_and_a_lost_one_fails() {
     // Arrange: the stack, with its topic delivering to the ingest function (through a queue
     // the test reads, playing SNS's Lambda invocation); Slack ready to receive alerts.
-    let moto = Moto::start();
-    let stand_in = ElastiCacheStandIn::forwarding_to(&moto.endpoint());
-    let slack = SlackStandIn::start();
+    let (moto, stand_in, slack) = stack();
     let env = environment(&moto, &stand_in, &slack).await;
-    let mut ingest = LambdaRuntime::start();
-    ingest.spawn(
-        &workspace_bin("cachewatch-ingest"),
-        "cachewatch-ingest",
-        &env,
-    );
+    let ingest = LambdaRuntime::running("cachewatch-ingest", &env);
     let sdk = moto.sdk_config().await;
     let sqs = aws_sdk_sqs::Client::new(&sdk);
-    let delivery = sqs
-        .create_queue()
-        .queue_name("sns-to-ingest")
-        .send()
-        .await
-        .unwrap()
-        .queue_url()
-        .unwrap()
-        .to_owned();
-    // moto would invoke a Lambda subscription in its own Lambda: the queue takes its place.
-    let sns = aws_sdk_sns::Client::new(&sdk);
-    let listed = sns
-        .list_subscriptions_by_topic()
-        .topic_arn(OURS)
-        .send()
-        .await
-        .unwrap();
-    for lambda in listed
-        .subscriptions()
-        .iter()
-        .filter(|s| s.protocol() == Some("lambda"))
-    {
-        sns.unsubscribe()
-            .subscription_arn(lambda.subscription_arn().unwrap())
-            .send()
-            .await
-            .unwrap();
-    }
-    sns.subscribe()
-        .topic_arn(OURS)
-        .protocol("sqs")
-        .endpoint("arn:aws:sqs:eu-west-1:123456789012:sns-to-ingest")
-        .send()
-        .await
-        .expect("moto subscribes the queue");
-
+    let delivery = topic_to_queue(&sdk).await;
     // The alarm topic of the stack, read through a queue.
-    let alarms = sns
-        .create_topic()
-        .name("cachewatch-alarms")
-        .send()
-        .await
-        .unwrap()
-        .topic_arn()
-        .unwrap()
-        .to_owned();
-    let alarm_queue = sqs
-        .create_queue()
-        .queue_name("alarms")
-        .send()
-        .await
-        .unwrap()
-        .queue_url()
-        .unwrap()
-        .to_owned();
-    sns.subscribe()
-        .topic_arn(&alarms)
-        .protocol("sqs")
-        .endpoint("arn:aws:sqs:eu-west-1:123456789012:alarms")
-        .send()
-        .await
-        .expect("moto subscribes the queue");
+    let (alarms, alarm_queue) = alarm_topic(&sdk).await;
     let with_slack = |command: &mut std::process::Command| {
         command.envs([
             ("SLACK_BOT_TOKEN", slack.token().to_owned()),
@@ -907,12 +811,7 @@ async fn a_canary_travels_from_the_topic_to_the_history_is_never_alerted_and_a_l
     );
 
     // Act 3: the poller's run that posts the day's digest.
-    let mut poller = LambdaRuntime::start();
-    poller.spawn(
-        &workspace_bin("cachewatch-poller"),
-        "cachewatch-poller",
-        &env,
-    );
+    let poller = LambdaRuntime::running("cachewatch-poller", &env);
     answer(&poller.invoke(scheduled_event(now()), WITHIN).outcome);
 
     // Assert 3: the digest says when the path was last checked, and how long the canary took.
@@ -944,17 +843,8 @@ async fn an_aws_health_event_from_eventbridge_is_stored_once_per_communication_a
  {
     // Arrange: the function as the stack's EventBridge rule invokes it, without Slack.
     let moto = Moto::start();
-    let sdk = moto.sdk_config().await;
-    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), TABLE);
-    store.create_table().await.expect("moto creates the table");
-    let mut env = moto.env();
-    env.push(("CACHEWATCH_TABLE", TABLE.to_owned()));
-    let mut ingest = LambdaRuntime::start();
-    ingest.spawn(
-        &workspace_bin("cachewatch-ingest"),
-        "cachewatch-ingest",
-        &env,
-    );
+    let (store, env) = history_only(&moto).await;
+    let ingest = LambdaRuntime::running("cachewatch-ingest", &env);
     let due: Value = serde_json::from_str(HEALTH_DUE).unwrap();
     let due_open: Value = serde_json::from_str(HEALTH_DUE_OPEN).unwrap();
     let no_arn: Value = serde_json::from_str(HEALTH_NO_ARN).unwrap();
@@ -1005,17 +895,37 @@ async fn an_aws_health_event_from_eventbridge_is_stored_once_per_communication_a
     let refused = ingest.invoke(no_arn, WITHIN);
 
     // Assert: a clear error that retrying will not help, and nothing stored.
-    match &refused.outcome {
+    let message = poison_record(&refused.outcome, "a malformed Health event must fail");
+    assert!(message.contains("`eventArn` is missing"), "{message}");
+    assert_eq!(store.search(&due_query()).await.unwrap().len(), 3);
+}
+
+/// The message of an invocation that failed as one whose retries would not help (a poison
+/// record); `why` says what the test expected when it did not fail.
+fn poison_record<'a>(outcome: &'a Outcome, why: &str) -> &'a str {
+    match outcome {
         Outcome::Error {
             error_type,
             message,
         } => {
             assert_eq!(error_type, "Cachewatch.PoisonRecord");
-            assert!(message.contains("`eventArn` is missing"), "{message}");
+            message
         }
-        Outcome::Response(v) => panic!("a malformed Health event must fail: {v}"),
+        Outcome::Response(v) => panic!("{why}: {v}"),
     }
-    assert_eq!(store.search(&due_query()).await.unwrap().len(), 3);
+}
+
+/// The history's table, created in moto, and the variables of a function that keeps only the
+/// history there (no Slack).
+async fn history_only(moto: &Moto) -> (DynamoStore, Vec<(&'static str, String)>) {
+    let store = DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&moto.sdk_config().await),
+        TABLE,
+    );
+    store.create_table().await.expect("moto creates the table");
+    let mut env = moto.env();
+    env.push(("CACHEWATCH_TABLE", TABLE.to_owned()));
+    (store, env)
 }
 
 /// The stack's topic delivering to a queue the test reads, in place of the ingest function's
@@ -1127,25 +1037,13 @@ fn published(run: &Value) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_poller_sends_a_canary_when_none_is_recent_and_not_when_one_is() {
     // Arrange: the stack, its topic read through a queue; a weekly canary (the default).
-    let moto = Moto::start();
-    let stand_in = ElastiCacheStandIn::forwarding_to(&moto.endpoint());
-    let slack = SlackStandIn::start();
+    let (moto, stand_in, slack) = stack();
     let env = environment(&moto, &stand_in, &slack).await;
     let sdk = moto.sdk_config().await;
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let delivery = topic_to_queue(&sdk).await;
-    let mut ingest = LambdaRuntime::start();
-    ingest.spawn(
-        &workspace_bin("cachewatch-ingest"),
-        "cachewatch-ingest",
-        &env,
-    );
-    let mut poller = LambdaRuntime::start();
-    poller.spawn(
-        &workspace_bin("cachewatch-poller"),
-        "cachewatch-poller",
-        &env,
-    );
+    let ingest = LambdaRuntime::running("cachewatch-ingest", &env);
+    let poller = LambdaRuntime::running("cachewatch-poller", &env);
 
     // Act 1: a run with no canary in the history.
     let first = answer(&poller.invoke(scheduled_event(now()), WITHIN).outcome).clone();
@@ -1166,12 +1064,7 @@ async fn the_poller_sends_a_canary_when_none_is_recent_and_not_when_one_is() {
     let carried = sqs_redeliver(&sqs, &delivery, envelope, &ingest).await;
     let second = answer(&poller.invoke(scheduled_event(now()), WITHIN).outcome).clone();
     drop(poller);
-    let mut cold = LambdaRuntime::start();
-    cold.spawn(
-        &workspace_bin("cachewatch-poller"),
-        "cachewatch-poller",
-        &env,
-    );
+    let cold = LambdaRuntime::running("cachewatch-poller", &env);
     let third = answer(&cold.invoke(scheduled_event(now()), WITHIN).outcome).clone();
 
     // Assert 2: it arrived, so none is due: nothing more on the topic, nothing loud in Slack.
@@ -1216,9 +1109,7 @@ async fn sqs_redeliver(
 async fn a_scheduled_canary_that_never_arrives_is_said_once_in_slack_and_on_the_alarm_topic() {
     // Arrange: the stack with its alarm topic; canaries awaited 3 seconds. The topic delivers
     // to a queue nobody carries to the ingest function: the alert path is broken.
-    let moto = Moto::start();
-    let stand_in = ElastiCacheStandIn::forwarding_to(&moto.endpoint());
-    let slack = SlackStandIn::start();
+    let (moto, stand_in, slack) = stack();
     let mut env = environment(&moto, &stand_in, &slack).await;
     let sdk = moto.sdk_config().await;
     let sqs = aws_sdk_sqs::Client::new(&sdk);
@@ -1232,15 +1123,7 @@ async fn a_scheduled_canary_that_never_arrives_is_said_once_in_slack_and_on_the_
         ("CACHEWATCH_ALARM_TOPIC_ARN", alarms.clone()),
     ]);
     let pollers: Vec<LambdaRuntime> = (0..2)
-        .map(|_| {
-            let mut poller = LambdaRuntime::start();
-            poller.spawn(
-                &workspace_bin("cachewatch-poller"),
-                "cachewatch-poller",
-                &env,
-            );
-            poller
-        })
+        .map(|_| LambdaRuntime::running("cachewatch-poller", &env))
         .collect();
 
     // Act 1: the first run publishes; the next, at once, still waits for it.
@@ -1316,9 +1199,7 @@ async fn a_scheduled_canary_that_never_arrives_is_said_once_in_slack_and_on_the_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_slack_the_ingest_function_sends_each_alert_to_the_webhook_once() {
     // Arrange: the stack with neither a Slack token nor a channel, and a webhook.
-    let moto = Moto::start();
-    let stand_in = ElastiCacheStandIn::forwarding_to(&moto.endpoint());
-    let slack = SlackStandIn::start();
+    let (moto, stand_in, slack) = stack();
     let receiver = WebhookReceiver::start();
     create_fleet(&stand_in).await;
     let mut env: Vec<(&str, String)> = environment(&moto, &stand_in, &slack)
@@ -1336,12 +1217,7 @@ async fn without_slack_the_ingest_function_sends_each_alert_to_the_webhook_once(
         ),
         ("PAGER_KEY", "a-key-shared-with-the-pager".to_owned()),
     ]);
-    let mut ingest = LambdaRuntime::start();
-    ingest.spawn(
-        &workspace_bin("cachewatch-ingest"),
-        "cachewatch-ingest",
-        &env,
-    );
+    let ingest = LambdaRuntime::running("cachewatch-ingest", &env);
     let notice = sns_event(
         now() - Duration::minutes(5),
         "0f1b2c3d-0000-4000-8000-000000000031",
@@ -1391,9 +1267,7 @@ const EXTERNAL_ID: &str = "cachewatch-hub-0123456789";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_poller_reads_every_spoke_through_its_role_and_one_that_fails_stops_none() {
-    let moto = Moto::start();
-    let stand_in = ElastiCacheStandIn::forwarding_to(&moto.endpoint());
-    let slack = SlackStandIn::start();
+    let (moto, stand_in, slack) = stack();
     let mut env = environment(&moto, &stand_in, &slack).await;
     env.extend([
         ("CACHEWATCH_CONFIG_TOML", SPOKES.to_owned()),
@@ -1437,12 +1311,7 @@ async fn the_poller_reads_every_spoke_through_its_role_and_one_that_fails_stops_
             message: "not authorized to perform: elasticache:DescribeEvents".to_owned(),
         },
     );
-    let mut poller = LambdaRuntime::start();
-    poller.spawn(
-        &workspace_bin("cachewatch-poller"),
-        "cachewatch-poller",
-        &env,
-    );
+    let poller = LambdaRuntime::running("cachewatch-poller", &env);
 
     let run = answer(&poller.invoke(scheduled_event(now()), WITHIN).outcome).clone();
 
@@ -1538,21 +1407,12 @@ async fn the_poller_reads_every_spoke_through_its_role_and_one_that_fails_stops_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hub_reads_notifications_of_its_own_topics_and_its_spokes_only() {
     let moto = Moto::start();
-    let sdk = moto.sdk_config().await;
-    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), TABLE);
-    store.create_table().await.expect("moto creates the table");
-    let mut env = moto.env();
+    let (store, mut env) = history_only(&moto).await;
     env.extend([
-        ("CACHEWATCH_TABLE", TABLE.to_owned()),
         ("CACHEWATCH_TOPIC_ARN", OURS.to_owned()),
         ("CACHEWATCH_CONFIG_TOML", SPOKES.to_owned()),
     ]);
-    let mut ingest = LambdaRuntime::start();
-    ingest.spawn(
-        &workspace_bin("cachewatch-ingest"),
-        "cachewatch-ingest",
-        &env,
-    );
+    let ingest = LambdaRuntime::running("cachewatch-ingest", &env);
     let from = |topic: &str, cluster: &str, id: &str| {
         let mut event = sns_event(
             now() - Duration::minutes(1),
@@ -1571,17 +1431,11 @@ async fn a_hub_reads_notifications_of_its_own_topics_and_its_spokes_only() {
 
     let invocation = ingest.invoke(records, WITHIN);
 
-    match &invocation.outcome {
-        Outcome::Error {
-            error_type,
-            message,
-        } => {
-            assert_eq!(error_type, "Cachewatch.PoisonRecord");
-            assert!(message.contains("2 of 4 records"), "{message}");
-            assert!(message.contains("[[spokes]]"), "{message}");
-        }
-        Outcome::Response(v) => panic!("notifications of strangers must be refused: {v}"),
-    }
+    let message = poison_record(
+        &invocation.outcome,
+        "notifications of strangers must be refused",
+    );
+    assert_contains_all(message, &["2 of 4 records", "[[spokes]]"]);
     let mut stored: Vec<(String, Option<String>)> = store
         .search(&EventQuery::default())
         .await
@@ -1608,9 +1462,7 @@ const STAGING: &str = "arn:aws:sns:eu-west-1:444455556666:cachewatch";
 /// occurrence: it joins the hub's notice, and staging's is left alone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_cluster_name_in_two_accounts_is_two_maintenances_and_the_pollers_text_joins_its_own() {
-    let moto = Moto::start();
-    let stand_in = ElastiCacheStandIn::forwarding_to(&moto.endpoint());
-    let slack = SlackStandIn::start();
+    let (moto, stand_in, slack) = stack();
     let env = environment(&moto, &stand_in, &slack).await;
     let at = now() - Duration::minutes(10);
     let body = json!({ "ElastiCache:NodeReplacementScheduled": "sessions-redis" });
@@ -1622,12 +1474,7 @@ async fn one_cluster_name_in_two_accounts_is_two_maintenances_and_the_pollers_te
         .as_array_mut()
         .expect("records")
         .push(staging);
-    let mut ingest = LambdaRuntime::start();
-    ingest.spawn(
-        &workspace_bin("cachewatch-ingest"),
-        "cachewatch-ingest",
-        &env,
-    );
+    let ingest = LambdaRuntime::running("cachewatch-ingest", &env);
 
     let delivered = answer(&ingest.invoke(notices, WITHIN).outcome).clone();
 
@@ -1685,12 +1532,7 @@ async fn one_cluster_name_in_two_accounts_is_two_maintenances_and_the_pollers_te
         &scheduled_text("sessions-redis", now() + Duration::days(3)),
         at + Duration::seconds(2),
     );
-    let mut poller = LambdaRuntime::start();
-    poller.spawn(
-        &workspace_bin("cachewatch-poller"),
-        "cachewatch-poller",
-        &env,
-    );
+    let poller = LambdaRuntime::running("cachewatch-poller", &env);
     let run = answer(&poller.invoke(scheduled_event(now()), WITHIN).outcome).clone();
 
     assert_eq!(run["backfill"]["records"], json!(1), "{run}");
@@ -1773,9 +1615,7 @@ regions = ["us-east-1"]
 /// then admits the notices of the active accounts' topics and refuses the others'.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_poller_reads_the_organisations_active_accounts_and_ingest_admits_their_topics() {
-    let moto = Moto::start();
-    let stand_in = ElastiCacheStandIn::forwarding_to(&moto.endpoint());
-    let slack = SlackStandIn::start();
+    let (moto, stand_in, slack) = stack();
     let sdk = moto.sdk_config().await;
     let mut env = environment(&moto, &stand_in, &slack).await;
     env.extend([
@@ -1808,12 +1648,7 @@ async fn the_poller_reads_the_organisations_active_accounts_and_ingest_admits_th
         &scheduled_text("org-0001-001", start),
         now() - Duration::minutes(20),
     );
-    let mut poller = LambdaRuntime::start();
-    poller.spawn(
-        &workspace_bin("cachewatch-poller"),
-        "cachewatch-poller",
-        &env,
-    );
+    let poller = LambdaRuntime::running("cachewatch-poller", &env);
 
     let run = answer(&poller.invoke(scheduled_event(now()), WITHIN).outcome).clone();
 
@@ -1851,12 +1686,7 @@ async fn the_poller_reads_the_organisations_active_accounts_and_ingest_admits_th
     assert_eq!(stamped, active, "one event per account read");
 
     // The ingest function admits the topics of the accounts the poller kept, and only those.
-    let mut ingest = LambdaRuntime::start();
-    ingest.spawn(
-        &workspace_bin("cachewatch-ingest"),
-        "cachewatch-ingest",
-        &env,
-    );
+    let ingest = LambdaRuntime::running("cachewatch-ingest", &env);
     let from = |account: &str, cluster: &str, id: &str| {
         let mut event = sns_event(
             now() - Duration::minutes(1),
@@ -1873,17 +1703,12 @@ async fn the_poller_reads_the_organisations_active_accounts_and_ingest_admits_th
         from(closed, "closed-0001-001", "0f1b2c3d-0000-4000-8000-000000000032"),
         from(gone, "gone-0001-001", "0f1b2c3d-0000-4000-8000-000000000033"),
     ]});
-    match &ingest.invoke(records, WITHIN).outcome {
-        Outcome::Error {
-            error_type,
-            message,
-        } => {
-            assert_eq!(error_type, "Cachewatch.PoisonRecord");
-            assert!(message.contains("2 of 3 records"), "{message}");
-            assert!(message.contains("[spokes_from_organization]"), "{message}");
-        }
-        Outcome::Response(v) => panic!("topics of accounts not in the organisation: {v}"),
-    }
+    let invocation = ingest.invoke(records, WITHIN);
+    let message = poison_record(
+        &invocation.outcome,
+        "topics of accounts not in the organisation",
+    );
+    assert_contains_all(message, &["2 of 3 records", "[spokes_from_organization]"]);
     let search_events = store
         .search(&EventQuery {
             cluster: Some("search-0001-001".to_owned()),
@@ -1911,9 +1736,7 @@ async fn the_poller_reads_the_organisations_active_accounts_and_ingest_admits_th
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_listing_of_the_organisation_is_reported_and_stops_no_spoke() {
     use cachewatch_core::config::spokes::{OrganizationAccounts, OrganizationStore as _};
-    let moto = Moto::start();
-    let stand_in = ElastiCacheStandIn::forwarding_to(&moto.endpoint());
-    let slack = SlackStandIn::start();
+    let (moto, stand_in, slack) = stack();
     let sdk = moto.sdk_config().await;
     let mut env = environment(&moto, &stand_in, &slack).await;
     let config = format!(
@@ -1943,12 +1766,7 @@ async fn a_failed_listing_of_the_organisation_is_reported_and_stops_no_spoke() {
         &scheduled_text("web-0001-001", start),
         at,
     );
-    let mut poller = LambdaRuntime::start();
-    poller.spawn(
-        &workspace_bin("cachewatch-poller"),
-        "cachewatch-poller",
-        &env,
-    );
+    let poller = LambdaRuntime::running("cachewatch-poller", &env);
 
     let run = answer(&poller.invoke(scheduled_event(now()), WITHIN).outcome).clone();
 

@@ -9,18 +9,18 @@ use std::time::Duration as StdDuration;
 use cachewatch_adapters::SqliteStore;
 use cachewatch_adapters::dynamo::DynamoStore;
 use cachewatch_adapters::slack::SlackClient;
-use cachewatch_core::alerting::delivery::DeliveryStore;
 use cachewatch_core::alerting::notify::{NotifySettings, notify, record_alerts};
 use cachewatch_core::alerting::reminder::{ReminderReport, send_reminders};
 use cachewatch_core::cluster::source::NoFacts;
 use cachewatch_core::config::Config;
-use cachewatch_core::history::response::{Acknowledgement, ResponseStore};
-use cachewatch_core::history::store::EventStore;
+use cachewatch_core::history::History;
+use cachewatch_core::history::response::Acknowledgement;
 use cachewatch_core::model::timefmt::Zone;
 use cachewatch_core::runbook::Runbooks;
-use cachewatch_core::{AlertPolicy, EventId, ingest, parse_document};
+use cachewatch_core::{EventId, parse_document};
 use cachewatch_tests::moto::Moto;
 use cachewatch_tests::slack::{Fault, SlackStandIn, StoredMessage};
+use cachewatch_tests::store_new;
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use serde_json::json;
 
@@ -29,8 +29,8 @@ const CLUSTER: &str = "orders-0001-002";
 const MENTION: &str = "<!subteam^S0PLATFORM>";
 
 /// A store the scenarios run against.
-trait Store: EventStore + DeliveryStore + ResponseStore + 'static {}
-impl<S: EventStore + DeliveryStore + ResponseStore + 'static> Store for S {}
+trait Store: History + 'static {}
+impl<S: History + 'static> Store for S {}
 
 /// The first reminder's run: now, to the minute, so that Slack's own timestamps (the stand-in's
 /// clock) are not before the steps it is asked about.
@@ -92,16 +92,7 @@ fn config() -> Config {
 
 /// What the SNS function does with a notification: store it, record its alert, send what is due.
 async fn deliver<S: Store>(store: &S, chat: &SlackClient, doc: &str, now: DateTime<Utc>) {
-    let events = parse_document(doc, &cachewatch_core::ParseContext::received_at(now)).unwrap();
-    let outcome = ingest(store, events, &AlertPolicy::default())
-        .await
-        .unwrap();
-    let new: Vec<_> = outcome
-        .events
-        .iter()
-        .filter(|e| e.new)
-        .map(|e| e.event.clone())
-        .collect();
+    let new = store_new(store, doc, now).await;
     let (config, settings) = (config(), settings("ingest"));
     record_alerts(store, &new, &config, Some(CHANNEL), now)
         .await

@@ -40,6 +40,15 @@ fn client(slack: &SlackStandIn) -> SlackClient {
     client_with(settings(slack), slack.token())
 }
 
+/// A client of the stand-in that posts to one channel at most once every `min_interval`.
+fn paced(slack: &SlackStandIn, min_interval: Duration) -> SlackClient {
+    let settings = SlackSettings {
+        min_interval,
+        ..settings(slack)
+    };
+    client_with(settings, slack.token())
+}
+
 fn webhook(slack: &SlackStandIn) -> SlackWebhook {
     SlackWebhook::new(settings(slack), SecretString::from(slack.webhook_url())).unwrap()
 }
@@ -697,13 +706,7 @@ async fn the_token_never_shows_in_debug_or_in_errors() {
 #[tokio::test]
 async fn posts_to_one_channel_are_at_least_min_interval_apart() {
     let slack = SlackStandIn::start();
-    let client = client_with(
-        SlackSettings {
-            min_interval: Duration::from_millis(300),
-            ..settings(&slack)
-        },
-        slack.token(),
-    );
+    let client = paced(&slack, Duration::from_millis(300));
     let other = client.clone();
     // A first post elsewhere opens the connection, so that the posts measured below do not
     // differ by a connection's set-up on arrival.
@@ -736,13 +739,7 @@ async fn posts_to_one_channel_are_at_least_min_interval_apart() {
 #[tokio::test]
 async fn a_busy_channel_does_not_hold_back_another_channel() {
     let slack = SlackStandIn::start();
-    let client = client_with(
-        SlackSettings {
-            min_interval: Duration::from_millis(400),
-            ..settings(&slack)
-        },
-        slack.token(),
-    );
+    let client = paced(&slack, Duration::from_millis(400));
     client.post(ALERTS, &alert("first")).await.unwrap();
     let (second, elsewhere) = (alert("second"), alert("elsewhere"));
 

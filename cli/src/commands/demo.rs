@@ -246,16 +246,6 @@ impl ChatSink for Printer {
         );
         Ok(())
     }
-
-    async fn find_delivery(
-        &self,
-        _channel: &str,
-        _thread_ts: Option<&str>,
-        _key: &str,
-        _since: DateTime<Utc>,
-    ) -> Result<Option<PostedMessage>, DeliveryError> {
-        Ok(None)
-    }
 }
 
 /// What ElastiCache would say about the demo's clusters, as enrichment looks it up on AWS.
@@ -372,12 +362,7 @@ async fn replay(
     command(out, &format!("cachewatch ingest {}", delivery.name))?;
     let (outcome, _) = ingest::ingest_text(ctx, settings, &delivery.text, delivery.name).await?;
     writeln!(out, "{}", ingest::summary(&outcome))?;
-    let new: Vec<MaintenanceEvent> = outcome
-        .events
-        .iter()
-        .filter(|e| e.new)
-        .map(|e| e.event.clone())
-        .collect();
+    let new = outcome.new_events();
     record_alerts(
         &ctx.store,
         &new,

@@ -10,7 +10,6 @@
 
 use std::collections::{BTreeSet, HashSet};
 use std::fmt;
-use std::hash::{DefaultHasher, Hash, Hasher};
 
 use cachewatch_core::alerting::FRESH_FOR;
 use cachewatch_core::alerting::delivery::ChatSink;
@@ -20,6 +19,7 @@ use cachewatch_core::config::Config;
 use cachewatch_core::history::store::{EventStore, StoreError};
 use cachewatch_core::intake::parse::{ParseContext, ParseError, read_json_lines};
 use cachewatch_core::intake::pipeline::{IngestedEvent, rework_groups, store_events};
+use cachewatch_core::lifecycle::Maintenance;
 use cachewatch_core::model::event::EventId;
 use cachewatch_core::{IngestOutcome, MaintenanceEvent};
 use chrono::{DateTime, Utc};
@@ -192,8 +192,13 @@ fn chunks(events: Vec<MaintenanceEvent>) -> Vec<Vec<MaintenanceEvent>> {
     chunks
 }
 
-/// How many groups' events are read back at once to work out their maintenances.
+/// At most how many groups' events are read back at once to work out their maintenances.
 const GROUPS_AT_ONCE: usize = 64;
+
+/// About how many stored events are read back at once to work out maintenances: fewer groups are
+/// read together when theirs are many, so that the memory this takes does not grow with the
+/// history (one group's events are always read whole).
+const EVENTS_AT_ONCE: usize = 16_384;
 
 /// What an import keeps of each run's outcome: counts, and what its alerts need.
 struct Kept {
@@ -202,9 +207,6 @@ struct Kept {
     new: usize,
     /// New actionable events recent enough to page.
     fresh: Vec<EventId>,
-    /// Hashes of the new actionable events too old to page unless their maintenance is still
-    /// ahead (a few bytes each, whatever the size of the input), sorted by [`Kept::rework`].
-    old: Vec<u64>,
     /// One event of each group whose events were already stored (its thread is refreshed).
     known: Vec<IngestedEvent>,
     known_groups: HashSet<String>,
@@ -216,12 +218,6 @@ struct Kept {
     outcome: IngestOutcome,
 }
 
-fn id_hash(id: &EventId) -> u64 {
-    let mut hasher = DefaultHasher::new();
-    id.hash(&mut hasher);
-    hasher.finish()
-}
-
 impl Kept {
     fn new(now: DateTime<Utc>) -> Self {
         Self {
@@ -229,7 +225,6 @@ impl Kept {
             events: 0,
             new: 0,
             fresh: Vec::new(),
-            old: Vec::new(),
             known: Vec::new(),
             known_groups: HashSet::new(),
             changed: BTreeSet::new(),
@@ -244,11 +239,8 @@ impl Kept {
         for e in stored.events {
             if e.new {
                 self.new += 1;
-                if !e.event.actionable {
-                } else if e.event.occurred_at >= self.now - FRESH_FOR {
+                if e.event.actionable && !self.too_old(&e.event) {
                     self.fresh.push(e.event.id);
-                } else {
-                    self.old.push(id_hash(&e.event.id));
                 }
             } else if let Some(group) = e.event.group_key()
                 && self.known_groups.insert(group)
@@ -258,25 +250,49 @@ impl Kept {
         }
     }
 
+    /// Whether an event happened too long ago to page, unless its maintenance is still ahead.
+    fn too_old(&self, event: &MaintenanceEvent) -> bool {
+        event.occurred_at < self.now - FRESH_FOR
+    }
+
+    /// Whether this import stored `event`: every event it stores is received at its time, which
+    /// stores keep to the millisecond. Nothing is remembered per event while the input is read,
+    /// so the memory an import takes does not grow with its size.
+    fn stored_here(&self, event: &MaintenanceEvent) -> bool {
+        event.received_at.timestamp_millis() == self.now.timestamp_millis()
+    }
+
     /// Works out the maintenances of the groups changed, a few groups at a time, keeping those
-    /// still ahead and which of the old new events belong to them.
+    /// still ahead and the new actionable events too old to page otherwise that belong to them.
     async fn rework<S: EventStore>(&mut self, store: &S) -> Result<(), StoreError> {
-        self.old.sort_unstable();
         let changed: Vec<String> = std::mem::take(&mut self.changed).into_iter().collect();
-        for groups in changed.chunks(GROUPS_AT_ONCE) {
-            for (group, maintenances) in rework_groups(store, groups).await? {
-                let ahead: Vec<_> = maintenances
+        let mut rest = changed.as_slice();
+        let mut at_once = GROUPS_AT_ONCE;
+        while !rest.is_empty() {
+            let (groups, after) = rest.split_at(at_once.min(rest.len()));
+            rest = after;
+            let reworked = rework_groups(store, groups).await?;
+            let read: usize = reworked.events.values().map(Vec::len).sum();
+            at_once = (EVENTS_AT_ONCE * groups.len() / read.max(1)).clamp(1, GROUPS_AT_ONCE);
+            for (group, maintenances) in reworked.maintenances {
+                let mut ahead: Vec<Maintenance> = maintenances
                     .into_iter()
                     .filter(|m| m.is_upcoming(self.now))
                     .collect();
+                if ahead.is_empty() {
+                    continue;
+                }
+                // Collected in place, the list would keep room for every maintenance of the group.
+                ahead.shrink_to_fit();
+                let events = reworked.events.get(&group).map_or(&[][..], Vec::as_slice);
                 for id in ahead.iter().flat_map(|m| &m.event_ids) {
-                    if self.old.binary_search(&id_hash(id)).is_ok() {
+                    if events.iter().any(|e| {
+                        &e.id == id && e.actionable && self.too_old(e) && self.stored_here(e)
+                    }) {
                         self.ahead.push(id.clone());
                     }
                 }
-                if !ahead.is_empty() {
-                    self.outcome.maintenances.insert(group, ahead);
-                }
+                self.outcome.maintenances.insert(group, ahead);
             }
         }
         Ok(())

@@ -20,7 +20,7 @@ use cachewatch_core::operations::drill::DrillFacts;
 use cachewatch_core::{IngestOutcome, MaintenanceEvent, intake::pipeline};
 use chrono::{DateTime, Utc};
 
-use crate::{AlertFacts, Ports, Store, config_at};
+use crate::{AlertFacts, Ports, Store, chat_and_config, config_at};
 
 /// How many events one store call takes: progress is reported between them.
 pub const CHUNK: usize = 500;
@@ -201,28 +201,47 @@ where
     C: ChatSink,
     F: FactsSource,
 {
+    let Some((chat, config)) = chat_and_config(ports, config, now).await else {
+        return Ok(None);
+    };
+    alert_muted(ports, chat, outcome, &config, settings, door, now)
+        .await
+        .map(Some)
+}
+
+/// [`alert_after`] through `chat`, with `config` the team's configuration at `now` already (see
+/// [`config_at`]): the mutes set in Slack are not read again.
+pub(crate) async fn alert_muted<S, C, F>(
+    ports: Ports<'_, S, C, F>,
+    chat: &C,
+    outcome: &IngestOutcome,
+    config: &Config,
+    settings: &NotifySettings,
+    door: Door,
+    now: DateTime<Utc>,
+) -> Result<NotifyReport, NotifyError>
+where
+    S: Store,
+    C: ChatSink,
+    F: FactsSource,
+{
     let reconcile = match door {
         Door::Sns => Reconcile::Skip,
         _ => Reconcile::First,
     };
-    let Some(chat) = ports.chat else {
-        return Ok(None);
-    };
-    let config = config_at(ports.store, config, now).await;
     let facts = AlertFacts::new(ports.store, ports.facts, now);
     notify::after_ingest(
         ports.store,
         chat,
         &facts,
         ports.runbooks,
-        &config,
+        config,
         settings,
         outcome,
         reconcile,
         now,
     )
     .await
-    .map(Some)
 }
 
 /// What the alerts of `outcome`'s new events would be, recording and sending nothing (the
@@ -238,12 +257,7 @@ where
     S: Store,
     F: FactsSource,
 {
-    let new: Vec<MaintenanceEvent> = outcome
-        .events
-        .iter()
-        .filter(|e| e.new)
-        .map(|e| e.event.clone())
-        .collect();
+    let new = outcome.new_events();
     let config = config_at(ports.store, config, now).await;
     let facts = DrillFacts {
         source: ports.facts,

@@ -31,19 +31,18 @@ pub use ingest::{
     Alerting, Alerts, Door, IngestError, IngestRequest, Ingested, Input, alert, ingest, preview,
 };
 
-use cachewatch_core::alerting::delivery::DeliveryStore;
 use cachewatch_core::cluster::kept::FactsStore;
 use cachewatch_core::config::Config;
+use cachewatch_core::history::History;
 use cachewatch_core::history::response::ResponseStore;
-use cachewatch_core::history::store::EventStore;
 use cachewatch_core::runbook::Runbooks;
 use chrono::{DateTime, Utc};
 
-/// The history a use case reads and writes: events, deliveries, people's responses and the
-/// facts read from ElastiCache.
-pub trait Store: EventStore + DeliveryStore + ResponseStore + FactsStore {}
+/// The history a use case reads and writes: the core's [`History`] (events, deliveries,
+/// people's responses) and the facts read from ElastiCache.
+pub trait Store: History + FactsStore {}
 
-impl<T: EventStore + DeliveryStore + ResponseStore + FactsStore> Store for T {}
+impl<T: History + FactsStore> Store for T {}
 
 /// What the use cases reach the outside through: one bundle, built by a door once.
 #[derive(Debug)]
@@ -65,6 +64,17 @@ impl<S, C, F> Clone for Ports<'_, S, C, F> {
 }
 
 impl<S, C, F> Copy for Ports<'_, S, C, F> {}
+
+/// The chat and the team's configuration at `now` (see [`config_at`]), for a use case that sends;
+/// `None` when no chat is configured, and then nothing is read.
+pub(crate) async fn chat_and_config<'a, S: ResponseStore, C, F>(
+    ports: Ports<'a, S, C, F>,
+    config: &Config,
+    now: DateTime<Utc>,
+) -> Option<(&'a C, Config)> {
+    let chat = ports.chat?;
+    Some((chat, config_at(ports.store, config, now).await))
+}
 
 /// The team's configuration at `now`: `config` with the mutes people set in Slack, each once
 /// (a configuration that has them already is returned as it is). When those cannot be read,

@@ -15,7 +15,8 @@ use cachewatch_core::cluster::source::FactsSource;
 use cachewatch_core::config::Config;
 use chrono::{DateTime, Utc};
 
-use crate::{Ports, Store, alert, config_at};
+use crate::ingest::alert_muted;
+use crate::{Door, Ports, Store, chat_and_config};
 
 /// What a run of [`send_pending`] did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -39,12 +40,22 @@ where
     C: ChatSink,
     F: FactsSource,
 {
-    let Some(alerts) = alert(ports, &IngestOutcome::default(), config, settings, now).await? else {
+    // The mutes set in Slack, read once for the alerts and the reminders.
+    let Some((chat, config)) = chat_and_config(ports, config, now).await else {
         return Ok(None);
     };
-    let reminders = remind(ports, config, settings, now)
-        .await?
-        .unwrap_or_default();
+    let outcome = IngestOutcome::default();
+    let alerts = alert_muted(
+        ports,
+        chat,
+        &outcome,
+        &config,
+        settings,
+        Door::Backfill,
+        now,
+    )
+    .await?;
+    let reminders = send_reminders(ports.store, chat, &config, settings, now).await?;
     Ok(Some(Sent { alerts, reminders }))
 }
 
@@ -60,10 +71,9 @@ where
     S: Store,
     C: ChatSink,
 {
-    let Some(chat) = ports.chat else {
+    let Some((chat, config)) = chat_and_config(ports, config, now).await else {
         return Ok(None);
     };
-    let config = config_at(ports.store, config, now).await;
     send_reminders(ports.store, chat, &config, settings, now)
         .await
         .map(Some)

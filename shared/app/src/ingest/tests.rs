@@ -66,16 +66,6 @@ impl ChatSink for KeptChat {
         self.updated.lock().unwrap().push((ts.to_owned(), text));
         Ok(())
     }
-
-    async fn find_delivery(
-        &self,
-        _: &str,
-        _: Option<&str>,
-        _: &str,
-        _: DateTime<Utc>,
-    ) -> Result<Option<PostedMessage>, DeliveryError> {
-        Ok(None)
-    }
 }
 
 /// Facts that know nothing about any cluster.

@@ -14,12 +14,12 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::alerting::delivery::{ChatSink, DeliveryError, DeliveryStore, Thread, sent_channels};
+use crate::alerting::delivery::{ChatSink, DeliveryError, Thread, sent_channels};
 use crate::alerting::notify::{LEASE_FOR, NotifyError, NotifySettings};
 use crate::alerting::slack::{self, ReminderText};
 use crate::config::Config;
-use crate::history::response::ResponseStore;
-use crate::history::store::{EventStore, StoreError};
+use crate::history::History;
+use crate::history::store::StoreError;
 use crate::lifecycle::{Maintenance, MaintenanceKind, MaintenanceState};
 use crate::model::event::EventId;
 
@@ -131,7 +131,7 @@ pub async fn send_reminders<S, C>(
     now: DateTime<Utc>,
 ) -> Result<ReminderReport, NotifyError>
 where
-    S: EventStore + DeliveryStore + ResponseStore,
+    S: History,
     C: ChatSink,
 {
     let mut report = ReminderReport::default();
@@ -186,7 +186,7 @@ struct Sender<'a, S, C> {
 
 impl<S, C> Sender<'_, S, C>
 where
-    S: EventStore + DeliveryStore + ResponseStore,
+    S: History,
     C: ChatSink,
 {
     /// Sends `step` of `m` once: unless it is marked sent, under its claim, unless Slack has it

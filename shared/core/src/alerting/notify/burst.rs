@@ -13,14 +13,12 @@
 use std::collections::BTreeMap;
 
 use super::{Around, Run, Stop, Work};
-use crate::alerting::delivery::{
-    ChatSink, Delivery, DeliveryError, DeliveryState, DeliveryStore, Thread,
-};
+use crate::alerting::delivery::{ChatSink, Delivery, DeliveryError, DeliveryState, Thread};
 use crate::alerting::slack::{self, AlertContext, MessageMetadata};
 use crate::cluster::facts::ClusterFacts;
 use crate::cluster::source::FactsSource;
-use crate::history::response::ResponseStore;
-use crate::history::store::{EventStore, StoreError};
+use crate::history::History;
+use crate::history::store::StoreError;
 use crate::lifecycle::Maintenance;
 use crate::model::event::MaintenanceEvent;
 use crate::runbook::RunbookInput;
@@ -57,12 +55,7 @@ pub(super) fn member_thread(channel: &str, channel_id: &str, ts: &str, work: &Wo
     }
 }
 
-impl<S, C, F> Run<'_, S, C, F>
-where
-    S: EventStore + DeliveryStore + ResponseStore,
-    C: ChatSink,
-    F: FactsSource,
-{
+impl<S: History, C: ChatSink, F: FactsSource> Run<'_, S, C, F> {
     /// Announces the members of one grouped message set by set, then each set's checklist, then
     /// whatever else is due for them, one by one.
     pub(super) async fn burst(

@@ -55,8 +55,6 @@ pub const ACTION_ID: usize = 255;
 pub const BUTTON_VALUE: usize = 2000;
 /// Most characters in a button's `url`.
 pub const BUTTON_URL: usize = 3000;
-/// Most characters in a `block_id`.
-pub const BLOCK_ID: usize = 255;
 /// Most blocks in a message.
 pub const BLOCKS: usize = 50;
 /// Most characters in a message's notification `text` (ours; see the module header).

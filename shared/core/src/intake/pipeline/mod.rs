@@ -33,6 +33,15 @@ impl IngestOutcome {
     pub fn new_count(&self) -> usize {
         self.events.iter().filter(|e| e.new).count()
     }
+
+    /// The input events that were new occurrences, as stored: those whose alerts are recorded.
+    pub fn new_events(&self) -> Vec<MaintenanceEvent> {
+        self.events
+            .iter()
+            .filter(|e| e.new)
+            .map(|e| e.event.clone())
+            .collect()
+    }
 }
 
 /// Stores `events` (as parsed from one input) and updates the maintenances they touch.
@@ -47,7 +56,7 @@ pub async fn ingest<S: EventStore>(
 ) -> Result<IngestOutcome, StoreError> {
     let (mut outcome, groups) = store_events(store, events, policy).await?;
     let groups: Vec<String> = groups.into_iter().collect();
-    let maintenances = rework_groups(store, &groups).await?;
+    let maintenances = rework_groups(store, &groups).await?.maintenances;
     let mut maintenance_of: HashMap<&EventId, &EventId> = HashMap::new();
     for m in maintenances.values().flatten() {
         for id in &m.event_ids {
@@ -63,17 +72,31 @@ pub async fn ingest<S: EventStore>(
     Ok(outcome)
 }
 
+/// The maintenances of some groups worked out again, beside the stored events they were worked
+/// out from.
+#[derive(Debug, Default)]
+pub struct Reworked {
+    /// Each group's stored events.
+    pub events: BTreeMap<String, Vec<MaintenanceEvent>>,
+    /// Each group's maintenances, as saved.
+    pub maintenances: BTreeMap<String, Vec<Maintenance>>,
+}
+
 /// Works out again the maintenances of `groups` from their stored events, and saves them.
 pub async fn rework_groups<S: EventStore>(
     store: &S,
     groups: &[String],
-) -> Result<BTreeMap<String, Vec<Maintenance>>, StoreError> {
-    let mut maintenances = BTreeMap::new();
-    for (group, group_events) in store.group_events(groups).await? {
-        maintenances.insert(group, lifecycle::assemble(&group_events));
-    }
+) -> Result<Reworked, StoreError> {
+    let events = store.group_events(groups).await?;
+    let maintenances = events
+        .iter()
+        .map(|(group, group_events)| (group.clone(), lifecycle::assemble(group_events)))
+        .collect();
     store.save_maintenances(&maintenances).await?;
-    Ok(maintenances)
+    Ok(Reworked {
+        events,
+        maintenances,
+    })
 }
 
 /// The first step of [`ingest`]: stores `events` once, and says which lifecycle groups gained or
