@@ -69,6 +69,14 @@ pub struct SqliteStore {
     unreadable: UnreadableLog,
 }
 
+/// The page cache, in KiB: 64 MiB.
+const CACHE_KIB: i64 = 65_536;
+
+/// The page cache while the indexes of a large import are built. Each sort of `CREATE INDEX` holds
+/// as much as the page cache in memory beside it before it spills to a temporary file, so a smaller
+/// cache then keeps the import's peak memory to that of its writes.
+const INDEXING_CACHE_KIB: i64 = 16_384;
+
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     pub fn open(path: &Path) -> Result<Self, OpenError> {
@@ -83,7 +91,7 @@ impl SqliteStore {
             conn.busy_timeout(StdDuration::from_secs(10))?;
             conn.pragma_update(None, "journal_mode", "WAL")?;
             conn.pragma_update(None, "synchronous", "NORMAL")?;
-            conn.pragma_update(None, "cache_size", -65_536)?; // 64 MiB
+            conn.pragma_update(None, "cache_size", -CACHE_KIB)?;
             // Sorts larger than the page cache (CREATE INDEX at the end of a large import) spill
             // to a temporary file instead of growing the process with the input.
             conn.pragma_update(None, "temp_store", "FILE")?;
@@ -575,12 +583,18 @@ impl EventStore for SqliteStore {
             return Ok(());
         }
         let err = store_error("build the indexes");
-        for (_, create) in schema::DEFERRABLE_INDEXES {
-            conn.execute_batch(create).map_err(&err)?;
-        }
-        // Every row's words, read in rowid order: the same index row-by-row writes give.
-        conn.execute_batch("INSERT INTO events_fts (events_fts) VALUES ('rebuild')")
-            .map_err(&err)?;
+        let cache = |kib: i64| conn.pragma_update(None, "cache_size", -kib).map_err(&err);
+        cache(INDEXING_CACHE_KIB)?;
+        let built = (|| {
+            for (_, create) in schema::DEFERRABLE_INDEXES {
+                conn.execute_batch(create).map_err(&err)?;
+            }
+            // Every row's words, read in rowid order: the same index row-by-row writes give.
+            conn.execute_batch("INSERT INTO events_fts (events_fts) VALUES ('rebuild')")
+                .map_err(&err)
+        })();
+        cache(CACHE_KIB)?;
+        built?;
         self.deferring.store(false, Ordering::SeqCst);
         Ok(())
     }
