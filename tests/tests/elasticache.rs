@@ -21,6 +21,7 @@ use cachewatch_adapters::elasticache::{
 use cachewatch_core::alerting::slack::{self, limits};
 use cachewatch_core::cluster::facts::{ClusterFacts, Engine, NodeRole, RiskKind, risks};
 use cachewatch_core::cluster::source::FactsSource;
+use cachewatch_core::config::tags::Tags;
 use cachewatch_core::fleet::{
     DIGEST_HORIZON, Resource, ServiceUpdate, TopicState, UpdateSeverity, UpdateStatus,
     audit_coverage, upcoming_digest,
@@ -128,6 +129,14 @@ async fn create_cluster(
         .expect("moto creates the cache cluster");
 }
 
+/// Tags from (key, value) pairs.
+fn tags(pairs: &[(&str, &str)]) -> Tags {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
 /// The AWS error code of a refused call.
 fn code<T: std::fmt::Debug, E: ProvideErrorMetadata + std::fmt::Debug>(
     answer: Result<T, E>,
@@ -178,6 +187,21 @@ async fn facts_of_a_primary_and_its_replica_come_from_the_cluster_its_group_back
     let backup_at = now() - Duration::hours(3);
     stand_in.set_snapshot_time("orders-nightly", backup_at);
     stand_in.set_parameter_apply_status("orders-001", "pending-reboot");
+    // The members' own tags: one of its own, and one the group also carries.
+    for (member, key, value) in [
+        ("orders-001", "team", "checkout"),
+        ("orders-002", "Environment", "Staging"),
+    ] {
+        client
+            .add_tags_to_resource()
+            .resource_name(format!(
+                "arn:aws:elasticache:eu-west-1:123456789012:cluster:{member}"
+            ))
+            .tags(Tag::builder().key(key).value(value).build())
+            .send()
+            .await
+            .expect("moto tags the cluster");
+    }
     let elasticache = ElastiCache::new(client);
     let notice = replacement_notice("orders-001");
 
@@ -215,6 +239,7 @@ async fn facts_of_a_primary_and_its_replica_come_from_the_cluster_its_group_back
             "parameter group orders-redis7 (pending-reboot)".to_owned(),
         ]),
         production: Some(true),
+        tags: Some(tags(&[("Environment", "Production"), ("team", "checkout")])),
         auth_token_enabled: Some(false),
         user_group_ids: Some(vec![]),
         data_tiering: Some(false),
@@ -237,6 +262,8 @@ async fn facts_of_a_primary_and_its_replica_come_from_the_cluster_its_group_back
             node_role: Some(NodeRole::Replica),
             replica_cluster_ids: Some(vec![]),
             pending_reboot_parameters: Some(vec![]),
+            // The group's and its own; its own value where both carry the key.
+            tags: Some(tags(&[("Environment", "Staging")])),
             ..expected
         }
     );

@@ -11,11 +11,14 @@
 use std::time::Duration as StdDuration;
 
 use aws_sdk_elasticache::Client as ElastiCacheClient;
+use aws_sdk_elasticache::types::Tag;
 use cachewatch_adapters::dynamo::DynamoStore;
 use cachewatch_core::EventQuery;
 use cachewatch_core::alerting::delivery::{DeliveryState, DeliveryStore};
 use cachewatch_core::history::store::EventStore;
-use cachewatch_tests::elasticache::{ElastiCacheStandIn, Fault as ElastiCacheFault, redis_group};
+use cachewatch_tests::elasticache::{
+    ElastiCacheStandIn, Fault as ElastiCacheFault, redis_group, redis_member,
+};
 use cachewatch_tests::lambda::{LambdaRuntime, Outcome};
 use cachewatch_tests::moto::Moto;
 use cachewatch_tests::slack::{ALERTS, Endpoint, Fault, SlackStandIn, StoredMessage};
@@ -505,6 +508,126 @@ async fn the_ingest_function_keeps_the_facts_it_reads_and_alerts_them_with_their
         "{later:?}"
     );
     assert!(later.iter().any(|m| mentions(m, "Redis OSS")), "{later:?}");
+}
+
+/// Routes and mutes by tag, as a team writes them: the payments team's clusters (tagged on their
+/// replication group) to its own channel, staging muted.
+const BY_TAGS: &str = r#"
+[[routes]]
+tags = { team = "payments" }
+channel = "C0PAYMENTS"
+
+[[mutes]]
+tags = { env = "stag*" }
+until = "2099-01-01"
+reason = "staging is rebuilt in December"
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ingest_function_routes_by_the_clusters_tags_and_mutes_by_them() {
+    // Arrange: the fleet, plus group `payments` tagged team=payments (its member clusters carry
+    // no tag of their own) and cluster `staging-cache` tagged env=staging; the stack with
+    // routes and mutes by tag, and the payments channel in Slack.
+    let moto = Moto::start();
+    let stand_in = ElastiCacheStandIn::forwarding_to(&moto.endpoint());
+    let slack = SlackStandIn::builder()
+        .channel("C0PAYMENTS", "payments")
+        .start();
+    create_fleet(&stand_in).await;
+    let client = ElastiCacheClient::new(&stand_in.sdk_config().await);
+    let tag = |k: &str, v: &str| Tag::builder().key(k).value(v).build();
+    redis_group(&client, "payments")
+        .tags(tag("team", "payments"))
+        .send()
+        .await
+        .expect("moto creates the replication group");
+    redis_member(&client, "payments-001", "payments")
+        .send()
+        .await
+        .expect("moto creates the cache cluster");
+    client
+        .create_cache_cluster()
+        .cache_cluster_id("staging-cache")
+        .engine("redis")
+        .cache_node_type("cache.t4g.small")
+        .num_cache_nodes(1)
+        .tags(tag("env", "staging"))
+        .tags(tag("team", "payments"))
+        .send()
+        .await
+        .expect("moto creates the cache cluster");
+    let mut env = environment(&moto, &stand_in, &slack).await;
+    env.push(("CACHEWATCH_CONFIG_TOML", BY_TAGS.to_owned()));
+    let mut ingest = LambdaRuntime::start();
+    ingest.spawn(
+        &workspace_bin("cachewatch-ingest"),
+        "cachewatch-ingest",
+        &env,
+    );
+    let now = now();
+    let notice = |n: u32, cluster: &str| {
+        sns_event(
+            now - Duration::minutes(10),
+            &format!("0f1b2c3d-0000-4000-8000-0000000001{n:02}"),
+            &json!({ "ElastiCache:NodeReplacementScheduled": cluster }),
+        )
+    };
+
+    // Act
+    let answers: Vec<Value> = [(1, "payments-001"), (2, "staging-cache"), (3, "orders-001")]
+        .into_iter()
+        .map(|(n, cluster)| answer(&ingest.invoke(notice(n, cluster), WITHIN).outcome).clone())
+        .collect();
+
+    // Assert: payments' replacement went to its channel, orders' (no tag) to the default one,
+    // staging's (tagged team=payments too, but muted by tag) nowhere.
+    let sent: Vec<u64> = answers
+        .iter()
+        .map(|a| a["alerts_sent"].as_u64().unwrap_or(0))
+        .collect();
+    assert_eq!(sent, vec![1, 0, 1], "{answers:?}");
+    let payments = slack.parents("C0PAYMENTS");
+    let alerts = slack.parents(ALERTS);
+    assert!(
+        payments.len() == 1 && mentions(&payments[0], "payments-001"),
+        "{payments:#?}"
+    );
+    assert!(
+        alerts.len() == 1 && mentions(&alerts[0], "orders-001"),
+        "{alerts:#?}"
+    );
+    assert!(
+        !payments
+            .iter()
+            .chain(&alerts)
+            .any(|m| mentions(m, "staging-cache")),
+        "the staging cluster is muted"
+    );
+    let store = DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&moto.sdk_config().await),
+        TABLE,
+    );
+    let staging: Vec<_> = store
+        .search(&EventQuery::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.source_id.as_str() == "staging-cache")
+        .map(|e| e.id)
+        .collect();
+    let deliveries = store.deliveries(&staging).await.unwrap();
+    let [muted] = deliveries.as_slice() else {
+        panic!("one delivery of the staging notice: {deliveries:#?}")
+    };
+    assert_eq!(muted.state, DeliveryState::Muted);
+    assert_eq!(muted.channel, "C0PAYMENTS", "where it would have gone");
+    assert!(
+        muted
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.starts_with("muted by * tagged env=stag* until 2099-01-01")),
+        "{muted:?}"
+    );
 }
 
 /// `cachewatch` against the stack's table on the emulator, with the AWS variables of `moto`.

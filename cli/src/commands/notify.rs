@@ -17,6 +17,7 @@ use cachewatch_core::alerting::notify::{NotifyReport, NotifySettings};
 use cachewatch_core::alerting::outbound::{Output, is_output_channel};
 use cachewatch_core::alerting::reminder::ReminderReport;
 use cachewatch_core::alerting::slack;
+use cachewatch_core::alerting::tags_for;
 use cachewatch_core::cluster::source::FactsSource;
 use cachewatch_core::links::LinkSigner;
 use cachewatch_core::runbook::Runbooks;
@@ -76,14 +77,20 @@ pub async fn run<S: cachewatch_app::Store>(
             .store
             .deliveries_in(DeliveryState::Failed, 10_000)
             .await?;
+        let facts = cachewatch_app::AlertFacts::new(&ctx.store, &ctx.elasticache, ctx.now);
         for mut d in failed {
             // Sent where the configuration says now: the fix was often the channel. An output's
             // alert stays with its output.
             if !is_output_channel(&d.channel)
                 && let Some(event) = ctx.store.event(&d.event_id).await?
-                && let Some(to) = ctx.config.channel_for(&event, channel.as_deref())
             {
-                d.channel = to.to_owned();
+                let tags = tags_for(&ctx.config, &facts, &event, None).await;
+                if let Some(to) =
+                    ctx.config
+                        .channel_for_tagged(&event, tags.as_ref(), channel.as_deref())
+                {
+                    d.channel = to.to_owned();
+                }
             }
             d.state = DeliveryState::Pending;
             d.attempts = 0;

@@ -8,6 +8,7 @@
 use cachewatch_core::cluster::facts::ClusterFacts;
 use cachewatch_core::cluster::kept::{FactsRecord, FactsStore, facts_key, worth_keeping};
 use cachewatch_core::cluster::source::FactsSource;
+use cachewatch_core::config::tags::Tags;
 use cachewatch_core::model::event::EventId;
 use cachewatch_core::model::timefmt::relative;
 use cachewatch_core::operations::drill::DrillFacts;
@@ -188,6 +189,41 @@ impl<S: FactsStore, F: FactsSource> FactsSource for KeptFacts<'_, S, F> {
         facts
     }
 
+    /// The cluster's tags as [`facts_for`](Self::facts_for) knows them; when it described the
+    /// cluster but could not read its tags (ElastiCache answers `ListTagsForResource` with an
+    /// error while a cluster is not available), the tags of the facts kept before stand in.
+    async fn tags_for(
+        &self,
+        event: &MaintenanceEvent,
+        maintenance: Option<&Maintenance>,
+    ) -> Option<Tags> {
+        let cluster = facts_key(event);
+        let of = maintenance.map(|m| m.id.clone());
+        let asked = self
+            .answered()
+            .iter()
+            .any(|(c, m, _)| *c == cluster && *m == of);
+        // Read before this lookup keeps its own reading over them.
+        let before = match asked || event.drill {
+            true => None,
+            false => self.store.latest_facts(&cluster).await.ok().flatten(),
+        };
+        let facts = self.facts_for(event, maintenance).await;
+        if facts.tags.is_some() {
+            return facts.tags;
+        }
+        let kept = before.and_then(|kept| kept.facts.tags)?;
+        // Later questions of this run get the same answer.
+        if let Some(answer) = self
+            .answered()
+            .iter_mut()
+            .find(|(c, m, _)| *c == cluster && *m == of)
+        {
+            answer.2.tags = Some(kept.clone());
+        }
+        Some(kept)
+    }
+
     fn looks_up(&self) -> bool {
         self.source.looks_up()
     }
@@ -219,6 +255,14 @@ impl<S: FactsStore, F: FactsSource> FactsSource for AlertFacts<'_, S, F> {
         DrillFacts { source: &self.kept }
             .facts_for(event, maintenance)
             .await
+    }
+
+    async fn tags_for(
+        &self,
+        event: &MaintenanceEvent,
+        maintenance: Option<&Maintenance>,
+    ) -> Option<Tags> {
+        self.kept.tags_for(event, maintenance).await
     }
 }
 
@@ -258,6 +302,41 @@ mod tests {
         event.account_id = account.map(str::to_owned);
         event.region = account.map(|_| "eu-west-1".to_owned());
         event
+    }
+
+    #[tokio::test]
+    async fn tags_last_kept_stand_in_when_the_cluster_is_described_but_its_tags_are_not_read() {
+        // Arrange: orders-0001-001 described with its tags and kept.
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("history.db")).unwrap();
+        let now = at("2026-06-10T10:00:00Z");
+        let team = Tags::from([("team".to_owned(), "payments".to_owned())]);
+        let tagged = ClusterFacts {
+            engine: Some(Engine::Redis),
+            tags: Some(team.clone()),
+            ..ClusterFacts::default()
+        };
+        let event = notice(Some("111111111111"));
+        let described = Described(Some(tagged.clone()));
+        let first = KeptFacts::new(&store, &described, now);
+        assert_eq!(first.tags_for(&event, None).await, Some(team.clone()));
+
+        // Act: described again an hour later, its tags not read this time.
+        let untagged = Described(Some(ClusterFacts {
+            tags: None,
+            ..tagged
+        }));
+        let later = KeptFacts::new(&store, &untagged, now + chrono::Duration::hours(1));
+        let standing_in = later.tags_for(&event, None).await;
+        let again = later.facts_for(&event, None).await;
+        let elsewhere = KeptFacts::new(&store, &untagged, now)
+            .tags_for(&notice(Some("222222222222")), None)
+            .await;
+
+        // Assert
+        assert_eq!(standing_in, Some(team.clone()));
+        assert_eq!(again.tags, Some(team), "the run answers alike");
+        assert_eq!(elsewhere, None, "another account's cluster: not known");
     }
 
     #[tokio::test]

@@ -5,7 +5,7 @@
 //! endpoint), `DescribeCacheParameters` for Valkey and Redis OSS (the reserved memory of the
 //! parameter group), `DescribeReplicationGroups` (cluster mode, Multi-AZ, automatic failover,
 //! the node's shard and role, replicas, endpoints), `DescribeSnapshots` (the latest backup) and
-//! `ListTagsForResource` (production or not). Whatever fails or does not answer in time is left
+//! `ListTagsForResource` (the cluster's tags, and production or not). Whatever fails or does not answer in time is left
 //! unknown and named in `unavailable`; what came before it is kept. Lookups are cached briefly.
 
 use std::future::Future;
@@ -16,6 +16,7 @@ use aws_sdk_elasticache::types::{
     NodeGroup, NodeGroupMember, ReplicationGroup,
 };
 use cachewatch_core::cluster::facts::{ClusterFacts, Engine, NodeRole};
+use cachewatch_core::config::tags::Tags;
 use cachewatch_core::fleet::production_from_tags;
 use cachewatch_core::model::ids::{ClusterId, NodeId, ReplicationGroupId};
 use cachewatch_core::{Maintenance, MaintenanceEvent};
@@ -374,14 +375,18 @@ impl ElastiCache {
             facts.latest_snapshot_at = latest;
         }
         let mut production = None;
+        let mut answers = Vec::with_capacity(2);
         for arn in arns.into_iter().flatten() {
-            if let Some(tags) = lookup.ask("ListTagsForResource", self.tags(arn)).await {
+            let answer = lookup.ask("ListTagsForResource", self.tags(arn)).await;
+            if let Some(tags) = &answer {
                 let found =
                     production_from_tags(tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
                 production = Some(production.unwrap_or(false) || found);
             }
+            answers.push(answer);
         }
         facts.production = production;
+        facts.tags = union_of_tags(answers);
     }
 
     async fn describe_cluster(&self, id: &str) -> Result<Option<CacheCluster>, ElastiCacheError> {
@@ -464,6 +469,21 @@ impl ElastiCache {
             })
             .collect())
     }
+}
+
+/// The tags of a cluster from the answers of `ListTagsForResource`, the replication group's
+/// first and the cluster's last: where both carry a key, the cluster's own value wins, being the
+/// more particular. Known only when every resource asked answered (a tag missing from an answer
+/// that failed could change what a route or mute by tag decides), and when one was asked at all.
+fn union_of_tags(answers: Vec<Option<Vec<(String, String)>>>) -> Option<Tags> {
+    if answers.is_empty() {
+        return None;
+    }
+    let mut tags = Tags::new();
+    for answer in answers {
+        tags.extend(answer?);
+    }
+    Some(tags)
 }
 
 /// Whose backups to look for.
@@ -858,6 +878,23 @@ mod tests {
             let expected = expected.map(|v| v.into_iter().map(str::to_owned).collect::<Vec<_>>());
             assert_eq!(pending_changes(&cluster), expected, "{cluster:?}");
         }
+    }
+
+    #[test]
+    fn the_clusters_tags_are_its_groups_and_its_own_its_own_winning() {
+        let pair = |k: &str, v: &str| (k.to_owned(), v.to_owned());
+        let group = vec![pair("team", "platform"), pair("env", "production")];
+        let cluster = vec![pair("team", "payments")];
+        let tags = union_of_tags(vec![Some(group.clone()), Some(cluster)]).unwrap();
+        assert_eq!(tags.get("team").map(String::as_str), Some("payments"));
+        assert_eq!(tags.get("env").map(String::as_str), Some("production"));
+        assert_eq!(
+            union_of_tags(vec![Some(group), None]),
+            None,
+            "one answer missing: not known"
+        );
+        assert_eq!(union_of_tags(vec![]), None, "nothing asked: not known");
+        assert_eq!(union_of_tags(vec![Some(vec![])]), Some(Tags::new()));
     }
 
     #[test]

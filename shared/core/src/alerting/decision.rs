@@ -6,12 +6,19 @@
 //! says repeats are normal); neither does the second report of one failover (ElastiCache reports
 //! it for the cluster and for the replication group). A mute holds a cluster's alerts back until its
 //! date.
+//!
+//! Routes and mutes may name the cluster's tags ([`crate::config::tags`]). Events carry none:
+//! when, and only when, the configuration lists tags, [`tags_for`] asks the facts source for
+//! them before the decision (the same cached lookup the alert is drawn with, which falls back on
+//! the facts last kept), and [`verdict_tagged`] decides with them.
 
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::config::Config;
+use crate::cluster::source::FactsSource;
+use crate::config::tags::Tags;
+use crate::config::{Config, Mute};
 use crate::lifecycle::Maintenance;
 use crate::model::event::{EventId, MaintenanceEvent};
 use crate::model::kind::EventKind;
@@ -80,13 +87,41 @@ pub struct Surroundings<'a> {
     pub announced: &'a BTreeSet<EventId>,
 }
 
-/// Decides what to do with an event at `now`. `channel` is the channel given by the environment
+/// Decides what to do with an event at `now`, its cluster's tags not known (no route or mute
+/// that lists tags holds it). `channel` is the channel given by the environment
 /// (`SLACK_CHANNEL`), which routes in the configuration override.
 pub fn verdict(
     event: &MaintenanceEvent,
     around: Surroundings<'_>,
     config: &Config,
     channel: Option<&str>,
+    now: DateTime<Utc>,
+) -> Verdict {
+    verdict_tagged(event, around, config, channel, None, now)
+}
+
+/// The tags the decision about `event` reads: none unless a route or mute lists tags (then
+/// nothing is looked up or read), else its cluster's as `facts` knows them (`None`: not known).
+pub async fn tags_for<F: FactsSource>(
+    config: &Config,
+    facts: &F,
+    event: &MaintenanceEvent,
+    maintenance: Option<&Maintenance>,
+) -> Option<Tags> {
+    if !config.uses_tags() {
+        return None;
+    }
+    facts.tags_for(event, maintenance).await
+}
+
+/// [`verdict`], for an event of a cluster whose tags are `tags` (`None`: not known, so no route
+/// or mute that lists tags holds it: the next route claims it, and it is not muted by tag).
+pub fn verdict_tagged(
+    event: &MaintenanceEvent,
+    around: Surroundings<'_>,
+    config: &Config,
+    channel: Option<&str>,
+    tags: Option<&Tags>,
     now: DateTime<Utc>,
 ) -> Verdict {
     if !event.actionable {
@@ -115,18 +150,28 @@ pub fn verdict(
     {
         return Verdict::Quiet(Quiet::SameFailover);
     }
-    if let Some(mute) = config.mute_for(event, now) {
+    if let Some(mute) = config.mute_for_tagged(event, tags, now) {
         return Verdict::Muted {
-            pattern: mute.clusters.clone(),
+            pattern: mute_pattern(mute),
             until: mute.until_time().unwrap_or(now),
         };
     }
-    match config.channel_for(event, channel) {
+    match config.channel_for_tagged(event, tags, channel) {
         Some(channel) => Verdict::Announce {
             channel: channel.to_owned(),
         },
         None => Verdict::Quiet(Quiet::NoChannel),
     }
+}
+
+/// How a muted alert names its mute: the cluster pattern, and the tags it lists
+/// (`* tagged env=staging`).
+fn mute_pattern(mute: &Mute) -> String {
+    if mute.tags.is_empty() {
+        return mute.clusters.clone();
+    }
+    let tags: Vec<String> = mute.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    format!("{} tagged {}", mute.clusters, tags.join(", "))
 }
 
 #[cfg(test)]
@@ -273,6 +318,152 @@ mod tests {
                 channel: "#team-b".into()
             }
         );
+    }
+
+    fn block_on<F: std::future::Future>(future: F) -> F::Output {
+        // The facts source below never waits: one poll finishes it.
+        let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+        match std::pin::pin!(future).as_mut().poll(&mut context) {
+            std::task::Poll::Ready(output) => output,
+            std::task::Poll::Pending => unreachable!("the facts source never waits"),
+        }
+    }
+
+    /// Facts that give every cluster `tags`, counting the lookups.
+    struct Tagged(Option<Tags>, std::sync::atomic::AtomicUsize);
+
+    impl FactsSource for Tagged {
+        async fn facts_for(
+            &self,
+            _: &MaintenanceEvent,
+            _: Option<&Maintenance>,
+        ) -> crate::cluster::facts::ClusterFacts {
+            self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            crate::cluster::facts::ClusterFacts {
+                tags: self.0.clone(),
+                ..Default::default()
+            }
+        }
+    }
+
+    fn tagged(pairs: &[(&str, &str)]) -> Tagged {
+        let tags = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Tagged(Some(tags), Default::default())
+    }
+
+    const BY_TAGS: &str = r##"
+        [[routes]]
+        tags = { team = "payments" }
+        channel = "#payments"
+        [[routes]]
+        clusters = "a-*"
+        channel = "#team-a"
+        [[mutes]]
+        tags = { env = "stag*" }
+        until = "2026-07-01"
+    "##;
+
+    /// The verdict on `all[0]` for a cluster whose facts are `facts`, the tags asked first.
+    fn decide_tagged(all: &[MaintenanceEvent], config: &Config, facts: &Tagged) -> Verdict {
+        let ms = assemble(all);
+        let announced = BTreeSet::new();
+        let tags = block_on(tags_for(config, facts, &all[0], ms.first()));
+        verdict_tagged(
+            &all[0],
+            Surroundings {
+                maintenance: ms.first(),
+                events: all,
+                announced: &announced,
+            },
+            config,
+            Some("#cache"),
+            tags.as_ref(),
+            at("2026-06-11T00:00:00Z"),
+        )
+    }
+
+    #[test]
+    fn a_route_by_tag_claims_a_tagged_cluster_and_an_unknown_one_goes_to_the_next_route() {
+        let config = Config::from_toml(BY_TAGS).unwrap();
+        let all = events(&scheduled(
+            "a-001",
+            "2026-06-10T00:00:00Z",
+            "Jun 25 19:00 UTC",
+        ));
+        let announce = |channel: &str| Verdict::Announce {
+            channel: channel.into(),
+        };
+        let payments = tagged(&[("team", "payments"), ("env", "production")]);
+        assert_eq!(
+            decide_tagged(&all, &config, &payments),
+            announce("#payments")
+        );
+        let other = tagged(&[("team", "search")]);
+        assert_eq!(decide_tagged(&all, &config, &other), announce("#team-a"));
+        let unknown = Tagged(None, Default::default());
+        assert_eq!(
+            decide_tagged(&all, &config, &unknown),
+            announce("#team-a"),
+            "tags not known: the next route"
+        );
+        let b = events(&scheduled(
+            "b-001",
+            "2026-06-10T00:00:00Z",
+            "Jun 25 19:00 UTC",
+        ));
+        assert_eq!(
+            decide_tagged(&b, &config, &unknown),
+            announce("#cache"),
+            "tags not known and no other route: the default channel"
+        );
+    }
+
+    #[test]
+    fn a_mute_by_tag_holds_a_cluster_carrying_it_and_names_the_tags() {
+        let config = Config::from_toml(BY_TAGS).unwrap();
+        let all = events(&scheduled(
+            "a-001",
+            "2026-06-10T00:00:00Z",
+            "Jun 25 19:00 UTC",
+        ));
+        let staging = tagged(&[("env", "staging"), ("team", "payments")]);
+        assert_eq!(
+            decide_tagged(&all, &config, &staging),
+            Verdict::Muted {
+                pattern: "* tagged env=stag*".into(),
+                until: at("2026-07-01T00:00:00Z"),
+            }
+        );
+        let unknown = Tagged(None, Default::default());
+        assert!(
+            matches!(
+                decide_tagged(&all, &config, &unknown),
+                Verdict::Announce { .. }
+            ),
+            "tags not known: not muted"
+        );
+    }
+
+    #[test]
+    fn tags_are_looked_up_only_when_a_route_or_mute_lists_them() {
+        let all = events(&scheduled(
+            "a-001",
+            "2026-06-10T00:00:00Z",
+            "Jun 25 19:00 UTC",
+        ));
+        let facts = tagged(&[("team", "payments")]);
+        let without =
+            Config::from_toml("[[routes]]\nclusters = \"a-*\"\nchannel = \"#a\"").unwrap();
+        let found = block_on(tags_for(&without, &facts, &all[0], None));
+        assert_eq!(found, None);
+        assert_eq!(facts.1.load(std::sync::atomic::Ordering::SeqCst), 0);
+        let with = Config::from_toml(BY_TAGS).unwrap();
+        let found = block_on(tags_for(&with, &facts, &all[0], None));
+        assert_eq!(found, facts.0);
+        assert_eq!(facts.1.load(std::sync::atomic::Ordering::SeqCst), 1);
     }
 
     #[test]

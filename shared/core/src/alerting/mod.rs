@@ -15,4 +15,7 @@ pub mod outbound;
 pub mod policy;
 pub mod reminder;
 pub mod slack;
-pub use decision::{FRESH_FOR, Quiet, SAME_FAILOVER_WITHIN, Surroundings, Verdict, verdict};
+pub use decision::{
+    FRESH_FOR, Quiet, SAME_FAILOVER_WITHIN, Surroundings, Verdict, tags_for, verdict,
+    verdict_tagged,
+};

@@ -308,6 +308,7 @@ where
     let known = Known::of(outcome);
     let (recorded, held) = record::record_holding(
         store,
+        facts,
         &new,
         &known,
         config,

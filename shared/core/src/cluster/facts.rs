@@ -12,6 +12,7 @@ use std::fmt;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::config::tags::Tags;
 use crate::lifecycle::Maintenance;
 use crate::model::event::MaintenanceEvent;
 use crate::model::kind::{Category, EventKind};
@@ -154,6 +155,11 @@ pub struct ClusterFacts {
     pub pending_reboot_parameters: Option<Vec<String>>,
     /// Whether the cluster's tags say it serves production.
     pub production: Option<bool>,
+    /// The cluster's tags: its replication group's and its own, its own winning where both
+    /// carry a key (`None`: not read, or not every resource's tags could be read). Routes and
+    /// mutes by tag match on them ([`crate::config::tags`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Tags>,
     /// Why a lookup failed, when one did: what is missing above may be unknown for that reason.
     pub unavailable: Option<String>,
     /// Whether clients must authenticate with an AUTH token (`AuthTokenEnabled`).
@@ -731,6 +737,24 @@ mod tests {
         assert_eq!(facts.port, Some(6379));
         assert_eq!(facts.automatic_failover, None);
         assert!(ClusterFacts::default().is_empty());
+    }
+
+    #[test]
+    fn tags_are_kept_with_the_facts_and_facts_kept_before_them_read_as_not_known() {
+        let facts = ClusterFacts {
+            engine: Some(Engine::Redis),
+            tags: Some(Tags::from([("team".to_owned(), "payments".to_owned())])),
+            ..ClusterFacts::default()
+        };
+        let json = serde_json::to_string(&facts).unwrap();
+        assert!(json.contains(r#""tags":{"team":"payments"}"#), "{json}");
+        assert_eq!(serde_json::from_str::<ClusterFacts>(&json).unwrap(), facts);
+        let before: ClusterFacts = serde_json::from_str(r#"{"engine":"redis"}"#).unwrap();
+        assert_eq!(before.tags, None);
+        assert!(
+            !serde_json::to_string(&before).unwrap().contains("tags"),
+            "facts without tags read are written as before"
+        );
     }
 
     #[test]

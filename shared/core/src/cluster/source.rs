@@ -5,6 +5,7 @@
 use std::future::Future;
 
 use crate::cluster::facts::ClusterFacts;
+use crate::config::tags::Tags;
 use crate::lifecycle::Maintenance;
 use crate::model::event::MaintenanceEvent;
 
@@ -17,6 +18,16 @@ pub trait FactsSource: Send + Sync {
         event: &MaintenanceEvent,
         maintenance: Option<&Maintenance>,
     ) -> impl Future<Output = ClusterFacts> + Send;
+
+    /// The tags of the cluster of `event` (`None`: not known), for routes and mutes by tag: by
+    /// default those of its facts. Asked only when a route or mute lists tags.
+    fn tags_for(
+        &self,
+        event: &MaintenanceEvent,
+        maintenance: Option<&Maintenance>,
+    ) -> impl Future<Output = Option<Tags>> + Send {
+        async move { self.facts_for(event, maintenance).await.tags }
+    }
 
     /// Whether this source asks ElastiCache (the runbook then says when it was read), rather
     /// than knowing nothing or assuming a drill's scenario.
@@ -49,6 +60,17 @@ impl<F: FactsSource> FactsSource for Option<F> {
         match self {
             Some(source) => source.facts_for(event, maintenance).await,
             None => ClusterFacts::default(),
+        }
+    }
+
+    async fn tags_for(
+        &self,
+        event: &MaintenanceEvent,
+        maintenance: Option<&Maintenance>,
+    ) -> Option<Tags> {
+        match self {
+            Some(source) => source.tags_for(event, maintenance).await,
+            None => None,
         }
     }
 }

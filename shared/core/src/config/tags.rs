@@ -10,7 +10,10 @@
 //! until = "2026-12-31"
 //! ```
 //!
-//! Events carry no tags: they are the cluster's, as ElastiCache keeps them. A cluster whose tags
+//! Events carry no tags: they are the cluster's, as ElastiCache keeps them, read with its facts
+//! (`ListTagsForResource` on the cluster and its replication group; see
+//! [`crate::cluster::facts::ClusterFacts::tags`]) only when a route or mute lists tags, and the
+//! tags last kept when a lookup fails (see [`crate::alerting::decision`]). A cluster whose tags
 //! are not known matches no route or mute that lists tags: its alert goes to the next route that
 //! matches, else the default channel, and it is not muted by tag. Guessing either way would be
 //! worse: a route by tag that claimed unknown clusters would send strangers' alerts to a team, and
@@ -45,13 +48,6 @@ pub fn check(tags: &Tags, what: &str) -> Result<(), ConfigError> {
     {
         return Err(ConfigError::Invalid(format!(
             "a {what} lists tag {key:?} with an empty key or value"
-        )));
-    }
-    // Until clusters' tags are read, a route by tag would claim nothing and a mute by tag mute
-    // nothing: a configuration that counts on them is refused rather than quietly ignored.
-    if let Some(key) = tags.keys().next() {
-        return Err(ConfigError::Invalid(format!(
-            "a {what} lists tag {key:?}: routes and mutes by tag are not available in this version, which does not read clusters' tags; name the clusters, accounts or regions instead"
         )));
     }
     Ok(())
@@ -162,9 +158,10 @@ mod tests {
     }
 
     #[test]
-    fn a_configuration_that_counts_on_tags_is_refused_while_tags_are_not_read() {
-        let err = Config::from_toml(CONFIG).unwrap_err().to_string();
-        assert!(err.contains("not available in this version"), "{err}");
-        assert!(err.contains("\"env\""), "names the tag: {err}");
+    fn a_configuration_that_lists_tags_reads() {
+        let config = Config::from_toml(CONFIG).unwrap();
+        assert!(config.uses_tags());
+        assert_eq!(config.routes[0].tags.get("team").unwrap(), "payments");
+        assert_eq!(config.mutes[0].tags.get("env").unwrap(), "staging");
     }
 }

@@ -190,6 +190,7 @@ pub fn redis_primary_facts() -> ClusterFacts {
         latest_snapshot_at: Some(at("2026-06-22T03:10:00Z")),
         pending_reboot_parameters: Some(vec![]),
         production: Some(true),
+        tags: None,
         unavailable: None,
         auth_token_enabled: Some(false),
         user_group_ids: Some(vec![]),

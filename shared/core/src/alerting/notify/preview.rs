@@ -10,7 +10,7 @@ use super::known::around_of;
 use super::{Known, NotifySettings, Run};
 use crate::alerting::delivery::{ChatSink, DeliveryError, PostedMessage};
 use crate::alerting::slack::{self, AlertContext, MessageMetadata, SlackMessage};
-use crate::alerting::{Surroundings, Verdict, verdict};
+use crate::alerting::{Surroundings, Verdict, tags_for, verdict_tagged};
 use crate::cluster::source::FactsSource;
 use crate::config::Config;
 use crate::history::History;
@@ -55,11 +55,13 @@ pub async fn preview<S: History, F: FactsSource>(
             events: &around.events,
             announced: &announced,
         };
-        let Verdict::Announce { channel } = verdict(
+        let tags = tags_for(config, facts, event, around.maintenance.as_ref()).await;
+        let Verdict::Announce { channel } = verdict_tagged(
             event,
             surroundings,
             config,
             settings.channel.as_deref(),
+            tags.as_ref(),
             now,
         ) else {
             continue;

@@ -8,7 +8,8 @@ use chrono::{DateTime, Utc};
 use super::Known;
 use crate::alerting::delivery::{Delivery, DeliveryState};
 use crate::alerting::outbound::{self, is_output_channel};
-use crate::alerting::{Quiet, Surroundings, Verdict, verdict};
+use crate::alerting::{Quiet, Surroundings, Verdict, tags_for, verdict_tagged};
+use crate::cluster::source::{FactsSource, NoFacts};
 use crate::config::Config;
 use crate::history::History;
 use crate::history::store::StoreError;
@@ -22,12 +23,12 @@ fn deliveries_for(
     event: &MaintenanceEvent,
     verdict: Verdict,
     config: &Config,
-    channel: Option<&str>,
+    (channel, tags): (Option<&str>, Option<&crate::config::tags::Tags>),
     now: DateTime<Utc>,
 ) -> Vec<Delivery> {
     let target = || {
         config
-            .channel_for(event, channel)
+            .channel_for_tagged(event, tags, channel)
             .unwrap_or(channel.unwrap_or("-"))
             .to_owned()
     };
@@ -60,7 +61,9 @@ fn deliveries_for(
 }
 
 /// Records the alerts of `events` (new or not yet decided): one delivery per event that alerts,
-/// is muted, or is skipped for a reason worth keeping. Returns how many were recorded.
+/// is muted, or is skipped for a reason worth keeping. Returns how many were recorded. No
+/// cluster's tags are looked up: routes and mutes by tag hold none (see
+/// [`record_alerts_knowing`], which takes a facts source).
 pub async fn record_alerts<S: History>(
     store: &S,
     events: &[MaintenanceEvent],
@@ -68,22 +71,25 @@ pub async fn record_alerts<S: History>(
     channel: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<usize, StoreError> {
+    let known = Known::default();
     let recorded =
-        record_alerts_knowing(store, events, &Known::default(), config, channel, now).await?;
+        record_alerts_knowing(store, &NoFacts, events, &known, config, channel, now).await?;
     Ok(recorded.len())
 }
 
-/// [`record_alerts`], taking what `known` holds instead of reading it. Returns the chat's
-/// deliveries it recorded.
-pub async fn record_alerts_knowing<S: History>(
+/// [`record_alerts`], taking what `known` holds instead of reading it, and the clusters' tags
+/// from `facts` when a route or mute lists tags. Returns the chat's deliveries it recorded.
+pub async fn record_alerts_knowing<S: History, F: FactsSource>(
     store: &S,
+    facts: &F,
     events: &[MaintenanceEvent],
     known: &Known<'_>,
     config: &Config,
     channel: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<Vec<Delivery>, StoreError> {
-    let (recorded, _) = record_holding(store, events, known, config, channel, now, false).await?;
+    let (recorded, _) =
+        record_holding(store, facts, events, known, config, channel, now, false).await?;
     Ok(recorded)
 }
 
@@ -92,8 +98,9 @@ pub async fn record_alerts_knowing<S: History>(
 /// apart (the outputs' are written): their sender records each as it claims it (see
 /// [`super::Run::claim_recorded`]), or records it before anything else.
 #[allow(clippy::too_many_arguments)]
-pub(super) async fn record_holding<S: History>(
+pub(super) async fn record_holding<S: History, F: FactsSource>(
     store: &S,
+    facts: &F,
     events: &[MaintenanceEvent],
     known: &Known<'_>,
     config: &Config,
@@ -126,8 +133,9 @@ pub(super) async fn record_holding<S: History>(
             events: &around.events,
             announced: &announced,
         };
-        let verdict = verdict(event, surroundings, config, channel, now);
-        let mut deliveries = deliveries_for(event, verdict, config, channel, now);
+        let tags = tags_for(config, facts, event, around.maintenance.as_ref()).await;
+        let verdict = verdict_tagged(event, surroundings, config, channel, tags.as_ref(), now);
+        let mut deliveries = deliveries_for(event, verdict, config, (channel, tags.as_ref()), now);
         if deliveries.is_empty() {
             continue;
         }

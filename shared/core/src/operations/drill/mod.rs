@@ -416,6 +416,15 @@ impl<F: FactsSource> FactsSource for DrillFacts<'_, F> {
         }
         facts
     }
+
+    async fn tags_for(
+        &self,
+        event: &MaintenanceEvent,
+        maintenance: Option<&Maintenance>,
+    ) -> Option<crate::config::tags::Tags> {
+        // A scenario takes no tags for granted.
+        self.source.tags_for(event, maintenance).await
+    }
 }
 
 #[cfg(test)]
