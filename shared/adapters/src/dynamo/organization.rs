@@ -23,14 +23,7 @@ impl OrganizationStore for DynamoStore {
         })?;
         let mut item = key(PK, SK);
         item.insert(JSON.to_owned(), s(json));
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| sdk_error("record the organisation's accounts", e))
+        self.put(item, "record the organisation's accounts").await
     }
 
     async fn organization(&self) -> Result<Option<OrganizationAccounts>, StoreError> {
