@@ -14,7 +14,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use cachewatch_core::alerting::delivery::{
-    Claim, Delivery, DeliveryState, DeliveryStore, OutboxWrite, Thread,
+    Claim, Delivery, DeliveryState, DeliveryStore, LeaseRequest, OutboxWrite, Thread,
 };
 use cachewatch_core::alerting::outbound::Output;
 use cachewatch_core::cluster::facts::{ClusterFacts, Engine, NodeRole};
@@ -1647,7 +1647,10 @@ async fn acquired<S: DeliveryStore>(
     at: DateTime<Utc>,
     until: DateTime<Utc>,
 ) -> bool {
-    store.acquire_lease(lease, holder, at, until).await.unwrap()
+    store
+        .acquire_lease(LeaseRequest::new(lease, holder, at, until))
+        .await
+        .unwrap()
 }
 
 /// Who holds `lease`, if anyone.
@@ -1666,10 +1669,7 @@ async fn claim<S: DeliveryStore>(
 ) -> Claim {
     store
         .claim(
-            lease,
-            holder,
-            at,
-            at + Duration::seconds(60),
+            LeaseRequest::new(lease, holder, at, at + Duration::seconds(60)),
             recorded,
             next,
         )

@@ -102,7 +102,9 @@ mod dynamodb_table {
     use aws_sdk_dynamodb::types::AttributeValue;
     use axum::http::StatusCode;
     use cachewatch_adapters::dynamo::TABLE_SCHEMA;
-    use cachewatch_core::alerting::delivery::{Delivery, DeliveryState, DeliveryStore};
+    use cachewatch_core::alerting::delivery::{
+        Delivery, DeliveryState, DeliveryStore, LeaseRequest,
+    };
     use cachewatch_core::history::store::{EventStore, StoreError};
     use cachewatch_core::intake::parse::{ParseContext, parse_document};
     use cachewatch_core::{AlertPolicy, EventId, EventQuery, ingest};
@@ -376,7 +378,12 @@ mod dynamodb_table {
             "cachewatch-history",
         );
         let err = store
-            .acquire_lease("send:C0ALERTS", "poller", Utc::now(), Utc::now())
+            .acquire_lease(LeaseRequest::new(
+                "send:C0ALERTS",
+                "poller",
+                Utc::now(),
+                Utc::now(),
+            ))
             .await
             .unwrap_err();
         assert!(matches!(err, StoreError::Unavailable { .. }), "{err:?}");

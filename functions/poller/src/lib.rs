@@ -40,7 +40,7 @@ use cachewatch_app::{Alerting, Alerts, Door, IngestRequest, Input, Ports};
 use cachewatch_core::alerting::canary::{
     Canary, CanaryOutcome, LastCheck, Scheduled, canaries_since, due, last_check,
 };
-use cachewatch_core::alerting::delivery::{ChatSink as _, DeliveryStore as _};
+use cachewatch_core::alerting::delivery::{ChatSink as _, DeliveryStore as _, LeaseRequest};
 use cachewatch_core::alerting::notify::{NotifyError, NotifyReport, NotifySettings};
 use cachewatch_core::alerting::reminder::ReminderReport;
 use cachewatch_core::alerting::slack::{self, SlackMessage};
@@ -403,7 +403,7 @@ async fn checked(d: &Deployment, topic: &str, now: DateTime<Utc>) -> Result<Valu
     let until = now + d.config.canary_every().unwrap_or_default() + Duration::days(30);
     if !d
         .store
-        .acquire_lease(&lease, &holder, now, until)
+        .acquire_lease(LeaseRequest::new(&lease, &holder, now, until))
         .await
         .map_err(store_error)?
     {
@@ -466,7 +466,12 @@ async fn publish_when_due(
     let canary = Canary::at(now);
     if !d
         .store
-        .acquire_lease(CANARY_LEASE, &canary.id, now, canary.published_at + every)
+        .acquire_lease(LeaseRequest::new(
+            CANARY_LEASE,
+            &canary.id,
+            now,
+            canary.published_at + every,
+        ))
         .await
         .map_err(|e| e.to_string())?
     {
@@ -600,7 +605,12 @@ impl Today<'_> {
         let (store, holder) = (&self.d.store, self.holder.as_str());
         let lease = format!("daily:{what}:{}", self.day);
         if !store
-            .acquire_lease(&lease, holder, self.now, self.now + DAILY_LEASE)
+            .acquire_lease(LeaseRequest::new(
+                &lease,
+                holder,
+                self.now,
+                self.now + DAILY_LEASE,
+            ))
             .await?
         {
             return Ok(json!("done already"));

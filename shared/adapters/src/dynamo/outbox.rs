@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
 use cachewatch_core::alerting::delivery::{
-    Claim, Delivery, DeliveryState, DeliveryStore, OutboxWrite, Thread,
+    Claim, Delivery, DeliveryState, DeliveryStore, LeaseRequest, OutboxWrite, Thread,
 };
 use cachewatch_core::alerting::outbound::Output;
 use cachewatch_core::history::store::StoreError;
@@ -112,12 +112,12 @@ const TRANSACTION_ITEMS: usize = 100;
 /// The condition on which a lease is taken: free, run out, or already the holder's.
 const LEASE_FREE: &str = "attribute_not_exists(#pk) OR #until <= :now OR #holder = :holder";
 
-fn lease_item(name: &str, holder: &str, until: DateTime<Utc>) -> Item {
-    let mut item = items::key(keys::lease_pk(name), keys::LEASE_SK);
-    item.insert(items::HOLDER.to_owned(), s(holder));
+fn lease_item(lease: &LeaseRequest<'_>) -> Item {
+    let mut item = items::key(keys::lease_pk(lease.name), keys::LEASE_SK);
+    item.insert(items::HOLDER.to_owned(), s(lease.holder));
     item.insert(
         items::UNTIL.to_owned(),
-        AttributeValue::N(until.timestamp_millis().to_string()),
+        AttributeValue::N(lease.until.timestamp_millis().to_string()),
     );
     item
 }
@@ -130,13 +130,13 @@ fn lease_names() -> HashMap<String, String> {
     ])
 }
 
-fn lease_values(holder: &str, now: DateTime<Utc>) -> HashMap<String, AttributeValue> {
+fn lease_values(lease: &LeaseRequest<'_>) -> HashMap<String, AttributeValue> {
     HashMap::from([
         (
             ":now".to_owned(),
-            AttributeValue::N(now.timestamp_millis().to_string()),
+            AttributeValue::N(lease.now.timestamp_millis().to_string()),
         ),
-        (":holder".to_owned(), s(holder)),
+        (":holder".to_owned(), s(lease.holder)),
     ])
 }
 
@@ -325,21 +325,15 @@ impl DeliveryStore for DynamoStore {
         self.put(items::thread_item(thread)?, "save thread").await
     }
 
-    async fn acquire_lease(
-        &self,
-        name: &str,
-        holder: &str,
-        now: DateTime<Utc>,
-        until: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
+    async fn acquire_lease(&self, lease: LeaseRequest<'_>) -> Result<bool, StoreError> {
         let put = self
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(lease_item(name, holder, until)))
+            .set_item(Some(lease_item(&lease)))
             .condition_expression(LEASE_FREE)
             .set_expression_attribute_names(Some(lease_names()))
-            .set_expression_attribute_values(Some(lease_values(holder, now)))
+            .set_expression_attribute_values(Some(lease_values(&lease)))
             .send()
             .await;
         match put {
@@ -373,10 +367,7 @@ impl DeliveryStore for DynamoStore {
 
     async fn claim(
         &self,
-        name: &str,
-        holder: &str,
-        now: DateTime<Utc>,
-        until: DateTime<Utc>,
+        lease: LeaseRequest<'_>,
         was: Option<&Delivery>,
         becomes: &Delivery,
     ) -> Result<Claim, StoreError> {
@@ -385,12 +376,12 @@ impl DeliveryStore for DynamoStore {
             operation: OPERATION,
             source: Box::new(e),
         };
-        let lease = Put::builder()
+        let take = Put::builder()
             .table_name(&self.table)
-            .set_item(Some(lease_item(name, holder, until)))
+            .set_item(Some(lease_item(&lease)))
             .condition_expression(LEASE_FREE)
             .set_expression_attribute_names(Some(lease_names()))
-            .set_expression_attribute_values(Some(lease_values(holder, now)))
+            .set_expression_attribute_values(Some(lease_values(&lease)))
             .build()
             .map_err(build_error)?;
         let delivery = Put::builder()
@@ -416,7 +407,7 @@ impl DeliveryStore for DynamoStore {
         let written = self
             .client
             .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(lease).build())
+            .transact_items(TransactWriteItem::builder().put(take).build())
             .transact_items(TransactWriteItem::builder().put(delivery).build())
             .send()
             .await;

@@ -1,7 +1,7 @@
 //! The outbox in SQLite: deliveries, threads, and the leases of senders.
 
 use cachewatch_core::alerting::delivery::{
-    Claim, Delivery, DeliveryState, DeliveryStore, OutboxWrite, Thread, unchanged,
+    Claim, Delivery, DeliveryState, DeliveryStore, LeaseRequest, OutboxWrite, Thread, unchanged,
 };
 use cachewatch_core::history::store::{StoreError, UnreadableLog};
 use cachewatch_core::model::event::EventId;
@@ -243,23 +243,8 @@ impl DeliveryStore for SqliteStore {
         write_thread(&self.lock(), t)
     }
 
-    async fn acquire_lease(
-        &self,
-        name: &str,
-        holder: &str,
-        now: DateTime<Utc>,
-        until: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        let conn = self.lock();
-        let changed = conn
-            .prepare_cached(
-                "INSERT INTO leases (name, holder, until) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until = excluded.until
-                 WHERE leases.until <= ?4 OR leases.holder = excluded.holder",
-            )
-            .and_then(|mut s| s.execute(params![name, holder, millis(until), millis(now)]))
-            .map_err(store_error("acquire lease"))?;
-        Ok(changed == 1)
+    async fn acquire_lease(&self, lease: LeaseRequest<'_>) -> Result<bool, StoreError> {
+        take_lease(&self.lock(), &lease).map_err(store_error("acquire lease"))
     }
 
     async fn lease(&self, name: &str) -> Result<Option<(String, DateTime<Utc>)>, StoreError> {
@@ -284,10 +269,7 @@ impl DeliveryStore for SqliteStore {
 
     async fn claim(
         &self,
-        name: &str,
-        holder: &str,
-        now: DateTime<Utc>,
-        until: DateTime<Utc>,
+        lease: LeaseRequest<'_>,
         was: Option<&Delivery>,
         becomes: &Delivery,
     ) -> Result<Claim, StoreError> {
@@ -296,16 +278,9 @@ impl DeliveryStore for SqliteStore {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(&err)?;
-        let held = tx
-            .prepare_cached("SELECT holder, until FROM leases WHERE name = ?1")
-            .and_then(|mut s| {
-                s.query_row(params![name], |r| {
-                    Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
-                })
-                .optional()
-            })
-            .map_err(&err)?;
-        if held.is_some_and(|(h, u)| u > millis(now) && h != holder) {
+        // Taken inside the transaction: dropping it without a commit (busy or changed) rolls
+        // the lease back too.
+        if !take_lease(&tx, &lease).map_err(&err)? {
             return Ok(Claim::Busy);
         }
         let stored = query_deliveries(
@@ -317,12 +292,6 @@ impl DeliveryStore for SqliteStore {
         if !unchanged(stored.first(), was) {
             return Ok(Claim::Changed);
         }
-        tx.prepare_cached(
-            "INSERT INTO leases (name, holder, until) VALUES (?1, ?2, ?3)
-             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until = excluded.until",
-        )
-        .and_then(|mut s| s.execute(params![name, holder, millis(until)]))
-        .map_err(&err)?;
         write_delivery(&tx, becomes)?;
         tx.commit().map_err(&err)?;
         Ok(Claim::Taken)
@@ -375,6 +344,23 @@ fn write_thread(conn: &Connection, t: &Thread) -> Result<(), StoreError> {
     })
     .map_err(store_error("save thread"))?;
     Ok(())
+}
+
+/// Takes `lease` if it is free (or already its holder's) at `lease.now`: whether it did.
+fn take_lease(conn: &Connection, lease: &LeaseRequest<'_>) -> rusqlite::Result<bool> {
+    let changed = conn
+        .prepare_cached(
+            "INSERT INTO leases (name, holder, until) VALUES (?1, ?2, ?3)
+             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until = excluded.until
+             WHERE leases.until <= ?4 OR leases.holder = excluded.holder",
+        )?
+        .execute(params![
+            lease.name,
+            lease.holder,
+            millis(lease.until),
+            millis(lease.now)
+        ])?;
+    Ok(changed == 1)
 }
 
 fn release(conn: &Connection, name: &str, holder: &str) -> Result<(), StoreError> {

@@ -4,7 +4,7 @@ use std::sync::Mutex;
 
 use cachewatch_adapters::sqlite::SqliteStore;
 use cachewatch_core::alerting::delivery::{
-    ChatSink, DeliveryError, DeliveryState, DeliveryStore, PostedMessage,
+    ChatSink, DeliveryError, DeliveryState, DeliveryStore, LeaseRequest, PostedMessage,
 };
 use cachewatch_core::alerting::notify::NotifySettings;
 use cachewatch_core::alerting::slack::{self, SlackMessage};
@@ -524,7 +524,12 @@ async fn an_alert_whose_channel_another_sender_holds_is_recorded_and_sent_once_l
     assert!(
         world
             .store
-            .acquire_lease("chat:#ops", "poller", now, now + Duration::minutes(5))
+            .acquire_lease(LeaseRequest::new(
+                "chat:#ops",
+                "poller",
+                now,
+                now + Duration::minutes(5)
+            ))
             .await
             .unwrap()
     );

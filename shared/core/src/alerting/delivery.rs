@@ -323,14 +323,11 @@ pub trait DeliveryStore: Send + Sync {
     /// Writes a thread.
     fn save_thread(&self, thread: &Thread) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Takes the lease `name` for `holder` until `until`, if it is free (or already this holder's)
-    /// at `now`. Only the holder of a channel's lease sends to it.
+    /// Takes the lease `lease.name` for `lease.holder` until `lease.until`, if it is free (or
+    /// already this holder's) at `lease.now`. Only the holder of a channel's lease sends to it.
     fn acquire_lease(
         &self,
-        name: &str,
-        holder: &str,
-        now: DateTime<Utc>,
-        until: DateTime<Utc>,
+        lease: LeaseRequest<'_>,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
     /// Who holds (or last held, when it has expired) the lease `name`, and until when; `None`
@@ -347,19 +344,15 @@ pub trait DeliveryStore: Send + Sync {
         holder: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Takes the lease `name` for `holder` until `until` (as [`Self::acquire_lease`]) and, in the
-    /// same atomic step, writes the delivery `becomes`, if both hold: the lease is free (or
-    /// already this holder's) at `now`, and the delivery is stored as `was` (the same state,
-    /// attempts and last change), or, with `was` `None`, is not recorded at all. Nothing is
-    /// written otherwise. A sender that records a delivery itself starts sending it this way,
-    /// without reading again what is due: another sender that took it has changed it.
-    #[allow(clippy::too_many_arguments)]
+    /// Takes `lease` (as [`Self::acquire_lease`]) and, in the same atomic step, writes the
+    /// delivery `becomes`, if both hold: the lease is free (or already this holder's) at
+    /// `lease.now`, and the delivery is stored as `was` (the same state, attempts and last
+    /// change), or, with `was` `None`, is not recorded at all. Nothing is written otherwise. A
+    /// sender that records a delivery itself starts sending it this way, without reading again
+    /// what is due: another sender that took it has changed it.
     fn claim(
         &self,
-        name: &str,
-        holder: &str,
-        now: DateTime<Utc>,
-        until: DateTime<Utc>,
+        lease: LeaseRequest<'_>,
         was: Option<&Delivery>,
         becomes: &Delivery,
     ) -> impl Future<Output = Result<Claim, StoreError>> + Send;
@@ -371,6 +364,32 @@ pub trait DeliveryStore: Send + Sync {
         &self,
         writes: &[OutboxWrite<'_>],
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// A lease asked for: `name` for `holder` from `now` until `until` (see
+/// [`DeliveryStore::acquire_lease`] and [`DeliveryStore::claim`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LeaseRequest<'a> {
+    /// The lease (`chat:#ops`, a canary's, a daily job's).
+    pub name: &'a str,
+    /// Who asks for it.
+    pub holder: &'a str,
+    /// When it is asked for: the lease is free if it ran out by then.
+    pub now: DateTime<Utc>,
+    /// Until when it is held.
+    pub until: DateTime<Utc>,
+}
+
+impl<'a> LeaseRequest<'a> {
+    /// `name` for `holder` from `now` until `until`.
+    pub fn new(name: &'a str, holder: &'a str, now: DateTime<Utc>, until: DateTime<Utc>) -> Self {
+        Self {
+            name,
+            holder,
+            now,
+            until,
+        }
+    }
 }
 
 /// What [`DeliveryStore::claim`] did.

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::alerting::delivery::{ChatSink, Delivery, DeliveryState, DeliveryStore};
+use crate::alerting::delivery::{ChatSink, Delivery, DeliveryState, DeliveryStore, LeaseRequest};
 use crate::alerting::notify::{DUE_PER_RUN, LEASE_FOR, NotifyReport, backoff};
 use crate::alerting::slack::mrkdwn;
 use crate::history::store::{EventStore, StoreError};
@@ -333,7 +333,7 @@ where
     for output in sink.outputs() {
         let lease = format!("out:{}", output.name());
         if !store
-            .acquire_lease(&lease, holder, now, now + LEASE_FOR)
+            .acquire_lease(LeaseRequest::new(&lease, holder, now, now + LEASE_FOR))
             .await?
         {
             report.busy.push(output.channel().to_owned());

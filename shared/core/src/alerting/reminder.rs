@@ -14,7 +14,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::alerting::delivery::{ChatSink, DeliveryError, Thread, sent_channels};
+use crate::alerting::delivery::{ChatSink, DeliveryError, LeaseRequest, Thread, sent_channels};
 use crate::alerting::notify::{LEASE_FOR, NotifyError, NotifySettings};
 use crate::alerting::slack::{self, ReminderText};
 use crate::config::Config;
@@ -205,10 +205,10 @@ where
         let (store, holder, now) = (self.store, self.holder, self.now);
         let marker = format!("{key}:{SENT}");
         // Taking the marker for no time at all succeeds only while nobody has marked the step.
-        let unmarked = || store.acquire_lease(&marker, holder, now, now);
+        let unmarked = || store.acquire_lease(LeaseRequest::new(&marker, holder, now, now));
         if !unmarked().await?
             || !store
-                .acquire_lease(&key, holder, now, now + LEASE_FOR)
+                .acquire_lease(LeaseRequest::new(&key, holder, now, now + LEASE_FOR))
                 .await?
         {
             report.already += 1;
@@ -245,7 +245,9 @@ where
         };
         if sent {
             let keep = step.deadline + KEEP_AFTER_DEADLINE;
-            store.acquire_lease(&marker, SENT, now, keep).await?;
+            store
+                .acquire_lease(LeaseRequest::new(&marker, SENT, now, keep))
+                .await?;
         }
         store.release_lease(&key, holder).await
     }

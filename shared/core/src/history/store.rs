@@ -8,7 +8,7 @@ use std::sync::Mutex;
 use chrono::{DateTime, Utc};
 
 use crate::alerting::delivery::{
-    Claim, Delivery, DeliveryState, DeliveryStore, OutboxWrite, Thread, unchanged,
+    Claim, Delivery, DeliveryState, DeliveryStore, LeaseRequest, OutboxWrite, Thread, unchanged,
 };
 use crate::cluster::kept::{FactsRecord, FactsStore};
 use crate::history::query::EventQuery;
@@ -509,17 +509,11 @@ impl DeliveryStore for MemoryStore {
         Ok(())
     }
 
-    async fn acquire_lease(
-        &self,
-        name: &str,
-        holder: &str,
-        now: DateTime<Utc>,
-        until: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
+    async fn acquire_lease(&self, lease: LeaseRequest<'_>) -> Result<bool, StoreError> {
         let mut m = self.lock();
-        let free = m.lease_free(name, holder, now);
+        let free = m.lease_free(&lease);
         if free {
-            m.leases.insert(name.to_owned(), (holder.to_owned(), until));
+            m.take(&lease);
         }
         Ok(free)
     }
@@ -535,24 +529,20 @@ impl DeliveryStore for MemoryStore {
 
     async fn claim(
         &self,
-        name: &str,
-        holder: &str,
-        now: DateTime<Utc>,
-        until: DateTime<Utc>,
+        lease: LeaseRequest<'_>,
         was: Option<&Delivery>,
         becomes: &Delivery,
     ) -> Result<Claim, StoreError> {
         let mut m = self.lock();
-        if !m.lease_free(name, holder, now) {
+        if !m.lease_free(&lease) {
             return Ok(Claim::Busy);
         }
         let key = (becomes.event_id.clone(), becomes.lane());
         if !unchanged(m.deliveries.get(&key), was) {
             return Ok(Claim::Changed);
         }
-        m.leases.insert(name.to_owned(), (holder.to_owned(), until));
-        m.deliveries
-            .insert((becomes.event_id.clone(), becomes.lane()), becomes.clone());
+        m.take(&lease);
+        m.deliveries.insert(key, becomes.clone());
         Ok(Claim::Taken)
     }
 
@@ -576,10 +566,17 @@ impl DeliveryStore for MemoryStore {
 }
 
 impl Memory {
-    fn lease_free(&self, name: &str, holder: &str, now: DateTime<Utc>) -> bool {
+    fn lease_free(&self, lease: &LeaseRequest<'_>) -> bool {
         self.leases
-            .get(name)
-            .is_none_or(|(h, u)| *u <= now || h == holder)
+            .get(lease.name)
+            .is_none_or(|(h, u)| *u <= lease.now || h == lease.holder)
+    }
+
+    fn take(&mut self, lease: &LeaseRequest<'_>) {
+        self.leases.insert(
+            lease.name.to_owned(),
+            (lease.holder.to_owned(), lease.until),
+        );
     }
 
     fn release(&mut self, name: &str, holder: &str) {

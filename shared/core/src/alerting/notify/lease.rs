@@ -7,7 +7,9 @@ use chrono::{DateTime, Utc};
 use super::due::{due_in, with_own};
 use super::send::as_sending;
 use super::{LEASE_FOR, NotifyError, Run, Work};
-use crate::alerting::delivery::{ChatSink, Claim, Delivery, DeliveryState, OutboxWrite};
+use crate::alerting::delivery::{
+    ChatSink, Claim, Delivery, DeliveryState, LeaseRequest, OutboxWrite,
+};
 use crate::cluster::source::FactsSource;
 use crate::history::History;
 use crate::history::store::StoreError;
@@ -47,7 +49,7 @@ impl<S: History, C: ChatSink, F: FactsSource> Run<'_, S, C, F> {
             Claimed::Not => {
                 let holder = &self.settings.holder;
                 if !store
-                    .acquire_lease(&lease, holder, now, now + LEASE_FOR)
+                    .acquire_lease(LeaseRequest::new(&lease, holder, now, now + LEASE_FOR))
                     .await?
                 {
                     self.report.busy.push(channel);
@@ -97,7 +99,11 @@ impl<S: History, C: ChatSink, F: FactsSource> Run<'_, S, C, F> {
         let holder = &self.settings.holder;
         let was = held.is_empty().then_some(&delivery);
         let claim = store
-            .claim(lease, holder, now, now + LEASE_FOR, was, &sending)
+            .claim(
+                LeaseRequest::new(lease, holder, now, now + LEASE_FOR),
+                was,
+                &sending,
+            )
             .await?;
         match claim {
             Claim::Taken => {
