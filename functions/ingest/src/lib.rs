@@ -12,6 +12,7 @@
 //! idempotent) and, when retries are spent, sends it to the stack's dead-letter queue.
 #![warn(missing_docs)]
 
+use cachewatch_app::admit::TopicGate;
 use cachewatch_app::{
     Alerting, Alerts, Door, IngestError as Refused, IngestRequest, Input, Ports, Store,
 };
@@ -19,7 +20,7 @@ use cachewatch_core::alerting::delivery::ChatSink;
 use cachewatch_core::alerting::notify::NotifySettings;
 use cachewatch_core::cluster::source::FactsSource;
 use cachewatch_core::config::Config;
-use cachewatch_core::config::spokes::{Admission, OrganizationStore, admission};
+use cachewatch_core::config::spokes::OrganizationStore;
 use cachewatch_core::history::store::StoreError;
 use cachewatch_core::runbook::Runbooks;
 use chrono::{DateTime, Utc};
@@ -40,37 +41,9 @@ pub struct Deps<S, C, F> {
     pub config: Config,
     /// How alerts are sent.
     pub notify: NotifySettings,
-    /// The hub's own account (of its topic): with `[[spokes]]`, notifications are read from its
-    /// topics and the spokes' only.
-    pub own_account: Option<String>,
-    /// The organisation's accounts, as the poller last kept them in the store
-    /// (`[spokes_from_organization]`).
-    pub members: Members,
-}
-
-/// The organisation's accounts this process knows: read from the store at the first notification
-/// of an account that is neither the hub's nor a listed spoke's, and read again only when one
-/// arrives from an account not among them (one that joined since). Topics of the hub and of the
-/// listed spokes, and every topic without `[spokes_from_organization]`, cost no read.
-#[derive(Debug, Default)]
-pub struct Members(std::sync::Mutex<Option<std::collections::BTreeSet<String>>>);
-
-impl Members {
-    fn knows(&self, account: &str) -> bool {
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .as_ref()
-            .is_some_and(|known| known.contains(account))
-    }
-
-    fn replace(&self, accounts: Vec<String>) {
-        *self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) =
-            Some(accounts.into_iter().collect());
-    }
+    /// Which topics are read (with `[[spokes]]` or `[spokes_from_organization]`, the hub's own
+    /// and its spokes' only), kept for the process's life.
+    pub gate: TopicGate,
 }
 
 /// Why an invocation failed, as Lambda reports it.
@@ -158,7 +131,7 @@ where
     let mut outcomes = Vec::with_capacity(documents);
     for (topic, document) in &records {
         if let Some(topic) = topic {
-            match admitted(deps, topic).await {
+            match deps.gate.admits(&deps.store, &deps.config, topic).await {
                 Ok(true) => {}
                 Ok(false) => {
                     tracing::error!(%topic, "a notification from a topic of neither this stack nor a spoke");
@@ -167,8 +140,8 @@ where
                     )));
                     continue;
                 }
-                Err(failed) => {
-                    outcomes.push(failed);
+                Err(e) => {
+                    outcomes.push(store_failure(&e));
                     continue;
                 }
             }
@@ -176,31 +149,6 @@ where
         outcomes.push(record(deps, document, now).await);
     }
     summarize(documents, outcomes)
-}
-
-/// Whether a notification of `topic` is read (see [`admission`]); an account of the organisation
-/// is looked up in the accounts the poller kept, read again when it is not among those known.
-async fn admitted<S, C, F>(deps: &Deps<S, C, F>, topic: &str) -> Result<bool, Record>
-where
-    S: OrganizationStore,
-{
-    let org = deps.config.spokes_from_organization.as_ref();
-    let account = match admission(&deps.config.spokes, org, deps.own_account.as_deref(), topic) {
-        Admission::Admitted => return Ok(true),
-        Admission::Refused => return Ok(false),
-        Admission::IfMember(account) => account,
-    };
-    if deps.members.knows(&account) {
-        return Ok(true);
-    }
-    match deps.store.organization().await {
-        Ok(kept) => {
-            deps.members
-                .replace(kept.map(|k| k.accounts).unwrap_or_default());
-            Ok(deps.members.knows(&account))
-        }
-        Err(e) => Err(store_failure(&e)),
-    }
 }
 
 async fn record<S, C, F>(deps: &Deps<S, C, F>, document: &str, now: DateTime<Utc>) -> Record

@@ -4,6 +4,7 @@
 #![recursion_limit = "256"]
 
 use cachewatch_adapters::deployment::Deployment;
+use cachewatch_app::admit::TopicGate;
 use cachewatch_ingest::{Deps, handle};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
@@ -20,8 +21,7 @@ async fn main() -> Result<(), Error> {
         runbooks: deployment.runbooks,
         config: deployment.config,
         notify: deployment.notify,
-        own_account,
-        members: cachewatch_ingest::Members::default(),
+        gate: TopicGate::new(own_account),
     };
     let deps = &deps;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {

@@ -9,6 +9,7 @@
 //! the ports (traits of `cachewatch-core`); this crate composes the core's decisions.
 #![warn(missing_docs)]
 
+pub mod admit;
 pub mod canary;
 pub mod drill;
 pub mod facts;
