@@ -146,18 +146,15 @@ impl DynamoStore {
             .build()
             .map_err(build_error)?;
         let written = self
-            .client
-            .transact_write_items()
-            .transact_items(
+            .transact(vec![
                 TransactWriteItem::builder()
                     .condition_check(not_an_alias)
                     .build(),
-            )
-            .transact_items(TransactWriteItem::builder().put(put).build())
-            .send()
+                TransactWriteItem::builder().put(put).build(),
+            ])
             .await;
         match written {
-            Ok(_) => Ok(WriteOutcome::Inserted),
+            Ok(()) => Ok(WriteOutcome::Inserted),
             Err(err) if is_transaction_condition_failed(&err) => Ok(WriteOutcome::AlreadyStored),
             Err(err) => Err(transaction_error(OPERATION, err)),
         }
@@ -205,14 +202,12 @@ impl DynamoStore {
             .set_item(Some(items::alias_item(alias, &merged.id)))
             .build()
             .map_err(build_error)?;
-        self.client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(update).build())
-            .transact_items(TransactWriteItem::builder().put(put).build())
-            .send()
-            .await
-            .map_err(|e| transaction_error(OPERATION, e))?;
-        Ok(())
+        self.transact(vec![
+            TransactWriteItem::builder().update(update).build(),
+            TransactWriteItem::builder().put(put).build(),
+        ])
+        .await
+        .map_err(|e| transaction_error(OPERATION, e))
     }
 
     /// Applies one write.
@@ -240,9 +235,39 @@ impl DynamoStore {
         maintenance: &EventId,
         group_key: &str,
     ) -> Result<(), StoreError> {
+        let placed =
+            self.placement(event, maintenance, group_key)
+                .map_err(|e| StoreError::Failed {
+                    operation: "place event in its maintenance",
+                    source: Box::new(e),
+                })?;
         let update = self
             .client
             .update_item()
+            .table_name(placed.table_name)
+            .set_key(Some(placed.key))
+            .update_expression(placed.update_expression)
+            .set_condition_expression(placed.condition_expression)
+            .set_expression_attribute_names(placed.expression_attribute_names)
+            .set_expression_attribute_values(placed.expression_attribute_values)
+            .send()
+            .await;
+        match update {
+            Ok(_) => Ok(()),
+            Err(err) if is_condition_failed(&err) => Ok(()),
+            Err(err) => Err(sdk_error("place event in its maintenance", err)),
+        }
+    }
+
+    /// The update that points `event` at its maintenance, if the event is stored: made alone by
+    /// [`Self::place`], or in a group's transaction.
+    fn placement(
+        &self,
+        event: &EventId,
+        maintenance: &EventId,
+        group_key: &str,
+    ) -> Result<Update, aws_sdk_dynamodb::error::BuildError> {
+        Update::builder()
             .table_name(&self.table)
             .set_key(Some(items::key(keys::event_pk(event), keys::EVENT_SK)))
             .update_expression("SET #m = :m, #g = :g")
@@ -252,13 +277,7 @@ impl DynamoStore {
             .expression_attribute_names("#pk", TABLE_SCHEMA.partition_key)
             .expression_attribute_values(":m", s(maintenance.as_str()))
             .expression_attribute_values(":g", s(group_key))
-            .send()
-            .await;
-        match update {
-            Ok(_) => Ok(()),
-            Err(err) if is_condition_failed(&err) => Ok(()),
-            Err(err) => Err(sdk_error("place event in its maintenance", err)),
-        }
+            .build()
     }
 
     /// Replaces one group's maintenances (see the module documentation for the order of writes).
@@ -320,17 +339,8 @@ impl DynamoStore {
         };
         let mut actions = Vec::with_capacity(count);
         for (event, maintenance) in moved {
-            let update = Update::builder()
-                .table_name(&self.table)
-                .set_key(Some(items::key(keys::event_pk(event), keys::EVENT_SK)))
-                .update_expression("SET #m = :m, #g = :g")
-                .condition_expression("attribute_exists(#pk)")
-                .expression_attribute_names("#m", items::MAINTENANCE_ID)
-                .expression_attribute_names("#g", items::MAINTENANCE_GROUP)
-                .expression_attribute_names("#pk", TABLE_SCHEMA.partition_key)
-                .expression_attribute_values(":m", s(maintenance.as_str()))
-                .expression_attribute_values(":g", s(group_key))
-                .build()
+            let update = self
+                .placement(event, maintenance, group_key)
                 .map_err(failed)?;
             actions.push(TransactWriteItem::builder().update(update).build());
         }
@@ -354,14 +364,8 @@ impl DynamoStore {
             };
             actions.push(action.build());
         }
-        let written = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(actions))
-            .send()
-            .await;
-        match written {
-            Ok(_) => Ok(true),
+        match self.transact(actions).await {
+            Ok(()) => Ok(true),
             Err(err) if is_transaction_condition_failed(&err) => Ok(false),
             Err(err) => Err(transaction_error(SAVE_GROUP, err)),
         }

@@ -106,7 +106,11 @@ use std::time::{Duration as StdDuration, Instant};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::client::Waiters;
+use aws_sdk_dynamodb::config::http::HttpResponse;
+use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::TransactWriteItem;
 use cachewatch_core::history::store::{StoreError, UnreadableLog};
 use cachewatch_core::model::event::{EventId, MaintenanceEvent};
 
@@ -177,6 +181,19 @@ impl DynamoStore {
             .query()
             .table_name(&self.table)
             .set_limit(self.page_limit)
+    }
+
+    /// Writes `actions` in one transaction: all of them, or none.
+    async fn transact(
+        &self,
+        actions: Vec<TransactWriteItem>,
+    ) -> Result<(), SdkError<TransactWriteItemsError, HttpResponse>> {
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(actions))
+            .send()
+            .await?;
+        Ok(())
     }
 
     /// Puts `item`, replacing any item with its key.
