@@ -14,7 +14,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use cachewatch_core::alerting::delivery::{
-    Claim, Delivery, DeliveryState, DeliveryStore, LeaseRequest, OutboxWrite, Thread,
+    Claim, ClaimRequest, Delivery, DeliveryState, DeliveryStore, LeaseRequest, OutboxWrite, Thread,
 };
 use cachewatch_core::alerting::outbound::Output;
 use cachewatch_core::cluster::facts::{ClusterFacts, Engine, NodeRole};
@@ -1668,11 +1668,11 @@ async fn claim<S: DeliveryStore>(
     next: &Delivery,
 ) -> Claim {
     store
-        .claim(
-            LeaseRequest::new(lease, holder, at, at + Duration::seconds(60)),
-            recorded,
-            next,
-        )
+        .claim(ClaimRequest {
+            lease: LeaseRequest::new(lease, holder, at, at + Duration::seconds(60)),
+            was: recorded,
+            becomes: next,
+        })
         .await
         .unwrap()
 }

@@ -7,7 +7,8 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
 use cachewatch_core::alerting::delivery::{
-    Claim, Delivery, DeliveryState, DeliveryStore, LeaseRequest, OutboxWrite, Thread,
+    Claim, ClaimRequest, Delivery, DeliveryState, DeliveryStore, LeaseRequest, OutboxWrite, Thread,
+    due_at, latest_in,
 };
 use cachewatch_core::alerting::outbound::Output;
 use cachewatch_core::history::store::StoreError;
@@ -224,14 +225,8 @@ impl DynamoStore {
             };
             actions.push(action.build());
         }
-        let written = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(actions))
-            .send()
-            .await;
-        match written {
-            Ok(_) => Ok(()),
+        match self.transact(actions).await {
+            Ok(()) => Ok(()),
             // Only a release has a condition: it is dropped, and the rest written.
             Err(err) if failed_conditions(&err).is_some() => {
                 let rest: Vec<OutboxWrite<'_>> = writes
@@ -283,11 +278,7 @@ impl DeliveryStore for DynamoStore {
         );
         ids.sort();
         ids.dedup();
-        let mut due = self.deliveries_at(&ids).await?;
-        due.retain(|d| d.state.is_due_kind() && d.next_attempt_at <= now);
-        due.sort_by(|a, b| (a.created_at, &a.event_id).cmp(&(b.created_at, &b.event_id)));
-        due.truncate(limit);
-        Ok(due)
+        Ok(due_at(self.deliveries_at(&ids).await?, now, limit))
     }
 
     async fn deliveries_in(
@@ -296,11 +287,7 @@ impl DeliveryStore for DynamoStore {
         limit: usize,
     ) -> Result<Vec<Delivery>, StoreError> {
         let ids = self.indexed_deliveries(state, None).await?;
-        let mut found = self.deliveries_at(&ids).await?;
-        found.retain(|d| d.state == state);
-        found.sort_by(|a, b| (b.updated_at, &b.event_id).cmp(&(a.updated_at, &a.event_id)));
-        found.truncate(limit);
-        Ok(found)
+        Ok(latest_in(self.deliveries_at(&ids).await?, state, limit))
     }
 
     async fn save_delivery(&self, delivery: &Delivery) -> Result<(), StoreError> {
@@ -365,12 +352,12 @@ impl DeliveryStore for DynamoStore {
         Ok(holder.zip(until))
     }
 
-    async fn claim(
-        &self,
-        lease: LeaseRequest<'_>,
-        was: Option<&Delivery>,
-        becomes: &Delivery,
-    ) -> Result<Claim, StoreError> {
+    async fn claim(&self, claim: ClaimRequest<'_>) -> Result<Claim, StoreError> {
+        let ClaimRequest {
+            lease,
+            was,
+            becomes,
+        } = claim;
         const OPERATION: &str = "claim delivery";
         let build_error = |e| StoreError::Failed {
             operation: OPERATION,
@@ -405,14 +392,13 @@ impl DeliveryStore for DynamoStore {
         .build()
         .map_err(build_error)?;
         let written = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().put(take).build())
-            .transact_items(TransactWriteItem::builder().put(delivery).build())
-            .send()
+            .transact(vec![
+                TransactWriteItem::builder().put(take).build(),
+                TransactWriteItem::builder().put(delivery).build(),
+            ])
             .await;
         match written {
-            Ok(_) => Ok(Claim::Taken),
+            Ok(()) => Ok(Claim::Taken),
             // The reasons come in the order of the request's items:
             // https://docs.aws.amazon.com/goto/WebAPI/dynamodb-2012-08-10/CancellationReason
             Err(err) => match failed_conditions(&err) {

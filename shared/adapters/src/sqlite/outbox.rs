@@ -1,7 +1,8 @@
 //! The outbox in SQLite: deliveries, threads, and the leases of senders.
 
 use cachewatch_core::alerting::delivery::{
-    Claim, Delivery, DeliveryState, DeliveryStore, LeaseRequest, OutboxWrite, Thread, unchanged,
+    Claim, ClaimRequest, Delivery, DeliveryState, DeliveryStore, LeaseRequest, OutboxWrite, Thread,
+    unchanged,
 };
 use cachewatch_core::history::store::{StoreError, UnreadableLog};
 use cachewatch_core::model::event::EventId;
@@ -267,12 +268,12 @@ impl DeliveryStore for SqliteStore {
         release(&self.lock(), name, holder)
     }
 
-    async fn claim(
-        &self,
-        lease: LeaseRequest<'_>,
-        was: Option<&Delivery>,
-        becomes: &Delivery,
-    ) -> Result<Claim, StoreError> {
+    async fn claim(&self, claim: ClaimRequest<'_>) -> Result<Claim, StoreError> {
+        let ClaimRequest {
+            lease,
+            was,
+            becomes,
+        } = claim;
         let mut conn = self.lock();
         let err = store_error("claim delivery");
         let tx = conn

@@ -344,17 +344,15 @@ pub trait DeliveryStore: Send + Sync {
         holder: &str,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Takes `lease` (as [`Self::acquire_lease`]) and, in the same atomic step, writes the
-    /// delivery `becomes`, if both hold: the lease is free (or already this holder's) at
-    /// `lease.now`, and the delivery is stored as `was` (the same state, attempts and last
+    /// Takes `claim.lease` (as [`Self::acquire_lease`]) and, in the same atomic step, writes the
+    /// delivery `claim.becomes`, if both hold: the lease is free (or already this holder's) at
+    /// its `now`, and the delivery is stored as `claim.was` (the same state, attempts and last
     /// change), or, with `was` `None`, is not recorded at all. Nothing is written otherwise. A
     /// sender that records a delivery itself starts sending it this way, without reading again
     /// what is due: another sender that took it has changed it.
     fn claim(
         &self,
-        lease: LeaseRequest<'_>,
-        was: Option<&Delivery>,
-        becomes: &Delivery,
+        claim: ClaimRequest<'_>,
     ) -> impl Future<Output = Result<Claim, StoreError>> + Send;
 
     /// Applies `writes` together (in one transaction where the backend has them). A
@@ -392,6 +390,17 @@ impl<'a> LeaseRequest<'a> {
     }
 }
 
+/// A claim asked for: a lease, and the delivery written with it (see [`DeliveryStore::claim`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClaimRequest<'a> {
+    /// The lease taken.
+    pub lease: LeaseRequest<'a>,
+    /// The delivery as it must be stored (`None`: not recorded at all).
+    pub was: Option<&'a Delivery>,
+    /// What it becomes.
+    pub becomes: &'a Delivery,
+}
+
 /// What [`DeliveryStore::claim`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Claim {
@@ -418,6 +427,35 @@ pub enum OutboxWrite<'a> {
         /// Who gives it back.
         holder: &'a str,
     },
+}
+
+/// What [`DeliveryStore::due_deliveries`] answers from the deliveries a store `found`: those due
+/// at `now`, oldest first, at most `limit`.
+pub fn due_at(
+    found: impl IntoIterator<Item = Delivery>,
+    now: DateTime<Utc>,
+    limit: usize,
+) -> Vec<Delivery> {
+    let mut due: Vec<Delivery> = found
+        .into_iter()
+        .filter(|d| d.state.is_due_kind() && d.next_attempt_at <= now)
+        .collect();
+    due.sort_by(|a, b| (a.created_at, &a.event_id).cmp(&(b.created_at, &b.event_id)));
+    due.truncate(limit);
+    due
+}
+
+/// What [`DeliveryStore::deliveries_in`] answers from the deliveries a store `found`: those in
+/// `state`, last changed first, at most `limit`.
+pub fn latest_in(
+    found: impl IntoIterator<Item = Delivery>,
+    state: DeliveryState,
+    limit: usize,
+) -> Vec<Delivery> {
+    let mut latest: Vec<Delivery> = found.into_iter().filter(|d| d.state == state).collect();
+    latest.sort_by(|a, b| (b.updated_at, &b.event_id).cmp(&(a.updated_at, &a.event_id)));
+    latest.truncate(limit);
+    latest
 }
 
 /// Whether the delivery stored is `was` as far as [`DeliveryStore::claim`] compares them: the

@@ -8,7 +8,8 @@ use std::sync::Mutex;
 use chrono::{DateTime, Utc};
 
 use crate::alerting::delivery::{
-    Claim, Delivery, DeliveryState, DeliveryStore, LeaseRequest, OutboxWrite, Thread, unchanged,
+    Claim, ClaimRequest, Delivery, DeliveryState, DeliveryStore, LeaseRequest, OutboxWrite, Thread,
+    due_at, latest_in, unchanged,
 };
 use crate::cluster::kept::{FactsRecord, FactsStore};
 use crate::history::query::EventQuery;
@@ -456,16 +457,7 @@ impl DeliveryStore for MemoryStore {
         now: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<Delivery>, StoreError> {
-        let m = self.lock();
-        let mut due: Vec<Delivery> = m
-            .deliveries
-            .values()
-            .filter(|d| d.state.is_due_kind() && d.next_attempt_at <= now)
-            .cloned()
-            .collect();
-        due.sort_by(|a, b| (a.created_at, &a.event_id).cmp(&(b.created_at, &b.event_id)));
-        due.truncate(limit);
-        Ok(due)
+        Ok(due_at(self.lock().deliveries.values().cloned(), now, limit))
     }
 
     async fn deliveries_in(
@@ -473,16 +465,11 @@ impl DeliveryStore for MemoryStore {
         state: DeliveryState,
         limit: usize,
     ) -> Result<Vec<Delivery>, StoreError> {
-        let m = self.lock();
-        let mut found: Vec<Delivery> = m
-            .deliveries
-            .values()
-            .filter(|d| d.state == state)
-            .cloned()
-            .collect();
-        found.sort_by(|a, b| (b.updated_at, &b.event_id).cmp(&(a.updated_at, &a.event_id)));
-        found.truncate(limit);
-        Ok(found)
+        Ok(latest_in(
+            self.lock().deliveries.values().cloned(),
+            state,
+            limit,
+        ))
     }
 
     async fn save_delivery(&self, delivery: &Delivery) -> Result<(), StoreError> {
@@ -527,12 +514,12 @@ impl DeliveryStore for MemoryStore {
         Ok(())
     }
 
-    async fn claim(
-        &self,
-        lease: LeaseRequest<'_>,
-        was: Option<&Delivery>,
-        becomes: &Delivery,
-    ) -> Result<Claim, StoreError> {
+    async fn claim(&self, claim: ClaimRequest<'_>) -> Result<Claim, StoreError> {
+        let ClaimRequest {
+            lease,
+            was,
+            becomes,
+        } = claim;
         let mut m = self.lock();
         if !m.lease_free(&lease) {
             return Ok(Claim::Busy);

@@ -8,7 +8,7 @@ use super::due::{due_in, with_own};
 use super::send::as_sending;
 use super::{LEASE_FOR, NotifyError, Run, Work};
 use crate::alerting::delivery::{
-    ChatSink, Claim, Delivery, DeliveryState, LeaseRequest, OutboxWrite,
+    ChatSink, Claim, ClaimRequest, Delivery, DeliveryState, LeaseRequest, OutboxWrite,
 };
 use crate::cluster::source::FactsSource;
 use crate::history::History;
@@ -99,11 +99,11 @@ impl<S: History, C: ChatSink, F: FactsSource> Run<'_, S, C, F> {
         let holder = &self.settings.holder;
         let was = held.is_empty().then_some(&delivery);
         let claim = store
-            .claim(
-                LeaseRequest::new(lease, holder, now, now + LEASE_FOR),
+            .claim(ClaimRequest {
+                lease: LeaseRequest::new(lease, holder, now, now + LEASE_FOR),
                 was,
-                &sending,
-            )
+                becomes: &sending,
+            })
             .await?;
         match claim {
             Claim::Taken => {
