@@ -353,11 +353,7 @@ impl DeliveryStore for DynamoStore {
     }
 
     async fn claim(&self, claim: ClaimRequest<'_>) -> Result<Claim, StoreError> {
-        let ClaimRequest {
-            lease,
-            was,
-            becomes,
-        } = claim;
+        let (lease, was, becomes) = (claim.lease, claim.was, claim.becomes);
         const OPERATION: &str = "claim delivery";
         let build_error = |e| StoreError::Failed {
             operation: OPERATION,

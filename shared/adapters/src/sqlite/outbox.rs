@@ -269,11 +269,7 @@ impl DeliveryStore for SqliteStore {
     }
 
     async fn claim(&self, claim: ClaimRequest<'_>) -> Result<Claim, StoreError> {
-        let ClaimRequest {
-            lease,
-            was,
-            becomes,
-        } = claim;
+        let (lease, was, becomes) = (claim.lease, claim.was, claim.becomes);
         let mut conn = self.lock();
         let err = store_error("claim delivery");
         let tx = conn

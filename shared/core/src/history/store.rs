@@ -515,11 +515,7 @@ impl DeliveryStore for MemoryStore {
     }
 
     async fn claim(&self, claim: ClaimRequest<'_>) -> Result<Claim, StoreError> {
-        let ClaimRequest {
-            lease,
-            was,
-            becomes,
-        } = claim;
+        let (lease, was, becomes) = (claim.lease, claim.was, claim.becomes);
         let mut m = self.lock();
         if !m.lease_free(&lease) {
             return Ok(Claim::Busy);
