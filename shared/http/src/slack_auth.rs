@@ -9,6 +9,7 @@
 
 use std::time::Duration as StdDuration;
 
+use cachewatch_core::links::{hex, unhex};
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretString};
@@ -90,8 +91,7 @@ pub fn verify(
 /// The signature Slack would send for `body` at `timestamp`: `v0=` and lowercase hex.
 pub fn sign(secret: &SecretString, timestamp: &str, body: &[u8]) -> String {
     let digest = mac(secret, timestamp, body).finalize().into_bytes();
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{VERSION}={hex}")
+    format!("{VERSION}={}", hex(&digest))
 }
 
 fn mac(secret: &SecretString, timestamp: &str, body: &[u8]) -> Hmac<Sha256> {
@@ -103,16 +103,6 @@ fn mac(secret: &SecretString, timestamp: &str, body: &[u8]) -> Hmac<Sha256> {
     mac.update(b":");
     mac.update(body);
     mac
-}
-
-fn unhex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) || !text.is_ascii() {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok())
-        .collect()
 }
 
 #[cfg(test)]
