@@ -271,18 +271,28 @@ fn excerpt(body: &[u8]) -> String {
     }
 }
 
-/// Reads a Web API answer: the JSON body when `ok` is true, the failure otherwise.
-pub(crate) async fn read_api_answer(
+/// An answer's status, its `Retry-After`, and its whole body.
+async fn read_answer(
     method: &'static str,
     timeout: Duration,
     response: reqwest::Response,
-) -> Result<Value, Failure> {
+) -> Result<(StatusCode, Option<Duration>, Vec<u8>), Failure> {
     let status = response.status();
     let retry_after = retry_after(response.headers());
     let body = response
         .bytes()
         .await
         .map_err(|err| Failure::transport(method, timeout, err))?;
+    Ok((status, retry_after, body.to_vec()))
+}
+
+/// Reads a Web API answer: the JSON body when `ok` is true, the failure otherwise.
+pub(crate) async fn read_api_answer(
+    method: &'static str,
+    timeout: Duration,
+    response: reqwest::Response,
+) -> Result<Value, Failure> {
+    let (status, retry_after, body) = read_answer(method, timeout, response).await?;
     if status == StatusCode::TOO_MANY_REQUESTS {
         return Err(Failure::RateLimited {
             method,
@@ -349,12 +359,7 @@ pub(crate) async fn read_webhook_answer(
     timeout: Duration,
     response: reqwest::Response,
 ) -> Result<(), Failure> {
-    let status = response.status();
-    let retry_after = retry_after(response.headers());
-    let body = response
-        .bytes()
-        .await
-        .map_err(|err| Failure::transport(method, timeout, err))?;
+    let (status, retry_after, body) = read_answer(method, timeout, response).await?;
     if status.is_success() {
         return Ok(());
     }
