@@ -187,7 +187,7 @@ pub enum Listing {
 }
 
 /// `cachewatch events`.
-#[derive(Debug, Args)]
+#[derive(Debug, Default, Args)]
 pub struct EventsArgs {
     /// A cluster id, or a replication group id (which includes its member clusters).
     #[arg(long, value_name = "ID")]

@@ -456,21 +456,8 @@ fn quiet_reason(new: &[MaintenanceEvent]) -> &'static str {
 
 fn all_events() -> EventsArgs {
     EventsArgs {
-        cluster: None,
-        node: None,
-        kind: None,
-        category: None,
-        since: None,
-        until: None,
-        text: None,
-        account: None,
-        region: None,
         limit: 50,
-        all: false,
-        drills: false,
-        json: false,
-        jsonl: false,
-        csv: false,
+        ..EventsArgs::default()
     }
 }
 

@@ -97,6 +97,20 @@ pub struct Context<S> {
     pub elasticache: Option<ElastiCache>,
 }
 
+impl Context<()> {
+    /// This context on `store`, with ElastiCache when the history is a deployed stack's.
+    fn on<S>(self, store: S, elasticache: Option<ElastiCache>) -> Context<S> {
+        Context {
+            store,
+            config: self.config,
+            runbook_dir: self.runbook_dir,
+            zone: self.zone,
+            now: self.now,
+            elasticache,
+        }
+    }
+}
+
 /// Runs the command line.
 pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Failure> {
     match &cli.command {
@@ -118,27 +132,25 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Failure> {
     if let Command::Probe(args) = &cli.command {
         return probe::run(args, zone, &mut *out).await;
     }
+    let ctx = Context {
+        store: (),
+        config,
+        runbook_dir: cli.runbook_dir,
+        zone,
+        now,
+        elasticache: None,
+    };
     match cli.store {
         StoreKind::Sqlite => {
             let path = database_path(cli.db)?;
-            let store = SqliteStore::open(&path).map_err(|e| Failure::Other(e.into()))?;
-            let config = config_at(&store, &config, now).await;
-            let ctx = Context {
-                store,
-                config,
-                runbook_dir: cli.runbook_dir,
-                zone,
-                now,
-                elasticache: None,
-            };
-            if let Command::Serve(args) = &cli.command {
-                let resender = serve::Resender {
-                    store: SqliteStore::open(&path).map_err(|e| Failure::Other(e.into()))?,
+            let open = || SqliteStore::open(&path).map_err(|e| Failure::Other(e.into()));
+            let resender = || {
+                Ok(serve::Resender {
+                    store: open()?,
                     facts: None,
-                };
-                return serve::run(ctx, resender, args, &mut *out).await;
-            }
-            dispatch(&ctx, cli.command, &mut *out).await
+                })
+            };
+            serve_or_dispatch(ctx.on(open()?, None), cli.command, resender, out).await
         }
         StoreKind::Dynamodb => {
             let table = cli.table.ok_or_else(|| {
@@ -150,25 +162,30 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Failure> {
             let elasticache = ElastiCache::from_sdk_config(&sdk);
             let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
             let store = DynamoStore::new(dynamodb.clone(), table.clone());
-            let config = config_at(&store, &config, now).await;
-            let ctx = Context {
-                store,
-                config,
-                runbook_dir: cli.runbook_dir,
-                zone,
-                now,
-                elasticache: Some(elasticache),
-            };
-            if let Command::Serve(args) = &cli.command {
-                let resender = serve::Resender {
+            let resender = || {
+                Ok(serve::Resender {
                     store: DynamoStore::new(dynamodb, table),
                     facts: Some(ElastiCache::from_sdk_config(&sdk)),
-                };
-                return serve::run(ctx, resender, args, &mut *out).await;
-            }
-            dispatch(&ctx, cli.command, &mut *out).await
+                })
+            };
+            serve_or_dispatch(ctx.on(store, Some(elasticache)), cli.command, resender, out).await
         }
     }
+}
+
+/// Serves with `resender` beside `ctx`, or runs any other command on `ctx`, its configuration
+/// read with the mutes set in Slack first.
+async fn serve_or_dispatch<S: cachewatch_app::Store + 'static>(
+    mut ctx: Context<S>,
+    command: Command,
+    resender: impl FnOnce() -> Result<serve::Resender<S>, Failure>,
+    out: &mut dyn Write,
+) -> Result<(), Failure> {
+    ctx.config = config_at(&ctx.store, &ctx.config, ctx.now).await;
+    if let Command::Serve(args) = &command {
+        return serve::run(ctx, resender()?, args, out).await;
+    }
+    dispatch(&ctx, command, out).await
 }
 
 /// Runs a command on whichever store was chosen, then says which stored records it had to skip.
