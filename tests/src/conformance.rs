@@ -141,6 +141,22 @@ fn scheduled_text(at: DateTime<Utc>, cluster: &str, start: DateTime<Utc>) -> Str
     cluster_text(at, cluster, &scheduled(cluster, "0001", start))
 }
 
+/// One occurrence reported twice: the poller's text of `cluster`'s maintenance starting
+/// `starts_in` from now, read six hours ago, and SNS's notice `message_id`, stamped `later`.
+fn text_and_notice(
+    cluster: &str,
+    starts_in: Duration,
+    later: Duration,
+    message_id: &str,
+) -> (String, String) {
+    let now = now();
+    let at = now - Duration::hours(6);
+    (
+        scheduled_text(at, cluster, now + starts_in),
+        scheduled_notice(at + later, message_id, cluster),
+    )
+}
+
 /// SNS's notice, at `at`, of `cluster`'s node replacement.
 fn scheduled_notice(at: DateTime<Utc>, message_id: &str, cluster: &str) -> String {
     sns(
@@ -400,13 +416,11 @@ pub async fn a_notice_and_the_text_of_one_occurrence_are_stored_as_one_event<
 >(
     store: &S,
 ) {
-    let now = now();
-    let at = now - Duration::hours(6);
-    let text = scheduled_text(at, "orders-0001-001", now + Duration::days(3));
-    let notice = scheduled_notice(
-        at + Duration::seconds(3),
-        "b5e1f0c2-3333-4a4a-9d9d-000000000003",
+    let (text, notice) = text_and_notice(
         "orders-0001-001",
+        Duration::days(3),
+        Duration::seconds(3),
+        "b5e1f0c2-3333-4a4a-9d9d-000000000003",
     );
     let stored = ingest_input(store, &text).await;
     assert_eq!(stored.new_count(), 1);
@@ -454,13 +468,11 @@ pub async fn a_merged_reports_id_is_not_stored_again_as_a_new_event<
 >(
     store: &S,
 ) {
-    let now = now();
-    let at = now - Duration::hours(6);
-    let text = scheduled_text(at, "payments-0001-001", now + Duration::days(2));
-    let notice = scheduled_notice(
-        at + Duration::seconds(4),
-        "b5e1f0c2-7777-4a4a-9d9d-000000000007",
+    let (text, notice) = text_and_notice(
         "payments-0001-001",
+        Duration::days(2),
+        Duration::seconds(4),
+        "b5e1f0c2-7777-4a4a-9d9d-000000000007",
     );
     ingest_input(store, &text).await;
     assert_eq!(ingest_input(store, &notice).await.new_count(), 0);
