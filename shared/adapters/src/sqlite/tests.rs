@@ -307,17 +307,23 @@ fn text_hits(store: &SqliteStore, text: &str) -> usize {
     block_on(store.search(&query)).unwrap().len()
 }
 
-#[test]
-fn a_large_import_builds_its_indexes_at_the_end_and_searches_find_its_events() {
+/// A history file (in the directory returned with it) holding one event.
+fn one_event_stored() -> (tempfile::TempDir, SqliteStore) {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("history.db");
-    let store = SqliteStore::open(&path).unwrap();
+    let store = SqliteStore::open(&dir.path().join("history.db")).unwrap();
     block_on(ingest(
         &store,
         vec![snapshot_at("2026-01-01T00:00:00Z")],
         &AlertPolicy::default(),
     ))
     .unwrap();
+    (dir, store)
+}
+
+#[test]
+fn a_large_import_builds_its_indexes_at_the_end_and_searches_find_its_events() {
+    let (dir, store) = one_event_stored();
+    let path = dir.path().join("history.db");
     let schema = schema_of(&store);
 
     assert!(store.begin_import(true).unwrap());
@@ -354,15 +360,7 @@ fn a_large_import_builds_its_indexes_at_the_end_and_searches_find_its_events() {
 
 #[test]
 fn a_large_import_rolled_back_leaves_the_history_and_its_indexes_as_they_were() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("history.db");
-    let store = SqliteStore::open(&path).unwrap();
-    block_on(ingest(
-        &store,
-        vec![snapshot_at("2026-01-01T00:00:00Z")],
-        &AlertPolicy::default(),
-    ))
-    .unwrap();
+    let (_dir, store) = one_event_stored();
     let schema = schema_of(&store);
 
     assert!(store.begin_import(true).unwrap());
