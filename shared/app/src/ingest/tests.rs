@@ -608,7 +608,11 @@ async fn the_alert_of_a_notification_leaves_a_lost_answer_of_another_maintenance
         .await
         .unwrap();
     let after_ingest = world.chat.texts();
-    let still = world.store.deliveries(&[event.id.clone()]).await.unwrap();
+    let still = world
+        .store
+        .deliveries(std::slice::from_ref(&event.id))
+        .await
+        .unwrap();
     let settled = crate::send_pending(world.ports(true), &world.config, &world.settings, now)
         .await
         .unwrap()
@@ -636,6 +640,10 @@ async fn the_alert_of_a_notification_leaves_a_lost_answer_of_another_maintenance
             .any(|t| t.contains("orders-0001-001")),
         "{texts:?}"
     );
-    let now_sent = world.store.deliveries(&[event.id.clone()]).await.unwrap();
+    let now_sent = world
+        .store
+        .deliveries(std::slice::from_ref(&event.id))
+        .await
+        .unwrap();
     assert_eq!(now_sent[0].state, DeliveryState::Sent, "{now_sent:?}");
 }
