@@ -283,6 +283,84 @@ mod dynamodb_table {
         );
     }
 
+    /// The mutes set in Slack are one item, read with a notification's events: a mute another
+    /// process set a moment before the notification holds for it, and mutes kept one item each
+    /// (as before that item existed) still hold, and are that item from then on.
+    #[tokio::test]
+    async fn mutes_set_elsewhere_a_moment_ago_or_kept_one_item_each_hold_for_a_notification() {
+        use cachewatch_core::history::response::{MuteRecord, ResponseStore};
+        let moto = Moto::start();
+        let ingesting = dynamodb_store(&moto).await;
+        let answering_slack =
+            DynamoStore::new(dynamodb_client(&moto.endpoint()), ingesting.table());
+        let client = dynamodb_client(&moto.endpoint());
+        let now = Utc::now();
+        let mute = |clusters: &str| MuteRecord {
+            clusters: clusters.to_owned(),
+            until: now + chrono::Duration::days(1),
+            by: "U0DEV".to_owned(),
+            at: now - chrono::Duration::minutes(1),
+        };
+        let before = mute("orders-*");
+        client
+            .put_item()
+            .table_name(ingesting.table())
+            .item("PK", AttributeValue::S("MUTES".into()))
+            .item(
+                "SK",
+                AttributeValue::S(format!(
+                    "{}#U0DEV#orders-*",
+                    before.at.format("%Y-%m-%dT%H:%M:%S%.3fZ")
+                )),
+            )
+            .item(
+                "json",
+                AttributeValue::S(serde_json::to_string(&before).unwrap()),
+            )
+            .send()
+            .await
+            .unwrap();
+
+        let kept = ingesting.mutes(now).await.unwrap();
+        answering_slack
+            .record_mute(&mute("payments-*"))
+            .await
+            .unwrap();
+        let record = r#"{"SourceIdentifier":"payments-0001-001","SourceType":"cache-cluster","Date":"2026-06-11T03:10:02.000Z","Message":"The node with Cache Cluster ID: payments-0001-001, Node ID: 0001 is scheduled for replacement during the maintenance window from Start Time: Jun 25 19:00 UTC, End Time: Jun 25 20:00 UTC"}"#;
+        let events = parse_document(record, &ParseContext::received_at(now)).unwrap();
+        assert!(events[0].actionable);
+        ingest(&ingesting, events, &AlertPolicy::default())
+            .await
+            .unwrap();
+        let with_the_notification = ingesting.mutes(now).await.unwrap();
+        let later = ingesting
+            .mutes(now + chrono::Duration::days(2))
+            .await
+            .unwrap();
+
+        assert_eq!(kept, [before]);
+        let mut patterns: Vec<&str> = with_the_notification
+            .iter()
+            .map(|m| m.clusters.as_str())
+            .collect();
+        patterns.sort();
+        assert_eq!(patterns, ["orders-*", "payments-*"]);
+        assert!(later.is_empty(), "{later:?}");
+        let now_item = client
+            .get_item()
+            .table_name(ingesting.table())
+            .key("PK", AttributeValue::S("MUTES".into()))
+            .key("SK", AttributeValue::S("NOW".into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap()
+            .item
+            .expect("the mutes in force are one item");
+        let in_force: Vec<MuteRecord> = serde_json::from_str(&s(&now_item, "json")).unwrap();
+        assert_eq!(in_force.len(), 2, "{in_force:?}");
+    }
+
     /// A local server that answers every request with `status` and DynamoDB's JSON error body
     /// of `code`.
     async fn answering(status: StatusCode, code: &'static str) -> String {

@@ -17,7 +17,7 @@ use chrono::{DateTime, Duration, Utc};
 use super::error::{
     corrupt, is_condition_failed, is_transaction_condition_failed, sdk_error, transaction_error,
 };
-use super::items::{self, StoredEvent, s, string};
+use super::items::{self, Item, StoredEvent, s, string};
 use super::keys;
 use super::paging::{Pages, all_of, batch_get, batch_write};
 use super::schema::{Index, TABLE_SCHEMA};
@@ -37,9 +37,19 @@ impl DynamoStore {
         &self,
         ids: &[EventId],
     ) -> Result<HashMap<EventId, StoredEvent>, StoreError> {
+        Ok(self.stored_events_with(ids, None).await?.0)
+    }
+
+    /// [`Self::stored_events`], with the item at `also` (when given) read in the same request:
+    /// the item, or `None` when there is none.
+    async fn stored_events_with(
+        &self,
+        ids: &[EventId],
+        also: Option<(String, String)>,
+    ) -> Result<(HashMap<EventId, StoredEvent>, Option<Item>), StoreError> {
         const OPERATION: &str = "read events";
         if ids.is_empty() {
-            return Ok(HashMap::new());
+            return Ok((HashMap::new(), None));
         }
         let wanted = ids.iter().flat_map(|id| {
             let pk = keys::event_pk(id);
@@ -48,7 +58,14 @@ impl DynamoStore {
                 (pk, keys::ALIAS_SK.to_owned()),
             ]
         });
-        let mut found = batch_get(&self.client, &self.table, wanted, OPERATION).await?;
+        let mut found = batch_get(
+            &self.client,
+            &self.table,
+            wanted.chain(also.clone()),
+            OPERATION,
+        )
+        .await?;
+        let extra = also.and_then(|k| found.remove(&k));
         let mut target_of: HashMap<EventId, EventId> = HashMap::new();
         for id in ids {
             if let Some(alias) = found.get(&(keys::event_pk(id), keys::ALIAS_SK.to_owned())) {
@@ -77,7 +94,7 @@ impl DynamoStore {
                 events.insert(id.clone(), stored);
             }
         }
-        Ok(events)
+        Ok((events, extra))
     }
 
     /// Stored events that may be the other report of the same occurrence as `e`.
@@ -428,7 +445,12 @@ impl DynamoStore {
 impl EventStore for DynamoStore {
     async fn candidates(&self, events: &[MaintenanceEvent]) -> Result<Vec<Candidates>, StoreError> {
         let ids: Vec<EventId> = events.iter().map(|e| e.id.clone()).collect();
-        let stored = self.stored_events(&ids).await?;
+        // Events that may alert: the mutes in force, which their alert reads, come with them.
+        let may_alert = events.iter().any(|e| e.actionable);
+        let (stored, mutes) = self
+            .stored_events_with(&ids, may_alert.then(super::responses::mutes_now_key))
+            .await?;
+        self.keep_prefetched_mutes(may_alert.then_some(mutes));
         // Only a notice and a text can be two reports of one occurrence, and an event stored
         // already is that event whatever is near it: a re-delivery costs the one read above. The
         // same query finds the same report stored without its account, or under the id it had

@@ -138,6 +138,7 @@ pub struct DynamoStore {
     page_limit: Option<i32>,
     recent: RecentWrites,
     unreadable: UnreadableLog,
+    prefetched_mutes: std::sync::Mutex<Option<responses::PrefetchedMutes>>,
 }
 
 impl DynamoStore {
@@ -149,6 +150,7 @@ impl DynamoStore {
             page_limit: None,
             recent: RecentWrites::default(),
             unreadable: UnreadableLog::default(),
+            prefetched_mutes: std::sync::Mutex::default(),
         }
     }
 
