@@ -14,6 +14,11 @@
 //! sent, the thread its message started (checklist posted) and the lease released, in one
 //! transaction (1). The maintenance's deliveries are not read: the claim's condition stands for
 //! them.
+//!
+//! A real notice names a cluster that exists: its facts are found, and kept (a `PutItem` in
+//! place of the read-back), after DescribeCacheClusters, DescribeCacheParameters,
+//! DescribeReplicationGroups, DescribeSnapshots and ListTagsForResource (of the group and of
+//! the cluster): sixteen requests, ten of them DynamoDB's.
 
 use cachewatch_adapters::dynamo::DynamoStore;
 use cachewatch_core::history::store::EventStore;
@@ -40,12 +45,19 @@ fn a_redelivery_costs_one_request_a_quiet_event_three_and_a_replacement_notice_e
     let replacement_again = invoke(replacement_notice(1));
     let snapshot = invoke(snapshot_notice(2));
     let snapshot_again = invoke(snapshot_notice(2));
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    runtime.block_on(rig.create_replacement_cluster(3));
+    let existing = invoke(replacement_notice(3));
 
     for (what, measured) in [
         ("a new replacement notice", &replacement),
         ("its re-delivery", &replacement_again),
         ("a new snapshot notice", &snapshot),
         ("its re-delivery", &snapshot_again),
+        (
+            "a new replacement notice of a cluster that exists",
+            &existing,
+        ),
     ] {
         eprintln!("{what}: {}", measured.counts);
     }
@@ -58,6 +70,8 @@ fn a_redelivery_costs_one_request_a_quiet_event_three_and_a_replacement_notice_e
     assert_eq!(snapshot.answer()["new"], json!(1));
     assert_eq!(snapshot.answer()["alerts_sent"], json!(0));
     assert_eq!(snapshot_again.answer()["new"], json!(0));
+    assert_eq!(existing.answer()["alerts_sent"], json!(1));
+    assert_eq!(existing.counts.of("DescribeReplicationGroups"), 1);
     let parents = rig.slack.parents(ALERTS);
     assert_eq!(
         parents
@@ -67,7 +81,6 @@ fn a_redelivery_costs_one_request_a_quiet_event_three_and_a_replacement_notice_e
         1,
         "one alert for the replacement: {parents:?}"
     );
-    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
     let open = runtime.block_on(open_maintenances(&rig));
     assert_eq!(
         open.iter().filter(|m| m.group_key == "bench0001").count(),
@@ -81,6 +94,11 @@ fn a_redelivery_costs_one_request_a_quiet_event_three_and_a_replacement_notice_e
         ("its re-delivery", &replacement_again, 1),
         ("a new snapshot notice", &snapshot, 3),
         ("its re-delivery", &snapshot_again, 1),
+        (
+            "a new replacement notice of a cluster that exists",
+            &existing,
+            16,
+        ),
     ] {
         assert!(
             measured.counts.total() <= budget,
