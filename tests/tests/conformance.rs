@@ -361,6 +361,57 @@ mod dynamodb_table {
         assert_eq!(in_force.len(), 2, "{in_force:?}");
     }
 
+    /// The latest facts kept of a cluster are one item, read with a notification's events: a
+    /// reading another process kept before the notification stands in for it, and a reading
+    /// kept under its time (as before that item existed) is still found.
+    #[tokio::test]
+    async fn the_facts_kept_of_a_notifications_cluster_are_read_with_its_event() {
+        use cachewatch_core::cluster::facts::ClusterFacts;
+        use cachewatch_core::cluster::kept::{FactsRecord, FactsStore, facts_key};
+        let moto = Moto::start();
+        let ingesting = dynamodb_store(&moto).await;
+        let poller = DynamoStore::new(dynamodb_client(&moto.endpoint()), ingesting.table());
+        let client = dynamodb_client(&moto.endpoint());
+        let now = Utc::now();
+        let reading = |cluster: &str, version: &str| FactsRecord {
+            cluster_id: cluster.to_owned(),
+            read_at: now - chrono::Duration::hours(1),
+            facts: ClusterFacts {
+                engine_version: Some(version.to_owned()),
+                ..ClusterFacts::default()
+            },
+        };
+        let before = reading("orders-0001-001", "6.2.6");
+        client
+            .put_item()
+            .table_name(ingesting.table())
+            .item("PK", AttributeValue::S("F#orders-0001-001".into()))
+            .item(
+                "SK",
+                AttributeValue::S(before.read_at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()),
+            )
+            .item(
+                "json",
+                AttributeValue::S(serde_json::to_string(&before).unwrap()),
+            )
+            .send()
+            .await
+            .unwrap();
+        let record = r#"{"SourceIdentifier":"payments-0001-001","SourceType":"cache-cluster","Date":"2026-06-11T03:10:02.000Z","Message":"The node with Cache Cluster ID: payments-0001-001, Node ID: 0001 is scheduled for replacement during the maintenance window from Start Time: Jun 25 19:00 UTC, End Time: Jun 25 20:00 UTC"}"#;
+        let events = parse_document(record, &ParseContext::received_at(now)).unwrap();
+        let kept = reading(&facts_key(&events[0]), "7.1.0");
+        poller.record_facts(&kept).await.unwrap();
+
+        ingest(&ingesting, events, &AlertPolicy::default())
+            .await
+            .unwrap();
+        let with_the_notification = ingesting.latest_facts(&kept.cluster_id).await.unwrap();
+        let kept_before = ingesting.latest_facts("orders-0001-001").await.unwrap();
+
+        assert_eq!(with_the_notification, Some(kept));
+        assert_eq!(kept_before, Some(before));
+    }
+
     /// A local server that answers every request with `status` and DynamoDB's JSON error body
     /// of `code`.
     async fn answering(status: StatusCode, code: &'static str) -> String {

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use aws_sdk_dynamodb::types::{
     ConditionCheck, Delete, DeleteRequest, Put, PutRequest, TransactWriteItem, Update, WriteRequest,
 };
+use cachewatch_core::cluster::kept::facts_key;
 use cachewatch_core::history::query::EventQuery;
 use cachewatch_core::history::store::{
     Candidates, EventStore, EventWrite, StoreError, Unreadable, WriteOutcome,
@@ -37,19 +38,25 @@ impl DynamoStore {
         &self,
         ids: &[EventId],
     ) -> Result<HashMap<EventId, StoredEvent>, StoreError> {
-        Ok(self.stored_events_with(ids, None).await?.0)
+        Ok(self.stored_events_with(ids, &[]).await?.0)
     }
 
-    /// [`Self::stored_events`], with the item at `also` (when given) read in the same request:
-    /// the item, or `None` when there is none.
+    /// [`Self::stored_events`], with the items at the keys `also` read in the same request: those
+    /// found, by key.
     async fn stored_events_with(
         &self,
         ids: &[EventId],
-        also: Option<(String, String)>,
-    ) -> Result<(HashMap<EventId, StoredEvent>, Option<Item>), StoreError> {
+        also: &[(String, String)],
+    ) -> Result<
+        (
+            HashMap<EventId, StoredEvent>,
+            HashMap<(String, String), Item>,
+        ),
+        StoreError,
+    > {
         const OPERATION: &str = "read events";
         if ids.is_empty() {
-            return Ok((HashMap::new(), None));
+            return Ok((HashMap::new(), HashMap::new()));
         }
         let wanted = ids.iter().flat_map(|id| {
             let pk = keys::event_pk(id);
@@ -61,11 +68,12 @@ impl DynamoStore {
         let mut found = batch_get(
             &self.client,
             &self.table,
-            wanted.chain(also.clone()),
+            wanted.chain(also.iter().cloned()),
             OPERATION,
         )
         .await?;
-        let extra = also.and_then(|k| found.remove(&k));
+        let extra: HashMap<(String, String), Item> =
+            also.iter().filter_map(|k| found.remove_entry(k)).collect();
         let mut target_of: HashMap<EventId, EventId> = HashMap::new();
         for id in ids {
             if let Some(alias) = found.get(&(keys::event_pk(id), keys::ALIAS_SK.to_owned())) {
@@ -445,12 +453,37 @@ impl DynamoStore {
 impl EventStore for DynamoStore {
     async fn candidates(&self, events: &[MaintenanceEvent]) -> Result<Vec<Candidates>, StoreError> {
         let ids: Vec<EventId> = events.iter().map(|e| e.id.clone()).collect();
-        // Events that may alert: the mutes in force, which their alert reads, come with them.
-        let may_alert = events.iter().any(|e| e.actionable);
-        let (stored, mutes) = self
-            .stored_events_with(&ids, may_alert.then(super::responses::mutes_now_key))
-            .await?;
-        self.keep_prefetched_mutes(may_alert.then_some(mutes));
+        // Events that may alert: what their alert reads (the mutes in force, and the facts kept
+        // when the lookup finds nothing) comes with them, when it fits in the same request (a
+        // notification's few events, not a bulk import's).
+        let mut facts: BTreeSet<String> = events
+            .iter()
+            .filter(|e| e.actionable && !e.drill)
+            .map(facts_key)
+            .collect();
+        let may_alert = events.iter().any(|e| e.actionable)
+            && 2 * ids.len() + 1 + facts.len() <= super::paging::GET_BATCH;
+        if !may_alert {
+            facts.clear();
+        }
+        let also: Vec<(String, String)> = may_alert
+            .then(super::responses::mutes_now_key)
+            .into_iter()
+            .chain(facts.iter().map(|c| super::facts::latest_key(c)))
+            .collect();
+        let (stored, mut found) = self.stored_events_with(&ids, &also).await?;
+        self.keep_prefetched_mutes(
+            may_alert.then(|| found.remove(&super::responses::mutes_now_key())),
+        );
+        self.keep_prefetched_facts(
+            facts
+                .into_iter()
+                .map(|c| {
+                    let item = found.remove(&super::facts::latest_key(&c));
+                    (c, item)
+                })
+                .collect(),
+        );
         // Only a notice and a text can be two reports of one occurrence, and an event stored
         // already is that event whatever is near it: a re-delivery costs the one read above. The
         // same query finds the same report stored without its account, or under the id it had
