@@ -454,8 +454,9 @@ impl EventStore for DynamoStore {
     async fn candidates(&self, events: &[MaintenanceEvent]) -> Result<Vec<Candidates>, StoreError> {
         let ids: Vec<EventId> = events.iter().map(|e| e.id.clone()).collect();
         // Events that may alert: what their alert reads (the mutes in force, and the facts kept
-        // when the lookup finds nothing) comes with them, when it fits in the same request (a
-        // notification's few events, not a bulk import's).
+        // when the lookup finds nothing) comes with them, when it fits in the same request of
+        // at most 100 keys (a notification's few events, not a bulk import's):
+        // https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchGetItem.html
         let mut facts: BTreeSet<String> = events
             .iter()
             .filter(|e| e.actionable && !e.drill)
