@@ -148,7 +148,9 @@ async fn a_spokes_notice_is_routed_by_its_own_clusters_tags_and_shows_its_facts_
     // (Redis OSS 6.2, team=payments).
     let moto = Moto::start();
     let stand_in = ElastiCacheStandIn::forwarding_to(&moto.endpoint());
-    let slack = SlackStandIn::builder().channel(PAYMENTS, "payments").start();
+    let slack = SlackStandIn::builder()
+        .channel(PAYMENTS, "payments")
+        .start();
     let hub = ElastiCacheClient::new(&stand_in.sdk_config().await);
     create_cluster(&hub, "7.1", "platform").await;
     create_cluster(&spoke_elasticache(&stand_in).await, "6.2", "payments").await;
@@ -160,10 +162,7 @@ async fn a_spokes_notice_is_routed_by_its_own_clusters_tags_and_shows_its_facts_
         notice(SPOKE_TOPIC, "0f1b2c3d-0000-4000-8000-000000000201"),
         WITHIN,
     );
-    let from_hub = ingest.invoke(
-        notice(OURS, "0f1b2c3d-0000-4000-8000-000000000202"),
-        WITHIN,
-    );
+    let from_hub = ingest.invoke(notice(OURS, "0f1b2c3d-0000-4000-8000-000000000202"), WITHIN);
 
     // Assert: the spoke's cluster is the payments team's, on 6.2; the hub's is nobody's by tag,
     // on 7.1. Neither lends the other its facts.
@@ -210,7 +209,9 @@ async fn a_spoke_whose_role_cannot_be_assumed_has_facts_not_known_and_its_alert_
     // spoke's role.
     let moto = Moto::start();
     let stand_in = ElastiCacheStandIn::forwarding_to(&moto.endpoint());
-    let slack = SlackStandIn::builder().channel(PAYMENTS, "payments").start();
+    let slack = SlackStandIn::builder()
+        .channel(PAYMENTS, "payments")
+        .start();
     let hub = ElastiCacheClient::new(&stand_in.sdk_config().await);
     create_cluster(&hub, "7.1", "payments").await;
     let mut env = environment(&moto, &stand_in, &slack).await;
