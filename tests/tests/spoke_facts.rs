@@ -15,7 +15,7 @@ use cachewatch_core::config::spokes::SpokeRegion;
 use cachewatch_tests::elasticache::{ElastiCacheStandIn, Fault};
 use cachewatch_tests::lambda::{LambdaRuntime, Outcome};
 use cachewatch_tests::moto::Moto;
-use cachewatch_tests::slack::{ALERTS, SlackStandIn, StoredMessage};
+use cachewatch_tests::slack::{ALERTS, Fault as SlackFault, SlackStandIn, StoredMessage};
 use chrono::{Duration, Utc};
 use serde_json::{Value, json};
 
@@ -262,5 +262,66 @@ async fn a_spoke_whose_role_cannot_be_assumed_has_facts_not_known_and_its_alert_
             .iter()
             .all(|r| r.region.as_deref() != Some("eu-west-1")),
         "the hub's ElastiCache was not asked about the spoke's cluster"
+    );
+}
+
+/// The event EventBridge Scheduler hands the poller.
+fn scheduled_event() -> Value {
+    json!({
+        "version": "0",
+        "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "time": Utc::now().to_rfc3339(),
+        "region": "eu-west-1",
+        "resources": ["arn:aws:events:eu-west-1:123456789012:rule/cachewatch-poll"],
+        "detail": {}
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_poller_sends_a_spokes_waiting_alert_with_the_spoke_clusters_facts() {
+    // Arrange: both clusters, as above; Slack is down when the spoke's notice arrives.
+    let moto = Moto::start();
+    let stand_in = ElastiCacheStandIn::forwarding_to(&moto.endpoint());
+    let slack = SlackStandIn::builder()
+        .channel(PAYMENTS, "payments")
+        .start();
+    let hub = ElastiCacheClient::new(&stand_in.sdk_config().await);
+    create_cluster(&hub, "7.1", "platform").await;
+    create_cluster(&spoke_elasticache(&stand_in).await, "6.2", "payments").await;
+    aws_sdk_sns::Client::new(&moto.sdk_config().await)
+        .create_topic()
+        .name("cachewatch")
+        .send()
+        .await
+        .expect("moto creates the topic");
+    let env = environment(&moto, &stand_in, &slack).await;
+    let ingest = LambdaRuntime::running("cachewatch-ingest", &env);
+    let poller = LambdaRuntime::running("cachewatch-poller", &env);
+    slack.fail_next_n(50, SlackFault::HttpStatus(503));
+    let waiting = ingest.invoke(
+        notice(SPOKE_TOPIC, "0f1b2c3d-0000-4000-8000-000000000401"),
+        WITHIN,
+    );
+    slack.stop_failing();
+    assert_eq!(sent(&waiting.outcome), 0, "Slack was down");
+    assert!(slack.messages(PAYMENTS).is_empty());
+
+    // Act
+    let run = poller.invoke(scheduled_event(), WITHIN);
+
+    // Assert: the waiting alert went out from the poller, drawn with the spoke's facts.
+    let Outcome::Response(run) = &run.outcome else {
+        panic!("the poller failed: {:?}", run.outcome)
+    };
+    assert_eq!(run["alerts"]["sent"].as_u64(), Some(1), "{run}");
+    let payments = slack.messages(PAYMENTS);
+    assert!(
+        any_mentions(&payments, CLUSTER)
+            && any_mentions(&payments, "Redis OSS 6.2")
+            && !any_mentions(&payments, "Redis OSS 7.1"),
+        "{payments:#?}"
     );
 }
