@@ -5,7 +5,7 @@
 //! | the event's account and Region | read |
 //! |---|---|
 //! | the stack's own (or the event names neither; or the stack has no spokes) | with the stack's own credentials, as ever |
-//! | a spoke's: listed in `[[spokes]]`, or an account of `[spokes_from_organization]` in one of its Regions (the ingest function admits its notices only when it is one of the organisation's) | through the spoke's reader role (`infra/spoke.yaml`), in its Region: the role is assumed once, and the client kept while the process lives |
+//! | a spoke's: listed in `[[spokes]]`, or an account of `[spokes_from_organization]` in one of its Regions (the ingest function admits its notices only when it is one of the organisation's) | through the spoke's reader role (`infra/spoke.yaml`), in its Region: the role is assumed at the first event, and the client (with its cache of facts) kept while the process lives |
 //! | any other | nowhere: the facts are not known, and `unavailable` says why |
 //!
 //! A role that cannot be assumed leaves the facts not known, with what STS said; it is tried
