@@ -93,19 +93,28 @@ fn requests_per_event(runs: usize) {
     let rig = Rig::start(&binary);
     let warm_up = rig.invoke(snapshot_notice(900_000));
     assert_eq!(warm_up.answer()["new"], json!(1), "{:?}", warm_up.answer());
+    // The first alert in a new table writes the mutes in force as their one item, once.
+    let first_alert = rig.invoke(replacement_notice(900_000));
+    assert_eq!(first_alert.answer()["alerts_sent"], json!(1));
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
     type Scenario = (&'static str, Vec<Measured>);
-    let mut scenarios: [Scenario; 4] = [
+    let mut scenarios: [Scenario; 5] = [
         ("new replacement notice", Vec::new()),
         ("its re-delivery", Vec::new()),
         ("new snapshot notice (alerts nobody)", Vec::new()),
         ("its re-delivery", Vec::new()),
+        ("new replacement notice, its cluster existing", Vec::new()),
     ];
     for run in 1..=runs {
+        // A cluster of its own, that exists (its facts are found and kept).
+        let existing = 100_000 + run;
+        runtime.block_on(rig.create_replacement_cluster(existing));
         let measured = [
             rig.invoke(replacement_notice(run)),
             rig.invoke(replacement_notice(run)),
             rig.invoke(snapshot_notice(run)),
             rig.invoke(snapshot_notice(run)),
+            rig.invoke(replacement_notice(existing)),
         ];
         for (i, m) in measured.into_iter().enumerate() {
             let new = if i % 2 == 0 { 1 } else { 0 };

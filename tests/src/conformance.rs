@@ -1508,13 +1508,32 @@ pub async fn deliveries_fall_due_by_their_next_attempt_oldest_first<
         .due_deliveries(now + Duration::hours(1), 10)
         .await
         .unwrap();
-    assert_eq!(due, [unsure, waiting, later]);
+    assert_eq!(due, [unsure, waiting.clone(), later.clone()]);
     assert!(
         store
             .due_deliveries(now - Duration::hours(1), 10)
             .await
             .unwrap()
             .is_empty()
+    );
+    // The pending ones alone: a send whose answer was lost is not among them.
+    assert_eq!(
+        store.pending_deliveries(now, 10).await.unwrap(),
+        [waiting.clone()]
+    );
+    assert_eq!(
+        store
+            .pending_deliveries(now + Duration::hours(1), 10)
+            .await
+            .unwrap(),
+        [waiting.clone(), later]
+    );
+    assert_eq!(
+        store
+            .pending_deliveries(now + Duration::hours(1), 1)
+            .await
+            .unwrap(),
+        [waiting]
     );
 }
 

@@ -1,7 +1,8 @@
 //! What one SNS notification costs the ingest function in AWS requests: the built function under
-//! the Runtime API stand-in, talking to moto (DynamoDB, Secrets Manager, ElastiCache) through a
-//! [`CountingProxy`], alerting the Slack stand-in. Shared by the request-budget test and the
-//! `functions` benchmark.
+//! the Runtime API stand-in, talking to moto (DynamoDB, Secrets Manager) through a
+//! [`CountingProxy`], and to ElastiCache through another, in front of the ElastiCache stand-in
+//! (which answers what moto lacks, and passes the rest to the same moto), alerting the Slack
+//! stand-in. Shared by the request-budget test and the `functions` benchmark.
 
 use std::path::Path;
 use std::sync::OnceLock;
@@ -11,6 +12,7 @@ use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use serde_json::{Value, json};
 
 use crate::counting::{CountingProxy, Counts};
+use crate::elasticache::{ElastiCacheStandIn, redis_group, redis_member};
 use crate::lambda::{Invocation, LambdaRuntime, Outcome};
 use crate::moto::Moto;
 use crate::slack::{ALERTS, SlackStandIn};
@@ -41,12 +43,23 @@ fn published(n: usize) -> DateTime<Utc> {
         + ChronoDuration::milliseconds(i64::try_from(n).unwrap_or(i64::MAX) % 600_000)
 }
 
+/// The cluster the `n`th replacement notice is about: the first member of replication group
+/// [`replacement_group`].
+pub fn replacement_cluster(n: usize) -> String {
+    format!("bench{n:04}-0001-001")
+}
+
+/// The replication group of [`replacement_cluster`].
+pub fn replacement_group(n: usize) -> String {
+    format!("bench{n:04}-0001")
+}
+
 /// The `n`th new replacement notice (a cluster of its own, so that each starts a maintenance).
 pub fn replacement_notice(n: usize) -> Value {
     notice(
         &format!("0f1b2c3d-0000-4000-8000-{n:012}"),
         "ElastiCache:NodeReplacementScheduled",
-        &format!("bench{n:04}-0001-001"),
+        &replacement_cluster(n),
         published(n),
     )
 }
@@ -85,6 +98,8 @@ pub struct Rig {
     /// The Slack stand-in the alerts go to.
     pub slack: SlackStandIn,
     proxy: CountingProxy,
+    elasticache_proxy: CountingProxy,
+    elasticache: ElastiCacheStandIn,
     lambda: LambdaRuntime,
     moto: Moto,
 }
@@ -95,6 +110,8 @@ impl Rig {
         let moto = Moto::start();
         let slack = SlackStandIn::start();
         let proxy = CountingProxy::start(&moto.endpoint());
+        let elasticache = ElastiCacheStandIn::forwarding_to(&moto.endpoint());
+        let elasticache_proxy = CountingProxy::start(&elasticache.endpoint());
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -102,14 +119,33 @@ impl Rig {
         let mut env = runtime.block_on(environment(&moto, &slack));
         env.retain(|(k, _)| *k != "AWS_ENDPOINT_URL");
         env.push(("AWS_ENDPOINT_URL", proxy.endpoint()));
+        env.push(("AWS_ENDPOINT_URL_ELASTICACHE", elasticache_proxy.endpoint()));
         let mut lambda = LambdaRuntime::start();
         lambda.spawn(binary, "cachewatch-ingest", &env);
         Self {
             slack,
             proxy,
+            elasticache_proxy,
+            elasticache,
             lambda,
             moto,
         }
+    }
+
+    /// Makes the cluster of the `n`th replacement notice exist, as a real notice's does: its
+    /// replication group (Redis OSS, a primary and a replica, automatic failover) and the
+    /// member the notice names. Not counted.
+    pub async fn create_replacement_cluster(&self, n: usize) {
+        let client = aws_sdk_elasticache::Client::new(&self.elasticache.sdk_config().await);
+        let group = replacement_group(n);
+        redis_group(&client, &group)
+            .send()
+            .await
+            .expect("the replication group is created");
+        redis_member(&client, &replacement_cluster(n), &group)
+            .send()
+            .await
+            .expect("the member cluster is created");
     }
 
     /// The emulator, reached directly (not counted).
@@ -119,12 +155,13 @@ impl Rig {
 
     /// Invokes the function once with `event`, counting its requests (and nothing before it).
     pub fn invoke(&self, event: Value) -> Measured {
-        let _before = self.proxy.take();
+        let _before = (self.proxy.take(), self.elasticache_proxy.take());
         let invocation = self.lambda.invoke(event, WITHIN);
-        Measured {
-            invocation,
-            counts: self.proxy.take(),
+        let mut counts = self.proxy.take();
+        for (operation, n) in self.elasticache_proxy.take().requests {
+            *counts.requests.entry(operation).or_default() += n;
         }
+        Measured { invocation, counts }
     }
 }
 
@@ -139,7 +176,7 @@ pub async fn environment(moto: &Moto, slack: &SlackStandIn) -> Vec<(&'static str
         ("SLACK_CHANNEL", ALERTS.to_owned()),
         ("SLACK_API_BASE_URL", slack.api_base()),
         ("SLACK_MIN_INTERVAL_MS", "0".to_owned()),
-        // No cluster exists in moto: the facts lookup is answered at once, not waited for.
+        // A cluster that does not exist is answered at once, not waited for.
         ("RUST_LOG", "warn".to_owned()),
     ]);
     env

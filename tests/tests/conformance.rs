@@ -285,6 +285,135 @@ mod dynamodb_table {
         );
     }
 
+    /// The mutes set in Slack are one item, read with a notification's events: a mute another
+    /// process set a moment before the notification holds for it, and mutes kept one item each
+    /// (as before that item existed) still hold, and are that item from then on.
+    #[tokio::test]
+    async fn mutes_set_elsewhere_a_moment_ago_or_kept_one_item_each_hold_for_a_notification() {
+        use cachewatch_core::history::response::{MuteRecord, ResponseStore};
+        let moto = Moto::start();
+        let ingesting = dynamodb_store(&moto).await;
+        let answering_slack =
+            DynamoStore::new(dynamodb_client(&moto.endpoint()), ingesting.table());
+        let client = dynamodb_client(&moto.endpoint());
+        let now = Utc::now();
+        let mute = |clusters: &str| MuteRecord {
+            clusters: clusters.to_owned(),
+            until: now + chrono::Duration::days(1),
+            by: "U0DEV".to_owned(),
+            at: now - chrono::Duration::minutes(1),
+        };
+        let before = mute("orders-*");
+        client
+            .put_item()
+            .table_name(ingesting.table())
+            .item("PK", AttributeValue::S("MUTES".into()))
+            .item(
+                "SK",
+                AttributeValue::S(format!(
+                    "{}#U0DEV#orders-*",
+                    before.at.format("%Y-%m-%dT%H:%M:%S%.3fZ")
+                )),
+            )
+            .item(
+                "json",
+                AttributeValue::S(serde_json::to_string(&before).unwrap()),
+            )
+            .send()
+            .await
+            .unwrap();
+
+        let kept = ingesting.mutes(now).await.unwrap();
+        answering_slack
+            .record_mute(&mute("payments-*"))
+            .await
+            .unwrap();
+        let record = r#"{"SourceIdentifier":"payments-0001-001","SourceType":"cache-cluster","Date":"2026-06-11T03:10:02.000Z","Message":"The node with Cache Cluster ID: payments-0001-001, Node ID: 0001 is scheduled for replacement during the maintenance window from Start Time: Jun 25 19:00 UTC, End Time: Jun 25 20:00 UTC"}"#;
+        let events = parse_document(record, &ParseContext::received_at(now)).unwrap();
+        assert!(events[0].actionable);
+        ingest(&ingesting, events, &AlertPolicy::default())
+            .await
+            .unwrap();
+        let with_the_notification = ingesting.mutes(now).await.unwrap();
+        let later = ingesting
+            .mutes(now + chrono::Duration::days(2))
+            .await
+            .unwrap();
+
+        assert_eq!(kept, [before]);
+        let mut patterns: Vec<&str> = with_the_notification
+            .iter()
+            .map(|m| m.clusters.as_str())
+            .collect();
+        patterns.sort();
+        assert_eq!(patterns, ["orders-*", "payments-*"]);
+        assert!(later.is_empty(), "{later:?}");
+        let now_item = client
+            .get_item()
+            .table_name(ingesting.table())
+            .key("PK", AttributeValue::S("MUTES".into()))
+            .key("SK", AttributeValue::S("NOW".into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .unwrap()
+            .item
+            .expect("the mutes in force are one item");
+        let in_force: Vec<MuteRecord> = serde_json::from_str(&s(&now_item, "json")).unwrap();
+        assert_eq!(in_force.len(), 2, "{in_force:?}");
+    }
+
+    /// The latest facts kept of a cluster are one item, read with a notification's events: a
+    /// reading another process kept before the notification stands in for it, and a reading
+    /// kept under its time (as before that item existed) is still found.
+    #[tokio::test]
+    async fn the_facts_kept_of_a_notifications_cluster_are_read_with_its_event() {
+        use cachewatch_core::cluster::facts::ClusterFacts;
+        use cachewatch_core::cluster::kept::{FactsRecord, FactsStore, facts_key};
+        let moto = Moto::start();
+        let ingesting = dynamodb_store(&moto).await;
+        let poller = DynamoStore::new(dynamodb_client(&moto.endpoint()), ingesting.table());
+        let client = dynamodb_client(&moto.endpoint());
+        let now = Utc::now();
+        let reading = |cluster: &str, version: &str| FactsRecord {
+            cluster_id: cluster.to_owned(),
+            read_at: now - chrono::Duration::hours(1),
+            facts: ClusterFacts {
+                engine_version: Some(version.to_owned()),
+                ..ClusterFacts::default()
+            },
+        };
+        let before = reading("orders-0001-001", "6.2.6");
+        client
+            .put_item()
+            .table_name(ingesting.table())
+            .item("PK", AttributeValue::S("F#orders-0001-001".into()))
+            .item(
+                "SK",
+                AttributeValue::S(before.read_at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()),
+            )
+            .item(
+                "json",
+                AttributeValue::S(serde_json::to_string(&before).unwrap()),
+            )
+            .send()
+            .await
+            .unwrap();
+        let record = r#"{"SourceIdentifier":"payments-0001-001","SourceType":"cache-cluster","Date":"2026-06-11T03:10:02.000Z","Message":"The node with Cache Cluster ID: payments-0001-001, Node ID: 0001 is scheduled for replacement during the maintenance window from Start Time: Jun 25 19:00 UTC, End Time: Jun 25 20:00 UTC"}"#;
+        let events = parse_document(record, &ParseContext::received_at(now)).unwrap();
+        let kept = reading(&facts_key(&events[0]), "7.1.0");
+        poller.record_facts(&kept).await.unwrap();
+
+        ingest(&ingesting, events, &AlertPolicy::default())
+            .await
+            .unwrap();
+        let with_the_notification = ingesting.latest_facts(&kept.cluster_id).await.unwrap();
+        let kept_before = ingesting.latest_facts("orders-0001-001").await.unwrap();
+
+        assert_eq!(with_the_notification, Some(kept));
+        assert_eq!(kept_before, Some(before));
+    }
+
     /// A local server that answers every request with `status` and DynamoDB's JSON error body
     /// of `code`.
     async fn answering(status: StatusCode, code: &'static str) -> String {

@@ -13,7 +13,7 @@ use axum::http::{Request, Response, header};
 use cachewatch_adapters::chat::Chat;
 use cachewatch_adapters::deployment::Deployment;
 use cachewatch_adapters::dynamo::DynamoStore;
-use cachewatch_adapters::elasticache::ElastiCache;
+use cachewatch_adapters::placed_facts::PlacedFacts;
 use cachewatch_http::sns::HttpsFetcher;
 use cachewatch_http::{Door, HttpSettings, SettingsError, router};
 use lambda_http::request::RequestContext;
@@ -22,7 +22,7 @@ use tokio::sync::OnceCell;
 use tower::ServiceExt;
 
 /// The door as the function hosts it.
-pub type ApiDoor = Door<DynamoStore, Chat, ElastiCache, HttpsFetcher>;
+pub type ApiDoor = Door<DynamoStore, Chat, PlacedFacts, HttpsFetcher>;
 
 /// Why the function cannot start.
 #[derive(Debug, thiserror::Error)]
@@ -54,7 +54,7 @@ impl Api {
         let door = Door {
             store: deployment.store,
             chat: deployment.chat,
-            facts: deployment.elasticache,
+            facts: deployment.facts,
             sns_fetcher: HttpsFetcher::new().map_err(StartError::Fetcher)?,
             runbooks: deployment.runbooks,
             config: deployment.config,

@@ -17,7 +17,7 @@ async fn main() -> Result<(), Error> {
     let deps = Deps {
         store: deployment.store,
         chat: deployment.chat,
-        facts: deployment.elasticache,
+        facts: deployment.facts,
         runbooks: deployment.runbooks,
         config: deployment.config,
         notify: deployment.notify,

@@ -113,7 +113,7 @@ pub async fn poll(d: &Deployment, now: DateTime<Utc>) -> Result<Value, PollError
     let ports = Ports {
         store: &d.store,
         chat: d.chat.as_ref(),
-        facts: &d.elasticache,
+        facts: &d.facts,
         runbooks: &d.runbooks,
     };
     let request = IngestRequest {

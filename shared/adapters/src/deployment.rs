@@ -36,6 +36,7 @@ use crate::chat::{Chat, ChatConfigError, chat_with_outputs};
 use crate::dynamo::DynamoStore;
 use crate::elasticache::ElastiCache;
 use crate::files::{FileError, read_runbooks};
+use crate::placed_facts::PlacedFacts;
 use crate::secrets::{SecretError, Secrets};
 
 /// How far back a poll reads DescribeEvents unless `CACHEWATCH_LOOKBACK_MINUTES` says otherwise.
@@ -49,8 +50,11 @@ pub const DEFAULT_DIGEST_HOUR: u32 = 9;
 pub struct Deployment {
     /// The history.
     pub store: DynamoStore,
-    /// ElastiCache: facts for alerts, DescribeEvents, service updates, coverage.
+    /// ElastiCache with the stack's own credentials: DescribeEvents, service updates, coverage.
     pub elasticache: ElastiCache,
+    /// Facts for alerts, runbooks and routes by tag: read in the event's own account and Region
+    /// (the stack's own, or a spoke's through its role).
+    pub facts: PlacedFacts,
     /// The chat, when Slack is configured.
     pub chat: Option<Chat>,
     /// The runbooks.
@@ -161,9 +165,21 @@ impl Deployment {
         drop(lookup);
         let runbook_dir = value("CACHEWATCH_RUNBOOK_DIR").map(std::path::PathBuf::from);
         let runbooks = read_runbooks(runbook_dir.as_deref())?;
+        let spoke_external_id = value("CACHEWATCH_SPOKE_EXTERNAL_ID");
+        let own = value("CACHEWATCH_TOPIC_ARN")
+            .and_then(|topic| own_place(&topic, sdk.region().map(|r| r.as_ref())));
+        let facts = PlacedFacts::new(
+            ElastiCache::from_sdk_config(sdk),
+            own,
+            &config,
+            sdk,
+            spoke_external_id.clone(),
+            function,
+        );
         Ok(Self {
             store: DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), table),
             elasticache: ElastiCache::from_sdk_config(sdk),
+            facts,
             chat,
             runbooks,
             config,
@@ -177,7 +193,7 @@ impl Deployment {
             digest_hour,
             secrets,
             aws: sdk.clone(),
-            spoke_external_id: value("CACHEWATCH_SPOKE_EXTERNAL_ID"),
+            spoke_external_id,
         })
     }
 }

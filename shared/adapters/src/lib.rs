@@ -11,6 +11,7 @@ pub mod elasticache;
 pub mod files;
 pub mod logging;
 pub mod outbound;
+pub mod placed_facts;
 pub mod redis;
 pub mod secrets;
 pub mod slack;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use aws_config::SdkConfig;
 use aws_config::sts::AssumeRoleProvider;
-use aws_sdk_elasticache::config::{Region, SharedCredentialsProvider};
+use aws_sdk_elasticache::config::{ProvideCredentials, Region, SharedCredentialsProvider};
 use cachewatch_core::config::spokes::SpokeRegion;
 use chrono::{DateTime, Utc};
 use tokio::sync::Semaphore;
@@ -33,21 +33,39 @@ pub async fn elasticache_of(
     spoke: &SpokeRegion,
     external_id: Option<&str>,
 ) -> ElastiCache {
-    let region = Region::new(spoke.region.clone());
+    let role = role_of(base, spoke, external_id, SESSION_NAME).await;
+    ElastiCache::from_sdk_config(&config_in(base, &spoke.region, role))
+}
+
+/// The credentials of `spoke`'s role, assumed from `base`'s as session `session` (the name its
+/// calls show under in the spoke's CloudTrail), presenting `external_id`. Nothing is asked until
+/// credentials are.
+pub async fn role_of(
+    base: &SdkConfig,
+    spoke: &SpokeRegion,
+    external_id: Option<&str>,
+    session: &str,
+) -> AssumeRoleProvider {
     let mut role = AssumeRoleProvider::builder(spoke.role.clone())
-        .session_name(SESSION_NAME)
-        .region(region.clone())
+        .session_name(session)
+        .region(Region::new(spoke.region.clone()))
         .configure(base);
     if let Some(id) = external_id {
         role = role.external_id(id);
     }
-    let provider = role.build().await;
-    let config = base
-        .to_builder()
-        .region(region)
-        .credentials_provider(SharedCredentialsProvider::new(provider))
-        .build();
-    ElastiCache::from_sdk_config(&config)
+    role.build().await
+}
+
+/// `base` in `region`, with `credentials`.
+pub fn config_in(
+    base: &SdkConfig,
+    region: &str,
+    credentials: impl ProvideCredentials + 'static,
+) -> SdkConfig {
+    base.to_builder()
+        .region(Region::new(region.to_owned()))
+        .credentials_provider(SharedCredentialsProvider::new(credentials))
+        .build()
 }
 
 /// Reads `query` in every spoke, at most `at_once` at a time, at `now`; the reads in the order of

@@ -267,7 +267,9 @@ impl Kept {
     async fn rework<S: EventStore>(&mut self, store: &S) -> Result<(), StoreError> {
         let changed: Vec<String> = std::mem::take(&mut self.changed).into_iter().collect();
         let mut rest = changed.as_slice();
-        let mut at_once = GROUPS_AT_ONCE;
+        // One group first: how many events it has says how many groups the next read can take,
+        // so that a history of large groups is never read 64 groups at once.
+        let mut at_once = 1;
         while !rest.is_empty() {
             let (groups, after) = rest.split_at(at_once.min(rest.len()));
             rest = after;

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use aws_sdk_dynamodb::types::{
     ConditionCheck, Delete, DeleteRequest, Put, PutRequest, TransactWriteItem, Update, WriteRequest,
 };
+use cachewatch_core::cluster::kept::facts_key;
 use cachewatch_core::history::query::EventQuery;
 use cachewatch_core::history::store::{
     Candidates, EventStore, EventWrite, StoreError, Unreadable, WriteOutcome,
@@ -17,7 +18,7 @@ use chrono::{DateTime, Duration, Utc};
 use super::error::{
     corrupt, is_condition_failed, is_transaction_condition_failed, sdk_error, transaction_error,
 };
-use super::items::{self, StoredEvent, s, string};
+use super::items::{self, Item, StoredEvent, s, string};
 use super::keys;
 use super::paging::{Pages, all_of, batch_get, batch_write};
 use super::schema::{Index, TABLE_SCHEMA};
@@ -37,9 +38,25 @@ impl DynamoStore {
         &self,
         ids: &[EventId],
     ) -> Result<HashMap<EventId, StoredEvent>, StoreError> {
+        Ok(self.stored_events_with(ids, &[]).await?.0)
+    }
+
+    /// [`Self::stored_events`], with the items at the keys `also` read in the same request: those
+    /// found, by key.
+    async fn stored_events_with(
+        &self,
+        ids: &[EventId],
+        also: &[(String, String)],
+    ) -> Result<
+        (
+            HashMap<EventId, StoredEvent>,
+            HashMap<(String, String), Item>,
+        ),
+        StoreError,
+    > {
         const OPERATION: &str = "read events";
         if ids.is_empty() {
-            return Ok(HashMap::new());
+            return Ok((HashMap::new(), HashMap::new()));
         }
         let wanted = ids.iter().flat_map(|id| {
             let pk = keys::event_pk(id);
@@ -48,7 +65,15 @@ impl DynamoStore {
                 (pk, keys::ALIAS_SK.to_owned()),
             ]
         });
-        let mut found = batch_get(&self.client, &self.table, wanted, OPERATION).await?;
+        let mut found = batch_get(
+            &self.client,
+            &self.table,
+            wanted.chain(also.iter().cloned()),
+            OPERATION,
+        )
+        .await?;
+        let extra: HashMap<(String, String), Item> =
+            also.iter().filter_map(|k| found.remove_entry(k)).collect();
         let mut target_of: HashMap<EventId, EventId> = HashMap::new();
         for id in ids {
             if let Some(alias) = found.get(&(keys::event_pk(id), keys::ALIAS_SK.to_owned())) {
@@ -77,7 +102,7 @@ impl DynamoStore {
                 events.insert(id.clone(), stored);
             }
         }
-        Ok(events)
+        Ok((events, extra))
     }
 
     /// Stored events that may be the other report of the same occurrence as `e`.
@@ -432,7 +457,38 @@ impl DynamoStore {
 impl EventStore for DynamoStore {
     async fn candidates(&self, events: &[MaintenanceEvent]) -> Result<Vec<Candidates>, StoreError> {
         let ids: Vec<EventId> = events.iter().map(|e| e.id.clone()).collect();
-        let stored = self.stored_events(&ids).await?;
+        // Events that may alert: what their alert reads (the mutes in force, and the facts kept
+        // when the lookup finds nothing) comes with them, when it fits in the same request of
+        // at most 100 keys (a notification's few events, not a bulk import's):
+        // https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchGetItem.html
+        let mut facts: BTreeSet<String> = events
+            .iter()
+            .filter(|e| e.actionable && !e.drill)
+            .map(facts_key)
+            .collect();
+        let may_alert = events.iter().any(|e| e.actionable)
+            && 2 * ids.len() + 1 + facts.len() <= super::paging::GET_BATCH;
+        if !may_alert {
+            facts.clear();
+        }
+        let also: Vec<(String, String)> = may_alert
+            .then(super::responses::mutes_now_key)
+            .into_iter()
+            .chain(facts.iter().map(|c| super::facts::latest_key(c)))
+            .collect();
+        let (stored, mut found) = self.stored_events_with(&ids, &also).await?;
+        self.keep_prefetched_mutes(
+            may_alert.then(|| found.remove(&super::responses::mutes_now_key())),
+        );
+        self.keep_prefetched_facts(
+            facts
+                .into_iter()
+                .map(|c| {
+                    let item = found.remove(&super::facts::latest_key(&c));
+                    (c, item)
+                })
+                .collect(),
+        );
         // Only a notice and a text can be two reports of one occurrence, and an event stored
         // already is that event whatever is near it: a re-delivery costs the one read above. The
         // same query finds the same report stored without its account, or under the id it had

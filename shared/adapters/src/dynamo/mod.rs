@@ -27,7 +27,9 @@
 //! | delivery | `D#{event id}` | `D` (Slack's), `D#{output}` (`D#webhook`, `D#q-developer`) | `json`, `D#{state}` index keys |
 //! | thread | `H#{channel}` | `H#{anchor event id}` | `json` |
 //! | lease | `L#{name}` | `L` | `holder`, `until` (epoch milliseconds) |
-//! | facts of a cluster | `F#{cluster id}` | `{read_at}` | `json` (one item per reading) |
+//! | facts of a cluster | `F#{cluster id}` | `LATEST` (before: `{read_at}`, one item per reading) | `json`, `read_at` (epoch milliseconds): the latest reading |
+//! | mute set in Slack | `MUTES` | `{at}#{who}#{pattern}` | `json` |
+//! | the mutes in force | `MUTES` | `NOW` | `json` (every mute not over when the last was set), `version` |
 //! | the organisation's accounts | `O#organization` | `O` | `json` (the poller's last listing) |
 //!
 //! The stack turns on point-in-time recovery and deletion protection; [`DynamoStore::create_table`]
@@ -37,7 +39,10 @@
 //!
 //! - **An event by id** (and `candidates`' `same`): one consistent `BatchGetItem` of the `E` and
 //!   `A` items of every id asked, then one of the events the aliases name. An event found this
-//!   way is a repeat (a re-delivered notification): nothing more is read for it.
+//!   way is a repeat (a re-delivered notification): nothing more is read for it. When an event
+//!   asked may alert, the same request reads what its alert will: the mutes in force and the
+//!   latest facts kept of its cluster, used by the alert of that notification if it reads them
+//!   within seconds (once each; anything later reads them again).
 //! - **Storing an event**: one `TransactWriteItems` putting the `E` item on the condition
 //!   `attribute_not_exists(PK)`, with a `ConditionCheck` that the id has no `A` item, so of two
 //!   concurrent ingests of one event exactly one stores it (the other gets
@@ -142,6 +147,8 @@ pub struct DynamoStore {
     page_limit: Option<i32>,
     recent: RecentWrites,
     unreadable: UnreadableLog,
+    prefetched_mutes: std::sync::Mutex<Option<responses::PrefetchedMutes>>,
+    prefetched_facts: std::sync::Mutex<Option<facts::PrefetchedFacts>>,
 }
 
 impl DynamoStore {
@@ -153,6 +160,8 @@ impl DynamoStore {
             page_limit: None,
             recent: RecentWrites::default(),
             unreadable: UnreadableLog::default(),
+            prefetched_mutes: std::sync::Mutex::default(),
+            prefetched_facts: std::sync::Mutex::default(),
         }
     }
 

@@ -281,6 +281,22 @@ impl DeliveryStore for DynamoStore {
         Ok(due_at(self.deliveries_at(&ids).await?, now, limit))
     }
 
+    async fn pending_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        // The `pending` partition alone: one query, where what is due takes two.
+        let ids = self
+            .indexed_deliveries(DeliveryState::Pending, Some(now))
+            .await?;
+        let mut due = self.deliveries_at(&ids).await?;
+        due.retain(|d| d.state == DeliveryState::Pending && d.next_attempt_at <= now);
+        due.sort_by(|a, b| (a.created_at, &a.event_id).cmp(&(b.created_at, &b.event_id)));
+        due.truncate(limit);
+        Ok(due)
+    }
+
     async fn deliveries_in(
         &self,
         state: DeliveryState,

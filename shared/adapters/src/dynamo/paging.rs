@@ -17,7 +17,7 @@ use super::error::{Unprocessed, sdk_error};
 use super::items::{Item, key};
 
 /// Keys per `BatchGetItem` (DynamoDB's limit).
-const GET_BATCH: usize = 100;
+pub(crate) const GET_BATCH: usize = 100;
 /// Requests per `BatchWriteItem` (DynamoDB's limit).
 const WRITE_BATCH: usize = 25;
 /// How many times a batch is sent while DynamoDB leaves part of it unprocessed.

@@ -124,6 +124,22 @@ impl ElastiCache {
         }
     }
 
+    /// An adapter over a client built from `config` (another account's or Region's, say) with
+    /// this one's page size, lookup time bound and reuse window, and a cache of its own.
+    pub fn alike(&self, config: &SdkConfig) -> Self {
+        Self {
+            page_size: self.page_size,
+            lookup_timeout: self.lookup_timeout,
+            facts_ttl: self.facts_ttl,
+            ..Self::from_sdk_config(config)
+        }
+    }
+
+    /// How long a facts lookup may take in all.
+    pub fn lookup_timeout(&self) -> Duration {
+        self.lookup_timeout
+    }
+
     /// The SDK client.
     pub fn client(&self) -> &Client {
         &self.client

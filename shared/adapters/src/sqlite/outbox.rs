@@ -166,6 +166,24 @@ impl DeliveryStore for SqliteStore {
         )
     }
 
+    async fn pending_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        let conn = self.lock();
+        query_deliveries(
+            &conn,
+            &self.unreadable,
+            &format!(
+                "SELECT {DELIVERY_COLUMNS} FROM deliveries
+                 WHERE state = 'pending' AND next_attempt_at <= ?1
+                 ORDER BY created_at, event_id LIMIT ?2"
+            ),
+            params![millis(now), limit as i64],
+        )
+    }
+
     async fn deliveries_in(
         &self,
         state: DeliveryState,

@@ -567,3 +567,88 @@ async fn an_alert_whose_channel_another_sender_holds_is_recorded_and_sent_once_l
     assert!(again.alerts.sent.is_empty(), "{again:?}");
     assert_eq!(world.chat.texts().len(), posted, "nothing posted twice");
 }
+
+/// An SNS notification of ElastiCache event `name` about `source`, published at `at`.
+fn notification(message_id: &str, name: &str, source: &str, at: &str) -> String {
+    let message = format!(r#"{{\"{name}\":\"{source}\"}}"#);
+    format!(
+        r#"{{"Records":[{{"EventSource":"aws:sns","Sns":{{"Type":"Notification","MessageId":"{message_id}","TopicArn":"arn:aws:sns:eu-central-1:482917365510:elasticache-ops","Timestamp":"{at}","Message":"{message}"}}}}]}}"#
+    )
+}
+
+#[tokio::test]
+async fn the_alert_of_a_notification_leaves_a_lost_answer_of_another_maintenance_to_the_scheduled_run()
+ {
+    let world = World::new();
+    let now = at("2026-06-10T15:23:00Z");
+    // Another cluster's replacement, whose send began and whose answer was lost.
+    let earlier = notification(
+        "0b7c0f4e-1d2a-4c59-9d51-5b0c3a9e0001",
+        "ElastiCache:NodeReplacementScheduled",
+        "orders-0001-001",
+        "2026-06-10T14:00:00.000Z",
+    );
+    let stored = world
+        .ingest(Door::Sns, Input::Document(&earlier), false)
+        .await
+        .unwrap();
+    let event = &stored.outcome.events[0].event;
+    let lost = cachewatch_core::alerting::delivery::Delivery::new(
+        event.id.clone(),
+        "#ops".to_owned(),
+        event.group_key(),
+        DeliveryState::Sending,
+        now - Duration::minutes(5),
+    );
+    world.store.record_deliveries(&[lost]).await.unwrap();
+    let new = notification(
+        "0b7c0f4e-1d2a-4c59-9d51-5b0c3a9e0002",
+        "ElastiCache:NodeReplacementScheduled",
+        "ledger-0002-001",
+        "2026-06-10T15:22:04.912Z",
+    );
+
+    let done = world
+        .ingest(Door::Sns, Input::Document(&new), true)
+        .await
+        .unwrap();
+    let after_ingest = world.chat.texts();
+    let still = world
+        .store
+        .deliveries(std::slice::from_ref(&event.id))
+        .await
+        .unwrap();
+    let settled = crate::send_pending(world.ports(true), &world.config, &world.settings, now)
+        .await
+        .unwrap()
+        .unwrap();
+
+    assert!(
+        matches!(&done.alerts, Alerts::Sent(r) if r.sent.len() == 1),
+        "{:?}",
+        done.alerts
+    );
+    assert!(
+        after_ingest[0].contains("ledger-0002-001"),
+        "{after_ingest:?}"
+    );
+    assert!(
+        !after_ingest.iter().any(|t| t.contains("orders-0001-001")),
+        "{after_ingest:?}"
+    );
+    assert_eq!(still[0].state, DeliveryState::Sending, "{still:?}");
+    assert_eq!(settled.alerts.sent.len(), 1, "{settled:?}");
+    let texts = world.chat.texts();
+    assert!(
+        texts[after_ingest.len()..]
+            .iter()
+            .any(|t| t.contains("orders-0001-001")),
+        "{texts:?}"
+    );
+    let now_sent = world
+        .store
+        .deliveries(std::slice::from_ref(&event.id))
+        .await
+        .unwrap();
+    assert_eq!(now_sent[0].state, DeliveryState::Sent, "{now_sent:?}");
+}

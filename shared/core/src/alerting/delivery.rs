@@ -300,6 +300,23 @@ pub trait DeliveryStore: Send + Sync {
         limit: usize,
     ) -> impl Future<Output = Result<Vec<Delivery>, StoreError>> + Send;
 
+    /// The `pending` deliveries due by `now`, oldest first, at most `limit`: those of
+    /// [`Self::due_deliveries`] without the `sending` ones (sends whose answer was lost, which
+    /// the scheduled run settles). By default all of [`Self::due_deliveries`], narrowed: a store
+    /// that can read the pending ones alone does.
+    fn pending_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<Delivery>, StoreError>> + Send {
+        async move {
+            let mut due = self.due_deliveries(now, usize::MAX).await?;
+            due.retain(|d| d.state == DeliveryState::Pending);
+            due.truncate(limit);
+            Ok(due)
+        }
+    }
+
     /// Deliveries in a state (e.g. `failed`), newest first, at most `limit`.
     fn deliveries_in(
         &self,

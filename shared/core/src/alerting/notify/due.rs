@@ -57,6 +57,17 @@ fn sort_works(works: &mut [Work]) {
     });
 }
 
+/// Which of the due deliveries [`due_in`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Reading {
+    /// `pending` and `sending`: a run that settles what it finds.
+    All,
+    /// `pending` alone (with the `sending` ones of the maintenances it reads): beside an alert
+    /// claimed by an ingest, a send whose answer was lost in another maintenance is left to the
+    /// scheduled run, which reads [`Reading::All`].
+    Pending,
+}
+
 /// What is due in `channel`, by maintenance, in the order it happened. A lifecycle event whose
 /// maintenance is not saved yet is being ingested right now: it is left for the next run.
 pub(super) async fn due_in<S: History>(
@@ -64,10 +75,15 @@ pub(super) async fn due_in<S: History>(
     known: &Known<'_>,
     channel: &str,
     due_by: DateTime<Utc>,
+    reading: Reading,
     now: DateTime<Utc>,
 ) -> Result<Vec<Work>, StoreError> {
     let mut by_key: BTreeMap<EventId, Work> = BTreeMap::new();
-    for delivery in store.due_deliveries(due_by, DUE_PER_RUN).await? {
+    let due = match reading {
+        Reading::All => store.due_deliveries(due_by, DUE_PER_RUN).await?,
+        Reading::Pending => store.pending_deliveries(due_by, DUE_PER_RUN).await?,
+    };
+    for delivery in due {
         if delivery.channel != channel {
             continue;
         }

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::due::{due_in, with_own};
+use super::due::{Reading, due_in, with_own};
 use super::send::as_sending;
 use super::{LEASE_FOR, NotifyError, Run, Work};
 use crate::alerting::delivery::{
@@ -37,11 +37,14 @@ impl<S: History, C: ChatSink, F: FactsSource> Run<'_, S, C, F> {
         let (store, now) = (self.store, self.now);
         let lease = format!("chat:{channel}");
         let due = match self.claim_recorded(&channel, &lease).await? {
-            // What else is due there (alerts recorded while another sender held the lease, a
-            // burst) goes with it, grouped as a burst is.
-            Claimed::Works(mine) => due_in(store, self.known, &channel, due_by, now)
-                .await
-                .map(|due| with_own(due, mine)),
+            // What else is pending there (alerts recorded while another sender held the lease,
+            // a burst) goes with it, grouped as a burst is. A send of another maintenance whose
+            // answer was lost is the scheduled run's to settle (it reads them all): one query.
+            Claimed::Works(mine) => {
+                due_in(store, self.known, &channel, due_by, Reading::Pending, now)
+                    .await
+                    .map(|due| with_own(due, mine))
+            }
             Claimed::Busy => {
                 self.report.busy.push(channel);
                 return Ok(());
@@ -55,7 +58,7 @@ impl<S: History, C: ChatSink, F: FactsSource> Run<'_, S, C, F> {
                     self.report.busy.push(channel);
                     return Ok(());
                 }
-                due_in(store, self.known, &channel, due_by, now).await
+                due_in(store, self.known, &channel, due_by, Reading::All, now).await
             }
         };
         let outcome = match due {
