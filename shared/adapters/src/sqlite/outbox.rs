@@ -108,6 +108,29 @@ fn query_deliveries(
     Ok(found)
 }
 
+impl SqliteStore {
+    /// The deliveries whose next attempt is due at `now` and whose state matches `states` (an
+    /// SQL condition), oldest first, at most `limit`.
+    fn due_in(
+        &self,
+        states: &str,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        let conn = self.lock();
+        query_deliveries(
+            &conn,
+            &self.unreadable,
+            &format!(
+                "SELECT {DELIVERY_COLUMNS} FROM deliveries
+                 WHERE {states} AND next_attempt_at <= ?1
+                 ORDER BY created_at, event_id LIMIT ?2"
+            ),
+            params![millis(now), limit as i64],
+        )
+    }
+}
+
 impl DeliveryStore for SqliteStore {
     async fn record_deliveries(&self, deliveries: &[Delivery]) -> Result<Vec<bool>, StoreError> {
         let mut conn = self.lock();
@@ -153,17 +176,7 @@ impl DeliveryStore for SqliteStore {
         now: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<Delivery>, StoreError> {
-        let conn = self.lock();
-        query_deliveries(
-            &conn,
-            &self.unreadable,
-            &format!(
-                "SELECT {DELIVERY_COLUMNS} FROM deliveries
-                 WHERE state IN ('pending', 'sending') AND next_attempt_at <= ?1
-                 ORDER BY created_at, event_id LIMIT ?2"
-            ),
-            params![millis(now), limit as i64],
-        )
+        self.due_in("state IN ('pending', 'sending')", now, limit)
     }
 
     async fn pending_deliveries(
@@ -171,17 +184,7 @@ impl DeliveryStore for SqliteStore {
         now: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<Delivery>, StoreError> {
-        let conn = self.lock();
-        query_deliveries(
-            &conn,
-            &self.unreadable,
-            &format!(
-                "SELECT {DELIVERY_COLUMNS} FROM deliveries
-                 WHERE state = 'pending' AND next_attempt_at <= ?1
-                 ORDER BY created_at, event_id LIMIT ?2"
-            ),
-            params![millis(now), limit as i64],
-        )
+        self.due_in("state = 'pending'", now, limit)
     }
 
     async fn deliveries_in(
