@@ -5,8 +5,11 @@
 //! endpoint), `DescribeCacheParameters` for Valkey and Redis OSS (the reserved memory of the
 //! parameter group), `DescribeReplicationGroups` (cluster mode, Multi-AZ, automatic failover,
 //! the node's shard and role, replicas, endpoints), `DescribeSnapshots` (the latest backup) and
-//! `ListTagsForResource` (the cluster's tags, and production or not). Whatever fails or does not answer in time is left
-//! unknown and named in `unavailable`; what came before it is kept. Lookups are cached briefly.
+//! `ListTagsForResource` (the cluster's tags, and production or not). Calls that need only answers
+//! already given are made together: after the cluster, its parameter group and replication group;
+//! after those, the backups and the tags. Whatever fails or does not answer in time is left
+//! unknown and named in `unavailable`, in the order above; what came before it is kept. Lookups
+//! are cached briefly.
 
 use std::future::Future;
 use std::time::Instant;
@@ -51,6 +54,19 @@ struct Lookup {
     out_of_time: bool,
 }
 
+/// A call's answer, or the deadline passed.
+type Timed<T> = Result<Result<T, ElastiCacheError>, tokio::time::error::Elapsed>;
+
+/// The output of `call` when there is one to make. The call is kept on the heap: the SDK's
+/// futures are large, and several of them side by side in one `join!` would not fit a thread's
+/// stack in a debug build.
+async fn maybe<F: Future>(call: Option<F>) -> Option<F::Output> {
+    match call {
+        Some(call) => Some(Box::pin(call).await),
+        None => None,
+    }
+}
+
 impl Lookup {
     fn new(bound: std::time::Duration) -> Self {
         Self {
@@ -70,7 +86,27 @@ impl Lookup {
         if self.out_of_time {
             return None;
         }
-        match tokio::time::timeout_at(self.deadline, call).await {
+        let answer = self.timed(call).await;
+        self.take(operation, answer)
+    }
+
+    /// `call` within the lookup's deadline, noted nowhere yet: calls that do not need each
+    /// other's answers are made together, then each answer is taken in the lookup's order.
+    fn timed<T, F: Future<Output = Result<T, ElastiCacheError>>>(
+        &self,
+        call: F,
+    ) -> impl Future<Output = Timed<T>> + use<T, F> {
+        let deadline = self.deadline;
+        async move { tokio::time::timeout_at(deadline, call).await }
+    }
+
+    /// The answer of a timed call, or `None` (noted) if it failed or the time was up; nothing
+    /// more is noted once the time is up.
+    fn take<T>(&mut self, operation: &str, answer: Timed<T>) -> Option<T> {
+        if self.out_of_time {
+            return None;
+        }
+        match answer {
             Ok(Ok(answer)) => Some(answer),
             Ok(Err(e)) => {
                 self.problems.push(e.to_string());
@@ -226,14 +262,19 @@ impl ElastiCache {
             return facts;
         };
         read_cluster(&mut facts, &cluster, node);
-        self.read_reserved_memory(&mut lookup, &mut facts).await;
-        let group = match cluster.replication_group_id() {
-            Some(id) => lookup
-                .ask("DescribeReplicationGroups", self.describe_group(id))
-                .await
-                .flatten(),
-            None => None,
-        };
+        // The parameter group and the replication group need only the cluster's answer.
+        let (reserved, group) = tokio::join!(
+            maybe(self.reserved_memory_call(&lookup, &facts)),
+            maybe(
+                cluster
+                    .replication_group_id()
+                    .map(|id| lookup.timed(self.describe_group(id)))
+            ),
+        );
+        take_reserved_memory(&mut lookup, &mut facts, reserved);
+        let group = group
+            .and_then(|answer| lookup.take("DescribeReplicationGroups", answer))
+            .flatten();
         if let Some(group) = &group {
             read_group(&mut facts, group, Some(cluster_id));
         }
@@ -307,19 +348,22 @@ impl ElastiCache {
 
     /// What the cluster's parameter group sets aside of the memory (Valkey and Redis OSS).
     async fn read_reserved_memory(&self, lookup: &mut Lookup, facts: &mut ClusterFacts) {
-        if !facts.engine.is_some_and(Engine::replicates) {
-            return;
+        let answer = maybe(self.reserved_memory_call(lookup, facts)).await;
+        take_reserved_memory(lookup, facts, answer);
+    }
+
+    /// The call that reads the reserved memory of `facts`' parameter group, when there is one to
+    /// read (Valkey and Redis OSS) and the time is not up.
+    fn reserved_memory_call<'a>(
+        &'a self,
+        lookup: &Lookup,
+        facts: &ClusterFacts,
+    ) -> Option<impl Future<Output = Timed<(Option<u32>, Option<u64>)>> + use<'a>> {
+        if lookup.out_of_time || !facts.engine.is_some_and(Engine::replicates) {
+            return None;
         }
-        let Some(name) = facts.cache_parameter_group.clone() else {
-            return;
-        };
-        if let Some((percent, bytes)) = lookup
-            .ask("DescribeCacheParameters", self.reserved_memory(&name))
-            .await
-        {
-            facts.reserved_memory_percent = percent;
-            facts.reserved_memory_bytes = bytes;
-        }
+        let name = facts.cache_parameter_group.clone()?;
+        Some(lookup.timed(async move { self.reserved_memory(&name).await }))
     }
 
     /// `reserved-memory-percent` and `reserved-memory` of parameter group `name`, when it sets
@@ -366,18 +410,25 @@ impl ElastiCache {
         subject: Subject<'_>,
         arns: [Option<&str>; 2],
     ) {
+        if lookup.out_of_time {
+            facts.production = None;
+            facts.tags = union_of_tags(arns.iter().flatten().map(|_| None).collect());
+            return;
+        }
         // Memcached keeps no backups.
-        if facts.engine.is_none_or(Engine::replicates)
-            && let Some(latest) = lookup
-                .ask("DescribeSnapshots", self.latest_snapshot(subject))
-                .await
-        {
+        let backups = facts.engine.is_none_or(Engine::replicates);
+        let (latest, first_tags, second_tags) = tokio::join!(
+            maybe(backups.then(|| lookup.timed(self.latest_snapshot(subject)))),
+            maybe(arns[0].map(|arn| lookup.timed(self.tags(arn)))),
+            maybe(arns[1].map(|arn| lookup.timed(self.tags(arn)))),
+        );
+        if let Some(latest) = latest.and_then(|answer| lookup.take("DescribeSnapshots", answer)) {
             facts.latest_snapshot_at = latest;
         }
         let mut production = None;
         let mut answers = Vec::with_capacity(2);
-        for arn in arns.into_iter().flatten() {
-            let answer = lookup.ask("ListTagsForResource", self.tags(arn)).await;
+        for answer in [first_tags, second_tags].into_iter().flatten() {
+            let answer = lookup.take("ListTagsForResource", answer);
             if let Some(tags) = &answer {
                 let found =
                     production_from_tags(tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
@@ -695,6 +746,20 @@ fn read_member(facts: &mut ClusterFacts, members: &[NodeGroupMember], member: &s
                 .filter_map(|m| m.cache_cluster_id().map(str::to_owned))
                 .collect(),
         );
+    }
+}
+
+/// Takes the answer of the reserved-memory call into `facts`.
+fn take_reserved_memory(
+    lookup: &mut Lookup,
+    facts: &mut ClusterFacts,
+    answer: Option<Timed<(Option<u32>, Option<u64>)>>,
+) {
+    if let Some((percent, bytes)) =
+        answer.and_then(|answer| lookup.take("DescribeCacheParameters", answer))
+    {
+        facts.reserved_memory_percent = percent;
+        facts.reserved_memory_bytes = bytes;
     }
 }
 
