@@ -12,6 +12,7 @@
 //! are cached briefly.
 
 use std::future::Future;
+use std::pin::Pin;
 use std::time::Instant;
 
 use aws_sdk_elasticache::types::{
@@ -57,12 +58,10 @@ struct Lookup {
 /// A call's answer, or the deadline passed.
 type Timed<T> = Result<Result<T, ElastiCacheError>, tokio::time::error::Elapsed>;
 
-/// The output of `call` when there is one to make. The call is kept on the heap: the SDK's
-/// futures are large, and several of them side by side in one `join!` would not fit a thread's
-/// stack in a debug build.
+/// The output of `call` when there is one to make.
 async fn maybe<F: Future>(call: Option<F>) -> Option<F::Output> {
     match call {
-        Some(call) => Some(Box::pin(call).await),
+        Some(call) => Some(call.await),
         None => None,
     }
 }
@@ -92,12 +91,15 @@ impl Lookup {
 
     /// `call` within the lookup's deadline, noted nowhere yet: calls that do not need each
     /// other's answers are made together, then each answer is taken in the lookup's order.
+    ///
+    /// The call is kept on the heap: the SDK's futures are large, and several of them side by
+    /// side in one `join!` would not fit a thread's stack in a debug build.
     fn timed<T, F: Future<Output = Result<T, ElastiCacheError>>>(
         &self,
         call: F,
-    ) -> impl Future<Output = Timed<T>> + use<T, F> {
+    ) -> Pin<Box<impl Future<Output = Timed<T>> + use<T, F>>> {
         let deadline = self.deadline;
-        async move { tokio::time::timeout_at(deadline, call).await }
+        Box::pin(async move { tokio::time::timeout_at(deadline, call).await })
     }
 
     /// The answer of a timed call, or `None` (noted) if it failed or the time was up; nothing
