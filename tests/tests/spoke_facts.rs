@@ -71,6 +71,21 @@ async fn create_cluster(client: &ElastiCacheClient, version: &str, team: &str) {
 }
 
 /// The hub's variables, as the stack sets them.
+/// moto behind the ElastiCache stand-in with `sessions-cache` in the hub (Redis OSS 7.1,
+/// team=platform) and in the spoke (Redis OSS 6.2, team=payments), and Slack with the payments
+/// channel.
+async fn both_clusters() -> (Moto, ElastiCacheStandIn, SlackStandIn) {
+    let moto = Moto::start();
+    let stand_in = ElastiCacheStandIn::forwarding_to(&moto.endpoint());
+    let slack = SlackStandIn::builder()
+        .channel(PAYMENTS, "payments")
+        .start();
+    let hub = ElastiCacheClient::new(&stand_in.sdk_config().await);
+    create_cluster(&hub, "7.1", "platform").await;
+    create_cluster(&spoke_elasticache(&stand_in).await, "6.2", "payments").await;
+    (moto, stand_in, slack)
+}
+
 async fn environment(
     moto: &Moto,
     stand_in: &ElastiCacheStandIn,
@@ -146,14 +161,7 @@ fn any_mentions(messages: &[StoredMessage], what: &str) -> bool {
 async fn a_spokes_notice_is_routed_by_its_own_clusters_tags_and_shows_its_facts_not_the_hubs() {
     // Arrange: `sessions-cache` in the hub (Redis OSS 7.1, team=platform) and in the spoke
     // (Redis OSS 6.2, team=payments).
-    let moto = Moto::start();
-    let stand_in = ElastiCacheStandIn::forwarding_to(&moto.endpoint());
-    let slack = SlackStandIn::builder()
-        .channel(PAYMENTS, "payments")
-        .start();
-    let hub = ElastiCacheClient::new(&stand_in.sdk_config().await);
-    create_cluster(&hub, "7.1", "platform").await;
-    create_cluster(&spoke_elasticache(&stand_in).await, "6.2", "payments").await;
+    let (moto, stand_in, slack) = both_clusters().await;
     let env = environment(&moto, &stand_in, &slack).await;
     let ingest = LambdaRuntime::running("cachewatch-ingest", &env);
 
@@ -283,14 +291,7 @@ fn scheduled_event() -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_poller_sends_a_spokes_waiting_alert_with_the_spoke_clusters_facts() {
     // Arrange: both clusters, as above; Slack is down when the spoke's notice arrives.
-    let moto = Moto::start();
-    let stand_in = ElastiCacheStandIn::forwarding_to(&moto.endpoint());
-    let slack = SlackStandIn::builder()
-        .channel(PAYMENTS, "payments")
-        .start();
-    let hub = ElastiCacheClient::new(&stand_in.sdk_config().await);
-    create_cluster(&hub, "7.1", "platform").await;
-    create_cluster(&spoke_elasticache(&stand_in).await, "6.2", "payments").await;
+    let (moto, stand_in, slack) = both_clusters().await;
     aws_sdk_sns::Client::new(&moto.sdk_config().await)
         .create_topic()
         .name("cachewatch")
