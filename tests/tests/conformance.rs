@@ -361,11 +361,21 @@ mod dynamodb_table {
         assert!(!store.nothing_else_pending("C0OTHER"), "another channel's");
 
         // An alert saved pending again (its send failed) marks the channel again.
-        let c_again = alert("ccccccccccccccccccc3", DeliveryState::Pending);
+        let mut c_again = alert("ccccccccccccccccccc3", DeliveryState::Pending);
+        c_again.next_attempt_at = now + chrono::Duration::minutes(5);
         store
             .save_together(&[OutboxWrite::Delivery(&c_again), release])
             .await
             .unwrap();
+        assert!(marked("C0ALERTS").await);
+
+        // The next claim clears it; what is pending, read after it, is not due yet: the alert
+        // waiting for its next try marks the channel again, for the claim after it falls due.
+        let e = alert("eeeeeeeeeeeeeeeeeee5", DeliveryState::Sending);
+        assert_eq!(claim(e).await, Claim::Taken);
+        assert!(!store.nothing_else_pending("C0ALERTS"));
+        assert!(!marked("C0ALERTS").await);
+        assert_eq!(store.pending_deliveries(now, 100).await.unwrap(), []);
         assert!(marked("C0ALERTS").await);
     }
 

@@ -81,7 +81,8 @@
 //!   document being the one recorded, with a `ConditionCheck` that the channel has no pending
 //!   mark: then nothing else is pending there and the sender reads nothing more
 //!   ([`DeliveryStore::nothing_else_pending`]); when it has one, the claim is made again with the
-//!   mark deleted, and the sender reads what is pending. Every write of a delivery left
+//!   mark deleted, and the sender reads what is pending (the whole `D#pending` partition: the
+//!   channels of deliveries not due yet are marked again). Every write of a delivery left
 //!   `pending` (recorded, or saved again after a failed send) puts its channel's mark after it
 //!   (in the same transaction when saved together). An ingest that alerts at once holds back its
 //!   group's maintenance transaction ([`EventStore::hold_maintenances`]): the claim carries
@@ -158,7 +159,7 @@ pub struct DynamoStore {
     unreadable: UnreadableLog,
     prefetched_mutes: std::sync::Mutex<Option<responses::PrefetchedMutes>>,
     prefetched_facts: std::sync::Mutex<Option<facts::PrefetchedFacts>>,
-    claimed_alone: std::sync::Mutex<Option<(String, Instant)>>,
+    claimed_alone: std::sync::Mutex<std::collections::HashMap<String, (bool, Instant)>>,
     held: std::sync::Mutex<events::Held>,
 }
 

@@ -35,6 +35,20 @@ impl DynamoStore {
         state: DeliveryState,
         due_by: Option<DateTime<Utc>>,
     ) -> Result<Vec<(EventId, &'static str)>, StoreError> {
+        let indexed = self.indexed(state, due_by).await?;
+        Ok(indexed
+            .iter()
+            .map(|d| (d.event_id.clone(), d.lane()))
+            .collect())
+    }
+
+    /// The deliveries the index has in `state` with a next attempt at or before `due_by` (all
+    /// of them when `None`), as the index shows them.
+    async fn indexed(
+        &self,
+        state: DeliveryState,
+        due_by: Option<DateTime<Utc>>,
+    ) -> Result<Vec<Delivery>, StoreError> {
         let mut request = self
             .query()
             .index_name(Index::Key.name())
@@ -60,7 +74,6 @@ impl DynamoStore {
                 })
                 .transpose()
             })
-            .map(|d| d.map(|d| (d.event_id.clone(), d.lane())))
             .collect()
     }
 
@@ -314,12 +327,28 @@ fn refused(
 }
 
 impl DynamoStore {
-    /// The channel of the last claim that found no pending mark, and when.
-    fn claim_finding(&self) -> std::sync::MutexGuard<'_, Option<(String, Instant)>> {
-        // Plain data, replaced whole: a panic cannot leave it inconsistent.
+    /// What the latest claims in each channel found, and when: whether nothing else was
+    /// pending there.
+    fn claim_findings(&self) -> std::sync::MutexGuard<'_, HashMap<String, (bool, Instant)>> {
+        // Plain data, each entry replaced whole: a panic cannot leave it inconsistent.
         self.claimed_alone
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Notes what a claim in `channel` found. A mark found stands over a claim of the same
+    /// channel that found none meanwhile (two sends of one process at once): the one that
+    /// cleared it must read what is pending, whichever asks first.
+    fn note_claim(&self, channel: &str, alone: bool) {
+        let mut findings = self.claim_findings();
+        findings.retain(|_, (_, at)| at.elapsed() < CLAIM_FINDING_FOR);
+        match findings.get_mut(channel) {
+            Some(_) if alone => {}
+            Some(found) => *found = (false, Instant::now()),
+            None => {
+                findings.insert(channel.to_owned(), (alone, Instant::now()));
+            }
+        }
     }
 
     /// A claim's two writes: the lease taken on its usual condition, and the delivery put on
@@ -401,7 +430,7 @@ impl DynamoStore {
         first.extend(with.iter().cloned());
         match self.transact(first).await {
             Ok(()) => {
-                *self.claim_finding() = Some((channel.to_owned(), Instant::now()));
+                self.note_claim(channel, true);
                 return Ok(Some(Claim::Taken));
             }
             Err(err) => match refused(err)? {
@@ -413,6 +442,7 @@ impl DynamoStore {
         }
         // Marked: the claim clears the mark, and its caller reads what is pending after it (an
         // alert left pending after that marks the channel again).
+        self.note_claim(channel, false);
         let clear = Delete::builder()
             .table_name(&self.table)
             .set_key(Some(pending_mark(channel)))
@@ -493,10 +523,15 @@ impl DeliveryStore for DynamoStore {
         limit: usize,
     ) -> Result<Vec<Delivery>, StoreError> {
         self.settle().await?;
-        // The `pending` partition alone: one query, where what is due takes two.
-        let ids = self
-            .indexed_deliveries(DeliveryState::Pending, Some(now))
-            .await?;
+        // The `pending` partition alone: one query, where what is due takes two. It is read
+        // after a claim cleared the channel's pending mark: an alert waiting for a later try
+        // marks its channel again, for the claim after it falls due.
+        let indexed = self.indexed(DeliveryState::Pending, None).await?;
+        let (due, waiting): (Vec<Delivery>, Vec<Delivery>) =
+            indexed.into_iter().partition(|d| d.next_attempt_at <= now);
+        self.mark_pending(pending_channels(&waiting)).await?;
+        let ids: Vec<(EventId, &'static str)> =
+            due.iter().map(|d| (d.event_id.clone(), d.lane())).collect();
         let mut due = self.deliveries_at(&ids).await?;
         due.retain(|d| d.state == DeliveryState::Pending && d.next_attempt_at <= now);
         due.sort_by(|a, b| (a.created_at, &a.event_id).cmp(&(b.created_at, &b.event_id)));
@@ -583,7 +618,6 @@ impl DeliveryStore for DynamoStore {
     }
 
     async fn claim(&self, claim: ClaimRequest<'_>) -> Result<Claim, StoreError> {
-        *self.claim_finding() = None;
         // The maintenance writes held back for this claim go with it, when they fit.
         let mut held = self.take_held();
         let actions: usize = held.iter().map(|g| g.actions.len()).sum();
@@ -608,9 +642,9 @@ impl DeliveryStore for DynamoStore {
     }
 
     fn nothing_else_pending(&self, channel: &str) -> bool {
-        self.claim_finding()
-            .take()
-            .is_some_and(|(c, at)| c == channel && at.elapsed() < CLAIM_FINDING_FOR)
+        self.claim_findings()
+            .remove(channel)
+            .is_some_and(|(alone, at)| alone && at.elapsed() < CLAIM_FINDING_FOR)
     }
 
     async fn save_together(&self, writes: &[OutboxWrite<'_>]) -> Result<(), StoreError> {
