@@ -3,38 +3,21 @@
 
 use chrono::{DateTime, Duration, Utc};
 
+use crate::events;
+
 use cachewatch_core::cluster::facts::{ClusterFacts, Engine, NodeRole};
-use cachewatch_core::intake::parse::{EventDraft, ParseContext};
+use cachewatch_core::intake::parse::ParseContext;
 use cachewatch_core::lifecycle::{self, Maintenance};
-use cachewatch_core::model::event::{FailoverNodes, MaintenanceEvent, Origin, Window};
-use cachewatch_core::model::ids::{ClusterId, NodeId, ReplicationGroupId, SourceId};
+use cachewatch_core::model::event::MaintenanceEvent;
+use cachewatch_core::model::ids::ReplicationGroupId;
 use cachewatch_core::model::kind::EventKind;
 use cachewatch_core::runbook::{Owners, RunbookInput};
 
-/// Now, in every case: Monday 22 June 2026, 09:00 UTC.
-pub const NOW: &str = "2026-06-22T09:00:00Z";
-
-pub fn at(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
-}
+pub use crate::events::{NOW, at, window};
+use crate::events::{Node, failover, scheduled, scheduled_text};
 
 pub fn now() -> DateTime<Utc> {
     at(NOW)
-}
-
-/// The announced window: Thursday 25 June 2026, 19:00 to 20:00 UTC.
-pub fn window() -> Window {
-    Window {
-        start: at("2026-06-25T19:00:00Z"),
-        end: at("2026-06-25T20:00:00Z"),
-    }
-}
-
-fn later_window() -> Window {
-    Window {
-        start: at("2026-07-02T19:00:00Z"),
-        end: at("2026-07-02T20:00:00Z"),
-    }
 }
 
 /// A runbook case.
@@ -56,81 +39,6 @@ impl Case {
             None => input,
         }
     }
-}
-
-/// What a node event needs: kind, cluster, node, when.
-struct Node<'a> {
-    kind: &'a str,
-    cluster: &'a str,
-    node: &'a str,
-    group: Option<&'a str>,
-    at: &'a str,
-    window: Option<Window>,
-    previous: Option<Window>,
-    message: Option<String>,
-    region: Option<&'a str>,
-    drill: bool,
-}
-
-impl<'a> Node<'a> {
-    fn new(kind: &'a str, cluster: &'a str, node: &'a str, at: &'a str) -> Self {
-        Self {
-            kind,
-            cluster,
-            node,
-            group: None,
-            at,
-            window: None,
-            previous: None,
-            message: None,
-            region: Some("us-east-1"),
-            drill: false,
-        }
-    }
-
-    fn finish(self) -> MaintenanceEvent {
-        let mut d = EventDraft::new(
-            EventKind::new(self.kind),
-            "cache-cluster".into(),
-            SourceId::parse(self.cluster).unwrap(),
-            Origin::DescribeEvents,
-        );
-        d.cluster_id = Some(ClusterId::parse(self.cluster).unwrap());
-        d.node_id = Some(NodeId::parse(self.node).unwrap());
-        d.replication_group_id = self.group.map(|g| ReplicationGroupId::parse(g).unwrap());
-        d.occurred_at = Some(at(self.at));
-        d.window = self.window;
-        d.previous_window = self.previous;
-        d.message = self.message;
-        d.region = self.region.map(Into::into);
-        d.account_id = self.region.map(|_| "123456789012".into());
-        let ctx = ParseContext {
-            received_at: at(self.at),
-            drill: self.drill,
-        };
-        d.finish(&ctx)
-    }
-}
-
-fn scheduled_text(cluster: &str, node: &str) -> String {
-    format!(
-        "The node with Cache Cluster ID: {cluster}, Node ID: {node} is scheduled for replacement during the maintenance window from Start Time: Jun 25 19:00 UTC, End Time: Jun 25 20:00 UTC"
-    )
-}
-
-fn scheduled(cluster: &str, node: &str, group: Option<&str>) -> MaintenanceEvent {
-    Node {
-        group,
-        window: Some(window()),
-        message: Some(scheduled_text(cluster, node)),
-        ..Node::new(
-            EventKind::NODE_REPLACEMENT_SCHEDULED,
-            cluster,
-            node,
-            "2026-06-18T03:12:00Z",
-        )
-    }
-    .finish()
 }
 
 /// The maintenance `event` belongs to, among those `events` make.
@@ -343,22 +251,9 @@ fn redis_cluster_mode_enabled() -> Case {
 }
 
 fn valkey_primary() -> Case {
-    let event = Node {
-        group: Some("feeds"),
-        window: Some(window()),
-        message: Some(scheduled_text("feeds-001", "0001")),
-        region: None,
-        ..Node::new(
-            EventKind::NODE_REPLACEMENT_SCHEDULED,
-            "feeds-001",
-            "0001",
-            "2026-06-18T03:12:00Z",
-        )
-    }
-    .finish();
     in_maintenance(
         "valkey-primary",
-        vec![event],
+        vec![events::feeds_scheduled(None)],
         ClusterFacts {
             engine: Some(Engine::Valkey),
             engine_version: Some("8.0.1".into()),
@@ -386,47 +281,9 @@ fn memcached_scheduled() -> Case {
 }
 
 fn memcached_repeat() -> Case {
-    let first_window = Window {
-        start: at("2026-06-20T19:00:00Z"),
-        end: at("2026-06-20T20:00:00Z"),
-    };
-    let first = Node {
-        window: Some(first_window),
-        message: Some(
-            "The node with Cache Cluster ID: sessions-mc, Node ID: 0002 is scheduled for replacement during the maintenance window from Start Time: Jun 20 19:00 UTC, End Time: Jun 20 20:00 UTC".into(),
-        ),
-        ..Node::new(
-            EventKind::NODE_REPLACEMENT_SCHEDULED,
-            "sessions-mc",
-            "0002",
-            "2026-06-12T03:12:00Z",
-        )
-    }
-    .finish();
-    let done = Node {
-        message: Some("Finished recovery for cache nodes 0002".into()),
-        ..Node::new(
-            EventKind::CACHE_NODE_REPLACE_COMPLETE,
-            "sessions-mc",
-            "0002",
-            "2026-06-20T19:24:00Z",
-        )
-    }
-    .finish();
-    let again = Node {
-        window: Some(window()),
-        message: Some(scheduled_text("sessions-mc", "0002")),
-        ..Node::new(
-            EventKind::NODE_REPLACEMENT_SCHEDULED,
-            "sessions-mc",
-            "0002",
-            "2026-06-21T03:12:00Z",
-        )
-    }
-    .finish();
     in_maintenance(
         "memcached-repeat",
-        vec![first, done, again],
+        events::memcached_repeat(),
         memcached_facts(),
         "memcached-node-replacement.md",
     )
@@ -462,26 +319,12 @@ fn memcached_replaced() -> Case {
 }
 
 fn failover_event() -> MaintenanceEvent {
-    let mut d = EventDraft::new(
-        EventKind::new(EventKind::FAILOVER_COMPLETE),
-        "replication-group".into(),
-        SourceId::parse("orders").unwrap(),
-        Origin::Sns,
-    );
-    d.event_name = Some("ElastiCache:FailoverComplete".into());
-    d.replication_group_id = Some(ReplicationGroupId::parse("orders").unwrap());
-    d.occurred_at = Some(at("2026-06-22T05:02:00Z"));
-    d.message = Some(
-        "Failover from master node orders-0001-001 to replica node orders-0001-002 completed"
-            .into(),
-    );
-    d.failover = Some(FailoverNodes {
-        from: Some("orders-0001-001".into()),
-        to: Some("orders-0001-002".into()),
-    });
-    d.region = Some("us-east-1".into());
-    d.account_id = Some("123456789012".into());
-    d.finish(&ParseContext::received_at(at("2026-06-22T05:02:00Z")))
+    failover(
+        "orders-0001-001",
+        "orders-0001-002",
+        "orders",
+        "2026-06-22T05:02:00Z",
+    )
 }
 
 fn failover_unplanned() -> Case {
@@ -541,68 +384,27 @@ fn redis_replaced_without_notice() -> Case {
 }
 
 fn rescheduled() -> Case {
-    let moved = Node {
-        window: Some(later_window()),
-        previous: Some(window()),
-        message: Some(
-            "The replacement in maintenance window for node with Cache Cluster ID: orders-0001-001, Node ID: 0001 has re-scheduled from Previous Start Time: Jun 25 19:00 UTC, Previous End Time: Jun 25 20:00 UTC to New Start Time: Jul 02 19:00 UTC, New End Time: Jul 02 20:00 UTC".into(),
-        ),
-        ..Node::new(
-            EventKind::NODE_REPLACEMENT_RESCHEDULED,
-            "orders-0001-001",
-            "0001",
-            "2026-06-21T16:40:00Z",
-        )
-    }
-    .finish();
     in_maintenance(
         "rescheduled",
-        vec![scheduled("orders-0001-001", "0001", None), moved],
+        events::rescheduled(),
         redis_primary_facts(),
         "replacement-changed.md",
     )
 }
 
 fn canceled() -> Case {
-    let canceled = Node {
-        window: Some(window()),
-        message: Some(
-            "The replacement for Cache Cluster ID: orders-0001-001, Node ID: 0001 scheduled during the maintenance window from Start Time: Jun 25 19:00 UTC, End Time: Jun 25 20:00 UTC has been canceled".into(),
-        ),
-        ..Node::new(
-            EventKind::NODE_REPLACEMENT_CANCELED,
-            "orders-0001-001",
-            "0001",
-            "2026-06-21T16:40:00Z",
-        )
-    }
-    .finish();
     in_maintenance(
         "canceled",
-        vec![scheduled("orders-0001-001", "0001", None), canceled],
+        events::canceled(),
         redis_primary_facts(),
         "replacement-changed.md",
     )
 }
 
 fn generic() -> Case {
-    let mut event = Node {
-        message: Some(
-            "Snapshot failed for snapshot with ID 'orders-nightly' of cache cluster with ID 'orders-0001-002'".into(),
-        ),
-        ..Node::new(
-            EventKind::SNAPSHOT_FAILED,
-            "orders-0001-002",
-            "0001",
-            "2026-06-22T03:15:00Z",
-        )
-    }
-    .finish();
-    event.node_id = None;
-    event.actionable = true;
     Case {
         name: "generic",
-        event,
+        event: events::snapshot_failed(),
         maintenance: None,
         events: vec![],
         facts: ClusterFacts::default(),
@@ -611,21 +413,9 @@ fn generic() -> Case {
 }
 
 fn drill() -> Case {
-    let event = Node {
-        window: Some(window()),
-        message: Some(scheduled_text("orders-0001-001", "0001")),
-        drill: true,
-        ..Node::new(
-            EventKind::NODE_REPLACEMENT_SCHEDULED,
-            "orders-0001-001",
-            "0001",
-            "2026-06-22T08:55:00Z",
-        )
-    }
-    .finish();
     in_maintenance(
         "drill",
-        vec![event],
+        vec![events::drill()],
         redis_primary_facts(),
         "redis-node-replacement.md",
     )

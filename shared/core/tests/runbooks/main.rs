@@ -4,6 +4,8 @@
 
 mod cases;
 mod escaping;
+#[path = "../common/events.rs"]
+mod events;
 mod golden;
 mod overrides;
 mod rules;

@@ -1,0 +1,264 @@
+//! The events the runbook and the Slack cases are made of, built one way for both: a node's
+//! events from what differs (kind, cluster, node, when), and the scenarios both render (a
+//! replacement announced again, moved or canceled, a drill, a failed snapshot). Each case file
+//! adds its own facts and what it renders.
+
+use chrono::{DateTime, Utc};
+
+use cachewatch_core::intake::parse::{EventDraft, ParseContext};
+use cachewatch_core::model::event::{FailoverNodes, MaintenanceEvent, Origin, Window};
+use cachewatch_core::model::ids::{ClusterId, NodeId, ReplicationGroupId, SourceId};
+use cachewatch_core::model::kind::EventKind;
+
+/// Now, unless a case says otherwise: Monday 22 June 2026, 09:00 UTC.
+pub const NOW: &str = "2026-06-22T09:00:00Z";
+
+pub fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+/// The announced window: Thursday 25 June 2026, 19:00 to 20:00 UTC.
+pub fn window() -> Window {
+    Window {
+        start: at("2026-06-25T19:00:00Z"),
+        end: at("2026-06-25T20:00:00Z"),
+    }
+}
+
+fn later_window() -> Window {
+    Window {
+        start: at("2026-07-02T19:00:00Z"),
+        end: at("2026-07-02T20:00:00Z"),
+    }
+}
+
+/// What a node event needs: kind, cluster, node, when.
+pub struct Node<'a> {
+    pub kind: &'a str,
+    pub cluster: &'a str,
+    pub node: &'a str,
+    pub group: Option<&'a str>,
+    pub at: &'a str,
+    pub window: Option<Window>,
+    pub previous: Option<Window>,
+    pub message: Option<String>,
+    pub region: Option<&'a str>,
+    pub drill: bool,
+}
+
+impl<'a> Node<'a> {
+    pub fn new(kind: &'a str, cluster: &'a str, node: &'a str, at: &'a str) -> Self {
+        Self {
+            kind,
+            cluster,
+            node,
+            group: None,
+            at,
+            window: None,
+            previous: None,
+            message: None,
+            region: Some("us-east-1"),
+            drill: false,
+        }
+    }
+
+    pub fn finish(self) -> MaintenanceEvent {
+        let mut d = EventDraft::new(
+            EventKind::new(self.kind),
+            "cache-cluster".into(),
+            SourceId::parse(self.cluster).unwrap(),
+            Origin::DescribeEvents,
+        );
+        d.cluster_id = Some(ClusterId::parse(self.cluster).unwrap());
+        d.node_id = Some(NodeId::parse(self.node).unwrap());
+        d.replication_group_id = self.group.map(|g| ReplicationGroupId::parse(g).unwrap());
+        d.occurred_at = Some(at(self.at));
+        d.window = self.window;
+        d.previous_window = self.previous;
+        d.message = self.message;
+        d.region = self.region.map(Into::into);
+        d.account_id = self.region.map(|_| "123456789012".into());
+        let ctx = ParseContext {
+            received_at: at(self.at),
+            drill: self.drill,
+        };
+        d.finish(&ctx)
+    }
+}
+
+pub fn scheduled_text(cluster: &str, node: &str) -> String {
+    format!(
+        "The node with Cache Cluster ID: {cluster}, Node ID: {node} is scheduled for replacement during the maintenance window from Start Time: Jun 25 19:00 UTC, End Time: Jun 25 20:00 UTC"
+    )
+}
+
+pub fn scheduled(cluster: &str, node: &str, group: Option<&str>) -> MaintenanceEvent {
+    Node {
+        group,
+        window: Some(window()),
+        message: Some(scheduled_text(cluster, node)),
+        ..Node::new(
+            EventKind::NODE_REPLACEMENT_SCHEDULED,
+            cluster,
+            node,
+            "2026-06-18T03:12:00Z",
+        )
+    }
+    .finish()
+}
+
+/// The replication group `group` failed over from `from` to `to` at `when`.
+pub fn failover(from: &str, to: &str, group: &str, when: &str) -> MaintenanceEvent {
+    let mut d = EventDraft::new(
+        EventKind::new(EventKind::FAILOVER_COMPLETE),
+        "replication-group".into(),
+        SourceId::parse(group).unwrap(),
+        Origin::Sns,
+    );
+    d.event_name = Some("ElastiCache:FailoverComplete".into());
+    d.replication_group_id = Some(ReplicationGroupId::parse(group).unwrap());
+    d.occurred_at = Some(at(when));
+    d.message = Some(format!(
+        "Failover from master node {from} to replica node {to} completed"
+    ));
+    d.failover = Some(FailoverNodes {
+        from: Some(from.into()),
+        to: Some(to.into()),
+    });
+    d.region = Some("us-east-1".into());
+    d.account_id = Some("123456789012".into());
+    d.finish(&ParseContext::received_at(at(when)))
+}
+
+/// A replacement of memcached node `sessions-mc` 0002 done on 20 June, announced again for
+/// the window: three events.
+pub fn memcached_repeat() -> Vec<MaintenanceEvent> {
+    let first_window = Window {
+        start: at("2026-06-20T19:00:00Z"),
+        end: at("2026-06-20T20:00:00Z"),
+    };
+    let first = Node {
+        window: Some(first_window),
+        message: Some(
+            "The node with Cache Cluster ID: sessions-mc, Node ID: 0002 is scheduled for replacement during the maintenance window from Start Time: Jun 20 19:00 UTC, End Time: Jun 20 20:00 UTC".into(),
+        ),
+        ..Node::new(
+            EventKind::NODE_REPLACEMENT_SCHEDULED,
+            "sessions-mc",
+            "0002",
+            "2026-06-12T03:12:00Z",
+        )
+    }
+    .finish();
+    let done = Node {
+        message: Some("Finished recovery for cache nodes 0002".into()),
+        ..Node::new(
+            EventKind::CACHE_NODE_REPLACE_COMPLETE,
+            "sessions-mc",
+            "0002",
+            "2026-06-20T19:24:00Z",
+        )
+    }
+    .finish();
+    let again = Node {
+        window: Some(window()),
+        message: Some(scheduled_text("sessions-mc", "0002")),
+        ..Node::new(
+            EventKind::NODE_REPLACEMENT_SCHEDULED,
+            "sessions-mc",
+            "0002",
+            "2026-06-21T03:12:00Z",
+        )
+    }
+    .finish();
+    vec![first, done, again]
+}
+
+/// The replacement of `orders-0001-001` 0001 announced, then moved a week later.
+pub fn rescheduled() -> Vec<MaintenanceEvent> {
+    let moved = Node {
+        window: Some(later_window()),
+        previous: Some(window()),
+        message: Some(
+            "The replacement in maintenance window for node with Cache Cluster ID: orders-0001-001, Node ID: 0001 has re-scheduled from Previous Start Time: Jun 25 19:00 UTC, Previous End Time: Jun 25 20:00 UTC to New Start Time: Jul 02 19:00 UTC, New End Time: Jul 02 20:00 UTC".into(),
+        ),
+        ..Node::new(
+            EventKind::NODE_REPLACEMENT_RESCHEDULED,
+            "orders-0001-001",
+            "0001",
+            "2026-06-21T16:40:00Z",
+        )
+    }
+    .finish();
+    vec![scheduled("orders-0001-001", "0001", None), moved]
+}
+
+/// The replacement of `orders-0001-001` 0001 announced, then canceled.
+pub fn canceled() -> Vec<MaintenanceEvent> {
+    let canceled = Node {
+        window: Some(window()),
+        message: Some(
+            "The replacement for Cache Cluster ID: orders-0001-001, Node ID: 0001 scheduled during the maintenance window from Start Time: Jun 25 19:00 UTC, End Time: Jun 25 20:00 UTC has been canceled".into(),
+        ),
+        ..Node::new(
+            EventKind::NODE_REPLACEMENT_CANCELED,
+            "orders-0001-001",
+            "0001",
+            "2026-06-21T16:40:00Z",
+        )
+    }
+    .finish();
+    vec![scheduled("orders-0001-001", "0001", None), canceled]
+}
+
+/// A drill's replacement of `orders-0001-001` 0001, announced five minutes ago.
+pub fn drill() -> MaintenanceEvent {
+    Node {
+        window: Some(window()),
+        message: Some(scheduled_text("orders-0001-001", "0001")),
+        drill: true,
+        ..Node::new(
+            EventKind::NODE_REPLACEMENT_SCHEDULED,
+            "orders-0001-001",
+            "0001",
+            "2026-06-22T08:55:00Z",
+        )
+    }
+    .finish()
+}
+
+/// A failed snapshot of `orders-0001-002`: actionable, about no node, no template of its own.
+pub fn snapshot_failed() -> MaintenanceEvent {
+    let mut event = Node {
+        message: Some(
+            "Snapshot failed for snapshot with ID 'orders-nightly' of cache cluster with ID 'orders-0001-002'".into(),
+        ),
+        ..Node::new(
+            EventKind::SNAPSHOT_FAILED,
+            "orders-0001-002",
+            "0001",
+            "2026-06-22T03:15:00Z",
+        )
+    }
+    .finish();
+    event.node_id = None;
+    event.actionable = true;
+    event
+}
+
+/// The replacement of Valkey node `feeds-001` 0001 (group `feeds`) announced, in `region`.
+pub fn feeds_scheduled(region: Option<&'static str>) -> MaintenanceEvent {
+    Node {
+        group: Some("feeds"),
+        window: Some(window()),
+        message: Some(scheduled_text("feeds-001", "0001")),
+        region,
+        ..Node::new(
+            EventKind::NODE_REPLACEMENT_SCHEDULED,
+            "feeds-001",
+            "0001",
+            "2026-06-18T03:12:00Z",
+        )
+    }
+    .finish()
+}
