@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::events;
+use crate::scenes;
 
 use cachewatch_core::cluster::facts::{ClusterFacts, Engine, NodeRole};
 use cachewatch_core::intake::parse::ParseContext;
@@ -13,8 +13,8 @@ use cachewatch_core::model::ids::ReplicationGroupId;
 use cachewatch_core::model::kind::EventKind;
 use cachewatch_core::runbook::{Owners, RunbookInput};
 
-pub use crate::events::{NOW, at, window};
-use crate::events::{Node, failover, scheduled, scheduled_text};
+pub use crate::scenes::{NOW, at, window};
+use crate::scenes::{Node, failover, scheduled, scheduled_text};
 
 pub fn now() -> DateTime<Utc> {
     at(NOW)
@@ -73,59 +73,26 @@ fn in_maintenance(
     }
 }
 
-/// A Redis OSS 7.1 primary of a cluster-mode-disabled group with two replicas and automatic
-/// failover: the healthy, common case.
+/// The healthy, common Redis OSS primary, with what the runbooks read beyond an alert: one
+/// shard of one node, its parameter group and reserved memory.
 pub fn redis_primary_facts() -> ClusterFacts {
     ClusterFacts {
-        engine: Some(Engine::Redis),
-        engine_version: Some("7.1.0".into()),
-        replication_group_id: Some("orders".into()),
-        cluster_mode_enabled: Some(false),
-        node_role: Some(NodeRole::Primary),
-        multi_az: Some(true),
-        automatic_failover: Some(true),
-        replicas_per_shard: Some(2),
-        node_group_id: Some("0001".into()),
-        replica_cluster_ids: Some(vec!["orders-0001-002".into(), "orders-0001-003".into()]),
-        node_endpoint: Some("orders-0001-001.orders.abc123.use1.cache.amazonaws.com".into()),
-        primary_endpoint: Some("master.orders.abc123.use1.cache.amazonaws.com".into()),
-        reader_endpoint: Some("replica.orders.abc123.use1.cache.amazonaws.com".into()),
-        configuration_endpoint: None,
-        port: Some(6379),
-        tls_in_transit: Some(true),
-        preferred_maintenance_window: Some("thu:19:00-thu:20:00".into()),
-        snapshot_retention_days: Some(7),
-        latest_snapshot_at: Some(at("2026-06-22T03:10:00Z")),
-        pending_reboot_parameters: Some(vec![]),
-        production: Some(true),
-        tags: None,
-        unavailable: None,
-        auth_token_enabled: Some(false),
-        user_group_ids: Some(vec![]),
         data_tiering: Some(false),
-        global_datastore_id: None,
-        global_datastore_role: None,
-        durability: None,
         node_group_count: Some(1),
         num_cache_nodes: Some(1),
         cache_parameter_group: Some("default.redis7".into()),
         reserved_memory_percent: Some(25),
         reserved_memory_bytes: Some(0),
-        reused_from: None,
+        ..scenes::redis_primary_facts()
     }
 }
 
+/// The Memcached cluster, with its window and its three nodes.
 fn memcached_facts() -> ClusterFacts {
     ClusterFacts {
-        engine: Some(Engine::Memcached),
-        engine_version: Some("1.6.22".into()),
-        configuration_endpoint: Some("sessions-mc.x1y2z3.cfg.use1.cache.amazonaws.com".into()),
-        port: Some(11211),
         preferred_maintenance_window: Some("thu:19:00-thu:20:00".into()),
-        pending_reboot_parameters: Some(vec![]),
-        production: Some(true),
         num_cache_nodes: Some(3),
-        ..ClusterFacts::default()
+        ..scenes::memcached_facts()
     }
 }
 
@@ -253,7 +220,7 @@ fn redis_cluster_mode_enabled() -> Case {
 fn valkey_primary() -> Case {
     in_maintenance(
         "valkey-primary",
-        vec![events::feeds_scheduled(None)],
+        vec![scenes::feeds_scheduled(None)],
         ClusterFacts {
             engine: Some(Engine::Valkey),
             engine_version: Some("8.0.1".into()),
@@ -283,7 +250,7 @@ fn memcached_scheduled() -> Case {
 fn memcached_repeat() -> Case {
     in_maintenance(
         "memcached-repeat",
-        events::memcached_repeat(),
+        scenes::memcached_repeat(),
         memcached_facts(),
         "memcached-node-replacement.md",
     )
@@ -386,7 +353,7 @@ fn redis_replaced_without_notice() -> Case {
 fn rescheduled() -> Case {
     in_maintenance(
         "rescheduled",
-        events::rescheduled(),
+        scenes::rescheduled(),
         redis_primary_facts(),
         "replacement-changed.md",
     )
@@ -395,7 +362,7 @@ fn rescheduled() -> Case {
 fn canceled() -> Case {
     in_maintenance(
         "canceled",
-        events::canceled(),
+        scenes::canceled(),
         redis_primary_facts(),
         "replacement-changed.md",
     )
@@ -404,7 +371,7 @@ fn canceled() -> Case {
 fn generic() -> Case {
     Case {
         name: "generic",
-        event: events::snapshot_failed(),
+        event: scenes::snapshot_failed(),
         maintenance: None,
         events: vec![],
         facts: ClusterFacts::default(),
@@ -415,7 +382,7 @@ fn generic() -> Case {
 fn drill() -> Case {
     in_maintenance(
         "drill",
-        vec![events::drill()],
+        vec![scenes::drill()],
         redis_primary_facts(),
         "redis-node-replacement.md",
     )

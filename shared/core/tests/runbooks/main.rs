@@ -4,9 +4,9 @@
 
 mod cases;
 mod escaping;
-#[path = "../common/events.rs"]
-mod events;
 mod golden;
 mod overrides;
 mod rules;
+#[path = "../common/scenes.rs"]
+mod scenes;
 mod selection;

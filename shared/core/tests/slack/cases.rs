@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::events;
+use crate::scenes;
 
 use cachewatch_core::alerting::slack::{self, Acknowledgement, AlertContext, SlackMessage};
 use cachewatch_core::cluster::facts::{ClusterFacts, Engine, NodeRole};
@@ -15,55 +15,11 @@ use cachewatch_core::model::kind::EventKind;
 use cachewatch_core::model::timefmt::Zone;
 use cachewatch_core::runbook::{Owners, Runbook, RunbookInput, Runbooks};
 
-pub use crate::events::{NOW, Node, at, scheduled, window};
-use crate::events::{failover, scheduled_text};
+pub use crate::scenes::{NOW, Node, at, memcached_facts, redis_primary_facts, scheduled, window};
+use crate::scenes::{failover, scheduled_text};
 
 /// The runbook page of every case that has one.
 pub const RUNBOOK_URL: &str = "https://cachewatch.example.com/runbooks/";
-
-/// A Redis OSS 7.1 primary of a cluster-mode-disabled group with two replicas and automatic
-/// failover: the healthy, common case.
-pub fn redis_primary_facts() -> ClusterFacts {
-    ClusterFacts {
-        engine: Some(Engine::Redis),
-        engine_version: Some("7.1.0".into()),
-        replication_group_id: Some("orders".into()),
-        cluster_mode_enabled: Some(false),
-        node_role: Some(NodeRole::Primary),
-        multi_az: Some(true),
-        automatic_failover: Some(true),
-        replicas_per_shard: Some(2),
-        node_group_id: Some("0001".into()),
-        replica_cluster_ids: Some(vec!["orders-0001-002".into(), "orders-0001-003".into()]),
-        node_endpoint: Some("orders-0001-001.orders.abc123.use1.cache.amazonaws.com".into()),
-        primary_endpoint: Some("master.orders.abc123.use1.cache.amazonaws.com".into()),
-        reader_endpoint: Some("replica.orders.abc123.use1.cache.amazonaws.com".into()),
-        configuration_endpoint: None,
-        port: Some(6379),
-        tls_in_transit: Some(true),
-        preferred_maintenance_window: Some("thu:19:00-thu:20:00".into()),
-        snapshot_retention_days: Some(7),
-        latest_snapshot_at: Some(at("2026-06-22T03:10:00Z")),
-        pending_reboot_parameters: Some(vec![]),
-        production: Some(true),
-        unavailable: None,
-        auth_token_enabled: Some(false),
-        user_group_ids: Some(vec![]),
-        ..ClusterFacts::default()
-    }
-}
-
-pub fn memcached_facts() -> ClusterFacts {
-    ClusterFacts {
-        engine: Some(Engine::Memcached),
-        engine_version: Some("1.6.22".into()),
-        configuration_endpoint: Some("sessions-mc.x1y2z3.cfg.use1.cache.amazonaws.com".into()),
-        port: Some(11211),
-        pending_reboot_parameters: Some(vec![]),
-        production: Some(true),
-        ..ClusterFacts::default()
-    }
-}
 
 /// Which messages a case renders, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -296,7 +252,7 @@ fn facts_unavailable() -> Case {
 fn valkey_primary() -> Case {
     let mut case = in_maintenance(
         "valkey-primary",
-        vec![events::feeds_scheduled(Some("ap-northeast-1"))],
+        vec![scenes::feeds_scheduled(Some("ap-northeast-1"))],
         ClusterFacts {
             engine: Some(Engine::Valkey),
             engine_version: Some("8.0.1".into()),
@@ -323,7 +279,7 @@ fn memcached() -> Case {
 fn memcached_repeat() -> Case {
     let mut case = in_maintenance(
         "memcached-repeat",
-        events::memcached_repeat(),
+        scenes::memcached_repeat(),
         memcached_facts(),
     );
     case.renders = vec![Render::Alert, Render::Update];
@@ -331,13 +287,13 @@ fn memcached_repeat() -> Case {
 }
 
 fn rescheduled() -> Case {
-    let mut case = in_maintenance("rescheduled", events::rescheduled(), redis_primary_facts());
+    let mut case = in_maintenance("rescheduled", scenes::rescheduled(), redis_primary_facts());
     case.renders = vec![Render::Update, Render::Alert];
     case
 }
 
 fn canceled() -> Case {
-    let mut case = in_maintenance("canceled", events::canceled(), redis_primary_facts());
+    let mut case = in_maintenance("canceled", scenes::canceled(), redis_primary_facts());
     case.renders = vec![Render::Update, Render::Alert];
     case
 }
@@ -443,7 +399,7 @@ fn window_passed() -> Case {
 }
 
 fn drill() -> Case {
-    let mut case = in_maintenance("drill", vec![events::drill()], redis_primary_facts());
+    let mut case = in_maintenance("drill", vec![scenes::drill()], redis_primary_facts());
     case.actions = true;
     case.renders = vec![Render::Alert, Render::Update];
     case
@@ -497,7 +453,7 @@ pub fn hostile_names() -> Case {
 fn generic() -> Case {
     alone(
         "generic",
-        events::snapshot_failed(),
+        scenes::snapshot_failed(),
         ClusterFacts {
             node_role: Some(NodeRole::Replica),
             ..redis_primary_facts()

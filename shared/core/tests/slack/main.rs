@@ -5,7 +5,7 @@
 mod cases;
 mod content;
 mod escaping;
-#[path = "../common/events.rs"]
-mod events;
 mod golden;
 mod properties;
+#[path = "../common/scenes.rs"]
+mod scenes;

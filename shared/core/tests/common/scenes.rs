@@ -1,10 +1,11 @@
-//! The events the runbook and the Slack cases are made of, built one way for both: a node's
-//! events from what differs (kind, cluster, node, when), and the scenarios both render (a
-//! replacement announced again, moved or canceled, a drill, a failed snapshot). Each case file
-//! adds its own facts and what it renders.
+//! What the runbook and the Slack cases are made of, built one way for both: a node's events
+//! from what differs (kind, cluster, node, when), the scenarios both render (a replacement
+//! announced again, moved or canceled, a drill, a failed snapshot, a failover) and the facts of
+//! the two usual clusters. Each case file adds what it renders and the facts it needs beyond.
 
 use chrono::{DateTime, Utc};
 
+use cachewatch_core::cluster::facts::{ClusterFacts, Engine, NodeRole};
 use cachewatch_core::intake::parse::{EventDraft, ParseContext};
 use cachewatch_core::model::event::{FailoverNodes, MaintenanceEvent, Origin, Window};
 use cachewatch_core::model::ids::{ClusterId, NodeId, ReplicationGroupId, SourceId};
@@ -261,4 +262,48 @@ pub fn feeds_scheduled(region: Option<&'static str>) -> MaintenanceEvent {
         )
     }
     .finish()
+}
+
+/// A Redis OSS 7.1 primary of a cluster-mode-disabled group with two replicas and automatic
+/// failover: the healthy, common case.
+pub fn redis_primary_facts() -> ClusterFacts {
+    ClusterFacts {
+        engine: Some(Engine::Redis),
+        engine_version: Some("7.1.0".into()),
+        replication_group_id: Some("orders".into()),
+        cluster_mode_enabled: Some(false),
+        node_role: Some(NodeRole::Primary),
+        multi_az: Some(true),
+        automatic_failover: Some(true),
+        replicas_per_shard: Some(2),
+        node_group_id: Some("0001".into()),
+        replica_cluster_ids: Some(vec!["orders-0001-002".into(), "orders-0001-003".into()]),
+        node_endpoint: Some("orders-0001-001.orders.abc123.use1.cache.amazonaws.com".into()),
+        primary_endpoint: Some("master.orders.abc123.use1.cache.amazonaws.com".into()),
+        reader_endpoint: Some("replica.orders.abc123.use1.cache.amazonaws.com".into()),
+        configuration_endpoint: None,
+        port: Some(6379),
+        tls_in_transit: Some(true),
+        preferred_maintenance_window: Some("thu:19:00-thu:20:00".into()),
+        snapshot_retention_days: Some(7),
+        latest_snapshot_at: Some(at("2026-06-22T03:10:00Z")),
+        pending_reboot_parameters: Some(vec![]),
+        production: Some(true),
+        unavailable: None,
+        auth_token_enabled: Some(false),
+        user_group_ids: Some(vec![]),
+        ..ClusterFacts::default()
+    }
+}
+
+pub fn memcached_facts() -> ClusterFacts {
+    ClusterFacts {
+        engine: Some(Engine::Memcached),
+        engine_version: Some("1.6.22".into()),
+        configuration_endpoint: Some("sessions-mc.x1y2z3.cfg.use1.cache.amazonaws.com".into()),
+        port: Some(11211),
+        pending_reboot_parameters: Some(vec![]),
+        production: Some(true),
+        ..ClusterFacts::default()
+    }
 }
