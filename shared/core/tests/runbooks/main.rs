@@ -3,6 +3,8 @@
 //! to the output.
 
 mod cases;
+#[path = "../common/diff.rs"]
+mod diff;
 mod escaping;
 mod golden;
 mod overrides;

@@ -4,6 +4,8 @@
 
 mod cases;
 mod content;
+#[path = "../common/diff.rs"]
+mod diff;
 mod escaping;
 mod golden;
 mod properties;
