@@ -131,6 +131,22 @@ pub fn failover(from: &str, to: &str, group: &str, when: &str) -> MaintenanceEve
     d.finish(&ParseContext::received_at(at(when)))
 }
 
+/// The replacement of `billing-0001-001` 0001 announced, in eu-west-1.
+pub fn billing_scheduled() -> MaintenanceEvent {
+    Node {
+        window: Some(window()),
+        message: Some(scheduled_text("billing-0001-001", "0001")),
+        region: Some("eu-west-1"),
+        ..Node::new(
+            EventKind::NODE_REPLACEMENT_SCHEDULED,
+            "billing-0001-001",
+            "0001",
+            "2026-06-18T03:12:00Z",
+        )
+    }
+    .finish()
+}
+
 /// A replacement of memcached node `sessions-mc` 0002 done on 20 June, announced again for
 /// the window: three events.
 pub fn memcached_repeat() -> Vec<MaintenanceEvent> {

@@ -122,18 +122,7 @@ fn redis_replica() -> Case {
 }
 
 fn redis_role_unknown() -> Case {
-    let event = Node {
-        window: Some(window()),
-        message: Some(scheduled_text("billing-0001-001", "0001")),
-        region: Some("eu-west-1"),
-        ..Node::new(
-            EventKind::NODE_REPLACEMENT_SCHEDULED,
-            "billing-0001-001",
-            "0001",
-            "2026-06-18T03:12:00Z",
-        )
-    }
-    .finish();
+    let event = scenes::billing_scheduled();
     Case {
         name: "redis-role-unknown",
         event,

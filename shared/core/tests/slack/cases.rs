@@ -223,18 +223,7 @@ fn redis_replica() -> Case {
 }
 
 fn redis_role_unknown() -> Case {
-    let event = Node {
-        window: Some(window()),
-        message: Some(scheduled_text("billing-0001-001", "0001")),
-        region: Some("eu-west-1"),
-        ..Node::new(
-            EventKind::NODE_REPLACEMENT_SCHEDULED,
-            "billing-0001-001",
-            "0001",
-            "2026-06-18T03:12:00Z",
-        )
-    }
-    .finish();
+    let event = scenes::billing_scheduled();
     alone("redis-role-unknown", event, ClusterFacts::default())
 }
 
@@ -506,61 +495,32 @@ type Member = (
 /// Twelve maintenances of a region-wide maintenance, announced within minutes: seven Redis OSS
 /// nodes, three Memcached nodes, two nodes nothing is known about yet, one of them a day earlier.
 pub fn region_wide() -> Vec<Case> {
+    let redis = |cluster: &'static str, group: &'static str, role: NodeRole| -> Member {
+        (
+            cluster,
+            "0001",
+            Some(group),
+            Some(role),
+            Some(Engine::Redis),
+        )
+    };
+    let memcached = |cluster: &'static str, node: &'static str| -> Member {
+        (cluster, node, None, None, Some(Engine::Memcached))
+    };
+    let unknown = |cluster: &'static str| -> Member { (cluster, "0001", None, None, None) };
     let nodes: [Member; 12] = [
-        (
-            "orders-0001-001",
-            "0001",
-            Some("orders"),
-            Some(NodeRole::Primary),
-            Some(Engine::Redis),
-        ),
-        (
-            "orders-0001-002",
-            "0001",
-            Some("orders"),
-            Some(NodeRole::Replica),
-            Some(Engine::Redis),
-        ),
-        (
-            "orders-0002-001",
-            "0001",
-            Some("orders"),
-            Some(NodeRole::Primary),
-            Some(Engine::Redis),
-        ),
-        (
-            "carts-001",
-            "0001",
-            Some("carts"),
-            Some(NodeRole::Primary),
-            Some(Engine::Redis),
-        ),
-        (
-            "carts-002",
-            "0001",
-            Some("carts"),
-            Some(NodeRole::Replica),
-            Some(Engine::Redis),
-        ),
-        (
-            "queue-001",
-            "0001",
-            Some("queue"),
-            Some(NodeRole::Primary),
-            Some(Engine::Redis),
-        ),
-        (
-            "queue-003",
-            "0001",
-            Some("queue"),
-            Some(NodeRole::Replica),
-            Some(Engine::Redis),
-        ),
-        ("sessions-mc", "0001", None, None, Some(Engine::Memcached)),
-        ("sessions-mc", "0003", None, None, Some(Engine::Memcached)),
-        ("pages-mc", "0002", None, None, Some(Engine::Memcached)),
-        ("legacy-001", "0001", None, None, None),
-        ("reports-001", "0001", None, None, None),
+        redis("orders-0001-001", "orders", NodeRole::Primary),
+        redis("orders-0001-002", "orders", NodeRole::Replica),
+        redis("orders-0002-001", "orders", NodeRole::Primary),
+        redis("carts-001", "carts", NodeRole::Primary),
+        redis("carts-002", "carts", NodeRole::Replica),
+        redis("queue-001", "queue", NodeRole::Primary),
+        redis("queue-003", "queue", NodeRole::Replica),
+        memcached("sessions-mc", "0001"),
+        memcached("sessions-mc", "0003"),
+        memcached("pages-mc", "0002"),
+        unknown("legacy-001"),
+        unknown("reports-001"),
     ];
     nodes
         .into_iter()
