@@ -480,6 +480,22 @@ mod tests {
             .collect()
     }
 
+    /// The replacement of `shop-001` announced on 10 June for 17 June, stored in `store`.
+    fn shop_scheduled(store: &MemoryStore) -> Vec<MaintenanceEvent> {
+        let event = scheduled(
+            "shop-001",
+            "2026-06-10T10:00:00Z",
+            "Jun 17 05:00 UTC",
+            "Jun 17 06:00 UTC",
+        );
+        stored(store, &[event])
+    }
+
+    /// A configuration with a webhook output.
+    fn with_webhook() -> Config {
+        Config::from_toml("[webhook]\nurl = \"https://hooks.example/cachewatch\"\n").unwrap()
+    }
+
     fn outbound_of(store: &MemoryStore, event: &MaintenanceEvent) -> OutboundEvent {
         let m = block_on(store.maintenance(&event.id)).unwrap();
         OutboundEvent::of(event, m.as_ref())
@@ -536,15 +552,7 @@ mod tests {
     #[test]
     fn the_q_developer_message_has_the_documented_shape() {
         let store = MemoryStore::default();
-        let events = stored(
-            &store,
-            &[scheduled(
-                "shop-001",
-                "2026-06-10T10:00:00Z",
-                "Jun 17 05:00 UTC",
-                "Jun 17 06:00 UTC",
-            )],
-        );
+        let events = shop_scheduled(&store);
         let q = q_developer_message(&outbound_of(&store, &events[0]));
         assert_eq!(q["version"], json!("1.0"));
         assert_eq!(q["source"], json!("custom"));
@@ -628,15 +636,7 @@ mod tests {
     #[test]
     fn the_last_alert_of_a_canceled_maintenance_resolves() {
         let store = MemoryStore::default();
-        let events = stored(
-            &store,
-            &[scheduled(
-                "shop-001",
-                "2026-06-10T10:00:00Z",
-                "Jun 17 05:00 UTC",
-                "Jun 17 06:00 UTC",
-            )],
-        );
+        let events = shop_scheduled(&store);
         let first = events[0].clone();
         let mut cancel = first.clone();
         cancel.kind = crate::model::kind::EventKind::new(
@@ -712,17 +712,8 @@ mod tests {
     #[test]
     fn an_output_that_is_down_gets_the_alert_later_and_once() {
         let store = MemoryStore::default();
-        let events = stored(
-            &store,
-            &[scheduled(
-                "shop-001",
-                "2026-06-10T10:00:00Z",
-                "Jun 17 05:00 UTC",
-                "Jun 17 06:00 UTC",
-            )],
-        );
-        let config =
-            Config::from_toml("[webhook]\nurl = \"https://hooks.example/cachewatch\"\n").unwrap();
+        let events = shop_scheduled(&store);
+        let config = with_webhook();
         let now = at("2026-06-11T00:00:00Z");
         assert_eq!(
             block_on(record_alerts(&store, &events, &config, Some("#cache"), now)).unwrap(),
@@ -779,17 +770,8 @@ mod tests {
     #[test]
     fn a_run_that_stopped_after_recording_the_outputs_is_made_good_once() {
         let store = MemoryStore::default();
-        let events = stored(
-            &store,
-            &[scheduled(
-                "shop-001",
-                "2026-06-10T10:00:00Z",
-                "Jun 17 05:00 UTC",
-                "Jun 17 06:00 UTC",
-            )],
-        );
-        let config =
-            Config::from_toml("[webhook]\nurl = \"https://hooks.example/cachewatch\"\n").unwrap();
+        let events = shop_scheduled(&store);
+        let config = with_webhook();
         let now = at("2026-06-11T00:00:00Z");
         // What a run that stopped between the two writes left: the webhook's delivery alone.
         let slack = Delivery::new(
