@@ -339,82 +339,93 @@ where
             report.busy.push(output.channel().to_owned());
             continue;
         }
-        let outcome = send_output(store, sink, output, due_by, now, report).await;
+        let run = OutputRun {
+            store,
+            sink,
+            due_by,
+            now,
+        };
+        let outcome = run.send(output, report).await;
         store.release_lease(&lease, holder).await?;
         outcome?;
     }
     Ok(())
 }
 
-async fn send_output<S, C>(
-    store: &S,
-    sink: &C,
-    output: Output,
+/// One output's turn in a run of [`send_outputs`]: what is due by `due_by`, sent at `now`.
+struct OutputRun<'a, S, C> {
+    store: &'a S,
+    sink: &'a C,
     due_by: DateTime<Utc>,
     now: DateTime<Utc>,
-    report: &mut NotifyReport,
-) -> Result<(), StoreError>
-where
-    S: EventStore + DeliveryStore,
-    C: ChatSink,
-{
-    let due: Vec<Delivery> = store
-        .due_deliveries(due_by, DUE_PER_RUN)
-        .await?
-        .into_iter()
-        .filter(|d| d.channel == output.channel())
-        .collect();
-    for mut delivery in due {
-        let Some(event) = store.event(&delivery.event_id).await? else {
-            delivery.state = DeliveryState::Failed;
-            delivery.reason = Some("the event is no longer stored".into());
+}
+
+impl<S: EventStore + DeliveryStore, C: ChatSink> OutputRun<'_, S, C> {
+    async fn send(&self, output: Output, report: &mut NotifyReport) -> Result<(), StoreError> {
+        let OutputRun {
+            store,
+            sink,
+            due_by,
+            now,
+        } = *self;
+        let due: Vec<Delivery> = store
+            .due_deliveries(due_by, DUE_PER_RUN)
+            .await?
+            .into_iter()
+            .filter(|d| d.channel == output.channel())
+            .collect();
+        for mut delivery in due {
+            let Some(event) = store.event(&delivery.event_id).await? else {
+                delivery.state = DeliveryState::Failed;
+                delivery.reason = Some("the event is no longer stored".into());
+                delivery.updated_at = now;
+                store.save_delivery(&delivery).await?;
+                continue;
+            };
+            let maintenance = match event.category.has_lifecycle() {
+                true => store.maintenance(&event.id).await?,
+                false => None,
+            };
+            let message = OutboundEvent::of(&event, maintenance.as_ref());
+            // Recorded as under way first: a sender that dies here sends it again, and the receiver
+            // drops the second by its delivery id.
+            delivery.state = DeliveryState::Sending;
+            delivery.attempts += 1;
             delivery.updated_at = now;
             store.save_delivery(&delivery).await?;
-            continue;
-        };
-        let maintenance = match event.category.has_lifecycle() {
-            true => store.maintenance(&event.id).await?,
-            false => None,
-        };
-        let message = OutboundEvent::of(&event, maintenance.as_ref());
-        // Recorded as under way first: a sender that dies here sends it again, and the receiver
-        // drops the second by its delivery id.
-        delivery.state = DeliveryState::Sending;
-        delivery.attempts += 1;
-        delivery.updated_at = now;
-        store.save_delivery(&delivery).await?;
-        match sink.deliver(output, &message).await {
-            Ok(()) => {
-                delivery.state = DeliveryState::Sent;
-                delivery.reason = None;
-                store.save_delivery(&delivery).await?;
-                report.outputs_sent.push((output, event.id.clone()));
-            }
-            Err(e) if e.is_retryable() => {
-                let asked = match &e {
-                    crate::alerting::delivery::DeliveryError::Retryable { retry_after, .. } => {
-                        *retry_after
-                    }
-                    _ => None,
-                };
-                delivery.state = DeliveryState::Pending;
-                delivery.reason = Some(e.to_string());
-                delivery.next_attempt_at = now + backoff(delivery.attempts, asked);
-                store.save_delivery(&delivery).await?;
-                report.outputs_waiting += 1;
-                break;
-            }
-            Err(e) => {
-                delivery.state = DeliveryState::Failed;
-                delivery.reason = Some(e.to_string());
-                store.save_delivery(&delivery).await?;
-                report
-                    .failed
-                    .push((event.id.clone(), format!("{}: {e}", output.name())));
+            match sink.deliver(output, &message).await {
+                Ok(()) => {
+                    delivery.state = DeliveryState::Sent;
+                    delivery.reason = None;
+                    store.save_delivery(&delivery).await?;
+                    report.outputs_sent.push((output, event.id.clone()));
+                }
+                Err(e) if e.is_retryable() => {
+                    let asked = match &e {
+                        crate::alerting::delivery::DeliveryError::Retryable {
+                            retry_after, ..
+                        } => *retry_after,
+                        _ => None,
+                    };
+                    delivery.state = DeliveryState::Pending;
+                    delivery.reason = Some(e.to_string());
+                    delivery.next_attempt_at = now + backoff(delivery.attempts, asked);
+                    store.save_delivery(&delivery).await?;
+                    report.outputs_waiting += 1;
+                    break;
+                }
+                Err(e) => {
+                    delivery.state = DeliveryState::Failed;
+                    delivery.reason = Some(e.to_string());
+                    store.save_delivery(&delivery).await?;
+                    report
+                        .failed
+                        .push((event.id.clone(), format!("{}: {e}", output.name())));
+                }
             }
         }
+        Ok(())
     }
-    Ok(())
 }
 
 /// The events of `deliveries` that have Slack's delivery (the outputs' aside).
