@@ -147,6 +147,36 @@ pub fn billing_scheduled() -> MaintenanceEvent {
     .finish()
 }
 
+/// `node` of `cluster` (in `group`) being replaced, from `at`.
+pub fn replace_started(
+    cluster: &str,
+    node: &str,
+    group: Option<&str>,
+    at: &str,
+) -> MaintenanceEvent {
+    Node {
+        group,
+        message: Some(format!("Recovering cache nodes {node}")),
+        ..Node::new(EventKind::CACHE_NODE_REPLACE_STARTED, cluster, node, at)
+    }
+    .finish()
+}
+
+/// `node` of `cluster` (in `group`) replaced, at `at`.
+pub fn replace_completed(
+    cluster: &str,
+    node: &str,
+    group: Option<&str>,
+    at: &str,
+) -> MaintenanceEvent {
+    Node {
+        group,
+        message: Some(format!("Finished recovery for cache nodes {node}")),
+        ..Node::new(EventKind::CACHE_NODE_REPLACE_COMPLETE, cluster, node, at)
+    }
+    .finish()
+}
+
 /// A replacement of memcached node `sessions-mc` 0002 done on 20 June, announced again for
 /// the window: three events.
 pub fn memcached_repeat() -> Vec<MaintenanceEvent> {
@@ -167,16 +197,7 @@ pub fn memcached_repeat() -> Vec<MaintenanceEvent> {
         )
     }
     .finish();
-    let done = Node {
-        message: Some("Finished recovery for cache nodes 0002".into()),
-        ..Node::new(
-            EventKind::CACHE_NODE_REPLACE_COMPLETE,
-            "sessions-mc",
-            "0002",
-            "2026-06-20T19:24:00Z",
-        )
-    }
-    .finish();
+    let done = replace_completed("sessions-mc", "0002", None, "2026-06-20T19:24:00Z");
     let again = Node {
         window: Some(window()),
         message: Some(scheduled_text("sessions-mc", "0002")),

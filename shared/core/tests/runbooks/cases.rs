@@ -246,26 +246,8 @@ fn memcached_repeat() -> Case {
 }
 
 fn memcached_replaced() -> Case {
-    let done = Node {
-        message: Some("Finished recovery for cache nodes 0002".into()),
-        ..Node::new(
-            EventKind::CACHE_NODE_REPLACE_COMPLETE,
-            "sessions-mc",
-            "0002",
-            "2026-06-22T07:41:00Z",
-        )
-    }
-    .finish();
-    let started = Node {
-        message: Some("Recovering cache nodes 0002".into()),
-        ..Node::new(
-            EventKind::CACHE_NODE_REPLACE_STARTED,
-            "sessions-mc",
-            "0002",
-            "2026-06-22T07:30:00Z",
-        )
-    }
-    .finish();
+    let done = scenes::replace_completed("sessions-mc", "0002", None, "2026-06-22T07:41:00Z");
+    let started = scenes::replace_started("sessions-mc", "0002", None, "2026-06-22T07:30:00Z");
     in_maintenance(
         "memcached-replaced",
         vec![started, done],
@@ -309,28 +291,18 @@ fn failover_facts_unknown() -> Case {
 }
 
 fn redis_replaced_without_notice() -> Case {
-    let started = Node {
-        group: Some("orders"),
-        message: Some("Recovering cache nodes 0001".into()),
-        ..Node::new(
-            EventKind::CACHE_NODE_REPLACE_STARTED,
-            "orders-0001-001",
-            "0001",
-            "2026-06-22T04:10:00Z",
-        )
-    }
-    .finish();
-    let done = Node {
-        group: Some("orders"),
-        message: Some("Finished recovery for cache nodes 0001".into()),
-        ..Node::new(
-            EventKind::CACHE_NODE_REPLACE_COMPLETE,
-            "orders-0001-001",
-            "0001",
-            "2026-06-22T04:25:00Z",
-        )
-    }
-    .finish();
+    let started = scenes::replace_started(
+        "orders-0001-001",
+        "0001",
+        Some("orders"),
+        "2026-06-22T04:10:00Z",
+    );
+    let done = scenes::replace_completed(
+        "orders-0001-001",
+        "0001",
+        Some("orders"),
+        "2026-06-22T04:25:00Z",
+    );
     in_maintenance(
         "redis-replaced-without-notice",
         vec![started, done],

@@ -288,16 +288,7 @@ fn canceled() -> Case {
 }
 
 fn replacement_started() -> Case {
-    let started = Node {
-        message: Some("Recovering cache nodes 0001".into()),
-        ..Node::new(
-            EventKind::CACHE_NODE_REPLACE_STARTED,
-            "orders-0001-001",
-            "0001",
-            "2026-06-25T19:03:00Z",
-        )
-    }
-    .finish();
+    let started = scenes::replace_started("orders-0001-001", "0001", None, "2026-06-25T19:03:00Z");
     let mut case = in_maintenance(
         "replacement-started",
         vec![scheduled("orders-0001-001", "0001", None), started],
@@ -309,32 +300,14 @@ fn replacement_started() -> Case {
 }
 
 fn completed_with_failover() -> Case {
-    let started = Node {
-        message: Some("Recovering cache nodes 0001".into()),
-        ..Node::new(
-            EventKind::CACHE_NODE_REPLACE_STARTED,
-            "orders-0001-001",
-            "0001",
-            "2026-06-25T19:03:00Z",
-        )
-    }
-    .finish();
+    let started = scenes::replace_started("orders-0001-001", "0001", None, "2026-06-25T19:03:00Z");
     let failed_over = failover(
         "orders-0001-001",
         "orders-0001-002",
         "orders",
         "2026-06-25T19:05:00Z",
     );
-    let done = Node {
-        message: Some("Finished recovery for cache nodes 0001".into()),
-        ..Node::new(
-            EventKind::CACHE_NODE_REPLACE_COMPLETE,
-            "orders-0001-001",
-            "0001",
-            "2026-06-25T19:21:00Z",
-        )
-    }
-    .finish();
+    let done = scenes::replace_completed("orders-0001-001", "0001", None, "2026-06-25T19:21:00Z");
     let mut case = in_maintenance(
         "completed-with-failover",
         vec![
