@@ -207,11 +207,14 @@ impl Sending {
     }
 
     fn ports<'a, S, F>(&'a self, ctx: &'a Context<S>, facts: &'a F) -> Ports<'a, S, Chat, F> {
-        Ports {
-            store: &ctx.store,
-            chat: self.chat.as_ref(),
-            facts,
-            runbooks: &self.runbooks,
+        Ports::new(&ctx.store, self.chat.as_ref(), facts, &self.runbooks)
+    }
+
+    fn rules<'a, S>(&'a self, ctx: &'a Context<S>) -> Rules<'a> {
+        Rules {
+            config: &ctx.config,
+            settings: &self.settings,
+            now: ctx.now,
         }
     }
 
@@ -276,9 +279,9 @@ impl Sending {
             Alerts::Sent(report) => report_sent(&report, json, out),
             Alerts::Failed(e) => Err(Failure::Other(e.into())),
             Alerts::NotSent if self.chat.is_none() && !json && !crate::output::quiet() => {
-                let (ports, settings) = (self.ports(ctx, facts), &self.settings);
                 let previews =
-                    cachewatch_app::preview(ports, outcome, &ctx.config, settings, ctx.now).await?;
+                    cachewatch_app::preview(self.ports(ctx, facts), outcome, self.rules(ctx))
+                        .await?;
                 print_preview(previews, out)
             }
             Alerts::NotSent => Ok(()),
@@ -294,13 +297,12 @@ impl Sending {
         outcome: &IngestOutcome,
         out: &mut dyn Write,
     ) -> Result<(), Failure> {
-        let (ports, settings) = (self.ports(ctx, facts), &self.settings);
-        let alerts =
-            match cachewatch_app::alert(ports, outcome, &ctx.config, settings, ctx.now).await {
-                Ok(Some(report)) => Alerts::Sent(report),
-                Ok(None) => Alerts::NotSent,
-                Err(NotifyError::Store(e)) => Alerts::Failed(e),
-            };
+        let ports = self.ports(ctx, facts);
+        let alerts = match cachewatch_app::alert(ports, outcome, self.rules(ctx)).await {
+            Ok(Some(report)) => Alerts::Sent(report),
+            Ok(None) => Alerts::NotSent,
+            Err(NotifyError::Store(e)) => Alerts::Failed(e),
+        };
         self.report(ctx, facts, outcome, alerts, false, out).await
     }
 }

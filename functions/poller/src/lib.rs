@@ -111,6 +111,11 @@ pub async fn poll(d: &Deployment, now: DateTime<Utc>) -> Result<Value, PollError
         ..d.notify.clone()
     };
     let ports = Ports::new(&d.store, d.chat.as_ref(), &d.facts, &d.runbooks);
+    let rules = cachewatch_app::Rules {
+        config: &d.config,
+        settings: &settings,
+        now,
+    };
     let request = IngestRequest {
         door: Door::Backfill,
         input: Input::Events(events),
@@ -138,18 +143,13 @@ pub async fn poll(d: &Deployment, now: DateTime<Utc>) -> Result<Value, PollError
             });
             // What is pending is sent all the same.
             let none = IngestOutcome::default();
-            cachewatch_app::alert(ports, &none, &d.config, &settings, now)
+            cachewatch_app::alert(ports, &none, rules)
                 .await
                 .map_err(|NotifyError::Store(e)| PollError::Store(e))?
         }
     };
     let (alerts, reminders, daily) = match (&d.chat, sent) {
         (Some(chat), Some(report)) => {
-            let rules = cachewatch_app::Rules {
-                config: &d.config,
-                settings: &settings,
-                now,
-            };
             let sent = cachewatch_app::remind(ports, rules)
                 .await
                 .map_err(|NotifyError::Store(e)| PollError::Store(e))?

@@ -25,7 +25,7 @@ use cachewatch_core::{IngestOutcome, MaintenanceEvent};
 use chrono::{DateTime, Utc};
 
 use crate::ingest::{Alerting, Alerts, Door, alert};
-use crate::{Ports, Store};
+use crate::{Ports, Rules, Store};
 
 /// Where the lines of an import come from: runs of whole lines, in input order.
 pub trait LineRuns: Send {
@@ -125,8 +125,12 @@ where
     let alerts = match request.alerting {
         Alerting::Later => Alerts::NotSent,
         Alerting::Now => {
-            let (config, settings, now) = (request.config, request.settings, request.now);
-            match alert(ports, &outcome, config, settings, now).await {
+            let rules = Rules {
+                config: request.config,
+                settings: request.settings,
+                now: request.now,
+            };
+            match alert(ports, &outcome, rules).await {
                 Ok(Some(report)) => Alerts::Sent(report),
                 Ok(None) => Alerts::NotSent,
                 Err(NotifyError::Store(e)) => Alerts::Failed(e),

@@ -20,7 +20,7 @@ use cachewatch_core::operations::drill::DrillFacts;
 use cachewatch_core::{IngestOutcome, MaintenanceEvent, intake::pipeline};
 use chrono::{DateTime, Utc};
 
-use crate::{AlertFacts, Ports, Store, chat_and_config, config_at};
+use crate::{AlertFacts, Ports, Rules, Store, chat_and_config, config_at};
 
 /// How many events one store call takes: progress is reported between them.
 pub const CHUNK: usize = 500;
@@ -157,7 +157,12 @@ where
             Alerts::NotSent
         }
         (Ok(outcome), Alerting::Now) => {
-            match alert_after(ports, outcome, config, settings, door, now).await {
+            let rules = Rules {
+                config,
+                settings,
+                now,
+            };
+            match alert_after(ports, outcome, rules, door).await {
                 Ok(Some(report)) => Alerts::Sent(report),
                 Ok(None) => Alerts::NotSent,
                 Err(NotifyError::Store(e)) => Alerts::Failed(e),
@@ -190,16 +195,14 @@ fn alerts_anyone(outcome: &IngestOutcome) -> bool {
 pub async fn alert<S, C, F>(
     ports: Ports<'_, S, C, F>,
     outcome: &IngestOutcome,
-    config: &Config,
-    settings: &NotifySettings,
-    now: DateTime<Utc>,
+    rules: Rules<'_>,
 ) -> Result<Option<NotifyReport>, NotifyError>
 where
     S: Store,
     C: ChatSink,
     F: FactsSource,
 {
-    alert_after(ports, outcome, config, settings, Door::Backfill, now).await
+    alert_after(ports, outcome, rules, Door::Backfill).await
 }
 
 /// [`alert`] after an ingest through `door`. The ingest of one SNS notification does not look
@@ -208,20 +211,22 @@ where
 async fn alert_after<S, C, F>(
     ports: Ports<'_, S, C, F>,
     outcome: &IngestOutcome,
-    config: &Config,
-    settings: &NotifySettings,
+    rules: Rules<'_>,
     door: Door,
-    now: DateTime<Utc>,
 ) -> Result<Option<NotifyReport>, NotifyError>
 where
     S: Store,
     C: ChatSink,
     F: FactsSource,
 {
-    let Some((chat, config)) = chat_and_config(ports, config, now).await else {
+    let Some((chat, config)) = chat_and_config(ports, rules.config, rules.now).await else {
         return Ok(None);
     };
-    alert_muted(ports, chat, outcome, &config, settings, door, now)
+    let rules = Rules {
+        config: &config,
+        ..rules
+    };
+    alert_muted(ports, chat, outcome, rules, door)
         .await
         .map(Some)
 }
@@ -232,10 +237,8 @@ pub(crate) async fn alert_muted<S, C, F>(
     ports: Ports<'_, S, C, F>,
     chat: &C,
     outcome: &IngestOutcome,
-    config: &Config,
-    settings: &NotifySettings,
+    rules: Rules<'_>,
     door: Door,
-    now: DateTime<Utc>,
 ) -> Result<NotifyReport, NotifyError>
 where
     S: Store,
@@ -246,6 +249,11 @@ where
         Door::Sns => Reconcile::Skip,
         _ => Reconcile::First,
     };
+    let Rules {
+        config,
+        settings,
+        now,
+    } = rules;
     let facts = AlertFacts::new(ports.store, ports.facts, now);
     notify::after_ingest(
         ports.store,
@@ -266,14 +274,17 @@ where
 pub async fn preview<S, C, F>(
     ports: Ports<'_, S, C, F>,
     outcome: &IngestOutcome,
-    config: &Config,
-    settings: &NotifySettings,
-    now: DateTime<Utc>,
+    rules: Rules<'_>,
 ) -> Result<Vec<Preview>, StoreError>
 where
     S: Store,
     F: FactsSource,
 {
+    let Rules {
+        config,
+        settings,
+        now,
+    } = rules;
     let new = outcome.new_events();
     let config = config_at(ports.store, config, now).await;
     let facts = DrillFacts {

@@ -33,7 +33,12 @@ pub async fn send_pending<S: Store, C: ChatSink, F: FactsSource>(
     };
     let outcome = IngestOutcome::default();
     let door = Door::Backfill;
-    let alerts = alert_muted(ports, chat, &outcome, &config, settings, door, now).await?;
+    let muted = Rules {
+        config: &config,
+        settings,
+        now,
+    };
+    let alerts = alert_muted(ports, chat, &outcome, muted, door).await?;
     let reminders = send_reminders(ports.store, chat, &config, settings, now).await?;
     Ok(Some(Sent { alerts, reminders }))
 }
