@@ -65,6 +65,11 @@ pub struct SqliteStore {
     /// Inside a large import: the full-text index and [`schema::DEFERRABLE_INDEXES`] are built
     /// at its end, not row by row.
     deferring: AtomicBool,
+    /// Between [`EventStore::begin_import`] and [`EventStore::end_import`]: writes are part of
+    /// the import's one transaction.
+    importing: AtomicBool,
+    /// A write inside the current import failed: the import can only be rolled back.
+    import_failed: AtomicBool,
     path: PathBuf,
     unreadable: UnreadableLog,
 }
@@ -113,6 +118,8 @@ impl SqliteStore {
         Ok(Self {
             conn: Mutex::new(conn),
             deferring: AtomicBool::new(false),
+            importing: AtomicBool::new(false),
+            import_failed: AtomicBool::new(false),
             path: path.to_owned(),
             unreadable: UnreadableLog::default(),
         })
@@ -445,27 +452,39 @@ fn merge_event(
     Ok(())
 }
 
-/// Runs `f` as one transaction of its own, or, inside an import, as a savepoint of the
-/// import's transaction (kept or dropped with the whole import).
+/// Runs `f` as one transaction of its own, or, inside an import, as part of the import's
+/// transaction. There it takes no savepoint: SQLite would copy every page it changes into a
+/// statement journal to be able to undo it alone, yet a failed write fails the whole import,
+/// which is then rolled back. So that no write can be half kept, a failure marks the import
+/// failed, and [`EventStore::end_import`] then rolls it back whatever its caller asks.
 fn atomically<T>(
+    store: &SqliteStore,
     conn: &mut Connection,
     operation: &'static str,
     f: impl FnOnce(&Connection) -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {
     let err = store_error(operation);
-    if conn.is_autocommit() {
+    if !store.importing.load(Ordering::SeqCst) {
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(&err)?;
         let done = f(&tx)?;
         tx.commit().map_err(&err)?;
-        Ok(done)
-    } else {
-        let savepoint = conn.savepoint().map_err(&err)?;
-        let done = f(&savepoint)?;
-        savepoint.commit().map_err(&err)?;
-        Ok(done)
+        return Ok(done);
     }
+    let done = if conn.is_autocommit() {
+        // SQLite rolled the import's transaction back itself (a full disk, an I/O error).
+        Err(StoreError::Failed {
+            operation,
+            source: "the import's transaction was rolled back".into(),
+        })
+    } else {
+        f(conn)
+    };
+    if done.is_err() {
+        store.import_failed.store(true, Ordering::SeqCst);
+    }
+    done
 }
 
 /// Replaces each group's maintenances and points their events at them.
@@ -563,6 +582,8 @@ impl EventStore for SqliteStore {
         let conn = self.lock();
         let err = store_error("begin an import");
         conn.execute_batch("BEGIN IMMEDIATE").map_err(&err)?;
+        self.importing.store(true, Ordering::SeqCst);
+        self.import_failed.store(false, Ordering::SeqCst);
         if large {
             let mut drop = String::new();
             for (name, _) in schema::DEFERRABLE_INDEXES {
@@ -570,6 +591,7 @@ impl EventStore for SqliteStore {
             }
             if let Err(e) = conn.execute_batch(&drop) {
                 let _ = conn.execute_batch("ROLLBACK");
+                self.importing.store(false, Ordering::SeqCst);
                 return Err(err(e));
             }
             self.deferring.store(true, Ordering::SeqCst);
@@ -600,15 +622,30 @@ impl EventStore for SqliteStore {
     }
 
     fn end_import(&self, keep: bool) -> Result<(), StoreError> {
-        let built = if keep { self.build_indexes() } else { Ok(()) };
+        // After a failed write the import holds part of a write: it is never kept.
+        let failed = self.import_failed.swap(false, Ordering::SeqCst);
+        let built = if keep && !failed {
+            self.build_indexes()
+        } else {
+            Ok(())
+        };
         let conn = self.lock();
         // Rolled back, the dropped indexes come back as they were.
         self.deferring.store(false, Ordering::SeqCst);
-        if conn.is_autocommit() {
-            return built;
-        }
+        self.importing.store(false, Ordering::SeqCst);
         let err = store_error("end an import");
-        if keep && built.is_ok() {
+        let refused = |why: &str| StoreError::Failed {
+            operation: "end an import",
+            source: format!("nothing was imported: {why}").into(),
+        };
+        if conn.is_autocommit() {
+            // SQLite rolled the transaction back itself.
+            return match keep {
+                true => Err(refused("its transaction was rolled back")),
+                false => Ok(()),
+            };
+        }
+        if keep && !failed && built.is_ok() {
             if let Err(e) = conn.execute_batch("COMMIT") {
                 let _ = conn.execute_batch("ROLLBACK");
                 return Err(err(e));
@@ -616,13 +653,16 @@ impl EventStore for SqliteStore {
             return Ok(());
         }
         conn.execute_batch("ROLLBACK").map_err(err)?;
-        built
+        match keep && failed {
+            true => Err(refused("one of its writes failed")),
+            false => built,
+        }
     }
 
     async fn write(&self, writes: &[EventWrite]) -> Result<Vec<WriteOutcome>, StoreError> {
         let mut conn = self.lock();
         let fts = !self.deferring.load(Ordering::SeqCst);
-        atomically(&mut conn, "write events", |tx| {
+        atomically(self, &mut conn, "write events", |tx| {
             // An id merged into another event is stored already, as that event. Asked once per
             // call, so that bulk imports into a history without merges pay nothing for it.
             let mut any_alias = exists(tx, "SELECT EXISTS (SELECT 1 FROM event_aliases)")?;
@@ -670,7 +710,9 @@ impl EventStore for SqliteStore {
         groups: &BTreeMap<String, Vec<Maintenance>>,
     ) -> Result<(), StoreError> {
         let mut conn = self.lock();
-        atomically(&mut conn, "save maintenances", |tx| save_groups(tx, groups))
+        atomically(self, &mut conn, "save maintenances", |tx| {
+            save_groups(tx, groups)
+        })
     }
 
     async fn event(&self, id: &EventId) -> Result<Option<MaintenanceEvent>, StoreError> {
