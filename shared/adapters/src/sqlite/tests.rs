@@ -407,15 +407,11 @@ fn a_write_that_fails_inside_an_import_keeps_nothing_of_the_import() {
             EventWrite::Insert(refused.clone()),
         ];
         assert!(block_on(store.write(&writes)).is_err());
-        let later = block_on(store.write(&[EventWrite::Insert(snapshot_at(
-            "2026-04-01T00:00:00Z",
-        ))]));
+        let later =
+            block_on(store.write(&[EventWrite::Insert(snapshot_at("2026-04-01T00:00:00Z"))]));
         assert!(later.is_ok(), "the import's transaction is still open");
         let ended = store.end_import(true);
-        assert!(
-            matches!(ended, Err(StoreError::Failed { .. })),
-            "{ended:?}"
-        );
+        assert!(matches!(ended, Err(StoreError::Failed { .. })), "{ended:?}");
         assert_eq!(all(&store).len(), 1, "only the event stored before");
         assert_eq!(text_hits(&store, "nightly"), 1);
     }
