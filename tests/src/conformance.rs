@@ -205,6 +205,13 @@ async fn ingest_drill<S: EventStore>(store: &S, input: &str) -> IngestOutcome {
         .expect("the store takes the events")
 }
 
+/// A query for everything but what `set` changes.
+fn query(set: impl FnOnce(&mut EventQuery)) -> EventQuery {
+    let mut query = EventQuery::default();
+    set(&mut query);
+    query
+}
+
 async fn search<S: EventStore>(store: &S, query: EventQuery) -> Vec<MaintenanceEvent> {
     store.search(&query).await.expect("the search runs")
 }
@@ -348,14 +355,7 @@ pub async fn the_same_event_delivered_twice_is_stored_once<S: EventStore + Deliv
     let page = ingest_input(store, &describe_events(&[text.clone(), text])).await;
     assert_eq!(page.new_count(), 1, "a record repeated within one page");
 
-    let all = search(
-        store,
-        EventQuery {
-            include_drills: true,
-            ..EventQuery::default()
-        },
-    )
-    .await;
+    let all = search(store, query(|q| q.include_drills = true)).await;
     assert_eq!(all.len(), 2, "{all:#?}");
     let stored = store.event(&first.events[0].event.id).await.unwrap();
     assert_eq!(
@@ -534,14 +534,7 @@ pub async fn one_cluster_name_in_two_accounts_in_the_same_second_is_two_events_a
     for input in [&prod, &staging] {
         assert_eq!(ingest_input(store, input).await.new_count(), 0);
     }
-    let stored = search(
-        store,
-        EventQuery {
-            cluster: Some("sessions-redis".into()),
-            ..EventQuery::default()
-        },
-    )
-    .await;
+    let stored = search(store, query(|q| q.cluster = Some("sessions-redis".into()))).await;
     assert_eq!(stored.len(), 2, "{stored:#?}");
     let mut places = BTreeMap::new();
     for e in &stored {
@@ -866,43 +859,31 @@ pub async fn a_search_by_kind_or_category_keeps_only_those_events<S: EventStore 
     };
     let failed = search(
         store,
-        EventQuery {
-            kind: Some(EventKind::new(EventKind::SNAPSHOT_FAILED)),
-            ..EventQuery::default()
-        },
+        query(|q| q.kind = Some(EventKind::new(EventKind::SNAPSHOT_FAILED))),
     )
     .await;
     assert_eq!(id_set(&failed), of_kind(EventKind::SNAPSHOT_FAILED));
     assert_eq!(failed.len(), 2);
 
-    let failovers = search(
-        store,
-        EventQuery {
-            category: Some(Category::Failover),
-            ..EventQuery::default()
-        },
-    )
-    .await;
+    let failovers = search(store, query(|q| q.category = Some(Category::Failover))).await;
     assert_eq!(id_set(&failovers), of_kind(EventKind::FAILOVER_COMPLETE));
     assert_eq!(failovers.len(), 2);
 
     let replacements = search(
         store,
-        EventQuery {
-            category: Some(Category::NodeReplacement),
-            cluster: Some("sessions-mc".into()),
-            ..EventQuery::default()
-        },
+        query(|q| {
+            q.category = Some(Category::NodeReplacement);
+            q.cluster = Some("sessions-mc".into());
+        }),
     )
     .await;
     assert_eq!(replacements.len(), 3);
     let started_in_orders = search(
         store,
-        EventQuery {
-            kind: Some(EventKind::new(EventKind::CACHE_NODE_REPLACE_STARTED)),
-            cluster: Some("orders".into()),
-            ..EventQuery::default()
-        },
+        query(|q| {
+            q.kind = Some(EventKind::new(EventKind::CACHE_NODE_REPLACE_STARTED));
+            q.cluster = Some("orders".into());
+        }),
     )
     .await;
     assert!(started_in_orders.is_empty());
@@ -1129,22 +1110,14 @@ pub async fn actionable_only_keeps_the_events_people_must_act_on<S: EventStore +
         .map(|e| e.id.clone())
         .collect();
     assert_eq!(actionable.len(), 6);
-    let found = search(
-        store,
-        EventQuery {
-            actionable_only: true,
-            ..EventQuery::default()
-        },
-    )
-    .await;
+    let found = search(store, query(|q| q.actionable_only = true)).await;
     assert_eq!(id_set(&found), actionable);
     let in_orders = search(
         store,
-        EventQuery {
-            actionable_only: true,
-            cluster: Some("orders".into()),
-            ..EventQuery::default()
-        },
+        query(|q| {
+            q.actionable_only = true;
+            q.cluster = Some("orders".into());
+        }),
     )
     .await;
     assert_eq!(
@@ -1192,32 +1165,11 @@ pub async fn searches_return_the_newest_events_first_up_to_the_limit<
     assert_eq!(events.len(), 43);
     let everything = newest_first(&events);
 
-    let limited = search(
-        store,
-        EventQuery {
-            limit: 7,
-            ..EventQuery::default()
-        },
-    )
-    .await;
+    let limited = search(store, query(|q| q.limit = 7)).await;
     assert_eq!(ids(&limited), everything[..7]);
-    let all = search(
-        store,
-        EventQuery {
-            limit: 1000,
-            ..EventQuery::default()
-        },
-    )
-    .await;
+    let all = search(store, query(|q| q.limit = 1000)).await;
     assert_eq!(ids(&all), everything);
-    let one = search(
-        store,
-        EventQuery {
-            limit: 1,
-            ..EventQuery::default()
-        },
-    )
-    .await;
+    let one = search(store, query(|q| q.limit = 1)).await;
     assert_eq!(ids(&one), everything[..1]);
     assert!(
         search(
@@ -1238,11 +1190,10 @@ pub async fn searches_return_the_newest_events_first_up_to_the_limit<
         .collect();
     let found = search(
         store,
-        EventQuery {
-            cluster: Some("orders".into()),
-            limit: 5,
-            ..EventQuery::default()
-        },
+        query(|q| {
+            q.cluster = Some("orders".into());
+            q.limit = 5;
+        }),
     )
     .await;
     assert_eq!(ids(&found), newest_first(&orders)[..5]);
@@ -1253,11 +1204,10 @@ pub async fn searches_return_the_newest_events_first_up_to_the_limit<
         .collect();
     let found = search(
         store,
-        EventQuery {
-            kind: Some(EventKind::new(EventKind::SNAPSHOT_FAILED)),
-            limit: 4,
-            ..EventQuery::default()
-        },
+        query(|q| {
+            q.kind = Some(EventKind::new(EventKind::SNAPSHOT_FAILED));
+            q.limit = 4;
+        }),
     )
     .await;
     assert_eq!(ids(&found), newest_first(&failed)[..4]);

@@ -14,10 +14,10 @@ use cachewatch_adapters::elasticache::{
     DescribedEvents, ElastiCache, EventRecord, FailoverLookupError,
 };
 use cachewatch_adapters::redis::{ProbeSettings, RedisTarget, probe};
-use cachewatch_app::failover;
 use cachewatch_app::lookup;
 use cachewatch_app::respond::Who;
 use cachewatch_app::{Door, Input};
+use cachewatch_app::{Rules, failover};
 use cachewatch_core::history::query::parse_duration;
 use cachewatch_core::model::event::EventId;
 use cachewatch_core::model::ids::ReplicationGroupId;
@@ -468,17 +468,13 @@ async fn record_measurement<S: cachewatch_app::Store>(
         .await?
         .ok_or_else(|| Failure::Other(anyhow!("event {event_id} disappeared while reading it")))?;
     let reach = Reach::of(ctx).await?;
-    let recorded = failover::record_measurement(
-        reach.ports(ctx),
-        &ctx.config,
-        &reach.settings,
-        &subject,
-        summary,
-        by,
-        Utc::now(),
-    )
-    .await
-    .map_err(not_recorded)?;
+    let rules = Rules {
+        now: Utc::now(),
+        ..reach.rules(ctx)
+    };
+    let recorded = failover::record_measurement(reach.ports(ctx), rules, &subject, summary, by)
+        .await
+        .map_err(not_recorded)?;
     writeln!(
         out,
         "Measured by the probe: longest unavailability {} (recorded as the drill's outcome).",

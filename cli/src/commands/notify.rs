@@ -9,11 +9,11 @@ use cachewatch_adapters::files::read_runbooks;
 use cachewatch_adapters::outbound::Outputs;
 use cachewatch_app::{
     Alerting, Alerts, Door, ImportError, ImportRequest, Imported, IngestError, IngestRequest,
-    Ingested, Input, LineRuns, Ports,
+    Ingested, Input, LineRuns, Ports, Rules,
 };
 use cachewatch_core::IngestOutcome;
 use cachewatch_core::alerting::delivery::DeliveryState;
-use cachewatch_core::alerting::notify::{NotifyReport, NotifySettings};
+use cachewatch_core::alerting::notify::{NotifyError, NotifyReport, NotifySettings, Preview};
 use cachewatch_core::alerting::outbound::{Output, is_output_channel};
 use cachewatch_core::alerting::reminder::ReminderReport;
 use cachewatch_core::alerting::slack;
@@ -113,7 +113,12 @@ pub async fn run<S: cachewatch_app::Store>(
         facts: &ctx.elasticache,
         runbooks: &runbooks,
     };
-    let sent = cachewatch_app::send_pending(ports, &ctx.config, &settings, ctx.now)
+    let rules = Rules {
+        config: &ctx.config,
+        settings: &settings,
+        now: ctx.now,
+    };
+    let sent = cachewatch_app::send_pending(ports, rules)
         .await
         .map_err(|e| Failure::Other(e.into()))?
         .unwrap_or_default();
@@ -271,7 +276,10 @@ impl Sending {
             Alerts::Sent(report) => report_sent(&report, json, out),
             Alerts::Failed(e) => Err(Failure::Other(e.into())),
             Alerts::NotSent if self.chat.is_none() && !json && !crate::output::quiet() => {
-                self.print_preview(ctx, facts, outcome, out).await
+                let (ports, settings) = (self.ports(ctx, facts), &self.settings);
+                let previews =
+                    cachewatch_app::preview(ports, outcome, &ctx.config, settings, ctx.now).await?;
+                print_preview(previews, out)
             }
             Alerts::NotSent => Ok(()),
         }
@@ -286,56 +294,36 @@ impl Sending {
         outcome: &IngestOutcome,
         out: &mut dyn Write,
     ) -> Result<(), Failure> {
-        let sent = cachewatch_app::alert(
-            self.ports(ctx, facts),
-            outcome,
-            &ctx.config,
-            &self.settings,
-            ctx.now,
-        )
-        .await
-        .map_err(|e| Failure::Other(e.into()))?;
-        match sent {
-            Some(report) => report_sent(&report, false, out),
-            None if !crate::output::quiet() => self.print_preview(ctx, facts, outcome, out).await,
-            None => Ok(()),
-        }
-    }
-
-    /// Prints what would be posted for an ingest's new events, when Slack is not configured.
-    async fn print_preview<S: cachewatch_app::Store, F: FactsSource>(
-        &self,
-        ctx: &Context<S>,
-        facts: &F,
-        outcome: &IngestOutcome,
-        out: &mut dyn Write,
-    ) -> Result<(), Failure> {
-        let previews = cachewatch_app::preview(
-            self.ports(ctx, facts),
-            outcome,
-            &ctx.config,
-            &self.settings,
-            ctx.now,
-        )
-        .await?;
-        if previews.is_empty() {
-            return Ok(());
-        }
-        writeln!(
-            out,
-            "\nSlack is not configured (SLACK_BOT_TOKEN and SLACK_CHANNEL, or SLACK_WEBHOOK_URL); it would post:"
-        )?;
-        for p in previews {
-            let place = if p.reply {
-                "in the maintenance's thread"
-            } else {
-                "a new alert"
+        let (ports, settings) = (self.ports(ctx, facts), &self.settings);
+        let alerts =
+            match cachewatch_app::alert(ports, outcome, &ctx.config, settings, ctx.now).await {
+                Ok(Some(report)) => Alerts::Sent(report),
+                Ok(None) => Alerts::NotSent,
+                Err(NotifyError::Store(e)) => Alerts::Failed(e),
             };
-            writeln!(out, "\n── {} · {place} ──", p.channel)?;
-            writeln!(out, "{}", slack::to_text(&p.message).trim_end())?;
-        }
-        Ok(())
+        self.report(ctx, facts, outcome, alerts, false, out).await
     }
+}
+
+/// Prints what would be posted for an ingest's new events, when Slack is not configured.
+fn print_preview(previews: Vec<Preview>, out: &mut dyn Write) -> Result<(), Failure> {
+    if previews.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "\nSlack is not configured (SLACK_BOT_TOKEN and SLACK_CHANNEL, or SLACK_WEBHOOK_URL); it would post:"
+    )?;
+    for p in previews {
+        let place = if p.reply {
+            "in the maintenance's thread"
+        } else {
+            "a new alert"
+        };
+        writeln!(out, "\n── {} · {place} ──", p.channel)?;
+        writeln!(out, "{}", slack::to_text(&p.message).trim_end())?;
+    }
+    Ok(())
 }
 
 /// The one line about the alerts sent (on standard error when standard output is JSON), and

@@ -10,11 +10,11 @@ use std::io::Write;
 use anyhow::anyhow;
 use cachewatch_adapters::chat::Chat;
 use cachewatch_adapters::files::read_runbooks;
-use cachewatch_app::Ports;
 use cachewatch_app::lookup::{self, Subject};
 use cachewatch_app::respond::{
     self, OutcomeRequest, Redrawn, Refused, RespondError, StepRequest, Who,
 };
+use cachewatch_app::{Ports, Rules};
 use cachewatch_core::alerting::notify::NotifySettings;
 use cachewatch_core::history::query::parse_duration;
 use cachewatch_core::history::store::EventStore;
@@ -105,6 +105,15 @@ impl Reach {
             runbooks: &self.runbooks,
         }
     }
+
+    /// The team's configuration and these settings, at the command's moment.
+    pub(super) fn rules<'a, S>(&'a self, ctx: &'a Context<S>) -> Rules<'a> {
+        Rules {
+            config: &ctx.config,
+            settings: &self.settings,
+            now: ctx.now,
+        }
+    }
 }
 
 /// Says how many alerts were drawn again, and warns of those that were not.
@@ -144,15 +153,8 @@ pub async fn ack<S: cachewatch_app::Store>(
         None => writeln!(out, "{} acknowledged by {}", describe(&subject), by.by())?,
     }
     let reach = Reach::of(ctx).await?;
-    let redrawn = respond::redraw_threads(
-        reach.ports(ctx),
-        &ctx.config,
-        &reach.settings,
-        &subject,
-        Some(&by),
-        ctx.now,
-    )
-    .await?;
+    let redrawn =
+        respond::redraw_threads(reach.ports(ctx), reach.rules(ctx), &subject, Some(&by)).await?;
     tell_redrawn(&redrawn, out)
 }
 
@@ -169,9 +171,8 @@ pub async fn step<S: cachewatch_app::Store>(
         subject: &subject,
         step: args.step,
         by,
-        now: ctx.now,
     };
-    let done = respond::record_step(reach.ports(ctx), &ctx.config, &reach.settings, request)
+    let done = respond::record_step(reach.ports(ctx), reach.rules(ctx), request)
         .await
         .map_err(|e| match e {
             RespondError::Refused(why @ Refused::NoSuchStep { .. }) => Failure::Input(anyhow!(
@@ -220,9 +221,8 @@ pub async fn outcome<S: cachewatch_app::Store>(
         downtime,
         note: args.note.clone(),
         by,
-        now: ctx.now,
     };
-    let done = respond::record_outcome(reach.ports(ctx), &ctx.config, &reach.settings, request)
+    let done = respond::record_outcome(reach.ports(ctx), reach.rules(ctx), request)
         .await
         .map_err(not_recorded)?;
     let outcome = &done.recorded;

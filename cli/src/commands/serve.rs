@@ -126,8 +126,13 @@ where
         let Ok(runbooks) = runbooks else { return };
         loop {
             tick.tick().await;
-            let now = Utc::now();
-            resend_due(&store, &chat, &facts, &runbooks, &config, &settings, now).await;
+            let ports = cachewatch_app::Ports::new(&store, Some(&chat), &facts, &runbooks);
+            let rules = cachewatch_app::Rules {
+                config: &config,
+                settings: &settings,
+                now: Utc::now(),
+            };
+            resend_due(ports, rules).await;
         }
     })
 }
@@ -231,25 +236,14 @@ fn describe(
 /// Sends what is due and the reminders due; a failure is logged and tried again at the next
 /// tick.
 async fn resend_due<S, C, F>(
-    store: &S,
-    chat: &C,
-    facts: &F,
-    runbooks: &cachewatch_core::runbook::Runbooks,
-    config: &cachewatch_core::config::Config,
-    settings: &notify::NotifySettings,
-    now: chrono::DateTime<Utc>,
+    ports: cachewatch_app::Ports<'_, S, C, F>,
+    rules: cachewatch_app::Rules<'_>,
 ) where
     S: cachewatch_app::Store,
     C: cachewatch_core::alerting::delivery::ChatSink,
     F: FactsSource,
 {
-    let ports = cachewatch_app::Ports {
-        store,
-        chat: Some(chat),
-        facts,
-        runbooks,
-    };
-    match cachewatch_app::send_pending(ports, config, settings, now).await {
+    match cachewatch_app::send_pending(ports, rules).await {
         Ok(Some(sent)) => {
             if !sent.alerts.sent.is_empty() || !sent.alerts.failed.is_empty() {
                 eprintln!("{}", super::notify::summary(&sent.alerts));

@@ -157,12 +157,7 @@ where
     C: ChatSink,
     F: FactsSource,
 {
-    let ports = Ports {
-        store: &deps.store,
-        chat: deps.chat.as_ref(),
-        facts: &deps.facts,
-        runbooks: &deps.runbooks,
-    };
+    let ports = Ports::new(&deps.store, deps.chat.as_ref(), &deps.facts, &deps.runbooks);
     let request = IngestRequest {
         door: Door::Sns,
         input: Input::Document(document),

@@ -110,12 +110,7 @@ pub async fn poll(d: &Deployment, now: DateTime<Utc>) -> Result<Value, PollError
         ignore_backoff: true,
         ..d.notify.clone()
     };
-    let ports = Ports {
-        store: &d.store,
-        chat: d.chat.as_ref(),
-        facts: &d.facts,
-        runbooks: &d.runbooks,
-    };
+    let ports = Ports::new(&d.store, d.chat.as_ref(), &d.facts, &d.runbooks);
     let request = IngestRequest {
         door: Door::Backfill,
         input: Input::Events(events),
@@ -150,7 +145,12 @@ pub async fn poll(d: &Deployment, now: DateTime<Utc>) -> Result<Value, PollError
     };
     let (alerts, reminders, daily) = match (&d.chat, sent) {
         (Some(chat), Some(report)) => {
-            let sent = cachewatch_app::remind(ports, &d.config, &settings, now)
+            let rules = cachewatch_app::Rules {
+                config: &d.config,
+                settings: &settings,
+                now,
+            };
+            let sent = cachewatch_app::remind(ports, rules)
                 .await
                 .map_err(|NotifyError::Store(e)| PollError::Store(e))?
                 .unwrap_or_default();

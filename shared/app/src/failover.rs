@@ -5,9 +5,7 @@
 //! door's: it needs ElastiCache itself.
 
 use cachewatch_core::alerting::delivery::ChatSink;
-use cachewatch_core::alerting::notify::NotifySettings;
 use cachewatch_core::cluster::source::FactsSource;
-use cachewatch_core::config::Config;
 use cachewatch_core::history::query::{EventQuery, MAX_LIMIT};
 use cachewatch_core::history::store::{EventStore, StoreError};
 use cachewatch_core::model::kind::EventKind;
@@ -22,7 +20,7 @@ use crate::lookup::Subject;
 use crate::respond::{
     MAX_NOTE, OutcomeRecorded, OutcomeRequest, RespondError, Who, record_outcome,
 };
-use crate::{Ports, Store};
+use crate::{Ports, Rules, Store};
 
 /// What a rehearsal of `target` would do and what stands in the way, with the failovers of
 /// the last 24 hours in the history (drills included: rehearsals count against ElastiCache's
@@ -57,27 +55,20 @@ pub async fn plan<S: EventStore>(
 /// Records what the probe measured beside a rehearsal as the outcome of `subject` (the drill's
 /// maintenance): handled by TestFailover, the longest gap as the downtime, the probe's summary
 /// as the note (cut to the longest note kept).
-pub async fn record_measurement<S, C, F>(
+pub async fn record_measurement<S: Store, C: ChatSink, F: FactsSource>(
     ports: Ports<'_, S, C, F>,
-    config: &Config,
-    settings: &NotifySettings,
+    rules: Rules<'_>,
     subject: &Subject,
     summary: &ProbeSummary,
     by: Who,
-    now: DateTime<Utc>,
-) -> Result<OutcomeRecorded, RespondError>
-where
-    S: Store,
-    C: ChatSink,
-    F: FactsSource,
-{
+) -> Result<OutcomeRecorded, RespondError> {
     let gap = Duration::milliseconds(i64::try_from(summary.longest_gap_ms).unwrap_or(i64::MAX));
     let measured = measured_outcome(
         subject.link_id().clone(),
         gap,
         cut(probe_note(summary)),
         by.by().to_owned(),
-        now,
+        rules.now,
     );
     let request = OutcomeRequest {
         subject,
@@ -86,9 +77,8 @@ where
         downtime: measured.downtime,
         note: measured.note,
         by,
-        now,
     };
-    record_outcome(ports, config, settings, request).await
+    record_outcome(ports, rules, request).await
 }
 
 /// `note`, cut to [`MAX_NOTE`] characters (the last one an ellipsis) when it is longer.

@@ -32,6 +32,7 @@ pub use ingest::{
     Alerting, Alerts, Door, IngestError, IngestRequest, Ingested, Input, alert, ingest, preview,
 };
 
+use cachewatch_core::alerting::notify::NotifySettings;
 use cachewatch_core::cluster::kept::FactsStore;
 use cachewatch_core::config::Config;
 use cachewatch_core::history::History;
@@ -58,6 +59,18 @@ pub struct Ports<'a, S, C, F> {
     pub runbooks: &'a Runbooks,
 }
 
+impl<'a, S, C, F> Ports<'a, S, C, F> {
+    /// The history, the chat when there is one, the facts and the runbooks.
+    pub fn new(store: &'a S, chat: Option<&'a C>, facts: &'a F, runbooks: &'a Runbooks) -> Self {
+        Self {
+            store,
+            chat,
+            facts,
+            runbooks,
+        }
+    }
+}
+
 impl<S, C, F> Clone for Ports<'_, S, C, F> {
     fn clone(&self) -> Self {
         *self
@@ -65,6 +78,18 @@ impl<S, C, F> Clone for Ports<'_, S, C, F> {
 }
 
 impl<S, C, F> Copy for Ports<'_, S, C, F> {}
+
+/// What a use case that sends or draws alerts goes by: the team's configuration (the mutes set
+/// in Slack are read at `now` and added to it), how alerts are sent, and the moment it runs at.
+#[derive(Debug, Clone, Copy)]
+pub struct Rules<'a> {
+    /// The team's configuration, as the door read it.
+    pub config: &'a Config,
+    /// How alerts are sent and drawn.
+    pub settings: &'a NotifySettings,
+    /// When the use case runs.
+    pub now: DateTime<Utc>,
+}
 
 /// The chat and the team's configuration at `now` (see [`config_at`]), for a use case that sends;
 /// `None` when no chat is configured, and then nothing is read.

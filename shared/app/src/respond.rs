@@ -4,16 +4,15 @@
 //! form do each the same way.
 
 use cachewatch_core::MaintenanceEvent;
-use cachewatch_core::alerting::notify::{self, NotifySettings};
+use cachewatch_core::alerting::notify;
 use cachewatch_core::alerting::slack::{self, SlackMessage};
 use cachewatch_core::cluster::source::FactsSource;
-use cachewatch_core::config::Config;
 use cachewatch_core::history::response::{Acknowledgement, first_acknowledgement};
 use cachewatch_core::history::store::StoreError;
 use chrono::{DateTime, Utc};
 
 use crate::lookup::Subject;
-use crate::{AlertFacts, Ports, Store, config_at};
+use crate::{AlertFacts, Ports, Rules, Store, config_at};
 
 mod record;
 mod threads;
@@ -122,30 +121,21 @@ pub async fn acknowledge<S: Store>(
 
 /// The parent message of `anchor`'s thread as it is now, showing `shown` as who acknowledged
 /// it: drawn with the team's configuration at `now` and the facts an alert is drawn with.
-pub async fn redrawn_parent<S, C, F>(
+pub async fn redrawn_parent<S: Store, C, F: FactsSource>(
     ports: Ports<'_, S, C, F>,
-    config: &Config,
-    settings: &NotifySettings,
+    rules: Rules<'_>,
     anchor: &MaintenanceEvent,
     shown: slack::Acknowledgement,
-    now: DateTime<Utc>,
-) -> Result<SlackMessage, StoreError>
-where
-    S: Store,
-    F: FactsSource,
-{
+) -> Result<SlackMessage, StoreError> {
+    let Rules {
+        config,
+        settings,
+        now,
+    } = rules;
     let config = config_at(ports.store, config, now).await;
     let facts = AlertFacts::new(ports.store, ports.facts, now);
-    notify::parent_message(
-        ports.store,
-        &facts,
-        &config,
-        settings,
-        anchor,
-        Some(shown),
-        now,
-    )
-    .await
+    let shown = Some(shown);
+    notify::parent_message(ports.store, &facts, &config, settings, anchor, shown, now).await
 }
 
 #[cfg(test)]
@@ -198,6 +188,11 @@ mod tests {
         lookup::subject(&world.store, id).await.unwrap().unwrap()
     }
 
+    /// When the outcomes of these tests are told.
+    fn outcome_at() -> chrono::DateTime<chrono::Utc> {
+        at("2026-06-10T16:00:00Z")
+    }
+
     fn outcome<'a>(subject: &'a Subject, by: Who, note: Option<String>) -> OutcomeRequest<'a> {
         OutcomeRequest {
             subject,
@@ -206,7 +201,6 @@ mod tests {
             downtime: Some(chrono::Duration::seconds(125)),
             note,
             by,
-            now: at("2026-06-10T16:00:00Z"),
         }
     }
 
@@ -219,15 +213,11 @@ mod tests {
             subject: &subject,
             step: n,
             by: Who::named("bo").unwrap(),
-            now: at("2026-06-10T15:45:00Z"),
         };
+        let rules = world.rules(at("2026-06-10T15:45:00Z"));
 
-        let done = record_step(ports, &world.config, &world.settings, step(1))
-            .await
-            .unwrap();
-        let refused = record_step(ports, &world.config, &world.settings, step(999))
-            .await
-            .unwrap_err();
+        let done = record_step(ports, rules, step(1)).await.unwrap();
+        let refused = record_step(ports, rules, step(999)).await.unwrap_err();
 
         assert_eq!(done.step.number, 1);
         assert_eq!(&done.recorded.event_id, subject.link_id());
@@ -260,7 +250,7 @@ mod tests {
             (negative, Refused::NegativeDowntime),
             (long, Refused::NoteTooLong),
         ] {
-            let refused = record_outcome(ports, &world.config, &world.settings, request)
+            let refused = record_outcome(ports, world.rules(outcome_at()), request)
                 .await
                 .unwrap_err();
             assert!(
@@ -281,8 +271,7 @@ mod tests {
 
         let before = record_outcome(
             ports,
-            &world.config,
-            &world.settings,
+            world.rules(outcome_at()),
             outcome(&subject, Who::named("ana").unwrap(), note.clone()),
         )
         .await
@@ -292,8 +281,7 @@ mod tests {
             .unwrap();
         let after = record_outcome(
             ports,
-            &world.config,
-            &world.settings,
+            world.rules(outcome_at()),
             outcome(
                 &subject,
                 Who::slack_user("U0ANA", Some("ana")).unwrap(),

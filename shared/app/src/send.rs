@@ -9,14 +9,48 @@
 
 use cachewatch_core::IngestOutcome;
 use cachewatch_core::alerting::delivery::ChatSink;
-use cachewatch_core::alerting::notify::{NotifyError, NotifyReport, NotifySettings};
+use cachewatch_core::alerting::notify::{NotifyError, NotifyReport};
 use cachewatch_core::alerting::reminder::{ReminderReport, send_reminders};
 use cachewatch_core::cluster::source::FactsSource;
-use cachewatch_core::config::Config;
-use chrono::{DateTime, Utc};
 
 use crate::ingest::alert_muted;
-use crate::{Door, Ports, Store, chat_and_config};
+use crate::{Door, Ports, Rules, Store, chat_and_config};
+
+/// Sends every alert that is due, then the reminders that are; `None` when no chat is
+/// configured.
+pub async fn send_pending<S: Store, C: ChatSink, F: FactsSource>(
+    ports: Ports<'_, S, C, F>,
+    rules: Rules<'_>,
+) -> Result<Option<Sent>, NotifyError> {
+    let Rules {
+        config,
+        settings,
+        now,
+    } = rules;
+    // The mutes set in Slack, read once for the alerts and the reminders.
+    let Some((chat, config)) = chat_and_config(ports, config, now).await else {
+        return Ok(None);
+    };
+    let outcome = IngestOutcome::default();
+    let door = Door::Backfill;
+    let alerts = alert_muted(ports, chat, &outcome, &config, settings, door, now).await?;
+    let reminders = send_reminders(ports.store, chat, &config, settings, now).await?;
+    Ok(Some(Sent { alerts, reminders }))
+}
+
+/// Posts the reminders that are due in the threads of maintenances nobody has acknowledged;
+/// `None` when no chat is configured.
+pub async fn remind<S: Store, C: ChatSink, F>(
+    ports: Ports<'_, S, C, F>,
+    rules: Rules<'_>,
+) -> Result<Option<ReminderReport>, NotifyError> {
+    let Some((chat, config)) = chat_and_config(ports, rules.config, rules.now).await else {
+        return Ok(None);
+    };
+    send_reminders(ports.store, chat, &config, rules.settings, rules.now)
+        .await
+        .map(Some)
+}
 
 /// What a run of [`send_pending`] did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -27,66 +61,25 @@ pub struct Sent {
     pub reminders: ReminderReport,
 }
 
-/// Sends every alert that is due, then the reminders that are; `None` when no chat is
-/// configured.
-pub async fn send_pending<S, C, F>(
-    ports: Ports<'_, S, C, F>,
-    config: &Config,
-    settings: &NotifySettings,
-    now: DateTime<Utc>,
-) -> Result<Option<Sent>, NotifyError>
-where
-    S: Store,
-    C: ChatSink,
-    F: FactsSource,
-{
-    // The mutes set in Slack, read once for the alerts and the reminders.
-    let Some((chat, config)) = chat_and_config(ports, config, now).await else {
-        return Ok(None);
-    };
-    let outcome = IngestOutcome::default();
-    let alerts = alert_muted(
-        ports,
-        chat,
-        &outcome,
-        &config,
-        settings,
-        Door::Backfill,
-        now,
-    )
-    .await?;
-    let reminders = send_reminders(ports.store, chat, &config, settings, now).await?;
-    Ok(Some(Sent { alerts, reminders }))
-}
-
-/// Posts the reminders that are due in the threads of maintenances nobody has acknowledged;
-/// `None` when no chat is configured.
-pub async fn remind<S, C, F>(
-    ports: Ports<'_, S, C, F>,
-    config: &Config,
-    settings: &NotifySettings,
-    now: DateTime<Utc>,
-) -> Result<Option<ReminderReport>, NotifyError>
-where
-    S: Store,
-    C: ChatSink,
-{
-    let Some((chat, config)) = chat_and_config(ports, config, now).await else {
-        return Ok(None);
-    };
-    send_reminders(ports.store, chat, &config, settings, now)
-        .await
-        .map(Some)
-}
-
 #[cfg(test)]
 mod tests {
     use cachewatch_core::history::response::{MuteRecord, ResponseStore};
-    use chrono::Duration;
+    use chrono::{DateTime, Duration, Utc};
 
     use super::*;
     use crate::ingest::tests::{SNS_EVENT, World, at};
     use crate::{Alerting, Door, IngestRequest, Input, ingest};
+
+    impl World {
+        /// The world's configuration and settings at `now`.
+        pub(crate) fn rules(&self, now: DateTime<Utc>) -> Rules<'_> {
+            Rules {
+                config: &self.config,
+                settings: &self.settings,
+                now,
+            }
+        }
+    }
 
     /// Stores the notification without alerting it: what an ingest interrupted before its
     /// alerts leaves.
@@ -110,12 +103,12 @@ mod tests {
         stored_unalerted(&world).await;
         let now = at("2026-06-10T15:30:00Z");
 
-        let first = send_pending(world.ports(true), &world.config, &world.settings, now)
+        let first = send_pending(world.ports(true), world.rules(now))
             .await
             .unwrap()
             .unwrap();
         let posted = world.chat.texts().len();
-        let again = send_pending(world.ports(true), &world.config, &world.settings, now)
+        let again = send_pending(world.ports(true), world.rules(now))
             .await
             .unwrap()
             .unwrap();
@@ -126,7 +119,7 @@ mod tests {
         assert!(again.alerts.sent.is_empty(), "{again:?}");
         assert_eq!(world.chat.texts().len(), posted, "nothing posted twice");
         assert!(
-            send_pending(world.ports(false), &world.config, &world.settings, now)
+            send_pending(world.ports(false), world.rules(now))
                 .await
                 .unwrap()
                 .is_none(),
@@ -150,7 +143,7 @@ mod tests {
             .await
             .unwrap();
 
-        let sent = send_pending(world.ports(true), &world.config, &world.settings, now)
+        let sent = send_pending(world.ports(true), world.rules(now))
             .await
             .unwrap()
             .unwrap();

@@ -19,7 +19,7 @@ use serde_json::json;
 use crate::access;
 use crate::browser::query_pairs;
 use crate::door::{App, Parts};
-use cachewatch_app::search::{self, SearchError, SearchRequest};
+use cachewatch_app::search::SearchError;
 use cachewatch_core::history::filters::Reading;
 
 /// `GET /api/events`.
@@ -29,18 +29,15 @@ pub(crate) async fn events<P: Parts>(State(app): State<Arc<App<P>>>, uri: Uri) -
     if let Err(e) = access::check(&app.settings, uri.path(), &pairs, now) {
         return (StatusCode::FORBIDDEN, Json(json!({"error": e.to_string()}))).into_response();
     }
-    let filters = access::without_signature(&pairs);
-    let request = SearchRequest {
-        filters: &filters,
-        reading: Reading {
-            default_limit: DEFAULT_LIMIT,
-            max_limit: MAX_LIMIT,
-            strict: true,
-        },
-        include_drills: false,
-        now,
+    let reading = Reading {
+        default_limit: DEFAULT_LIMIT,
+        max_limit: MAX_LIMIT,
+        strict: true,
     };
-    match search::search(&app.store, &app.config, &request).await {
+    match app
+        .search(&access::without_signature(&pairs), reading, now)
+        .await
+    {
         Ok(found) => Json(found.events).into_response(),
         Err(SearchError::Filter(bad)) => (
             StatusCode::BAD_REQUEST,

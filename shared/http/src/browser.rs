@@ -37,7 +37,7 @@ use crate::pages::{self, HistoryPage, RunbookPage};
 use crate::settings::HttpSettings;
 use cachewatch_app::lookup::{self, Found, RunbookFailure};
 use cachewatch_app::respond::{self, RespondError, StepRequest, Who};
-use cachewatch_app::search::{self, SearchError, SearchRequest, Searched};
+use cachewatch_app::search::{SearchError, Searched};
 use cachewatch_core::history::filters::{self, Reading};
 
 /// The history page's default number of events.
@@ -283,9 +283,8 @@ pub(crate) async fn step<P: Parts>(
         subject: &subject,
         step: tick.step,
         by: Who::typed(tick.by.as_deref()),
-        now,
     };
-    match respond::record_step(app.ports(), &app.config, &app.notify, request).await {
+    match respond::record_step(app.ports(), app.rules(now), request).await {
         Ok(done) => (
             StatusCode::OK,
             axum::Json(
@@ -346,17 +345,12 @@ pub(crate) async fn history<P: Parts>(State(app): State<Arc<App<P>>>, uri: Uri) 
     // Sent back by the page's form, so that the link holds for the next search too.
     let signature = access::signature(&pairs);
     let filters_given = access::without_signature(&pairs);
-    let request = SearchRequest {
-        filters: &filters_given,
-        reading: Reading {
-            default_limit: HISTORY_LIMIT,
-            max_limit: HISTORY_MAX,
-            strict: false,
-        },
-        include_drills: false,
-        now,
+    let reading = Reading {
+        default_limit: HISTORY_LIMIT,
+        max_limit: HISTORY_MAX,
+        strict: false,
     };
-    let (status, shown) = match search::search(&app.store, &app.config, &request).await {
+    let (status, shown) = match app.search(&filters_given, reading, now).await {
         Ok(mut found) => {
             found.given.extend(signature);
             match history_page(&app, found, now).await {

@@ -13,10 +13,12 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use cachewatch_app::lookup::{FactsFrom, RunbookFailure, Subject};
+use cachewatch_app::search::{self, SearchError, SearchRequest, Searched};
 use cachewatch_core::alerting::delivery::{ChatSink, SlackViews};
 use cachewatch_core::alerting::notify::NotifySettings;
 use cachewatch_core::cluster::source::FactsSource;
 use cachewatch_core::config::Config;
+use cachewatch_core::history::filters::Reading;
 use cachewatch_core::links;
 use cachewatch_core::runbook::{Runbook, Runbooks};
 use chrono::{DateTime, Utc};
@@ -112,6 +114,33 @@ impl<P: Parts> App<P> {
             facts: &self.facts,
             runbooks: &self.runbooks,
         }
+    }
+
+    /// The team's configuration and how alerts are sent, at `now`: what a use case that draws
+    /// alerts goes by.
+    pub fn rules(&self, now: DateTime<Utc>) -> cachewatch_app::Rules<'_> {
+        cachewatch_app::Rules {
+            config: &self.config,
+            settings: &self.notify,
+            now,
+        }
+    }
+
+    /// The history's events that `filters` ask for (read as `reading` says; drills left out),
+    /// for a search page or the API.
+    pub async fn search(
+        &self,
+        filters: &[(String, String)],
+        reading: Reading,
+        now: DateTime<Utc>,
+    ) -> Result<Searched, SearchError> {
+        let request = SearchRequest {
+            filters,
+            reading,
+            include_drills: false,
+            now,
+        };
+        search::search(&self.store, &self.config, &request).await
     }
 
     /// A link to `path` for Slack, which needs a whole URL: `None` without a base URL.

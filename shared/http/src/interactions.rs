@@ -269,10 +269,11 @@ async fn pressed<P: Parts>(app: &App<P>, payload: &Payload, action: &Action, now
         .as_deref()
         .or(action.selected_option.as_ref().map(|o| o.value.as_str()))
         .unwrap_or_default();
+    let press = Press { app, payload, now };
     let handled = match action.action_id.as_str() {
-        ACTION_ACKNOWLEDGE => acknowledge(app, payload, id, now).await,
-        ACTION_CHECKLIST => post_checklist(app, payload, id, now).await,
-        ACTION_OUTCOME => ask_outcome(app, payload, id).await,
+        name @ (ACTION_ACKNOWLEDGE | ACTION_CHECKLIST | ACTION_OUTCOME) => {
+            press.carry_out(name, id).await
+        }
         // The link button opens the page in the browser; Slack only wants the 200.
         _ => Ok(()),
     };
@@ -289,111 +290,113 @@ async fn subject_of<S: EventStore>(store: &S, id: &str) -> Result<Subject, Butto
     }
 }
 
-async fn acknowledge<P: Parts>(
-    app: &App<P>,
-    payload: &Payload,
-    id: &str,
+/// A button of an alert pressed: by whom and on which message (the payload), and when.
+struct Press<'a, P: Parts> {
+    app: &'a App<P>,
+    payload: &'a Payload,
     now: DateTime<Utc>,
-) -> Result<(), ButtonError> {
-    let subject = subject_of(&app.store, id).await?;
-    let user = &payload.user;
-    if user.id.is_empty() {
-        return Err(ButtonError::Incomplete("who pressed it"));
-    }
-    let who = Who::slack_user(&user.id, user.name.as_deref().or(user.username.as_deref()))
-        .map_err(|_| ButtonError::Incomplete("who pressed it, as a Slack user id"))?;
-    let acked = cachewatch_app::acknowledge(&app.store, &subject, who.by(), now).await?;
-    let Some(place) = payload.place() else {
-        return Err(ButtonError::Incomplete("which message the button is on"));
-    };
-    let Some(chat) = &app.chat else {
-        return Err(ButtonError::NoChat);
-    };
-    // Every thread parent of the maintenance, in every channel, as `cachewatch ack` draws them.
-    let config = app.config_now(now).await;
-    let redrawn =
-        respond::redraw_threads(app.ports(), &config, &app.notify, &subject, Some(&who), now)
-            .await?;
-    for failed in &redrawn.failed {
-        tracing::warn!(%failed, "a thread parent was not drawn again");
-    }
-    let pressed = (place.channel.clone(), place.message_ts.clone());
-    if redrawn.messages.contains(&pressed) {
-        return Ok(());
-    }
-    // The message pressed is not a thread parent the history knows: it is drawn again alone,
-    // for the alert's own event (its delivery carries the message's ts), else the maintenance's
-    // first.
-    let first = acked.first();
-    let shown = slack::Acknowledgement {
-        by: if first.by == who.by() {
-            who.shown().to_owned()
-        } else {
-            first.by.clone()
-        },
-        at: first.at,
-    };
-    let anchor_id: EventId = app
-        .store
-        .deliveries(&subject.event_ids())
-        .await?
-        .into_iter()
-        .find(|d| d.ts.as_deref() == Some(place.message_ts.as_str()))
-        .map_or_else(|| subject.link_id().clone(), |d| d.event_id);
-    let anchor = match app.store.event(&anchor_id).await? {
-        Some(event) => event,
-        None => subject.event.clone(),
-    };
-    let message =
-        cachewatch_app::redrawn_parent(app.ports(), &app.config, &app.notify, &anchor, shown, now)
-            .await?;
-    chat.update(&place.channel, &place.message_ts, &message)
-        .await
-        .map_err(ButtonError::from)
 }
 
-async fn post_checklist<P: Parts>(
-    app: &App<P>,
-    payload: &Payload,
-    id: &str,
-    now: DateTime<Utc>,
-) -> Result<(), ButtonError> {
-    let subject = subject_of(&app.store, id).await?;
-    let place = payload
-        .place()
-        .ok_or(ButtonError::Incomplete("which message the button is on"))?;
-    let chat = app.chat.as_ref().ok_or(ButtonError::NoChat)?;
-    let runbook = app.runbook_of(&subject, now).await?;
-    for (i, mut message) in slack::checklist(&runbook).into_iter().enumerate() {
-        message.thread_ts = Some(place.thread_ts.clone());
-        message.metadata = Some(MessageMetadata::for_delivery(&format!(
-            "checklist:{}:{}:{i}",
-            subject.link_id(),
-            now.timestamp()
-        )));
-        chat.post(&place.channel, &message).await?;
+impl<P: Parts> Press<'_, P> {
+    /// Carries out the button `name` for what `id` names.
+    async fn carry_out(&self, name: &str, id: &str) -> Result<(), ButtonError> {
+        let subject = subject_of(&self.app.store, id).await?;
+        match name {
+            ACTION_ACKNOWLEDGE => self.acknowledge(&subject).await,
+            ACTION_CHECKLIST => self.post_checklist(&subject).await,
+            _ => self.ask_outcome(&subject).await,
+        }
     }
-    Ok(())
-}
 
-async fn ask_outcome<P: Parts>(
-    app: &App<P>,
-    payload: &Payload,
-    id: &str,
-) -> Result<(), ButtonError> {
-    let subject = subject_of(&app.store, id).await?;
-    let trigger = payload
-        .trigger_id
-        .as_deref()
-        .filter(|t| !t.is_empty())
-        .ok_or(ButtonError::Incomplete("its trigger_id"))?;
-    let chat = app.chat.as_ref().ok_or(ButtonError::NoChat)?;
-    let context = OutcomeContext {
-        id: subject.link_id().to_string(),
-    };
-    chat.open_view(trigger, &outcome_view(&subject.label(), &context))
-        .await
-        .map_err(ButtonError::from)
+    async fn acknowledge(&self, subject: &Subject) -> Result<(), ButtonError> {
+        let Press { app, payload, now } = *self;
+        let user = &payload.user;
+        if user.id.is_empty() {
+            return Err(ButtonError::Incomplete("who pressed it"));
+        }
+        let who = Who::slack_user(&user.id, user.name.as_deref().or(user.username.as_deref()))
+            .map_err(|_| ButtonError::Incomplete("who pressed it, as a Slack user id"))?;
+        let acked = cachewatch_app::acknowledge(&app.store, subject, who.by(), now).await?;
+        let Some(place) = payload.place() else {
+            return Err(ButtonError::Incomplete("which message the button is on"));
+        };
+        let Some(chat) = &app.chat else {
+            return Err(ButtonError::NoChat);
+        };
+        // Every thread parent of the maintenance, in every channel, as `cachewatch ack` draws them.
+        let redrawn =
+            respond::redraw_threads(app.ports(), app.rules(now), subject, Some(&who)).await?;
+        for failed in &redrawn.failed {
+            tracing::warn!(%failed, "a thread parent was not drawn again");
+        }
+        let pressed = (place.channel.clone(), place.message_ts.clone());
+        if redrawn.messages.contains(&pressed) {
+            return Ok(());
+        }
+        // The message pressed is not a thread parent the history knows: it is drawn again alone,
+        // for the alert's own event (its delivery carries the message's ts), else the maintenance's
+        // first.
+        let first = acked.first();
+        let shown = slack::Acknowledgement {
+            by: if first.by == who.by() {
+                who.shown().to_owned()
+            } else {
+                first.by.clone()
+            },
+            at: first.at,
+        };
+        let anchor_id: EventId = app
+            .store
+            .deliveries(&subject.event_ids())
+            .await?
+            .into_iter()
+            .find(|d| d.ts.as_deref() == Some(place.message_ts.as_str()))
+            .map_or_else(|| subject.link_id().clone(), |d| d.event_id);
+        let anchor = match app.store.event(&anchor_id).await? {
+            Some(event) => event,
+            None => subject.event.clone(),
+        };
+        let message =
+            cachewatch_app::redrawn_parent(app.ports(), app.rules(now), &anchor, shown).await?;
+        chat.update(&place.channel, &place.message_ts, &message)
+            .await
+            .map_err(ButtonError::from)
+    }
+
+    async fn post_checklist(&self, subject: &Subject) -> Result<(), ButtonError> {
+        let Press { app, payload, now } = *self;
+        let place = payload
+            .place()
+            .ok_or(ButtonError::Incomplete("which message the button is on"))?;
+        let chat = app.chat.as_ref().ok_or(ButtonError::NoChat)?;
+        let runbook = app.runbook_of(subject, now).await?;
+        for (i, mut message) in slack::checklist(&runbook).into_iter().enumerate() {
+            message.thread_ts = Some(place.thread_ts.clone());
+            message.metadata = Some(MessageMetadata::for_delivery(&format!(
+                "checklist:{}:{}:{i}",
+                subject.link_id(),
+                now.timestamp()
+            )));
+            chat.post(&place.channel, &message).await?;
+        }
+        Ok(())
+    }
+
+    async fn ask_outcome(&self, subject: &Subject) -> Result<(), ButtonError> {
+        let trigger = self
+            .payload
+            .trigger_id
+            .as_deref()
+            .filter(|t| !t.is_empty())
+            .ok_or(ButtonError::Incomplete("its trigger_id"))?;
+        let chat = self.app.chat.as_ref().ok_or(ButtonError::NoChat)?;
+        let context = OutcomeContext {
+            id: subject.link_id().to_string(),
+        };
+        chat.open_view(trigger, &outcome_view(&subject.label(), &context))
+            .await
+            .map_err(ButtonError::from)
+    }
 }
 
 /// The outcome modal for the maintenance of `label`.
@@ -574,9 +577,8 @@ async fn submitted<P: Parts>(app: &App<P>, payload: &Payload, now: DateTime<Utc>
         downtime: answers.downtime,
         note: answers.note,
         by,
-        now,
     };
-    match respond::record_outcome(app.ports(), &app.config, &app.notify, request).await {
+    match respond::record_outcome(app.ports(), app.rules(now), request).await {
         Ok(done) => {
             for failed in &done.threads.failed {
                 tracing::warn!("{failed}");

@@ -552,12 +552,12 @@ async fn an_alert_whose_channel_another_sender_holds_is_recorded_and_sent_once_l
     );
 
     let later = now + Duration::minutes(6);
-    let sent = crate::send_pending(world.ports(true), &world.config, &world.settings, later)
+    let sent = crate::send_pending(world.ports(true), world.rules(later))
         .await
         .unwrap()
         .unwrap();
     let posted = world.chat.texts().len();
-    let again = crate::send_pending(world.ports(true), &world.config, &world.settings, later)
+    let again = crate::send_pending(world.ports(true), world.rules(later))
         .await
         .unwrap()
         .unwrap();
@@ -618,7 +618,7 @@ async fn the_alert_of_a_notification_leaves_a_lost_answer_of_another_maintenance
         .deliveries(std::slice::from_ref(&event.id))
         .await
         .unwrap();
-    let settled = crate::send_pending(world.ports(true), &world.config, &world.settings, now)
+    let settled = crate::send_pending(world.ports(true), world.rules(now))
         .await
         .unwrap()
         .unwrap();

@@ -3,16 +3,14 @@
 //! recorded against the id the maintenance's links and buttons use, and its threads drawn again.
 
 use cachewatch_core::alerting::delivery::ChatSink;
-use cachewatch_core::alerting::notify::NotifySettings;
 use cachewatch_core::cluster::source::FactsSource;
-use cachewatch_core::config::Config;
 use cachewatch_core::history::response::{HANDLED, Outcome, StepDone};
 use cachewatch_core::runbook::Step;
 use chrono::{DateTime, Duration, Utc};
 
 use super::{Redrawn, Refused, RespondError, Who, redraw_threads};
 use crate::lookup::{FactsFrom, Subject};
-use crate::{Ports, Store, config_at};
+use crate::{Ports, Rules, Store, config_at};
 
 /// The longest note kept (as the Slack form allows).
 pub const MAX_NOTE: usize = 3000;
@@ -26,8 +24,6 @@ pub struct StepRequest<'a> {
     pub step: u32,
     /// Who did it.
     pub by: Who,
-    /// When.
-    pub now: DateTime<Utc>,
 }
 
 /// What recording a step did.
@@ -56,8 +52,6 @@ pub struct OutcomeRequest<'a> {
     pub note: Option<String>,
     /// Who tells it.
     pub by: Who,
-    /// When.
-    pub now: DateTime<Utc>,
 }
 
 /// What recording an outcome did.
@@ -72,24 +66,14 @@ pub struct OutcomeRecorded {
 /// Records that `request.by` did a step of the subject's runbook (rendered as its page shows
 /// it, with the team's owners), then draws its threads again. A number the runbook does not
 /// have is refused, and nothing is recorded.
-pub async fn record_step<S, C, F>(
+pub async fn record_step<S: Store, C: ChatSink, F: FactsSource>(
     ports: Ports<'_, S, C, F>,
-    config: &Config,
-    settings: &NotifySettings,
+    rules: Rules<'_>,
     request: StepRequest<'_>,
-) -> Result<StepRecorded, RespondError>
-where
-    S: Store,
-    C: ChatSink,
-    F: FactsSource,
-{
-    let StepRequest {
-        subject,
-        step,
-        by,
-        now,
-    } = request;
-    let owners = config_at(ports.store, config, now).await.owners();
+) -> Result<StepRecorded, RespondError> {
+    let StepRequest { subject, step, by } = request;
+    let now = rules.now;
+    let owners = config_at(ports.store, rules.config, now).await.owners();
     let runbook = subject
         .runbook(
             ports.store,
@@ -110,7 +94,7 @@ where
         at: now,
     };
     ports.store.record_step(&recorded).await?;
-    let threads = redraw_threads(ports, config, settings, subject, Some(&by), now).await?;
+    let threads = redraw_threads(ports, rules, subject, Some(&by)).await?;
     Ok(StepRecorded {
         recorded,
         step: done,
@@ -121,33 +105,19 @@ where
 /// Records how the subject's maintenance went (a later outcome replaces an earlier one), then
 /// draws its threads again. A way of handling it that the form does not offer, a negative
 /// downtime or a note over [`MAX_NOTE`] characters is refused, and nothing is recorded.
-pub async fn record_outcome<S, C, F>(
+pub async fn record_outcome<S: Store, C: ChatSink, F: FactsSource>(
     ports: Ports<'_, S, C, F>,
-    config: &Config,
-    settings: &NotifySettings,
+    rules: Rules<'_>,
     request: OutcomeRequest<'_>,
-) -> Result<OutcomeRecorded, RespondError>
-where
-    S: Store,
-    C: ChatSink,
-    F: FactsSource,
-{
-    let recorded = outcome_of(&request)?;
+) -> Result<OutcomeRecorded, RespondError> {
+    let recorded = outcome_of(&request, rules.now)?;
     ports.store.record_outcome(&recorded).await?;
-    let threads = redraw_threads(
-        ports,
-        config,
-        settings,
-        request.subject,
-        Some(&request.by),
-        request.now,
-    )
-    .await?;
+    let threads = redraw_threads(ports, rules, request.subject, Some(&request.by)).await?;
     Ok(OutcomeRecorded { recorded, threads })
 }
 
-/// The outcome to record, or why it is refused.
-fn outcome_of(request: &OutcomeRequest<'_>) -> Result<Outcome, Refused> {
+/// The outcome to record at `now`, or why it is refused.
+fn outcome_of(request: &OutcomeRequest<'_>, now: DateTime<Utc>) -> Result<Outcome, Refused> {
     if !HANDLED.iter().any(|(value, _)| *value == request.handled) {
         return Err(Refused::Handled(request.handled.clone()));
     }
@@ -170,6 +140,6 @@ fn outcome_of(request: &OutcomeRequest<'_>) -> Result<Outcome, Refused> {
         downtime: request.downtime,
         note,
         by: request.by.by().to_owned(),
-        at: request.now,
+        at: now,
     })
 }

@@ -3,17 +3,14 @@
 //! showing who took it on first.
 
 use cachewatch_core::alerting::delivery::ChatSink;
-use cachewatch_core::alerting::notify::NotifySettings;
 use cachewatch_core::alerting::slack;
 use cachewatch_core::cluster::source::FactsSource;
-use cachewatch_core::config::Config;
 use cachewatch_core::history::response::first_acknowledgement;
 use cachewatch_core::history::store::StoreError;
-use chrono::{DateTime, Utc};
 
 use super::Who;
 use crate::lookup::Subject;
-use crate::{Ports, Store, redrawn_parent};
+use crate::{Ports, Rules, Store, redrawn_parent};
 
 /// What became of the maintenance's thread parents.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -30,19 +27,12 @@ pub struct Redrawn {
 /// first (`who` by their name when that is them). Nothing is drawn without a chat that updates
 /// messages (a webhook cannot), or before anyone acknowledged it: the parent shows nothing else
 /// that a response changes.
-pub async fn redraw_threads<S, C, F>(
+pub async fn redraw_threads<S: Store, C: ChatSink, F: FactsSource>(
     ports: Ports<'_, S, C, F>,
-    config: &Config,
-    settings: &NotifySettings,
+    rules: Rules<'_>,
     subject: &Subject,
     who: Option<&Who>,
-    now: DateTime<Utc>,
-) -> Result<Redrawn, StoreError>
-where
-    S: Store,
-    C: ChatSink,
-    F: FactsSource,
-{
+) -> Result<Redrawn, StoreError> {
     let mut redrawn = Redrawn::default();
     let Some(chat) = ports.chat.filter(|c| c.threads()) else {
         return Ok(redrawn);
@@ -74,8 +64,7 @@ where
             let Some(anchor) = ports.store.event(&thread.anchor).await? else {
                 continue;
             };
-            let message =
-                redrawn_parent(ports, config, settings, &anchor, shown.clone(), now).await?;
+            let message = redrawn_parent(ports, rules, &anchor, shown.clone()).await?;
             match chat
                 .update(&thread.channel_id, &thread.message_ts, &message)
                 .await

@@ -339,82 +339,93 @@ where
             report.busy.push(output.channel().to_owned());
             continue;
         }
-        let outcome = send_output(store, sink, output, due_by, now, report).await;
+        let run = OutputRun {
+            store,
+            sink,
+            due_by,
+            now,
+        };
+        let outcome = run.send(output, report).await;
         store.release_lease(&lease, holder).await?;
         outcome?;
     }
     Ok(())
 }
 
-async fn send_output<S, C>(
-    store: &S,
-    sink: &C,
-    output: Output,
+/// One output's turn in a run of [`send_outputs`]: what is due by `due_by`, sent at `now`.
+struct OutputRun<'a, S, C> {
+    store: &'a S,
+    sink: &'a C,
     due_by: DateTime<Utc>,
     now: DateTime<Utc>,
-    report: &mut NotifyReport,
-) -> Result<(), StoreError>
-where
-    S: EventStore + DeliveryStore,
-    C: ChatSink,
-{
-    let due: Vec<Delivery> = store
-        .due_deliveries(due_by, DUE_PER_RUN)
-        .await?
-        .into_iter()
-        .filter(|d| d.channel == output.channel())
-        .collect();
-    for mut delivery in due {
-        let Some(event) = store.event(&delivery.event_id).await? else {
-            delivery.state = DeliveryState::Failed;
-            delivery.reason = Some("the event is no longer stored".into());
+}
+
+impl<S: EventStore + DeliveryStore, C: ChatSink> OutputRun<'_, S, C> {
+    async fn send(&self, output: Output, report: &mut NotifyReport) -> Result<(), StoreError> {
+        let OutputRun {
+            store,
+            sink,
+            due_by,
+            now,
+        } = *self;
+        let due: Vec<Delivery> = store
+            .due_deliveries(due_by, DUE_PER_RUN)
+            .await?
+            .into_iter()
+            .filter(|d| d.channel == output.channel())
+            .collect();
+        for mut delivery in due {
+            let Some(event) = store.event(&delivery.event_id).await? else {
+                delivery.state = DeliveryState::Failed;
+                delivery.reason = Some("the event is no longer stored".into());
+                delivery.updated_at = now;
+                store.save_delivery(&delivery).await?;
+                continue;
+            };
+            let maintenance = match event.category.has_lifecycle() {
+                true => store.maintenance(&event.id).await?,
+                false => None,
+            };
+            let message = OutboundEvent::of(&event, maintenance.as_ref());
+            // Recorded as under way first: a sender that dies here sends it again, and the receiver
+            // drops the second by its delivery id.
+            delivery.state = DeliveryState::Sending;
+            delivery.attempts += 1;
             delivery.updated_at = now;
             store.save_delivery(&delivery).await?;
-            continue;
-        };
-        let maintenance = match event.category.has_lifecycle() {
-            true => store.maintenance(&event.id).await?,
-            false => None,
-        };
-        let message = OutboundEvent::of(&event, maintenance.as_ref());
-        // Recorded as under way first: a sender that dies here sends it again, and the receiver
-        // drops the second by its delivery id.
-        delivery.state = DeliveryState::Sending;
-        delivery.attempts += 1;
-        delivery.updated_at = now;
-        store.save_delivery(&delivery).await?;
-        match sink.deliver(output, &message).await {
-            Ok(()) => {
-                delivery.state = DeliveryState::Sent;
-                delivery.reason = None;
-                store.save_delivery(&delivery).await?;
-                report.outputs_sent.push((output, event.id.clone()));
-            }
-            Err(e) if e.is_retryable() => {
-                let asked = match &e {
-                    crate::alerting::delivery::DeliveryError::Retryable { retry_after, .. } => {
-                        *retry_after
-                    }
-                    _ => None,
-                };
-                delivery.state = DeliveryState::Pending;
-                delivery.reason = Some(e.to_string());
-                delivery.next_attempt_at = now + backoff(delivery.attempts, asked);
-                store.save_delivery(&delivery).await?;
-                report.outputs_waiting += 1;
-                break;
-            }
-            Err(e) => {
-                delivery.state = DeliveryState::Failed;
-                delivery.reason = Some(e.to_string());
-                store.save_delivery(&delivery).await?;
-                report
-                    .failed
-                    .push((event.id.clone(), format!("{}: {e}", output.name())));
+            match sink.deliver(output, &message).await {
+                Ok(()) => {
+                    delivery.state = DeliveryState::Sent;
+                    delivery.reason = None;
+                    store.save_delivery(&delivery).await?;
+                    report.outputs_sent.push((output, event.id.clone()));
+                }
+                Err(e) if e.is_retryable() => {
+                    let asked = match &e {
+                        crate::alerting::delivery::DeliveryError::Retryable {
+                            retry_after, ..
+                        } => *retry_after,
+                        _ => None,
+                    };
+                    delivery.state = DeliveryState::Pending;
+                    delivery.reason = Some(e.to_string());
+                    delivery.next_attempt_at = now + backoff(delivery.attempts, asked);
+                    store.save_delivery(&delivery).await?;
+                    report.outputs_waiting += 1;
+                    break;
+                }
+                Err(e) => {
+                    delivery.state = DeliveryState::Failed;
+                    delivery.reason = Some(e.to_string());
+                    store.save_delivery(&delivery).await?;
+                    report
+                        .failed
+                        .push((event.id.clone(), format!("{}: {e}", output.name())));
+                }
             }
         }
+        Ok(())
     }
-    Ok(())
 }
 
 /// The events of `deliveries` that have Slack's delivery (the outputs' aside).
@@ -480,6 +491,22 @@ mod tests {
             .collect()
     }
 
+    /// The replacement of `shop-001` announced on 10 June for 17 June, stored in `store`.
+    fn shop_scheduled(store: &MemoryStore) -> Vec<MaintenanceEvent> {
+        let event = scheduled(
+            "shop-001",
+            "2026-06-10T10:00:00Z",
+            "Jun 17 05:00 UTC",
+            "Jun 17 06:00 UTC",
+        );
+        stored(store, &[event])
+    }
+
+    /// A configuration with a webhook output.
+    fn with_webhook() -> Config {
+        Config::from_toml("[webhook]\nurl = \"https://hooks.example/cachewatch\"\n").unwrap()
+    }
+
     fn outbound_of(store: &MemoryStore, event: &MaintenanceEvent) -> OutboundEvent {
         let m = block_on(store.maintenance(&event.id)).unwrap();
         OutboundEvent::of(event, m.as_ref())
@@ -536,15 +563,7 @@ mod tests {
     #[test]
     fn the_q_developer_message_has_the_documented_shape() {
         let store = MemoryStore::default();
-        let events = stored(
-            &store,
-            &[scheduled(
-                "shop-001",
-                "2026-06-10T10:00:00Z",
-                "Jun 17 05:00 UTC",
-                "Jun 17 06:00 UTC",
-            )],
-        );
+        let events = shop_scheduled(&store);
         let q = q_developer_message(&outbound_of(&store, &events[0]));
         assert_eq!(q["version"], json!("1.0"));
         assert_eq!(q["source"], json!("custom"));
@@ -628,15 +647,7 @@ mod tests {
     #[test]
     fn the_last_alert_of_a_canceled_maintenance_resolves() {
         let store = MemoryStore::default();
-        let events = stored(
-            &store,
-            &[scheduled(
-                "shop-001",
-                "2026-06-10T10:00:00Z",
-                "Jun 17 05:00 UTC",
-                "Jun 17 06:00 UTC",
-            )],
-        );
+        let events = shop_scheduled(&store);
         let first = events[0].clone();
         let mut cancel = first.clone();
         cancel.kind = crate::model::kind::EventKind::new(
@@ -712,17 +723,8 @@ mod tests {
     #[test]
     fn an_output_that_is_down_gets_the_alert_later_and_once() {
         let store = MemoryStore::default();
-        let events = stored(
-            &store,
-            &[scheduled(
-                "shop-001",
-                "2026-06-10T10:00:00Z",
-                "Jun 17 05:00 UTC",
-                "Jun 17 06:00 UTC",
-            )],
-        );
-        let config =
-            Config::from_toml("[webhook]\nurl = \"https://hooks.example/cachewatch\"\n").unwrap();
+        let events = shop_scheduled(&store);
+        let config = with_webhook();
         let now = at("2026-06-11T00:00:00Z");
         assert_eq!(
             block_on(record_alerts(&store, &events, &config, Some("#cache"), now)).unwrap(),
@@ -779,17 +781,8 @@ mod tests {
     #[test]
     fn a_run_that_stopped_after_recording_the_outputs_is_made_good_once() {
         let store = MemoryStore::default();
-        let events = stored(
-            &store,
-            &[scheduled(
-                "shop-001",
-                "2026-06-10T10:00:00Z",
-                "Jun 17 05:00 UTC",
-                "Jun 17 06:00 UTC",
-            )],
-        );
-        let config =
-            Config::from_toml("[webhook]\nurl = \"https://hooks.example/cachewatch\"\n").unwrap();
+        let events = shop_scheduled(&store);
+        let config = with_webhook();
         let now = at("2026-06-11T00:00:00Z");
         // What a run that stopped between the two writes left: the webhook's delivery alone.
         let slack = Delivery::new(

@@ -190,23 +190,7 @@ impl<'a> RunbookInput<'a> {
         }
     }
 
-    /// The same input, for `maintenance` and its `events`.
-    pub fn with_maintenance(
-        self,
-        maintenance: &'a Maintenance,
-        events: &'a [MaintenanceEvent],
-    ) -> Self {
-        Self {
-            maintenance: Some(maintenance),
-            events,
-            ..self
-        }
-    }
-
-    /// Whether the input is a drill's.
-    pub fn drill(&self) -> bool {
-        self.event.drill || self.maintenance.is_some_and(|m| m.drill)
-    }
+    crate::model::about_a_maintenance!('a);
 }
 
 /// Why runbooks could not be loaded or rendered.

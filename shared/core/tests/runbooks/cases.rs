@@ -3,38 +3,21 @@
 
 use chrono::{DateTime, Duration, Utc};
 
+use crate::scenes;
+
 use cachewatch_core::cluster::facts::{ClusterFacts, Engine, NodeRole};
-use cachewatch_core::intake::parse::{EventDraft, ParseContext};
+use cachewatch_core::intake::parse::ParseContext;
 use cachewatch_core::lifecycle::{self, Maintenance};
-use cachewatch_core::model::event::{FailoverNodes, MaintenanceEvent, Origin, Window};
-use cachewatch_core::model::ids::{ClusterId, NodeId, ReplicationGroupId, SourceId};
+use cachewatch_core::model::event::MaintenanceEvent;
+use cachewatch_core::model::ids::ReplicationGroupId;
 use cachewatch_core::model::kind::EventKind;
 use cachewatch_core::runbook::{Owners, RunbookInput};
 
-/// Now, in every case: Monday 22 June 2026, 09:00 UTC.
-pub const NOW: &str = "2026-06-22T09:00:00Z";
-
-pub fn at(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
-}
+pub use crate::scenes::{NOW, at, window};
+use crate::scenes::{Node, failover, scheduled, scheduled_text};
 
 pub fn now() -> DateTime<Utc> {
     at(NOW)
-}
-
-/// The announced window: Thursday 25 June 2026, 19:00 to 20:00 UTC.
-pub fn window() -> Window {
-    Window {
-        start: at("2026-06-25T19:00:00Z"),
-        end: at("2026-06-25T20:00:00Z"),
-    }
-}
-
-fn later_window() -> Window {
-    Window {
-        start: at("2026-07-02T19:00:00Z"),
-        end: at("2026-07-02T20:00:00Z"),
-    }
 }
 
 /// A runbook case.
@@ -56,81 +39,6 @@ impl Case {
             None => input,
         }
     }
-}
-
-/// What a node event needs: kind, cluster, node, when.
-struct Node<'a> {
-    kind: &'a str,
-    cluster: &'a str,
-    node: &'a str,
-    group: Option<&'a str>,
-    at: &'a str,
-    window: Option<Window>,
-    previous: Option<Window>,
-    message: Option<String>,
-    region: Option<&'a str>,
-    drill: bool,
-}
-
-impl<'a> Node<'a> {
-    fn new(kind: &'a str, cluster: &'a str, node: &'a str, at: &'a str) -> Self {
-        Self {
-            kind,
-            cluster,
-            node,
-            group: None,
-            at,
-            window: None,
-            previous: None,
-            message: None,
-            region: Some("us-east-1"),
-            drill: false,
-        }
-    }
-
-    fn finish(self) -> MaintenanceEvent {
-        let mut d = EventDraft::new(
-            EventKind::new(self.kind),
-            "cache-cluster".into(),
-            SourceId::parse(self.cluster).unwrap(),
-            Origin::DescribeEvents,
-        );
-        d.cluster_id = Some(ClusterId::parse(self.cluster).unwrap());
-        d.node_id = Some(NodeId::parse(self.node).unwrap());
-        d.replication_group_id = self.group.map(|g| ReplicationGroupId::parse(g).unwrap());
-        d.occurred_at = Some(at(self.at));
-        d.window = self.window;
-        d.previous_window = self.previous;
-        d.message = self.message;
-        d.region = self.region.map(Into::into);
-        d.account_id = self.region.map(|_| "123456789012".into());
-        let ctx = ParseContext {
-            received_at: at(self.at),
-            drill: self.drill,
-        };
-        d.finish(&ctx)
-    }
-}
-
-fn scheduled_text(cluster: &str, node: &str) -> String {
-    format!(
-        "The node with Cache Cluster ID: {cluster}, Node ID: {node} is scheduled for replacement during the maintenance window from Start Time: Jun 25 19:00 UTC, End Time: Jun 25 20:00 UTC"
-    )
-}
-
-fn scheduled(cluster: &str, node: &str, group: Option<&str>) -> MaintenanceEvent {
-    Node {
-        group,
-        window: Some(window()),
-        message: Some(scheduled_text(cluster, node)),
-        ..Node::new(
-            EventKind::NODE_REPLACEMENT_SCHEDULED,
-            cluster,
-            node,
-            "2026-06-18T03:12:00Z",
-        )
-    }
-    .finish()
 }
 
 /// The maintenance `event` belongs to, among those `events` make.
@@ -165,59 +73,26 @@ fn in_maintenance(
     }
 }
 
-/// A Redis OSS 7.1 primary of a cluster-mode-disabled group with two replicas and automatic
-/// failover: the healthy, common case.
+/// The healthy, common Redis OSS primary, with what the runbooks read beyond an alert: one
+/// shard of one node, its parameter group and reserved memory.
 pub fn redis_primary_facts() -> ClusterFacts {
     ClusterFacts {
-        engine: Some(Engine::Redis),
-        engine_version: Some("7.1.0".into()),
-        replication_group_id: Some("orders".into()),
-        cluster_mode_enabled: Some(false),
-        node_role: Some(NodeRole::Primary),
-        multi_az: Some(true),
-        automatic_failover: Some(true),
-        replicas_per_shard: Some(2),
-        node_group_id: Some("0001".into()),
-        replica_cluster_ids: Some(vec!["orders-0001-002".into(), "orders-0001-003".into()]),
-        node_endpoint: Some("orders-0001-001.orders.abc123.use1.cache.amazonaws.com".into()),
-        primary_endpoint: Some("master.orders.abc123.use1.cache.amazonaws.com".into()),
-        reader_endpoint: Some("replica.orders.abc123.use1.cache.amazonaws.com".into()),
-        configuration_endpoint: None,
-        port: Some(6379),
-        tls_in_transit: Some(true),
-        preferred_maintenance_window: Some("thu:19:00-thu:20:00".into()),
-        snapshot_retention_days: Some(7),
-        latest_snapshot_at: Some(at("2026-06-22T03:10:00Z")),
-        pending_reboot_parameters: Some(vec![]),
-        production: Some(true),
-        tags: None,
-        unavailable: None,
-        auth_token_enabled: Some(false),
-        user_group_ids: Some(vec![]),
         data_tiering: Some(false),
-        global_datastore_id: None,
-        global_datastore_role: None,
-        durability: None,
         node_group_count: Some(1),
         num_cache_nodes: Some(1),
         cache_parameter_group: Some("default.redis7".into()),
         reserved_memory_percent: Some(25),
         reserved_memory_bytes: Some(0),
-        reused_from: None,
+        ..scenes::redis_primary_facts()
     }
 }
 
+/// The Memcached cluster, with its window and its three nodes.
 fn memcached_facts() -> ClusterFacts {
     ClusterFacts {
-        engine: Some(Engine::Memcached),
-        engine_version: Some("1.6.22".into()),
-        configuration_endpoint: Some("sessions-mc.x1y2z3.cfg.use1.cache.amazonaws.com".into()),
-        port: Some(11211),
         preferred_maintenance_window: Some("thu:19:00-thu:20:00".into()),
-        pending_reboot_parameters: Some(vec![]),
-        production: Some(true),
         num_cache_nodes: Some(3),
-        ..ClusterFacts::default()
+        ..scenes::memcached_facts()
     }
 }
 
@@ -247,18 +122,7 @@ fn redis_replica() -> Case {
 }
 
 fn redis_role_unknown() -> Case {
-    let event = Node {
-        window: Some(window()),
-        message: Some(scheduled_text("billing-0001-001", "0001")),
-        region: Some("eu-west-1"),
-        ..Node::new(
-            EventKind::NODE_REPLACEMENT_SCHEDULED,
-            "billing-0001-001",
-            "0001",
-            "2026-06-18T03:12:00Z",
-        )
-    }
-    .finish();
+    let event = scenes::billing_scheduled();
     Case {
         name: "redis-role-unknown",
         event,
@@ -343,22 +207,9 @@ fn redis_cluster_mode_enabled() -> Case {
 }
 
 fn valkey_primary() -> Case {
-    let event = Node {
-        group: Some("feeds"),
-        window: Some(window()),
-        message: Some(scheduled_text("feeds-001", "0001")),
-        region: None,
-        ..Node::new(
-            EventKind::NODE_REPLACEMENT_SCHEDULED,
-            "feeds-001",
-            "0001",
-            "2026-06-18T03:12:00Z",
-        )
-    }
-    .finish();
     in_maintenance(
         "valkey-primary",
-        vec![event],
+        vec![scenes::feeds_scheduled(None)],
         ClusterFacts {
             engine: Some(Engine::Valkey),
             engine_version: Some("8.0.1".into()),
@@ -386,73 +237,17 @@ fn memcached_scheduled() -> Case {
 }
 
 fn memcached_repeat() -> Case {
-    let first_window = Window {
-        start: at("2026-06-20T19:00:00Z"),
-        end: at("2026-06-20T20:00:00Z"),
-    };
-    let first = Node {
-        window: Some(first_window),
-        message: Some(
-            "The node with Cache Cluster ID: sessions-mc, Node ID: 0002 is scheduled for replacement during the maintenance window from Start Time: Jun 20 19:00 UTC, End Time: Jun 20 20:00 UTC".into(),
-        ),
-        ..Node::new(
-            EventKind::NODE_REPLACEMENT_SCHEDULED,
-            "sessions-mc",
-            "0002",
-            "2026-06-12T03:12:00Z",
-        )
-    }
-    .finish();
-    let done = Node {
-        message: Some("Finished recovery for cache nodes 0002".into()),
-        ..Node::new(
-            EventKind::CACHE_NODE_REPLACE_COMPLETE,
-            "sessions-mc",
-            "0002",
-            "2026-06-20T19:24:00Z",
-        )
-    }
-    .finish();
-    let again = Node {
-        window: Some(window()),
-        message: Some(scheduled_text("sessions-mc", "0002")),
-        ..Node::new(
-            EventKind::NODE_REPLACEMENT_SCHEDULED,
-            "sessions-mc",
-            "0002",
-            "2026-06-21T03:12:00Z",
-        )
-    }
-    .finish();
     in_maintenance(
         "memcached-repeat",
-        vec![first, done, again],
+        scenes::memcached_repeat(),
         memcached_facts(),
         "memcached-node-replacement.md",
     )
 }
 
 fn memcached_replaced() -> Case {
-    let done = Node {
-        message: Some("Finished recovery for cache nodes 0002".into()),
-        ..Node::new(
-            EventKind::CACHE_NODE_REPLACE_COMPLETE,
-            "sessions-mc",
-            "0002",
-            "2026-06-22T07:41:00Z",
-        )
-    }
-    .finish();
-    let started = Node {
-        message: Some("Recovering cache nodes 0002".into()),
-        ..Node::new(
-            EventKind::CACHE_NODE_REPLACE_STARTED,
-            "sessions-mc",
-            "0002",
-            "2026-06-22T07:30:00Z",
-        )
-    }
-    .finish();
+    let done = scenes::replace_completed("sessions-mc", "0002", None, "2026-06-22T07:41:00Z");
+    let started = scenes::replace_started("sessions-mc", "0002", None, "2026-06-22T07:30:00Z");
     in_maintenance(
         "memcached-replaced",
         vec![started, done],
@@ -462,26 +257,12 @@ fn memcached_replaced() -> Case {
 }
 
 fn failover_event() -> MaintenanceEvent {
-    let mut d = EventDraft::new(
-        EventKind::new(EventKind::FAILOVER_COMPLETE),
-        "replication-group".into(),
-        SourceId::parse("orders").unwrap(),
-        Origin::Sns,
-    );
-    d.event_name = Some("ElastiCache:FailoverComplete".into());
-    d.replication_group_id = Some(ReplicationGroupId::parse("orders").unwrap());
-    d.occurred_at = Some(at("2026-06-22T05:02:00Z"));
-    d.message = Some(
-        "Failover from master node orders-0001-001 to replica node orders-0001-002 completed"
-            .into(),
-    );
-    d.failover = Some(FailoverNodes {
-        from: Some("orders-0001-001".into()),
-        to: Some("orders-0001-002".into()),
-    });
-    d.region = Some("us-east-1".into());
-    d.account_id = Some("123456789012".into());
-    d.finish(&ParseContext::received_at(at("2026-06-22T05:02:00Z")))
+    failover(
+        "orders-0001-001",
+        "orders-0001-002",
+        "orders",
+        "2026-06-22T05:02:00Z",
+    )
 }
 
 fn failover_unplanned() -> Case {
@@ -510,28 +291,18 @@ fn failover_facts_unknown() -> Case {
 }
 
 fn redis_replaced_without_notice() -> Case {
-    let started = Node {
-        group: Some("orders"),
-        message: Some("Recovering cache nodes 0001".into()),
-        ..Node::new(
-            EventKind::CACHE_NODE_REPLACE_STARTED,
-            "orders-0001-001",
-            "0001",
-            "2026-06-22T04:10:00Z",
-        )
-    }
-    .finish();
-    let done = Node {
-        group: Some("orders"),
-        message: Some("Finished recovery for cache nodes 0001".into()),
-        ..Node::new(
-            EventKind::CACHE_NODE_REPLACE_COMPLETE,
-            "orders-0001-001",
-            "0001",
-            "2026-06-22T04:25:00Z",
-        )
-    }
-    .finish();
+    let started = scenes::replace_started(
+        "orders-0001-001",
+        "0001",
+        Some("orders"),
+        "2026-06-22T04:10:00Z",
+    );
+    let done = scenes::replace_completed(
+        "orders-0001-001",
+        "0001",
+        Some("orders"),
+        "2026-06-22T04:25:00Z",
+    );
     in_maintenance(
         "redis-replaced-without-notice",
         vec![started, done],
@@ -541,68 +312,27 @@ fn redis_replaced_without_notice() -> Case {
 }
 
 fn rescheduled() -> Case {
-    let moved = Node {
-        window: Some(later_window()),
-        previous: Some(window()),
-        message: Some(
-            "The replacement in maintenance window for node with Cache Cluster ID: orders-0001-001, Node ID: 0001 has re-scheduled from Previous Start Time: Jun 25 19:00 UTC, Previous End Time: Jun 25 20:00 UTC to New Start Time: Jul 02 19:00 UTC, New End Time: Jul 02 20:00 UTC".into(),
-        ),
-        ..Node::new(
-            EventKind::NODE_REPLACEMENT_RESCHEDULED,
-            "orders-0001-001",
-            "0001",
-            "2026-06-21T16:40:00Z",
-        )
-    }
-    .finish();
     in_maintenance(
         "rescheduled",
-        vec![scheduled("orders-0001-001", "0001", None), moved],
+        scenes::rescheduled(),
         redis_primary_facts(),
         "replacement-changed.md",
     )
 }
 
 fn canceled() -> Case {
-    let canceled = Node {
-        window: Some(window()),
-        message: Some(
-            "The replacement for Cache Cluster ID: orders-0001-001, Node ID: 0001 scheduled during the maintenance window from Start Time: Jun 25 19:00 UTC, End Time: Jun 25 20:00 UTC has been canceled".into(),
-        ),
-        ..Node::new(
-            EventKind::NODE_REPLACEMENT_CANCELED,
-            "orders-0001-001",
-            "0001",
-            "2026-06-21T16:40:00Z",
-        )
-    }
-    .finish();
     in_maintenance(
         "canceled",
-        vec![scheduled("orders-0001-001", "0001", None), canceled],
+        scenes::canceled(),
         redis_primary_facts(),
         "replacement-changed.md",
     )
 }
 
 fn generic() -> Case {
-    let mut event = Node {
-        message: Some(
-            "Snapshot failed for snapshot with ID 'orders-nightly' of cache cluster with ID 'orders-0001-002'".into(),
-        ),
-        ..Node::new(
-            EventKind::SNAPSHOT_FAILED,
-            "orders-0001-002",
-            "0001",
-            "2026-06-22T03:15:00Z",
-        )
-    }
-    .finish();
-    event.node_id = None;
-    event.actionable = true;
     Case {
         name: "generic",
-        event,
+        event: scenes::snapshot_failed(),
         maintenance: None,
         events: vec![],
         facts: ClusterFacts::default(),
@@ -611,21 +341,9 @@ fn generic() -> Case {
 }
 
 fn drill() -> Case {
-    let event = Node {
-        window: Some(window()),
-        message: Some(scheduled_text("orders-0001-001", "0001")),
-        drill: true,
-        ..Node::new(
-            EventKind::NODE_REPLACEMENT_SCHEDULED,
-            "orders-0001-001",
-            "0001",
-            "2026-06-22T08:55:00Z",
-        )
-    }
-    .finish();
     in_maintenance(
         "drill",
-        vec![event],
+        vec![scenes::drill()],
         redis_primary_facts(),
         "redis-node-replacement.md",
     )

@@ -3,8 +3,12 @@
 //! to the output.
 
 mod cases;
+#[path = "../common/diff.rs"]
+mod diff;
 mod escaping;
 mod golden;
 mod overrides;
 mod rules;
+#[path = "../common/scenes.rs"]
+mod scenes;
 mod selection;

@@ -4,181 +4,22 @@
 
 use chrono::{DateTime, Duration, Utc};
 
+use crate::scenes;
+
 use cachewatch_core::alerting::slack::{self, Acknowledgement, AlertContext, SlackMessage};
 use cachewatch_core::cluster::facts::{ClusterFacts, Engine, NodeRole};
-use cachewatch_core::intake::parse::{EventDraft, ParseContext};
 use cachewatch_core::lifecycle::{self, Maintenance};
-use cachewatch_core::model::event::{FailoverNodes, MaintenanceEvent, Origin, Window};
-use cachewatch_core::model::ids::{ClusterId, NodeId, ReplicationGroupId, SourceId};
+use cachewatch_core::model::event::{MaintenanceEvent, Window};
+use cachewatch_core::model::ids::ReplicationGroupId;
 use cachewatch_core::model::kind::EventKind;
 use cachewatch_core::model::timefmt::Zone;
 use cachewatch_core::runbook::{Owners, Runbook, RunbookInput, Runbooks};
 
-/// Now, unless a case says otherwise: Monday 22 June 2026, 09:00 UTC.
-pub const NOW: &str = "2026-06-22T09:00:00Z";
+pub use crate::scenes::{NOW, Node, at, memcached_facts, redis_primary_facts, scheduled, window};
+use crate::scenes::{failover, scheduled_text};
 
 /// The runbook page of every case that has one.
 pub const RUNBOOK_URL: &str = "https://cachewatch.example.com/runbooks/";
-
-pub fn at(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
-}
-
-/// The announced window: Thursday 25 June 2026, 19:00 to 20:00 UTC.
-pub fn window() -> Window {
-    Window {
-        start: at("2026-06-25T19:00:00Z"),
-        end: at("2026-06-25T20:00:00Z"),
-    }
-}
-
-fn later_window() -> Window {
-    Window {
-        start: at("2026-07-02T19:00:00Z"),
-        end: at("2026-07-02T20:00:00Z"),
-    }
-}
-
-/// What a node event needs: kind, cluster, node, when.
-pub struct Node<'a> {
-    pub kind: &'a str,
-    pub cluster: &'a str,
-    pub node: &'a str,
-    pub group: Option<&'a str>,
-    pub at: &'a str,
-    pub window: Option<Window>,
-    pub previous: Option<Window>,
-    pub message: Option<String>,
-    pub region: Option<&'a str>,
-    pub drill: bool,
-}
-
-impl<'a> Node<'a> {
-    pub fn new(kind: &'a str, cluster: &'a str, node: &'a str, at: &'a str) -> Self {
-        Self {
-            kind,
-            cluster,
-            node,
-            group: None,
-            at,
-            window: None,
-            previous: None,
-            message: None,
-            region: Some("us-east-1"),
-            drill: false,
-        }
-    }
-
-    pub fn finish(self) -> MaintenanceEvent {
-        let mut d = EventDraft::new(
-            EventKind::new(self.kind),
-            "cache-cluster".into(),
-            SourceId::parse(self.cluster).unwrap(),
-            Origin::DescribeEvents,
-        );
-        d.cluster_id = Some(ClusterId::parse(self.cluster).unwrap());
-        d.node_id = Some(NodeId::parse(self.node).unwrap());
-        d.replication_group_id = self.group.map(|g| ReplicationGroupId::parse(g).unwrap());
-        d.occurred_at = Some(at(self.at));
-        d.window = self.window;
-        d.previous_window = self.previous;
-        d.message = self.message;
-        d.region = self.region.map(Into::into);
-        d.account_id = self.region.map(|_| "123456789012".into());
-        let ctx = ParseContext {
-            received_at: at(self.at),
-            drill: self.drill,
-        };
-        d.finish(&ctx)
-    }
-}
-
-fn scheduled_text(cluster: &str, node: &str) -> String {
-    format!(
-        "The node with Cache Cluster ID: {cluster}, Node ID: {node} is scheduled for replacement during the maintenance window from Start Time: Jun 25 19:00 UTC, End Time: Jun 25 20:00 UTC"
-    )
-}
-
-pub fn scheduled(cluster: &str, node: &str, group: Option<&str>) -> MaintenanceEvent {
-    Node {
-        group,
-        window: Some(window()),
-        message: Some(scheduled_text(cluster, node)),
-        ..Node::new(
-            EventKind::NODE_REPLACEMENT_SCHEDULED,
-            cluster,
-            node,
-            "2026-06-18T03:12:00Z",
-        )
-    }
-    .finish()
-}
-
-fn failover(from: &str, to: &str, group: &str, when: &str) -> MaintenanceEvent {
-    let mut d = EventDraft::new(
-        EventKind::new(EventKind::FAILOVER_COMPLETE),
-        "replication-group".into(),
-        SourceId::parse(group).unwrap(),
-        Origin::Sns,
-    );
-    d.event_name = Some("ElastiCache:FailoverComplete".into());
-    d.replication_group_id = Some(ReplicationGroupId::parse(group).unwrap());
-    d.occurred_at = Some(at(when));
-    d.message = Some(format!(
-        "Failover from master node {from} to replica node {to} completed"
-    ));
-    d.failover = Some(FailoverNodes {
-        from: Some(from.into()),
-        to: Some(to.into()),
-    });
-    d.region = Some("us-east-1".into());
-    d.account_id = Some("123456789012".into());
-    d.finish(&ParseContext::received_at(at(when)))
-}
-
-/// A Redis OSS 7.1 primary of a cluster-mode-disabled group with two replicas and automatic
-/// failover: the healthy, common case.
-pub fn redis_primary_facts() -> ClusterFacts {
-    ClusterFacts {
-        engine: Some(Engine::Redis),
-        engine_version: Some("7.1.0".into()),
-        replication_group_id: Some("orders".into()),
-        cluster_mode_enabled: Some(false),
-        node_role: Some(NodeRole::Primary),
-        multi_az: Some(true),
-        automatic_failover: Some(true),
-        replicas_per_shard: Some(2),
-        node_group_id: Some("0001".into()),
-        replica_cluster_ids: Some(vec!["orders-0001-002".into(), "orders-0001-003".into()]),
-        node_endpoint: Some("orders-0001-001.orders.abc123.use1.cache.amazonaws.com".into()),
-        primary_endpoint: Some("master.orders.abc123.use1.cache.amazonaws.com".into()),
-        reader_endpoint: Some("replica.orders.abc123.use1.cache.amazonaws.com".into()),
-        configuration_endpoint: None,
-        port: Some(6379),
-        tls_in_transit: Some(true),
-        preferred_maintenance_window: Some("thu:19:00-thu:20:00".into()),
-        snapshot_retention_days: Some(7),
-        latest_snapshot_at: Some(at("2026-06-22T03:10:00Z")),
-        pending_reboot_parameters: Some(vec![]),
-        production: Some(true),
-        unavailable: None,
-        auth_token_enabled: Some(false),
-        user_group_ids: Some(vec![]),
-        ..ClusterFacts::default()
-    }
-}
-
-pub fn memcached_facts() -> ClusterFacts {
-    ClusterFacts {
-        engine: Some(Engine::Memcached),
-        engine_version: Some("1.6.22".into()),
-        configuration_endpoint: Some("sessions-mc.x1y2z3.cfg.use1.cache.amazonaws.com".into()),
-        port: Some(11211),
-        pending_reboot_parameters: Some(vec![]),
-        production: Some(true),
-        ..ClusterFacts::default()
-    }
-}
 
 /// Which messages a case renders, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -382,18 +223,7 @@ fn redis_replica() -> Case {
 }
 
 fn redis_role_unknown() -> Case {
-    let event = Node {
-        window: Some(window()),
-        message: Some(scheduled_text("billing-0001-001", "0001")),
-        region: Some("eu-west-1"),
-        ..Node::new(
-            EventKind::NODE_REPLACEMENT_SCHEDULED,
-            "billing-0001-001",
-            "0001",
-            "2026-06-18T03:12:00Z",
-        )
-    }
-    .finish();
+    let event = scenes::billing_scheduled();
     alone("redis-role-unknown", event, ClusterFacts::default())
 }
 
@@ -409,22 +239,9 @@ fn facts_unavailable() -> Case {
 }
 
 fn valkey_primary() -> Case {
-    let event = Node {
-        group: Some("feeds"),
-        window: Some(window()),
-        message: Some(scheduled_text("feeds-001", "0001")),
-        region: Some("ap-northeast-1"),
-        ..Node::new(
-            EventKind::NODE_REPLACEMENT_SCHEDULED,
-            "feeds-001",
-            "0001",
-            "2026-06-18T03:12:00Z",
-        )
-    }
-    .finish();
     let mut case = in_maintenance(
         "valkey-primary",
-        vec![event],
+        vec![scenes::feeds_scheduled(Some("ap-northeast-1"))],
         ClusterFacts {
             engine: Some(Engine::Valkey),
             engine_version: Some("8.0.1".into()),
@@ -449,47 +266,9 @@ fn memcached() -> Case {
 }
 
 fn memcached_repeat() -> Case {
-    let first_window = Window {
-        start: at("2026-06-20T19:00:00Z"),
-        end: at("2026-06-20T20:00:00Z"),
-    };
-    let first = Node {
-        window: Some(first_window),
-        message: Some(
-            "The node with Cache Cluster ID: sessions-mc, Node ID: 0002 is scheduled for replacement during the maintenance window from Start Time: Jun 20 19:00 UTC, End Time: Jun 20 20:00 UTC".into(),
-        ),
-        ..Node::new(
-            EventKind::NODE_REPLACEMENT_SCHEDULED,
-            "sessions-mc",
-            "0002",
-            "2026-06-12T03:12:00Z",
-        )
-    }
-    .finish();
-    let done = Node {
-        message: Some("Finished recovery for cache nodes 0002".into()),
-        ..Node::new(
-            EventKind::CACHE_NODE_REPLACE_COMPLETE,
-            "sessions-mc",
-            "0002",
-            "2026-06-20T19:24:00Z",
-        )
-    }
-    .finish();
-    let again = Node {
-        window: Some(window()),
-        message: Some(scheduled_text("sessions-mc", "0002")),
-        ..Node::new(
-            EventKind::NODE_REPLACEMENT_SCHEDULED,
-            "sessions-mc",
-            "0002",
-            "2026-06-21T03:12:00Z",
-        )
-    }
-    .finish();
     let mut case = in_maintenance(
         "memcached-repeat",
-        vec![first, done, again],
+        scenes::memcached_repeat(),
         memcached_facts(),
     );
     case.renders = vec![Render::Alert, Render::Update];
@@ -497,63 +276,19 @@ fn memcached_repeat() -> Case {
 }
 
 fn rescheduled() -> Case {
-    let moved = Node {
-        window: Some(later_window()),
-        previous: Some(window()),
-        message: Some(
-            "The replacement in maintenance window for node with Cache Cluster ID: orders-0001-001, Node ID: 0001 has re-scheduled from Previous Start Time: Jun 25 19:00 UTC, Previous End Time: Jun 25 20:00 UTC to New Start Time: Jul 02 19:00 UTC, New End Time: Jul 02 20:00 UTC".into(),
-        ),
-        ..Node::new(
-            EventKind::NODE_REPLACEMENT_RESCHEDULED,
-            "orders-0001-001",
-            "0001",
-            "2026-06-21T16:40:00Z",
-        )
-    }
-    .finish();
-    let mut case = in_maintenance(
-        "rescheduled",
-        vec![scheduled("orders-0001-001", "0001", None), moved],
-        redis_primary_facts(),
-    );
+    let mut case = in_maintenance("rescheduled", scenes::rescheduled(), redis_primary_facts());
     case.renders = vec![Render::Update, Render::Alert];
     case
 }
 
 fn canceled() -> Case {
-    let canceled = Node {
-        window: Some(window()),
-        message: Some(
-            "The replacement for Cache Cluster ID: orders-0001-001, Node ID: 0001 scheduled during the maintenance window from Start Time: Jun 25 19:00 UTC, End Time: Jun 25 20:00 UTC has been canceled".into(),
-        ),
-        ..Node::new(
-            EventKind::NODE_REPLACEMENT_CANCELED,
-            "orders-0001-001",
-            "0001",
-            "2026-06-21T16:40:00Z",
-        )
-    }
-    .finish();
-    let mut case = in_maintenance(
-        "canceled",
-        vec![scheduled("orders-0001-001", "0001", None), canceled],
-        redis_primary_facts(),
-    );
+    let mut case = in_maintenance("canceled", scenes::canceled(), redis_primary_facts());
     case.renders = vec![Render::Update, Render::Alert];
     case
 }
 
 fn replacement_started() -> Case {
-    let started = Node {
-        message: Some("Recovering cache nodes 0001".into()),
-        ..Node::new(
-            EventKind::CACHE_NODE_REPLACE_STARTED,
-            "orders-0001-001",
-            "0001",
-            "2026-06-25T19:03:00Z",
-        )
-    }
-    .finish();
+    let started = scenes::replace_started("orders-0001-001", "0001", None, "2026-06-25T19:03:00Z");
     let mut case = in_maintenance(
         "replacement-started",
         vec![scheduled("orders-0001-001", "0001", None), started],
@@ -565,32 +300,14 @@ fn replacement_started() -> Case {
 }
 
 fn completed_with_failover() -> Case {
-    let started = Node {
-        message: Some("Recovering cache nodes 0001".into()),
-        ..Node::new(
-            EventKind::CACHE_NODE_REPLACE_STARTED,
-            "orders-0001-001",
-            "0001",
-            "2026-06-25T19:03:00Z",
-        )
-    }
-    .finish();
+    let started = scenes::replace_started("orders-0001-001", "0001", None, "2026-06-25T19:03:00Z");
     let failed_over = failover(
         "orders-0001-001",
         "orders-0001-002",
         "orders",
         "2026-06-25T19:05:00Z",
     );
-    let done = Node {
-        message: Some("Finished recovery for cache nodes 0001".into()),
-        ..Node::new(
-            EventKind::CACHE_NODE_REPLACE_COMPLETE,
-            "orders-0001-001",
-            "0001",
-            "2026-06-25T19:21:00Z",
-        )
-    }
-    .finish();
+    let done = scenes::replace_completed("orders-0001-001", "0001", None, "2026-06-25T19:21:00Z");
     let mut case = in_maintenance(
         "completed-with-failover",
         vec![
@@ -644,19 +361,7 @@ fn window_passed() -> Case {
 }
 
 fn drill() -> Case {
-    let event = Node {
-        window: Some(window()),
-        message: Some(scheduled_text("orders-0001-001", "0001")),
-        drill: true,
-        ..Node::new(
-            EventKind::NODE_REPLACEMENT_SCHEDULED,
-            "orders-0001-001",
-            "0001",
-            "2026-06-22T08:55:00Z",
-        )
-    }
-    .finish();
-    let mut case = in_maintenance("drill", vec![event], redis_primary_facts());
+    let mut case = in_maintenance("drill", vec![scenes::drill()], redis_primary_facts());
     case.actions = true;
     case.renders = vec![Render::Alert, Render::Update];
     case
@@ -708,23 +413,9 @@ pub fn hostile_names() -> Case {
 }
 
 fn generic() -> Case {
-    let mut event = Node {
-        message: Some(
-            "Snapshot failed for snapshot with ID 'orders-nightly' of cache cluster with ID 'orders-0001-002'".into(),
-        ),
-        ..Node::new(
-            EventKind::SNAPSHOT_FAILED,
-            "orders-0001-002",
-            "0001",
-            "2026-06-22T03:15:00Z",
-        )
-    }
-    .finish();
-    event.node_id = None;
-    event.actionable = true;
     alone(
         "generic",
-        event,
+        scenes::snapshot_failed(),
         ClusterFacts {
             node_role: Some(NodeRole::Replica),
             ..redis_primary_facts()
@@ -777,61 +468,32 @@ type Member = (
 /// Twelve maintenances of a region-wide maintenance, announced within minutes: seven Redis OSS
 /// nodes, three Memcached nodes, two nodes nothing is known about yet, one of them a day earlier.
 pub fn region_wide() -> Vec<Case> {
+    let redis = |cluster: &'static str, group: &'static str, role: NodeRole| -> Member {
+        (
+            cluster,
+            "0001",
+            Some(group),
+            Some(role),
+            Some(Engine::Redis),
+        )
+    };
+    let memcached = |cluster: &'static str, node: &'static str| -> Member {
+        (cluster, node, None, None, Some(Engine::Memcached))
+    };
+    let unknown = |cluster: &'static str| -> Member { (cluster, "0001", None, None, None) };
     let nodes: [Member; 12] = [
-        (
-            "orders-0001-001",
-            "0001",
-            Some("orders"),
-            Some(NodeRole::Primary),
-            Some(Engine::Redis),
-        ),
-        (
-            "orders-0001-002",
-            "0001",
-            Some("orders"),
-            Some(NodeRole::Replica),
-            Some(Engine::Redis),
-        ),
-        (
-            "orders-0002-001",
-            "0001",
-            Some("orders"),
-            Some(NodeRole::Primary),
-            Some(Engine::Redis),
-        ),
-        (
-            "carts-001",
-            "0001",
-            Some("carts"),
-            Some(NodeRole::Primary),
-            Some(Engine::Redis),
-        ),
-        (
-            "carts-002",
-            "0001",
-            Some("carts"),
-            Some(NodeRole::Replica),
-            Some(Engine::Redis),
-        ),
-        (
-            "queue-001",
-            "0001",
-            Some("queue"),
-            Some(NodeRole::Primary),
-            Some(Engine::Redis),
-        ),
-        (
-            "queue-003",
-            "0001",
-            Some("queue"),
-            Some(NodeRole::Replica),
-            Some(Engine::Redis),
-        ),
-        ("sessions-mc", "0001", None, None, Some(Engine::Memcached)),
-        ("sessions-mc", "0003", None, None, Some(Engine::Memcached)),
-        ("pages-mc", "0002", None, None, Some(Engine::Memcached)),
-        ("legacy-001", "0001", None, None, None),
-        ("reports-001", "0001", None, None, None),
+        redis("orders-0001-001", "orders", NodeRole::Primary),
+        redis("orders-0001-002", "orders", NodeRole::Replica),
+        redis("orders-0002-001", "orders", NodeRole::Primary),
+        redis("carts-001", "carts", NodeRole::Primary),
+        redis("carts-002", "carts", NodeRole::Replica),
+        redis("queue-001", "queue", NodeRole::Primary),
+        redis("queue-003", "queue", NodeRole::Replica),
+        memcached("sessions-mc", "0001"),
+        memcached("sessions-mc", "0003"),
+        memcached("pages-mc", "0002"),
+        unknown("legacy-001"),
+        unknown("reports-001"),
     ];
     nodes
         .into_iter()

@@ -11,6 +11,7 @@ use cachewatch_core::cluster::facts::NodeRole;
 use serde_json::json;
 
 use crate::cases;
+use crate::diff::diff;
 
 fn golden_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden/slack")
@@ -111,55 +112,6 @@ fn as_text(messages: &[(String, SlackMessage)]) -> String {
         .map(|(label, m)| format!("~~~~~ {label} ~~~~~\n{}", slack::to_text(m)))
         .collect::<Vec<_>>()
         .join("\n")
-}
-
-/// A line diff of `expected` and `actual` (longest common subsequence), with two lines of
-/// context around each change.
-fn diff(expected: &str, actual: &str) -> String {
-    let a: Vec<&str> = expected.lines().collect();
-    let b: Vec<&str> = actual.lines().collect();
-    let mut lcs = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-    for i in (0..a.len()).rev() {
-        for j in (0..b.len()).rev() {
-            lcs[i][j] = if a[i] == b[j] {
-                lcs[i + 1][j + 1] + 1
-            } else {
-                lcs[i + 1][j].max(lcs[i][j + 1])
-            };
-        }
-    }
-    let mut ops: Vec<(char, &str)> = Vec::new();
-    let (mut i, mut j) = (0, 0);
-    while i < a.len() || j < b.len() {
-        if i < a.len() && j < b.len() && a[i] == b[j] {
-            ops.push((' ', a[i]));
-            i += 1;
-            j += 1;
-        } else if i < a.len() && (j == b.len() || lcs[i + 1][j] >= lcs[i][j + 1]) {
-            ops.push(('-', a[i]));
-            i += 1;
-        } else {
-            ops.push(('+', b[j]));
-            j += 1;
-        }
-    }
-    let near_change = |k: usize| {
-        ops[k.saturating_sub(2)..(k + 3).min(ops.len())]
-            .iter()
-            .any(|(op, _)| *op != ' ')
-    };
-    let mut out = String::new();
-    let mut skipped = false;
-    for (k, (op, line)) in ops.iter().enumerate() {
-        if near_change(k) {
-            out.push_str(&format!("{op} {line}\n"));
-            skipped = false;
-        } else if !skipped {
-            out.push_str("  ...\n");
-            skipped = true;
-        }
-    }
-    out
 }
 
 #[test]

@@ -4,6 +4,10 @@
 
 mod cases;
 mod content;
+#[path = "../common/diff.rs"]
+mod diff;
 mod escaping;
 mod golden;
 mod properties;
+#[path = "../common/scenes.rs"]
+mod scenes;

@@ -126,23 +126,7 @@ impl<'a> AlertContext<'a> {
         }
     }
 
-    /// The same context, for `maintenance` and its `events`.
-    pub fn with_maintenance(
-        self,
-        maintenance: &'a Maintenance,
-        events: &'a [MaintenanceEvent],
-    ) -> Self {
-        Self {
-            maintenance: Some(maintenance),
-            events,
-            ..self
-        }
-    }
-
-    /// Whether the message is about a drill.
-    pub fn drill(&self) -> bool {
-        self.event.drill || self.maintenance.is_some_and(|m| m.drill)
-    }
+    crate::model::about_a_maintenance!('a);
 }
 
 /// A message to post or to put in place of an earlier one.
