@@ -64,6 +64,8 @@ macro_rules! conformance_cases {
             threads_are_found_by_channel_and_anchor,
             a_lease_is_held_by_one_holder_until_it_expires,
             a_claim_takes_the_lease_and_the_delivery_as_recorded_or_nothing,
+            an_alert_left_pending_is_read_by_the_next_claim_in_its_channel,
+            maintenances_held_for_a_claim_are_saved_by_it_or_before_anything_else,
             outbox_writes_saved_together_give_the_lease_back_only_to_its_holder,
             concurrent_writes_of_one_event_store_it_once,
             concurrent_ingests_of_one_notification_store_it_once,
@@ -2181,5 +2183,191 @@ pub async fn the_latest_facts_read_of_a_cluster_come_back_with_the_time_they_wer
         store.latest_facts("ledger").await.unwrap(),
         None,
         "no prefix match"
+    );
+}
+
+/// What is pending in `channel`, but `own`.
+async fn pending_in<S: DeliveryStore>(
+    store: &S,
+    channel: &str,
+    own: &EventId,
+    at: DateTime<Utc>,
+) -> Vec<EventId> {
+    let pending = store.pending_deliveries(at, 100).await.unwrap();
+    pending
+        .into_iter()
+        .filter(|d| d.channel == channel && d.event_id != *own)
+        .map(|d| d.event_id)
+        .collect()
+}
+
+/// Claims `d`, not recorded before, in `lease` at `at`, and says whether the store says
+/// nothing else is pending in its channel; when it says so, nothing is.
+async fn claimed_alone<S: DeliveryStore>(
+    store: &S,
+    lease: &str,
+    at: DateTime<Utc>,
+    d: &Delivery,
+) -> bool {
+    let sending = sending(d, at);
+    assert_eq!(
+        claim(store, lease, "ingest-1", at, None, &sending).await,
+        Claim::Taken
+    );
+    let alone = store.nothing_else_pending(&d.channel);
+    assert!(!store.nothing_else_pending(&d.channel), "said once");
+    if alone {
+        assert_eq!(
+            pending_in(store, &d.channel, &d.event_id, at).await,
+            [],
+            "said alone with alerts pending"
+        );
+    }
+    alone
+}
+
+/// A sender that claims its alert learns from the claim whether anything else is pending in the
+/// channel (a store that cannot tell says it may be): an alert left pending there (recorded
+/// while another sender held the lease, or saved again after a failed send) is read by the next
+/// claim, never skipped.
+pub async fn an_alert_left_pending_is_read_by_the_next_claim_in_its_channel<
+    S: EventStore + DeliveryStore,
+>(
+    store: &S,
+) {
+    let now = now();
+    let s = Duration::seconds;
+    let lease = "chat:C0ALERTS";
+    let release = OutboxWrite::Release {
+        name: lease,
+        holder: "ingest-1",
+    };
+    // Recorded while another sender held the lease.
+    let a = delivery("aaaaaaaaaaaaaaaaaaa1", DeliveryState::Pending, now);
+    store
+        .record_deliveries(std::slice::from_ref(&a))
+        .await
+        .unwrap();
+    let b = delivery("bbbbbbbbbbbbbbbbbbb2", DeliveryState::Pending, now);
+    assert!(!claimed_alone(store, lease, now + s(1), &b).await);
+    // The claimant reads it and sends it with its own.
+    assert_eq!(
+        pending_in(store, CHANNEL, &b.event_id, now + s(1)).await,
+        std::slice::from_ref(&a.event_id)
+    );
+    let mut a_sent = sending(&a, now + s(2));
+    a_sent.state = DeliveryState::Sent;
+    let mut b_sent = sending(&b, now + s(2));
+    b_sent.state = DeliveryState::Sent;
+    let writes = [
+        OutboxWrite::Delivery(&a_sent),
+        OutboxWrite::Delivery(&b_sent),
+        release,
+    ];
+    store.save_together(&writes).await.unwrap();
+
+    // Nothing pending: a store that can tell says so.
+    let c = delivery("ccccccccccccccccccc3", DeliveryState::Pending, now);
+    claimed_alone(store, lease, now + s(3), &c).await;
+    // Its send failed: saved pending again, for a later try.
+    let mut c_again = sending(&c, now + s(4));
+    c_again.state = DeliveryState::Pending;
+    c_again.next_attempt_at = now + s(4);
+    store
+        .save_together(&[OutboxWrite::Delivery(&c_again), release])
+        .await
+        .unwrap();
+    let d = delivery("ddddddddddddddddddd4", DeliveryState::Pending, now);
+    assert!(!claimed_alone(store, lease, now + s(5), &d).await);
+    store.release_lease(lease, "ingest-1").await.unwrap();
+
+    // A pending alert saved alone, and one recorded in another channel.
+    let mut d_again = sending(&d, now + s(6));
+    d_again.state = DeliveryState::Pending;
+    d_again.next_attempt_at = now + s(6);
+    store.save_delivery(&d_again).await.unwrap();
+    let mut elsewhere = delivery("fffffffffffffffffff6", DeliveryState::Pending, now);
+    elsewhere.channel = "C0OTHER".into();
+    store.record_deliveries(&[elsewhere]).await.unwrap();
+    let e = delivery("eeeeeeeeeeeeeeeeeee5", DeliveryState::Pending, now);
+    assert!(!claimed_alone(store, lease, now + s(7), &e).await);
+}
+
+/// An ingest that alerts right away may have its maintenances' writes held back for the claim
+/// of its alert: they are made with the claim, before any other call of the store (which reads
+/// them), when the claim is refused, and when the ingest ends.
+pub async fn maintenances_held_for_a_claim_are_saved_by_it_or_before_anything_else<
+    S: EventStore + DeliveryStore,
+>(
+    store: &S,
+) {
+    let now = now();
+    let s = Duration::seconds;
+    let start = now + Duration::days(3);
+    let lease = "chat:C0ALERTS";
+    let maintenance_of = |outcome: &IngestOutcome| {
+        let m = outcome.maintenances.values().flatten().next().cloned();
+        m.expect("the ingest worked out a maintenance")
+    };
+    let alert_of = |outcome: &IngestOutcome| {
+        let mut d = delivery("aaaaaaaaaaaaaaaaaaa1", DeliveryState::Pending, now);
+        d.event_id = outcome.events[0].event.id.clone();
+        sending(&d, now)
+    };
+
+    // Saved with the claim.
+    store.hold_maintenances();
+    let orders = ingest_input(store, &scheduled_text(now, "orders-0001-001", start)).await;
+    let d = alert_of(&orders);
+    assert_eq!(
+        claim(store, lease, "ingest-1", now, None, &d).await,
+        Claim::Taken
+    );
+    store.flush_held().await.unwrap();
+    let id = &orders.events[0].event.id;
+    assert_eq!(
+        store.maintenance(id).await.unwrap(),
+        Some(maintenance_of(&orders))
+    );
+    let stored = store.event(id).await.unwrap().expect("stored");
+    assert_eq!(stored.maintenance_id, Some(maintenance_of(&orders).id));
+    store.release_lease(lease, "ingest-1").await.unwrap();
+
+    // Read before any claim.
+    store.hold_maintenances();
+    let payments = ingest_input(store, &scheduled_text(now, "payments-0001-001", start)).await;
+    let id = &payments.events[0].event.id;
+    assert_eq!(
+        store.maintenance(id).await.unwrap(),
+        Some(maintenance_of(&payments))
+    );
+    store.flush_held().await.unwrap();
+
+    // The claim is refused: the lease is another's.
+    assert!(acquired(store, lease, "poller-1", now, now + s(60)).await);
+    store.hold_maintenances();
+    let sessions = ingest_input(store, &scheduled_text(now, "sessions-0001-001", start)).await;
+    let d = alert_of(&sessions);
+    assert_eq!(
+        claim(store, lease, "ingest-1", now + s(1), None, &d).await,
+        Claim::Busy
+    );
+    let id = sessions.events[0].event.id.clone();
+    let open = store.open_maintenances(now, false).await.unwrap();
+    assert!(open.contains(&maintenance_of(&sessions)), "{open:?}");
+    store.flush_held().await.unwrap();
+    assert_eq!(
+        store.maintenance(&id).await.unwrap(),
+        Some(maintenance_of(&sessions))
+    );
+
+    // Held until the ingest ends.
+    store.hold_maintenances();
+    let carts = ingest_input(store, &scheduled_text(now, "carts-0001-001", start)).await;
+    store.flush_held().await.unwrap();
+    let id = &carts.events[0].event.id;
+    assert_eq!(
+        store.maintenance(id).await.unwrap(),
+        Some(maintenance_of(&carts))
     );
 }

@@ -285,6 +285,100 @@ mod dynamodb_table {
         );
     }
 
+    /// An alert written pending marks its channel (`H#{channel}` / `PENDING`); a claim there
+    /// that finds the mark clears it (its sender reads what is pending), and a claim that finds
+    /// none says that nothing else is pending, once, without a read.
+    #[tokio::test]
+    async fn a_channel_is_marked_while_an_alert_is_left_pending_there() {
+        use cachewatch_core::alerting::delivery::{Claim, ClaimRequest, OutboxWrite};
+        let moto = Moto::start();
+        let store = dynamodb_store(&moto).await;
+        let client = dynamodb_client(&moto.endpoint());
+        let marked = |channel: &str| {
+            let (client, table) = (client.clone(), store.table().to_owned());
+            let pk = format!("H#{channel}");
+            async move {
+                let key = |v: &str| AttributeValue::S(v.to_owned());
+                let out = client.get_item().table_name(table).key("PK", key(&pk));
+                let out = out.key("SK", key("PENDING")).consistent_read(true);
+                out.send().await.unwrap().item.is_some()
+            }
+        };
+        let now = Utc::now();
+        let alert = |hex: &str, state: DeliveryState| {
+            let id = EventId::parse(hex).unwrap();
+            let channel = "C0ALERTS".to_owned();
+            Delivery::new(id, channel, Some("orders".into()), state, now)
+        };
+        let claim = |d: Delivery| {
+            let store = &store;
+            async move {
+                let lease = LeaseRequest::new("chat:C0ALERTS", "ingest-1", now, now);
+                let request = ClaimRequest {
+                    lease,
+                    was: None,
+                    becomes: &d,
+                };
+                store.claim(request).await.unwrap()
+            }
+        };
+
+        // An alert recorded while another sender held the lease.
+        let a = alert("aaaaaaaaaaaaaaaaaaa1", DeliveryState::Pending);
+        store
+            .record_deliveries(std::slice::from_ref(&a))
+            .await
+            .unwrap();
+        assert!(marked("C0ALERTS").await);
+        assert!(!marked("C0OTHER").await);
+
+        // The next claim clears the mark, and its sender reads what is pending and sends it.
+        let b = alert("bbbbbbbbbbbbbbbbbbb2", DeliveryState::Sending);
+        assert_eq!(claim(b.clone()).await, Claim::Taken);
+        assert!(!store.nothing_else_pending("C0ALERTS"));
+        assert!(!marked("C0ALERTS").await);
+        let a_sent = alert("aaaaaaaaaaaaaaaaaaa1", DeliveryState::Sent);
+        let b_sent = alert("bbbbbbbbbbbbbbbbbbb2", DeliveryState::Sent);
+        let release = OutboxWrite::Release {
+            name: "chat:C0ALERTS",
+            holder: "ingest-1",
+        };
+        let sent = [
+            OutboxWrite::Delivery(&a_sent),
+            OutboxWrite::Delivery(&b_sent),
+            release,
+        ];
+        store.save_together(&sent).await.unwrap();
+        assert!(!marked("C0ALERTS").await, "nothing left pending");
+
+        // A quiet channel: the claim says so, once.
+        let c = alert("ccccccccccccccccccc3", DeliveryState::Sending);
+        assert_eq!(claim(c).await, Claim::Taken);
+        assert!(store.nothing_else_pending("C0ALERTS"));
+        assert!(!store.nothing_else_pending("C0ALERTS"), "said once");
+        let d = alert("ddddddddddddddddddd4", DeliveryState::Sending);
+        assert_eq!(claim(d).await, Claim::Taken);
+        assert!(!store.nothing_else_pending("C0OTHER"), "another channel's");
+
+        // An alert saved pending again (its send failed) marks the channel again.
+        let mut c_again = alert("ccccccccccccccccccc3", DeliveryState::Pending);
+        c_again.next_attempt_at = now + chrono::Duration::minutes(5);
+        store
+            .save_together(&[OutboxWrite::Delivery(&c_again), release])
+            .await
+            .unwrap();
+        assert!(marked("C0ALERTS").await);
+
+        // The next claim clears it; what is pending, read after it, is not due yet: the alert
+        // waiting for its next try marks the channel again, for the claim after it falls due.
+        let e = alert("eeeeeeeeeeeeeeeeeee5", DeliveryState::Sending);
+        assert_eq!(claim(e).await, Claim::Taken);
+        assert!(!store.nothing_else_pending("C0ALERTS"));
+        assert!(!marked("C0ALERTS").await);
+        assert_eq!(store.pending_deliveries(now, 100).await.unwrap(), []);
+        assert!(marked("C0ALERTS").await);
+    }
+
     /// The mutes set in Slack are one item, read with a notification's events: a mute another
     /// process set a moment before the notification holds for it, and mutes kept one item each
     /// (as before that item existed) still hold, and are that item from then on.

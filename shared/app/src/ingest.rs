@@ -143,16 +143,33 @@ where
         now,
     } = request;
     let (events, skipped_lines) = read(door, input, now)?;
-    let outcome = store(ports.store, events, config, &mut progress).await?;
-    let alerts = match alerting {
-        Alerting::Later => Alerts::NotSent,
-        Alerting::Now if door == Door::Sns && !alerts_anyone(&outcome) => Alerts::NotSent,
-        Alerting::Now => match alert_after(ports, &outcome, config, settings, door, now).await {
-            Ok(Some(report)) => Alerts::Sent(report),
-            Ok(None) => Alerts::NotSent,
-            Err(NotifyError::Store(e)) => Alerts::Failed(e),
-        },
+    // A notification's maintenance is saved with the claim of its alert, in one request, when
+    // its alert is the one sent (see `EventStore::hold_maintenances`); else as the store's next
+    // call, or at the end of this one.
+    let hold = door == Door::Sns && alerting == Alerting::Now;
+    if hold {
+        ports.store.hold_maintenances();
+    }
+    let stored = store(ports.store, events, config, &mut progress).await;
+    let alerts = match (&stored, alerting) {
+        (Err(_), _) | (_, Alerting::Later) => Alerts::NotSent,
+        (Ok(outcome), Alerting::Now) if door == Door::Sns && !alerts_anyone(outcome) => {
+            Alerts::NotSent
+        }
+        (Ok(outcome), Alerting::Now) => {
+            match alert_after(ports, outcome, config, settings, door, now).await {
+                Ok(Some(report)) => Alerts::Sent(report),
+                Ok(None) => Alerts::NotSent,
+                Err(NotifyError::Store(e)) => Alerts::Failed(e),
+            }
+        }
     };
+    let flushed = match hold {
+        true => ports.store.flush_held().await,
+        false => Ok(()),
+    };
+    let outcome = stored?;
+    flushed?;
     Ok(Ingested {
         outcome,
         skipped_lines,

@@ -306,10 +306,13 @@ impl DynamoStore {
     }
 
     /// Replaces one group's maintenances (see the module documentation for the order of writes).
+    /// With `may_hold` and the store holding ([`EventStore::hold_maintenances`]), a group's
+    /// writes that are one transaction are held back for the next claim.
     async fn save_group(
         &self,
         group_key: &str,
         maintenances: &[Maintenance],
+        may_hold: bool,
     ) -> Result<(), StoreError> {
         let stored = self.stored_group(group_key).await?;
         let moved: Vec<(&EventId, &EventId)> = maintenances
@@ -323,11 +326,20 @@ impl DynamoStore {
             })
             .collect();
         let requests = group_writes(group_key, maintenances, &stored.json)?;
-        if self
-            .save_group_at_once(group_key, &moved, &requests)
-            .await?
-        {
-            return Ok(());
+        if let Some(actions) = self.group_transaction(group_key, &moved, &requests)? {
+            if may_hold && self.held().on {
+                self.held().groups.push(HeldGroup {
+                    group_key: group_key.to_owned(),
+                    maintenances: maintenances.to_vec(),
+                    actions,
+                });
+                return Ok(());
+            }
+            match self.transact(actions).await {
+                Ok(()) => return Ok(()),
+                Err(err) if is_transaction_condition_failed(&err) => {}
+                Err(err) => return Err(transaction_error(SAVE_GROUP, err)),
+            }
         }
         for chunk in moved.chunks(CONCURRENT_REQUESTS) {
             let updates = chunk
@@ -341,22 +353,22 @@ impl DynamoStore {
         batch_write(&self.client, &self.table, requests, SAVE_GROUP).await
     }
 
-    /// Makes a group's writes (events pointed at their maintenance, maintenance items put or
-    /// deleted) in one transaction when they fit in one: at most 100 actions, each on its own
+    /// A group's writes (events pointed at their maintenance, maintenance items put or deleted)
+    /// as one transaction's actions, when they fit in one: at most 100 actions, each on its own
     /// item (https://docs.aws.amazon.com/goto/WebAPI/dynamodb-2012-08-10/TransactWriteItems);
-    /// a maintenance item is a few KB, far from the 4 MB a transaction may write. `false`, having
-    /// written nothing, when they do not fit, when one write alone needs no transaction, or when
-    /// an event to point is not stored (the writes are then made one by one, which skip it).
-    async fn save_group_at_once(
+    /// a maintenance item is a few KB, far from the 4 MB a transaction may write. `None` when
+    /// they do not fit or one write alone needs no transaction. The transaction is refused when
+    /// an event to point is not stored: the writes are then made one by one, which skip it.
+    fn group_transaction(
         &self,
         group_key: &str,
         moved: &[(&EventId, &EventId)],
         requests: &[WriteRequest],
-    ) -> Result<bool, StoreError> {
+    ) -> Result<Option<Vec<TransactWriteItem>>, StoreError> {
         let count = moved.len() + requests.len();
         let distinct: BTreeSet<&EventId> = moved.iter().map(|(id, _)| *id).collect();
         if !(2..=TRANSACTION_ITEMS).contains(&count) || distinct.len() != moved.len() {
-            return Ok(false);
+            return Ok(None);
         }
         let failed = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Failed {
             operation: SAVE_GROUP,
@@ -385,15 +397,11 @@ impl DynamoStore {
                         .build()
                         .map_err(failed)?,
                 ),
-                (None, None) => return Ok(false),
+                (None, None) => return Ok(None),
             };
             actions.push(action.build());
         }
-        match self.transact(actions).await {
-            Ok(()) => Ok(true),
-            Err(err) if is_transaction_condition_failed(&err) => Ok(false),
-            Err(err) => Err(transaction_error(SAVE_GROUP, err)),
-        }
+        Ok(Some(actions))
     }
 
     /// The maintenances stored for `group_key`, as [`StoredGroup`].
@@ -454,8 +462,69 @@ impl DynamoStore {
     }
 }
 
+/// The maintenance writes a store holds back for its next claim
+/// ([`EventStore::hold_maintenances`]).
+#[derive(Debug, Default)]
+pub(super) struct Held {
+    /// Whether saves are held.
+    on: bool,
+    /// The groups saved meanwhile.
+    groups: Vec<HeldGroup>,
+}
+
+/// One group's save, held back.
+#[derive(Debug)]
+pub(super) struct HeldGroup {
+    group_key: String,
+    maintenances: Vec<Maintenance>,
+    /// Its writes, as one transaction's actions.
+    pub(super) actions: Vec<TransactWriteItem>,
+}
+
+impl DynamoStore {
+    fn held(&self) -> std::sync::MutexGuard<'_, Held> {
+        // Plain data, pushed to and taken whole: a panic cannot leave it inconsistent.
+        self.held
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The groups' writes held back, taken: held no more.
+    pub(super) fn take_held(&self) -> Vec<HeldGroup> {
+        std::mem::take(&mut self.held().groups)
+    }
+
+    /// Makes `groups`' held writes: each group's transaction, or, when it is refused (an event
+    /// to point is not stored), its save again one write at a time.
+    pub(super) async fn write_held(&self, groups: Vec<HeldGroup>) -> Result<(), StoreError> {
+        for group in groups {
+            match self.transact(group.actions).await {
+                Ok(()) => {}
+                Err(err) if is_transaction_condition_failed(&err) => {
+                    self.save_group(&group.group_key, &group.maintenances, false)
+                        .await?;
+                }
+                Err(err) => return Err(transaction_error(SAVE_GROUP, err)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Makes what is held back, before a call that is not a claim: nothing reads or writes the
+    /// store as if it were not made.
+    pub(super) async fn settle(&self) -> Result<(), StoreError> {
+        let groups = self.take_held();
+        if groups.is_empty() {
+            return Ok(());
+        }
+
+        self.write_held(groups).await
+    }
+}
+
 impl EventStore for DynamoStore {
     async fn candidates(&self, events: &[MaintenanceEvent]) -> Result<Vec<Candidates>, StoreError> {
+        self.settle().await?;
         let ids: Vec<EventId> = events.iter().map(|e| e.id.clone()).collect();
         // Events that may alert: what their alert reads (the mutes in force, and the facts kept
         // when the lookup finds nothing) comes with them, when it fits in the same request of
@@ -515,6 +584,7 @@ impl EventStore for DynamoStore {
     }
 
     async fn write(&self, writes: &[EventWrite]) -> Result<Vec<WriteOutcome>, StoreError> {
+        self.settle().await?;
         // Writes of distinct events run together; a write touching an event an earlier write of
         // the same run touches waits for the next run, so that writes apply in order.
         let mut outcomes = Vec::with_capacity(writes.len());
@@ -549,6 +619,10 @@ impl EventStore for DynamoStore {
         &self,
         group_keys: &[String],
     ) -> Result<BTreeMap<String, Vec<MaintenanceEvent>>, StoreError> {
+        if group_keys.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        self.settle().await?;
         let mut groups: BTreeMap<String, BTreeMap<EventId, MaintenanceEvent>> = group_keys
             .iter()
             .map(|k| (k.clone(), BTreeMap::new()))
@@ -609,13 +683,24 @@ impl EventStore for DynamoStore {
         &self,
         groups: &BTreeMap<String, Vec<Maintenance>>,
     ) -> Result<(), StoreError> {
+        self.settle().await?;
         for (group_key, maintenances) in groups {
-            self.save_group(group_key, maintenances).await?;
+            self.save_group(group_key, maintenances, true).await?;
         }
         Ok(())
     }
 
+    fn hold_maintenances(&self) {
+        self.held().on = true;
+    }
+
+    async fn flush_held(&self) -> Result<(), StoreError> {
+        self.held().on = false;
+        self.settle().await
+    }
+
     async fn event(&self, id: &EventId) -> Result<Option<MaintenanceEvent>, StoreError> {
+        self.settle().await?;
         Ok(self
             .stored_events(std::slice::from_ref(id))
             .await?
@@ -652,6 +737,7 @@ impl EventStore for DynamoStore {
     }
 
     async fn maintenance(&self, id: &EventId) -> Result<Option<Maintenance>, StoreError> {
+        self.settle().await?;
         let Some(stored) = self
             .stored_events(std::slice::from_ref(id))
             .await?
@@ -666,6 +752,7 @@ impl EventStore for DynamoStore {
     }
 
     async fn search(&self, query: &EventQuery) -> Result<Vec<MaintenanceEvent>, StoreError> {
+        self.settle().await?;
         self.search_events(query, Utc::now()).await
     }
 
@@ -674,6 +761,7 @@ impl EventStore for DynamoStore {
         now: DateTime<Utc>,
         include_drills: bool,
     ) -> Result<Vec<Maintenance>, StoreError> {
+        self.settle().await?;
         let request = self
             .query()
             .index_name(Index::Key.name())

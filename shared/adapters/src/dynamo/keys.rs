@@ -108,6 +108,10 @@ pub(crate) fn thread_sk(anchor: &EventId) -> String {
     format!("H#{anchor}")
 }
 
+/// The sort key of a channel's pending mark, in the partition of its threads: an alert was
+/// written pending in the channel since a claim there last cleared it.
+pub(crate) const PENDING_MARK_SK: &str = "PENDING";
+
 /// The partition key of a lease.
 pub(crate) fn lease_pk(name: &str) -> String {
     format!("L#{name}")

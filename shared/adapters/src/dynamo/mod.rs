@@ -26,6 +26,7 @@
 //! | maintenance | `M#{group_key}` | `M#{maintenance id}` | `json`; `OPEN` index keys while scheduled, rescheduled or in progress |
 //! | delivery | `D#{event id}` | `D` (Slack's), `D#{output}` (`D#webhook`, `D#q-developer`) | `json`, `D#{state}` index keys |
 //! | thread | `H#{channel}` | `H#{anchor event id}` | `json` |
+//! | a channel's pending mark | `H#{channel}` | `PENDING` | none: an alert was written pending in the channel since a claim there last cleared it |
 //! | lease | `L#{name}` | `L` | `holder`, `until` (epoch milliseconds) |
 //! | facts of a cluster | `F#{cluster id}` | `LATEST` (before: `{read_at}`, one item per reading) | `json`, `read_at` (epoch milliseconds): the latest reading |
 //! | mute set in Slack | `MUTES` | `{at}#{who}#{pattern}` | `json` |
@@ -77,7 +78,16 @@
 //! - **Leases**: a `PutItem` conditioned on the lease being free, expired, or the same holder's;
 //!   released by a `DeleteItem` conditioned on the holder. A claim takes the lease and marks a
 //!   delivery `sending` in one `TransactWriteItems`, the delivery's put conditioned on its
-//!   document being the one recorded. Writes saved together (a delivery sent with its thread; a
+//!   document being the one recorded, with a `ConditionCheck` that the channel has no pending
+//!   mark: then nothing else is pending there and the sender reads nothing more
+//!   ([`DeliveryStore::nothing_else_pending`]); when it has one, the claim is made again with the
+//!   mark deleted, and the sender reads what is pending (the whole `D#pending` partition: the
+//!   channels of deliveries not due yet are marked again). Every write of a delivery left
+//!   `pending` (recorded, or saved again after a failed send) puts its channel's mark after it
+//!   (in the same transaction when saved together). An ingest that alerts at once holds back its
+//!   group's maintenance transaction ([`EventStore::hold_maintenances`]): the claim carries
+//!   those writes too, and any other call of the store, a refused claim or the end of the
+//!   ingest makes them first. Writes saved together (a delivery sent with its thread; a
 //!   thread with the lease's release) are one `TransactWriteItems`; when the release's condition
 //!   fails, the others are written without it.
 //!
@@ -149,6 +159,8 @@ pub struct DynamoStore {
     unreadable: UnreadableLog,
     prefetched_mutes: std::sync::Mutex<Option<responses::PrefetchedMutes>>,
     prefetched_facts: std::sync::Mutex<Option<facts::PrefetchedFacts>>,
+    claimed_alone: std::sync::Mutex<std::collections::HashMap<String, (bool, Instant)>>,
+    held: std::sync::Mutex<events::Held>,
 }
 
 impl DynamoStore {
@@ -162,6 +174,8 @@ impl DynamoStore {
             unreadable: UnreadableLog::default(),
             prefetched_mutes: std::sync::Mutex::default(),
             prefetched_facts: std::sync::Mutex::default(),
+            claimed_alone: std::sync::Mutex::default(),
+            held: std::sync::Mutex::default(),
         }
     }
 

@@ -372,6 +372,16 @@ pub trait DeliveryStore: Send + Sync {
         claim: ClaimRequest<'_>,
     ) -> impl Future<Output = Result<Claim, StoreError>> + Send;
 
+    /// Whether nothing besides its own alert is pending in `channel` after this store's last
+    /// [`Self::claim`] there, taken a moment ago: the store marks a channel when it writes an
+    /// alert pending there, a claim that finds the mark clears it (its caller then reads what
+    /// is pending), and a claim that finds none says so here, once. `false` when the store
+    /// cannot tell (the default): what is pending is read.
+    fn nothing_else_pending(&self, channel: &str) -> bool {
+        let _ = channel;
+        false
+    }
+
     /// Applies `writes` together (in one transaction where the backend has them). A
     /// [`OutboxWrite::Release`] gives the lease back only if its holder has it; the other writes
     /// are kept either way.

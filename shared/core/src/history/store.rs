@@ -211,6 +211,19 @@ pub trait EventStore: Send + Sync {
         groups: &BTreeMap<String, Vec<Maintenance>>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
+    /// Lets the writes of the next [`Self::save_maintenances`] be held back, to be made with the
+    /// next claim of an alert ([`crate::alerting::delivery::DeliveryStore::claim`]) in the same
+    /// request, until [`Self::flush_held`]: for an ingest that alerts right after storing.
+    /// Every other call of the store makes what is held first, so nothing reads the store as
+    /// if they were not made; a claim that is refused makes them on its own. By default nothing
+    /// is held: each save is made at once.
+    fn hold_maintenances(&self) {}
+
+    /// Makes the writes held back since [`Self::hold_maintenances`], and holds no more.
+    fn flush_held(&self) -> impl Future<Output = Result<(), StoreError>> + Send {
+        async { Ok(()) }
+    }
+
     /// One event, by its id or the id of a report merged into it.
     fn event(
         &self,
@@ -272,6 +285,8 @@ struct Memory {
     outcomes: BTreeMap<EventId, Outcome>,
     mutes: Vec<MuteRecord>,
     facts: BTreeMap<(String, DateTime<Utc>), FactsRecord>,
+    /// The channel of the last claim that found nothing else pending there.
+    claimed_alone: Option<String>,
     organization: Option<crate::config::spokes::OrganizationAccounts>,
 }
 
@@ -517,6 +532,7 @@ impl DeliveryStore for MemoryStore {
     async fn claim(&self, claim: ClaimRequest<'_>) -> Result<Claim, StoreError> {
         let (lease, was, becomes) = (claim.lease, claim.was, claim.becomes);
         let mut m = self.lock();
+        m.claimed_alone = None;
         if !m.lease_free(&lease) {
             return Ok(Claim::Busy);
         }
@@ -526,7 +542,20 @@ impl DeliveryStore for MemoryStore {
         }
         m.take(&lease);
         m.deliveries.insert(key, becomes.clone());
+        let alone = !m.deliveries.values().any(|d| {
+            d.channel == becomes.channel
+                && d.state == DeliveryState::Pending
+                && (&d.event_id, d.lane()) != (&becomes.event_id, becomes.lane())
+        });
+        m.claimed_alone = alone.then(|| becomes.channel.clone());
         Ok(Claim::Taken)
+    }
+
+    fn nothing_else_pending(&self, channel: &str) -> bool {
+        self.lock()
+            .claimed_alone
+            .take()
+            .is_some_and(|c| c == channel)
     }
 
     async fn save_together(&self, writes: &[OutboxWrite<'_>]) -> Result<(), StoreError> {

@@ -37,6 +37,10 @@ impl<S: History, C: ChatSink, F: FactsSource> Run<'_, S, C, F> {
         let (store, now) = (self.store, self.now);
         let lease = format!("chat:{channel}");
         let due = match self.claim_recorded(&channel, &lease).await? {
+            // Nothing else is pending there, by the claim's own condition: nothing to read.
+            Claimed::Works(mine) if store.nothing_else_pending(&channel) => {
+                Ok(with_own(Vec::new(), mine))
+            }
             // What else is pending there (alerts recorded while another sender held the lease,
             // a burst) goes with it, grouped as a burst is. A send of another maintenance whose
             // answer was lost is the scheduled run's to settle (it reads them all): one query.
