@@ -384,6 +384,45 @@ fn a_large_import_rolled_back_leaves_the_history_and_its_indexes_as_they_were() 
     assert_eq!(text_hits(&store, "replacement"), 1);
 }
 
+/// Inside an import a write takes no savepoint of its own, so a write that fails half way must
+/// take the whole import down with it, even if its caller then asks to keep the import.
+#[test]
+fn a_write_that_fails_inside_an_import_keeps_nothing_of_the_import() {
+    let (_dir, store) = one_event_stored();
+    let kept = snapshot_at("2026-02-01T00:00:00Z");
+    let refused = snapshot_at("2026-03-01T00:00:00Z");
+    store
+        .lock()
+        .execute_batch(&format!(
+            "CREATE TEMP TRIGGER refuse BEFORE INSERT ON events WHEN NEW.occurred_at = {}
+             BEGIN SELECT RAISE(ABORT, 'refused'); END",
+            millis(refused.occurred_at)
+        ))
+        .unwrap();
+    let all = |store: &SqliteStore| block_on(store.search(&EventQuery::default())).unwrap();
+    for large in [false, true] {
+        assert!(store.begin_import(large).unwrap());
+        let writes = [
+            EventWrite::Insert(kept.clone()),
+            EventWrite::Insert(refused.clone()),
+        ];
+        assert!(block_on(store.write(&writes)).is_err());
+        let later =
+            block_on(store.write(&[EventWrite::Insert(snapshot_at("2026-04-01T00:00:00Z"))]));
+        assert!(later.is_ok(), "the import's transaction is still open");
+        let ended = store.end_import(true);
+        assert!(matches!(ended, Err(StoreError::Failed { .. })), "{ended:?}");
+        assert_eq!(all(&store).len(), 1, "only the event stored before");
+        assert_eq!(text_hits(&store, "nightly"), 1);
+    }
+
+    store.lock().execute_batch("DROP TRIGGER refuse").unwrap();
+    assert!(store.begin_import(false).unwrap());
+    block_on(store.write(&[EventWrite::Insert(kept)])).unwrap();
+    store.end_import(true).unwrap();
+    assert_eq!(all(&store).len(), 2, "the next import is kept");
+}
+
 #[test]
 fn searches_by_account_and_region_read_their_index() {
     let dir = tempfile::tempdir().unwrap();

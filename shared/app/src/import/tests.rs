@@ -399,3 +399,39 @@ async fn a_large_import_with_a_bad_line_in_its_last_run_stores_nothing_and_searc
     assert_eq!(done.new, LARGE);
     assert_eq!(found(&world.store, None, Some("replacement")), LARGE / 25);
 }
+
+/// An SNS notice as one line, as the topic delivers it.
+fn notice(cluster: &str, timestamp: &str, event: &str) -> String {
+    format!(
+        r#"{{"Type":"Notification","MessageId":"m-{cluster}","TopicArn":"arn:aws:sns:eu-west-1:123456789012:cachewatch","Timestamp":"{timestamp}","Message":"{{\"ElastiCache:{event}\":\"{cluster}\"}}"}}"#
+    )
+}
+
+#[tokio::test]
+async fn an_import_into_an_empty_history_matches_a_notice_with_the_text_of_an_earlier_run() {
+    let (whole, in_runs) = (World::new(), World::new());
+    let mut lines = history();
+    lines.push(notice(
+        "kiwi-0004-001",
+        "2026-06-10T10:00:03.500Z",
+        "NodeReplacementScheduled",
+    ));
+    let text = lines.join("\n");
+    let ingested = whole
+        .ingest(Door::Text, Input::Document(&text), false)
+        .await
+        .unwrap();
+
+    let imported = in_runs
+        .import(&mut Runs::of(&lines, 3), false)
+        .await
+        .unwrap();
+
+    assert_eq!(
+        ingested.outcome.new_count(),
+        history().len() - 1,
+        "the notice is the replacement's text, already stored"
+    );
+    assert_eq!(imported.new, ingested.outcome.new_count());
+    assert_eq!(stored(&in_runs.store), stored(&whole.store));
+}
