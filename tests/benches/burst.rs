@@ -22,7 +22,7 @@ use std::time::{Duration as StdDuration, Instant};
 use cachewatch_adapters::SqliteStore;
 use cachewatch_adapters::slack::{SlackClient, SlackSettings};
 use cachewatch_core::alerting::delivery::DeliveryStore;
-use cachewatch_core::alerting::notify::{NotifySettings, notify, record_alerts};
+use cachewatch_core::alerting::notify::{Alerter, NotifySettings, notify, record_alerts};
 use cachewatch_core::config::Config;
 use cachewatch_core::intake::parse::{ParseContext, parse_document};
 use cachewatch_core::model::timefmt::Zone;
@@ -30,7 +30,7 @@ use cachewatch_core::runbook::Runbooks;
 use cachewatch_core::{AlertPolicy, ingest};
 use cachewatch_tests::burst::{FleetFacts, fleet, notices};
 use cachewatch_tests::slack::{ALERTS, Fault, RandomFailures, SlackStandIn, StoredMessage};
-use chrono::{Duration, DurationRound, Utc};
+use chrono::{DateTime, Duration, DurationRound, Utc};
 use secrecy::SecretString;
 
 fn env<T: std::str::FromStr>(name: &str, default: T) -> T {
@@ -56,6 +56,26 @@ fn secs(d: StdDuration) -> String {
 }
 
 #[allow(clippy::too_many_lines)]
+/// The poller's sender over the bench's store, Slack and fleet at `now`.
+fn alerter<'a>(
+    store: &'a SqliteStore,
+    chat: &'a SlackClient,
+    runbooks: &'a Runbooks,
+    config: &'a Config,
+    settings: &'a NotifySettings,
+    now: DateTime<Utc>,
+) -> Alerter<'a, SqliteStore, SlackClient, FleetFacts> {
+    Alerter {
+        store,
+        sink: chat,
+        facts: &FleetFacts,
+        runbooks,
+        config,
+        settings,
+        now,
+    }
+}
+
 fn main() {
     let n: usize = env("CACHEWATCH_BENCH_NOTICES", 300);
     let kinds: usize = env("CACHEWATCH_BENCH_KINDS", 4);
@@ -117,14 +137,8 @@ fn main() {
             .await
             .unwrap();
         notify(
-            &store,
-            &chat,
-            &FleetFacts,
-            &runbooks,
-            &config,
-            &notify_settings,
+            alerter(&store, &chat, &runbooks, &config, &notify_settings, now),
             &[],
-            now,
         )
         .await
         .unwrap();
@@ -144,15 +158,10 @@ fn main() {
                 .is_empty()
         {
             later_runs += 1;
+            let at = now + Duration::hours(2 * later_runs);
             notify(
-                &store,
-                &chat,
-                &FleetFacts,
-                &runbooks,
-                &config,
-                &notify_settings,
+                alerter(&store, &chat, &runbooks, &config, &notify_settings, at),
                 &[],
-                now + Duration::hours(2 * later_runs),
             )
             .await
             .unwrap();

@@ -10,7 +10,7 @@ use std::time::Duration as StdDuration;
 use cachewatch_adapters::SqliteStore;
 use cachewatch_adapters::slack::SlackClient;
 use cachewatch_core::alerting::delivery::{DeliveryState, DeliveryStore};
-use cachewatch_core::alerting::notify::{NotifySettings, notify, record_alerts};
+use cachewatch_core::alerting::notify::{Alerter, NotifySettings, notify, record_alerts};
 use cachewatch_core::cluster::source::{FactsSource, NoFacts};
 use cachewatch_core::config::Config;
 use cachewatch_core::intake::parse::{ParseContext, parse_document};
@@ -213,9 +213,16 @@ async fn send_due<F: FactsSource>(
     now: DateTime<Utc>,
 ) {
     let runbooks = Runbooks::embedded();
-    notify(store, chat, facts, &runbooks, config, settings, &[], now)
-        .await
-        .unwrap();
+    let alerter = Alerter {
+        store,
+        sink: chat,
+        facts,
+        runbooks: &runbooks,
+        config,
+        settings,
+        now,
+    };
+    notify(alerter, &[]).await.unwrap();
 }
 
 /// Sends until nothing is due (bounded), moving the clock past every backoff.
@@ -1023,18 +1030,18 @@ async fn an_urgent_failover_is_sent_before_a_queue_of_scheduled_notices() {
         let failover_ids = parsed_ids(&failover_doc, now);
 
         // Act
-        notify(
-            &store,
-            &client(&slack, 2),
-            &burst::FleetFacts,
-            &Runbooks::embedded(),
-            &config,
-            &settings("s", Some("https://cachewatch.example")),
-            &[],
+        let (chat, runbooks) = (client(&slack, 2), Runbooks::embedded());
+        let settings = settings("s", Some("https://cachewatch.example"));
+        let alerter = Alerter {
+            store: &store,
+            sink: &chat,
+            facts: &burst::FleetFacts,
+            runbooks: &runbooks,
+            config: &config,
+            settings: &settings,
             now,
-        )
-        .await
-        .unwrap();
+        };
+        notify(alerter, &[]).await.unwrap();
 
         // Assert: the failover's alert is the first message posted, then the scheduled ones.
         let messages = slack.messages(CHANNEL);

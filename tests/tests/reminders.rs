@@ -9,7 +9,7 @@ use std::time::Duration as StdDuration;
 use cachewatch_adapters::SqliteStore;
 use cachewatch_adapters::dynamo::DynamoStore;
 use cachewatch_adapters::slack::SlackClient;
-use cachewatch_core::alerting::notify::{NotifySettings, notify, record_alerts};
+use cachewatch_core::alerting::notify::{Alerter, NotifySettings, notify, record_alerts};
 use cachewatch_core::alerting::reminder::{ReminderReport, send_reminders};
 use cachewatch_core::cluster::source::NoFacts;
 use cachewatch_core::config::Config;
@@ -97,18 +97,17 @@ async fn deliver<S: Store>(store: &S, chat: &SlackClient, doc: &str, now: DateTi
     record_alerts(store, &new, &config, Some(CHANNEL), now)
         .await
         .unwrap();
-    notify(
+    let runbooks = Runbooks::embedded();
+    let alerter = Alerter {
         store,
-        chat,
-        &NoFacts,
-        &Runbooks::embedded(),
-        &config,
-        &settings,
-        &[],
+        sink: chat,
+        facts: &NoFacts,
+        runbooks: &runbooks,
+        config: &config,
+        settings: &settings,
         now,
-    )
-    .await
-    .unwrap();
+    };
+    notify(alerter, &[]).await.unwrap();
 }
 
 /// Two pollers at the same moment, each on its own thread with its own Slack client, then the

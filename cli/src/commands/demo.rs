@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use cachewatch_adapters::SqliteStore;
 use cachewatch_core::alerting::delivery::{ChatSink, DeliveryError, PostedMessage};
-use cachewatch_core::alerting::notify::{NotifySettings, notify, record_alerts};
+use cachewatch_core::alerting::notify::{Alerter, NotifySettings, notify, record_alerts};
 use cachewatch_core::alerting::slack::{self, SlackMessage};
 use cachewatch_core::cluster::facts::{ClusterFacts, Engine, NodeRole};
 use cachewatch_core::cluster::source::FactsSource;
@@ -373,18 +373,18 @@ async fn replay(
     .await?;
     let refresh: Vec<String> = outcome.maintenances.keys().cloned().collect();
     let facts = DemoFacts { now: ctx.now };
-    notify(
-        &ctx.store,
-        printer,
-        &facts,
+    let alerter = Alerter {
+        store: &ctx.store,
+        sink: printer,
+        facts: &facts,
         runbooks,
-        &ctx.config,
+        config: &ctx.config,
         settings,
-        &refresh,
-        ctx.now,
-    )
-    .await
-    .map_err(|e| Failure::Other(e.into()))?;
+        now: ctx.now,
+    };
+    notify(alerter, &refresh)
+        .await
+        .map_err(|e| Failure::Other(e.into()))?;
     let said = printer.take();
     if said.is_empty() {
         writeln!(out, "  (nothing to post: {})", quiet_reason(&new))?;

@@ -10,7 +10,7 @@
 
 use cachewatch_core::alerting::delivery::ChatSink;
 use cachewatch_core::alerting::notify::{
-    self, NotifyError, NotifyReport, NotifySettings, Preview, Reconcile,
+    self, Alerter, NotifyError, NotifyReport, NotifySettings, Preview, Reconcile,
 };
 use cachewatch_core::cluster::source::FactsSource;
 use cachewatch_core::config::Config;
@@ -255,18 +255,16 @@ where
         now,
     } = rules;
     let facts = AlertFacts::new(ports.store, ports.facts, now);
-    notify::after_ingest(
-        ports.store,
-        chat,
-        &facts,
-        ports.runbooks,
+    let alerter = Alerter {
+        store: ports.store,
+        sink: chat,
+        facts: &facts,
+        runbooks: ports.runbooks,
         config,
         settings,
-        outcome,
-        reconcile,
         now,
-    )
-    .await
+    };
+    notify::after_ingest(alerter, outcome, reconcile).await
 }
 
 /// What the alerts of `outcome`'s new events would be, recording and sending nothing (the

@@ -169,19 +169,37 @@ struct Run<'a, S, C, F> {
     deferred_sent: Vec<Delivery>,
 }
 
+/// What a run of alerts works with: the history, the chat, the facts of clusters and the
+/// runbooks, and the rules it follows (the team's configuration and the notify settings) at `now`.
+pub struct Alerter<'a, S, C, F> {
+    /// The history and its outbox.
+    pub store: &'a S,
+    /// The chat.
+    pub sink: &'a C,
+    /// The facts of the clusters.
+    pub facts: &'a F,
+    /// The runbooks alerts link to or carry.
+    pub runbooks: &'a Runbooks,
+    /// The team's configuration (routes, mutes, reminders).
+    pub config: &'a Config,
+    /// How alerts are sent and drawn.
+    pub settings: &'a NotifySettings,
+    /// When the run happens.
+    pub now: DateTime<Utc>,
+}
+
 impl<'a, S, C, F> Run<'a, S, C, F> {
     /// A run with nothing reported yet.
-    #[allow(clippy::too_many_arguments)]
-    fn new(
-        store: &'a S,
-        sink: &'a C,
-        facts: &'a F,
-        runbooks: &'a Runbooks,
-        config: &'a Config,
-        settings: &'a NotifySettings,
-        known: &'a Known<'a>,
-        now: DateTime<Utc>,
-    ) -> Self {
+    fn new(alerter: Alerter<'a, S, C, F>, known: &'a Known<'a>) -> Self {
+        let Alerter {
+            store,
+            sink,
+            facts,
+            runbooks,
+            config,
+            settings,
+            now,
+        } = alerter;
         Self {
             store,
             sink,
@@ -251,16 +269,9 @@ impl From<StoreError> for Stop {
 
 /// Sends what is due. `refresh` names lifecycle groups an ingest changed without a new alert (a
 /// notice merged with its text, say), whose thread parents are brought up to date too.
-#[allow(clippy::too_many_arguments)]
 pub async fn notify<S, C, F>(
-    store: &S,
-    sink: &C,
-    facts: &F,
-    runbooks: &Runbooks,
-    config: &Config,
-    settings: &NotifySettings,
+    alerter: Alerter<'_, S, C, F>,
     refresh: &[String],
-    now: DateTime<Utc>,
 ) -> Result<NotifyReport, NotifyError>
 where
     S: History,
@@ -268,7 +279,7 @@ where
     F: FactsSource,
 {
     let known = Known::default();
-    let run = Run::new(store, sink, facts, runbooks, config, settings, &known, now);
+    let run = Run::new(alerter, &known);
     run.all(refresh, None).await
 }
 
@@ -287,23 +298,24 @@ pub enum Reconcile {
 /// refreshing the threads of groups the ingest changed without a new event (a notice merged
 /// with its text); `reconcile` says whether the run first records what an interrupted ingest
 /// did not.
-#[allow(clippy::too_many_arguments)]
 pub async fn after_ingest<S, C, F>(
-    store: &S,
-    sink: &C,
-    facts: &F,
-    runbooks: &Runbooks,
-    config: &Config,
-    settings: &NotifySettings,
+    alerter: Alerter<'_, S, C, F>,
     outcome: &crate::intake::pipeline::IngestOutcome,
     reconcile: Reconcile,
-    now: DateTime<Utc>,
 ) -> Result<NotifyReport, NotifyError>
 where
     S: History,
     C: ChatSink,
     F: FactsSource,
 {
+    let Alerter {
+        store,
+        facts,
+        config,
+        settings,
+        now,
+        ..
+    } = alerter;
     let new = outcome.new_events();
     let known = Known::of(outcome);
     let (recorded, held) = record::record_holding(
@@ -335,7 +347,7 @@ where
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let mut run = Run::new(store, sink, facts, runbooks, config, settings, &known, now);
+    let mut run = Run::new(alerter, &known);
     run.recorded = recorded;
     run.held = held;
     run.all(&refresh, channels).await

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Utc};
 
 use super::known::around_of;
-use super::{Known, NotifySettings, Run};
+use super::{Alerter, Known, NotifySettings, Run};
 use crate::alerting::delivery::{ChatSink, DeliveryError, PostedMessage};
 use crate::alerting::slack::{self, AlertContext, MessageMetadata, SlackMessage};
 use crate::alerting::{Surroundings, Verdict, tags_for, verdict_tagged};
@@ -41,7 +41,8 @@ pub async fn preview<S: History, F: FactsSource>(
 ) -> Result<Vec<Preview>, StoreError> {
     let (runbooks, known) = (Runbooks::embedded(), Known::default());
     let run = Run::new(
-        store, &NoSink, facts, &runbooks, config, settings, &known, now,
+        unsent(store, facts, &runbooks, config, settings, now),
+        &known,
     );
     let mut candidates: Vec<&MaintenanceEvent> = events.iter().filter(|e| e.actionable).collect();
     candidates.sort_by(|a, b| (a.occurred_at, &a.id).cmp(&(b.occurred_at, &b.id)));
@@ -97,7 +98,8 @@ pub async fn parent_message<S: History, F: FactsSource>(
 ) -> Result<SlackMessage, StoreError> {
     let (runbooks, known) = (Runbooks::embedded(), Known::default());
     let run = Run::new(
-        store, &NoSink, facts, &runbooks, config, settings, &known, now,
+        unsent(store, facts, &runbooks, config, settings, now),
+        &known,
     );
     let around = around_of(store, anchor).await?;
     let mut message = run
@@ -105,6 +107,26 @@ pub async fn parent_message<S: History, F: FactsSource>(
         .await?;
     message.metadata = Some(MessageMetadata::for_delivery(anchor.id.as_str()));
     Ok(message)
+}
+
+/// What renders alerts without sending them.
+fn unsent<'a, S, F>(
+    store: &'a S,
+    facts: &'a F,
+    runbooks: &'a Runbooks,
+    config: &'a Config,
+    settings: &'a NotifySettings,
+    now: DateTime<Utc>,
+) -> Alerter<'a, S, NoSink, F> {
+    Alerter {
+        store,
+        sink: &NoSink,
+        facts,
+        runbooks,
+        config,
+        settings,
+        now,
+    }
 }
 
 /// The sink of a preview or of a message rendered to be put in place elsewhere: never called.
