@@ -190,24 +190,15 @@ pub struct Alerter<'a, S, C, F> {
 
 impl<'a, S, C, F> Run<'a, S, C, F> {
     /// A run with nothing reported yet.
-    fn new(alerter: Alerter<'a, S, C, F>, known: &'a Known<'a>) -> Self {
-        let Alerter {
-            store,
-            sink,
-            facts,
-            runbooks,
-            config,
-            settings,
-            now,
-        } = alerter;
+    fn new(a: Alerter<'a, S, C, F>, known: &'a Known<'a>) -> Self {
         Self {
-            store,
-            sink,
-            facts,
-            runbooks,
-            config,
-            settings,
-            now,
+            store: a.store,
+            sink: a.sink,
+            facts: a.facts,
+            runbooks: a.runbooks,
+            config: a.config,
+            settings: a.settings,
+            now: a.now,
             report: NotifyReport::default(),
             known,
             recorded: Vec::new(),
