@@ -75,14 +75,21 @@ async fn create_cluster(client: &ElastiCacheClient, version: &str, team: &str) {
 /// team=platform) and in the spoke (Redis OSS 6.2, team=payments), and Slack with the payments
 /// channel.
 async fn both_clusters() -> (Moto, ElastiCacheStandIn, SlackStandIn) {
+    let (moto, stand_in, slack) = with_hub_cluster("platform").await;
+    create_cluster(&spoke_elasticache(&stand_in).await, "6.2", "payments").await;
+    (moto, stand_in, slack)
+}
+
+/// moto behind the ElastiCache stand-in with the hub's `sessions-cache` (Redis OSS 7.1, tagged
+/// team=`team`), and Slack with the payments channel.
+async fn with_hub_cluster(team: &str) -> (Moto, ElastiCacheStandIn, SlackStandIn) {
     let moto = Moto::start();
     let stand_in = ElastiCacheStandIn::forwarding_to(&moto.endpoint());
     let slack = SlackStandIn::builder()
         .channel(PAYMENTS, "payments")
         .start();
     let hub = ElastiCacheClient::new(&stand_in.sdk_config().await);
-    create_cluster(&hub, "7.1", "platform").await;
-    create_cluster(&spoke_elasticache(&stand_in).await, "6.2", "payments").await;
+    create_cluster(&hub, "7.1", team).await;
     (moto, stand_in, slack)
 }
 
@@ -215,13 +222,7 @@ async fn a_spokes_notice_is_routed_by_its_own_clusters_tags_and_shows_its_facts_
 async fn a_spoke_whose_role_cannot_be_assumed_has_facts_not_known_and_its_alert_goes_out() {
     // Arrange: only the hub has a `sessions-cache`, tagged team=payments; STS refuses the
     // spoke's role.
-    let moto = Moto::start();
-    let stand_in = ElastiCacheStandIn::forwarding_to(&moto.endpoint());
-    let slack = SlackStandIn::builder()
-        .channel(PAYMENTS, "payments")
-        .start();
-    let hub = ElastiCacheClient::new(&stand_in.sdk_config().await);
-    create_cluster(&hub, "7.1", "payments").await;
+    let (moto, stand_in, slack) = with_hub_cluster("payments").await;
     let mut env = environment(&moto, &stand_in, &slack).await;
     env.push(("AWS_ENDPOINT_URL_STS", stand_in.endpoint()));
     for _ in 0..3 {
