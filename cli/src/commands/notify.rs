@@ -13,7 +13,7 @@ use cachewatch_app::{
 };
 use cachewatch_core::IngestOutcome;
 use cachewatch_core::alerting::delivery::DeliveryState;
-use cachewatch_core::alerting::notify::{NotifyError, NotifyReport, NotifySettings, Preview};
+use cachewatch_core::alerting::notify::{NotifyReport, NotifySettings, Preview};
 use cachewatch_core::alerting::outbound::{Output, is_output_channel};
 use cachewatch_core::alerting::reminder::ReminderReport;
 use cachewatch_core::alerting::slack;
@@ -298,11 +298,7 @@ impl Sending {
         out: &mut dyn Write,
     ) -> Result<(), Failure> {
         let ports = self.ports(ctx, facts);
-        let alerts = match cachewatch_app::alert(ports, outcome, self.rules(ctx)).await {
-            Ok(Some(report)) => Alerts::Sent(report),
-            Ok(None) => Alerts::NotSent,
-            Err(NotifyError::Store(e)) => Alerts::Failed(e),
-        };
+        let alerts = Alerts::from(cachewatch_app::alert(ports, outcome, self.rules(ctx)).await);
         self.report(ctx, facts, outcome, alerts, false, out).await
     }
 }

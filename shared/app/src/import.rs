@@ -13,7 +13,7 @@ use std::fmt;
 
 use cachewatch_core::alerting::FRESH_FOR;
 use cachewatch_core::alerting::delivery::ChatSink;
-use cachewatch_core::alerting::notify::{NotifyError, NotifySettings};
+use cachewatch_core::alerting::notify::NotifySettings;
 use cachewatch_core::cluster::source::FactsSource;
 use cachewatch_core::config::Config;
 use cachewatch_core::history::store::{EventStore, StoreError};
@@ -130,11 +130,7 @@ where
                 settings: request.settings,
                 now: request.now,
             };
-            match alert(ports, &outcome, rules).await {
-                Ok(Some(report)) => Alerts::Sent(report),
-                Ok(None) => Alerts::NotSent,
-                Err(NotifyError::Store(e)) => Alerts::Failed(e),
-            }
+            alert(ports, &outcome, rules).await.into()
         }
     };
     Ok(Imported {

@@ -107,6 +107,17 @@ pub enum Alerts {
     Failed(StoreError),
 }
 
+impl From<Result<Option<NotifyReport>, NotifyError>> for Alerts {
+    /// What became of the alerts, from what [`alert`] answered.
+    fn from(answer: Result<Option<NotifyReport>, NotifyError>) -> Self {
+        match answer {
+            Ok(Some(report)) => Alerts::Sent(report),
+            Ok(None) => Alerts::NotSent,
+            Err(NotifyError::Store(e)) => Alerts::Failed(e),
+        }
+    }
+}
+
 /// Why nothing (or not everything) was stored.
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
@@ -162,11 +173,7 @@ where
                 settings,
                 now,
             };
-            match alert_after(ports, outcome, rules, door).await {
-                Ok(Some(report)) => Alerts::Sent(report),
-                Ok(None) => Alerts::NotSent,
-                Err(NotifyError::Store(e)) => Alerts::Failed(e),
-            }
+            alert_after(ports, outcome, rules, door).await.into()
         }
     };
     let flushed = match hold {
