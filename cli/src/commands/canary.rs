@@ -11,7 +11,9 @@ use std::time::Duration;
 use anyhow::anyhow;
 use cachewatch_adapters::alert_path::AlertPath;
 use cachewatch_app::canary::Audience;
-use cachewatch_core::alerting::canary::{Canary, CanaryOutcome, arrived, canaries_since};
+use cachewatch_core::alerting::canary::{
+    Canary, CanaryOutcome, CanaryTopic as _, arrived, canaries_since,
+};
 use cachewatch_core::history::store::EventStore;
 use chrono::Utc;
 

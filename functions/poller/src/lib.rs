@@ -30,33 +30,26 @@
 //! broken part does not silence the others.
 #![warn(missing_docs)]
 
-use std::collections::BTreeSet;
-
 use cachewatch_adapters::chat::Chat;
 use cachewatch_adapters::deployment::Deployment;
 use cachewatch_adapters::elasticache::EventQuery;
-use cachewatch_app::canary::Audience;
-use cachewatch_app::{Alerting, Alerts, Door, IngestRequest, Input, Ports};
-use cachewatch_core::alerting::canary::{
-    Canary, CanaryOutcome, LastCheck, Scheduled, canaries_since, due, last_check,
-};
-use cachewatch_core::alerting::delivery::{ChatSink as _, DeliveryStore as _, LeaseRequest};
-use cachewatch_core::alerting::notify::{NotifyError, NotifyReport, NotifySettings};
+use cachewatch_app::canary::{Audience, LastCanary, NextCanary, ScheduledCanary};
+use cachewatch_app::catch_up::catch_up;
+use cachewatch_app::daily::{DigestInputs, Today};
+use cachewatch_app::{Ports, Rules};
+use cachewatch_core::MaintenanceEvent;
+use cachewatch_core::alerting::notify::NotifyReport;
 use cachewatch_core::alerting::reminder::ReminderReport;
-use cachewatch_core::alerting::slack::{self, SlackMessage};
+use cachewatch_core::alerting::slack;
 use cachewatch_core::config::spokes::{
     OrganizationAccounts, OrganizationStore as _, SpokeRegion, discovered,
 };
-use cachewatch_core::fleet::{DIGEST_HORIZON, daily_report_day, upcoming_digest};
-use cachewatch_core::history::response::ResponseStore as _;
-use cachewatch_core::history::store::{EventStore as _, StoreError};
-use cachewatch_core::{IngestOutcome, MaintenanceEvent};
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use cachewatch_core::fleet::daily_report_day;
+use cachewatch_core::history::store::StoreError;
+use chrono::{DateTime, Utc};
 use lambda_runtime::Diagnostic;
 use serde_json::{Value, json};
 
-/// How long a daily lease is held: past the end of the team's day, whatever its zone.
-const DAILY_LEASE: Duration = Duration::hours(36);
 /// A lease holder for one run of this process: two runs, of one warm function or of two
 /// sandboxes that share a name, never hold a lease as one.
 fn run_holder(base: &str) -> String {
@@ -66,10 +59,6 @@ fn run_holder(base: &str) -> String {
         Utc::now().timestamp_nanos_opt().unwrap_or_default()
     )
 }
-
-/// The lease that keeps the poller's last canary: its holder is the canary's id, held until the
-/// next one is due.
-const CANARY_LEASE: &str = "canary:scheduled";
 
 /// Why a poll failed, as Lambda reports it.
 #[derive(Debug, thiserror::Error)]
@@ -105,61 +94,29 @@ pub async fn poll(d: &Deployment, now: DateTime<Utc>) -> Result<Value, PollError
     let spokes = read_spokes(d, now).await;
     events.extend(spokes.events);
     let unread = spokes.unread;
-    // The backfill's alerts and every pending one, whatever its backoff.
-    let settings = NotifySettings {
-        ignore_backoff: true,
-        ..d.notify.clone()
-    };
     let ports = Ports::new(&d.store, d.chat.as_ref(), &d.facts, &d.runbooks);
-    let rules = cachewatch_app::Rules {
+    let rules = Rules {
         config: &d.config,
-        settings: &settings,
+        settings: &d.notify,
         now,
     };
-    let request = IngestRequest {
-        door: Door::Backfill,
-        input: Input::Events(events),
-        config: &d.config,
-        settings: &settings,
-        alerting: Alerting::Now,
-        progress: None,
-        now,
-    };
-    let sent = match cachewatch_app::ingest(ports, request).await {
-        Ok(ingested) => {
-            backfill["new"] = json!(ingested.outcome.new_count());
-            match ingested.alerts {
-                Alerts::Sent(report) => Some(report),
-                Alerts::NotSent => None,
-                Alerts::Failed(e) => return Err(PollError::Store(e)),
-            }
-        }
+    let caught = catch_up(ports, events, rules).await?;
+    match caught.stored {
+        Ok(new) => backfill["new"] = json!(new),
         Err(e) => {
-            tracing::error!(error = %e, source = ?std::error::Error::source(&e), "the backfill failed");
             backfill = json!({ "error": e.to_string() });
             failed = Some(match e {
                 cachewatch_app::IngestError::Store(e) => PollError::Store(e),
                 e => PollError::Failed(e.to_string()),
             });
-            // What is pending is sent all the same.
-            let none = IngestOutcome::default();
-            cachewatch_app::alert(ports, &none, rules)
-                .await
-                .map_err(|NotifyError::Store(e)| PollError::Store(e))?
         }
-    };
-    let (alerts, reminders, daily) = match (&d.chat, sent) {
-        (Some(chat), Some(report)) => {
-            let sent = cachewatch_app::remind(ports, rules)
-                .await
-                .map_err(|NotifyError::Store(e)| PollError::Store(e))?
-                .unwrap_or_default();
-            (
-                alerts(&report),
-                reminded(&sent),
-                daily(d, chat, now, &unread).await?,
-            )
-        }
+    }
+    let (alerts, reminders, daily) = match (&d.chat, caught.alerts) {
+        (Some(chat), Some(report)) => (
+            alerts(&report),
+            reminded(&caught.reminders.unwrap_or_default()),
+            daily(d, chat, now, &unread).await?,
+        ),
         _ => {
             tracing::info!("Slack is not configured: events are stored, nothing is posted");
             (json!(null), json!(null), json!(null))
@@ -330,30 +287,6 @@ fn alerts(report: &NotifyReport) -> Value {
     })
 }
 
-/// The last canary of the past 30 days that reached the history, for the digest's line; none
-/// when the history cannot be read (the digest goes out without the line).
-async fn last_canary(d: &Deployment, now: DateTime<Utc>) -> Option<LastCheck> {
-    match d
-        .store
-        .search(&canaries_since(now - Duration::days(30)))
-        .await
-    {
-        Ok(events) => last_check(&events),
-        Err(e) => {
-            tracing::error!(error = %e, "cannot read the last canary");
-            None
-        }
-    }
-}
-
-/// The canaries in the history since `since`.
-async fn canaries(
-    d: &Deployment,
-    since: DateTime<Utc>,
-) -> Result<Vec<MaintenanceEvent>, StoreError> {
-    d.store.search(&canaries_since(since)).await
-}
-
 /// The canary step: the last one checked, the next one published when due. A failure here is
 /// logged and answered; it does not fail the poll (the backfill's retries would not mend it).
 async fn canary(d: &Deployment, now: DateTime<Utc>) -> Value {
@@ -363,15 +296,33 @@ async fn canary(d: &Deployment, now: DateTime<Utc>) -> Value {
     let Some(topic) = d.topic_arn.as_deref() else {
         return json!("no topic");
     };
-    let last = match checked(d, topic, now).await {
-        Ok(last) => last,
+    let holder = run_holder(&d.notify.holder);
+    let step = ScheduledCanary {
+        store: &d.store,
+        topic,
+        publisher: &d.alert_path,
+        audience: Audience {
+            slack: d.chat.as_ref().zip(d.notify.channel.as_deref()),
+            alarm: d.alarm_topic_arn.as_deref().map(|arn| (&d.alert_path, arn)),
+            zone: d.notify.zone,
+            mention: d.config.reminders.mention.as_deref(),
+        },
+        every,
+        within: d.config.canary_within(),
+        holder: &holder,
+        now,
+    };
+    let last = match step.check_last().await {
+        Ok(last) => last_canary(last),
         Err(e) => {
             tracing::error!(error = %e, "cannot check the last canary");
             json!(format!("not checked: {e}"))
         }
     };
-    let next = match publish_when_due(d, topic, now, every).await {
-        Ok(next) => next,
+    let next = match step.publish_when_due().await {
+        Ok(NextCanary::ArrivedRecently) => json!("not due: one arrived recently"),
+        Ok(NextCanary::PublishedRecently) => json!("not due: the last one is recent"),
+        Ok(NextCanary::Published(id)) => json!({ "published": id }),
         Err(e) => {
             tracing::error!(error = %e, "cannot publish the canary");
             json!(format!("not published: {e}"))
@@ -380,112 +331,19 @@ async fn canary(d: &Deployment, now: DateTime<Utc>) -> Value {
     json!({ "last": last, "next": next })
 }
 
-/// What became of the last canary the poller published; a lost one is said once.
-async fn checked(d: &Deployment, topic: &str, now: DateTime<Utc>) -> Result<Value, String> {
-    let store_error = |e: StoreError| e.to_string();
-    let Some((holder, _)) = d.store.lease(CANARY_LEASE).await.map_err(store_error)? else {
-        return Ok(json!("none yet"));
-    };
-    let Some(canary) = Canary::from_id(&holder) else {
-        return Ok(json!("none yet"));
-    };
-    let events = canaries(d, canary.published_at - Duration::minutes(5))
-        .await
-        .map_err(store_error)?;
-    let outcome = match Scheduled::of(&canary, topic, &events, now, d.config.canary_within()) {
-        Scheduled::Arrived => return Ok(json!({ "id": canary.id, "state": "arrived" })),
-        Scheduled::Awaited => return Ok(json!({ "id": canary.id, "state": "awaited" })),
-        Scheduled::Lost(outcome) => outcome,
-    };
-    // Once per lost canary: the lease outlives the canary's record.
-    let lease = format!("canary:lost:{}", canary.id);
-    let holder = run_holder(&d.notify.holder);
-    let until = now + d.config.canary_every().unwrap_or_default() + Duration::days(30);
-    if !d
-        .store
-        .acquire_lease(LeaseRequest::new(&lease, &holder, now, until))
-        .await
-        .map_err(store_error)?
-    {
-        return Ok(json!({ "id": canary.id, "state": "lost", "told": "already" }));
-    }
-    tracing::error!(canary = %canary.id, "{}", outcome.sentence());
-    let told = tell_lost(d, &outcome).await;
-    if told.iter().all(|(_, done)| !done) {
-        // Nobody was told: the next run tries again.
-        d.store
-            .release_lease(&lease, &holder)
-            .await
-            .map_err(store_error)?;
-    }
-    let told: serde_json::Map<String, Value> = told
-        .into_iter()
-        .map(|(to, done)| (to.to_owned(), json!(done)))
-        .collect();
-    Ok(json!({ "id": canary.id, "state": "lost", "told": told }))
-}
-
-/// Says loudly that `outcome`'s canary was lost: in Slack and on the alarm topic, each that is
-/// configured; answers, for each, whether it took the message.
-async fn tell_lost(d: &Deployment, outcome: &CanaryOutcome) -> Vec<(&'static str, bool)> {
-    let audience = Audience {
-        slack: d.chat.as_ref().zip(d.notify.channel.as_deref()),
-        alarm: d.alarm_topic_arn.as_deref().map(|arn| (&d.alert_path, arn)),
-        zone: d.notify.zone,
-        mention: d.config.reminders.mention.as_deref(),
-    };
-    let told = cachewatch_app::canary::tell(outcome, audience).await;
-    let mut said = Vec::new();
-    if let Some(posted) = &told.slack {
-        if let Err(e) = posted {
-            tracing::error!(error = %e, "Slack refused the lost canary's alarm");
-        }
-        said.push(("slack", posted.is_ok()));
-    }
-    if let Some(published) = &told.alarm {
-        if let Err(e) = published {
-            tracing::error!(error = %e, "cannot publish the lost canary's alarm");
-        }
-        said.push(("alarm_topic", published.is_ok()));
-    }
-    said
-}
-
-/// Publishes a canary when none reached the history in the last `every` and the poller's last
-/// is older than that; one poller does, whatever the number of them.
-async fn publish_when_due(
-    d: &Deployment,
-    topic: &str,
-    now: DateTime<Utc>,
-    every: Duration,
-) -> Result<Value, String> {
-    let events = canaries(d, now - every).await.map_err(|e| e.to_string())?;
-    if !due(last_check(&events).as_ref(), now, every) {
-        return Ok(json!("not due: one arrived recently"));
-    }
-    let canary = Canary::at(now);
-    if !d
-        .store
-        .acquire_lease(LeaseRequest::new(
-            CANARY_LEASE,
-            &canary.id,
-            now,
-            canary.published_at + every,
-        ))
-        .await
-        .map_err(|e| e.to_string())?
-    {
-        return Ok(json!("not due: the last one is recent"));
-    }
-    match d.alert_path.publish_canary(topic, &canary).await {
-        Ok(_) => {
-            tracing::info!(canary = %canary.id, %topic, "canary published");
-            Ok(json!({ "published": canary.id }))
-        }
-        Err(e) => {
-            // Not published: the next run tries again.
-            let _ = d.store.release_lease(CANARY_LEASE, &canary.id).await;
-            Err(e.to_string())
+/// What became of the last canary, for the answer.
+fn last_canary(last: LastCanary) -> Value {
+    match last {
+        LastCanary::NoneYet => json!("none yet"),
+        LastCanary::Arrived(id) => json!({ "id": id, "state": "arrived" }),
+        LastCanary::Awaited(id) => json!({ "id": id, "state": "awaited" }),
+        LastCanary::LostToldBefore(id) => json!({ "id": id, "state": "lost", "told": "already" }),
+        LastCanary::Lost { id, told } => {
+            let told: serde_json::Map<String, Value> = told
+                .into_iter()
+                .map(|(to, done)| (to.to_owned(), json!(done)))
+                .collect();
+            json!({ "id": id, "state": "lost", "told": told })
         }
     }
 }
@@ -523,52 +381,35 @@ async fn daily(
         tracing::warn!("no SLACK_CHANNEL: the daily digest has nowhere to go");
         return Ok(json!("no channel"));
     };
+    let holder = run_holder(&d.notify.holder);
     let today = Today {
-        d,
+        store: &d.store,
         chat,
         channel,
         day,
-        // A holder per run: the same warm function's next run must not take the day's lease again.
-        holder: run_holder(&d.notify.holder),
+        holder: &holder,
         now,
     };
     let digest = today
         .once("digest", async {
-            let open = d
-                .store
-                .open_maintenances(now, false)
-                .await
-                .map_err(|e| format!("cannot read the open maintenances: {e}"))?;
-            let (updates, unavailable) = match d.elasticache.pending_service_updates().await {
-                Ok(updates) => (updates, None),
-                Err(e) => {
-                    tracing::error!(error = %e, "cannot read the service updates");
-                    (Vec::new(), Some(e.to_string()))
-                }
+            let updates = d.elasticache.pending_service_updates().await;
+            let updates = updates.map_err(|e| {
+                tracing::error!(error = %e, "cannot read the service updates");
+                e.to_string()
+            });
+            let inputs = DigestInputs {
+                updates,
+                unread_spokes,
+                zone: d.notify.zone,
+                now,
             };
-            let mut digest = upcoming_digest(&open, &updates, now, DIGEST_HORIZON);
-            let mut acknowledged = BTreeSet::new();
-            for m in &digest.maintenances {
-                let acks = d
-                    .store
-                    .acknowledgements(&m.event_ids)
-                    .await
-                    .map_err(|e| format!("cannot read the acknowledgements: {e}"))?;
-                if !acks.is_empty() {
-                    acknowledged.insert(m.id.clone());
-                }
-            }
-            digest = digest.with_acknowledged(acknowledged);
-            digest.updates_unavailable = unavailable;
-            digest.unread_spokes = unread_spokes.to_vec();
-            digest.alert_path_checked = last_canary(d, now).await;
-            Ok(Some(slack::digest(&digest, d.notify.zone)))
+            cachewatch_app::daily::digest(&d.store, inputs).await
         })
         .await?;
     let coverage = match d.path_settings() {
         None => json!("no topic"),
         Some(settings) => {
-            today
+            let posted = today
                 .once("coverage", async {
                     let audit = d
                         .alert_path
@@ -577,60 +418,9 @@ async fn daily(
                         .map_err(|e| format!("cannot audit the alert path: {e}"))?;
                     Ok((!audit.is_clean()).then(|| slack::alert_path(&audit)))
                 })
-                .await?
+                .await?;
+            json!(posted.to_string())
         }
     };
-    Ok(json!({ "day": day.to_string(), "digest": digest, "coverage": coverage }))
-}
-
-/// The day's report being posted by one run.
-struct Today<'a> {
-    d: &'a Deployment,
-    chat: &'a Chat,
-    channel: &'a str,
-    day: NaiveDate,
-    holder: String,
-    now: DateTime<Utc>,
-}
-
-impl Today<'_> {
-    /// Posts what `make` makes (nothing: nothing to say), once today for `what`: under a lease
-    /// that is kept when done and given back when the message could not be made or posted, so
-    /// that the next run tries again.
-    async fn once(
-        &self,
-        what: &str,
-        make: impl Future<Output = Result<Option<SlackMessage>, String>>,
-    ) -> Result<Value, PollError> {
-        let (store, holder) = (&self.d.store, self.holder.as_str());
-        let lease = format!("daily:{what}:{}", self.day);
-        if !store
-            .acquire_lease(LeaseRequest::new(
-                &lease,
-                holder,
-                self.now,
-                self.now + DAILY_LEASE,
-            ))
-            .await?
-        {
-            return Ok(json!("done already"));
-        }
-        let message = match make.await {
-            Ok(Some(message)) => message,
-            Ok(None) => return Ok(json!("nothing to say")),
-            Err(why) => {
-                tracing::error!(what, %why, "the daily message cannot be made; next run tries again");
-                store.release_lease(&lease, holder).await?;
-                return Ok(json!(format!("not made: {why}")));
-            }
-        };
-        match self.chat.post(self.channel, &message).await {
-            Ok(_) => Ok(json!("posted")),
-            Err(e) => {
-                tracing::warn!(error = %e, what, "the daily message could not be posted; next run tries again");
-                store.release_lease(&lease, holder).await?;
-                Ok(json!(format!("not posted: {e}")))
-            }
-        }
-    }
+    Ok(json!({ "day": day.to_string(), "digest": digest.to_string(), "coverage": coverage }))
 }

@@ -11,7 +11,9 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use cachewatch_core::alerting::alert_path::{
     DeadLetters, PathAudit, PathFacts, PathFix, TopicSubscription, audit_path,
 };
-use cachewatch_core::alerting::canary::{AlarmTopic, CANARY_MESSAGE_ATTRIBUTE, Canary};
+use cachewatch_core::alerting::canary::{
+    AlarmTopic, CANARY_MESSAGE_ATTRIBUTE, Canary, CanaryTopic,
+};
 use cachewatch_core::fleet::audit_coverage;
 
 use crate::elasticache::{ElastiCache, ElastiCacheError};
@@ -172,31 +174,6 @@ impl AlertPath {
         Ok(total)
     }
 
-    /// Publishes `canary` to `topic`, carrying the canary message attribute; answers SNS's
-    /// message id.
-    pub async fn publish_canary(
-        &self,
-        topic: &str,
-        canary: &Canary,
-    ) -> Result<String, AlertPathError> {
-        let marker = MessageAttributeValue::builder()
-            .data_type("String")
-            .string_value(&canary.id)
-            .build()?;
-        let body = canary.body();
-        let published = self
-            .sns
-            .publish()
-            .topic_arn(topic)
-            .subject("cachewatch canary")
-            .message(body)
-            .message_attributes(CANARY_MESSAGE_ATTRIBUTE, marker)
-            .send()
-            .await
-            .map_err(|e| AlertPathError::call("SNS Publish", e.into_service_error()))?;
-        Ok(published.message_id().unwrap_or_default().to_owned())
-    }
-
     /// Makes one change of `--fix` on `topic`.
     pub async fn apply(&self, topic: &str, fix: &PathFix) -> Result<(), AlertPathError> {
         match fix {
@@ -245,6 +222,31 @@ impl AlarmTopic for AlertPath {
             .topic_arn(topic)
             .subject(subject)
             .message(message)
+            .send()
+            .await
+            .map_err(|e| AlertPathError::call("SNS Publish", e.into_service_error()))?;
+        Ok(published.message_id().unwrap_or_default().to_owned())
+    }
+}
+
+impl CanaryTopic for AlertPath {
+    type Error = AlertPathError;
+
+    /// Publishes `canary` to `topic`, carrying the canary message attribute; answers SNS's
+    /// message id.
+    async fn publish_canary(&self, topic: &str, canary: &Canary) -> Result<String, AlertPathError> {
+        let marker = MessageAttributeValue::builder()
+            .data_type("String")
+            .string_value(&canary.id)
+            .build()?;
+        let body = canary.body();
+        let published = self
+            .sns
+            .publish()
+            .topic_arn(topic)
+            .subject("cachewatch canary")
+            .message(body)
+            .message_attributes(CANARY_MESSAGE_ATTRIBUTE, marker)
             .send()
             .await
             .map_err(|e| AlertPathError::call("SNS Publish", e.into_service_error()))?;

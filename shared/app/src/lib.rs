@@ -11,6 +11,8 @@
 
 pub mod admit;
 pub mod canary;
+pub mod catch_up;
+pub mod daily;
 pub mod drill;
 pub mod facts;
 pub mod failover;

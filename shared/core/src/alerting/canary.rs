@@ -139,6 +139,19 @@ pub trait AlarmTopic {
     ) -> impl std::future::Future<Output = Result<String, Self::Error>> + Send;
 }
 
+/// The stack's topic, as the scheduled canary reaches it.
+pub trait CanaryTopic {
+    /// Why a publish failed.
+    type Error: std::fmt::Display;
+
+    /// Publishes `canary` to `topic`, marked as a canary; answers the message's id.
+    fn publish_canary(
+        &self,
+        topic: &str,
+        canary: &Canary,
+    ) -> impl std::future::Future<Output = Result<String, Self::Error>> + Send;
+}
+
 /// What became of a canary.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CanaryOutcome {
