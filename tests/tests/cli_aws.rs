@@ -667,3 +667,85 @@ async fn audit_finds_each_broken_link_of_the_alert_path_and_fix_repairs_the_poli
         "{clean}"
     );
 }
+
+/// An SNS notification of ElastiCache's, as a Lambda receives it, from a topic of `account` in
+/// the stand-in's Region: the event names that account and Region.
+fn notice_from(account: &str, cluster: &str, message_id: &str) -> String {
+    let topic = format!(
+        "arn:aws:sns:{}:{account}:elasticache-ops",
+        cachewatch_tests::elasticache::REGION
+    );
+    serde_json::json!({ "Records": [{
+        "EventSource": "aws:sns",
+        "Sns": {
+            "Type": "Notification",
+            "MessageId": message_id,
+            "TopicArn": topic,
+            "Subject": "ElastiCache notification",
+            "Message": serde_json::json!({ "ElastiCache:NodeReplacementScheduled": cluster }).to_string(),
+            "Timestamp": now().to_rfc3339(),
+        }
+    }]})
+    .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_of_another_account_is_never_shown_the_facts_of_a_namesake_where_the_caller_reads()
+ {
+    // Arrange: the caller's account (moto's 123456789012) has a Redis OSS cluster `ledger-001`;
+    // the history holds a notice for `ledger-001` of the caller's account and one for a cluster
+    // of the same name in another account, with no spokes configured.
+    let stand_in = ElastiCacheStandIn::start();
+    create_cluster(&client(&stand_in).await, "ledger-001", "redis", None).await;
+    let operator = Operator::new(stand_in.env());
+    operator.ingest(&notice_from(
+        "123456789012",
+        "ledger-001",
+        "0b6c1a2e-0000-4000-8000-000000000001",
+    ));
+    operator.ingest(&notice_from(
+        "444455556666",
+        "ledger-001",
+        "0b6c1a2e-0000-4000-8000-000000000002",
+    ));
+    let listed = operator
+        .ok(&["events", "--cluster", "ledger-001", "--json"])
+        .stdout;
+    let events: Value = serde_json::from_str(&listed).unwrap();
+    let id_of = |account: &str| {
+        events
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["account_id"] == account)
+            .and_then(|e| e["id"].as_str())
+            .unwrap_or_else(|| panic!("no event of {account}: {events}"))
+            .to_owned()
+    };
+    let (ours, theirs) = (id_of("123456789012"), id_of("444455556666"));
+
+    // Act
+    let before = stand_in.requests_for("DescribeCacheClusters").len();
+    let their_runbook = operator.ok(&["runbook", &theirs]).stdout;
+    let their_lookups = stand_in.requests_for("DescribeCacheClusters").len() - before;
+    let our_runbook = operator.ok(&["runbook", &ours]).stdout;
+
+    // Assert: the other account's cluster is not looked up where the caller reads, and says why;
+    // the caller's own is, as ever.
+    assert_eq!(their_lookups, 0, "{their_runbook}");
+    assert!(
+        !their_runbook.contains("Engine: Redis OSS"),
+        "{their_runbook}"
+    );
+    assert_contains_all(
+        &their_runbook,
+        &[
+            "account 444455556666 in eu-west-1 is not where these credentials read",
+            "account 123456789012 in eu-west-1",
+        ],
+    );
+    assert_contains_all(
+        &our_runbook,
+        &["Engine: Redis OSS", "read from ElastiCache at"],
+    );
+}

@@ -322,6 +322,7 @@ pub async fn run(zone: Zone, now: DateTime<Utc>, out: &mut dyn Write) -> Result<
         zone,
         now,
         elasticache: None,
+        facts: None,
     };
     writeln!(
         out,

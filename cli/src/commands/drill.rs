@@ -84,7 +84,7 @@ async fn start<S: cachewatch_app::Store>(
     let stored = sending
         .ingest(
             ctx,
-            &ctx.elasticache,
+            &ctx.facts,
             Door::Drill,
             Input::Events(drill.events),
             None,
@@ -119,14 +119,7 @@ async fn start<S: cachewatch_app::Store>(
         print_started(out, scenario, &target, outcome, &maintenances, &id)?;
     }
     sending
-        .report(
-            ctx,
-            &ctx.elasticache,
-            outcome,
-            stored.alerts,
-            args.json,
-            out,
-        )
+        .report(ctx, &ctx.facts, outcome, stored.alerts, args.json, out)
         .await
 }
 

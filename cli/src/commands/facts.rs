@@ -10,9 +10,9 @@ use std::task::Poll;
 
 use cachewatch_adapters::aws::credentials_configured;
 use cachewatch_adapters::elasticache::ElastiCache;
-use cachewatch_core::cluster::facts::ClusterFacts;
+use cachewatch_adapters::placed_facts::PlacedFacts;
 use cachewatch_core::cluster::kept::{FactsStore, facts_line, impact_line};
-use cachewatch_core::cluster::source::{FactsSource, NoFacts};
+use cachewatch_core::cluster::source::NoFacts;
 use cachewatch_core::{Maintenance, MaintenanceEvent};
 use chrono::{DateTime, Utc};
 
@@ -23,29 +23,12 @@ use super::{Context, Failure};
 /// How many clusters are looked up at once.
 pub const LOOKUPS_AT_ONCE: usize = 4;
 
-/// A lookup in ElastiCache, which the runbook names with the time it was made.
-pub struct Looked<'a>(pub &'a ElastiCache);
-
-impl FactsSource for Looked<'_> {
-    async fn facts_for(
-        &self,
-        event: &MaintenanceEvent,
-        maintenance: Option<&Maintenance>,
-    ) -> ClusterFacts {
-        self.0.facts_for(event, maintenance).await
-    }
-
-    fn looks_up(&self) -> bool {
-        true
-    }
-}
-
 /// Whether ElastiCache is asked, and with which client; or why not.
 pub enum Asker<'a> {
-    /// The command's own client.
-    Borrowed(&'a ElastiCache),
-    /// A client from the standard AWS configuration.
-    Owned(ElastiCache),
+    /// The command's own lookups.
+    Borrowed(&'a PlacedFacts),
+    /// Lookups with the standard AWS configuration.
+    Owned(Box<PlacedFacts>),
     /// Nothing is asked, for this reason.
     Not(&'static str),
 }
@@ -54,16 +37,24 @@ impl<'a> Asker<'a> {
     /// The same rule for every command: `--offline` asks nothing; otherwise the command's
     /// client, or one from the standard AWS configuration when credentials are at hand.
     pub async fn choose<S>(ctx: &'a Context<S>, offline: bool) -> Asker<'a> {
-        match (&ctx.elasticache, offline) {
+        match (&ctx.facts, offline) {
             (_, true) => Asker::Not("not looked up now: --offline"),
-            (Some(elasticache), false) => Asker::Borrowed(elasticache),
-            (None, false) if credentials_configured() => Asker::Owned(super::elasticache().await),
+            (Some(facts), false) => Asker::Borrowed(facts),
+            (None, false) if credentials_configured() => {
+                let sdk = cachewatch_adapters::aws::load().await;
+                let elasticache = ElastiCache::from_sdk_config(&sdk);
+                Asker::Owned(Box::new(PlacedFacts::for_caller(
+                    elasticache,
+                    &ctx.config,
+                    &sdk,
+                )))
+            }
             (None, false) => Asker::Not("not looked up now: no AWS credentials at hand"),
         }
     }
 
-    /// The client, when ElastiCache is asked.
-    pub fn client(&self) -> Option<&ElastiCache> {
+    /// The lookups, when ElastiCache is asked.
+    pub fn client(&self) -> Option<&PlacedFacts> {
         match self {
             Asker::Borrowed(e) => Some(e),
             Asker::Owned(e) => Some(e),
@@ -89,15 +80,7 @@ impl<'a> Asker<'a> {
     ) -> Known {
         match self.client() {
             Some(client) => {
-                known_facts(
-                    store,
-                    &Looked(client),
-                    event,
-                    maintenance,
-                    now,
-                    NOT_LOOKED_UP,
-                )
-                .await
+                known_facts(store, client, event, maintenance, now, NOT_LOOKED_UP).await
             }
             None => known_facts(store, &NoFacts, event, maintenance, now, self.why_not()).await,
         }

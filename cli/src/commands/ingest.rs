@@ -54,7 +54,7 @@ pub async fn run<S: cachewatch_app::Store>(
     let done = sending
         .ingest(
             ctx,
-            &ctx.elasticache,
+            &ctx.facts,
             Door::Text,
             Input::Document(&text),
             Some(&mut storing),
@@ -77,7 +77,7 @@ pub async fn run<S: cachewatch_app::Store>(
         );
     }
     sending
-        .report(ctx, &ctx.elasticache, outcome, done.alerts, args.json, out)
+        .report(ctx, &ctx.facts, outcome, done.alerts, args.json, out)
         .await
 }
 
@@ -90,7 +90,7 @@ async fn import<S: cachewatch_app::Store>(
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
     let imported = sending
-        .import(ctx, &ctx.elasticache, Door::Text, runs)
+        .import(ctx, &ctx.facts, Door::Text, runs)
         .await
         .map_err(|e| match e {
             ImportError::Read(e) => Failure::Input(anyhow!(e).context(unreadable(&args.input))),
@@ -103,7 +103,7 @@ async fn import<S: cachewatch_app::Store>(
     sending
         .report(
             ctx,
-            &ctx.elasticache,
+            &ctx.facts,
             &imported.outcome,
             imported.alerts,
             false,
@@ -155,7 +155,7 @@ pub async fn ingest_text<S: cachewatch_app::Store>(
     let ports: Ports<'_, S, Chat, _> = Ports {
         store: &ctx.store,
         chat: None,
-        facts: &ctx.elasticache,
+        facts: &ctx.facts,
         runbooks: &runbooks,
     };
     let request = IngestRequest {

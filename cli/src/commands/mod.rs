@@ -27,8 +27,10 @@ use std::process::ExitCode;
 
 use anyhow::{Context as _, anyhow};
 use cachewatch_adapters::SqliteStore;
+use cachewatch_adapters::aws::SdkConfig;
 use cachewatch_adapters::dynamo::DynamoStore;
 use cachewatch_adapters::elasticache::ElastiCache;
+use cachewatch_adapters::placed_facts::PlacedFacts;
 use cachewatch_app::config_at;
 use cachewatch_app::lookup::{self, Resolved};
 use cachewatch_core::history::store::EventStore;
@@ -93,20 +95,28 @@ pub struct Context<S> {
     /// The time the command runs at.
     pub now: DateTime<Utc>,
     /// ElastiCache, when the history is a deployed stack's (the command works against an AWS
-    /// account): alerts and previews say what it knows of the clusters.
+    /// account), for what the command asks of the caller's own account.
     pub elasticache: Option<ElastiCache>,
+    /// The facts of the history's clusters, each read where its event happened (see
+    /// [`PlacedFacts::for_caller`]), when the history is a deployed stack's: alerts and previews
+    /// say what it knows of the clusters.
+    pub facts: Option<PlacedFacts>,
 }
 
 impl Context<()> {
     /// This context on `store`, with ElastiCache when the history is a deployed stack's.
-    fn on<S>(self, store: S, elasticache: Option<ElastiCache>) -> Context<S> {
+    fn on<S>(self, store: S, sdk: Option<&SdkConfig>) -> Context<S> {
+        let facts = sdk.map(|sdk| {
+            PlacedFacts::for_caller(ElastiCache::from_sdk_config(sdk), &self.config, sdk)
+        });
         Context {
             store,
             config: self.config,
             runbook_dir: self.runbook_dir,
             zone: self.zone,
             now: self.now,
-            elasticache,
+            elasticache: sdk.map(ElastiCache::from_sdk_config),
+            facts,
         }
     }
 }
@@ -139,6 +149,7 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Failure> {
         zone,
         now,
         elasticache: None,
+        facts: None,
     };
     match cli.store {
         StoreKind::Sqlite => {
@@ -159,16 +170,18 @@ pub async fn run(cli: Cli, out: &mut dyn Write) -> Result<(), Failure> {
                 ))
             })?;
             let sdk = cachewatch_adapters::aws::load().await;
-            let elasticache = ElastiCache::from_sdk_config(&sdk);
             let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
             let store = DynamoStore::new(dynamodb.clone(), table.clone());
+            let ctx = ctx.on(store, Some(&sdk));
+            let facts =
+                PlacedFacts::for_caller(ElastiCache::from_sdk_config(&sdk), &ctx.config, &sdk);
             let resender = || {
                 Ok(serve::Resender {
                     store: DynamoStore::new(dynamodb, table),
-                    facts: Some(ElastiCache::from_sdk_config(&sdk)),
+                    facts: Some(facts),
                 })
             };
-            serve_or_dispatch(ctx.on(store, Some(elasticache)), cli.command, resender, out).await
+            serve_or_dispatch(ctx, cli.command, resender, out).await
         }
     }
 }

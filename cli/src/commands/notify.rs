@@ -77,7 +77,7 @@ pub async fn run<S: cachewatch_app::Store>(
             .store
             .deliveries_in(DeliveryState::Failed, 10_000)
             .await?;
-        let facts = cachewatch_app::AlertFacts::new(&ctx.store, &ctx.elasticache, ctx.now);
+        let facts = cachewatch_app::AlertFacts::new(&ctx.store, &ctx.facts, ctx.now);
         for mut d in failed {
             // Sent where the configuration says now: the fix was often the channel. An output's
             // alert stays with its output.
@@ -110,7 +110,7 @@ pub async fn run<S: cachewatch_app::Store>(
     let ports = Ports {
         store: &ctx.store,
         chat: Some(&chat),
-        facts: &ctx.elasticache,
+        facts: &ctx.facts,
         runbooks: &runbooks,
     };
     let rules = Rules {

@@ -97,11 +97,11 @@ impl Reach {
     pub(super) fn ports<'a, S>(
         &'a self,
         ctx: &'a Context<S>,
-    ) -> Ports<'a, S, Chat, Option<cachewatch_adapters::elasticache::ElastiCache>> {
+    ) -> Ports<'a, S, Chat, Option<cachewatch_adapters::placed_facts::PlacedFacts>> {
         Ports {
             store: &ctx.store,
             chat: self.chat.as_ref(),
-            facts: &ctx.elasticache,
+            facts: &ctx.facts,
             runbooks: &self.runbooks,
         }
     }

@@ -11,7 +11,7 @@ use cachewatch_core::history::response::ResponseStore;
 use cachewatch_core::history::store::EventStore;
 use cachewatch_core::runbook::RunbookFormat;
 
-use super::facts::{Asker, Looked, NOT_LOOKED_UP};
+use super::facts::{Asker, NOT_LOOKED_UP};
 use super::{Context, Failure, resolve_id};
 use crate::args::RunbookArgs;
 
@@ -25,7 +25,7 @@ pub async fn run<S: EventStore + FactsStore + ResponseStore>(
 ) -> Result<(), Failure> {
     let asker = Asker::choose(ctx, args.offline).await;
     match asker.client() {
-        Some(client) => render_with(ctx, args, &Looked(client), NOT_LOOKED_UP, out).await,
+        Some(client) => render_with(ctx, args, client, NOT_LOOKED_UP, out).await,
         None => render_with(ctx, args, &NoFacts, asker.why_not(), out).await,
     }
 }

@@ -11,8 +11,8 @@ use std::time::Duration as StdDuration;
 
 use anyhow::{Context as _, anyhow};
 use cachewatch_adapters::chat::Chat;
-use cachewatch_adapters::elasticache::ElastiCache;
 use cachewatch_adapters::files::read_runbooks;
+use cachewatch_adapters::placed_facts::PlacedFacts;
 use cachewatch_core::alerting::notify;
 use cachewatch_core::cluster::source::FactsSource;
 use cachewatch_http::listener::{self, ConnectionLimits};
@@ -34,7 +34,7 @@ pub struct Resender<S> {
     /// The store.
     pub store: S,
     /// Facts for the alerts it sends.
-    pub facts: Option<ElastiCache>,
+    pub facts: Option<PlacedFacts>,
 }
 
 /// Serves the door until Ctrl-C or SIGTERM, then finishes the requests under way.
@@ -84,7 +84,7 @@ where
     let door = Door {
         store: ctx.store,
         chat,
-        facts: ctx.elasticache,
+        facts: ctx.facts,
         sns_fetcher: fetcher,
         runbooks,
         config: ctx.config,

@@ -2,11 +2,32 @@
 //! SSO, the Lambda role), so that `AWS_REGION`, `AWS_PROFILE` and `AWS_ENDPOINT_URL` work the same
 //! for the functions, the CLI on a laptop, and the tests against a local emulator.
 
-use aws_config::{BehaviorVersion, SdkConfig};
+use aws_config::BehaviorVersion;
+pub use aws_config::SdkConfig;
 
 /// Loads the AWS configuration from the environment, once per process.
 pub async fn load() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest()).load().await
+}
+
+/// The account of the credentials `sdk` holds (STS GetCallerIdentity, within `bound`) and its
+/// Region: where a lookup with these credentials reads. `None` when either is not known.
+pub async fn caller_place(sdk: &SdkConfig, bound: std::time::Duration) -> Option<(String, String)> {
+    let region = sdk.region()?.as_ref().to_owned();
+    let sts = aws_sdk_sts::Client::new(sdk);
+    let asked = tokio::time::timeout(bound, sts.get_caller_identity().send()).await;
+    match asked {
+        Ok(Ok(identity)) => Some((identity.account()?.to_owned(), region)),
+        Ok(Err(e)) => {
+            let e = aws_sdk_sts::error::DisplayErrorContext(&e);
+            tracing::warn!(error = %e, "cannot tell the account of these credentials");
+            None
+        }
+        Err(_) => {
+            tracing::warn!("STS did not say the account of these credentials in time");
+            None
+        }
+    }
 }
 
 /// The end of an AWS error's text: `: {code}: {message}`, with what the answer gave of either.

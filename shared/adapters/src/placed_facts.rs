@@ -8,6 +8,10 @@
 //! | a spoke's: listed in `[[spokes]]`, or an account of `[spokes_from_organization]` in one of its Regions (the ingest function admits its notices only when it is one of the organisation's) | through the spoke's reader role (`infra/spoke.yaml`), in its Region: the role is assumed at the first event, and the client (with its cache of facts) kept while the process lives |
 //! | any other | nowhere: the facts are not known, and `unavailable` says why |
 //!
+//! The `cachewatch` command ([`PlacedFacts::for_caller`]) takes the caller's account and Region
+//! (STS GetCallerIdentity, once) for the stack's own, and reads nowhere an event of any other
+//! account or Region even without spokes.
+//!
 //! A role that cannot be assumed leaves the facts not known, with what STS said; it is tried
 //! again after [`FAILED_LOOKUP_TTL`], so that a burst of events waits once.
 
@@ -94,6 +98,15 @@ pub fn source_of(
     }
 }
 
+/// The account and Region the own credentials read in.
+#[derive(Debug)]
+enum Own {
+    /// A stack's: known from its topic (or not at all).
+    Stack(Option<(String, String)>),
+    /// The caller's (the `cachewatch` command's): asked of STS at the first lookup.
+    Caller(tokio::sync::OnceCell<Option<(String, String)>>),
+}
+
 /// A spoke's ElastiCache, or why its role could not be assumed (and until when that stands).
 #[derive(Debug, Clone)]
 enum Reader {
@@ -106,7 +119,7 @@ enum Reader {
 #[derive(Debug)]
 pub struct PlacedFacts {
     own_elasticache: ElastiCache,
-    own: Option<(String, String)>,
+    own: Own,
     spokes: Vec<Spoke>,
     organization: Option<Organization>,
     base: SdkConfig,
@@ -129,7 +142,7 @@ impl PlacedFacts {
     ) -> Self {
         Self {
             own_elasticache,
-            own,
+            own: Own::Stack(own),
             spokes: config.spokes.clone(),
             organization: config.spokes_from_organization.clone(),
             base: base.clone(),
@@ -139,12 +152,61 @@ impl PlacedFacts {
         }
     }
 
+    /// The facts the `cachewatch` command reads: with the caller's credentials for the events of
+    /// the caller's account and Region (asked of STS at the first lookup) or that name neither,
+    /// through the spokes' roles for theirs (when the caller may assume them), and nowhere for
+    /// any other, even without spokes: a cluster of the same name where the caller reads never
+    /// lends another account's cluster its facts.
+    pub fn for_caller(own_elasticache: ElastiCache, config: &Config, base: &SdkConfig) -> Self {
+        let external_id = std::env::var("CACHEWATCH_SPOKE_EXTERNAL_ID")
+            .ok()
+            .filter(|id| !id.trim().is_empty());
+        Self {
+            own: Own::Caller(tokio::sync::OnceCell::new()),
+            ..Self::new(
+                own_elasticache,
+                None,
+                config,
+                base,
+                external_id,
+                "cachewatch-cli",
+            )
+        }
+    }
+
+    /// The account and Region the own credentials read in, when known.
+    async fn own(&self) -> Option<(&str, &str)> {
+        let own = match &self.own {
+            Own::Stack(own) => own,
+            Own::Caller(cell) => {
+                let bound = self.own_elasticache.lookup_timeout();
+                cell.get_or_init(|| crate::aws::caller_place(&self.base, bound))
+                    .await
+            }
+        };
+        own.as_ref().map(|(a, r)| (a.as_str(), r.as_str()))
+    }
+
     /// Where the facts of `event` are read.
-    pub fn source(&self, event: &MaintenanceEvent) -> Source {
+    pub async fn source(&self, event: &MaintenanceEvent) -> Source {
+        let (account, region) = (event.account_id.as_deref(), event.region.as_deref());
+        let own = self.own().await;
+        if let (Own::Caller(_), Some((own_account, own_region))) = (&self.own, own) {
+            let elsewhere = account.is_some_and(|a| a != own_account)
+                || region.is_some_and(|r| r != own_region);
+            if elsewhere && self.spokes.is_empty() && self.organization.is_none() {
+                return Source::Nowhere(format!(
+                    "account {} in {} is not where these credentials read (account \
+                     {own_account} in {own_region}), so its clusters are not looked up",
+                    account.unwrap_or("not named"),
+                    region.unwrap_or("a Region not named"),
+                ));
+            }
+        }
         source_of(
-            event.account_id.as_deref(),
-            event.region.as_deref(),
-            self.own.as_ref().map(|(a, r)| (a.as_str(), r.as_str())),
+            account,
+            region,
+            own,
             &self.spokes,
             self.organization.as_ref(),
         )
@@ -215,7 +277,7 @@ impl FactsSource for PlacedFacts {
         event: &MaintenanceEvent,
         maintenance: Option<&Maintenance>,
     ) -> ClusterFacts {
-        let spoke = match self.source(event) {
+        let spoke = match self.source(event).await {
             Source::Own => return self.own_elasticache.facts_for(event, maintenance).await,
             Source::Nowhere(why) => {
                 return ClusterFacts {
