@@ -66,7 +66,7 @@ mod send;
 
 pub use known::Known;
 pub use preview::{Preview, parent_message, preview};
-pub use record::{record_alerts, record_alerts_knowing};
+pub use record::{Recorder, record_alerts, record_alerts_knowing};
 pub use send::backoff;
 
 /// How far back [`notify`] looks for actionable events that have no delivery.
@@ -309,17 +309,16 @@ where
     } = alerter;
     let new = outcome.new_events();
     let known = Known::of(outcome);
-    let (recorded, held) = record::record_holding(
+    let recorder = Recorder {
         store,
         facts,
-        &new,
-        &known,
+        known: &known,
         config,
-        settings.channel.as_deref(),
+        channel: settings.channel.as_deref(),
         now,
-        reconcile == Reconcile::Skip,
-    )
-    .await?;
+    };
+    let (recorded, held) =
+        record::record_holding(recorder, &new, reconcile == Reconcile::Skip).await?;
     // One notification's ingest sends in the channels it recorded alerts for; the others' due
     // alerts are the scheduled run's.
     let channels = (reconcile == Reconcile::Skip).then(|| {
