@@ -43,6 +43,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::alerting::delivery::{ChatSink, Delivery, DeliveryState, Thread};
 use crate::alerting::outbound::{Output, is_output_channel};
+use crate::cluster::facts::ClusterFacts;
 use crate::cluster::source::FactsSource;
 use crate::config::Config;
 use crate::history::History;
@@ -51,7 +52,7 @@ use crate::lifecycle::Maintenance;
 use crate::links::LinkSigner;
 use crate::model::event::{EventId, MaintenanceEvent};
 use crate::model::timefmt::Zone;
-use crate::runbook::Runbooks;
+use crate::runbook::{Owners, RunbookInput, Runbooks};
 
 mod burst;
 mod channel;
@@ -137,6 +138,24 @@ pub enum NotifyError {
 struct Around {
     maintenance: Option<Maintenance>,
     events: Vec<MaintenanceEvent>,
+}
+
+impl Around {
+    /// The input of `event`'s runbook: with this maintenance and its events when there is one,
+    /// the event alone when not.
+    fn runbook_input<'a>(
+        &'a self,
+        event: &'a MaintenanceEvent,
+        facts: &'a ClusterFacts,
+        owners: &'a Owners,
+        now: DateTime<Utc>,
+    ) -> RunbookInput<'a> {
+        let input = RunbookInput::new(event, facts, owners, now);
+        match &self.maintenance {
+            Some(m) => input.with_maintenance(m, &self.events),
+            None => input,
+        }
+    }
 }
 
 /// What every message of a run shares.
