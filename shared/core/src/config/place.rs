@@ -106,11 +106,7 @@ mod tests {
     use super::super::Config;
     use crate::intake::parse::{ParseContext, parse_document};
     use crate::model::event::MaintenanceEvent;
-    use chrono::{DateTime, Utc};
-
-    fn at(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
-    }
+    use crate::test_support::at;
 
     /// A notice of `cluster` as the topic of `account` in `region` delivers it.
     fn notice(cluster: &str, account: &str, region: &str) -> MaintenanceEvent {
