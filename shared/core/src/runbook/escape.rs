@@ -167,6 +167,13 @@ pub fn html_templates(
 mod tests {
     use super::*;
 
+    /// Asserts that `escape` turns each case's raw text into the text beside it.
+    fn each_case(escape: fn(&str) -> String, cases: &[(&str, &str)]) {
+        for (raw, expected) in cases {
+            assert_eq!(escape(raw), *expected, "{raw:?}");
+        }
+    }
+
     #[test]
     fn markdown_text_escapes_structure_and_flattens_lines() {
         let cases = [
@@ -178,9 +185,7 @@ mod tests {
             ("line\n## two", "line ## two"),
             (r"back\slash", r"back\\slash"),
         ];
-        for (raw, expected) in cases {
-            assert_eq!(markdown_text(raw), expected, "{raw}");
-        }
+        each_case(markdown_text, &cases);
     }
 
     #[test]
@@ -193,9 +198,7 @@ mod tests {
             ("two\nlines", "`two lines`"),
             ("", "` `"),
         ];
-        for (raw, expected) in cases {
-            assert_eq!(code_span(raw), expected, "{raw:?}");
-        }
+        each_case(code_span, &cases);
     }
 
     #[test]
@@ -216,9 +219,7 @@ mod tests {
             ("`x`;y", "'`x`;y'"),
             ("new\nline", "'new?line'"),
         ];
-        for (raw, expected) in cases {
-            assert_eq!(shell_word(raw), expected, "{raw:?}");
-        }
+        each_case(shell_word, &cases);
     }
 
     #[test]
