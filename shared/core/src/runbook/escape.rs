@@ -93,31 +93,37 @@ pub fn shell_word(raw: &str) -> String {
 /// `raw` for Slack mrkdwn: `&`, `<` and `>` as entities, so nothing becomes a mention, a
 /// channel ping or a link.
 pub fn slack(raw: &str) -> String {
-    let mut out = String::with_capacity(raw.len());
-    for c in raw.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            c => out.push(c),
-        }
-    }
-    out
+    with_entities(raw, markup_entity)
 }
 
 /// `raw` for HTML text and attribute values; invisible and bidirectional characters written out
 /// (`[U+202E]`), so that a page shows what the text holds.
 pub fn html(raw: &str) -> String {
     let raw = crate::model::invisible::shown(raw);
+    with_entities(&raw, |c| match c {
+        '"' => Some("&quot;"),
+        '\'' => Some("&#39;"),
+        c => markup_entity(c),
+    })
+}
+
+/// The entity of `c` where it would start markup (`&`, `<`, `>`), in Slack's mrkdwn as in HTML.
+fn markup_entity(c: char) -> Option<&'static str> {
+    match c {
+        '&' => Some("&amp;"),
+        '<' => Some("&lt;"),
+        '>' => Some("&gt;"),
+        _ => None,
+    }
+}
+
+/// `raw` with each character that `entity` names written as that entity.
+fn with_entities(raw: &str, entity: impl Fn(char) -> Option<&'static str>) -> String {
     let mut out = String::with_capacity(raw.len());
     for c in raw.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
+        match entity(c) {
+            Some(e) => out.push_str(e),
+            None => out.push(c),
         }
     }
     out
