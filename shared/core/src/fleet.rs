@@ -646,6 +646,7 @@ mod tests {
     use crate::model::event::{EventId, Window};
     use crate::model::ids::{NodeId, SourceId};
     use crate::model::kind::EventKind;
+    use crate::test_support::at;
 
     const OURS: &str = "arn:aws:sns:eu-west-1:123456789012:cachewatch";
 
@@ -675,10 +676,6 @@ mod tests {
         );
     }
     const THEIRS: &str = "arn:aws:sns:eu-west-1:123456789012:platform-alerts";
-
-    fn at(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
-    }
 
     fn cluster(id: &str, group: Option<&str>, topic: Option<&str>, status: &str) -> ClusterTopic {
         ClusterTopic {

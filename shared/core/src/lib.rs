@@ -23,6 +23,8 @@ pub mod links;
 pub mod model;
 pub mod operations;
 pub mod runbook;
+#[cfg(test)]
+mod test_support;
 
 pub use alerting::policy::AlertPolicy;
 pub use history::query::EventQuery;

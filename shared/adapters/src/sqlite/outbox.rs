@@ -117,10 +117,7 @@ impl SqliteStore {
         now: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<Delivery>, StoreError> {
-        let conn = self.lock();
-        query_deliveries(
-            &conn,
-            &self.unreadable,
+        self.read_deliveries(
             &format!(
                 "SELECT {DELIVERY_COLUMNS} FROM deliveries
                  WHERE {states} AND next_attempt_at <= ?1
@@ -128,6 +125,16 @@ impl SqliteStore {
             ),
             params![millis(now), limit as i64],
         )
+    }
+
+    /// The deliveries `sql` selects with `params` (see [`query_deliveries`]), under the
+    /// connection's lock for this one query.
+    fn read_deliveries(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        query_deliveries(&self.lock(), &self.unreadable, sql, params)
     }
 }
 
@@ -192,10 +199,7 @@ impl DeliveryStore for SqliteStore {
         state: DeliveryState,
         limit: usize,
     ) -> Result<Vec<Delivery>, StoreError> {
-        let conn = self.lock();
-        query_deliveries(
-            &conn,
-            &self.unreadable,
+        self.read_deliveries(
             &format!(
                 "SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE state = ?1 ORDER BY updated_at DESC, event_id DESC LIMIT ?2"
             ),

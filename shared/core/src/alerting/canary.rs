@@ -312,9 +312,7 @@ mod tests {
     use crate::intake::parse::{ParseContext, parse_document};
 
     fn at() -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2026-06-23T09:00:00Z")
-            .unwrap()
-            .with_timezone(&Utc)
+        crate::test_support::at("2026-06-23T09:00:00Z")
     }
 
     #[test]

@@ -179,10 +179,7 @@ mod tests {
     use super::*;
     use crate::intake::parse::{ParseContext, parse_document};
     use crate::lifecycle::assemble;
-
-    fn at(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
-    }
+    use crate::test_support::{at, block_on, tags};
 
     fn events(input: &str) -> Vec<MaintenanceEvent> {
         parse_document(
@@ -320,15 +317,6 @@ mod tests {
         );
     }
 
-    fn block_on<F: std::future::Future>(future: F) -> F::Output {
-        // The facts source below never waits: one poll finishes it.
-        let mut context = std::task::Context::from_waker(std::task::Waker::noop());
-        match std::pin::pin!(future).as_mut().poll(&mut context) {
-            std::task::Poll::Ready(output) => output,
-            std::task::Poll::Pending => unreachable!("the facts source never waits"),
-        }
-    }
-
     /// Facts that give every cluster `tags`, counting the lookups.
     struct Tagged(Option<Tags>, std::sync::atomic::AtomicUsize);
 
@@ -347,11 +335,7 @@ mod tests {
     }
 
     fn tagged(pairs: &[(&str, &str)]) -> Tagged {
-        let tags = pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        Tagged(Some(tags), Default::default())
+        Tagged(Some(tags(pairs)), Default::default())
     }
 
     const BY_TAGS: &str = r##"

@@ -43,6 +43,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::alerting::delivery::{ChatSink, Delivery, DeliveryState, Thread};
 use crate::alerting::outbound::{Output, is_output_channel};
+use crate::cluster::facts::ClusterFacts;
 use crate::cluster::source::FactsSource;
 use crate::config::Config;
 use crate::history::History;
@@ -51,7 +52,7 @@ use crate::lifecycle::Maintenance;
 use crate::links::LinkSigner;
 use crate::model::event::{EventId, MaintenanceEvent};
 use crate::model::timefmt::Zone;
-use crate::runbook::Runbooks;
+use crate::runbook::{Owners, RunbookInput, Runbooks};
 
 mod burst;
 mod channel;
@@ -66,7 +67,7 @@ mod send;
 
 pub use known::Known;
 pub use preview::{Preview, parent_message, preview};
-pub use record::{record_alerts, record_alerts_knowing};
+pub use record::{Recorder, record_alerts, record_alerts_knowing};
 pub use send::backoff;
 
 /// How far back [`notify`] looks for actionable events that have no delivery.
@@ -137,6 +138,24 @@ pub enum NotifyError {
 struct Around {
     maintenance: Option<Maintenance>,
     events: Vec<MaintenanceEvent>,
+}
+
+impl Around {
+    /// The input of `event`'s runbook: with this maintenance and its events when there is one,
+    /// the event alone when not.
+    fn runbook_input<'a>(
+        &'a self,
+        event: &'a MaintenanceEvent,
+        facts: &'a ClusterFacts,
+        owners: &'a Owners,
+        now: DateTime<Utc>,
+    ) -> RunbookInput<'a> {
+        let input = RunbookInput::new(event, facts, owners, now);
+        match &self.maintenance {
+            Some(m) => input.with_maintenance(m, &self.events),
+            None => input,
+        }
+    }
 }
 
 /// What every message of a run shares.
@@ -309,17 +328,16 @@ where
     } = alerter;
     let new = outcome.new_events();
     let known = Known::of(outcome);
-    let (recorded, held) = record::record_holding(
+    let recorder = Recorder {
         store,
         facts,
-        &new,
-        &known,
+        known: &known,
         config,
-        settings.channel.as_deref(),
+        channel: settings.channel.as_deref(),
         now,
-        reconcile == Reconcile::Skip,
-    )
-    .await?;
+    };
+    let (recorded, held) =
+        record::record_holding(recorder, &new, reconcile == Reconcile::Skip).await?;
     // One notification's ingest sends in the channels it recorded alerts for; the others' due
     // alerts are the scheduled run's.
     let channels = (reconcile == Reconcile::Skip).then(|| {

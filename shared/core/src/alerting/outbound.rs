@@ -448,23 +448,8 @@ mod tests {
     use crate::history::store::MemoryStore;
     use crate::intake::parse::{ParseContext, parse_document};
     use crate::intake::pipeline::ingest;
+    use crate::test_support::{at, block_on};
     use std::sync::Mutex;
-
-    fn at(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
-    }
-
-    fn block_on<F: std::future::Future>(future: F) -> F::Output {
-        // The memory store and the sinks below never wait: one poll finishes every call.
-        let waker = std::task::Waker::noop();
-        let mut context = std::task::Context::from_waker(waker);
-        let mut future = std::pin::pin!(future);
-        loop {
-            if let std::task::Poll::Ready(output) = future.as_mut().poll(&mut context) {
-                return output;
-            }
-        }
-    }
 
     fn scheduled(cluster: &str, date: &str, start: &str, end: &str) -> String {
         json!({

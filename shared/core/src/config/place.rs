@@ -106,11 +106,7 @@ mod tests {
     use super::super::Config;
     use crate::intake::parse::{ParseContext, parse_document};
     use crate::model::event::MaintenanceEvent;
-    use chrono::{DateTime, Utc};
-
-    fn at(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
-    }
+    use crate::test_support::at;
 
     /// A notice of `cluster` as the topic of `account` in `region` delivers it.
     fn notice(cluster: &str, account: &str, region: &str) -> MaintenanceEvent {
@@ -158,23 +154,25 @@ mod tests {
     #[test]
     fn routes_match_by_account_name_or_id_and_by_region() {
         let config = Config::from_toml(FILE).unwrap();
-        let route = |c: &str, a: &str, r: &str| config.channel_for(&notice(c, a, r), None);
-        assert_eq!(
-            route("orders-0001-001", "111122223333", "eu-west-1"),
-            Some("#payments-eu")
-        );
-        assert_eq!(
-            route("orders-0001-001", "111122223333", "us-east-1"),
-            Some("#orders")
-        );
-        assert_eq!(
-            route("orders-0001-001", "777788889999", "eu-west-1"),
-            Some("#cache")
-        );
-        assert_eq!(
-            route("billing-0001-001", "111122223333", "ap-south-1"),
-            Some("#cache")
-        );
+        let cases = [
+            (
+                "orders-0001-001",
+                "111122223333",
+                "eu-west-1",
+                "#payments-eu",
+            ),
+            ("orders-0001-001", "111122223333", "us-east-1", "#orders"),
+            ("orders-0001-001", "777788889999", "eu-west-1", "#cache"),
+            ("billing-0001-001", "111122223333", "ap-south-1", "#cache"),
+        ];
+        for (cluster, account, region, channel) in cases {
+            let e = notice(cluster, account, region);
+            assert_eq!(
+                config.channel_for(&e, None),
+                Some(channel),
+                "{cluster} of {account} in {region}"
+            );
+        }
         let mut unknown = notice("orders-0001-001", "111122223333", "eu-west-1");
         unknown.account_id = None;
         assert_eq!(config.channel_for(&unknown, None), Some("#cache"));

@@ -59,6 +59,7 @@ mod tests {
     use super::*;
     use crate::intake::parse::{ParseContext, parse_document};
     use crate::model::event::MaintenanceEvent;
+    use crate::test_support::tags;
     use chrono::{DateTime, Utc};
 
     fn notice(cluster: &str) -> MaintenanceEvent {
@@ -69,13 +70,6 @@ mod tests {
         parse_document(&body, &ParseContext::received_at(now))
             .unwrap()
             .remove(0)
-    }
-
-    fn tags(pairs: &[(&str, &str)]) -> Tags {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
     }
 
     const CONFIG: &str = r##"

@@ -113,19 +113,8 @@ mod tests {
     use crate::alerting::policy::AlertPolicy;
     use crate::history::store::MemoryStore;
     use crate::intake::pipeline::ingest;
+    use crate::test_support::block_on;
     use crate::{ParseContext, parse_document};
-
-    fn block_on<F: std::future::Future>(future: F) -> F::Output {
-        // The memory store never waits: one poll finishes every call.
-        let waker = std::task::Waker::noop();
-        let mut context = std::task::Context::from_waker(waker);
-        let mut future = std::pin::pin!(future);
-        loop {
-            if let std::task::Poll::Ready(output) = future.as_mut().poll(&mut context) {
-                return output;
-            }
-        }
-    }
 
     /// `count` failovers of distinct clusters, `per_millisecond` of them in each millisecond.
     fn store_with(count: usize, per_millisecond: usize) -> MemoryStore {

@@ -93,31 +93,37 @@ pub fn shell_word(raw: &str) -> String {
 /// `raw` for Slack mrkdwn: `&`, `<` and `>` as entities, so nothing becomes a mention, a
 /// channel ping or a link.
 pub fn slack(raw: &str) -> String {
-    let mut out = String::with_capacity(raw.len());
-    for c in raw.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            c => out.push(c),
-        }
-    }
-    out
+    with_entities(raw, markup_entity)
 }
 
 /// `raw` for HTML text and attribute values; invisible and bidirectional characters written out
 /// (`[U+202E]`), so that a page shows what the text holds.
 pub fn html(raw: &str) -> String {
     let raw = crate::model::invisible::shown(raw);
+    with_entities(&raw, |c| match c {
+        '"' => Some("&quot;"),
+        '\'' => Some("&#39;"),
+        c => markup_entity(c),
+    })
+}
+
+/// The entity of `c` where it would start markup (`&`, `<`, `>`), in Slack's mrkdwn as in HTML.
+fn markup_entity(c: char) -> Option<&'static str> {
+    match c {
+        '&' => Some("&amp;"),
+        '<' => Some("&lt;"),
+        '>' => Some("&gt;"),
+        _ => None,
+    }
+}
+
+/// `raw` with each character that `entity` names written as that entity.
+fn with_entities(raw: &str, entity: impl Fn(char) -> Option<&'static str>) -> String {
     let mut out = String::with_capacity(raw.len());
     for c in raw.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
+        match entity(c) {
+            Some(e) => out.push_str(e),
+            None => out.push(c),
         }
     }
     out
@@ -167,6 +173,13 @@ pub fn html_templates(
 mod tests {
     use super::*;
 
+    /// Asserts that `escape` turns each case's raw text into the text beside it.
+    fn each_case(escape: fn(&str) -> String, cases: &[(&str, &str)]) {
+        for (raw, expected) in cases {
+            assert_eq!(escape(raw), *expected, "{raw:?}");
+        }
+    }
+
     #[test]
     fn markdown_text_escapes_structure_and_flattens_lines() {
         let cases = [
@@ -178,9 +191,7 @@ mod tests {
             ("line\n## two", "line ## two"),
             (r"back\slash", r"back\\slash"),
         ];
-        for (raw, expected) in cases {
-            assert_eq!(markdown_text(raw), expected, "{raw}");
-        }
+        each_case(markdown_text, &cases);
     }
 
     #[test]
@@ -193,9 +204,7 @@ mod tests {
             ("two\nlines", "`two lines`"),
             ("", "` `"),
         ];
-        for (raw, expected) in cases {
-            assert_eq!(code_span(raw), expected, "{raw:?}");
-        }
+        each_case(code_span, &cases);
     }
 
     #[test]
@@ -216,9 +225,7 @@ mod tests {
             ("`x`;y", "'`x`;y'"),
             ("new\nline", "'new?line'"),
         ];
-        for (raw, expected) in cases {
-            assert_eq!(shell_word(raw), expected, "{raw:?}");
-        }
+        each_case(shell_word, &cases);
     }
 
     #[test]

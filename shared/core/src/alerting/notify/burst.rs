@@ -12,6 +12,8 @@
 
 use std::collections::BTreeMap;
 
+use chrono::{DateTime, Utc};
+
 use super::{Around, Run, Stop, Work};
 use crate::alerting::delivery::{ChatSink, Delivery, DeliveryError, DeliveryState, Thread};
 use crate::alerting::slack::{self, AlertContext, MessageMetadata};
@@ -21,7 +23,7 @@ use crate::history::History;
 use crate::history::store::StoreError;
 use crate::lifecycle::Maintenance;
 use crate::model::event::MaintenanceEvent;
-use crate::runbook::RunbookInput;
+use crate::runbook::{Owners, RunbookInput};
 
 /// A maintenance of a burst: its first alert to announce, and what else is due.
 pub(super) struct Member {
@@ -32,6 +34,19 @@ pub(super) struct Member {
     announced: bool,
     facts: ClusterFacts,
     previous: Option<Maintenance>,
+}
+
+impl Member {
+    /// The input of the runbook of the alert it announces.
+    fn runbook_input<'a>(&'a self, owners: &'a Owners, now: DateTime<Utc>) -> RunbookInput<'a> {
+        self.around
+            .runbook_input(&self.announce.0, &self.facts, owners, now)
+    }
+}
+
+/// The members of `set` that `keep` keeps, in its order.
+fn members_where(members: &[Member], set: &[usize], keep: impl Fn(&Member) -> bool) -> Vec<usize> {
+    set.iter().copied().filter(|&i| keep(&members[i])).collect()
 }
 
 /// Whether `work` is a member of a burst whose announcement is still due: its thread is the
@@ -158,10 +173,7 @@ impl<S: History, C: ChatSink, F: FactsSource> Run<'_, S, C, F> {
         let mut sets: BTreeMap<_, Vec<usize>> = BTreeMap::new();
         for (i, m) in members.iter().enumerate() {
             let event = &m.announce.0;
-            let mut input = RunbookInput::new(event, &m.facts, &owners, self.now);
-            if let Some(maintenance) = m.around.maintenance.as_ref() {
-                input = input.with_maintenance(maintenance, &m.around.events);
-            }
+            let input = m.runbook_input(&owners, self.now);
             let template = self.runbooks.select(&input).ok().map(|t| t.name.clone());
             let window = m
                 .around
@@ -215,22 +227,14 @@ impl<S: History, C: ChatSink, F: FactsSource> Run<'_, S, C, F> {
         members: &mut [Member],
         set: &[usize],
     ) -> Result<(), Stop> {
-        let set: Vec<usize> = set
-            .iter()
-            .copied()
-            .filter(|&i| !members[i].announced)
-            .collect();
+        let set = members_where(members, set, |m| !m.announced);
         if set.is_empty() {
             return Ok(());
         }
         let owners = self.config.owners();
         let messages = {
             let ctxs = self.contexts(members, &set, &owners);
-            let first = &members[set[0]];
-            let mut input = RunbookInput::new(&first.announce.0, &first.facts, &owners, self.now);
-            if let Some(maintenance) = first.around.maintenance.as_ref() {
-                input = input.with_maintenance(maintenance, &first.around.events);
-            }
+            let input = members[set[0]].runbook_input(&owners, self.now);
             let template = self.runbooks.select(&input).ok().map(|t| t.name.clone());
             let shared = self.settings.base_url.is_none() && template.is_some();
             slack::announcements(&ctxs, template.as_deref(), shared)
@@ -317,11 +321,7 @@ impl<S: History, C: ChatSink, F: FactsSource> Run<'_, S, C, F> {
         members: &mut [Member],
         set: &[usize],
     ) -> Result<(), Stop> {
-        let set: Vec<usize> = set
-            .iter()
-            .copied()
-            .filter(|&i| members[i].announced && !members[i].thread.checklist_posted)
-            .collect();
+        let set = members_where(members, set, |m| m.announced && !m.thread.checklist_posted);
         let Some(&first) = set.first() else {
             return Ok(());
         };
@@ -329,10 +329,7 @@ impl<S: History, C: ChatSink, F: FactsSource> Run<'_, S, C, F> {
         let (messages, key) = {
             let ctxs = self.contexts(members, &set, &owners);
             let m = &members[first];
-            let mut input = RunbookInput::new(&m.announce.0, &m.facts, &owners, self.now);
-            if let Some(maintenance) = m.around.maintenance.as_ref() {
-                input = input.with_maintenance(maintenance, &m.around.events);
-            }
+            let input = m.runbook_input(&owners, self.now);
             let Ok(runbook) = self.runbooks.render(&input) else {
                 // A broken override never blocks an alert: the set simply has no checklist.
                 return Ok(());

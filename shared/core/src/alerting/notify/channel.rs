@@ -17,7 +17,6 @@ use crate::cluster::source::FactsSource;
 use crate::history::History;
 use crate::history::store::StoreError;
 use crate::model::event::{EventId, MaintenanceEvent};
-use crate::runbook::RunbookInput;
 
 /// Whether to go on in the channel after a send: yes unless the chat is unavailable.
 fn carry_on(outcome: Result<(), Stop>) -> Result<bool, StoreError> {
@@ -371,10 +370,7 @@ impl<S: History, C: ChatSink, F: FactsSource> Run<'_, S, C, F> {
     ) -> Result<(), Stop> {
         let (facts, _) = self.context_parts(event, around).await?;
         let owners = self.config.owners();
-        let mut input = RunbookInput::new(event, &facts, &owners, self.now);
-        if let Some(m) = around.maintenance.as_ref() {
-            input = input.with_maintenance(m, &around.events);
-        }
+        let input = around.runbook_input(event, &facts, &owners, self.now);
         let Ok(runbook) = self.runbooks.render(&input) else {
             // A broken override never blocks an alert: the thread simply has no checklist.
             return Ok(());

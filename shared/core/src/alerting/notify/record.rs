@@ -60,6 +60,24 @@ fn deliveries_for(
     deliveries
 }
 
+/// What a recording of alerts works with: the history and its outbox, the clusters' facts (their
+/// tags, when a route or mute lists tags), what the caller knows already, and the rules (the
+/// team's configuration and the default channel) at `now`.
+pub struct Recorder<'a, S, F> {
+    /// The history and its outbox.
+    pub store: &'a S,
+    /// The facts of the clusters, for their tags.
+    pub facts: &'a F,
+    /// What the caller holds already and need not be read again.
+    pub known: &'a Known<'a>,
+    /// The team's configuration (routes, mutes).
+    pub config: &'a Config,
+    /// The channel of alerts no route claims.
+    pub channel: Option<&'a str>,
+    /// When the alerts are recorded.
+    pub now: DateTime<Utc>,
+}
+
 /// Records the alerts of `events` (new or not yet decided): one delivery per event that alerts,
 /// is muted, or is skipped for a reason worth keeping. Returns how many were recorded. No
 /// cluster's tags are looked up: routes and mutes by tag hold none (see
@@ -72,24 +90,26 @@ pub async fn record_alerts<S: History>(
     now: DateTime<Utc>,
 ) -> Result<usize, StoreError> {
     let known = Known::default();
-    let recorded =
-        record_alerts_knowing(store, &NoFacts, events, &known, config, channel, now).await?;
+    let recorder = Recorder {
+        store,
+        facts: &NoFacts,
+        known: &known,
+        config,
+        channel,
+        now,
+    };
+    let recorded = record_alerts_knowing(recorder, events).await?;
     Ok(recorded.len())
 }
 
-/// [`record_alerts`], taking what `known` holds instead of reading it, and the clusters' tags
-/// from `facts` when a route or mute lists tags. Returns the chat's deliveries it recorded.
+/// [`record_alerts`], taking what the recorder's `known` holds instead of reading it, and the
+/// clusters' tags from its `facts` when a route or mute lists tags. Returns the chat's
+/// deliveries it recorded.
 pub async fn record_alerts_knowing<S: History, F: FactsSource>(
-    store: &S,
-    facts: &F,
+    recorder: Recorder<'_, S, F>,
     events: &[MaintenanceEvent],
-    known: &Known<'_>,
-    config: &Config,
-    channel: Option<&str>,
-    now: DateTime<Utc>,
 ) -> Result<Vec<Delivery>, StoreError> {
-    let (recorded, _) =
-        record_holding(store, facts, events, known, config, channel, now, false).await?;
+    let (recorded, _) = record_holding(recorder, events, false).await?;
     Ok(recorded)
 }
 
@@ -97,17 +117,19 @@ pub async fn record_alerts_knowing<S: History, F: FactsSource>(
 /// lone events) all of whose events the ingest has just created are not written but returned
 /// apart (the outputs' are written): their sender records each as it claims it (see
 /// [`super::Run::claim_recorded`]), or records it before anything else.
-#[allow(clippy::too_many_arguments)]
 pub(super) async fn record_holding<S: History, F: FactsSource>(
-    store: &S,
-    facts: &F,
+    recorder: Recorder<'_, S, F>,
     events: &[MaintenanceEvent],
-    known: &Known<'_>,
-    config: &Config,
-    channel: Option<&str>,
-    now: DateTime<Utc>,
     hold: bool,
 ) -> Result<(Vec<Delivery>, Vec<Delivery>), StoreError> {
+    let Recorder {
+        store,
+        facts,
+        known,
+        config,
+        channel,
+        now,
+    } = recorder;
     let mut held = Vec::new();
     let mut candidates: Vec<&MaintenanceEvent> = events.iter().filter(|e| e.actionable).collect();
     // In the order they happened, so that the first notice of a window is the one announced.

@@ -93,17 +93,18 @@ impl<S: History, C: ChatSink, F: FactsSource> Run<'_, S, C, F> {
             .filter(|e| !have.contains(&e.id))
             .filter(|e| !e.category.has_lifecycle() || e.maintenance_id.is_some())
             .collect();
-        Ok(record::record_alerts_knowing(
+        let known = super::Known::default();
+        let recorder = record::Recorder {
             store,
-            self.facts,
-            &missing,
-            &super::Known::default(),
-            self.config,
-            self.settings.channel.as_deref(),
+            facts: self.facts,
+            known: &known,
+            config: self.config,
+            channel: self.settings.channel.as_deref(),
             now,
-        )
-        .await?
-        .len())
+        };
+        Ok(record::record_alerts_knowing(recorder, &missing)
+            .await?
+            .len())
     }
 
     /// Brings the parents of `m`'s threads up to date, in every channel its alerts went to.

@@ -407,13 +407,10 @@ mod tests {
     use crate::model::event::{EventId, Window};
     use crate::model::ids::{ClusterId, NodeId, ReplicationGroupId, SourceId};
     use crate::model::kind::EventKind;
+    use crate::test_support::at;
 
     const OURS: &str = "arn:aws:sns:eu-west-1:123456789012:cachewatch";
     const NOW: &str = "2026-06-22T09:00:00Z";
-
-    fn at(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
-    }
 
     fn maintenance(cluster: &str, start: DateTime<Utc>, state: MaintenanceState) -> Maintenance {
         let id = EventId::derive(

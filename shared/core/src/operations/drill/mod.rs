@@ -433,10 +433,7 @@ mod tests {
     use crate::cluster::source::NoFacts;
     use crate::lifecycle::{MaintenanceKind, MaintenanceState, assemble};
     use crate::model::kind::Category;
-
-    fn at(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
-    }
+    use crate::test_support::{at, block_on};
 
     fn target(cluster: &str) -> DrillTarget {
         DrillTarget {
@@ -573,16 +570,5 @@ mod tests {
         let mut real = run.events[0].clone();
         real.drill = false;
         assert!(block_on(facts.facts_for(&real, None)).is_empty());
-    }
-
-    /// Runs a future that never waits (the facts of [`NoFacts`]) to completion.
-    fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
-        use std::task::{Context, Poll, Waker};
-        let mut f = std::pin::pin!(f);
-        let mut cx = Context::from_waker(Waker::noop());
-        match f.as_mut().poll(&mut cx) {
-            Poll::Ready(v) => v,
-            Poll::Pending => panic!("the future waited"),
-        }
     }
 }
