@@ -9,7 +9,7 @@ use cachewatch_core::alerting::delivery::{
 use cachewatch_core::alerting::notify::NotifySettings;
 use cachewatch_core::alerting::slack::{self, SlackMessage};
 use cachewatch_core::cluster::facts::{ClusterFacts, Engine, NodeRole};
-use cachewatch_core::cluster::kept::FactsStore;
+use cachewatch_core::cluster::kept::{FactsRecord, FactsStore};
 use cachewatch_core::config::Config;
 use cachewatch_core::history::response::{MuteRecord, ResponseStore};
 use cachewatch_core::runbook::Runbooks;
@@ -127,16 +127,28 @@ impl World {
         input: Input<'_>,
         chat: bool,
     ) -> Result<Ingested, IngestError> {
-        let request = IngestRequest {
+        ingest(self.ports(chat), self.request_now(door, input)).await
+    }
+
+    /// A request to ingest `input` through `door` at `LATER`, its alerts sent by the call.
+    fn request_now<'a>(&'a self, door: Door, input: Input<'a>) -> IngestRequest<'a> {
+        IngestRequest {
             door,
             input,
             config: &self.config,
             settings: &self.settings,
             alerting: Alerting::Now,
             progress: None,
-            now: at("2026-06-10T15:23:00Z"),
-        };
-        ingest(self.ports(chat), request).await
+            now: at(LATER),
+        }
+    }
+
+    /// The facts kept for the cluster of `event`, if any.
+    async fn kept_facts(&self, event: &MaintenanceEvent) -> Option<FactsRecord> {
+        self.store
+            .latest_facts(&cachewatch_core::cluster::kept::facts_key(event))
+            .await
+            .unwrap()
     }
 }
 
@@ -340,6 +352,16 @@ impl FactsSource for Refuses {
 const READ_AT: &str = "2026-06-05T08:30:00Z";
 const LATER: &str = "2026-06-10T15:23:00Z";
 
+/// Asserts that `text` says the facts were read at `READ_AT`, as seen at `LATER`, and ends
+/// with `why` they are shown as they are.
+fn assert_read_before_later(text: &str, why: &str) {
+    assert!(
+        text.starts_with("read Fri 05 Jun 2026 08:30 UTC from ElastiCache, 5 days 6 hours ago"),
+        "{text}"
+    );
+    assert!(text.ends_with(why), "{text}");
+}
+
 impl World {
     /// The first event of the SNS notification, read but not stored.
     fn notified_event(&self) -> MaintenanceEvent {
@@ -354,15 +376,7 @@ impl World {
             facts,
             runbooks: &self.runbooks,
         };
-        let request = IngestRequest {
-            door: Door::Sns,
-            input: Input::Document(SNS_EVENT),
-            config: &self.config,
-            settings: &self.settings,
-            alerting: Alerting::Now,
-            progress: None,
-            now: at(LATER),
-        };
+        let request = self.request_now(Door::Sns, Input::Document(SNS_EVENT));
         ingest(ports, request).await.unwrap()
     }
 }
@@ -375,10 +389,8 @@ async fn facts_elasticache_answers_with_are_kept_with_the_time_they_were_read() 
     let known = known_facts(&world.store, &Answers, &event, None, at(READ_AT), "").await;
 
     let kept = world
-        .store
-        .latest_facts(&cachewatch_core::cluster::kept::facts_key(&event))
+        .kept_facts(&event)
         .await
-        .unwrap()
         .expect("the facts read are kept");
     assert_eq!(kept.read_at, at(READ_AT));
     assert_eq!(kept.facts.engine, Some(Engine::Valkey));
@@ -397,12 +409,7 @@ async fn an_answer_reused_by_the_lookup_is_kept_with_the_time_it_was_read_and_sa
 
     let known = known_facts(&world.store, &Reuses, &event, None, at(LATER), "").await;
 
-    let kept = world
-        .store
-        .latest_facts(&cachewatch_core::cluster::kept::facts_key(&event))
-        .await
-        .unwrap()
-        .expect("the facts are kept");
+    let kept = world.kept_facts(&event).await.expect("the facts are kept");
     assert_eq!(
         kept.read_at,
         at(READ_AT),
@@ -413,14 +420,9 @@ async fn an_answer_reused_by_the_lookup_is_kept_with_the_time_it_was_read_and_sa
     assert!(known.fresh);
     assert!(known.reused);
     assert_eq!(known.read_at, Some(at(READ_AT)));
-    let text = known.read_text(at(LATER)).unwrap();
-    assert!(
-        text.starts_with("read Fri 05 Jun 2026 08:30 UTC from ElastiCache, 5 days 6 hours ago"),
-        "{text}"
-    );
-    assert!(
-        text.ends_with("(an answer reused by this lookup)"),
-        "{text}"
+    assert_read_before_later(
+        &known.read_text(at(LATER)).unwrap(),
+        "(an answer reused by this lookup)",
     );
 }
 
@@ -435,21 +437,11 @@ async fn a_refused_lookup_stands_on_the_facts_kept_and_says_when_they_were_read_
     assert!(!known.fresh);
     assert_eq!(known.facts.engine, Some(Engine::Valkey));
     assert_eq!(known.read_at, Some(at(READ_AT)));
-    let text = known.read_text(at(LATER)).unwrap();
-    assert!(
-        text.starts_with("read Fri 05 Jun 2026 08:30 UTC from ElastiCache, 5 days 6 hours ago"),
-        "{text}"
+    assert_read_before_later(
+        &known.read_text(at(LATER)).unwrap(),
+        "(kept from the last lookup; looking it up again failed: AccessDenied)",
     );
-    assert!(
-        text.ends_with("(kept from the last lookup; looking it up again failed: AccessDenied)"),
-        "{text}"
-    );
-    let kept = world
-        .store
-        .latest_facts(&cachewatch_core::cluster::kept::facts_key(&event))
-        .await
-        .unwrap()
-        .unwrap();
+    let kept = world.kept_facts(&event).await.unwrap();
     assert_eq!(kept.read_at, at(READ_AT), "a failed lookup keeps nothing");
 }
 
@@ -476,10 +468,8 @@ async fn the_alert_of_an_ingest_keeps_the_facts_its_lookup_read() {
 
     let event = world.notified_event();
     let kept = world
-        .store
-        .latest_facts(&cachewatch_core::cluster::kept::facts_key(&event))
+        .kept_facts(&event)
         .await
-        .unwrap()
         .expect("the ingest kept what it read");
     assert_eq!(kept.read_at, at(LATER));
     assert_eq!(kept.facts.engine, Some(Engine::Valkey));
@@ -509,11 +499,7 @@ async fn the_facts_of_a_drill_are_never_kept() {
 
     known_facts(&world.store, &Answers, &event, None, at(READ_AT), "").await;
 
-    let kept = world
-        .store
-        .latest_facts(&cachewatch_core::cluster::kept::facts_key(&event))
-        .await
-        .unwrap();
+    let kept = world.kept_facts(&event).await;
     assert_eq!(kept, None);
 }
 
