@@ -110,12 +110,8 @@ fn redis_replica() -> Case {
         "redis-replica",
         vec![scheduled("orders-0001-002", "0001", None)],
         ClusterFacts {
-            node_role: Some(NodeRole::Replica),
-            replicas_per_shard: Some(1),
-            replica_cluster_ids: Some(vec!["orders-0001-002".into()]),
-            node_endpoint: Some("orders-0001-002.orders.abc123.use1.cache.amazonaws.com".into()),
             tls_in_transit: Some(false),
-            ..redis_primary_facts()
+            ..scenes::orders_replica(redis_primary_facts())
         },
         "redis-node-replacement.md",
     )
