@@ -1660,21 +1660,9 @@ async fn claim<S: DeliveryStore>(
         .unwrap()
 }
 
-/// Asserts that `holder`'s claim at `at` of `lease`, with `recorded` becoming `next`, is taken:
-/// the delivery is then `next` alone, and the lease is `holder`'s.
-async fn assert_taken<S: DeliveryStore>(
-    store: &S,
-    lease: &str,
-    holder: &str,
-    at: DateTime<Utc>,
-    recorded: Option<&Delivery>,
-    next: &Delivery,
-) {
-    assert_eq!(
-        claim(store, lease, holder, at, recorded, next).await,
-        Claim::Taken,
-        "{holder}'s claim"
-    );
+/// Asserts what a claim taken by `holder` leaves: the delivery as `next` alone, and the lease
+/// `holder`'s.
+async fn assert_taken_by<S: DeliveryStore>(store: &S, lease: &str, holder: &str, next: &Delivery) {
     assert_eq!(
         deliveries_of(store, &next.event_id).await,
         std::slice::from_ref(next)
@@ -1821,7 +1809,11 @@ pub async fn a_claim_takes_the_lease_and_the_delivery_as_recorded_or_nothing<
 
     // The lease is free again, and the alert as recorded: both are taken.
     store.release_lease(lease, "poller-1").await.unwrap();
-    assert_taken(store, lease, "ingest-7", now + s(2), Some(&a), &a_sending).await;
+    assert_eq!(
+        claim(store, lease, "ingest-7", now + s(2), Some(&a), &a_sending).await,
+        Claim::Taken
+    );
+    assert_taken_by(store, lease, "ingest-7", &a_sending).await;
     assert!(
         !acquired(store, lease, "poller-1", now + s(3), now + s(63)).await,
         "the claimed lease is held"
@@ -1856,7 +1848,11 @@ pub async fn a_claim_takes_the_lease_and_the_delivery_as_recorded_or_nothing<
     assert!(deliveries_of(store, &c.event_id).await.is_empty());
 
     // Claimed as not recorded: it is recorded as it is sent, with the lease.
-    assert_taken(store, lease, "ingest-8", now + s(7), None, &c_sending).await;
+    assert_eq!(
+        claim(store, lease, "ingest-8", now + s(7), None, &c_sending).await,
+        Claim::Taken
+    );
+    assert_taken_by(store, lease, "ingest-8", &c_sending).await;
 
     // Recorded by another sender meanwhile: not claimed as unrecorded.
     store.release_lease(lease, "ingest-8").await.unwrap();
