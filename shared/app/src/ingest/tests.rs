@@ -130,6 +130,12 @@ impl World {
         ingest(self.ports(chat), self.request_now(door, input)).await
     }
 
+    /// `document` ingested through the SNS door, with the chat or without; it must succeed.
+    pub(crate) async fn sns(&self, document: &str, chat: bool) -> Ingested {
+        let input = Input::Document(document);
+        self.ingest(Door::Sns, input, chat).await.unwrap()
+    }
+
     /// A request to ingest `input` through `door` at `LATER`, its alerts sent by the call.
     fn request_now<'a>(&'a self, door: Door, input: Input<'a>) -> IngestRequest<'a> {
         IngestRequest {
@@ -156,15 +162,9 @@ impl World {
 async fn a_notification_is_stored_and_alerted_once_however_often_it_arrives() {
     let world = World::new();
 
-    let first = world
-        .ingest(Door::Sns, Input::Document(SNS_EVENT), true)
-        .await
-        .unwrap();
+    let first = world.sns(SNS_EVENT, true).await;
     let posted = world.chat.texts().len();
-    let again = world
-        .ingest(Door::Sns, Input::Document(SNS_EVENT), true)
-        .await
-        .unwrap();
+    let again = world.sns(SNS_EVENT, true).await;
 
     assert!(first.outcome.new_count() > 0);
     assert!(matches!(&first.alerts, Alerts::Sent(r) if !r.sent.is_empty()));
@@ -196,10 +196,7 @@ async fn a_document_that_does_not_read_stores_nothing() {
 async fn without_a_chat_events_are_stored_and_no_alert_is_recorded() {
     let world = World::new();
 
-    let done = world
-        .ingest(Door::Sns, Input::Document(SNS_EVENT), false)
-        .await
-        .unwrap();
+    let done = world.sns(SNS_EVENT, false).await;
 
     assert!(done.outcome.new_count() > 0);
     assert!(matches!(done.alerts, Alerts::NotSent));
@@ -230,10 +227,7 @@ async fn a_mute_set_in_slack_silences_the_alert_of_a_notification() {
         .await
         .unwrap();
 
-    let done = world
-        .ingest(Door::Sns, Input::Document(SNS_EVENT), true)
-        .await
-        .unwrap();
+    let done = world.sns(SNS_EVENT, true).await;
 
     assert!(done.outcome.new_count() > 0);
     assert!(world.chat.texts().is_empty(), "{:?}", world.chat.texts());
@@ -520,10 +514,7 @@ async fn an_alert_whose_channel_another_sender_holds_is_recorded_and_sent_once_l
             .unwrap()
     );
 
-    let busy = world
-        .ingest(Door::Sns, Input::Document(SNS_EVENT), true)
-        .await
-        .unwrap();
+    let busy = world.sns(SNS_EVENT, true).await;
 
     let Alerts::Sent(report) = &busy.alerts else {
         panic!("{:?}", busy.alerts);
@@ -554,8 +545,9 @@ async fn an_alert_whose_channel_another_sender_holds_is_recorded_and_sent_once_l
     assert_eq!(world.chat.texts().len(), posted, "nothing posted twice");
 }
 
-/// An SNS notification of ElastiCache event `name` about `source`, published at `at`.
-fn notification(message_id: &str, name: &str, source: &str, at: &str) -> String {
+/// An SNS notification that a node of `source` is scheduled for replacement, published at `at`.
+fn scheduled_notification(message_id: &str, source: &str, at: &str) -> String {
+    let name = "ElastiCache:NodeReplacementScheduled";
     let message = format!(r#"{{\"{name}\":\"{source}\"}}"#);
     format!(
         r#"{{"Records":[{{"EventSource":"aws:sns","Sns":{{"Type":"Notification","MessageId":"{message_id}","TopicArn":"arn:aws:sns:eu-central-1:482917365510:elasticache-ops","Timestamp":"{at}","Message":"{message}"}}}}]}}"#
@@ -568,16 +560,12 @@ async fn the_alert_of_a_notification_leaves_a_lost_answer_of_another_maintenance
     let world = World::new();
     let now = at("2026-06-10T15:23:00Z");
     // Another cluster's replacement, whose send began and whose answer was lost.
-    let earlier = notification(
+    let earlier = scheduled_notification(
         "0b7c0f4e-1d2a-4c59-9d51-5b0c3a9e0001",
-        "ElastiCache:NodeReplacementScheduled",
         "orders-0001-001",
         "2026-06-10T14:00:00.000Z",
     );
-    let stored = world
-        .ingest(Door::Sns, Input::Document(&earlier), false)
-        .await
-        .unwrap();
+    let stored = world.sns(&earlier, false).await;
     let event = &stored.outcome.events[0].event;
     let lost = cachewatch_core::alerting::delivery::Delivery::new(
         event.id.clone(),
@@ -587,17 +575,13 @@ async fn the_alert_of_a_notification_leaves_a_lost_answer_of_another_maintenance
         now - Duration::minutes(5),
     );
     world.store.record_deliveries(&[lost]).await.unwrap();
-    let new = notification(
+    let new = scheduled_notification(
         "0b7c0f4e-1d2a-4c59-9d51-5b0c3a9e0002",
-        "ElastiCache:NodeReplacementScheduled",
         "ledger-0002-001",
         "2026-06-10T15:22:04.912Z",
     );
 
-    let done = world
-        .ingest(Door::Sns, Input::Document(&new), true)
-        .await
-        .unwrap();
+    let done = world.sns(&new, true).await;
     let after_ingest = world.chat.texts();
     let still = world
         .store
