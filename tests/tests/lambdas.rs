@@ -768,10 +768,7 @@ async fn a_canary_travels_from_the_topic_to_the_history_is_never_alerted_and_a_l
 
     // Assert 3: the digest says when the path was last checked, and how long the canary took.
     let posted = slack.messages(ALERTS);
-    let digest = posted
-        .iter()
-        .find(|m| m.text.contains("oming up"))
-        .unwrap_or_else(|| panic!("the digest: {posted:#?}"));
+    let digest = digest_in(&posted);
     let took = said
         .split("arrived: ")
         .nth(1)
@@ -880,19 +877,23 @@ async fn history_only(moto: &Moto) -> (DynamoStore, Vec<(&'static str, String)>)
     (store, env)
 }
 
-/// The stack's topic delivering to a queue the test reads, in place of the ingest function's
-/// subscription (moto would invoke it in its own Lambda). Returns the queue's URL.
-async fn topic_to_queue(sdk: &aws_config::SdkConfig) -> String {
-    let (sns, sqs) = (aws_sdk_sns::Client::new(sdk), aws_sdk_sqs::Client::new(sdk));
-    let queue = sqs
-        .create_queue()
-        .queue_name("sns-to-ingest")
+/// Creates queue `name` in moto; returns its URL.
+async fn new_queue(sqs: &aws_sdk_sqs::Client, name: &str) -> String {
+    sqs.create_queue()
+        .queue_name(name)
         .send()
         .await
         .unwrap()
         .queue_url()
         .unwrap()
-        .to_owned();
+        .to_owned()
+}
+
+/// The stack's topic delivering to a queue the test reads, in place of the ingest function's
+/// subscription (moto would invoke it in its own Lambda). Returns the queue's URL.
+async fn topic_to_queue(sdk: &aws_config::SdkConfig) -> String {
+    let (sns, sqs) = (aws_sdk_sns::Client::new(sdk), aws_sdk_sqs::Client::new(sdk));
+    let queue = new_queue(&sqs, "sns-to-ingest").await;
     let listed = sns
         .list_subscriptions_by_topic()
         .topic_arn(OURS)
@@ -932,15 +933,7 @@ async fn alarm_topic(sdk: &aws_config::SdkConfig) -> (String, String) {
         .topic_arn()
         .unwrap()
         .to_owned();
-    let queue = sqs
-        .create_queue()
-        .queue_name("alarms")
-        .send()
-        .await
-        .unwrap()
-        .queue_url()
-        .unwrap()
-        .to_owned();
+    let queue = new_queue(&sqs, "alarms").await;
     sns.subscribe()
         .topic_arn(&topic)
         .protocol("sqs")
@@ -987,6 +980,14 @@ fn assert_canary(run: &Value, id: &str, state: &str, next: &str) {
         "{run}"
     );
     assert_eq!(run["canary"]["next"], next, "{run}");
+}
+
+/// The digest ("Coming up …") among `posted`; fails, showing them, if there is none.
+fn digest_in(posted: &[StoredMessage]) -> &StoredMessage {
+    posted
+        .iter()
+        .find(|m| m.text.contains("oming up"))
+        .unwrap_or_else(|| panic!("the digest: {posted:#?}"))
 }
 
 /// What `poller` answers to a scheduled run now.
@@ -1345,10 +1346,7 @@ async fn the_poller_reads_every_spoke_through_its_role_and_one_that_fails_stops_
         posted.iter().any(|m| m.mentions("account 222222222222")),
         "{posted:#?}"
     );
-    let digest = posted
-        .iter()
-        .find(|m| m.text.contains("oming up"))
-        .unwrap_or_else(|| panic!("the digest: {posted:#?}"));
+    let digest = digest_in(&posted);
     assert!(
         digest.mentions("Spokes not read") && digest.mentions("account 111111111111 in us-west-2"),
         "{:?}",
@@ -1737,10 +1735,7 @@ async fn a_failed_listing_of_the_organisation_is_reported_and_stops_no_spoke() {
     assert_eq!(run["spokes"][0]["records"], 1, "the listed spoke: {run}");
     assert_eq!(run["backfill"]["new"], 1, "{run}");
     let posted = slack.messages(ALERTS);
-    let digest = posted
-        .iter()
-        .find(|m| m.text.contains("oming up"))
-        .unwrap_or_else(|| panic!("the digest: {posted:#?}"));
+    let digest = digest_in(&posted);
     assert!(
         digest.mentions("Spokes not read") && digest.mentions("the organisation's accounts"),
         "{:?}",
