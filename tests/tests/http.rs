@@ -391,7 +391,12 @@ async fn scheduled(store: &SqliteStore, cluster: &str) -> EventId {
         "Message": format!("The node with Cache Cluster ID: {cluster}, Node ID: 0001 is scheduled for replacement during the maintenance window from Start Time: {}, End Time: {}", text_time(start), text_time(start + Duration::hours(1))),
     })
     .to_string();
-    let events = parse_document(&doc, &ParseContext::received_at(now)).unwrap();
+    stored_first(store, &doc, now).await
+}
+
+/// Stores what `doc`, received at `now`, says; returns the id of its first event.
+async fn stored_first(store: &SqliteStore, doc: &str, now: DateTime<Utc>) -> EventId {
+    let events = parse_document(doc, &ParseContext::received_at(now)).unwrap();
     let outcome = ingest(store, events, &AlertPolicy::default())
         .await
         .unwrap();
@@ -407,11 +412,7 @@ async fn scheduled_in(store: &SqliteStore, cluster: &str, account: &str, region:
         "Message": json!({"ElastiCache:NodeReplacementScheduled": cluster}).to_string(),
     }}]})
     .to_string();
-    let events = parse_document(&doc, &ParseContext::received_at(now)).unwrap();
-    let outcome = ingest(store, events, &AlertPolicy::default())
-        .await
-        .unwrap();
-    outcome.events[0].event.id.clone()
+    stored_first(store, &doc, now).await
 }
 
 /// SNS's notice, a minute old, that a node of `member` (of replication group `payments`) is
@@ -425,6 +426,16 @@ async fn replacement_notified(door: &TestDoor, member: &str) {
             Utc::now() - Duration::minutes(1),
             "2",
         ))
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+}
+
+/// SNS's notice, just published, that the replacement of `payments-0001-001` is rescheduled,
+/// taken by the door.
+async fn replacement_rescheduled(door: &TestDoor) {
+    let body = json!({"ElastiCache:NodeReplacementRescheduled": "payments-0001-001", "Replication Group ID": "payments"});
+    let answer = door
+        .post_sns(&sns::notification(&body, Utc::now(), "2"))
         .await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
 }
@@ -882,11 +893,7 @@ async fn acknowledge_updates_the_maintenances_parents_in_every_channel() {
     replacement_notified(&door, "payments-0001-001").await;
     let route = format!("[[routes]]\nclusters = \"payments\"\nchannel = \"{OPS}\"\n");
     door.restart_with(NoFacts, Config::from_toml(&route).unwrap());
-    let body = json!({"ElastiCache:NodeReplacementRescheduled": "payments-0001-001", "Replication Group ID": "payments"});
-    let answer = door
-        .post_sns(&sns::notification(&body, Utc::now(), "2"))
-        .await;
-    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    replacement_rescheduled(&door).await;
     let (alerts, ops) = (door.slack.parents(ALERTS), door.slack.parents(OPS));
     assert_eq!((alerts.len(), ops.len()), (1, 1), "{alerts:#?} {ops:#?}");
     assert_eq!(
@@ -1471,11 +1478,7 @@ async fn an_acknowledged_alert_keeps_saying_so_when_its_maintenance_changes() {
     door.pressed(&parent, ACTION_ACKNOWLEDGE).await;
 
     // Act: the replacement is rescheduled; the parent is brought up to date.
-    let body = json!({"ElastiCache:NodeReplacementRescheduled": "payments-0001-001", "Replication Group ID": "payments"});
-    let answer = door
-        .post_sns(&sns::notification(&body, Utc::now(), "2"))
-        .await;
-    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    replacement_rescheduled(&door).await;
 
     // Assert
     assert_eq!(
