@@ -1660,6 +1660,16 @@ async fn claim<S: DeliveryStore>(
         .unwrap()
 }
 
+/// Asserts what a claim taken by `holder` leaves: the delivery as `next` alone, and the lease
+/// `holder`'s.
+async fn assert_taken_by<S: DeliveryStore>(store: &S, lease: &str, holder: &str, next: &Delivery) {
+    assert_eq!(
+        deliveries_of(store, &next.event_id).await,
+        std::slice::from_ref(next)
+    );
+    assert_eq!(lease_holder(store, lease).await, Some(holder.into()));
+}
+
 fn thread(channel: &str, anchor: &str, ts: &str) -> Thread {
     Thread {
         channel: channel.to_owned(),
@@ -1803,11 +1813,7 @@ pub async fn a_claim_takes_the_lease_and_the_delivery_as_recorded_or_nothing<
         claim(store, lease, "ingest-7", now + s(2), Some(&a), &a_sending).await,
         Claim::Taken
     );
-    assert_eq!(
-        deliveries_of(store, &a.event_id).await,
-        std::slice::from_ref(&a_sending)
-    );
-    assert_eq!(lease_holder(store, lease).await, Some("ingest-7".into()));
+    assert_taken_by(store, lease, "ingest-7", &a_sending).await;
     assert!(
         !acquired(store, lease, "poller-1", now + s(3), now + s(63)).await,
         "the claimed lease is held"
@@ -1846,11 +1852,7 @@ pub async fn a_claim_takes_the_lease_and_the_delivery_as_recorded_or_nothing<
         claim(store, lease, "ingest-8", now + s(7), None, &c_sending).await,
         Claim::Taken
     );
-    assert_eq!(
-        deliveries_of(store, &c.event_id).await,
-        std::slice::from_ref(&c_sending)
-    );
-    assert_eq!(lease_holder(store, lease).await, Some("ingest-8".into()));
+    assert_taken_by(store, lease, "ingest-8", &c_sending).await;
 
     // Recorded by another sender meanwhile: not claimed as unrecorded.
     store.release_lease(lease, "ingest-8").await.unwrap();

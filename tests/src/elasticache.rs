@@ -104,16 +104,23 @@ pub const TEST_FAILOVER_LIMIT: usize = 15;
 /// `cache.t4g.small`, one shard of a primary and a replica, automatic failover, Multi-AZ. A test
 /// adds what it needs, then sends it.
 pub fn redis_group(client: &Client, id: &str) -> CreateReplicationGroupFluentBuilder {
+    plain_redis_group(client, id)
+        .engine_version("7.1")
+        .automatic_failover_enabled(true)
+        .multi_az_enabled(true)
+}
+
+/// The request that creates replication group `id` ("`{id}` cache") with no more than it must
+/// say: Redis OSS on `cache.t4g.small`, one shard of a primary and a replica, the rest left to
+/// moto's defaults.
+pub fn plain_redis_group(client: &Client, id: &str) -> CreateReplicationGroupFluentBuilder {
     client
         .create_replication_group()
         .replication_group_id(id)
         .replication_group_description(format!("{id} cache"))
         .engine("redis")
-        .engine_version("7.1")
         .cache_node_type("cache.t4g.small")
         .replicas_per_node_group(1)
-        .automatic_failover_enabled(true)
-        .multi_az_enabled(true)
 }
 
 /// The request that creates cluster `id`, a member of the [`redis_group`] `group` (moto does not
@@ -1024,26 +1031,16 @@ async fn test_failover(
             );
         }
     }
-    let described = match ask_moto(
-        shared,
-        uri,
-        headers,
-        &[
-            ("Action", "DescribeReplicationGroups"),
-            ("ReplicationGroupId", group_id),
-        ],
-    )
-    .await
-    {
-        Ok(described) if described.status.is_success() => described,
-        Ok(refused) => return refused,
-        Err(failed) => return Answer::error(request_id, 503, "ServiceUnavailable", &failed),
+    let asked = [
+        ("Action", "DescribeReplicationGroups"),
+        ("ReplicationGroupId", group_id),
+    ];
+    let described = match ask_moto(shared, uri, headers, &asked, &request_id).await {
+        Ok(described) => described,
+        Err(answer) => return answer,
     };
     let body = patch_roles(shared, &described.body);
-    let Some(group) = element_spans(&body, "ReplicationGroup")
-        .first()
-        .map(|span| body[span.clone()].to_owned())
-    else {
+    let Some(group) = first_element(&body, "ReplicationGroup") else {
         return Answer::error(
             request_id,
             404,
@@ -1164,20 +1161,13 @@ async fn modify_cache_cluster(
             &format!("Invalid notification topic status: {s}. Valid values: active, inactive."),
         );
     }
-    let described = match ask_moto(
-        shared,
-        uri,
-        headers,
-        &[
-            ("Action", "DescribeCacheClusters"),
-            ("CacheClusterId", cluster_id),
-        ],
-    )
-    .await
-    {
-        Ok(described) if described.status.is_success() => described,
-        Ok(refused) => return refused,
-        Err(failed) => return Answer::error(request_id, 503, "ServiceUnavailable", &failed),
+    let asked = [
+        ("Action", "DescribeCacheClusters"),
+        ("CacheClusterId", cluster_id),
+    ];
+    let described = match ask_moto(shared, uri, headers, &asked, &request_id).await {
+        Ok(described) => described,
+        Err(answer) => return answer,
     };
     {
         let mut state = shared.lock();
@@ -1197,10 +1187,7 @@ async fn modify_cache_cluster(
             );
         }
     }
-    let Some(cluster) = element_spans(&described.body, "CacheCluster")
-        .first()
-        .map(|span| described.body[span.clone()].to_owned())
-    else {
+    let Some(cluster) = first_element(&described.body, "CacheCluster") else {
         return Answer::error(
             request_id,
             404,
@@ -1489,13 +1476,16 @@ fn patch_snapshot(state: &StandInState, snapshot: &str) -> String {
 }
 
 /// A request of the stand-in's own to moto (`DescribeReplicationGroups` for TestFailover,
-/// `DescribeCacheClusters` for ModifyCacheCluster), signed like the request it serves.
+/// `DescribeCacheClusters` for ModifyCacheCluster), signed like the request it serves: moto's
+/// answer when it succeeds, otherwise the answer to give back to the request served (moto's
+/// refusal, or `ServiceUnavailable` when moto could not be asked).
 async fn ask_moto(
     shared: &Shared,
     uri: &Uri,
     headers: &HeaderMap,
     params: &[(&str, &str)],
-) -> Result<Answer, String> {
+    request_id: &str,
+) -> Result<Answer, Answer> {
     let mut body = format!("Version={API_VERSION}");
     for (k, v) in params {
         body.push('&');
@@ -1507,7 +1497,16 @@ async fn ask_moto(
         .path_and_query(uri.path())
         .build()
         .unwrap_or_default();
-    send_to_moto(shared, Method::POST, &path, headers, Bytes::from(body)).await
+    match send_to_moto(shared, Method::POST, &path, headers, Bytes::from(body)).await {
+        Ok(described) if described.status.is_success() => Ok(described),
+        Ok(refused) => Err(refused),
+        Err(failed) => Err(Answer::error(
+            request_id.to_owned(),
+            503,
+            "ServiceUnavailable",
+            &failed,
+        )),
+    }
 }
 
 async fn send_to_moto(
@@ -1644,6 +1643,13 @@ fn unescape(raw: &str) -> String {
 
 fn element(tag: &str, text: &str) -> String {
     format!("<{tag}>{}</{tag}>", escape(text))
+}
+
+/// The first `<tag>` element of `xml`, whole, if there is one.
+fn first_element(xml: &str, tag: &str) -> Option<String> {
+    element_spans(xml, tag)
+        .first()
+        .map(|span| xml[span.clone()].to_owned())
 }
 
 /// The spans of the `<tag>…</tag>` and `<tag/>` elements of `xml`, in order. The elements

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use crate::counting::{CountingProxy, Counts};
 use crate::elasticache::{ElastiCacheStandIn, redis_group, redis_member};
-use crate::lambda::{Invocation, LambdaRuntime, Outcome};
+use crate::lambda::{Invocation, LambdaRuntime};
 use crate::moto::Moto;
 use crate::slack::{ALERTS, SlackStandIn};
 
@@ -86,10 +86,7 @@ pub struct Measured {
 impl Measured {
     /// The function's answer; panics on an error.
     pub fn answer(&self) -> &Value {
-        match &self.invocation.outcome {
-            Outcome::Response(v) => v,
-            other => panic!("the invocation failed: {other:?}"),
-        }
+        self.invocation.outcome.answer()
     }
 }
 

@@ -21,7 +21,57 @@ use axum::extract::{Path as UrlPath, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use serde_json::Value;
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+
+use crate::elasticache::ElastiCacheStandIn;
+use crate::moto::Moto;
+use crate::slack::{ALERTS, SlackStandIn};
+
+/// The stack's history table.
+pub const TABLE: &str = "cachewatch-history";
+/// The stack's topic, which the team's clusters publish to.
+pub const OURS: &str = "arn:aws:sns:eu-west-1:123456789012:cachewatch";
+
+/// The deployment's variables the functions share, as the stack sets them, pointing at moto
+/// (with the table and the Slack secret made there), the ElastiCache stand-in and Slack's.
+pub async fn stack_environment(
+    moto: &Moto,
+    stand_in: &ElastiCacheStandIn,
+    slack: &SlackStandIn,
+) -> Vec<(&'static str, String)> {
+    let secret = moto.create_table_and_secret(TABLE, slack.token()).await;
+    let mut env = moto.env();
+    env.extend([
+        ("AWS_ENDPOINT_URL_ELASTICACHE", stand_in.endpoint()),
+        ("CACHEWATCH_TABLE", TABLE.to_owned()),
+        ("CACHEWATCH_SECRET_ARN", secret),
+        ("CACHEWATCH_TOPIC_ARN", OURS.to_owned()),
+        ("CACHEWATCH_TZ", "UTC".to_owned()),
+        ("SLACK_CHANNEL", ALERTS.to_owned()),
+        ("SLACK_API_BASE_URL", slack.api_base()),
+        ("SLACK_MIN_INTERVAL_MS", "0".to_owned()),
+        ("SLACK_RETRY_ATTEMPTS", "2".to_owned()),
+        ("SLACK_RETRY_DELAY_MS", "10".to_owned()),
+        ("RUST_LOG", "info".to_owned()),
+    ]);
+    env
+}
+
+/// The event EventBridge Scheduler hands the poller at `at`.
+pub fn scheduled_event(at: DateTime<Utc>) -> Value {
+    json!({
+        "version": "0",
+        "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "time": at.to_rfc3339(),
+        "region": "eu-west-1",
+        "resources": ["arn:aws:events:eu-west-1:123456789012:rule/cachewatch-poll"],
+        "detail": {}
+    })
+}
 
 /// How an invocation ended.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,6 +85,19 @@ pub enum Outcome {
         /// `errorMessage`.
         message: String,
     },
+}
+
+impl Outcome {
+    /// The function's answer; panics, saying why, when it reported an error.
+    pub fn answer(&self) -> &Value {
+        match self {
+            Outcome::Response(v) => v,
+            Outcome::Error {
+                error_type,
+                message,
+            } => panic!("the function failed: {error_type}: {message}"),
+        }
+    }
 }
 
 /// One finished invocation.

@@ -67,6 +67,81 @@ pub fn succeeded(args: &[&str], out: Output) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// The `id` of every event of a JSON list of events (as `cachewatch events --json` and the API
+/// give them), sorted: for comparing what was found regardless of order.
+pub fn sorted_ids(events: &serde_json::Value) -> Vec<String> {
+    let mut ids: Vec<String> = events
+        .as_array()
+        .expect("a list of events")
+        .iter()
+        .map(|e| e["id"].as_str().expect("each event has an id").to_owned())
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// A temporary folder with a history database in it, and the `cachewatch` binary pointed at it.
+pub struct TempCli {
+    /// The folder; removed when dropped.
+    pub dir: tempfile::TempDir,
+    /// The history database in it (made by the first command that needs it).
+    pub db: PathBuf,
+}
+
+impl Default for TempCli {
+    fn default() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("history.db");
+        Self { dir, db }
+    }
+}
+
+impl TempCli {
+    /// A new folder, without a database yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// `cachewatch {args}` on the database, with nothing on its input and none of the variables
+    /// of the person running the tests that change what it prints or where it sends.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(workspace_bin("cachewatch"));
+        cmd.args(args)
+            .env("CACHEWATCH_DB", &self.db)
+            .env_remove("CACHEWATCH_TZ")
+            .env_remove("CACHEWATCH_SLACK_TOKEN")
+            .env_remove("CACHEWATCH_SLACK_WEBHOOK_URL")
+            .env_remove("NO_COLOR")
+            .env_remove("CLICOLOR_FORCE")
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    /// Runs `cachewatch {args}` to its end.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    /// Runs `cachewatch {args}` and expects success; returns standard output.
+    #[track_caller]
+    pub fn ok(&self, args: &[&str]) -> String {
+        succeeded(args, self.run(args))
+    }
+
+    /// Runs `cachewatch {args}` and expects success; its standard output read as JSON.
+    #[track_caller]
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        serde_json::from_str(&self.ok(args)).unwrap()
+    }
+
+    /// Writes `lines` to the file `name` in the folder; returns its path.
+    pub fn file(&self, name: &str, lines: &[String]) -> String {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, lines.join("\n")).unwrap();
+        path.to_str().unwrap().to_owned()
+    }
+}
+
 /// What the functions do first with a delivered document read at `now`: its events stored
 /// (under the default alert policy); those new to the history come back.
 pub async fn store_new<S: cachewatch_core::history::store::EventStore>(

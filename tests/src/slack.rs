@@ -314,6 +314,11 @@ impl StoredMessage {
         keys
     }
 
+    /// Whether its text or its blocks say `what`.
+    pub fn mentions(&self, what: &str) -> bool {
+        self.text.contains(what) || Value::Array(self.blocks.clone()).to_string().contains(what)
+    }
+
     /// Whether it is a thread's parent (or a message without a thread).
     pub fn is_parent(&self) -> bool {
         self.thread_ts.is_none()

@@ -1,45 +1,28 @@
 //! The `cachewatch` binary end to end on a temporary database: what a person running it sees.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::Command;
 
-use cachewatch_tests::{assert_contains_all, fixture, output_with_input, succeeded, workspace_bin};
+use cachewatch_tests::{
+    TempCli, assert_contains_all, fixture, output_with_input, sorted_ids, workspace_bin,
+};
 use chrono::{Duration, Utc};
 use serde_json::Value;
 
-/// A temporary database and the binary pointed at it.
-struct Cli {
-    _dir: tempfile::TempDir,
-    db: PathBuf,
+/// A temporary database and the binary pointed at it, with what these tests read back.
+struct Cli(TempCli);
+
+impl std::ops::Deref for Cli {
+    type Target = TempCli;
+
+    fn deref(&self) -> &TempCli {
+        &self.0
+    }
 }
 
 impl Cli {
     fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("history.db");
-        Self { _dir: dir, db }
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(workspace_bin("cachewatch"));
-        cmd.args(args)
-            .env("CACHEWATCH_DB", &self.db)
-            .env_remove("CACHEWATCH_TZ")
-            .stdin(Stdio::null());
-        cmd
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.command(args).output().unwrap()
-    }
-
-    /// Runs and expects success; returns standard output.
-    fn ok(&self, args: &[&str]) -> String {
-        succeeded(args, self.run(args))
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        serde_json::from_str(&self.ok(args)).unwrap()
+        Self(TempCli::new())
     }
 
     fn ingest_text(&self, text: &str) -> String {
@@ -67,15 +50,7 @@ impl Cli {
 
     /// Every stored event's id, for before/after comparisons.
     fn stored_ids(&self) -> Vec<String> {
-        let events = self.json(&["events", "--json", "--limit", "10000", "--drills"]);
-        let mut ids: Vec<String> = events
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["id"].as_str().unwrap().to_owned())
-            .collect();
-        ids.sort();
-        ids
+        sorted_ids(&self.json(&["events", "--json", "--limit", "10000", "--drills"]))
     }
 }
 
@@ -354,7 +329,7 @@ fn notice_from(cluster: &str, account: &str, region: &str) -> String {
 #[test]
 fn events_and_upcoming_filter_by_account_and_region_and_alerts_name_the_account() {
     let cli = Cli::new();
-    let config = cli._dir.path().join("cachewatch.toml");
+    let config = cli.dir.path().join("cachewatch.toml");
     std::fs::write(
         &config,
         "[accounts]\n\"111122223333\" = \"payments-prod\"\n",

@@ -2,54 +2,12 @@
 //! CSV a spreadsheet can open safely, quiet ends of closed pipes, errors said once, progress only
 //! on a terminal, completions, a manual page, a version naming its commit, `NO_COLOR`, `--quiet`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use cachewatch_tests::{assert_contains_all, succeeded, workspace_bin};
+use cachewatch_tests::{TempCli as Cli, assert_contains_all, workspace_bin};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
-
-/// A temporary database and the binary pointed at it.
-struct Cli {
-    dir: tempfile::TempDir,
-    db: PathBuf,
-}
-
-impl Cli {
-    fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("history.db");
-        Self { dir, db }
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(workspace_bin("cachewatch"));
-        cmd.args(args)
-            .env("CACHEWATCH_DB", &self.db)
-            .env_remove("CACHEWATCH_TZ")
-            .env_remove("CACHEWATCH_SLACK_TOKEN")
-            .env_remove("CACHEWATCH_SLACK_WEBHOOK_URL")
-            .env_remove("NO_COLOR")
-            .env_remove("CLICOLOR_FORCE")
-            .stdin(Stdio::null());
-        cmd
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.command(args).output().unwrap()
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        succeeded(args, self.run(args))
-    }
-
-    /// Writes `lines` to a file in the temporary directory; returns its path.
-    fn file(&self, name: &str, lines: &[String]) -> String {
-        let path = self.dir.path().join(name);
-        std::fs::write(&path, lines.join("\n")).unwrap();
-        path.to_str().unwrap().to_owned()
-    }
-}
 
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()

@@ -31,16 +31,23 @@ async fn dynamodb_store(moto: &Moto) -> DynamoStore {
     store
 }
 
+/// Each case as a test on a new store of the module that calls it: its `store()` gives the store
+/// and what must live as long as it (the temporary folder, the moto server).
+macro_rules! cases {
+    ($($case:ident),* $(,)?) => {$(
+        #[tokio::test]
+        async fn $case() {
+            let (_kept, store) = store().await;
+            conformance::$case(&store).await;
+        }
+    )*};
+}
+
 mod memory {
     use super::*;
 
-    macro_rules! cases {
-        ($($case:ident),* $(,)?) => {$(
-            #[tokio::test]
-            async fn $case() {
-                conformance::$case(&MemoryStore::default()).await;
-            }
-        )*};
+    async fn store() -> ((), MemoryStore) {
+        ((), MemoryStore::default())
     }
     cachewatch_tests::conformance_cases!(cases);
 }
@@ -48,15 +55,10 @@ mod memory {
 mod sqlite {
     use super::*;
 
-    macro_rules! cases {
-        ($($case:ident),* $(,)?) => {$(
-            #[tokio::test]
-            async fn $case() {
-                let dir = tempfile::tempdir().unwrap();
-                let store = SqliteStore::open(&dir.path().join("history.db")).unwrap();
-                conformance::$case(&store).await;
-            }
-        )*};
+    async fn store() -> (tempfile::TempDir, SqliteStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("history.db")).unwrap();
+        (dir, store)
     }
     cachewatch_tests::conformance_cases!(cases);
 }
@@ -64,14 +66,10 @@ mod sqlite {
 mod dynamodb {
     use super::*;
 
-    macro_rules! cases {
-        ($($case:ident),* $(,)?) => {$(
-            #[tokio::test]
-            async fn $case() {
-                let moto = Moto::start();
-                conformance::$case(&dynamodb_store(&moto).await).await;
-            }
-        )*};
+    async fn store() -> (Moto, DynamoStore) {
+        let moto = Moto::start();
+        let store = dynamodb_store(&moto).await;
+        (moto, store)
     }
     cachewatch_tests::conformance_cases!(cases);
 }
@@ -79,15 +77,10 @@ mod dynamodb {
 mod dynamodb_in_small_pages {
     use super::*;
 
-    macro_rules! cases {
-        ($($case:ident),* $(,)?) => {$(
-            #[tokio::test]
-            async fn $case() {
-                let moto = Moto::start();
-                let store = dynamodb_store(&moto).await.with_page_limit(2);
-                conformance::$case(&store).await;
-            }
-        )*};
+    async fn store() -> (Moto, DynamoStore) {
+        let moto = Moto::start();
+        let store = dynamodb_store(&moto).await.with_page_limit(2);
+        (moto, store)
     }
     cachewatch_tests::conformance_cases!(cases);
 }
@@ -256,27 +249,29 @@ mod dynamodb_table {
             format!("2026-06-25T20:00:00.000Z#{id}")
         );
 
-        let delivery = Delivery::new(
-            e.id.clone(),
-            "C0ALERTS".into(),
-            e.group_key(),
-            DeliveryState::Pending,
-            received,
-        );
-        store.record_deliveries(&[delivery]).await.unwrap();
+        // A pending delivery of the event, to `channel` (or to an output, `>output`).
+        let pending_to = |channel: &str| {
+            Delivery::new(
+                e.id.clone(),
+                channel.to_owned(),
+                e.group_key(),
+                DeliveryState::Pending,
+                received,
+            )
+        };
+        store
+            .record_deliveries(&[pending_to("C0ALERTS")])
+            .await
+            .unwrap();
         let item = get(format!("D#{id}"), "D").await;
         assert_eq!(s(&item, "GSI5PK"), "D#pending");
         assert_eq!(s(&item, "GSI5SK"), format!("2026-06-11T03:10:05.000Z#{id}"));
 
         // An output's delivery of the same event: beside Slack's, under the output's lane.
-        let webhook = Delivery::new(
-            e.id.clone(),
-            ">webhook".into(),
-            e.group_key(),
-            DeliveryState::Pending,
-            received,
-        );
-        store.record_deliveries(&[webhook]).await.unwrap();
+        store
+            .record_deliveries(&[pending_to(">webhook")])
+            .await
+            .unwrap();
         let item = get(format!("D#{id}"), "D#webhook").await;
         assert_eq!(s(&item, "GSI5PK"), "D#pending");
         assert_eq!(

@@ -29,7 +29,9 @@ use cachewatch_core::fleet::{
 use cachewatch_core::model::ids::{ClusterId, ReplicationGroupId};
 use cachewatch_core::model::timefmt::Zone;
 use cachewatch_core::{EventKind, MaintenanceEvent, Origin, ParseContext, Window, parse_document};
-use cachewatch_tests::elasticache::{ElastiCacheStandIn, Fault, TEST_FAILOVER_LIMIT, redis_group};
+use cachewatch_tests::elasticache::{
+    ElastiCacheStandIn, Fault, TEST_FAILOVER_LIMIT, plain_redis_group, redis_group,
+};
 use chrono::{DateTime, Duration, Utc};
 
 const OURS: &str = "arn:aws:sns:eu-west-1:123456789012:cachewatch";
@@ -775,13 +777,7 @@ async fn service_updates_not_yet_applied_come_from_every_page() {
 async fn the_audit_finds_clusters_without_our_topic_and_the_fix_sets_it() {
     // Arrange
     let (stand_in, client) = with_orders().await;
-    client
-        .create_replication_group()
-        .replication_group_id("ledger")
-        .replication_group_description("ledger cache")
-        .engine("redis")
-        .cache_node_type("cache.t4g.small")
-        .replicas_per_node_group(1)
+    plain_redis_group(&client, "ledger")
         .send()
         .await
         .expect("moto creates the replication group");
@@ -1011,42 +1007,40 @@ async fn test_failover_is_refused_as_elasticache_refuses_it() {
     let over_the_limit = elasticache.test_failover(&orders, "0001").await;
 
     // Assert
-    let refusal = |r: Result<(), ElastiCacheError>| {
-        let e = r.expect_err("refused");
-        (e.kind(), e.code().map(str::to_owned), e.is_retryable())
-    };
-    assert_eq!(
-        refusal(blocked),
+    let refusals = [
         (
+            "blocked",
+            blocked,
             ErrorKind::Refused,
-            Some("TestFailoverNotAvailableFault".to_owned()),
-            false
-        )
-    );
-    assert_eq!(
-        refusal(no_shard),
+            "TestFailoverNotAvailableFault",
+        ),
         (
+            "no shard",
+            no_shard,
             ErrorKind::NotFound,
-            Some("NodeGroupNotFoundFault".to_owned()),
-            false
-        )
-    );
-    assert_eq!(
-        refusal(no_group),
+            "NodeGroupNotFoundFault",
+        ),
         (
+            "no group",
+            no_group,
             ErrorKind::NotFound,
-            Some("ReplicationGroupNotFoundFault".to_owned()),
-            false
-        )
-    );
-    assert_eq!(
-        refusal(over_the_limit),
+            "ReplicationGroupNotFoundFault",
+        ),
         (
+            "over the limit",
+            over_the_limit,
             ErrorKind::Refused,
-            Some("APICallRateForCustomerExceeded".to_owned()),
-            false
-        )
-    );
+            "APICallRateForCustomerExceeded",
+        ),
+    ];
+    for (case, result, kind, code) in refusals {
+        let e: ElastiCacheError = result.expect_err(case);
+        assert_eq!(
+            (e.kind(), e.code(), e.is_retryable()),
+            (kind, Some(code), false),
+            "{case}"
+        );
+    }
 }
 
 #[tokio::test]

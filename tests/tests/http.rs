@@ -30,11 +30,11 @@ use cachewatch_core::runbook::Runbooks;
 use cachewatch_core::{AlertPolicy, EventId, ingest};
 use cachewatch_http::sns::{FetchError, SnsFetcher};
 use cachewatch_http::{Door, HttpSettings, router};
-use cachewatch_tests::assert_contains_all;
 use cachewatch_tests::browser::Browser;
 use cachewatch_tests::elasticache::{ElastiCacheStandIn, redis_group, redis_member};
 use cachewatch_tests::slack::{ALERTS, Endpoint, OPS, SlackRequest, SlackStandIn, StoredMessage};
 use cachewatch_tests::sns::{self, CERT_URL, TOPIC};
+use cachewatch_tests::{assert_contains_all, sorted_ids};
 use chrono::{DateTime, Duration, Utc};
 use reqwest::Url;
 use secrecy::SecretString;
@@ -301,6 +301,20 @@ impl TestDoor {
             .block_action(action_id, &value, ONCALL, ALERTS, &parent.ts)
     }
 
+    /// [`ONCALL`] pressing the button `action_id` on `parent`, answered with 200; the press as
+    /// Slack posted it.
+    async fn pressed(&self, parent: &StoredMessage, action_id: &str) -> SlackRequest {
+        let press = self.press(parent, action_id);
+        let answer = self.slack_request(&press).await;
+        assert_eq!(
+            answer.status,
+            StatusCode::OK,
+            "{action_id}: {}",
+            answer.body
+        );
+        press
+    }
+
     /// The path and query of a link the door wrote under [`BASE`].
     fn local(url: &str) -> String {
         url.strip_prefix(BASE)
@@ -377,7 +391,12 @@ async fn scheduled(store: &SqliteStore, cluster: &str) -> EventId {
         "Message": format!("The node with Cache Cluster ID: {cluster}, Node ID: 0001 is scheduled for replacement during the maintenance window from Start Time: {}, End Time: {}", text_time(start), text_time(start + Duration::hours(1))),
     })
     .to_string();
-    let events = parse_document(&doc, &ParseContext::received_at(now)).unwrap();
+    stored_first(store, &doc, now).await
+}
+
+/// Stores what `doc`, received at `now`, says; returns the id of its first event.
+async fn stored_first(store: &SqliteStore, doc: &str, now: DateTime<Utc>) -> EventId {
+    let events = parse_document(doc, &ParseContext::received_at(now)).unwrap();
     let outcome = ingest(store, events, &AlertPolicy::default())
         .await
         .unwrap();
@@ -393,11 +412,7 @@ async fn scheduled_in(store: &SqliteStore, cluster: &str, account: &str, region:
         "Message": json!({"ElastiCache:NodeReplacementScheduled": cluster}).to_string(),
     }}]})
     .to_string();
-    let events = parse_document(&doc, &ParseContext::received_at(now)).unwrap();
-    let outcome = ingest(store, events, &AlertPolicy::default())
-        .await
-        .unwrap();
-    outcome.events[0].event.id.clone()
+    stored_first(store, &doc, now).await
 }
 
 /// SNS's notice, a minute old, that a node of `member` (of replication group `payments`) is
@@ -411,6 +426,16 @@ async fn replacement_notified(door: &TestDoor, member: &str) {
             Utc::now() - Duration::minutes(1),
             "2",
         ))
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+}
+
+/// SNS's notice, just published, that the replacement of `payments-0001-001` is rescheduled,
+/// taken by the door.
+async fn replacement_rescheduled(door: &TestDoor) {
+    let body = json!({"ElastiCache:NodeReplacementRescheduled": "payments-0001-001", "Replication Group ID": "payments"});
+    let answer = door
+        .post_sns(&sns::notification(&body, Utc::now(), "2"))
         .await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
 }
@@ -825,11 +850,9 @@ async fn acknowledge_records_who_and_updates_the_alert_in_place() {
     let value = button_value(&parent, ACTION_ACKNOWLEDGE);
 
     // Act
-    let press = door.press(&parent, ACTION_ACKNOWLEDGE);
-    let answer = door.slack_request(&press).await;
+    door.pressed(&parent, ACTION_ACKNOWLEDGE).await;
 
     // Assert
-    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
     let acks = door
         .store
         .acknowledgements(&[EventId::parse(&value).unwrap()])
@@ -870,11 +893,7 @@ async fn acknowledge_updates_the_maintenances_parents_in_every_channel() {
     replacement_notified(&door, "payments-0001-001").await;
     let route = format!("[[routes]]\nclusters = \"payments\"\nchannel = \"{OPS}\"\n");
     door.restart_with(NoFacts, Config::from_toml(&route).unwrap());
-    let body = json!({"ElastiCache:NodeReplacementRescheduled": "payments-0001-001", "Replication Group ID": "payments"});
-    let answer = door
-        .post_sns(&sns::notification(&body, Utc::now(), "2"))
-        .await;
-    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    replacement_rescheduled(&door).await;
     let (alerts, ops) = (door.slack.parents(ALERTS), door.slack.parents(OPS));
     assert_eq!((alerts.len(), ops.len()), (1, 1), "{alerts:#?} {ops:#?}");
     assert_eq!(
@@ -887,11 +906,9 @@ async fn acknowledge_updates_the_maintenances_parents_in_every_channel() {
     let drawn = parents.map(|(channel, parent)| door.slack.versions(channel, &parent.ts).len());
 
     // Act: Acknowledge pressed in the alerts channel.
-    let press = door.press(&alerts[0], ACTION_ACKNOWLEDGE);
-    let answer = door.slack_request(&press).await;
+    door.pressed(&alerts[0], ACTION_ACKNOWLEDGE).await;
 
     // Assert: both parents say who took it on, and neither offers the button any more.
-    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
     for ((channel, parent), before) in parents.into_iter().zip(drawn) {
         let versions = door.slack.versions(channel, &parent.ts);
         assert_eq!(
@@ -919,8 +936,7 @@ async fn the_outcome_modal_opens_and_what_is_submitted_is_stored() {
     let id = EventId::parse(&value).unwrap();
 
     // The button opens the modal with the interaction's trigger.
-    let press = door.press(&parent, ACTION_OUTCOME);
-    assert_eq!(door.slack_request(&press).await.status, StatusCode::OK);
+    let press = door.pressed(&parent, ACTION_OUTCOME).await;
     let views = door.slack.views();
     assert_eq!(views.len(), 1);
     assert_eq!(views[0].trigger_id, press.trigger_id);
@@ -975,11 +991,9 @@ async fn the_outcome_modal_opens_and_what_is_submitted_is_stored() {
 async fn an_outcome_submitted_draws_the_acknowledged_alert_again() {
     let door = door(true).await;
     let parent = alerted(&door).await;
-    let press = door.press(&parent, ACTION_ACKNOWLEDGE);
-    assert_eq!(door.slack_request(&press).await.status, StatusCode::OK);
+    door.pressed(&parent, ACTION_ACKNOWLEDGE).await;
     let acknowledged = door.slack.versions(ALERTS, &parent.ts).len();
-    let press = door.press(&parent, ACTION_OUTCOME);
-    assert_eq!(door.slack_request(&press).await.status, StatusCode::OK);
+    door.pressed(&parent, ACTION_OUTCOME).await;
     let view = door.slack.views()[0].view.clone();
     let values = json!({
         "handled": {"handled": {"type": "static_select", "selected_option": {"value": "waited"}}},
@@ -1005,8 +1019,7 @@ async fn post_checklist_puts_the_runbook_in_the_alerts_thread() {
     let parent = alerted(&door).await;
     let before = door.slack.replies(ALERTS, &parent.ts).len();
 
-    let press = door.press(&parent, ACTION_CHECKLIST);
-    assert_eq!(door.slack_request(&press).await.status, StatusCode::OK);
+    door.pressed(&parent, ACTION_CHECKLIST).await;
 
     let replies = door.slack.replies(ALERTS, &parent.ts);
     assert!(replies.len() > before, "{replies:#?}");
@@ -1039,15 +1052,7 @@ async fn a_clusters_own_checklist_comes_on_demand_from_a_bursts_announcement() {
     .await
     .unwrap();
     assert_eq!(recorded, 6);
-    let body = json!({"ElastiCache:NodeReplacementScheduled": "payments-0001-001", "Replication Group ID": "payments"});
-    let answer = door
-        .post_sns(&sns::notification(
-            &body,
-            Utc::now() - Duration::minutes(1),
-            "2",
-        ))
-        .await;
-    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    replacement_notified(&door, "payments-0001-001").await;
     let parents = door.slack.parents(ALERTS);
     assert_eq!(parents.len(), 1, "one grouped message: {parents:#?}");
     let replies = door.slack.replies(ALERTS, &parents[0].ts);
@@ -1257,15 +1262,7 @@ async fn the_events_api_and_the_history_page_filter_by_account_and_region() {
     let api = door.signed("/api/events");
     let ids = |answer: &Answer| -> Vec<String> {
         assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
-        let mut ids: Vec<String> = answer
-            .json()
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e["id"].as_str().unwrap().to_owned())
-            .collect();
-        ids.sort();
-        ids
+        sorted_ids(&answer.json())
     };
     let sorted = |mut v: Vec<&EventId>| {
         v.sort();
@@ -1478,15 +1475,10 @@ async fn a_step_ticked_on_the_runbook_page_is_recorded() {
 async fn an_acknowledged_alert_keeps_saying_so_when_its_maintenance_changes() {
     let door = door(true).await;
     let parent = alerted(&door).await;
-    let press = door.press(&parent, ACTION_ACKNOWLEDGE);
-    assert_eq!(door.slack_request(&press).await.status, StatusCode::OK);
+    door.pressed(&parent, ACTION_ACKNOWLEDGE).await;
 
     // Act: the replacement is rescheduled; the parent is brought up to date.
-    let body = json!({"ElastiCache:NodeReplacementRescheduled": "payments-0001-001", "Replication Group ID": "payments"});
-    let answer = door
-        .post_sns(&sns::notification(&body, Utc::now(), "2"))
-        .await;
-    assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+    replacement_rescheduled(&door).await;
 
     // Assert
     assert_eq!(

@@ -19,7 +19,9 @@ use cachewatch_core::history::store::EventStore;
 use cachewatch_tests::elasticache::{
     ElastiCacheStandIn, Fault as ElastiCacheFault, redis_group, redis_member,
 };
-use cachewatch_tests::lambda::{LambdaRuntime, Outcome};
+use cachewatch_tests::lambda::{
+    LambdaRuntime, OURS, Outcome, TABLE, scheduled_event, stack_environment,
+};
 use cachewatch_tests::moto::Moto;
 use cachewatch_tests::slack::{ALERTS, Endpoint, Fault, SlackStandIn, StoredMessage};
 use cachewatch_tests::webhook::WebhookReceiver;
@@ -27,8 +29,6 @@ use cachewatch_tests::{assert_contains_all, workspace_bin};
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use serde_json::{Value, json};
 
-const TABLE: &str = "cachewatch-history";
-const OURS: &str = "arn:aws:sns:eu-west-1:123456789012:cachewatch";
 const INGEST_ARN: &str = "arn:aws:lambda:eu-west-1:123456789012:function:cachewatch-ingest";
 const WITHIN: StdDuration = StdDuration::from_secs(60);
 
@@ -74,33 +74,6 @@ fn sns_event(at: DateTime<Utc>, message_id: &str, body: &Value) -> Value {
     })
 }
 
-/// The event EventBridge Scheduler hands the poller.
-fn scheduled_event(at: DateTime<Utc>) -> Value {
-    json!({
-        "version": "0",
-        "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
-        "detail-type": "Scheduled Event",
-        "source": "aws.events",
-        "account": "123456789012",
-        "time": at.to_rfc3339(),
-        "region": "eu-west-1",
-        "resources": ["arn:aws:events:eu-west-1:123456789012:rule/cachewatch-poll"],
-        "detail": {}
-    })
-}
-
-fn answer(outcome: &Outcome) -> &Value {
-    match outcome {
-        Outcome::Response(v) => v,
-        Outcome::Error {
-            error_type,
-            message,
-        } => {
-            panic!("the function failed: {error_type}: {message}")
-        }
-    }
-}
-
 /// The team's account: replication group `orders` (one primary, one replica) publishing to our
 /// topic, and Memcached cluster `sessions`, created before cachewatch, publishing nowhere.
 async fn create_fleet(stand_in: &ElastiCacheStandIn) {
@@ -143,24 +116,9 @@ async fn environment(
     stand_in: &ElastiCacheStandIn,
     slack: &SlackStandIn,
 ) -> Vec<(&'static str, String)> {
-    let secret = moto.create_table_and_secret(TABLE, slack.token()).await;
-    let path = alert_path(&moto.sdk_config().await).await;
-    let mut env = moto.env();
-    env.extend(path);
-    env.extend([
-        ("AWS_ENDPOINT_URL_ELASTICACHE", stand_in.endpoint()),
-        ("CACHEWATCH_TABLE", TABLE.to_owned()),
-        ("CACHEWATCH_SECRET_ARN", secret),
-        ("CACHEWATCH_TOPIC_ARN", OURS.to_owned()),
-        ("CACHEWATCH_TZ", "UTC".to_owned()),
-        ("CACHEWATCH_DIGEST_HOUR", "0".to_owned()),
-        ("SLACK_CHANNEL", ALERTS.to_owned()),
-        ("SLACK_API_BASE_URL", slack.api_base()),
-        ("SLACK_MIN_INTERVAL_MS", "0".to_owned()),
-        ("SLACK_RETRY_ATTEMPTS", "2".to_owned()),
-        ("SLACK_RETRY_DELAY_MS", "10".to_owned()),
-        ("RUST_LOG", "info".to_owned()),
-    ]);
+    let mut env = stack_environment(moto, stand_in, slack).await;
+    env.extend(alert_path(&moto.sdk_config().await).await);
+    env.push(("CACHEWATCH_DIGEST_HOUR", "0".to_owned()));
     env
 }
 
@@ -205,14 +163,6 @@ async fn alert_path(sdk: &aws_config::SdkConfig) -> Vec<(&'static str, String)> 
             queue.queue_url().expect("a URL").to_owned(),
         ),
     ]
-}
-
-/// An SDK configuration for the emulator.
-fn mentions(message: &StoredMessage, what: &str) -> bool {
-    message.text.contains(what)
-        || Value::Array(message.blocks.clone())
-            .to_string()
-            .contains(what)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -272,13 +222,13 @@ async fn sns_deliveries_a_lost_event_and_a_slack_outage_end_as_one_alert_each() 
     let again = ingest.invoke(replacement, WITHIN);
 
     // Assert 1: one event, one alert.
-    let first = answer(&first.outcome);
+    let first = first.outcome.answer();
     assert_eq!(
         (first["new"].as_u64(), first["alerts_sent"].as_u64()),
         (Some(1), Some(1)),
         "{first}"
     );
-    let again = answer(&again.outcome);
+    let again = again.outcome.answer();
     assert_eq!(
         (again["new"].as_u64(), again["alerts_sent"].as_u64()),
         (Some(0), Some(0)),
@@ -286,7 +236,7 @@ async fn sns_deliveries_a_lost_event_and_a_slack_outage_end_as_one_alert_each() 
     );
     let parents = slack.parents(ALERTS);
     assert_eq!(parents.len(), 1, "{parents:#?}");
-    assert!(mentions(&parents[0], "orders-001"), "{:?}", parents[0].text);
+    assert!(parents[0].mentions("orders-001"), "{:?}", parents[0].text);
 
     // Act 2: Slack is down when the failover notice arrives.
     slack.fail_next_n(50, Fault::HttpStatus(503));
@@ -294,7 +244,7 @@ async fn sns_deliveries_a_lost_event_and_a_slack_outage_end_as_one_alert_each() 
     slack.stop_failing();
 
     // Assert 2: the event is kept, its alert waits; Slack shows nothing new.
-    let during_outage = answer(&during_outage.outcome);
+    let during_outage = during_outage.outcome.answer();
     assert_eq!(during_outage["new"].as_u64(), Some(1), "{during_outage}");
     assert_eq!(
         during_outage["alerts_waiting"].as_u64(),
@@ -309,7 +259,7 @@ async fn sns_deliveries_a_lost_event_and_a_slack_outage_end_as_one_alert_each() 
     // Assert 3: DescribeEvents gave three records, of which one occurrence was new (the texts
     // of the two notices are the events SNS delivered); the waiting failover alert and the
     // `sessions` alert went out; the digest and the coverage gap were posted.
-    let run = answer(&run.outcome);
+    let run = run.outcome.answer();
     assert_eq!(
         run["backfill"],
         json!({ "records": 3, "new": 1, "rejected": 0 }),
@@ -334,13 +284,10 @@ async fn sns_deliveries_a_lost_event_and_a_slack_outage_end_as_one_alert_each() 
         alerts.iter().filter_map(|m| m.delivery_key()).collect();
     assert_eq!(keys.len(), 3, "no alert twice");
     assert!(
-        alerts.iter().any(|m| mentions(m, "orders-002")),
+        alerts.iter().any(|m| m.mentions("orders-002")),
         "{alerts:#?}"
     );
-    assert!(
-        alerts.iter().any(|m| mentions(m, "sessions")),
-        "{alerts:#?}"
-    );
+    assert!(alerts.iter().any(|m| m.mentions("sessions")), "{alerts:#?}");
     assert_eq!(
         others.len(),
         2,
@@ -351,7 +298,7 @@ async fn sns_deliveries_a_lost_event_and_a_slack_outage_end_as_one_alert_each() 
         .find(|m| m.text.starts_with("Coming up"))
         .expect("the digest");
     assert!(
-        mentions(digest, "orders-001") && mentions(digest, "sessions"),
+        digest.mentions("orders-001") && digest.mentions("sessions"),
         "{:?}",
         digest.blocks
     );
@@ -360,7 +307,7 @@ async fn sns_deliveries_a_lost_event_and_a_slack_outage_end_as_one_alert_each() 
         .find(|m| !m.text.starts_with("Coming up"))
         .expect("the audit");
     assert!(
-        mentions(coverage, "sessions") && !mentions(coverage, "orders-001"),
+        coverage.mentions("sessions") && !coverage.mentions("orders-001"),
         "{:?}",
         coverage.text
     );
@@ -370,13 +317,12 @@ async fn sns_deliveries_a_lost_event_and_a_slack_outage_end_as_one_alert_each() 
         coverage
             .text
             .starts_with("The alert path is broken: 1 problem")
-            && mentions(coverage, "only with aws:SourceAccount")
-            && mentions(
-                coverage,
+            && coverage.mentions("only with aws:SourceAccount")
+            && coverage.mentions(
                 "<https://docs.aws.amazon.com/AmazonElastiCache/latest/dg/ElastiCacheSNS.html|AWS>"
             )
-            && !mentions(coverage, "subscribed")
-            && !mentions(coverage, "dead-letter"),
+            && !coverage.mentions("subscribed")
+            && !coverage.mentions("dead-letter"),
         "{:?}",
         coverage.blocks
     );
@@ -421,7 +367,7 @@ async fn sns_deliveries_a_lost_event_and_a_slack_outage_end_as_one_alert_each() 
     let next = poller.invoke(scheduled_event(now + Duration::minutes(15)), WITHIN);
 
     // Assert 4: nothing new, nothing posted.
-    let next = answer(&next.outcome);
+    let next = next.outcome.answer();
     assert_eq!(next["backfill"]["new"].as_u64(), Some(0), "{next}");
     assert_eq!(next["alerts"]["sent"].as_u64(), Some(0), "{next}");
     assert_eq!(next["daily"]["digest"], json!("done already"), "{next}");
@@ -482,7 +428,7 @@ async fn the_ingest_function_keeps_the_facts_it_reads_and_alerts_them_with_their
         &json!({ "ElastiCache:CacheNodeReplaceStarted": "orders-001" }),
     );
     let first = ingest.invoke(scheduled, WITHIN);
-    assert_eq!(answer(&first.outcome)["alerts_sent"].as_u64(), Some(1));
+    assert_eq!(first.outcome.answer()["alerts_sent"].as_u64(), Some(1));
     let read_first: Vec<_> = slack.messages(ALERTS);
 
     // Act: the function's role loses the right to describe the cluster; the next notice comes.
@@ -493,21 +439,21 @@ async fn the_ingest_function_keeps_the_facts_it_reads_and_alerts_them_with_their
 
     // Assert: the first alert had the facts read now; the second names the facts kept in the
     // table, when they were read and why they were not read again.
-    assert_eq!(answer(&second.outcome)["new"].as_u64(), Some(1));
+    assert_eq!(second.outcome.answer()["new"].as_u64(), Some(1));
     assert!(
-        read_first.iter().any(|m| mentions(m, "Redis OSS")),
+        read_first.iter().any(|m| m.mentions("Redis OSS")),
         "{read_first:?}"
     );
     // The alert of the group is refreshed in place: its text now is what a person reads.
     let later = slack.messages(ALERTS);
     assert!(
         later.iter().any(
-            |m| mentions(m, "kept from the last lookup; looking it up again failed:")
-                && mentions(m, "AccessDenied")
+            |m| m.mentions("kept from the last lookup; looking it up again failed:")
+                && m.mentions("AccessDenied")
         ),
         "{later:?}"
     );
-    assert!(later.iter().any(|m| mentions(m, "Redis OSS")), "{later:?}");
+    assert!(later.iter().any(|m| m.mentions("Redis OSS")), "{later:?}");
 }
 
 /// Routes and mutes by tag, as a team writes them: the payments team's clusters (tagged on their
@@ -576,7 +522,13 @@ async fn the_ingest_function_routes_by_the_clusters_tags_and_mutes_by_them() {
     // Act
     let answers: Vec<Value> = [(1, "payments-001"), (2, "staging-cache"), (3, "orders-001")]
         .into_iter()
-        .map(|(n, cluster)| answer(&ingest.invoke(notice(n, cluster), WITHIN).outcome).clone())
+        .map(|(n, cluster)| {
+            ingest
+                .invoke(notice(n, cluster), WITHIN)
+                .outcome
+                .answer()
+                .clone()
+        })
         .collect();
 
     // Assert: payments' replacement went to its channel, orders' (no tag) to the default one,
@@ -589,18 +541,18 @@ async fn the_ingest_function_routes_by_the_clusters_tags_and_mutes_by_them() {
     let payments = slack.parents("C0PAYMENTS");
     let alerts = slack.parents(ALERTS);
     assert!(
-        payments.len() == 1 && mentions(&payments[0], "payments-001"),
+        payments.len() == 1 && payments[0].mentions("payments-001"),
         "{payments:#?}"
     );
     assert!(
-        alerts.len() == 1 && mentions(&alerts[0], "orders-001"),
+        alerts.len() == 1 && alerts[0].mentions("orders-001"),
         "{alerts:#?}"
     );
     assert!(
         !payments
             .iter()
             .chain(&alerts)
-            .any(|m| mentions(m, "staging-cache")),
+            .any(|m| m.mentions("staging-cache")),
         "the staging cluster is muted"
     );
     let store = DynamoStore::new(
@@ -685,7 +637,7 @@ async fn deliver_to_ingest(
                 "EventSource": "aws:sns",
                 "Sns": sns,
             }]});
-            answer(&ingest.invoke(event, WITHIN).outcome);
+            ingest.invoke(event, WITHIN).outcome.answer();
         }
         return messages.len();
     }
@@ -737,7 +689,7 @@ async fn a_canary_travels_from_the_topic_to_the_history_is_never_alerted_and_a_l
     let [check] = posted.as_slice() else {
         panic!("a canary never alerts, and its check is one line: {posted:?}")
     };
-    assert!(mentions(check, "Alert path checked"), "{check:?}");
+    assert!(check.mentions("Alert path checked"), "{check:?}");
     assert!(
         said.contains(&format!("Slack confirmed the post (message {})", check.ts)),
         "{said}"
@@ -784,7 +736,7 @@ async fn a_canary_travels_from_the_topic_to_the_history_is_never_alerted_and_a_l
     let loud = slack.messages(ALERTS);
     assert_eq!(loud.len(), 2, "{loud:?}");
     assert!(
-        mentions(&loud[1], "lost a canary") && mentions(&loud[1], "🚨"),
+        loud[1].mentions("lost a canary") && loud[1].mentions("🚨"),
         "{:?}",
         loud[1]
     );
@@ -812,21 +764,18 @@ async fn a_canary_travels_from_the_topic_to_the_history_is_never_alerted_and_a_l
 
     // Act 3: the poller's run that posts the day's digest.
     let poller = LambdaRuntime::running("cachewatch-poller", &env);
-    answer(&poller.invoke(scheduled_event(now()), WITHIN).outcome);
+    polled(&poller);
 
     // Assert 3: the digest says when the path was last checked, and how long the canary took.
     let posted = slack.messages(ALERTS);
-    let digest = posted
-        .iter()
-        .find(|m| m.text.contains("oming up"))
-        .unwrap_or_else(|| panic!("the digest: {posted:#?}"));
+    let digest = digest_in(&posted);
     let took = said
         .split("arrived: ")
         .nth(1)
         .and_then(|rest| rest.split(" end to end").next())
         .expect("the command said how long it took");
     assert!(
-        mentions(digest, "Alert path checked") && mentions(digest, &format!(", {took} end to end")),
+        digest.mentions("Alert path checked") && digest.mentions(&format!(", {took} end to end")),
         "{took}: {:?}",
         digest.blocks
     );
@@ -861,9 +810,9 @@ async fn an_aws_health_event_from_eventbridge_is_stored_once_per_communication_a
     let again = ingest.invoke(due, WITHIN);
 
     // Assert: one event per affected entity, stored once.
-    assert_eq!(answer(&first.outcome)["new"], 2, "{:?}", first.outcome);
-    assert_eq!(answer(&again.outcome)["events"], 2);
-    assert_eq!(answer(&again.outcome)["new"], 0);
+    assert_eq!(first.outcome.answer()["new"], 2, "{:?}", first.outcome);
+    assert_eq!(again.outcome.answer()["events"], 2);
+    assert_eq!(again.outcome.answer()["new"], 0);
     let stored = store.search(&due_query()).await.unwrap();
     assert_eq!(stored.len(), 2, "{stored:#?}");
     let orders = stored
@@ -880,7 +829,7 @@ async fn an_aws_health_event_from_eventbridge_is_stored_once_per_communication_a
     let next = ingest.invoke(due_open, WITHIN);
 
     // Assert: a new record, in the same maintenance.
-    assert_eq!(answer(&next.outcome)["new"], 1);
+    assert_eq!(next.outcome.answer()["new"], 1);
     let stored = store.search(&due_query()).await.unwrap();
     assert_eq!(stored.len(), 3);
     let of_orders: Vec<_> = stored
@@ -928,19 +877,23 @@ async fn history_only(moto: &Moto) -> (DynamoStore, Vec<(&'static str, String)>)
     (store, env)
 }
 
-/// The stack's topic delivering to a queue the test reads, in place of the ingest function's
-/// subscription (moto would invoke it in its own Lambda). Returns the queue's URL.
-async fn topic_to_queue(sdk: &aws_config::SdkConfig) -> String {
-    let (sns, sqs) = (aws_sdk_sns::Client::new(sdk), aws_sdk_sqs::Client::new(sdk));
-    let queue = sqs
-        .create_queue()
-        .queue_name("sns-to-ingest")
+/// Creates queue `name` in moto; returns its URL.
+async fn new_queue(sqs: &aws_sdk_sqs::Client, name: &str) -> String {
+    sqs.create_queue()
+        .queue_name(name)
         .send()
         .await
         .unwrap()
         .queue_url()
         .unwrap()
-        .to_owned();
+        .to_owned()
+}
+
+/// The stack's topic delivering to a queue the test reads, in place of the ingest function's
+/// subscription (moto would invoke it in its own Lambda). Returns the queue's URL.
+async fn topic_to_queue(sdk: &aws_config::SdkConfig) -> String {
+    let (sns, sqs) = (aws_sdk_sns::Client::new(sdk), aws_sdk_sqs::Client::new(sdk));
+    let queue = new_queue(&sqs, "sns-to-ingest").await;
     let listed = sns
         .list_subscriptions_by_topic()
         .topic_arn(OURS)
@@ -980,15 +933,7 @@ async fn alarm_topic(sdk: &aws_config::SdkConfig) -> (String, String) {
         .topic_arn()
         .unwrap()
         .to_owned();
-    let queue = sqs
-        .create_queue()
-        .queue_name("alarms")
-        .send()
-        .await
-        .unwrap()
-        .queue_url()
-        .unwrap()
-        .to_owned();
+    let queue = new_queue(&sqs, "alarms").await;
     sns.subscribe()
         .topic_arn(&topic)
         .protocol("sqs")
@@ -1026,6 +971,34 @@ async fn drain(sqs: &aws_sdk_sqs::Client, queue: &str) -> Vec<Value> {
     }
 }
 
+/// Asserts that the poller's answer `run` says canary `id` was last seen `state`, and what the
+/// next run does (`next`).
+fn assert_canary(run: &Value, id: &str, state: &str, next: &str) {
+    assert_eq!(
+        run["canary"]["last"],
+        json!({ "id": id, "state": state }),
+        "{run}"
+    );
+    assert_eq!(run["canary"]["next"], next, "{run}");
+}
+
+/// The digest ("Coming up …") among `posted`; fails, showing them, if there is none.
+fn digest_in(posted: &[StoredMessage]) -> &StoredMessage {
+    posted
+        .iter()
+        .find(|m| m.text.contains("oming up"))
+        .unwrap_or_else(|| panic!("the digest: {posted:#?}"))
+}
+
+/// What `poller` answers to a scheduled run now.
+fn polled(poller: &LambdaRuntime) -> Value {
+    poller
+        .invoke(scheduled_event(now()), WITHIN)
+        .outcome
+        .answer()
+        .clone()
+}
+
 /// The canary the poller's answer says it published.
 fn published(run: &Value) -> String {
     run["canary"]["next"]["published"]
@@ -1046,7 +1019,7 @@ async fn the_poller_sends_a_canary_when_none_is_recent_and_not_when_one_is() {
     let poller = LambdaRuntime::running("cachewatch-poller", &env);
 
     // Act 1: a run with no canary in the history.
-    let first = answer(&poller.invoke(scheduled_event(now()), WITHIN).outcome).clone();
+    let first = polled(&poller);
 
     // Assert 1: it published one, in ElastiCache's shape, to the stack's topic.
     let id = published(&first);
@@ -1062,28 +1035,20 @@ async fn the_poller_sends_a_canary_when_none_is_recent_and_not_when_one_is() {
     // Act 2: SNS carries it to the ingest function; the poller runs again, then a cold one
     // (a restarted function remembers nothing).
     let carried = sqs_redeliver(&sqs, &delivery, envelope, &ingest).await;
-    let second = answer(&poller.invoke(scheduled_event(now()), WITHIN).outcome).clone();
+    let second = polled(&poller);
     drop(poller);
     let cold = LambdaRuntime::running("cachewatch-poller", &env);
-    let third = answer(&cold.invoke(scheduled_event(now()), WITHIN).outcome).clone();
+    let third = polled(&cold);
 
     // Assert 2: it arrived, so none is due: nothing more on the topic, nothing loud in Slack.
     assert_eq!(carried, 1);
     for run in [&second, &third] {
-        assert_eq!(
-            run["canary"]["last"],
-            json!({ "id": id, "state": "arrived" }),
-            "{run}"
-        );
-        assert_eq!(
-            run["canary"]["next"], "not due: one arrived recently",
-            "{run}"
-        );
+        assert_canary(run, &id, "arrived", "not due: one arrived recently");
     }
     assert_eq!(drain(&sqs, &delivery).await, Vec::<Value>::new());
     let posted = slack.messages(ALERTS);
     assert!(
-        !posted.iter().any(|m| mentions(m, "lost a canary")),
+        !posted.iter().any(|m| m.mentions("lost a canary")),
         "{posted:#?}"
     );
 }
@@ -1127,29 +1092,18 @@ async fn a_scheduled_canary_that_never_arrives_is_said_once_in_slack_and_on_the_
         .collect();
 
     // Act 1: the first run publishes; the next, at once, still waits for it.
-    let first = answer(&pollers[0].invoke(scheduled_event(now()), WITHIN).outcome).clone();
+    let first = polled(&pollers[0]);
     let id = published(&first);
-    let soon = answer(&pollers[1].invoke(scheduled_event(now()), WITHIN).outcome).clone();
-    assert_eq!(
-        soon["canary"]["last"],
-        json!({ "id": id, "state": "awaited" }),
-        "{soon}"
-    );
-    assert_eq!(
-        soon["canary"]["next"], "not due: the last one is recent",
-        "{soon}"
-    );
+    let soon = polled(&pollers[1]);
+    assert_canary(&soon, &id, "awaited", "not due: the last one is recent");
 
     // Act 2: past the bound, two pollers run at once, then one runs again.
     std::thread::sleep(StdDuration::from_secs(4));
     let both: Vec<Value> = std::thread::scope(|s| {
-        let runs: Vec<_> = pollers
-            .iter()
-            .map(|p| s.spawn(|| answer(&p.invoke(scheduled_event(now()), WITHIN).outcome).clone()))
-            .collect();
+        let runs: Vec<_> = pollers.iter().map(|p| s.spawn(move || polled(p))).collect();
         runs.into_iter().map(|r| r.join().unwrap()).collect()
     });
-    let again = answer(&pollers[0].invoke(scheduled_event(now()), WITHIN).outcome).clone();
+    let again = polled(&pollers[0]);
 
     // Assert: the lost canary was said once, by one of them, to Slack and to the alarm topic.
     let told: Vec<&Value> = both
@@ -1173,12 +1127,12 @@ async fn a_scheduled_canary_that_never_arrives_is_said_once_in_slack_and_on_the_
     let loud: Vec<StoredMessage> = slack
         .messages(ALERTS)
         .into_iter()
-        .filter(|m| mentions(m, "lost a canary"))
+        .filter(|m| m.mentions("lost a canary"))
         .collect();
     let [loud] = loud.as_slice() else {
         panic!("one loud message: {loud:#?}")
     };
-    assert!(mentions(loud, &id), "{loud:?}");
+    assert!(loud.mentions(&id), "{loud:?}");
     let raised = drain(&sqs, &alarm_queue).await;
     let [alarm] = raised.as_slice() else {
         panic!("one alarm: {raised:?}")
@@ -1229,8 +1183,8 @@ async fn without_slack_the_ingest_function_sends_each_alert_to_the_webhook_once(
     let again = ingest.invoke(notice, WITHIN);
 
     // Assert: one signed alert reached the pager, keyed by its maintenance; Slack heard nothing.
-    assert_eq!(answer(&first.outcome)["new"].as_u64(), Some(1));
-    assert_eq!(answer(&again.outcome)["new"].as_u64(), Some(0));
+    assert_eq!(first.outcome.answer()["new"].as_u64(), Some(1));
+    assert_eq!(again.outcome.answer()["new"].as_u64(), Some(0));
     let received = receiver.received();
     assert_eq!(received.len(), 1, "{received:?}");
     let body = received[0].json();
@@ -1313,7 +1267,7 @@ async fn the_poller_reads_every_spoke_through_its_role_and_one_that_fails_stops_
     );
     let poller = LambdaRuntime::running("cachewatch-poller", &env);
 
-    let run = answer(&poller.invoke(scheduled_event(now()), WITHIN).outcome).clone();
+    let run = polled(&poller);
 
     // Every spoke was read but the refused one, which is reported, and the run went on.
     let spokes = run["spokes"].as_array().unwrap_or_else(|| panic!("{run}"));
@@ -1385,20 +1339,16 @@ async fn the_poller_reads_every_spoke_through_its_role_and_one_that_fails_stops_
     assert!(
         posted
             .iter()
-            .any(|m| mentions(m, "account payments-prod (111111111111)")),
+            .any(|m| m.mentions("account payments-prod (111111111111)")),
         "{posted:#?}"
     );
     assert!(
-        posted.iter().any(|m| mentions(m, "account 222222222222")),
+        posted.iter().any(|m| m.mentions("account 222222222222")),
         "{posted:#?}"
     );
-    let digest = posted
-        .iter()
-        .find(|m| m.text.contains("oming up"))
-        .unwrap_or_else(|| panic!("the digest: {posted:#?}"));
+    let digest = digest_in(&posted);
     assert!(
-        mentions(digest, "Spokes not read")
-            && mentions(digest, "account 111111111111 in us-west-2"),
+        digest.mentions("Spokes not read") && digest.mentions("account 111111111111 in us-west-2"),
         "{:?}",
         digest.blocks
     );
@@ -1476,7 +1426,7 @@ async fn one_cluster_name_in_two_accounts_is_two_maintenances_and_the_pollers_te
         .push(staging);
     let ingest = LambdaRuntime::running("cachewatch-ingest", &env);
 
-    let delivered = answer(&ingest.invoke(notices, WITHIN).outcome).clone();
+    let delivered = ingest.invoke(notices, WITHIN).outcome.answer().clone();
 
     assert_eq!(delivered["new"], json!(2), "{delivered}");
     let store = DynamoStore::new(
@@ -1513,12 +1463,12 @@ async fn one_cluster_name_in_two_accounts_is_two_maintenances_and_the_pollers_te
     let threads: Vec<StoredMessage> = slack
         .parents(ALERTS)
         .into_iter()
-        .filter(|m| mentions(m, "sessions-redis"))
+        .filter(|m| m.mentions("sessions-redis"))
         .collect();
     assert_eq!(threads.len(), 2, "one thread each: {threads:#?}");
     for account in ["account 123456789012", "account 444455556666"] {
         assert_eq!(
-            threads.iter().filter(|m| mentions(m, account)).count(),
+            threads.iter().filter(|m| m.mentions(account)).count(),
             1,
             "{account}: {threads:#?}"
         );
@@ -1533,7 +1483,7 @@ async fn one_cluster_name_in_two_accounts_is_two_maintenances_and_the_pollers_te
         at + Duration::seconds(2),
     );
     let poller = LambdaRuntime::running("cachewatch-poller", &env);
-    let run = answer(&poller.invoke(scheduled_event(now()), WITHIN).outcome).clone();
+    let run = polled(&poller);
 
     assert_eq!(run["backfill"]["records"], json!(1), "{run}");
     assert_eq!(
@@ -1559,7 +1509,7 @@ async fn one_cluster_name_in_two_accounts_is_two_maintenances_and_the_pollers_te
     let threads_after: Vec<String> = slack
         .parents(ALERTS)
         .into_iter()
-        .filter(|m| mentions(m, "sessions-redis") && !m.text.contains("oming up"))
+        .filter(|m| m.mentions("sessions-redis") && !m.text.contains("oming up"))
         .map(|m| m.text)
         .collect();
     assert_eq!(threads_after.len(), 2, "no new thread: {threads_after:#?}");
@@ -1650,7 +1600,7 @@ async fn the_poller_reads_the_organisations_active_accounts_and_ingest_admits_th
     );
     let poller = LambdaRuntime::running("cachewatch-poller", &env);
 
-    let run = answer(&poller.invoke(scheduled_event(now()), WITHIN).outcome).clone();
+    let run = polled(&poller);
 
     assert_eq!(run["organization"]["accounts"], 3, "{run}");
     assert_eq!(accounts_read(&run), active, "{run}");
@@ -1768,7 +1718,7 @@ async fn a_failed_listing_of_the_organisation_is_reported_and_stops_no_spoke() {
     );
     let poller = LambdaRuntime::running("cachewatch-poller", &env);
 
-    let run = answer(&poller.invoke(scheduled_event(now()), WITHIN).outcome).clone();
+    let run = polled(&poller);
 
     let error = run["organization"]["error"].as_str().unwrap_or_default();
     assert!(error.contains("ListAccounts failed"), "{run}");
@@ -1785,12 +1735,9 @@ async fn a_failed_listing_of_the_organisation_is_reported_and_stops_no_spoke() {
     assert_eq!(run["spokes"][0]["records"], 1, "the listed spoke: {run}");
     assert_eq!(run["backfill"]["new"], 1, "{run}");
     let posted = slack.messages(ALERTS);
-    let digest = posted
-        .iter()
-        .find(|m| m.text.contains("oming up"))
-        .unwrap_or_else(|| panic!("the digest: {posted:#?}"));
+    let digest = digest_in(&posted);
     assert!(
-        mentions(digest, "Spokes not read") && mentions(digest, "the organisation's accounts"),
+        digest.mentions("Spokes not read") && digest.mentions("the organisation's accounts"),
         "{:?}",
         digest.blocks
     );

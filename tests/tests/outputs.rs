@@ -171,16 +171,15 @@ fn the_webhook_gets_each_alert_once_signed_after_failing_first() {
     let receiver = WebhookReceiver::start();
     let dir = tempfile::tempdir().unwrap();
     webhook_config(dir.path(), &receiver.url());
+    // `cachewatch ingest` of `document`, the webhook tried up to `attempts` times.
+    let ingest = |document: &str, attempts: u32| {
+        let env = webhook_env(attempts);
+        cachewatch(&slack, dir.path(), &["ingest", "-"], Some(document), &env)
+    };
 
     // The receiver fails the first request on purpose: the send is retried within the ingest.
     receiver.answer_next(&[503]);
-    let out = cachewatch(
-        &slack,
-        dir.path(),
-        &["ingest", "-"],
-        Some(&scheduled("cart-0001-001", now, 6)),
-        &webhook_env(3),
-    );
+    let out = ingest(&scheduled("cart-0001-001", now, 6), 3);
     assert!(out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("1 to webhook"), "{}", text(&out));
     let received = receiver.received();
@@ -220,25 +219,13 @@ fn the_webhook_gets_each_alert_once_signed_after_failing_first() {
     assert_eq!(receiver.received().len(), 2, "{}", text(&out));
 
     // The same notice again (an SNS re-delivery): nothing is sent.
-    let out = cachewatch(
-        &slack,
-        dir.path(),
-        &["ingest", "-"],
-        Some(&scheduled("cart-0001-001", now, 6)),
-        &webhook_env(3),
-    );
+    let out = ingest(&scheduled("cart-0001-001", now, 6), 3);
     assert!(out.status.success(), "{}", text(&out));
     assert_eq!(receiver.received().len(), 2);
 
     // The receiver is down for a whole ingest: the reschedule waits, and the exit says so.
     receiver.answer_otherwise(503);
-    let out = cachewatch(
-        &slack,
-        dir.path(),
-        &["ingest", "-"],
-        Some(&rescheduled("cart-0001-001", now, 6, 9)),
-        &webhook_env(2),
-    );
+    let out = ingest(&rescheduled("cart-0001-001", now, 6, 9), 2);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(
         text(&out).contains("still pending for an output"),

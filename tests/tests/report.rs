@@ -7,7 +7,7 @@ use aws_sdk_elasticache::Client;
 use cachewatch_adapters::SqliteStore;
 use cachewatch_core::history::response::{Outcome, ResponseStore};
 use cachewatch_core::model::event::EventId;
-use cachewatch_tests::elasticache::ElastiCacheStandIn;
+use cachewatch_tests::elasticache::{ElastiCacheStandIn, plain_redis_group};
 use cachewatch_tests::operator::Operator;
 use cachewatch_tests::{assert_contains_all, fixture};
 use chrono::{DateTime, Duration, Utc};
@@ -234,13 +234,7 @@ async fn engines_come_from_elasticache_when_asked() {
     // Arrange: orders (Redis OSS) and sessions (Memcached) still exist; the others were deleted.
     let stand_in = ElastiCacheStandIn::start();
     let client = Client::new(&stand_in.sdk_config().await);
-    client
-        .create_replication_group()
-        .replication_group_id("orders")
-        .replication_group_description("orders cache")
-        .engine("redis")
-        .cache_node_type("cache.t4g.small")
-        .replicas_per_node_group(1)
+    plain_redis_group(&client, "orders")
         .send()
         .await
         .expect("moto creates the replication group");

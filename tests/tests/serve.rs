@@ -25,6 +25,18 @@ use serde_json::{Value, json};
 
 const ONCALL: &str = "U0ONCALL";
 
+/// `cachewatch serve` on a free port of the loopback, with nothing on its input and its output
+/// and log piped to the test.
+fn serve_command() -> Command {
+    let mut command = Command::new(workspace_bin("cachewatch"));
+    command
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    command
+}
+
 /// A `cachewatch serve` process; killed when dropped.
 struct Server {
     child: Child,
@@ -37,8 +49,7 @@ impl Server {
     /// Starts `cachewatch serve --addr 127.0.0.1:0` on `db`, with Slack at the stand-in, and
     /// waits until it answers.
     fn start(db: &std::path::Path, slack: &SlackStandIn, host: &SnsHost) -> Self {
-        let mut child = Command::new(workspace_bin("cachewatch"))
-            .args(["serve", "--addr", "127.0.0.1:0"])
+        let mut child = serve_command()
             .env("CACHEWATCH_DB", db)
             .env("SLACK_API_BASE_URL", slack.api_base())
             .env("SLACK_BOT_TOKEN", slack.token())
@@ -56,9 +67,6 @@ impl Server {
             .env_remove("CACHEWATCH_LINK_SECRET")
             .env_remove("CACHEWATCH_PUBLIC_PAGES")
             .env_remove("CACHEWATCH_CONFIG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
             .spawn()
             .expect("cachewatch serve starts");
         let log = Arc::new(Mutex::new(String::new()));
@@ -570,17 +578,13 @@ async fn idle_slow_and_oversized_clients_do_not_starve_the_server() {
 #[test]
 fn a_link_lifetime_that_cannot_be_written_stops_the_start_up() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(workspace_bin("cachewatch"))
-        .args(["serve", "--addr", "127.0.0.1:0"])
+    let mut child = serve_command()
         .env("CACHEWATCH_DB", dir.path().join("history.db"))
         .env("CACHEWATCH_LINK_SECRET", "0123456789abcdef0123456789abcdef")
         .env("CACHEWATCH_LINK_TTL", "9999999999d")
         .env_remove("CACHEWATCH_CONFIG")
         .env_remove("SLACK_BOT_TOKEN")
         .env_remove("SLACK_WEBHOOK_URL")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
         .spawn()
         .expect("cachewatch serve runs");
     let deadline = Instant::now() + StdDuration::from_secs(20);

@@ -13,14 +13,12 @@ use aws_sdk_elasticache::types::Tag;
 use cachewatch_adapters::spokes::{config_in, role_of};
 use cachewatch_core::config::spokes::SpokeRegion;
 use cachewatch_tests::elasticache::{ElastiCacheStandIn, Fault};
-use cachewatch_tests::lambda::{LambdaRuntime, Outcome};
+use cachewatch_tests::lambda::{LambdaRuntime, OURS, Outcome, scheduled_event, stack_environment};
 use cachewatch_tests::moto::Moto;
 use cachewatch_tests::slack::{ALERTS, Fault as SlackFault, SlackStandIn, StoredMessage};
 use chrono::{Duration, Utc};
 use serde_json::{Value, json};
 
-const TABLE: &str = "cachewatch-history";
-const OURS: &str = "arn:aws:sns:eu-west-1:123456789012:cachewatch";
 const SPOKE_TOPIC: &str = "arn:aws:sns:us-east-1:111111111111:cachewatch-spoke-events";
 const SPOKE_ROLE: &str = "arn:aws:iam::111111111111:role/cachewatch-spoke-reader";
 const EXTERNAL_ID: &str = "cachewatch-hub-0123456789";
@@ -98,22 +96,10 @@ async fn environment(
     stand_in: &ElastiCacheStandIn,
     slack: &SlackStandIn,
 ) -> Vec<(&'static str, String)> {
-    let secret = moto.create_table_and_secret(TABLE, slack.token()).await;
-    let mut env = moto.env();
+    let mut env = stack_environment(moto, stand_in, slack).await;
     env.extend([
-        ("AWS_ENDPOINT_URL_ELASTICACHE", stand_in.endpoint()),
-        ("CACHEWATCH_TABLE", TABLE.to_owned()),
-        ("CACHEWATCH_SECRET_ARN", secret),
-        ("CACHEWATCH_TOPIC_ARN", OURS.to_owned()),
-        ("CACHEWATCH_TZ", "UTC".to_owned()),
         ("CACHEWATCH_CONFIG_TOML", CONFIG.to_owned()),
         ("CACHEWATCH_SPOKE_EXTERNAL_ID", EXTERNAL_ID.to_owned()),
-        ("SLACK_CHANNEL", ALERTS.to_owned()),
-        ("SLACK_API_BASE_URL", slack.api_base()),
-        ("SLACK_MIN_INTERVAL_MS", "0".to_owned()),
-        ("SLACK_RETRY_ATTEMPTS", "2".to_owned()),
-        ("SLACK_RETRY_DELAY_MS", "10".to_owned()),
-        ("RUST_LOG", "info".to_owned()),
     ]);
     env
 }
@@ -144,24 +130,11 @@ fn notice(topic: &str, message_id: &str) -> Value {
 }
 
 fn sent(outcome: &Outcome) -> u64 {
-    match outcome {
-        Outcome::Response(v) => v["alerts_sent"].as_u64().unwrap_or(0),
-        Outcome::Error {
-            error_type,
-            message,
-        } => panic!("the function failed: {error_type}: {message}"),
-    }
-}
-
-fn mentions(message: &StoredMessage, what: &str) -> bool {
-    message.text.contains(what)
-        || Value::Array(message.blocks.clone())
-            .to_string()
-            .contains(what)
+    outcome.answer()["alerts_sent"].as_u64().unwrap_or(0)
 }
 
 fn any_mentions(messages: &[StoredMessage], what: &str) -> bool {
-    messages.iter().any(|m| mentions(m, what))
+    messages.iter().any(|m| m.mentions(what))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -274,21 +247,6 @@ async fn a_spoke_whose_role_cannot_be_assumed_has_facts_not_known_and_its_alert_
     );
 }
 
-/// The event EventBridge Scheduler hands the poller.
-fn scheduled_event() -> Value {
-    json!({
-        "version": "0",
-        "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
-        "detail-type": "Scheduled Event",
-        "source": "aws.events",
-        "account": "123456789012",
-        "time": Utc::now().to_rfc3339(),
-        "region": "eu-west-1",
-        "resources": ["arn:aws:events:eu-west-1:123456789012:rule/cachewatch-poll"],
-        "detail": {}
-    })
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_poller_sends_a_spokes_waiting_alert_with_the_spoke_clusters_facts() {
     // Arrange: both clusters, as above; Slack is down when the spoke's notice arrives.
@@ -312,12 +270,10 @@ async fn the_poller_sends_a_spokes_waiting_alert_with_the_spoke_clusters_facts()
     assert!(slack.messages(PAYMENTS).is_empty());
 
     // Act
-    let run = poller.invoke(scheduled_event(), WITHIN);
+    let run = poller.invoke(scheduled_event(Utc::now()), WITHIN);
 
     // Assert: the waiting alert went out from the poller, drawn with the spoke's facts.
-    let Outcome::Response(run) = &run.outcome else {
-        panic!("the poller failed: {:?}", run.outcome)
-    };
+    let run = run.outcome.answer();
     assert_eq!(run["alerts"]["sent"].as_u64(), Some(1), "{run}");
     let payments = slack.messages(PAYMENTS);
     assert!(

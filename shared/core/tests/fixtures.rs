@@ -80,8 +80,13 @@ fn parse(input: &str) -> Vec<MaintenanceEvent> {
 
 /// The `Display` of the error an input gives.
 fn parse_error(input: &str) -> String {
+    refusal("the input", input)
+}
+
+/// Why `input` (the case `case`) is refused; fails, naming the case, if it is read instead.
+fn refusal(case: &str, input: &str) -> String {
     match parse_document(input, &context()) {
-        Ok(events) => panic!("expected an error, got {} events", events.len()),
+        Ok(events) => panic!("{case}: expected an error, got {} events", events.len()),
         Err(e) => e.to_string(),
     }
 }
@@ -1165,77 +1170,67 @@ fn the_legacy_sample_has_the_id_of_its_describe_events_record() {
 
 // --- Malformed inputs ------------------------------------------------------------------------------
 
+/// Malformed inputs refused with exactly this message: what is wrong, and where.
 #[test]
-fn an_empty_input_says_so() {
-    // Arrange
-    let input = " \n\t\n";
-
-    // Act
-    let error = parse_error(input);
-
-    // Assert
-    assert_eq!(error, "the input is empty");
-}
-
-#[test]
-fn broken_json_names_the_line_and_column() {
-    // Arrange
-    let input = MALFORMED_BROKEN;
-
-    // Act
-    let error = parse_error(input);
-
-    // Assert
-    assert_eq!(error, "not valid JSON at line 8, column 9: trailing comma");
-}
-
-#[test]
-fn an_unknown_json_shape_names_the_keys_it_found() {
-    // Arrange
-    let input = MALFORMED_UNKNOWN_SHAPE;
-
-    // Act
-    let error = parse_error(input);
-
-    // Assert
-    assert!(
-        error.starts_with(
-            "not an ElastiCache message, SNS notification, Lambda SNS event or DescribeEvents output"
+fn a_malformed_input_is_refused_saying_what_is_wrong_and_where() {
+    let cases = [
+        ("an empty input says so", " \n\t\n", "the input is empty"),
+        (
+            "broken JSON names the line and column",
+            MALFORMED_BROKEN,
+            "not valid JSON at line 8, column 9: trailing comma",
         ),
-        "{error}"
-    );
-    assert!(error.contains("detail-type"), "{error}");
+        (
+            "a bad date names its record and value",
+            MALFORMED_BAD_DATE,
+            r#"record 2: `Date` is not a date: "2026-06-31T10:03:12.007000+00:00""#,
+        ),
+        (
+            "a control character in an identifier names its record",
+            MALFORMED_CONTROL_CHARACTER,
+            "record 2: `ElastiCache:NodeReplacementScheduled`: source id contains a control character",
+        ),
+    ];
+    for (case, input, expected) in cases {
+        assert_eq!(refusal(case, input), expected, "{case}");
+    }
 }
 
+/// Malformed inputs refused with a message that starts by saying what and where, and names
+/// the detail that tells the reader what to look at.
 #[test]
-fn a_subscription_confirmation_is_not_an_event_and_says_what_to_do() {
-    // Arrange
-    let input = SNS_SUBSCRIPTION_CONFIRMATION;
-
-    // Act
-    let error = parse_error(input);
-
-    // Assert
-    assert!(
-        error.starts_with("an SNS SubscriptionConfirmation carries no event"),
-        "{error}"
-    );
-    assert!(error.contains("SubscribeURL"), "{error}");
-}
-
-#[test]
-fn a_bad_date_names_its_record_and_value() {
-    // Arrange
-    let input = MALFORMED_BAD_DATE;
-
-    // Act
-    let error = parse_error(input);
-
-    // Assert
-    assert_eq!(
-        error,
-        r#"record 2: `Date` is not a date: "2026-06-31T10:03:12.007000+00:00""#
-    );
+fn a_malformed_input_is_refused_naming_where_and_the_detail() {
+    let cases = [
+        (
+            "an unknown JSON shape names the keys it found",
+            MALFORMED_UNKNOWN_SHAPE,
+            "not an ElastiCache message, SNS notification, Lambda SNS event or DescribeEvents output",
+            "detail-type",
+        ),
+        (
+            "a subscription confirmation is not an event and says what to do",
+            SNS_SUBSCRIPTION_CONFIRMATION,
+            "an SNS SubscriptionConfirmation carries no event",
+            "SubscribeURL",
+        ),
+        (
+            "a console row with an unreadable date names its line",
+            MALFORMED_CONSOLE_DATE,
+            "line 3: console row: the date",
+            "last Sunday, 02:20 (UTC+09:00)",
+        ),
+        (
+            "a broken third JSON line names line 3",
+            MALFORMED_LINE_3,
+            "line 3: not valid JSON",
+            "EOF while parsing a string",
+        ),
+    ];
+    for (case, input, starts, detail) in cases {
+        let error = refusal(case, input);
+        assert!(error.starts_with(starts), "{case}: {error}");
+        assert!(error.contains(detail), "{case}: {error}");
+    }
 }
 
 #[test]
@@ -1293,50 +1288,6 @@ fn an_oversized_email_line_names_its_line() {
     // Assert
     assert!(error.starts_with("line 4: `message` is "), "{error}");
     assert!(error.ends_with("bytes long (at most 65536)"), "{error}");
-}
-
-#[test]
-fn a_control_character_in_an_identifier_names_its_record() {
-    // Arrange
-    let input = MALFORMED_CONTROL_CHARACTER;
-
-    // Act
-    let error = parse_error(input);
-
-    // Assert
-    assert_eq!(
-        error,
-        "record 2: `ElastiCache:NodeReplacementScheduled`: source id contains a control character"
-    );
-}
-
-#[test]
-fn a_console_row_with_an_unreadable_date_names_its_line() {
-    // Arrange
-    let input = MALFORMED_CONSOLE_DATE;
-
-    // Act
-    let error = parse_error(input);
-
-    // Assert
-    assert!(
-        error.starts_with("line 3: console row: the date"),
-        "{error}"
-    );
-    assert!(error.contains("last Sunday, 02:20 (UTC+09:00)"), "{error}");
-}
-
-#[test]
-fn a_broken_third_json_line_names_line_3() {
-    // Arrange
-    let input = MALFORMED_LINE_3;
-
-    // Act
-    let error = parse_error(input);
-
-    // Assert
-    assert!(error.starts_with("line 3: not valid JSON"), "{error}");
-    assert!(error.contains("EOF while parsing a string"), "{error}");
 }
 
 #[test]

@@ -9,7 +9,7 @@ use cachewatch_core::alerting::delivery::{
 use cachewatch_core::alerting::notify::NotifySettings;
 use cachewatch_core::alerting::slack::{self, SlackMessage};
 use cachewatch_core::cluster::facts::{ClusterFacts, Engine, NodeRole};
-use cachewatch_core::cluster::kept::FactsStore;
+use cachewatch_core::cluster::kept::{FactsRecord, FactsStore};
 use cachewatch_core::config::Config;
 use cachewatch_core::history::response::{MuteRecord, ResponseStore};
 use cachewatch_core::runbook::Runbooks;
@@ -127,16 +127,34 @@ impl World {
         input: Input<'_>,
         chat: bool,
     ) -> Result<Ingested, IngestError> {
-        let request = IngestRequest {
+        ingest(self.ports(chat), self.request_now(door, input)).await
+    }
+
+    /// `document` ingested through the SNS door, with the chat or without; it must succeed.
+    pub(crate) async fn sns(&self, document: &str, chat: bool) -> Ingested {
+        let input = Input::Document(document);
+        self.ingest(Door::Sns, input, chat).await.unwrap()
+    }
+
+    /// A request to ingest `input` through `door` at `LATER`, its alerts sent by the call.
+    fn request_now<'a>(&'a self, door: Door, input: Input<'a>) -> IngestRequest<'a> {
+        IngestRequest {
             door,
             input,
             config: &self.config,
             settings: &self.settings,
             alerting: Alerting::Now,
             progress: None,
-            now: at("2026-06-10T15:23:00Z"),
-        };
-        ingest(self.ports(chat), request).await
+            now: at(LATER),
+        }
+    }
+
+    /// The facts kept for the cluster of `event`, if any.
+    async fn kept_facts(&self, event: &MaintenanceEvent) -> Option<FactsRecord> {
+        self.store
+            .latest_facts(&cachewatch_core::cluster::kept::facts_key(event))
+            .await
+            .unwrap()
     }
 }
 
@@ -144,15 +162,9 @@ impl World {
 async fn a_notification_is_stored_and_alerted_once_however_often_it_arrives() {
     let world = World::new();
 
-    let first = world
-        .ingest(Door::Sns, Input::Document(SNS_EVENT), true)
-        .await
-        .unwrap();
+    let first = world.sns(SNS_EVENT, true).await;
     let posted = world.chat.texts().len();
-    let again = world
-        .ingest(Door::Sns, Input::Document(SNS_EVENT), true)
-        .await
-        .unwrap();
+    let again = world.sns(SNS_EVENT, true).await;
 
     assert!(first.outcome.new_count() > 0);
     assert!(matches!(&first.alerts, Alerts::Sent(r) if !r.sent.is_empty()));
@@ -184,10 +196,7 @@ async fn a_document_that_does_not_read_stores_nothing() {
 async fn without_a_chat_events_are_stored_and_no_alert_is_recorded() {
     let world = World::new();
 
-    let done = world
-        .ingest(Door::Sns, Input::Document(SNS_EVENT), false)
-        .await
-        .unwrap();
+    let done = world.sns(SNS_EVENT, false).await;
 
     assert!(done.outcome.new_count() > 0);
     assert!(matches!(done.alerts, Alerts::NotSent));
@@ -218,10 +227,7 @@ async fn a_mute_set_in_slack_silences_the_alert_of_a_notification() {
         .await
         .unwrap();
 
-    let done = world
-        .ingest(Door::Sns, Input::Document(SNS_EVENT), true)
-        .await
-        .unwrap();
+    let done = world.sns(SNS_EVENT, true).await;
 
     assert!(done.outcome.new_count() > 0);
     assert!(world.chat.texts().is_empty(), "{:?}", world.chat.texts());
@@ -340,6 +346,16 @@ impl FactsSource for Refuses {
 const READ_AT: &str = "2026-06-05T08:30:00Z";
 const LATER: &str = "2026-06-10T15:23:00Z";
 
+/// Asserts that `text` says the facts were read at `READ_AT`, as seen at `LATER`, and ends
+/// with `why` they are shown as they are.
+fn assert_read_before_later(text: &str, why: &str) {
+    assert!(
+        text.starts_with("read Fri 05 Jun 2026 08:30 UTC from ElastiCache, 5 days 6 hours ago"),
+        "{text}"
+    );
+    assert!(text.ends_with(why), "{text}");
+}
+
 impl World {
     /// The first event of the SNS notification, read but not stored.
     fn notified_event(&self) -> MaintenanceEvent {
@@ -354,15 +370,7 @@ impl World {
             facts,
             runbooks: &self.runbooks,
         };
-        let request = IngestRequest {
-            door: Door::Sns,
-            input: Input::Document(SNS_EVENT),
-            config: &self.config,
-            settings: &self.settings,
-            alerting: Alerting::Now,
-            progress: None,
-            now: at(LATER),
-        };
+        let request = self.request_now(Door::Sns, Input::Document(SNS_EVENT));
         ingest(ports, request).await.unwrap()
     }
 }
@@ -375,10 +383,8 @@ async fn facts_elasticache_answers_with_are_kept_with_the_time_they_were_read() 
     let known = known_facts(&world.store, &Answers, &event, None, at(READ_AT), "").await;
 
     let kept = world
-        .store
-        .latest_facts(&cachewatch_core::cluster::kept::facts_key(&event))
+        .kept_facts(&event)
         .await
-        .unwrap()
         .expect("the facts read are kept");
     assert_eq!(kept.read_at, at(READ_AT));
     assert_eq!(kept.facts.engine, Some(Engine::Valkey));
@@ -397,12 +403,7 @@ async fn an_answer_reused_by_the_lookup_is_kept_with_the_time_it_was_read_and_sa
 
     let known = known_facts(&world.store, &Reuses, &event, None, at(LATER), "").await;
 
-    let kept = world
-        .store
-        .latest_facts(&cachewatch_core::cluster::kept::facts_key(&event))
-        .await
-        .unwrap()
-        .expect("the facts are kept");
+    let kept = world.kept_facts(&event).await.expect("the facts are kept");
     assert_eq!(
         kept.read_at,
         at(READ_AT),
@@ -413,14 +414,9 @@ async fn an_answer_reused_by_the_lookup_is_kept_with_the_time_it_was_read_and_sa
     assert!(known.fresh);
     assert!(known.reused);
     assert_eq!(known.read_at, Some(at(READ_AT)));
-    let text = known.read_text(at(LATER)).unwrap();
-    assert!(
-        text.starts_with("read Fri 05 Jun 2026 08:30 UTC from ElastiCache, 5 days 6 hours ago"),
-        "{text}"
-    );
-    assert!(
-        text.ends_with("(an answer reused by this lookup)"),
-        "{text}"
+    assert_read_before_later(
+        &known.read_text(at(LATER)).unwrap(),
+        "(an answer reused by this lookup)",
     );
 }
 
@@ -435,21 +431,11 @@ async fn a_refused_lookup_stands_on_the_facts_kept_and_says_when_they_were_read_
     assert!(!known.fresh);
     assert_eq!(known.facts.engine, Some(Engine::Valkey));
     assert_eq!(known.read_at, Some(at(READ_AT)));
-    let text = known.read_text(at(LATER)).unwrap();
-    assert!(
-        text.starts_with("read Fri 05 Jun 2026 08:30 UTC from ElastiCache, 5 days 6 hours ago"),
-        "{text}"
+    assert_read_before_later(
+        &known.read_text(at(LATER)).unwrap(),
+        "(kept from the last lookup; looking it up again failed: AccessDenied)",
     );
-    assert!(
-        text.ends_with("(kept from the last lookup; looking it up again failed: AccessDenied)"),
-        "{text}"
-    );
-    let kept = world
-        .store
-        .latest_facts(&cachewatch_core::cluster::kept::facts_key(&event))
-        .await
-        .unwrap()
-        .unwrap();
+    let kept = world.kept_facts(&event).await.unwrap();
     assert_eq!(kept.read_at, at(READ_AT), "a failed lookup keeps nothing");
 }
 
@@ -476,10 +462,8 @@ async fn the_alert_of_an_ingest_keeps_the_facts_its_lookup_read() {
 
     let event = world.notified_event();
     let kept = world
-        .store
-        .latest_facts(&cachewatch_core::cluster::kept::facts_key(&event))
+        .kept_facts(&event)
         .await
-        .unwrap()
         .expect("the ingest kept what it read");
     assert_eq!(kept.read_at, at(LATER));
     assert_eq!(kept.facts.engine, Some(Engine::Valkey));
@@ -509,11 +493,7 @@ async fn the_facts_of_a_drill_are_never_kept() {
 
     known_facts(&world.store, &Answers, &event, None, at(READ_AT), "").await;
 
-    let kept = world
-        .store
-        .latest_facts(&cachewatch_core::cluster::kept::facts_key(&event))
-        .await
-        .unwrap();
+    let kept = world.kept_facts(&event).await;
     assert_eq!(kept, None);
 }
 
@@ -534,10 +514,7 @@ async fn an_alert_whose_channel_another_sender_holds_is_recorded_and_sent_once_l
             .unwrap()
     );
 
-    let busy = world
-        .ingest(Door::Sns, Input::Document(SNS_EVENT), true)
-        .await
-        .unwrap();
+    let busy = world.sns(SNS_EVENT, true).await;
 
     let Alerts::Sent(report) = &busy.alerts else {
         panic!("{:?}", busy.alerts);
@@ -568,8 +545,9 @@ async fn an_alert_whose_channel_another_sender_holds_is_recorded_and_sent_once_l
     assert_eq!(world.chat.texts().len(), posted, "nothing posted twice");
 }
 
-/// An SNS notification of ElastiCache event `name` about `source`, published at `at`.
-fn notification(message_id: &str, name: &str, source: &str, at: &str) -> String {
+/// An SNS notification that a node of `source` is scheduled for replacement, published at `at`.
+fn scheduled_notification(message_id: &str, source: &str, at: &str) -> String {
+    let name = "ElastiCache:NodeReplacementScheduled";
     let message = format!(r#"{{\"{name}\":\"{source}\"}}"#);
     format!(
         r#"{{"Records":[{{"EventSource":"aws:sns","Sns":{{"Type":"Notification","MessageId":"{message_id}","TopicArn":"arn:aws:sns:eu-central-1:482917365510:elasticache-ops","Timestamp":"{at}","Message":"{message}"}}}}]}}"#
@@ -582,16 +560,12 @@ async fn the_alert_of_a_notification_leaves_a_lost_answer_of_another_maintenance
     let world = World::new();
     let now = at("2026-06-10T15:23:00Z");
     // Another cluster's replacement, whose send began and whose answer was lost.
-    let earlier = notification(
+    let earlier = scheduled_notification(
         "0b7c0f4e-1d2a-4c59-9d51-5b0c3a9e0001",
-        "ElastiCache:NodeReplacementScheduled",
         "orders-0001-001",
         "2026-06-10T14:00:00.000Z",
     );
-    let stored = world
-        .ingest(Door::Sns, Input::Document(&earlier), false)
-        .await
-        .unwrap();
+    let stored = world.sns(&earlier, false).await;
     let event = &stored.outcome.events[0].event;
     let lost = cachewatch_core::alerting::delivery::Delivery::new(
         event.id.clone(),
@@ -601,17 +575,13 @@ async fn the_alert_of_a_notification_leaves_a_lost_answer_of_another_maintenance
         now - Duration::minutes(5),
     );
     world.store.record_deliveries(&[lost]).await.unwrap();
-    let new = notification(
+    let new = scheduled_notification(
         "0b7c0f4e-1d2a-4c59-9d51-5b0c3a9e0002",
-        "ElastiCache:NodeReplacementScheduled",
         "ledger-0002-001",
         "2026-06-10T15:22:04.912Z",
     );
 
-    let done = world
-        .ingest(Door::Sns, Input::Document(&new), true)
-        .await
-        .unwrap();
+    let done = world.sns(&new, true).await;
     let after_ingest = world.chat.texts();
     let still = world
         .store

@@ -33,14 +33,19 @@ fn node_event(kind: &str, cluster: &str, node: Option<&str>, when: &str) -> Even
 }
 
 fn scheduled(cluster: &str, when: &str, w: Option<Window>) -> MaintenanceEvent {
+    finish(scheduled_node(cluster, "0001", when, w))
+}
+
+/// The notice, at `when`, that `node` of `cluster` is to be replaced in `w`, not yet finished.
+fn scheduled_node(cluster: &str, node: &str, when: &str, w: Option<Window>) -> EventDraft {
     let mut d = node_event(
         EventKind::NODE_REPLACEMENT_SCHEDULED,
         cluster,
-        Some("0001"),
+        Some(node),
         when,
     );
     d.window = w;
-    finish(d)
+    d
 }
 
 fn rescheduled(
@@ -178,20 +183,8 @@ fn a_primary_replacement_with_failover_is_one_maintenance_in_any_order() {
 fn a_node_replaced_again_the_next_day_is_a_repeat() {
     let w1 = window("2026-03-10T14:00:00Z", "2026-03-10T15:00:00Z");
     let w2 = window("2026-03-17T14:00:00Z", "2026-03-17T15:00:00Z");
-    let mut first = node_event(
-        EventKind::NODE_REPLACEMENT_SCHEDULED,
-        "mc-sessions",
-        Some("0002"),
-        "2026-03-01T00:00:00Z",
-    );
-    first.window = w1;
-    let mut again = node_event(
-        EventKind::NODE_REPLACEMENT_SCHEDULED,
-        "mc-sessions",
-        Some("0002"),
-        "2026-03-11T09:00:00Z",
-    );
-    again.window = w2;
+    let first = scheduled_node("mc-sessions", "0002", "2026-03-01T00:00:00Z", w1);
+    let again = scheduled_node("mc-sessions", "0002", "2026-03-11T09:00:00Z", w2);
     let events = [
         finish(first),
         simple(
@@ -350,20 +343,8 @@ fn a_test_failover_joins_the_recovery_of_the_node_it_names() {
 #[test]
 fn memcached_nodes_of_one_cluster_are_separate_maintenances() {
     let w = window("2026-03-10T14:00:00Z", "2026-03-10T15:00:00Z");
-    let mut a = node_event(
-        EventKind::NODE_REPLACEMENT_SCHEDULED,
-        "mc",
-        Some("0001"),
-        "2026-03-01T00:00:00Z",
-    );
-    a.window = w;
-    let mut b = node_event(
-        EventKind::NODE_REPLACEMENT_SCHEDULED,
-        "mc",
-        Some("0002"),
-        "2026-03-01T00:00:00Z",
-    );
-    b.window = w;
+    let a = scheduled_node("mc", "0001", "2026-03-01T00:00:00Z", w);
+    let b = scheduled_node("mc", "0002", "2026-03-01T00:00:00Z", w);
     let events = [
         finish(a),
         finish(b),
@@ -448,13 +429,7 @@ fn upcoming_means_not_over_yet() {
 fn drill_events_never_mix_with_real_ones() {
     let w = window("2026-03-10T14:00:00Z", "2026-03-10T15:00:00Z");
     let real = scheduled("cache-a", "2026-03-01T00:00:00Z", w);
-    let mut d = node_event(
-        EventKind::NODE_REPLACEMENT_SCHEDULED,
-        "cache-a",
-        Some("0001"),
-        "2026-03-01T00:00:00Z",
-    );
-    d.window = w;
+    let d = scheduled_node("cache-a", "0001", "2026-03-01T00:00:00Z", w);
     let drill = d.finish(&ParseContext {
         received_at: at("2026-03-01T00:00:00Z"),
         drill: true,

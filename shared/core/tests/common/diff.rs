@@ -1,4 +1,38 @@
-//! What a golden test shows when an output differs from its file.
+//! What a golden test shows when an output differs from its file, and how it compares an
+//! output with its file or rewrites the file.
+
+use std::path::Path;
+
+/// Whether the golden files are rewritten (`CACHEWATCH_UPDATE_GOLDEN=1`) rather than compared.
+pub fn updating() -> bool {
+    std::env::var_os("CACHEWATCH_UPDATE_GOLDEN").is_some_and(|v| v == "1")
+}
+
+/// Rewrites the golden file at `path` with `actual` when `update`; otherwise compares them and
+/// adds the difference, if any, to `failures`.
+pub fn check_golden(path: &Path, actual: &str, update: bool, failures: &mut Vec<String>) {
+    if update {
+        std::fs::write(path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(path).unwrap_or_default();
+    if expected != actual {
+        failures.push(format!(
+            "{} differs (- golden, + rendered):\n{}",
+            path.display(),
+            diff(&expected, actual)
+        ));
+    }
+}
+
+/// Fails with every difference found and how to accept the rendered `what` instead.
+pub fn assert_no_failures(failures: &[String], what: &str) {
+    assert!(
+        failures.is_empty(),
+        "{}\nRun with CACHEWATCH_UPDATE_GOLDEN=1 to accept the rendered {what}.",
+        failures.join("\n")
+    );
+}
 
 /// A line diff of `expected` and `actual` (longest common subsequence), with two lines of
 /// context around each change.
@@ -47,4 +81,10 @@ pub fn diff(expected: &str, actual: &str) -> String {
         }
     }
     out
+}
+
+#[test]
+fn the_golden_diff_shows_changed_lines_with_context() {
+    let out = diff("a\nb\nc\nd\ne\nf\ng\n", "a\nb\nc\nD\ne\nf\ng\n");
+    assert_eq!(out, "  ...\n  b\n  c\n- d\n+ D\n  e\n  f\n  ...\n");
 }

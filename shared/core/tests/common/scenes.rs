@@ -154,12 +154,9 @@ pub fn replace_started(
     group: Option<&str>,
     at: &str,
 ) -> MaintenanceEvent {
-    Node {
-        group,
-        message: Some(format!("Recovering cache nodes {node}")),
-        ..Node::new(EventKind::CACHE_NODE_REPLACE_STARTED, cluster, node, at)
-    }
-    .finish()
+    let message = format!("Recovering cache nodes {node}");
+    let started = Node::new(EventKind::CACHE_NODE_REPLACE_STARTED, cluster, node, at);
+    replacement_step(started, group, message)
 }
 
 /// `node` of `cluster` (in `group`) replaced, at `at`.
@@ -169,10 +166,21 @@ pub fn replace_completed(
     group: Option<&str>,
     at: &str,
 ) -> MaintenanceEvent {
+    let message = format!("Finished recovery for cache nodes {node}");
+    let completed = Node::new(EventKind::CACHE_NODE_REPLACE_COMPLETE, cluster, node, at);
+    replacement_step(completed, group, message)
+}
+
+/// A step of a replacement: `node`'s event in `group`, saying `message`.
+fn replacement_step<'a>(
+    node: Node<'a>,
+    group: Option<&'a str>,
+    message: String,
+) -> MaintenanceEvent {
     Node {
         group,
-        message: Some(format!("Finished recovery for cache nodes {node}")),
-        ..Node::new(EventKind::CACHE_NODE_REPLACE_COMPLETE, cluster, node, at)
+        message: Some(message),
+        ..node
     }
     .finish()
 }
@@ -330,6 +338,17 @@ pub fn redis_primary_facts() -> ClusterFacts {
         auth_token_enabled: Some(false),
         user_group_ids: Some(vec![]),
         ..ClusterFacts::default()
+    }
+}
+
+/// `orders-0001-002`, the one replica of its shard, on the facts of its primary `primary`.
+pub fn orders_replica(primary: ClusterFacts) -> ClusterFacts {
+    ClusterFacts {
+        node_role: Some(NodeRole::Replica),
+        replicas_per_shard: Some(1),
+        replica_cluster_ids: Some(vec!["orders-0001-002".into()]),
+        node_endpoint: Some("orders-0001-002.orders.abc123.use1.cache.amazonaws.com".into()),
+        ..primary
     }
 }
 

@@ -87,6 +87,20 @@ pub fn redis_primary_facts() -> ClusterFacts {
     }
 }
 
+/// A node of `catalog`, a cluster-mode-enabled group of three shards reached through its
+/// configuration endpoint; each case names the node, its shard and its role.
+fn catalog_facts() -> ClusterFacts {
+    ClusterFacts {
+        replication_group_id: Some("catalog".into()),
+        cluster_mode_enabled: Some(true),
+        primary_endpoint: None,
+        reader_endpoint: None,
+        configuration_endpoint: Some("clustercfg.catalog.abc123.use1.cache.amazonaws.com".into()),
+        node_group_count: Some(3),
+        ..redis_primary_facts()
+    }
+}
+
 /// The Memcached cluster, with its window and its three nodes.
 fn memcached_facts() -> ClusterFacts {
     ClusterFacts {
@@ -110,12 +124,8 @@ fn redis_replica() -> Case {
         "redis-replica",
         vec![scheduled("orders-0001-002", "0001", None)],
         ClusterFacts {
-            node_role: Some(NodeRole::Replica),
-            replicas_per_shard: Some(1),
-            replica_cluster_ids: Some(vec!["orders-0001-002".into()]),
-            node_endpoint: Some("orders-0001-002.orders.abc123.use1.cache.amazonaws.com".into()),
             tls_in_transit: Some(false),
-            ..redis_primary_facts()
+            ..scenes::orders_replica(redis_primary_facts())
         },
         "redis-node-replacement.md",
     )
@@ -189,18 +199,10 @@ fn redis_cluster_mode_enabled() -> Case {
         "redis-cluster-mode-enabled",
         vec![scheduled("catalog-0002-001", "0001", Some("catalog"))],
         ClusterFacts {
-            replication_group_id: Some("catalog".into()),
-            cluster_mode_enabled: Some(true),
             node_group_id: Some("0002".into()),
             replica_cluster_ids: Some(vec!["catalog-0002-002".into(), "catalog-0002-003".into()]),
             node_endpoint: Some("catalog-0002-001.catalog.abc123.use1.cache.amazonaws.com".into()),
-            primary_endpoint: None,
-            reader_endpoint: None,
-            configuration_endpoint: Some(
-                "clustercfg.catalog.abc123.use1.cache.amazonaws.com".into(),
-            ),
-            node_group_count: Some(3),
-            ..redis_primary_facts()
+            ..catalog_facts()
         },
         "redis-node-replacement.md",
     )
@@ -437,19 +439,11 @@ fn redis_cluster_mode_enabled_replica() -> Case {
         "redis-cluster-mode-enabled-replica",
         vec![scheduled("catalog-0003-002", "0001", Some("catalog"))],
         ClusterFacts {
-            replication_group_id: Some("catalog".into()),
-            cluster_mode_enabled: Some(true),
             node_role: Some(NodeRole::Replica),
             node_group_id: Some("0003".into()),
             replica_cluster_ids: Some(vec!["catalog-0003-002".into(), "catalog-0003-003".into()]),
             node_endpoint: Some("catalog-0003-002.catalog.abc123.use1.cache.amazonaws.com".into()),
-            primary_endpoint: None,
-            reader_endpoint: None,
-            configuration_endpoint: Some(
-                "clustercfg.catalog.abc123.use1.cache.amazonaws.com".into(),
-            ),
-            node_group_count: Some(3),
-            ..redis_primary_facts()
+            ..catalog_facts()
         },
         "redis-node-replacement.md",
     )

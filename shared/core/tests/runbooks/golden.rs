@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use cachewatch_core::runbook::{Owners, RunbookFormat, Runbooks};
 
 use crate::cases;
-use crate::diff::diff;
+use crate::diff::{assert_no_failures, check_golden, updating};
 
 fn golden_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
@@ -30,7 +30,7 @@ fn every_case_renders_as_its_golden_file() {
     // Arrange
     let runbooks = Runbooks::embedded();
     let owners = Owners::default();
-    let update = std::env::var_os("CACHEWATCH_UPDATE_GOLDEN").is_some_and(|v| v == "1");
+    let update = updating();
     let mut failures = Vec::new();
 
     for case in cases::all() {
@@ -41,32 +41,10 @@ fn every_case_renders_as_its_golden_file() {
         // Assert: the scenario matrix, every case in every format.
         for format in RunbookFormat::ALL {
             let path = golden_path(case.name, format);
-            let actual = runbook.render(format);
-            if update {
-                std::fs::write(&path, &actual).unwrap();
-                continue;
-            }
-            let expected = std::fs::read_to_string(&path).unwrap_or_default();
-            if expected != actual {
-                failures.push(format!(
-                    "{} differs (- golden, + rendered):\n{}",
-                    path.display(),
-                    diff(&expected, &actual)
-                ));
-            }
+            check_golden(&path, &runbook.render(format), update, &mut failures);
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{}\nRun with CACHEWATCH_UPDATE_GOLDEN=1 to accept the rendered runbooks.",
-        failures.join("\n")
-    );
-}
-
-#[test]
-fn the_golden_diff_shows_changed_lines_with_context() {
-    let out = diff("a\nb\nc\nd\ne\nf\ng\n", "a\nb\nc\nD\ne\nf\ng\n");
-    assert_eq!(out, "  ...\n  b\n  c\n- d\n+ D\n  e\n  f\n  ...\n");
+    assert_no_failures(&failures, "runbooks");
 }
 
 #[test]

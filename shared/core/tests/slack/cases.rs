@@ -18,6 +18,18 @@ use cachewatch_core::runbook::{Owners, Runbook, RunbookInput, Runbooks};
 pub use crate::scenes::{NOW, Node, at, memcached_facts, redis_primary_facts, scheduled, window};
 use crate::scenes::{failover, scheduled_text};
 
+/// The kinds of event a message is drawn for: each step of a replacement, a failover and a
+/// failed snapshot.
+pub const DRAWN_KINDS: [&str; 7] = [
+    EventKind::NODE_REPLACEMENT_SCHEDULED,
+    EventKind::NODE_REPLACEMENT_RESCHEDULED,
+    EventKind::NODE_REPLACEMENT_CANCELED,
+    EventKind::CACHE_NODE_REPLACE_STARTED,
+    EventKind::CACHE_NODE_REPLACE_COMPLETE,
+    EventKind::FAILOVER_COMPLETE,
+    EventKind::SNAPSHOT_FAILED,
+];
+
 /// The runbook page of every case that has one.
 pub const RUNBOOK_URL: &str = "https://cachewatch.example.com/runbooks/";
 
@@ -212,13 +224,7 @@ fn redis_replica() -> Case {
     in_maintenance(
         "redis-replica",
         vec![scheduled("orders-0001-002", "0001", None)],
-        ClusterFacts {
-            node_role: Some(NodeRole::Replica),
-            replicas_per_shard: Some(1),
-            replica_cluster_ids: Some(vec!["orders-0001-002".into()]),
-            node_endpoint: Some("orders-0001-002.orders.abc123.use1.cache.amazonaws.com".into()),
-            ..redis_primary_facts()
-        },
+        scenes::orders_replica(redis_primary_facts()),
     )
 }
 

@@ -184,7 +184,6 @@ fn the_largest_inputs_of_every_kind_still_give_valid_messages() {
     use cachewatch_core::alerting::slack::{Acknowledgement, AlertContext};
     use cachewatch_core::cluster::facts::{ClusterFacts, Engine, NodeRole};
     use cachewatch_core::model::ids::{ClusterId, NodeId, ReplicationGroupId};
-    use cachewatch_core::model::kind::EventKind;
     use cachewatch_core::runbook::Owners;
 
     // Arrange: identifiers as long as they may be and texts far longer than any block, all
@@ -194,15 +193,6 @@ fn the_largest_inputs_of_every_kind_still_give_valid_messages() {
         app: grow(6000),
         infra: grow(6000),
     };
-    let kinds = [
-        EventKind::NODE_REPLACEMENT_SCHEDULED,
-        EventKind::NODE_REPLACEMENT_RESCHEDULED,
-        EventKind::NODE_REPLACEMENT_CANCELED,
-        EventKind::CACHE_NODE_REPLACE_STARTED,
-        EventKind::CACHE_NODE_REPLACE_COMPLETE,
-        EventKind::FAILOVER_COMPLETE,
-        EventKind::SNAPSHOT_FAILED,
-    ];
     let facts_of = |engine, role| ClusterFacts {
         engine,
         node_role: role,
@@ -220,7 +210,7 @@ fn the_largest_inputs_of_every_kind_still_give_valid_messages() {
         facts_of(Some(Engine::Memcached), None),
         facts_of(None, None),
     ];
-    for kind in kinds {
+    for kind in cases::DRAWN_KINDS {
         for facts in &facts {
             let mut case = cases::hostile_names();
             let mut e = case.event.clone();

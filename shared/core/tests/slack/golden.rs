@@ -11,7 +11,7 @@ use cachewatch_core::cluster::facts::NodeRole;
 use serde_json::json;
 
 use crate::cases;
-use crate::diff::diff;
+use crate::diff::{assert_no_failures, check_golden, updating};
 
 fn golden_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden/slack")
@@ -117,7 +117,7 @@ fn as_text(messages: &[(String, SlackMessage)]) -> String {
 #[test]
 fn every_case_renders_as_its_golden_files() {
     // Arrange
-    let update = std::env::var_os("CACHEWATCH_UPDATE_GOLDEN").is_some_and(|v| v == "1");
+    let update = updating();
     if update {
         std::fs::create_dir_all(golden_dir()).unwrap();
     }
@@ -132,26 +132,10 @@ fn every_case_renders_as_its_golden_files() {
 
         // Assert
         for (file, actual) in files {
-            let path = golden_dir().join(file);
-            if update {
-                std::fs::write(&path, &actual).unwrap();
-                continue;
-            }
-            let expected = std::fs::read_to_string(&path).unwrap_or_default();
-            if expected != actual {
-                failures.push(format!(
-                    "{} differs (- golden, + rendered):\n{}",
-                    path.display(),
-                    diff(&expected, &actual)
-                ));
-            }
+            check_golden(&golden_dir().join(file), &actual, update, &mut failures);
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{}\nRun with CACHEWATCH_UPDATE_GOLDEN=1 to accept the rendered messages.",
-        failures.join("\n")
-    );
+    assert_no_failures(&failures, "messages");
 }
 
 #[test]
@@ -175,10 +159,4 @@ fn no_golden_file_is_left_without_a_case() {
             .to_owned();
         assert!(names.contains(&case), "{file} belongs to no case");
     }
-}
-
-#[test]
-fn the_golden_diff_shows_changed_lines_with_context() {
-    let out = diff("a\nb\nc\nd\ne\nf\ng\n", "a\nb\nc\nD\ne\nf\ng\n");
-    assert_eq!(out, "  ...\n  b\n  c\n- d\n+ D\n  e\n  f\n  ...\n");
 }

@@ -16,7 +16,7 @@ use cachewatch_core::model::kind::EventKind;
 use cachewatch_core::model::timefmt::Zone;
 use cachewatch_core::runbook::{Owners, Runbooks};
 
-use crate::cases::{NOW, at};
+use crate::cases::{DRAWN_KINDS, NOW, at};
 
 /// Cases per property: together they stay within a few seconds in a debug build.
 const CASES: u32 = 256;
@@ -73,16 +73,9 @@ fn id_from_text(fallback: &'static str) -> impl Strategy<Value = String> {
 }
 
 fn kind() -> impl Strategy<Value = &'static str> {
-    select(vec![
-        EventKind::NODE_REPLACEMENT_SCHEDULED,
-        EventKind::NODE_REPLACEMENT_RESCHEDULED,
-        EventKind::NODE_REPLACEMENT_CANCELED,
-        EventKind::CACHE_NODE_REPLACE_STARTED,
-        EventKind::CACHE_NODE_REPLACE_COMPLETE,
-        EventKind::FAILOVER_COMPLETE,
-        EventKind::SNAPSHOT_FAILED,
-        EventKind::UNRECOGNIZED,
-    ])
+    let mut kinds = DRAWN_KINDS.to_vec();
+    kinds.push(EventKind::UNRECOGNIZED);
+    select(kinds)
 }
 
 #[derive(Debug, Clone)]
@@ -321,17 +314,8 @@ proptest! {
     fn a_grouped_message_of_any_size_is_valid(items in proptest::collection::vec(grouped_item(), 0..50)) {
         let owners = Owners::default();
         let inputs: Vec<Input> = items.into_iter().map(Input::from).collect();
-        let events: Vec<MaintenanceEvent> = inputs.iter().map(|i| event_of(i, i.kind, 10)).collect();
-        let contexts: Vec<AlertContext<'_>> = inputs
-            .iter()
-            .zip(&events)
-            .map(|(i, e)| {
-                let mut ctx = AlertContext::new(e, &i.facts, &owners, at(NOW));
-                ctx.zone = i.zone;
-                ctx
-            })
-            .collect();
-        check(&slack::grouped(&contexts))?;
+        let events = events_of(&inputs);
+        check(&slack::grouped(&contexts_of(&inputs, &events, &owners, false)))?;
     }
 
     #[test]
@@ -341,17 +325,8 @@ proptest! {
     ) {
         let owners = Owners::default();
         let inputs: Vec<Input> = items.into_iter().map(Input::from).collect();
-        let events: Vec<MaintenanceEvent> = inputs.iter().map(|i| event_of(i, i.kind, 10)).collect();
-        let contexts: Vec<AlertContext<'_>> = inputs
-            .iter()
-            .zip(&events)
-            .map(|(i, e)| {
-                let mut ctx = AlertContext::new(e, &i.facts, &owners, at(NOW));
-                ctx.zone = i.zone;
-                ctx.actions = actions;
-                ctx
-            })
-            .collect();
+        let events = events_of(&inputs);
+        let contexts = contexts_of(&inputs, &events, &owners, actions);
         let announcements = slack::announcements(&contexts, Some("redis-primary.md"), true);
         // Every maintenance is in exactly one announcement, in order, and each fits Slack.
         let mut next = 0;
@@ -369,6 +344,31 @@ proptest! {
         prop_assert_eq!(next, contexts.len());
         check(&slack::grouped(&contexts))?;
     }
+}
+
+/// The events of the maintenances a grouped message shows, one per input.
+fn events_of(inputs: &[Input]) -> Vec<MaintenanceEvent> {
+    inputs.iter().map(|i| event_of(i, i.kind, 10)).collect()
+}
+
+/// The contexts of `events` as a grouped message draws them, each in its input's zone, with
+/// the buttons or without (`actions`).
+fn contexts_of<'a>(
+    inputs: &'a [Input],
+    events: &'a [MaintenanceEvent],
+    owners: &'a Owners,
+    actions: bool,
+) -> Vec<AlertContext<'a>> {
+    inputs
+        .iter()
+        .zip(events)
+        .map(|(i, e)| {
+            let mut ctx = AlertContext::new(e, &i.facts, owners, at(NOW));
+            ctx.zone = i.zone;
+            ctx.actions = actions;
+            ctx
+        })
+        .collect()
 }
 
 /// What a grouped message shows of one maintenance: cheaper to make than a whole [`Input`].
