@@ -1268,6 +1268,7 @@ async fn the_poller_reads_every_spoke_through_its_role_and_one_that_fails_stops_
     let poller = LambdaRuntime::running("cachewatch-poller", &env);
 
     let run = polled(&poller);
+    let next = polled(&poller);
 
     // Every spoke was read but the refused one, which is reported, and the run went on.
     let spokes = run["spokes"].as_array().unwrap_or_else(|| panic!("{run}"));
@@ -1352,6 +1353,25 @@ async fn the_poller_reads_every_spoke_through_its_role_and_one_that_fails_stops_
         "{:?}",
         digest.blocks
     );
+
+    // The next run of the same function reads every spoke again with the credentials of the
+    // roles it assumed (moto gives each AssumeRole new keys): none is assumed again while its
+    // credentials last.
+    for region in ["us-east-1", "ap-southeast-2"] {
+        let keys: Vec<_> = stand_in
+            .requests_for("DescribeEvents")
+            .into_iter()
+            .filter(|r| r.region.as_deref() == Some(region))
+            .map(|r| r.access_key)
+            .collect();
+        assert_eq!(keys.len(), 2, "one read a run in {region}");
+        assert_eq!(keys[0], keys[1], "the role of {region} was assumed again");
+    }
+    let again = next["spokes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{next}"));
+    assert_eq!(again[0]["records"], 1, "{next}");
+    assert_eq!(again[2]["records"], 1, "{next}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

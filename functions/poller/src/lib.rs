@@ -198,9 +198,8 @@ async fn read_spokes(d: &Deployment, now: DateTime<Utc>) -> SpokesRead {
     spokes.extend(found);
     let query = EventQuery::between(now - d.lookback, now);
     let reads = cachewatch_adapters::spokes::read_spokes(
-        &d.aws,
+        &d.facts,
         &spokes,
-        d.spoke_external_id.as_deref(),
         &query,
         now,
         cachewatch_core::config::spokes::SPOKES_AT_ONCE,

@@ -81,8 +81,6 @@ pub struct Deployment {
     pub digest_hour: u32,
     /// The AWS configuration the clients were built from: a spoke's role is assumed with it.
     pub aws: SdkConfig,
-    /// The external id the spokes' reader roles require.
-    pub spoke_external_id: Option<String>,
 }
 
 /// Why a function cannot start.
@@ -173,7 +171,7 @@ impl Deployment {
             own,
             &config,
             sdk,
-            spoke_external_id.clone(),
+            spoke_external_id,
             function,
         );
         Ok(Self {
@@ -193,7 +191,6 @@ impl Deployment {
             digest_hour,
             secrets,
             aws: sdk.clone(),
-            spoke_external_id,
         })
     }
 }

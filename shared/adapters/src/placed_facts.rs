@@ -216,6 +216,13 @@ impl PlacedFacts {
         self.readers.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// The ElastiCache of `spoke`, made once while the process lives (its role assumed at the
+    /// first call, its credentials renewed as they expire), shared by the facts of its events and
+    /// the poller's reads of its events; or why its role cannot be assumed.
+    pub async fn spoke_elasticache(&self, spoke: &SpokeRegion) -> Result<Arc<ElastiCache>, String> {
+        self.reader(spoke).await
+    }
+
     /// The ElastiCache of `spoke`, made once; or why its role cannot be assumed.
     async fn reader(&self, spoke: &SpokeRegion) -> Result<Arc<ElastiCache>, String> {
         let key = (spoke.account.clone(), spoke.region.clone());

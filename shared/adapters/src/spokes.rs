@@ -12,10 +12,8 @@ use chrono::{DateTime, Utc};
 use tokio::sync::Semaphore;
 
 use crate::dynamo::paging::all_of;
-use crate::elasticache::{Backfill, ElastiCache, EventQuery};
-
-/// The session name the poller's reads show under in the spokes' CloudTrail.
-const SESSION_NAME: &str = "cachewatch-poller";
+use crate::elasticache::{Backfill, EventQuery};
+use crate::placed_facts::PlacedFacts;
 
 /// What one account and Region gave.
 #[derive(Debug)]
@@ -24,17 +22,6 @@ pub struct SpokeRead {
     pub spoke: SpokeRegion,
     /// Its events (each stamped with the account and Region), or why they could not be read.
     pub read: Result<Backfill, String>,
-}
-
-/// ElastiCache in `spoke`'s account and Region, with the credentials of its role assumed from
-/// `base`'s (presenting `external_id`, which the role requires).
-pub async fn elasticache_of(
-    base: &SdkConfig,
-    spoke: &SpokeRegion,
-    external_id: Option<&str>,
-) -> ElastiCache {
-    let role = role_of(base, spoke, external_id, SESSION_NAME).await;
-    ElastiCache::from_sdk_config(&config_in(base, &spoke.region, role))
 }
 
 /// The credentials of `spoke`'s role, assumed from `base`'s as session `session` (the name its
@@ -68,12 +55,12 @@ pub fn config_in(
         .build()
 }
 
-/// Reads `query` in every spoke, at most `at_once` at a time, at `now`; the reads in the order of
-/// `spokes`.
+/// Reads `query` in every spoke, at most `at_once` at a time, at `now`, each through the spoke's
+/// ElastiCache that `readers` keeps (its role assumed once while the process lives, its
+/// credentials renewed as they expire); the reads in the order of `spokes`.
 pub async fn read_spokes(
-    base: &SdkConfig,
+    readers: &PlacedFacts,
     spokes: &[SpokeRegion],
-    external_id: Option<&str>,
     query: &EventQuery,
     now: DateTime<Utc>,
     at_once: usize,
@@ -87,7 +74,7 @@ pub async fn read_spokes(
                 let _permit = permits.acquire().await;
                 SpokeRead {
                     spoke: spoke.clone(),
-                    read: read_one(base, spoke, external_id, query, now).await,
+                    read: read_one(readers, spoke, query, now).await,
                 }
             }
         })
@@ -97,13 +84,12 @@ pub async fn read_spokes(
 
 /// One spoke's events, stamped with where they were read.
 async fn read_one(
-    base: &SdkConfig,
+    readers: &PlacedFacts,
     spoke: &SpokeRegion,
-    external_id: Option<&str>,
     query: &EventQuery,
     now: DateTime<Utc>,
 ) -> Result<Backfill, String> {
-    let elasticache = elasticache_of(base, spoke, external_id).await;
+    let elasticache = readers.spoke_elasticache(spoke).await?;
     let mut backfill = elasticache
         .backfill(query, now, &mut |_| {})
         .await
