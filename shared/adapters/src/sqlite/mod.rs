@@ -537,17 +537,7 @@ fn save_groups(
     for (group_key, maintenances) in groups {
         clear.execute([group_key]).map_err(&err)?;
         for m in maintenances {
-            let body = encode(m)?;
-            save.execute(params![
-                m.id.as_str(),
-                group_key,
-                m.state.as_str(),
-                m.window.map(|w| millis(w.start)),
-                m.window.map(|w| millis(w.end)),
-                m.drill,
-                body,
-            ])
-            .map_err(&err)?;
+            insert_maintenance(&mut save, group_key, m)?;
             points.extend(m.event_ids.iter().map(|id| (id.as_str(), m.id.as_str())));
         }
     }
@@ -628,16 +618,7 @@ fn rework_each_group(
         let events = query_events(tx, unreadable, &sql, [group], "read group events")?;
         clear.execute([group]).map_err(&err)?;
         for m in work(group, &events) {
-            keep.execute(params![
-                m.id.as_str(),
-                group,
-                m.state.as_str(),
-                m.window.map(|w| millis(w.start)),
-                m.window.map(|w| millis(w.end)),
-                m.drill,
-                encode(&m)?,
-            ])
-            .map_err(&err)?;
+            insert_maintenance(&mut keep, group, &m)?;
             for id in &m.event_ids {
                 point.execute([id.as_str(), m.id.as_str()]).map_err(&err)?;
             }
@@ -652,12 +633,29 @@ fn rework_each_group(
     written
 }
 
-/// The body a maintenance is saved as.
-fn encode(m: &Maintenance) -> Result<String, StoreError> {
-    serde_json::to_string(m).map_err(|e| StoreError::Failed {
+/// Writes `m`, a maintenance of `group`, with `insert`: an insert of the columns of
+/// `maintenances`, in their order.
+fn insert_maintenance(
+    insert: &mut rusqlite::Statement<'_>,
+    group: &str,
+    m: &Maintenance,
+) -> Result<(), StoreError> {
+    let body = serde_json::to_string(m).map_err(|e| StoreError::Failed {
         operation: "encode maintenance",
         source: Box::new(e),
-    })
+    })?;
+    insert
+        .execute(params![
+            m.id.as_str(),
+            group,
+            m.state.as_str(),
+            m.window.map(|w| millis(w.start)),
+            m.window.map(|w| millis(w.end)),
+            m.drill,
+            body,
+        ])
+        .map(drop)
+        .map_err(store_error("save maintenances"))
 }
 
 fn read_maintenance(body: &str) -> Result<Maintenance, StoreError> {
