@@ -18,7 +18,9 @@ use cachewatch_core::cluster::source::FactsSource;
 use cachewatch_core::config::Config;
 use cachewatch_core::history::store::{EventStore, StoreError};
 use cachewatch_core::intake::parse::{ParseContext, ParseError, read_json_lines};
-use cachewatch_core::intake::pipeline::{IngestedEvent, rework_groups, store_events};
+use cachewatch_core::intake::pipeline::{
+    IngestedEvent, rework_groups, rework_in_one_pass, store_events,
+};
 use cachewatch_core::lifecycle::Maintenance;
 use cachewatch_core::model::event::EventId;
 use cachewatch_core::{IngestOutcome, MaintenanceEvent};
@@ -262,10 +264,18 @@ impl Kept {
         event.received_at.timestamp_millis() == self.now.timestamp_millis()
     }
 
-    /// Works out the maintenances of the groups changed, a few groups at a time, keeping those
-    /// still ahead and the new actionable events too old to page otherwise that belong to them.
+    /// Works out the maintenances of the groups changed, in the store's one pass over them or
+    /// else a few groups at a time, keeping those still ahead and the new actionable events too
+    /// old to page otherwise that belong to them.
     async fn rework<S: EventStore>(&mut self, store: &S) -> Result<(), StoreError> {
-        let changed: Vec<String> = std::mem::take(&mut self.changed).into_iter().collect();
+        let changed = std::mem::take(&mut self.changed);
+        let mut keep = |group: &str, maintenances: &[Maintenance], events: &[MaintenanceEvent]| {
+            self.keep_ahead(group, maintenances, events)
+        };
+        if rework_in_one_pass(store, &changed, &mut keep)? {
+            return Ok(());
+        }
+        let changed: Vec<String> = changed.into_iter().collect();
         let mut rest = changed.as_slice();
         // One group first: how many events it has says how many groups the next read can take,
         // so that a history of large groups is never read 64 groups at once.
@@ -276,28 +286,41 @@ impl Kept {
             let reworked = rework_groups(store, groups).await?;
             let read: usize = reworked.events.values().map(Vec::len).sum();
             at_once = (EVENTS_AT_ONCE * groups.len() / read.max(1)).clamp(1, GROUPS_AT_ONCE);
-            for (group, maintenances) in reworked.maintenances {
-                let mut ahead: Vec<Maintenance> = maintenances
-                    .into_iter()
-                    .filter(|m| m.is_upcoming(self.now))
-                    .collect();
-                if ahead.is_empty() {
-                    continue;
-                }
-                // Collected in place, the list would keep room for every maintenance of the group.
-                ahead.shrink_to_fit();
-                let events = reworked.events.get(&group).map_or(&[][..], Vec::as_slice);
-                for id in ahead.iter().flat_map(|m| &m.event_ids) {
-                    if events.iter().any(|e| {
-                        &e.id == id && e.actionable && self.too_old(e) && self.stored_here(e)
-                    }) {
-                        self.ahead.push(id.clone());
-                    }
-                }
-                self.outcome.maintenances.insert(group, ahead);
+            for (group, maintenances) in &reworked.maintenances {
+                let events = reworked.events.get(group).map_or(&[][..], Vec::as_slice);
+                self.keep_ahead(group, maintenances, events);
             }
         }
         Ok(())
+    }
+
+    /// Keeps the maintenances of `group` still ahead, and the new actionable events among
+    /// `events` (the group's, as stored) too old to page otherwise that belong to them.
+    fn keep_ahead(
+        &mut self,
+        group: &str,
+        maintenances: &[Maintenance],
+        events: &[MaintenanceEvent],
+    ) {
+        let mut ahead: Vec<Maintenance> = maintenances
+            .iter()
+            .filter(|m| m.is_upcoming(self.now))
+            .cloned()
+            .collect();
+        if ahead.is_empty() {
+            return;
+        }
+        // Collected from a filter, the list may keep room for more maintenances than it holds.
+        ahead.shrink_to_fit();
+        for id in ahead.iter().flat_map(|m| &m.event_ids) {
+            if events
+                .iter()
+                .any(|e| &e.id == id && e.actionable && self.too_old(e) && self.stored_here(e))
+            {
+                self.ahead.push(id.clone());
+            }
+        }
+        self.outcome.maintenances.insert(group.to_owned(), ahead);
     }
 
     /// The outcome, with the new events that may page read back as stored (with their

@@ -12,7 +12,7 @@ mod rows;
 mod schema;
 mod search;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -537,20 +537,7 @@ fn save_groups(
     for (group_key, maintenances) in groups {
         clear.execute([group_key]).map_err(&err)?;
         for m in maintenances {
-            let body = serde_json::to_string(m).map_err(|e| StoreError::Failed {
-                operation: "encode maintenance",
-                source: Box::new(e),
-            })?;
-            save.execute(params![
-                m.id.as_str(),
-                group_key,
-                m.state.as_str(),
-                m.window.map(|w| millis(w.start)),
-                m.window.map(|w| millis(w.end)),
-                m.drill,
-                body,
-            ])
-            .map_err(&err)?;
+            insert_maintenance(&mut save, group_key, m)?;
             points.extend(m.event_ids.iter().map(|id| (id.as_str(), m.id.as_str())));
         }
     }
@@ -568,6 +555,107 @@ fn save_groups(
         point.execute([event, maintenance]).map_err(&err)?;
     }
     Ok(())
+}
+
+/// The maintenances and memberships [`rework_each_group`] worked out, kept aside in the order it
+/// worked them out until they are written together, in key order, at its end. Temporary: never
+/// part of the file.
+const STAGE: &str = "CREATE TEMP TABLE IF NOT EXISTS reworked_maintenances (
+        id TEXT NOT NULL, group_key TEXT NOT NULL, state TEXT NOT NULL, window_start INTEGER,
+        window_end INTEGER, drill INTEGER NOT NULL, body TEXT NOT NULL);
+    CREATE TEMP TABLE IF NOT EXISTS reworked_memberships (
+        event_id TEXT NOT NULL, maintenance_id TEXT NOT NULL);
+    DELETE FROM temp.reworked_maintenances;
+    DELETE FROM temp.reworked_memberships;";
+
+/// Writes what [`STAGE`] kept aside, each table in key order (in the order it was kept, for one
+/// key twice: the last kept wins, as it would written as it came), and forgets it. In key order,
+/// the rows go to neighbouring pages, mostly at the end of their tables, instead of one random
+/// page each: for a million-event import's 200,000 maintenances, a third less time.
+const UNSTAGE: &str = "INSERT OR REPLACE INTO maintenances (id, group_key, state, window_start, window_end, drill, body)
+        SELECT id, group_key, state, window_start, window_end, drill, body
+        FROM temp.reworked_maintenances ORDER BY id, rowid;
+    INSERT INTO maintenance_events (event_id, maintenance_id)
+        SELECT event_id, maintenance_id FROM temp.reworked_memberships WHERE true
+        ORDER BY event_id, rowid
+        ON CONFLICT (event_id) DO UPDATE SET maintenance_id = excluded.maintenance_id
+        WHERE maintenance_id IS NOT excluded.maintenance_id;
+    DROP TABLE temp.reworked_maintenances;
+    DROP TABLE temp.reworked_memberships;";
+
+/// Reads each group of `groups` back in turn, in key order, works its maintenances out with
+/// `work`, clears the group's maintenances saved before and keeps the new ones aside
+/// ([`STAGE`]), to write them all in key order at the end: only one group's events are held in
+/// memory at once. The events are read without the maintenance each belonged to, which `work`
+/// says again.
+fn rework_each_group(
+    tx: &Connection,
+    unreadable: &UnreadableLog,
+    groups: &BTreeSet<String>,
+    work: &mut dyn FnMut(&str, &[MaintenanceEvent]) -> Vec<Maintenance>,
+) -> Result<(), StoreError> {
+    let err = store_error("save maintenances");
+    let sql = format!(
+        "SELECT {} FROM events e WHERE e.group_key = ?1 ORDER BY e.seq",
+        COLUMNS.replace("m.maintenance_id", "NULL")
+    );
+    tx.execute_batch(STAGE).map_err(&err)?;
+    let mut clear = tx
+        .prepare_cached("DELETE FROM maintenances WHERE group_key = ?1")
+        .map_err(&err)?;
+    let mut keep = tx
+        .prepare_cached(
+            "INSERT INTO temp.reworked_maintenances (id, group_key, state, window_start, window_end, drill, body)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )
+        .map_err(&err)?;
+    let mut point = tx
+        .prepare_cached(
+            "INSERT INTO temp.reworked_memberships (event_id, maintenance_id) VALUES (?1, ?2)",
+        )
+        .map_err(&err)?;
+    for group in groups {
+        let events = query_events(tx, unreadable, &sql, [group], "read group events")?;
+        clear.execute([group]).map_err(&err)?;
+        for m in work(group, &events) {
+            insert_maintenance(&mut keep, group, &m)?;
+            for id in &m.event_ids {
+                point.execute([id.as_str(), m.id.as_str()]).map_err(&err)?;
+            }
+        }
+    }
+    // The sorts of the writes hold as much as the page cache beside it before they spill to a
+    // temporary file: a smaller cache keeps the import's peak memory to that of its writes.
+    let cache = |kib: i64| tx.pragma_update(None, "cache_size", -kib).map_err(&err);
+    cache(INDEXING_CACHE_KIB)?;
+    let written = tx.execute_batch(UNSTAGE).map_err(&err);
+    cache(CACHE_KIB)?;
+    written
+}
+
+/// Writes `m`, a maintenance of `group`, with `insert`: an insert of the columns of
+/// `maintenances`, in their order.
+fn insert_maintenance(
+    insert: &mut rusqlite::Statement<'_>,
+    group: &str,
+    m: &Maintenance,
+) -> Result<(), StoreError> {
+    let body = serde_json::to_string(m).map_err(|e| StoreError::Failed {
+        operation: "encode maintenance",
+        source: Box::new(e),
+    })?;
+    insert
+        .execute(params![
+            m.id.as_str(),
+            group,
+            m.state.as_str(),
+            m.window.map(|w| millis(w.start)),
+            m.window.map(|w| millis(w.end)),
+            m.drill,
+            body,
+        ])
+        .map(drop)
+        .map_err(store_error("save maintenances"))
 }
 
 fn read_maintenance(body: &str) -> Result<Maintenance, StoreError> {
@@ -759,6 +847,18 @@ impl EventStore for SqliteStore {
                 ))
             })
             .collect()
+    }
+
+    fn rework_in_one_pass(
+        &self,
+        groups: &BTreeSet<String>,
+        work: &mut dyn FnMut(&str, &[MaintenanceEvent]) -> Vec<Maintenance>,
+    ) -> Result<bool, StoreError> {
+        let mut conn = self.lock();
+        atomically(self, &mut conn, "rework maintenances", |tx| {
+            rework_each_group(tx, &self.unreadable, groups, work)
+        })?;
+        Ok(true)
     }
 
     async fn save_maintenances(

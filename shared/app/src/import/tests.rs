@@ -1,6 +1,7 @@
 //! Imports in runs of lines against a real SQLite file: whole or not at all, and the same as
 //! one ingest of the same lines.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use cachewatch_adapters::sqlite::SqliteStore;
@@ -434,4 +435,131 @@ async fn an_import_into_an_empty_history_matches_a_notice_with_the_text_of_an_ea
     );
     assert_eq!(imported.new, ingested.outcome.new_count());
     assert_eq!(stored(&in_runs.store), stored(&whole.store));
+}
+
+/// The time of the imports and ingests compared.
+fn now() -> DateTime<Utc> {
+    at("2026-06-10T15:23:00Z")
+}
+
+/// A failover of the replication group `group` onto `cluster`, as DescribeEvents reports it.
+fn failover(group: &str, cluster: &str, date: &str) -> String {
+    format!(
+        r#"{{"SourceIdentifier":"{group}","SourceType":"replication-group","Date":"{date}","Message":"Failover to replica node {cluster} completed"}}"#
+    )
+}
+
+/// Lines of `groups` replication groups whose lifecycles run through the whole input, so that
+/// each group's events fall in many runs: every node of each group is announced for
+/// replacement, rescheduled, fails over and is replaced, again and again over the months, between
+/// restarts and snapshots (of long names, so that a run of every line is large), all in time
+/// order. The last announcements, of windows still ahead [`now`], end the input.
+fn lifecycles(groups: usize) -> Vec<String> {
+    let start = at("2026-01-08T00:00:00Z");
+    let long = "x".repeat(800);
+    let mut lines = Vec::new();
+    for step in 0..=120 {
+        for g in 0..groups {
+            let node = step % 3 + 1;
+            let cluster = format!("pear{g:03}-0001-{node:03}");
+            let now = start + chrono::Duration::hours(step as i64 * 30 + g as i64);
+            let date = now.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+            let day = |days: i64| {
+                (now + chrono::Duration::days(days))
+                    .format("%b %d")
+                    .to_string()
+            };
+            lines.push(match step % 6 {
+                0 => replacement(&cluster, &date, &day(4)),
+                1 => record(
+                    &cluster,
+                    &date,
+                    &format!(
+                        "The replacement in maintenance window for node with Cache Cluster ID: {cluster}, Node ID: 0001 has re-scheduled from Previous Start Time: {} 19:00 UTC, Previous End Time: {} 20:00 UTC to New Start Time: {} 19:00 UTC, New End Time: {} 20:00 UTC",
+                        day(3),
+                        day(3),
+                        day(5),
+                        day(5)
+                    ),
+                ),
+                2 => failover(&format!("pear{g:03}"), &cluster, &date),
+                3 => record(&cluster, &date, "Finished recovery for cache nodes 0001"),
+                4 => record(&cluster, &date, "Cache node 0001 restarted"),
+                _ => record(
+                    &cluster,
+                    &date,
+                    &format!(
+                        "Snapshot succeeded for snapshot with ID 'pear-{step}-{long}' of cache cluster with ID '{cluster}'"
+                    ),
+                ),
+            });
+        }
+    }
+    lines
+}
+
+/// Each stored event's id beside the maintenance it belongs to, and the maintenances still
+/// open, as the store has them.
+fn maintenances(store: &SqliteStore) -> (Vec<(String, Option<Maintenance>)>, Vec<Maintenance>) {
+    let of_each = stored(store)
+        .into_iter()
+        .map(|id| {
+            let maintenance = block_on(store.maintenance(&EventId::parse(&id).unwrap())).unwrap();
+            (id, maintenance)
+        })
+        .collect();
+    let open = block_on(store.open_maintenances(now(), true)).unwrap();
+    (of_each, open)
+}
+
+#[tokio::test]
+async fn an_import_works_out_the_same_maintenances_as_one_ingest_of_its_lines() {
+    let lines = lifecycles(40);
+    let text = lines.join("\n");
+    assert!(text.len() >= LARGE_BYTES, "one run of every line is large");
+    let whole = World::new();
+    let ingested = whole
+        .ingest(Door::Text, Input::Document(&text), false)
+        .await
+        .unwrap();
+    let (of_each, open) = maintenances(&whole.store);
+    let belonging = of_each.iter().filter(|(_, m)| m.is_some()).count();
+    assert!(
+        belonging > lines.len() / 2,
+        "{belonging} of {}",
+        lines.len()
+    );
+    assert!(!open.is_empty());
+    let groups: BTreeSet<&str> = open.iter().map(|m| m.group_key.as_str()).collect();
+    assert_eq!(groups.len(), 40, "{groups:?}");
+
+    // Runs of 7 lines: each group's events are stored by many runs; then runs of a large first
+    // run, whose indexes are built at the end.
+    for per_run in [7, lines.len()] {
+        let in_runs = World::new();
+        let imported = in_runs
+            .import(&mut Runs::of(&lines, per_run), false)
+            .await
+            .unwrap();
+        assert_eq!(imported.new, ingested.outcome.new_count());
+        assert_eq!(
+            maintenances(&in_runs.store),
+            (of_each.clone(), open.clone())
+        );
+        let ahead: BTreeMap<&String, Vec<&Maintenance>> = ingested
+            .outcome
+            .maintenances
+            .iter()
+            .map(|(group, all)| (group, all.iter().filter(|m| m.is_upcoming(now())).collect()))
+            .filter(|(_, ahead): &(_, Vec<_>)| !ahead.is_empty())
+            .collect();
+        assert!(!ahead.is_empty());
+        let kept: BTreeMap<&String, Vec<&Maintenance>> = imported
+            .outcome
+            .maintenances
+            .iter()
+            .map(|(group, ahead)| (group, ahead.iter().collect()))
+            .collect();
+        assert_eq!(kept, ahead);
+    }
 }

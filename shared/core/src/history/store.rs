@@ -1,7 +1,7 @@
 //! The history, as the domain needs it: the [`EventStore`] trait that the SQLite and DynamoDB
 //! adapters implement, and the in-memory store the domain's own tests run on.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::sync::Mutex;
 
@@ -203,6 +203,23 @@ pub trait EventStore: Send + Sync {
         &self,
         group_keys: &[String],
     ) -> impl Future<Output = Result<BTreeMap<String, Vec<MaintenanceEvent>>, StoreError>> + Send;
+
+    /// Works out again the maintenances of each lifecycle group in `groups` with `work` (a group,
+    /// its stored events in time order -> its maintenances) and saves them, as
+    /// [`Self::save_maintenances`] would: each group handed whole, one at a time, in key order,
+    /// its events without the maintenance they belonged to. For the end of an import, which may
+    /// have changed thousands of groups: a store that can read them back in one pass holds only
+    /// one group's events at a time and saves as it goes. `false` when the store has no such
+    /// pass (nothing is read or saved): then the caller reads the groups with
+    /// [`Self::group_events`] and saves them itself.
+    fn rework_in_one_pass(
+        &self,
+        groups: &BTreeSet<String>,
+        work: &mut dyn FnMut(&str, &[MaintenanceEvent]) -> Vec<Maintenance>,
+    ) -> Result<bool, StoreError> {
+        let _ = (groups, work);
+        Ok(false)
+    }
 
     /// Replaces each named group's maintenances, and points each member event at its maintenance.
     /// Atomic for the whole call where the backend allows it.

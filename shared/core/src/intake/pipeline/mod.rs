@@ -99,6 +99,26 @@ pub async fn rework_groups<S: EventStore>(
     })
 }
 
+/// What [`rework_in_one_pass`] hands each group to: the group, its maintenances and the stored
+/// events they were worked out from.
+pub type KeepGroup<'a> = dyn FnMut(&str, &[Maintenance], &[MaintenanceEvent]) + 'a;
+
+/// Works out again the maintenances of `groups` in the store's one pass over them
+/// ([`EventStore::rework_in_one_pass`]), which saves them, and hands `keep` each group's
+/// maintenances beside the stored events they were worked out from. `false` when the store has
+/// no such pass: then [`rework_groups`] does the same a few groups at a time.
+pub fn rework_in_one_pass<S: EventStore>(
+    store: &S,
+    groups: &BTreeSet<String>,
+    keep: &mut KeepGroup<'_>,
+) -> Result<bool, StoreError> {
+    store.rework_in_one_pass(groups, &mut |group, events| {
+        let maintenances = lifecycle::assemble(events);
+        keep(group, &maintenances, events);
+        maintenances
+    })
+}
+
 /// The first step of [`ingest`]: stores `events` once, and says which lifecycle groups gained or
 /// changed an event, without working out their maintenances again (the events reported carry
 /// the maintenance they were stored with, if any). An import of many runs reworks each group
