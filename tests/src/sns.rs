@@ -126,6 +126,32 @@ pub fn notification(body: &Value, at: DateTime<Utc>, version: &str) -> Value {
     }))
 }
 
+/// A Lambda SNS event (as SNS hands it to a subscribed function) of one notification of `topic`
+/// with `body` (an ElastiCache body) as its message, published at `at`. Lambda's records carry
+/// a signature the function does not check (SNS checked it before invoking).
+pub fn lambda_event(topic: &str, message_id: &str, body: &Value, at: DateTime<Utc>) -> Value {
+    json!({
+        "Records": [{
+            "EventVersion": "1.0",
+            "EventSubscriptionArn": format!("{topic}:5c1d7e02-93a4-4f6b-b8e2-0d6a41c9f735"),
+            "EventSource": "aws:sns",
+            "Sns": {
+                "Type": "Notification",
+                "MessageId": message_id,
+                "TopicArn": topic,
+                "Subject": "ElastiCache notification",
+                "Message": body.to_string(),
+                "Timestamp": at.to_rfc3339(),
+                "SignatureVersion": "1",
+                "Signature": "EXAMPLE",
+                "SigningCertUrl": "https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-example.pem",
+                "UnsubscribeUrl": "https://sns.eu-west-1.amazonaws.com/?Action=Unsubscribe",
+                "MessageAttributes": {}
+            }
+        }]
+    })
+}
+
 /// SNS's certificate host, behind an HTTPS proxy on `127.0.0.1`.
 pub struct SnsHost {
     address: SocketAddr,

@@ -671,22 +671,10 @@ async fn audit_finds_each_broken_link_of_the_alert_path_and_fix_repairs_the_poli
 /// An SNS notification of ElastiCache's, as a Lambda receives it, from a topic of `account` in
 /// the stand-in's Region: the event names that account and Region.
 fn notice_from(account: &str, cluster: &str, message_id: &str) -> String {
-    let topic = format!(
-        "arn:aws:sns:{}:{account}:elasticache-ops",
-        cachewatch_tests::elasticache::REGION
-    );
-    serde_json::json!({ "Records": [{
-        "EventSource": "aws:sns",
-        "Sns": {
-            "Type": "Notification",
-            "MessageId": message_id,
-            "TopicArn": topic,
-            "Subject": "ElastiCache notification",
-            "Message": serde_json::json!({ "ElastiCache:NodeReplacementScheduled": cluster }).to_string(),
-            "Timestamp": now().to_rfc3339(),
-        }
-    }]})
-    .to_string()
+    let region = cachewatch_tests::elasticache::REGION;
+    let topic = format!("arn:aws:sns:{region}:{account}:elasticache-ops");
+    let body = serde_json::json!({ "ElastiCache:NodeReplacementScheduled": cluster });
+    cachewatch_tests::sns::lambda_event(&topic, message_id, &body, now()).to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -50,28 +50,9 @@ fn scheduled_text(cluster: &str, start: DateTime<Utc>) -> String {
     )
 }
 
-/// A Lambda SNS event of one notification with `body` as its message.
+/// A Lambda SNS event of one notification of our topic with `body` as its message.
 fn sns_event(at: DateTime<Utc>, message_id: &str, body: &Value) -> Value {
-    json!({
-        "Records": [{
-            "EventVersion": "1.0",
-            "EventSubscriptionArn": format!("{OURS}:5c1d7e02-93a4-4f6b-b8e2-0d6a41c9f735"),
-            "EventSource": "aws:sns",
-            "Sns": {
-                "Type": "Notification",
-                "MessageId": message_id,
-                "TopicArn": OURS,
-                "Subject": "ElastiCache notification",
-                "Message": body.to_string(),
-                "Timestamp": at.to_rfc3339(),
-                "SignatureVersion": "1",
-                "Signature": "EXAMPLE",
-                "SigningCertUrl": "https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-example.pem",
-                "UnsubscribeUrl": "https://sns.eu-west-1.amazonaws.com/?Action=Unsubscribe",
-                "MessageAttributes": {}
-            }
-        }]
-    })
+    cachewatch_tests::sns::lambda_event(OURS, message_id, body, at)
 }
 
 /// The team's account: replication group `orders` (one primary, one replica) publishing to our

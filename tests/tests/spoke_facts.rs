@@ -107,26 +107,7 @@ async fn environment(
 /// A Lambda SNS event of one replacement notice for [`CLUSTER`], published to `topic`.
 fn notice(topic: &str, message_id: &str) -> Value {
     let body = json!({ "ElastiCache:NodeReplacementScheduled": CLUSTER });
-    json!({
-        "Records": [{
-            "EventVersion": "1.0",
-            "EventSubscriptionArn": format!("{topic}:5c1d7e02-93a4-4f6b-b8e2-0d6a41c9f735"),
-            "EventSource": "aws:sns",
-            "Sns": {
-                "Type": "Notification",
-                "MessageId": message_id,
-                "TopicArn": topic,
-                "Subject": "ElastiCache notification",
-                "Message": body.to_string(),
-                "Timestamp": (Utc::now() - Duration::minutes(5)).to_rfc3339(),
-                "SignatureVersion": "1",
-                "Signature": "EXAMPLE",
-                "SigningCertUrl": "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-example.pem",
-                "UnsubscribeUrl": "https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe",
-                "MessageAttributes": {}
-            }
-        }]
-    })
+    cachewatch_tests::sns::lambda_event(topic, message_id, &body, Utc::now() - Duration::minutes(5))
 }
 
 fn sent(outcome: &Outcome) -> u64 {
